@@ -1,0 +1,207 @@
+//! The executive calendar (`/`): a month of trains across every domain, with
+//! freezes shaded, navigated with `?month=2026-12` links that work with and
+//! without JavaScript.
+
+mod model;
+
+pub use model::{build_month, CalendarDay, CalendarMonth, DatedTrain, DomainKey, FreezeNote, TrainChip, YearMonth};
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+use crate::viewer_time::{clock_time, provide_viewer_zone, ViewerZone};
+
+/// The calendar for `month` (`YYYY-MM`), or for the current month.
+#[server(prefix = "/rpc", endpoint = "calendar_month")]
+pub async fn load_calendar(month: Option<String>) -> Result<CalendarMonth, ServerFnError> {
+    let backend = use_context::<crate::backend::SharedBackend>()
+        .ok_or_else(|| ServerFnError::new("the calendar backend is not configured"))?;
+    let month = match month.as_deref().filter(|m| !m.is_empty()) {
+        Some(text) => YearMonth::parse(text).map_err(ServerFnError::new)?,
+        None => backend.current_month(),
+    };
+    backend.calendar_month(month).await.map_err(ServerFnError::new)
+}
+
+/// The page.
+#[component]
+pub fn CalendarPage() -> impl IntoView {
+    let query = use_query_map();
+    let month = move || query.read().get("month");
+    let calendar = Resource::new(month, load_calendar);
+    let zone = provide_viewer_zone();
+    view! {
+        <Transition fallback=|| view! { <p class="loading">"Loading the calendar…"</p> }>
+            {move || {
+                calendar
+                    .get()
+                    .map(|result| match result {
+                        Ok(month) => view! { <MonthView month zone/> }.into_any(),
+                        Err(error) => {
+                            view! {
+                                <div class="error" role="alert">
+                                    <p>{error_text(&error)}</p>
+                                    <a href="/">"Go to the current month"</a>
+                                </div>
+                            }
+                                .into_any()
+                        }
+                    })
+            }}
+        </Transition>
+    }
+}
+
+fn error_text(error: &ServerFnError) -> String {
+    match error {
+        ServerFnError::ServerError(message) => message.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[component]
+fn MonthView(month: CalendarMonth, zone: ViewerZone) -> impl IntoView {
+    let ViewerZone(zone_name) = zone;
+    let zone_label = move || zone_name.get().unwrap_or_else(|| "UTC".to_owned());
+    let freezes = month.freezes.clone();
+    view! {
+        <section class="calendar" aria-labelledby="month-title">
+            <nav class="month-nav" aria-label="Months">
+                <a class="nav-previous" rel="prev" href=format!("/?month={}", month.previous)>
+                    "‹ Previous"
+                </a>
+                <h1 id="month-title">{month.title.clone()}</h1>
+                <a class="nav-next" rel="next" href=format!("/?month={}", month.next)>
+                    "Next ›"
+                </a>
+                <a class="nav-today" href="/">"Today"</a>
+            </nav>
+            <p class="zone-note">
+                "Cutover times in your time zone (" <span class="viewer-zone">{zone_label}</span>
+                "); each train's own time beside it."
+            </p>
+            <ul class="legend" aria-label="Domains">
+                {month
+                    .domains
+                    .into_iter()
+                    .map(|d| {
+                        view! {
+                            <li style=format!("--domain: {}", d.colour)>
+                                <span class="swatch"></span>
+                                {d.name}
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+                <li class="legend-freeze">
+                    <span class="swatch"></span>
+                    "freeze"
+                </li>
+            </ul>
+            <table class="month-grid">
+                <thead>
+                    <tr>
+                        {["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+                            .map(|d| view! { <th scope="col">{d}</th> })
+                            .collect_view()}
+                    </tr>
+                </thead>
+                <tbody>
+                    {month
+                        .weeks
+                        .into_iter()
+                        .map(|week| {
+                            view! {
+                                <tr>
+                                    {week.into_iter().map(|day| view! { <DayCell day zone/> }).collect_view()}
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+            <FreezeList freezes/>
+        </section>
+    }
+}
+
+#[component]
+fn DayCell(day: CalendarDay, zone: ViewerZone) -> impl IntoView {
+    let mut class = vec!["day"];
+    if !day.in_month {
+        class.push("other-month");
+    }
+    if day.today {
+        class.push("today");
+    }
+    if !day.freezes.is_empty() {
+        class.push("frozen");
+    }
+    let frozen_title = (!day.freezes.is_empty()).then(|| format!("Freeze: {}", day.freezes.join(", ")));
+    view! {
+        <td class=class.join(" ") data-date=day.date.clone() title=frozen_title>
+            <div class="day-head">
+                <span class="day-number">{day.day}</span>
+                {day.today.then(|| view! { <span class="today-mark">"today"</span> })}
+                {(!day.freezes.is_empty())
+                    .then(|| view! { <span class="freeze-mark">{format!("❄ {}", day.freezes.join(", "))}</span> })}
+            </div>
+            <ul class="trains">
+                {day.trains.into_iter().map(|train| view! { <TrainItem train zone/> }).collect_view()}
+            </ul>
+        </td>
+    }
+}
+
+#[component]
+fn TrainItem(train: TrainChip, zone: ViewerZone) -> impl IntoView {
+    let ViewerZone(zone_name) = zone;
+    let at = train.cutover_at;
+    let viewer_time = move || clock_time(at, zone_name.get().is_some());
+    let title = format!(
+        "{} ({}) cuts over at {} {} ({}); state: {}{}",
+        train.name,
+        train.domain,
+        train.own_time,
+        train.zone_abbreviation,
+        train.time_zone,
+        train.state,
+        if train.frozen { "; inside a freeze" } else { "" }
+    );
+    let class = format!("train state-{}{}", train.state, if train.frozen { " in-freeze" } else { "" });
+    view! {
+        <li class=class style=format!("--domain: {}", train.colour) title=title data-train=train.id>
+            <span class="train-time viewer-time">{viewer_time}</span>
+            <span class="train-name">{train.name}</span>
+            <span class="train-own-time">{format!("{} {}", train.own_time, train.zone_abbreviation)}</span>
+            <span class="train-state">{train.state.replace('_', " ")}</span>
+        </li>
+    }
+}
+
+#[component]
+fn FreezeList(freezes: Vec<FreezeNote>) -> impl IntoView {
+    (!freezes.is_empty())
+        .then(|| {
+            view! {
+                <section class="freeze-list" aria-label="Freezes this month">
+                    <h2>"Freezes"</h2>
+                    <ul>
+                        {freezes
+                            .into_iter()
+                            .map(|f| {
+                                let scope = f.domain.clone().unwrap_or_else(|| "all domains".to_owned());
+                                view! {
+                                    <li>
+                                        <strong>{f.name}</strong>
+                                        {format!(" — {scope}, {} to {}", f.first_day, f.last_day)}
+                                        {(!f.reason.is_empty()).then(|| format!(": {}", f.reason))}
+                                    </li>
+                                }
+                            })
+                            .collect_view()}
+                    </ul>
+                </section>
+            }
+        })
+}

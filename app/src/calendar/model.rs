@@ -1,0 +1,245 @@
+//! The calendar's view model: a month grid of days with trains and freezes.
+//! Built on the server, serialised to the browser. Pure.
+
+use std::fmt;
+
+use chrono::{Datelike, Duration, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+/// A calendar month such as `2026-12`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct YearMonth {
+    year: i32,
+    month: u32,
+}
+
+impl YearMonth {
+    /// Parses `YYYY-MM`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let invalid = || format!("\"{text}\" is not a month like \"2026-12\"");
+        let (year, month) = text.trim().split_once('-').ok_or_else(invalid)?;
+        let year: i32 = year.parse().map_err(|_| invalid())?;
+        let month: u32 = month.parse().map_err(|_| invalid())?;
+        if !(1970..=9999).contains(&year) || !(1..=12).contains(&month) || text.trim().len() != 7 {
+            return Err(invalid());
+        }
+        Ok(Self { year, month })
+    }
+
+    /// The month containing `date`.
+    pub fn of(date: NaiveDate) -> Self {
+        Self { year: date.year(), month: date.month() }
+    }
+
+    /// The first day of the month.
+    pub fn first_day(self) -> NaiveDate {
+        NaiveDate::from_ymd_opt(self.year, self.month, 1).unwrap_or_default()
+    }
+
+    /// The month before.
+    pub fn previous(self) -> Self {
+        Self::of(self.first_day() - Duration::days(1))
+    }
+
+    /// The month after.
+    pub fn next(self) -> Self {
+        Self::of(self.first_day() + Duration::days(32))
+    }
+
+    /// "December 2026".
+    pub fn title(self) -> String {
+        self.first_day().format("%B %Y").to_string()
+    }
+
+    /// The Monday-to-Sunday days the month's grid shows: whole weeks covering the month.
+    pub fn grid(self) -> (NaiveDate, NaiveDate) {
+        let first = self.first_day();
+        let start = first - Duration::days(i64::from(first.weekday().num_days_from_monday()));
+        let last = self.next().first_day() - Duration::days(1);
+        let end = last + Duration::days(i64::from(6 - last.weekday().num_days_from_monday()));
+        (start, end)
+    }
+}
+
+impl fmt::Display for YearMonth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}", self.year, self.month)
+    }
+}
+
+/// One month of the executive calendar.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CalendarMonth {
+    /// `2026-12`.
+    pub month: String,
+    /// "December 2026".
+    pub title: String,
+    pub previous: String,
+    pub next: String,
+    pub weeks: Vec<Vec<CalendarDay>>,
+    pub domains: Vec<DomainKey>,
+    pub freezes: Vec<FreezeNote>,
+}
+
+/// One day cell.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CalendarDay {
+    /// `2026-12-01`.
+    pub date: String,
+    pub day: u32,
+    /// False for the leading and trailing days of neighbouring months.
+    pub in_month: bool,
+    pub today: bool,
+    /// Names of the freezes holding on this day.
+    pub freezes: Vec<String>,
+    pub trains: Vec<TrainChip>,
+}
+
+/// A train as the calendar shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrainChip {
+    pub id: String,
+    pub name: String,
+    pub domain: String,
+    pub colour: String,
+    pub state: String,
+    /// Cutover instant, epoch milliseconds.
+    pub cutover_at: i64,
+    /// Cutover wall-clock time in the train's own zone, `03:00`.
+    pub own_time: String,
+    /// The train's IANA zone.
+    pub time_zone: String,
+    /// The zone's abbreviation at cutover, `CET`.
+    pub zone_abbreviation: String,
+    /// Whether a freeze covering this train's domain holds at cutover.
+    pub frozen: bool,
+}
+
+/// A domain in the legend.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DomainKey {
+    pub name: String,
+    pub colour: String,
+}
+
+/// A freeze that touches the month.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FreezeNote {
+    pub name: String,
+    /// `None` for every domain.
+    pub domain: Option<String>,
+    pub reason: String,
+    /// First and last frozen day, `2026-11-25`.
+    pub first_day: String,
+    pub last_day: String,
+}
+
+/// A train placed on the day of its cutover.
+pub struct DatedTrain {
+    pub day: NaiveDate,
+    pub chip: TrainChip,
+}
+
+/// Lays `trains` and `freezes` out on the grid of `month`.
+pub fn build_month(
+    month: YearMonth,
+    today: NaiveDate,
+    trains: Vec<DatedTrain>,
+    freezes: Vec<FreezeNote>,
+    domains: Vec<DomainKey>,
+) -> CalendarMonth {
+    let (start, end) = month.grid();
+    let mut days = Vec::new();
+    let mut day = start;
+    while day <= end {
+        let key = day.format("%Y-%m-%d").to_string();
+        days.push(CalendarDay {
+            freezes: freezes
+                .iter()
+                .filter(|f| f.first_day.as_str() <= key.as_str() && key.as_str() <= f.last_day.as_str())
+                .map(|f| f.name.clone())
+                .collect(),
+            trains: trains.iter().filter(|t| t.day == day).map(|t| t.chip.clone()).collect(),
+            in_month: YearMonth::of(day) == month,
+            today: day == today,
+            day: day.day(),
+            date: key,
+        });
+        day += Duration::days(1);
+    }
+    CalendarMonth {
+        month: month.to_string(),
+        title: month.title(),
+        previous: month.previous().to_string(),
+        next: month.next().to_string(),
+        weeks: days.chunks(7).map(<[CalendarDay]>::to_vec).collect(),
+        domains,
+        freezes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).expect("valid date")
+    }
+
+    #[test]
+    fn months_parse_and_step_across_year_ends() {
+        let december = YearMonth::parse("2026-12").expect("valid");
+        assert_eq!(december.next().to_string(), "2027-01");
+        assert_eq!(YearMonth::parse("2027-01").expect("valid").previous(), december);
+        assert_eq!(december.title(), "December 2026");
+        for bad in ["2026-13", "2026-1", "december", "2026-00", ""] {
+            assert!(YearMonth::parse(bad).is_err(), "{bad} should be refused");
+        }
+    }
+
+    #[test]
+    fn the_grid_covers_whole_weeks_from_monday() {
+        // November 2026 starts on a Sunday and ends on a Monday.
+        let (start, end) = YearMonth::parse("2026-11").expect("valid").grid();
+        assert_eq!((start, end), (date(2026, 10, 26), date(2026, 12, 6)));
+    }
+
+    #[test]
+    fn trains_and_freezes_land_on_their_days() {
+        let chip = TrainChip {
+            id: "t1".into(),
+            name: "payments-weekly".into(),
+            domain: "payments".into(),
+            colour: "#0072B2".into(),
+            state: "scheduled".into(),
+            cutover_at: 0,
+            own_time: "03:00".into(),
+            time_zone: "Europe/Berlin".into(),
+            zone_abbreviation: "CET".into(),
+            frozen: false,
+        };
+        let freeze = FreezeNote {
+            name: "thanksgiving".into(),
+            domain: None,
+            reason: String::new(),
+            first_day: "2026-11-25".into(),
+            last_day: "2026-11-29".into(),
+        };
+        let month = build_month(
+            YearMonth::parse("2026-11").expect("valid"),
+            date(2026, 11, 27),
+            vec![DatedTrain { day: date(2026, 11, 24), chip }],
+            vec![freeze],
+            vec![],
+        );
+        let days: Vec<&CalendarDay> = month.weeks.iter().flatten().collect();
+        assert_eq!(month.weeks.len(), 6);
+        assert!(month.weeks.iter().all(|w| w.len() == 7));
+        let find = |key: &str| days.iter().find(|d| d.date == key).expect("day in grid");
+        assert_eq!(find("2026-11-24").trains.len(), 1);
+        assert!(find("2026-11-27").today);
+        assert_eq!(find("2026-11-29").freezes, vec!["thanksgiving".to_owned()]);
+        assert!(find("2026-11-30").freezes.is_empty());
+        assert!(!find("2026-10-31").in_month);
+    }
+}

@@ -1,0 +1,52 @@
+//! Railyard's user interface: the HTML shell, the router and the pages.
+//! Data comes from server functions whose bodies reach the backend through
+//! the [`backend`] port; this crate never touches SQL.
+
+pub mod backend;
+pub mod calendar;
+mod viewer_time;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+/// The HTML document every page is rendered into.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The application: header and routes.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="railyard" href="/pkg/railyard.css"/>
+        <Title text="Railyard"/>
+        <Router>
+            <header class="topbar">
+                <a class="brand" href="/">"Railyard"</a>
+                <span class="tagline">"release trains"</span>
+            </header>
+            <main>
+                <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
+                    <Route path=path!("/") view=calendar::CalendarPage/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}

@@ -1,0 +1,15 @@
+//! The HTTP API for CI systems and scripts (`/api/v1`), and health probes.
+
+mod error;
+pub mod health;
+pub mod trains;
+
+pub use error::ApiError;
+
+use crate::store::Db;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct ApiState {
+    pub db: Db,
+}

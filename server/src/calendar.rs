@@ -1,0 +1,125 @@
+//! The executive calendar's backend: reads trains, freezes and domains from
+//! the store and lays them out with the app's view model.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use app::backend::{Backend, BoxFuture};
+use app::calendar::{build_month, CalendarMonth, DatedTrain, DomainKey, FreezeNote, TrainChip, YearMonth};
+use chrono::{Duration, NaiveDate};
+use chrono_tz::Tz;
+
+use crate::clock::Clock;
+use crate::schedule::{freeze_windows, Cadence, Window};
+use crate::store::{self, freezes::Freeze, Db};
+use crate::time::{from_ms, to_ms};
+
+/// The pages' backend over the SQL store.
+#[derive(Clone)]
+pub struct StoreBackend {
+    db: Db,
+    clock: Arc<dyn Clock>,
+}
+
+impl StoreBackend {
+    /// A backend reading `db`, with "today" from `clock`.
+    pub fn new(db: Db, clock: Arc<dyn Clock>) -> Self {
+        Self { db, clock }
+    }
+
+    async fn month(&self, month: YearMonth) -> anyhow::Result<CalendarMonth> {
+        let (first, last) = month.grid();
+        // Wider than the grid by a day on each side: a train's local date can differ from its UTC date.
+        let from = to_ms((first - Duration::days(1)).and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
+        let to = to_ms((last + Duration::days(2)).and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
+        let mut conn = self.db.acquire().await?;
+        let domains = store::domains::list(&mut conn).await?;
+        let trains = store::trains::cutting_over_between(&mut conn, from, to, None).await?;
+        let freezes = store::freezes::list(&mut conn).await?;
+        drop(conn);
+
+        let domain_names: HashMap<&str, &str> = domains.iter().map(|d| (d.id.as_str(), d.name.as_str())).collect();
+        let windows: Vec<(&Freeze, Option<&str>, Window)> = freezes
+            .iter()
+            .flat_map(|freeze| {
+                let domain = freeze.domain_id.as_deref().and_then(|id| domain_names.get(id).copied());
+                windows_of(freeze, from, to).into_iter().map(move |w| (freeze, domain, w))
+            })
+            .collect();
+
+        let dated = trains
+            .into_iter()
+            .filter_map(|train| {
+                let tz = Tz::from_str(&train.time_zone).ok()?;
+                let local = from_ms(train.cutover_at).with_timezone(&tz);
+                let day = local.date_naive();
+                let frozen = windows.iter().any(|(_, domain, w)| {
+                    domain.is_none_or(|d| d == train.domain) && w.overlaps(train.cutover_at, train.cutover_at + 1)
+                });
+                (first..=last).contains(&day).then(|| DatedTrain {
+                    day,
+                    chip: TrainChip {
+                        own_time: local.format("%H:%M").to_string(),
+                        zone_abbreviation: local.format("%Z").to_string(),
+                        id: train.id,
+                        name: train.definition,
+                        domain: train.domain,
+                        colour: train.domain_colour,
+                        state: train.state,
+                        cutover_at: train.cutover_at,
+                        time_zone: train.time_zone,
+                        frozen,
+                    },
+                })
+            })
+            .collect();
+
+        let notes = windows
+            .iter()
+            .filter_map(|(freeze, domain, w)| {
+                let tz = Tz::from_str(&freeze.time_zone).ok()?;
+                let first_day = from_ms(w.start).with_timezone(&tz).date_naive();
+                let last_day = from_ms(w.end - 1).with_timezone(&tz).date_naive();
+                (first_day <= last && last_day >= first).then(|| FreezeNote {
+                    name: freeze.name.clone(),
+                    domain: domain.map(str::to_owned),
+                    reason: freeze.reason.clone(),
+                    first_day: first_day.format("%Y-%m-%d").to_string(),
+                    last_day: last_day.format("%Y-%m-%d").to_string(),
+                })
+            })
+            .collect();
+
+        let keys = domains.into_iter().map(|d| DomainKey { name: d.name, colour: d.colour }).collect();
+        Ok(build_month(month, self.clock.now().date_naive(), dated, notes, keys))
+    }
+}
+
+/// The windows of a stored freeze overlapping `[from, to)`.
+pub fn windows_of(freeze: &Freeze, from: i64, to: i64) -> Vec<Window> {
+    let cadence = freeze.cadence.as_deref().and_then(|rule| {
+        let starts_on = NaiveDate::parse_from_str(&freeze.starts_on, "%Y-%m-%d").ok()?;
+        Cadence::parse(rule, &freeze.time_zone, starts_on).ok()
+    });
+    if freeze.cadence.is_some() && cadence.is_none() {
+        tracing::warn!(freeze = %freeze.name, "ignoring a freeze whose cadence no longer parses");
+        return Vec::new();
+    }
+    freeze_windows(cadence.as_ref(), freeze.starts_at, freeze.duration_ms, from, to)
+}
+
+impl Backend for StoreBackend {
+    fn calendar_month(&self, month: YearMonth) -> BoxFuture<'_, Result<CalendarMonth, String>> {
+        Box::pin(async move {
+            self.month(month).await.map_err(|error| {
+                tracing::error!(error = format!("{error:#}"), %month, "building the calendar failed");
+                "The calendar could not be loaded right now; please try again.".to_owned()
+            })
+        })
+    }
+
+    fn current_month(&self) -> YearMonth {
+        YearMonth::of(self.clock.now().date_naive())
+    }
+}

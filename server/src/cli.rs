@@ -1,0 +1,65 @@
+//! The command line: `railyard serve | migrate | apply`. Every option can
+//! also come from a `RAILYARD_*` environment variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Railyard: release trains on a schedule, gated and observable.
+#[derive(Debug, Parser)]
+#[command(name = "railyard", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the web UI and API, and run the scheduler.
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate(DatabaseArgs),
+    /// Apply a trains-as-code TOML file (domains, services, trains, freezes).
+    Apply(ApplyArgs),
+}
+
+/// Where the store is.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// Database URL: sqlite://FILE (created if missing) or postgres://USER:PASSWORD@HOST/DB.
+    #[arg(long, env = "RAILYARD_DATABASE_URL", default_value = "sqlite://railyard.db", hide_env_values = true)]
+    pub database_url: String,
+}
+
+/// Options of `serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Address to listen on.
+    #[arg(long, env = "RAILYARD_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+    /// Load the demo fleet (idempotent) before serving.
+    #[arg(long, env = "RAILYARD_DEMO")]
+    pub demo: bool,
+    /// Directory holding the built front end (pkg/, favicon).
+    #[arg(long, env = "RAILYARD_SITE_ROOT", default_value = "target/site")]
+    pub site_root: PathBuf,
+    /// Time between scheduler ticks, e.g. "30s".
+    #[arg(long, env = "RAILYARD_SCHEDULER_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub scheduler_interval: std::time::Duration,
+    /// How far ahead the scheduler creates trains, e.g. "90d".
+    #[arg(long, env = "RAILYARD_SCHEDULER_HORIZON", default_value = "90d", value_parser = humantime::parse_duration)]
+    pub scheduler_horizon: std::time::Duration,
+}
+
+/// Options of `apply`.
+#[derive(Debug, Clone, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// The TOML file to apply.
+    pub file: PathBuf,
+}

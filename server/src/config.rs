@@ -1,0 +1,51 @@
+//! Settings the running server is built from.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use crate::scheduler::SchedulerConfig;
+use crate::store::redact;
+
+/// Everything [`crate::startup::Application::build`] needs.
+#[derive(Clone)]
+pub struct Settings {
+    pub addr: SocketAddr,
+    pub database_url: String,
+    pub demo: bool,
+    pub site_root: PathBuf,
+    pub scheduler: SchedulerConfig,
+    /// Whether this process runs the scheduler.
+    pub run_scheduler: bool,
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("addr", &self.addr)
+            .field("database_url", &redact(&self.database_url))
+            .field("demo", &self.demo)
+            .field("site_root", &self.site_root)
+            .field("scheduler", &self.scheduler)
+            .field("run_scheduler", &self.run_scheduler)
+            .finish()
+    }
+}
+
+impl From<crate::cli::ServeArgs> for Settings {
+    fn from(args: crate::cli::ServeArgs) -> Self {
+        let defaults = SchedulerConfig::default();
+        Self {
+            addr: args.addr,
+            database_url: args.database.database_url,
+            demo: args.demo,
+            site_root: args.site_root,
+            scheduler: SchedulerConfig {
+                interval: args.scheduler_interval,
+                horizon: chrono::Duration::from_std(args.scheduler_horizon).unwrap_or(defaults.horizon),
+                ..defaults
+            },
+            run_scheduler: true,
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! Applying a validated file to the store: one transaction, idempotent.
+//! Entities are matched by name; an entity already as declared is not touched.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+
+use super::manifest::{Fleet, FreezeSchedule, FreezeSpec, Problem};
+use crate::schedule::resolve_local;
+use crate::store::{self, definitions::Definition, domains::Domain, freezes::Freeze, services::Service, Conn, Db, DbError};
+use crate::time::to_ms;
+
+/// What applying changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ApplySummary {
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+}
+
+impl fmt::Display for ApplySummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} created, {} updated, {} unchanged", self.created, self.updated, self.unchanged)
+    }
+}
+
+/// Why nothing was applied.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// The file is wrong; every problem is listed.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<Problem>),
+    /// The store failed; nothing was written.
+    #[error("the database failed while applying: {0}")]
+    Db(#[from] DbError),
+}
+
+impl From<sqlx::Error> for ApplyError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Db(DbError::Other(e))
+    }
+}
+
+enum Outcome {
+    Created,
+    Updated,
+    Unchanged,
+}
+
+impl ApplySummary {
+    fn count(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Created => self.created += 1,
+            Outcome::Updated => self.updated += 1,
+            Outcome::Unchanged => self.unchanged += 1,
+        }
+    }
+}
+
+/// Applies `fleet` at `now`. Either everything is stored or nothing is.
+pub async fn apply(db: &Db, fleet: &Fleet, now: DateTime<Utc>) -> Result<ApplySummary, ApplyError> {
+    let now = to_ms(now);
+    let mut tx = db.begin().await?;
+    let mut summary = ApplySummary::default();
+    let mut problems = Vec::new();
+    let problem = |location: String, field: &str, message: String| Problem::new(&fleet.file, &location, field, message);
+
+    for spec in &fleet.domains {
+        let wanted = Domain {
+            id: String::new(),
+            name: spec.name.clone(),
+            description: spec.description.clone(),
+            colour: spec.colour.clone(),
+        };
+        let outcome = match store::domains::by_name(&mut tx, &spec.name).await? {
+            None => {
+                store::domains::insert(&mut tx, &Domain { id: store::new_id(), ..wanted }, now).await?;
+                Outcome::Created
+            }
+            Some(existing) if existing == Domain { id: existing.id.clone(), ..wanted.clone() } => Outcome::Unchanged,
+            Some(existing) => {
+                store::domains::update(&mut tx, &Domain { id: existing.id, ..wanted }, now).await?;
+                Outcome::Updated
+            }
+        };
+        summary.count(outcome);
+    }
+    let domain_ids: HashMap<String, String> =
+        store::domains::list(&mut tx).await?.into_iter().map(|d| (d.name, d.id)).collect();
+
+    for spec in &fleet.services {
+        let Some(domain_id) = domain_ids.get(&spec.domain) else {
+            problems.push(problem(format!("service \"{}\"", spec.name), "domain", unknown("domain", &spec.domain)));
+            continue;
+        };
+        let wanted = Service {
+            id: String::new(),
+            name: spec.name.clone(),
+            domain_id: domain_id.clone(),
+            owner: spec.owner.clone(),
+            runbook_url: spec.runbook_url.clone(),
+        };
+        let outcome = match store::services::by_name(&mut tx, &spec.name).await? {
+            None => {
+                store::services::insert(&mut tx, &Service { id: store::new_id(), ..wanted }, now).await?;
+                Outcome::Created
+            }
+            Some(existing) if existing == Service { id: existing.id.clone(), ..wanted.clone() } => Outcome::Unchanged,
+            Some(existing) => {
+                store::services::update(&mut tx, &Service { id: existing.id, ..wanted }, now).await?;
+                Outcome::Updated
+            }
+        };
+        summary.count(outcome);
+    }
+    let services: HashMap<String, Service> =
+        store::services::list(&mut tx).await?.into_iter().map(|s| (s.name.clone(), s)).collect();
+
+    for spec in &fleet.trains {
+        let location = format!("train \"{}\"", spec.name);
+        let Some(domain_id) = domain_ids.get(&spec.domain) else {
+            problems.push(problem(location, "domain", unknown("domain", &spec.domain)));
+            continue;
+        };
+        let mut service_ids = Vec::new();
+        for name in &spec.services {
+            match services.get(name) {
+                None => problems.push(problem(location.clone(), "services", unknown("service", name))),
+                Some(service) if &service.domain_id != domain_id => problems.push(problem(
+                    location.clone(),
+                    "services",
+                    format!("service \"{name}\" belongs to another domain than \"{}\"", spec.domain),
+                )),
+                Some(service) => service_ids.push(service.id.clone()),
+            }
+        }
+        service_ids.sort();
+        let wanted = Definition {
+            id: String::new(),
+            name: spec.name.clone(),
+            domain_id: domain_id.clone(),
+            cadence: spec.cadence.rule().to_owned(),
+            time_zone: spec.cadence.time_zone().name().to_owned(),
+            starts_on: spec.cadence.starts_on().format("%Y-%m-%d").to_string(),
+            planning_window_ms: spec.planning_window_ms,
+            cutover_window_ms: spec.cutover_window_ms,
+            active_from: now,
+        };
+        let outcome = match store::definitions::by_name(&mut tx, &spec.name).await? {
+            None => {
+                let id = store::new_id();
+                store::definitions::insert(&mut tx, &Definition { id: id.clone(), ..wanted }, now).await?;
+                store::definitions::set_service_ids(&mut tx, &id, &service_ids).await?;
+                Outcome::Created
+            }
+            Some(existing) => {
+                let same = existing == Definition { id: existing.id.clone(), active_from: existing.active_from, ..wanted.clone() };
+                let same_services = store::definitions::service_ids(&mut tx, &existing.id).await? == service_ids;
+                if !same {
+                    store::definitions::update(&mut tx, &Definition { id: existing.id.clone(), ..wanted }, now).await?;
+                    // Trains not yet open follow the new schedule; the scheduler recreates them.
+                    store::trains::delete_unopened(&mut tx, &existing.id).await?;
+                }
+                if !same_services {
+                    store::definitions::set_service_ids(&mut tx, &existing.id, &service_ids).await?;
+                }
+                if same && same_services { Outcome::Unchanged } else { Outcome::Updated }
+            }
+        };
+        summary.count(outcome);
+    }
+
+    for spec in &fleet.freezes {
+        let domain_id = match &spec.domain {
+            None => None,
+            Some(name) => match domain_ids.get(name) {
+                Some(id) => Some(id.clone()),
+                None => {
+                    problems.push(problem(format!("freeze \"{}\"", spec.name), "domain", unknown("domain", name)));
+                    continue;
+                }
+            },
+        };
+        summary.count(upsert_freeze(&mut tx, spec, domain_id, now).await?);
+    }
+
+    if problems.is_empty() {
+        tx.commit().await?;
+        Ok(summary)
+    } else {
+        tx.rollback().await?;
+        Err(ApplyError::Invalid(problems))
+    }
+}
+
+async fn upsert_freeze(conn: &mut Conn, spec: &FreezeSpec, domain_id: Option<String>, now: i64) -> Result<Outcome, DbError> {
+    let (cadence, starts_on, starts_at, duration_ms) = match &spec.schedule {
+        FreezeSchedule::Once { start, end } => {
+            let starts_at = to_ms(resolve_local(spec.time_zone, *start));
+            (None, start.date(), starts_at, to_ms(resolve_local(spec.time_zone, *end)) - starts_at)
+        }
+        FreezeSchedule::Recurring { cadence, duration_ms } => {
+            let midnight = cadence.starts_on().and_hms_opt(0, 0, 0).unwrap_or_default();
+            (Some(cadence.rule().to_owned()), cadence.starts_on(), to_ms(resolve_local(spec.time_zone, midnight)), *duration_ms)
+        }
+    };
+    let wanted = Freeze {
+        id: String::new(),
+        name: spec.name.clone(),
+        domain_id,
+        reason: spec.reason.clone(),
+        time_zone: spec.time_zone.name().to_owned(),
+        cadence,
+        starts_on: starts_on.format("%Y-%m-%d").to_string(),
+        starts_at,
+        duration_ms,
+    };
+    Ok(match store::freezes::by_name(conn, &spec.name).await? {
+        None => {
+            store::freezes::insert(conn, &Freeze { id: store::new_id(), ..wanted }, now).await?;
+            Outcome::Created
+        }
+        Some(existing) if existing == Freeze { id: existing.id.clone(), ..wanted.clone() } => Outcome::Unchanged,
+        Some(existing) => {
+            store::freezes::update(conn, &Freeze { id: existing.id, ..wanted }, now).await?;
+            Outcome::Updated
+        }
+    })
+}
+
+fn unknown(kind: &str, name: &str) -> String {
+    format!("names {kind} \"{name}\", which is neither in this file nor already applied")
+}

@@ -1,0 +1,80 @@
+//! The demo fleet (`--demo`): the bundled trains-as-code file, applied
+//! through the ordinary path, plus a few weeks of simulated past trains so
+//! the calendar is not empty. The history is labelled as demo data.
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::{apply, parse, ApplyError, ApplySummary};
+use crate::scheduler::parse_cadence;
+use crate::store::{self, trains::NewTrain, trains::Transition, Db};
+use crate::time::{from_ms, to_ms};
+use crate::train_state::TrainState;
+
+/// The bundled demo file.
+pub const DEMO_FLEET: &str = include_str!("demo.toml");
+
+/// How far back the simulated history goes.
+const HISTORY: Duration = Duration::days(42);
+
+/// Applies the demo fleet and its history; running it again changes nothing.
+pub async fn seed(db: &Db, now: DateTime<Utc>) -> Result<ApplySummary, ApplyError> {
+    let fleet = parse("demo fleet", DEMO_FLEET).map_err(ApplyError::Invalid)?;
+    let summary = apply(db, &fleet, now).await?;
+    seed_history(db).await?;
+    Ok(summary)
+}
+
+/// Past trains of every definition, from `HISTORY` before it became active:
+/// mostly completed, with the occasional rollback to make the calendar honest.
+async fn seed_history(db: &Db) -> Result<(), ApplyError> {
+    let definitions = {
+        let mut conn = db.acquire().await?;
+        store::definitions::list(&mut conn).await?
+    };
+    let mut tx = db.begin().await?;
+    for definition in definitions {
+        let Ok(cadence) = parse_cadence(&definition) else { continue };
+        let active_from = from_ms(definition.active_from);
+        let past = cadence.occurrences(active_from - HISTORY, active_from);
+        for (index, cutover) in past.into_iter().enumerate() {
+            let cutover_at = to_ms(cutover);
+            let closes = cutover_at + definition.cutover_window_ms;
+            if closes > definition.active_from {
+                continue;
+            }
+            let train = NewTrain {
+                definition_id: definition.id.clone(),
+                state: TrainState::Scheduled,
+                planning_opens_at: cutover_at - definition.planning_window_ms,
+                cutover_at,
+                cutover_closes_at: closes,
+            };
+            let Some(id) = store::trains::insert_if_absent(&mut tx, &train, definition.active_from).await? else {
+                continue;
+            };
+            let outcome = if (index + definition.name.len()) % 5 == 3 { TrainState::RolledBack } else { TrainState::Completed };
+            let steps = [
+                (TrainState::Scheduled, TrainState::Planning, train.planning_opens_at, "scheduler", "planning window opened"),
+                (TrainState::Planning, outcome, closes, "demo", "demo history: simulated outcome"),
+            ];
+            for (from, to, at, actor, reason) in steps {
+                store::trains::transition(&mut tx, &id, Transition { from, to, at, actor, reason }).await?;
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_file_is_valid() {
+        let fleet = parse("demo fleet", DEMO_FLEET).expect("demo file parses");
+        assert_eq!(fleet.domains.len(), 4);
+        assert_eq!(fleet.services.len(), 12);
+        assert!(fleet.freezes.len() >= 2);
+    }
+}

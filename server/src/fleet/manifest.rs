@@ -1,0 +1,467 @@
+//! The trains-as-code file format and its validation. Pure.
+//!
+//! ```toml
+//! [[domain]]
+//! name = "payments"
+//! colour = "#0072B2"            # optional
+//!
+//! [[service]]
+//! name = "ledger"
+//! domain = "payments"
+//!
+//! [[train]]
+//! name = "payments-weekly"
+//! domain = "payments"
+//! services = ["ledger"]
+//! cadence = "FREQ=WEEKLY;BYDAY=TU;BYHOUR=3"
+//! time_zone = "Europe/Berlin"
+//! starts = "2026-01-06"         # the day the cadence counts from
+//! planning_window = "3d"
+//! cutover_window = "2h"
+//!
+//! [[freeze]]
+//! name = "year-end"
+//! time_zone = "America/New_York"
+//! starts = "2026-12-20"         # a date (midnight) or "2026-12-20T18:00"
+//! ends = "2027-01-03"           # a date is the last frozen day; a time is when it lifts
+//! # or, recurring: cadence = "FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=20" and duration = "15d"
+//! ```
+
+use std::collections::HashSet;
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{Duration, NaiveDate, NaiveDateTime};
+use chrono_tz::Tz;
+use serde::Deserialize;
+
+use crate::schedule::{parse_window, Cadence, CadenceError};
+
+/// One thing wrong with a file: where, which field, and what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub file: String,
+    /// The entry, e.g. `train "payments-weekly"`.
+    pub location: String,
+    pub field: String,
+    pub message: String,
+}
+
+impl Problem {
+    /// A problem with `field` of the entry at `location` in `file`.
+    pub fn new(file: &str, location: &str, field: &str, message: impl Into<String>) -> Self {
+        Self { file: file.to_owned(), location: location.to_owned(), field: field.to_owned(), message: message.into() }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: ", self.file)?;
+        if !self.location.is_empty() {
+            write!(f, "{}: ", self.location)?;
+        }
+        if !self.field.is_empty() {
+            write!(f, "field `{}`: ", self.field)?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+/// A validated file, ready to apply.
+#[derive(Debug, Clone, Default)]
+pub struct Fleet {
+    pub file: String,
+    pub domains: Vec<DomainSpec>,
+    pub services: Vec<ServiceSpec>,
+    pub trains: Vec<TrainSpec>,
+    pub freezes: Vec<FreezeSpec>,
+}
+
+/// A domain as declared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainSpec {
+    pub name: String,
+    pub description: String,
+    pub colour: String,
+}
+
+/// A service as declared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceSpec {
+    pub name: String,
+    pub domain: String,
+    pub owner: String,
+    pub runbook_url: String,
+}
+
+/// A train definition as declared.
+#[derive(Debug, Clone)]
+pub struct TrainSpec {
+    pub name: String,
+    pub domain: String,
+    pub services: Vec<String>,
+    pub cadence: Cadence,
+    pub planning_window_ms: i64,
+    pub cutover_window_ms: i64,
+}
+
+/// When a freeze holds.
+#[derive(Debug, Clone)]
+pub enum FreezeSchedule {
+    /// Once, from `start` until `end` (wall-clock times in the freeze's zone).
+    Once { start: NaiveDateTime, end: NaiveDateTime },
+    /// At every occurrence of `cadence`, for `duration_ms`.
+    Recurring { cadence: Cadence, duration_ms: i64 },
+}
+
+/// A freeze as declared.
+#[derive(Debug, Clone)]
+pub struct FreezeSpec {
+    pub name: String,
+    /// `None` freezes every domain.
+    pub domain: Option<String>,
+    pub reason: String,
+    pub time_zone: Tz,
+    pub schedule: FreezeSchedule,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    domain: Vec<RawDomain>,
+    #[serde(default)]
+    service: Vec<RawService>,
+    #[serde(default)]
+    train: Vec<RawTrain>,
+    #[serde(default)]
+    freeze: Vec<RawFreeze>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDomain {
+    name: String,
+    #[serde(default)]
+    description: String,
+    colour: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawService {
+    name: String,
+    domain: String,
+    #[serde(default)]
+    owner: String,
+    #[serde(default)]
+    runbook: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTrain {
+    name: String,
+    domain: String,
+    #[serde(default)]
+    services: Vec<String>,
+    cadence: String,
+    time_zone: String,
+    starts: String,
+    planning_window: String,
+    cutover_window: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFreeze {
+    name: String,
+    domain: Option<String>,
+    #[serde(default)]
+    reason: String,
+    time_zone: String,
+    starts: String,
+    ends: Option<String>,
+    cadence: Option<String>,
+    duration: Option<String>,
+}
+
+/// Colour-blind-safe colours (Okabe–Ito) for domains that name none.
+const PALETTE: [&str; 7] = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#8C6D00"];
+
+/// Parses and validates a whole file; every problem found is reported.
+pub fn parse(file: &str, text: &str) -> Result<Fleet, Vec<Problem>> {
+    let raw: RawFile = toml::from_str(text).map_err(|e| {
+        let place = e.span().map(|span| line_and_column(text, span.start)).unwrap_or_default();
+        vec![Problem::new(file, &place, "", e.message().to_owned())]
+    })?;
+    let mut check = Checker { file, problems: Vec::new() };
+    let fleet = Fleet {
+        file: file.to_owned(),
+        domains: raw.domain.into_iter().filter_map(|d| check.domain(d)).collect(),
+        services: raw.service.into_iter().filter_map(|s| check.service(s)).collect(),
+        trains: raw.train.into_iter().filter_map(|t| check.train(t)).collect(),
+        freezes: raw.freeze.into_iter().filter_map(|f| check.freeze(f)).collect(),
+    };
+    check.unique("domain", fleet.domains.iter().map(|d| d.name.as_str()));
+    check.unique("service", fleet.services.iter().map(|s| s.name.as_str()));
+    check.unique("train", fleet.trains.iter().map(|t| t.name.as_str()));
+    check.unique("freeze", fleet.freezes.iter().map(|f| f.name.as_str()));
+    if check.problems.is_empty() {
+        Ok(fleet)
+    } else {
+        Err(check.problems)
+    }
+}
+
+fn line_and_column(text: &str, offset: usize) -> String {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rfind('\n').map_or(before.len(), |nl| before.len() - nl - 1) + 1;
+    format!("line {line}, column {column}")
+}
+
+struct Checker<'a> {
+    file: &'a str,
+    problems: Vec<Problem>,
+}
+
+impl Checker<'_> {
+    fn problem(&mut self, location: &str, field: &str, message: impl Into<String>) {
+        self.problems.push(Problem::new(self.file, location, field, message));
+    }
+
+    fn name(&mut self, kind: &str, name: &str) -> bool {
+        let valid = !name.is_empty()
+            && name.len() <= 63
+            && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && !name.starts_with('-');
+        if !valid {
+            self.problem(
+                &format!("{kind} \"{name}\""),
+                "name",
+                "must be 1-63 characters of lowercase letters, digits and '-', not starting with '-'",
+            );
+        }
+        valid
+    }
+
+    fn unique<'n>(&mut self, kind: &str, names: impl Iterator<Item = &'n str>) {
+        let mut seen = HashSet::new();
+        for name in names {
+            if !seen.insert(name) {
+                self.problem(&format!("{kind} \"{name}\""), "name", format!("another {kind} is already called \"{name}\""));
+            }
+        }
+    }
+
+    fn domain(&mut self, raw: RawDomain) -> Option<DomainSpec> {
+        let ok = self.name("domain", &raw.name);
+        let colour = match raw.colour {
+            Some(colour) if is_hex_colour(&colour) => colour.to_ascii_uppercase(),
+            Some(colour) => {
+                self.problem(&format!("domain \"{}\"", raw.name), "colour", format!("\"{colour}\" is not a colour like \"#0072B2\""));
+                return None;
+            }
+            None => default_colour(&raw.name).to_owned(),
+        };
+        ok.then_some(DomainSpec { name: raw.name, description: raw.description, colour })
+    }
+
+    fn service(&mut self, raw: RawService) -> Option<ServiceSpec> {
+        let ok = self.name("service", &raw.name);
+        if !raw.runbook.is_empty() && !(raw.runbook.starts_with("https://") || raw.runbook.starts_with("http://")) {
+            self.problem(&format!("service \"{}\"", raw.name), "runbook", "must be an http(s) URL");
+            return None;
+        }
+        ok.then_some(ServiceSpec { name: raw.name, domain: raw.domain, owner: raw.owner, runbook_url: raw.runbook })
+    }
+
+    fn train(&mut self, raw: RawTrain) -> Option<TrainSpec> {
+        let ok = self.name("train", &raw.name);
+        let at = format!("train \"{}\"", raw.name);
+        let starts = self.date(&at, "starts", &raw.starts);
+        let planning = self.window(&at, "planning_window", &raw.planning_window);
+        let cutover = self.window(&at, "cutover_window", &raw.cutover_window);
+        let cadence = starts.and_then(|starts| self.cadence(&at, &raw.cadence, &raw.time_zone, starts));
+        if raw.services.is_empty() {
+            self.problem(&at, "services", "must name at least one service");
+        }
+        let mut seen = HashSet::new();
+        for service in &raw.services {
+            if !seen.insert(service) {
+                self.problem(&at, "services", format!("names \"{service}\" twice"));
+            }
+        }
+        let ok = ok && !raw.services.is_empty() && seen.len() == raw.services.len();
+        match (ok, cadence, planning, cutover) {
+            (true, Some(cadence), Some(planning_window_ms), Some(cutover_window_ms)) => Some(TrainSpec {
+                name: raw.name,
+                domain: raw.domain,
+                services: raw.services,
+                cadence,
+                planning_window_ms,
+                cutover_window_ms,
+            }),
+            _ => None,
+        }
+    }
+
+    fn freeze(&mut self, raw: RawFreeze) -> Option<FreezeSpec> {
+        let ok = self.name("freeze", &raw.name);
+        let at = format!("freeze \"{}\"", raw.name);
+        let Ok(time_zone) = Tz::from_str(&raw.time_zone) else {
+            self.problem(&at, "time_zone", CadenceError::TimeZone(raw.time_zone.clone()).to_string());
+            return None;
+        };
+        let (start, start_is_date) = self.date_or_time(&at, "starts", &raw.starts)?;
+        let schedule = match (raw.ends, raw.cadence, raw.duration) {
+            (Some(ends), None, None) => {
+                let (end, end_is_date) = self.date_or_time(&at, "ends", &ends)?;
+                // A date names the last frozen day, so the freeze lifts at the following midnight.
+                let end = if end_is_date { end + Duration::days(1) } else { end };
+                if end <= start {
+                    self.problem(&at, "ends", "must be after `starts`");
+                    return None;
+                }
+                FreezeSchedule::Once { start, end }
+            }
+            (None, Some(rule), Some(duration)) => {
+                if !start_is_date {
+                    self.problem(&at, "starts", "of a recurring freeze must be a date (the day the cadence counts from)");
+                    return None;
+                }
+                let cadence = self.cadence(&at, &rule, &raw.time_zone, start.date());
+                let duration_ms = self.window(&at, "duration", &duration);
+                FreezeSchedule::Recurring { cadence: cadence?, duration_ms: duration_ms? }
+            }
+            _ => {
+                self.problem(&at, "ends", "give either `ends`, or both `cadence` and `duration`");
+                return None;
+            }
+        };
+        ok.then_some(FreezeSpec { name: raw.name, domain: raw.domain, reason: raw.reason, time_zone, schedule })
+    }
+
+    fn cadence(&mut self, at: &str, rule: &str, time_zone: &str, starts: NaiveDate) -> Option<Cadence> {
+        Cadence::parse(rule, time_zone, starts)
+            .map_err(|e| {
+                let field = if matches!(e, CadenceError::TimeZone(_)) { "time_zone" } else { "cadence" };
+                self.problem(at, field, e.to_string());
+            })
+            .ok()
+    }
+
+    fn window(&mut self, at: &str, field: &str, text: &str) -> Option<i64> {
+        parse_window(text).map_err(|e| self.problem(at, field, e)).ok()
+    }
+
+    fn date(&mut self, at: &str, field: &str, text: &str) -> Option<NaiveDate> {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .map_err(|_| self.problem(at, field, format!("\"{text}\" is not a date like \"2026-01-06\"")))
+            .ok()
+    }
+
+    fn date_or_time(&mut self, at: &str, field: &str, text: &str) -> Option<(NaiveDateTime, bool)> {
+        if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+            return Some((date.and_hms_opt(0, 0, 0).unwrap_or_default(), true));
+        }
+        NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M")
+            .map(|t| (t, false))
+            .map_err(|_| self.problem(at, field, format!("\"{text}\" is not a date or time like \"2026-12-20\" or \"2026-12-20T18:00\"")))
+            .ok()
+    }
+}
+
+fn is_hex_colour(text: &str) -> bool {
+    text.len() == 7 && text.starts_with('#') && text[1..].chars().all(|c| c.is_ascii_hexdigit())
+}
+
+/// A stable palette colour for a domain that names none.
+fn default_colour(name: &str) -> &'static str {
+    let hash = name.bytes().fold(2_166_136_261_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(16_777_619));
+    PALETTE[hash as usize % PALETTE.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VALID: &str = r##"
+        [[domain]]
+        name = "payments"
+        colour = "#0072b2"
+
+        [[service]]
+        name = "ledger"
+        domain = "payments"
+
+        [[train]]
+        name = "payments-weekly"
+        domain = "payments"
+        services = ["ledger"]
+        cadence = "FREQ=WEEKLY;BYDAY=TU;BYHOUR=3"
+        time_zone = "Europe/Berlin"
+        starts = "2026-01-06"
+        planning_window = "3d"
+        cutover_window = "2h"
+
+        [[freeze]]
+        name = "year-end"
+        time_zone = "America/New_York"
+        starts = "2026-12-20"
+        ends = "2027-01-03"
+    "##;
+
+    fn problems(text: &str) -> Vec<String> {
+        parse("fleet.toml", text).expect_err("should be refused").iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn a_valid_file_parses_with_its_windows_and_colours() {
+        let fleet = parse("fleet.toml", VALID).expect("valid");
+        assert_eq!(fleet.domains[0].colour, "#0072B2");
+        assert_eq!(fleet.trains[0].planning_window_ms, 3 * 86_400_000);
+        let FreezeSchedule::Once { start, end } = fleet.freezes[0].schedule else { panic!("one-off freeze") };
+        assert_eq!(end - start, Duration::days(15), "an end date is the last frozen day");
+    }
+
+    #[test]
+    fn an_invalid_rrule_names_the_train_and_field() {
+        let text = VALID.replace("FREQ=WEEKLY;BYDAY=TU;BYHOUR=3", "FREQ=WEEKLY;BYDAY=FUNDAY");
+        let found = problems(&text);
+        assert_eq!(found.len(), 1);
+        assert!(found[0].starts_with("fleet.toml: train \"payments-weekly\": field `cadence`: "), "{found:?}");
+    }
+
+    #[test]
+    fn an_unknown_time_zone_is_named() {
+        let found = problems(&VALID.replace("Europe/Berlin", "Europe/Atlantis"));
+        assert_eq!(found, vec!["fleet.toml: train \"payments-weekly\": field `time_zone`: \"Europe/Atlantis\" is not an IANA time zone name like \"Europe/Berlin\"".to_owned()]);
+    }
+
+    #[test]
+    fn a_zero_length_window_is_refused() {
+        let found = problems(&VALID.replace("\"2h\"", "\"0m\""));
+        assert_eq!(found.len(), 1);
+        assert!(found[0].contains("field `cutover_window`") && found[0].contains("zero"), "{found:?}");
+    }
+
+    #[test]
+    fn duplicate_names_are_refused() {
+        let text = format!("{VALID}\n[[domain]]\nname = \"payments\"\n");
+        assert!(problems(&text).iter().any(|p| p.contains("domain \"payments\": field `name`: another domain")));
+    }
+
+    #[test]
+    fn unknown_fields_and_syntax_errors_give_a_line() {
+        let found = problems("[[domain]]\nname = \"x\"\ncolor = \"#000000\"\n");
+        assert!(found[0].starts_with("fleet.toml: line 3, column 1: unknown field `color`"), "{found:?}");
+    }
+
+    #[test]
+    fn every_problem_in_a_file_is_reported_at_once() {
+        let text = VALID.replace("\"3d\"", "\"never\"").replace("Europe/Berlin", "Nowhere");
+        assert_eq!(problems(&text).len(), 2);
+    }
+}

@@ -1,0 +1,23 @@
+//! Trains as code: domains, services, train definitions and freezes declared
+//! in a TOML file, validated as a whole and applied in one transaction.
+
+mod apply;
+pub mod demo;
+mod manifest;
+
+pub use apply::{apply, ApplyError, ApplySummary};
+pub use manifest::{parse, DomainSpec, Fleet, FreezeSchedule, FreezeSpec, Problem, ServiceSpec, TrainSpec};
+
+/// Reads, validates and applies the file at `path`.
+pub async fn apply_file(
+    db: &crate::store::Db,
+    path: &std::path::Path,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<ApplySummary, ApplyError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ApplyError::Invalid(vec![Problem::new(&file, "file", "", format!("cannot be read: {e}"))])
+    })?;
+    let fleet = parse(&file, &text).map_err(ApplyError::Invalid)?;
+    apply(db, &fleet, now).await
+}

@@ -1,0 +1,17 @@
+//! Railyard's server: configuration, start-up, the HTTP surface, the SQL
+//! store, cadences, the scheduler and trains-as-code.
+
+pub mod api;
+pub mod calendar;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod fleet;
+pub mod routes;
+pub mod schedule;
+pub mod scheduler;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+pub mod time;
+pub mod train_state;

@@ -1,0 +1,95 @@
+//! Lengths of planning, cutover and freeze windows.
+
+use std::time::Duration;
+
+use chrono::Duration as Span;
+
+use super::Cadence;
+use crate::time::{from_ms, to_ms};
+
+/// A half-open span of time `[start, end)` in epoch milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// First instant inside the window.
+    pub start: i64,
+    /// First instant after the window.
+    pub end: i64,
+}
+
+impl Window {
+    /// Whether the window and `[start, end)` share at least one instant.
+    pub fn overlaps(&self, start: i64, end: i64) -> bool {
+        self.start < end && start < self.end
+    }
+}
+
+/// The windows of a freeze that overlap `[from, to)`: a one-off freeze
+/// (`cadence` is `None`) starting at `starts_at`, or one per occurrence of
+/// `cadence`, each lasting `duration_ms`.
+pub fn freeze_windows(cadence: Option<&Cadence>, starts_at: i64, duration_ms: i64, from: i64, to: i64) -> Vec<Window> {
+    let starts: Vec<i64> = match cadence {
+        None => vec![starts_at],
+        Some(cadence) => cadence
+            .occurrences(from_ms(from) - Span::milliseconds(duration_ms), from_ms(to))
+            .into_iter()
+            .map(to_ms)
+            .collect(),
+    };
+    starts
+        .into_iter()
+        .map(|start| Window { start, end: start + duration_ms })
+        .filter(|w| w.overlaps(from, to))
+        .collect()
+}
+
+/// Parses a window length such as `3d`, `2h` or `1h 30m` into milliseconds.
+/// Zero and lengths over a year are refused.
+pub fn parse_window(text: &str) -> Result<i64, String> {
+    const MAX: Duration = Duration::from_secs(366 * 24 * 3600);
+    let length = humantime::parse_duration(text.trim())
+        .map_err(|e| format!("\"{text}\" is not a length of time like \"3d\", \"2h\" or \"90m\" ({e})"))?;
+    if length.is_zero() {
+        return Err(format!("\"{text}\" is zero; a window must last some time"));
+    }
+    if length > MAX {
+        return Err(format!("\"{text}\" is longer than a year"));
+    }
+    i64::try_from(length.as_millis()).map_err(|_| format!("\"{text}\" is too long"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_lengths_read_as_people_write_them() {
+        assert_eq!(parse_window("3d"), Ok(3 * 24 * 3600 * 1000));
+        assert_eq!(parse_window("1h 30m"), Ok(90 * 60 * 1000));
+    }
+
+    #[test]
+    fn zero_and_nonsense_lengths_are_refused_with_the_reason() {
+        assert!(parse_window("0h").expect_err("zero").contains("zero"));
+        assert!(parse_window("soon").expect_err("nonsense").contains("length of time"));
+    }
+
+    #[test]
+    fn a_recurring_freeze_yields_one_window_per_occurrence_in_range() {
+        let start = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).expect("date");
+        let monthly = Cadence::parse("FREQ=MONTHLY;BYMONTHDAY=-1", "UTC", start).expect("cadence");
+        let day = 86_400_000;
+        let jan_1 = to_ms(start.and_hms_opt(0, 0, 0).expect("time").and_utc());
+        // The last-of-month freeze of December 2025 is not in range; 31 Jan and 28 Feb are.
+        let found = freeze_windows(Some(&monthly), jan_1, 2 * day, jan_1, jan_1 + 59 * day);
+        assert_eq!(found.len(), 2);
+        assert_eq!(found[0].start, jan_1 + 30 * day);
+        assert_eq!(found[1].end - found[1].start, 2 * day);
+    }
+
+    #[test]
+    fn windows_overlap_only_when_they_share_an_instant() {
+        let w = Window { start: 10, end: 20 };
+        assert!(w.overlaps(19, 30));
+        assert!(!w.overlaps(20, 30));
+    }
+}

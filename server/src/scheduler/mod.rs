@@ -1,0 +1,153 @@
+//! The scheduler: materialises upcoming trains from their definitions and
+//! opens each train when its planning window starts.
+//!
+//! Every train is created exactly once, whoever runs the tick and however
+//! often: the store's unique key on (definition, cutover) decides, and opening
+//! is a conditional state change. Time comes from a [`Clock`], so tests run it
+//! on a simulated clock.
+
+mod plan;
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use tokio::sync::watch;
+use tracing::Instrument;
+
+use crate::clock::Clock;
+use crate::schedule::Cadence;
+use crate::store::{self, Db};
+use crate::time::to_ms;
+use crate::train_state::TrainState;
+
+pub use plan::{plan_trains, Planned};
+
+/// How far ahead and behind the scheduler looks, and how often it runs.
+#[derive(Debug, Clone, Copy)]
+pub struct SchedulerConfig {
+    /// Trains cutting over within this span from now are materialised.
+    pub horizon: Duration,
+    /// After downtime, trains whose cutover was at most this long ago are still created.
+    pub catch_up: Duration,
+    /// Time between ticks.
+    pub interval: StdDuration,
+}
+
+impl Default for SchedulerConfig {
+    fn default() -> Self {
+        Self { horizon: Duration::days(90), catch_up: Duration::days(14), interval: StdDuration::from_secs(30) }
+    }
+}
+
+/// What one tick did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TickReport {
+    /// Trains created.
+    pub created: usize,
+    /// Trains moved from scheduled to planning.
+    pub opened: usize,
+    /// Trains whose whole cutover window passed while nobody was scheduling them.
+    pub skipped: usize,
+}
+
+const ACTOR: &str = "scheduler";
+const OPEN_BATCH: i64 = 500;
+
+/// Runs one scheduling pass at `now`.
+pub async fn tick(db: &Db, now: DateTime<Utc>, config: &SchedulerConfig) -> anyhow::Result<TickReport> {
+    let mut report = TickReport::default();
+    let definitions = {
+        let mut conn = db.acquire().await?;
+        store::definitions::list(&mut conn).await?
+    };
+
+    let mut wanted = Vec::new();
+    for definition in &definitions {
+        let cadence = match parse_cadence(definition) {
+            Ok(cadence) => cadence,
+            Err(reason) => {
+                tracing::warn!(definition = %definition.name, %reason, "skipping a definition whose cadence no longer parses");
+                continue;
+            }
+        };
+        wanted.extend(plan_trains(definition, &cadence, now, config).into_iter().map(|p| p.train));
+    }
+
+    let now_ms = to_ms(now);
+    if !wanted.is_empty() {
+        let mut tx = db.begin().await?;
+        for train in &wanted {
+            if store::trains::insert_if_absent(&mut tx, train, now_ms).await?.is_some() {
+                report.created += 1;
+            }
+        }
+        tx.commit().await?;
+    }
+
+    loop {
+        let due = {
+            let mut conn = db.acquire().await?;
+            store::trains::due_to_open(&mut conn, now_ms, OPEN_BATCH).await?
+        };
+        if due.is_empty() {
+            break;
+        }
+        let mut tx = db.begin().await?;
+        for (train_id, cutover_closes_at) in &due {
+            let missed = *cutover_closes_at <= now_ms;
+            let change = store::trains::Transition {
+                from: TrainState::Scheduled,
+                to: if missed { TrainState::Skipped } else { TrainState::Planning },
+                at: now_ms,
+                actor: ACTOR,
+                reason: if missed {
+                    "missed: Railyard was not running during the cutover window"
+                } else {
+                    "planning window opened"
+                },
+            };
+            if store::trains::transition(&mut tx, train_id, change).await? {
+                if missed {
+                    report.skipped += 1;
+                } else {
+                    report.opened += 1;
+                }
+            }
+        }
+        tx.commit().await?;
+        if (due.len() as i64) < OPEN_BATCH {
+            break;
+        }
+    }
+    Ok(report)
+}
+
+/// Ticks every `config.interval` until `shutdown` turns true.
+pub async fn run(db: Db, clock: Arc<dyn Clock>, config: SchedulerConfig, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        let now = clock.now();
+        let span = tracing::info_span!("scheduler_tick", now = %now);
+        match tick(&db, now, &config).instrument(span.clone()).await {
+            Ok(report) if report != TickReport::default() => {
+                span.in_scope(|| tracing::info!(?report, "scheduler tick"));
+            }
+            Ok(_) => {}
+            Err(error) => span.in_scope(|| tracing::error!(error = format!("{error:#}"), "scheduler tick failed; retrying")),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(config.interval) => {}
+            _ = shutdown.changed() => {}
+        }
+        if *shutdown.borrow() {
+            break;
+        }
+    }
+    tracing::info!("scheduler stopped");
+}
+
+/// The cadence of a stored definition.
+pub fn parse_cadence(definition: &store::definitions::Definition) -> Result<Cadence, String> {
+    let starts_on = NaiveDate::parse_from_str(&definition.starts_on, "%Y-%m-%d").map_err(|e| e.to_string())?;
+    Cadence::parse(&definition.cadence, &definition.time_zone, starts_on).map_err(|e| e.to_string())
+}

@@ -1,0 +1,83 @@
+//! Which trains a definition should have at a given moment. Pure.
+
+use chrono::{DateTime, Utc};
+
+use super::SchedulerConfig;
+use crate::schedule::Cadence;
+use crate::store::definitions::Definition;
+use crate::store::trains::NewTrain;
+use crate::time::{from_ms, to_ms};
+use crate::train_state::TrainState;
+
+/// A train the definition calls for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Planned {
+    pub train: NewTrain,
+}
+
+/// The trains `definition` calls for around `now`: every cutover from the
+/// later of its activation and `now - catch_up`, up to `now + horizon`.
+pub fn plan_trains(
+    definition: &Definition,
+    cadence: &Cadence,
+    now: DateTime<Utc>,
+    config: &SchedulerConfig,
+) -> Vec<Planned> {
+    let from = from_ms(definition.active_from).max(now - config.catch_up);
+    cadence
+        .occurrences(from, now + config.horizon)
+        .into_iter()
+        .map(|cutover| {
+            let cutover_at = to_ms(cutover);
+            Planned {
+                train: NewTrain {
+                    definition_id: definition.id.clone(),
+                    state: TrainState::Scheduled,
+                    planning_opens_at: cutover_at - definition.planning_window_ms,
+                    cutover_at,
+                    cutover_closes_at: cutover_at + definition.cutover_window_ms,
+                },
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, NaiveDate, TimeZone};
+
+    fn definition(active_from: DateTime<Utc>) -> Definition {
+        Definition {
+            id: "def".into(),
+            name: "payments-weekly".into(),
+            domain_id: "payments".into(),
+            cadence: "FREQ=WEEKLY;BYDAY=TU;BYHOUR=3".into(),
+            time_zone: "Europe/Berlin".into(),
+            starts_on: "2026-01-01".into(),
+            planning_window_ms: Duration::days(2).num_milliseconds(),
+            cutover_window_ms: Duration::hours(2).num_milliseconds(),
+            active_from: to_ms(active_from),
+        }
+    }
+
+    #[test]
+    fn a_new_definition_plans_only_trains_from_its_activation_onwards() {
+        let now = Utc.with_ymd_and_hms(2026, 6, 3, 12, 0, 0).single().expect("valid");
+        let def = definition(now);
+        let cadence = Cadence::parse(&def.cadence, &def.time_zone, NaiveDate::from_ymd_opt(2026, 1, 1).expect("date"))
+            .expect("cadence");
+        let config = SchedulerConfig { horizon: Duration::days(28), ..SchedulerConfig::default() };
+        let planned = plan_trains(&def, &cadence, now, &config);
+        let cutovers: Vec<_> = planned.iter().map(|p| from_ms(p.train.cutover_at)).collect();
+        // Tuesdays after Wednesday 3 June, 03:00 CEST = 01:00 UTC.
+        let expected: Vec<_> = [9, 16, 23, 30]
+            .into_iter()
+            .map(|d| Utc.with_ymd_and_hms(2026, 6, d, 1, 0, 0).single().expect("valid"))
+            .collect();
+        assert_eq!(cutovers, expected);
+        let first = &planned[0].train;
+        assert_eq!(first.cutover_at - first.planning_opens_at, Duration::days(2).num_milliseconds());
+        assert_eq!(first.cutover_closes_at - first.cutover_at, Duration::hours(2).num_milliseconds());
+    }
+}

@@ -1,0 +1,112 @@
+//! Building and running the server: bind first (port 0 works in tests),
+//! then serve until a shutdown signal, stopping the scheduler cleanly.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use leptos::prelude::LeptosOptions;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::api::ApiState;
+use crate::calendar::StoreBackend;
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::routes::{router, AppState};
+use crate::store::Db;
+use crate::{fleet, scheduler};
+
+/// A bound, ready-to-run server.
+pub struct Application {
+    listener: TcpListener,
+    address: SocketAddr,
+    router: Router,
+    db: Db,
+    clock: Arc<dyn Clock>,
+    settings: Settings,
+}
+
+impl Application {
+    /// Connects and migrates the store, seeds the demo fleet if asked, and binds the listener.
+    pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let db = Db::connect(&settings.database_url).await?;
+        db.migrate().await?;
+        if settings.demo {
+            let summary = fleet::demo::seed(&db, clock.now()).await.context("loading the demo fleet")?;
+            tracing::info!(%summary, "demo fleet loaded");
+        }
+        let listener = TcpListener::bind(settings.addr).await.with_context(|| format!("cannot listen on {}", settings.addr))?;
+        let address = listener.local_addr()?;
+        let leptos_options = LeptosOptions::builder()
+            .output_name("railyard")
+            .site_root(settings.site_root.to_string_lossy().into_owned())
+            .site_pkg_dir("pkg")
+            .site_addr(address)
+            .build();
+        let backend = Arc::new(StoreBackend::new(db.clone(), clock.clone()));
+        let state = AppState { leptos_options, api: ApiState { db: db.clone() } };
+        Ok(Self { listener, address, router: router(state, backend), db, clock, settings })
+    }
+
+    /// The address actually bound.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The store this server uses.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Serves until `shutdown` completes, then stops the scheduler and closes the store.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let (stop, stopped) = watch::channel(false);
+        let scheduler = self.settings.run_scheduler.then(|| {
+            tokio::spawn(scheduler::run(self.db.clone(), self.clock.clone(), self.settings.scheduler, stopped))
+        });
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                let _ = stop.send(true);
+            })
+            .await
+            .context("serving HTTP")?;
+        if let Some(scheduler) = scheduler {
+            scheduler.await.context("the scheduler task failed")?;
+        }
+        self.db.close().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => tracing::info!("SIGINT received; shutting down"),
+        () = terminate => tracing::info!("SIGTERM received; shutting down"),
+    }
+}

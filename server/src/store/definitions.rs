@@ -1,0 +1,112 @@
+//! Train definitions: a named cadence for a domain's services.
+
+use super::{Conn, DbError};
+
+/// A stored train definition.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Definition {
+    pub id: String,
+    pub name: String,
+    pub domain_id: String,
+    /// The RRULE text.
+    pub cadence: String,
+    /// IANA time zone name.
+    pub time_zone: String,
+    /// `YYYY-MM-DD`, the day the cadence counts from.
+    pub starts_on: String,
+    pub planning_window_ms: i64,
+    pub cutover_window_ms: i64,
+    /// Epoch ms before which the scheduler creates no trains.
+    pub active_from: i64,
+}
+
+const COLUMNS: &str =
+    "id, name, domain_id, cadence, time_zone, starts_on, planning_window_ms, cutover_window_ms, active_from";
+
+/// The definition called `name`, if any.
+#[tracing::instrument(skip_all)]
+pub async fn by_name(conn: &mut Conn, name: &str) -> Result<Option<Definition>, DbError> {
+    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM train_definitions WHERE name = $1"))
+        .bind(name)
+        .fetch_optional(conn)
+        .await?)
+}
+
+/// Every definition, by name.
+#[tracing::instrument(skip_all)]
+pub async fn list(conn: &mut Conn) -> Result<Vec<Definition>, DbError> {
+    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM train_definitions ORDER BY name"))
+        .fetch_all(conn)
+        .await?)
+}
+
+/// Inserts a new definition.
+#[tracing::instrument(skip_all)]
+pub async fn insert(conn: &mut Conn, definition: &Definition, now: i64) -> Result<(), DbError> {
+    sqlx::query(&format!(
+        "INSERT INTO train_definitions ({COLUMNS}, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)"
+    ))
+    .bind(&definition.id)
+    .bind(&definition.name)
+    .bind(&definition.domain_id)
+    .bind(&definition.cadence)
+    .bind(&definition.time_zone)
+    .bind(&definition.starts_on)
+    .bind(definition.planning_window_ms)
+    .bind(definition.cutover_window_ms)
+    .bind(definition.active_from)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Overwrites a definition's schedule and domain.
+#[tracing::instrument(skip_all)]
+pub async fn update(conn: &mut Conn, definition: &Definition, now: i64) -> Result<(), DbError> {
+    sqlx::query(
+        "UPDATE train_definitions SET domain_id = $2, cadence = $3, time_zone = $4, starts_on = $5, \
+         planning_window_ms = $6, cutover_window_ms = $7, updated_at = $8 WHERE id = $1",
+    )
+    .bind(&definition.id)
+    .bind(&definition.domain_id)
+    .bind(&definition.cadence)
+    .bind(&definition.time_zone)
+    .bind(&definition.starts_on)
+    .bind(definition.planning_window_ms)
+    .bind(definition.cutover_window_ms)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The ids of the services a definition carries, sorted.
+#[tracing::instrument(skip_all)]
+pub async fn service_ids(conn: &mut Conn, definition_id: &str) -> Result<Vec<String>, DbError> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT service_id FROM train_definition_services WHERE definition_id = $1 ORDER BY service_id",
+    )
+    .bind(definition_id)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|(id,)| id).collect())
+}
+
+/// Replaces the set of services a definition carries.
+#[tracing::instrument(skip_all)]
+pub async fn set_service_ids(conn: &mut Conn, definition_id: &str, service_ids: &[String]) -> Result<(), DbError> {
+    sqlx::query("DELETE FROM train_definition_services WHERE definition_id = $1")
+        .bind(definition_id)
+        .execute(&mut *conn)
+        .await?;
+    for service_id in service_ids {
+        sqlx::query("INSERT INTO train_definition_services (definition_id, service_id) VALUES ($1, $2)")
+            .bind(definition_id)
+            .bind(service_id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,171 @@
+//! The SQL store: one portable schema on SQLite (embedded default) or
+//! PostgreSQL (several replicas). Query functions take the connection or
+//! transaction explicitly; callers own `begin()` and `commit()`.
+
+pub mod domains;
+pub mod freezes;
+pub mod definitions;
+pub mod services;
+pub mod trains;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyPool, Executor, Transaction};
+
+pub use sqlx::AnyConnection as Conn;
+
+/// What a query function can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The row asked for does not exist.
+    #[error("not found")]
+    NotFound,
+    /// Anything else the database reported.
+    #[error(transparent)]
+    Other(#[from] sqlx::Error),
+}
+
+/// Which SQL engine is behind the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// An embedded SQLite file.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+/// A pool of connections to the store.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+impl Db {
+    /// Connects to `url` (`sqlite://FILE` or `postgres://…`). A SQLite file is
+    /// created when missing and runs with WAL, foreign keys and a busy timeout.
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        sqlx::any::install_default_drivers();
+        let (backend, url) = normalise_url(url)?;
+        let options = AnyConnectOptions::from_str(&url).with_context(|| format!("invalid database URL {}", redact(&url)))?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .with_context(|| format!("cannot connect to the database at {}", redact(&url)))?;
+        Ok(Self { pool, backend })
+    }
+
+    /// Applies every migration not yet applied.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        MIGRATOR.run(&self.pool).await.context("running database migrations")
+    }
+
+    /// Which engine this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A connection from the pool.
+    pub async fn acquire(&self) -> Result<PoolConnection<Any>, DbError> {
+        Ok(self.pool.acquire().await?)
+    }
+
+    /// Begins a transaction that will write. On SQLite it takes the write lock
+    /// up front (`BEGIN IMMEDIATE`) so two writers queue instead of deadlocking.
+    pub async fn begin(&self) -> Result<Transaction<'static, Any>, DbError> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
+    /// Whether the database answers a trivial query.
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Picks the backend and makes SQLite URLs create their file.
+fn normalise_url(url: &str) -> anyhow::Result<(Backend, String)> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok((Backend::Postgres, url.to_owned()));
+    }
+    if url.starts_with("sqlite:") {
+        let url = if url.contains("mode=") || url.contains(":memory:") {
+            url.to_owned()
+        } else if url.contains('?') {
+            format!("{url}&mode=rwc")
+        } else {
+            format!("{url}?mode=rwc")
+        };
+        return Ok((Backend::Sqlite, url));
+    }
+    anyhow::bail!("database URL must start with sqlite:// or postgres://, got {}", redact(url))
+}
+
+/// The URL with any password replaced, for messages and logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// A fresh application-generated id (time-ordered UUIDv7).
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(redact("postgres://app:s3cret@db:5432/railyard"), "postgres://app:***@db:5432/railyard");
+        assert_eq!(redact("sqlite://railyard.db"), "sqlite://railyard.db");
+    }
+
+    #[test]
+    fn sqlite_files_are_created_when_missing() {
+        let (backend, url) = normalise_url("sqlite://railyard.db").expect("valid url");
+        assert_eq!(backend, Backend::Sqlite);
+        assert_eq!(url, "sqlite://railyard.db?mode=rwc");
+    }
+
+    #[test]
+    fn unknown_schemes_are_refused() {
+        assert!(normalise_url("mysql://x").is_err());
+    }
+}

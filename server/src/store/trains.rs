@@ -1,0 +1,177 @@
+//! Trains (dated instances of a definition) and their event timelines.
+
+use super::{new_id, Conn, DbError};
+use crate::train_state::TrainState;
+
+/// A train to create if no train of its definition cuts over at the same instant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTrain {
+    pub definition_id: String,
+    pub state: TrainState,
+    pub planning_opens_at: i64,
+    pub cutover_at: i64,
+    pub cutover_closes_at: i64,
+}
+
+/// A train with what the calendar and the API show about it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct TrainListing {
+    pub id: String,
+    pub definition: String,
+    pub domain: String,
+    pub domain_colour: String,
+    pub time_zone: String,
+    pub state: String,
+    pub planning_opens_at: i64,
+    pub cutover_at: i64,
+    pub cutover_closes_at: i64,
+}
+
+/// One entry of a train's timeline.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct TrainEvent {
+    pub seq: i64,
+    pub at: i64,
+    pub kind: String,
+    pub from_state: Option<String>,
+    pub to_state: Option<String>,
+    pub actor: String,
+    pub reason: String,
+}
+
+/// A state change to record, with who made it and why.
+#[derive(Debug, Clone, Copy)]
+pub struct Transition<'a> {
+    pub from: TrainState,
+    pub to: TrainState,
+    pub at: i64,
+    pub actor: &'a str,
+    pub reason: &'a str,
+}
+
+/// Creates the train unless its (definition, cutover) already exists; true if created.
+/// The unique key makes this safe against concurrent schedulers and restarts.
+#[tracing::instrument(skip_all)]
+pub async fn insert_if_absent(conn: &mut Conn, train: &NewTrain, now: i64) -> Result<Option<String>, DbError> {
+    let id = new_id();
+    let inserted = sqlx::query(
+        "INSERT INTO trains (id, definition_id, state, planning_opens_at, cutover_at, cutover_closes_at, \
+         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
+         ON CONFLICT (definition_id, cutover_at) DO NOTHING",
+    )
+    .bind(&id)
+    .bind(&train.definition_id)
+    .bind(train.state.as_str())
+    .bind(train.planning_opens_at)
+    .bind(train.cutover_at)
+    .bind(train.cutover_closes_at)
+    .bind(now)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok((inserted == 1).then_some(id))
+}
+
+/// Trains still `scheduled` whose planning window has started, oldest first.
+#[tracing::instrument(skip_all)]
+pub async fn due_to_open(conn: &mut Conn, now: i64, limit: i64) -> Result<Vec<(String, i64)>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT id, cutover_closes_at FROM trains WHERE state = $1 AND planning_opens_at <= $2 \
+         ORDER BY planning_opens_at LIMIT $3",
+    )
+    .bind(TrainState::Scheduled.as_str())
+    .bind(now)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Moves a train from `from` to `to` and appends the event, only if it is
+/// still in `from`; true if this call made the change.
+#[tracing::instrument(skip_all)]
+pub async fn transition(conn: &mut Conn, train_id: &str, change: Transition<'_>) -> Result<bool, DbError> {
+    let moved = sqlx::query("UPDATE trains SET state = $3, updated_at = $4 WHERE id = $1 AND state = $2")
+        .bind(train_id)
+        .bind(change.from.as_str())
+        .bind(change.to.as_str())
+        .bind(change.at)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    if moved == 0 {
+        return Ok(false);
+    }
+    append_event(conn, train_id, "state_changed", change).await?;
+    Ok(true)
+}
+
+/// Appends an event to a train's timeline with the next sequence number.
+#[tracing::instrument(skip_all)]
+pub async fn append_event(conn: &mut Conn, train_id: &str, kind: &str, change: Transition<'_>) -> Result<(), DbError> {
+    sqlx::query(
+        "INSERT INTO train_events (id, train_id, seq, at, kind, from_state, to_state, actor, reason) \
+         SELECT $1, $2, COALESCE(MAX(seq), 0) + 1, $3, $4, $5, $6, $7, $8 FROM train_events WHERE train_id = $2",
+    )
+    .bind(new_id())
+    .bind(train_id)
+    .bind(change.at)
+    .bind(kind)
+    .bind(change.from.as_str())
+    .bind(change.to.as_str())
+    .bind(change.actor)
+    .bind(change.reason)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A train's timeline, oldest first.
+#[tracing::instrument(skip_all)]
+pub async fn events(conn: &mut Conn, train_id: &str) -> Result<Vec<TrainEvent>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT seq, at, kind, from_state, to_state, actor, reason FROM train_events WHERE train_id = $1 ORDER BY seq",
+    )
+    .bind(train_id)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Trains cutting over in `[from, to)`, optionally of one domain, by cutover time.
+#[tracing::instrument(skip_all)]
+pub async fn cutting_over_between(
+    conn: &mut Conn,
+    from: i64,
+    to: i64,
+    domain: Option<&str>,
+) -> Result<Vec<TrainListing>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT t.id, d.name AS definition, m.name AS domain, m.colour AS domain_colour, d.time_zone, t.state, \
+         t.planning_opens_at, t.cutover_at, t.cutover_closes_at \
+         FROM trains t JOIN train_definitions d ON d.id = t.definition_id JOIN domains m ON m.id = d.domain_id \
+         WHERE t.cutover_at >= $1 AND t.cutover_at < $2 AND ($3 = '' OR m.name = $3) \
+         ORDER BY t.cutover_at, d.name",
+    )
+    .bind(from)
+    .bind(to)
+    .bind(domain.unwrap_or(""))
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Deletes a definition's trains that have not opened yet (after its cadence changed).
+#[tracing::instrument(skip_all)]
+pub async fn delete_unopened(conn: &mut Conn, definition_id: &str) -> Result<u64, DbError> {
+    Ok(sqlx::query("DELETE FROM trains WHERE definition_id = $1 AND state = $2")
+        .bind(definition_id)
+        .bind(TrainState::Scheduled.as_str())
+        .execute(conn)
+        .await?
+        .rows_affected())
+}
+
+/// How many trains exist (all definitions).
+#[tracing::instrument(skip_all)]
+pub async fn count(conn: &mut Conn) -> Result<i64, DbError> {
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM trains").fetch_one(conn).await?;
+    Ok(n)
+}

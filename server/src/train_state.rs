@@ -1,0 +1,98 @@
+//! The phases a train goes through, as stored and shown.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// Where a train is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TrainState {
+    Scheduled,
+    Planning,
+    Assembling,
+    Preflight,
+    Staging,
+    Canary,
+    Cutover,
+    Monitoring,
+    Completed,
+    Aborted,
+    RolledBack,
+    Held,
+    Suspended,
+    Skipped,
+}
+
+impl TrainState {
+    /// Every state, in lifecycle order.
+    pub const ALL: [TrainState; 14] = [
+        Self::Scheduled,
+        Self::Planning,
+        Self::Assembling,
+        Self::Preflight,
+        Self::Staging,
+        Self::Canary,
+        Self::Cutover,
+        Self::Monitoring,
+        Self::Completed,
+        Self::Aborted,
+        Self::RolledBack,
+        Self::Held,
+        Self::Suspended,
+        Self::Skipped,
+    ];
+
+    /// The stored name (`rolled_back`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Scheduled => "scheduled",
+            Self::Planning => "planning",
+            Self::Assembling => "assembling",
+            Self::Preflight => "preflight",
+            Self::Staging => "staging",
+            Self::Canary => "canary",
+            Self::Cutover => "cutover",
+            Self::Monitoring => "monitoring",
+            Self::Completed => "completed",
+            Self::Aborted => "aborted",
+            Self::RolledBack => "rolled_back",
+            Self::Held => "held",
+            Self::Suspended => "suspended",
+            Self::Skipped => "skipped",
+        }
+    }
+
+    /// Whether the train is over.
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Completed | Self::Aborted | Self::RolledBack | Self::Skipped)
+    }
+}
+
+impl fmt::Display for TrainState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for TrainState {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|state| state.as_str() == s)
+            .ok_or_else(|| format!("\"{s}\" is not a train state"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_state_reads_back_from_its_stored_name() {
+        for state in TrainState::ALL {
+            assert_eq!(state.as_str().parse::<TrainState>(), Ok(state));
+        }
+        assert!("derailed".parse::<TrainState>().is_err());
+    }
+}
