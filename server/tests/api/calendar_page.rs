@@ -1,0 +1,39 @@
+use server::scheduler::{tick, SchedulerConfig};
+
+use crate::helpers::{spawn_app, test_now, Backend};
+
+#[tokio::test]
+async fn the_calendar_is_server_rendered_with_trains_freezes_and_navigation() {
+    let app = spawn_app(Backend::Sqlite, true).await;
+    tick(&app.db, test_now(), &SchedulerConfig::default()).await.expect("tick");
+    let (status, html) = app.get("/").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("November 2026"), "the current month by the app's clock");
+    for domain in ["payments", "search", "identity", "mobile-api"] {
+        assert!(html.contains(domain), "legend and trains name {domain}");
+    }
+    assert!(html.contains("href=\"/?month=2026-10\"") && html.contains("href=\"/?month=2026-12\""), "previous/next links");
+    assert!(html.contains("class=\"day frozen\"") || html.contains("day today frozen"), "Thanksgiving is shaded");
+    assert!(html.contains("thanksgiving"));
+    assert!(html.contains("03:00 CET"), "payments' own cutover time");
+    assert!(html.contains("state-completed"), "the demo history shows past trains");
+    assert!(html.contains("today"), "today is marked");
+}
+
+#[tokio::test]
+async fn another_month_is_served_from_its_query_without_javascript() {
+    let app = spawn_app(Backend::Sqlite, true).await;
+    tick(&app.db, test_now(), &SchedulerConfig::default()).await.expect("tick");
+    let (status, html) = app.get("/?month=2026-12").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("December 2026"));
+    assert!(html.contains("year-end"), "the year-end freeze starts on 20 December");
+    assert!(html.contains("search-biweekly"));
+}
+
+#[tokio::test]
+async fn a_malformed_month_explains_itself() {
+    let app = spawn_app(Backend::Sqlite, true).await;
+    let (_, html) = app.get("/?month=2026-13").await;
+    assert!(html.contains("is not a month like"), "{html}");
+}

@@ -1,0 +1,146 @@
+//! Spawning the app and making fresh databases for tests.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use server::clock::ManualClock;
+use server::config::Settings;
+use server::scheduler::SchedulerConfig;
+use server::startup::Application;
+use server::store::Db;
+
+/// Which store a test runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A fresh, empty database that lives as long as this value.
+pub struct TestDatabase {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// The URL of the PostgreSQL server `make test` starts. Its absence is a
+/// failure, never a reason to skip: the store must be tested on both backends.
+fn postgres_admin_url() -> String {
+    std::env::var("RAILYARD_TEST_POSTGRES_URL").unwrap_or_else(|_| {
+        panic!("RAILYARD_TEST_POSTGRES_URL is not set: run the suite with `make test`, which starts PostgreSQL")
+    })
+}
+
+/// Creates an empty database on `backend`.
+pub async fn fresh_database(backend: Backend) -> TestDatabase {
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("sqlite://{}", dir.path().join("railyard.db").display());
+            TestDatabase { url, _dir: Some(dir) }
+        }
+        Backend::Postgres => {
+            let admin = postgres_admin_url();
+            let name = format!("railyard_test_{}", uuid::Uuid::now_v7().simple());
+            let db = Db::connect(&admin).await.expect("PostgreSQL answers");
+            let mut conn = db.acquire().await.expect("connection");
+            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut *conn).await.expect("create database");
+            drop(conn);
+            db.close().await;
+            let base = admin.rsplit_once('/').map_or(admin.as_str(), |(base, _)| base);
+            TestDatabase { url: format!("{base}/{name}"), _dir: None }
+        }
+    }
+}
+
+/// A migrated store on a fresh database.
+pub async fn fresh_store(backend: Backend) -> (Db, TestDatabase) {
+    let database = fresh_database(backend).await;
+    let db = Db::connect(&database.url).await.expect("connect");
+    db.migrate().await.expect("migrate");
+    (db, database)
+}
+
+/// Noon UTC on Friday 2026-11-27, the day these tests pretend it is.
+pub fn test_now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).single().expect("valid instant")
+}
+
+/// A running app and what tests need to poke it.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub db: Db,
+    /// The app's simulated clock.
+    #[expect(dead_code, reason = "not every test binary moves the clock")]
+    pub clock: ManualClock,
+    _database: TestDatabase,
+}
+
+/// Starts the real app on port 0 against a fresh database, optionally with
+/// the demo fleet, on a simulated clock. The scheduler is driven by tests.
+pub async fn spawn_app(backend: Backend, demo: bool) -> TestApp {
+    let database = fresh_database(backend).await;
+    let clock = ManualClock::starting_at(test_now());
+    let settings = Settings {
+        addr: "127.0.0.1:0".parse().expect("address"),
+        database_url: database.url.clone(),
+        demo,
+        site_root: std::env::temp_dir(),
+        scheduler: SchedulerConfig::default(),
+        run_scheduler: false,
+    };
+    let app = Application::build(settings, Arc::new(clock.clone())).await.expect("app builds");
+    let address = format!("http://{}", app.address());
+    let db = app.db().clone();
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client");
+    TestApp { address, client, db, clock, _database: database }
+}
+
+impl TestApp {
+    /// GET `path` and return status and body.
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        let response = self.client.get(format!("{}{path}", self.address)).send().await.expect("request");
+        (response.status().as_u16(), response.text().await.expect("body"))
+    }
+}
+
+/// Runs an async test body once per backend, as two separate tests.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($name:ident, $body:path) => {
+        mod $name {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn on_sqlite() {
+                $body($crate::helpers::Backend::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn on_postgres() {
+                $body($crate::helpers::Backend::Postgres).await;
+            }
+        }
+    };
+}
+
+/// Every row of every configuration and train table, as text, for "nothing changed" checks.
+pub async fn snapshot(db: &Db) -> Vec<String> {
+    let queries = [
+        "SELECT id || '|' || name || '|' || description || '|' || colour || '|' || updated_at FROM domains ORDER BY id",
+        "SELECT id || '|' || name || '|' || domain_id || '|' || owner || '|' || runbook_url || '|' || updated_at FROM services ORDER BY id",
+        "SELECT id || '|' || name || '|' || cadence || '|' || time_zone || '|' || starts_on || '|' || planning_window_ms || '|' || cutover_window_ms || '|' || updated_at FROM train_definitions ORDER BY id",
+        "SELECT definition_id || '|' || service_id FROM train_definition_services ORDER BY definition_id, service_id",
+        "SELECT id || '|' || name || '|' || COALESCE(domain_id, '-') || '|' || COALESCE(cadence, '-') || '|' || starts_at || '|' || duration_ms || '|' || updated_at FROM freezes ORDER BY id",
+        "SELECT id || '|' || state || '|' || cutover_at FROM trains ORDER BY id",
+    ];
+    let mut conn = db.acquire().await.expect("connection");
+    let mut rows = Vec::new();
+    for query in queries {
+        let found: Vec<(String,)> = sqlx::query_as(query).fetch_all(&mut *conn).await.expect("snapshot query");
+        rows.extend(found.into_iter().map(|(row,)| row));
+    }
+    rows
+}

@@ -1,0 +1,9 @@
+//! Integration tests: the real application on port 0 with a fresh database
+//! per test, on SQLite and on PostgreSQL.
+
+mod apply;
+mod calendar_page;
+mod health;
+mod helpers;
+mod scheduler;
+mod trains_api;
