@@ -33,7 +33,8 @@ mod browser {
     use wasm_bindgen::JsValue;
 
     pub fn zone_name() -> Option<String> {
-        let options = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new()).resolved_options();
+        let options =
+            js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new()).resolved_options();
         js_sys::Reflect::get(&options, &JsValue::from_str("timeZone")).ok()?.as_string()
     }
 

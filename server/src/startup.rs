@@ -38,7 +38,8 @@ impl Application {
             let summary = fleet::demo::seed(&db, clock.now()).await.context("loading the demo fleet")?;
             tracing::info!(%summary, "demo fleet loaded");
         }
-        let listener = TcpListener::bind(settings.addr).await.with_context(|| format!("cannot listen on {}", settings.addr))?;
+        let listener =
+            TcpListener::bind(settings.addr).await.with_context(|| format!("cannot listen on {}", settings.addr))?;
         let address = listener.local_addr()?;
         let leptos_options = LeptosOptions::builder()
             .output_name("railyard")

@@ -77,10 +77,7 @@ impl FromStr for TrainState {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|state| state.as_str() == s)
-            .ok_or_else(|| format!("\"{s}\" is not a train state"))
+        Self::ALL.into_iter().find(|state| state.as_str() == s).ok_or_else(|| format!("\"{s}\" is not a train state"))
     }
 }
 

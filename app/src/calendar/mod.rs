@@ -170,7 +170,13 @@ fn TrainItem(train: TrainChip, zone: ViewerZone) -> impl IntoView {
     );
     let class = format!("train state-{}{}", train.state, if train.frozen { " in-freeze" } else { "" });
     view! {
-        <li class=class style=format!("--domain: {}", train.colour) title=title data-train=train.id>
+        <li
+            class=class
+            style=format!("--domain: {}", train.colour)
+            title=title
+            data-train=train.id
+            data-cutover-at=at
+        >
             <span class="train-time viewer-time">{viewer_time}</span>
             <span class="train-name">{train.name}</span>
             <span class="train-own-time">{format!("{} {}", train.own_time, train.zone_abbreviation)}</span>
@@ -181,27 +187,26 @@ fn TrainItem(train: TrainChip, zone: ViewerZone) -> impl IntoView {
 
 #[component]
 fn FreezeList(freezes: Vec<FreezeNote>) -> impl IntoView {
-    (!freezes.is_empty())
-        .then(|| {
-            view! {
-                <section class="freeze-list" aria-label="Freezes this month">
-                    <h2>"Freezes"</h2>
-                    <ul>
-                        {freezes
-                            .into_iter()
-                            .map(|f| {
-                                let scope = f.domain.clone().unwrap_or_else(|| "all domains".to_owned());
-                                view! {
-                                    <li>
-                                        <strong>{f.name}</strong>
-                                        {format!(" — {scope}, {} to {}", f.first_day, f.last_day)}
-                                        {(!f.reason.is_empty()).then(|| format!(": {}", f.reason))}
-                                    </li>
-                                }
-                            })
-                            .collect_view()}
-                    </ul>
-                </section>
-            }
-        })
+    (!freezes.is_empty()).then(|| {
+        view! {
+            <section class="freeze-list" aria-label="Freezes this month">
+                <h2>"Freezes"</h2>
+                <ul>
+                    {freezes
+                        .into_iter()
+                        .map(|f| {
+                            let scope = f.domain.clone().unwrap_or_else(|| "all domains".to_owned());
+                            view! {
+                                <li>
+                                    <strong>{f.name}</strong>
+                                    {format!(" — {scope}, {} to {}", f.first_day, f.last_day)}
+                                    {(!f.reason.is_empty()).then(|| format!(": {}", f.reason))}
+                                </li>
+                            }
+                        })
+                        .collect_view()}
+                </ul>
+            </section>
+        }
+    })
 }

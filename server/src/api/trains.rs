@@ -63,7 +63,8 @@ pub async fn list(
         return Err(ApiError::bad_request(format!("the range may span at most {MAX_RANGE_DAYS} days")));
     }
     let mut conn = state.db.acquire().await?;
-    let trains = store::trains::cutting_over_between(&mut conn, to_ms(from), to_ms(to), query.domain.as_deref()).await?;
+    let trains =
+        store::trains::cutting_over_between(&mut conn, to_ms(from), to_ms(to), query.domain.as_deref()).await?;
     Ok(Json(TrainList {
         from: rfc3339(to_ms(from)),
         to: rfc3339(to_ms(to)),

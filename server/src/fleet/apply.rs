@@ -8,7 +8,9 @@ use chrono::{DateTime, Utc};
 
 use super::manifest::{Fleet, FreezeSchedule, FreezeSpec, Problem};
 use crate::schedule::resolve_local;
-use crate::store::{self, definitions::Definition, domains::Domain, freezes::Freeze, services::Service, Conn, Db, DbError};
+use crate::store::{
+    self, definitions::Definition, domains::Domain, freezes::Freeze, services::Service, Conn, Db, DbError,
+};
 use crate::time::to_ms;
 
 /// What applying changed.
@@ -155,7 +157,8 @@ pub async fn apply(db: &Db, fleet: &Fleet, now: DateTime<Utc>) -> Result<ApplySu
                 Outcome::Created
             }
             Some(existing) => {
-                let same = existing == Definition { id: existing.id.clone(), active_from: existing.active_from, ..wanted.clone() };
+                let same = existing
+                    == Definition { id: existing.id.clone(), active_from: existing.active_from, ..wanted.clone() };
                 let same_services = store::definitions::service_ids(&mut tx, &existing.id).await? == service_ids;
                 if !same {
                     store::definitions::update(&mut tx, &Definition { id: existing.id.clone(), ..wanted }, now).await?;
@@ -165,7 +168,11 @@ pub async fn apply(db: &Db, fleet: &Fleet, now: DateTime<Utc>) -> Result<ApplySu
                 if !same_services {
                     store::definitions::set_service_ids(&mut tx, &existing.id, &service_ids).await?;
                 }
-                if same && same_services { Outcome::Unchanged } else { Outcome::Updated }
+                if same && same_services {
+                    Outcome::Unchanged
+                } else {
+                    Outcome::Updated
+                }
             }
         };
         summary.count(outcome);
@@ -194,7 +201,12 @@ pub async fn apply(db: &Db, fleet: &Fleet, now: DateTime<Utc>) -> Result<ApplySu
     }
 }
 
-async fn upsert_freeze(conn: &mut Conn, spec: &FreezeSpec, domain_id: Option<String>, now: i64) -> Result<Outcome, DbError> {
+async fn upsert_freeze(
+    conn: &mut Conn,
+    spec: &FreezeSpec,
+    domain_id: Option<String>,
+    now: i64,
+) -> Result<Outcome, DbError> {
     let (cadence, starts_on, starts_at, duration_ms) = match &spec.schedule {
         FreezeSchedule::Once { start, end } => {
             let starts_at = to_ms(resolve_local(spec.time_zone, *start));
@@ -202,7 +214,12 @@ async fn upsert_freeze(conn: &mut Conn, spec: &FreezeSpec, domain_id: Option<Str
         }
         FreezeSchedule::Recurring { cadence, duration_ms } => {
             let midnight = cadence.starts_on().and_hms_opt(0, 0, 0).unwrap_or_default();
-            (Some(cadence.rule().to_owned()), cadence.starts_on(), to_ms(resolve_local(spec.time_zone, midnight)), *duration_ms)
+            (
+                Some(cadence.rule().to_owned()),
+                cadence.starts_on(),
+                to_ms(resolve_local(spec.time_zone, midnight)),
+                *duration_ms,
+            )
         }
     };
     let wanted = Freeze {

@@ -52,9 +52,16 @@ async fn seed_history(db: &Db) -> Result<(), ApplyError> {
             let Some(id) = store::trains::insert_if_absent(&mut tx, &train, definition.active_from).await? else {
                 continue;
             };
-            let outcome = if (index + definition.name.len()) % 5 == 3 { TrainState::RolledBack } else { TrainState::Completed };
+            let outcome =
+                if (index + definition.name.len()) % 5 == 3 { TrainState::RolledBack } else { TrainState::Completed };
             let steps = [
-                (TrainState::Scheduled, TrainState::Planning, train.planning_opens_at, "scheduler", "planning window opened"),
+                (
+                    TrainState::Scheduled,
+                    TrainState::Planning,
+                    train.planning_opens_at,
+                    "scheduler",
+                    "planning window opened",
+                ),
                 (TrainState::Planning, outcome, closes, "demo", "demo history: simulated outcome"),
             ];
             for (from, to, at, actor, reason) in steps {

@@ -250,7 +250,11 @@ impl Checker<'_> {
         let mut seen = HashSet::new();
         for name in names {
             if !seen.insert(name) {
-                self.problem(&format!("{kind} \"{name}\""), "name", format!("another {kind} is already called \"{name}\""));
+                self.problem(
+                    &format!("{kind} \"{name}\""),
+                    "name",
+                    format!("another {kind} is already called \"{name}\""),
+                );
             }
         }
     }
@@ -260,7 +264,11 @@ impl Checker<'_> {
         let colour = match raw.colour {
             Some(colour) if is_hex_colour(&colour) => colour.to_ascii_uppercase(),
             Some(colour) => {
-                self.problem(&format!("domain \"{}\"", raw.name), "colour", format!("\"{colour}\" is not a colour like \"#0072B2\""));
+                self.problem(
+                    &format!("domain \"{}\"", raw.name),
+                    "colour",
+                    format!("\"{colour}\" is not a colour like \"#0072B2\""),
+                );
                 return None;
             }
             None => default_colour(&raw.name).to_owned(),
@@ -328,7 +336,11 @@ impl Checker<'_> {
             }
             (None, Some(rule), Some(duration)) => {
                 if !start_is_date {
-                    self.problem(&at, "starts", "of a recurring freeze must be a date (the day the cadence counts from)");
+                    self.problem(
+                        &at,
+                        "starts",
+                        "of a recurring freeze must be a date (the day the cadence counts from)",
+                    );
                     return None;
                 }
                 let cadence = self.cadence(&at, &rule, &raw.time_zone, start.date());
@@ -368,7 +380,13 @@ impl Checker<'_> {
         }
         NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M")
             .map(|t| (t, false))
-            .map_err(|_| self.problem(at, field, format!("\"{text}\" is not a date or time like \"2026-12-20\" or \"2026-12-20T18:00\"")))
+            .map_err(|_| {
+                self.problem(
+                    at,
+                    field,
+                    format!("\"{text}\" is not a date or time like \"2026-12-20\" or \"2026-12-20T18:00\""),
+                )
+            })
             .ok()
     }
 }

@@ -15,9 +15,8 @@ pub async fn apply_file(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<ApplySummary, ApplyError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        ApplyError::Invalid(vec![Problem::new(&file, "file", "", format!("cannot be read: {e}"))])
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ApplyError::Invalid(vec![Problem::new(&file, "file", "", format!("cannot be read: {e}"))]))?;
     let fleet = parse(&file, &text).map_err(ApplyError::Invalid)?;
     apply(db, &fleet, now).await
 }

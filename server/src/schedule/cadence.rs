@@ -48,7 +48,9 @@ impl Cadence {
         let rule = rule.trim();
         let body = rule.strip_prefix("RRULE:").unwrap_or(rule);
         if body.is_empty() {
-            return Err(CadenceError::Rule("is empty; expected an RRULE like \"FREQ=WEEKLY;BYDAY=TU;BYHOUR=3\"".into()));
+            return Err(CadenceError::Rule(
+                "is empty; expected an RRULE like \"FREQ=WEEKLY;BYDAY=TU;BYHOUR=3\"".into(),
+            ));
         }
         if body.to_ascii_uppercase().contains("DTSTART") {
             return Err(CadenceError::Rule("must not contain DTSTART; use the `starts` field".into()));
@@ -60,8 +62,7 @@ impl Cadence {
                 "\"{body}\" repeats more often than hourly; a release train runs at most hourly"
             )));
         }
-        let floating_start = rrule::Tz::UTC
-            .from_utc_datetime(&starts_on.and_hms_opt(0, 0, 0).unwrap_or_default());
+        let floating_start = rrule::Tz::UTC.from_utc_datetime(&starts_on.and_hms_opt(0, 0, 0).unwrap_or_default());
         let set = parsed
             .build(floating_start)
             .map_err(|e| CadenceError::Rule(format!("\"{body}\" is not a valid RRULE: {e}")))?;

@@ -133,7 +133,9 @@ pub async fn run(db: Db, clock: Arc<dyn Clock>, config: SchedulerConfig, mut shu
                 span.in_scope(|| tracing::info!(?report, "scheduler tick"));
             }
             Ok(_) => {}
-            Err(error) => span.in_scope(|| tracing::error!(error = format!("{error:#}"), "scheduler tick failed; retrying")),
+            Err(error) => {
+                span.in_scope(|| tracing::error!(error = format!("{error:#}"), "scheduler tick failed; retrying"))
+            }
         }
         tokio::select! {
             () = tokio::time::sleep(config.interval) => {}

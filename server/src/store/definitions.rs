@@ -35,9 +35,7 @@ pub async fn by_name(conn: &mut Conn, name: &str) -> Result<Option<Definition>, 
 /// Every definition, by name.
 #[tracing::instrument(skip_all)]
 pub async fn list(conn: &mut Conn) -> Result<Vec<Definition>, DbError> {
-    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM train_definitions ORDER BY name"))
-        .fetch_all(conn)
-        .await?)
+    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM train_definitions ORDER BY name")).fetch_all(conn).await?)
 }
 
 /// Inserts a new definition.
@@ -85,12 +83,11 @@ pub async fn update(conn: &mut Conn, definition: &Definition, now: i64) -> Resul
 /// The ids of the services a definition carries, sorted.
 #[tracing::instrument(skip_all)]
 pub async fn service_ids(conn: &mut Conn, definition_id: &str) -> Result<Vec<String>, DbError> {
-    let rows: Vec<(String,)> = sqlx::query_as(
-        "SELECT service_id FROM train_definition_services WHERE definition_id = $1 ORDER BY service_id",
-    )
-    .bind(definition_id)
-    .fetch_all(conn)
-    .await?;
+    let rows: Vec<(String,)> =
+        sqlx::query_as("SELECT service_id FROM train_definition_services WHERE definition_id = $1 ORDER BY service_id")
+            .bind(definition_id)
+            .fetch_all(conn)
+            .await?;
     Ok(rows.into_iter().map(|(id,)| id).collect())
 }
 

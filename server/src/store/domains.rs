@@ -23,9 +23,7 @@ pub async fn by_name(conn: &mut Conn, name: &str) -> Result<Option<Domain>, DbEr
 /// Every domain, by name.
 #[tracing::instrument(skip_all)]
 pub async fn list(conn: &mut Conn) -> Result<Vec<Domain>, DbError> {
-    Ok(sqlx::query_as("SELECT id, name, description, colour FROM domains ORDER BY name")
-        .fetch_all(conn)
-        .await?)
+    Ok(sqlx::query_as("SELECT id, name, description, colour FROM domains ORDER BY name").fetch_all(conn).await?)
 }
 
 /// Inserts a new domain.

@@ -33,9 +33,7 @@ pub async fn by_name(conn: &mut Conn, name: &str) -> Result<Option<Freeze>, DbEr
 /// Every freeze, by name.
 #[tracing::instrument(skip_all)]
 pub async fn list(conn: &mut Conn) -> Result<Vec<Freeze>, DbError> {
-    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM freezes ORDER BY name"))
-        .fetch_all(conn)
-        .await?)
+    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM freezes ORDER BY name")).fetch_all(conn).await?)
 }
 
 /// Inserts a new freeze.

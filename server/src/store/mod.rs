@@ -2,9 +2,9 @@
 //! PostgreSQL (several replicas). Query functions take the connection or
 //! transaction explicitly; callers own `begin()` and `commit()`.
 
+pub mod definitions;
 pub mod domains;
 pub mod freezes;
-pub mod definitions;
 pub mod services;
 pub mod trains;
 
@@ -53,7 +53,8 @@ impl Db {
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
         sqlx::any::install_default_drivers();
         let (backend, url) = normalise_url(url)?;
-        let options = AnyConnectOptions::from_str(&url).with_context(|| format!("invalid database URL {}", redact(&url)))?;
+        let options =
+            AnyConnectOptions::from_str(&url).with_context(|| format!("invalid database URL {}", redact(&url)))?;
         let pool = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
             .acquire_timeout(Duration::from_secs(10))

@@ -58,7 +58,9 @@ on_both_backends!(apply_is_idempotent, applying_the_same_file_twice_changes_noth
 async fn a_changed_file_updates_only_what_changed(backend: Backend) {
     let (db, _database) = fresh_store(backend).await;
     fleet::apply(&db, &parse("fleet.toml", FLEET).expect("valid"), test_now()).await.expect("apply");
-    let changed = FLEET.replace("BYHOUR=3", "BYHOUR=4").replace("services = [\"ledger\", \"checkout\"]", "services = [\"ledger\"]");
+    let changed = FLEET
+        .replace("BYHOUR=3", "BYHOUR=4")
+        .replace("services = [\"ledger\", \"checkout\"]", "services = [\"ledger\"]");
     let summary = fleet::apply(&db, &parse("fleet.toml", &changed).expect("valid"), test_now()).await.expect("apply");
     assert_eq!(summary, ApplySummary { created: 0, updated: 1, unchanged: 6 });
 }
@@ -85,7 +87,10 @@ async fn bad_input_is_refused_naming_the_field_and_storing_nothing(backend: Back
             FLEET.replace("FREQ=WEEKLY;BYDAY=TU;BYHOUR=3", "FREQ=WEEKLY;BYDAY=TUE"),
             "fleet.toml: train \"payments-weekly\": field `cadence`: ",
         ),
-        (FLEET.replace("Europe/Berlin", "Europe/Gotham"), "train \"payments-weekly\": field `time_zone`: \"Europe/Gotham\""),
+        (
+            FLEET.replace("Europe/Berlin", "Europe/Gotham"),
+            "train \"payments-weekly\": field `time_zone`: \"Europe/Gotham\"",
+        ),
         (FLEET.replace("\"2h\"", "\"0s\""), "train \"payments-weekly\": field `cutover_window`: \"0s\" is zero"),
         (
             FLEET.replace("[\"ledger\", \"checkout\"]", "[\"ledger\", \"refunds\"]"),

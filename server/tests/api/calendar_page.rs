@@ -12,7 +12,10 @@ async fn the_calendar_is_server_rendered_with_trains_freezes_and_navigation() {
     for domain in ["payments", "search", "identity", "mobile-api"] {
         assert!(html.contains(domain), "legend and trains name {domain}");
     }
-    assert!(html.contains("href=\"/?month=2026-10\"") && html.contains("href=\"/?month=2026-12\""), "previous/next links");
+    assert!(
+        html.contains("href=\"/?month=2026-10\"") && html.contains("href=\"/?month=2026-12\""),
+        "previous/next links"
+    );
     assert!(html.contains("class=\"day frozen\"") || html.contains("day today frozen"), "Thanksgiving is shaded");
     assert!(html.contains("thanksgiving"));
     assert!(html.contains("03:00 CET"), "payments' own cutover time");

@@ -86,10 +86,8 @@ async fn trains_are_materialised_for_the_horizon_and_opened_on_time(backend: Bac
     assert_eq!(all[0].1, "planning");
     assert!(all[1..].iter().all(|t| t.1 == "scheduled"));
     let mut conn = db.acquire().await.expect("connection");
-    let (id,): (String,) = sqlx::query_as("SELECT id FROM trains ORDER BY cutover_at LIMIT 1")
-        .fetch_one(&mut *conn)
-        .await
-        .expect("id");
+    let (id,): (String,) =
+        sqlx::query_as("SELECT id FROM trains ORDER BY cutover_at LIMIT 1").fetch_one(&mut *conn).await.expect("id");
     let events = store::trains::events(&mut conn, &id).await.expect("events");
     assert_eq!(events.len(), 1);
     assert_eq!((events[0].actor.as_str(), events[0].to_state.as_deref()), ("scheduler", Some("planning")));

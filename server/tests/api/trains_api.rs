@@ -1,5 +1,5 @@
-use server::scheduler::{tick, SchedulerConfig};
 use server::api::trains::TrainList;
+use server::scheduler::{tick, SchedulerConfig};
 
 use crate::helpers::{spawn_app, test_now, Backend, TestApp};
 use crate::on_both_backends;

@@ -1,0 +1,16 @@
+# Railyard: `make run` serves the demo, `make test` runs every test.
+# Both install what is missing first (scripts/setup).
+
+.PHONY: run test setup e2e
+
+run:
+	scripts/run
+
+test:
+	scripts/test
+
+setup:
+	scripts/setup
+
+e2e:
+	scripts/e2e
