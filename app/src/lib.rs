@@ -2,6 +2,8 @@
 //! Data comes from server functions whose bodies reach the backend through
 //! the [`backend`] port; this crate never touches SQL.
 
+#![recursion_limit = "256"]
+
 pub mod backend;
 pub mod calendar;
 mod viewer_time;
@@ -9,7 +11,7 @@ mod viewer_time;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{path, SsrMode};
 
 /// The HTML document every page is rendered into.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -44,7 +46,8 @@ pub fn App() -> impl IntoView {
             </header>
             <main>
                 <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
-                    <Route path=path!("/") view=calendar::CalendarPage/>
+                    // Async: the whole page arrives rendered, so it reads (and navigates) without JavaScript.
+                    <Route path=path!("/") view=calendar::CalendarPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -1,5 +1,7 @@
 //! The browser entry point: hydrates the server-rendered page.
 
+#![recursion_limit = "256"]
+
 /// Called by the generated JavaScript once the wasm module has loaded.
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {

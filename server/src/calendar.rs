@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 use app::backend::{Backend, BoxFuture};
 use app::calendar::{build_month, CalendarMonth, DatedTrain, DomainKey, FreezeNote, TrainChip, YearMonth};
-use chrono::{Duration, NaiveDate};
+use chrono::Duration;
 use chrono_tz::Tz;
 
 use crate::clock::Clock;
-use crate::schedule::{freeze_windows, Cadence, Window};
+use crate::schedule::Window;
 use crate::store::{self, freezes::Freeze, Db};
 use crate::time::{from_ms, to_ms};
 
@@ -44,7 +44,7 @@ impl StoreBackend {
             .iter()
             .flat_map(|freeze| {
                 let domain = freeze.domain_id.as_deref().and_then(|id| domain_names.get(id).copied());
-                windows_of(freeze, from, to).into_iter().map(move |w| (freeze, domain, w))
+                freeze.windows(from, to).into_iter().map(move |w| (freeze, domain, w))
             })
             .collect();
 
@@ -94,19 +94,6 @@ impl StoreBackend {
         let keys = domains.into_iter().map(|d| DomainKey { name: d.name, colour: d.colour }).collect();
         Ok(build_month(month, self.clock.now().date_naive(), dated, notes, keys))
     }
-}
-
-/// The windows of a stored freeze overlapping `[from, to)`.
-pub fn windows_of(freeze: &Freeze, from: i64, to: i64) -> Vec<Window> {
-    let cadence = freeze.cadence.as_deref().and_then(|rule| {
-        let starts_on = NaiveDate::parse_from_str(&freeze.starts_on, "%Y-%m-%d").ok()?;
-        Cadence::parse(rule, &freeze.time_zone, starts_on).ok()
-    });
-    if freeze.cadence.is_some() && cadence.is_none() {
-        tracing::warn!(freeze = %freeze.name, "ignoring a freeze whose cadence no longer parses");
-        return Vec::new();
-    }
-    freeze_windows(cadence.as_ref(), freeze.starts_at, freeze.duration_ms, from, to)
 }
 
 impl Backend for StoreBackend {

@@ -31,6 +31,10 @@ async fn seed_history(db: &Db) -> Result<(), ApplyError> {
         let mut conn = db.acquire().await?;
         store::definitions::list(&mut conn).await?
     };
+    let freezes = {
+        let mut conn = db.acquire().await?;
+        store::freezes::list(&mut conn).await?
+    };
     let mut tx = db.begin().await?;
     for definition in definitions {
         let Ok(cadence) = parse_cadence(&definition) else { continue };
@@ -52,18 +56,24 @@ async fn seed_history(db: &Db) -> Result<(), ApplyError> {
             let Some(id) = store::trains::insert_if_absent(&mut tx, &train, definition.active_from).await? else {
                 continue;
             };
-            let outcome =
-                if (index + definition.name.len()) % 5 == 3 { TrainState::RolledBack } else { TrainState::Completed };
-            let steps = [
-                (
-                    TrainState::Scheduled,
-                    TrainState::Planning,
-                    train.planning_opens_at,
-                    "scheduler",
-                    "planning window opened",
-                ),
-                (TrainState::Planning, outcome, closes, "demo", "demo history: simulated outcome"),
-            ];
+            let freeze = freezes.iter().find(|f| f.holds(&definition.domain_id, cutover_at));
+            let (outcome, reason) = match freeze {
+                Some(freeze) => {
+                    (TrainState::Skipped, format!("demo history: cutover fell in the {} freeze", freeze.name))
+                }
+                None if (index + definition.name.len()) % 5 == 3 => {
+                    (TrainState::RolledBack, "demo history: simulated rollback".to_owned())
+                }
+                None => (TrainState::Completed, "demo history: simulated outcome".to_owned()),
+            };
+            let opened = (
+                TrainState::Scheduled,
+                TrainState::Planning,
+                train.planning_opens_at,
+                "scheduler",
+                "planning window opened",
+            );
+            let steps = [opened, (TrainState::Planning, outcome, closes, "demo", reason.as_str())];
             for (from, to, at, actor, reason) in steps {
                 store::trains::transition(&mut tx, &id, Transition { from, to, at, actor, reason }).await?;
             }

@@ -1,6 +1,9 @@
 //! Freezes: windows in which no train may cut over.
 
+use chrono::NaiveDate;
+
 use super::{Conn, DbError};
+use crate::schedule::{freeze_windows, Cadence, Window};
 
 /// A stored freeze, one-off or recurring.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -17,6 +20,33 @@ pub struct Freeze {
     pub starts_on: String,
     pub starts_at: i64,
     pub duration_ms: i64,
+}
+
+impl Freeze {
+    /// The windows of this freeze overlapping `[from, to)`.
+    pub fn windows(&self, from: i64, to: i64) -> Vec<Window> {
+        let cadence = match self.cadence.as_deref() {
+            None => None,
+            Some(rule) => {
+                let parsed = NaiveDate::parse_from_str(&self.starts_on, "%Y-%m-%d")
+                    .map_err(|e| e.to_string())
+                    .and_then(|starts_on| Cadence::parse(rule, &self.time_zone, starts_on).map_err(|e| e.to_string()));
+                match parsed {
+                    Ok(cadence) => Some(cadence),
+                    Err(reason) => {
+                        tracing::warn!(freeze = %self.name, %reason, "ignoring a freeze whose cadence no longer parses");
+                        return Vec::new();
+                    }
+                }
+            }
+        };
+        freeze_windows(cadence.as_ref(), self.starts_at, self.duration_ms, from, to)
+    }
+
+    /// Whether this freeze holds for `domain_id` at instant `at`.
+    pub fn holds(&self, domain_id: &str, at: i64) -> bool {
+        self.domain_id.as_deref().is_none_or(|d| d == domain_id) && !self.windows(at, at + 1).is_empty()
+    }
 }
 
 const COLUMNS: &str = "id, name, domain_id, reason, time_zone, cadence, starts_on, starts_at, duration_ms";

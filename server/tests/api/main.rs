@@ -3,6 +3,7 @@
 
 mod apply;
 mod calendar_page;
+mod cli;
 mod health;
 mod helpers;
 mod scheduler;
