@@ -111,7 +111,7 @@ pub enum FreezeSchedule {
     /// Once, from `start` until `end` (wall-clock times in the freeze's zone).
     Once { start: NaiveDateTime, end: NaiveDateTime },
     /// At every occurrence of `cadence`, for `duration_ms`.
-    Recurring { cadence: Cadence, duration_ms: i64 },
+    Recurring { cadence: Box<Cadence>, duration_ms: i64 },
 }
 
 /// A freeze as declared.
@@ -278,7 +278,8 @@ impl Checker<'_> {
 
     fn service(&mut self, raw: RawService) -> Option<ServiceSpec> {
         let ok = self.name("service", &raw.name);
-        if !raw.runbook.is_empty() && !(raw.runbook.starts_with("https://") || raw.runbook.starts_with("http://")) {
+        let web_link = raw.runbook.starts_with("https://") || raw.runbook.starts_with("http://");
+        if !raw.runbook.is_empty() && !web_link {
             self.problem(&format!("service \"{}\"", raw.name), "runbook", "must be an http(s) URL");
             return None;
         }
@@ -345,7 +346,7 @@ impl Checker<'_> {
                 }
                 let cadence = self.cadence(&at, &rule, &raw.time_zone, start.date());
                 let duration_ms = self.window(&at, "duration", &duration);
-                FreezeSchedule::Recurring { cadence: cadence?, duration_ms: duration_ms? }
+                FreezeSchedule::Recurring { cadence: Box::new(cadence?), duration_ms: duration_ms? }
             }
             _ => {
                 self.problem(&at, "ends", "give either `ends`, or both `cadence` and `duration`");
