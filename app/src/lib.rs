@@ -6,6 +6,7 @@
 
 pub mod backend;
 pub mod calendar;
+mod status;
 mod viewer_time;
 
 use leptos::prelude::*;
@@ -32,6 +33,18 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// The page for addresses that match no route (served with status 404).
+#[component]
+fn NotFound() -> impl IntoView {
+    status::respond_with(404);
+    view! {
+        <section class="not-found">
+            <h1>"Page not found"</h1>
+            <p>"There is nothing at this address. " <a href="/">"Go to the calendar"</a></p>
+        </section>
+    }
+}
+
 /// The application: header and routes.
 #[component]
 pub fn App() -> impl IntoView {
@@ -45,7 +58,7 @@ pub fn App() -> impl IntoView {
                 <span class="tagline">"release trains"</span>
             </header>
             <main>
-                <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
+                <Routes fallback=NotFound>
                     // Async: the whole page arrives rendered, so it reads (and navigates) without JavaScript.
                     <Route path=path!("/") view=calendar::CalendarPage ssr=SsrMode::Async/>
                 </Routes>

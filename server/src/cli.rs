@@ -23,6 +23,39 @@ pub enum Command {
     Migrate(DatabaseArgs),
     /// Apply a trains-as-code TOML file (domains, services, trains, freezes).
     Apply(ApplyArgs),
+    /// Replay analyses offline.
+    #[command(subcommand)]
+    Analyze(AnalyzeCommand),
+}
+
+/// What to analyse.
+#[derive(Debug, Subcommand)]
+pub enum AnalyzeCommand {
+    /// Judge a canary sample against a baseline sample (one number per line) and print the evidence as JSON.
+    Canary(CanaryArgs),
+}
+
+/// Options of `analyze canary`.
+#[derive(Debug, Clone, Args)]
+pub struct CanaryArgs {
+    /// File with the baseline's samples, one number per line (`#` starts a comment).
+    #[arg(long)]
+    pub baseline: PathBuf,
+    /// File with the canary's samples, one number per line.
+    #[arg(long)]
+    pub canary: PathBuf,
+    /// Which change counts against the canary.
+    #[arg(long, value_enum, default_value = "increase")]
+    pub direction: crate::analysis::Direction,
+    /// Tolerated increase relative to the baseline median (0.1 = 10%).
+    #[arg(long, default_value_t = 0.0)]
+    pub allowed_increase: f64,
+    /// Tolerated decrease relative to the baseline median.
+    #[arg(long, default_value_t = 0.0)]
+    pub allowed_decrease: f64,
+    /// Confidence level of the test and interval.
+    #[arg(long, default_value_t = 0.95)]
+    pub confidence: f64,
 }
 
 /// Where the store is.

@@ -1,8 +1,10 @@
 //! Railyard's server: configuration, start-up, the HTTP surface, the SQL
 //! store, cadences, the scheduler and trains-as-code.
 
+pub mod analysis;
 pub mod api;
 pub mod calendar;
+pub mod canary_replay;
 pub mod cli;
 pub mod clock;
 pub mod config;

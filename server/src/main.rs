@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
-use server::cli::{Cli, Command};
+use server::cli::{AnalyzeCommand, Cli, Command};
 use server::clock::{Clock, SystemClock};
 use server::fleet::{self, ApplyError};
 use server::startup::{shutdown_signal, Application};
@@ -54,6 +54,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 Err(error) => Err(error.into()),
             }
+        }
+        Command::Analyze(AnalyzeCommand::Canary(args)) => {
+            let report = server::canary_replay::analyze(&args)?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
         }
     }
 }

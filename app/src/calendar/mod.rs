@@ -17,7 +17,10 @@ pub async fn load_calendar(month: Option<String>) -> Result<CalendarMonth, Serve
     let backend = use_context::<crate::backend::SharedBackend>()
         .ok_or_else(|| ServerFnError::new("the calendar backend is not configured"))?;
     let month = match month.as_deref().filter(|m| !m.is_empty()) {
-        Some(text) => YearMonth::parse(text).map_err(ServerFnError::new)?,
+        Some(text) => YearMonth::parse(text).map_err(|message| {
+            crate::status::respond_with(400);
+            ServerFnError::new(message)
+        })?,
         None => backend.current_month(),
     };
     backend.calendar_month(month).await.map_err(ServerFnError::new)

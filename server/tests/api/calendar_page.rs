@@ -38,6 +38,16 @@ async fn another_month_is_served_from_its_query_without_javascript() {
 #[tokio::test]
 async fn a_malformed_month_explains_itself() {
     let app = spawn_app(Backend::Sqlite, true).await;
-    let (_, html) = app.get("/?month=2026-13").await;
+    let (status, html) = app.get("/?month=2026-13").await;
+    assert_eq!(status, 400);
     assert!(html.contains("is not a month like"), "{html}");
+    assert!(html.contains("Go to the current month"));
+}
+
+#[tokio::test]
+async fn an_unknown_address_is_a_404_page() {
+    let app = spawn_app(Backend::Sqlite, false).await;
+    let (status, html) = app.get("/no/such/page").await;
+    assert_eq!(status, 404);
+    assert!(html.contains("Page not found"), "{html}");
 }

@@ -78,3 +78,37 @@ fn serve_stops_cleanly_on_sigterm() {
     assert!(rest.iter().any(|l| l.contains("SIGTERM received")), "{rest:?}");
     assert!(rest.iter().any(|l| l.contains("scheduler stopped")), "{rest:?}");
 }
+
+#[test]
+fn analyze_canary_replays_a_judgement_as_json() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let baseline = dir.path().join("baseline.txt");
+    let canary = dir.path().join("canary.txt");
+    let lines = |base: f64| (0..40).map(|i| format!("{}\n", base + f64::from(i % 7))).collect::<String>();
+    std::fs::write(&baseline, format!("# p99 latency, ms\n{}", lines(100.0))).expect("write");
+    std::fs::write(&canary, lines(140.0)).expect("write");
+    let output = railyard()
+        .args(["analyze", "canary", "--allowed-increase", "0.1", "--baseline"])
+        .arg(&baseline)
+        .arg("--canary")
+        .arg(&canary)
+        .output()
+        .expect("run railyard");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON on stdout");
+    assert_eq!(report["verdict"], "high");
+    assert_eq!(report["evidence"]["baseline_count"], 40);
+    assert!(report["evidence"]["mann_whitney"]["p_value"].as_f64().expect("p") < 1e-9);
+    assert_eq!(report["evidence"]["shift"]["estimate"], 40.0);
+
+    std::fs::write(&canary, "12\nfast\n").expect("write");
+    let output = railyard()
+        .args(["analyze", "canary", "--baseline"])
+        .arg(&baseline)
+        .arg("--canary")
+        .arg(&canary)
+        .output()
+        .expect("run railyard");
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("canary.txt line 2: \"fast\" is not a number"));
+}

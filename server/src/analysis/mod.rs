@@ -1,0 +1,15 @@
+//! Canary analysis: the statistics that decide whether a canary is as good
+//! as its baseline, and the scoring that turns metric verdicts into a
+//! promotion decision. Pure: numbers in, numbers and verdicts out.
+
+pub mod budget;
+pub mod hodges_lehmann;
+pub mod judge;
+pub mod mann_whitney;
+pub mod normal;
+pub mod score;
+
+pub use hodges_lehmann::{shift_estimate, ShiftEstimate};
+pub use judge::{judge_metric, Direction, MetricEvidence, MetricPolicy, MetricVerdict};
+pub use mann_whitney::{mann_whitney_u, MannWhitney, Method};
+pub use score::{score, Classification, MetricResult, ScorePolicy, Scorecard};
