@@ -3,6 +3,7 @@
 
 pub mod analysis;
 pub mod api;
+pub mod artifacts;
 pub mod calendar;
 pub mod canary_replay;
 pub mod cli;

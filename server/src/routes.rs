@@ -4,9 +4,10 @@ use std::time::Duration;
 
 use app::backend::SharedBackend;
 use app::{shell, App};
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{FromRef, MatchedPath};
 use axum::http::{Request, StatusCode};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use leptos::prelude::{provide_context, LeptosOptions};
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -17,8 +18,10 @@ use tower_http::trace::TraceLayer;
 
 use crate::api::{self, ApiState};
 
-/// Largest request body accepted anywhere.
-const BODY_LIMIT: usize = 1024 * 1024;
+/// Largest request body accepted anywhere (JSON bodies are further held to axum's 2 MiB default).
+const BODY_LIMIT: usize = 16 * 1024 * 1024;
+/// Largest SARIF log accepted: scans of big images run to megabytes.
+const SARIF_LIMIT: usize = BODY_LIMIT;
 /// Longest a request may take before it is answered with 408.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -36,7 +39,14 @@ pub fn router(state: AppState, backend: SharedBackend) -> Router {
     let api_routes = Router::new()
         .route("/healthz", get(api::health::healthz))
         .route("/readyz", get(api::health::readyz))
-        .route("/api/v1/trains", get(api::trains::list));
+        .route("/api/v1/trains", get(api::trains::list))
+        .route("/api/v1/artifacts", post(api::artifacts::register))
+        .route("/api/v1/artifacts/{id}", get(api::artifacts::show))
+        .route("/api/v1/artifacts/{id}/checks", post(api::artifacts::report_check))
+        .route(
+            "/api/v1/artifacts/{id}/sarif",
+            post(api::artifacts::report_sarif).layer(DefaultBodyLimit::max(SARIF_LIMIT)),
+        );
 
     let options = state.leptos_options.clone();
     Router::new()

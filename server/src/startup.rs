@@ -48,7 +48,7 @@ impl Application {
             .site_addr(address)
             .build();
         let backend = Arc::new(StoreBackend::new(db.clone(), clock.clone()));
-        let state = AppState { leptos_options, api: ApiState { db: db.clone() } };
+        let state = AppState { leptos_options, api: ApiState { db: db.clone(), clock: clock.clone() } };
         Ok(Self { listener, address, router: router(state, backend), db, clock, settings })
     }
 

@@ -15,6 +15,10 @@ pub enum ApiError {
     BadRequest(String),
     /// Nothing exists at this address.
     NotFound(String),
+    /// The request contradicts what is stored.
+    Conflict(String),
+    /// The body could not be read as the expected JSON (status as axum decided: 400, 413, 415 or 422).
+    Rejected(StatusCode, String),
     /// Something failed on our side.
     Internal(anyhow::Error),
 }
@@ -23,6 +27,18 @@ impl ApiError {
     /// A 400 with `message`.
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::BadRequest(message.into())
+    }
+}
+
+impl From<axum::extract::rejection::JsonRejection> for ApiError {
+    fn from(rejection: axum::extract::rejection::JsonRejection) -> Self {
+        Self::Rejected(rejection.status(), rejection.body_text())
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Internal(error.into())
     }
 }
 
@@ -40,6 +56,8 @@ impl IntoResponse for ApiError {
         let (status, message) = match self {
             Self::BadRequest(message) => (StatusCode::BAD_REQUEST, message),
             Self::NotFound(message) => (StatusCode::NOT_FOUND, message),
+            Self::Conflict(message) => (StatusCode::CONFLICT, message),
+            Self::Rejected(status, message) => (status, message),
             Self::Internal(error) => {
                 tracing::error!(error = format!("{error:#}"), "request failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal error; it has been logged".to_owned())

@@ -99,6 +99,14 @@ pub async fn spawn_app(backend: Backend, demo: bool) -> TestApp {
 }
 
 impl TestApp {
+    /// POST `body` as JSON to `path` and return status and parsed body.
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+        let response = self.client.post(format!("{}{path}", self.address)).json(body).send().await.expect("request");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("body");
+        (status, serde_json::from_str(&text).unwrap_or_else(|_| panic!("JSON body expected, got {text}")))
+    }
+
     /// GET `path` and return status and body.
     pub async fn get(&self, path: &str) -> (u16, String) {
         let response = self.client.get(format!("{}{path}", self.address)).send().await.expect("request");

@@ -2,6 +2,7 @@
 //! per test, on SQLite and on PostgreSQL.
 
 mod apply;
+mod artifacts;
 mod calendar_page;
 mod cli;
 mod health;

@@ -1,0 +1,256 @@
+//! `POST /api/v1/artifacts`, `GET /api/v1/artifacts/{id}` and the check
+//! reports CI sends for them (`…/checks`, `…/sarif`).
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{ApiError, ApiState};
+use crate::artifacts::{sarif, Change, Migration, NewArtifactRequest};
+use crate::store::{self, artifacts::Artifact, artifacts::Check};
+use crate::time::{rfc3339, to_ms};
+
+/// An artifact as the API shows it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ArtifactJson {
+    pub id: String,
+    pub service: String,
+    pub version: String,
+    pub digest: String,
+    pub commit: String,
+    pub author: String,
+    pub changes: Vec<Change>,
+    pub migrations: Vec<Migration>,
+    pub registered_at: String,
+    /// Why a gate rejected this digest for good, if one did.
+    pub rejected: Option<String>,
+    pub checks: Vec<CheckJson>,
+}
+
+/// A check result as the API shows it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CheckJson {
+    pub id: String,
+    pub kind: CheckKind,
+    pub name: String,
+    pub status: CheckStatus,
+    pub summary: String,
+    pub url: String,
+    pub details: Value,
+    pub reported_at: String,
+}
+
+/// What was checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckKind {
+    Tests,
+    SecurityScan,
+    Contract,
+    Lint,
+    Build,
+}
+
+/// How the check went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckStatus {
+    Passed,
+    Failed,
+    /// The check itself broke; says nothing about the artifact.
+    Errored,
+}
+
+/// The body of `POST /api/v1/artifacts/{id}/checks`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckRequest {
+    pub kind: CheckKind,
+    pub name: String,
+    pub status: CheckStatus,
+    #[serde(default)]
+    pub summary: String,
+    #[serde(default)]
+    pub url: String,
+}
+
+/// Query of `POST /api/v1/artifacts/{id}/sarif`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SarifQuery {
+    /// Name of the scan, e.g. `trivy`.
+    pub name: String,
+}
+
+/// Registers an artifact. Registering the same digest again with the same
+/// attributes is a harmless retry (200); with different ones it is a conflict.
+pub async fn register(
+    State(state): State<ApiState>,
+    body: Result<Json<NewArtifactRequest>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(request) = body?;
+    let artifact = request.validate().map_err(ApiError::bad_request)?;
+    let mut tx = state.db.begin().await?;
+    let service = store::services::by_name(&mut tx, &artifact.service).await?.ok_or_else(|| {
+        ApiError::Rejected(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("service \"{}\" is not declared; add it to the trains-as-code file first", artifact.service),
+        )
+    })?;
+    let row = Artifact {
+        id: store::new_id(),
+        service_id: service.id.clone(),
+        service: service.name.clone(),
+        version: artifact.version,
+        digest: artifact.digest.to_string(),
+        commit_sha: artifact.commit,
+        author: artifact.author,
+        changes: serde_json::to_string(&artifact.changes).map_err(|e| ApiError::Internal(e.into()))?,
+        migrations: serde_json::to_string(&artifact.migrations).map_err(|e| ApiError::Internal(e.into()))?,
+        rejected_at: None,
+        rejected_reason: None,
+        created_at: to_ms(state.clock.now()),
+    };
+    if store::artifacts::insert_if_absent(&mut tx, &row).await? {
+        tx.commit().await?;
+        let location = format!("/api/v1/artifacts/{}", row.id);
+        let body = artifact_json(row, Vec::new())?;
+        return Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(body)).into_response());
+    }
+    let existing = store::artifacts::by_digest(&mut tx, &service.id, &row.digest)
+        .await?
+        .ok_or(ApiError::Internal(anyhow::anyhow!("artifact vanished between insert and read")))?;
+    tx.commit().await?;
+    let same = (&existing.version, &existing.commit_sha, &existing.author, &existing.changes, &existing.migrations)
+        == (&row.version, &row.commit_sha, &row.author, &row.changes, &row.migrations);
+    if !same {
+        return Err(ApiError::Conflict(format!(
+            "{} already registered {} as version {} from commit {}; a digest cannot change its attributes",
+            existing.service, existing.digest, existing.version, existing.commit_sha
+        )));
+    }
+    let mut conn = state.db.acquire().await?;
+    let checks = store::artifacts::checks(&mut conn, &existing.id).await?;
+    Ok((StatusCode::OK, Json(artifact_json(existing, checks)?)).into_response())
+}
+
+/// Shows an artifact with its checks.
+pub async fn show(State(state): State<ApiState>, Path(id): Path<String>) -> Result<Json<ArtifactJson>, ApiError> {
+    let mut conn = state.db.acquire().await?;
+    let artifact = find(&mut conn, &id).await?;
+    let checks = store::artifacts::checks(&mut conn, &artifact.id).await?;
+    Ok(Json(artifact_json(artifact, checks)?))
+}
+
+/// Records a test, scan, contract, lint or build result.
+pub async fn report_check(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    body: Result<Json<CheckRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<CheckJson>), ApiError> {
+    let Json(request) = body?;
+    let name = request.name.trim();
+    if name.is_empty() || name.len() > 200 {
+        return Err(ApiError::bad_request("`name` must be 1-200 characters, e.g. \"unit tests\""));
+    }
+    if !request.url.is_empty() && !(request.url.starts_with("https://") || request.url.starts_with("http://")) {
+        return Err(ApiError::bad_request("`url` must be an http(s) URL"));
+    }
+    if request.summary.len() > 10_000 {
+        return Err(ApiError::bad_request("`summary` may be at most 10000 characters"));
+    }
+    let check = Check {
+        id: store::new_id(),
+        artifact_id: id,
+        kind: enum_text(&request.kind)?,
+        name: name.to_owned(),
+        status: enum_text(&request.status)?,
+        summary: request.summary,
+        url: request.url,
+        details: "{}".into(),
+        reported_at: to_ms(state.clock.now()),
+    };
+    record(&state, check).await
+}
+
+/// Records a security scan from its SARIF 2.1 log: critical or high findings fail it.
+pub async fn report_sarif(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    query: Result<Query<SarifQuery>, QueryRejection>,
+    body: Result<Json<Value>, JsonRejection>,
+) -> Result<(StatusCode, Json<CheckJson>), ApiError> {
+    let Query(query) = query.map_err(|r| ApiError::bad_request(format!("{}; expected ?name=trivy", r.body_text())))?;
+    let Json(log) = body?;
+    let summary = sarif::summarise(&log).map_err(ApiError::bad_request)?;
+    let status = if summary.blocks() { CheckStatus::Failed } else { CheckStatus::Passed };
+    let check = Check {
+        id: store::new_id(),
+        artifact_id: id,
+        kind: enum_text(&CheckKind::SecurityScan)?,
+        name: query.name.trim().to_owned(),
+        status: enum_text(&status)?,
+        summary: summary.describe(),
+        url: String::new(),
+        details: serde_json::to_string(&summary.counts).map_err(|e| ApiError::Internal(e.into()))?,
+        reported_at: to_ms(state.clock.now()),
+    };
+    record(&state, check).await
+}
+
+async fn record(state: &ApiState, check: Check) -> Result<(StatusCode, Json<CheckJson>), ApiError> {
+    let mut tx = state.db.begin().await?;
+    find(&mut tx, &check.artifact_id).await?;
+    store::artifacts::insert_check(&mut tx, &check).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(check_json(check)?)))
+}
+
+async fn find(conn: &mut store::Conn, id: &str) -> Result<Artifact, ApiError> {
+    store::artifacts::by_id(conn, id).await?.ok_or_else(|| ApiError::NotFound(format!("no artifact has id \"{id}\"")))
+}
+
+fn enum_text<T: Serialize>(value: &T) -> Result<String, ApiError> {
+    match serde_json::to_value(value).map_err(|e| ApiError::Internal(e.into()))? {
+        Value::String(text) => Ok(text),
+        other => Err(ApiError::Internal(anyhow::anyhow!("{other} is not a unit variant"))),
+    }
+}
+
+/// Reads JSON this server stored; a failure is ours, not the client's.
+fn stored_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, ApiError> {
+    serde_json::from_str(text).map_err(|e| ApiError::Internal(e.into()))
+}
+
+fn artifact_json(artifact: Artifact, checks: Vec<Check>) -> Result<ArtifactJson, ApiError> {
+    Ok(ArtifactJson {
+        changes: stored_json(&artifact.changes)?,
+        migrations: stored_json(&artifact.migrations)?,
+        id: artifact.id,
+        service: artifact.service,
+        version: artifact.version,
+        digest: artifact.digest,
+        commit: artifact.commit_sha,
+        author: artifact.author,
+        registered_at: rfc3339(artifact.created_at),
+        rejected: artifact.rejected_reason,
+        checks: checks.into_iter().map(check_json).collect::<Result<_, _>>()?,
+    })
+}
+
+fn check_json(check: Check) -> Result<CheckJson, ApiError> {
+    Ok(CheckJson {
+        kind: stored_json(&format!("\"{}\"", check.kind))?,
+        status: stored_json(&format!("\"{}\"", check.status))?,
+        details: stored_json(&check.details)?,
+        reported_at: rfc3339(check.reported_at),
+        id: check.id,
+        name: check.name,
+        summary: check.summary,
+        url: check.url,
+    })
+}

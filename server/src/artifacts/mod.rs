@@ -1,0 +1,9 @@
+//! Candidates: artifacts CI registers for the trains, and the checks CI
+//! reports on them. Parsing and policy here are pure; storage is in
+//! `store::artifacts`, HTTP in `api::artifacts`.
+
+pub mod registration;
+pub mod sarif;
+
+pub use registration::{Change, ChangeKind, Digest, Migration, NewArtifact, NewArtifactRequest};
+pub use sarif::{SarifSummary, SeverityCounts};

@@ -1,0 +1,179 @@
+//! What CI sends to register an artifact, and its validation.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// An immutable content digest, `sha256:` and 64 lowercase hex digits.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Digest(String);
+
+impl Digest {
+    /// Parses `sha256:<64 hex>`; upper-case hex is normalised to lower case.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let hex =
+            text.strip_prefix("sha256:").ok_or_else(|| format!("digest \"{text}\" must start with \"sha256:\""))?;
+        if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(format!("digest \"{text}\" must be \"sha256:\" followed by 64 hex digits"));
+        }
+        Ok(Self(format!("sha256:{}", hex.to_ascii_lowercase())))
+    }
+
+    /// The digest as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What a change entry is, for release notes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeKind {
+    Feature,
+    Fix,
+    Security,
+    Chore,
+}
+
+/// One line of a release note.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Change {
+    pub title: String,
+    #[serde(default = "default_kind")]
+    pub kind: ChangeKind,
+    #[serde(default)]
+    pub link: Option<String>,
+}
+
+fn default_kind() -> ChangeKind {
+    ChangeKind::Chore
+}
+
+/// A database migration the artifact brings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Migration {
+    pub name: String,
+    /// An irreversible migration needs an approver's sign-off and makes the train roll-forward-only.
+    pub reversible: bool,
+}
+
+/// The body of `POST /api/v1/artifacts`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewArtifactRequest {
+    pub service: String,
+    pub version: String,
+    pub digest: String,
+    pub commit: String,
+    pub author: String,
+    #[serde(default)]
+    pub changes: Vec<Change>,
+    #[serde(default)]
+    pub migrations: Vec<Migration>,
+}
+
+/// A validated registration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewArtifact {
+    pub service: String,
+    pub version: String,
+    pub digest: Digest,
+    pub commit: String,
+    pub author: String,
+    pub changes: Vec<Change>,
+    pub migrations: Vec<Migration>,
+}
+
+impl NewArtifactRequest {
+    /// Validates every field; the message names the first wrong one.
+    pub fn validate(self) -> Result<NewArtifact, String> {
+        let digest = Digest::parse(self.digest.trim())?;
+        let version = self.version.trim();
+        if version.is_empty() || version.len() > 128 || version.chars().any(char::is_whitespace) {
+            return Err("`version` must be 1-128 characters without spaces, e.g. \"1.4.2\"".into());
+        }
+        let commit = self.commit.trim().to_ascii_lowercase();
+        if !(7..=64).contains(&commit.len()) || !commit.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(format!("`commit` \"{}\" must be a git commit id of 7-64 hex digits", self.commit));
+        }
+        let author = self.author.trim();
+        if author.is_empty() || author.len() > 200 {
+            return Err("`author` must name who made the change (1-200 characters)".into());
+        }
+        if self.changes.len() > 1000 {
+            return Err("`changes` may hold at most 1000 entries".into());
+        }
+        for (index, change) in self.changes.iter().enumerate() {
+            if change.title.trim().is_empty() || change.title.len() > 500 {
+                return Err(format!("`changes[{index}].title` must be 1-500 characters"));
+            }
+            if let Some(link) = &change.link {
+                if !(link.starts_with("https://") || link.starts_with("http://")) {
+                    return Err(format!("`changes[{index}].link` must be an http(s) URL"));
+                }
+            }
+        }
+        for (index, migration) in self.migrations.iter().enumerate() {
+            if migration.name.trim().is_empty() || migration.name.len() > 200 {
+                return Err(format!("`migrations[{index}].name` must be 1-200 characters"));
+            }
+        }
+        Ok(NewArtifact {
+            service: self.service.trim().to_owned(),
+            version: version.to_owned(),
+            digest,
+            commit,
+            author: author.to_owned(),
+            changes: self.changes,
+            migrations: self.migrations,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request() -> NewArtifactRequest {
+        NewArtifactRequest {
+            service: "ledger".into(),
+            version: "1.4.2".into(),
+            digest: format!("sha256:{}", "AB".repeat(32)),
+            commit: "9fceb02d0ae598e95dc970b74767f19372d61af8".into(),
+            author: "alice".into(),
+            changes: vec![Change { title: "Faster ledger close".into(), kind: ChangeKind::Feature, link: None }],
+            migrations: vec![],
+        }
+    }
+
+    #[test]
+    fn a_valid_registration_normalises_its_digest() {
+        let artifact = request().validate().expect("valid");
+        assert_eq!(artifact.digest.as_str(), format!("sha256:{}", "ab".repeat(32)));
+    }
+
+    #[test]
+    fn each_wrong_field_is_named() {
+        let cases: [(fn(&mut NewArtifactRequest), &str); 5] = [
+            (|r| r.digest = "md5:abc".into(), "must start with \"sha256:\""),
+            (|r| r.digest = "sha256:1234".into(), "64 hex digits"),
+            (|r| r.version = "1.0 beta".into(), "`version`"),
+            (|r| r.commit = "main".into(), "`commit`"),
+            (|r| r.changes[0].link = Some("javascript:alert(1)".into()), "`changes[0].link`"),
+        ];
+        for (break_it, expected) in cases {
+            let mut bad = request();
+            break_it(&mut bad);
+            let message = bad.validate().expect_err("refused");
+            assert!(message.contains(expected), "{message}");
+        }
+    }
+}
