@@ -10,6 +10,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod fleet;
+pub mod links;
 pub mod routes;
 pub mod schedule;
 pub mod scheduler;

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::{ApiError, ApiState};
 use crate::artifacts::{sarif, Change, Migration, NewArtifactRequest};
+use crate::links::is_web_link;
 use crate::store::{self, artifacts::Artifact, artifacts::Check};
 use crate::time::{rfc3339, to_ms};
 
@@ -157,7 +158,7 @@ pub async fn report_check(
     if name.is_empty() || name.len() > 200 {
         return Err(ApiError::bad_request("`name` must be 1-200 characters, e.g. \"unit tests\""));
     }
-    if !request.url.is_empty() && !(request.url.starts_with("https://") || request.url.starts_with("http://")) {
+    if !request.url.is_empty() && !is_web_link(&request.url) {
         return Err(ApiError::bad_request("`url` must be an http(s) URL"));
     }
     if request.summary.len() > 10_000 {

@@ -4,6 +4,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::links::is_web_link;
+
 /// An immutable content digest, `sha256:` and 64 lowercase hex digits.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Digest(String);
@@ -116,7 +118,7 @@ impl NewArtifactRequest {
                 return Err(format!("`changes[{index}].title` must be 1-500 characters"));
             }
             if let Some(link) = &change.link {
-                if !(link.starts_with("https://") || link.starts_with("http://")) {
+                if !is_web_link(link) {
                     return Err(format!("`changes[{index}].link` must be an http(s) URL"));
                 }
             }
@@ -162,7 +164,8 @@ mod tests {
 
     #[test]
     fn each_wrong_field_is_named() {
-        let cases: [(fn(&mut NewArtifactRequest), &str); 5] = [
+        type Breakage = fn(&mut NewArtifactRequest);
+        let cases: [(Breakage, &str); 5] = [
             (|r| r.digest = "md5:abc".into(), "must start with \"sha256:\""),
             (|r| r.digest = "sha256:1234".into(), "64 hex digits"),
             (|r| r.version = "1.0 beta".into(), "`version`"),

@@ -35,6 +35,7 @@ use chrono::{Duration, NaiveDate, NaiveDateTime};
 use chrono_tz::Tz;
 use serde::Deserialize;
 
+use crate::links::is_web_link;
 use crate::schedule::{parse_window, Cadence, CadenceError};
 
 /// One thing wrong with a file: where, which field, and what.
@@ -278,8 +279,7 @@ impl Checker<'_> {
 
     fn service(&mut self, raw: RawService) -> Option<ServiceSpec> {
         let ok = self.name("service", &raw.name);
-        let web_link = raw.runbook.starts_with("https://") || raw.runbook.starts_with("http://");
-        if !raw.runbook.is_empty() && !web_link {
+        if !raw.runbook.is_empty() && !is_web_link(&raw.runbook) {
             self.problem(&format!("service \"{}\"", raw.name), "runbook", "must be an http(s) URL");
             return None;
         }
