@@ -9,6 +9,7 @@ pub mod canary_replay;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod engine;
 pub mod fleet;
 pub mod links;
 pub mod routes;

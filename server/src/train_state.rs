@@ -4,7 +4,8 @@ use std::fmt;
 use std::str::FromStr;
 
 /// Where a train is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum TrainState {
     Scheduled,
     Planning,

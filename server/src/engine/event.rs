@@ -1,0 +1,92 @@
+//! What can happen to a train.
+
+use serde::{Deserialize, Serialize};
+
+/// A candidate the runtime picked at assembly, with the gates it must clear.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Boarding {
+    pub artifact_id: String,
+    pub service: String,
+    pub gates: Vec<String>,
+}
+
+/// The result of one gate run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "outcome", content = "detail")]
+pub enum GateOutcome {
+    Passed,
+    Failed(String),
+    Inconclusive(String),
+    Errored(String),
+}
+
+/// The canary judge's classification of a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Pass,
+    Marginal,
+    Fail,
+    NoData,
+}
+
+/// What an operator can ask for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "action")]
+pub enum Action {
+    Hold,
+    Resume,
+    /// Skip the rest of the current step's soak or accept a marginal verdict.
+    Promote,
+    /// Stop a train before anything is deployed.
+    Abort,
+    RollBack,
+    WaiveGate {
+        artifact_id: String,
+        gate: String,
+    },
+}
+
+/// Something that happened to a train.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "event")]
+pub enum Event {
+    /// The planning window closed: assemble the cargo.
+    PlanningClosed,
+    Assembled {
+        candidates: Vec<Boarding>,
+    },
+    GateFinished {
+        artifact_id: String,
+        gate: String,
+        outcome: GateOutcome,
+    },
+    /// The cutover instant arrived: production steps may start.
+    CutoverDue,
+    Deployed {
+        step: usize,
+        ok: bool,
+        detail: String,
+    },
+    SoakElapsed {
+        step: usize,
+    },
+    Judged {
+        step: usize,
+        verdict: Verdict,
+        detail: String,
+    },
+    RolledBack {
+        step: usize,
+    },
+    MonitoringElapsed,
+    FreezeStarted {
+        name: String,
+    },
+    FreezeEnded,
+    Operator {
+        actor: String,
+        action: Action,
+        reason: String,
+    },
+}

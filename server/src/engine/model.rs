@@ -1,0 +1,164 @@
+//! A train's state as the engine sees it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::train_state::TrainState;
+
+/// Where a rollout step deploys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Staging,
+    Production,
+}
+
+/// One step of the staged rollout, from the train definition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RolloutStep {
+    /// E.g. "canary 5% eu-west".
+    pub name: String,
+    pub environment: Environment,
+    /// Share of traffic, 1-100.
+    pub weight: u8,
+    /// How long the step soaks before it is judged.
+    pub soak_ms: i64,
+}
+
+/// How far the current rollout step has got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    NotStarted,
+    Deploying,
+    /// Soaking until the instant given.
+    Soaking {
+        until: i64,
+    },
+    Judging,
+    RollingBack,
+}
+
+/// The state of one gate for one candidate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "state")]
+pub enum GateState {
+    Pending,
+    Passed,
+    Failed {
+        detail: String,
+    },
+    /// Could not decide; holds the train for a human. Never counts as passed.
+    Inconclusive {
+        detail: String,
+    },
+    /// The gate itself broke on its last attempt.
+    Errored {
+        detail: String,
+    },
+    Waived {
+        by: String,
+        reason: String,
+    },
+}
+
+impl GateState {
+    /// Whether the gate lets its candidate board.
+    pub fn clears(&self) -> bool {
+        matches!(self, Self::Passed | Self::Waived { .. })
+    }
+}
+
+/// A gate a candidate must clear, with how often it has run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Gate {
+    pub name: String,
+    pub state: GateState,
+    pub attempts: u32,
+}
+
+/// An artifact on this train.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Candidate {
+    pub artifact_id: String,
+    pub service: String,
+    pub gates: Vec<Gate>,
+    /// Why it was taken off this train and carried to the next, if it was.
+    pub missed: Option<String>,
+}
+
+impl Candidate {
+    /// Still on the train.
+    pub fn boarded(&self) -> bool {
+        self.missed.is_none()
+    }
+}
+
+/// Why a train is held.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HoldReason {
+    /// An operator asked for it.
+    Operator,
+    /// A gate is inconclusive or errored beyond its retries.
+    Gates,
+    /// The canary judge gave a marginal score or no data.
+    Analysis,
+}
+
+/// Everything the engine knows about one train.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrainRun {
+    pub train_id: String,
+    pub phase: TrainState,
+    /// While held or suspended: the phase to return to.
+    pub paused_from: Option<TrainState>,
+    pub hold: Option<HoldReason>,
+    /// Production steps do not start before this instant.
+    pub cutover_at: i64,
+    pub candidates: Vec<Candidate>,
+    pub rollout: Vec<RolloutStep>,
+    pub current_step: usize,
+    pub step_status: StepStatus,
+    /// How long the train is watched after its last step.
+    pub monitoring_ms: i64,
+    /// The freeze holding now, if one does.
+    pub frozen_by: Option<String>,
+    /// Whether the runtime has been asked to wake the train at cutover.
+    pub cutover_timer_set: bool,
+    pub rollback_started_at: Option<i64>,
+}
+
+impl TrainRun {
+    /// A train that has just opened for planning.
+    pub fn opened(train_id: &str, cutover_at: i64, rollout: Vec<RolloutStep>, monitoring_ms: i64) -> Self {
+        Self {
+            train_id: train_id.to_owned(),
+            phase: TrainState::Planning,
+            paused_from: None,
+            hold: None,
+            cutover_at,
+            candidates: Vec::new(),
+            rollout,
+            current_step: 0,
+            step_status: StepStatus::NotStarted,
+            monitoring_ms,
+            frozen_by: None,
+            cutover_timer_set: false,
+            rollback_started_at: None,
+        }
+    }
+
+    /// The phase a rollout step runs in.
+    pub fn phase_of(step: &RolloutStep) -> TrainState {
+        match (step.environment, step.weight) {
+            (Environment::Staging, _) => TrainState::Staging,
+            (Environment::Production, 100) => TrainState::Cutover,
+            (Environment::Production, _) => TrainState::Canary,
+        }
+    }
+
+    /// Whether any step has been deployed (so stopping means rolling back).
+    pub fn has_deployed(&self) -> bool {
+        self.current_step > 0 || !matches!(self.step_status, StepStatus::NotStarted)
+    }
+}

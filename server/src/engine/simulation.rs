@@ -1,0 +1,301 @@
+//! Deterministic simulations: whole trains driven through the engine on a
+//! simulated clock, with a scripted world answering the effects.
+
+use std::collections::{BTreeMap, HashSet};
+
+use super::*;
+use crate::train_state::TrainState;
+
+const MINUTE: i64 = 60_000;
+const OPENED: i64 = 1_000_000;
+const CUTOVER: i64 = OPENED + 120 * MINUTE;
+
+fn rollout() -> Vec<RolloutStep> {
+    let step = |name: &str, environment, weight, soak_minutes| RolloutStep {
+        name: name.into(),
+        environment,
+        weight,
+        soak_ms: soak_minutes * MINUTE,
+    };
+    vec![
+        step("staging", Environment::Staging, 100, 10),
+        step("canary 5% eu-west", Environment::Production, 5, 15),
+        step("50%", Environment::Production, 50, 15),
+        step("100%", Environment::Production, 100, 0),
+    ]
+}
+
+/// How the outside world answers.
+#[derive(Default)]
+struct World {
+    candidates: Vec<Boarding>,
+    gates: BTreeMap<(String, String), Vec<GateOutcome>>,
+    verdicts: BTreeMap<usize, Verdict>,
+    failing_deploys: HashSet<usize>,
+    /// Events injected when the clock reaches an instant.
+    scheduled: Vec<(i64, Event)>,
+}
+
+impl World {
+    fn standard() -> Self {
+        let boarding = |id: &str, service: &str| Boarding {
+            artifact_id: id.into(),
+            service: service.into(),
+            gates: vec!["tests".into(), "security".into()],
+        };
+        Self { candidates: vec![boarding("a1", "ledger"), boarding("a2", "checkout")], ..Self::default() }
+    }
+}
+
+/// Everything that happened in a run.
+struct Trace {
+    run: TrainRun,
+    now: i64,
+    timeline: Vec<TimelineEntry>,
+    effects: Vec<Effect>,
+}
+
+impl Trace {
+    fn phases(&self) -> Vec<TrainState> {
+        let mut phases = vec![TrainState::Planning];
+        phases.extend(self.timeline.iter().filter(|e| e.from != e.to).map(|e| e.to));
+        phases
+    }
+
+    fn said(&self, text: &str) -> bool {
+        self.timeline.iter().any(|e| e.reason.contains(text))
+    }
+}
+
+fn drive(mut world: World) -> Trace {
+    let mut run = TrainRun::opened("t1", CUTOVER, rollout(), 30 * MINUTE);
+    let mut now = OPENED;
+    let mut timers: Vec<(i64, Event)> = vec![(OPENED + MINUTE, Event::PlanningClosed)];
+    timers.append(&mut world.scheduled);
+    let mut inbox: Vec<Event> = Vec::new();
+    let mut trace_timeline = Vec::new();
+    let mut trace_effects = Vec::new();
+    for _ in 0..1000 {
+        if run.phase.is_final() {
+            break;
+        }
+        let event = if inbox.is_empty() {
+            timers.sort_by_key(|(at, _)| *at);
+            if timers.is_empty() {
+                break;
+            }
+            let (at, event) = timers.remove(0);
+            now = now.max(at);
+            event
+        } else {
+            inbox.remove(0)
+        };
+        let Ok(outcome) = step(&run, &event, now) else { continue };
+        run = outcome.run;
+        trace_timeline.extend(outcome.timeline);
+        for effect in outcome.effects {
+            match &effect {
+                Effect::Assemble => inbox.push(Event::Assembled { candidates: world.candidates.clone() }),
+                Effect::RunGate { artifact_id, gate, .. } => {
+                    let script = world.gates.entry((artifact_id.clone(), gate.clone())).or_default();
+                    let outcome = if script.is_empty() { GateOutcome::Passed } else { script.remove(0) };
+                    inbox.push(Event::GateFinished { artifact_id: artifact_id.clone(), gate: gate.clone(), outcome });
+                }
+                Effect::Deploy { step, .. } => {
+                    let ok = !world.failing_deploys.contains(step);
+                    inbox.push(Event::Deployed {
+                        step: *step,
+                        ok,
+                        detail: if ok { "ok" } else { "502 from deployer" }.into(),
+                    });
+                }
+                Effect::Judge { step, .. } => {
+                    let verdict = world.verdicts.get(step).copied().unwrap_or(Verdict::Pass);
+                    inbox.push(Event::Judged { step: *step, verdict, detail: format!("{verdict:?}") });
+                }
+                Effect::RollBack { step, .. } => timers.push((now + 3 * MINUTE, Event::RolledBack { step: *step })),
+                Effect::SetTimer { at, timer } => timers.push((
+                    *at,
+                    match timer {
+                        Timer::CutoverDue => Event::CutoverDue,
+                        Timer::SoakElapsed { step } => Event::SoakElapsed { step: *step },
+                        Timer::MonitoringElapsed => Event::MonitoringElapsed,
+                    },
+                )),
+                Effect::CarryOver { .. } | Effect::Notify { .. } => {}
+            }
+            trace_effects.push(effect);
+        }
+    }
+    Trace { run, now, timeline: trace_timeline, effects: trace_effects }
+}
+
+fn keys(effects: &[Effect]) -> Vec<&str> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::RunGate { key, .. }
+            | Effect::Deploy { key, .. }
+            | Effect::Judge { key, .. }
+            | Effect::RollBack { key, .. } => Some(key.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_train_runs_from_planning_to_completion() {
+    let trace = drive(World::standard());
+    use TrainState::*;
+    assert_eq!(trace.phases(), vec![Planning, Assembling, Preflight, Staging, Canary, Cutover, Monitoring, Completed]);
+    let deploys: Vec<usize> = trace
+        .effects
+        .iter()
+        .filter_map(|e| if let Effect::Deploy { step, .. } = e { Some(*step) } else { None })
+        .collect();
+    assert_eq!(deploys, vec![0, 1, 2, 3]);
+    // Production waits for the cutover instant even though staging finished early.
+    assert!(trace.said("canary 5% eu-west started"));
+    assert!(trace.now >= CUTOVER + 30 * MINUTE + 30 * MINUTE, "two soaks and the monitoring window after cutover");
+    let all_keys = keys(&trace.effects);
+    assert_eq!(all_keys.len(), all_keys.iter().collect::<HashSet<_>>().len(), "every idempotency key is unique");
+}
+
+#[test]
+fn a_candidate_that_fails_a_gate_misses_the_train_and_the_rest_goes_on() {
+    let mut world = World::standard();
+    world.gates.insert(("a2".into(), "security".into()), vec![GateOutcome::Failed("2 critical findings".into())]);
+    let trace = drive(world);
+    assert_eq!(trace.run.phase, TrainState::Completed);
+    let checkout = trace.run.candidates.iter().find(|c| c.service == "checkout").expect("checkout");
+    assert_eq!(checkout.missed.as_deref(), Some("missed the train: gate security failed (2 critical findings)"));
+    assert!(trace.run.candidates.iter().find(|c| c.service == "ledger").expect("ledger").boarded());
+    assert!(trace.effects.iter().any(|e| matches!(e, Effect::CarryOver { artifact_id, .. } if artifact_id == "a2")));
+}
+
+#[test]
+fn when_every_candidate_misses_the_train_it_is_skipped() {
+    let mut world = World::standard();
+    for id in ["a1", "a2"] {
+        world.gates.insert((id.into(), "tests".into()), vec![GateOutcome::Failed("red".into())]);
+    }
+    let trace = drive(world);
+    assert_eq!(trace.run.phase, TrainState::Skipped);
+    assert!(!trace.effects.iter().any(|e| matches!(e, Effect::Deploy { .. })));
+}
+
+#[test]
+fn a_canary_regression_rolls_the_step_back_automatically() {
+    let mut world = World::standard();
+    world.verdicts.insert(1, Verdict::Fail);
+    let trace = drive(world);
+    assert_eq!(trace.run.phase, TrainState::RolledBack);
+    assert!(trace.effects.iter().any(|e| matches!(e, Effect::RollBack { step: 1, .. })));
+    assert!(
+        !trace.effects.iter().any(|e| matches!(e, Effect::Deploy { step: 2, .. })),
+        "never promoted past the canary"
+    );
+    assert!(trace.said("rollback finished in 180 s"));
+}
+
+#[test]
+fn a_deployer_failure_rolls_back_too() {
+    let mut world = World::standard();
+    world.failing_deploys.insert(2);
+    let trace = drive(world);
+    assert_eq!(trace.run.phase, TrainState::RolledBack);
+    assert!(trace.said("deploying 50% failed: 502 from deployer"));
+}
+
+#[test]
+fn a_freeze_suspends_the_train_until_it_ends_then_it_resumes_by_itself() {
+    let mut world = World::standard();
+    world.scheduled = vec![
+        (OPENED + 30 * MINUTE, Event::FreezeStarted { name: "year-end".into() }),
+        (CUTOVER + 240 * MINUTE, Event::FreezeEnded),
+    ];
+    let trace = drive(world);
+    assert_eq!(trace.run.phase, TrainState::Completed);
+    let phases = trace.phases();
+    let suspended = phases.iter().position(|p| *p == TrainState::Suspended).expect("suspended");
+    assert_eq!(phases[suspended - 1], TrainState::Staging, "staging may run during a freeze; production may not");
+    assert_eq!(phases[suspended + 1], TrainState::Staging);
+    assert!(trace.said("freeze year-end holds"));
+    assert!(trace.said("freeze year-end ended"));
+}
+
+#[test]
+fn an_errored_gate_is_retried_with_new_keys_then_holds_the_train() {
+    let mut world = World::standard();
+    let errors = vec![GateOutcome::Errored("scanner timed out".into()); 3];
+    world.gates.insert(("a1".into(), "security".into()), errors);
+    let trace = drive(world);
+    assert_eq!(trace.run.phase, TrainState::Held);
+    let attempts: Vec<&str> =
+        keys(&trace.effects).into_iter().filter(|k| k.starts_with("t1:gate:a1:security")).collect();
+    assert_eq!(attempts, vec!["t1:gate:a1:security:1", "t1:gate:a1:security:2", "t1:gate:a1:security:3"]);
+}
+
+#[test]
+fn an_inconclusive_gate_holds_until_a_person_waives_it() {
+    let mut run = TrainRun::opened("t1", CUTOVER, rollout(), 0);
+    let boarding = World::standard().candidates;
+    for event in [Event::PlanningClosed, Event::Assembled { candidates: boarding }] {
+        run = step(&run, &event, OPENED).expect("accepted").run;
+    }
+    let inconclusive = Event::GateFinished {
+        artifact_id: "a1".into(),
+        gate: "security".into(),
+        outcome: GateOutcome::Inconclusive("scanner returned no results".into()),
+    };
+    run = step(&run, &inconclusive, OPENED).expect("accepted").run;
+    assert_eq!(run.phase, TrainState::Held);
+    let resume = Event::Operator { actor: "rm".into(), action: Action::Resume, reason: String::new() };
+    assert!(matches!(step(&run, &resume, OPENED), Err(Refusal::NotNow(_))), "inconclusive never counts as passed");
+
+    let waive = |reason: &str| Event::Operator {
+        actor: "rm".into(),
+        action: Action::WaiveGate { artifact_id: "a1".into(), gate: "security".into() },
+        reason: reason.into(),
+    };
+    assert_eq!(step(&run, &waive("  "), OPENED), Err(Refusal::NotNow("a reason is required".into())));
+    let outcome = step(&run, &waive("scanner outage; manual scan clean"), OPENED).expect("waived");
+    assert_eq!(outcome.run.phase, TrainState::Preflight, "back to pre-flight, other gates still pending");
+    let gate = &outcome.run.candidates[0].gates[1];
+    assert_eq!(gate.state, GateState::Waived { by: "rm".into(), reason: "scanner outage; manual scan clean".into() });
+}
+
+#[test]
+fn a_marginal_verdict_waits_for_a_person_to_promote() {
+    let mut world = World::standard();
+    world.verdicts.insert(1, Verdict::Marginal);
+    let trace = drive(world);
+    assert_eq!(trace.run.phase, TrainState::Held);
+    let promote = Event::Operator { actor: "rm".into(), action: Action::Promote, reason: String::new() };
+    let outcome = step(&trace.run, &promote, trace.now).expect("promoted");
+    assert_eq!(outcome.run.phase, TrainState::Canary);
+    assert!(outcome.effects.iter().any(|e| matches!(e, Effect::Deploy { step: 2, .. })));
+}
+
+#[test]
+fn operators_cannot_abort_what_is_deployed_and_refusals_change_nothing() {
+    let mut world = World::standard();
+    world.verdicts.insert(1, Verdict::NoData);
+    let trace = drive(world);
+    let abort = Event::Operator { actor: "rm".into(), action: Action::Abort, reason: "changed my mind".into() };
+    assert_eq!(
+        step(&trace.run, &abort, trace.now),
+        Err(Refusal::NotNow("services are already deployed: roll back instead".into()))
+    );
+    let roll_back = Event::Operator { actor: "rm".into(), action: Action::RollBack, reason: "no data".into() };
+    let outcome = step(&trace.run, &roll_back, trace.now).expect("rollback accepted");
+    assert!(outcome.effects.iter().any(|e| matches!(e, Effect::RollBack { step: 1, .. })));
+    let done = step(&outcome.run, &Event::RolledBack { step: 1 }, trace.now + MINUTE).expect("done").run;
+    assert_eq!(step(&done, &abort, trace.now), Err(Refusal::Final(TrainState::RolledBack)));
+}
+
+#[test]
+fn an_empty_train_is_skipped() {
+    let trace = drive(World::default());
+    assert_eq!(trace.phases(), vec![TrainState::Planning, TrainState::Assembling, TrainState::Skipped]);
+}

@@ -1,0 +1,447 @@
+//! The train state machine.
+
+use super::effect::{Effect, Notice, Timer};
+use super::event::{Action, Event, GateOutcome, Verdict};
+use super::model::{Candidate, Environment, Gate, GateState, HoldReason, StepStatus, TrainRun};
+use crate::train_state::TrainState;
+
+/// How often a gate that errors is run before the train is held for a human.
+pub const GATE_ATTEMPTS: u32 = 3;
+
+/// A line of the train's timeline. `from == to` records something that
+/// happened without a change of phase (a step started, a rollback began).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimelineEntry {
+    pub from: TrainState,
+    pub to: TrainState,
+    pub reason: String,
+}
+
+/// What one event did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub run: TrainRun,
+    pub effects: Vec<Effect>,
+    pub timeline: Vec<TimelineEntry>,
+}
+
+/// Why an event was refused; nothing changed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("the train is {0} and cannot change any more")]
+    Final(TrainState),
+    #[error("{0}")]
+    NotNow(String),
+}
+
+/// Applies `event` at `now` to `run`.
+pub fn step(run: &TrainRun, event: &Event, now: i64) -> Result<Outcome, Refusal> {
+    if run.phase.is_final() {
+        return Err(Refusal::Final(run.phase));
+    }
+    let mut machine = Machine { run: run.clone(), effects: Vec::new(), timeline: Vec::new(), now };
+    machine.apply(event)?;
+    machine.advance();
+    Ok(Outcome { run: machine.run, effects: machine.effects, timeline: machine.timeline })
+}
+
+struct Machine {
+    run: TrainRun,
+    effects: Vec<Effect>,
+    timeline: Vec<TimelineEntry>,
+    now: i64,
+}
+
+impl Machine {
+    fn paused(&self) -> bool {
+        matches!(self.run.phase, TrainState::Held | TrainState::Suspended)
+    }
+
+    /// Moves to `to`. While paused, a working phase becomes the phase to resume to.
+    fn go(&mut self, to: TrainState, reason: impl Into<String>) {
+        if self.paused() && !to.is_final() {
+            self.run.paused_from = Some(to);
+            return;
+        }
+        if to.is_final() {
+            self.run.paused_from = None;
+            self.run.hold = None;
+        }
+        let from = self.run.phase;
+        if from != to {
+            self.timeline.push(TimelineEntry { from, to, reason: reason.into() });
+            self.run.phase = to;
+        }
+    }
+
+    fn note(&mut self, reason: impl Into<String>) {
+        let phase = self.run.phase;
+        self.timeline.push(TimelineEntry { from: phase, to: phase, reason: reason.into() });
+    }
+
+    fn pause(&mut self, to: TrainState, reason: String) {
+        if !self.paused() {
+            self.run.paused_from = Some(self.run.phase);
+        }
+        let from = self.run.phase;
+        self.timeline.push(TimelineEntry { from, to, reason });
+        self.run.phase = to;
+    }
+
+    fn unpause(&mut self, reason: String) {
+        if let Some(back) = self.run.paused_from.take() {
+            let from = self.run.phase;
+            self.timeline.push(TimelineEntry { from, to: back, reason });
+            self.run.phase = back;
+        }
+        self.run.hold = None;
+    }
+
+    fn hold(&mut self, why: HoldReason, reason: String) {
+        self.effects.push(Effect::Notify { notice: Notice::Held, text: reason.clone() });
+        self.run.hold = Some(why);
+        if self.run.phase != TrainState::Held {
+            self.pause(TrainState::Held, reason);
+        }
+    }
+
+    fn key(&self, what: &str) -> String {
+        format!("{}:{what}", self.run.train_id)
+    }
+
+    fn apply(&mut self, event: &Event) -> Result<(), Refusal> {
+        match event {
+            Event::PlanningClosed => {
+                if self.run.phase == TrainState::Planning {
+                    self.go(TrainState::Assembling, "planning window closed");
+                    self.effects.push(Effect::Assemble);
+                }
+            }
+            Event::Assembled { candidates } => {
+                if self.working_phase() != TrainState::Assembling {
+                    return Ok(());
+                }
+                if candidates.is_empty() {
+                    self.go(TrainState::Skipped, "nothing to ship: no service has a passing candidate");
+                    self.effects.push(Effect::Notify { notice: Notice::Skipped, text: "nothing to ship".into() });
+                    return Ok(());
+                }
+                self.run.candidates = candidates
+                    .iter()
+                    .map(|b| Candidate {
+                        artifact_id: b.artifact_id.clone(),
+                        service: b.service.clone(),
+                        gates: b
+                            .gates
+                            .iter()
+                            .map(|g| Gate { name: g.clone(), state: GateState::Pending, attempts: 1 })
+                            .collect(),
+                        missed: None,
+                    })
+                    .collect();
+                for candidate in &self.run.candidates {
+                    for gate in &candidate.gates {
+                        self.effects.push(Effect::RunGate {
+                            artifact_id: candidate.artifact_id.clone(),
+                            gate: gate.name.clone(),
+                            key: format!("{}:gate:{}:{}:1", self.run.train_id, candidate.artifact_id, gate.name),
+                        });
+                    }
+                }
+                let services: Vec<&str> = candidates.iter().map(|b| b.service.as_str()).collect();
+                self.go(TrainState::Preflight, format!("boarded: {}", services.join(", ")));
+            }
+            Event::GateFinished { artifact_id, gate, outcome } => self.gate_finished(artifact_id, gate, outcome),
+            Event::CutoverDue | Event::SoakElapsed { .. } => {}
+            Event::Deployed { step, ok, detail } => {
+                if *step == self.run.current_step && self.run.step_status == StepStatus::Deploying {
+                    if *ok {
+                        let until = self.now + self.run.rollout[*step].soak_ms;
+                        self.run.step_status = StepStatus::Soaking { until };
+                        self.effects.push(Effect::SetTimer { at: until, timer: Timer::SoakElapsed { step: *step } });
+                    } else {
+                        let name = self.run.rollout[*step].name.clone();
+                        self.start_rollback(format!("deploying {name} failed: {detail}"));
+                    }
+                }
+            }
+            Event::Judged { step, verdict, detail } => {
+                if *step == self.run.current_step && self.run.step_status == StepStatus::Judging {
+                    let name = self.run.rollout[*step].name.clone();
+                    match verdict {
+                        Verdict::Pass => self.step_succeeded(format!("{name}: canary judge passed ({detail})")),
+                        Verdict::Fail => self.start_rollback(format!("{name}: canary judge failed ({detail})")),
+                        Verdict::Marginal | Verdict::NoData => self.hold(
+                            HoldReason::Analysis,
+                            format!("{name}: canary judge gave no pass ({detail}); promote or roll back"),
+                        ),
+                    }
+                }
+            }
+            Event::RolledBack { step } => {
+                if *step == self.run.current_step && self.run.step_status == StepStatus::RollingBack {
+                    let seconds = (self.now - self.run.rollback_started_at.unwrap_or(self.now)) / 1000;
+                    self.go(TrainState::RolledBack, format!("rollback finished in {seconds} s"));
+                }
+            }
+            Event::MonitoringElapsed => {
+                if self.run.phase == TrainState::Monitoring {
+                    self.go(TrainState::Completed, "monitoring window passed without a rollback");
+                    self.effects.push(Effect::Notify { notice: Notice::Completed, text: "train completed".into() });
+                }
+            }
+            Event::FreezeStarted { name } => self.run.frozen_by = Some(name.clone()),
+            Event::FreezeEnded => {
+                if let Some(name) = self.run.frozen_by.take() {
+                    if self.run.phase == TrainState::Suspended {
+                        self.unpause(format!("freeze {name} ended"));
+                    }
+                }
+            }
+            Event::Operator { actor, action, reason } => self.operator(actor, action, reason)?,
+        }
+        Ok(())
+    }
+
+    /// The phase the train is in, or will return to when unpaused.
+    fn working_phase(&self) -> TrainState {
+        if self.paused() {
+            self.run.paused_from.unwrap_or(self.run.phase)
+        } else {
+            self.run.phase
+        }
+    }
+
+    fn gate_finished(&mut self, artifact_id: &str, gate_name: &str, outcome: &GateOutcome) {
+        let train_id = self.run.train_id.clone();
+        let Some(candidate) = self.run.candidates.iter_mut().find(|c| c.artifact_id == artifact_id) else { return };
+        if !candidate.boarded() {
+            return;
+        }
+        let service = candidate.service.clone();
+        let Some(gate) = candidate.gates.iter_mut().find(|g| g.name == gate_name) else { return };
+        if gate.state != GateState::Pending {
+            return; // a duplicate delivery
+        }
+        match outcome {
+            GateOutcome::Passed => gate.state = GateState::Passed,
+            GateOutcome::Failed(detail) => {
+                gate.state = GateState::Failed { detail: detail.clone() };
+                let reason = format!("missed the train: gate {gate_name} failed ({detail})");
+                candidate.missed = Some(reason.clone());
+                self.effects.push(Effect::CarryOver { artifact_id: artifact_id.to_owned(), reason: reason.clone() });
+                self.effects.push(Effect::Notify { notice: Notice::GateFailed, text: format!("{service} {reason}") });
+                self.note(format!("{service} {reason}"));
+            }
+            GateOutcome::Inconclusive(detail) => {
+                gate.state = GateState::Inconclusive { detail: detail.clone() };
+                self.hold(HoldReason::Gates, format!("gate {gate_name} of {service} is inconclusive ({detail})"));
+            }
+            GateOutcome::Errored(detail) if gate.attempts < GATE_ATTEMPTS => {
+                gate.attempts += 1;
+                let key = format!("{train_id}:gate:{artifact_id}:{gate_name}:{}", gate.attempts);
+                self.effects.push(Effect::RunGate {
+                    artifact_id: artifact_id.to_owned(),
+                    gate: gate_name.to_owned(),
+                    key,
+                });
+                self.note(format!("gate {gate_name} of {service} errored ({detail}); retrying"));
+            }
+            GateOutcome::Errored(detail) => {
+                gate.state = GateState::Errored { detail: detail.clone() };
+                let attempts = gate.attempts;
+                self.hold(
+                    HoldReason::Gates,
+                    format!("gate {gate_name} of {service} errored {attempts} times ({detail})"),
+                );
+            }
+        }
+    }
+
+    fn undecided_gates(&self) -> bool {
+        self.run
+            .candidates
+            .iter()
+            .filter(|c| c.boarded())
+            .flat_map(|c| &c.gates)
+            .any(|g| matches!(g.state, GateState::Inconclusive { .. } | GateState::Errored { .. }))
+    }
+
+    fn operator(&mut self, actor: &str, action: &Action, reason: &str) -> Result<(), Refusal> {
+        let reason = reason.trim();
+        if reason.is_empty() && !matches!(action, Action::Resume | Action::Promote) {
+            return Err(Refusal::NotNow("a reason is required".into()));
+        }
+        match action {
+            Action::Hold => {
+                if self.run.phase == TrainState::Held {
+                    return Err(Refusal::NotNow("the train is already held".into()));
+                }
+                self.hold(HoldReason::Operator, format!("held by {actor}: {reason}"));
+            }
+            Action::Resume => {
+                if self.run.phase != TrainState::Held {
+                    return Err(Refusal::NotNow("the train is not held".into()));
+                }
+                match self.run.hold {
+                    Some(HoldReason::Gates) if self.undecided_gates() => {
+                        return Err(Refusal::NotNow("a gate is still undecided: waive it or let it run again".into()));
+                    }
+                    Some(HoldReason::Analysis) => {
+                        return Err(Refusal::NotNow("the canary judge gave no pass: promote or roll back".into()));
+                    }
+                    _ => {}
+                }
+                self.unpause(format!(
+                    "resumed by {actor}{}",
+                    if reason.is_empty() { String::new() } else { format!(": {reason}") }
+                ));
+            }
+            Action::Promote => {
+                let held_on_analysis =
+                    self.run.phase == TrainState::Held && self.run.hold == Some(HoldReason::Analysis);
+                let soaking = matches!(self.run.step_status, StepStatus::Soaking { .. }) && !self.paused();
+                if !(held_on_analysis || soaking) {
+                    return Err(Refusal::NotNow(
+                        "nothing to promote: no step is soaking or awaiting a decision".into(),
+                    ));
+                }
+                if held_on_analysis {
+                    self.unpause(format!("promoted by {actor}"));
+                }
+                let name = self.run.rollout[self.run.current_step].name.clone();
+                self.step_succeeded(format!("{name}: promoted by {actor}"));
+            }
+            Action::Abort => {
+                if self.run.has_deployed() {
+                    return Err(Refusal::NotNow("services are already deployed: roll back instead".into()));
+                }
+                self.go(TrainState::Aborted, format!("aborted by {actor}: {reason}"));
+            }
+            Action::RollBack => {
+                if !self.run.has_deployed() {
+                    return Err(Refusal::NotNow("nothing is deployed yet: abort instead".into()));
+                }
+                if self.run.step_status == StepStatus::RollingBack {
+                    return Err(Refusal::NotNow("a rollback is already running".into()));
+                }
+                self.start_rollback(format!("rollback by {actor}: {reason}"));
+            }
+            Action::WaiveGate { artifact_id, gate } => {
+                if self.working_phase() != TrainState::Preflight {
+                    return Err(Refusal::NotNow("gates can be waived only during pre-flight".into()));
+                }
+                let candidate = self
+                    .run
+                    .candidates
+                    .iter_mut()
+                    .find(|c| &c.artifact_id == artifact_id)
+                    .ok_or_else(|| Refusal::NotNow(format!("artifact {artifact_id} is not on this train")))?;
+                let found = candidate
+                    .gates
+                    .iter_mut()
+                    .find(|g| &g.name == gate)
+                    .ok_or_else(|| Refusal::NotNow(format!("{} has no gate {gate}", candidate.service)))?;
+                if found.state.clears() {
+                    return Err(Refusal::NotNow(format!("gate {gate} has already cleared")));
+                }
+                found.state = GateState::Waived { by: actor.to_owned(), reason: reason.to_owned() };
+                candidate.missed = None;
+                let service = candidate.service.clone();
+                self.note(format!("gate {gate} of {service} waived by {actor}: {reason}"));
+                if self.run.hold == Some(HoldReason::Gates) && !self.undecided_gates() {
+                    self.unpause("every held gate is decided".into());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn step_succeeded(&mut self, reason: String) {
+        self.note(reason);
+        self.run.current_step += 1;
+        self.run.step_status = StepStatus::NotStarted;
+    }
+
+    fn start_rollback(&mut self, reason: String) {
+        if self.paused() {
+            if let Some(back) = self.run.paused_from.take() {
+                self.run.phase = back;
+            }
+            self.run.hold = None;
+        }
+        let step = self.run.current_step.min(self.run.rollout.len().saturating_sub(1));
+        self.run.current_step = step;
+        self.run.step_status = StepStatus::RollingBack;
+        self.run.rollback_started_at = Some(self.now);
+        self.effects.push(Effect::RollBack {
+            step,
+            key: self.key(&format!("rollback:{step}")),
+            reason: reason.clone(),
+        });
+        self.effects.push(Effect::Notify { notice: Notice::RollbackStarted, text: reason.clone() });
+        self.note(reason);
+    }
+
+    /// Issues what comes next, unless the train is paused or waiting.
+    fn advance(&mut self) {
+        if self.paused() || self.run.phase.is_final() {
+            return;
+        }
+        let in_rollout = matches!(self.run.phase, TrainState::Staging | TrainState::Canary | TrainState::Cutover);
+        if self.run.phase == TrainState::Preflight {
+            let pending =
+                self.run.candidates.iter().filter(|c| c.boarded()).flat_map(|c| &c.gates).any(|g| !g.state.clears());
+            if pending {
+                return;
+            }
+            if !self.run.candidates.iter().any(Candidate::boarded) {
+                self.go(TrainState::Skipped, "every candidate missed the train");
+                self.effects
+                    .push(Effect::Notify { notice: Notice::Skipped, text: "every candidate missed the train".into() });
+                return;
+            }
+        } else if !in_rollout {
+            return;
+        }
+        if self.run.current_step >= self.run.rollout.len() {
+            self.go(TrainState::Monitoring, "every rollout step succeeded");
+            let at = self.now + self.run.monitoring_ms;
+            self.effects.push(Effect::SetTimer { at, timer: Timer::MonitoringElapsed });
+            return;
+        }
+        let index = self.run.current_step;
+        let rollout_step = self.run.rollout[index].clone();
+        match self.run.step_status {
+            StepStatus::NotStarted => {
+                if rollout_step.environment == Environment::Production {
+                    if self.now < self.run.cutover_at {
+                        if !self.run.cutover_timer_set {
+                            self.run.cutover_timer_set = true;
+                            self.effects.push(Effect::SetTimer { at: self.run.cutover_at, timer: Timer::CutoverDue });
+                        }
+                        return;
+                    }
+                    if let Some(freeze) = self.run.frozen_by.clone() {
+                        self.pause(TrainState::Suspended, format!("freeze {freeze} holds: waiting for it to end"));
+                        return;
+                    }
+                }
+                self.run.step_status = StepStatus::Deploying;
+                let phase = TrainRun::phase_of(&rollout_step);
+                let reason = format!("{} started ({}%)", rollout_step.name, rollout_step.weight);
+                if self.run.phase == phase {
+                    self.note(reason);
+                } else {
+                    self.go(phase, reason);
+                }
+                self.effects.push(Effect::Deploy { step: index, key: self.key(&format!("deploy:{index}")) });
+            }
+            StepStatus::Soaking { until } if self.now >= until => {
+                self.run.step_status = StepStatus::Judging;
+                self.effects.push(Effect::Judge { step: index, key: self.key(&format!("judge:{index}")) });
+            }
+            _ => {}
+        }
+    }
+}
