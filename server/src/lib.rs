@@ -13,6 +13,7 @@ pub mod engine;
 pub mod fleet;
 pub mod links;
 pub mod routes;
+pub mod runtime;
 pub mod schedule;
 pub mod scheduler;
 pub mod startup;

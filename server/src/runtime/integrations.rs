@@ -1,0 +1,52 @@
+//! The runtime's port to the outside world: assembly, gates, deployers, the
+//! canary judge's metric queries, notifications. Simulated and real
+//! implementations live in `crate::integrations`.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::engine::{Boarding, GateOutcome, Notice, Verdict};
+
+/// A boxed future, so the port stays object-safe.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Which train an effect is for, and its idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EffectContext {
+    pub train_id: String,
+    pub key: String,
+}
+
+/// Everything effects need. An `Err` is retried with backoff, with the same key.
+pub trait Integrations: Send + Sync {
+    /// The newest passing candidate per service of the train, with the gates each must clear.
+    fn assemble<'a>(&'a self, context: &'a EffectContext) -> BoxFuture<'a, anyhow::Result<Vec<Boarding>>>;
+    /// Runs one gate for one candidate.
+    fn run_gate<'a>(
+        &'a self,
+        context: &'a EffectContext,
+        artifact_id: &'a str,
+        gate: &'a str,
+    ) -> BoxFuture<'a, anyhow::Result<GateOutcome>>;
+    /// Deploys the train's candidates for rollout step `step`.
+    fn deploy<'a>(&'a self, context: &'a EffectContext, step: usize) -> BoxFuture<'a, anyhow::Result<()>>;
+    /// Judges the canary of step `step`.
+    fn judge<'a>(&'a self, context: &'a EffectContext, step: usize)
+        -> BoxFuture<'a, anyhow::Result<(Verdict, String)>>;
+    /// Restores the previous stable version for step `step`.
+    fn roll_back<'a>(&'a self, context: &'a EffectContext, step: usize) -> BoxFuture<'a, anyhow::Result<()>>;
+    /// Offers a candidate that missed this train to the next one.
+    fn carry_over<'a>(
+        &'a self,
+        context: &'a EffectContext,
+        artifact_id: &'a str,
+        reason: &'a str,
+    ) -> BoxFuture<'a, anyhow::Result<()>>;
+    /// Tells people.
+    fn notify<'a>(
+        &'a self,
+        context: &'a EffectContext,
+        notice: Notice,
+        text: &'a str,
+    ) -> BoxFuture<'a, anyhow::Result<()>>;
+}

@@ -1,0 +1,289 @@
+//! The engine's runtime. [`apply`] feeds one event to the pure engine and
+//! stores what it decided — the new state, the timeline entries and the
+//! effects — in one transaction. [`work`] then carries out due effects
+//! through the [`Integrations`], each with its idempotency key, and feeds
+//! their results back as events: the outbox row is marked done in the same
+//! transaction that applies the result. A crash anywhere leaves either the
+//! effect pending (it runs again, with the same key) or done with its result
+//! applied; never half of each.
+
+mod integrations;
+
+use std::time::Duration;
+
+pub use integrations::{BoxFuture, EffectContext, Integrations};
+
+use crate::engine::{self, Effect, Event, Refusal, Timer, TrainRun};
+use crate::store::{self, runs::OutboxEntry, trains::Transition, Conn, Db, DbError};
+
+/// Attempts before an effect is given up (deployer calls, judge queries …).
+pub const MAX_ATTEMPTS: i64 = 5;
+/// First retry delay; doubles per attempt, capped at [`MAX_BACKOFF_MS`].
+pub const BASE_BACKOFF_MS: i64 = 2_000;
+/// Longest delay between attempts.
+pub const MAX_BACKOFF_MS: i64 = 60_000;
+/// Longest one effect may take before it counts as a failed attempt.
+pub const EFFECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why an event did not change a train.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("train {0} has no engine state")]
+    NotFound(String),
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    /// Someone else changed the train at the same moment; safe to retry.
+    #[error("train {0} changed concurrently; try again")]
+    Conflict(String),
+    #[error("stored engine state is unreadable: {0}")]
+    Corrupt(#[from] serde_json::Error),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<sqlx::Error> for RuntimeError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Db(DbError::Other(e))
+    }
+}
+
+/// Gives a train engine state (when it opens) and wakes it when planning closes.
+pub async fn start(db: &Db, run: &TrainRun, planning_closes_at: i64, now: i64) -> Result<bool, RuntimeError> {
+    let mut tx = db.begin().await?;
+    let started = store::runs::insert(&mut tx, &run.train_id, &serde_json::to_string(run)?, now).await?;
+    if started {
+        let wake = OutboxEntry {
+            id: store::new_id(),
+            train_id: run.train_id.clone(),
+            effect_key: format!("{}:planning-closes", run.train_id),
+            effect: serde_json::to_string(&WakeUp::PlanningClosed)?,
+            due_at: planning_closes_at,
+            status: String::new(),
+            attempts: 0,
+            last_error: String::new(),
+        };
+        store::runs::enqueue(&mut tx, &wake, now).await?;
+    }
+    tx.commit().await?;
+    Ok(started)
+}
+
+/// A train's current engine state.
+pub async fn load(db: &Db, train_id: &str) -> Result<TrainRun, RuntimeError> {
+    let mut conn = db.acquire().await?;
+    let (state, _) =
+        store::runs::load(&mut conn, train_id).await?.ok_or_else(|| RuntimeError::NotFound(train_id.to_owned()))?;
+    Ok(serde_json::from_str(&state)?)
+}
+
+/// Applies `event` to the train on behalf of `actor`, storing everything it decided.
+pub async fn apply(db: &Db, train_id: &str, event: &Event, actor: &str, now: i64) -> Result<TrainRun, RuntimeError> {
+    let mut tx = db.begin().await?;
+    let run = apply_in(&mut tx, train_id, event, actor, now).await?;
+    tx.commit().await?;
+    Ok(run)
+}
+
+async fn apply_in(
+    conn: &mut Conn,
+    train_id: &str,
+    event: &Event,
+    actor: &str,
+    now: i64,
+) -> Result<TrainRun, RuntimeError> {
+    let (state, version) =
+        store::runs::load(conn, train_id).await?.ok_or_else(|| RuntimeError::NotFound(train_id.to_owned()))?;
+    let run: TrainRun = serde_json::from_str(&state)?;
+    let outcome = engine::step(&run, event, now)?;
+    if !store::runs::update(conn, train_id, &serde_json::to_string(&outcome.run)?, version, now).await? {
+        return Err(RuntimeError::Conflict(train_id.to_owned()));
+    }
+    for entry in &outcome.timeline {
+        let change = Transition { from: entry.from, to: entry.to, at: now, actor, reason: &entry.reason };
+        if entry.from == entry.to {
+            store::trains::append_event(conn, train_id, "note", change).await?;
+        } else if !store::trains::transition(conn, train_id, change).await? {
+            return Err(RuntimeError::Conflict(train_id.to_owned()));
+        }
+    }
+    for (index, effect) in outcome.effects.iter().enumerate() {
+        let (key, due_at) = key_and_due(train_id, version, index, effect, now);
+        let entry = OutboxEntry {
+            id: store::new_id(),
+            train_id: train_id.to_owned(),
+            effect_key: key,
+            effect: serde_json::to_string(&WakeUp::Effect(effect.clone()))?,
+            due_at,
+            status: String::new(),
+            attempts: 0,
+            last_error: String::new(),
+        };
+        store::runs::enqueue(conn, &entry, now).await?;
+    }
+    Ok(outcome.run)
+}
+
+/// What an outbox row holds: an engine effect, or the wake-up that closes planning.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+enum WakeUp {
+    PlanningClosed,
+    Effect(Effect),
+}
+
+/// The effect's own idempotency key where it has one, else one derived from
+/// the state version that produced it; timers are due when they fire.
+fn key_and_due(train_id: &str, version: i64, index: usize, effect: &Effect, now: i64) -> (String, i64) {
+    match effect {
+        Effect::RunGate { key, .. }
+        | Effect::Deploy { key, .. }
+        | Effect::Judge { key, .. }
+        | Effect::RollBack { key, .. } => (key.clone(), now),
+        Effect::SetTimer { at, .. } => (format!("{train_id}:v{version}:{index}:timer"), *at),
+        _ => (format!("{train_id}:v{version}:{index}"), now),
+    }
+}
+
+/// The delay before attempt `attempts + 1`: exponential, capped, with jitter
+/// derived from the key so that retries of many effects spread out.
+pub fn backoff_ms(attempts: i64, key: &str) -> i64 {
+    let exponential = BASE_BACKOFF_MS.saturating_mul(1_i64 << attempts.clamp(0, 20)).min(MAX_BACKOFF_MS);
+    let spread = key.bytes().fold(0_i64, |h, b| (h * 31 + i64::from(b)) % 1000);
+    exponential / 2 + exponential / 2 * spread / 1000
+}
+
+/// Carries out up to `limit` due effects; returns how many were settled.
+pub async fn work(db: &Db, integrations: &dyn Integrations, now: i64, limit: i64) -> Result<usize, RuntimeError> {
+    let due = {
+        let mut conn = db.acquire().await?;
+        store::runs::due(&mut conn, now, limit).await?
+    };
+    let mut settled = 0;
+    for entry in due {
+        let wake: WakeUp = serde_json::from_str(&entry.effect)?;
+        let context = EffectContext { train_id: entry.train_id.clone(), key: entry.effect_key.clone() };
+        let result = match &wake {
+            WakeUp::PlanningClosed => Ok(Some(Event::PlanningClosed)),
+            WakeUp::Effect(effect) => {
+                match tokio::time::timeout(EFFECT_TIMEOUT, execute(integrations, &context, effect)).await {
+                    Ok(result) => result,
+                    Err(_) => Err(anyhow::anyhow!("timed out after {} s", EFFECT_TIMEOUT.as_secs())),
+                }
+            }
+        };
+        let mut tx = db.begin().await?;
+        match result {
+            Ok(event) => {
+                if !store::runs::complete(&mut tx, &entry.id, now).await? {
+                    continue; // another worker settled it
+                }
+                if let Some(event) = event {
+                    match apply_in(&mut tx, &entry.train_id, &event, "runtime", now).await {
+                        Ok(_) | Err(RuntimeError::Refused(_)) => {}
+                        Err(error) => return Err(error),
+                    }
+                }
+            }
+            Err(error) => {
+                let message = format!("{error:#}");
+                if entry.attempts + 1 < MAX_ATTEMPTS {
+                    tracing::warn!(key = %entry.effect_key, attempt = entry.attempts + 1, error = %message, "effect failed; will retry");
+                    store::runs::retry_later(
+                        &mut tx,
+                        &entry.id,
+                        now + backoff_ms(entry.attempts, &entry.effect_key),
+                        &message,
+                    )
+                    .await?;
+                } else {
+                    tracing::error!(key = %entry.effect_key, error = %message, "effect failed for good");
+                    if store::runs::give_up(&mut tx, &entry.id, now, &message).await? {
+                        if let WakeUp::Effect(effect) = &wake {
+                            if let Some(event) = failure_event(effect, &message) {
+                                match apply_in(&mut tx, &entry.train_id, &event, "runtime", now).await {
+                                    Ok(_) | Err(RuntimeError::Refused(_)) => {}
+                                    Err(error) => return Err(error),
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        tx.commit().await?;
+        settled += 1;
+    }
+    Ok(settled)
+}
+
+/// Carries out one effect; the event it yields goes back into the engine.
+async fn execute(
+    integrations: &dyn Integrations,
+    context: &EffectContext,
+    effect: &Effect,
+) -> anyhow::Result<Option<Event>> {
+    Ok(match effect {
+        Effect::Assemble => Some(Event::Assembled { candidates: integrations.assemble(context).await? }),
+        Effect::RunGate { artifact_id, gate, .. } => Some(Event::GateFinished {
+            artifact_id: artifact_id.clone(),
+            gate: gate.clone(),
+            outcome: integrations.run_gate(context, artifact_id, gate).await?,
+        }),
+        Effect::Deploy { step, .. } => {
+            integrations.deploy(context, *step).await?;
+            Some(Event::Deployed { step: *step, ok: true, detail: "deployed".into() })
+        }
+        Effect::Judge { step, .. } => {
+            let (verdict, detail) = integrations.judge(context, *step).await?;
+            Some(Event::Judged { step: *step, verdict, detail })
+        }
+        Effect::RollBack { step, .. } => {
+            integrations.roll_back(context, *step).await?;
+            Some(Event::RolledBack { step: *step })
+        }
+        Effect::SetTimer { timer, .. } => Some(match timer {
+            Timer::CutoverDue => Event::CutoverDue,
+            Timer::SoakElapsed { step } => Event::SoakElapsed { step: *step },
+            Timer::MonitoringElapsed => Event::MonitoringElapsed,
+        }),
+        Effect::CarryOver { artifact_id, reason } => {
+            integrations.carry_over(context, artifact_id, reason).await?;
+            None
+        }
+        Effect::Notify { notice, text } => {
+            integrations.notify(context, *notice, text).await?;
+            None
+        }
+    })
+}
+
+/// What the engine hears when an effect failed on every attempt.
+fn failure_event(effect: &Effect, message: &str) -> Option<Event> {
+    match effect {
+        Effect::Deploy { step, .. } => Some(Event::Deployed { step: *step, ok: false, detail: message.to_owned() }),
+        Effect::Judge { step, .. } => Some(Event::Judged {
+            step: *step,
+            verdict: engine::Verdict::NoData,
+            detail: format!("analysis failed: {message}"),
+        }),
+        Effect::RunGate { artifact_id, gate, .. } => Some(Event::GateFinished {
+            artifact_id: artifact_id.clone(),
+            gate: gate.clone(),
+            outcome: engine::GateOutcome::Errored(message.to_owned()),
+        }),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_is_capped_and_spread() {
+        assert!(backoff_ms(0, "a") >= BASE_BACKOFF_MS / 2 && backoff_ms(0, "a") <= BASE_BACKOFF_MS);
+        assert!(backoff_ms(3, "a") > backoff_ms(1, "a"));
+        assert!(backoff_ms(30, "a") <= MAX_BACKOFF_MS);
+        assert_ne!(backoff_ms(2, "train-1:deploy:0"), backoff_ms(2, "train-2:deploy:0"));
+    }
+}

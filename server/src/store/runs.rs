@@ -1,0 +1,134 @@
+//! The runtime's tables: each running train's engine state, and the outbox.
+
+use super::{Conn, DbError};
+
+/// An outbox entry: an effect to carry out once it is due.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct OutboxEntry {
+    pub id: String,
+    pub train_id: String,
+    pub effect_key: String,
+    /// JSON of the engine's effect.
+    pub effect: String,
+    pub due_at: i64,
+    pub status: String,
+    pub attempts: i64,
+    pub last_error: String,
+}
+
+/// A train's engine state (JSON) and its version.
+#[tracing::instrument(skip_all)]
+pub async fn load(conn: &mut Conn, train_id: &str) -> Result<Option<(String, i64)>, DbError> {
+    Ok(sqlx::query_as("SELECT state, version FROM train_runs WHERE train_id = $1")
+        .bind(train_id)
+        .fetch_optional(conn)
+        .await?)
+}
+
+/// Stores a new train's engine state unless it has one; true if stored.
+#[tracing::instrument(skip_all)]
+pub async fn insert(conn: &mut Conn, train_id: &str, state: &str, now: i64) -> Result<bool, DbError> {
+    let inserted = sqlx::query(
+        "INSERT INTO train_runs (train_id, state, version, updated_at) VALUES ($1, $2, 1, $3) \
+         ON CONFLICT (train_id) DO NOTHING",
+    )
+    .bind(train_id)
+    .bind(state)
+    .bind(now)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
+}
+
+/// Replaces the state if it is still at `version`; true if replaced.
+#[tracing::instrument(skip_all)]
+pub async fn update(conn: &mut Conn, train_id: &str, state: &str, version: i64, now: i64) -> Result<bool, DbError> {
+    let updated = sqlx::query(
+        "UPDATE train_runs SET state = $2, version = version + 1, updated_at = $4 WHERE train_id = $1 AND version = $3",
+    )
+    .bind(train_id)
+    .bind(state)
+    .bind(version)
+    .bind(now)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(updated == 1)
+}
+
+/// Adds an effect unless one with the same key exists; true if added.
+#[tracing::instrument(skip_all)]
+pub async fn enqueue(conn: &mut Conn, entry: &OutboxEntry, now: i64) -> Result<bool, DbError> {
+    let inserted = sqlx::query(
+        "INSERT INTO outbox (id, train_id, effect_key, effect, due_at, status, attempts, last_error, created_at) \
+         VALUES ($1, $2, $3, $4, $5, 'pending', 0, '', $6) ON CONFLICT (effect_key) DO NOTHING",
+    )
+    .bind(&entry.id)
+    .bind(&entry.train_id)
+    .bind(&entry.effect_key)
+    .bind(&entry.effect)
+    .bind(entry.due_at)
+    .bind(now)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
+}
+
+/// Pending effects due by `now`, oldest first.
+#[tracing::instrument(skip_all)]
+pub async fn due(conn: &mut Conn, now: i64, limit: i64) -> Result<Vec<OutboxEntry>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT id, train_id, effect_key, effect, due_at, status, attempts, last_error FROM outbox \
+         WHERE status = 'pending' AND due_at <= $1 ORDER BY due_at, created_at, id LIMIT $2",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Marks an effect done; false if it was not pending any more (someone else did it).
+#[tracing::instrument(skip_all)]
+pub async fn complete(conn: &mut Conn, id: &str, now: i64) -> Result<bool, DbError> {
+    let updated = sqlx::query(
+        "UPDATE outbox SET status = 'done', done_at = $2, attempts = attempts + 1 WHERE id = $1 AND status = 'pending'",
+    )
+    .bind(id)
+    .bind(now)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(updated == 1)
+}
+
+/// Records a failed attempt and when to try again.
+#[tracing::instrument(skip_all)]
+pub async fn retry_later(conn: &mut Conn, id: &str, due_at: i64, error: &str) -> Result<(), DbError> {
+    sqlx::query(
+        "UPDATE outbox SET attempts = attempts + 1, due_at = $2, last_error = $3 WHERE id = $1 AND status = 'pending'",
+    )
+    .bind(id)
+    .bind(due_at)
+    .bind(error)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Gives up on an effect after its last attempt.
+#[tracing::instrument(skip_all)]
+pub async fn give_up(conn: &mut Conn, id: &str, now: i64, error: &str) -> Result<bool, DbError> {
+    let updated = sqlx::query(
+        "UPDATE outbox SET status = 'failed', attempts = attempts + 1, done_at = $2, last_error = $3 \
+         WHERE id = $1 AND status = 'pending'",
+    )
+    .bind(id)
+    .bind(now)
+    .bind(error)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(updated == 1)
+}
