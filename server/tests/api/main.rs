@@ -7,5 +7,6 @@ mod calendar_page;
 mod cli;
 mod health;
 mod helpers;
+mod runtime;
 mod scheduler;
 mod trains_api;

@@ -1,0 +1,235 @@
+use std::collections::{HashMap, HashSet};
+use std::sync::{Mutex, PoisonError};
+
+use chrono::Duration;
+use server::engine::{Boarding, Environment, GateOutcome, Notice, RolloutStep, TrainRun, Verdict};
+use server::fleet::{self, parse};
+use server::runtime::{self, BoxFuture, EffectContext, Integrations, MAX_ATTEMPTS};
+use server::scheduler::{tick, SchedulerConfig};
+use server::store::{self, Db};
+use server::time::to_ms;
+
+use crate::helpers::{fresh_store, test_now, Backend, TestDatabase};
+use crate::on_both_backends;
+
+const FLEET: &str = r#"
+[[domain]]
+name = "payments"
+
+[[service]]
+name = "ledger"
+domain = "payments"
+
+[[train]]
+name = "payments-daily"
+domain = "payments"
+services = ["ledger"]
+cadence = "FREQ=DAILY;BYHOUR=14"
+time_zone = "UTC"
+starts = "2026-01-01"
+planning_window = "1h"
+cutover_window = "2h"
+"#;
+
+/// A receiver that honours idempotency keys: it records every call, applies each key once.
+#[derive(Default)]
+struct Receiver {
+    calls: Mutex<Vec<String>>,
+    applied: Mutex<HashSet<String>>,
+    failing_deploy_steps: HashSet<usize>,
+    verdicts: HashMap<usize, Verdict>,
+}
+
+impl Receiver {
+    fn record(&self, what: &str, key: &str) {
+        self.calls.lock().unwrap_or_else(PoisonError::into_inner).push(format!("{what} {key}"));
+        self.applied.lock().unwrap_or_else(PoisonError::into_inner).insert(key.to_owned());
+    }
+
+    fn calls(&self) -> Vec<String> {
+        self.calls.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+}
+
+impl Integrations for Receiver {
+    fn assemble<'a>(&'a self, _: &'a EffectContext) -> BoxFuture<'a, anyhow::Result<Vec<Boarding>>> {
+        Box::pin(async {
+            Ok(vec![Boarding { artifact_id: "a1".into(), service: "ledger".into(), gates: vec!["tests".into()] }])
+        })
+    }
+
+    fn run_gate<'a>(
+        &'a self,
+        c: &'a EffectContext,
+        _: &'a str,
+        _: &'a str,
+    ) -> BoxFuture<'a, anyhow::Result<GateOutcome>> {
+        self.record("gate", &c.key);
+        Box::pin(async { Ok(GateOutcome::Passed) })
+    }
+
+    fn deploy<'a>(&'a self, c: &'a EffectContext, step: usize) -> BoxFuture<'a, anyhow::Result<()>> {
+        self.record("deploy", &c.key);
+        let fails = self.failing_deploy_steps.contains(&step);
+        Box::pin(async move {
+            if fails {
+                anyhow::bail!("503 Service Unavailable")
+            } else {
+                Ok(())
+            }
+        })
+    }
+
+    fn judge<'a>(&'a self, c: &'a EffectContext, step: usize) -> BoxFuture<'a, anyhow::Result<(Verdict, String)>> {
+        self.record("judge", &c.key);
+        let verdict = self.verdicts.get(&step).copied().unwrap_or(Verdict::Pass);
+        Box::pin(async move { Ok((verdict, "score 100".to_owned())) })
+    }
+
+    fn roll_back<'a>(&'a self, c: &'a EffectContext, _: usize) -> BoxFuture<'a, anyhow::Result<()>> {
+        self.record("rollback", &c.key);
+        Box::pin(async { Ok(()) })
+    }
+
+    fn carry_over<'a>(&'a self, _: &'a EffectContext, _: &'a str, _: &'a str) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    fn notify<'a>(&'a self, _: &'a EffectContext, _: Notice, _: &'a str) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+fn rollout() -> Vec<RolloutStep> {
+    vec![
+        RolloutStep { name: "staging".into(), environment: Environment::Staging, weight: 100, soak_ms: 60_000 },
+        RolloutStep { name: "canary 10%".into(), environment: Environment::Production, weight: 10, soak_ms: 120_000 },
+        RolloutStep { name: "100%".into(), environment: Environment::Production, weight: 100, soak_ms: 0 },
+    ]
+}
+
+/// A store with one opened train and its engine state; returns the train id and its cutover.
+async fn opened_train(backend: Backend) -> (Db, TestDatabase, String, i64) {
+    let (db, database) = fresh_store(backend).await;
+    let now = test_now(); // 12:00; the 14:00 train opens at 13:00
+    fleet::apply(&db, &parse("fleet.toml", FLEET).expect("valid"), now).await.expect("apply");
+    let config = SchedulerConfig { horizon: Duration::hours(4), ..SchedulerConfig::default() };
+    tick(&db, now + Duration::hours(1), &config).await.expect("tick");
+    let mut conn = db.acquire().await.expect("connection");
+    let (id, cutover): (String, i64) = sqlx::query_as("SELECT id, cutover_at FROM trains WHERE state = 'planning'")
+        .fetch_one(&mut *conn)
+        .await
+        .expect("an open train");
+    drop(conn);
+    let run = TrainRun::opened(&id, cutover, rollout(), 600_000);
+    assert!(runtime::start(&db, &run, cutover - 30 * 60_000, to_ms(now)).await.expect("start"));
+    (db, database, id, cutover)
+}
+
+/// Works the outbox minute by minute from `from` until the train is final or `minutes` pass.
+async fn run_until_final(db: &Db, receiver: &Receiver, train_id: &str, from: i64, minutes: i64) -> i64 {
+    let mut now = from;
+    for _ in 0..minutes {
+        while runtime::work(db, receiver, now, 100).await.expect("work") > 0 {}
+        if runtime::load(db, train_id).await.expect("state").phase.is_final() {
+            break;
+        }
+        now += 60_000;
+    }
+    now
+}
+
+async fn state_and_timeline(db: &Db, train_id: &str) -> (String, Vec<(String, String, String)>) {
+    let mut conn = db.acquire().await.expect("connection");
+    let (state,): (String,) = sqlx::query_as("SELECT state FROM trains WHERE id = $1")
+        .bind(train_id)
+        .fetch_one(&mut *conn)
+        .await
+        .expect("train");
+    let events = store::trains::events(&mut conn, train_id).await.expect("events");
+    let timeline = events.into_iter().map(|e| (e.to_state.unwrap_or_default(), e.actor, e.reason)).collect();
+    (state, timeline)
+}
+
+async fn a_train_runs_to_completion_through_the_runtime(backend: Backend) {
+    let (db, _database, id, cutover) = opened_train(backend).await;
+    let receiver = Receiver::default();
+    let ended = run_until_final(&db, &receiver, &id, to_ms(test_now()), 24 * 60).await;
+    let (state, timeline) = state_and_timeline(&db, &id).await;
+    assert_eq!(state, "completed");
+    let phases: Vec<&str> = timeline.iter().map(|(to, _, _)| to.as_str()).collect();
+    for phase in ["planning", "assembling", "preflight", "staging", "canary", "cutover", "monitoring", "completed"] {
+        assert!(phases.contains(&phase), "{phase} in {phases:?}");
+    }
+    assert!(timeline.iter().any(|(_, actor, _)| actor == "runtime"));
+    assert!(ended >= cutover + 2 * 60_000 + 600_000, "canary soak and monitoring after cutover");
+    let calls = receiver.calls();
+    assert_eq!(calls.len(), calls.iter().collect::<HashSet<_>>().len(), "no effect ran twice: {calls:?}");
+}
+on_both_backends!(runtime_completes, a_train_runs_to_completion_through_the_runtime);
+
+async fn an_effect_stored_before_a_crash_runs_once_after_restart(backend: Backend) {
+    let (db, database, id, cutover) = opened_train(backend).await;
+    let receiver = Receiver::default();
+    // Run until the canary deploy is stored but not yet carried out: the process "dies" here.
+    let mut now = to_ms(test_now());
+    while now < cutover {
+        while runtime::work(&db, &receiver, now, 100).await.expect("work") > 0 {}
+        now += 60_000;
+    }
+    let deploy_key = format!("{id}:deploy:1");
+    assert!(!receiver.calls().iter().any(|c| c.ends_with(&deploy_key)), "the canary deploy has not run yet");
+    db.close().await;
+
+    let restarted = Db::connect(&database.url).await.expect("restart");
+    // The receiver got the call but the process died before recording it: it runs again with the same key.
+    receiver.record("deploy", &deploy_key);
+    run_until_final(&restarted, &receiver, &id, now, 24 * 60).await;
+    let deploys: Vec<String> = receiver.calls().into_iter().filter(|c| c.ends_with(&deploy_key)).collect();
+    assert_eq!(deploys.len(), 2, "retried after the crash, with the same key");
+    assert_eq!(
+        receiver.applied.lock().unwrap_or_else(PoisonError::into_inner).iter().filter(|k| **k == deploy_key).count(),
+        1,
+        "the receiver applied it once"
+    );
+    assert_eq!(state_and_timeline(&restarted, &id).await.0, "completed");
+}
+on_both_backends!(crash_safety, an_effect_stored_before_a_crash_runs_once_after_restart);
+
+async fn a_deployer_that_keeps_failing_is_retried_then_the_step_rolls_back(backend: Backend) {
+    let (db, _database, id, _) = opened_train(backend).await;
+    let receiver = Receiver { failing_deploy_steps: [1].into(), ..Receiver::default() };
+    run_until_final(&db, &receiver, &id, to_ms(test_now()), 24 * 60).await;
+    let (state, timeline) = state_and_timeline(&db, &id).await;
+    assert_eq!(state, "rolled_back");
+    let attempts = receiver.calls().iter().filter(|c| c.ends_with(&format!("{id}:deploy:1"))).count();
+    assert_eq!(attempts as i64, MAX_ATTEMPTS);
+    assert!(timeline.iter().any(|(_, _, reason)| reason.contains("503 Service Unavailable")), "{timeline:?}");
+    assert!(receiver.calls().iter().any(|c| c == &format!("rollback {id}:rollback:1")));
+}
+on_both_backends!(deployer_failure, a_deployer_that_keeps_failing_is_retried_then_the_step_rolls_back);
+
+async fn a_failing_canary_is_rolled_back_automatically(backend: Backend) {
+    let (db, _database, id, _) = opened_train(backend).await;
+    let receiver = Receiver { verdicts: [(1, Verdict::Fail)].into(), ..Receiver::default() };
+    run_until_final(&db, &receiver, &id, to_ms(test_now()), 24 * 60).await;
+    let (state, timeline) = state_and_timeline(&db, &id).await;
+    assert_eq!(state, "rolled_back");
+    assert!(timeline.iter().any(|(_, _, reason)| reason.contains("canary judge failed")), "{timeline:?}");
+    assert!(!receiver.calls().iter().any(|c| c.ends_with(":deploy:2")), "never promoted past the canary");
+}
+on_both_backends!(canary_rollback, a_failing_canary_is_rolled_back_automatically);
+
+#[tokio::test]
+async fn operator_events_are_refused_with_a_reason_and_change_nothing() {
+    let (db, _database, id, _) = opened_train(Backend::Sqlite).await;
+    let before = runtime::load(&db, &id).await.expect("state");
+    let abort = server::engine::Event::Operator {
+        actor: "rm".into(),
+        action: server::engine::Action::Abort,
+        reason: String::new(),
+    };
+    let error = runtime::apply(&db, &id, &abort, "rm", to_ms(test_now())).await.expect_err("refused");
+    assert_eq!(error.to_string(), "a reason is required");
+    assert_eq!(runtime::load(&db, &id).await.expect("state"), before);
+}
