@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{ApiError, ApiState};
-use crate::artifacts::{sarif, Change, Migration, NewArtifactRequest};
+use crate::artifacts::{sarif, Change, CheckKind, CheckStatus, Migration, NewArtifactRequest};
 use crate::links::is_web_link;
 use crate::store::{self, artifacts::Artifact, artifacts::Check};
 use crate::time::{rfc3339, to_ms};
@@ -43,27 +43,6 @@ pub struct CheckJson {
     pub url: String,
     pub details: Value,
     pub reported_at: String,
-}
-
-/// What was checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CheckKind {
-    Tests,
-    SecurityScan,
-    Contract,
-    Lint,
-    Build,
-}
-
-/// How the check went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CheckStatus {
-    Passed,
-    Failed,
-    /// The check itself broke; says nothing about the artifact.
-    Errored,
 }
 
 /// The body of `POST /api/v1/artifacts/{id}/checks`.

@@ -2,8 +2,10 @@
 //! reports on them. Parsing and policy here are pure; storage is in
 //! `store::artifacts`, HTTP in `api::artifacts`.
 
+pub mod checks;
 pub mod registration;
 pub mod sarif;
 
+pub use checks::{CheckKind, CheckStatus};
 pub use registration::{Change, ChangeKind, Digest, Migration, NewArtifact, NewArtifactRequest};
 pub use sarif::{SarifSummary, SeverityCounts};

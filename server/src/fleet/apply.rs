@@ -148,6 +148,11 @@ pub async fn apply(db: &Db, fleet: &Fleet, now: DateTime<Utc>) -> Result<ApplySu
             planning_window_ms: spec.planning_window_ms,
             cutover_window_ms: spec.cutover_window_ms,
             active_from: now,
+            rollout: as_json(&spec.rollout),
+            preflight_ms: spec.preflight_ms,
+            monitoring_ms: spec.monitoring_ms,
+            gates: as_json(&spec.gates),
+            deployer: spec.deployer.clone(),
         };
         let outcome = match store::definitions::by_name(&mut tx, &spec.name).await? {
             None => {
@@ -244,6 +249,11 @@ async fn upsert_freeze(
             Outcome::Updated
         }
     })
+}
+
+/// JSON of plain data (strings, numbers, enums), which cannot fail to serialise.
+fn as_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("plain data serialises")
 }
 
 fn unknown(kind: &str, name: &str) -> String {

@@ -18,6 +18,16 @@
 //! starts = "2026-01-06"         # the day the cadence counts from
 //! planning_window = "3d"
 //! cutover_window = "2h"
+//! preflight = "2h"              # optional: planning closes this long before cutover
+//! monitoring = "1h"             # optional: watched this long after the last step
+//! gates = ["tests", "security_scan"]   # optional: check kinds every candidate must pass
+//! deployer = "simulated"        # optional
+//!
+//! [[train.step]]                # optional; default: staging, 5%, 50%, 100%
+//! name = "canary 5% eu-west"
+//! environment = "production"    # or "staging"
+//! weight = 5
+//! soak = "30m"
 //!
 //! [[freeze]]
 //! name = "year-end"
@@ -35,8 +45,10 @@ use chrono::{Duration, NaiveDate, NaiveDateTime};
 use chrono_tz::Tz;
 use serde::Deserialize;
 
+use crate::artifacts::CheckKind;
+use crate::engine::{Environment, RolloutStep};
 use crate::links::is_web_link;
-use crate::schedule::{parse_window, Cadence, CadenceError};
+use crate::schedule::{parse_soak, parse_window, Cadence, CadenceError};
 
 /// One thing wrong with a file: where, which field, and what.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,6 +116,11 @@ pub struct TrainSpec {
     pub cadence: Cadence,
     pub planning_window_ms: i64,
     pub cutover_window_ms: i64,
+    pub preflight_ms: i64,
+    pub monitoring_ms: i64,
+    pub gates: Vec<String>,
+    pub deployer: String,
+    pub rollout: Vec<RolloutStep>,
 }
 
 /// When a freeze holds.
@@ -171,6 +188,21 @@ struct RawTrain {
     starts: String,
     planning_window: String,
     cutover_window: String,
+    preflight: Option<String>,
+    monitoring: Option<String>,
+    gates: Option<Vec<String>>,
+    deployer: Option<String>,
+    #[serde(default)]
+    step: Vec<RawStep>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStep {
+    name: String,
+    environment: Environment,
+    weight: u8,
+    soak: String,
 }
 
 #[derive(Deserialize)]
@@ -303,16 +335,107 @@ impl Checker<'_> {
             }
         }
         let ok = ok && !raw.services.is_empty() && seen.len() == raw.services.len();
-        match (ok, cadence, planning, cutover) {
-            (true, Some(cadence), Some(planning_window_ms), Some(cutover_window_ms)) => Some(TrainSpec {
+        let preflight = self.window(&at, "preflight", raw.preflight.as_deref().unwrap_or("2h"));
+        let monitoring = self.window(&at, "monitoring", raw.monitoring.as_deref().unwrap_or("1h"));
+        if let (Some(preflight), Some(planning)) = (preflight, planning) {
+            if preflight >= planning {
+                self.problem(&at, "preflight", "must be shorter than `planning_window`");
+            }
+        }
+        let gates = raw.gates.unwrap_or_else(|| vec!["tests".into(), "security_scan".into()]);
+        let known_gates = gates.iter().all(|gate| CheckKind::named(gate).is_some());
+        if !known_gates {
+            let names: Vec<&str> = CheckKind::ALL.iter().map(|k| k.as_str()).collect();
+            self.problem(&at, "gates", format!("gates are check kinds: {}", names.join(", ")));
+        }
+        let deployer = raw.deployer.unwrap_or_else(|| "simulated".into());
+        if deployer != "simulated" {
+            self.problem(&at, "deployer", format!("\"{deployer}\" is not a deployer; available: simulated"));
+        }
+        let rollout = self.rollout(&at, raw.step);
+        let valid = ok && known_gates && deployer == "simulated";
+        match (valid, cadence, planning, cutover, preflight, monitoring, rollout) {
+            (
+                true,
+                Some(cadence),
+                Some(planning_window_ms),
+                Some(cutover_window_ms),
+                Some(preflight_ms),
+                Some(monitoring_ms),
+                Some(rollout),
+            ) if preflight_ms < planning_window_ms => Some(TrainSpec {
                 name: raw.name,
                 domain: raw.domain,
                 services: raw.services,
                 cadence,
                 planning_window_ms,
                 cutover_window_ms,
+                preflight_ms,
+                monitoring_ms,
+                gates,
+                deployer,
+                rollout,
             }),
             _ => None,
+        }
+    }
+
+    /// The rollout steps, or the default plan: staging, then 5%, 50% and 100% of production.
+    fn rollout(&mut self, at: &str, steps: Vec<RawStep>) -> Option<Vec<RolloutStep>> {
+        if steps.is_empty() {
+            let step = |name: &str, environment, weight, soak_minutes: i64| RolloutStep {
+                name: name.into(),
+                environment,
+                weight,
+                soak_ms: soak_minutes * 60_000,
+            };
+            return Some(vec![
+                step("staging", Environment::Staging, 100, 10),
+                step("canary 5%", Environment::Production, 5, 30),
+                step("50%", Environment::Production, 50, 30),
+                step("100%", Environment::Production, 100, 0),
+            ]);
+        }
+        if steps.len() > 20 {
+            self.problem(at, "step", "a train may have at most 20 rollout steps");
+            return None;
+        }
+        let mut rollout = Vec::new();
+        let mut names = HashSet::new();
+        for (index, raw) in steps.into_iter().enumerate() {
+            let field = format!("step[{index}]");
+            if raw.name.trim().is_empty() || !names.insert(raw.name.clone()) {
+                self.problem(at, &format!("{field}.name"), "every step needs its own name");
+                return None;
+            }
+            if !(1..=100).contains(&raw.weight) {
+                self.problem(at, &format!("{field}.weight"), "must be a percentage from 1 to 100");
+                return None;
+            }
+            let soak_ms = parse_soak(&raw.soak).map_err(|e| self.problem(at, &format!("{field}.soak"), e)).ok()?;
+            if let Some(previous) = rollout.last() {
+                let previous: &RolloutStep = previous;
+                if previous.environment == Environment::Production && raw.environment == Environment::Staging {
+                    self.problem(
+                        at,
+                        &format!("{field}.environment"),
+                        "staging steps must come before production steps",
+                    );
+                    return None;
+                }
+                if previous.environment == Environment::Production && raw.weight < previous.weight {
+                    self.problem(at, &format!("{field}.weight"), "production weights may only grow");
+                    return None;
+                }
+            }
+            rollout.push(RolloutStep { name: raw.name, environment: raw.environment, weight: raw.weight, soak_ms });
+        }
+        match rollout.last() {
+            Some(last) if last.environment == Environment::Production && last.weight == 100 => Some(rollout),
+            _ => {
+                self.problem(at, "step", "the last step must send 100% of production traffic");
+                None
+            }
         }
     }
 
@@ -476,6 +599,57 @@ mod tests {
     fn unknown_fields_and_syntax_errors_give_a_line() {
         let found = problems("[[domain]]\nname = \"x\"\ncolor = \"#000000\"\n");
         assert!(found[0].starts_with("fleet.toml: line 3, column 1: unknown field `color`"), "{found:?}");
+    }
+
+    const STEPS: &str = r#"
+        [[train.step]]
+        name = "staging"
+        environment = "staging"
+        weight = 100
+        soak = "10m"
+
+        [[train.step]]
+        name = "canary"
+        environment = "production"
+        weight = 10
+        soak = "30m"
+
+        [[train.step]]
+        name = "everyone"
+        environment = "production"
+        weight = 100
+        soak = "0s"
+    "#;
+
+    fn with_steps(steps: &str) -> String {
+        VALID.replace("        [[freeze]]", &format!("{steps}\n        [[freeze]]"))
+    }
+
+    #[test]
+    fn a_train_declares_its_rollout_steps_or_gets_the_default_plan() {
+        let fleet = parse("fleet.toml", &with_steps(STEPS)).expect("valid");
+        let weights: Vec<u8> = fleet.trains[0].rollout.iter().map(|s| s.weight).collect();
+        assert_eq!(weights, vec![100, 10, 100]);
+        assert_eq!(fleet.trains[0].rollout[2].soak_ms, 0);
+        let default = parse("fleet.toml", VALID).expect("valid");
+        assert_eq!(default.trains[0].rollout.len(), 4);
+        assert_eq!(default.trains[0].gates, vec!["tests".to_owned(), "security_scan".to_owned()]);
+    }
+
+    #[test]
+    fn rollout_plans_that_cannot_work_are_refused() {
+        let shrinking = STEPS
+            .replace("weight = 10\n", "weight = 60\n")
+            .replace("\"everyone\"", "\"half\"")
+            .replace("weight = 100\n        soak = \"0s\"", "weight = 50\n        soak = \"0s\"");
+        assert!(problems(&with_steps(&shrinking)).iter().any(|p| p.contains("production weights may only grow")));
+        let unfinished = STEPS.replace("weight = 100\n        soak = \"0s\"", "weight = 90\n        soak = \"0s\"");
+        assert!(problems(&with_steps(&unfinished)).iter().any(|p| p.contains("100% of production traffic")));
+        let bad_gate = VALID.replace("cutover_window = \"2h\"", "cutover_window = \"2h\"\n        gates = [\"vibes\"]");
+        assert!(problems(&bad_gate).iter().any(|p| p.contains("field `gates`")));
+        let late_planning =
+            VALID.replace("cutover_window = \"2h\"", "cutover_window = \"2h\"\n        preflight = \"4d\"");
+        assert!(problems(&late_planning).iter().any(|p| p.contains("field `preflight`: must be shorter")));
     }
 
     #[test]

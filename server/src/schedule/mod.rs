@@ -7,4 +7,4 @@ mod window;
 
 pub use cadence::{Cadence, CadenceError};
 pub use local_time::resolve_local;
-pub use window::{freeze_windows, parse_window, Window};
+pub use window::{freeze_windows, parse_soak, parse_window, Window};

@@ -57,6 +57,14 @@ pub fn parse_window(text: &str) -> Result<i64, String> {
     i64::try_from(length.as_millis()).map_err(|_| format!("\"{text}\" is too long"))
 }
 
+/// Parses a soak time: like [`parse_window`], but zero ("0s") is allowed.
+pub fn parse_soak(text: &str) -> Result<i64, String> {
+    match humantime::parse_duration(text.trim()) {
+        Ok(length) if length.is_zero() => Ok(0),
+        _ => parse_window(text),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,6 +73,13 @@ mod tests {
     fn window_lengths_read_as_people_write_them() {
         assert_eq!(parse_window("3d"), Ok(3 * 24 * 3600 * 1000));
         assert_eq!(parse_window("1h 30m"), Ok(90 * 60 * 1000));
+    }
+
+    #[test]
+    fn a_soak_may_be_zero_but_not_nonsense() {
+        assert_eq!(parse_soak("0s"), Ok(0));
+        assert_eq!(parse_soak("15m"), Ok(15 * 60 * 1000));
+        assert!(parse_soak("a while").is_err());
     }
 
     #[test]

@@ -58,6 +58,11 @@ mod tests {
             planning_window_ms: Duration::days(2).num_milliseconds(),
             cutover_window_ms: Duration::hours(2).num_milliseconds(),
             active_from: to_ms(active_from),
+            rollout: "[]".into(),
+            preflight_ms: Duration::hours(2).num_milliseconds(),
+            monitoring_ms: Duration::hours(1).num_milliseconds(),
+            gates: "[]".into(),
+            deployer: "simulated".into(),
         }
     }
 

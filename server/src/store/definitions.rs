@@ -18,10 +18,20 @@ pub struct Definition {
     pub cutover_window_ms: i64,
     /// Epoch ms before which the scheduler creates no trains.
     pub active_from: i64,
+    /// JSON array of the engine's rollout steps.
+    pub rollout: String,
+    /// Planning closes this long before cutover; assembly and gates run then.
+    pub preflight_ms: i64,
+    /// How long a train is watched after its last step.
+    pub monitoring_ms: i64,
+    /// JSON array of gate names every candidate must clear.
+    pub gates: String,
+    /// Which deployer carries out the rollout (`simulated`).
+    pub deployer: String,
 }
 
-const COLUMNS: &str =
-    "id, name, domain_id, cadence, time_zone, starts_on, planning_window_ms, cutover_window_ms, active_from";
+const COLUMNS: &str = "id, name, domain_id, cadence, time_zone, starts_on, planning_window_ms, cutover_window_ms, \
+     active_from, rollout, preflight_ms, monitoring_ms, gates, deployer";
 
 /// The definition called `name`, if any.
 #[tracing::instrument(skip_all)]
@@ -43,7 +53,7 @@ pub async fn list(conn: &mut Conn) -> Result<Vec<Definition>, DbError> {
 pub async fn insert(conn: &mut Conn, definition: &Definition, now: i64) -> Result<(), DbError> {
     sqlx::query(&format!(
         "INSERT INTO train_definitions ({COLUMNS}, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)"
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)"
     ))
     .bind(&definition.id)
     .bind(&definition.name)
@@ -54,6 +64,11 @@ pub async fn insert(conn: &mut Conn, definition: &Definition, now: i64) -> Resul
     .bind(definition.planning_window_ms)
     .bind(definition.cutover_window_ms)
     .bind(definition.active_from)
+    .bind(&definition.rollout)
+    .bind(definition.preflight_ms)
+    .bind(definition.monitoring_ms)
+    .bind(&definition.gates)
+    .bind(&definition.deployer)
     .bind(now)
     .execute(conn)
     .await?;
@@ -65,7 +80,8 @@ pub async fn insert(conn: &mut Conn, definition: &Definition, now: i64) -> Resul
 pub async fn update(conn: &mut Conn, definition: &Definition, now: i64) -> Result<(), DbError> {
     sqlx::query(
         "UPDATE train_definitions SET domain_id = $2, cadence = $3, time_zone = $4, starts_on = $5, \
-         planning_window_ms = $6, cutover_window_ms = $7, updated_at = $8 WHERE id = $1",
+         planning_window_ms = $6, cutover_window_ms = $7, rollout = $8, preflight_ms = $9, monitoring_ms = $10, \
+         gates = $11, deployer = $12, updated_at = $13 WHERE id = $1",
     )
     .bind(&definition.id)
     .bind(&definition.domain_id)
@@ -74,6 +90,11 @@ pub async fn update(conn: &mut Conn, definition: &Definition, now: i64) -> Resul
     .bind(&definition.starts_on)
     .bind(definition.planning_window_ms)
     .bind(definition.cutover_window_ms)
+    .bind(&definition.rollout)
+    .bind(definition.preflight_ms)
+    .bind(definition.monitoring_ms)
+    .bind(&definition.gates)
+    .bind(&definition.deployer)
     .bind(now)
     .execute(conn)
     .await?;

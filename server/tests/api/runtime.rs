@@ -29,6 +29,7 @@ time_zone = "UTC"
 starts = "2026-01-01"
 planning_window = "1h"
 cutover_window = "2h"
+preflight = "30m"
 "#;
 
 /// A receiver that honours idempotency keys: it records every call, applies each key once.
