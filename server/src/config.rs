@@ -15,8 +15,8 @@ pub struct Settings {
     pub demo: bool,
     pub site_root: PathBuf,
     pub scheduler: SchedulerConfig,
-    /// Whether this process runs the scheduler.
-    pub run_scheduler: bool,
+    /// Whether this process runs the scheduler, the runtime and (with the demo) the demo driver.
+    pub run_workers: bool,
 }
 
 impl fmt::Debug for Settings {
@@ -27,7 +27,7 @@ impl fmt::Debug for Settings {
             .field("demo", &self.demo)
             .field("site_root", &self.site_root)
             .field("scheduler", &self.scheduler)
-            .field("run_scheduler", &self.run_scheduler)
+            .field("run_workers", &self.run_workers)
             .finish()
     }
 }
@@ -45,7 +45,7 @@ impl From<crate::cli::ServeArgs> for Settings {
                 horizon: chrono::Duration::from_std(args.scheduler_horizon).unwrap_or(defaults.horizon),
                 ..defaults
             },
-            run_scheduler: true,
+            run_workers: true,
         }
     }
 }

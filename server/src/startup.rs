@@ -15,9 +15,13 @@ use crate::api::ApiState;
 use crate::calendar::StoreBackend;
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::integrations::{FleetIntegrations, SimulatedMetrics};
 use crate::routes::{router, AppState};
 use crate::store::Db;
-use crate::{fleet, scheduler};
+use crate::{demo_driver, fleet, runtime, scheduler};
+
+/// How often the runtime looks for due effects.
+const RUNTIME_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// A bound, ready-to-run server.
 pub struct Application {
@@ -65,9 +69,27 @@ impl Application {
     /// Serves until `shutdown` completes, then stops the scheduler and closes the store.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let (stop, stopped) = watch::channel(false);
-        let scheduler = self.settings.run_scheduler.then(|| {
-            tokio::spawn(scheduler::run(self.db.clone(), self.clock.clone(), self.settings.scheduler, stopped))
-        });
+        let mut workers = Vec::new();
+        if self.settings.run_workers {
+            let metrics = SimulatedMetrics { regression: self.settings.demo.then(|| ("checkout".to_owned(), 1, 3)) };
+            let integrations = Arc::new(FleetIntegrations::new(self.db.clone(), self.clock.clone(), metrics));
+            workers.push(tokio::spawn(scheduler::run(
+                self.db.clone(),
+                self.clock.clone(),
+                self.settings.scheduler,
+                stopped.clone(),
+            )));
+            workers.push(tokio::spawn(runtime::run(
+                self.db.clone(),
+                integrations,
+                self.clock.clone(),
+                RUNTIME_INTERVAL,
+                stopped.clone(),
+            )));
+            if self.settings.demo {
+                workers.push(tokio::spawn(demo_driver::run(self.db.clone(), self.clock.clone(), stopped)));
+            }
+        }
         axum::serve(self.listener, self.router)
             .with_graceful_shutdown(async move {
                 shutdown.await;
@@ -75,8 +97,8 @@ impl Application {
             })
             .await
             .context("serving HTTP")?;
-        if let Some(scheduler) = scheduler {
-            scheduler.await.context("the scheduler task failed")?;
+        for worker in workers {
+            worker.await.context("a background task failed")?;
         }
         self.db.close().await;
         tracing::info!("stopped");

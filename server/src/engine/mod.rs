@@ -12,7 +12,9 @@ mod train;
 
 pub use effect::{Effect, Notice, Timer};
 pub use event::{Action, Boarding, Event, GateOutcome, Verdict};
-pub use model::{Candidate, Environment, Gate, GateState, HoldReason, RolloutStep, StepStatus, TrainRun};
+pub use model::{
+    default_rollout, Candidate, Environment, Gate, GateState, HoldReason, RolloutStep, StepStatus, TrainRun,
+};
 pub use train::{step, Outcome, Refusal, TimelineEntry, GATE_ATTEMPTS};
 
 #[cfg(test)]

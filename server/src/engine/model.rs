@@ -24,6 +24,23 @@ pub struct RolloutStep {
     pub soak_ms: i64,
 }
 
+/// The plan a train gets when its definition names no steps: staging, then
+/// 5%, 50% and 100% of production.
+pub fn default_rollout() -> Vec<RolloutStep> {
+    let step = |name: &str, environment, weight, soak_minutes: i64| RolloutStep {
+        name: name.into(),
+        environment,
+        weight,
+        soak_ms: soak_minutes * 60_000,
+    };
+    vec![
+        step("staging", Environment::Staging, 100, 10),
+        step("canary 5%", Environment::Production, 5, 30),
+        step("50%", Environment::Production, 50, 30),
+        step("100%", Environment::Production, 100, 0),
+    ]
+}
+
 /// How far the current rollout step has got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

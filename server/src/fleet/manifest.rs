@@ -46,7 +46,7 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 
 use crate::artifacts::CheckKind;
-use crate::engine::{Environment, RolloutStep};
+use crate::engine::{default_rollout, Environment, RolloutStep};
 use crate::links::is_web_link;
 use crate::schedule::{parse_soak, parse_window, Cadence, CadenceError};
 
@@ -383,18 +383,7 @@ impl Checker<'_> {
     /// The rollout steps, or the default plan: staging, then 5%, 50% and 100% of production.
     fn rollout(&mut self, at: &str, steps: Vec<RawStep>) -> Option<Vec<RolloutStep>> {
         if steps.is_empty() {
-            let step = |name: &str, environment, weight, soak_minutes: i64| RolloutStep {
-                name: name.into(),
-                environment,
-                weight,
-                soak_ms: soak_minutes * 60_000,
-            };
-            return Some(vec![
-                step("staging", Environment::Staging, 100, 10),
-                step("canary 5%", Environment::Production, 5, 30),
-                step("50%", Environment::Production, 50, 30),
-                step("100%", Environment::Production, 100, 0),
-            ]);
+            return Some(default_rollout());
         }
         if steps.len() > 20 {
             self.problem(at, "step", "a train may have at most 20 rollout steps");

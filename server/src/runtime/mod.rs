@@ -15,6 +15,7 @@ pub use integrations::{BoxFuture, EffectContext, Integrations};
 
 use crate::engine::{self, Effect, Event, Refusal, Timer, TrainRun};
 use crate::store::{self, runs::OutboxEntry, trains::Transition, Conn, Db, DbError};
+use crate::train_state::TrainState;
 
 /// Attempts before an effect is given up (deployer calls, judge queries …).
 pub const MAX_ATTEMPTS: i64 = 5;
@@ -50,7 +51,19 @@ impl From<sqlx::Error> for RuntimeError {
 /// Gives a train engine state (when it opens) and wakes it when planning closes.
 pub async fn start(db: &Db, run: &TrainRun, planning_closes_at: i64, now: i64) -> Result<bool, RuntimeError> {
     let mut tx = db.begin().await?;
-    let started = store::runs::insert(&mut tx, &run.train_id, &serde_json::to_string(run)?, now).await?;
+    let started = start_in(&mut tx, run, planning_closes_at, now).await?;
+    tx.commit().await?;
+    Ok(started)
+}
+
+/// [`start`] inside the caller's transaction.
+pub async fn start_in(
+    conn: &mut Conn,
+    run: &TrainRun,
+    planning_closes_at: i64,
+    now: i64,
+) -> Result<bool, RuntimeError> {
+    let started = store::runs::insert(conn, &run.train_id, &serde_json::to_string(run)?, now).await?;
     if started {
         let wake = OutboxEntry {
             id: store::new_id(),
@@ -62,9 +75,8 @@ pub async fn start(db: &Db, run: &TrainRun, planning_closes_at: i64, now: i64) -
             attempts: 0,
             last_error: String::new(),
         };
-        store::runs::enqueue(&mut tx, &wake, now).await?;
+        store::runs::enqueue(conn, &wake, now).await?;
     }
-    tx.commit().await?;
     Ok(started)
 }
 
@@ -106,6 +118,10 @@ async fn apply_in(
             return Err(RuntimeError::Conflict(train_id.to_owned()));
         }
     }
+    if outcome.run.candidates != run.candidates || outcome.run.phase != run.phase {
+        let rows = candidate_rows(&outcome.run);
+        store::artifacts::set_train_candidates(conn, train_id, &rows, now).await?;
+    }
     for (index, effect) in outcome.effects.iter().enumerate() {
         let (key, due_at) = key_and_due(train_id, version, index, effect, now);
         let entry = OutboxEntry {
@@ -121,6 +137,22 @@ async fn apply_in(
         store::runs::enqueue(conn, &entry, now).await?;
     }
     Ok(outcome.run)
+}
+
+/// Where each candidate stands, as `train_candidates` records it.
+fn candidate_rows(run: &TrainRun) -> Vec<(String, &'static str, String)> {
+    run.candidates
+        .iter()
+        .map(|candidate| {
+            let (status, reason) = match (&candidate.missed, run.phase) {
+                (Some(reason), _) => ("missed", reason.clone()),
+                (None, TrainState::Completed) => ("shipped", String::new()),
+                (None, TrainState::RolledBack) => ("rolled_back", String::new()),
+                (None, _) => ("boarded", String::new()),
+            };
+            (candidate.artifact_id.clone(), status, reason)
+        })
+        .collect()
 }
 
 /// What an outbox row holds: an engine effect, or the wake-up that closes planning.
@@ -214,6 +246,37 @@ pub async fn work(db: &Db, integrations: &dyn Integrations, now: i64, limit: i64
         settled += 1;
     }
     Ok(settled)
+}
+
+/// Works the outbox every `interval` until `shutdown` turns true.
+pub async fn run(
+    db: Db,
+    integrations: std::sync::Arc<dyn Integrations>,
+    clock: std::sync::Arc<dyn crate::clock::Clock>,
+    interval: Duration,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        loop {
+            let now = crate::time::to_ms(clock.now());
+            match work(&db, integrations.as_ref(), now, 100).await {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::error!(error = format!("{error:#}"), "runtime pass failed; retrying");
+                    break;
+                }
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(interval) => {}
+            _ = shutdown.changed() => {}
+        }
+        if *shutdown.borrow() {
+            break;
+        }
+    }
+    tracing::info!("runtime stopped");
 }
 
 /// Carries out one effect; the event it yields goes back into the engine.

@@ -16,6 +16,8 @@ use tokio::sync::watch;
 use tracing::Instrument;
 
 use crate::clock::Clock;
+use crate::engine::{default_rollout, RolloutStep, TrainRun};
+use crate::runtime;
 use crate::schedule::Cadence;
 use crate::store::{self, Db};
 use crate::time::to_ms;
@@ -94,8 +96,8 @@ pub async fn tick(db: &Db, now: DateTime<Utc>, config: &SchedulerConfig) -> anyh
             break;
         }
         let mut tx = db.begin().await?;
-        for (train_id, cutover_closes_at) in &due {
-            let missed = *cutover_closes_at <= now_ms;
+        for train in &due {
+            let missed = train.cutover_closes_at <= now_ms;
             let change = store::trains::Transition {
                 from: TrainState::Scheduled,
                 to: if missed { TrainState::Skipped } else { TrainState::Planning },
@@ -107,10 +109,18 @@ pub async fn tick(db: &Db, now: DateTime<Utc>, config: &SchedulerConfig) -> anyh
                     "planning window opened"
                 },
             };
-            if store::trains::transition(&mut tx, train_id, change).await? {
+            if store::trains::transition(&mut tx, &train.id, change).await? {
                 if missed {
                     report.skipped += 1;
                 } else {
+                    let definition = definitions.iter().find(|d| d.id == train.definition_id);
+                    if let Some(definition) = definition {
+                        let rollout: Vec<RolloutStep> = serde_json::from_str(&definition.rollout).unwrap_or_default();
+                        let rollout = if rollout.is_empty() { default_rollout() } else { rollout };
+                        let run = TrainRun::opened(&train.id, train.cutover_at, rollout, definition.monitoring_ms);
+                        let planning_closes_at = (train.cutover_at - definition.preflight_ms).max(now_ms);
+                        runtime::start_in(&mut tx, &run, planning_closes_at, now_ms).await?;
+                    }
                     report.opened += 1;
                 }
             }

@@ -110,3 +110,85 @@ pub async fn checks(conn: &mut Conn, artifact_id: &str) -> Result<Vec<Check>, Db
     .fetch_all(conn)
     .await?)
 }
+
+/// The newest artifact of each of `service_ids` that may still board a train:
+/// not rejected and not shipped by an earlier train.
+#[tracing::instrument(skip_all)]
+pub async fn newest_boardable(conn: &mut Conn, service_ids: &[String]) -> Result<Vec<Artifact>, DbError> {
+    let mut found = Vec::new();
+    for service_id in service_ids {
+        let artifact: Option<Artifact> = sqlx::query_as(&format!(
+            "{SELECT} WHERE a.service_id = $1 AND a.rejected_at IS NULL AND NOT EXISTS \
+             (SELECT 1 FROM train_candidates c WHERE c.artifact_id = a.id AND c.status = 'shipped') \
+             ORDER BY a.created_at DESC, a.id DESC LIMIT 1"
+        ))
+        .bind(service_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        found.extend(artifact);
+    }
+    Ok(found)
+}
+
+/// The newest check of `kind` reported on an artifact, if any.
+#[tracing::instrument(skip_all)]
+pub async fn latest_check(conn: &mut Conn, artifact_id: &str, kind: &str) -> Result<Option<Check>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT id, artifact_id, kind, name, status, summary, url, details, reported_at FROM artifact_checks \
+         WHERE artifact_id = $1 AND kind = $2 ORDER BY reported_at DESC, id DESC LIMIT 1",
+    )
+    .bind(artifact_id)
+    .bind(kind)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Marks a digest as rejected for good; true if it was not rejected before.
+#[tracing::instrument(skip_all)]
+pub async fn reject(conn: &mut Conn, artifact_id: &str, reason: &str, now: i64) -> Result<bool, DbError> {
+    let updated = sqlx::query(
+        "UPDATE artifacts SET rejected_at = $2, rejected_reason = $3 WHERE id = $1 AND rejected_at IS NULL",
+    )
+    .bind(artifact_id)
+    .bind(now)
+    .bind(reason)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(updated == 1)
+}
+
+/// Records where each candidate of a train stands (replacing what was recorded).
+#[tracing::instrument(skip_all)]
+pub async fn set_train_candidates(
+    conn: &mut Conn,
+    train_id: &str,
+    candidates: &[(String, &str, String)],
+    now: i64,
+) -> Result<(), DbError> {
+    sqlx::query("DELETE FROM train_candidates WHERE train_id = $1").bind(train_id).execute(&mut *conn).await?;
+    for (artifact_id, status, reason) in candidates {
+        sqlx::query(
+            "INSERT INTO train_candidates (train_id, artifact_id, status, reason, updated_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(train_id)
+        .bind(artifact_id)
+        .bind(*status)
+        .bind(reason)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Where each candidate of a train stands: (artifact id, status, reason).
+#[tracing::instrument(skip_all)]
+pub async fn train_candidates(conn: &mut Conn, train_id: &str) -> Result<Vec<(String, String, String)>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT artifact_id, status, reason FROM train_candidates WHERE train_id = $1 ORDER BY artifact_id",
+    )
+    .bind(train_id)
+    .fetch_all(conn)
+    .await?)
+}

@@ -72,11 +72,20 @@ pub async fn insert_if_absent(conn: &mut Conn, train: &NewTrain, now: i64) -> Re
     Ok((inserted == 1).then_some(id))
 }
 
+/// A scheduled train whose planning window has started.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct DueTrain {
+    pub id: String,
+    pub definition_id: String,
+    pub cutover_at: i64,
+    pub cutover_closes_at: i64,
+}
+
 /// Trains still `scheduled` whose planning window has started, oldest first.
 #[tracing::instrument(skip_all)]
-pub async fn due_to_open(conn: &mut Conn, now: i64, limit: i64) -> Result<Vec<(String, i64)>, DbError> {
+pub async fn due_to_open(conn: &mut Conn, now: i64, limit: i64) -> Result<Vec<DueTrain>, DbError> {
     Ok(sqlx::query_as(
-        "SELECT id, cutover_closes_at FROM trains WHERE state = $1 AND planning_opens_at <= $2 \
+        "SELECT id, definition_id, cutover_at, cutover_closes_at FROM trains WHERE state = $1 AND planning_opens_at <= $2 \
          ORDER BY planning_opens_at LIMIT $3",
     )
     .bind(TrainState::Scheduled.as_str())

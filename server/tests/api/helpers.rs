@@ -88,7 +88,7 @@ pub async fn spawn_app(backend: Backend, demo: bool) -> TestApp {
         demo,
         site_root: std::env::temp_dir(),
         scheduler: SchedulerConfig::default(),
-        run_scheduler: false,
+        run_workers: false,
     };
     let app = Application::build(settings, Arc::new(clock.clone())).await.expect("app builds");
     let address = format!("http://{}", app.address());

@@ -2,7 +2,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, PoisonError};
 
 use chrono::Duration;
-use server::engine::{Boarding, Environment, GateOutcome, Notice, RolloutStep, TrainRun, Verdict};
+use server::engine::{Boarding, GateOutcome, Notice, Verdict};
 use server::fleet::{self, parse};
 use server::runtime::{self, BoxFuture, EffectContext, Integrations, MAX_ATTEMPTS};
 use server::scheduler::{tick, SchedulerConfig};
@@ -30,6 +30,25 @@ starts = "2026-01-01"
 planning_window = "1h"
 cutover_window = "2h"
 preflight = "30m"
+monitoring = "10m"
+
+[[train.step]]
+name = "staging"
+environment = "staging"
+weight = 100
+soak = "1m"
+
+[[train.step]]
+name = "canary 10%"
+environment = "production"
+weight = 10
+soak = "2m"
+
+[[train.step]]
+name = "100%"
+environment = "production"
+weight = 100
+soak = "0s"
 "#;
 
 /// A receiver that honours idempotency keys: it records every call, applies each key once.
@@ -101,14 +120,6 @@ impl Integrations for Receiver {
     }
 }
 
-fn rollout() -> Vec<RolloutStep> {
-    vec![
-        RolloutStep { name: "staging".into(), environment: Environment::Staging, weight: 100, soak_ms: 60_000 },
-        RolloutStep { name: "canary 10%".into(), environment: Environment::Production, weight: 10, soak_ms: 120_000 },
-        RolloutStep { name: "100%".into(), environment: Environment::Production, weight: 100, soak_ms: 0 },
-    ]
-}
-
 /// A store with one opened train and its engine state; returns the train id and its cutover.
 async fn opened_train(backend: Backend) -> (Db, TestDatabase, String, i64) {
     let (db, database) = fresh_store(backend).await;
@@ -122,8 +133,28 @@ async fn opened_train(backend: Backend) -> (Db, TestDatabase, String, i64) {
         .await
         .expect("an open train");
     drop(conn);
-    let run = TrainRun::opened(&id, cutover, rollout(), 600_000);
-    assert!(runtime::start(&db, &run, cutover - 30 * 60_000, to_ms(now)).await.expect("start"));
+    // The scheduler gave the opened train its engine state, with the definition's rollout.
+    let run = runtime::load(&db, &id).await.expect("engine state");
+    assert_eq!(run.rollout.len(), 3);
+    assert_eq!(run.monitoring_ms, 600_000);
+    // The artifact the test receiver assembles.
+    let mut conn = db.acquire().await.expect("connection");
+    let ledger = store::services::by_name(&mut conn, "ledger").await.expect("query").expect("ledger");
+    let artifact = store::artifacts::Artifact {
+        id: "a1".into(),
+        service_id: ledger.id,
+        service: "ledger".into(),
+        version: "1.0.0".into(),
+        digest: format!("sha256:{}", "0".repeat(64)),
+        commit_sha: "abcdef1".into(),
+        author: "alice".into(),
+        changes: "[]".into(),
+        migrations: "[]".into(),
+        rejected_at: None,
+        rejected_reason: None,
+        created_at: to_ms(now),
+    };
+    assert!(store::artifacts::insert_if_absent(&mut conn, &artifact).await.expect("artifact"));
     (db, database, id, cutover)
 }
 

@@ -1,0 +1,140 @@
+//! The demo's moving parts (`--demo` only, and labelled as such): a CI
+//! stand-in that registers a fresh build with passing checks whenever a
+//! service has none waiting, and a live train with a rollout measured in
+//! seconds, started again whenever the previous one has finished.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Duration as Span;
+use tokio::sync::watch;
+
+use crate::clock::Clock;
+use crate::engine::{Environment, RolloutStep, TrainRun};
+use crate::runtime;
+use crate::store::{self, artifacts::Artifact, artifacts::Check, trains::NewTrain, trains::Transition, Db};
+use crate::time::to_ms;
+use crate::train_state::TrainState;
+
+/// The demo definition whose trains are driven live.
+pub const LIVE_DEFINITION: &str = "payments-live-demo";
+/// How often the driver looks.
+const INTERVAL: Duration = Duration::from_secs(5);
+
+/// The live train's plan: seconds instead of minutes.
+fn live_rollout() -> Vec<RolloutStep> {
+    let step = |name: &str, environment, weight, soak_seconds: i64| RolloutStep {
+        name: name.into(),
+        environment,
+        weight,
+        soak_ms: soak_seconds * 1000,
+    };
+    vec![
+        step("staging", Environment::Staging, 100, 10),
+        step("canary 10% eu-west", Environment::Production, 10, 15),
+        step("50%", Environment::Production, 50, 10),
+        step("100%", Environment::Production, 100, 0),
+    ]
+}
+
+/// One pass: fresh builds where needed, and a live train if none is in flight.
+pub async fn tick(db: &Db, now: i64) -> anyhow::Result<()> {
+    let mut tx = db.begin().await?;
+    let Some(definition) = store::definitions::by_name(&mut tx, LIVE_DEFINITION).await? else {
+        return Ok(());
+    };
+    for service in store::services::list(&mut tx).await? {
+        if store::artifacts::newest_boardable(&mut tx, std::slice::from_ref(&service.id)).await?.is_empty() {
+            register_build(&mut tx, &service, now).await?;
+        }
+    }
+    let (in_flight,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM trains WHERE definition_id = $1 AND state NOT IN ('scheduled', 'completed', 'aborted', 'rolled_back', 'skipped')",
+    )
+    .bind(&definition.id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if in_flight == 0 {
+        let cutover_at = now + 40_000;
+        let train = NewTrain {
+            definition_id: definition.id.clone(),
+            state: TrainState::Scheduled,
+            planning_opens_at: now,
+            cutover_at,
+            cutover_closes_at: cutover_at + Span::minutes(10).num_milliseconds(),
+        };
+        if let Some(id) = store::trains::insert_if_absent(&mut tx, &train, now).await? {
+            let change = Transition {
+                from: TrainState::Scheduled,
+                to: TrainState::Planning,
+                at: now,
+                actor: "demo",
+                reason: "live demo train opened (rollout in seconds)",
+            };
+            store::trains::transition(&mut tx, &id, change).await?;
+            let run = TrainRun::opened(&id, cutover_at, live_rollout(), 20_000);
+            runtime::start_in(&mut tx, &run, now + 5_000, now).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn register_build(conn: &mut store::Conn, service: &store::services::Service, now: i64) -> anyhow::Result<()> {
+    let seed = format!("{}:{now}", service.name);
+    let digest: String =
+        (0..4_u64).map(|i| format!("{:016x}", fnv(&seed) ^ i.wrapping_mul(0x9E37_79B9_7F4A_7C15))).collect();
+    let id = store::new_id();
+    let artifact = Artifact {
+        id: id.clone(),
+        service_id: service.id.clone(),
+        service: service.name.clone(),
+        version: format!("demo.{}", now / 1000),
+        digest: format!("sha256:{digest}"),
+        commit_sha: format!("{:016x}", fnv(&format!("commit:{seed}"))),
+        author: "demo-ci".into(),
+        changes: serde_json::json!([{ "title": format!("Demo build of {}", service.name), "kind": "chore" }])
+            .to_string(),
+        migrations: "[]".into(),
+        rejected_at: None,
+        rejected_reason: None,
+        created_at: now,
+    };
+    if store::artifacts::insert_if_absent(conn, &artifact).await? {
+        for kind in ["tests", "security_scan"] {
+            let check = Check {
+                id: store::new_id(),
+                artifact_id: id.clone(),
+                kind: kind.into(),
+                name: format!("demo {kind}"),
+                status: "passed".into(),
+                summary: "simulated by the demo CI".into(),
+                url: String::new(),
+                details: "{}".into(),
+                reported_at: now,
+            };
+            store::artifacts::insert_check(conn, &check).await?;
+        }
+    }
+    Ok(())
+}
+
+fn fnv(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// Runs [`tick`] every few seconds until `shutdown` turns true.
+pub async fn run(db: Db, clock: Arc<dyn Clock>, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        if let Err(error) = tick(&db, to_ms(clock.now())).await {
+            tracing::error!(error = format!("{error:#}"), "demo driver pass failed; retrying");
+        }
+        tokio::select! {
+            () = tokio::time::sleep(INTERVAL) => {}
+            _ = shutdown.changed() => {}
+        }
+        if *shutdown.borrow() {
+            break;
+        }
+    }
+}

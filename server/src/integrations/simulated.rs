@@ -1,0 +1,102 @@
+//! The simulated metrics provider (demo fleet and tests): realistic latency
+//! and error-rate series for canary and baseline, with a deterministic
+//! regression in one service so the demo shows an automatic rollback. The
+//! series are judged by the real canary judge.
+
+use crate::analysis::{judge_metric, score, Classification, Direction, MetricPolicy, MetricResult, ScorePolicy};
+use crate::engine::Verdict;
+
+/// Generates metric series for canary analyses.
+#[derive(Debug, Clone, Default)]
+pub struct SimulatedMetrics {
+    /// A service whose canary regresses, and in how many trains out of how many (e.g. 1 of 3).
+    pub regression: Option<(String, u64, u64)>,
+}
+
+impl SimulatedMetrics {
+    /// Judges step `step` of `train_id` carrying `services`: p95 latency and error rate.
+    pub fn judge(&self, train_id: &str, step: usize, services: &[String]) -> (Verdict, String) {
+        let seed = fnv(train_id) ^ (step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let regressing = self.regression.as_ref().is_some_and(|(service, of, every)| {
+            services.contains(service) && *every > 0 && fnv(train_id) % every < *of
+        });
+        let latency_factor = if regressing { 1.35 } else { 1.0 };
+        let baseline_latency = series(seed, 1, 120, 180.0, 0.08);
+        let canary_latency: Vec<f64> =
+            series(seed, 2, 120, 180.0, 0.08).into_iter().map(|v| v * latency_factor).collect();
+        let baseline_errors = series(seed, 3, 120, 0.4, 0.3);
+        let canary_errors = series(seed, 4, 120, 0.4, 0.3);
+        let latency = judge_metric(
+            &MetricPolicy { direction: Direction::Increase, allowed_increase: 0.10, ..MetricPolicy::default() },
+            &canary_latency,
+            &baseline_latency,
+        );
+        let errors = judge_metric(
+            &MetricPolicy { direction: Direction::Increase, allowed_increase: 0.25, ..MetricPolicy::default() },
+            &canary_errors,
+            &baseline_errors,
+        );
+        let results = [
+            MetricResult {
+                name: "p95 latency".into(),
+                group: "latency".into(),
+                critical: false,
+                verdict: latency.verdict,
+            },
+            MetricResult { name: "error rate".into(), group: "errors".into(), critical: true, verdict: errors.verdict },
+        ];
+        let card = score(&results, &ScorePolicy::default());
+        let verdict = match card.classification {
+            Classification::Pass => Verdict::Pass,
+            Classification::Marginal => Verdict::Marginal,
+            Classification::Fail => Verdict::Fail,
+            Classification::NoData => Verdict::NoData,
+        };
+        let detail = format!("score {:.0}; p95 latency: {}; error rate: {}", card.score, latency.reason, errors.reason);
+        (verdict, detail)
+    }
+}
+
+/// `len` samples around `level` with relative noise `spread`: stream `stream` of `seed` (SplitMix64).
+fn series(seed: u64, stream: u64, len: usize, level: f64, spread: f64) -> Vec<f64> {
+    let mut state = seed ^ stream.wrapping_mul(0xD1B5_4A32_D192_ED03);
+    (0..len)
+        .map(|_| {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            let unit = (z >> 11) as f64 / (1_u64 << 53) as f64;
+            level * (1.0 + spread * (unit - 0.5) * 2.0)
+        })
+        .collect()
+}
+
+fn fnv(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn healthy_canaries_mostly_pass_across_many_trains() {
+        let metrics = SimulatedMetrics::default();
+        let passed = (0..200)
+            .filter(|i| metrics.judge(&format!("train-{i}"), 1, &["ledger".to_owned()]).0 == Verdict::Pass)
+            .count();
+        assert!(passed >= 190, "{passed} of 200 healthy canaries passed");
+    }
+
+    #[test]
+    fn healthy_canaries_pass_and_the_regressing_service_fails() {
+        let metrics = SimulatedMetrics { regression: Some(("checkout".into(), 1, 1)) };
+        let (verdict, detail) = metrics.judge("train-1", 1, &["ledger".to_owned()]);
+        assert_eq!(verdict, Verdict::Pass, "{detail}");
+        let (verdict, detail) = metrics.judge("train-1", 1, &["checkout".to_owned()]);
+        assert_eq!(verdict, Verdict::Fail, "{detail}");
+        assert!(detail.contains("above baseline"), "{detail}");
+    }
+}
