@@ -72,7 +72,6 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub db: Db,
     /// The app's simulated clock.
-    #[expect(dead_code, reason = "not every test binary moves the clock")]
     pub clock: ManualClock,
     _database: TestDatabase,
 }

@@ -7,6 +7,7 @@ mod calendar_page;
 mod cli;
 mod health;
 mod helpers;
+mod pipeline;
 mod runtime;
 mod scheduler;
 mod trains_api;

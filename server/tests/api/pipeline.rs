@@ -1,0 +1,134 @@
+use std::sync::Arc;
+
+use chrono::Duration;
+use serde_json::{json, Value};
+use server::fleet::{self, parse};
+use server::integrations::{FleetIntegrations, SimulatedMetrics};
+use server::runtime;
+use server::scheduler::{tick, SchedulerConfig};
+use server::store;
+use server::time::to_ms;
+
+use crate::helpers::{spawn_app, test_now, Backend, TestApp};
+use crate::on_both_backends;
+
+const FLEET: &str = r#"
+[[domain]]
+name = "payments"
+
+[[service]]
+name = "ledger"
+domain = "payments"
+
+[[service]]
+name = "checkout"
+domain = "payments"
+
+[[train]]
+name = "payments-daily"
+domain = "payments"
+services = ["ledger", "checkout"]
+cadence = "FREQ=DAILY;BYHOUR=14"
+time_zone = "UTC"
+starts = "2026-01-01"
+planning_window = "1h"
+cutover_window = "2h"
+preflight = "30m"
+monitoring = "10m"
+
+[[train.step]]
+name = "canary 10%"
+environment = "production"
+weight = 10
+soak = "5m"
+
+[[train.step]]
+name = "100%"
+environment = "production"
+weight = 100
+soak = "0s"
+"#;
+
+fn sarif(severity: &str) -> Value {
+    json!({ "version": "2.1.0", "runs": [{
+        "tool": { "driver": { "name": "trivy", "rules": [{ "id": "CVE-1", "properties": { "security-severity": severity } }] } },
+        "results": [{ "ruleId": "CVE-1", "level": "warning" }]
+    }] })
+}
+
+/// Registers a build of `service` the way CI does, with its test result and scan.
+async fn ci_build(app: &TestApp, service: &str, digit: char, scan_severity: &str) -> String {
+    let (status, artifact) = app
+        .post_json(
+            "/api/v1/artifacts",
+            &json!({
+                "service": service,
+                "version": "2.0.0",
+                "digest": format!("sha256:{}", digit.to_string().repeat(64)),
+                "commit": "1234567",
+                "author": "bob",
+                "changes": [{ "title": format!("{service}: faster"), "kind": "feature" }]
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{artifact}");
+    let id = artifact["id"].as_str().expect("id").to_owned();
+    let tests = json!({ "kind": "tests", "name": "unit", "status": "passed" });
+    assert_eq!(app.post_json(&format!("/api/v1/artifacts/{id}/checks"), &tests).await.0, 201);
+    assert_eq!(app.post_json(&format!("/api/v1/artifacts/{id}/sarif?name=trivy"), &sarif(scan_severity)).await.0, 201);
+    id
+}
+
+async fn ci_artifacts_ride_a_train_and_a_vulnerable_one_misses_it_for_good(backend: Backend) {
+    let app = spawn_app(backend, false).await;
+    fleet::apply(&app.db, &parse("fleet.toml", FLEET).expect("valid"), test_now()).await.expect("apply");
+    let ledger = ci_build(&app, "ledger", 'a', "3.1").await;
+    let checkout = ci_build(&app, "checkout", 'b', "9.8").await;
+
+    let opened_at = test_now() + Duration::hours(1);
+    tick(&app.db, opened_at, &SchedulerConfig::default()).await.expect("tick");
+    let integrations = FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), SimulatedMetrics::default());
+    let mut now = to_ms(opened_at);
+    let train_id = {
+        let mut conn = app.db.acquire().await.expect("connection");
+        let (id,): (String,) = sqlx::query_as("SELECT id FROM trains WHERE state = 'planning'")
+            .fetch_one(&mut *conn)
+            .await
+            .expect("open train");
+        id
+    };
+    for _ in 0..24 * 60 {
+        while runtime::work(&app.db, &integrations, now, 100).await.expect("work") > 0 {}
+        if runtime::load(&app.db, &train_id).await.expect("state").phase.is_final() {
+            break;
+        }
+        now += 60_000;
+    }
+
+    let mut conn = app.db.acquire().await.expect("connection");
+    let (state,): (String,) = sqlx::query_as("SELECT state FROM trains WHERE id = $1")
+        .bind(&train_id)
+        .fetch_one(&mut *conn)
+        .await
+        .expect("train");
+    assert_eq!(state, "completed");
+    let candidates = store::artifacts::train_candidates(&mut conn, &train_id).await.expect("candidates");
+    let status_of = |id: &str| candidates.iter().find(|(a, _, _)| a == id).map(|(_, s, r)| (s.clone(), r.clone()));
+    assert_eq!(status_of(&ledger), Some(("shipped".into(), String::new())));
+    let (status, reason) = status_of(&checkout).expect("checkout boarded first");
+    assert_eq!(status, "missed");
+    assert!(reason.contains("gate security_scan failed") && reason.contains("1 critical"), "{reason}");
+    drop(conn);
+
+    let (_, text) = app.get(&format!("/api/v1/artifacts/{checkout}")).await;
+    let artifact: Value = serde_json::from_str(&text).expect("json");
+    assert!(artifact["rejected"].as_str().expect("rejected").contains("missed the train"), "{artifact}");
+    let mut conn = app.db.acquire().await.expect("connection");
+    let checkout_service = store::services::by_name(&mut conn, "checkout").await.expect("query").expect("service");
+    let boardable = store::artifacts::newest_boardable(&mut conn, &[checkout_service.id]).await.expect("query");
+    assert!(boardable.is_empty(), "a rejected digest never boards again");
+    let ledger_service = store::services::by_name(&mut conn, "ledger").await.expect("query").expect("service");
+    let boardable = store::artifacts::newest_boardable(&mut conn, &[ledger_service.id]).await.expect("query");
+    assert!(boardable.is_empty(), "a shipped artifact does not ride again");
+}
+on_both_backends!(ci_to_production, ci_artifacts_ride_a_train_and_a_vulnerable_one_misses_it_for_good);
