@@ -70,6 +70,7 @@ impl StoreBackend {
                         cutover_at: train.cutover_at,
                         time_zone: train.time_zone,
                         frozen,
+                        earlier: 0,
                     },
                 })
             })

@@ -17,7 +17,7 @@ use crate::time::to_ms;
 use crate::train_state::TrainState;
 
 /// The demo definition whose trains are driven live.
-pub const LIVE_DEFINITION: &str = "payments-live-demo";
+pub const LIVE_DEFINITION: &str = "identity-live-demo";
 /// How often the driver looks.
 const INTERVAL: Duration = Duration::from_secs(5);
 

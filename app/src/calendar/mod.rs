@@ -183,7 +183,10 @@ fn TrainItem(train: TrainChip, zone: ViewerZone) -> impl IntoView {
             <span class="train-time viewer-time">{viewer_time}</span>
             <span class="train-name">{train.name}</span>
             <span class="train-own-time">{format!("{} {}", train.own_time, train.zone_abbreviation)}</span>
-            <span class="train-state">{train.state.replace('_', " ")}</span>
+            <span class="train-state">
+                {train.state.replace('_', " ")}
+                {(train.earlier > 0).then(|| format!(" · {} earlier today", train.earlier))}
+            </span>
         </li>
     }
 }

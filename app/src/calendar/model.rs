@@ -113,6 +113,9 @@ pub struct TrainChip {
     pub zone_abbreviation: String,
     /// Whether a freeze covering this train's domain holds at cutover.
     pub frozen: bool,
+    /// Earlier trains of the same definition on the same day, folded into this chip.
+    #[serde(default)]
+    pub earlier: usize,
 }
 
 /// A domain in the legend.
@@ -159,7 +162,7 @@ pub fn build_month(
                 .filter(|f| f.first_day.as_str() <= key.as_str() && key.as_str() <= f.last_day.as_str())
                 .map(|f| f.name.clone())
                 .collect(),
-            trains: trains.iter().filter(|t| t.day == day).map(|t| t.chip.clone()).collect(),
+            trains: fold_same_definition(trains.iter().filter(|t| t.day == day).map(|t| &t.chip)),
             in_month: YearMonth::of(day) == month,
             today: day == today,
             day: day.day(),
@@ -176,6 +179,23 @@ pub fn build_month(
         domains,
         freezes,
     }
+}
+
+/// One chip per definition and day: the latest train, counting the earlier ones
+/// (a definition that runs many times a day would otherwise flood the cell).
+fn fold_same_definition<'a>(chips: impl Iterator<Item = &'a TrainChip>) -> Vec<TrainChip> {
+    let mut folded: Vec<TrainChip> = Vec::new();
+    for chip in chips {
+        match folded.iter_mut().find(|c| c.name == chip.name) {
+            Some(existing) if existing.cutover_at <= chip.cutover_at => {
+                let earlier = existing.earlier + 1;
+                *existing = TrainChip { earlier, ..chip.clone() };
+            }
+            Some(existing) => existing.earlier += 1,
+            None => folded.push(chip.clone()),
+        }
+    }
+    folded
 }
 
 #[cfg(test)]
@@ -217,6 +237,7 @@ mod tests {
             time_zone: "Europe/Berlin".into(),
             zone_abbreviation: "CET".into(),
             frozen: false,
+            earlier: 0,
         };
         let freeze = FreezeNote {
             name: "thanksgiving".into(),
@@ -228,7 +249,11 @@ mod tests {
         let month = build_month(
             YearMonth::parse("2026-11").expect("valid"),
             date(2026, 11, 27),
-            vec![DatedTrain { day: date(2026, 11, 24), chip }],
+            vec![
+                DatedTrain { day: date(2026, 11, 24), chip: chip.clone() },
+                DatedTrain { day: date(2026, 11, 26), chip: TrainChip { cutover_at: 1, ..chip.clone() } },
+                DatedTrain { day: date(2026, 11, 26), chip: TrainChip { id: "t3".into(), cutover_at: 2, ..chip } },
+            ],
             vec![freeze],
             vec![],
         );
@@ -237,6 +262,12 @@ mod tests {
         assert!(month.weeks.iter().all(|w| w.len() == 7));
         let find = |key: &str| days.iter().find(|d| d.date == key).expect("day in grid");
         assert_eq!(find("2026-11-24").trains.len(), 1);
+        let folded = &find("2026-11-26").trains;
+        assert_eq!(
+            (folded.len(), folded[0].id.as_str(), folded[0].earlier),
+            (1, "t3", 1),
+            "the latest train, one earlier"
+        );
         assert!(find("2026-11-27").today);
         assert_eq!(find("2026-11-29").freezes, vec!["thanksgiving".to_owned()]);
         assert!(find("2026-11-30").freezes.is_empty());

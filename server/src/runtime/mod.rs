@@ -106,7 +106,17 @@ async fn apply_in(
     let (state, version) =
         store::runs::load(conn, train_id).await?.ok_or_else(|| RuntimeError::NotFound(train_id.to_owned()))?;
     let run: TrainRun = serde_json::from_str(&state)?;
-    let outcome = engine::step(&run, event, now)?;
+    // Freezes are read at the moment of every decision, so none can slip past one.
+    let outcome = match freeze_change(&run, current_freeze(conn, train_id, now).await?) {
+        Some(freeze_event) => {
+            let frozen = engine::step(&run, &freeze_event, now)?;
+            let mut next = engine::step(&frozen.run, event, now)?;
+            next.effects.splice(0..0, frozen.effects);
+            next.timeline.splice(0..0, frozen.timeline);
+            next
+        }
+        None => engine::step(&run, event, now)?,
+    };
     if !store::runs::update(conn, train_id, &serde_json::to_string(&outcome.run)?, version, now).await? {
         return Err(RuntimeError::Conflict(train_id.to_owned()));
     }
@@ -137,6 +147,56 @@ async fn apply_in(
         store::runs::enqueue(conn, &entry, now).await?;
     }
     Ok(outcome.run)
+}
+
+/// The freeze holding for the train's domain at `now`, if any.
+async fn current_freeze(conn: &mut Conn, train_id: &str, now: i64) -> Result<Option<String>, RuntimeError> {
+    let (domain_id,): (String,) = sqlx::query_as(
+        "SELECT d.domain_id FROM trains t JOIN train_definitions d ON d.id = t.definition_id WHERE t.id = $1",
+    )
+    .bind(train_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let freezes = store::freezes::list(conn).await?;
+    Ok(freezes.into_iter().find(|f| f.holds(&domain_id, now)).map(|f| f.name))
+}
+
+/// The event that brings the engine's view of freezes up to date, if it is behind.
+fn freeze_change(run: &TrainRun, holding: Option<String>) -> Option<Event> {
+    match (holding, &run.frozen_by) {
+        (Some(name), Some(known)) if &name == known => None,
+        (Some(name), _) => Some(Event::FreezeStarted { name }),
+        (None, Some(_)) => Some(Event::FreezeEnded),
+        (None, None) => None,
+    }
+}
+
+/// Tells every train in flight about freezes that began or ended, so a
+/// suspended train resumes by itself when its freeze is over.
+pub async fn sync_freezes(db: &Db, now: i64) -> Result<usize, RuntimeError> {
+    let in_flight: Vec<(String, String)> = {
+        let mut conn = db.acquire().await?;
+        sqlx::query_as(
+            "SELECT r.train_id, r.state FROM train_runs r JOIN trains t ON t.id = r.train_id \
+             WHERE t.state NOT IN ('completed', 'aborted', 'rolled_back', 'skipped')",
+        )
+        .fetch_all(&mut *conn)
+        .await?
+    };
+    let mut changed = 0;
+    for (train_id, state) in in_flight {
+        let run: TrainRun = serde_json::from_str(&state)?;
+        let mut tx = db.begin().await?;
+        if let Some(event) = freeze_change(&run, current_freeze(&mut tx, &train_id, now).await?) {
+            match apply_in(&mut tx, &train_id, &event, "scheduler", now).await {
+                Ok(_) => changed += 1,
+                Err(RuntimeError::Refused(_)) => {}
+                Err(error) => return Err(error),
+            }
+            tx.commit().await?;
+        }
+    }
+    Ok(changed)
 }
 
 /// Where each candidate stands, as `train_candidates` records it.
@@ -257,6 +317,9 @@ pub async fn run(
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     loop {
+        if let Err(error) = sync_freezes(&db, crate::time::to_ms(clock.now())).await {
+            tracing::error!(error = format!("{error:#}"), "checking freezes failed; retrying");
+        }
         loop {
             let now = crate::time::to_ms(clock.now());
             match work(&db, integrations.as_ref(), now, 100).await {

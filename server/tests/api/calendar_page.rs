@@ -20,7 +20,7 @@ async fn the_calendar_is_server_rendered_with_trains_freezes_and_navigation() {
     assert!(html.contains("thanksgiving"));
     assert!(html.contains("03:00 CET"), "payments' own cutover time");
     assert!(html.contains("state-completed"), "the demo history shows past trains");
-    assert!(html.contains("state-skipped"), "a past train inside the Thanksgiving freeze did not run");
+    assert!(html.contains("in-freeze"), "the 1 December payments train falls in the month-end close");
     assert!(html.contains("today"), "today is marked");
 }
 

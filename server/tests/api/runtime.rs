@@ -162,6 +162,7 @@ async fn opened_train(backend: Backend) -> (Db, TestDatabase, String, i64) {
 async fn run_until_final(db: &Db, receiver: &Receiver, train_id: &str, from: i64, minutes: i64) -> i64 {
     let mut now = from;
     for _ in 0..minutes {
+        runtime::sync_freezes(db, now).await.expect("freezes");
         while runtime::work(db, receiver, now, 100).await.expect("work") > 0 {}
         if runtime::load(db, train_id).await.expect("state").phase.is_final() {
             break;
@@ -170,6 +171,32 @@ async fn run_until_final(db: &Db, receiver: &Receiver, train_id: &str, from: i64
     }
     now
 }
+
+async fn a_freeze_over_the_cutover_suspends_the_train_until_it_ends(backend: Backend) {
+    let (db, _database, id, cutover) = opened_train(backend).await;
+    let freeze = r#"
+[[freeze]]
+name = "db-maintenance"
+domain = "payments"
+time_zone = "UTC"
+starts = "2026-11-27T13:50"
+ends = "2026-11-27T15:00"
+"#;
+    let file = format!("{FLEET}{freeze}");
+    fleet::apply(&db, &parse("fleet.toml", &file).expect("valid"), test_now()).await.expect("apply");
+    let receiver = Receiver::default();
+    run_until_final(&db, &receiver, &id, to_ms(test_now()), 24 * 60).await;
+    let mut conn = db.acquire().await.expect("connection");
+    let events = store::trains::events(&mut conn, &id).await.expect("events");
+    let at = |text: &str| events.iter().find(|e| e.reason.contains(text)).map(|e| e.at);
+    let suspended = at("freeze db-maintenance holds").expect("suspended by the freeze");
+    let resumed = at("freeze db-maintenance ended").expect("resumed by itself");
+    let canary = at("canary 10% started").expect("canary started");
+    assert!(suspended >= cutover, "staging ran; production waited");
+    assert!(canary >= resumed && resumed >= cutover + 60 * 60_000, "no production step inside the freeze");
+    assert_eq!(state_and_timeline(&db, &id).await.0, "completed");
+}
+on_both_backends!(freeze_suspends, a_freeze_over_the_cutover_suspends_the_train_until_it_ends);
 
 async fn state_and_timeline(db: &Db, train_id: &str) -> (String, Vec<(String, String, String)>) {
     let mut conn = db.acquire().await.expect("connection");
