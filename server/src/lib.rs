@@ -14,6 +14,7 @@ pub mod engine;
 pub mod fleet;
 pub mod integrations;
 pub mod links;
+pub mod release_notes;
 pub mod routes;
 pub mod runtime;
 pub mod schedule;

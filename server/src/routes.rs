@@ -40,6 +40,8 @@ pub fn router(state: AppState, backend: SharedBackend) -> Router {
         .route("/healthz", get(api::health::healthz))
         .route("/readyz", get(api::health::readyz))
         .route("/api/v1/trains", get(api::trains::list))
+        .route("/api/v1/trains/{id}", get(api::trains::show))
+        .route("/api/v1/trains/{id}/release-notes", get(api::trains::release_notes))
         .route("/api/v1/artifacts", post(api::artifacts::register))
         .route("/api/v1/artifacts/{id}", get(api::artifacts::show))
         .route("/api/v1/artifacts/{id}/checks", post(api::artifacts::report_check))

@@ -1,13 +1,17 @@
-//! `GET /api/v1/trains`: trains cutting over in a time range.
+//! `GET /api/v1/trains` (trains cutting over in a time range), one train
+//! with its rollout, cargo and timeline, and its release notes.
 
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{ApiError, ApiState};
-use crate::store;
+use crate::release_notes::{self, NoteEntry};
+use crate::store::{self, trains::TrainListing};
 use crate::time::{rfc3339, to_ms};
 
 /// The longest range one request may ask for.
@@ -68,20 +72,122 @@ pub async fn list(
     Ok(Json(TrainList {
         from: rfc3339(to_ms(from)),
         to: rfc3339(to_ms(to)),
-        trains: trains
+        trains: trains.into_iter().map(train_json).collect(),
+    }))
+}
+
+/// One entry of a train's timeline.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct TimelineJson {
+    pub seq: i64,
+    pub at: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub actor: String,
+    pub reason: String,
+}
+
+/// One candidate on a train.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CargoJson {
+    pub artifact_id: String,
+    pub service: String,
+    pub version: String,
+    pub digest: String,
+    pub author: String,
+    /// `boarded`, `missed`, `shipped` or `rolled_back`.
+    pub status: String,
+    pub reason: String,
+}
+
+/// A train with its rollout, cargo and timeline.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct TrainDetail {
+    #[serde(flatten)]
+    pub train: TrainJson,
+    /// The engine's view: rollout steps, current step, gates; absent before the train opens.
+    pub run: Option<serde_json::Value>,
+    pub cargo: Vec<CargoJson>,
+    pub timeline: Vec<TimelineJson>,
+}
+
+/// `GET /api/v1/trains/{id}`.
+pub async fn show(State(state): State<ApiState>, Path(id): Path<String>) -> Result<Json<TrainDetail>, ApiError> {
+    let mut conn = state.db.acquire().await?;
+    let train = find(&mut conn, &id).await?;
+    let run = store::runs::load(&mut conn, &id)
+        .await?
+        .map(|(json, _)| serde_json::from_str(&json))
+        .transpose()
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    let cargo = store::artifacts::cargo(&mut conn, &id).await?;
+    let events = store::trains::events(&mut conn, &id).await?;
+    Ok(Json(TrainDetail {
+        train: train_json(train),
+        run,
+        cargo: cargo
             .into_iter()
-            .map(|t| TrainJson {
-                id: t.id,
-                definition: t.definition,
-                domain: t.domain,
-                state: t.state,
-                time_zone: t.time_zone,
-                planning_opens_at: rfc3339(t.planning_opens_at),
-                cutover_at: rfc3339(t.cutover_at),
-                cutover_closes_at: rfc3339(t.cutover_closes_at),
+            .map(|c| CargoJson {
+                artifact_id: c.artifact_id,
+                service: c.service,
+                version: c.version,
+                digest: c.digest,
+                author: c.author,
+                status: c.status,
+                reason: c.reason,
+            })
+            .collect(),
+        timeline: events
+            .into_iter()
+            .map(|e| TimelineJson {
+                seq: e.seq,
+                at: rfc3339(e.at),
+                from: e.from_state,
+                to: e.to_state,
+                actor: e.actor,
+                reason: e.reason,
             })
             .collect(),
     }))
+}
+
+/// `GET /api/v1/trains/{id}/release-notes`: Markdown.
+pub async fn release_notes(State(state): State<ApiState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let mut conn = state.db.acquire().await?;
+    let train = find(&mut conn, &id).await?;
+    let entries = store::artifacts::cargo(&mut conn, &id)
+        .await?
+        .into_iter()
+        .map(|c| {
+            Ok(NoteEntry {
+                changes: serde_json::from_str(&c.changes).map_err(|e| ApiError::Internal(e.into()))?,
+                service: c.service,
+                version: c.version,
+                status: c.status,
+                reason: c.reason,
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let title = format!("{}, cutover {}", train.definition, rfc3339(train.cutover_at));
+    let markdown = release_notes::render(&title, &train.state, &entries);
+    Ok(([(header::CONTENT_TYPE, "text/markdown; charset=utf-8")], markdown).into_response())
+}
+
+async fn find(conn: &mut store::Conn, id: &str) -> Result<TrainListing, ApiError> {
+    store::trains::by_id(conn, id).await?.ok_or_else(|| ApiError::NotFound(format!("no train has id \"{id}\"")))
+}
+
+fn train_json(t: TrainListing) -> TrainJson {
+    TrainJson {
+        id: t.id,
+        definition: t.definition,
+        domain: t.domain,
+        state: t.state,
+        time_zone: t.time_zone,
+        planning_opens_at: rfc3339(t.planning_opens_at),
+        cutover_at: rfc3339(t.cutover_at),
+        cutover_closes_at: rfc3339(t.cutover_closes_at),
+    }
 }
 
 fn parse_instant(name: &str, text: &str) -> Result<DateTime<Utc>, ApiError> {

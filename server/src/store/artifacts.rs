@@ -192,3 +192,29 @@ pub async fn train_candidates(conn: &mut Conn, train_id: &str) -> Result<Vec<(St
     .fetch_all(conn)
     .await?)
 }
+
+/// A train's candidates with what the notes and the API show of them.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct TrainCargo {
+    pub artifact_id: String,
+    pub service: String,
+    pub version: String,
+    pub digest: String,
+    pub author: String,
+    pub changes: String,
+    pub status: String,
+    pub reason: String,
+}
+
+/// The cargo of a train, by service.
+#[tracing::instrument(skip_all)]
+pub async fn cargo(conn: &mut Conn, train_id: &str) -> Result<Vec<TrainCargo>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT c.artifact_id, s.name AS service, a.version, a.digest, a.author, a.changes, c.status, c.reason \
+         FROM train_candidates c JOIN artifacts a ON a.id = c.artifact_id JOIN services s ON s.id = a.service_id \
+         WHERE c.train_id = $1 ORDER BY s.name",
+    )
+    .bind(train_id)
+    .fetch_all(conn)
+    .await?)
+}

@@ -145,6 +145,16 @@ pub async fn events(conn: &mut Conn, train_id: &str) -> Result<Vec<TrainEvent>, 
     .await?)
 }
 
+const LISTING: &str = "SELECT t.id, d.name AS definition, m.name AS domain, m.colour AS domain_colour, \
+     d.time_zone, t.state, t.planning_opens_at, t.cutover_at, t.cutover_closes_at \
+     FROM trains t JOIN train_definitions d ON d.id = t.definition_id JOIN domains m ON m.id = d.domain_id";
+
+/// The train with `id`, if any.
+#[tracing::instrument(skip_all)]
+pub async fn by_id(conn: &mut Conn, id: &str) -> Result<Option<TrainListing>, DbError> {
+    Ok(sqlx::query_as(&format!("{LISTING} WHERE t.id = $1")).bind(id).fetch_optional(conn).await?)
+}
+
 /// Trains cutting over in `[from, to)`, optionally of one domain, by cutover time.
 #[tracing::instrument(skip_all)]
 pub async fn cutting_over_between(
@@ -153,13 +163,10 @@ pub async fn cutting_over_between(
     to: i64,
     domain: Option<&str>,
 ) -> Result<Vec<TrainListing>, DbError> {
-    Ok(sqlx::query_as(
-        "SELECT t.id, d.name AS definition, m.name AS domain, m.colour AS domain_colour, d.time_zone, t.state, \
-         t.planning_opens_at, t.cutover_at, t.cutover_closes_at \
-         FROM trains t JOIN train_definitions d ON d.id = t.definition_id JOIN domains m ON m.id = d.domain_id \
-         WHERE t.cutover_at >= $1 AND t.cutover_at < $2 AND ($3 = '' OR m.name = $3) \
-         ORDER BY t.cutover_at, d.name",
-    )
+    Ok(sqlx::query_as(&format!(
+        "{LISTING} WHERE t.cutover_at >= $1 AND t.cutover_at < $2 AND ($3 = '' OR m.name = $3) \
+         ORDER BY t.cutover_at, d.name"
+    ))
     .bind(from)
     .bind(to)
     .bind(domain.unwrap_or(""))

@@ -120,6 +120,31 @@ async fn ci_artifacts_ride_a_train_and_a_vulnerable_one_misses_it_for_good(backe
     assert!(reason.contains("gate security_scan failed") && reason.contains("1 critical"), "{reason}");
     drop(conn);
 
+    let (status, text) = app.get(&format!("/api/v1/trains/{train_id}")).await;
+    assert_eq!(status, 200, "{text}");
+    let detail: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(detail["state"], "completed");
+    assert_eq!(detail["run"]["rollout"].as_array().expect("rollout").len(), 2);
+    let cargo: Vec<(&str, &str)> = detail["cargo"]
+        .as_array()
+        .expect("cargo")
+        .iter()
+        .map(|c| (c["service"].as_str().expect("service"), c["status"].as_str().expect("status")))
+        .collect();
+    assert_eq!(cargo, vec![("checkout", "missed"), ("ledger", "shipped")]);
+    let phases: Vec<&str> =
+        detail["timeline"].as_array().expect("timeline").iter().filter_map(|e| e["to"].as_str()).collect();
+    assert!(phases.contains(&"canary") && phases.ends_with(&["completed"]), "{phases:?}");
+
+    let (status, notes) = app.get(&format!("/api/v1/trains/{train_id}/release-notes")).await;
+    assert_eq!(status, 200);
+    assert!(notes.contains("## ledger 2.0.0\n\n- Feature: ledger: faster\n"), "{notes}");
+    assert!(
+        notes.contains("## Missed the train\n\n- checkout 2.0.0: missed the train: gate security_scan failed"),
+        "{notes}"
+    );
+    assert_eq!(app.get("/api/v1/trains/nope").await.0, 404);
+
     let (_, text) = app.get(&format!("/api/v1/artifacts/{checkout}")).await;
     let artifact: Value = serde_json::from_str(&text).expect("json");
     assert!(artifact["rejected"].as_str().expect("rejected").contains("missed the train"), "{artifact}");

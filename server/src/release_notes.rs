@@ -1,0 +1,99 @@
+//! Release notes: a train's cargo as Markdown, from its candidates' change entries. Pure.
+
+use std::fmt::Write;
+
+use crate::artifacts::{Change, ChangeKind};
+
+/// One candidate as the notes need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoteEntry {
+    pub service: String,
+    pub version: String,
+    /// `shipped`, `boarded`, `missed` or `rolled_back`.
+    pub status: String,
+    pub reason: String,
+    pub changes: Vec<Change>,
+}
+
+/// The notes for train `title` (e.g. "payments-weekly, 1 December 2026").
+pub fn render(title: &str, state: &str, entries: &[NoteEntry]) -> String {
+    let mut notes = format!("# Release notes: {title}\n\nTrain state: {}\n", state.replace('_', " "));
+    let (on_board, missed): (Vec<_>, Vec<_>) = entries.iter().partition(|e| e.status != "missed");
+    if on_board.is_empty() {
+        notes.push_str("\nNothing shipped on this train.\n");
+    }
+    for entry in on_board {
+        let _ = write!(notes, "\n## {} {}", entry.service, entry.version);
+        if entry.status == "rolled_back" {
+            notes.push_str(" (rolled back)");
+        }
+        notes.push('\n');
+        if entry.changes.is_empty() {
+            notes.push_str("\n- No change entries were registered.\n");
+            continue;
+        }
+        notes.push('\n');
+        for change in &entry.changes {
+            let kind = match change.kind {
+                ChangeKind::Feature => "Feature",
+                ChangeKind::Fix => "Fix",
+                ChangeKind::Security => "Security",
+                ChangeKind::Chore => "Chore",
+            };
+            let title = change.title.replace('\n', " ");
+            match &change.link {
+                Some(link) => {
+                    let _ = writeln!(notes, "- {kind}: [{title}]({link})");
+                }
+                None => {
+                    let _ = writeln!(notes, "- {kind}: {title}");
+                }
+            }
+        }
+    }
+    if !missed.is_empty() {
+        notes.push_str("\n## Missed the train\n\n");
+        for entry in missed {
+            let _ = writeln!(notes, "- {} {}: {}", entry.service, entry.version, entry.reason);
+        }
+    }
+    notes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notes_list_shipped_changes_and_what_missed_the_train() {
+        let entries = [
+            NoteEntry {
+                service: "ledger".into(),
+                version: "2.0.0".into(),
+                status: "shipped".into(),
+                reason: String::new(),
+                changes: vec![
+                    Change {
+                        title: "Faster close".into(),
+                        kind: ChangeKind::Feature,
+                        link: Some("https://t/LED-1".into()),
+                    },
+                    Change { title: "Rounding".into(), kind: ChangeKind::Fix, link: None },
+                ],
+            },
+            NoteEntry {
+                service: "checkout".into(),
+                version: "3.1.0".into(),
+                status: "missed".into(),
+                reason: "missed the train: gate security_scan failed".into(),
+                changes: vec![],
+            },
+        ];
+        let notes = render("payments-daily, 27 November 2026", "completed", &entries);
+        assert!(notes.starts_with("# Release notes: payments-daily, 27 November 2026\n"));
+        assert!(notes.contains("## ledger 2.0.0\n\n- Feature: [Faster close](https://t/LED-1)\n- Fix: Rounding\n"));
+        assert!(
+            notes.contains("## Missed the train\n\n- checkout 3.1.0: missed the train: gate security_scan failed\n")
+        );
+    }
+}
