@@ -72,7 +72,7 @@ impl Application {
         let mut workers = Vec::new();
         if self.settings.run_workers {
             let metrics = SimulatedMetrics { regression: self.settings.demo.then(|| ("sessions".to_owned(), 1, 3)) };
-            let integrations = Arc::new(FleetIntegrations::new(self.db.clone(), self.clock.clone(), metrics));
+            let integrations = Arc::new(FleetIntegrations::new(self.db.clone(), self.clock.clone(), metrics)?);
             workers.push(tokio::spawn(scheduler::run(
                 self.db.clone(),
                 self.clock.clone(),

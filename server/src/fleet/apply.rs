@@ -153,6 +153,8 @@ pub async fn apply(db: &Db, fleet: &Fleet, now: DateTime<Utc>) -> Result<ApplySu
             monitoring_ms: spec.monitoring_ms,
             gates: as_json(&spec.gates),
             deployer: spec.deployer.clone(),
+            webhook_url: spec.webhook_url.clone(),
+            webhook_secret_env: spec.webhook_secret_env.clone(),
         };
         let outcome = match store::definitions::by_name(&mut tx, &spec.name).await? {
             None => {

@@ -21,7 +21,9 @@
 //! preflight = "2h"              # optional: planning closes this long before cutover
 //! monitoring = "1h"             # optional: watched this long after the last step
 //! gates = ["tests", "security_scan"]   # optional: check kinds every candidate must pass
-//! deployer = "simulated"        # optional
+//! deployer = "simulated"        # optional; or "webhook" with the two lines below
+//! webhook_url = "https://deploy.example.com/hooks/railyard"
+//! webhook_secret_env = "RAILYARD_WEBHOOK_SECRET"   # the variable holding the HMAC key
 //!
 //! [[train.step]]                # optional; default: staging, 5%, 50%, 100%
 //! name = "canary 5% eu-west"
@@ -120,6 +122,9 @@ pub struct TrainSpec {
     pub monitoring_ms: i64,
     pub gates: Vec<String>,
     pub deployer: String,
+    /// For the webhook deployer: the URL and the environment variable with its secret.
+    pub webhook_url: String,
+    pub webhook_secret_env: String,
     pub rollout: Vec<RolloutStep>,
 }
 
@@ -192,6 +197,10 @@ struct RawTrain {
     monitoring: Option<String>,
     gates: Option<Vec<String>>,
     deployer: Option<String>,
+    #[serde(default)]
+    webhook_url: String,
+    #[serde(default)]
+    webhook_secret_env: String,
     #[serde(default)]
     step: Vec<RawStep>,
 }
@@ -349,11 +358,9 @@ impl Checker<'_> {
             self.problem(&at, "gates", format!("gates are check kinds: {}", names.join(", ")));
         }
         let deployer = raw.deployer.unwrap_or_else(|| "simulated".into());
-        if deployer != "simulated" {
-            self.problem(&at, "deployer", format!("\"{deployer}\" is not a deployer; available: simulated"));
-        }
+        let deployer_ok = self.deployer(&at, &deployer, &raw.webhook_url, &raw.webhook_secret_env);
         let rollout = self.rollout(&at, raw.step);
-        let valid = ok && known_gates && deployer == "simulated";
+        let valid = ok && known_gates && deployer_ok;
         match (valid, cadence, planning, cutover, preflight, monitoring, rollout) {
             (
                 true,
@@ -374,9 +381,43 @@ impl Checker<'_> {
                 monitoring_ms,
                 gates,
                 deployer,
+                webhook_url: raw.webhook_url,
+                webhook_secret_env: raw.webhook_secret_env,
                 rollout,
             }),
             _ => None,
+        }
+    }
+
+    /// Checks the deployer and, for a webhook, where it posts and where its secret is.
+    fn deployer(&mut self, at: &str, deployer: &str, url: &str, secret_env: &str) -> bool {
+        match deployer {
+            "simulated" if url.is_empty() && secret_env.is_empty() => true,
+            "simulated" => {
+                self.problem(at, "webhook_url", "is only for deployer = \"webhook\"");
+                false
+            }
+            "webhook" => {
+                let url_ok = is_web_link(url);
+                if !url_ok {
+                    self.problem(at, "webhook_url", "the webhook deployer needs an http(s) URL to post to");
+                }
+                let env_ok = !secret_env.is_empty()
+                    && secret_env.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+                    && !secret_env.starts_with(|c: char| c.is_ascii_digit());
+                if !env_ok {
+                    self.problem(
+                        at,
+                        "webhook_secret_env",
+                        "name the environment variable holding the signing secret, e.g. RAILYARD_WEBHOOK_SECRET",
+                    );
+                }
+                url_ok && env_ok
+            }
+            other => {
+                self.problem(at, "deployer", format!("\"{other}\" is not a deployer; available: simulated, webhook"));
+                false
+            }
         }
     }
 

@@ -1,49 +1,57 @@
 //! The runtime's integrations for a fleet: assembly, gates and carry-over
-//! read and write the store (real); the deployer and metrics provider are
-//! the labelled simulated ones (the only ones configurable so far).
+//! read and write the store; each train definition picks its deployer
+//! (`webhook`, or the labelled `simulated` one); canaries are judged on the
+//! simulated metrics provider (the only one so far).
 
 mod simulated;
+pub mod webhook;
 
 use std::sync::Arc;
 
 use anyhow::Context;
 
 pub use simulated::SimulatedMetrics;
+pub use webhook::WebhookDeployer;
 
 use crate::artifacts::CheckStatus;
 use crate::clock::Clock;
-use crate::engine::{Boarding, GateOutcome, Notice, Verdict};
+use crate::engine::{Boarding, Environment, GateOutcome, Notice, Verdict};
 use crate::runtime::{self, BoxFuture, EffectContext, Integrations};
-use crate::store::{self, Db};
+use crate::store::{self, definitions::Definition, Db};
 use crate::time::to_ms;
+use webhook::{ReleasePayload, ReleaseStep, ReleasedArtifact};
 
 /// Integrations backed by the store, with simulated deployments and metrics.
 pub struct FleetIntegrations {
     db: Db,
     clock: Arc<dyn Clock>,
     metrics: SimulatedMetrics,
+    webhook: WebhookDeployer,
 }
+
+/// How long a deploy webhook may take to answer.
+const WEBHOOK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl FleetIntegrations {
     /// Integrations over `db`, judging canaries on `metrics`.
-    pub fn new(db: Db, clock: Arc<dyn Clock>, metrics: SimulatedMetrics) -> Self {
-        Self { db, clock, metrics }
+    pub fn new(db: Db, clock: Arc<dyn Clock>, metrics: SimulatedMetrics) -> anyhow::Result<Self> {
+        Ok(Self { db, clock, metrics, webhook: WebhookDeployer::new(WEBHOOK_TIMEOUT)? })
     }
 
-    async fn boarding(&self, train_id: &str) -> anyhow::Result<Vec<Boarding>> {
-        let mut conn = self.db.acquire().await?;
+    async fn definition_of(&self, conn: &mut store::Conn, train_id: &str) -> anyhow::Result<Definition> {
         let (definition_id,): (String,) = sqlx::query_as("SELECT definition_id FROM trains WHERE id = $1")
             .bind(train_id)
             .fetch_one(&mut *conn)
             .await
             .context("loading the train")?;
-        let (gates,): (String,) = sqlx::query_as("SELECT gates FROM train_definitions WHERE id = $1")
-            .bind(&definition_id)
-            .fetch_one(&mut *conn)
-            .await
-            .context("loading the train definition")?;
-        let gates: Vec<String> = serde_json::from_str(&gates).context("reading the definition's gates")?;
-        let service_ids = store::definitions::service_ids(&mut conn, &definition_id).await?;
+        store::definitions::by_id(conn, &definition_id).await?.context("the train's definition is gone")
+    }
+
+    async fn boarding(&self, train_id: &str) -> anyhow::Result<Vec<Boarding>> {
+        let mut conn = self.db.acquire().await?;
+        let definition = self.definition_of(&mut conn, train_id).await?;
+        let gates: Vec<String> = serde_json::from_str(&definition.gates).context("reading the definition's gates")?;
+        let service_ids = store::definitions::service_ids(&mut conn, &definition.id).await?;
         let artifacts = store::artifacts::newest_boardable(&mut conn, &service_ids).await?;
         Ok(artifacts
             .into_iter()
@@ -65,6 +73,57 @@ impl FleetIntegrations {
             CheckStatus::Failed => GateOutcome::Failed(detail),
             CheckStatus::Errored => anyhow::bail!("the {gate} check errored ({detail})"),
         })
+    }
+
+    /// Deploys (or rolls back) step `step` through the definition's deployer.
+    async fn release(&self, context: &EffectContext, step: usize, action: &str) -> anyhow::Result<()> {
+        let mut conn = self.db.acquire().await?;
+        let definition = self.definition_of(&mut conn, &context.train_id).await?;
+        if definition.deployer != "webhook" {
+            tracing::info!(train = %context.train_id, step, action, key = %context.key, "simulated deployer: done");
+            return Ok(());
+        }
+        let run = runtime::load(&self.db, &context.train_id).await?;
+        let rollout_step = run.rollout.get(step).context("no such rollout step")?;
+        let cargo = store::artifacts::cargo(&mut conn, &context.train_id).await?;
+        let on_board: Vec<_> = cargo.into_iter().filter(|c| c.status != "missed").collect();
+        let mut restore = Vec::new();
+        if action == "rollback" {
+            for candidate in &on_board {
+                if let Some(previous) = store::artifacts::last_shipped(&mut conn, &candidate.service).await? {
+                    restore.push(ReleasedArtifact {
+                        service: previous.service,
+                        version: previous.version,
+                        digest: previous.digest,
+                    });
+                }
+            }
+        }
+        drop(conn);
+        let payload = ReleasePayload {
+            action: action.to_owned(),
+            train_id: context.train_id.clone(),
+            definition: definition.name.clone(),
+            step: ReleaseStep {
+                index: step,
+                name: rollout_step.name.clone(),
+                environment: match rollout_step.environment {
+                    Environment::Staging => "staging".into(),
+                    Environment::Production => "production".into(),
+                },
+                weight: rollout_step.weight,
+            },
+            artifacts: on_board
+                .into_iter()
+                .map(|c| ReleasedArtifact { service: c.service, version: c.version, digest: c.digest })
+                .collect(),
+            restore,
+        };
+        let secret = std::env::var(&definition.webhook_secret_env).with_context(|| {
+            format!("the webhook secret variable {} is not set for this server", definition.webhook_secret_env)
+        })?;
+        let timestamp = to_ms(self.clock.now()) / 1000;
+        self.webhook.send(&definition.webhook_url, secret.as_bytes(), &context.key, timestamp, &payload).await
     }
 
     async fn verdict(&self, train_id: &str, step: usize) -> anyhow::Result<(Verdict, String)> {
@@ -89,10 +148,7 @@ impl Integrations for FleetIntegrations {
     }
 
     fn deploy<'a>(&'a self, context: &'a EffectContext, step: usize) -> BoxFuture<'a, anyhow::Result<()>> {
-        Box::pin(async move {
-            tracing::info!(train = %context.train_id, step, key = %context.key, "simulated deployer: step deployed");
-            Ok(())
-        })
+        Box::pin(self.release(context, step, "deploy"))
     }
 
     fn judge<'a>(
@@ -104,10 +160,7 @@ impl Integrations for FleetIntegrations {
     }
 
     fn roll_back<'a>(&'a self, context: &'a EffectContext, step: usize) -> BoxFuture<'a, anyhow::Result<()>> {
-        Box::pin(async move {
-            tracing::info!(train = %context.train_id, step, key = %context.key, "simulated deployer: previous version restored");
-            Ok(())
-        })
+        Box::pin(self.release(context, step, "rollback"))
     }
 
     fn carry_over<'a>(

@@ -63,6 +63,8 @@ mod tests {
             monitoring_ms: Duration::hours(1).num_milliseconds(),
             gates: "[]".into(),
             deployer: "simulated".into(),
+            webhook_url: String::new(),
+            webhook_secret_env: String::new(),
         }
     }
 

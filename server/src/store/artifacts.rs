@@ -218,3 +218,15 @@ pub async fn cargo(conn: &mut Conn, train_id: &str) -> Result<Vec<TrainCargo>, D
     .fetch_all(conn)
     .await?)
 }
+
+/// The artifact of `service` (by name) that a train shipped most recently, if any.
+#[tracing::instrument(skip_all)]
+pub async fn last_shipped(conn: &mut Conn, service: &str) -> Result<Option<Artifact>, DbError> {
+    Ok(sqlx::query_as(&format!(
+        "{SELECT} JOIN train_candidates c ON c.artifact_id = a.id WHERE s.name = $1 AND c.status = 'shipped' \
+         ORDER BY c.updated_at DESC LIMIT 1"
+    ))
+    .bind(service)
+    .fetch_optional(conn)
+    .await?)
+}

@@ -26,12 +26,16 @@ pub struct Definition {
     pub monitoring_ms: i64,
     /// JSON array of gate names every candidate must clear.
     pub gates: String,
-    /// Which deployer carries out the rollout (`simulated`).
+    /// Which deployer carries out the rollout (`simulated` or `webhook`).
     pub deployer: String,
+    /// Where the webhook deployer posts (empty for other deployers).
+    pub webhook_url: String,
+    /// The environment variable holding the webhook's signing secret.
+    pub webhook_secret_env: String,
 }
 
 const COLUMNS: &str = "id, name, domain_id, cadence, time_zone, starts_on, planning_window_ms, cutover_window_ms, \
-     active_from, rollout, preflight_ms, monitoring_ms, gates, deployer";
+     active_from, rollout, preflight_ms, monitoring_ms, gates, deployer, webhook_url, webhook_secret_env";
 
 /// The definition called `name`, if any.
 #[tracing::instrument(skip_all)]
@@ -53,7 +57,7 @@ pub async fn list(conn: &mut Conn) -> Result<Vec<Definition>, DbError> {
 pub async fn insert(conn: &mut Conn, definition: &Definition, now: i64) -> Result<(), DbError> {
     sqlx::query(&format!(
         "INSERT INTO train_definitions ({COLUMNS}, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)"
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17)"
     ))
     .bind(&definition.id)
     .bind(&definition.name)
@@ -69,6 +73,8 @@ pub async fn insert(conn: &mut Conn, definition: &Definition, now: i64) -> Resul
     .bind(definition.monitoring_ms)
     .bind(&definition.gates)
     .bind(&definition.deployer)
+    .bind(&definition.webhook_url)
+    .bind(&definition.webhook_secret_env)
     .bind(now)
     .execute(conn)
     .await?;
@@ -81,7 +87,7 @@ pub async fn update(conn: &mut Conn, definition: &Definition, now: i64) -> Resul
     sqlx::query(
         "UPDATE train_definitions SET domain_id = $2, cadence = $3, time_zone = $4, starts_on = $5, \
          planning_window_ms = $6, cutover_window_ms = $7, rollout = $8, preflight_ms = $9, monitoring_ms = $10, \
-         gates = $11, deployer = $12, updated_at = $13 WHERE id = $1",
+         gates = $11, deployer = $12, webhook_url = $13, webhook_secret_env = $14, updated_at = $15 WHERE id = $1",
     )
     .bind(&definition.id)
     .bind(&definition.domain_id)
@@ -95,10 +101,21 @@ pub async fn update(conn: &mut Conn, definition: &Definition, now: i64) -> Resul
     .bind(definition.monitoring_ms)
     .bind(&definition.gates)
     .bind(&definition.deployer)
+    .bind(&definition.webhook_url)
+    .bind(&definition.webhook_secret_env)
     .bind(now)
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// The definition with `id`, if any.
+#[tracing::instrument(skip_all)]
+pub async fn by_id(conn: &mut Conn, id: &str) -> Result<Option<Definition>, DbError> {
+    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM train_definitions WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?)
 }
 
 /// The ids of the services a definition carries, sorted.

@@ -11,3 +11,4 @@ mod pipeline;
 mod runtime;
 mod scheduler;
 mod trains_api;
+mod webhook;

@@ -87,7 +87,8 @@ async fn ci_artifacts_ride_a_train_and_a_vulnerable_one_misses_it_for_good(backe
 
     let opened_at = test_now() + Duration::hours(1);
     tick(&app.db, opened_at, &SchedulerConfig::default()).await.expect("tick");
-    let integrations = FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), SimulatedMetrics::default());
+    let integrations = FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), SimulatedMetrics::default())
+        .expect("integrations");
     let mut now = to_ms(opened_at);
     let train_id = {
         let mut conn = app.db.acquire().await.expect("connection");

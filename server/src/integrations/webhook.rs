@@ -1,0 +1,120 @@
+//! The webhook deployer: POSTs a signed JSON release payload to the URL a
+//! train definition names. Each request carries the effect's idempotency key
+//! (`Idempotency-Key`), so a receiver that honours it applies a retried
+//! release once. The signature is `X-Railyard-Signature: sha256=<hex>`, an
+//! HMAC-SHA256 with the shared secret over `<X-Railyard-Timestamp>.<body>`.
+//! A 2xx answer means deployed; 5xx and timeouts are retried by the runtime
+//! with backoff; 4xx means the receiver refused the release.
+
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+/// One artifact in a release payload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleasedArtifact {
+    pub service: String,
+    pub version: String,
+    pub digest: String,
+}
+
+/// The rollout step a payload is for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleaseStep {
+    pub index: usize,
+    pub name: String,
+    pub environment: String,
+    pub weight: u8,
+}
+
+/// What the receiver gets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleasePayload {
+    /// `deploy` or `rollback`.
+    pub action: String,
+    pub train_id: String,
+    pub definition: String,
+    pub step: ReleaseStep,
+    /// What to run at this step (for a rollback: what is being removed).
+    pub artifacts: Vec<ReleasedArtifact>,
+    /// For a rollback: the previous stable version of each service, where one is known.
+    pub restore: Vec<ReleasedArtifact>,
+}
+
+/// Posts release payloads.
+#[derive(Debug, Clone)]
+pub struct WebhookDeployer {
+    client: reqwest::Client,
+}
+
+impl WebhookDeployer {
+    /// A deployer whose requests give up after `timeout`.
+    pub fn new(timeout: Duration) -> anyhow::Result<Self> {
+        let client = reqwest::Client::builder().timeout(timeout).build().context("building the HTTP client")?;
+        Ok(Self { client })
+    }
+
+    /// Sends `payload` to `url`, signed with `secret`, under idempotency key `key`.
+    pub async fn send(
+        &self,
+        url: &str,
+        secret: &[u8],
+        key: &str,
+        timestamp: i64,
+        payload: &ReleasePayload,
+    ) -> anyhow::Result<()> {
+        let body = serde_json::to_vec(payload)?;
+        let signature = sign(secret, timestamp, &body);
+        let response = self
+            .client
+            .post(url)
+            .header("content-type", "application/json")
+            .header("idempotency-key", key)
+            .header("x-railyard-timestamp", timestamp.to_string())
+            .header("x-railyard-signature", format!("sha256={signature}"))
+            .body(body)
+            .send()
+            .await
+            .with_context(|| format!("the deploy webhook at {url} did not answer"))?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let text: String = response.text().await.unwrap_or_default().chars().take(300).collect();
+        if status.is_client_error() {
+            bail!("the deploy webhook refused the release: {status} {text}");
+        }
+        bail!("the deploy webhook failed: {status} {text}")
+    }
+}
+
+/// Hex HMAC-SHA256 of `<timestamp>.<body>` under `secret`.
+pub fn sign(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC accepts keys of any length");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    hex::encode(mac.finalize().into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_signature_is_the_documented_hmac() {
+        // RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?".
+        let signature = sign(b"Jefe", 0, b"");
+        assert_eq!(signature.len(), 64);
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(b"Jefe").expect("key");
+        mac.update(b"what do ya want for nothing?");
+        assert_eq!(
+            hex::encode(mac.finalize().into_bytes()),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        assert_ne!(sign(b"secret", 1, b"{}"), sign(b"secret", 2, b"{}"), "the timestamp is signed");
+    }
+}

@@ -1,0 +1,147 @@
+use std::sync::{Arc, Mutex, PoisonError};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::Router;
+use chrono::Duration;
+use hmac::{Hmac, Mac};
+use serde_json::{json, Value};
+use server::fleet::{self, parse};
+use server::integrations::{FleetIntegrations, SimulatedMetrics};
+use server::runtime;
+use server::scheduler::{tick, SchedulerConfig};
+use server::time::to_ms;
+use sha2::Sha256;
+
+use crate::helpers::{spawn_app, test_now, Backend};
+use crate::on_both_backends;
+
+const SECRET: &str = "s3cret-shared-with-the-receiver";
+
+/// What the receiver saw: (idempotency key, payload action, step, signature valid).
+#[derive(Default)]
+struct Seen {
+    requests: Vec<(String, String, u64, bool)>,
+    applied: Vec<String>,
+    failures_left: usize,
+}
+
+async fn receive(State(seen): State<Arc<Mutex<Seen>>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let key = header("idempotency-key");
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(SECRET.as_bytes()).expect("key");
+    mac.update(format!("{}.", header("x-railyard-timestamp")).as_bytes());
+    mac.update(&body);
+    let expected = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    let valid = header("x-railyard-signature") == expected;
+    let payload: Value = serde_json::from_slice(&body).unwrap_or_default();
+    let mut seen = seen.lock().unwrap_or_else(PoisonError::into_inner);
+    let action = payload["action"].as_str().unwrap_or_default().to_owned();
+    seen.requests.push((key.clone(), action, payload["step"]["index"].as_u64().unwrap_or(99), valid));
+    if !valid {
+        return StatusCode::UNAUTHORIZED;
+    }
+    if seen.failures_left > 0 {
+        seen.failures_left -= 1;
+        return StatusCode::INTERNAL_SERVER_ERROR;
+    }
+    if !seen.applied.contains(&key) {
+        seen.applied.push(key);
+    }
+    StatusCode::ACCEPTED
+}
+
+async fn webhook_releases_are_signed_retried_and_keyed(backend: Backend) {
+    let seen = Arc::new(Mutex::new(Seen { failures_left: 2, ..Seen::default() }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    let receiver = Router::new().route("/deploy", post(receive)).with_state(seen.clone());
+    tokio::spawn(async move { axum::serve(listener, receiver).await });
+
+    let variable = format!("RAILYARD_TEST_WEBHOOK_SECRET_{}", if backend == Backend::Sqlite { "SQLITE" } else { "PG" });
+    std::env::set_var(&variable, SECRET);
+    let fleet_file = format!(
+        r#"
+[[domain]]
+name = "payments"
+
+[[service]]
+name = "ledger"
+domain = "payments"
+
+[[train]]
+name = "payments-daily"
+domain = "payments"
+services = ["ledger"]
+cadence = "FREQ=DAILY;BYHOUR=14"
+time_zone = "UTC"
+starts = "2026-01-01"
+planning_window = "1h"
+cutover_window = "2h"
+preflight = "30m"
+monitoring = "5m"
+deployer = "webhook"
+webhook_url = "http://{address}/deploy"
+webhook_secret_env = "{variable}"
+
+[[train.step]]
+name = "canary 10%"
+environment = "production"
+weight = 10
+soak = "5m"
+
+[[train.step]]
+name = "100%"
+environment = "production"
+weight = 100
+soak = "0s"
+"#
+    );
+    let app = spawn_app(backend, false).await;
+    fleet::apply(&app.db, &parse("fleet.toml", &fleet_file).expect("valid"), test_now()).await.expect("apply");
+    let (_, artifact) = app
+        .post_json(
+            "/api/v1/artifacts",
+            &json!({ "service": "ledger", "version": "3.0.0", "digest": format!("sha256:{}", "c".repeat(64)),
+                     "commit": "abcdef0", "author": "carol" }),
+        )
+        .await;
+    let id = artifact["id"].as_str().expect("id").to_owned();
+    for kind in ["tests", "security_scan"] {
+        let check = json!({ "kind": kind, "name": kind, "status": "passed" });
+        assert_eq!(app.post_json(&format!("/api/v1/artifacts/{id}/checks"), &check).await.0, 201);
+    }
+    let opened = test_now() + Duration::hours(1);
+    tick(&app.db, opened, &SchedulerConfig::default()).await.expect("tick");
+    let integrations = FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), SimulatedMetrics::default())
+        .expect("integrations");
+    let train_id: String = {
+        let mut conn = app.db.acquire().await.expect("connection");
+        let (id,): (String,) = sqlx::query_as("SELECT id FROM trains WHERE state = 'planning'")
+            .fetch_one(&mut *conn)
+            .await
+            .expect("train");
+        id
+    };
+    let mut now = to_ms(opened);
+    for _ in 0..24 * 60 {
+        while runtime::work(&app.db, &integrations, now, 100).await.expect("work") > 0 {}
+        if runtime::load(&app.db, &train_id).await.expect("state").phase.is_final() {
+            break;
+        }
+        now += 60_000;
+    }
+    assert_eq!(runtime::load(&app.db, &train_id).await.expect("state").phase.to_string(), "completed");
+
+    let seen = seen.lock().unwrap_or_else(PoisonError::into_inner);
+    assert!(seen.requests.iter().all(|(_, _, _, valid)| *valid), "every request is signed with the shared secret");
+    let first_key = format!("{train_id}:deploy:0");
+    let attempts: Vec<&(String, String, u64, bool)> =
+        seen.requests.iter().filter(|(k, _, _, _)| k == &first_key).collect();
+    assert_eq!(attempts.len(), 3, "two 500s, then accepted; every attempt carries the same key");
+    assert!(attempts.iter().all(|(_, action, step, _)| action == "deploy" && *step == 0));
+    assert_eq!(seen.applied, vec![first_key, format!("{train_id}:deploy:1")], "each release applied once, in order");
+}
+on_both_backends!(webhook_deployer, webhook_releases_are_signed_retried_and_keyed);
