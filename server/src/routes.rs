@@ -39,6 +39,7 @@ pub fn router(state: AppState, backend: SharedBackend) -> Router {
     let api_routes = Router::new()
         .route("/healthz", get(api::health::healthz))
         .route("/readyz", get(api::health::readyz))
+        .route("/metrics", get(api::metrics::metrics))
         .route("/api/v1/trains", get(api::trains::list))
         .route("/api/v1/trains/{id}", get(api::trains::show))
         .route("/api/v1/trains/{id}/release-notes", get(api::trains::release_notes))

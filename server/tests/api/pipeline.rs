@@ -146,6 +146,13 @@ async fn ci_artifacts_ride_a_train_and_a_vulnerable_one_misses_it_for_good(backe
     );
     assert_eq!(app.get("/api/v1/trains/nope").await.0, 404);
 
+    let (status, metrics) = app.get("/metrics").await;
+    assert_eq!(status, 200);
+    assert!(metrics.contains("railyard_trains{state=\"completed\"} 1"), "{metrics}");
+    assert!(metrics.contains("railyard_release_success_ratio 1.0"), "M1: {metrics}");
+    assert!(metrics.contains("railyard_security_gate_pass_ratio 0.5"), "M10, one clean scan of two: {metrics}");
+    assert!(metrics.contains("railyard_release_throughput_services 1.0"), "M11: {metrics}");
+
     let (_, text) = app.get(&format!("/api/v1/artifacts/{checkout}")).await;
     let artifact: Value = serde_json::from_str(&text).expect("json");
     assert!(artifact["rejected"].as_str().expect("rejected").contains("missed the train"), "{artifact}");

@@ -276,6 +276,10 @@ async fn a_failing_canary_is_rolled_back_automatically(backend: Backend) {
     assert_eq!(state, "rolled_back");
     assert!(timeline.iter().any(|(_, _, reason)| reason.contains("canary judge failed")), "{timeline:?}");
     assert!(!receiver.calls().iter().any(|c| c.ends_with(":deploy:2")), "never promoted past the canary");
+    let mut conn = db.acquire().await.expect("connection");
+    let figures = server::api::metrics::figures(&mut conn).await.expect("figures");
+    assert_eq!(figures.release_success_ratio, Some(0.0), "M1 counts the rollback");
+    assert!(figures.mean_rollback_seconds.is_some_and(|s| s >= 0.0), "M3 is recorded");
 }
 on_both_backends!(canary_rollback, a_failing_canary_is_rolled_back_automatically);
 
