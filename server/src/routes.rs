@@ -41,6 +41,7 @@ pub fn router(state: AppState, backend: SharedBackend) -> Router {
         .route("/readyz", get(api::health::readyz))
         .route("/metrics", get(api::metrics::metrics))
         .route("/api/v1/trains", get(api::trains::list))
+        .route("/api/v1/incidents", post(api::incidents::report))
         .route("/api/v1/trains/{id}", get(api::trains::show))
         .route("/api/v1/trains/{id}/release-notes", get(api::trains::release_notes))
         .route("/api/v1/artifacts", post(api::artifacts::register))

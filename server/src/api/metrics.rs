@@ -1,6 +1,6 @@
 //! `GET /metrics`: Railyard's own figures in the Prometheus/OpenMetrics text
-//! format, computed from the store at scrape time (seed metrics M1, M3, M10,
-//! M11, plus trains by state and the outbox backlog).
+//! format, computed from the store at scrape time (seed metrics M1, M3, M6,
+//! M10, M11, plus trains by state and the outbox backlog).
 
 use axum::extract::State;
 use axum::http::header;
@@ -41,6 +41,8 @@ pub struct Figures {
     pub security_gate_pass_ratio: Option<f64>,
     /// M11: services shipped per completed train.
     pub services_per_train: Option<f64>,
+    /// M6: incidents attributed to a train that changed the service within 24 h before.
+    pub post_deploy_incidents: i64,
 }
 
 /// Computes the figures from the store.
@@ -83,7 +85,10 @@ pub async fn figures(conn: &mut Conn) -> Result<Figures, sqlx::Error> {
     let (shipped,): (i64,) =
         sqlx::query_as("SELECT COUNT(*) FROM train_candidates WHERE status = 'shipped'").fetch_one(&mut *conn).await?;
     let services_per_train = (count("completed") > 0).then(|| shipped as f64 / count("completed") as f64);
+    let (post_deploy_incidents,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM incidents WHERE train_id IS NOT NULL").fetch_one(&mut *conn).await?;
     Ok(Figures {
+        post_deploy_incidents,
         trains_by_state,
         outbox_by_status,
         release_success_ratio,
@@ -106,6 +111,13 @@ pub fn render(figures: &Figures) -> Result<String, std::fmt::Error> {
         outbox.get_or_create(&StatusLabel { status: status.clone() }).set(*n);
     }
     registry.register("outbox_effects", "Effects in the runtime's outbox by status", outbox);
+    let incidents = Gauge::<i64>::default();
+    incidents.set(figures.post_deploy_incidents);
+    registry.register(
+        "post_deploy_incidents",
+        "M6: incidents attributed to a train within 24 h of its cutover",
+        incidents,
+    );
     let optional = [
         ("release_success_ratio", "M1: completed trains over finished trains", figures.release_success_ratio),
         (

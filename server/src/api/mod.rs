@@ -3,6 +3,7 @@
 pub mod artifacts;
 mod error;
 pub mod health;
+pub mod incidents;
 pub mod metrics;
 pub mod trains;
 

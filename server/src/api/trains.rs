@@ -9,6 +9,7 @@ use axum::Json;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::incidents::{incident_json, IncidentJson};
 use super::{ApiError, ApiState};
 use crate::release_notes::{self, NoteEntry};
 use crate::store::{self, trains::TrainListing};
@@ -109,6 +110,8 @@ pub struct TrainDetail {
     pub run: Option<serde_json::Value>,
     pub cargo: Vec<CargoJson>,
     pub timeline: Vec<TimelineJson>,
+    /// Incidents attributed to this train (seed M6).
+    pub incidents: Vec<IncidentJson>,
 }
 
 /// `GET /api/v1/trains/{id}`.
@@ -122,7 +125,18 @@ pub async fn show(State(state): State<ApiState>, Path(id): Path<String>) -> Resu
         .map_err(|e| ApiError::Internal(e.into()))?;
     let cargo = store::artifacts::cargo(&mut conn, &id).await?;
     let events = store::trains::events(&mut conn, &id).await?;
+    let services = store::services::list(&mut conn).await?;
+    let incidents = store::incidents::of_train(&mut conn, &id)
+        .await?
+        .into_iter()
+        .map(|incident| {
+            let service =
+                services.iter().find(|s| s.id == incident.service_id).map(|s| s.name.clone()).unwrap_or_default();
+            incident_json(incident, service)
+        })
+        .collect();
     Ok(Json(TrainDetail {
+        incidents,
         train: train_json(train),
         run,
         cargo: cargo

@@ -6,6 +6,7 @@ pub mod artifacts;
 pub mod definitions;
 pub mod domains;
 pub mod freezes;
+pub mod incidents;
 pub mod runs;
 pub mod services;
 pub mod trains;

@@ -146,12 +146,39 @@ async fn ci_artifacts_ride_a_train_and_a_vulnerable_one_misses_it_for_good(backe
     );
     assert_eq!(app.get("/api/v1/trains/nope").await.0, 404);
 
+    // Two hours after cutover ledger pages; a week later it pages again.
+    let cutover = detail["cutover_at"].as_str().expect("cutover").to_owned();
+    let after = |hours: i64| {
+        (chrono::DateTime::parse_from_rfc3339(&cutover).expect("instant") + Duration::hours(hours)).to_rfc3339()
+    };
+    let (status, incident) = app
+        .post_json(
+            "/api/v1/incidents",
+            &json!({ "service": "ledger", "severity": "High", "started_at": after(2), "title": "ledger 5xx" }),
+        )
+        .await;
+    assert_eq!(status, 201, "{incident}");
+    assert_eq!(incident["train_id"], train_id.as_str(), "attributed to the train that changed ledger");
+    let (_, late) = app
+        .post_json("/api/v1/incidents", &json!({ "service": "ledger", "severity": "low", "started_at": after(24 * 7) }))
+        .await;
+    assert_eq!(late["train_id"], Value::Null, "too long after any train");
+    let (status, refused) = app
+        .post_json("/api/v1/incidents", &json!({ "service": "ledger", "severity": "sev0", "started_at": after(1) }))
+        .await;
+    assert_eq!(status, 400);
+    assert!(refused["error"].as_str().expect("message").contains("`severity` must be one of"));
+    let (_, text) = app.get(&format!("/api/v1/trains/{train_id}")).await;
+    let detail: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(detail["incidents"][0]["title"], "ledger 5xx");
+
     let (status, metrics) = app.get("/metrics").await;
     assert_eq!(status, 200);
     assert!(metrics.contains("railyard_trains{state=\"completed\"} 1"), "{metrics}");
     assert!(metrics.contains("railyard_release_success_ratio 1.0"), "M1: {metrics}");
     assert!(metrics.contains("railyard_security_gate_pass_ratio 0.5"), "M10, one clean scan of two: {metrics}");
     assert!(metrics.contains("railyard_release_throughput_services 1.0"), "M11: {metrics}");
+    assert!(metrics.contains("railyard_post_deploy_incidents 1"), "M6: {metrics}");
 
     let (_, text) = app.get(&format!("/api/v1/artifacts/{checkout}")).await;
     let artifact: Value = serde_json::from_str(&text).expect("json");

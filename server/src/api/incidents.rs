@@ -1,0 +1,95 @@
+//! `POST /api/v1/incidents`: what PagerDuty or Opsgenie webhooks carry,
+//! attributed to the train that last changed the service (seed M6).
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::DateTime;
+use serde::{Deserialize, Serialize};
+
+use super::{ApiError, ApiState};
+use crate::links::is_web_link;
+use crate::store::{self, incidents::Incident};
+use crate::time::{rfc3339, to_ms};
+
+/// Severities, most severe first.
+const SEVERITIES: [&str; 5] = ["critical", "high", "medium", "low", "info"];
+
+/// The body of `POST /api/v1/incidents`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentRequest {
+    pub service: String,
+    pub severity: String,
+    /// RFC 3339.
+    pub started_at: String,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub link: String,
+}
+
+/// The recorded incident.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct IncidentJson {
+    pub id: String,
+    pub service: String,
+    pub severity: String,
+    pub title: String,
+    pub link: String,
+    pub started_at: String,
+    /// The train the incident is attributed to, if one changed the service in the 24 h before it.
+    pub train_id: Option<String>,
+}
+
+/// Records an incident and attributes it.
+pub async fn report(
+    State(state): State<ApiState>,
+    body: Result<Json<IncidentRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<IncidentJson>), ApiError> {
+    let Json(request) = body?;
+    let severity = request.severity.trim().to_ascii_lowercase();
+    if !SEVERITIES.contains(&severity.as_str()) {
+        return Err(ApiError::bad_request(format!("`severity` must be one of {}", SEVERITIES.join(", "))));
+    }
+    let started_at = DateTime::parse_from_rfc3339(&request.started_at)
+        .map_err(|_| ApiError::bad_request("`started_at` must be an RFC 3339 instant like 2026-12-01T03:20:00Z"))?;
+    if !request.link.is_empty() && !is_web_link(&request.link) {
+        return Err(ApiError::bad_request("`link` must be an http(s) URL"));
+    }
+    if request.title.len() > 500 {
+        return Err(ApiError::bad_request("`title` may be at most 500 characters"));
+    }
+    let mut tx = state.db.begin().await?;
+    let service = store::services::by_name(&mut tx, request.service.trim()).await?.ok_or_else(|| {
+        ApiError::Rejected(StatusCode::UNPROCESSABLE_ENTITY, format!("service \"{}\" is not declared", request.service))
+    })?;
+    let started_at = to_ms(started_at.to_utc());
+    let incident = Incident {
+        id: store::new_id(),
+        train_id: store::incidents::attributable_train(&mut tx, &service.id, started_at).await?,
+        service_id: service.id,
+        severity,
+        title: request.title,
+        link: request.link,
+        started_at,
+        reported_at: to_ms(state.clock.now()),
+    };
+    store::incidents::insert(&mut tx, &incident).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(incident_json(incident, service.name))))
+}
+
+/// An incident as the API shows it.
+pub fn incident_json(incident: Incident, service: String) -> IncidentJson {
+    IncidentJson {
+        id: incident.id,
+        service,
+        severity: incident.severity,
+        title: incident.title,
+        link: incident.link,
+        started_at: rfc3339(incident.started_at),
+        train_id: incident.train_id,
+    }
+}
