@@ -15,11 +15,18 @@ pub enum Timer {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Notice {
+    Opened,
     GateFailed,
     Held,
     RollbackStarted,
     Completed,
     Skipped,
+}
+
+impl Notice {
+    /// Every notice.
+    pub const ALL: [Notice; 6] =
+        [Self::Opened, Self::GateFailed, Self::Held, Self::RollbackStarted, Self::Completed, Self::Skipped];
 }
 
 /// One thing to do. Every effect that reaches outside carries an

@@ -74,6 +74,8 @@ pub async fn apply(db: &Db, fleet: &Fleet, now: DateTime<Utc>) -> Result<ApplySu
             name: spec.name.clone(),
             description: spec.description.clone(),
             colour: spec.colour.clone(),
+            notify_webhook_env: spec.notify_webhook_env.clone(),
+            notify_on: as_json(&spec.notify_on),
         };
         let outcome = match store::domains::by_name(&mut tx, &spec.name).await? {
             None => {

@@ -4,6 +4,8 @@
 //! [[domain]]
 //! name = "payments"
 //! colour = "#0072B2"            # optional
+//! notify_webhook_env = "PAYMENTS_SLACK_URL"   # optional: variable holding a Slack-compatible webhook URL
+//! notify_on = ["opened", "gate_failed", "held", "rollback_started", "completed", "skipped"]   # optional
 //!
 //! [[service]]
 //! name = "ledger"
@@ -48,7 +50,7 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 
 use crate::artifacts::CheckKind;
-use crate::engine::{default_rollout, Environment, RolloutStep};
+use crate::engine::{default_rollout, Environment, Notice, RolloutStep};
 use crate::links::is_web_link;
 use crate::schedule::{parse_soak, parse_window, Cadence, CadenceError};
 
@@ -98,6 +100,8 @@ pub struct DomainSpec {
     pub name: String,
     pub description: String,
     pub colour: String,
+    pub notify_webhook_env: String,
+    pub notify_on: Vec<Notice>,
 }
 
 /// A service as declared.
@@ -168,6 +172,9 @@ struct RawDomain {
     #[serde(default)]
     description: String,
     colour: Option<String>,
+    #[serde(default)]
+    notify_webhook_env: String,
+    notify_on: Option<Vec<Notice>>,
 }
 
 #[derive(Deserialize)]
@@ -315,7 +322,22 @@ impl Checker<'_> {
             }
             None => default_colour(&raw.name).to_owned(),
         };
-        ok.then_some(DomainSpec { name: raw.name, description: raw.description, colour })
+        let env_ok = raw.notify_webhook_env.is_empty() || is_env_name(&raw.notify_webhook_env);
+        if !env_ok {
+            self.problem(
+                &format!("domain \"{}\"", raw.name),
+                "notify_webhook_env",
+                "must name an environment variable, e.g. PAYMENTS_SLACK_URL",
+            );
+        }
+        let notify_on = raw.notify_on.unwrap_or_else(|| Notice::ALL.to_vec());
+        (ok && env_ok).then_some(DomainSpec {
+            name: raw.name,
+            description: raw.description,
+            colour,
+            notify_webhook_env: raw.notify_webhook_env,
+            notify_on,
+        })
     }
 
     fn service(&mut self, raw: RawService) -> Option<ServiceSpec> {
@@ -402,9 +424,7 @@ impl Checker<'_> {
                 if !url_ok {
                     self.problem(at, "webhook_url", "the webhook deployer needs an http(s) URL to post to");
                 }
-                let env_ok = !secret_env.is_empty()
-                    && secret_env.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
-                    && !secret_env.starts_with(|c: char| c.is_ascii_digit());
+                let env_ok = is_env_name(secret_env);
                 if !env_ok {
                     self.problem(
                         at,
@@ -543,6 +563,13 @@ impl Checker<'_> {
             })
             .ok()
     }
+}
+
+/// An environment variable name: upper-case letters, digits and `_`, not starting with a digit.
+fn is_env_name(text: &str) -> bool {
+    !text.is_empty()
+        && text.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        && !text.starts_with(|c: char| c.is_ascii_digit())
 }
 
 fn is_hex_colour(text: &str) -> bool {

@@ -27,6 +27,7 @@ pub struct FleetIntegrations {
     clock: Arc<dyn Clock>,
     metrics: SimulatedMetrics,
     webhook: WebhookDeployer,
+    notifier: reqwest::Client,
 }
 
 /// How long a deploy webhook may take to answer.
@@ -35,7 +36,8 @@ const WEBHOOK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 impl FleetIntegrations {
     /// Integrations over `db`, judging canaries on `metrics`.
     pub fn new(db: Db, clock: Arc<dyn Clock>, metrics: SimulatedMetrics) -> anyhow::Result<Self> {
-        Ok(Self { db, clock, metrics, webhook: WebhookDeployer::new(WEBHOOK_TIMEOUT)? })
+        let notifier = reqwest::Client::builder().timeout(WEBHOOK_TIMEOUT).build()?;
+        Ok(Self { db, clock, metrics, webhook: WebhookDeployer::new(WEBHOOK_TIMEOUT)?, notifier })
     }
 
     async fn definition_of(&self, conn: &mut store::Conn, train_id: &str) -> anyhow::Result<Definition> {
@@ -126,6 +128,31 @@ impl FleetIntegrations {
         self.webhook.send(&definition.webhook_url, secret.as_bytes(), &context.key, timestamp, &payload).await
     }
 
+    /// Posts `text` to the train's domain's incoming webhook, if it wants `notice`.
+    async fn post_notice(&self, train_id: &str, notice: Notice, text: &str) -> anyhow::Result<()> {
+        let mut conn = self.db.acquire().await?;
+        let definition = self.definition_of(&mut conn, train_id).await?;
+        let domains = store::domains::list(&mut conn).await?;
+        drop(conn);
+        let domain =
+            domains.into_iter().find(|d| d.id == definition.domain_id).context("the train's domain is gone")?;
+        let wanted: Vec<Notice> = serde_json::from_str(&domain.notify_on).unwrap_or_default();
+        if domain.notify_webhook_env.is_empty() || !wanted.contains(&notice) {
+            tracing::info!(train = %train_id, ?notice, text, "notification (no webhook for it)");
+            return Ok(());
+        }
+        let url = std::env::var(&domain.notify_webhook_env).with_context(|| {
+            format!("the notification variable {} is not set for this server", domain.notify_webhook_env)
+        })?;
+        let message = serde_json::json!({ "text": format!("[{}] {}: {text}", domain.name, definition.name) });
+        let response =
+            self.notifier.post(&url).json(&message).send().await.context("the notification webhook did not answer")?;
+        if !response.status().is_success() {
+            anyhow::bail!("the notification webhook answered {}", response.status());
+        }
+        Ok(())
+    }
+
     async fn verdict(&self, train_id: &str, step: usize) -> anyhow::Result<(Verdict, String)> {
         let run = runtime::load(&self.db, train_id).await?;
         let services: Vec<String> = run.candidates.iter().filter(|c| c.boarded()).map(|c| c.service.clone()).collect();
@@ -182,9 +209,6 @@ impl Integrations for FleetIntegrations {
         notice: Notice,
         text: &'a str,
     ) -> BoxFuture<'a, anyhow::Result<()>> {
-        Box::pin(async move {
-            tracing::info!(train = %context.train_id, ?notice, text, "notification");
-            Ok(())
-        })
+        Box::pin(self.post_notice(&context.train_id, notice, text))
     }
 }

@@ -76,6 +76,18 @@ pub async fn start_in(
             last_error: String::new(),
         };
         store::runs::enqueue(conn, &wake, now).await?;
+        let opened = Effect::Notify {
+            notice: engine::Notice::Opened,
+            text: format!("train opened for planning; cutover at {}", crate::time::rfc3339(run.cutover_at)),
+        };
+        let notice = OutboxEntry {
+            id: store::new_id(),
+            effect_key: format!("{}:notify-opened", run.train_id),
+            effect: serde_json::to_string(&WakeUp::Effect(opened))?,
+            due_at: now,
+            ..wake
+        };
+        store::runs::enqueue(conn, &notice, now).await?;
     }
     Ok(started)
 }

@@ -9,33 +9,44 @@ pub struct Domain {
     pub name: String,
     pub description: String,
     pub colour: String,
+    /// The environment variable holding the domain's incoming-webhook URL (empty: no notifications).
+    pub notify_webhook_env: String,
+    /// JSON array of the notices the domain wants.
+    pub notify_on: String,
 }
 
 /// The domain called `name`, if any.
 #[tracing::instrument(skip_all)]
 pub async fn by_name(conn: &mut Conn, name: &str) -> Result<Option<Domain>, DbError> {
-    Ok(sqlx::query_as("SELECT id, name, description, colour FROM domains WHERE name = $1")
-        .bind(name)
-        .fetch_optional(conn)
-        .await?)
+    Ok(sqlx::query_as(
+        "SELECT id, name, description, colour, notify_webhook_env, notify_on FROM domains WHERE name = $1",
+    )
+    .bind(name)
+    .fetch_optional(conn)
+    .await?)
 }
 
 /// Every domain, by name.
 #[tracing::instrument(skip_all)]
 pub async fn list(conn: &mut Conn) -> Result<Vec<Domain>, DbError> {
-    Ok(sqlx::query_as("SELECT id, name, description, colour FROM domains ORDER BY name").fetch_all(conn).await?)
+    Ok(sqlx::query_as("SELECT id, name, description, colour, notify_webhook_env, notify_on FROM domains ORDER BY name")
+        .fetch_all(conn)
+        .await?)
 }
 
 /// Inserts a new domain.
 #[tracing::instrument(skip_all)]
 pub async fn insert(conn: &mut Conn, domain: &Domain, now: i64) -> Result<(), DbError> {
     sqlx::query(
-        "INSERT INTO domains (id, name, description, colour, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)",
+        "INSERT INTO domains (id, name, description, colour, notify_webhook_env, notify_on, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
     )
     .bind(&domain.id)
     .bind(&domain.name)
     .bind(&domain.description)
     .bind(&domain.colour)
+    .bind(&domain.notify_webhook_env)
+    .bind(&domain.notify_on)
     .bind(now)
     .execute(conn)
     .await?;
@@ -45,12 +56,17 @@ pub async fn insert(conn: &mut Conn, domain: &Domain, now: i64) -> Result<(), Db
 /// Overwrites a domain's attributes.
 #[tracing::instrument(skip_all)]
 pub async fn update(conn: &mut Conn, domain: &Domain, now: i64) -> Result<(), DbError> {
-    sqlx::query("UPDATE domains SET description = $2, colour = $3, updated_at = $4 WHERE id = $1")
-        .bind(&domain.id)
-        .bind(&domain.description)
-        .bind(&domain.colour)
-        .bind(now)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "UPDATE domains SET description = $2, colour = $3, notify_webhook_env = $4, notify_on = $5, updated_at = $6 \
+         WHERE id = $1",
+    )
+    .bind(&domain.id)
+    .bind(&domain.description)
+    .bind(&domain.colour)
+    .bind(&domain.notify_webhook_env)
+    .bind(&domain.notify_on)
+    .bind(now)
+    .execute(conn)
+    .await?;
     Ok(())
 }

@@ -4,7 +4,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use axum::Router;
+use axum::{Json, Router};
 use chrono::Duration;
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
@@ -26,6 +26,19 @@ struct Seen {
     requests: Vec<(String, String, u64, bool)>,
     applied: Vec<String>,
     failures_left: usize,
+    notifications: Vec<String>,
+    notification_failures_left: usize,
+}
+
+/// A Slack-compatible incoming webhook that fails its first post.
+async fn slack(State(seen): State<Arc<Mutex<Seen>>>, Json(message): Json<Value>) -> StatusCode {
+    let mut seen = seen.lock().unwrap_or_else(PoisonError::into_inner);
+    if seen.notification_failures_left > 0 {
+        seen.notification_failures_left -= 1;
+        return StatusCode::SERVICE_UNAVAILABLE;
+    }
+    seen.notifications.push(message["text"].as_str().unwrap_or_default().to_owned());
+    StatusCode::OK
 }
 
 async fn receive(State(seen): State<Arc<Mutex<Seen>>>, headers: HeaderMap, body: Bytes) -> StatusCode {
@@ -54,18 +67,22 @@ async fn receive(State(seen): State<Arc<Mutex<Seen>>>, headers: HeaderMap, body:
 }
 
 async fn webhook_releases_are_signed_retried_and_keyed(backend: Backend) {
-    let seen = Arc::new(Mutex::new(Seen { failures_left: 2, ..Seen::default() }));
+    let seen = Arc::new(Mutex::new(Seen { failures_left: 2, notification_failures_left: 1, ..Seen::default() }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("address");
-    let receiver = Router::new().route("/deploy", post(receive)).with_state(seen.clone());
+    let receiver = Router::new().route("/deploy", post(receive)).route("/slack", post(slack)).with_state(seen.clone());
     tokio::spawn(async move { axum::serve(listener, receiver).await });
 
     let variable = format!("RAILYARD_TEST_WEBHOOK_SECRET_{}", if backend == Backend::Sqlite { "SQLITE" } else { "PG" });
     std::env::set_var(&variable, SECRET);
+    let slack_variable = format!("{variable}_SLACK");
+    std::env::set_var(&slack_variable, format!("http://{address}/slack"));
     let fleet_file = format!(
         r#"
 [[domain]]
 name = "payments"
+notify_webhook_env = "{slack_variable}"
+notify_on = ["opened", "completed"]
 
 [[service]]
 name = "ledger"
@@ -143,5 +160,8 @@ soak = "0s"
     assert_eq!(attempts.len(), 3, "two 500s, then accepted; every attempt carries the same key");
     assert!(attempts.iter().all(|(_, action, step, _)| action == "deploy" && *step == 0));
     assert_eq!(seen.applied, vec![first_key, format!("{train_id}:deploy:1")], "each release applied once, in order");
+    assert_eq!(seen.notifications.len(), 2, "opened (after one retry) and completed only: {:?}", seen.notifications);
+    assert!(seen.notifications[0].starts_with("[payments] payments-daily: train opened for planning"));
+    assert_eq!(seen.notifications[1], "[payments] payments-daily: train completed");
 }
 on_both_backends!(webhook_deployer, webhook_releases_are_signed_retried_and_keyed);
