@@ -10,6 +10,7 @@
 //! [[service]]
 //! name = "ledger"
 //! domain = "payments"
+//! slo = { target = 0.999, window = "28d" }   # optional; the `observability` gate needs one
 //!
 //! [[train]]
 //! name = "payments-weekly"
@@ -22,7 +23,7 @@
 //! cutover_window = "2h"
 //! preflight = "2h"              # optional: planning closes this long before cutover
 //! monitoring = "1h"             # optional: watched this long after the last step
-//! gates = ["tests", "security_scan"]   # optional: check kinds every candidate must pass
+//! gates = ["tests", "security_scan"]   # optional: check kinds, or "observability" (the service has an SLO)
 //! deployer = "simulated"        # optional; or "webhook" with the two lines below
 //! webhook_url = "https://deploy.example.com/hooks/railyard"
 //! webhook_secret_env = "RAILYARD_WEBHOOK_SECRET"   # the variable holding the HMAC key
@@ -49,6 +50,7 @@ use chrono::{Duration, NaiveDate, NaiveDateTime};
 use chrono_tz::Tz;
 use serde::Deserialize;
 
+use crate::analysis::budget::Slo;
 use crate::artifacts::CheckKind;
 use crate::engine::{default_rollout, Environment, Notice, RolloutStep};
 use crate::links::is_web_link;
@@ -105,12 +107,13 @@ pub struct DomainSpec {
 }
 
 /// A service as declared.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ServiceSpec {
     pub name: String,
     pub domain: String,
     pub owner: String,
     pub runbook_url: String,
+    pub slo: Option<Slo>,
 }
 
 /// A train definition as declared.
@@ -186,6 +189,14 @@ struct RawService {
     owner: String,
     #[serde(default)]
     runbook: String,
+    slo: Option<RawSlo>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSlo {
+    target: f64,
+    window: String,
 }
 
 #[derive(Deserialize)]
@@ -234,6 +245,9 @@ struct RawFreeze {
     cadence: Option<String>,
     duration: Option<String>,
 }
+
+/// The gate that passes when the candidate's service has an SLO.
+pub const OBSERVABILITY_GATE: &str = "observability";
 
 /// Colour-blind-safe colours (Okabe–Ito) for domains that name none.
 const PALETTE: [&str; 7] = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#8C6D00"];
@@ -346,7 +360,21 @@ impl Checker<'_> {
             self.problem(&format!("service \"{}\"", raw.name), "runbook", "must be an http(s) URL");
             return None;
         }
-        ok.then_some(ServiceSpec { name: raw.name, domain: raw.domain, owner: raw.owner, runbook_url: raw.runbook })
+        let at = format!("service \"{}\"", raw.name);
+        let slo = match raw.slo {
+            None => None,
+            Some(slo) => {
+                let window = self.window(&at, "slo.window", &slo.window)?;
+                Some(Slo::new(slo.target, window).map_err(|e| self.problem(&at, "slo.target", e)).ok()?)
+            }
+        };
+        ok.then_some(ServiceSpec {
+            name: raw.name,
+            domain: raw.domain,
+            owner: raw.owner,
+            runbook_url: raw.runbook,
+            slo,
+        })
     }
 
     fn train(&mut self, raw: RawTrain) -> Option<TrainSpec> {
@@ -374,10 +402,10 @@ impl Checker<'_> {
             }
         }
         let gates = raw.gates.unwrap_or_else(|| vec!["tests".into(), "security_scan".into()]);
-        let known_gates = gates.iter().all(|gate| CheckKind::named(gate).is_some());
+        let known_gates = gates.iter().all(|gate| gate == OBSERVABILITY_GATE || CheckKind::named(gate).is_some());
         if !known_gates {
             let names: Vec<&str> = CheckKind::ALL.iter().map(|k| k.as_str()).collect();
-            self.problem(&at, "gates", format!("gates are check kinds: {}", names.join(", ")));
+            self.problem(&at, "gates", format!("gates are {} or {OBSERVABILITY_GATE}", names.join(", ")));
         }
         let deployer = raw.deployer.unwrap_or_else(|| "simulated".into());
         let deployer_ok = self.deployer(&at, &deployer, &raw.webhook_url, &raw.webhook_secret_env);

@@ -6,7 +6,9 @@ pub mod demo;
 mod manifest;
 
 pub use apply::{apply, ApplyError, ApplySummary};
-pub use manifest::{parse, DomainSpec, Fleet, FreezeSchedule, FreezeSpec, Problem, ServiceSpec, TrainSpec};
+pub use manifest::{
+    parse, DomainSpec, Fleet, FreezeSchedule, FreezeSpec, Problem, ServiceSpec, TrainSpec, OBSERVABILITY_GATE,
+};
 
 /// Reads, validates and applies the file at `path`.
 pub async fn apply_file(

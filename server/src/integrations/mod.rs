@@ -16,6 +16,7 @@ pub use webhook::WebhookDeployer;
 use crate::artifacts::CheckStatus;
 use crate::clock::Clock;
 use crate::engine::{Boarding, Environment, GateOutcome, Notice, Verdict};
+use crate::fleet::OBSERVABILITY_GATE;
 use crate::runtime::{self, BoxFuture, EffectContext, Integrations};
 use crate::store::{self, definitions::Definition, Db};
 use crate::time::to_ms;
@@ -63,6 +64,16 @@ impl FleetIntegrations {
 
     async fn gate(&self, artifact_id: &str, gate: &str) -> anyhow::Result<GateOutcome> {
         let mut conn = self.db.acquire().await?;
+        if gate == OBSERVABILITY_GATE {
+            let artifact = store::artifacts::by_id(&mut conn, artifact_id).await?.context("the artifact is gone")?;
+            let service =
+                store::services::by_name(&mut conn, &artifact.service).await?.context("the service is gone")?;
+            return Ok(if service.slo.is_empty() {
+                GateOutcome::Failed(format!("{} has no SLO; declare one in its trains-as-code entry", service.name))
+            } else {
+                GateOutcome::Passed
+            });
+        }
         let check = store::artifacts::latest_check(&mut conn, artifact_id, gate).await?;
         let Some(check) = check else {
             anyhow::bail!("no {gate} result has been reported for this artifact yet");

@@ -10,12 +10,14 @@ pub struct Service {
     pub domain_id: String,
     pub owner: String,
     pub runbook_url: String,
+    /// JSON of the service's SLO; empty when it has none.
+    pub slo: String,
 }
 
 /// The service called `name`, if any.
 #[tracing::instrument(skip_all)]
 pub async fn by_name(conn: &mut Conn, name: &str) -> Result<Option<Service>, DbError> {
-    Ok(sqlx::query_as("SELECT id, name, domain_id, owner, runbook_url FROM services WHERE name = $1")
+    Ok(sqlx::query_as("SELECT id, name, domain_id, owner, runbook_url, slo FROM services WHERE name = $1")
         .bind(name)
         .fetch_optional(conn)
         .await?)
@@ -24,7 +26,7 @@ pub async fn by_name(conn: &mut Conn, name: &str) -> Result<Option<Service>, DbE
 /// Every service, by name.
 #[tracing::instrument(skip_all)]
 pub async fn list(conn: &mut Conn) -> Result<Vec<Service>, DbError> {
-    Ok(sqlx::query_as("SELECT id, name, domain_id, owner, runbook_url FROM services ORDER BY name")
+    Ok(sqlx::query_as("SELECT id, name, domain_id, owner, runbook_url, slo FROM services ORDER BY name")
         .fetch_all(conn)
         .await?)
 }
@@ -33,14 +35,15 @@ pub async fn list(conn: &mut Conn) -> Result<Vec<Service>, DbError> {
 #[tracing::instrument(skip_all)]
 pub async fn insert(conn: &mut Conn, service: &Service, now: i64) -> Result<(), DbError> {
     sqlx::query(
-        "INSERT INTO services (id, name, domain_id, owner, runbook_url, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $6)",
+        "INSERT INTO services (id, name, domain_id, owner, runbook_url, slo, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
     )
     .bind(&service.id)
     .bind(&service.name)
     .bind(&service.domain_id)
     .bind(&service.owner)
     .bind(&service.runbook_url)
+    .bind(&service.slo)
     .bind(now)
     .execute(conn)
     .await?;
@@ -50,13 +53,16 @@ pub async fn insert(conn: &mut Conn, service: &Service, now: i64) -> Result<(), 
 /// Overwrites a service's attributes.
 #[tracing::instrument(skip_all)]
 pub async fn update(conn: &mut Conn, service: &Service, now: i64) -> Result<(), DbError> {
-    sqlx::query("UPDATE services SET domain_id = $2, owner = $3, runbook_url = $4, updated_at = $5 WHERE id = $1")
-        .bind(&service.id)
-        .bind(&service.domain_id)
-        .bind(&service.owner)
-        .bind(&service.runbook_url)
-        .bind(now)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "UPDATE services SET domain_id = $2, owner = $3, runbook_url = $4, slo = $5, updated_at = $6 WHERE id = $1",
+    )
+    .bind(&service.id)
+    .bind(&service.domain_id)
+    .bind(&service.owner)
+    .bind(&service.runbook_url)
+    .bind(&service.slo)
+    .bind(now)
+    .execute(conn)
+    .await?;
     Ok(())
 }

@@ -19,9 +19,15 @@ name = "payments"
 [[service]]
 name = "ledger"
 domain = "payments"
+slo = { target = 0.999, window = "28d" }
 
 [[service]]
 name = "checkout"
+domain = "payments"
+slo = { target = 0.995, window = "28d" }
+
+[[service]]
+name = "billing"
 domain = "payments"
 
 [[train]]
@@ -35,6 +41,7 @@ planning_window = "1h"
 cutover_window = "2h"
 preflight = "30m"
 monitoring = "10m"
+gates = ["tests", "security_scan", "observability"]
 
 [[train.step]]
 name = "canary 10%"
@@ -192,3 +199,22 @@ async fn ci_artifacts_ride_a_train_and_a_vulnerable_one_misses_it_for_good(backe
     assert!(boardable.is_empty(), "a shipped artifact does not ride again");
 }
 on_both_backends!(ci_to_production, ci_artifacts_ride_a_train_and_a_vulnerable_one_misses_it_for_good);
+
+#[tokio::test]
+async fn the_observability_gate_fails_a_service_without_an_slo() {
+    let app = spawn_app(Backend::Sqlite, false).await;
+    fleet::apply(&app.db, &parse("fleet.toml", FLEET).expect("valid"), test_now()).await.expect("apply");
+    let billing = ci_build(&app, "billing", 'd', "1.0").await;
+    let ledger = ci_build(&app, "ledger", 'e', "1.0").await;
+    let integrations = FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), SimulatedMetrics::default())
+        .expect("integrations");
+    let context = runtime::EffectContext { train_id: "t".into(), key: "k".into() };
+    use server::runtime::Integrations;
+    let outcome = integrations.run_gate(&context, &billing, "observability").await.expect("gate ran");
+    assert_eq!(
+        outcome,
+        server::engine::GateOutcome::Failed("billing has no SLO; declare one in its trains-as-code entry".into())
+    );
+    let outcome = integrations.run_gate(&context, &ledger, "observability").await.expect("gate ran");
+    assert_eq!(outcome, server::engine::GateOutcome::Passed);
+}
