@@ -158,6 +158,8 @@ pub async fn apply(db: &Db, fleet: &Fleet, now: DateTime<Utc>) -> Result<ApplySu
             deployer: spec.deployer.clone(),
             webhook_url: spec.webhook_url.clone(),
             webhook_secret_env: spec.webhook_secret_env.clone(),
+            gitops_repo: spec.gitops_repo.clone(),
+            gitops_branch: spec.gitops_branch.clone(),
         };
         let outcome = match store::definitions::by_name(&mut tx, &spec.name).await? {
             None => {

@@ -27,6 +27,9 @@
 //! deployer = "simulated"        # optional; or "webhook" with the two lines below
 //! webhook_url = "https://deploy.example.com/hooks/railyard"
 //! webhook_secret_env = "RAILYARD_WEBHOOK_SECRET"   # the variable holding the HMAC key
+//! # or deployer = "gitops": commits image tags to environments/<env>/<service>.yaml
+//! # gitops_repo = "/srv/git/deploy.git"   # a path or file:// / https:// URL
+//! # gitops_branch = "main"
 //!
 //! [[train.step]]                # optional; default: staging, 5%, 50%, 100%
 //! name = "canary 5% eu-west"
@@ -132,6 +135,9 @@ pub struct TrainSpec {
     /// For the webhook deployer: the URL and the environment variable with its secret.
     pub webhook_url: String,
     pub webhook_secret_env: String,
+    /// For the gitops deployer: the repository and branch.
+    pub gitops_repo: String,
+    pub gitops_branch: String,
     pub rollout: Vec<RolloutStep>,
 }
 
@@ -219,6 +225,10 @@ struct RawTrain {
     webhook_url: String,
     #[serde(default)]
     webhook_secret_env: String,
+    #[serde(default)]
+    gitops_repo: String,
+    #[serde(default)]
+    gitops_branch: String,
     #[serde(default)]
     step: Vec<RawStep>,
 }
@@ -401,14 +411,14 @@ impl Checker<'_> {
                 self.problem(&at, "preflight", "must be shorter than `planning_window`");
             }
         }
-        let gates = raw.gates.unwrap_or_else(|| vec!["tests".into(), "security_scan".into()]);
+        let gates = raw.gates.clone().unwrap_or_else(|| vec!["tests".into(), "security_scan".into()]);
         let known_gates = gates.iter().all(|gate| gate == OBSERVABILITY_GATE || CheckKind::named(gate).is_some());
         if !known_gates {
             let names: Vec<&str> = CheckKind::ALL.iter().map(|k| k.as_str()).collect();
             self.problem(&at, "gates", format!("gates are {} or {OBSERVABILITY_GATE}", names.join(", ")));
         }
-        let deployer = raw.deployer.unwrap_or_else(|| "simulated".into());
-        let deployer_ok = self.deployer(&at, &deployer, &raw.webhook_url, &raw.webhook_secret_env);
+        let deployer = raw.deployer.clone().unwrap_or_else(|| "simulated".into());
+        let deployer_ok = self.deployer(&at, &deployer, &raw);
         let rollout = self.rollout(&at, raw.step);
         let valid = ok && known_gates && deployer_ok;
         match (valid, cadence, planning, cutover, preflight, monitoring, rollout) {
@@ -433,26 +443,44 @@ impl Checker<'_> {
                 deployer,
                 webhook_url: raw.webhook_url,
                 webhook_secret_env: raw.webhook_secret_env,
+                gitops_repo: raw.gitops_repo,
+                gitops_branch: raw.gitops_branch,
                 rollout,
             }),
             _ => None,
         }
     }
 
-    /// Checks the deployer and, for a webhook, where it posts and where its secret is.
-    fn deployer(&mut self, at: &str, deployer: &str, url: &str, secret_env: &str) -> bool {
+    /// Checks the deployer and the settings it needs (and only those).
+    fn deployer(&mut self, at: &str, deployer: &str, raw: &RawTrain) -> bool {
+        let webhook_set = !raw.webhook_url.is_empty() || !raw.webhook_secret_env.is_empty();
+        let gitops_set = !raw.gitops_repo.is_empty() || !raw.gitops_branch.is_empty();
         match deployer {
-            "simulated" if url.is_empty() && secret_env.is_empty() => true,
-            "simulated" => {
-                self.problem(at, "webhook_url", "is only for deployer = \"webhook\"");
-                false
+            "simulated" | "webhook" | "gitops" => {}
+            other => {
+                self.problem(
+                    at,
+                    "deployer",
+                    format!("\"{other}\" is not a deployer; available: simulated, webhook, gitops"),
+                );
+                return false;
             }
+        }
+        if webhook_set && deployer != "webhook" {
+            self.problem(at, "webhook_url", "is only for deployer = \"webhook\"");
+            return false;
+        }
+        if gitops_set && deployer != "gitops" {
+            self.problem(at, "gitops_repo", "is only for deployer = \"gitops\"");
+            return false;
+        }
+        match deployer {
             "webhook" => {
-                let url_ok = is_web_link(url);
+                let url_ok = is_web_link(&raw.webhook_url);
                 if !url_ok {
                     self.problem(at, "webhook_url", "the webhook deployer needs an http(s) URL to post to");
                 }
-                let env_ok = is_env_name(secret_env);
+                let env_ok = is_env_name(&raw.webhook_secret_env);
                 if !env_ok {
                     self.problem(
                         at,
@@ -462,10 +490,22 @@ impl Checker<'_> {
                 }
                 url_ok && env_ok
             }
-            other => {
-                self.problem(at, "deployer", format!("\"{other}\" is not a deployer; available: simulated, webhook"));
-                false
+            "gitops" => {
+                let repo_ok = !raw.gitops_repo.trim().is_empty() && !raw.gitops_repo.starts_with('-');
+                if !repo_ok {
+                    self.problem(at, "gitops_repo", "the gitops deployer needs a repository path or URL");
+                }
+                let branch = raw.gitops_branch.as_str();
+                let branch_ok = !branch.is_empty()
+                    && !branch.starts_with('-')
+                    && !branch.contains("..")
+                    && branch.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c));
+                if !branch_ok {
+                    self.problem(at, "gitops_branch", "name the branch Argo CD or Flux syncs, e.g. \"main\"");
+                }
+                repo_ok && branch_ok
             }
+            _ => true,
         }
     }
 

@@ -1,8 +1,9 @@
 //! The runtime's integrations for a fleet: assembly, gates and carry-over
 //! read and write the store; each train definition picks its deployer
-//! (`webhook`, or the labelled `simulated` one); canaries are judged on the
+//! (`webhook`, `gitops`, or the labelled `simulated` one); canaries are judged on the
 //! simulated metrics provider (the only one so far).
 
+pub mod gitops;
 mod simulated;
 pub mod webhook;
 
@@ -28,6 +29,7 @@ pub struct FleetIntegrations {
     clock: Arc<dyn Clock>,
     metrics: SimulatedMetrics,
     webhook: WebhookDeployer,
+    gitops: gitops::GitopsDeployer,
     notifier: reqwest::Client,
 }
 
@@ -38,7 +40,8 @@ impl FleetIntegrations {
     /// Integrations over `db`, judging canaries on `metrics`.
     pub fn new(db: Db, clock: Arc<dyn Clock>, metrics: SimulatedMetrics) -> anyhow::Result<Self> {
         let notifier = reqwest::Client::builder().timeout(WEBHOOK_TIMEOUT).build()?;
-        Ok(Self { db, clock, metrics, webhook: WebhookDeployer::new(WEBHOOK_TIMEOUT)?, notifier })
+        let webhook = WebhookDeployer::new(WEBHOOK_TIMEOUT)?;
+        Ok(Self { db, clock, metrics, webhook, gitops: gitops::GitopsDeployer, notifier })
     }
 
     async fn definition_of(&self, conn: &mut store::Conn, train_id: &str) -> anyhow::Result<Definition> {
@@ -92,7 +95,7 @@ impl FleetIntegrations {
     async fn release(&self, context: &EffectContext, step: usize, action: &str) -> anyhow::Result<()> {
         let mut conn = self.db.acquire().await?;
         let definition = self.definition_of(&mut conn, &context.train_id).await?;
-        if definition.deployer != "webhook" {
+        if definition.deployer == "simulated" {
             tracing::info!(train = %context.train_id, step, action, key = %context.key, "simulated deployer: done");
             return Ok(());
         }
@@ -132,6 +135,9 @@ impl FleetIntegrations {
                 .collect(),
             restore,
         };
+        if definition.deployer == "gitops" {
+            return self.gitops.release(&definition.gitops_repo, &definition.gitops_branch, &payload).await;
+        }
         let secret = std::env::var(&definition.webhook_secret_env).with_context(|| {
             format!("the webhook secret variable {} is not set for this server", definition.webhook_secret_env)
         })?;

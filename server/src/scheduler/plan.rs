@@ -65,6 +65,8 @@ mod tests {
             deployer: "simulated".into(),
             webhook_url: String::new(),
             webhook_secret_env: String::new(),
+            gitops_repo: String::new(),
+            gitops_branch: String::new(),
         }
     }
 

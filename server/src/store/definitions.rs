@@ -32,10 +32,14 @@ pub struct Definition {
     pub webhook_url: String,
     /// The environment variable holding the webhook's signing secret.
     pub webhook_secret_env: String,
+    /// The Git repository a gitops deployer commits to (empty for other deployers).
+    pub gitops_repo: String,
+    /// The branch it pushes.
+    pub gitops_branch: String,
 }
 
 const COLUMNS: &str = "id, name, domain_id, cadence, time_zone, starts_on, planning_window_ms, cutover_window_ms, \
-     active_from, rollout, preflight_ms, monitoring_ms, gates, deployer, webhook_url, webhook_secret_env";
+     active_from, rollout, preflight_ms, monitoring_ms, gates, deployer, webhook_url, webhook_secret_env, gitops_repo, gitops_branch";
 
 /// The definition called `name`, if any.
 #[tracing::instrument(skip_all)]
@@ -57,7 +61,7 @@ pub async fn list(conn: &mut Conn) -> Result<Vec<Definition>, DbError> {
 pub async fn insert(conn: &mut Conn, definition: &Definition, now: i64) -> Result<(), DbError> {
     sqlx::query(&format!(
         "INSERT INTO train_definitions ({COLUMNS}, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17)"
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19)"
     ))
     .bind(&definition.id)
     .bind(&definition.name)
@@ -75,6 +79,8 @@ pub async fn insert(conn: &mut Conn, definition: &Definition, now: i64) -> Resul
     .bind(&definition.deployer)
     .bind(&definition.webhook_url)
     .bind(&definition.webhook_secret_env)
+    .bind(&definition.gitops_repo)
+    .bind(&definition.gitops_branch)
     .bind(now)
     .execute(conn)
     .await?;
@@ -87,7 +93,8 @@ pub async fn update(conn: &mut Conn, definition: &Definition, now: i64) -> Resul
     sqlx::query(
         "UPDATE train_definitions SET domain_id = $2, cadence = $3, time_zone = $4, starts_on = $5, \
          planning_window_ms = $6, cutover_window_ms = $7, rollout = $8, preflight_ms = $9, monitoring_ms = $10, \
-         gates = $11, deployer = $12, webhook_url = $13, webhook_secret_env = $14, updated_at = $15 WHERE id = $1",
+         gates = $11, deployer = $12, webhook_url = $13, webhook_secret_env = $14, gitops_repo = $15, \
+         gitops_branch = $16, updated_at = $17 WHERE id = $1",
     )
     .bind(&definition.id)
     .bind(&definition.domain_id)
@@ -103,6 +110,8 @@ pub async fn update(conn: &mut Conn, definition: &Definition, now: i64) -> Resul
     .bind(&definition.deployer)
     .bind(&definition.webhook_url)
     .bind(&definition.webhook_secret_env)
+    .bind(&definition.gitops_repo)
+    .bind(&definition.gitops_branch)
     .bind(now)
     .execute(conn)
     .await?;

@@ -151,3 +151,29 @@ pub async fn snapshot(db: &Db) -> Vec<String> {
     }
     rows
 }
+
+/// Works the runtime minute by minute from `from` until the train is final
+/// (or a day passes); returns the simulated instant it stopped at.
+pub async fn drive_train(db: &Db, integrations: &dyn server::runtime::Integrations, train_id: &str, from: i64) -> i64 {
+    let mut now = from;
+    for _ in 0..24 * 60 {
+        server::runtime::sync_freezes(db, now).await.expect("freezes");
+        while server::runtime::work(db, integrations, now, 100).await.expect("work") > 0 {}
+        if server::runtime::load(db, train_id).await.expect("state").phase.is_final() {
+            break;
+        }
+        now += 60_000;
+    }
+    now
+}
+
+/// The id of the one train in `state`.
+pub async fn train_in_state(db: &Db, state: &str) -> String {
+    let mut conn = db.acquire().await.expect("connection");
+    let (id,): (String,) = sqlx::query_as("SELECT id FROM trains WHERE state = $1")
+        .bind(state)
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap_or_else(|e| panic!("one train in state {state}: {e}"));
+    id
+}

@@ -5,6 +5,7 @@ mod apply;
 mod artifacts;
 mod calendar_page;
 mod cli;
+mod gitops;
 mod health;
 mod helpers;
 mod pipeline;

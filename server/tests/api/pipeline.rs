@@ -9,7 +9,7 @@ use server::scheduler::{tick, SchedulerConfig};
 use server::store;
 use server::time::to_ms;
 
-use crate::helpers::{spawn_app, test_now, Backend, TestApp};
+use crate::helpers::{drive_train, spawn_app, test_now, train_in_state, Backend, TestApp};
 use crate::on_both_backends;
 
 const FLEET: &str = r#"
@@ -96,22 +96,8 @@ async fn ci_artifacts_ride_a_train_and_a_vulnerable_one_misses_it_for_good(backe
     tick(&app.db, opened_at, &SchedulerConfig::default()).await.expect("tick");
     let integrations = FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), SimulatedMetrics::default())
         .expect("integrations");
-    let mut now = to_ms(opened_at);
-    let train_id = {
-        let mut conn = app.db.acquire().await.expect("connection");
-        let (id,): (String,) = sqlx::query_as("SELECT id FROM trains WHERE state = 'planning'")
-            .fetch_one(&mut *conn)
-            .await
-            .expect("open train");
-        id
-    };
-    for _ in 0..24 * 60 {
-        while runtime::work(&app.db, &integrations, now, 100).await.expect("work") > 0 {}
-        if runtime::load(&app.db, &train_id).await.expect("state").phase.is_final() {
-            break;
-        }
-        now += 60_000;
-    }
+    let train_id = train_in_state(&app.db, "planning").await;
+    drive_train(&app.db, &integrations, &train_id, to_ms(opened_at)).await;
 
     let mut conn = app.db.acquire().await.expect("connection");
     let (state,): (String,) = sqlx::query_as("SELECT state FROM trains WHERE id = $1")

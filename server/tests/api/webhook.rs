@@ -15,7 +15,7 @@ use server::scheduler::{tick, SchedulerConfig};
 use server::time::to_ms;
 use sha2::Sha256;
 
-use crate::helpers::{spawn_app, test_now, Backend};
+use crate::helpers::{drive_train, spawn_app, test_now, train_in_state, Backend};
 use crate::on_both_backends;
 
 const SECRET: &str = "s3cret-shared-with-the-receiver";
@@ -134,22 +134,8 @@ soak = "0s"
     tick(&app.db, opened, &SchedulerConfig::default()).await.expect("tick");
     let integrations = FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), SimulatedMetrics::default())
         .expect("integrations");
-    let train_id: String = {
-        let mut conn = app.db.acquire().await.expect("connection");
-        let (id,): (String,) = sqlx::query_as("SELECT id FROM trains WHERE state = 'planning'")
-            .fetch_one(&mut *conn)
-            .await
-            .expect("train");
-        id
-    };
-    let mut now = to_ms(opened);
-    for _ in 0..24 * 60 {
-        while runtime::work(&app.db, &integrations, now, 100).await.expect("work") > 0 {}
-        if runtime::load(&app.db, &train_id).await.expect("state").phase.is_final() {
-            break;
-        }
-        now += 60_000;
-    }
+    let train_id = train_in_state(&app.db, "planning").await;
+    drive_train(&app.db, &integrations, &train_id, to_ms(opened)).await;
     assert_eq!(runtime::load(&app.db, &train_id).await.expect("state").phase.to_string(), "completed");
 
     let seen = seen.lock().unwrap_or_else(PoisonError::into_inner);
