@@ -3,12 +3,14 @@
 //! promotion decision. Pure: numbers in, numbers and verdicts out.
 
 pub mod budget;
+pub mod canary_metric;
 pub mod hodges_lehmann;
 pub mod judge;
 pub mod mann_whitney;
 pub mod normal;
 pub mod score;
 
+pub use canary_metric::CanaryMetric;
 pub use hodges_lehmann::{shift_estimate, ShiftEstimate};
 pub use judge::{judge_metric, Direction, MetricEvidence, MetricPolicy, MetricVerdict};
 pub use mann_whitney::{mann_whitney_u, MannWhitney, Method};

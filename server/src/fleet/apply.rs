@@ -160,6 +160,9 @@ pub async fn apply(db: &Db, fleet: &Fleet, now: DateTime<Utc>) -> Result<ApplySu
             webhook_secret_env: spec.webhook_secret_env.clone(),
             gitops_repo: spec.gitops_repo.clone(),
             gitops_branch: spec.gitops_branch.clone(),
+            metrics_provider: spec.metrics_provider.clone(),
+            prometheus_url: spec.prometheus_url.clone(),
+            metrics: as_json(&spec.metrics),
         };
         let outcome = match store::definitions::by_name(&mut tx, &spec.name).await? {
             None => {

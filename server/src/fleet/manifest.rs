@@ -30,6 +30,16 @@
 //! # or deployer = "gitops": commits image tags to environments/<env>/<service>.yaml
 //! # gitops_repo = "/srv/git/deploy.git"   # a path or file:// / https:// URL
 //! # gitops_branch = "main"
+//! metrics_provider = "prometheus"   # optional; default "simulated"
+//! prometheus_url = "http://prometheus:9090"
+//!
+//! [[train.metric]]               # needed with prometheus; {track} is canary or baseline
+//! name = "p95 latency"
+//! query = 'histogram_quantile(0.95, sum by (le) (rate(http_seconds_bucket{service="{service}",track="{track}"}[1m])))'
+//! direction = "increase"        # or "decrease", "either"
+//! allowed_increase = 0.1
+//! critical = false
+//! group = "latency"
 //!
 //! [[train.step]]                # optional; default: staging, 5%, 50%, 100%
 //! name = "canary 5% eu-west"
@@ -54,6 +64,7 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 
 use crate::analysis::budget::Slo;
+use crate::analysis::{CanaryMetric, Direction, MetricPolicy};
 use crate::artifacts::CheckKind;
 use crate::engine::{default_rollout, Environment, Notice, RolloutStep};
 use crate::links::is_web_link;
@@ -138,6 +149,9 @@ pub struct TrainSpec {
     /// For the gitops deployer: the repository and branch.
     pub gitops_repo: String,
     pub gitops_branch: String,
+    pub metrics_provider: String,
+    pub prometheus_url: String,
+    pub metrics: Vec<CanaryMetric>,
     pub rollout: Vec<RolloutStep>,
 }
 
@@ -229,8 +243,38 @@ struct RawTrain {
     gitops_repo: String,
     #[serde(default)]
     gitops_branch: String,
+    metrics_provider: Option<String>,
+    #[serde(default)]
+    prometheus_url: String,
+    #[serde(default)]
+    metric: Vec<RawMetric>,
     #[serde(default)]
     step: Vec<RawStep>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMetric {
+    name: String,
+    query: String,
+    #[serde(default = "increase")]
+    direction: Direction,
+    #[serde(default)]
+    allowed_increase: f64,
+    #[serde(default)]
+    allowed_decrease: f64,
+    #[serde(default)]
+    critical: bool,
+    #[serde(default = "default_group")]
+    group: String,
+}
+
+fn increase() -> Direction {
+    Direction::Increase
+}
+
+fn default_group() -> String {
+    "default".into()
 }
 
 #[derive(Deserialize)]
@@ -419,9 +463,11 @@ impl Checker<'_> {
         }
         let deployer = raw.deployer.clone().unwrap_or_else(|| "simulated".into());
         let deployer_ok = self.deployer(&at, &deployer, &raw);
+        let metrics_provider = raw.metrics_provider.clone().unwrap_or_else(|| "simulated".into());
+        let metrics = self.metrics(&at, &metrics_provider, &raw.prometheus_url, raw.metric);
         let rollout = self.rollout(&at, raw.step);
         let valid = ok && known_gates && deployer_ok;
-        match (valid, cadence, planning, cutover, preflight, monitoring, rollout) {
+        match (valid, cadence, planning, cutover, preflight, monitoring, rollout, metrics) {
             (
                 true,
                 Some(cadence),
@@ -430,6 +476,7 @@ impl Checker<'_> {
                 Some(preflight_ms),
                 Some(monitoring_ms),
                 Some(rollout),
+                Some(metrics),
             ) if preflight_ms < planning_window_ms => Some(TrainSpec {
                 name: raw.name,
                 domain: raw.domain,
@@ -445,6 +492,9 @@ impl Checker<'_> {
                 webhook_secret_env: raw.webhook_secret_env,
                 gitops_repo: raw.gitops_repo,
                 gitops_branch: raw.gitops_branch,
+                metrics_provider,
+                prometheus_url: raw.prometheus_url,
+                metrics,
                 rollout,
             }),
             _ => None,
@@ -507,6 +557,69 @@ impl Checker<'_> {
             }
             _ => true,
         }
+    }
+
+    /// The metrics a Prometheus-judged train compares, validated.
+    fn metrics(&mut self, at: &str, provider: &str, url: &str, raw: Vec<RawMetric>) -> Option<Vec<CanaryMetric>> {
+        match provider {
+            "simulated" => {
+                if !url.is_empty() || !raw.is_empty() {
+                    self.problem(
+                        at,
+                        "metrics_provider",
+                        "prometheus_url and [[train.metric]] need metrics_provider = \"prometheus\"",
+                    );
+                    return None;
+                }
+                return Some(Vec::new());
+            }
+            "prometheus" => {}
+            other => {
+                self.problem(
+                    at,
+                    "metrics_provider",
+                    format!("\"{other}\" is not a metrics provider; available: simulated, prometheus"),
+                );
+                return None;
+            }
+        }
+        if !is_web_link(url) {
+            self.problem(at, "prometheus_url", "must be the http(s) base URL of Prometheus");
+            return None;
+        }
+        if raw.is_empty() {
+            self.problem(at, "metric", "a Prometheus-judged train needs at least one [[train.metric]]");
+            return None;
+        }
+        let mut metrics = Vec::new();
+        for (index, metric) in raw.into_iter().enumerate() {
+            let field = format!("metric[{index}]");
+            if metric.name.trim().is_empty() {
+                self.problem(at, &format!("{field}.name"), "every metric needs a name");
+                return None;
+            }
+            if !metric.query.contains("{track}") {
+                self.problem(at, &format!("{field}.query"), "must contain {track}, so canary and baseline differ");
+                return None;
+            }
+            if metric.allowed_increase < 0.0 || metric.allowed_decrease < 0.0 {
+                self.problem(at, &format!("{field}.allowed_increase"), "tolerances cannot be negative");
+                return None;
+            }
+            metrics.push(CanaryMetric {
+                name: metric.name,
+                query: metric.query,
+                group: metric.group,
+                critical: metric.critical,
+                policy: MetricPolicy {
+                    direction: metric.direction,
+                    allowed_increase: metric.allowed_increase,
+                    allowed_decrease: metric.allowed_decrease,
+                    ..MetricPolicy::default()
+                },
+            });
+        }
+        Some(metrics)
     }
 
     /// The rollout steps, or the default plan: staging, then 5%, 50% and 100% of production.
@@ -775,6 +888,25 @@ mod tests {
         let late_planning =
             VALID.replace("cutover_window = \"2h\"", "cutover_window = \"2h\"\n        preflight = \"4d\"");
         assert!(problems(&late_planning).iter().any(|p| p.contains("field `preflight`: must be shorter")));
+    }
+
+    #[test]
+    fn prometheus_judged_trains_need_metrics_that_tell_canary_from_baseline() {
+        let provider = "cutover_window = \"2h\"\n        metrics_provider = \"prometheus\"\n        prometheus_url = \"http://prom:9090\"";
+        let without_metrics = VALID.replace("cutover_window = \"2h\"", provider);
+        assert!(problems(&without_metrics).iter().any(|p| p.contains("at least one [[train.metric]]")));
+        let metric =
+            "\n        [[train.metric]]\n        name = \"p95\"\n        query = 'latency{track=\"canary\"}'\n";
+        let same_track = with_steps(&format!("{metric}{STEPS}")).replace("cutover_window = \"2h\"", provider);
+        assert!(
+            problems(&same_track).iter().any(|p| p.contains("must contain {track}")),
+            "{:?}",
+            problems(&same_track)
+        );
+        let good = with_steps(&format!("{}{STEPS}", metric.replace("\"canary\"", "\"{track}\"")))
+            .replace("cutover_window = \"2h\"", provider);
+        let fleet = parse("fleet.toml", &good).expect("valid");
+        assert_eq!(fleet.trains[0].metrics[0].query_for("baseline", "ledger"), "latency{track=\"baseline\"}");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! simulated metrics provider (the only one so far).
 
 pub mod gitops;
+pub mod prometheus;
 mod simulated;
 pub mod webhook;
 
@@ -14,6 +15,7 @@ use anyhow::Context;
 pub use simulated::SimulatedMetrics;
 pub use webhook::WebhookDeployer;
 
+use crate::analysis::{CanaryMetric, Classification};
 use crate::artifacts::CheckStatus;
 use crate::clock::Clock;
 use crate::engine::{Boarding, Environment, GateOutcome, Notice, Verdict};
@@ -30,6 +32,7 @@ pub struct FleetIntegrations {
     metrics: SimulatedMetrics,
     webhook: WebhookDeployer,
     gitops: gitops::GitopsDeployer,
+    prometheus: prometheus::PrometheusProvider,
     notifier: reqwest::Client,
 }
 
@@ -41,7 +44,8 @@ impl FleetIntegrations {
     pub fn new(db: Db, clock: Arc<dyn Clock>, metrics: SimulatedMetrics) -> anyhow::Result<Self> {
         let notifier = reqwest::Client::builder().timeout(WEBHOOK_TIMEOUT).build()?;
         let webhook = WebhookDeployer::new(WEBHOOK_TIMEOUT)?;
-        Ok(Self { db, clock, metrics, webhook, gitops: gitops::GitopsDeployer, notifier })
+        let prometheus = prometheus::PrometheusProvider::new(WEBHOOK_TIMEOUT)?;
+        Ok(Self { db, clock, metrics, webhook, gitops: gitops::GitopsDeployer, prometheus, notifier })
     }
 
     async fn definition_of(&self, conn: &mut store::Conn, train_id: &str) -> anyhow::Result<Definition> {
@@ -173,7 +177,36 @@ impl FleetIntegrations {
     async fn verdict(&self, train_id: &str, step: usize) -> anyhow::Result<(Verdict, String)> {
         let run = runtime::load(&self.db, train_id).await?;
         let services: Vec<String> = run.candidates.iter().filter(|c| c.boarded()).map(|c| c.service.clone()).collect();
-        Ok(self.metrics.judge(train_id, step, &services))
+        let definition = {
+            let mut conn = self.db.acquire().await?;
+            self.definition_of(&mut conn, train_id).await?
+        };
+        if definition.metrics_provider != "prometheus" {
+            return Ok(self.metrics.judge(train_id, step, &services));
+        }
+        let metrics: Vec<CanaryMetric> =
+            serde_json::from_str(&definition.metrics).context("reading the definition's metrics")?;
+        let soak_ms = run.rollout.get(step).map_or(0, |s| s.soak_ms).max(60_000);
+        let end = to_ms(self.clock.now());
+        Ok(prometheus::canary_verdict(
+            &self.prometheus,
+            &definition.prometheus_url,
+            &metrics,
+            &services,
+            end - soak_ms,
+            end,
+        )
+        .await)
+    }
+}
+
+/// The engine's verdict for a scored analysis: no data is never a pass.
+fn verdict_of(classification: Classification) -> Verdict {
+    match classification {
+        Classification::Pass => Verdict::Pass,
+        Classification::Marginal => Verdict::Marginal,
+        Classification::Fail => Verdict::Fail,
+        Classification::NoData => Verdict::NoData,
     }
 }
 

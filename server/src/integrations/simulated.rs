@@ -3,7 +3,8 @@
 //! regression in one service so the demo shows an automatic rollback. The
 //! series are judged by the real canary judge.
 
-use crate::analysis::{judge_metric, score, Classification, Direction, MetricPolicy, MetricResult, ScorePolicy};
+use super::verdict_of;
+use crate::analysis::{judge_metric, score, Direction, MetricPolicy, MetricResult, ScorePolicy};
 use crate::engine::Verdict;
 
 /// Generates metric series for canary analyses.
@@ -46,12 +47,7 @@ impl SimulatedMetrics {
             MetricResult { name: "error rate".into(), group: "errors".into(), critical: true, verdict: errors.verdict },
         ];
         let card = score(&results, &ScorePolicy::default());
-        let verdict = match card.classification {
-            Classification::Pass => Verdict::Pass,
-            Classification::Marginal => Verdict::Marginal,
-            Classification::Fail => Verdict::Fail,
-            Classification::NoData => Verdict::NoData,
-        };
+        let verdict = verdict_of(card.classification);
         let detail = format!("score {:.0}; p95 latency: {}; error rate: {}", card.score, latency.reason, errors.reason);
         (verdict, detail)
     }

@@ -67,6 +67,9 @@ mod tests {
             webhook_secret_env: String::new(),
             gitops_repo: String::new(),
             gitops_branch: String::new(),
+            metrics_provider: "simulated".into(),
+            prometheus_url: String::new(),
+            metrics: "[]".into(),
         }
     }
 

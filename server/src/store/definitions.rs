@@ -36,10 +36,17 @@ pub struct Definition {
     pub gitops_repo: String,
     /// The branch it pushes.
     pub gitops_branch: String,
+    /// Where canary metrics come from: `simulated` or `prometheus`.
+    pub metrics_provider: String,
+    /// The Prometheus base URL (empty unless the provider is `prometheus`).
+    pub prometheus_url: String,
+    /// JSON array of the metrics the canary judge compares.
+    pub metrics: String,
 }
 
 const COLUMNS: &str = "id, name, domain_id, cadence, time_zone, starts_on, planning_window_ms, cutover_window_ms, \
-     active_from, rollout, preflight_ms, monitoring_ms, gates, deployer, webhook_url, webhook_secret_env, gitops_repo, gitops_branch";
+     active_from, rollout, preflight_ms, monitoring_ms, gates, deployer, webhook_url, webhook_secret_env, gitops_repo, gitops_branch, \
+     metrics_provider, prometheus_url, metrics";
 
 /// The definition called `name`, if any.
 #[tracing::instrument(skip_all)]
@@ -61,7 +68,7 @@ pub async fn list(conn: &mut Conn) -> Result<Vec<Definition>, DbError> {
 pub async fn insert(conn: &mut Conn, definition: &Definition, now: i64) -> Result<(), DbError> {
     sqlx::query(&format!(
         "INSERT INTO train_definitions ({COLUMNS}, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19)"
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $22)"
     ))
     .bind(&definition.id)
     .bind(&definition.name)
@@ -81,6 +88,9 @@ pub async fn insert(conn: &mut Conn, definition: &Definition, now: i64) -> Resul
     .bind(&definition.webhook_secret_env)
     .bind(&definition.gitops_repo)
     .bind(&definition.gitops_branch)
+    .bind(&definition.metrics_provider)
+    .bind(&definition.prometheus_url)
+    .bind(&definition.metrics)
     .bind(now)
     .execute(conn)
     .await?;
@@ -94,7 +104,8 @@ pub async fn update(conn: &mut Conn, definition: &Definition, now: i64) -> Resul
         "UPDATE train_definitions SET domain_id = $2, cadence = $3, time_zone = $4, starts_on = $5, \
          planning_window_ms = $6, cutover_window_ms = $7, rollout = $8, preflight_ms = $9, monitoring_ms = $10, \
          gates = $11, deployer = $12, webhook_url = $13, webhook_secret_env = $14, gitops_repo = $15, \
-         gitops_branch = $16, updated_at = $17 WHERE id = $1",
+         gitops_branch = $16, metrics_provider = $17, prometheus_url = $18, metrics = $19, updated_at = $20 \
+         WHERE id = $1",
     )
     .bind(&definition.id)
     .bind(&definition.domain_id)
@@ -112,6 +123,9 @@ pub async fn update(conn: &mut Conn, definition: &Definition, now: i64) -> Resul
     .bind(&definition.webhook_secret_env)
     .bind(&definition.gitops_repo)
     .bind(&definition.gitops_branch)
+    .bind(&definition.metrics_provider)
+    .bind(&definition.prometheus_url)
+    .bind(&definition.metrics)
     .bind(now)
     .execute(conn)
     .await?;

@@ -9,6 +9,7 @@ mod gitops;
 mod health;
 mod helpers;
 mod pipeline;
+mod prometheus;
 mod runtime;
 mod scheduler;
 mod trains_api;

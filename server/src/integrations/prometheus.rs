@@ -1,0 +1,129 @@
+//! The Prometheus metrics provider: reads canary and baseline series over the
+//! HTTP API (`/api/v1/query_range`) and judges them. Prometheus down, slow
+//! (past the timeout) or answering garbage makes the analysis inconclusive,
+//! never passed.
+
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use serde::Deserialize;
+
+use super::verdict_of;
+use crate::analysis::{judge_metric, score, CanaryMetric, MetricResult, ScorePolicy};
+use crate::engine::Verdict;
+
+/// Reads series from Prometheus.
+#[derive(Debug, Clone)]
+pub struct PrometheusProvider {
+    client: reqwest::Client,
+}
+
+#[derive(Deserialize)]
+struct Answer {
+    status: String,
+    #[serde(default)]
+    error: Option<String>,
+    data: Option<Data>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Data {
+    result_type: String,
+    result: Vec<Series>,
+}
+
+#[derive(Deserialize)]
+struct Series {
+    values: Vec<(f64, String)>,
+}
+
+impl PrometheusProvider {
+    /// A provider whose queries give up after `timeout`.
+    pub fn new(timeout: Duration) -> anyhow::Result<Self> {
+        Ok(Self { client: reqwest::Client::builder().timeout(timeout).build()? })
+    }
+
+    /// Every sample of `query` between `start_ms` and `end_ms`, `step_s` apart,
+    /// across all series it returns.
+    pub async fn range(
+        &self,
+        base_url: &str,
+        query: &str,
+        start_ms: i64,
+        end_ms: i64,
+        step_s: u32,
+    ) -> anyhow::Result<Vec<f64>> {
+        let url = format!("{}/api/v1/query_range", base_url.trim_end_matches('/'));
+        let seconds = |ms: i64| format!("{:.3}", ms as f64 / 1000.0);
+        let response = self
+            .client
+            .get(&url)
+            .query(&[
+                ("query", query),
+                ("start", &seconds(start_ms)),
+                ("end", &seconds(end_ms)),
+                ("step", &step_s.to_string()),
+            ])
+            .send()
+            .await
+            .with_context(|| format!("Prometheus at {base_url} did not answer"))?;
+        let status = response.status();
+        let text = response.text().await.context("reading Prometheus's answer")?;
+        let answer: Answer = serde_json::from_str(&text)
+            .with_context(|| format!("Prometheus answered {status} with something that is not its JSON API"))?;
+        if answer.status != "success" {
+            bail!("Prometheus refused the query: {}", answer.error.unwrap_or_default());
+        }
+        let data = answer.data.context("Prometheus's answer has no data")?;
+        if data.result_type != "matrix" {
+            bail!("expected a range vector from Prometheus, got a {}", data.result_type);
+        }
+        Ok(data
+            .result
+            .into_iter()
+            .flat_map(|series| series.values)
+            .filter_map(|(_, value)| value.parse::<f64>().ok())
+            .filter(|value| value.is_finite())
+            .collect())
+    }
+}
+
+/// Judges `metrics` for `services` over `[start_ms, end_ms]` from Prometheus.
+/// Any failure to read a series makes the whole analysis `NoData`.
+pub async fn canary_verdict(
+    provider: &PrometheusProvider,
+    base_url: &str,
+    metrics: &[CanaryMetric],
+    services: &[String],
+    start_ms: i64,
+    end_ms: i64,
+) -> (Verdict, String) {
+    let step_s = u32::try_from(((end_ms - start_ms) / 1000 / 120).clamp(1, 60)).unwrap_or(1);
+    let mut results = Vec::new();
+    let mut evidence = Vec::new();
+    for metric in metrics {
+        for service in services {
+            let canary_query = metric.query_for("canary", service);
+            let baseline_query = metric.query_for("baseline", service);
+            let canary = provider.range(base_url, &canary_query, start_ms, end_ms, step_s).await;
+            let baseline = provider.range(base_url, &baseline_query, start_ms, end_ms, step_s).await;
+            let (canary, baseline) = match (canary, baseline) {
+                (Ok(canary), Ok(baseline)) => (canary, baseline),
+                (Err(error), _) | (_, Err(error)) => {
+                    return (Verdict::NoData, format!("inconclusive: {} for {service}: {error:#}", metric.name));
+                }
+            };
+            let judged = judge_metric(&metric.policy, &canary, &baseline);
+            evidence.push(format!("{} ({service}): {:?}, {}", metric.name, judged.verdict, judged.reason));
+            results.push(MetricResult {
+                name: format!("{} ({service})", metric.name),
+                group: metric.group.clone(),
+                critical: metric.critical,
+                verdict: judged.verdict,
+            });
+        }
+    }
+    let card = score(&results, &ScorePolicy::default());
+    (verdict_of(card.classification), format!("score {:.0}; {}", card.score, evidence.join("; ")))
+}

@@ -1,0 +1,142 @@
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::Router;
+use server::analysis::{CanaryMetric, MetricPolicy};
+use server::engine::Verdict;
+use server::integrations::prometheus::{canary_verdict, PrometheusProvider};
+
+/// A Prometheus server from Debian's package, on a free loopback port, killed on drop.
+struct Prometheus {
+    child: Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("address").port()
+}
+
+fn start_prometheus(target: &str) -> Prometheus {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: canary\n    static_configs:\n      - targets: ['{target}']\n"
+        ),
+    )
+    .expect("config");
+    let port = free_port();
+    let child = Command::new("prometheus")
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg("--log.level=error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("Debian's prometheus package is installed (scripts/setup installs it)");
+    Prometheus { child, url: format!("http://127.0.0.1:{port}"), _dir: dir }
+}
+
+/// An exporter with a healthy service (checkout) and a regressed one (ledger, +50% latency).
+async fn exporter(scrapes: State<Arc<AtomicU64>>) -> String {
+    let n = scrapes.fetch_add(1, Ordering::SeqCst);
+    let noise = |salt: u64| ((n * salt) % 11) as f64;
+    format!(
+        "demo_latency_ms{{service=\"checkout\",track=\"baseline\"}} {}\n\
+         demo_latency_ms{{service=\"checkout\",track=\"canary\"}} {}\n\
+         demo_latency_ms{{service=\"ledger\",track=\"baseline\"}} {}\n\
+         demo_latency_ms{{service=\"ledger\",track=\"canary\"}} {}\n",
+        100.0 + noise(37),
+        100.0 + noise(53),
+        100.0 + noise(41),
+        150.0 + noise(59),
+    )
+}
+
+fn latency() -> Vec<CanaryMetric> {
+    vec![CanaryMetric {
+        name: "latency".into(),
+        query: "demo_latency_ms{service=\"{service}\",track=\"{track}\"}".into(),
+        group: "latency".into(),
+        critical: true,
+        policy: MetricPolicy { allowed_increase: 0.1, ..MetricPolicy::default() },
+    }]
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn canary_analysis_reads_a_real_prometheus_and_is_inconclusive_when_it_fails() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let target = listener.local_addr().expect("address").to_string();
+    let app = Router::new()
+        .route("/metrics", get(exporter))
+        .route(
+            "/slow/api/v1/query_range",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(3)).await;
+                "{}"
+            }),
+        )
+        .with_state(Arc::new(AtomicU64::new(0)));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let prometheus = start_prometheus(&target);
+    let provider = PrometheusProvider::new(Duration::from_secs(2)).expect("provider");
+
+    // Wait (bounded) until Prometheus holds a dozen scrapes.
+    let started = now_ms();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let query = "demo_latency_ms{service=\"ledger\",track=\"canary\"}";
+        let samples = provider.range(&prometheus.url, query, started - 60_000, now_ms(), 1).await.unwrap_or_default();
+        if samples.len() >= 12 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Prometheus did not collect 12 scrapes within 60 s ({} so far)",
+            samples.len()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
+    let window = (now_ms() - 15_000, now_ms());
+    let (verdict, detail) =
+        canary_verdict(&provider, &prometheus.url, &latency(), &["checkout".into()], window.0, window.1).await;
+    assert_eq!(verdict, Verdict::Pass, "{detail}");
+    let (verdict, detail) =
+        canary_verdict(&provider, &prometheus.url, &latency(), &["ledger".into()], window.0, window.1).await;
+    assert_eq!(verdict, Verdict::Fail, "{detail}");
+    assert!(detail.contains("above baseline"), "{detail}");
+
+    // Garbage: something that is not Prometheus's JSON API.
+    let garbage = format!("http://{target}/metrics#");
+    let (verdict, detail) =
+        canary_verdict(&provider, &garbage, &latency(), &["ledger".into()], window.0, window.1).await;
+    assert_eq!(verdict, Verdict::NoData, "{detail}");
+    // Slower than the timeout.
+    let slow = format!("http://{target}/slow");
+    let (verdict, detail) = canary_verdict(&provider, &slow, &latency(), &["ledger".into()], window.0, window.1).await;
+    assert_eq!((verdict, detail.contains("did not answer")), (Verdict::NoData, true), "{detail}");
+    // Stopped mid-analysis.
+    let url = prometheus.url.clone();
+    drop(prometheus);
+    let (verdict, detail) = canary_verdict(&provider, &url, &latency(), &["ledger".into()], window.0, window.1).await;
+    assert_eq!(verdict, Verdict::NoData, "inconclusive, never a pass: {detail}");
+}
