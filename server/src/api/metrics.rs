@@ -1,6 +1,6 @@
 //! `GET /metrics`: Railyard's own figures in the Prometheus/OpenMetrics text
 //! format, computed from the store at scrape time (seed metrics M1, M3, M6,
-//! M10, M11, plus trains by state and the outbox backlog).
+//! M10, M11, M12, plus trains by state and the outbox backlog).
 
 use axum::extract::State;
 use axum::http::header;
@@ -14,7 +14,7 @@ use std::sync::atomic::AtomicU64;
 
 use super::{ApiError, ApiState};
 use crate::engine::TrainRun;
-use crate::store::Conn;
+use crate::store::{Conn, DbError};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StateLabel {
@@ -43,10 +43,12 @@ pub struct Figures {
     pub services_per_train: Option<f64>,
     /// M6: incidents attributed to a train that changed the service within 24 h before.
     pub post_deploy_incidents: i64,
+    /// M12: reports of the running digest that match what the train shipped, over all reports.
+    pub artifact_reproducibility_ratio: Option<f64>,
 }
 
 /// Computes the figures from the store.
-pub async fn figures(conn: &mut Conn) -> Result<Figures, sqlx::Error> {
+pub async fn figures(conn: &mut Conn) -> Result<Figures, DbError> {
     let trains_by_state: Vec<(String, i64)> =
         sqlx::query_as("SELECT state, COUNT(*) FROM trains GROUP BY state ORDER BY state")
             .fetch_all(&mut *conn)
@@ -87,7 +89,9 @@ pub async fn figures(conn: &mut Conn) -> Result<Figures, sqlx::Error> {
     let services_per_train = (count("completed") > 0).then(|| shipped as f64 / count("completed") as f64);
     let (post_deploy_incidents,): (i64,) =
         sqlx::query_as("SELECT COUNT(*) FROM incidents WHERE train_id IS NOT NULL").fetch_one(&mut *conn).await?;
+    let (matching, reports) = crate::store::digests::reproducibility(conn).await?;
     Ok(Figures {
+        artifact_reproducibility_ratio: (reports > 0).then(|| matching as f64 / reports as f64),
         post_deploy_incidents,
         trains_by_state,
         outbox_by_status,
@@ -131,6 +135,11 @@ pub fn render(figures: &Figures) -> Result<String, std::fmt::Error> {
             figures.security_gate_pass_ratio,
         ),
         ("release_throughput_services", "M11: services shipped per completed train", figures.services_per_train),
+        (
+            "artifact_reproducibility_ratio",
+            "M12: running digests matching what the train shipped",
+            figures.artifact_reproducibility_ratio,
+        ),
     ];
     for (name, help, value) in optional {
         if let Some(value) = value {

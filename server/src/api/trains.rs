@@ -112,6 +112,19 @@ pub struct TrainDetail {
     pub timeline: Vec<TimelineJson>,
     /// Incidents attributed to this train (seed M6).
     pub incidents: Vec<IncidentJson>,
+    /// What each environment reported running after each step (seed M12).
+    pub digests: Vec<DigestJson>,
+}
+
+/// A running-digest report.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DigestJson {
+    pub step: i64,
+    pub service: String,
+    pub environment: String,
+    pub expected: String,
+    pub running: String,
+    pub matches: bool,
 }
 
 /// `GET /api/v1/trains/{id}`.
@@ -135,7 +148,20 @@ pub async fn show(State(state): State<ApiState>, Path(id): Path<String>) -> Resu
             incident_json(incident, service)
         })
         .collect();
+    let digests = store::digests::of_train(&mut conn, &id)
+        .await?
+        .into_iter()
+        .map(|d| DigestJson {
+            matches: d.expected_digest == d.running_digest,
+            step: d.step,
+            service: d.service,
+            environment: d.environment,
+            expected: d.expected_digest,
+            running: d.running_digest,
+        })
+        .collect();
     Ok(Json(TrainDetail {
+        digests,
         incidents,
         train: train_json(train),
         run,

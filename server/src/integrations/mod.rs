@@ -23,7 +23,7 @@ use crate::fleet::OBSERVABILITY_GATE;
 use crate::runtime::{self, BoxFuture, EffectContext, Integrations};
 use crate::store::{self, definitions::Definition, Db};
 use crate::time::to_ms;
-use webhook::{ReleasePayload, ReleaseStep, ReleasedArtifact};
+use webhook::{ReleasePayload, ReleaseStep, ReleasedArtifact, RunningDigest};
 
 /// Integrations backed by the store, with simulated deployments and metrics.
 pub struct FleetIntegrations {
@@ -101,7 +101,6 @@ impl FleetIntegrations {
         let definition = self.definition_of(&mut conn, &context.train_id).await?;
         if definition.deployer == "simulated" {
             tracing::info!(train = %context.train_id, step, action, key = %context.key, "simulated deployer: done");
-            return Ok(());
         }
         let run = runtime::load(&self.db, &context.train_id).await?;
         let rollout_step = run.rollout.get(step).context("no such rollout step")?;
@@ -139,14 +138,57 @@ impl FleetIntegrations {
                 .collect(),
             restore,
         };
-        if definition.deployer == "gitops" {
-            return self.gitops.release(&definition.gitops_repo, &definition.gitops_branch, &payload).await;
+        let running = match definition.deployer.as_str() {
+            "gitops" => {
+                self.gitops.release(&definition.gitops_repo, &definition.gitops_branch, &payload).await?;
+                return Ok(()); // Argo CD or Flux applies it; nothing reports back yet
+            }
+            "webhook" => {
+                let secret = std::env::var(&definition.webhook_secret_env).with_context(|| {
+                    format!("the webhook secret variable {} is not set for this server", definition.webhook_secret_env)
+                })?;
+                let timestamp = to_ms(self.clock.now()) / 1000;
+                self.webhook
+                    .send(&definition.webhook_url, secret.as_bytes(), &context.key, timestamp, &payload)
+                    .await?
+                    .running
+            }
+            // The simulated deployer runs exactly what it was given.
+            _ => payload
+                .artifacts
+                .iter()
+                .map(|a| RunningDigest { service: a.service.clone(), digest: a.digest.clone() })
+                .collect(),
+        };
+        if action == "deploy" {
+            self.record_digests(&context.train_id, step, &payload, running).await?;
         }
-        let secret = std::env::var(&definition.webhook_secret_env).with_context(|| {
-            format!("the webhook secret variable {} is not set for this server", definition.webhook_secret_env)
-        })?;
-        let timestamp = to_ms(self.clock.now()) / 1000;
-        self.webhook.send(&definition.webhook_url, secret.as_bytes(), &context.key, timestamp, &payload).await
+        Ok(())
+    }
+
+    /// Stores what the environment runs next to what the train shipped (M12).
+    async fn record_digests(
+        &self,
+        train_id: &str,
+        step: usize,
+        payload: &ReleasePayload,
+        running: Vec<RunningDigest>,
+    ) -> anyhow::Result<()> {
+        let mut conn = self.db.acquire().await?;
+        for report in running {
+            let Some(expected) = payload.artifacts.iter().find(|a| a.service == report.service) else { continue };
+            let record = store::digests::DigestReport {
+                train_id: train_id.to_owned(),
+                step: i64::try_from(step)?,
+                service: report.service,
+                environment: payload.step.environment.clone(),
+                expected_digest: expected.digest.clone(),
+                running_digest: report.digest,
+                reported_at: to_ms(self.clock.now()),
+            };
+            store::digests::record(&mut conn, &record).await?;
+        }
+        Ok(())
     }
 
     /// Posts `text` to the train's domain's incoming webhook, if it wants `notice`.

@@ -4,7 +4,8 @@
 //! release once. The signature is `X-Railyard-Signature: sha256=<hex>`, an
 //! HMAC-SHA256 with the shared secret over `<X-Railyard-Timestamp>.<body>`.
 //! A 2xx answer means deployed; 5xx and timeouts are retried by the runtime
-//! with backoff; 4xx means the receiver refused the release.
+//! with backoff; 4xx means the receiver refused the release. A 2xx body may
+//! report what is running: `{"running": [{"service": "...", "digest": "sha256:..."}]}`.
 
 use std::time::Duration;
 
@@ -44,6 +45,20 @@ pub struct ReleasePayload {
     pub restore: Vec<ReleasedArtifact>,
 }
 
+/// What a receiver reports running after a release.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct RunningReport {
+    #[serde(default)]
+    pub running: Vec<RunningDigest>,
+}
+
+/// One service's running digest.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct RunningDigest {
+    pub service: String,
+    pub digest: String,
+}
+
 /// Posts release payloads.
 #[derive(Debug, Clone)]
 pub struct WebhookDeployer {
@@ -65,7 +80,7 @@ impl WebhookDeployer {
         key: &str,
         timestamp: i64,
         payload: &ReleasePayload,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<RunningReport> {
         let body = serde_json::to_vec(payload)?;
         let signature = sign(secret, timestamp, &body);
         let response = self
@@ -81,7 +96,9 @@ impl WebhookDeployer {
             .with_context(|| format!("the deploy webhook at {url} did not answer"))?;
         let status = response.status();
         if status.is_success() {
-            return Ok(());
+            // A body that reports nothing (or is not JSON) is still a successful release.
+            let text = response.text().await.unwrap_or_default();
+            return Ok(serde_json::from_str(&text).unwrap_or_default());
         }
         let text: String = response.text().await.unwrap_or_default().chars().take(300).collect();
         if status.is_client_error() {

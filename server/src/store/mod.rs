@@ -4,6 +4,7 @@
 
 pub mod artifacts;
 pub mod definitions;
+pub mod digests;
 pub mod domains;
 pub mod freezes;
 pub mod incidents;

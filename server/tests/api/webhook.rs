@@ -41,7 +41,8 @@ async fn slack(State(seen): State<Arc<Mutex<Seen>>>, Json(message): Json<Value>)
     StatusCode::OK
 }
 
-async fn receive(State(seen): State<Arc<Mutex<Seen>>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+/// Deploys, and reports what runs: the shipped digest, except after the last step, where the image drifted.
+async fn receive(State(seen): State<Arc<Mutex<Seen>>>, headers: HeaderMap, body: Bytes) -> (StatusCode, String) {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     let key = header("idempotency-key");
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(SECRET.as_bytes()).expect("key");
@@ -54,16 +55,21 @@ async fn receive(State(seen): State<Arc<Mutex<Seen>>>, headers: HeaderMap, body:
     let action = payload["action"].as_str().unwrap_or_default().to_owned();
     seen.requests.push((key.clone(), action, payload["step"]["index"].as_u64().unwrap_or(99), valid));
     if !valid {
-        return StatusCode::UNAUTHORIZED;
+        return (StatusCode::UNAUTHORIZED, String::new());
     }
     if seen.failures_left > 0 {
         seen.failures_left -= 1;
-        return StatusCode::INTERNAL_SERVER_ERROR;
+        return (StatusCode::INTERNAL_SERVER_ERROR, String::new());
     }
     if !seen.applied.contains(&key) {
         seen.applied.push(key);
     }
-    StatusCode::ACCEPTED
+    let digest = if payload["step"]["index"] == 1 {
+        format!("sha256:{}", "f".repeat(64))
+    } else {
+        payload["artifacts"][0]["digest"].as_str().unwrap_or_default().to_owned()
+    };
+    (StatusCode::ACCEPTED, json!({ "running": [{ "service": "ledger", "digest": digest }] }).to_string())
 }
 
 async fn webhook_releases_are_signed_retried_and_keyed(backend: Backend) {
@@ -138,6 +144,7 @@ soak = "0s"
     drive_train(&app.db, &integrations, &train_id, to_ms(opened)).await;
     assert_eq!(runtime::load(&app.db, &train_id).await.expect("state").phase.to_string(), "completed");
 
+    let seen_handle = seen.clone();
     let seen = seen.lock().unwrap_or_else(PoisonError::into_inner);
     assert!(seen.requests.iter().all(|(_, _, _, valid)| *valid), "every request is signed with the shared secret");
     let first_key = format!("{train_id}:deploy:0");
@@ -146,6 +153,15 @@ soak = "0s"
     assert_eq!(attempts.len(), 3, "two 500s, then accepted; every attempt carries the same key");
     assert!(attempts.iter().all(|(_, action, step, _)| action == "deploy" && *step == 0));
     assert_eq!(seen.applied, vec![first_key, format!("{train_id}:deploy:1")], "each release applied once, in order");
+    drop(seen);
+    let (_, text) = app.get(&format!("/api/v1/trains/{train_id}")).await;
+    let detail: Value = serde_json::from_str(&text).expect("json");
+    let matches: Vec<bool> =
+        detail["digests"].as_array().expect("digests").iter().map(|d| d["matches"].as_bool().expect("bool")).collect();
+    assert_eq!(matches, vec![true, false], "the 100% step reported a drifted image");
+    let (_, metrics) = app.get("/metrics").await;
+    assert!(metrics.contains("railyard_artifact_reproducibility_ratio 0.5"), "M12: {metrics}");
+    let seen = seen_handle.lock().unwrap_or_else(PoisonError::into_inner);
     assert_eq!(seen.notifications.len(), 2, "opened (after one retry) and completed only: {:?}", seen.notifications);
     assert!(seen.notifications[0].starts_with("[payments] payments-daily: train opened for planning"));
     assert_eq!(seen.notifications[1], "[payments] payments-daily: train completed");
