@@ -144,7 +144,13 @@ soak = "0s"
     drive_train(&app.db, &integrations, &train_id, to_ms(opened)).await;
     assert_eq!(runtime::load(&app.db, &train_id).await.expect("state").phase.to_string(), "completed");
 
-    let seen_handle = seen.clone();
+    let (_, text) = app.get(&format!("/api/v1/trains/{train_id}")).await;
+    let detail: Value = serde_json::from_str(&text).expect("json");
+    let matches: Vec<bool> =
+        detail["digests"].as_array().expect("digests").iter().map(|d| d["matches"].as_bool().expect("bool")).collect();
+    assert_eq!(matches, vec![true, false], "the 100% step reported a drifted image");
+    let (_, metrics) = app.get("/metrics").await;
+    assert!(metrics.contains("railyard_artifact_reproducibility_ratio 0.5"), "M12: {metrics}");
     let seen = seen.lock().unwrap_or_else(PoisonError::into_inner);
     assert!(seen.requests.iter().all(|(_, _, _, valid)| *valid), "every request is signed with the shared secret");
     let first_key = format!("{train_id}:deploy:0");
@@ -153,15 +159,6 @@ soak = "0s"
     assert_eq!(attempts.len(), 3, "two 500s, then accepted; every attempt carries the same key");
     assert!(attempts.iter().all(|(_, action, step, _)| action == "deploy" && *step == 0));
     assert_eq!(seen.applied, vec![first_key, format!("{train_id}:deploy:1")], "each release applied once, in order");
-    drop(seen);
-    let (_, text) = app.get(&format!("/api/v1/trains/{train_id}")).await;
-    let detail: Value = serde_json::from_str(&text).expect("json");
-    let matches: Vec<bool> =
-        detail["digests"].as_array().expect("digests").iter().map(|d| d["matches"].as_bool().expect("bool")).collect();
-    assert_eq!(matches, vec![true, false], "the 100% step reported a drifted image");
-    let (_, metrics) = app.get("/metrics").await;
-    assert!(metrics.contains("railyard_artifact_reproducibility_ratio 0.5"), "M12: {metrics}");
-    let seen = seen_handle.lock().unwrap_or_else(PoisonError::into_inner);
     assert_eq!(seen.notifications.len(), 2, "opened (after one retry) and completed only: {:?}", seen.notifications);
     assert!(seen.notifications[0].starts_with("[payments] payments-daily: train opened for planning"));
     assert_eq!(seen.notifications[1], "[payments] payments-daily: train completed");
