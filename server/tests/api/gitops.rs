@@ -3,13 +3,12 @@ use std::process::Command;
 use std::sync::Arc;
 
 use chrono::Duration;
-use serde_json::json;
 use server::fleet::{self, parse};
 use server::integrations::{FleetIntegrations, SimulatedMetrics};
 use server::scheduler::{tick, SchedulerConfig};
 use server::time::to_ms;
 
-use crate::helpers::{drive_train, spawn_app, test_now, train_in_state, Backend, TestApp};
+use crate::helpers::{drive_train, register_build, spawn_app, test_now, train_in_state, Backend};
 use crate::on_both_backends;
 
 fn git(dir: &Path, args: &[&str]) -> String {
@@ -31,23 +30,6 @@ fn deploy_repository(root: &Path) -> String {
     git(&seed, &["-c", "user.name=t", "-c", "user.email=t@t", "commit", "--quiet", "-m", "start"]);
     git(&seed, &["push", "--quiet", bare.to_str().expect("utf-8 path"), "main"]);
     bare.display().to_string()
-}
-
-async fn ci_build(app: &TestApp, version: &str, digit: char) -> String {
-    let (status, artifact) = app
-        .post_json(
-            "/api/v1/artifacts",
-            &json!({ "service": "ledger", "version": version, "digest": format!("sha256:{}", digit.to_string().repeat(64)),
-                     "commit": "abcdef0", "author": "dana" }),
-        )
-        .await;
-    assert_eq!(status, 201, "{artifact}");
-    let id = artifact["id"].as_str().expect("id").to_owned();
-    for kind in ["tests", "security_scan"] {
-        let check = json!({ "kind": kind, "name": kind, "status": "passed" });
-        assert_eq!(app.post_json(&format!("/api/v1/artifacts/{id}/checks"), &check).await.0, 201);
-    }
-    id
 }
 
 async fn gitops_commits_each_step_and_a_rollback_restores_the_previous_tag(backend: Backend) {
@@ -95,7 +77,7 @@ soak = "0s"
     let clock = Arc::new(app.clock.clone());
 
     // Day one: 1.0.0 ships.
-    ci_build(&app, "1.0.0", '1').await;
+    register_build(&app, "ledger", "1.0.0", '1', "1.0").await;
     let opened = test_now() + Duration::hours(1);
     tick(&app.db, opened, &SchedulerConfig::default()).await.expect("tick");
     let first = train_in_state(&app.db, "planning").await;
@@ -105,7 +87,7 @@ soak = "0s"
     assert_eq!(server::runtime::load(&app.db, &first).await.expect("state").phase.to_string(), "completed");
 
     // Day two: 2.0.0 regresses at the canary and is rolled back.
-    ci_build(&app, "2.0.0", '2').await;
+    register_build(&app, "ledger", "2.0.0", '2', "1.0").await;
     let opened = opened + Duration::days(1);
     tick(&app.db, opened, &SchedulerConfig::default()).await.expect("tick");
     let second = train_in_state(&app.db, "planning").await;

@@ -177,3 +177,32 @@ pub async fn train_in_state(db: &Db, state: &str) -> String {
         .unwrap_or_else(|e| panic!("one train in state {state}: {e}"));
     id
 }
+
+/// Registers a build of `service` the way CI does: the artifact, a passing
+/// test run, and a SARIF scan whose one finding has CVSS `scan_severity`
+/// (7 or more blocks). Returns the artifact id.
+pub async fn register_build(app: &TestApp, service: &str, version: &str, digit: char, scan_severity: &str) -> String {
+    let (status, artifact) = app
+        .post_json(
+            "/api/v1/artifacts",
+            &serde_json::json!({
+                "service": service,
+                "version": version,
+                "digest": format!("sha256:{}", digit.to_string().repeat(64)),
+                "commit": "1234567",
+                "author": "bob",
+                "changes": [{ "title": format!("{service}: faster"), "kind": "feature" }]
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{artifact}");
+    let id = artifact["id"].as_str().expect("id").to_owned();
+    let tests = serde_json::json!({ "kind": "tests", "name": "unit", "status": "passed" });
+    assert_eq!(app.post_json(&format!("/api/v1/artifacts/{id}/checks"), &tests).await.0, 201);
+    let sarif = serde_json::json!({ "version": "2.1.0", "runs": [{
+        "tool": { "driver": { "name": "trivy", "rules": [{ "id": "CVE-1", "properties": { "security-severity": scan_severity } }] } },
+        "results": [{ "ruleId": "CVE-1", "level": "warning" }]
+    }] });
+    assert_eq!(app.post_json(&format!("/api/v1/artifacts/{id}/sarif?name=trivy"), &sarif).await.0, 201);
+    id
+}

@@ -9,7 +9,7 @@ use server::scheduler::{tick, SchedulerConfig};
 use server::store;
 use server::time::to_ms;
 
-use crate::helpers::{drive_train, spawn_app, test_now, train_in_state, Backend, TestApp};
+use crate::helpers::{drive_train, register_build, spawn_app, test_now, train_in_state, Backend};
 use crate::on_both_backends;
 
 const FLEET: &str = r#"
@@ -56,41 +56,11 @@ weight = 100
 soak = "0s"
 "#;
 
-fn sarif(severity: &str) -> Value {
-    json!({ "version": "2.1.0", "runs": [{
-        "tool": { "driver": { "name": "trivy", "rules": [{ "id": "CVE-1", "properties": { "security-severity": severity } }] } },
-        "results": [{ "ruleId": "CVE-1", "level": "warning" }]
-    }] })
-}
-
-/// Registers a build of `service` the way CI does, with its test result and scan.
-async fn ci_build(app: &TestApp, service: &str, digit: char, scan_severity: &str) -> String {
-    let (status, artifact) = app
-        .post_json(
-            "/api/v1/artifacts",
-            &json!({
-                "service": service,
-                "version": "2.0.0",
-                "digest": format!("sha256:{}", digit.to_string().repeat(64)),
-                "commit": "1234567",
-                "author": "bob",
-                "changes": [{ "title": format!("{service}: faster"), "kind": "feature" }]
-            }),
-        )
-        .await;
-    assert_eq!(status, 201, "{artifact}");
-    let id = artifact["id"].as_str().expect("id").to_owned();
-    let tests = json!({ "kind": "tests", "name": "unit", "status": "passed" });
-    assert_eq!(app.post_json(&format!("/api/v1/artifacts/{id}/checks"), &tests).await.0, 201);
-    assert_eq!(app.post_json(&format!("/api/v1/artifacts/{id}/sarif?name=trivy"), &sarif(scan_severity)).await.0, 201);
-    id
-}
-
 async fn ci_artifacts_ride_a_train_and_a_vulnerable_one_misses_it_for_good(backend: Backend) {
     let app = spawn_app(backend, false).await;
     fleet::apply(&app.db, &parse("fleet.toml", FLEET).expect("valid"), test_now()).await.expect("apply");
-    let ledger = ci_build(&app, "ledger", 'a', "3.1").await;
-    let checkout = ci_build(&app, "checkout", 'b', "9.8").await;
+    let ledger = register_build(&app, "ledger", "2.0.0", 'a', "3.1").await;
+    let checkout = register_build(&app, "checkout", "2.0.0", 'b', "9.8").await;
 
     let opened_at = test_now() + Duration::hours(1);
     tick(&app.db, opened_at, &SchedulerConfig::default()).await.expect("tick");
@@ -190,8 +160,8 @@ on_both_backends!(ci_to_production, ci_artifacts_ride_a_train_and_a_vulnerable_o
 async fn the_observability_gate_fails_a_service_without_an_slo() {
     let app = spawn_app(Backend::Sqlite, false).await;
     fleet::apply(&app.db, &parse("fleet.toml", FLEET).expect("valid"), test_now()).await.expect("apply");
-    let billing = ci_build(&app, "billing", 'd', "1.0").await;
-    let ledger = ci_build(&app, "ledger", 'e', "1.0").await;
+    let billing = register_build(&app, "billing", "2.0.0", 'd', "1.0").await;
+    let ledger = register_build(&app, "ledger", "2.0.0", 'e', "1.0").await;
     let integrations = FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), SimulatedMetrics::default())
         .expect("integrations");
     let context = runtime::EffectContext { train_id: "t".into(), key: "k".into() };

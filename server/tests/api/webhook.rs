@@ -15,7 +15,7 @@ use server::scheduler::{tick, SchedulerConfig};
 use server::time::to_ms;
 use sha2::Sha256;
 
-use crate::helpers::{drive_train, spawn_app, test_now, train_in_state, Backend};
+use crate::helpers::{drive_train, register_build, spawn_app, test_now, train_in_state, Backend};
 use crate::on_both_backends;
 
 const SECRET: &str = "s3cret-shared-with-the-receiver";
@@ -124,18 +124,7 @@ soak = "0s"
     );
     let app = spawn_app(backend, false).await;
     fleet::apply(&app.db, &parse("fleet.toml", &fleet_file).expect("valid"), test_now()).await.expect("apply");
-    let (_, artifact) = app
-        .post_json(
-            "/api/v1/artifacts",
-            &json!({ "service": "ledger", "version": "3.0.0", "digest": format!("sha256:{}", "c".repeat(64)),
-                     "commit": "abcdef0", "author": "carol" }),
-        )
-        .await;
-    let id = artifact["id"].as_str().expect("id").to_owned();
-    for kind in ["tests", "security_scan"] {
-        let check = json!({ "kind": kind, "name": kind, "status": "passed" });
-        assert_eq!(app.post_json(&format!("/api/v1/artifacts/{id}/checks"), &check).await.0, 201);
-    }
+    register_build(&app, "ledger", "3.0.0", 'c', "1.0").await;
     let opened = test_now() + Duration::hours(1);
     tick(&app.db, opened, &SchedulerConfig::default()).await.expect("tick");
     let integrations = FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), SimulatedMetrics::default())
