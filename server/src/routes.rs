@@ -42,6 +42,7 @@ pub fn router(state: AppState, backend: SharedBackend) -> Router {
         .route("/metrics", get(api::metrics::metrics))
         .route("/api/v1/trains", get(api::trains::list))
         .route("/api/v1/incidents", post(api::incidents::report))
+        .route("/api/v1/deployments/{key}/status", post(api::deployments::status))
         .route("/api/v1/trains/{id}", get(api::trains::show))
         .route("/api/v1/trains/{id}/release-notes", get(api::trains::release_notes))
         .route("/api/v1/artifacts", post(api::artifacts::register))

@@ -1,6 +1,7 @@
 //! The HTTP API for CI systems and scripts (`/api/v1`), and health probes.
 
 pub mod artifacts;
+pub mod deployments;
 mod error;
 pub mod health;
 pub mod incidents;

@@ -20,7 +20,7 @@ use crate::artifacts::CheckStatus;
 use crate::clock::Clock;
 use crate::engine::{Boarding, Environment, GateOutcome, Notice, Verdict};
 use crate::fleet::OBSERVABILITY_GATE;
-use crate::runtime::{self, BoxFuture, EffectContext, Integrations};
+use crate::runtime::{self, BoxFuture, Deployment, EffectContext, Integrations};
 use crate::store::{self, definitions::Definition, Db};
 use crate::time::to_ms;
 use webhook::{ReleasePayload, ReleaseStep, ReleasedArtifact, RunningDigest};
@@ -96,7 +96,7 @@ impl FleetIntegrations {
     }
 
     /// Deploys (or rolls back) step `step` through the definition's deployer.
-    async fn release(&self, context: &EffectContext, step: usize, action: &str) -> anyhow::Result<()> {
+    async fn release(&self, context: &EffectContext, step: usize, action: &str) -> anyhow::Result<Deployment> {
         let mut conn = self.db.acquire().await?;
         let definition = self.definition_of(&mut conn, &context.train_id).await?;
         if definition.deployer == "simulated" {
@@ -141,17 +141,21 @@ impl FleetIntegrations {
         let running = match definition.deployer.as_str() {
             "gitops" => {
                 self.gitops.release(&definition.gitops_repo, &definition.gitops_branch, &payload).await?;
-                return Ok(()); // Argo CD or Flux applies it; nothing reports back yet
+                return Ok(Deployment::Done); // Argo CD or Flux applies it; nothing reports back yet
             }
             "webhook" => {
                 let secret = std::env::var(&definition.webhook_secret_env).with_context(|| {
                     format!("the webhook secret variable {} is not set for this server", definition.webhook_secret_env)
                 })?;
                 let timestamp = to_ms(self.clock.now()) / 1000;
-                self.webhook
+                let report = self
+                    .webhook
                     .send(&definition.webhook_url, secret.as_bytes(), &context.key, timestamp, &payload)
-                    .await?
-                    .running
+                    .await?;
+                if report.pending() && action == "deploy" {
+                    return Ok(Deployment::Pending);
+                }
+                report.running
             }
             // The simulated deployer runs exactly what it was given.
             _ => payload
@@ -161,34 +165,11 @@ impl FleetIntegrations {
                 .collect(),
         };
         if action == "deploy" {
-            self.record_digests(&context.train_id, step, &payload, running).await?;
+            let now = to_ms(self.clock.now());
+            let shipped = &payload.artifacts;
+            record_digests(&self.db, now, &context.train_id, step, shipped, &payload.step.environment, running).await?;
         }
-        Ok(())
-    }
-
-    /// Stores what the environment runs next to what the train shipped (M12).
-    async fn record_digests(
-        &self,
-        train_id: &str,
-        step: usize,
-        payload: &ReleasePayload,
-        running: Vec<RunningDigest>,
-    ) -> anyhow::Result<()> {
-        let mut conn = self.db.acquire().await?;
-        for report in running {
-            let Some(expected) = payload.artifacts.iter().find(|a| a.service == report.service) else { continue };
-            let record = store::digests::DigestReport {
-                train_id: train_id.to_owned(),
-                step: i64::try_from(step)?,
-                service: report.service,
-                environment: payload.step.environment.clone(),
-                expected_digest: expected.digest.clone(),
-                running_digest: report.digest,
-                reported_at: to_ms(self.clock.now()),
-            };
-            store::digests::record(&mut conn, &record).await?;
-        }
-        Ok(())
+        Ok(Deployment::Done)
     }
 
     /// Posts `text` to the train's domain's incoming webhook, if it wants `notice`.
@@ -242,6 +223,33 @@ impl FleetIntegrations {
     }
 }
 
+/// Stores what an environment runs next to what the train shipped (M12).
+pub async fn record_digests(
+    db: &Db,
+    now: i64,
+    train_id: &str,
+    step: usize,
+    shipped: &[ReleasedArtifact],
+    environment: &str,
+    running: Vec<RunningDigest>,
+) -> anyhow::Result<()> {
+    let mut conn = db.acquire().await?;
+    for report in running {
+        let Some(expected) = shipped.iter().find(|a| a.service == report.service) else { continue };
+        let record = store::digests::DigestReport {
+            train_id: train_id.to_owned(),
+            step: i64::try_from(step)?,
+            service: report.service,
+            environment: environment.to_owned(),
+            expected_digest: expected.digest.clone(),
+            running_digest: report.digest,
+            reported_at: now,
+        };
+        store::digests::record(&mut conn, &record).await?;
+    }
+    Ok(())
+}
+
 /// The engine's verdict for a scored analysis: no data is never a pass.
 fn verdict_of(classification: Classification) -> Verdict {
     match classification {
@@ -266,7 +274,7 @@ impl Integrations for FleetIntegrations {
         Box::pin(self.gate(artifact_id, gate))
     }
 
-    fn deploy<'a>(&'a self, context: &'a EffectContext, step: usize) -> BoxFuture<'a, anyhow::Result<()>> {
+    fn deploy<'a>(&'a self, context: &'a EffectContext, step: usize) -> BoxFuture<'a, anyhow::Result<Deployment>> {
         Box::pin(self.release(context, step, "deploy"))
     }
 
@@ -279,7 +287,7 @@ impl Integrations for FleetIntegrations {
     }
 
     fn roll_back<'a>(&'a self, context: &'a EffectContext, step: usize) -> BoxFuture<'a, anyhow::Result<()>> {
-        Box::pin(self.release(context, step, "rollback"))
+        Box::pin(async move { self.release(context, step, "rollback").await.map(|_| ()) })
     }
 
     fn carry_over<'a>(

@@ -6,6 +6,9 @@
 //! A 2xx answer means deployed; 5xx and timeouts are retried by the runtime
 //! with backoff; 4xx means the receiver refused the release. A 2xx body may
 //! report what is running: `{"running": [{"service": "...", "digest": "sha256:..."}]}`.
+//! A `202` with `{"status": "pending"}` means the receiver deploys in the
+//! background and reports back, signed the same way, to
+//! `POST /api/v1/deployments/{idempotency key}/status`.
 
 use std::time::Duration;
 
@@ -45,11 +48,21 @@ pub struct ReleasePayload {
     pub restore: Vec<ReleasedArtifact>,
 }
 
-/// What a receiver reports running after a release.
+/// What a receiver reports after a release: whether it is still going, and what runs.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct RunningReport {
+    /// `pending` when the receiver will report back by callback.
+    #[serde(default)]
+    pub status: Option<String>,
     #[serde(default)]
     pub running: Vec<RunningDigest>,
+}
+
+impl RunningReport {
+    /// Whether the receiver will report back later.
+    pub fn pending(&self) -> bool {
+        self.status.as_deref() == Some("pending")
+    }
 }
 
 /// One service's running digest.
@@ -108,6 +121,17 @@ impl WebhookDeployer {
     }
 }
 
+/// Whether `signature` (`sha256=<hex>`) signs `<timestamp>.<body>` under `secret`; constant-time.
+pub fn verify(secret: &[u8], timestamp: i64, body: &[u8], signature: &str) -> bool {
+    let Some(hex_digest) = signature.strip_prefix("sha256=") else { return false };
+    let Ok(expected) = hex::decode(hex_digest) else { return false };
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC accepts keys of any length");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    mac.verify_slice(&expected).is_ok()
+}
+
 /// Hex HMAC-SHA256 of `<timestamp>.<body>` under `secret`.
 pub fn sign(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC accepts keys of any length");
@@ -133,5 +157,10 @@ mod tests {
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
         assert_ne!(sign(b"secret", 1, b"{}"), sign(b"secret", 2, b"{}"), "the timestamp is signed");
+        let good = format!("sha256={}", sign(b"secret", 7, b"{}"));
+        assert!(verify(b"secret", 7, b"{}", &good));
+        assert!(!verify(b"secret", 8, b"{}", &good));
+        assert!(!verify(b"other", 7, b"{}", &good));
+        assert!(!verify(b"secret", 7, b"{}", "md5=00"));
     }
 }

@@ -10,6 +10,15 @@ use crate::engine::{Boarding, GateOutcome, Notice, Verdict};
 /// A boxed future, so the port stays object-safe.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+/// How a deployer answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deployment {
+    /// The step is deployed.
+    Done,
+    /// The deployer accepted the release and will report back by callback.
+    Pending,
+}
+
 /// Which train an effect is for, and its idempotency key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EffectContext {
@@ -29,7 +38,7 @@ pub trait Integrations: Send + Sync {
         gate: &'a str,
     ) -> BoxFuture<'a, anyhow::Result<GateOutcome>>;
     /// Deploys the train's candidates for rollout step `step`.
-    fn deploy<'a>(&'a self, context: &'a EffectContext, step: usize) -> BoxFuture<'a, anyhow::Result<()>>;
+    fn deploy<'a>(&'a self, context: &'a EffectContext, step: usize) -> BoxFuture<'a, anyhow::Result<Deployment>>;
     /// Judges the canary of step `step`.
     fn judge<'a>(&'a self, context: &'a EffectContext, step: usize)
         -> BoxFuture<'a, anyhow::Result<(Verdict, String)>>;

@@ -11,7 +11,7 @@ mod integrations;
 
 use std::time::Duration;
 
-pub use integrations::{BoxFuture, EffectContext, Integrations};
+pub use integrations::{BoxFuture, Deployment, EffectContext, Integrations};
 
 use crate::engine::{self, Effect, Event, Refusal, Timer, TrainRun};
 use crate::store::{self, runs::OutboxEntry, trains::Transition, Conn, Db, DbError};
@@ -367,10 +367,11 @@ async fn execute(
             gate: gate.clone(),
             outcome: integrations.run_gate(context, artifact_id, gate).await?,
         }),
-        Effect::Deploy { step, .. } => {
-            integrations.deploy(context, *step).await?;
-            Some(Event::Deployed { step: *step, ok: true, detail: "deployed".into() })
-        }
+        Effect::Deploy { step, .. } => match integrations.deploy(context, *step).await? {
+            Deployment::Done => Some(Event::Deployed { step: *step, ok: true, detail: "deployed".into() }),
+            // The deployer's status callback delivers `Deployed` later.
+            Deployment::Pending => None,
+        },
         Effect::Judge { step, .. } => {
             let (verdict, detail) = integrations.judge(context, *step).await?;
             Some(Event::Judged { step: *step, verdict, detail })

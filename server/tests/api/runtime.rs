@@ -4,7 +4,7 @@ use std::sync::{Mutex, PoisonError};
 use chrono::Duration;
 use server::engine::{Boarding, GateOutcome, Notice, Verdict};
 use server::fleet::{self, parse};
-use server::runtime::{self, BoxFuture, EffectContext, Integrations, MAX_ATTEMPTS};
+use server::runtime::{self, BoxFuture, Deployment, EffectContext, Integrations, MAX_ATTEMPTS};
 use server::scheduler::{tick, SchedulerConfig};
 use server::store::{self, Db};
 use server::time::to_ms;
@@ -88,14 +88,14 @@ impl Integrations for Receiver {
         Box::pin(async { Ok(GateOutcome::Passed) })
     }
 
-    fn deploy<'a>(&'a self, c: &'a EffectContext, step: usize) -> BoxFuture<'a, anyhow::Result<()>> {
+    fn deploy<'a>(&'a self, c: &'a EffectContext, step: usize) -> BoxFuture<'a, anyhow::Result<Deployment>> {
         self.record("deploy", &c.key);
         let fails = self.failing_deploy_steps.contains(&step);
         Box::pin(async move {
             if fails {
                 anyhow::bail!("503 Service Unavailable")
             } else {
-                Ok(())
+                Ok(Deployment::Done)
             }
         })
     }

@@ -153,3 +153,104 @@ soak = "0s"
     assert_eq!(seen.notifications[1], "[payments] payments-daily: train completed");
 }
 on_both_backends!(webhook_deployer, webhook_releases_are_signed_retried_and_keyed);
+
+/// A receiver that deploys in the background: it answers 202 pending and remembers the key.
+async fn accept_later(State(keys): State<Arc<Mutex<Vec<String>>>>, headers: HeaderMap) -> (StatusCode, String) {
+    let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    keys.lock().unwrap_or_else(PoisonError::into_inner).push(key);
+    (StatusCode::ACCEPTED, json!({ "status": "pending" }).to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_deployment_completes_when_the_signed_status_callback_arrives() {
+    let keys = Arc::new(Mutex::new(Vec::<String>::new()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    let receiver = Router::new().route("/deploy", post(accept_later)).with_state(keys.clone());
+    tokio::spawn(async move { axum::serve(listener, receiver).await });
+    let variable = "RAILYARD_TEST_WEBHOOK_SECRET_ASYNC";
+    std::env::set_var(variable, SECRET);
+    let fleet_file = format!(
+        r#"
+[[domain]]
+name = "payments"
+
+[[service]]
+name = "ledger"
+domain = "payments"
+
+[[train]]
+name = "payments-daily"
+domain = "payments"
+services = ["ledger"]
+cadence = "FREQ=DAILY;BYHOUR=14"
+time_zone = "UTC"
+starts = "2026-01-01"
+planning_window = "1h"
+cutover_window = "2h"
+preflight = "30m"
+monitoring = "5m"
+deployer = "webhook"
+webhook_url = "http://{address}/deploy"
+webhook_secret_env = "{variable}"
+
+[[train.step]]
+name = "everyone"
+environment = "production"
+weight = 100
+soak = "0s"
+"#
+    );
+    let app = spawn_app(Backend::Sqlite, false).await;
+    fleet::apply(&app.db, &parse("fleet.toml", &fleet_file).expect("valid"), test_now()).await.expect("apply");
+    register_build(&app, "ledger", "4.0.0", '4', "1.0").await;
+    let opened = test_now() + Duration::hours(1);
+    tick(&app.db, opened, &SchedulerConfig::default()).await.expect("tick");
+    let train_id = train_in_state(&app.db, "planning").await;
+    let integrations = FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), SimulatedMetrics::default())
+        .expect("integrations");
+
+    let callback = |key: &str, body: &str, signature: Option<String>, at: i64| {
+        let timestamp = at / 1000;
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(SECRET.as_bytes()).expect("key");
+        mac.update(format!("{timestamp}.{body}").as_bytes());
+        let signature = signature.unwrap_or_else(|| format!("sha256={}", hex::encode(mac.finalize().into_bytes())));
+        app.client
+            .post(format!("{}/api/v1/deployments/{key}/status", app.address))
+            .header("x-railyard-timestamp", timestamp.to_string())
+            .header("x-railyard-signature", signature)
+            .body(body.to_owned())
+            .send()
+    };
+    let succeeded = json!({ "status": "succeeded", "running": [{ "service": "ledger", "digest": format!("sha256:{}", "4".repeat(64)) }] })
+        .to_string();
+
+    let mut now = to_ms(opened);
+    let mut answered = 0;
+    for _ in 0..24 * 60 {
+        app.clock.set(server::time::from_ms(now));
+        while runtime::work(&app.db, &integrations, now, 100).await.expect("work") > 0 {}
+        let pending: Vec<String> = keys.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        for key in pending.iter().skip(answered) {
+            let forged = callback(key, &succeeded, Some("sha256=00".into()), now).await.expect("request");
+            assert_eq!(forged.status().as_u16(), 401, "a forged callback is refused");
+            assert_eq!(runtime::load(&app.db, &train_id).await.expect("state").phase.to_string(), "cutover");
+            let response = callback(key, &succeeded, None, now).await.expect("request");
+            assert_eq!(response.status().as_u16(), 200, "{}", response.text().await.unwrap_or_default());
+            let again = callback(key, &succeeded, None, now).await.expect("request");
+            assert_eq!(again.status().as_u16(), 200, "repeating a callback is harmless");
+            answered += 1;
+        }
+        if runtime::load(&app.db, &train_id).await.expect("state").phase.is_final() {
+            break;
+        }
+        now += 60_000;
+    }
+    assert_eq!(answered, 1);
+    assert_eq!(runtime::load(&app.db, &train_id).await.expect("state").phase.to_string(), "completed");
+    let (_, text) = app.get(&format!("/api/v1/trains/{train_id}")).await;
+    let detail: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(detail["digests"][0]["matches"], true, "the callback's running digest is recorded");
+    let unknown = callback("nope:deploy:0", &succeeded, None, now).await.expect("request");
+    assert_eq!(unknown.status().as_u16(), 404);
+}

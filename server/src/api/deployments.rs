@@ -1,0 +1,103 @@
+//! `POST /api/v1/deployments/{key}/status`: the webhook deployer's status
+//! callback. A receiver that answered `202 {"status": "pending"}` reports the
+//! outcome here, signed like the release it received (HMAC-SHA256 over
+//! `<X-Railyard-Timestamp>.<body>` with the definition's secret). Repeating a
+//! callback is harmless.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{ApiError, ApiState};
+use crate::engine::{Environment, Event};
+use crate::integrations::record_digests;
+use crate::integrations::webhook::{verify, ReleasedArtifact, RunningDigest};
+use crate::runtime::{self, RuntimeError};
+use crate::store;
+use crate::time::to_ms;
+
+/// How far a callback's timestamp may be from the server's clock.
+const MAX_SKEW_S: i64 = 300;
+
+/// The callback's body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusRequest {
+    /// `succeeded` or `failed`.
+    pub status: String,
+    #[serde(default)]
+    pub detail: String,
+    #[serde(default)]
+    pub running: Vec<RunningDigest>,
+}
+
+fn unauthorized(message: &str) -> ApiError {
+    ApiError::Rejected(StatusCode::UNAUTHORIZED, message.to_owned())
+}
+
+/// Applies a deployer's report on the deployment with idempotency key `key`.
+pub async fn status(
+    State(state): State<ApiState>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let unknown = || ApiError::NotFound(format!("no deployment has the key \"{key}\""));
+    let (train_id, step) = key.rsplit_once(":deploy:").ok_or_else(unknown)?;
+    let step: usize = step.parse().map_err(|_| unknown())?;
+    let mut conn = state.db.acquire().await?;
+    let (definition_id,): (String,) = sqlx::query_as("SELECT definition_id FROM trains WHERE id = $1")
+        .bind(train_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(unknown)?;
+    let definition = store::definitions::by_id(&mut conn, &definition_id).await?.ok_or_else(unknown)?;
+    if definition.deployer != "webhook" {
+        return Err(unknown());
+    }
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let timestamp: i64 =
+        header("x-railyard-timestamp").parse().map_err(|_| unauthorized("X-Railyard-Timestamp is missing"))?;
+    let secret = std::env::var(&definition.webhook_secret_env)
+        .map_err(|_| ApiError::Internal(anyhow::anyhow!("{} is not set", definition.webhook_secret_env)))?;
+    if !verify(secret.as_bytes(), timestamp, &body, header("x-railyard-signature")) {
+        return Err(unauthorized("the signature does not match this deployment's secret"));
+    }
+    let now = to_ms(state.clock.now());
+    if (now / 1000 - timestamp).abs() > MAX_SKEW_S {
+        return Err(unauthorized("the timestamp is more than five minutes off; refusing a possible replay"));
+    }
+    let report: StatusRequest = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("the status body is not valid: {e}")))?;
+    let ok = match report.status.as_str() {
+        "succeeded" => true,
+        "failed" => false,
+        other => return Err(ApiError::bad_request(format!("`status` is \"{other}\"; expected succeeded or failed"))),
+    };
+    let detail = if report.detail.is_empty() { report.status.clone() } else { report.detail.clone() };
+    let run = match runtime::apply(&state.db, train_id, &Event::Deployed { step, ok, detail }, "deployer", now).await {
+        Ok(run) => run,
+        Err(RuntimeError::Refused(refusal)) => return Err(ApiError::Conflict(refusal.to_string())),
+        Err(RuntimeError::NotFound(_)) => return Err(unknown()),
+        Err(other) => return Err(ApiError::Internal(other.into())),
+    };
+    if ok && !report.running.is_empty() {
+        let shipped: Vec<ReleasedArtifact> = store::artifacts::cargo(&mut conn, train_id)
+            .await?
+            .into_iter()
+            .filter(|c| c.status != "missed")
+            .map(|c| ReleasedArtifact { service: c.service, version: c.version, digest: c.digest })
+            .collect();
+        let environment = match run.rollout.get(step).map(|s| s.environment) {
+            Some(Environment::Staging) => "staging",
+            _ => "production",
+        };
+        record_digests(&state.db, now, train_id, step, &shipped, environment, report.running)
+            .await
+            .map_err(ApiError::Internal)?;
+    }
+    Ok(Json(json!({ "train_id": train_id, "state": run.phase.as_str() })))
+}
