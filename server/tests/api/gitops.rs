@@ -8,7 +8,7 @@ use server::integrations::{FleetIntegrations, SimulatedMetrics};
 use server::scheduler::{tick, SchedulerConfig};
 use server::time::to_ms;
 
-use crate::helpers::{drive_train, register_build, spawn_app, test_now, train_in_state, Backend};
+use crate::helpers::{drive_train, ledger_fleet, register_build, spawn_app, test_now, train_in_state, Backend};
 use crate::on_both_backends;
 
 fn git(dir: &Path, args: &[&str]) -> String {
@@ -35,42 +35,10 @@ fn deploy_repository(root: &Path) -> String {
 async fn gitops_commits_each_step_and_a_rollback_restores_the_previous_tag(backend: Backend) {
     let root = tempfile::tempdir().expect("temp dir");
     let repo = deploy_repository(root.path());
-    let fleet_file = format!(
-        r#"
-[[domain]]
-name = "payments"
-
-[[service]]
-name = "ledger"
-domain = "payments"
-
-[[train]]
-name = "payments-daily"
-domain = "payments"
-services = ["ledger"]
-cadence = "FREQ=DAILY;BYHOUR=14"
-time_zone = "UTC"
-starts = "2026-01-01"
-planning_window = "1h"
-cutover_window = "2h"
-preflight = "30m"
-monitoring = "5m"
-deployer = "gitops"
-gitops_repo = "{repo}"
-gitops_branch = "main"
-
-[[train.step]]
-name = "canary 10%"
-environment = "production"
-weight = 10
-soak = "5m"
-
-[[train.step]]
-name = "100%"
-environment = "production"
-weight = 100
-soak = "0s"
-"#
+    let fleet_file = ledger_fleet(
+        "",
+        &format!("monitoring = \"5m\"\ndeployer = \"gitops\"\ngitops_repo = \"{repo}\"\ngitops_branch = \"main\""),
+        &[("canary 10%", "production", 10, "5m"), ("100%", "production", 100, "0s")],
     );
     let app = spawn_app(backend, false).await;
     fleet::apply(&app.db, &parse("fleet.toml", &fleet_file).expect("valid"), test_now()).await.expect("apply");

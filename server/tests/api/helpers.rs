@@ -206,3 +206,22 @@ pub async fn register_build(app: &TestApp, service: &str, version: &str, digit: 
     assert_eq!(app.post_json(&format!("/api/v1/artifacts/{id}/sarif?name=trivy"), &sarif).await.0, 201);
     id
 }
+
+/// A one-service fleet: domain `payments`, service `ledger`, and a daily
+/// 14:00 UTC train `payments-daily` (planning opens an hour before, closes
+/// 30 minutes before), with extra lines for the domain and the train, and
+/// rollout steps as (name, environment, weight, soak).
+pub fn ledger_fleet(domain_extra: &str, train_extra: &str, steps: &[(&str, &str, u8, &str)]) -> String {
+    let mut file = format!(
+        "[[domain]]\nname = \"payments\"\n{domain_extra}\n\n[[service]]\nname = \"ledger\"\ndomain = \"payments\"\n\n\
+         [[train]]\nname = \"payments-daily\"\ndomain = \"payments\"\nservices = [\"ledger\"]\n\
+         cadence = \"FREQ=DAILY;BYHOUR=14\"\ntime_zone = \"UTC\"\nstarts = \"2026-01-01\"\n\
+         planning_window = \"1h\"\ncutover_window = \"2h\"\npreflight = \"30m\"\n{train_extra}\n"
+    );
+    for (name, environment, weight, soak) in steps {
+        file.push_str(&format!(
+            "\n[[train.step]]\nname = \"{name}\"\nenvironment = \"{environment}\"\nweight = {weight}\nsoak = \"{soak}\"\n"
+        ));
+    }
+    file
+}

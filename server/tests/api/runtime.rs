@@ -9,47 +9,16 @@ use server::scheduler::{tick, SchedulerConfig};
 use server::store::{self, Db};
 use server::time::to_ms;
 
-use crate::helpers::{fresh_store, test_now, Backend, TestDatabase};
+use crate::helpers::{fresh_store, ledger_fleet, test_now, Backend, TestDatabase};
 use crate::on_both_backends;
 
-const FLEET: &str = r#"
-[[domain]]
-name = "payments"
-
-[[service]]
-name = "ledger"
-domain = "payments"
-
-[[train]]
-name = "payments-daily"
-domain = "payments"
-services = ["ledger"]
-cadence = "FREQ=DAILY;BYHOUR=14"
-time_zone = "UTC"
-starts = "2026-01-01"
-planning_window = "1h"
-cutover_window = "2h"
-preflight = "30m"
-monitoring = "10m"
-
-[[train.step]]
-name = "staging"
-environment = "staging"
-weight = 100
-soak = "1m"
-
-[[train.step]]
-name = "canary 10%"
-environment = "production"
-weight = 10
-soak = "2m"
-
-[[train.step]]
-name = "100%"
-environment = "production"
-weight = 100
-soak = "0s"
-"#;
+fn fleet() -> String {
+    ledger_fleet(
+        "",
+        "monitoring = \"10m\"",
+        &[("staging", "staging", 100, "1m"), ("canary 10%", "production", 10, "2m"), ("100%", "production", 100, "0s")],
+    )
+}
 
 /// A receiver that honours idempotency keys: it records every call, applies each key once.
 #[derive(Default)]
@@ -124,7 +93,7 @@ impl Integrations for Receiver {
 async fn opened_train(backend: Backend) -> (Db, TestDatabase, String, i64) {
     let (db, database) = fresh_store(backend).await;
     let now = test_now(); // 12:00; the 14:00 train opens at 13:00
-    fleet::apply(&db, &parse("fleet.toml", FLEET).expect("valid"), now).await.expect("apply");
+    fleet::apply(&db, &parse("fleet.toml", &fleet()).expect("valid"), now).await.expect("apply");
     let config = SchedulerConfig { horizon: Duration::hours(4), ..SchedulerConfig::default() };
     tick(&db, now + Duration::hours(1), &config).await.expect("tick");
     let mut conn = db.acquire().await.expect("connection");
@@ -182,7 +151,7 @@ time_zone = "UTC"
 starts = "2026-11-27T13:50"
 ends = "2026-11-27T15:00"
 "#;
-    let file = format!("{FLEET}{freeze}");
+    let file = format!("{}{freeze}", fleet());
     fleet::apply(&db, &parse("fleet.toml", &file).expect("valid"), test_now()).await.expect("apply");
     let receiver = Receiver::default();
     run_until_final(&db, &receiver, &id, to_ms(test_now()), 24 * 60).await;

@@ -15,7 +15,7 @@ use server::scheduler::{tick, SchedulerConfig};
 use server::time::to_ms;
 use sha2::Sha256;
 
-use crate::helpers::{drive_train, register_build, spawn_app, test_now, train_in_state, Backend};
+use crate::helpers::{drive_train, ledger_fleet, register_build, spawn_app, test_now, train_in_state, Backend};
 use crate::on_both_backends;
 
 const SECRET: &str = "s3cret-shared-with-the-receiver";
@@ -83,44 +83,12 @@ async fn webhook_releases_are_signed_retried_and_keyed(backend: Backend) {
     std::env::set_var(&variable, SECRET);
     let slack_variable = format!("{variable}_SLACK");
     std::env::set_var(&slack_variable, format!("http://{address}/slack"));
-    let fleet_file = format!(
-        r#"
-[[domain]]
-name = "payments"
-notify_webhook_env = "{slack_variable}"
-notify_on = ["opened", "completed"]
-
-[[service]]
-name = "ledger"
-domain = "payments"
-
-[[train]]
-name = "payments-daily"
-domain = "payments"
-services = ["ledger"]
-cadence = "FREQ=DAILY;BYHOUR=14"
-time_zone = "UTC"
-starts = "2026-01-01"
-planning_window = "1h"
-cutover_window = "2h"
-preflight = "30m"
-monitoring = "5m"
-deployer = "webhook"
-webhook_url = "http://{address}/deploy"
-webhook_secret_env = "{variable}"
-
-[[train.step]]
-name = "canary 10%"
-environment = "production"
-weight = 10
-soak = "5m"
-
-[[train.step]]
-name = "100%"
-environment = "production"
-weight = 100
-soak = "0s"
-"#
+    let fleet_file = ledger_fleet(
+        &format!("notify_webhook_env = \"{slack_variable}\"\nnotify_on = [\"opened\", \"completed\"]"),
+        &format!(
+            "monitoring = \"5m\"\ndeployer = \"webhook\"\nwebhook_url = \"http://{address}/deploy\"\nwebhook_secret_env = \"{variable}\""
+        ),
+        &[("canary 10%", "production", 10, "5m"), ("100%", "production", 100, "0s")],
     );
     let app = spawn_app(backend, false).await;
     fleet::apply(&app.db, &parse("fleet.toml", &fleet_file).expect("valid"), test_now()).await.expect("apply");
@@ -170,36 +138,12 @@ async fn a_pending_deployment_completes_when_the_signed_status_callback_arrives(
     tokio::spawn(async move { axum::serve(listener, receiver).await });
     let variable = "RAILYARD_TEST_WEBHOOK_SECRET_ASYNC";
     std::env::set_var(variable, SECRET);
-    let fleet_file = format!(
-        r#"
-[[domain]]
-name = "payments"
-
-[[service]]
-name = "ledger"
-domain = "payments"
-
-[[train]]
-name = "payments-daily"
-domain = "payments"
-services = ["ledger"]
-cadence = "FREQ=DAILY;BYHOUR=14"
-time_zone = "UTC"
-starts = "2026-01-01"
-planning_window = "1h"
-cutover_window = "2h"
-preflight = "30m"
-monitoring = "5m"
-deployer = "webhook"
-webhook_url = "http://{address}/deploy"
-webhook_secret_env = "{variable}"
-
-[[train.step]]
-name = "everyone"
-environment = "production"
-weight = 100
-soak = "0s"
-"#
+    let fleet_file = ledger_fleet(
+        "",
+        &format!(
+            "monitoring = \"5m\"\ndeployer = \"webhook\"\nwebhook_url = \"http://{address}/deploy\"\nwebhook_secret_env = \"{variable}\""
+        ),
+        &[("everyone", "production", 100, "0s")],
     );
     let app = spawn_app(Backend::Sqlite, false).await;
     fleet::apply(&app.db, &parse("fleet.toml", &fleet_file).expect("valid"), test_now()).await.expect("apply");
