@@ -23,17 +23,12 @@ const INTERVAL: Duration = Duration::from_secs(5);
 
 /// The live train's plan: seconds instead of minutes.
 fn live_rollout() -> Vec<RolloutStep> {
-    let step = |name: &str, environment, weight, soak_seconds: i64| RolloutStep {
-        name: name.into(),
-        environment,
-        weight,
-        soak_ms: soak_seconds * 1000,
-    };
+    const SECOND: i64 = 1000;
     vec![
-        step("staging", Environment::Staging, 100, 10),
-        step("canary 10% eu-west", Environment::Production, 10, 15),
-        step("50%", Environment::Production, 50, 10),
-        step("100%", Environment::Production, 100, 0),
+        RolloutStep::new("staging", Environment::Staging, 100, 10 * SECOND),
+        RolloutStep::new("canary 10% eu-west", Environment::Production, 10, 15 * SECOND),
+        RolloutStep::new("50%", Environment::Production, 50, 10 * SECOND),
+        RolloutStep::new("100%", Environment::Production, 100, 0),
     ]
 }
 

@@ -27,18 +27,20 @@ pub struct RolloutStep {
 /// The plan a train gets when its definition names no steps: staging, then
 /// 5%, 50% and 100% of production.
 pub fn default_rollout() -> Vec<RolloutStep> {
-    let step = |name: &str, environment, weight, soak_minutes: i64| RolloutStep {
-        name: name.into(),
-        environment,
-        weight,
-        soak_ms: soak_minutes * 60_000,
-    };
+    const MINUTE: i64 = 60_000;
     vec![
-        step("staging", Environment::Staging, 100, 10),
-        step("canary 5%", Environment::Production, 5, 30),
-        step("50%", Environment::Production, 50, 30),
-        step("100%", Environment::Production, 100, 0),
+        RolloutStep::new("staging", Environment::Staging, 100, 10 * MINUTE),
+        RolloutStep::new("canary 5%", Environment::Production, 5, 30 * MINUTE),
+        RolloutStep::new("50%", Environment::Production, 50, 30 * MINUTE),
+        RolloutStep::new("100%", Environment::Production, 100, 0),
     ]
+}
+
+impl RolloutStep {
+    /// A step sending `weight`% of `environment`'s traffic, soaking `soak_ms`.
+    pub fn new(name: &str, environment: Environment, weight: u8, soak_ms: i64) -> Self {
+        Self { name: name.to_owned(), environment, weight, soak_ms }
+    }
 }
 
 /// How far the current rollout step has got.

@@ -11,17 +11,11 @@ const OPENED: i64 = 1_000_000;
 const CUTOVER: i64 = OPENED + 120 * MINUTE;
 
 fn rollout() -> Vec<RolloutStep> {
-    let step = |name: &str, environment, weight, soak_minutes| RolloutStep {
-        name: name.into(),
-        environment,
-        weight,
-        soak_ms: soak_minutes * MINUTE,
-    };
     vec![
-        step("staging", Environment::Staging, 100, 10),
-        step("canary 5% eu-west", Environment::Production, 5, 15),
-        step("50%", Environment::Production, 50, 15),
-        step("100%", Environment::Production, 100, 0),
+        RolloutStep::new("staging", Environment::Staging, 100, 10 * MINUTE),
+        RolloutStep::new("canary 5% eu-west", Environment::Production, 5, 15 * MINUTE),
+        RolloutStep::new("50%", Environment::Production, 50, 15 * MINUTE),
+        RolloutStep::new("100%", Environment::Production, 100, 0),
     ]
 }
 
