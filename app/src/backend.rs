@@ -1,5 +1,7 @@
 //! The port through which server functions reach the backend. The server
-//! crate implements [`Backend`] and provides it as Leptos context.
+//! crate implements [`Backend`] and provides it as Leptos context. Every
+//! call carries the request's parts, so the backend decides on the caller
+//! exactly as the HTTP API does.
 
 #[cfg(feature = "ssr")]
 pub use port::*;
@@ -10,19 +12,64 @@ mod port {
     use std::pin::Pin;
     use std::sync::Arc;
 
+    use http::request::Parts;
+    use leptos::prelude::{use_context, ServerFnError};
+
     use crate::calendar::{CalendarMonth, YearMonth};
+    use crate::session::Viewer;
 
     /// A boxed future, so the port stays object-safe.
     pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+    /// Why the backend did not answer.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum BackendError {
+        /// 401: nobody is signed in.
+        SignInRequired,
+        /// 403: the caller may not see or do this.
+        Forbidden(String),
+        /// The request itself is wrong (400).
+        Invalid(String),
+        /// Something failed on the server's side (500, already logged).
+        Failed(String),
+    }
+
     /// What the pages need from the backend.
     pub trait Backend: Send + Sync + 'static {
         /// The executive calendar for one month.
-        fn calendar_month(&self, month: YearMonth) -> BoxFuture<'_, Result<CalendarMonth, String>>;
+        fn calendar_month(
+            &self,
+            caller: &Parts,
+            month: YearMonth,
+        ) -> BoxFuture<'_, Result<CalendarMonth, BackendError>>;
         /// Today's month, by the backend's clock.
         fn current_month(&self) -> YearMonth;
+        /// The signed-in person, if any.
+        fn viewer(&self, caller: &Parts) -> Option<Viewer>;
     }
 
     /// The backend as stored in Leptos context.
     pub type SharedBackend = Arc<dyn Backend>;
+
+    /// The backend and the current request, for a server function's body.
+    pub fn backend_and_caller() -> Result<(SharedBackend, Parts), ServerFnError> {
+        let backend =
+            use_context::<SharedBackend>().ok_or_else(|| ServerFnError::new("the backend is not configured"))?;
+        let parts = use_context::<Parts>().ok_or_else(|| ServerFnError::new("no request in context"))?;
+        Ok((backend, parts))
+    }
+
+    impl BackendError {
+        /// Sets the response status and turns the error into the server function's error.
+        pub fn into_server_error(self) -> ServerFnError {
+            let (code, message) = match self {
+                BackendError::SignInRequired => (401, "sign in to see this".to_owned()),
+                BackendError::Forbidden(message) => (403, message),
+                BackendError::Invalid(message) => (400, message),
+                BackendError::Failed(message) => (500, message),
+            };
+            crate::status::respond_with(code);
+            ServerFnError::new(message)
+        }
+    }
 }

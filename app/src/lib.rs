@@ -6,6 +6,8 @@
 
 pub mod backend;
 pub mod calendar;
+mod security;
+pub mod session;
 mod status;
 mod viewer_time;
 
@@ -16,6 +18,7 @@ use leptos_router::{path, SsrMode};
 
 /// The HTML document every page is rendered into.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    security::send_content_security_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -30,6 +33,25 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <App/>
             </body>
         </html>
+    }
+}
+
+/// The bar above every page except embedded panels.
+#[component]
+fn TopBar() -> impl IntoView {
+    let location = leptos_router::hooks::use_location();
+    let embedded = move || location.pathname.get().starts_with("/embed/");
+    let signing_in = move || location.pathname.get() == "/login";
+    view! {
+        <Show when=move || !embedded()>
+            <header class="topbar">
+                <a class="brand" href="/">"Railyard"</a>
+                <span class="tagline">"release trains"</span>
+                <Show when=move || !signing_in()>
+                    <session::UserMenu/>
+                </Show>
+            </header>
+        </Show>
     }
 }
 
@@ -53,14 +75,13 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="railyard" href="/pkg/railyard.css"/>
         <Title text="Railyard"/>
         <Router>
-            <header class="topbar">
-                <a class="brand" href="/">"Railyard"</a>
-                <span class="tagline">"release trains"</span>
-            </header>
+            <TopBar/>
             <main>
                 <Routes fallback=NotFound>
                     // Async: the whole page arrives rendered, so it reads (and navigates) without JavaScript.
                     <Route path=path!("/") view=calendar::CalendarPage ssr=SsrMode::Async/>
+                    <Route path=path!("/login") view=session::LoginPage ssr=SsrMode::Async/>
+                    <Route path=path!("/embed/calendar") view=calendar::EmbeddedCalendar ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

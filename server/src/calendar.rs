@@ -5,11 +5,15 @@ use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use app::backend::{Backend, BoxFuture};
+use app::backend::{Backend, BackendError, BoxFuture};
 use app::calendar::{build_month, CalendarMonth, DatedTrain, DomainKey, FreezeNote, TrainChip, YearMonth};
+use app::session::Viewer;
+use axum::http::request::Parts;
 use chrono::Duration;
 use chrono_tz::Tz;
 
+use crate::auth::middleware::{Caller, EmbedGrant};
+use crate::auth::{Denied, Permission, Principal};
 use crate::clock::Clock;
 use crate::schedule::Window;
 use crate::store::{self, freezes::Freeze, Db};
@@ -98,16 +102,48 @@ impl StoreBackend {
 }
 
 impl Backend for StoreBackend {
-    fn calendar_month(&self, month: YearMonth) -> BoxFuture<'_, Result<CalendarMonth, String>> {
+    fn calendar_month(&self, caller: &Parts, month: YearMonth) -> BoxFuture<'_, Result<CalendarMonth, BackendError>> {
+        let allowed = may_read_panel(caller, "calendar");
         Box::pin(async move {
+            allowed?;
             self.month(month).await.map_err(|error| {
                 tracing::error!(error = format!("{error:#}"), %month, "building the calendar failed");
-                "The calendar could not be loaded right now; please try again.".to_owned()
+                BackendError::Failed("The calendar could not be loaded right now; please try again.".to_owned())
             })
         })
+    }
+
+    fn viewer(&self, caller: &Parts) -> Option<Viewer> {
+        match caller.extensions.get::<Caller>().map(|caller| &caller.principal) {
+            Some(Principal::User { name, bindings, .. }) => Some(Viewer {
+                name: name.clone(),
+                roles: bindings
+                    .iter()
+                    .map(|binding| match &binding.domain {
+                        Some(domain) => format!("{}@{domain}", binding.role),
+                        None => binding.role.to_string(),
+                    })
+                    .collect(),
+            }),
+            _ => None,
+        }
     }
 
     fn current_month(&self) -> YearMonth {
         YearMonth::of(self.clock.now().date_naive())
     }
+}
+
+/// Whether the request may read `panel`: any reader, or an embed link for that panel.
+fn may_read_panel(parts: &Parts, panel: &str) -> Result<(), BackendError> {
+    if parts.extensions.get::<EmbedGrant>().is_some_and(|grant| grant.0.panel == panel) {
+        return Ok(());
+    }
+    let Some(caller) = parts.extensions.get::<Caller>() else {
+        return Err(BackendError::SignInRequired);
+    };
+    caller.principal.require(Permission::Read, None).map_err(|denied| match denied {
+        Denied::Unauthenticated => BackendError::SignInRequired,
+        Denied::Forbidden(message) => BackendError::Forbidden(message),
+    })
 }

@@ -26,6 +26,41 @@ pub enum Command {
     /// Replay analyses offline.
     #[command(subcommand)]
     Analyze(AnalyzeCommand),
+    /// Check or export the tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+/// What to do with the audit log.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the hash chain of the stored log (or of an exported file) and name the first bad record.
+    Verify(AuditVerifyArgs),
+    /// Write every record as JSON Lines, verifiable offline with `audit verify --file`.
+    Export(AuditExportArgs),
+}
+
+/// Options of `audit verify`.
+#[derive(Debug, Clone, Args)]
+pub struct AuditVerifyArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Verify this exported JSON Lines file instead of the database.
+    #[arg(long)]
+    pub file: Option<PathBuf>,
+    /// A checkpoint to hold the log to, as COUNT:HASH (from the server's "audit checkpoint" log lines).
+    #[arg(long)]
+    pub head: Option<String>,
+}
+
+/// Options of `audit export`.
+#[derive(Debug, Clone, Args)]
+pub struct AuditExportArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Where to write the JSON Lines ("-" for standard output).
+    #[arg(long, default_value = "-")]
+    pub output: PathBuf,
 }
 
 /// What to analyse.
@@ -86,6 +121,23 @@ pub struct ServeArgs {
     /// How far ahead the scheduler creates trains, e.g. "90d".
     #[arg(long, env = "RAILYARD_SCHEDULER_HORIZON", default_value = "90d", value_parser = humantime::parse_duration)]
     pub scheduler_horizon: std::time::Duration,
+    /// Send the session cookie without `Secure` (and without the `__Host-` prefix). Only for plain HTTP
+    /// on a host browsers do not treat as secure; http://localhost and 127.0.0.1 do not need it.
+    #[arg(long, env = "RAILYARD_INSECURE_COOKIES")]
+    pub insecure_cookies: bool,
+    /// A session unused this long ends, e.g. "30m".
+    #[arg(long, env = "RAILYARD_SESSION_IDLE_TIMEOUT", default_value = "30m", value_parser = humantime::parse_duration)]
+    pub session_idle_timeout: std::time::Duration,
+    /// A session ends this long after sign-in, e.g. "12h".
+    #[arg(long, env = "RAILYARD_SESSION_LIFETIME", default_value = "12h", value_parser = humantime::parse_duration)]
+    pub session_lifetime: std::time::Duration,
+    /// Password of the first admin, used only when the store has no users yet (otherwise a one-time
+    /// password is written to the log).
+    #[arg(long, env = "RAILYARD_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+    /// How often the audit log's head (count and hash) is written to the log output.
+    #[arg(long, env = "RAILYARD_AUDIT_CHECKPOINT_INTERVAL", default_value = "10m", value_parser = humantime::parse_duration)]
+    pub audit_checkpoint_interval: std::time::Duration,
 }
 
 /// Options of `apply`.

@@ -4,6 +4,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use crate::auth::AuthSettings;
 use crate::scheduler::SchedulerConfig;
 use crate::store::redact;
 
@@ -17,6 +18,8 @@ pub struct Settings {
     pub scheduler: SchedulerConfig,
     /// Whether this process runs the scheduler, the runtime and (with the demo) the demo driver.
     pub run_workers: bool,
+    /// Sessions, cookies and the first admin.
+    pub auth: AuthSettings,
 }
 
 impl fmt::Debug for Settings {
@@ -28,6 +31,7 @@ impl fmt::Debug for Settings {
             .field("site_root", &self.site_root)
             .field("scheduler", &self.scheduler)
             .field("run_workers", &self.run_workers)
+            .field("auth", &self.auth)
             .finish()
     }
 }
@@ -46,6 +50,13 @@ impl From<crate::cli::ServeArgs> for Settings {
                 ..defaults
             },
             run_workers: true,
+            auth: AuthSettings {
+                secure_cookies: !args.insecure_cookies,
+                idle_timeout: args.session_idle_timeout,
+                absolute_lifetime: args.session_lifetime,
+                admin_password: args.admin_password,
+                audit_checkpoint_interval: args.audit_checkpoint_interval,
+            },
         }
     }
 }

@@ -4,6 +4,8 @@
 pub mod analysis;
 pub mod api;
 pub mod artifacts;
+pub mod audit;
+pub mod auth;
 pub mod calendar;
 pub mod canary_replay;
 pub mod cli;

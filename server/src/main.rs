@@ -3,8 +3,10 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use anyhow::Context;
 use clap::Parser;
-use server::cli::{AnalyzeCommand, Cli, Command};
+use server::audit::{self, Verification};
+use server::cli::{AnalyzeCommand, AuditCommand, Cli, Command};
 use server::clock::{Clock, SystemClock};
 use server::fleet::{self, ApplyError};
 use server::startup::{shutdown_signal, Application};
@@ -60,5 +62,47 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }
+        Command::Audit(AuditCommand::Verify(args)) => {
+            let checkpoint = args.head.as_deref().map(parse_head).transpose()?;
+            let verification = match &args.file {
+                Some(file) => {
+                    let input = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+                    audit::log::verify_export(std::io::BufReader::new(input), checkpoint)?
+                }
+                None => {
+                    let db = Db::connect(&args.database.database_url).await?;
+                    db.migrate().await?;
+                    audit::log::verify_store(&db, checkpoint).await?
+                }
+            };
+            match verification {
+                Verification::Intact { count, head } => {
+                    println!("audit log intact: {count} records, head {head}");
+                    Ok(())
+                }
+                Verification::Broken { seq, problem } => {
+                    anyhow::bail!("audit log broken at record {seq}: {problem}")
+                }
+            }
+        }
+        Command::Audit(AuditCommand::Export(args)) => {
+            let db = Db::connect(&args.database.database_url).await?;
+            db.migrate().await?;
+            let count = if args.output.as_os_str() == "-" {
+                audit::log::export(&db, &mut std::io::BufWriter::new(std::io::stdout().lock())).await?
+            } else {
+                let file = std::fs::File::create(&args.output)
+                    .with_context(|| format!("cannot create {}", args.output.display()))?;
+                audit::log::export(&db, &mut std::io::BufWriter::new(file)).await?
+            };
+            eprintln!("exported {count} audit records");
+            Ok(())
+        }
     }
+}
+
+/// `COUNT:HASH` from a checkpoint log line.
+fn parse_head(text: &str) -> anyhow::Result<(i64, String)> {
+    let (count, hash) = text.split_once(':').context("--head must be COUNT:HASH, e.g. 42:9f86d0…")?;
+    Ok((count.trim().parse().context("--head: COUNT must be a number")?, hash.trim().to_owned()))
 }

@@ -1,22 +1,31 @@
-//! Railyard's one route table and its middleware stack.
+//! Railyard's one route table and its middleware stack. Every API route is
+//! registered through [`ApiRoutes`], which also records it in an inventory
+//! that the authorization matrix test walks: a route cannot be added
+//! without the test asking who may call it.
 
 use std::time::Duration;
 
 use app::backend::SharedBackend;
 use app::{shell, App};
 use axum::extract::DefaultBodyLimit;
-use axum::extract::{FromRef, MatchedPath};
-use axum::http::{Request, StatusCode};
-use axum::routing::{get, post};
+use axum::extract::{FromRef, MatchedPath, Request};
+use axum::handler::Handler;
+use axum::http::{header, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{on, MethodFilter};
 use axum::Router;
 use leptos::prelude::{provide_context, LeptosOptions};
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower::ServiceBuilder;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::api::{self, ApiState};
+use crate::auth::middleware::{authenticate, refuse_cross_site, security_headers, Caller};
+use crate::auth::Principal;
 
 /// Largest request body accepted anywhere (JSON bodies are further held to axum's 2 MiB default).
 const BODY_LIMIT: usize = 16 * 1024 * 1024;
@@ -32,40 +41,142 @@ pub struct AppState {
     pub api: ApiState,
 }
 
+/// A route as the inventory lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteId {
+    pub method: Method,
+    pub path: &'static str,
+}
+
+/// Builds the API router and its inventory together.
+struct ApiRoutes {
+    router: Router<AppState>,
+    inventory: Vec<RouteId>,
+}
+
+impl ApiRoutes {
+    fn new() -> Self {
+        Self { router: Router::new(), inventory: Vec::new() }
+    }
+
+    fn add<H, T>(mut self, method: Method, path: &'static str, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        let filter = MethodFilter::try_from(method.clone()).unwrap_or(MethodFilter::GET);
+        self.router = self.router.route(path, on(filter, handler));
+        self.inventory.push(RouteId { method, path });
+        self
+    }
+}
+
+fn api_routes() -> ApiRoutes {
+    use api::{artifacts, audit, deployments, embed, health, incidents, metrics, session, tokens, trains, users};
+    let sarif = artifacts::report_sarif.layer(DefaultBodyLimit::max(SARIF_LIMIT));
+    ApiRoutes::new()
+        .add(Method::GET, "/healthz", health::healthz)
+        .add(Method::GET, "/readyz", health::readyz)
+        .add(Method::GET, "/metrics", metrics::metrics)
+        .add(Method::POST, "/login", session::sign_in_form)
+        .add(Method::POST, "/logout", session::sign_out_form)
+        .add(Method::POST, "/api/v1/session", session::sign_in)
+        .add(Method::DELETE, "/api/v1/session", session::sign_out)
+        .add(Method::GET, "/api/v1/me", session::me)
+        .add(Method::GET, "/api/v1/me/sessions", session::sessions)
+        .add(Method::DELETE, "/api/v1/me/sessions/{id}", session::end_one)
+        .add(Method::POST, "/api/v1/me/password", session::change_password)
+        .add(Method::GET, "/api/v1/users", users::list)
+        .add(Method::POST, "/api/v1/users", users::create)
+        .add(Method::PUT, "/api/v1/users/{name}/roles", users::set_roles)
+        .add(Method::POST, "/api/v1/users/{name}/disable", users::disable)
+        .add(Method::POST, "/api/v1/users/{name}/enable", users::enable)
+        .add(Method::POST, "/api/v1/users/{name}/password", users::reset_password)
+        .add(Method::GET, "/api/v1/tokens", tokens::list)
+        .add(Method::POST, "/api/v1/tokens", tokens::create)
+        .add(Method::DELETE, "/api/v1/tokens/{id}", tokens::revoke)
+        .add(Method::GET, "/api/v1/embed/origins", embed::origins)
+        .add(Method::POST, "/api/v1/embed/origins", embed::allow_origin)
+        .add(Method::DELETE, "/api/v1/embed/origins", embed::remove_origin)
+        .add(Method::POST, "/api/v1/embed/links", embed::create_link)
+        .add(Method::GET, "/api/v1/audit", audit::latest)
+        .add(Method::GET, "/api/v1/audit/verify", audit::verify)
+        .add(Method::GET, "/api/v1/trains", trains::list)
+        .add(Method::GET, "/api/v1/trains/{id}", trains::show)
+        .add(Method::GET, "/api/v1/trains/{id}/release-notes", trains::release_notes)
+        .add(Method::POST, "/api/v1/incidents", incidents::report)
+        .add(Method::POST, "/api/v1/deployments/{key}/status", deployments::status)
+        .add(Method::POST, "/api/v1/artifacts", artifacts::register)
+        .add(Method::GET, "/api/v1/artifacts/{id}", artifacts::show)
+        .add(Method::POST, "/api/v1/artifacts/{id}/checks", artifacts::report_check)
+        .add(Method::POST, "/api/v1/artifacts/{id}/sarif", sarif)
+}
+
+/// Every API route, for the authorization matrix test.
+pub fn api_inventory() -> Vec<RouteId> {
+    api_routes().inventory
+}
+
+/// Every page path, for the authorization matrix test.
+pub fn page_inventory() -> Vec<String> {
+    generate_route_list(App).iter().map(|route| route.path().to_owned()).collect()
+}
+
+/// Every server function path, for the authorization matrix test.
+pub fn server_fn_inventory() -> Vec<(&'static str, Method)> {
+    leptos::server_fn::axum::server_fn_paths().collect()
+}
+
 /// Builds the router: probes, the API, the pages and the static files.
 pub fn router(state: AppState, backend: SharedBackend) -> Router {
     let pages = generate_route_list(App);
     let context = move || provide_context(backend.clone());
-    let api_routes = Router::new()
-        .route("/healthz", get(api::health::healthz))
-        .route("/readyz", get(api::health::readyz))
-        .route("/metrics", get(api::metrics::metrics))
-        .route("/api/v1/trains", get(api::trains::list))
-        .route("/api/v1/incidents", post(api::incidents::report))
-        .route("/api/v1/deployments/{key}/status", post(api::deployments::status))
-        .route("/api/v1/trains/{id}", get(api::trains::show))
-        .route("/api/v1/trains/{id}/release-notes", get(api::trains::release_notes))
-        .route("/api/v1/artifacts", post(api::artifacts::register))
-        .route("/api/v1/artifacts/{id}", get(api::artifacts::show))
-        .route("/api/v1/artifacts/{id}/checks", post(api::artifacts::report_check))
-        .route(
-            "/api/v1/artifacts/{id}/sarif",
-            post(api::artifacts::report_sarif).layer(DefaultBodyLimit::max(SARIF_LIMIT)),
-        );
-
     let options = state.leptos_options.clone();
-    Router::new()
-        .merge(api_routes)
+    let pages = Router::new()
         .leptos_routes_with_context(&state, pages, context, move || shell(options.clone()))
+        .route_layer(middleware::from_fn(sign_in_first));
+    Router::new()
+        .merge(api_routes().router)
+        .merge(pages)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(
             ServiceBuilder::new()
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
                 .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
                     let route = request.extensions().get::<MatchedPath>().map_or("", MatchedPath::as_str);
-                    tracing::info_span!("request", method = %request.method(), route, uri = %request.uri())
+                    let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
+                    tracing::info_span!("request", method = %request.method(), route, uri = %request.uri(), id)
                 }))
-                .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
-                .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT)),
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+                .layer(middleware::from_fn(security_headers))
+                .layer(middleware::from_fn(refuse_cross_site))
+                .layer(middleware::from_fn_with_state(state.api.clone(), authenticate))
+                .layer(RequestBodyLimitLayer::new(BODY_LIMIT)),
         )
         .with_state(state)
+}
+
+/// Pages other than the sign-in page send anonymous browsers to sign in
+/// first; server functions answer them 401 from their own check.
+async fn sign_in_first(request: Request, next: Next) -> Response {
+    let anonymous = request.extensions().get::<Caller>().is_none_or(|caller| caller.principal == Principal::Anonymous);
+    let path = request.uri().path();
+    let page = request.method() == Method::GET && path != "/login" && !path.starts_with("/embed/");
+    if anonymous && page {
+        let wanted = request.uri().path_and_query().map_or("/", |p| p.as_str());
+        let target = format!("/login?next={}", url_encode(wanted));
+        return ([(header::CACHE_CONTROL, "no-store")], Redirect::to(&target)).into_response();
+    }
+    next.run(request).await
+}
+
+/// `text` percent-encoded for a query value (slashes kept readable).
+pub fn url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (byte as char).to_string(),
+            _ => format!("%{byte:02X}"),
+        })
+        .collect()
 }

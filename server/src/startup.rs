@@ -12,13 +12,14 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::api::ApiState;
+use crate::auth::{self, rate_limit::LoginLimits, AuthContext};
 use crate::calendar::StoreBackend;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::integrations::{FleetIntegrations, SimulatedMetrics};
 use crate::routes::{router, AppState};
 use crate::store::Db;
-use crate::{demo_driver, fleet, runtime, scheduler};
+use crate::{audit, demo_driver, fleet, runtime, scheduler};
 
 /// How often the runtime looks for due effects.
 const RUNTIME_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
@@ -42,6 +43,13 @@ impl Application {
             let summary = fleet::demo::seed(&db, clock.now()).await.context("loading the demo fleet")?;
             tracing::info!(%summary, "demo fleet loaded");
         }
+        let now = crate::time::to_ms(clock.now());
+        auth::bootstrap::ensure_admin(&db, &settings.auth, now).await?;
+        let auth = AuthContext {
+            settings: settings.auth.clone(),
+            limits: LoginLimits::default(),
+            embed_key: auth::bootstrap::embed_key(&db, now).await?.into(),
+        };
         let listener =
             TcpListener::bind(settings.addr).await.with_context(|| format!("cannot listen on {}", settings.addr))?;
         let address = listener.local_addr()?;
@@ -52,7 +60,7 @@ impl Application {
             .site_addr(address)
             .build();
         let backend = Arc::new(StoreBackend::new(db.clone(), clock.clone()));
-        let state = AppState { leptos_options, api: ApiState { db: db.clone(), clock: clock.clone() } };
+        let state = AppState { leptos_options, api: ApiState { db: db.clone(), clock: clock.clone(), auth } };
         Ok(Self { listener, address, router: router(state, backend), db, clock, settings })
     }
 
@@ -71,6 +79,11 @@ impl Application {
         let (stop, stopped) = watch::channel(false);
         let mut workers = Vec::new();
         if self.settings.run_workers {
+            workers.push(tokio::spawn(audit::checkpoint::run(
+                self.db.clone(),
+                self.settings.auth.audit_checkpoint_interval,
+                stopped.clone(),
+            )));
             let metrics = SimulatedMetrics { regression: self.settings.demo.then(|| ("sessions".to_owned(), 1, 3)) };
             let integrations = Arc::new(FleetIntegrations::new(self.db.clone(), self.clock.clone(), metrics)?);
             workers.push(tokio::spawn(scheduler::run(
@@ -90,7 +103,7 @@ impl Application {
                 workers.push(tokio::spawn(demo_driver::run(self.db.clone(), self.clock.clone(), stopped)));
             }
         }
-        axum::serve(self.listener, self.router)
+        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move {
                 shutdown.await;
                 let _ = stop.send(true);

@@ -14,8 +14,7 @@ use crate::viewer_time::{clock_time, provide_viewer_zone, ViewerZone};
 /// The calendar for `month` (`YYYY-MM`), or for the current month.
 #[server(prefix = "/rpc", endpoint = "calendar_month")]
 pub async fn load_calendar(month: Option<String>) -> Result<CalendarMonth, ServerFnError> {
-    let backend = use_context::<crate::backend::SharedBackend>()
-        .ok_or_else(|| ServerFnError::new("the calendar backend is not configured"))?;
+    let (backend, caller) = crate::backend::backend_and_caller()?;
     let month = match month.as_deref().filter(|m| !m.is_empty()) {
         Some(text) => YearMonth::parse(text).map_err(|message| {
             crate::status::respond_with(400);
@@ -23,7 +22,7 @@ pub async fn load_calendar(month: Option<String>) -> Result<CalendarMonth, Serve
         })?,
         None => backend.current_month(),
     };
-    backend.calendar_month(month).await.map_err(ServerFnError::new)
+    backend.calendar_month(&caller, month).await.map_err(crate::backend::BackendError::into_server_error)
 }
 
 /// The page.
@@ -39,7 +38,7 @@ pub fn CalendarPage() -> impl IntoView {
                 calendar
                     .get()
                     .map(|result| match result {
-                        Ok(month) => view! { <MonthView month zone/> }.into_any(),
+                        Ok(month) => view! { <MonthView month zone embedded=false/> }.into_any(),
                         Err(error) => {
                             view! {
                                 <div class="error" role="alert">
@@ -55,6 +54,25 @@ pub fn CalendarPage() -> impl IntoView {
     }
 }
 
+/// `/embed/calendar`: the current month, read-only, for a wiki iframe (the server checked the signed link).
+#[component]
+pub fn EmbeddedCalendar() -> impl IntoView {
+    let calendar = Resource::new(|| None, load_calendar);
+    let zone = provide_viewer_zone();
+    view! {
+        <Transition fallback=|| view! { <p class="loading">"Loading the calendar…"</p> }>
+            {move || {
+                calendar
+                    .get()
+                    .map(|result| match result {
+                        Ok(month) => view! { <MonthView month zone embedded=true/> }.into_any(),
+                        Err(error) => view! { <p class="error" role="alert">{error_text(&error)}</p> }.into_any(),
+                    })
+            }}
+        </Transition>
+    }
+}
+
 fn error_text(error: &ServerFnError) -> String {
     match error {
         ServerFnError::ServerError(message) => message.clone(),
@@ -63,21 +81,25 @@ fn error_text(error: &ServerFnError) -> String {
 }
 
 #[component]
-fn MonthView(month: CalendarMonth, zone: ViewerZone) -> impl IntoView {
+fn MonthView(month: CalendarMonth, zone: ViewerZone, embedded: bool) -> impl IntoView {
     let ViewerZone(zone_name) = zone;
     let zone_label = move || zone_name.get().unwrap_or_else(|| "UTC".to_owned());
     let freezes = month.freezes.clone();
     view! {
         <section class="calendar" aria-labelledby="month-title">
             <nav class="month-nav" aria-label="Months">
-                <a class="nav-previous" rel="prev" href=format!("/?month={}", month.previous)>
-                    "‹ Previous"
-                </a>
+                <Show when=move || !embedded>
+                    <a class="nav-previous" rel="prev" href=format!("/?month={}", month.previous)>
+                        "‹ Previous"
+                    </a>
+                </Show>
                 <h1 id="month-title">{month.title.clone()}</h1>
-                <a class="nav-next" rel="next" href=format!("/?month={}", month.next)>
-                    "Next ›"
-                </a>
-                <a class="nav-today" href="/">"Today"</a>
+                <Show when=move || !embedded>
+                    <a class="nav-next" rel="next" href=format!("/?month={}", month.next)>
+                        "Next ›"
+                    </a>
+                    <a class="nav-today" href="/">"Today"</a>
+                </Show>
             </nav>
             <p class="zone-note">
                 "Cutover times in your time zone (" <span class="viewer-zone">{zone_label}</span>

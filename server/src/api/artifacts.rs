@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::{ApiError, ApiState};
 use crate::artifacts::{sarif, Change, CheckKind, CheckStatus, Migration, NewArtifactRequest};
+use crate::auth::{Caller, Permission};
 use crate::links::is_web_link;
 use crate::store::{self, artifacts::Artifact, artifacts::Check};
 use crate::time::{rfc3339, to_ms};
@@ -70,8 +71,13 @@ pub struct SarifQuery {
 /// attributes is a harmless retry (200); with different ones it is a conflict.
 pub async fn register(
     State(state): State<ApiState>,
+    caller: Caller,
     body: Result<Json<NewArtifactRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
+    // Anyone who cannot register anywhere is refused before the body is even read.
+    if caller.principal == crate::auth::Principal::Anonymous {
+        caller.require(Permission::RegisterArtifacts, None)?;
+    }
     let Json(request) = body?;
     let artifact = request.validate().map_err(ApiError::bad_request)?;
     let mut tx = state.db.begin().await?;
@@ -81,6 +87,8 @@ pub async fn register(
             format!("service \"{}\" is not declared; add it to the trains-as-code file first", artifact.service),
         )
     })?;
+    let domain = store::domains::of_service(&mut tx, &service.id).await?;
+    caller.require(Permission::RegisterArtifacts, domain.as_deref())?;
     let row = Artifact {
         id: store::new_id(),
         service_id: service.id.clone(),
@@ -96,6 +104,11 @@ pub async fn register(
         created_at: to_ms(state.clock.now()),
     };
     if store::artifacts::insert_if_absent(&mut tx, &row).await? {
+        let entry = caller.audit("artifact.registered", &format!("artifact:{}", row.id)).change(
+            &Value::Null,
+            &serde_json::json!({ "service": row.service, "version": row.version, "digest": row.digest, "author": row.author }),
+        );
+        store::audit::append(&mut tx, &entry, row.created_at).await?;
         tx.commit().await?;
         let location = format!("/api/v1/artifacts/{}", row.id);
         let body = artifact_json(row, Vec::new())?;
@@ -119,7 +132,12 @@ pub async fn register(
 }
 
 /// Shows an artifact with its checks.
-pub async fn show(State(state): State<ApiState>, Path(id): Path<String>) -> Result<Json<ArtifactJson>, ApiError> {
+pub async fn show(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<ArtifactJson>, ApiError> {
+    caller.require(Permission::Read, None)?;
     let mut conn = state.db.acquire().await?;
     let artifact = find(&mut conn, &id).await?;
     let checks = store::artifacts::checks(&mut conn, &artifact.id).await?;
@@ -129,9 +147,11 @@ pub async fn show(State(state): State<ApiState>, Path(id): Path<String>) -> Resu
 /// Records a test, scan, contract, lint or build result.
 pub async fn report_check(
     State(state): State<ApiState>,
+    caller: Caller,
     Path(id): Path<String>,
     body: Result<Json<CheckRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<CheckJson>), ApiError> {
+    authorize_check(&state, &caller, &id).await?;
     let Json(request) = body?;
     let name = request.name.trim();
     if name.is_empty() || name.len() > 200 {
@@ -154,16 +174,18 @@ pub async fn report_check(
         details: "{}".into(),
         reported_at: to_ms(state.clock.now()),
     };
-    record(&state, check).await
+    record(&state, &caller, check).await
 }
 
 /// Records a security scan from its SARIF 2.1 log: critical or high findings fail it.
 pub async fn report_sarif(
     State(state): State<ApiState>,
+    caller: Caller,
     Path(id): Path<String>,
     query: Result<Query<SarifQuery>, QueryRejection>,
     body: Result<Json<Value>, JsonRejection>,
 ) -> Result<(StatusCode, Json<CheckJson>), ApiError> {
+    authorize_check(&state, &caller, &id).await?;
     let Query(query) = query.map_err(|r| ApiError::bad_request(format!("{}; expected ?name=trivy", r.body_text())))?;
     let Json(log) = body?;
     let summary = sarif::summarise(&log).map_err(ApiError::bad_request)?;
@@ -179,13 +201,28 @@ pub async fn report_sarif(
         details: serde_json::to_string(&summary.counts).map_err(|e| ApiError::Internal(e.into()))?,
         reported_at: to_ms(state.clock.now()),
     };
-    record(&state, check).await
+    record(&state, &caller, check).await
 }
 
-async fn record(state: &ApiState, check: Check) -> Result<(StatusCode, Json<CheckJson>), ApiError> {
+/// Refuses callers who may not report checks for the artifact's domain (404 first if it does not exist).
+async fn authorize_check(state: &ApiState, caller: &Caller, artifact_id: &str) -> Result<(), ApiError> {
+    if caller.principal == crate::auth::Principal::Anonymous {
+        caller.require(Permission::ReportChecks, None)?;
+    }
+    let mut conn = state.db.acquire().await?;
+    let artifact = find(&mut conn, artifact_id).await?;
+    let domain = store::domains::of_service(&mut conn, &artifact.service_id).await?;
+    caller.require(Permission::ReportChecks, domain.as_deref())
+}
+
+async fn record(state: &ApiState, caller: &Caller, check: Check) -> Result<(StatusCode, Json<CheckJson>), ApiError> {
     let mut tx = state.db.begin().await?;
     find(&mut tx, &check.artifact_id).await?;
     store::artifacts::insert_check(&mut tx, &check).await?;
+    let entry = caller
+        .audit("check.reported", &format!("artifact:{}", check.artifact_id))
+        .change(&Value::Null, &serde_json::json!({ "kind": check.kind, "name": check.name, "status": check.status }));
+    store::audit::append(&mut tx, &entry, check.reported_at).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(check_json(check)?)))
 }

@@ -13,6 +13,14 @@ use crate::store::DbError;
 pub enum ApiError {
     /// The request is wrong; the message says how.
     BadRequest(String),
+    /// 401: the caller must sign in or send a valid token.
+    Unauthorized(String),
+    /// 403: the caller may not do this.
+    Forbidden(String),
+    /// 429: too many attempts.
+    TooManyRequests(String),
+    /// 503: a dependency is down; retrying later may work.
+    Unavailable(String),
     /// Nothing exists at this address.
     NotFound(String),
     /// The request contradicts what is stored.
@@ -55,6 +63,10 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, message) = match self {
             Self::BadRequest(message) => (StatusCode::BAD_REQUEST, message),
+            Self::Unauthorized(message) => (StatusCode::UNAUTHORIZED, message),
+            Self::Forbidden(message) => (StatusCode::FORBIDDEN, message),
+            Self::TooManyRequests(message) => (StatusCode::TOO_MANY_REQUESTS, message),
+            Self::Unavailable(message) => (StatusCode::SERVICE_UNAVAILABLE, message),
             Self::NotFound(message) => (StatusCode::NOT_FOUND, message),
             Self::Conflict(message) => (StatusCode::CONFLICT, message),
             Self::Rejected(status, message) => (status, message),

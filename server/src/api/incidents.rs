@@ -9,6 +9,7 @@ use chrono::DateTime;
 use serde::{Deserialize, Serialize};
 
 use super::{ApiError, ApiState};
+use crate::auth::{Caller, Permission, Principal};
 use crate::links::is_web_link;
 use crate::store::{self, incidents::Incident};
 use crate::time::{rfc3339, to_ms};
@@ -46,8 +47,12 @@ pub struct IncidentJson {
 /// Records an incident and attributes it.
 pub async fn report(
     State(state): State<ApiState>,
+    caller: Caller,
     body: Result<Json<IncidentRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<IncidentJson>), ApiError> {
+    if caller.principal == Principal::Anonymous {
+        caller.require(Permission::ReportIncidents, None)?;
+    }
     let Json(request) = body?;
     let severity = request.severity.trim().to_ascii_lowercase();
     if !SEVERITIES.contains(&severity.as_str()) {
@@ -65,6 +70,8 @@ pub async fn report(
     let service = store::services::by_name(&mut tx, request.service.trim()).await?.ok_or_else(|| {
         ApiError::Rejected(StatusCode::UNPROCESSABLE_ENTITY, format!("service \"{}\" is not declared", request.service))
     })?;
+    let domain = store::domains::of_service(&mut tx, &service.id).await?;
+    caller.require(Permission::ReportIncidents, domain.as_deref())?;
     let started_at = to_ms(started_at.to_utc());
     let incident = Incident {
         id: store::new_id(),
@@ -77,6 +84,11 @@ pub async fn report(
         reported_at: to_ms(state.clock.now()),
     };
     store::incidents::insert(&mut tx, &incident).await?;
+    let entry = caller.audit("incident.reported", &format!("incident:{}", incident.id)).change(
+        &serde_json::Value::Null,
+        &serde_json::json!({ "service": service.name, "severity": incident.severity, "train": incident.train_id }),
+    );
+    store::audit::append(&mut tx, &entry, incident.reported_at).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(incident_json(incident, service.name))))
 }

@@ -13,6 +13,7 @@ use prometheus_client::registry::Registry;
 use std::sync::atomic::AtomicU64;
 
 use super::{ApiError, ApiState};
+use crate::auth::{Caller, Permission};
 use crate::engine::TrainRun;
 use crate::store::{Conn, DbError};
 
@@ -154,7 +155,8 @@ pub fn render(figures: &Figures) -> Result<String, std::fmt::Error> {
 }
 
 /// `GET /metrics`.
-pub async fn metrics(State(state): State<ApiState>) -> Result<Response, ApiError> {
+pub async fn metrics(State(state): State<ApiState>, caller: Caller) -> Result<Response, ApiError> {
+    caller.require(Permission::Read, None)?;
     let mut conn = state.db.acquire().await?;
     let figures = figures(&mut conn).await?;
     let text = render(&figures).map_err(|e| ApiError::Internal(e.into()))?;

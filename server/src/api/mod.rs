@@ -1,17 +1,23 @@
 //! The HTTP API for CI systems and scripts (`/api/v1`), and health probes.
 
 pub mod artifacts;
+pub mod audit;
 pub mod deployments;
+pub mod embed;
 mod error;
 pub mod health;
 pub mod incidents;
 pub mod metrics;
+pub mod session;
+pub mod tokens;
 pub mod trains;
+pub mod users;
 
 pub use error::ApiError;
 
 use std::sync::Arc;
 
+use crate::auth::AuthContext;
 use crate::clock::Clock;
 use crate::store::Db;
 
@@ -20,4 +26,5 @@ use crate::store::Db;
 pub struct ApiState {
     pub db: Db,
     pub clock: Arc<dyn Clock>,
+    pub auth: AuthContext,
 }

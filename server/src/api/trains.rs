@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::incidents::{incident_json, IncidentJson};
 use super::{ApiError, ApiState};
+use crate::auth::{Caller, Permission};
 use crate::release_notes::{self, NoteEntry};
 use crate::store::{self, trains::TrainListing};
 use crate::time::{rfc3339, to_ms};
@@ -51,8 +52,10 @@ pub struct TrainList {
 /// Lists trains whose cutover is in `[from, to)`.
 pub async fn list(
     State(state): State<ApiState>,
+    caller: Caller,
     query: Result<Query<TrainQuery>, QueryRejection>,
 ) -> Result<Json<TrainList>, ApiError> {
+    caller.require(Permission::Read, None)?;
     let Query(query) = query.map_err(|rejection| {
         ApiError::bad_request(format!(
             "{}; expected ?from=2026-12-01&to=2027-01-01 (dates or RFC 3339 instants)",
@@ -128,7 +131,12 @@ pub struct DigestJson {
 }
 
 /// `GET /api/v1/trains/{id}`.
-pub async fn show(State(state): State<ApiState>, Path(id): Path<String>) -> Result<Json<TrainDetail>, ApiError> {
+pub async fn show(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<TrainDetail>, ApiError> {
+    caller.require(Permission::Read, None)?;
     let mut conn = state.db.acquire().await?;
     let train = find(&mut conn, &id).await?;
     let run = store::runs::load(&mut conn, &id)
@@ -192,7 +200,12 @@ pub async fn show(State(state): State<ApiState>, Path(id): Path<String>) -> Resu
 }
 
 /// `GET /api/v1/trains/{id}/release-notes`: Markdown.
-pub async fn release_notes(State(state): State<ApiState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn release_notes(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::Read, None)?;
     let mut conn = state.db.acquire().await?;
     let train = find(&mut conn, &id).await?;
     let entries = store::artifacts::cargo(&mut conn, &id)

@@ -70,3 +70,24 @@ pub async fn update(conn: &mut Conn, domain: &Domain, now: i64) -> Result<(), Db
     .await?;
     Ok(())
 }
+
+/// The name of the domain `service_id` belongs to.
+#[tracing::instrument(skip_all)]
+pub async fn of_service(conn: &mut Conn, service_id: &str) -> Result<Option<String>, DbError> {
+    Ok(sqlx::query_scalar("SELECT d.name FROM services s JOIN domains d ON d.id = s.domain_id WHERE s.id = $1")
+        .bind(service_id)
+        .fetch_optional(conn)
+        .await?)
+}
+
+/// The name of the domain train `train_id` runs for.
+#[tracing::instrument(skip_all)]
+pub async fn of_train(conn: &mut Conn, train_id: &str) -> Result<Option<String>, DbError> {
+    Ok(sqlx::query_scalar(
+        "SELECT d.name FROM trains t JOIN train_definitions td ON td.id = t.definition_id \
+         JOIN domains d ON d.id = td.domain_id WHERE t.id = $1",
+    )
+    .bind(train_id)
+    .fetch_optional(conn)
+    .await?)
+}

@@ -3,14 +3,19 @@
 //! transaction explicitly; callers own `begin()` and `commit()`.
 
 pub mod artifacts;
+pub mod audit;
 pub mod definitions;
 pub mod digests;
 pub mod domains;
 pub mod freezes;
 pub mod incidents;
 pub mod runs;
+pub mod secrets;
 pub mod services;
+pub mod sessions;
+pub mod tokens;
 pub mod trains;
+pub mod users;
 
 use std::str::FromStr;
 use std::time::Duration;

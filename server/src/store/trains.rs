@@ -129,8 +129,14 @@ pub async fn append_event(conn: &mut Conn, train_id: &str, kind: &str, change: T
     .bind(change.to.as_str())
     .bind(change.actor)
     .bind(change.reason)
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
+    // Every timeline entry is also an audit record, in the same transaction.
+    let entry = super::audit::Entry::new(change.actor, format!("train.{kind}"), format!("train:{train_id}")).change(
+        &serde_json::json!({ "state": change.from.as_str() }),
+        &serde_json::json!({ "state": change.to.as_str(), "reason": change.reason }),
+    );
+    super::audit::append(conn, &entry, change.at).await?;
     Ok(())
 }
 

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
+use server::auth::AuthSettings;
 use server::clock::ManualClock;
 use server::config::Settings;
 use server::scheduler::SchedulerConfig;
@@ -66,10 +67,18 @@ pub fn test_now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).single().expect("valid instant")
 }
 
+/// The first admin's password in every test app.
+pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
+
 /// A running app and what tests need to poke it.
 pub struct TestApp {
     pub address: String,
+    /// Sends a CI token with every scope (`read`, `artifacts:write`, `checks:write`, `incidents:write`).
     pub client: reqwest::Client,
+    /// Sends no credentials.
+    pub anonymous: reqwest::Client,
+    /// The `Cookie` header of the first admin's session.
+    pub admin_cookie: String,
     pub db: Db,
     /// The app's simulated clock.
     pub clock: ManualClock,
@@ -88,13 +97,58 @@ pub async fn spawn_app(backend: Backend, demo: bool) -> TestApp {
         site_root: std::env::temp_dir(),
         scheduler: SchedulerConfig::default(),
         run_workers: false,
+        auth: AuthSettings { admin_password: Some(ADMIN_PASSWORD.to_owned()), ..AuthSettings::default() },
     };
     let app = Application::build(settings, Arc::new(clock.clone())).await.expect("app builds");
     let address = format!("http://{}", app.address());
     let db = app.db().clone();
     tokio::spawn(app.run_until_stopped(std::future::pending()));
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client");
-    TestApp { address, client, db, clock, _database: database }
+    let anonymous = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let admin_cookie = sign_in(&anonymous, &address, "admin", ADMIN_PASSWORD).await;
+    let token = create_token(
+        &anonymous,
+        &address,
+        &admin_cookie,
+        &["read", "artifacts:write", "checks:write", "incidents:write"],
+    )
+    .await;
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {token}").parse().expect("header"));
+    let client =
+        reqwest::Client::builder().timeout(Duration::from_secs(30)).default_headers(headers).build().expect("client");
+    TestApp { address, client, anonymous, admin_cookie, db, clock, _database: database }
+}
+
+/// Signs in over the JSON API and returns the `Cookie` header value of the new session.
+pub async fn sign_in(client: &reqwest::Client, address: &str, name: &str, password: &str) -> String {
+    let response = client
+        .post(format!("{address}/api/v1/session"))
+        .json(&serde_json::json!({ "name": name, "password": password }))
+        .send()
+        .await
+        .expect("sign-in request");
+    assert_eq!(response.status(), 200, "signing in as {name}: {}", response.text().await.unwrap_or_default());
+    let set_cookie =
+        response.headers().get(reqwest::header::SET_COOKIE).expect("a session cookie").to_str().expect("text");
+    set_cookie.split(';').next().expect("name=value").to_owned()
+}
+
+/// Creates an API token with `scopes` as the admin whose session is `cookie`; returns its secret.
+pub async fn create_token(client: &reqwest::Client, address: &str, cookie: &str, scopes: &[&str]) -> String {
+    let response = client
+        .post(format!("{address}/api/v1/tokens"))
+        .header(reqwest::header::COOKIE, cookie)
+        .json(&serde_json::json!({ "name": format!("test-{}", scopes.join("-")), "scopes": scopes }))
+        .send()
+        .await
+        .expect("token request");
+    assert_eq!(response.status(), 201);
+    let body: serde_json::Value = response.json().await.expect("token JSON");
+    body["token"].as_str().expect("token secret").to_owned()
 }
 
 impl TestApp {
@@ -224,4 +278,36 @@ pub fn ledger_fleet(domain_extra: &str, train_extra: &str, steps: &[(&str, &str,
         ));
     }
     file
+}
+
+impl TestApp {
+    /// Sends `method path` with `cookie` (if any) and an optional JSON body; returns status and body text.
+    pub async fn send_as(
+        &self,
+        cookie: Option<&str>,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> (u16, String) {
+        let mut request = self.anonymous.request(method, format!("{}{path}", self.address));
+        if let Some(cookie) = cookie {
+            request = request.header(reqwest::header::COOKIE, cookie);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.expect("request");
+        (response.status().as_u16(), response.text().await.expect("body"))
+    }
+
+    /// Creates a user with `roles` (e.g. `[("release_manager", Some("payments"))]`) and returns their session cookie.
+    pub async fn user_with_roles(&self, name: &str, roles: &[(&str, Option<&str>)]) -> String {
+        let roles: Vec<serde_json::Value> =
+            roles.iter().map(|(role, domain)| serde_json::json!({ "role": role, "domain": domain })).collect();
+        let body = serde_json::json!({ "name": name, "password": "initial password 1", "roles": roles });
+        let (status, text) =
+            self.send_as(Some(&self.admin_cookie), reqwest::Method::POST, "/api/v1/users", Some(&body)).await;
+        assert_eq!(status, 201, "creating {name}: {text}");
+        sign_in(&self.anonymous, &self.address, name, "initial password 1").await
+    }
 }

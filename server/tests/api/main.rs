@@ -3,6 +3,9 @@
 
 mod apply;
 mod artifacts;
+mod audit_log;
+mod auth;
+mod authorization;
 mod calendar_page;
 mod cli;
 mod gitops;

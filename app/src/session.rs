@@ -1,0 +1,96 @@
+//! The signed-in person as pages see them, the sign-in page and the user
+//! menu. Signing in and out are plain HTML forms posting to the server, so
+//! they work before (and without) the wasm.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+use serde::{Deserialize, Serialize};
+
+/// Who is looking at the page. Pages use it only to decide what to offer;
+/// the server checks every request on its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Viewer {
+    pub name: String,
+    /// Role bindings as text: `admin`, `release_manager@payments` …
+    pub roles: Vec<String>,
+}
+
+impl Viewer {
+    /// Whether the person holds `role` anywhere.
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.iter().any(|held| held == role || held.starts_with(&format!("{role}@")))
+    }
+}
+
+/// The signed-in person, if any.
+#[server(prefix = "/rpc", endpoint = "current_viewer")]
+pub async fn current_viewer() -> Result<Option<Viewer>, ServerFnError> {
+    let (backend, caller) = crate::backend::backend_and_caller()?;
+    Ok(backend.viewer(&caller))
+}
+
+/// The top bar's right end: who is signed in, and signing out.
+#[component]
+pub fn UserMenu() -> impl IntoView {
+    let viewer = Resource::new(|| (), |()| current_viewer());
+    view! {
+        <Transition fallback=|| ()>
+            {move || {
+                viewer
+                    .get()
+                    .and_then(Result::ok)
+                    .flatten()
+                    .map(|viewer| {
+                        view! {
+                            <div class="user-menu">
+                                <span class="user-name">{viewer.name.clone()}</span>
+                                <span class="user-roles">{viewer.roles.join(", ")}</span>
+                                <form method="post" action="/logout">
+                                    <button type="submit" class="link-button">"Sign out"</button>
+                                </form>
+                            </div>
+                        }
+                    })
+            }}
+        </Transition>
+    }
+}
+
+/// `/login`: the sign-in form.
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let query = use_query_map();
+    let next = move || query.read().get("next").unwrap_or_else(|| "/".to_owned());
+    let notice = move || match query.read().get("error").as_deref() {
+        Some("failed") => Some(("error", "Wrong name or password.")),
+        Some("limited") => Some(("error", "Too many attempts. Wait a minute and try again.")),
+        _ if query.read().get("signed_out").is_some() => Some(("info", "You are signed out.")),
+        _ => None,
+    };
+    view! {
+        <section class="login" aria-labelledby="login-title">
+            <h1 id="login-title">"Sign in to Railyard"</h1>
+            {move || {
+                notice()
+                    .map(|(kind, text)| {
+                        view! {
+                            <p class=format!("notice {kind}") role="alert">
+                                {text}
+                            </p>
+                        }
+                    })
+            }}
+            <form method="post" action="/login" class="login-form">
+                <input type="hidden" name="next" value=next/>
+                <label>
+                    "Name" <input type="text" name="name" autocomplete="username" required autofocus/>
+                </label>
+                <label>
+                    "Password"
+                    <input type="password" name="password" autocomplete="current-password" required/>
+                </label>
+                <button type="submit">"Sign in"</button>
+            </form>
+        </section>
+    }
+}

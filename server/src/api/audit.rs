@@ -1,0 +1,42 @@
+//! Admin: reading and verifying the audit log over HTTP.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::Json;
+use serde::Deserialize;
+
+use super::{ApiError, ApiState};
+use crate::audit::{log, Record, Verification};
+use crate::auth::{Caller, Permission};
+use crate::store;
+
+/// Query of `GET /api/v1/audit`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    /// How many of the newest records (default 100, at most 1,000).
+    #[serde(default)]
+    pub limit: Option<i64>,
+}
+
+/// `GET /api/v1/audit`: the newest records, newest first.
+pub async fn latest(
+    State(state): State<ApiState>,
+    caller: Caller,
+    query: Result<Query<AuditQuery>, QueryRejection>,
+) -> Result<Json<Vec<Record>>, ApiError> {
+    caller.require(Permission::Administer, None)?;
+    let Query(query) = query.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1_000).contains(&limit) {
+        return Err(ApiError::bad_request("`limit` must be between 1 and 1000"));
+    }
+    let mut conn = state.db.acquire().await?;
+    Ok(Json(store::audit::latest(&mut conn, limit).await?))
+}
+
+/// `GET /api/v1/audit/verify`: recomputes the whole chain.
+pub async fn verify(State(state): State<ApiState>, caller: Caller) -> Result<Json<Verification>, ApiError> {
+    caller.require(Permission::Administer, None)?;
+    Ok(Json(log::verify_store(&state.db, None).await.map_err(ApiError::Internal)?))
+}

@@ -1,0 +1,331 @@
+//! Signing in and out, the signed-in person's own account and sessions.
+//! JSON under `/api/v1/session` and `/api/v1/me`; the HTML sign-in form
+//! posts to `/login` and `/logout`, which answer with redirects.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Form, Json};
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{ApiError, ApiState};
+use crate::auth::{password, secret, Binding, Caller, Principal};
+use crate::store::{self, sessions::Session};
+use crate::time::{rfc3339, to_ms};
+
+/// Name and password.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    pub name: String,
+    pub password: String,
+}
+
+/// The sign-in form: credentials and where to go afterwards.
+#[derive(Debug, Deserialize)]
+pub struct SignInForm {
+    pub name: String,
+    pub password: String,
+    #[serde(default)]
+    pub next: String,
+}
+
+/// A password change.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    pub current: String,
+    pub new: String,
+}
+
+/// The signed-in person as the API shows them.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct MeJson {
+    pub name: String,
+    pub roles: Vec<Binding>,
+    pub must_change_password: bool,
+}
+
+/// A live session as its owner sees it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SessionJson {
+    pub id: String,
+    pub current: bool,
+    pub created_at: String,
+    pub last_seen_at: String,
+    pub expires_at: String,
+    pub ip: String,
+    pub user_agent: String,
+}
+
+/// `POST /api/v1/session`: signs in and sets the session cookie.
+pub async fn sign_in(
+    State(state): State<ApiState>,
+    caller: Caller,
+    body: Result<Json<Credentials>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(credentials) = body?;
+    let (cookie, me) = start_session(&state, &caller, &credentials.name, &credentials.password).await?;
+    Ok(([(header::SET_COOKIE, cookie)], Json(me)).into_response())
+}
+
+/// `POST /login`: the HTML form's sign-in; redirects to `next` or back to the form with the reason.
+pub async fn sign_in_form(State(state): State<ApiState>, caller: Caller, Form(form): Form<SignInForm>) -> Response {
+    let next = safe_next(&form.next);
+    match start_session(&state, &caller, &form.name, &form.password).await {
+        Ok((cookie, me)) => {
+            let target = if me.must_change_password { "/account?first=1".to_owned() } else { next };
+            ([(header::SET_COOKIE, cookie)], Redirect::to(&target)).into_response()
+        }
+        Err(ApiError::Internal(error)) => ApiError::Internal(error).into_response(),
+        Err(error) => {
+            let reason = match error {
+                ApiError::TooManyRequests(_) => "limited",
+                _ => "failed",
+            };
+            Redirect::to(&format!("/login?error={reason}&next={}", crate::routes::url_encode(&next))).into_response()
+        }
+    }
+}
+
+/// `DELETE /api/v1/session`: ends the caller's session.
+pub async fn sign_out(State(state): State<ApiState>, caller: Caller) -> Result<Response, ApiError> {
+    end_session(&state, &caller).await?;
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, clearing_cookie(&state))]).into_response())
+}
+
+/// `POST /logout`: the form's sign-out; back to the sign-in page.
+pub async fn sign_out_form(State(state): State<ApiState>, caller: Caller) -> Result<Response, ApiError> {
+    end_session(&state, &caller).await?;
+    Ok(([(header::SET_COOKIE, clearing_cookie(&state))], Redirect::to("/login?signed_out=1")).into_response())
+}
+
+/// `GET /api/v1/me`: who is signed in, with which roles.
+pub async fn me(State(state): State<ApiState>, caller: Caller) -> Result<Json<MeJson>, ApiError> {
+    let Principal::User { id, name, bindings, .. } = &caller.principal else {
+        return Err(signed_in_only(&caller));
+    };
+    let mut conn = state.db.acquire().await?;
+    let user =
+        store::users::by_name(&mut conn, name).await?.filter(|user| &user.id == id).ok_or(store::DbError::NotFound)?;
+    Ok(Json(MeJson {
+        name: name.clone(),
+        roles: bindings.clone(),
+        must_change_password: user.must_change_password != 0,
+    }))
+}
+
+/// `GET /api/v1/me/sessions`: the caller's live sessions.
+pub async fn sessions(State(state): State<ApiState>, caller: Caller) -> Result<Json<Vec<SessionJson>>, ApiError> {
+    let Principal::User { id, session_id, .. } = &caller.principal else {
+        return Err(signed_in_only(&caller));
+    };
+    let now = to_ms(state.clock.now());
+    let mut conn = state.db.acquire().await?;
+    let rows = store::sessions::of_user(&mut conn, id, now, idle_ms(&state)).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|session| SessionJson {
+                current: &session.id == session_id,
+                created_at: rfc3339(session.created_at),
+                last_seen_at: rfc3339(session.last_seen_at),
+                expires_at: rfc3339(session.expires_at),
+                id: session.id,
+                ip: session.ip,
+                user_agent: session.user_agent,
+            })
+            .collect(),
+    ))
+}
+
+/// `DELETE /api/v1/me/sessions/{id}`: ends one of the caller's sessions.
+pub async fn end_one(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(session): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let Principal::User { id, .. } = &caller.principal else {
+        return Err(signed_in_only(&caller));
+    };
+    let now = to_ms(state.clock.now());
+    let mut tx = state.db.begin().await?;
+    if !store::sessions::end(&mut tx, id, &session, now).await? {
+        return Err(ApiError::NotFound(format!("you have no live session {session}")));
+    }
+    store::audit::append(&mut tx, &caller.audit("session.ended", &format!("session:{session}")), now).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/v1/me/password`: changes the caller's password and ends their other sessions.
+pub async fn change_password(
+    State(state): State<ApiState>,
+    caller: Caller,
+    body: Result<Json<PasswordChange>, JsonRejection>,
+) -> Result<StatusCode, ApiError> {
+    let Principal::User { id, name, session_id, .. } = &caller.principal else {
+        return Err(signed_in_only(&caller));
+    };
+    let Json(change) = body?;
+    password::check_strength(&change.new).map_err(ApiError::BadRequest)?;
+    if change.new == change.current {
+        return Err(ApiError::bad_request("the new password must differ from the current one"));
+    }
+    let user = {
+        let mut conn = state.db.acquire().await?;
+        store::users::by_name(&mut conn, name).await?.filter(|user| &user.id == id).ok_or(store::DbError::NotFound)?
+    };
+    let (current, stored, new) = (change.current, user.password_hash.clone(), change.new);
+    let hash = tokio::task::spawn_blocking(move || {
+        password::verify(&current, &stored).then(|| password::hash(&new)).transpose()
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))?
+    .map_err(ApiError::Internal)?
+    .ok_or_else(|| ApiError::Forbidden("the current password is wrong".into()))?;
+    let now = to_ms(state.clock.now());
+    let mut tx = state.db.begin().await?;
+    store::users::set_password(&mut tx, id, &hash, now).await?;
+    let ended = store::sessions::end_all(&mut tx, id, Some(session_id), now).await?;
+    let entry = caller
+        .audit("password.changed", &format!("user:{name}"))
+        .change(&serde_json::Value::Null, &json!({ "other_sessions_ended": ended }));
+    store::audit::append(&mut tx, &entry, now).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Checks the credentials (within the sign-in limits), ends the caller's
+/// current session if any, and starts a fresh one: the session id always
+/// changes at sign-in. Failures are audited.
+async fn start_session(
+    state: &ApiState,
+    caller: &Caller,
+    name: &str,
+    given: &str,
+) -> Result<(String, MeJson), ApiError> {
+    let name = name.trim();
+    let now = to_ms(state.clock.now());
+    if let Err(limit) = state.auth.limits.attempt(name, caller.ip) {
+        let entry = refused(caller, name, "rate limited");
+        let mut tx = state.db.begin().await?;
+        store::audit::append(&mut tx, &entry, now).await?;
+        tx.commit().await?;
+        return Err(ApiError::TooManyRequests(limit.to_owned()));
+    }
+    let user = {
+        let mut conn = state.db.acquire().await?;
+        store::users::by_name(&mut conn, name).await?
+    };
+    let stored = user.as_ref().map_or_else(|| password::decoy().to_owned(), |user| user.password_hash.clone());
+    let given = given.to_owned();
+    let matches = tokio::task::spawn_blocking(move || password::verify(&given, &stored))
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    let user = match user {
+        Some(user) if matches && user.disabled == 0 => user,
+        other => {
+            let reason = match other {
+                None => "unknown user",
+                Some(user) if user.disabled != 0 => "user disabled",
+                Some(_) => "wrong password",
+            };
+            let mut tx = state.db.begin().await?;
+            store::audit::append(&mut tx, &refused(caller, name, reason), now).await?;
+            tx.commit().await?;
+            return Err(ApiError::Unauthorized("wrong name or password".into()));
+        }
+    };
+    let secret = secret::random_token(32);
+    let session = Session {
+        id: store::new_id(),
+        user_id: user.id.clone(),
+        created_at: now,
+        last_seen_at: now,
+        expires_at: now + i64::try_from(state.auth.settings.absolute_lifetime.as_millis()).unwrap_or(i64::MAX / 2),
+        ip: caller.ip.to_string(),
+        user_agent: caller.user_agent.chars().take(200).collect(),
+    };
+    let mut tx = state.db.begin().await?;
+    if let Principal::User { id, session_id, .. } = &caller.principal {
+        store::sessions::end(&mut tx, id, session_id, now).await?;
+    }
+    store::sessions::insert(&mut tx, &session, &secret::digest(&secret)).await?;
+    let entry = store::audit::Entry::new(format!("user:{}", user.name), "login", format!("user:{}", user.name))
+        .change(&serde_json::Value::Null, &json!({ "session": session.id, "ip": session.ip }))
+        .request(&caller.request_id);
+    store::audit::append(&mut tx, &entry, now).await?;
+    let roles = store::users::bindings(&mut tx, &user.id).await?;
+    tx.commit().await?;
+    let me = MeJson { name: user.name, roles, must_change_password: user.must_change_password != 0 };
+    Ok((session_cookie(state, secret).to_string(), me))
+}
+
+fn refused(caller: &Caller, name: &str, reason: &str) -> store::audit::Entry {
+    store::audit::Entry::new(caller.principal.actor(), "login.failed", format!("user:{name}"))
+        .change(&serde_json::Value::Null, &json!({ "reason": reason, "ip": caller.ip.to_string() }))
+        .request(&caller.request_id)
+}
+
+async fn end_session(state: &ApiState, caller: &Caller) -> Result<(), ApiError> {
+    if let Principal::User { id, name, session_id, .. } = &caller.principal {
+        let now = to_ms(state.clock.now());
+        let mut tx = state.db.begin().await?;
+        store::sessions::end(&mut tx, id, session_id, now).await?;
+        store::audit::append(&mut tx, &caller.audit("logout", &format!("user:{name}")), now).await?;
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
+fn signed_in_only(caller: &Caller) -> ApiError {
+    match caller.principal {
+        Principal::Anonymous => ApiError::Unauthorized("sign in first".into()),
+        _ => ApiError::Forbidden("this is about a person's own account; API tokens have none".into()),
+    }
+}
+
+fn idle_ms(state: &ApiState) -> i64 {
+    i64::try_from(state.auth.settings.idle_timeout.as_millis()).unwrap_or(i64::MAX / 2)
+}
+
+/// The session cookie: `__Host-` prefixed, `Secure`, `HttpOnly`, `SameSite=Lax`, whole site.
+fn session_cookie(state: &ApiState, value: String) -> Cookie<'static> {
+    Cookie::build((state.auth.settings.cookie_name(), value))
+        .path("/")
+        .http_only(true)
+        .secure(state.auth.settings.secure_cookies)
+        .same_site(SameSite::Lax)
+        .build()
+}
+
+fn clearing_cookie(state: &ApiState) -> String {
+    let mut cookie = session_cookie(state, String::new());
+    cookie.make_removal();
+    cookie.to_string()
+}
+
+/// `next` if it is a path on this site, else `/` (no open redirects).
+fn safe_next(next: &str) -> String {
+    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+        next.to_owned()
+    } else {
+        "/".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_are_followed_after_sign_in() {
+        assert_eq!(safe_next("/console"), "/console");
+        assert_eq!(safe_next("//evil.example"), "/");
+        assert_eq!(safe_next("https://evil.example"), "/");
+        assert_eq!(safe_next("/\\evil.example"), "/");
+    }
+}

@@ -1,0 +1,252 @@
+//! Admin: people, their roles, disabling and password resets. Every change
+//! is audited with the state before and after.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{ApiError, ApiState};
+use crate::auth::{password, Binding, Caller, Permission, Role};
+use crate::store::{self, users::User, Conn};
+use crate::time::{rfc3339, to_ms};
+
+/// A user as admins see them.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct UserJson {
+    pub name: String,
+    pub roles: Vec<Binding>,
+    pub disabled: bool,
+    pub must_change_password: bool,
+    pub created_at: String,
+}
+
+/// The body of `POST /api/v1/users`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    pub name: String,
+    pub password: String,
+    #[serde(default)]
+    pub roles: Vec<Binding>,
+}
+
+/// The body of `PUT /api/v1/users/{name}/roles`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RolesRequest {
+    pub roles: Vec<Binding>,
+}
+
+/// The body of `POST /api/v1/users/{name}/password`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordReset {
+    pub password: String,
+}
+
+/// `GET /api/v1/users`.
+pub async fn list(State(state): State<ApiState>, caller: Caller) -> Result<Json<Vec<UserJson>>, ApiError> {
+    caller.require(Permission::Administer, None)?;
+    let mut conn = state.db.acquire().await?;
+    let mut users = Vec::new();
+    for user in store::users::list(&mut conn).await? {
+        let roles = store::users::bindings(&mut conn, &user.id).await?;
+        users.push(user_json(user, roles));
+    }
+    Ok(Json(users))
+}
+
+/// `POST /api/v1/users`: creates a user who must change the given password at first sign-in.
+pub async fn create(
+    State(state): State<ApiState>,
+    caller: Caller,
+    body: Result<Json<NewUser>, JsonRejection>,
+) -> Result<(StatusCode, Json<UserJson>), ApiError> {
+    caller.require(Permission::Administer, None)?;
+    let Json(request) = body?;
+    let name = parse_name(&request.name)?;
+    password::check_strength(&request.password).map_err(ApiError::BadRequest)?;
+    let chosen = request.password;
+    let hash = tokio::task::spawn_blocking(move || password::hash(&chosen))
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?
+        .map_err(ApiError::Internal)?;
+    let now = to_ms(state.clock.now());
+    let mut tx = state.db.begin().await?;
+    if store::users::by_name(&mut tx, &name).await?.is_some() {
+        return Err(ApiError::Conflict(format!("a user called \"{name}\" already exists")));
+    }
+    let bindings = resolve(&mut tx, &request.roles).await?;
+    let user = User {
+        id: store::new_id(),
+        name: name.clone(),
+        password_hash: hash,
+        disabled: 0,
+        must_change_password: 1,
+        created_at: now,
+    };
+    store::users::insert(&mut tx, &user, now).await?;
+    store::users::replace_bindings(&mut tx, &user.id, &bindings, now).await?;
+    let roles = store::users::bindings(&mut tx, &user.id).await?;
+    let entry = caller
+        .audit("user.created", &format!("user:{name}"))
+        .change(&serde_json::Value::Null, &json!({ "roles": roles }));
+    store::audit::append(&mut tx, &entry, now).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(user_json(user, roles))))
+}
+
+/// `PUT /api/v1/users/{name}/roles`: replaces the user's roles; effective on their next request.
+pub async fn set_roles(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    body: Result<Json<RolesRequest>, JsonRejection>,
+) -> Result<Json<UserJson>, ApiError> {
+    caller.require(Permission::Administer, None)?;
+    let Json(request) = body?;
+    let now = to_ms(state.clock.now());
+    let mut tx = state.db.begin().await?;
+    let user = existing(&mut tx, &name).await?;
+    let bindings = resolve(&mut tx, &request.roles).await?;
+    let before = store::users::bindings(&mut tx, &user.id).await?;
+    if caller.principal.user_name() == Some(user.name.as_str())
+        && !request.roles.iter().any(|binding| binding.role == Role::Admin && binding.domain.is_none())
+    {
+        return Err(ApiError::Conflict("you cannot remove your own admin role; ask another admin".into()));
+    }
+    store::users::replace_bindings(&mut tx, &user.id, &bindings, now).await?;
+    let after = store::users::bindings(&mut tx, &user.id).await?;
+    let entry = caller
+        .audit("user.roles_changed", &format!("user:{}", user.name))
+        .change(&json!({ "roles": before }), &json!({ "roles": after }));
+    store::audit::append(&mut tx, &entry, now).await?;
+    tx.commit().await?;
+    Ok(Json(user_json(user, after)))
+}
+
+/// `POST /api/v1/users/{name}/disable`: disables the user and ends all their sessions.
+pub async fn disable(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<UserJson>, ApiError> {
+    set_disabled(state, caller, name, true).await
+}
+
+/// `POST /api/v1/users/{name}/enable`.
+pub async fn enable(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<UserJson>, ApiError> {
+    set_disabled(state, caller, name, false).await
+}
+
+async fn set_disabled(
+    state: ApiState,
+    caller: Caller,
+    name: String,
+    disabled: bool,
+) -> Result<Json<UserJson>, ApiError> {
+    caller.require(Permission::Administer, None)?;
+    let now = to_ms(state.clock.now());
+    let mut tx = state.db.begin().await?;
+    let mut user = existing(&mut tx, &name).await?;
+    if disabled && caller.principal.user_name() == Some(user.name.as_str()) {
+        return Err(ApiError::Conflict("you cannot disable yourself".into()));
+    }
+    store::users::set_disabled(&mut tx, &user.id, disabled, now).await?;
+    let ended = if disabled { store::sessions::end_all(&mut tx, &user.id, None, now).await? } else { 0 };
+    let action = if disabled { "user.disabled" } else { "user.enabled" };
+    let entry = caller
+        .audit(action, &format!("user:{}", user.name))
+        .change(&json!({ "disabled": user.disabled != 0 }), &json!({ "disabled": disabled, "sessions_ended": ended }));
+    store::audit::append(&mut tx, &entry, now).await?;
+    let roles = store::users::bindings(&mut tx, &user.id).await?;
+    tx.commit().await?;
+    user.disabled = i64::from(disabled);
+    Ok(Json(user_json(user, roles)))
+}
+
+/// `POST /api/v1/users/{name}/password`: sets a password the user must change at next sign-in, and ends their sessions.
+pub async fn reset_password(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    body: Result<Json<PasswordReset>, JsonRejection>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(Permission::Administer, None)?;
+    let Json(request) = body?;
+    password::check_strength(&request.password).map_err(ApiError::BadRequest)?;
+    let chosen = request.password;
+    let hash = tokio::task::spawn_blocking(move || password::hash(&chosen))
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?
+        .map_err(ApiError::Internal)?;
+    let now = to_ms(state.clock.now());
+    let mut tx = state.db.begin().await?;
+    let user = existing(&mut tx, &name).await?;
+    store::users::set_password(&mut tx, &user.id, &hash, now).await?;
+    sqlx::query("UPDATE users SET must_change_password = 1 WHERE id = $1").bind(&user.id).execute(&mut *tx).await?;
+    let ended = store::sessions::end_all(&mut tx, &user.id, None, now).await?;
+    let entry = caller
+        .audit("user.password_reset", &format!("user:{}", user.name))
+        .change(&serde_json::Value::Null, &json!({ "sessions_ended": ended }));
+    store::audit::append(&mut tx, &entry, now).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn existing(conn: &mut Conn, name: &str) -> Result<User, ApiError> {
+    store::users::by_name(conn, name).await?.ok_or_else(|| ApiError::NotFound(format!("no user called \"{name}\"")))
+}
+
+/// Role bindings with domain names turned into ids; unknown domains and domain-bound admins are refused.
+async fn resolve(conn: &mut Conn, bindings: &[Binding]) -> Result<Vec<(Role, Option<String>)>, ApiError> {
+    let mut resolved = Vec::new();
+    for binding in bindings {
+        let domain_id = match &binding.domain {
+            None => None,
+            Some(_) if binding.role == Role::Admin => {
+                return Err(ApiError::bad_request("the admin role is global; it cannot be limited to a domain"))
+            }
+            Some(name) => Some(
+                store::domains::by_name(conn, name)
+                    .await?
+                    .ok_or_else(|| ApiError::bad_request(format!("unknown domain \"{name}\"")))?
+                    .id,
+            ),
+        };
+        if !resolved.contains(&(binding.role, domain_id.clone())) {
+            resolved.push((binding.role, domain_id));
+        }
+    }
+    Ok(resolved)
+}
+
+/// A user name: 1–64 characters of letters, digits, `.`, `-`, `_`, `@`.
+fn parse_name(name: &str) -> Result<String, ApiError> {
+    let name = name.trim();
+    let valid = !name.is_empty()
+        && name.len() <= 64
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '@'));
+    if valid {
+        Ok(name.to_owned())
+    } else {
+        Err(ApiError::bad_request("a user name is 1–64 letters, digits, '.', '-', '_' or '@'"))
+    }
+}
+
+fn user_json(user: User, roles: Vec<Binding>) -> UserJson {
+    UserJson {
+        name: user.name,
+        roles,
+        disabled: user.disabled != 0,
+        must_change_password: user.must_change_password != 0,
+        created_at: rfc3339(user.created_at),
+    }
+}

@@ -1,0 +1,11 @@
+//! The tamper-evident audit log. Every record carries the SHA-256 of the
+//! previous record's hash and its own canonical encoding, so changing,
+//! removing or reordering any record breaks the chain from that record on.
+//! [`verify`] recomputes the chain from the genesis hash and names the first
+//! record that does not fit.
+
+pub mod chain;
+pub mod checkpoint;
+pub mod log;
+
+pub use chain::{verify, Record, Verification, Verifier, GENESIS};

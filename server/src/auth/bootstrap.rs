@@ -1,0 +1,71 @@
+//! First start: an `admin` user when there are no users, and the embed key.
+
+use anyhow::Context;
+
+use super::{password, secret, AuthSettings, Role};
+use crate::store::{self, audit::Entry, users::User, Db};
+
+/// The name of the first admin.
+pub const FIRST_ADMIN: &str = "admin";
+
+/// Creates the first admin if no user exists. Its password is
+/// `RAILYARD_ADMIN_PASSWORD` when set; otherwise a one-time password is
+/// generated, written to the log this once, and must be changed at first sign-in.
+pub async fn ensure_admin(db: &Db, settings: &AuthSettings, now: i64) -> anyhow::Result<()> {
+    {
+        let mut conn = db.acquire().await?;
+        if store::users::count(&mut conn).await? > 0 {
+            return Ok(());
+        }
+    }
+    let (chosen, one_time) = match &settings.admin_password {
+        Some(chosen) => {
+            password::check_strength(chosen).map_err(|rule| anyhow::anyhow!("RAILYARD_ADMIN_PASSWORD: {rule}"))?;
+            (chosen.clone(), false)
+        }
+        None => (secret::random_token(18), true),
+    };
+    let to_hash = chosen.clone();
+    let hash = tokio::task::spawn_blocking(move || password::hash(&to_hash)).await??;
+    let mut tx = db.begin().await?;
+    // Another replica may have won the race between the count and here.
+    if store::users::count(&mut tx).await? > 0 {
+        return Ok(());
+    }
+    let user = User {
+        id: store::new_id(),
+        name: FIRST_ADMIN.to_owned(),
+        password_hash: hash,
+        disabled: 0,
+        must_change_password: i64::from(one_time),
+        created_at: now,
+    };
+    store::users::insert(&mut tx, &user, now).await?;
+    store::users::replace_bindings(&mut tx, &user.id, &[(Role::Admin, None)], now).await?;
+    let after = serde_json::json!({ "roles": ["admin"], "one_time_password": one_time });
+    store::audit::append(
+        &mut tx,
+        &Entry::new("railyard", "user.bootstrapped", format!("user:{FIRST_ADMIN}"))
+            .change(&serde_json::Value::Null, &after),
+        now,
+    )
+    .await?;
+    tx.commit().await.context("creating the first admin")?;
+    if one_time {
+        tracing::warn!(
+            user = FIRST_ADMIN,
+            password = %chosen,
+            "first start: created the admin user with this one-time password (shown only now); sign in and change it"
+        );
+    } else {
+        tracing::info!(user = FIRST_ADMIN, "first start: created the admin user with RAILYARD_ADMIN_PASSWORD");
+    }
+    Ok(())
+}
+
+/// The key embed links are signed with, generated on first start.
+pub async fn embed_key(db: &Db, now: i64) -> anyhow::Result<Vec<u8>> {
+    let mut conn = db.acquire().await?;
+    let key = store::secrets::key(&mut conn, "embed_signing_key", &secret::random_token(32), now).await?;
+    Ok(key.into_bytes())
+}

@@ -1,0 +1,15 @@
+//! What the authentication layer shares between requests.
+
+use std::sync::Arc;
+
+use super::rate_limit::LoginLimits;
+use super::AuthSettings;
+
+/// Settings, sign-in limits and the embed signing key.
+#[derive(Clone, Debug)]
+pub struct AuthContext {
+    pub settings: AuthSettings,
+    pub limits: LoginLimits,
+    /// HMAC key for embed links (shared by every replica through the store).
+    pub embed_key: Arc<[u8]>,
+}

@@ -1,0 +1,242 @@
+//! The layers every request passes: find the caller (session cookie, bearer
+//! token or embed link), refuse cross-site writes, and add the browser
+//! security headers.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::header::{self, HeaderMap, HeaderValue};
+use axum::http::request::Parts;
+use axum::http::Method;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::CookieJar;
+
+use super::embed::{self, Claims, EmbedError};
+use super::{secret, Denied, Permission, Principal};
+use crate::api::{ApiError, ApiState};
+use crate::store::{self, audit::Entry};
+use crate::time::to_ms;
+
+/// A session's last-seen time is written at most this often.
+const TOUCH_EVERY_MS: i64 = 60_000;
+
+/// The policy of everything that is not a page (JSON, files).
+const OTHER_CSP: &str = "default-src 'none'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
+/// The caller of a request and how to name the request in the audit log.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub principal: Principal,
+    pub request_id: String,
+    pub ip: IpAddr,
+    pub user_agent: String,
+}
+
+impl Caller {
+    /// Refuses unless the caller may do `permission` in `domain`.
+    pub fn require(&self, permission: Permission, domain: Option<&str>) -> Result<(), ApiError> {
+        self.principal.require(permission, domain).map_err(ApiError::from)
+    }
+
+    /// An audit entry for this caller doing `action` to `object`.
+    pub fn audit(&self, action: &str, object: &str) -> Entry {
+        Entry::new(self.principal.actor(), action, object).request(&self.request_id)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("the authentication layer did not run")))
+    }
+}
+
+/// An embed link that was checked for this request.
+#[derive(Debug, Clone)]
+pub struct EmbedGrant(pub Claims);
+
+impl From<Denied> for ApiError {
+    fn from(denied: Denied) -> Self {
+        match denied {
+            Denied::Unauthenticated => ApiError::Unauthorized(denied.to_string()),
+            Denied::Forbidden(message) => ApiError::Forbidden(message),
+        }
+    }
+}
+
+/// Finds the caller and stores it in the request's extensions.
+pub async fn authenticate(State(state): State<ApiState>, mut request: Request, next: Next) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let result = identify(&state, &mut parts).await;
+    request = Request::from_parts(parts, body);
+    match result {
+        Ok(caller) => {
+            let grant = request.extensions().get::<EmbedGrant>().cloned();
+            request.extensions_mut().insert(caller);
+            let mut response = next.run(request).await;
+            // The headers layer sits outside this one and sees only the response.
+            if let Some(grant) = grant {
+                response.extensions_mut().insert(grant);
+            }
+            response
+        }
+        Err(ApiError::Internal(error)) => {
+            // Nearly always the database; the caller can retry, so say so rather than a bare 500.
+            tracing::error!(error = format!("{error:#}"), "cannot check the caller's credentials");
+            ApiError::Unavailable("cannot check your credentials right now (database unavailable); try again".into())
+                .into_response()
+        }
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn identify(state: &ApiState, parts: &mut Parts) -> Result<Caller, ApiError> {
+    let request_id = header_text(&parts.headers, "x-request-id");
+    let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::from([0, 0, 0, 0]), |info| info.0.ip());
+    let user_agent = header_text(&parts.headers, header::USER_AGENT.as_str());
+    let now = to_ms(state.clock.now());
+    if parts.uri.path().starts_with("/embed/") {
+        let grant = embed_grant(state, parts, now).await?;
+        parts.extensions.insert(grant);
+        return Ok(Caller { principal: Principal::Anonymous, request_id, ip, user_agent });
+    }
+    let principal = if let Some(bearer) = bearer(&parts.headers)? {
+        token_principal(state, &bearer, now).await?
+    } else {
+        let jar = CookieJar::from_headers(&parts.headers);
+        match jar.get(state.auth.settings.cookie_name()) {
+            Some(cookie) => session_principal(state, cookie.value(), now).await?,
+            None => Principal::Anonymous,
+        }
+    };
+    Ok(Caller { principal, request_id, ip, user_agent })
+}
+
+fn header_text(headers: &HeaderMap, name: &str) -> String {
+    headers.get(name).and_then(|value| value.to_str().ok()).unwrap_or_default().to_owned()
+}
+
+fn bearer(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else { return Ok(None) };
+    let text = value.to_str().unwrap_or_default();
+    match text.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+            Ok(Some(token.trim().to_owned()))
+        }
+        _ => Err(ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into())),
+    }
+}
+
+async fn token_principal(state: &ApiState, token: &str, now: i64) -> Result<Principal, ApiError> {
+    let mut conn = state.db.acquire().await?;
+    let found = store::tokens::live(&mut conn, &secret::digest(token), now).await?;
+    let Some(row) = found else {
+        return Err(ApiError::Unauthorized("the API token is unknown, revoked or expired".into()));
+    };
+    if row.last_used_at.is_none_or(|used| now - used >= TOUCH_EVERY_MS) {
+        store::tokens::touch(&mut conn, &row.id, now).await?;
+    }
+    Ok(Principal::Token {
+        scopes: row.scopes.split_whitespace().filter_map(|scope| super::Scope::parse(scope).ok()).collect(),
+        domains: row.domains.split_whitespace().map(str::to_owned).collect(),
+        id: row.id,
+        name: row.name,
+    })
+}
+
+async fn session_principal(state: &ApiState, cookie: &str, now: i64) -> Result<Principal, ApiError> {
+    let idle_ms = i64::try_from(state.auth.settings.idle_timeout.as_millis()).unwrap_or(i64::MAX);
+    let mut conn = state.db.acquire().await?;
+    let Some(session) = store::sessions::live(&mut conn, &secret::digest(cookie), now, idle_ms).await? else {
+        return Ok(Principal::Anonymous);
+    };
+    if now - session.last_seen_at >= TOUCH_EVERY_MS.min(idle_ms / 2) {
+        store::sessions::touch(&mut conn, &session.id, now).await?;
+    }
+    // Roles are read on every request, so a change applies to the very next one.
+    let bindings = store::users::bindings(&mut conn, &session.user_id).await?;
+    Ok(Principal::User { id: session.user_id, name: session.user_name, session_id: session.id, bindings })
+}
+
+async fn embed_grant(state: &ApiState, parts: &Parts, now: i64) -> Result<EmbedGrant, ApiError> {
+    let token = parts
+        .uri
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("token="))
+        .ok_or_else(|| ApiError::Unauthorized("an embed link needs its token= parameter".into()))?;
+    let panel = parts.uri.path().trim_start_matches("/embed/").trim_end_matches('/');
+    let claims = embed::verify(token, &state.auth.embed_key, panel, now).map_err(|error| match error {
+        EmbedError::WrongPanel(_) => ApiError::Forbidden(error.to_string()),
+        EmbedError::Invalid | EmbedError::Expired => ApiError::Unauthorized(error.to_string()),
+    })?;
+    let mut conn = state.db.acquire().await?;
+    if !store::secrets::embed_origins(&mut conn).await?.contains(&claims.aud) {
+        return Err(ApiError::Forbidden(format!(
+            "{} is no longer allowed to embed Railyard panels; an admin can add it back",
+            claims.aud
+        )));
+    }
+    Ok(EmbedGrant(claims))
+}
+
+/// Refuses state-changing requests a browser sent on behalf of another
+/// site: `Sec-Fetch-Site` other than same-origin/none, or an `Origin` that
+/// is not this server's. Requests without either (CI tools) pass: browsers
+/// always send them on cross-site writes.
+pub async fn refuse_cross_site(request: Request, next: Next) -> Response {
+    if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(request).await;
+    }
+    let headers = request.headers();
+    let fetch_site = header_text(headers, "sec-fetch-site");
+    if !fetch_site.is_empty() && fetch_site != "same-origin" && fetch_site != "none" {
+        return cross_site(&format!("Sec-Fetch-Site is {fetch_site}"));
+    }
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let host = header_text(headers, header::HOST.as_str());
+        let origin_host = origin.to_str().unwrap_or_default().split_once("://").map(|(_, host)| host);
+        if origin_host != Some(host.as_str()) || host.is_empty() {
+            return cross_site(&format!("Origin {} is not this server", origin.to_str().unwrap_or("(unreadable)")));
+        }
+    }
+    next.run(request).await
+}
+
+fn cross_site(why: &str) -> Response {
+    ApiError::Forbidden(format!("cross-site request refused ({why}); changes must come from Railyard's own pages"))
+        .into_response()
+}
+
+/// Adds the security headers. Pages bring their own CSP (with the nonce of
+/// their scripts); an embed may be framed by the origin its link names.
+pub async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let frame_ancestor = response.extensions().get::<EmbedGrant>().map(|grant| grant.0.aud.clone());
+    let headers = response.headers_mut();
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("strict-origin-when-cross-origin"));
+    let csp = headers
+        .get(header::CONTENT_SECURITY_POLICY)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or(OTHER_CSP)
+        .to_owned();
+    let csp = match frame_ancestor {
+        Some(origin) => csp.replace("frame-ancestors 'none'", &format!("frame-ancestors {origin}")),
+        None => csp,
+    };
+    if let Ok(value) = HeaderValue::from_str(&csp) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    if !headers.contains_key(header::X_FRAME_OPTIONS) && !csp.contains("frame-ancestors http") {
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
+    response
+}

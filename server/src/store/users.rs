@@ -1,0 +1,118 @@
+//! People who sign in, and the roles they hold.
+
+use super::{Conn, DbError};
+use crate::auth::{Binding, Role};
+
+/// A stored user.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct User {
+    pub id: String,
+    pub name: String,
+    pub password_hash: String,
+    pub disabled: i64,
+    pub must_change_password: i64,
+    pub created_at: i64,
+}
+
+const COLUMNS: &str = "id, name, password_hash, disabled, must_change_password, created_at";
+
+/// The user called `name` (case-insensitively), if any.
+#[tracing::instrument(skip_all)]
+pub async fn by_name(conn: &mut Conn, name: &str) -> Result<Option<User>, DbError> {
+    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE LOWER(name) = LOWER($1)"))
+        .bind(name)
+        .fetch_optional(conn)
+        .await?)
+}
+
+/// Every user, by name.
+#[tracing::instrument(skip_all)]
+pub async fn list(conn: &mut Conn) -> Result<Vec<User>, DbError> {
+    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM users ORDER BY name")).fetch_all(conn).await?)
+}
+
+/// How many users exist.
+pub async fn count(conn: &mut Conn) -> Result<i64, DbError> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(conn).await?)
+}
+
+/// Inserts a user.
+#[tracing::instrument(skip_all)]
+pub async fn insert(conn: &mut Conn, user: &User, now: i64) -> Result<(), DbError> {
+    sqlx::query(
+        "INSERT INTO users (id, name, password_hash, disabled, must_change_password, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $6)",
+    )
+    .bind(&user.id)
+    .bind(&user.name)
+    .bind(&user.password_hash)
+    .bind(user.disabled)
+    .bind(user.must_change_password)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Replaces a user's password hash.
+#[tracing::instrument(skip_all)]
+pub async fn set_password(conn: &mut Conn, user_id: &str, hash: &str, now: i64) -> Result<(), DbError> {
+    sqlx::query("UPDATE users SET password_hash = $1, must_change_password = 0, updated_at = $2 WHERE id = $3")
+        .bind(hash)
+        .bind(now)
+        .bind(user_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Disables or re-enables a user.
+#[tracing::instrument(skip_all)]
+pub async fn set_disabled(conn: &mut Conn, user_id: &str, disabled: bool, now: i64) -> Result<(), DbError> {
+    sqlx::query("UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3")
+        .bind(i64::from(disabled))
+        .bind(now)
+        .bind(user_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The roles `user_id` holds, with domain names.
+#[tracing::instrument(skip_all)]
+pub async fn bindings(conn: &mut Conn, user_id: &str) -> Result<Vec<Binding>, DbError> {
+    let rows: Vec<(String, Option<String>)> = sqlx::query_as(
+        "SELECT b.role, d.name FROM role_bindings b LEFT JOIN domains d ON d.id = b.domain_id \
+         WHERE b.user_id = $1 ORDER BY b.role, d.name",
+    )
+    .bind(user_id)
+    .fetch_all(conn)
+    .await?;
+    // A role name this build does not know (written by a newer one) grants nothing.
+    Ok(rows
+        .into_iter()
+        .filter_map(|(role, domain)| Role::parse(&role).ok().map(|role| Binding { role, domain }))
+        .collect())
+}
+
+/// Replaces every role `user_id` holds; domain names must have been resolved to ids.
+#[tracing::instrument(skip_all)]
+pub async fn replace_bindings(
+    conn: &mut Conn,
+    user_id: &str,
+    bindings: &[(Role, Option<String>)],
+    now: i64,
+) -> Result<(), DbError> {
+    sqlx::query("DELETE FROM role_bindings WHERE user_id = $1").bind(user_id).execute(&mut *conn).await?;
+    for (role, domain_id) in bindings {
+        sqlx::query("INSERT INTO role_bindings (id, user_id, role, domain_id, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(super::new_id())
+            .bind(user_id)
+            .bind(role.as_str())
+            .bind(domain_id.as_deref())
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,177 @@
+//! The audit log: a clean chain verifies; any change to any column, a
+//! deleted record or two swapped records is detected and named, in the
+//! database and in an exported file.
+
+use server::audit::{log, Verification};
+use server::store::{self, audit::Entry, Db};
+
+use crate::helpers::{fresh_store, Backend};
+use crate::on_both_backends;
+
+/// Writes six records the way actions do.
+async fn six_records(db: &Db) {
+    for n in 1..=6 {
+        let mut tx = db.begin().await.expect("begin");
+        let entry = Entry::new("user:ada", "train.hold", format!("train:{n}"))
+            .change(&serde_json::json!({ "state": "canary" }), &serde_json::json!({ "state": "held", "n": n }))
+            .request(&format!("req-{n}"));
+        store::audit::append(&mut tx, &entry, 1_700_000_000_000 + n).await.expect("append");
+        tx.commit().await.expect("commit");
+    }
+}
+
+async fn verify(db: &Db) -> Verification {
+    log::verify_store(db, None).await.expect("verification runs")
+}
+
+async fn execute(db: &Db, sql: &str) {
+    let mut conn = db.acquire().await.expect("connection");
+    sqlx::query(sql).execute(&mut *conn).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+fn broken_at(verification: Verification) -> i64 {
+    match verification {
+        Verification::Broken { seq, .. } => seq,
+        Verification::Intact { count, .. } => panic!("tampering went unnoticed ({count} records verified)"),
+    }
+}
+
+async fn a_clean_log_verifies(backend: Backend) {
+    let (db, _guard) = fresh_store(backend).await;
+    six_records(&db).await;
+    let Verification::Intact { count, head } = verify(&db).await else { panic!("a clean log must verify") };
+    assert_eq!(count, 6);
+    let mut conn = db.acquire().await.expect("connection");
+    assert_eq!(store::audit::head(&mut conn).await.expect("head"), (6, head));
+}
+on_both_backends!(clean_log_verifies, a_clean_log_verifies);
+
+async fn a_change_to_any_column_is_named(backend: Backend) {
+    let (db, _guard) = fresh_store(backend).await;
+    six_records(&db).await;
+    let tampering = [
+        ("at", "UPDATE audit_log SET at = at + 1 WHERE seq = 3"),
+        ("actor", "UPDATE audit_log SET actor = 'user:mallory' WHERE seq = 3"),
+        ("action", "UPDATE audit_log SET action = 'train.resume' WHERE seq = 3"),
+        ("object", "UPDATE audit_log SET object = 'train:99' WHERE seq = 3"),
+        ("before_state", "UPDATE audit_log SET before_state = '{}' WHERE seq = 3"),
+        ("after_state", "UPDATE audit_log SET after_state = '{}' WHERE seq = 3"),
+        ("request_id", "UPDATE audit_log SET request_id = 'req-x' WHERE seq = 3"),
+        ("prev_hash", "UPDATE audit_log SET prev_hash = hash WHERE seq = 3"),
+        ("hash", "UPDATE audit_log SET hash = prev_hash WHERE seq = 3"),
+        ("seq", "UPDATE audit_log SET seq = 1000 WHERE seq = 3"),
+    ];
+    for (column, sql) in tampering {
+        let mut conn = db.acquire().await.expect("connection");
+        let saved = store::audit::page(&mut conn, 0, 100).await.expect("records");
+        drop(conn);
+        execute(&db, sql).await;
+        assert_eq!(broken_at(verify(&db).await), 3, "changing {column} must be detected at record 3");
+        // Put the original rows back for the next column.
+        execute(&db, "DELETE FROM audit_log").await;
+        let mut conn = db.acquire().await.expect("connection");
+        for record in saved {
+            sqlx::query(
+                "INSERT INTO audit_log (seq, at, actor, action, object, before_state, after_state, request_id, prev_hash, hash) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(record.seq)
+            .bind(record.at)
+            .bind(&record.actor)
+            .bind(&record.action)
+            .bind(&record.object)
+            .bind(&record.before)
+            .bind(&record.after)
+            .bind(&record.request_id)
+            .bind(&record.prev_hash)
+            .bind(&record.hash)
+            .execute(&mut *conn)
+            .await
+            .expect("restore");
+        }
+        drop(conn);
+        assert!(matches!(verify(&db).await, Verification::Intact { .. }), "restored after {column}");
+    }
+}
+on_both_backends!(column_changes_are_named, a_change_to_any_column_is_named);
+
+async fn deleted_and_reordered_records_are_named(backend: Backend) {
+    let (db, _guard) = fresh_store(backend).await;
+    six_records(&db).await;
+    execute(&db, "DELETE FROM audit_log WHERE seq = 6").await;
+    assert_eq!(broken_at(verify(&db).await), 6, "a deleted last record is caught by the head");
+
+    let (db, _guard) = fresh_store(backend).await;
+    six_records(&db).await;
+    execute(&db, "DELETE FROM audit_log WHERE seq = 4").await;
+    assert_eq!(broken_at(verify(&db).await), 4, "a deleted middle record");
+
+    let (db, _guard) = fresh_store(backend).await;
+    six_records(&db).await;
+    execute(&db, "UPDATE audit_log SET seq = -2 WHERE seq = 2").await;
+    execute(&db, "UPDATE audit_log SET seq = 2 WHERE seq = 3").await;
+    execute(&db, "UPDATE audit_log SET seq = 3 WHERE seq = -2").await;
+    assert_eq!(broken_at(verify(&db).await), 2, "two swapped records");
+}
+on_both_backends!(deletions_and_reorderings_are_named, deleted_and_reordered_records_are_named);
+
+#[tokio::test]
+async fn concurrent_appends_keep_one_unbroken_chain() {
+    let (db, _guard) = fresh_store(Backend::Postgres).await;
+    let writers = (0..8).map(|writer| {
+        let db = db.clone();
+        tokio::spawn(async move {
+            for n in 0..10 {
+                let mut tx = db.begin().await.expect("begin");
+                let entry = Entry::new(format!("user:w{writer}"), "note", format!("n:{n}"));
+                store::audit::append(&mut tx, &entry, 1).await.expect("append");
+                tx.commit().await.expect("commit");
+            }
+        })
+    });
+    for writer in writers {
+        writer.await.expect("writer");
+    }
+    assert!(matches!(verify(&db).await, Verification::Intact { count: 80, .. }));
+}
+
+#[tokio::test]
+async fn the_cli_exports_a_file_that_verifies_offline_and_names_an_edited_line() {
+    let (db, guard) = fresh_store(Backend::Sqlite).await;
+    six_records(&db).await;
+    let (count, head) = {
+        let mut conn = db.acquire().await.expect("connection");
+        store::audit::head(&mut conn).await.expect("head")
+    };
+    db.close().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("audit.jsonl");
+    let railyard = || std::process::Command::new(env!("CARGO_BIN_EXE_railyard"));
+    let export = railyard()
+        .args(["audit", "export", "--database-url", &guard.url, "--output"])
+        .arg(&file)
+        .output()
+        .expect("run export");
+    assert!(export.status.success(), "{}", String::from_utf8_lossy(&export.stderr));
+
+    let verify = railyard()
+        .args(["audit", "verify", "--head", &format!("{count}:{head}"), "--file"])
+        .arg(&file)
+        .output()
+        .expect("run verify");
+    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
+    assert!(String::from_utf8_lossy(&verify.stdout).contains("intact: 6 records"));
+
+    let stored = railyard().args(["audit", "verify", "--database-url", &guard.url]).output().expect("run verify");
+    assert!(stored.status.success(), "{}", String::from_utf8_lossy(&stored.stderr));
+
+    let text = std::fs::read_to_string(&file).expect("export");
+    std::fs::write(&file, text.replacen("user:ada", "user:eve", 1)).expect("edit");
+    let verify = railyard().args(["audit", "verify", "--file"]).arg(&file).output().expect("run verify");
+    assert!(!verify.status.success());
+    assert!(
+        String::from_utf8_lossy(&verify.stderr).contains("broken at record 1"),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+}

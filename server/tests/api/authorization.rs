@@ -1,0 +1,230 @@
+//! The authorization matrix: every API route, page and server function,
+//! called by every kind of caller, is allowed or refused exactly as listed
+//! here. A route missing from this table fails the test, so nothing new
+//! ships without someone deciding who may call it.
+
+use std::collections::BTreeMap;
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{spawn_app, Backend, TestApp};
+
+/// The callers, by label.
+const ANON: &str = "anonymous";
+const VIEWER: &str = "viewer";
+const RM: &str = "release_manager";
+const RM_SEARCH: &str = "release_manager@search";
+const APPROVER: &str = "approver";
+const ADMIN: &str = "admin";
+const TOKEN_READ: &str = "token:read";
+const TOKEN_WRITE: &str = "token:write@payments";
+
+const EVERYONE: &[&str] = &[ANON, VIEWER, RM, RM_SEARCH, APPROVER, ADMIN, TOKEN_READ, TOKEN_WRITE];
+const READERS: &[&str] = &[VIEWER, RM, RM_SEARCH, APPROVER, ADMIN, TOKEN_READ];
+const PEOPLE: &[&str] = &[VIEWER, RM, RM_SEARCH, APPROVER, ADMIN];
+const ADMINS: &[&str] = &[ADMIN];
+/// Writers for the `payments` domain, where the fixtures live.
+const PAYMENTS_WRITERS: &[&str] = &[RM, TOKEN_WRITE];
+const SHARERS: &[&str] = &[RM, ADMIN];
+const NOBODY: &[&str] = &[];
+
+/// One row: who may call it, and the request to send (the body makes an allowed call valid where that matters).
+struct Row {
+    allowed: &'static [&'static str],
+    body: Option<serde_json::Value>,
+    query: &'static str,
+}
+
+fn row(allowed: &'static [&'static str]) -> Row {
+    Row { allowed, body: None, query: "" }
+}
+
+fn with_body(allowed: &'static [&'static str], body: serde_json::Value) -> Row {
+    Row { allowed, body: Some(body), query: "" }
+}
+
+/// The expected matrix, keyed by "METHOD path" as the inventories name routes.
+fn matrix() -> BTreeMap<String, Row> {
+    let artifact = json!({
+        "service": "ledger", "version": "9.9.9", "digest": format!("sha256:{}", "e".repeat(64)),
+        "commit": "abc1234", "author": "bob"
+    });
+    let check = json!({ "kind": "tests", "name": "unit", "status": "passed" });
+    let sarif = json!({ "version": "2.1.0", "runs": [{ "tool": { "driver": { "name": "trivy" } }, "results": [] }] });
+    let incident = json!({ "service": "ledger", "severity": "high", "started_at": "2026-11-27T10:00:00Z" });
+    let rows = [
+        ("GET /healthz", row(EVERYONE)),
+        ("GET /readyz", row(EVERYONE)),
+        ("GET /metrics", row(READERS)),
+        ("POST /login", row(EVERYONE)),
+        ("POST /logout", row(EVERYONE)),
+        ("POST /api/v1/session", row(EVERYONE)),
+        ("DELETE /api/v1/session", row(EVERYONE)),
+        ("GET /api/v1/me", row(PEOPLE)),
+        ("GET /api/v1/me/sessions", row(PEOPLE)),
+        ("DELETE /api/v1/me/sessions/{id}", row(PEOPLE)),
+        ("POST /api/v1/me/password", row(PEOPLE)),
+        ("GET /api/v1/users", row(ADMINS)),
+        ("POST /api/v1/users", row(ADMINS)),
+        ("PUT /api/v1/users/{name}/roles", with_body(ADMINS, json!({ "roles": [{ "role": "viewer" }] }))),
+        ("POST /api/v1/users/{name}/disable", row(ADMINS)),
+        ("POST /api/v1/users/{name}/enable", row(ADMINS)),
+        ("POST /api/v1/users/{name}/password", row(ADMINS)),
+        ("GET /api/v1/tokens", row(ADMINS)),
+        ("POST /api/v1/tokens", row(ADMINS)),
+        ("DELETE /api/v1/tokens/{id}", row(ADMINS)),
+        ("GET /api/v1/embed/origins", row(ADMINS)),
+        ("POST /api/v1/embed/origins", row(ADMINS)),
+        ("DELETE /api/v1/embed/origins", row(ADMINS)),
+        ("POST /api/v1/embed/links", row(SHARERS)),
+        ("GET /api/v1/audit", row(ADMINS)),
+        ("GET /api/v1/audit/verify", row(ADMINS)),
+        ("GET /api/v1/trains", row(READERS)),
+        ("GET /api/v1/trains/{id}", row(READERS)),
+        ("GET /api/v1/trains/{id}/release-notes", row(READERS)),
+        ("POST /api/v1/incidents", with_body(PAYMENTS_WRITERS, incident)),
+        // Deployers authenticate with the deployment's HMAC signature, never with a role.
+        ("POST /api/v1/deployments/{key}/status", row(EVERYONE)),
+        ("POST /api/v1/artifacts", with_body(PAYMENTS_WRITERS, artifact)),
+        ("GET /api/v1/artifacts/{id}", row(READERS)),
+        ("POST /api/v1/artifacts/{id}/checks", with_body(PAYMENTS_WRITERS, check)),
+        (
+            "POST /api/v1/artifacts/{id}/sarif",
+            Row { allowed: PAYMENTS_WRITERS, body: Some(sarif), query: "?name=trivy" },
+        ),
+        ("GET /", row(READERS)),
+        ("GET /login", row(EVERYONE)),
+        // Only with a signed link (tested on its own); no role opens it.
+        ("GET /embed/calendar", row(NOBODY)),
+        ("POST /rpc/calendar_month", row(READERS)),
+        ("POST /rpc/current_viewer", row(EVERYONE)),
+    ];
+    rows.into_iter().map(|(key, row)| (key.to_owned(), row)).collect()
+}
+
+/// Every route the server has, as "METHOD path".
+fn inventory() -> Vec<String> {
+    let api = server::routes::api_inventory().into_iter().map(|route| format!("{} {}", route.method, route.path));
+    let pages = server::routes::page_inventory().into_iter().map(|path| format!("GET {path}"));
+    let server_fns = server::routes::server_fn_inventory().into_iter().map(|(path, method)| format!("{method} {path}"));
+    api.chain(pages).chain(server_fns).collect()
+}
+
+#[tokio::test]
+async fn every_route_has_an_entry_in_the_matrix_and_every_entry_a_route() {
+    let matrix = matrix();
+    let routes = inventory();
+    let missing: Vec<&String> = routes.iter().filter(|route| !matrix.contains_key(*route)).collect();
+    assert!(missing.is_empty(), "routes without an authorization entry (add them to the matrix): {missing:?}");
+    let stale: Vec<&String> = matrix.keys().filter(|key| !routes.contains(key)).collect();
+    assert!(stale.is_empty(), "matrix entries for routes that no longer exist: {stale:?}");
+}
+
+/// How a caller authenticates.
+enum Credentials {
+    None,
+    Cookie(String),
+    Bearer(String),
+}
+
+async fn callers(app: &TestApp) -> Vec<(&'static str, Credentials)> {
+    let bearer = |scopes: &[&str], domains: &[&str]| {
+        let body = json!({ "name": format!("matrix-{}", scopes.join("-")), "scopes": scopes, "domains": domains });
+        async move {
+            let (status, text) =
+                app.send_as(Some(&app.admin_cookie), Method::POST, "/api/v1/tokens", Some(&body)).await;
+            assert_eq!(status, 201, "{text}");
+            serde_json::from_str::<serde_json::Value>(&text).expect("JSON")["token"].as_str().expect("token").to_owned()
+        }
+    };
+    vec![
+        (ANON, Credentials::None),
+        (VIEWER, Credentials::Cookie(app.user_with_roles("vera", &[("viewer", None)]).await)),
+        (RM, Credentials::Cookie(app.user_with_roles("rita", &[("release_manager", None)]).await)),
+        (RM_SEARCH, Credentials::Cookie(app.user_with_roles("sam", &[("release_manager", Some("search"))]).await)),
+        (APPROVER, Credentials::Cookie(app.user_with_roles("april", &[("approver", None)]).await)),
+        (ADMIN, Credentials::Cookie(app.admin_cookie.clone())),
+        (TOKEN_READ, Credentials::Bearer(bearer(&["read"], &[]).await)),
+        (
+            TOKEN_WRITE,
+            Credentials::Bearer(bearer(&["artifacts:write", "checks:write", "incidents:write"], &["payments"]).await),
+        ),
+    ]
+}
+
+/// Ids that make path parameters point at real objects in `payments`.
+async fn fixtures(app: &TestApp) -> BTreeMap<&'static str, String> {
+    let artifact = crate::helpers::register_build(app, "ledger", "1.0.0", '7', "2.0").await;
+    let mut conn = app.db.acquire().await.expect("connection");
+    let train: String = sqlx::query_scalar(
+        "SELECT t.id FROM trains t JOIN train_definitions d ON d.id = t.definition_id \
+         JOIN domains m ON m.id = d.domain_id WHERE m.name = 'payments' ORDER BY t.cutover_at LIMIT 1",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .expect("a payments train");
+    drop(conn);
+    app.user_with_roles("target", &[("viewer", None)]).await;
+    BTreeMap::from([("artifact", artifact), ("train", train)])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_caller_is_allowed_or_refused_exactly_as_the_matrix_says() {
+    let app = spawn_app(Backend::Sqlite, true).await;
+    server::scheduler::tick(&app.db, crate::helpers::test_now(), &server::scheduler::SchedulerConfig::default())
+        .await
+        .expect("scheduler opens trains");
+    let fixtures = fixtures(&app).await;
+    let callers = callers(&app).await;
+    let matrix = matrix();
+    // Signing out ends the sessions the other rows use, so those rows go last.
+    let (last, first): (Vec<_>, Vec<_>) =
+        matrix.iter().partition(|(key, _)| key.as_str() == "POST /logout" || key.as_str() == "DELETE /api/v1/session");
+    let mut failures = Vec::new();
+    for (key, row) in first.into_iter().chain(last) {
+        let (method, path) = key.split_once(' ').expect("METHOD path");
+        let method: Method = method.parse().expect("method");
+        let path = if path.starts_with("/api/v1/artifacts/") || path.starts_with("/api/v1/trains/") {
+            let id = if path.starts_with("/api/v1/artifacts/") { &fixtures["artifact"] } else { &fixtures["train"] };
+            path.replace("{id}", id)
+        } else {
+            path.replace("{id}", "00000000-0000-0000-0000-000000000000")
+                .replace("{name}", "target")
+                .replace("{key}", "unknown")
+        };
+        for (label, credentials) in &callers {
+            let mut request = app.anonymous.request(method.clone(), format!("{}{path}{}", app.address, row.query));
+            request = match credentials {
+                Credentials::None => request,
+                Credentials::Cookie(cookie) => request.header(reqwest::header::COOKIE, cookie),
+                Credentials::Bearer(token) => request.bearer_auth(token),
+            };
+            request = match (&row.body, path.starts_with("/rpc/")) {
+                (_, true) => {
+                    request.header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded").body("")
+                }
+                (Some(body), false) => request.json(body),
+                (None, false) if method != Method::GET && method != Method::DELETE => request.json(&json!({})),
+                (None, false) => request,
+            };
+            let response = request.send().await.expect("request");
+            let status = response.status().as_u16();
+            let to_sign_in = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .is_some_and(|location| location.to_str().unwrap_or_default().starts_with("/login?next="));
+            let refused = status == 401 || status == 403 || (status == 303 && to_sign_in);
+            let expected_allowed = row.allowed.contains(label);
+            if refused == expected_allowed {
+                let body = response.text().await.unwrap_or_default();
+                failures.push(format!(
+                    "{key} as {label}: expected {}, got {status} {}",
+                    if expected_allowed { "allowed" } else { "refused" },
+                    body.chars().take(160).collect::<String>()
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+}
