@@ -1,4 +1,10 @@
 import { test, expect, Page } from '@playwright/test';
+import { signIn } from './session';
+
+// Leadership reads the calendar with the viewer role.
+test.beforeEach(async ({ page }) => {
+  await signIn(page, 'viewer');
+});
 
 /** Collects page errors and console errors; a page that hydrates cleanly has none. */
 function watchErrors(page: Page): string[] {
@@ -76,6 +82,7 @@ test.describe('without JavaScript', () => {
   test.use({ javaScriptEnabled: false });
 
   test('the server-rendered page navigates with plain links', async ({ page }) => {
+    // Signed in by the plain form in beforeEach: that works without JavaScript too.
     await page.goto('/?month=2026-11');
     await expect(page.locator('#month-title')).toHaveText('November 2026');
     await expect(page.locator('.viewer-zone')).toHaveText('UTC');

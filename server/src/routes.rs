@@ -72,7 +72,8 @@ impl ApiRoutes {
 }
 
 fn api_routes() -> ApiRoutes {
-    use api::{artifacts, audit, deployments, embed, health, incidents, metrics, session, tokens, trains, users};
+    use api::{actions, approvals, artifacts, audit, break_glass, deployments, embed, health, incidents, metrics};
+    use api::{session, tokens, trains, users};
     let sarif = artifacts::report_sarif.layer(DefaultBodyLimit::max(SARIF_LIMIT));
     ApiRoutes::new()
         .add(Method::GET, "/healthz", health::healthz)
@@ -104,6 +105,15 @@ fn api_routes() -> ApiRoutes {
         .add(Method::GET, "/api/v1/trains", trains::list)
         .add(Method::GET, "/api/v1/trains/{id}", trains::show)
         .add(Method::GET, "/api/v1/trains/{id}/release-notes", trains::release_notes)
+        .add(Method::POST, "/api/v1/trains/{id}/actions", actions::act)
+        .add(Method::GET, "/api/v1/approval-rules", approvals::rules)
+        .add(Method::PUT, "/api/v1/approval-rules/{domain}", approvals::set_rule)
+        .add(Method::GET, "/api/v1/artifacts/{id}/approvals", approvals::list)
+        .add(Method::POST, "/api/v1/artifacts/{id}/approvals", approvals::decide)
+        .add(Method::GET, "/api/v1/break-glass", break_glass::list)
+        .add(Method::POST, "/api/v1/break-glass", break_glass::request)
+        .add(Method::POST, "/api/v1/break-glass/{id}/approve", break_glass::approve)
+        .add(Method::POST, "/api/v1/break-glass/{id}/reject", break_glass::reject)
         .add(Method::POST, "/api/v1/incidents", incidents::report)
         .add(Method::POST, "/api/v1/deployments/{key}/status", deployments::status)
         .add(Method::POST, "/api/v1/artifacts", artifacts::register)

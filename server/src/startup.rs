@@ -45,6 +45,9 @@ impl Application {
         }
         let now = crate::time::to_ms(clock.now());
         auth::bootstrap::ensure_admin(&db, &settings.auth, now).await?;
+        if settings.demo {
+            auth::bootstrap::demo_users(&db, now).await.context("creating the demo users")?;
+        }
         let auth = AuthContext {
             settings: settings.auth.clone(),
             limits: LoginLimits::default(),

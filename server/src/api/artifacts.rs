@@ -75,9 +75,7 @@ pub async fn register(
     body: Result<Json<NewArtifactRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     // Anyone who cannot register anywhere is refused before the body is even read.
-    if caller.principal == crate::auth::Principal::Anonymous {
-        caller.require(Permission::RegisterArtifacts, None)?;
-    }
+    caller.require_somewhere(Permission::RegisterArtifacts)?;
     let Json(request) = body?;
     let artifact = request.validate().map_err(ApiError::bad_request)?;
     let mut tx = state.db.begin().await?;
@@ -206,9 +204,7 @@ pub async fn report_sarif(
 
 /// Refuses callers who may not report checks for the artifact's domain (404 first if it does not exist).
 async fn authorize_check(state: &ApiState, caller: &Caller, artifact_id: &str) -> Result<(), ApiError> {
-    if caller.principal == crate::auth::Principal::Anonymous {
-        caller.require(Permission::ReportChecks, None)?;
-    }
+    caller.require_somewhere(Permission::ReportChecks)?;
     let mut conn = state.db.acquire().await?;
     let artifact = find(&mut conn, artifact_id).await?;
     let domain = store::domains::of_service(&mut conn, &artifact.service_id).await?;

@@ -9,7 +9,7 @@ use chrono::DateTime;
 use serde::{Deserialize, Serialize};
 
 use super::{ApiError, ApiState};
-use crate::auth::{Caller, Permission, Principal};
+use crate::auth::{Caller, Permission};
 use crate::links::is_web_link;
 use crate::store::{self, incidents::Incident};
 use crate::time::{rfc3339, to_ms};
@@ -50,9 +50,7 @@ pub async fn report(
     caller: Caller,
     body: Result<Json<IncidentRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<IncidentJson>), ApiError> {
-    if caller.principal == Principal::Anonymous {
-        caller.require(Permission::ReportIncidents, None)?;
-    }
+    caller.require_somewhere(Permission::ReportIncidents)?;
     let Json(request) = body?;
     let severity = request.severity.trim().to_ascii_lowercase();
     if !SEVERITIES.contains(&severity.as_str()) {

@@ -1,7 +1,10 @@
 //! The HTTP API for CI systems and scripts (`/api/v1`), and health probes.
 
+pub mod actions;
+pub mod approvals;
 pub mod artifacts;
 pub mod audit;
+pub mod break_glass;
 pub mod deployments;
 pub mod embed;
 mod error;

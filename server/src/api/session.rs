@@ -209,7 +209,7 @@ async fn start_session(
 ) -> Result<(String, MeJson), ApiError> {
     let name = name.trim();
     let now = to_ms(state.clock.now());
-    if let Err(limit) = state.auth.limits.attempt(name, caller.ip) {
+    if let Err(limit) = state.auth.limits.admit(name, caller.ip) {
         let entry = refused(caller, name, "rate limited");
         let mut tx = state.db.begin().await?;
         store::audit::append(&mut tx, &entry, now).await?;
@@ -236,6 +236,9 @@ async fn start_session(
             let mut tx = state.db.begin().await?;
             store::audit::append(&mut tx, &refused(caller, name, reason), now).await?;
             tx.commit().await?;
+            if let Err(locked) = state.auth.limits.failed(name) {
+                return Err(ApiError::TooManyRequests(locked.to_owned()));
+            }
             return Err(ApiError::Unauthorized("wrong name or password".into()));
         }
     };

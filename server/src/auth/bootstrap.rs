@@ -69,3 +69,55 @@ pub async fn embed_key(db: &Db, now: i64) -> anyhow::Result<Vec<u8>> {
     let key = store::secrets::key(&mut conn, "embed_signing_key", &secret::random_token(32), now).await?;
     Ok(key.into_bytes())
 }
+
+/// The password of every demo user (demo mode only; never use demo mode on real data).
+pub const DEMO_PASSWORD: &str = "railyard-demo";
+
+/// Demo users, one per role, created when missing (demo mode only).
+pub const DEMO_USERS: [(&str, Role, Option<&str>); 4] = [
+    ("viewer", Role::Viewer, None),
+    ("release-manager", Role::ReleaseManager, None),
+    ("payments-rm", Role::ReleaseManager, Some("payments")),
+    ("approver", Role::Approver, None),
+];
+
+/// Creates the [`DEMO_USERS`] that do not exist yet, all with [`DEMO_PASSWORD`].
+pub async fn demo_users(db: &Db, now: i64) -> anyhow::Result<()> {
+    let hash = tokio::task::spawn_blocking(|| password::hash(DEMO_PASSWORD)).await??;
+    let mut tx = db.begin().await?;
+    for (name, role, domain) in DEMO_USERS {
+        if store::users::by_name(&mut tx, name).await?.is_some() {
+            continue;
+        }
+        let domain_id = match domain {
+            Some(domain) => Some(
+                store::domains::by_name(&mut tx, domain)
+                    .await?
+                    .with_context(|| format!("the demo fleet has no domain {domain}"))?
+                    .id,
+            ),
+            None => None,
+        };
+        let user = User {
+            id: store::new_id(),
+            name: name.to_owned(),
+            password_hash: hash.clone(),
+            disabled: 0,
+            must_change_password: 0,
+            created_at: now,
+        };
+        store::users::insert(&mut tx, &user, now).await?;
+        store::users::replace_bindings(&mut tx, &user.id, &[(role, domain_id)], now).await?;
+        let after = serde_json::json!({ "roles": [{ "role": role, "domain": domain }], "demo": true });
+        let entry =
+            Entry::new("railyard", "user.created", format!("user:{name}")).change(&serde_json::Value::Null, &after);
+        store::audit::append(&mut tx, &entry, now).await?;
+    }
+    tx.commit().await?;
+    tracing::info!(
+        users = "viewer, release-manager, payments-rm, approver",
+        password = DEMO_PASSWORD,
+        "demo users ready (demo mode only)"
+    );
+    Ok(())
+}

@@ -39,6 +39,12 @@ impl Caller {
         self.principal.require(permission, domain).map_err(ApiError::from)
     }
 
+    /// Refuses unless the caller may do `permission` in some domain (checked
+    /// before loading the object whose domain then decides).
+    pub fn require_somewhere(&self, permission: Permission) -> Result<(), ApiError> {
+        self.principal.require_somewhere(permission).map_err(ApiError::from)
+    }
+
     /// An audit entry for this caller doing `action` to `object`.
     pub fn audit(&self, action: &str, object: &str) -> Entry {
         Entry::new(self.principal.actor(), action, object).request(&self.request_id)

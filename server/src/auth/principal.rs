@@ -69,6 +69,29 @@ impl Principal {
         }
     }
 
+    /// Whether the caller may do `permission` in at least one domain: the
+    /// check before looking up the object whose domain decides.
+    pub fn can_somewhere(&self, permission: Permission) -> bool {
+        match self {
+            Principal::Anonymous => false,
+            Principal::User { bindings, .. } => match permission {
+                Permission::Read => !bindings.is_empty(),
+                Permission::Administer => self.can(permission, None),
+                _ => permission.roles().iter().any(|role| bindings.iter().any(|binding| binding.role == *role)),
+            },
+            Principal::Token { scopes, .. } => permission.scope().is_some_and(|scope| scopes.contains(&scope)),
+        }
+    }
+
+    /// [`Self::can_somewhere`] as a result.
+    pub fn require_somewhere(&self, permission: Permission) -> Result<(), Denied> {
+        if self.can_somewhere(permission) {
+            Ok(())
+        } else {
+            self.require(permission, None)
+        }
+    }
+
     /// [`Self::can`] as a result with a message a person understands.
     pub fn require(&self, permission: Permission, domain: Option<&str>) -> Result<(), Denied> {
         if self.can(permission, domain) {

@@ -108,7 +108,8 @@ pub async fn apply(db: &Db, train_id: &str, event: &Event, actor: &str, now: i64
     Ok(run)
 }
 
-async fn apply_in(
+/// [`apply`] inside the caller's transaction.
+pub async fn apply_in(
     conn: &mut Conn,
     train_id: &str,
     event: &Event,
@@ -170,7 +171,12 @@ async fn current_freeze(conn: &mut Conn, train_id: &str, now: i64) -> Result<Opt
     .fetch_one(&mut *conn)
     .await?;
     let freezes = store::freezes::list(conn).await?;
-    Ok(freezes.into_iter().find(|f| f.holds(&domain_id, now)).map(|f| f.name))
+    let Some(freeze) = freezes.into_iter().find(|f| f.holds(&domain_id, now)) else { return Ok(None) };
+    // A granted break-glass (two approvers) lets the domain's trains through for its window.
+    if store::approvals::break_glass_active(conn, &domain_id, now).await? {
+        return Ok(None);
+    }
+    Ok(Some(freeze.name))
 }
 
 /// The event that brings the engine's view of freezes up to date, if it is behind.

@@ -27,6 +27,10 @@ const ADMINS: &[&str] = &[ADMIN];
 /// Writers for the `payments` domain, where the fixtures live.
 const PAYMENTS_WRITERS: &[&str] = &[RM, TOKEN_WRITE];
 const SHARERS: &[&str] = &[RM, ADMIN];
+/// Release managers of `payments` (the global one; the one for `search` is refused).
+const OPERATORS: &[&str] = &[RM];
+/// Approvers of `payments`.
+const APPROVERS: &[&str] = &[APPROVER];
 const NOBODY: &[&str] = &[];
 
 /// One row: who may call it, and the request to send (the body makes an allowed call valid where that matters).
@@ -83,6 +87,21 @@ fn matrix() -> BTreeMap<String, Row> {
         ("GET /api/v1/trains", row(READERS)),
         ("GET /api/v1/trains/{id}", row(READERS)),
         ("GET /api/v1/trains/{id}/release-notes", row(READERS)),
+        ("POST /api/v1/trains/{id}/actions", with_body(OPERATORS, json!({ "action": "hold", "reason": "matrix" }))),
+        ("GET /api/v1/approval-rules", row(READERS)),
+        ("PUT /api/v1/approval-rules/{domain}", with_body(ADMINS, json!({ "required_approvals": 2 }))),
+        ("GET /api/v1/artifacts/{id}/approvals", row(READERS)),
+        ("POST /api/v1/artifacts/{id}/approvals", with_body(APPROVERS, json!({ "decision": "approve" }))),
+        ("GET /api/v1/break-glass", row(READERS)),
+        (
+            "POST /api/v1/break-glass",
+            with_body(
+                OPERATORS,
+                json!({ "domain": "payments", "reason": "matrix: hotfix in a freeze", "duration": "1h" }),
+            ),
+        ),
+        ("POST /api/v1/break-glass/{id}/approve", row(APPROVERS)),
+        ("POST /api/v1/break-glass/{id}/reject", with_body(APPROVERS, json!({ "comment": "not needed after all" }))),
         ("POST /api/v1/incidents", with_body(PAYMENTS_WRITERS, incident)),
         // Deployers authenticate with the deployment's HMAC signature, never with a role.
         ("POST /api/v1/deployments/{key}/status", row(EVERYONE)),
@@ -165,8 +184,14 @@ async fn fixtures(app: &TestApp) -> BTreeMap<&'static str, String> {
     .await
     .expect("a payments train");
     drop(conn);
+    let requester = app.user_with_roles("requester", &[("release_manager", Some("payments"))]).await;
+    let body = json!({ "domain": "payments", "reason": "fixture: hotfix in a freeze", "duration": "1h" });
+    let (status, created) = app.send_as(Some(&requester), Method::POST, "/api/v1/break-glass", Some(&body)).await;
+    assert_eq!(status, 201, "{created}");
+    let break_glass =
+        serde_json::from_str::<serde_json::Value>(&created).expect("JSON")["id"].as_str().expect("id").to_owned();
     app.user_with_roles("target", &[("viewer", None)]).await;
-    BTreeMap::from([("artifact", artifact), ("train", train)])
+    BTreeMap::from([("artifacts", artifact), ("trains", train), ("break-glass", break_glass)])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -185,14 +210,14 @@ async fn every_caller_is_allowed_or_refused_exactly_as_the_matrix_says() {
     for (key, row) in first.into_iter().chain(last) {
         let (method, path) = key.split_once(' ').expect("METHOD path");
         let method: Method = method.parse().expect("method");
-        let path = if path.starts_with("/api/v1/artifacts/") || path.starts_with("/api/v1/trains/") {
-            let id = if path.starts_with("/api/v1/artifacts/") { &fixtures["artifact"] } else { &fixtures["train"] };
-            path.replace("{id}", id)
-        } else {
-            path.replace("{id}", "00000000-0000-0000-0000-000000000000")
-                .replace("{name}", "target")
-                .replace("{key}", "unknown")
+        let fixture = ["artifacts", "trains", "break-glass"]
+            .into_iter()
+            .find(|kind| path.starts_with(&format!("/api/v1/{kind}/")));
+        let path = match fixture {
+            Some(kind) => path.replace("{id}", &fixtures[kind]),
+            None => path.replace("{id}", "00000000-0000-0000-0000-000000000000"),
         };
+        let path = path.replace("{name}", "target").replace("{key}", "unknown").replace("{domain}", "payments");
         for (label, credentials) in &callers {
             let mut request = app.anonymous.request(method.clone(), format!("{}{path}{}", app.address, row.query));
             request = match credentials {

@@ -15,5 +15,6 @@ mod pipeline;
 mod prometheus;
 mod runtime;
 mod scheduler;
+mod separation_of_duties;
 mod trains_api;
 mod webhook;

@@ -1,0 +1,66 @@
+//! Operator actions on a train: hold, resume, promote, abort, roll back and
+//! waive a gate. Release managers of the train's domain only; the engine
+//! decides whether the action makes sense now.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{ApiError, ApiState};
+use crate::auth::{Caller, Permission};
+use crate::engine::{Action, Event};
+use crate::runtime::{self, RuntimeError};
+use crate::store;
+use crate::time::to_ms;
+
+/// The body of `POST /api/v1/trains/{id}/actions`, e.g.
+/// `{"action": "hold", "reason": "waiting for the payments fix"}` or
+/// `{"action": "waive_gate", "artifact_id": "…", "gate": "security-scan", "reason": "…"}`.
+#[derive(Debug, Deserialize)]
+pub struct ActionRequest {
+    #[serde(flatten)]
+    pub action: Action,
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// `POST /api/v1/trains/{id}/actions`: applies the action and answers with the train's new state.
+pub async fn act(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Result<Json<ActionRequest>, JsonRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require_somewhere(Permission::Operate)?;
+    let mut tx = state.db.begin().await?;
+    let domain = store::domains::of_train(&mut tx, &id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no train has id \"{id}\"")))?;
+    caller.require(Permission::Operate, Some(&domain))?;
+    let Json(request) = body?;
+    let destructive = matches!(request.action, Action::Abort | Action::RollBack | Action::WaiveGate { .. });
+    if destructive && request.reason.trim().is_empty() {
+        return Err(ApiError::bad_request("this action needs a reason; it goes into the timeline and the audit log"));
+    }
+    let actor = caller.principal.actor();
+    let now = to_ms(state.clock.now());
+    let event = Event::Operator {
+        actor: actor.clone(),
+        action: request.action.clone(),
+        reason: request.reason.trim().to_owned(),
+    };
+    let run = runtime::apply_in(&mut tx, &id, &event, &actor, now).await.map_err(|error| match error {
+        RuntimeError::NotFound(_) => ApiError::Conflict("the train has not opened yet; nothing to act on".into()),
+        RuntimeError::Refused(refusal) => ApiError::Conflict(refusal.to_string()),
+        RuntimeError::Conflict(_) => ApiError::Conflict("the train changed at the same moment; try again".into()),
+        RuntimeError::Db(e) => ApiError::from(e),
+        RuntimeError::Corrupt(e) => ApiError::Internal(e.into()),
+    })?;
+    let after = json!({ "phase": run.phase, "action": request.action, "reason": request.reason.trim() });
+    let entry = caller.audit("train.operator_action", &format!("train:{id}")).change(&serde_json::Value::Null, &after);
+    store::audit::append(&mut tx, &entry, now).await?;
+    tx.commit().await?;
+    Ok(Json(json!({ "train_id": id, "phase": run.phase })))
+}

@@ -1,0 +1,214 @@
+//! Compliance approvals of candidates (approvers of the candidate's domain;
+//! never its author) and the admin-owned rule of how many each domain needs.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{ApiError, ApiState};
+use crate::auth::{Caller, Permission};
+use crate::store::{self, approvals::Approval};
+use crate::time::{rfc3339, to_ms};
+
+/// Most approvals a rule may ask for.
+const MAX_REQUIRED: i64 = 10;
+
+/// The body of `POST /api/v1/artifacts/{id}/approvals`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionRequest {
+    /// `approve` or `reject`.
+    pub decision: String,
+    #[serde(default)]
+    pub comment: String,
+}
+
+/// A candidate's approvals and whether they suffice.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ApprovalsJson {
+    pub artifact_id: String,
+    pub required: i64,
+    pub approved: i64,
+    /// `approved`, `rejected` or `pending`.
+    pub status: String,
+    pub decisions: Vec<DecisionJson>,
+}
+
+/// One person's decision.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DecisionJson {
+    pub approver: String,
+    pub decision: String,
+    pub comment: String,
+    pub decided_at: String,
+}
+
+/// The body of `PUT /api/v1/approval-rules/{domain}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleRequest {
+    pub required_approvals: i64,
+}
+
+/// A domain's rule.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RuleJson {
+    pub domain: String,
+    pub required_approvals: i64,
+    pub updated_by: String,
+    pub updated_at: String,
+}
+
+/// `GET /api/v1/artifacts/{id}/approvals`.
+pub async fn list(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<ApprovalsJson>, ApiError> {
+    caller.require(Permission::Read, None)?;
+    let mut conn = state.db.acquire().await?;
+    let (artifact, _) = candidate(&mut conn, &id).await?;
+    Ok(Json(summary(&mut conn, &artifact).await?))
+}
+
+/// `POST /api/v1/artifacts/{id}/approvals`: approve or reject a candidate.
+pub async fn decide(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Result<Json<DecisionRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<ApprovalsJson>), ApiError> {
+    caller.require_somewhere(Permission::Approve)?;
+    let mut tx = state.db.begin().await?;
+    let (artifact, domain) = candidate(&mut tx, &id).await?;
+    caller.require(Permission::Approve, Some(&domain))?;
+    let Json(request) = body?;
+    let decision = match request.decision.as_str() {
+        "approve" => "approved",
+        "reject" => "rejected",
+        other => return Err(ApiError::bad_request(format!("`decision` must be approve or reject, not \"{other}\""))),
+    };
+    if decision == "rejected" && request.comment.trim().is_empty() {
+        return Err(ApiError::bad_request("a rejection needs a comment saying why"));
+    }
+    let name = caller.principal.user_name().unwrap_or_default().to_owned();
+    if artifact.author.trim().eq_ignore_ascii_case(&name) {
+        return Err(ApiError::Forbidden(format!(
+            "{name} authored {} {}; someone else must approve it",
+            artifact.service, artifact.version
+        )));
+    }
+    let now = to_ms(state.clock.now());
+    let approval = Approval {
+        id: store::new_id(),
+        artifact_id: artifact.id.clone(),
+        approver: name.clone(),
+        decision: decision.to_owned(),
+        comment: request.comment.trim().to_owned(),
+        decided_at: now,
+    };
+    if !store::approvals::decide(&mut tx, &approval).await? {
+        return Err(ApiError::Conflict(format!("{name} already decided on this candidate")));
+    }
+    let entry = caller.audit(&format!("candidate.{decision}"), &format!("artifact:{}", artifact.id)).change(
+        &serde_json::Value::Null,
+        &json!({ "comment": approval.comment, "service": artifact.service, "version": artifact.version }),
+    );
+    store::audit::append(&mut tx, &entry, now).await?;
+    let summary = summary(&mut tx, &artifact).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(summary)))
+}
+
+/// `GET /api/v1/approval-rules`.
+pub async fn rules(State(state): State<ApiState>, caller: Caller) -> Result<Json<Vec<RuleJson>>, ApiError> {
+    caller.require(Permission::Read, None)?;
+    let mut conn = state.db.acquire().await?;
+    let rules = store::approvals::rules(&mut conn).await?;
+    Ok(Json(
+        rules
+            .into_iter()
+            .map(|(domain, required_approvals, updated_by, updated_at)| RuleJson {
+                domain,
+                required_approvals,
+                updated_by,
+                updated_at: rfc3339(updated_at),
+            })
+            .collect(),
+    ))
+}
+
+/// `PUT /api/v1/approval-rules/{domain}`: admins only, audited with before and after.
+pub async fn set_rule(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(domain): Path<String>,
+    body: Result<Json<RuleRequest>, JsonRejection>,
+) -> Result<Json<RuleJson>, ApiError> {
+    caller.require(Permission::Administer, None)?;
+    let Json(request) = body?;
+    if !(1..=MAX_REQUIRED).contains(&request.required_approvals) {
+        return Err(ApiError::bad_request(format!("`required_approvals` must be between 1 and {MAX_REQUIRED}")));
+    }
+    let now = to_ms(state.clock.now());
+    let mut tx = state.db.begin().await?;
+    let found = store::domains::by_name(&mut tx, &domain).await?;
+    let Some(found) = found else { return Err(ApiError::NotFound(format!("no domain called \"{domain}\""))) };
+    let before = store::approvals::required(&mut tx, &found.id).await?;
+    store::approvals::set_rule(&mut tx, &found.id, request.required_approvals, &caller.principal.actor(), now).await?;
+    let entry = caller
+        .audit("approval_rule.changed", &format!("domain:{domain}"))
+        .change(&json!({ "required_approvals": before }), &json!({ "required_approvals": request.required_approvals }));
+    store::audit::append(&mut tx, &entry, now).await?;
+    tx.commit().await?;
+    Ok(Json(RuleJson {
+        domain,
+        required_approvals: request.required_approvals,
+        updated_by: caller.principal.actor(),
+        updated_at: rfc3339(now),
+    }))
+}
+
+/// The artifact and the name of its domain.
+async fn candidate(conn: &mut store::Conn, id: &str) -> Result<(store::artifacts::Artifact, String), ApiError> {
+    let artifact = store::artifacts::by_id(conn, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no artifact has id \"{id}\"")))?;
+    let domain = store::domains::of_service(conn, &artifact.service_id).await?.unwrap_or_default();
+    Ok((artifact, domain))
+}
+
+async fn summary(conn: &mut store::Conn, artifact: &store::artifacts::Artifact) -> Result<ApprovalsJson, ApiError> {
+    let domain_id: String = sqlx::query_scalar("SELECT domain_id FROM services WHERE id = $1")
+        .bind(&artifact.service_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let required = store::approvals::required(conn, &domain_id).await?;
+    let decisions = store::approvals::of_artifact(conn, &artifact.id).await?;
+    let approved = i64::try_from(decisions.iter().filter(|d| d.decision == "approved").count()).unwrap_or(i64::MAX);
+    let status = if decisions.iter().any(|d| d.decision == "rejected") {
+        "rejected"
+    } else if approved >= required {
+        "approved"
+    } else {
+        "pending"
+    };
+    Ok(ApprovalsJson {
+        artifact_id: artifact.id.clone(),
+        required,
+        approved,
+        status: status.to_owned(),
+        decisions: decisions
+            .into_iter()
+            .map(|d| DecisionJson {
+                approver: d.approver,
+                decision: d.decision,
+                comment: d.comment,
+                decided_at: rfc3339(d.decided_at),
+            })
+            .collect(),
+    })
+}
