@@ -16,6 +16,7 @@ mod port {
     use leptos::prelude::{use_context, ServerFnError};
 
     use crate::calendar::{CalendarMonth, YearMonth};
+    use crate::console::{ConsoleView, TrainAction};
     use crate::session::Viewer;
 
     /// A boxed future, so the port stays object-safe.
@@ -46,6 +47,40 @@ mod port {
         fn current_month(&self) -> YearMonth;
         /// The signed-in person, if any.
         fn viewer(&self, caller: &Parts) -> Option<Viewer>;
+        /// The console as the caller may see and use it.
+        fn console(&self, caller: &Parts) -> BoxFuture<'_, Result<ConsoleView, BackendError>>;
+        /// An operator action on a train; answers with the train's new phase.
+        fn operate_train(
+            &self,
+            caller: &Parts,
+            train_id: String,
+            action: TrainAction,
+            reason: String,
+        ) -> BoxFuture<'_, Result<String, BackendError>>;
+        /// Approves (`approve`) or rejects (`reject`) a candidate; answers with its approval status.
+        fn decide_candidate(
+            &self,
+            caller: &Parts,
+            artifact_id: String,
+            decision: String,
+            comment: String,
+        ) -> BoxFuture<'_, Result<String, BackendError>>;
+        /// Files a break-glass request; answers with its status.
+        fn request_break_glass(
+            &self,
+            caller: &Parts,
+            domain: String,
+            reason: String,
+            duration: String,
+        ) -> BoxFuture<'_, Result<String, BackendError>>;
+        /// Approves (`approve`) or rejects (`reject`) a break-glass request; answers with its status.
+        fn decide_break_glass(
+            &self,
+            caller: &Parts,
+            id: String,
+            decision: String,
+            comment: String,
+        ) -> BoxFuture<'_, Result<String, BackendError>>;
     }
 
     /// The backend as stored in Leptos context.

@@ -6,6 +6,7 @@
 
 pub mod backend;
 pub mod calendar;
+pub mod console;
 mod security;
 pub mod session;
 mod status;
@@ -48,6 +49,12 @@ fn TopBar() -> impl IntoView {
                 <a class="brand" href="/">"Railyard"</a>
                 <span class="tagline">"release trains"</span>
                 <Show when=move || !signing_in()>
+                    <nav class="main-nav" aria-label="Pages">
+                        <a href="/">"Calendar"</a>
+                        <a href="/console">"Console"</a>
+                    </nav>
+                </Show>
+                <Show when=move || !signing_in()>
                     <session::UserMenu/>
                 </Show>
             </header>
@@ -81,6 +88,7 @@ pub fn App() -> impl IntoView {
                     // Async: the whole page arrives rendered, so it reads (and navigates) without JavaScript.
                     <Route path=path!("/") view=calendar::CalendarPage ssr=SsrMode::Async/>
                     <Route path=path!("/login") view=session::LoginPage ssr=SsrMode::Async/>
+                    <Route path=path!("/console") view=console::ConsolePage ssr=SsrMode::Async/>
                     <Route path=path!("/embed/calendar") view=calendar::EmbeddedCalendar ssr=SsrMode::Async/>
                 </Routes>
             </main>

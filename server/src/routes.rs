@@ -144,7 +144,8 @@ pub fn router(state: AppState, backend: SharedBackend) -> Router {
     let options = state.leptos_options.clone();
     let pages = Router::new()
         .leptos_routes_with_context(&state, pages, context, move || shell(options.clone()))
-        .route_layer(middleware::from_fn(sign_in_first));
+        .route_layer(middleware::from_fn(sign_in_first))
+        .route_layer(middleware::from_fn(bad_arguments_are_400));
     Router::new()
         .merge(api_routes().router)
         .merge(pages)
@@ -179,6 +180,24 @@ async fn sign_in_first(request: Request, next: Next) -> Response {
         return ([(header::CACHE_CONTROL, "no-store")], Redirect::to(&target)).into_response();
     }
     next.run(request).await
+}
+
+/// Leptos answers a server function whose arguments do not parse with 500;
+/// that is the caller's mistake, so it becomes a 400 with the same message.
+async fn bad_arguments_are_400(request: Request, next: Next) -> Response {
+    let server_fn = request.uri().path().starts_with("/rpc/");
+    let response = next.run(request).await;
+    if !server_fn || response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    if bytes.starts_with(b"Args|") || bytes.starts_with(b"Deserialization|") {
+        parts.status = StatusCode::BAD_REQUEST;
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 /// `text` percent-encoded for a query value (slashes kept readable).

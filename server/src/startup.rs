@@ -13,10 +13,10 @@ use tokio::sync::watch;
 
 use crate::api::ApiState;
 use crate::auth::{self, rate_limit::LoginLimits, AuthContext};
-use crate::calendar::StoreBackend;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::integrations::{FleetIntegrations, SimulatedMetrics};
+use crate::pages::StoreBackend;
 use crate::routes::{router, AppState};
 use crate::store::Db;
 use crate::{audit, demo_driver, fleet, runtime, scheduler};
@@ -62,8 +62,9 @@ impl Application {
             .site_pkg_dir("pkg")
             .site_addr(address)
             .build();
-        let backend = Arc::new(StoreBackend::new(db.clone(), clock.clone()));
-        let state = AppState { leptos_options, api: ApiState { db: db.clone(), clock: clock.clone(), auth } };
+        let api = ApiState { db: db.clone(), clock: clock.clone(), auth };
+        let backend = Arc::new(StoreBackend::new(api.clone()));
+        let state = AppState { leptos_options, api };
         Ok(Self { listener, address, router: router(state, backend), db, clock, settings })
     }
 

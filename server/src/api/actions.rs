@@ -14,6 +14,7 @@ use crate::engine::{Action, Event};
 use crate::runtime::{self, RuntimeError};
 use crate::store;
 use crate::time::to_ms;
+use crate::train_state::TrainState;
 
 /// The body of `POST /api/v1/trains/{id}/actions`, e.g.
 /// `{"action": "hold", "reason": "waiting for the payments fix"}` or
@@ -34,12 +35,35 @@ pub async fn act(
     body: Result<Json<ActionRequest>, JsonRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     caller.require_somewhere(Permission::Operate)?;
-    let mut tx = state.db.begin().await?;
-    let domain = store::domains::of_train(&mut tx, &id)
+    let phase = {
+        let mut conn = state.db.acquire().await?;
+        train_domain(&mut conn, &caller, &id).await?;
+        drop(conn);
+        let Json(request) = body?;
+        operate(&state, &caller, &id, request).await?
+    };
+    Ok(Json(json!({ "train_id": id, "phase": phase })))
+}
+
+/// Refuses unless the caller may operate the train's domain (404 for an unknown train).
+async fn train_domain(conn: &mut store::Conn, caller: &Caller, id: &str) -> Result<String, ApiError> {
+    let domain = store::domains::of_train(conn, id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no train has id \"{id}\"")))?;
     caller.require(Permission::Operate, Some(&domain))?;
-    let Json(request) = body?;
+    Ok(domain)
+}
+
+/// Applies an operator action for `caller` and returns the train's new phase; shared by the API and the console.
+pub async fn operate(
+    state: &ApiState,
+    caller: &Caller,
+    id: &str,
+    request: ActionRequest,
+) -> Result<TrainState, ApiError> {
+    caller.require_somewhere(Permission::Operate)?;
+    let mut tx = state.db.begin().await?;
+    train_domain(&mut tx, caller, id).await?;
     let destructive = matches!(request.action, Action::Abort | Action::RollBack | Action::WaiveGate { .. });
     if destructive && request.reason.trim().is_empty() {
         return Err(ApiError::bad_request("this action needs a reason; it goes into the timeline and the audit log"));
@@ -51,7 +75,7 @@ pub async fn act(
         action: request.action.clone(),
         reason: request.reason.trim().to_owned(),
     };
-    let run = runtime::apply_in(&mut tx, &id, &event, &actor, now).await.map_err(|error| match error {
+    let run = runtime::apply_in(&mut tx, id, &event, &actor, now).await.map_err(|error| match error {
         RuntimeError::NotFound(_) => ApiError::Conflict("the train has not opened yet; nothing to act on".into()),
         RuntimeError::Refused(refusal) => ApiError::Conflict(refusal.to_string()),
         RuntimeError::Conflict(_) => ApiError::Conflict("the train changed at the same moment; try again".into()),
@@ -62,5 +86,5 @@ pub async fn act(
     let entry = caller.audit("train.operator_action", &format!("train:{id}")).change(&serde_json::Value::Null, &after);
     store::audit::append(&mut tx, &entry, now).await?;
     tx.commit().await?;
-    Ok(Json(json!({ "train_id": id, "phase": run.phase })))
+    Ok(run.phase)
 }

@@ -82,10 +82,26 @@ pub async fn decide(
     body: Result<Json<DecisionRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<ApprovalsJson>), ApiError> {
     caller.require_somewhere(Permission::Approve)?;
-    let mut tx = state.db.begin().await?;
-    let (artifact, domain) = candidate(&mut tx, &id).await?;
-    caller.require(Permission::Approve, Some(&domain))?;
+    {
+        let mut conn = state.db.acquire().await?;
+        let (_, domain) = candidate(&mut conn, &id).await?;
+        caller.require(Permission::Approve, Some(&domain))?;
+    }
     let Json(request) = body?;
+    Ok((StatusCode::CREATED, Json(decide_for(&state, &caller, &id, request).await?)))
+}
+
+/// Records `caller`'s decision on a candidate; shared by the API and the console.
+pub async fn decide_for(
+    state: &ApiState,
+    caller: &Caller,
+    id: &str,
+    request: DecisionRequest,
+) -> Result<ApprovalsJson, ApiError> {
+    caller.require_somewhere(Permission::Approve)?;
+    let mut tx = state.db.begin().await?;
+    let (artifact, domain) = candidate(&mut tx, id).await?;
+    caller.require(Permission::Approve, Some(&domain))?;
     let decision = match request.decision.as_str() {
         "approve" => "approved",
         "reject" => "rejected",
@@ -120,7 +136,7 @@ pub async fn decide(
     store::audit::append(&mut tx, &entry, now).await?;
     let summary = summary(&mut tx, &artifact).await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(summary)))
+    Ok(summary)
 }
 
 /// `GET /api/v1/approval-rules`.
@@ -181,7 +197,7 @@ async fn candidate(conn: &mut store::Conn, id: &str) -> Result<(store::artifacts
     Ok((artifact, domain))
 }
 
-async fn summary(conn: &mut store::Conn, artifact: &store::artifacts::Artifact) -> Result<ApprovalsJson, ApiError> {
+pub async fn summary(conn: &mut store::Conn, artifact: &store::artifacts::Artifact) -> Result<ApprovalsJson, ApiError> {
     let domain_id: String = sqlx::query_scalar("SELECT domain_id FROM services WHERE id = $1")
         .bind(&artifact.service_id)
         .fetch_one(&mut *conn)

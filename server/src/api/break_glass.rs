@@ -64,6 +64,16 @@ pub async fn request(
 ) -> Result<(StatusCode, Json<BreakGlassJson>), ApiError> {
     caller.require_somewhere(Permission::Operate)?;
     let Json(request) = body?;
+    Ok((StatusCode::CREATED, Json(request_for(&state, &caller, request).await?)))
+}
+
+/// Files `caller`'s break-glass request; shared by the API and the console.
+pub async fn request_for(
+    state: &ApiState,
+    caller: &Caller,
+    request: BreakGlassRequest,
+) -> Result<BreakGlassJson, ApiError> {
+    caller.require_somewhere(Permission::Operate)?;
     let mut tx = state.db.begin().await?;
     let domain = store::domains::by_name(&mut tx, &request.domain)
         .await?
@@ -101,7 +111,7 @@ pub async fn request(
     );
     store::audit::append(&mut tx, &entry, now).await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(view(row, now))))
+    Ok(view(row, now))
 }
 
 /// `POST /api/v1/break-glass/{id}/approve`: one of the two approvals.
@@ -111,7 +121,18 @@ pub async fn approve(
     Path(id): Path<String>,
     body: Option<Json<Comment>>,
 ) -> Result<Json<BreakGlassJson>, ApiError> {
-    let (mut tx, found) = authorized(&state, &caller, &id).await?;
+    let comment = body.map(|Json(c)| c.comment).unwrap_or_default();
+    Ok(Json(approve_for(&state, &caller, &id, comment).await?))
+}
+
+/// Adds `caller`'s approval; shared by the API and the console.
+pub async fn approve_for(
+    state: &ApiState,
+    caller: &Caller,
+    id: &str,
+    comment: String,
+) -> Result<BreakGlassJson, ApiError> {
+    let (mut tx, found) = authorized(state, caller, id).await?;
     let name = caller.principal.user_name().unwrap_or_default().to_owned();
     if found.requested_by == name {
         return Err(ApiError::Forbidden("you asked for this break-glass; two other people must approve it".into()));
@@ -120,17 +141,16 @@ pub async fn approve(
         return Err(ApiError::Forbidden(format!("{name} already approved; a second, different approver is needed")));
     }
     let now = to_ms(state.clock.now());
-    if !store::approvals::approve_break_glass(&mut tx, &id, &name, now).await? {
+    if !store::approvals::approve_break_glass(&mut tx, id, &name, now).await? {
         return Err(ApiError::Conflict("this break-glass is already granted or rejected".into()));
     }
-    let comment = body.map(|Json(c)| c.comment).unwrap_or_default();
     let entry = caller
         .audit("break_glass.approved", &format!("break_glass:{id}"))
         .change(&serde_json::Value::Null, &json!({ "comment": comment }));
     store::audit::append(&mut tx, &entry, now).await?;
-    let updated = store::approvals::break_glass(&mut tx, &id).await?.ok_or(store::DbError::NotFound)?;
+    let updated = store::approvals::break_glass(&mut tx, id).await?.ok_or(store::DbError::NotFound)?;
     tx.commit().await?;
-    Ok(Json(view(updated, now)))
+    Ok(view(updated, now))
 }
 
 /// `POST /api/v1/break-glass/{id}/reject`.
@@ -140,23 +160,33 @@ pub async fn reject(
     Path(id): Path<String>,
     body: Option<Json<Comment>>,
 ) -> Result<Json<BreakGlassJson>, ApiError> {
-    let (mut tx, _) = authorized(&state, &caller, &id).await?;
     let comment = body.map(|Json(c)| c.comment).unwrap_or_default();
+    Ok(Json(reject_for(&state, &caller, &id, comment).await?))
+}
+
+/// Rejects for `caller`; shared by the API and the console.
+pub async fn reject_for(
+    state: &ApiState,
+    caller: &Caller,
+    id: &str,
+    comment: String,
+) -> Result<BreakGlassJson, ApiError> {
+    let (mut tx, _) = authorized(state, caller, id).await?;
     if comment.trim().is_empty() {
         return Err(ApiError::bad_request("a rejection needs a comment saying why"));
     }
     let now = to_ms(state.clock.now());
     let name = caller.principal.user_name().unwrap_or_default().to_owned();
-    if !store::approvals::reject_break_glass(&mut tx, &id, &name, now).await? {
+    if !store::approvals::reject_break_glass(&mut tx, id, &name, now).await? {
         return Err(ApiError::Conflict("this break-glass is already granted or rejected".into()));
     }
     let entry = caller
         .audit("break_glass.rejected", &format!("break_glass:{id}"))
         .change(&serde_json::Value::Null, &json!({ "comment": comment }));
     store::audit::append(&mut tx, &entry, now).await?;
-    let updated = store::approvals::break_glass(&mut tx, &id).await?.ok_or(store::DbError::NotFound)?;
+    let updated = store::approvals::break_glass(&mut tx, id).await?.ok_or(store::DbError::NotFound)?;
     tx.commit().await?;
-    Ok(Json(view(updated, now)))
+    Ok(view(updated, now))
 }
 
 /// Opens a transaction and checks the caller may approve in the request's domain.
@@ -174,7 +204,8 @@ async fn authorized(
     Ok((tx, found))
 }
 
-fn view(request: BreakGlass, now: i64) -> BreakGlassJson {
+/// A request as the API and the console show it.
+pub fn view(request: BreakGlass, now: i64) -> BreakGlassJson {
     let window = request.active_window();
     let status = match (window, request.rejected_at) {
         (_, Some(_)) => "rejected",

@@ -38,14 +38,20 @@ struct Row {
     allowed: &'static [&'static str],
     body: Option<serde_json::Value>,
     query: &'static str,
+    /// A server function's form arguments ({artifacts}, {trains} and {break-glass} name the fixtures).
+    form: &'static str,
 }
 
 fn row(allowed: &'static [&'static str]) -> Row {
-    Row { allowed, body: None, query: "" }
+    Row { allowed, body: None, query: "", form: "" }
 }
 
 fn with_body(allowed: &'static [&'static str], body: serde_json::Value) -> Row {
-    Row { allowed, body: Some(body), query: "" }
+    Row { allowed, body: Some(body), query: "", form: "" }
+}
+
+fn with_form(allowed: &'static [&'static str], form: &'static str) -> Row {
+    Row { allowed, body: None, query: "", form }
 }
 
 /// The expected matrix, keyed by "METHOD path" as the inventories name routes.
@@ -110,7 +116,7 @@ fn matrix() -> BTreeMap<String, Row> {
         ("POST /api/v1/artifacts/{id}/checks", with_body(PAYMENTS_WRITERS, check)),
         (
             "POST /api/v1/artifacts/{id}/sarif",
-            Row { allowed: PAYMENTS_WRITERS, body: Some(sarif), query: "?name=trivy" },
+            Row { allowed: PAYMENTS_WRITERS, body: Some(sarif), query: "?name=trivy", form: "" },
         ),
         ("GET /", row(READERS)),
         ("GET /login", row(EVERYONE)),
@@ -118,6 +124,18 @@ fn matrix() -> BTreeMap<String, Row> {
         ("GET /embed/calendar", row(NOBODY)),
         ("POST /rpc/calendar_month", row(READERS)),
         ("POST /rpc/current_viewer", row(EVERYONE)),
+        ("GET /console", row(PEOPLE)),
+        ("POST /rpc/console", row(PEOPLE)),
+        ("POST /rpc/operate_train", with_form(OPERATORS, "train_id={trains}&action=hold&reason=matrix")),
+        ("POST /rpc/decide_candidate", with_form(APPROVERS, "artifact_id={artifacts}&decision=approve&comment=")),
+        (
+            "POST /rpc/request_break_glass",
+            with_form(OPERATORS, "domain=payments&reason=matrix+hotfix+in+a+freeze&duration=1h"),
+        ),
+        (
+            "POST /rpc/decide_break_glass",
+            with_form(APPROVERS, "id={break-glass}&decision=reject&comment=no+longer+needed"),
+        ),
     ];
     rows.into_iter().map(|(key, row)| (key.to_owned(), row)).collect()
 }
@@ -227,7 +245,10 @@ async fn every_caller_is_allowed_or_refused_exactly_as_the_matrix_says() {
             };
             request = match (&row.body, path.starts_with("/rpc/")) {
                 (_, true) => {
-                    request.header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded").body("")
+                    let form = fixtures
+                        .iter()
+                        .fold(row.form.to_owned(), |form, (kind, id)| form.replace(&format!("{{{kind}}}"), id));
+                    request.header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded").body(form)
                 }
                 (Some(body), false) => request.json(body),
                 (None, false) if method != Method::GET && method != Method::DELETE => request.json(&json!({})),
@@ -252,4 +273,20 @@ async fn every_caller_is_allowed_or_refused_exactly_as_the_matrix_says() {
         }
     }
     assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[tokio::test]
+async fn a_server_function_with_missing_arguments_is_a_400_not_a_500() {
+    let app = spawn_app(Backend::Sqlite, false).await;
+    let response = app
+        .anonymous
+        .post(format!("{}/rpc/operate_train", app.address))
+        .header(reqwest::header::COOKIE, &app.admin_cookie)
+        .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body("action=hold")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 400);
+    assert!(response.text().await.expect("body").contains("missing field `train_id`"));
 }

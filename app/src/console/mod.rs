@@ -1,0 +1,343 @@
+//! `/console`: the release manager's and approver's working page. What it
+//! offers depends on the person's roles (computed by the server, which
+//! also checks every action again). Forms work without JavaScript; with it,
+//! they run in place and the console refreshes every two seconds.
+
+mod model;
+
+pub use model::{BreakGlassItem, ConsoleTrain, ConsoleView, PendingCandidate, TrainAction};
+
+use leptos::prelude::*;
+
+use crate::viewer_time::{clock_time, provide_viewer_zone, ViewerZone};
+
+/// The console for the signed-in person.
+#[server(prefix = "/rpc", endpoint = "console")]
+pub async fn load_console() -> Result<ConsoleView, ServerFnError> {
+    let (backend, caller) = crate::backend::backend_and_caller()?;
+    backend.console(&caller).await.map_err(crate::backend::BackendError::into_server_error)
+}
+
+/// Holds, resumes, promotes, aborts or rolls back a train.
+#[server(prefix = "/rpc", endpoint = "operate_train")]
+pub async fn operate_train(train_id: String, action: String, reason: String) -> Result<String, ServerFnError> {
+    let (backend, caller) = crate::backend::backend_and_caller()?;
+    let action = TrainAction::parse(&action).ok_or_else(|| ServerFnError::new(format!("unknown action {action}")))?;
+    let result = backend.operate_train(&caller, train_id, action, reason).await;
+    result.map_err(crate::backend::BackendError::into_server_error)
+}
+
+/// Approves or rejects a candidate.
+#[server(prefix = "/rpc", endpoint = "decide_candidate")]
+pub async fn decide_candidate(artifact_id: String, decision: String, comment: String) -> Result<String, ServerFnError> {
+    let (backend, caller) = crate::backend::backend_and_caller()?;
+    let result = backend.decide_candidate(&caller, artifact_id, decision, comment).await;
+    result.map_err(crate::backend::BackendError::into_server_error)
+}
+
+/// Asks for a break-glass in a domain.
+#[server(prefix = "/rpc", endpoint = "request_break_glass")]
+pub async fn request_break_glass(domain: String, reason: String, duration: String) -> Result<String, ServerFnError> {
+    let (backend, caller) = crate::backend::backend_and_caller()?;
+    let result = backend.request_break_glass(&caller, domain, reason, duration).await;
+    result.map_err(crate::backend::BackendError::into_server_error)
+}
+
+/// Approves or rejects a break-glass request.
+#[server(prefix = "/rpc", endpoint = "decide_break_glass")]
+pub async fn decide_break_glass(id: String, decision: String, comment: String) -> Result<String, ServerFnError> {
+    let (backend, caller) = crate::backend::backend_and_caller()?;
+    let result = backend.decide_break_glass(&caller, id, decision, comment).await;
+    result.map_err(crate::backend::BackendError::into_server_error)
+}
+
+/// The page.
+#[component]
+pub fn ConsolePage() -> impl IntoView {
+    let act = ServerAction::<OperateTrain>::new();
+    let decide = ServerAction::<DecideCandidate>::new();
+    let ask = ServerAction::<RequestBreakGlass>::new();
+    let glass = ServerAction::<DecideBreakGlass>::new();
+    let (tick, set_tick) = signal(0u32);
+    let console = Resource::new(
+        move || (tick.get(), act.version().get(), decide.version().get(), ask.version().get(), glass.version().get()),
+        |_| load_console(),
+    );
+    // Changes made elsewhere (other people, the engine) show within two seconds.
+    Effect::new(move |_| {
+        let _ = set_interval_with_handle(move || set_tick.update(|n| *n += 1), std::time::Duration::from_secs(2));
+    });
+    let zone = provide_viewer_zone();
+    let failure = move || {
+        let results = [act.value().get(), decide.value().get(), ask.value().get(), glass.value().get()];
+        results.into_iter().flatten().find_map(Result::err).map(|error| error_text(&error))
+    };
+    let loaded = move || console.get().and_then(Result::ok);
+    view! {
+        <section class="console" aria-labelledby="console-title">
+            <h1 id="console-title">"Console"</h1>
+            {move || failure().map(|message| view! { <p class="notice error" role="alert">{message}</p> })}
+            <Transition fallback=|| view! { <p class="loading">"Loading the console…"</p> }>
+                {move || {
+                    console
+                        .get()
+                        .and_then(Result::err)
+                        .map(|error| view! { <p class="notice error" role="alert">{error_text(&error)}</p> })
+                }}
+                <Show when=move || loaded().is_some()>
+                    <section class="waiting" aria-labelledby="waiting-title">
+                        <h2 id="waiting-title">
+                            "Waiting for you "
+                            <span class="count">{move || loaded().map(|v| v.waiting_count()).unwrap_or_default()}</span>
+                        </h2>
+                        <Show when=move || loaded().is_some_and(|v| v.waiting_count() == 0)>
+                            <p class="empty">"Nothing waits for you."</p>
+                        </Show>
+                        <ul class="approvals">
+                            <For
+                                each=move || loaded().map(|v| v.approvals).unwrap_or_default()
+                                key=|candidate| candidate.clone()
+                                let:candidate
+                            >
+                                <CandidateItem candidate decide/>
+                            </For>
+                        </ul>
+                        <ul class="break-glass-waiting">
+                            <For
+                                each=move || {
+                                    loaded()
+                                        .map(|v| v.break_glass.into_iter().filter(|b| b.can_approve).collect::<Vec<_>>())
+                                        .unwrap_or_default()
+                                }
+                                key=|item| item.clone()
+                                let:item
+                            >
+                                <BreakGlassDecision item glass/>
+                            </For>
+                        </ul>
+                    </section>
+                    <section class="active-trains" aria-labelledby="trains-title">
+                        <h2 id="trains-title">"Trains in flight"</h2>
+                        <table class="console-trains">
+                            <thead>
+                                <tr>
+                                    <th scope="col">"Train"</th>
+                                    <th scope="col">"Domain"</th>
+                                    <th scope="col">"Phase"</th>
+                                    <th scope="col">"Step"</th>
+                                    <th scope="col">"Cutover"</th>
+                                    <th scope="col">"Actions"</th>
+                                </tr>
+                            </thead>
+                            <tbody>
+                                <For
+                                    each=move || loaded().map(|v| v.trains).unwrap_or_default()
+                                    key=|train| train.clone()
+                                    let:train
+                                >
+                                    <TrainRow train zone act/>
+                                </For>
+                            </tbody>
+                        </table>
+                    </section>
+                    <section class="break-glass" aria-labelledby="glass-title">
+                        <h2 id="glass-title">"Break-glass"</h2>
+                        <Show when=move || loaded().is_some_and(|v| !v.operable_domains.is_empty())>
+                            <BreakGlassForm
+                                domains=Signal::derive(move || loaded().map(|v| v.operable_domains).unwrap_or_default())
+                                ask
+                            />
+                        </Show>
+                        <ul class="break-glass-list">
+                            <For
+                                each=move || loaded().map(|v| v.break_glass).unwrap_or_default()
+                                key=|item| item.clone()
+                                let:item
+                            >
+                                <li class=format!("glass status-{}", item.status)>
+                                    <strong>{item.domain.clone()}</strong>
+                                    {format!(
+                                        " — {} asked: {} ({}",
+                                        item.requested_by,
+                                        item.reason,
+                                        item.status,
+                                    )}
+                                    {(!item.approvers.is_empty())
+                                        .then(|| format!("; approved by {}", item.approvers.join(" and ")))}
+                                    ")"
+                                </li>
+                            </For>
+                        </ul>
+                    </section>
+                </Show>
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn TrainRow(train: ConsoleTrain, zone: ViewerZone, act: ServerAction<OperateTrain>) -> impl IntoView {
+    let ViewerZone(zone_name) = zone;
+    let at = train.cutover_at;
+    let when = move || clock_time(at, zone_name.get().is_some());
+    let id = train.id.clone();
+    view! {
+        <tr class=format!("console-train phase-{}", train.phase) data-train=train.id.clone()>
+            <th scope="row">{train.name.clone()}</th>
+            <td>{train.domain.clone()}</td>
+            <td>
+                <span class=format!("phase phase-{}", train.phase)>{train.phase.replace('_', " ")}</span>
+                {(!train.waiting_reason.is_empty())
+                    .then(|| view! { <span class="waiting-reason">{train.waiting_reason.clone()}</span> })}
+            </td>
+            <td>{train.step.clone()}</td>
+            <td>
+                <time>{when}</time>
+            </td>
+            <td class="actions">
+                {train
+                    .actions
+                    .iter()
+                    .map(|action| view! { <ActionButton train_id=id.clone() action=*action act/> })
+                    .collect_view()}
+                {train.actions.is_empty().then(|| view! { <span class="no-actions">"—"</span> })}
+            </td>
+        </tr>
+    }
+}
+
+/// One action: a plain button, or for destructive ones a disclosure asking for a reason and confirmation.
+#[component]
+fn ActionButton(train_id: String, action: TrainAction, act: ServerAction<OperateTrain>) -> impl IntoView {
+    if action.destructive() {
+        let verb = action.label().trim_end_matches('…').to_owned();
+        view! {
+            <details class="confirm">
+                <summary class=format!("action action-{}", action.as_str())>{action.label()}</summary>
+                <ActionForm action=act>
+                    <input type="hidden" name="train_id" value=train_id/>
+                    <input type="hidden" name="action" value=action.as_str()/>
+                    <label>
+                        "Reason" <input type="text" name="reason" required minlength="3" placeholder="why"/>
+                    </label>
+                    <button type="submit" class="danger">{format!("Confirm: {}", verb.to_lowercase())}</button>
+                </ActionForm>
+            </details>
+        }
+        .into_any()
+    } else {
+        view! {
+            <ActionForm action=act attr:class="inline-action">
+                <input type="hidden" name="train_id" value=train_id/>
+                <input type="hidden" name="action" value=action.as_str()/>
+                <input type="hidden" name="reason" value=""/>
+                <button type="submit" class=format!("action action-{}", action.as_str())>{action.label()}</button>
+            </ActionForm>
+        }
+        .into_any()
+    }
+}
+
+#[component]
+fn CandidateItem(candidate: PendingCandidate, decide: ServerAction<DecideCandidate>) -> impl IntoView {
+    let (approve_id, reject_id) = (candidate.artifact_id.clone(), candidate.artifact_id.clone());
+    view! {
+        <li class="candidate">
+            <span class="what">
+                <strong>{format!("{} {}", candidate.service, candidate.version)}</strong>
+                {format!(
+                    " by {} in {} — {} of {} approvals",
+                    candidate.author,
+                    candidate.domain,
+                    candidate.approved,
+                    candidate.required,
+                )}
+            </span>
+            <ActionForm action=decide attr:class="inline-action">
+                <input type="hidden" name="artifact_id" value=approve_id/>
+                <input type="hidden" name="decision" value="approve"/>
+                <input type="hidden" name="comment" value=""/>
+                <button type="submit" class="action action-approve">"Approve"</button>
+            </ActionForm>
+            <details class="confirm">
+                <summary class="action action-reject">"Reject…"</summary>
+                <ActionForm action=decide>
+                    <input type="hidden" name="artifact_id" value=reject_id/>
+                    <input type="hidden" name="decision" value="reject"/>
+                    <label>
+                        "Comment" <input type="text" name="comment" required minlength="3" placeholder="why"/>
+                    </label>
+                    <button type="submit" class="danger">"Confirm: reject"</button>
+                </ActionForm>
+            </details>
+        </li>
+    }
+}
+
+#[component]
+fn BreakGlassDecision(item: BreakGlassItem, glass: ServerAction<DecideBreakGlass>) -> impl IntoView {
+    let (approve_id, reject_id) = (item.id.clone(), item.id.clone());
+    view! {
+        <li class="glass-request">
+            <span class="what">
+                <strong>{format!("Break-glass for {}", item.domain)}</strong>
+                {format!(" — {} asks: {}", item.requested_by, item.reason)}
+                {(!item.approvers.is_empty()).then(|| format!(" (approved by {})", item.approvers.join(", ")))}
+            </span>
+            <ActionForm action=glass attr:class="inline-action">
+                <input type="hidden" name="id" value=approve_id/>
+                <input type="hidden" name="decision" value="approve"/>
+                <input type="hidden" name="comment" value=""/>
+                <button type="submit" class="action action-approve">"Approve break-glass"</button>
+            </ActionForm>
+            <details class="confirm">
+                <summary class="action action-reject">"Reject…"</summary>
+                <ActionForm action=glass>
+                    <input type="hidden" name="id" value=reject_id/>
+                    <input type="hidden" name="decision" value="reject"/>
+                    <label>
+                        "Comment" <input type="text" name="comment" required minlength="3" placeholder="why"/>
+                    </label>
+                    <button type="submit" class="danger">"Confirm: reject"</button>
+                </ActionForm>
+            </details>
+        </li>
+    }
+}
+
+#[component]
+fn BreakGlassForm(domains: Signal<Vec<String>>, ask: ServerAction<RequestBreakGlass>) -> impl IntoView {
+    view! {
+        <details class="confirm request-glass">
+            <summary class="action action-break-glass">"Request break-glass…"</summary>
+            <ActionForm action=ask>
+                <label>
+                    "Domain"
+                    <select name="domain">
+                        {move || {
+                            domains
+                                .get()
+                                .into_iter()
+                                .map(|domain| view! { <option value=domain.clone()>{domain.clone()}</option> })
+                                .collect_view()
+                        }}
+                    </select>
+                </label>
+                <label>
+                    "Reason" <input type="text" name="reason" required minlength="10" placeholder="what must ship, and why now"/>
+                </label>
+                <label>
+                    "For" <input type="text" name="duration" value="4h" required/>
+                </label>
+                <button type="submit" class="danger">"Ask two approvers"</button>
+            </ActionForm>
+        </details>
+    }
+}
+
+fn error_text(error: &ServerFnError) -> String {
+    match error {
+        ServerFnError::ServerError(message) => message.clone(),
+        other => other.to_string(),
+    }
+}

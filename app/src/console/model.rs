@@ -1,0 +1,114 @@
+//! What the release-manager console shows, computed on the server for the
+//! person looking: only what their roles let them act on is offered.
+
+use serde::{Deserialize, Serialize};
+
+use crate::session::Viewer;
+
+/// The whole console for one person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsoleView {
+    pub viewer: Viewer,
+    /// Trains between opening and their end.
+    pub trains: Vec<ConsoleTrain>,
+    /// Candidates waiting for this person's approval.
+    pub approvals: Vec<PendingCandidate>,
+    pub break_glass: Vec<BreakGlassItem>,
+    /// Domains where this person may ask for a break-glass.
+    pub operable_domains: Vec<String>,
+}
+
+impl ConsoleView {
+    /// Everything that waits for this person: candidates, break-glass requests and held trains they may resume.
+    pub fn waiting_count(&self) -> usize {
+        self.approvals.len()
+            + self.break_glass.iter().filter(|item| item.can_approve).count()
+            + self.trains.iter().filter(|train| train.phase == "held" && !train.actions.is_empty()).count()
+    }
+}
+
+/// A train in flight.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ConsoleTrain {
+    pub id: String,
+    pub name: String,
+    pub domain: String,
+    pub phase: String,
+    /// The current rollout step, e.g. "canary 5% (soaking)".
+    pub step: String,
+    pub cutover_at: i64,
+    /// Why it is held or suspended, if it is.
+    pub waiting_reason: String,
+    /// The actions this person may take on it now.
+    pub actions: Vec<TrainAction>,
+}
+
+/// An operator action as the console offers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrainAction {
+    Hold,
+    Resume,
+    Promote,
+    Abort,
+    RollBack,
+}
+
+impl TrainAction {
+    /// The action's name in the API (`roll_back`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TrainAction::Hold => "hold",
+            TrainAction::Resume => "resume",
+            TrainAction::Promote => "promote",
+            TrainAction::Abort => "abort",
+            TrainAction::RollBack => "roll_back",
+        }
+    }
+
+    /// The button's label.
+    pub fn label(self) -> &'static str {
+        match self {
+            TrainAction::Hold => "Hold",
+            TrainAction::Resume => "Resume",
+            TrainAction::Promote => "Promote",
+            TrainAction::Abort => "Abort…",
+            TrainAction::RollBack => "Roll back…",
+        }
+    }
+
+    /// Whether it undoes work and so asks for confirmation and a reason.
+    pub fn destructive(self) -> bool {
+        matches!(self, TrainAction::Abort | TrainAction::RollBack)
+    }
+
+    /// The action named `text`.
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Hold, Self::Resume, Self::Promote, Self::Abort, Self::RollBack].into_iter().find(|a| a.as_str() == text)
+    }
+}
+
+/// A candidate this person may approve.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PendingCandidate {
+    pub artifact_id: String,
+    pub service: String,
+    pub version: String,
+    pub author: String,
+    pub domain: String,
+    pub approved: i64,
+    pub required: i64,
+}
+
+/// A break-glass request.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct BreakGlassItem {
+    pub id: String,
+    pub domain: String,
+    pub requested_by: String,
+    pub reason: String,
+    pub status: String,
+    pub approvers: Vec<String>,
+    /// Whether this person may approve or reject it now.
+    pub can_approve: bool,
+}

@@ -1,0 +1,192 @@
+//! The console for one person: trains in flight with the actions their
+//! roles allow now, candidates and break-glass requests waiting for them.
+
+use app::console::{BreakGlassItem, ConsoleTrain, ConsoleView, PendingCandidate, TrainAction};
+use app::session::Viewer;
+
+use crate::api::{break_glass, ApiError, ApiState};
+use crate::auth::{Caller, Permission, Principal};
+use crate::engine::TrainRun;
+use crate::store::{self, Conn};
+use crate::time::to_ms;
+use crate::train_state::TrainState;
+
+/// Most trains the console lists.
+const MAX_TRAINS: i64 = 100;
+/// How far back candidates waiting for approval are looked for.
+const CANDIDATE_WINDOW_MS: i64 = 30 * 24 * 3_600_000;
+
+/// The page's idea of the signed-in person.
+pub fn viewer_of(principal: &Principal) -> Option<Viewer> {
+    match principal {
+        Principal::User { name, bindings, .. } => Some(Viewer {
+            name: name.clone(),
+            roles: bindings
+                .iter()
+                .map(|binding| match &binding.domain {
+                    Some(domain) => format!("{}@{domain}", binding.role),
+                    None => binding.role.to_string(),
+                })
+                .collect(),
+        }),
+        _ => None,
+    }
+}
+
+/// The console as `caller` may see and use it.
+pub async fn build(state: &ApiState, caller: &Caller) -> Result<ConsoleView, ApiError> {
+    caller.require(Permission::Read, None)?;
+    let viewer = viewer_of(&caller.principal)
+        .ok_or_else(|| ApiError::Forbidden("the console is for people; API tokens use the API".into()))?;
+    let now = to_ms(state.clock.now());
+    let mut conn = state.db.acquire().await?;
+    let trains = trains(&mut conn, caller).await?;
+    let approvals = if caller.principal.can_somewhere(Permission::Approve) {
+        waiting_candidates(&mut conn, caller, &viewer.name, now).await?
+    } else {
+        Vec::new()
+    };
+    let break_glass = store::approvals::break_glasses(&mut conn)
+        .await?
+        .into_iter()
+        .take(20)
+        .map(|request| {
+            let domain = request.domain.clone();
+            let view = break_glass::view(request, now);
+            let can_approve = view.status == "pending"
+                && caller.principal.can(Permission::Approve, Some(&domain))
+                && view.requested_by != viewer.name
+                && !view.approvers.contains(&viewer.name);
+            BreakGlassItem {
+                id: view.id,
+                domain: view.domain,
+                requested_by: view.requested_by,
+                reason: view.reason,
+                status: view.status,
+                approvers: view.approvers,
+                can_approve,
+            }
+        })
+        .collect();
+    let operable_domains = store::domains::list(&mut conn)
+        .await?
+        .into_iter()
+        .map(|domain| domain.name)
+        .filter(|domain| caller.principal.can(Permission::Operate, Some(domain)))
+        .collect();
+    Ok(ConsoleView { viewer, trains, approvals, break_glass, operable_domains })
+}
+
+async fn trains(conn: &mut Conn, caller: &Caller) -> Result<Vec<ConsoleTrain>, ApiError> {
+    let rows: Vec<(String, String, String, String, i64, Option<String>)> = sqlx::query_as(
+        "SELECT t.id, d.name, m.name, t.state, t.cutover_at, r.state FROM trains t \
+         JOIN train_definitions d ON d.id = t.definition_id JOIN domains m ON m.id = d.domain_id \
+         LEFT JOIN train_runs r ON r.train_id = t.id \
+         WHERE t.state NOT IN ('scheduled', 'completed', 'aborted', 'rolled_back', 'skipped') \
+         ORDER BY t.cutover_at, d.name LIMIT $1",
+    )
+    .bind(MAX_TRAINS)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut trains = Vec::new();
+    for (id, name, domain, phase, cutover_at, run) in rows {
+        let run: Option<TrainRun> = run.and_then(|json| serde_json::from_str(&json).ok());
+        let phase: TrainState = phase.parse().unwrap_or(TrainState::Scheduled);
+        let actions = if caller.principal.can(Permission::Operate, Some(&domain)) && run.is_some() {
+            offered(phase, run.as_ref())
+        } else {
+            Vec::new()
+        };
+        let waiting_reason = if matches!(phase, TrainState::Held | TrainState::Suspended) {
+            store::trains::events(conn, &id)
+                .await?
+                .into_iter()
+                .rev()
+                .find(|event| event.to_state.as_deref() == Some(phase.as_str()))
+                .map(|event| event.reason)
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        trains.push(ConsoleTrain {
+            step: run.as_ref().map(step_text).unwrap_or_default(),
+            id,
+            name,
+            domain,
+            phase: phase.as_str().to_owned(),
+            cutover_at,
+            waiting_reason,
+            actions,
+        });
+    }
+    Ok(trains)
+}
+
+/// The actions that make sense in `phase` (the engine still has the last word).
+fn offered(phase: TrainState, run: Option<&TrainRun>) -> Vec<TrainAction> {
+    use TrainState as S;
+    let deployed = |phase: TrainState| matches!(phase, S::Staging | S::Canary | S::Cutover | S::Monitoring);
+    match phase {
+        S::Planning | S::Assembling | S::Preflight => vec![TrainAction::Hold, TrainAction::Abort],
+        S::Staging | S::Canary => vec![TrainAction::Hold, TrainAction::Promote, TrainAction::RollBack],
+        S::Cutover | S::Monitoring => vec![TrainAction::Hold, TrainAction::RollBack],
+        S::Held => {
+            let from = run.and_then(|run| run.paused_from).unwrap_or(S::Planning);
+            let undo = if deployed(from) { TrainAction::RollBack } else { TrainAction::Abort };
+            vec![TrainAction::Resume, undo]
+        }
+        S::Suspended => vec![TrainAction::Abort],
+        _ => Vec::new(),
+    }
+}
+
+fn step_text(run: &TrainRun) -> String {
+    use TrainState as S;
+    let active = matches!(run.phase, S::Staging | S::Canary | S::Cutover | S::Monitoring)
+        || matches!(run.paused_from, Some(S::Staging | S::Canary | S::Cutover | S::Monitoring));
+    match run.rollout.get(run.current_step) {
+        Some(step) if active => {
+            format!("{} of {}: {} ({}%)", run.current_step + 1, run.rollout.len(), step.name, step.weight)
+        }
+        _ => format!("{} steps planned", run.rollout.len()),
+    }
+}
+
+/// The newest candidate of each service in the caller's approver domains
+/// that still needs approvals, was not written by the caller, and the
+/// caller has not decided on yet.
+async fn waiting_candidates(
+    conn: &mut Conn,
+    caller: &Caller,
+    name: &str,
+    now: i64,
+) -> Result<Vec<PendingCandidate>, ApiError> {
+    let rows: Vec<(String, String, String, String, String, String)> = sqlx::query_as(
+        "SELECT a.id, s.name, a.version, a.author, m.name, m.id FROM artifacts a \
+         JOIN services s ON s.id = a.service_id JOIN domains m ON m.id = s.domain_id \
+         WHERE a.rejected_at IS NULL AND a.created_at > $1 \
+         AND a.created_at = (SELECT MAX(b.created_at) FROM artifacts b WHERE b.service_id = a.service_id) \
+         AND NOT EXISTS (SELECT 1 FROM approvals p WHERE p.artifact_id = a.id AND (p.approver = $2 OR p.decision = 'rejected')) \
+         ORDER BY m.name, s.name",
+    )
+    .bind(now - CANDIDATE_WINDOW_MS)
+    .bind(name)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut waiting = Vec::new();
+    for (artifact_id, service, version, author, domain, domain_id) in rows {
+        if !caller.principal.can(Permission::Approve, Some(&domain)) || author.eq_ignore_ascii_case(name) {
+            continue;
+        }
+        let required = store::approvals::required(conn, &domain_id).await?;
+        let approved: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM approvals WHERE artifact_id = $1 AND decision = 'approved'")
+                .bind(&artifact_id)
+                .fetch_one(&mut *conn)
+                .await?;
+        if approved < required {
+            waiting.push(PendingCandidate { artifact_id, service, version, author, domain, approved, required });
+        }
+    }
+    Ok(waiting)
+}

@@ -1,0 +1,166 @@
+//! The pages' backend: implements the app's [`Backend`] port over the
+//! store. Every call finds the caller the authentication layer put on the
+//! request and checks it exactly as the HTTP API does (actions go through
+//! the same functions as their API routes).
+
+pub mod calendar;
+pub mod console;
+
+use app::backend::{Backend, BackendError, BoxFuture};
+use app::calendar::{CalendarMonth, YearMonth};
+use app::console::{ConsoleView, TrainAction};
+use app::session::Viewer;
+use axum::http::request::Parts;
+
+use crate::api::{self, ApiError, ApiState};
+use crate::auth::middleware::{Caller, EmbedGrant};
+use crate::auth::Permission;
+use crate::engine::Action;
+
+/// The pages' backend over the SQL store.
+#[derive(Clone)]
+pub struct StoreBackend {
+    state: ApiState,
+}
+
+impl StoreBackend {
+    /// A backend over the API's state (store, clock, auth settings).
+    pub fn new(state: ApiState) -> Self {
+        Self { state }
+    }
+}
+
+/// The caller of the request, as the authentication layer found it.
+fn caller(parts: &Parts) -> Result<Caller, BackendError> {
+    parts.extensions.get::<Caller>().cloned().ok_or(BackendError::SignInRequired)
+}
+
+/// Whether the request may read `panel`: any reader, or an embed link for that panel.
+fn may_read_panel(parts: &Parts, panel: &str) -> Result<(), BackendError> {
+    if parts.extensions.get::<EmbedGrant>().is_some_and(|grant| grant.0.panel == panel) {
+        return Ok(());
+    }
+    caller(parts)?.require(Permission::Read, None).map_err(BackendError::from_api)
+}
+
+/// How the pages see an API error.
+trait FromApi {
+    fn from_api(error: ApiError) -> Self;
+}
+
+impl FromApi for BackendError {
+    fn from_api(error: ApiError) -> Self {
+        match error {
+            ApiError::Unauthorized(_) => BackendError::SignInRequired,
+            ApiError::Forbidden(message) => BackendError::Forbidden(message),
+            ApiError::BadRequest(message)
+            | ApiError::NotFound(message)
+            | ApiError::Conflict(message)
+            | ApiError::Rejected(_, message)
+            | ApiError::TooManyRequests(message)
+            | ApiError::Unavailable(message) => BackendError::Invalid(message),
+            ApiError::Internal(error) => {
+                tracing::error!(error = format!("{error:#}"), "a page's request failed");
+                BackendError::Failed("Something failed on the server; it has been logged. Please try again.".into())
+            }
+        }
+    }
+}
+
+impl Backend for StoreBackend {
+    fn calendar_month(&self, caller: &Parts, month: YearMonth) -> BoxFuture<'_, Result<CalendarMonth, BackendError>> {
+        let allowed = may_read_panel(caller, "calendar");
+        Box::pin(async move {
+            allowed?;
+            let today = self.state.clock.now().date_naive();
+            calendar::month(&self.state.db, today, month).await.map_err(|error| {
+                tracing::error!(error = format!("{error:#}"), %month, "building the calendar failed");
+                BackendError::Failed("The calendar could not be loaded right now; please try again.".to_owned())
+            })
+        })
+    }
+
+    fn current_month(&self) -> YearMonth {
+        YearMonth::of(self.state.clock.now().date_naive())
+    }
+
+    fn viewer(&self, caller: &Parts) -> Option<Viewer> {
+        caller.extensions.get::<Caller>().and_then(|caller| console::viewer_of(&caller.principal))
+    }
+
+    fn console(&self, caller: &Parts) -> BoxFuture<'_, Result<ConsoleView, BackendError>> {
+        let caller = self::caller(caller);
+        Box::pin(async move { console::build(&self.state, &caller?).await.map_err(BackendError::from_api) })
+    }
+
+    fn operate_train(
+        &self,
+        caller: &Parts,
+        train_id: String,
+        action: TrainAction,
+        reason: String,
+    ) -> BoxFuture<'_, Result<String, BackendError>> {
+        let caller = self::caller(caller);
+        Box::pin(async move {
+            let action = match action {
+                TrainAction::Hold => Action::Hold,
+                TrainAction::Resume => Action::Resume,
+                TrainAction::Promote => Action::Promote,
+                TrainAction::Abort => Action::Abort,
+                TrainAction::RollBack => Action::RollBack,
+            };
+            let request = api::actions::ActionRequest { action, reason };
+            let phase = api::actions::operate(&self.state, &caller?, &train_id, request).await;
+            phase.map(|phase| phase.to_string()).map_err(BackendError::from_api)
+        })
+    }
+
+    fn decide_candidate(
+        &self,
+        caller: &Parts,
+        artifact_id: String,
+        decision: String,
+        comment: String,
+    ) -> BoxFuture<'_, Result<String, BackendError>> {
+        let caller = self::caller(caller);
+        Box::pin(async move {
+            let request = api::approvals::DecisionRequest { decision, comment };
+            let summary = api::approvals::decide_for(&self.state, &caller?, &artifact_id, request).await;
+            summary.map(|summary| summary.status).map_err(BackendError::from_api)
+        })
+    }
+
+    fn request_break_glass(
+        &self,
+        caller: &Parts,
+        domain: String,
+        reason: String,
+        duration: String,
+    ) -> BoxFuture<'_, Result<String, BackendError>> {
+        let caller = self::caller(caller);
+        Box::pin(async move {
+            let request = api::break_glass::BreakGlassRequest { domain, reason, duration };
+            let created = api::break_glass::request_for(&self.state, &caller?, request).await;
+            created.map(|created| created.status).map_err(BackendError::from_api)
+        })
+    }
+
+    fn decide_break_glass(
+        &self,
+        caller: &Parts,
+        id: String,
+        decision: String,
+        comment: String,
+    ) -> BoxFuture<'_, Result<String, BackendError>> {
+        let caller = self::caller(caller);
+        Box::pin(async move {
+            let caller = caller?;
+            let result = match decision.as_str() {
+                "approve" => api::break_glass::approve_for(&self.state, &caller, &id, comment).await,
+                "reject" => api::break_glass::reject_for(&self.state, &caller, &id, comment).await,
+                other => return Err(BackendError::Invalid(format!("decision must be approve or reject, not {other}"))),
+            };
+            result.map(|request| request.status).map_err(BackendError::from_api)
+        })
+    }
+}
