@@ -15,6 +15,7 @@ mod port {
     use http::request::Parts;
     use leptos::prelude::{use_context, ServerFnError};
 
+    use crate::admin::{AccountCommand, AccountView, AdminCommand, AdminView};
     use crate::calendar::{CalendarMonth, YearMonth};
     use crate::console::{ConsoleView, TrainAction};
     use crate::session::Viewer;
@@ -80,6 +81,18 @@ mod port {
             id: String,
             decision: String,
             comment: String,
+        ) -> BoxFuture<'_, Result<String, BackendError>>;
+        /// The admin page (admins only).
+        fn admin_view(&self, caller: &Parts) -> BoxFuture<'_, Result<AdminView, BackendError>>;
+        /// An admin's change; answers with what to tell them.
+        fn admin_command(&self, caller: &Parts, command: AdminCommand) -> BoxFuture<'_, Result<String, BackendError>>;
+        /// The signed-in person's account.
+        fn account_view(&self, caller: &Parts) -> BoxFuture<'_, Result<AccountView, BackendError>>;
+        /// A change to the signed-in person's own account.
+        fn account_command(
+            &self,
+            caller: &Parts,
+            command: AccountCommand,
         ) -> BoxFuture<'_, Result<String, BackendError>>;
     }
 

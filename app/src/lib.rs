@@ -4,6 +4,7 @@
 
 #![recursion_limit = "256"]
 
+pub mod admin;
 pub mod backend;
 pub mod calendar;
 pub mod console;
@@ -89,6 +90,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=calendar::CalendarPage ssr=SsrMode::Async/>
                     <Route path=path!("/login") view=session::LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("/console") view=console::ConsolePage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin") view=admin::AdminPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account") view=admin::AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/embed/calendar") view=calendar::EmbeddedCalendar ssr=SsrMode::Async/>
                 </Routes>
             </main>

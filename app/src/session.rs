@@ -43,7 +43,10 @@ pub fn UserMenu() -> impl IntoView {
                     .map(|viewer| {
                         view! {
                             <div class="user-menu">
-                                <span class="user-name">{viewer.name.clone()}</span>
+                                {viewer
+                                    .has_role("admin")
+                                    .then(|| view! { <a class="admin-link" href="/admin">"Admin"</a> })}
+                                <a class="user-name" href="/account">{viewer.name.clone()}</a>
                                 <span class="user-roles">{viewer.roles.join(", ")}</span>
                                 <form method="post" action="/logout">
                                     <button type="submit" class="link-button">"Sign out"</button>

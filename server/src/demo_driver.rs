@@ -1,7 +1,9 @@
 //! The demo's moving parts (`--demo` only, and labelled as such): a CI
 //! stand-in that registers a fresh build with passing checks whenever a
-//! service has none waiting, and a live train with a rollout measured in
-//! seconds, started again whenever the previous one has finished.
+//! service has none waiting, and live trains started again whenever the
+//! previous one has finished: one for identity with a rollout measured in
+//! seconds, one for payments that stays open for planning a while, so the
+//! console always has something to operate.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +20,10 @@ use crate::train_state::TrainState;
 
 /// The demo definition whose trains are driven live.
 pub const LIVE_DEFINITION: &str = "identity-live-demo";
+/// The demo definitions the driver keeps in flight, with how long after
+/// opening each closes planning and cuts over (milliseconds).
+const LIVE_TRAINS: [(&str, i64, i64); 2] =
+    [(LIVE_DEFINITION, 5_000, 40_000), ("payments-live-demo", 18 * 60_000, 20 * 60_000)];
 /// How often the driver looks.
 const INTERVAL: Duration = Duration::from_secs(5);
 
@@ -35,14 +41,28 @@ fn live_rollout() -> Vec<RolloutStep> {
 /// One pass: fresh builds where needed, and a live train if none is in flight.
 pub async fn tick(db: &Db, now: i64) -> anyhow::Result<()> {
     let mut tx = db.begin().await?;
-    let Some(definition) = store::definitions::by_name(&mut tx, LIVE_DEFINITION).await? else {
-        return Ok(());
-    };
     for service in store::services::list(&mut tx).await? {
         if store::artifacts::newest_boardable(&mut tx, std::slice::from_ref(&service.id)).await?.is_empty() {
             register_build(&mut tx, &service, now).await?;
         }
     }
+    for (name, planning_ms, lead_ms) in LIVE_TRAINS {
+        if let Some(definition) = store::definitions::by_name(&mut tx, name).await? {
+            keep_one_in_flight(&mut tx, &definition, (planning_ms, lead_ms), now).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Opens a train of `definition` (planning closing and cutover that long
+/// from now) unless one is in flight.
+async fn keep_one_in_flight(
+    tx: &mut store::Conn,
+    definition: &store::definitions::Definition,
+    (planning_ms, lead_ms): (i64, i64),
+    now: i64,
+) -> anyhow::Result<()> {
     let (in_flight,): (i64,) = sqlx::query_as(
         "SELECT COUNT(*) FROM trains WHERE definition_id = $1 AND state NOT IN ('scheduled', 'completed', 'aborted', 'rolled_back', 'skipped')",
     )
@@ -50,7 +70,7 @@ pub async fn tick(db: &Db, now: i64) -> anyhow::Result<()> {
     .fetch_one(&mut *tx)
     .await?;
     if in_flight == 0 {
-        let cutover_at = now + 40_000;
+        let cutover_at = now + lead_ms;
         let train = NewTrain {
             definition_id: definition.id.clone(),
             state: TrainState::Scheduled,
@@ -58,7 +78,7 @@ pub async fn tick(db: &Db, now: i64) -> anyhow::Result<()> {
             cutover_at,
             cutover_closes_at: cutover_at + Span::minutes(10).num_milliseconds(),
         };
-        if let Some(id) = store::trains::insert_if_absent(&mut tx, &train, now).await? {
+        if let Some(id) = store::trains::insert_if_absent(tx, &train, now).await? {
             let change = Transition {
                 from: TrainState::Scheduled,
                 to: TrainState::Planning,
@@ -66,12 +86,11 @@ pub async fn tick(db: &Db, now: i64) -> anyhow::Result<()> {
                 actor: "demo",
                 reason: "live demo train opened (rollout in seconds)",
             };
-            store::trains::transition(&mut tx, &id, change).await?;
+            store::trains::transition(tx, &id, change).await?;
             let run = TrainRun::opened(&id, cutover_at, live_rollout(), 20_000);
-            runtime::start_in(&mut tx, &run, now + 5_000, now).await?;
+            runtime::start_in(tx, &run, now + planning_ms, now).await?;
         }
     }
-    tx.commit().await?;
     Ok(())
 }
 

@@ -209,8 +209,9 @@ fn TrainRow(train: ConsoleTrain, zone: ViewerZone, act: ServerAction<OperateTrai
 /// One action: a plain button, or for destructive ones a disclosure asking for a reason and confirmation.
 #[component]
 fn ActionButton(train_id: String, action: TrainAction, act: ServerAction<OperateTrain>) -> impl IntoView {
-    if action.destructive() {
+    if action.needs_reason() {
         let verb = action.label().trim_end_matches('…').to_owned();
+        let button = if action.destructive() { "danger" } else { "action" };
         view! {
             <details class="confirm">
                 <summary class=format!("action action-{}", action.as_str())>{action.label()}</summary>
@@ -220,7 +221,9 @@ fn ActionButton(train_id: String, action: TrainAction, act: ServerAction<Operate
                     <label>
                         "Reason" <input type="text" name="reason" required minlength="3" placeholder="why"/>
                     </label>
-                    <button type="submit" class="danger">{format!("Confirm: {}", verb.to_lowercase())}</button>
+                    <button type="submit" class=format!("confirm-button {button}")>
+                        {format!("Confirm: {}", verb.to_lowercase())}
+                    </button>
                 </ActionForm>
             </details>
         }

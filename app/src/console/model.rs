@@ -69,7 +69,7 @@ impl TrainAction {
     /// The button's label.
     pub fn label(self) -> &'static str {
         match self {
-            TrainAction::Hold => "Hold",
+            TrainAction::Hold => "Hold…",
             TrainAction::Resume => "Resume",
             TrainAction::Promote => "Promote",
             TrainAction::Abort => "Abort…",
@@ -77,9 +77,14 @@ impl TrainAction {
         }
     }
 
-    /// Whether it undoes work and so asks for confirmation and a reason.
+    /// Whether it undoes work (asks for confirmation, shown in red).
     pub fn destructive(self) -> bool {
         matches!(self, TrainAction::Abort | TrainAction::RollBack)
+    }
+
+    /// Whether the timeline needs a reason from the person (holding, and everything destructive).
+    pub fn needs_reason(self) -> bool {
+        self.destructive() || self == TrainAction::Hold
     }
 
     /// The action named `text`.

@@ -19,16 +19,9 @@ const CANDIDATE_WINDOW_MS: i64 = 30 * 24 * 3_600_000;
 /// The page's idea of the signed-in person.
 pub fn viewer_of(principal: &Principal) -> Option<Viewer> {
     match principal {
-        Principal::User { name, bindings, .. } => Some(Viewer {
-            name: name.clone(),
-            roles: bindings
-                .iter()
-                .map(|binding| match &binding.domain {
-                    Some(domain) => format!("{}@{domain}", binding.role),
-                    None => binding.role.to_string(),
-                })
-                .collect(),
-        }),
+        Principal::User { name, bindings, .. } => {
+            Some(Viewer { name: name.clone(), roles: bindings.iter().map(super::admin::binding_text).collect() })
+        }
         _ => None,
     }
 }

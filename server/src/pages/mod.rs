@@ -3,9 +3,11 @@
 //! request and checks it exactly as the HTTP API does (actions go through
 //! the same functions as their API routes).
 
+pub mod admin;
 pub mod calendar;
 pub mod console;
 
+use app::admin::{AccountCommand, AccountView, AdminCommand, AdminView};
 use app::backend::{Backend, BackendError, BoxFuture};
 use app::calendar::{CalendarMonth, YearMonth};
 use app::console::{ConsoleView, TrainAction};
@@ -162,5 +164,27 @@ impl Backend for StoreBackend {
             };
             result.map(|request| request.status).map_err(BackendError::from_api)
         })
+    }
+
+    fn admin_view(&self, caller: &Parts) -> BoxFuture<'_, Result<AdminView, BackendError>> {
+        let caller = self::caller(caller);
+        Box::pin(async move { admin::view(&self.state, &caller?).await.map_err(BackendError::from_api) })
+    }
+
+    fn admin_command(&self, caller: &Parts, command: AdminCommand) -> BoxFuture<'_, Result<String, BackendError>> {
+        let caller = self::caller(caller);
+        Box::pin(async move { admin::command(&self.state, &caller?, command).await.map_err(BackendError::from_api) })
+    }
+
+    fn account_view(&self, caller: &Parts) -> BoxFuture<'_, Result<AccountView, BackendError>> {
+        let caller = self::caller(caller);
+        Box::pin(async move { admin::account(&self.state, &caller?).await.map_err(BackendError::from_api) })
+    }
+
+    fn account_command(&self, caller: &Parts, command: AccountCommand) -> BoxFuture<'_, Result<String, BackendError>> {
+        let caller = self::caller(caller);
+        Box::pin(
+            async move { admin::account_command(&self.state, &caller?, command).await.map_err(BackendError::from_api) },
+        )
     }
 }

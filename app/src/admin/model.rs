@@ -1,0 +1,92 @@
+//! What the admin and account pages show and send.
+
+use serde::{Deserialize, Serialize};
+
+/// The admin page: people, tokens, embedding, approval rules and the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminView {
+    pub users: Vec<AdminUser>,
+    pub tokens: Vec<AdminToken>,
+    pub origins: Vec<String>,
+    /// (domain, approvals required) for every domain.
+    pub rules: Vec<(String, i64)>,
+    /// The audit log's record count and head hash.
+    pub audit_count: i64,
+    pub audit_head: String,
+    /// The newest records, newest first.
+    pub audit: Vec<AuditLine>,
+}
+
+/// A user as admins see them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct AdminUser {
+    pub name: String,
+    /// `viewer`, `release_manager@payments` …
+    pub roles: Vec<String>,
+    pub disabled: bool,
+    pub must_change_password: bool,
+}
+
+/// An API token (never its secret).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct AdminToken {
+    pub id: String,
+    pub name: String,
+    pub scopes: Vec<String>,
+    pub domains: Vec<String>,
+    pub expires_at: Option<String>,
+    pub revoked: bool,
+    pub last_used_at: Option<String>,
+}
+
+/// One audit record, shortened.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct AuditLine {
+    pub seq: i64,
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub object: String,
+}
+
+/// Something an admin does; the answer is a sentence to show (or a secret shown once).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AdminCommand {
+    CreateUser { name: String, password: String, roles: String },
+    SetRoles { name: String, roles: String },
+    SetDisabled { name: String, disabled: bool },
+    CreateToken { name: String, scopes: String, domains: String, expires_in: String },
+    RevokeToken { id: String },
+    AllowOrigin { origin: String },
+    RemoveOrigin { origin: String },
+    CreateEmbedLink { audience: String, expires_in: String },
+    SetApprovalRule { domain: String, required: i64 },
+    VerifyAudit,
+}
+
+/// The account page: who I am and where I am signed in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountView {
+    pub name: String,
+    pub roles: Vec<String>,
+    pub must_change_password: bool,
+    pub sessions: Vec<SessionLine>,
+}
+
+/// One of my live sessions.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SessionLine {
+    pub id: String,
+    pub current: bool,
+    pub created_at: String,
+    pub last_seen_at: String,
+    pub ip: String,
+    pub user_agent: String,
+}
+
+/// Something I do to my own account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AccountCommand {
+    EndSession { id: String },
+    ChangePassword { current: String, new: String },
+}

@@ -1,0 +1,84 @@
+import { test, expect, Page } from '@playwright/test';
+import { signIn } from './session';
+
+/** Opens the console and waits for it to be hydrated (the forms then run in place). */
+async function openConsole(page: Page, name: string) {
+  await signIn(page, name, '/console');
+  await expect(page.locator('#console-title')).toHaveText('Console');
+  await expect(page.locator('.console-train').first()).toBeVisible();
+  await expect(page.locator('.viewer-zone, body')).toBeTruthy();
+}
+
+test('a viewer sees the trains in flight but is offered no action', async ({ page }) => {
+  await openConsole(page, 'viewer');
+  expect(await page.locator('.console-train').count()).toBeGreaterThan(0);
+  await expect(page.locator('.console-train .action')).toHaveCount(0);
+  await expect(page.locator('summary.action-break-glass')).toHaveCount(0);
+  await expect(page.locator('.waiting .empty')).toHaveText('Nothing waits for you.');
+  await page.screenshot({ path: 'screenshots/console-viewer.png', fullPage: true });
+});
+
+test('a release manager holds and resumes a train, and aborting asks for a reason', async ({ page }) => {
+  await openConsole(page, 'release-manager');
+  await expect(page.locator('.console .action-approve')).toHaveCount(0);
+  await expect(page.locator('summary.action-break-glass')).toBeVisible();
+  const row = page.locator('.console-train.phase-planning').first();
+  const trainId = await row.getAttribute('data-train');
+  const train = page.locator(`.console-train[data-train="${trainId}"]`);
+  await train.locator('summary.action-hold').click();
+  await train.locator('details.confirm[open] input[name="reason"]').fill('waiting for the ledger fix');
+  await train.locator('details.confirm[open] button.confirm-button').click();
+  await expect(train.locator('.phase')).toHaveText('held');
+  await expect(train.locator('.waiting-reason')).toContainText('held by user:release-manager: waiting for the ledger fix');
+  await expect(train.locator('button.action-resume')).toBeVisible();
+  await page.screenshot({ path: 'screenshots/console-release-manager.png', fullPage: true });
+  await train.locator('button.action-resume').click();
+  await expect(train.locator('.phase')).toHaveText('planning');
+
+  await train.locator('summary.action-abort').click();
+  const confirm = train.locator('details.confirm[open] button.confirm-button');
+  await expect(confirm).toHaveText('Confirm: abort');
+  // The reason is required: an empty one is not sent.
+  await confirm.click();
+  await expect(train.locator('.phase')).toHaveText('planning');
+  await expect(train.locator('details.confirm[open] input[name="reason"]')).toBeFocused();
+});
+
+test('a release manager for payments is offered actions on payments trains only', async ({ page }) => {
+  await openConsole(page, 'payments-rm');
+  const rows = page.locator('.console-train');
+  const count = await rows.count();
+  let offered = 0;
+  for (let i = 0; i < count; i++) {
+    const row = rows.nth(i);
+    const domain = (await row.locator('td').first().textContent())?.trim();
+    const actions = await row.locator('.action').count();
+    if (domain === 'payments') offered += actions;
+    else expect(actions, `no actions on a ${domain} train`).toBe(0);
+  }
+  expect(offered).toBeGreaterThan(0);
+  await expect(page.locator('.request-glass select option')).toHaveText(['payments']);
+});
+
+test('a break-glass asked by a release manager waits for the approver, who cannot approve twice', async ({ browser }) => {
+  const manager = await browser.newPage();
+  await openConsole(manager, 'release-manager');
+  await manager.locator('summary.action-break-glass').click();
+  await manager.locator('.request-glass select').selectOption('search');
+  await manager.locator('.request-glass input[name="reason"]').fill('index corruption fix must ship in the freeze');
+  await manager.locator('.request-glass button.danger').click();
+  await expect(manager.locator('.break-glass-list li').first()).toContainText('index corruption fix');
+  await expect(manager.locator('.break-glass-waiting li')).toHaveCount(0);
+
+  const approver = await browser.newPage();
+  await openConsole(approver, 'approver');
+  await expect(approver.locator('.console-train .action')).toHaveCount(0);
+  const request = approver.locator('.glass-request', { hasText: 'index corruption fix' });
+  await expect(request).toBeVisible();
+  await approver.screenshot({ path: 'screenshots/console-approver.png', fullPage: true });
+  await request.locator('button.action-approve').click();
+  await expect(approver.locator('.glass-request', { hasText: 'index corruption fix' })).toHaveCount(0);
+  await expect(approver.locator('.break-glass-list li').first()).toContainText('approved by approver');
+  // The manager's console shows the approval within two seconds, without a reload.
+  await expect(manager.locator('.break-glass-list li').first()).toContainText('approved by approver', { timeout: 5_000 });
+});
