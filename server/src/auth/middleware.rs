@@ -167,7 +167,13 @@ async fn session_principal(state: &ApiState, cookie: &str, now: i64) -> Result<P
     }
     // Roles are read on every request, so a change applies to the very next one.
     let bindings = store::users::bindings(&mut conn, &session.user_id).await?;
-    Ok(Principal::User { id: session.user_id, name: session.user_name, session_id: session.id, bindings })
+    Ok(Principal::User {
+        id: session.user_id,
+        name: session.user_name,
+        session_id: session.id,
+        bindings,
+        must_change_password: session.must_change_password != 0,
+    })
 }
 
 async fn embed_grant(state: &ApiState, parts: &Parts, now: i64) -> Result<EmbedGrant, ApiError> {

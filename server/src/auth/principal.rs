@@ -11,8 +11,9 @@ use super::{Binding, Permission, Role, Scope};
 pub enum Principal {
     /// No credentials.
     Anonymous,
-    /// A person signed in through a session.
-    User { id: String, name: String, session_id: String, bindings: Vec<Binding> },
+    /// A person signed in through a session. Until they replace a one-time
+    /// or reset password (`must_change_password`) their roles are not in force.
+    User { id: String, name: String, session_id: String, bindings: Vec<Binding>, must_change_password: bool },
     /// A CI system with a bearer token; `domains` empty means every domain.
     Token { id: String, name: String, scopes: Vec<Scope>, domains: Vec<String> },
 }
@@ -50,6 +51,7 @@ impl Principal {
     pub fn can(&self, permission: Permission, domain: Option<&str>) -> bool {
         match self {
             Principal::Anonymous => false,
+            Principal::User { must_change_password: true, .. } => false,
             Principal::User { bindings, .. } => {
                 if permission == Permission::Read {
                     return !bindings.is_empty();
@@ -74,6 +76,7 @@ impl Principal {
     pub fn can_somewhere(&self, permission: Permission) -> bool {
         match self {
             Principal::Anonymous => false,
+            Principal::User { must_change_password: true, .. } => false,
             Principal::User { bindings, .. } => match permission {
                 Permission::Read => !bindings.is_empty(),
                 Permission::Administer => self.can(permission, None),
@@ -99,6 +102,11 @@ impl Principal {
         }
         if *self == Principal::Anonymous {
             return Err(Denied::Unauthenticated);
+        }
+        if matches!(self, Principal::User { must_change_password: true, .. }) {
+            return Err(Denied::Forbidden(
+                "choose your own password first (on /account); until then you can do nothing else".into(),
+            ));
         }
         let place = domain.map(|domain| format!(" in domain \"{domain}\"")).unwrap_or_default();
         let needs = match self {
@@ -137,6 +145,7 @@ mod tests {
             id: "u1".into(),
             name: "ada".into(),
             session_id: "s1".into(),
+            must_change_password: false,
             bindings: bindings
                 .iter()
                 .map(|(role, domain)| Binding { role: *role, domain: domain.map(str::to_owned) })
@@ -175,6 +184,17 @@ mod tests {
         assert!(!ci.can(Permission::ReportChecks, Some("payments")));
         assert!(!ci.can(Permission::Operate, Some("payments")));
         assert!(!ci.can(Permission::Read, None));
+    }
+
+    #[test]
+    fn a_person_with_a_one_time_password_can_do_nothing_until_they_change_it() {
+        let mut admin = user(&[(Role::Admin, None)]);
+        if let Principal::User { must_change_password, .. } = &mut admin {
+            *must_change_password = true;
+        }
+        assert!(!admin.can(Permission::Administer, None) && !admin.can(Permission::Read, None));
+        let refusal = admin.require(Permission::Read, None).expect_err("refused");
+        assert!(refusal.to_string().contains("choose your own password first"));
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub struct LiveSession {
     pub user_id: String,
     pub user_name: String,
     pub last_seen_at: i64,
+    pub must_change_password: i64,
 }
 
 /// Stores a new session.
@@ -48,7 +49,8 @@ pub async fn insert(conn: &mut Conn, session: &Session, secret_hash: &str) -> Re
 #[tracing::instrument(skip_all)]
 pub async fn live(conn: &mut Conn, secret_hash: &str, now: i64, idle_ms: i64) -> Result<Option<LiveSession>, DbError> {
     Ok(sqlx::query_as(
-        "SELECT s.id, s.user_id, u.name AS user_name, s.last_seen_at FROM sessions s JOIN users u ON u.id = s.user_id \
+        "SELECT s.id, s.user_id, u.name AS user_name, s.last_seen_at, u.must_change_password FROM sessions s \
+         JOIN users u ON u.id = s.user_id \
          WHERE s.secret_hash = $1 AND s.ended_at IS NULL AND s.expires_at > $2 AND s.last_seen_at + $3 > $2 \
          AND u.disabled = 0",
     )

@@ -175,3 +175,81 @@ async fn the_cli_exports_a_file_that_verifies_offline_and_names_an_edited_line()
         String::from_utf8_lossy(&verify.stderr)
     );
 }
+
+/// Reads the server's stderr until a line containing `needle` (or gives up after 30 s).
+fn wait_for_line(lines: &mut impl Iterator<Item = String>, needle: &str) -> String {
+    let started = std::time::Instant::now();
+    for line in lines {
+        if line.contains(needle) {
+            return line;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "no line with {needle}");
+    }
+    panic!("the server stopped before logging {needle}");
+}
+
+/// The value of `key=` in a log line.
+fn field(line: &str, key: &str) -> String {
+    let rest = line.split(&format!("{key}=")).nth(1).unwrap_or_else(|| panic!("{key} in {line}"));
+    rest.split_whitespace().next().unwrap_or_default().trim_matches('"').to_owned()
+}
+
+#[tokio::test]
+async fn the_first_start_logs_a_one_time_admin_password_and_checkpoints_that_later_verify() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("railyard.db").display());
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_railyard"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--database-url", &url, "--audit-checkpoint-interval", "1s"])
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .env_remove("RAILYARD_ADMIN_PASSWORD")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start railyard");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines().map_while(Result::ok);
+    let password_line = wait_for_line(&mut lines, "one-time password");
+    let password = field(&password_line, "password");
+    assert!(password.len() >= 20, "{password_line}");
+    let checkpoint = wait_for_line(&mut lines, "audit checkpoint");
+    let (count, head) = (field(&checkpoint, "count"), field(&checkpoint, "head"));
+    child.kill().expect("stop");
+    child.wait().expect("stopped");
+
+    let verify = std::process::Command::new(env!("CARGO_BIN_EXE_railyard"))
+        .args(["audit", "verify", "--database-url", &url, "--head", &format!("{count}:{head}")])
+        .output()
+        .expect("verify");
+    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
+
+    // The password was written once: a second start finds the admin and says nothing.
+    let mut again = std::process::Command::new(env!("CARGO_BIN_EXE_railyard"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--database-url", &url])
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start railyard");
+    let mut lines = BufReader::new(again.stderr.take().expect("stderr")).lines().map_while(Result::ok);
+    let mut before_serving = Vec::new();
+    for line in lines.by_ref() {
+        let serving = line.contains("serving");
+        before_serving.push(line);
+        if serving {
+            break;
+        }
+    }
+    again.kill().expect("stop");
+    again.wait().expect("stopped");
+    assert!(!before_serving.iter().any(|line| line.contains("one-time password")), "{before_serving:?}");
+
+    let db = Db::connect(&url).await.expect("connect");
+    let mut conn = db.acquire().await.expect("connection");
+    let (hash, must_change): (String, i64) =
+        sqlx::query_as("SELECT password_hash, must_change_password FROM users WHERE name = 'admin'")
+            .fetch_one(&mut *conn)
+            .await
+            .expect("the admin");
+    assert_eq!(must_change, 1, "a one-time password must be changed at first sign-in");
+    assert!(server::auth::password::verify(&password, &hash), "the logged password signs in");
+}

@@ -109,7 +109,7 @@ async fn disabling_a_user_ends_their_sessions_and_role_changes_apply_at_once(bac
             None,
             Method::POST,
             "/api/v1/session",
-            Some(&json!({ "name": "ada", "password": "initial password 1" })),
+            Some(&json!({ "name": "ada", "password": "their own password" })),
         )
         .await;
     assert_eq!(status, 401, "a disabled user cannot sign in");
@@ -420,4 +420,22 @@ mod embeds {
         assert_eq!(status, 400);
         assert!(body["error"].as_str().is_some_and(|e| e.contains("allow-list")), "{body}");
     }
+}
+
+#[tokio::test]
+async fn a_new_user_must_choose_a_password_before_their_roles_apply() {
+    let app = spawn_app(Backend::Sqlite, false).await;
+    let body = json!({ "name": "nina", "password": "initial password 1", "roles": [{ "role": "viewer" }] });
+    assert_eq!(app.send_as(Some(&app.admin_cookie), Method::POST, "/api/v1/users", Some(&body)).await.0, 201);
+    let nina = sign_in(&app.anonymous, &app.address, "nina", "initial password 1").await;
+    let (status, body) =
+        app.send_as(Some(&nina), Method::GET, "/api/v1/trains?from=2026-11-01&to=2026-12-01", None).await;
+    assert_eq!(status, 403);
+    assert!(body.contains("choose your own password first"), "{body}");
+    let (_, me) = app.send_as(Some(&nina), Method::GET, "/api/v1/me", None).await;
+    assert!(me.contains("\"must_change_password\":true"), "{me}");
+    let change = json!({ "current": "initial password 1", "new": "nina's own passphrase" });
+    assert_eq!(app.send_as(Some(&nina), Method::POST, "/api/v1/me/password", Some(&change)).await.0, 204);
+    let (status, _) = app.send_as(Some(&nina), Method::GET, "/api/v1/trains?from=2026-11-01&to=2026-12-01", None).await;
+    assert_eq!(status, 200);
 }

@@ -308,6 +308,12 @@ impl TestApp {
         let (status, text) =
             self.send_as(Some(&self.admin_cookie), reqwest::Method::POST, "/api/v1/users", Some(&body)).await;
         assert_eq!(status, 201, "creating {name}: {text}");
-        sign_in(&self.anonymous, &self.address, name, "initial password 1").await
+        let cookie = sign_in(&self.anonymous, &self.address, name, "initial password 1").await;
+        // A new user's roles are in force once they chose their own password.
+        let change = serde_json::json!({ "current": "initial password 1", "new": "their own password" });
+        let (status, text) =
+            self.send_as(Some(&cookie), reqwest::Method::POST, "/api/v1/me/password", Some(&change)).await;
+        assert_eq!(status, 204, "{name} changing the initial password: {text}");
+        cookie
     }
 }
