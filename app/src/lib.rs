@@ -38,6 +38,14 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// What a failed server function says to a person.
+fn error_text(error: &ServerFnError) -> String {
+    match error {
+        ServerFnError::ServerError(message) => message.clone(),
+        other => other.to_string(),
+    }
+}
+
 /// The bar above every page except embedded panels.
 #[component]
 fn TopBar() -> impl IntoView {

@@ -8,6 +8,8 @@ mod model;
 pub use model::{AccountCommand, AccountView, AdminCommand, AdminToken, AdminUser, AdminView, AuditLine, SessionLine};
 
 use leptos::prelude::*;
+
+use crate::error_text;
 use leptos::server_fn::ServerFn;
 
 /// Runs an admin command for the caller.
@@ -113,13 +115,6 @@ pub async fn end_session(id: String) -> Result<String, ServerFnError> {
 #[server(prefix = "/rpc", endpoint = "change_password")]
 pub async fn change_password(current: String, new: String) -> Result<String, ServerFnError> {
     run_account(AccountCommand::ChangePassword { current, new }).await
-}
-
-fn error_text(error: &ServerFnError) -> String {
-    match error {
-        ServerFnError::ServerError(message) => message.clone(),
-        other => other.to_string(),
-    }
 }
 
 /// The answer of an action, as a notice.

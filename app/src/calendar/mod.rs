@@ -7,6 +7,8 @@ mod model;
 pub use model::{build_month, CalendarDay, CalendarMonth, DatedTrain, DomainKey, FreezeNote, TrainChip, YearMonth};
 
 use leptos::prelude::*;
+
+use crate::error_text;
 use leptos_router::hooks::use_query_map;
 
 use crate::viewer_time::{clock_time, provide_viewer_zone, ViewerZone};
@@ -70,13 +72,6 @@ pub fn EmbeddedCalendar() -> impl IntoView {
                     })
             }}
         </Transition>
-    }
-}
-
-fn error_text(error: &ServerFnError) -> String {
-    match error {
-        ServerFnError::ServerError(message) => message.clone(),
-        other => other.to_string(),
     }
 }
 

@@ -9,6 +9,8 @@ pub use model::{BreakGlassItem, ConsoleTrain, ConsoleView, PendingCandidate, Tra
 
 use leptos::prelude::*;
 
+use crate::error_text;
+
 use crate::viewer_time::{clock_time, provide_viewer_zone, ViewerZone};
 
 /// The console for the signed-in person.
@@ -335,12 +337,5 @@ fn BreakGlassForm(domains: Signal<Vec<String>>, ask: ServerAction<RequestBreakGl
                 <button type="submit" class="danger">"Ask two approvers"</button>
             </ActionForm>
         </details>
-    }
-}
-
-fn error_text(error: &ServerFnError) -> String {
-    match error {
-        ServerFnError::ServerError(message) => message.clone(),
-        other => other.to_string(),
     }
 }

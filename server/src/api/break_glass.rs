@@ -144,13 +144,7 @@ pub async fn approve_for(
     if !store::approvals::approve_break_glass(&mut tx, id, &name, now).await? {
         return Err(ApiError::Conflict("this break-glass is already granted or rejected".into()));
     }
-    let entry = caller
-        .audit("break_glass.approved", &format!("break_glass:{id}"))
-        .change(&serde_json::Value::Null, &json!({ "comment": comment }));
-    store::audit::append(&mut tx, &entry, now).await?;
-    let updated = store::approvals::break_glass(&mut tx, id).await?.ok_or(store::DbError::NotFound)?;
-    tx.commit().await?;
-    Ok(view(updated, now))
+    decided(tx, caller, "break_glass.approved", id, &comment, now).await
 }
 
 /// `POST /api/v1/break-glass/{id}/reject`.
@@ -180,8 +174,20 @@ pub async fn reject_for(
     if !store::approvals::reject_break_glass(&mut tx, id, &name, now).await? {
         return Err(ApiError::Conflict("this break-glass is already granted or rejected".into()));
     }
+    decided(tx, caller, "break_glass.rejected", id, &comment, now).await
+}
+
+/// Audits a decision, commits it and answers with the request as it now stands.
+async fn decided(
+    mut tx: sqlx::Transaction<'static, sqlx::Any>,
+    caller: &Caller,
+    action: &str,
+    id: &str,
+    comment: &str,
+    now: i64,
+) -> Result<BreakGlassJson, ApiError> {
     let entry = caller
-        .audit("break_glass.rejected", &format!("break_glass:{id}"))
+        .audit(action, &format!("break_glass:{id}"))
         .change(&serde_json::Value::Null, &json!({ "comment": comment }));
     store::audit::append(&mut tx, &entry, now).await?;
     let updated = store::approvals::break_glass(&mut tx, id).await?.ok_or(store::DbError::NotFound)?;

@@ -69,11 +69,7 @@ pub async fn create(
     let Json(request) = body?;
     let name = parse_name(&request.name)?;
     password::check_strength(&request.password).map_err(ApiError::BadRequest)?;
-    let chosen = request.password;
-    let hash = tokio::task::spawn_blocking(move || password::hash(&chosen))
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?
-        .map_err(ApiError::Internal)?;
+    let hash = hash_password(request.password).await?;
     let now = to_ms(state.clock.now());
     let mut tx = state.db.begin().await?;
     if store::users::by_name(&mut tx, &name).await?.is_some() {
@@ -182,11 +178,7 @@ pub async fn reset_password(
     caller.require(Permission::Administer, None)?;
     let Json(request) = body?;
     password::check_strength(&request.password).map_err(ApiError::BadRequest)?;
-    let chosen = request.password;
-    let hash = tokio::task::spawn_blocking(move || password::hash(&chosen))
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?
-        .map_err(ApiError::Internal)?;
+    let hash = hash_password(request.password).await?;
     let now = to_ms(state.clock.now());
     let mut tx = state.db.begin().await?;
     let user = existing(&mut tx, &name).await?;
@@ -199,6 +191,14 @@ pub async fn reset_password(
     store::audit::append(&mut tx, &entry, now).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The argon2id hash of `chosen`, computed off the async threads.
+pub async fn hash_password(chosen: String) -> Result<String, ApiError> {
+    tokio::task::spawn_blocking(move || password::hash(&chosen))
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?
+        .map_err(ApiError::Internal)
 }
 
 async fn existing(conn: &mut Conn, name: &str) -> Result<User, ApiError> {
