@@ -11,7 +11,7 @@ use serde_json::json;
 use super::{ApiError, ApiState};
 use crate::auth::{Caller, Permission};
 use crate::engine::{Action, Event};
-use crate::runtime::{self, RuntimeError};
+use crate::runtime;
 use crate::store;
 use crate::time::to_ms;
 use crate::train_state::TrainState;
@@ -75,13 +75,7 @@ pub async fn operate(
         action: request.action.clone(),
         reason: request.reason.trim().to_owned(),
     };
-    let run = runtime::apply_in(&mut tx, id, &event, &actor, now).await.map_err(|error| match error {
-        RuntimeError::NotFound(_) => ApiError::Conflict("the train has not opened yet; nothing to act on".into()),
-        RuntimeError::Refused(refusal) => ApiError::Conflict(refusal.to_string()),
-        RuntimeError::Conflict(_) => ApiError::Conflict("the train changed at the same moment; try again".into()),
-        RuntimeError::Db(e) => ApiError::from(e),
-        RuntimeError::Corrupt(e) => ApiError::Internal(e.into()),
-    })?;
+    let run = runtime::apply_in(&mut tx, id, &event, &actor, now).await?;
     let after = json!({ "phase": run.phase, "action": request.action, "reason": request.reason.trim() });
     let entry = caller.audit("train.operator_action", &format!("train:{id}")).change(&serde_json::Value::Null, &after);
     store::audit::append(&mut tx, &entry, now).await?;

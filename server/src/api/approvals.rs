@@ -10,6 +10,10 @@ use serde_json::json;
 
 use super::{ApiError, ApiState};
 use crate::auth::{Caller, Permission};
+use crate::engine::{Event, GateState, TrainRun};
+use crate::fleet::COMPLIANCE_GATE;
+use crate::integrations::compliance_outcome;
+use crate::runtime;
 use crate::store::{self, approvals::Approval};
 use crate::time::{rfc3339, to_ms};
 
@@ -135,8 +139,36 @@ pub async fn decide_for(
     );
     store::audit::append(&mut tx, &entry, now).await?;
     let summary = summary(&mut tx, &artifact).await?;
+    decide_gates(&mut tx, caller, &artifact.id, now).await?;
     tx.commit().await?;
     Ok(summary)
+}
+
+/// Once a candidate is approved or rejected, finishes its compliance gate on
+/// every train in flight that waits for it, in the same transaction as the decision.
+async fn decide_gates(conn: &mut store::Conn, caller: &Caller, artifact_id: &str, now: i64) -> Result<(), ApiError> {
+    let standing = store::approvals::standing(conn, artifact_id).await?;
+    if matches!(standing, store::approvals::Standing::Pending { .. }) {
+        return Ok(());
+    }
+    let outcome = compliance_outcome(standing);
+    for train_id in store::approvals::trains_carrying(conn, artifact_id).await? {
+        let Some((state, _)) = store::runs::load(conn, &train_id).await? else { continue };
+        let run: TrainRun = serde_json::from_str(&state).map_err(|e| ApiError::Internal(e.into()))?;
+        let waiting =
+            run.candidates.iter().filter(|c| c.artifact_id == artifact_id).flat_map(|c| &c.gates).any(|g| {
+                g.name == COMPLIANCE_GATE && matches!(g.state, GateState::Pending | GateState::Awaiting { .. })
+            });
+        if waiting {
+            let event = Event::GateFinished {
+                artifact_id: artifact_id.to_owned(),
+                gate: COMPLIANCE_GATE.to_owned(),
+                outcome: outcome.clone(),
+            };
+            runtime::apply_in(conn, &train_id, &event, &caller.principal.actor(), now).await?;
+        }
+    }
+    Ok(())
 }
 
 /// `GET /api/v1/approval-rules`.

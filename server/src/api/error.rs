@@ -5,6 +5,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
+use crate::runtime::RuntimeError;
 use crate::store::DbError;
 
 /// An error response. Client mistakes carry their message; our own failures
@@ -55,6 +56,18 @@ impl From<DbError> for ApiError {
         match error {
             DbError::NotFound => Self::NotFound("not found".into()),
             DbError::Other(e) => Self::Internal(e.into()),
+        }
+    }
+}
+
+impl From<RuntimeError> for ApiError {
+    fn from(error: RuntimeError) -> Self {
+        match error {
+            RuntimeError::NotFound(_) => Self::Conflict("the train has not opened yet; nothing to act on".into()),
+            RuntimeError::Refused(refusal) => Self::Conflict(refusal.to_string()),
+            RuntimeError::Conflict(_) => Self::Conflict("the train changed at the same moment; try again".into()),
+            RuntimeError::Db(e) => Self::from(e),
+            RuntimeError::Corrupt(e) => Self::Internal(e.into()),
         }
     }
 }

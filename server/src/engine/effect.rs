@@ -17,6 +17,8 @@ pub enum Timer {
 pub enum Notice {
     Opened,
     GateFailed,
+    /// A candidate waits for approvers.
+    ApprovalRequested,
     Held,
     RollbackStarted,
     Completed,
@@ -25,8 +27,15 @@ pub enum Notice {
 
 impl Notice {
     /// Every notice.
-    pub const ALL: [Notice; 6] =
-        [Self::Opened, Self::GateFailed, Self::Held, Self::RollbackStarted, Self::Completed, Self::Skipped];
+    pub const ALL: [Notice; 7] = [
+        Self::Opened,
+        Self::GateFailed,
+        Self::ApprovalRequested,
+        Self::Held,
+        Self::RollbackStarted,
+        Self::Completed,
+        Self::Skipped,
+    ];
 }
 
 /// One thing to do. Every effect that reaches outside carries an

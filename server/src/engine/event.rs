@@ -18,6 +18,8 @@ pub enum GateOutcome {
     Failed(String),
     Inconclusive(String),
     Errored(String),
+    /// Waiting for people (approvals); the gate finishes when they decide.
+    Awaiting(String),
 }
 
 /// The canary judge's classification of a step.

@@ -74,6 +74,10 @@ pub enum GateState {
     Errored {
         detail: String,
     },
+    /// Waiting for people to decide (e.g. approvals); the train waits in pre-flight, it is not held.
+    Awaiting {
+        detail: String,
+    },
     Waived {
         by: String,
         reason: String,

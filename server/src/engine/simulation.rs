@@ -293,3 +293,37 @@ fn an_empty_train_is_skipped() {
     let trace = drive(World::default());
     assert_eq!(trace.phases(), vec![TrainState::Planning, TrainState::Assembling, TrainState::Skipped]);
 }
+
+#[test]
+fn a_gate_awaiting_approvers_keeps_the_train_in_preflight_until_they_decide() {
+    let mut world = World::standard();
+    let waiting = GateOutcome::Awaiting("0 of 2 approvals".into());
+    world.gates.insert(("a1".into(), "security".into()), vec![waiting.clone()]);
+    world.gates.insert(("a2".into(), "security".into()), vec![waiting]);
+    // The approvers decide 40 minutes after opening: ledger approved, checkout rejected.
+    let decided = |artifact: &str, outcome: GateOutcome| Event::GateFinished {
+        artifact_id: artifact.into(),
+        gate: "security".into(),
+        outcome,
+    };
+    world.scheduled = vec![
+        (OPENED + 40 * MINUTE, decided("a1", GateOutcome::Passed)),
+        (OPENED + 41 * MINUTE, decided("a2", GateOutcome::Failed("rejected by carol: no change ticket".into()))),
+    ];
+    let trace = drive(world);
+    use TrainState::*;
+    assert_eq!(trace.phases(), vec![Planning, Assembling, Preflight, Staging, Canary, Cutover, Monitoring, Completed]);
+    assert!(!trace.phases().contains(&Held), "waiting for people is not a hold");
+    assert!(trace.said("ledger waits for security: 0 of 2 approvals"));
+    let asked = trace.effects.iter().filter(|e| matches!(e, Effect::Notify { notice: Notice::ApprovalRequested, .. }));
+    assert_eq!(asked.count(), 2, "approvers are asked once per candidate");
+    let checkout = trace.run.candidates.iter().find(|c| c.service == "checkout").expect("checkout");
+    assert_eq!(
+        checkout.missed.as_deref(),
+        Some("missed the train: gate security failed (rejected by carol: no change ticket)")
+    );
+    let staging_started = trace.timeline.iter().position(|e| e.to == Staging).expect("staging");
+    let approved =
+        trace.timeline.iter().position(|e| e.reason.contains("checkout missed the train")).expect("rejected");
+    assert!(approved < staging_started, "the train left pre-flight only after both were decided");
+}

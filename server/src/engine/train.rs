@@ -220,7 +220,7 @@ impl Machine {
         }
         let service = candidate.service.clone();
         let Some(gate) = candidate.gates.iter_mut().find(|g| g.name == gate_name) else { return };
-        if gate.state != GateState::Pending {
+        if !matches!(gate.state, GateState::Pending | GateState::Awaiting { .. }) {
             return; // a duplicate delivery
         }
         match outcome {
@@ -232,6 +232,15 @@ impl Machine {
                 self.effects.push(Effect::CarryOver { artifact_id: artifact_id.to_owned(), reason: reason.clone() });
                 self.effects.push(Effect::Notify { notice: Notice::GateFailed, text: format!("{service} {reason}") });
                 self.note(format!("{service} {reason}"));
+            }
+            GateOutcome::Awaiting(detail) => {
+                if matches!(gate.state, GateState::Awaiting { .. }) {
+                    return;
+                }
+                gate.state = GateState::Awaiting { detail: detail.clone() };
+                let text = format!("{service} waits for {gate_name}: {detail}");
+                self.effects.push(Effect::Notify { notice: Notice::ApprovalRequested, text: text.clone() });
+                self.note(text);
             }
             GateOutcome::Inconclusive(detail) => {
                 gate.state = GateState::Inconclusive { detail: detail.clone() };

@@ -5,7 +5,7 @@
 //! name = "payments"
 //! colour = "#0072B2"            # optional
 //! notify_webhook_env = "PAYMENTS_SLACK_URL"   # optional: variable holding a Slack-compatible webhook URL
-//! notify_on = ["opened", "gate_failed", "held", "rollback_started", "completed", "skipped"]   # optional
+//! notify_on = ["opened", "gate_failed", "approval_requested", "held", "rollback_started", "completed", "skipped"]   # optional
 //!
 //! [[service]]
 //! name = "ledger"
@@ -23,7 +23,8 @@
 //! cutover_window = "2h"
 //! preflight = "2h"              # optional: planning closes this long before cutover
 //! monitoring = "1h"             # optional: watched this long after the last step
-//! gates = ["tests", "security_scan"]   # optional: check kinds, or "observability" (the service has an SLO)
+//! gates = ["tests", "security_scan"]   # optional: check kinds, "observability" (the service has an SLO) or
+//!                                      # "compliance" (enough approvers, never the author, approved the candidate)
 //! deployer = "simulated"        # optional; or "webhook" with the two lines below
 //! webhook_url = "https://deploy.example.com/hooks/railyard"
 //! webhook_secret_env = "RAILYARD_WEBHOOK_SECRET"   # the variable holding the HMAC key
@@ -302,6 +303,8 @@ struct RawFreeze {
 
 /// The gate that passes when the candidate's service has an SLO.
 pub const OBSERVABILITY_GATE: &str = "observability";
+/// The gate that passes when enough approvers (not the author) approved the candidate.
+pub const COMPLIANCE_GATE: &str = "compliance";
 
 /// Colour-blind-safe colours (Okabe–Ito) for domains that name none.
 const PALETTE: [&str; 7] = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#8C6D00"];
@@ -456,10 +459,13 @@ impl Checker<'_> {
             }
         }
         let gates = raw.gates.clone().unwrap_or_else(|| vec!["tests".into(), "security_scan".into()]);
-        let known_gates = gates.iter().all(|gate| gate == OBSERVABILITY_GATE || CheckKind::named(gate).is_some());
+        let known_gates = gates
+            .iter()
+            .all(|gate| gate == OBSERVABILITY_GATE || gate == COMPLIANCE_GATE || CheckKind::named(gate).is_some());
         if !known_gates {
             let names: Vec<&str> = CheckKind::ALL.iter().map(|k| k.as_str()).collect();
-            self.problem(&at, "gates", format!("gates are {} or {OBSERVABILITY_GATE}", names.join(", ")));
+            let names = names.join(", ");
+            self.problem(&at, "gates", format!("gates are {names}, {OBSERVABILITY_GATE} or {COMPLIANCE_GATE}"));
         }
         let deployer = raw.deployer.clone().unwrap_or_else(|| "simulated".into());
         let deployer_ok = self.deployer(&at, &deployer, &raw);

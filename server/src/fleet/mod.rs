@@ -7,7 +7,8 @@ mod manifest;
 
 pub use apply::{apply, ApplyError, ApplySummary};
 pub use manifest::{
-    parse, DomainSpec, Fleet, FreezeSchedule, FreezeSpec, Problem, ServiceSpec, TrainSpec, OBSERVABILITY_GATE,
+    parse, DomainSpec, Fleet, FreezeSchedule, FreezeSpec, Problem, ServiceSpec, TrainSpec, COMPLIANCE_GATE,
+    OBSERVABILITY_GATE,
 };
 
 /// Reads, validates and applies the file at `path`.

@@ -19,7 +19,7 @@ use crate::analysis::{CanaryMetric, Classification};
 use crate::artifacts::CheckStatus;
 use crate::clock::Clock;
 use crate::engine::{Boarding, Environment, GateOutcome, Notice, Verdict};
-use crate::fleet::OBSERVABILITY_GATE;
+use crate::fleet::{COMPLIANCE_GATE, OBSERVABILITY_GATE};
 use crate::runtime::{self, BoxFuture, Deployment, EffectContext, Integrations};
 use crate::store::{self, definitions::Definition, Db};
 use crate::time::to_ms;
@@ -80,6 +80,9 @@ impl FleetIntegrations {
             } else {
                 GateOutcome::Passed
             });
+        }
+        if gate == COMPLIANCE_GATE {
+            return Ok(compliance_outcome(store::approvals::standing(&mut conn, artifact_id).await?));
         }
         let check = store::artifacts::latest_check(&mut conn, artifact_id, gate).await?;
         let Some(check) = check else {
@@ -310,5 +313,17 @@ impl Integrations for FleetIntegrations {
         text: &'a str,
     ) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(self.post_notice(&context.train_id, notice, text))
+    }
+}
+
+/// The compliance gate's answer for a candidate's approval standing.
+pub fn compliance_outcome(standing: store::approvals::Standing) -> GateOutcome {
+    use store::approvals::Standing;
+    match standing {
+        Standing::Approved { .. } => GateOutcome::Passed,
+        Standing::Rejected { by, comment } => GateOutcome::Failed(format!("rejected by {by}: {comment}")),
+        Standing::Pending { approved, required } => {
+            GateOutcome::Awaiting(format!("{approved} of {required} approvals; asked the domain's approvers"))
+        }
     }
 }

@@ -204,3 +204,47 @@ pub async fn break_glass_active(conn: &mut Conn, domain_id: &str, now: i64) -> R
     .await?;
     Ok(count > 0)
 }
+
+/// Where a candidate's approvals stand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Standing {
+    /// Enough approvals and no rejection.
+    Approved { approvers: Vec<String> },
+    /// Someone rejected it: who and why.
+    Rejected { by: String, comment: String },
+    /// Fewer approvals than the domain's rule asks for.
+    Pending { approved: i64, required: i64 },
+}
+
+/// The standing of `artifact_id` under its domain's rule.
+#[tracing::instrument(skip_all)]
+pub async fn standing(conn: &mut Conn, artifact_id: &str) -> Result<Standing, DbError> {
+    let domain_id: String = sqlx::query_scalar(
+        "SELECT s.domain_id FROM artifacts a JOIN services s ON s.id = a.service_id WHERE a.id = $1",
+    )
+    .bind(artifact_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(DbError::NotFound)?;
+    let required = required(conn, &domain_id).await?;
+    let decisions = of_artifact(conn, artifact_id).await?;
+    if let Some(rejection) = decisions.iter().find(|d| d.decision == "rejected") {
+        return Ok(Standing::Rejected { by: rejection.approver.clone(), comment: rejection.comment.clone() });
+    }
+    let approvers: Vec<String> =
+        decisions.into_iter().filter(|d| d.decision == "approved").map(|d| d.approver).collect();
+    let approved = i64::try_from(approvers.len()).unwrap_or(i64::MAX);
+    Ok(if approved >= required { Standing::Approved { approvers } } else { Standing::Pending { approved, required } })
+}
+
+/// Trains in flight that carry `artifact_id` as a candidate.
+#[tracing::instrument(skip_all)]
+pub async fn trains_carrying(conn: &mut Conn, artifact_id: &str) -> Result<Vec<String>, DbError> {
+    Ok(sqlx::query_scalar(
+        "SELECT c.train_id FROM train_candidates c JOIN trains t ON t.id = c.train_id \
+         WHERE c.artifact_id = $1 AND t.state NOT IN ('completed', 'aborted', 'rolled_back', 'skipped')",
+    )
+    .bind(artifact_id)
+    .fetch_all(conn)
+    .await?)
+}

@@ -8,6 +8,7 @@ mod auth;
 mod authorization;
 mod calendar_page;
 mod cli;
+mod compliance;
 mod gitops;
 mod health;
 mod helpers;

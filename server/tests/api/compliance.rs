@@ -1,0 +1,110 @@
+//! The compliance gate end to end: a train waits in pre-flight for the
+//! domain's approvers; their decisions, made over the API, finish the gate
+//! on the train in the same transaction.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use reqwest::Method;
+use serde_json::json;
+use server::fleet::{self, parse};
+use server::integrations::{FleetIntegrations, SimulatedMetrics};
+use server::runtime;
+use server::scheduler::{tick, SchedulerConfig};
+use server::store;
+use server::time::to_ms;
+use server::train_state::TrainState;
+
+use crate::helpers::{drive_train, register_build, spawn_app, test_now, train_in_state, Backend};
+use crate::on_both_backends;
+
+const FLEET: &str = r#"
+[[domain]]
+name = "payments"
+
+[[service]]
+name = "ledger"
+domain = "payments"
+
+[[service]]
+name = "checkout"
+domain = "payments"
+
+[[train]]
+name = "payments-daily"
+domain = "payments"
+services = ["ledger", "checkout"]
+cadence = "FREQ=DAILY;BYHOUR=14"
+time_zone = "UTC"
+starts = "2026-01-01"
+planning_window = "1h"
+cutover_window = "2h"
+preflight = "30m"
+monitoring = "10m"
+gates = ["tests", "compliance"]
+"#;
+
+async fn a_train_waits_for_approvers_and_a_rejected_candidate_misses_it(backend: Backend) {
+    let app = spawn_app(backend, false).await;
+    fleet::apply(&app.db, &parse("fleet.toml", FLEET).expect("valid"), test_now()).await.expect("apply");
+    let rule = json!({ "required_approvals": 2 });
+    let (status, _) =
+        app.send_as(Some(&app.admin_cookie), Method::PUT, "/api/v1/approval-rules/payments", Some(&rule)).await;
+    assert_eq!(status, 200);
+    // register_build names "bob" as the author.
+    let ledger = register_build(&app, "ledger", "3.0.0", 'c', "1.0").await;
+    let checkout = register_build(&app, "checkout", "3.0.0", 'd', "1.0").await;
+    let carol = app.user_with_roles("carol", &[("approver", Some("payments"))]).await;
+    let erin = app.user_with_roles("erin", &[("approver", None)]).await;
+
+    let opened_at = test_now() + Duration::hours(1);
+    tick(&app.db, opened_at, &SchedulerConfig::default()).await.expect("tick");
+    let integrations = FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), SimulatedMetrics::default())
+        .expect("integrations");
+    let train_id = train_in_state(&app.db, "planning").await;
+    // Work an hour: past pre-flight and past the cutover instant.
+    let mut now = to_ms(opened_at);
+    for _ in 0..60 {
+        while runtime::work(&app.db, &integrations, now, 100).await.expect("work") > 0 {}
+        now += 60_000;
+    }
+    let run = runtime::load(&app.db, &train_id).await.expect("state");
+    assert_eq!(run.phase, TrainState::Preflight, "waiting for approvers, not held and not gone");
+    let (_, detail) = app.get(&format!("/api/v1/trains/{train_id}")).await;
+    assert!(detail.contains("ledger waits for compliance: 0 of 2 approvals"), "{detail}");
+
+    let app = &app;
+    let approve = |cookie: String, artifact: String, body: serde_json::Value| {
+        let path = format!("/api/v1/artifacts/{artifact}/approvals");
+        async move { app.send_as(Some(&cookie), Method::POST, &path, Some(&body)).await }
+    };
+    let (status, _) = approve(carol.clone(), ledger.clone(), json!({ "decision": "approve" })).await;
+    assert_eq!(status, 201);
+    assert_eq!(runtime::load(&app.db, &train_id).await.expect("state").phase, TrainState::Preflight, "1 of 2");
+    let (status, _) = approve(erin.clone(), ledger.clone(), json!({ "decision": "approve" })).await;
+    assert_eq!(status, 201);
+    let (status, body) =
+        approve(carol, checkout.clone(), json!({ "decision": "reject", "comment": "no change ticket" })).await;
+    assert_eq!(status, 201, "{body}");
+
+    let run = runtime::load(&app.db, &train_id).await.expect("state");
+    assert_ne!(run.phase, TrainState::Preflight, "both decided: the train goes on");
+    drive_train(&app.db, &integrations, &train_id, now).await;
+    let mut conn = app.db.acquire().await.expect("connection");
+    let cargo = store::artifacts::train_candidates(&mut conn, &train_id).await.expect("cargo");
+    let status_of = |id: &str| cargo.iter().find(|(a, _, _)| a == id).map(|(_, s, r)| (s.clone(), r.clone()));
+    assert_eq!(status_of(&ledger).map(|s| s.0), Some("shipped".to_owned()));
+    let (state, reason) = status_of(&checkout).expect("checkout");
+    assert_eq!(state, "missed");
+    assert!(reason.contains("rejected by carol: no change ticket"), "{reason}");
+    let (phase,): (String,) = sqlx::query_as("SELECT state FROM trains WHERE id = $1")
+        .bind(&train_id)
+        .fetch_one(&mut *conn)
+        .await
+        .expect("train");
+    assert_eq!(phase, "completed");
+    let events = store::trains::events(&mut conn, &train_id).await.expect("timeline");
+    let rejection = events.iter().find(|e| e.reason.contains("checkout missed the train")).expect("the rejection");
+    assert_eq!(rejection.actor, "user:carol", "the timeline names the approver whose decision moved the train");
+}
+on_both_backends!(compliance_gate, a_train_waits_for_approvers_and_a_rejected_candidate_misses_it);
