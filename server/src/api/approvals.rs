@@ -11,7 +11,7 @@ use serde_json::json;
 use super::{ApiError, ApiState};
 use crate::auth::{Caller, Permission};
 use crate::engine::{Event, GateState, TrainRun};
-use crate::fleet::COMPLIANCE_GATE;
+use crate::fleet::{COMPLIANCE_GATE, SCHEMA_GATE};
 use crate::integrations::compliance_outcome;
 use crate::runtime;
 use crate::store::{self, approvals::Approval};
@@ -144,8 +144,9 @@ pub async fn decide_for(
     Ok(summary)
 }
 
-/// Once a candidate is approved or rejected, finishes its compliance gate on
-/// every train in flight that waits for it, in the same transaction as the decision.
+/// Once a candidate is approved or rejected, finishes its compliance and
+/// schema gates on every train in flight that waits for them, in the same
+/// transaction as the decision.
 async fn decide_gates(conn: &mut store::Conn, caller: &Caller, artifact_id: &str, now: i64) -> Result<(), ApiError> {
     let standing = store::approvals::standing(conn, artifact_id).await?;
     if matches!(standing, store::approvals::Standing::Pending { .. }) {
@@ -155,16 +156,17 @@ async fn decide_gates(conn: &mut store::Conn, caller: &Caller, artifact_id: &str
     for train_id in store::approvals::trains_carrying(conn, artifact_id).await? {
         let Some((state, _)) = store::runs::load(conn, &train_id).await? else { continue };
         let run: TrainRun = serde_json::from_str(&state).map_err(|e| ApiError::Internal(e.into()))?;
-        let waiting =
-            run.candidates.iter().filter(|c| c.artifact_id == artifact_id).flat_map(|c| &c.gates).any(|g| {
-                g.name == COMPLIANCE_GATE && matches!(g.state, GateState::Pending | GateState::Awaiting { .. })
-            });
-        if waiting {
-            let event = Event::GateFinished {
-                artifact_id: artifact_id.to_owned(),
-                gate: COMPLIANCE_GATE.to_owned(),
-                outcome: outcome.clone(),
-            };
+        let waiting: Vec<String> = run
+            .candidates
+            .iter()
+            .filter(|c| c.artifact_id == artifact_id)
+            .flat_map(|c| &c.gates)
+            .filter(|g| [COMPLIANCE_GATE, SCHEMA_GATE].contains(&g.name.as_str()))
+            .filter(|g| matches!(g.state, GateState::Pending | GateState::Awaiting { .. }))
+            .map(|g| g.name.clone())
+            .collect();
+        for gate in waiting {
+            let event = Event::GateFinished { artifact_id: artifact_id.to_owned(), gate, outcome: outcome.clone() };
             runtime::apply_in(conn, &train_id, &event, &caller.principal.actor(), now).await?;
         }
     }

@@ -8,6 +8,9 @@ pub struct Boarding {
     pub artifact_id: String,
     pub service: String,
     pub gates: Vec<String>,
+    /// Irreversible migrations it declares (they make the train roll-forward-only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub irreversible: Vec<String>,
 }
 
 /// The result of one gate run.

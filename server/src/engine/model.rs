@@ -107,6 +107,9 @@ pub struct Candidate {
     pub gates: Vec<Gate>,
     /// Why it was taken off this train and carried to the next, if it was.
     pub missed: Option<String>,
+    /// Irreversible migrations it declares.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub irreversible: Vec<String>,
 }
 
 impl Candidate {
@@ -178,6 +181,18 @@ impl TrainRun {
             (Environment::Production, 100) => TrainState::Cutover,
             (Environment::Production, _) => TrainState::Canary,
         }
+    }
+
+    /// Why the train cannot be rolled back, if it cannot: a boarded candidate
+    /// declares an irreversible migration, so the only way out is forward.
+    pub fn roll_forward_only(&self) -> Option<String> {
+        let reasons: Vec<String> = self
+            .candidates
+            .iter()
+            .filter(|c| c.boarded() && !c.irreversible.is_empty())
+            .map(|c| format!("{} ({})", c.service, c.irreversible.join(", ")))
+            .collect();
+        (!reasons.is_empty()).then(|| format!("irreversible migrations in {}", reasons.join("; ")))
     }
 
     /// Whether any step has been deployed (so stopping means rolling back).

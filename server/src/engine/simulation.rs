@@ -36,6 +36,7 @@ impl World {
             artifact_id: id.into(),
             service: service.into(),
             gates: vec!["tests".into(), "security".into()],
+            irreversible: Vec::new(),
         };
         Self { candidates: vec![boarding("a1", "ledger"), boarding("a2", "checkout")], ..Self::default() }
     }
@@ -326,4 +327,24 @@ fn a_gate_awaiting_approvers_keeps_the_train_in_preflight_until_they_decide() {
     let approved =
         trace.timeline.iter().position(|e| e.reason.contains("checkout missed the train")).expect("rejected");
     assert!(approved < staging_started, "the train left pre-flight only after both were decided");
+}
+
+#[test]
+fn a_train_with_an_irreversible_migration_holds_instead_of_rolling_back_and_goes_forward() {
+    let mut world = World::standard();
+    world.candidates[0].irreversible = vec!["drop_legacy_ledger".into()];
+    world.verdicts.insert(1, Verdict::Fail);
+    let trace = drive(world);
+    assert!(trace.said("roll-forward-only: irreversible migrations in ledger (drop_legacy_ledger)"));
+    assert_eq!(trace.run.phase, TrainState::Held, "a failing canary holds the train");
+    assert!(trace.said("not rolled back because the train is roll-forward-only"));
+    assert!(!trace.effects.iter().any(|e| matches!(e, Effect::RollBack { .. })), "nothing is rolled back");
+
+    let roll_back = Event::Operator { actor: "rm".into(), action: Action::RollBack, reason: "try anyway".into() };
+    let refusal = step(&trace.run, &roll_back, trace.now).expect_err("refused");
+    assert!(refusal.to_string().contains("roll-forward-only"), "{refusal}");
+    let promote =
+        Event::Operator { actor: "rm".into(), action: Action::Promote, reason: "fixed forward in 2.0.1".into() };
+    let promoted = step(&trace.run, &promote, trace.now).expect("promote goes forward");
+    assert_ne!(promoted.run.phase, TrainState::Held);
 }

@@ -137,6 +137,7 @@ impl Machine {
                             .map(|g| Gate { name: g.clone(), state: GateState::Pending, attempts: 1 })
                             .collect(),
                         missed: None,
+                        irreversible: b.irreversible.clone(),
                     })
                     .collect();
                 for candidate in &self.run.candidates {
@@ -150,6 +151,9 @@ impl Machine {
                 }
                 let services: Vec<&str> = candidates.iter().map(|b| b.service.as_str()).collect();
                 self.go(TrainState::Preflight, format!("boarded: {}", services.join(", ")));
+                if let Some(why) = self.run.roll_forward_only() {
+                    self.note(format!("roll-forward-only: {why}"));
+                }
             }
             Event::GateFinished { artifact_id, gate, outcome } => self.gate_finished(artifact_id, gate, outcome),
             Event::CutoverDue | Event::SoakElapsed { .. } => {}
@@ -161,7 +165,7 @@ impl Machine {
                         self.effects.push(Effect::SetTimer { at: until, timer: Timer::SoakElapsed { step: *step } });
                     } else {
                         let name = self.run.rollout[*step].name.clone();
-                        self.start_rollback(format!("deploying {name} failed: {detail}"));
+                        self.step_failed(format!("deploying {name} failed: {detail}"));
                     }
                 }
             }
@@ -170,7 +174,7 @@ impl Machine {
                     let name = self.run.rollout[*step].name.clone();
                     match verdict {
                         Verdict::Pass => self.step_succeeded(format!("{name}: canary judge passed ({detail})")),
-                        Verdict::Fail => self.start_rollback(format!("{name}: canary judge failed ({detail})")),
+                        Verdict::Fail => self.step_failed(format!("{name}: canary judge failed ({detail})")),
                         Verdict::Marginal | Verdict::NoData => self.hold(
                             HoldReason::Analysis,
                             format!("{name}: canary judge gave no pass ({detail}); promote or roll back"),
@@ -334,6 +338,9 @@ impl Machine {
                 if self.run.step_status == StepStatus::RollingBack {
                     return Err(Refusal::NotNow("a rollback is already running".into()));
                 }
+                if let Some(why) = self.run.roll_forward_only() {
+                    return Err(Refusal::NotNow(format!("the train is roll-forward-only ({why}): fix forward")));
+                }
                 self.start_rollback(format!("rollback by {actor}: {reason}"));
             }
             Action::WaiveGate { artifact_id, gate } => {
@@ -370,6 +377,17 @@ impl Machine {
         self.note(reason);
         self.run.current_step += 1;
         self.run.step_status = StepStatus::NotStarted;
+    }
+
+    /// A step failed: roll it back, or, when the train cannot go back, hold it for people to fix forward.
+    fn step_failed(&mut self, reason: String) {
+        match self.run.roll_forward_only() {
+            Some(why) => self.hold(
+                HoldReason::Analysis,
+                format!("{reason}; not rolled back because the train is roll-forward-only ({why}): fix forward, then promote"),
+            ),
+            None => self.start_rollback(reason),
+        }
     }
 
     fn start_rollback(&mut self, reason: String) {

@@ -24,7 +24,8 @@
 //! preflight = "2h"              # optional: planning closes this long before cutover
 //! monitoring = "1h"             # optional: watched this long after the last step
 //! gates = ["tests", "security_scan"]   # optional: check kinds, "observability" (the service has an SLO) or
-//!                                      # "compliance" (enough approvers, never the author, approved the candidate)
+//!                                      # "compliance" (enough approvers, never the author, approved the candidate);
+//!                                      # "schema" (an irreversible migration was signed off) is added by itself
 //! deployer = "simulated"        # optional; or "webhook" with the two lines below
 //! webhook_url = "https://deploy.example.com/hooks/railyard"
 //! webhook_secret_env = "RAILYARD_WEBHOOK_SECRET"   # the variable holding the HMAC key
@@ -305,6 +306,9 @@ struct RawFreeze {
 pub const OBSERVABILITY_GATE: &str = "observability";
 /// The gate that passes when enough approvers (not the author) approved the candidate.
 pub const COMPLIANCE_GATE: &str = "compliance";
+/// The gate that passes at once without irreversible migrations, and otherwise on an approver's sign-off.
+/// Candidates with an irreversible migration always get it.
+pub const SCHEMA_GATE: &str = "schema";
 
 /// Colour-blind-safe colours (Okabe–Ito) for domains that name none.
 const PALETTE: [&str; 7] = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#8C6D00"];
@@ -459,13 +463,15 @@ impl Checker<'_> {
             }
         }
         let gates = raw.gates.clone().unwrap_or_else(|| vec!["tests".into(), "security_scan".into()]);
-        let known_gates = gates
-            .iter()
-            .all(|gate| gate == OBSERVABILITY_GATE || gate == COMPLIANCE_GATE || CheckKind::named(gate).is_some());
+        let known_gates = gates.iter().all(|gate| {
+            [OBSERVABILITY_GATE, COMPLIANCE_GATE, SCHEMA_GATE].contains(&gate.as_str())
+                || CheckKind::named(gate).is_some()
+        });
         if !known_gates {
             let names: Vec<&str> = CheckKind::ALL.iter().map(|k| k.as_str()).collect();
             let names = names.join(", ");
-            self.problem(&at, "gates", format!("gates are {names}, {OBSERVABILITY_GATE} or {COMPLIANCE_GATE}"));
+            let special = format!("{OBSERVABILITY_GATE}, {COMPLIANCE_GATE} or {SCHEMA_GATE}");
+            self.problem(&at, "gates", format!("gates are {names}, {special}"));
         }
         let deployer = raw.deployer.clone().unwrap_or_else(|| "simulated".into());
         let deployer_ok = self.deployer(&at, &deployer, &raw);

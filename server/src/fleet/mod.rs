@@ -8,7 +8,7 @@ mod manifest;
 pub use apply::{apply, ApplyError, ApplySummary};
 pub use manifest::{
     parse, DomainSpec, Fleet, FreezeSchedule, FreezeSpec, Problem, ServiceSpec, TrainSpec, COMPLIANCE_GATE,
-    OBSERVABILITY_GATE,
+    OBSERVABILITY_GATE, SCHEMA_GATE,
 };
 
 /// Reads, validates and applies the file at `path`.

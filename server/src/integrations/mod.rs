@@ -16,10 +16,10 @@ pub use simulated::SimulatedMetrics;
 pub use webhook::WebhookDeployer;
 
 use crate::analysis::{CanaryMetric, Classification};
-use crate::artifacts::CheckStatus;
+use crate::artifacts::{CheckStatus, Migration};
 use crate::clock::Clock;
 use crate::engine::{Boarding, Environment, GateOutcome, Notice, Verdict};
-use crate::fleet::{COMPLIANCE_GATE, OBSERVABILITY_GATE};
+use crate::fleet::{COMPLIANCE_GATE, OBSERVABILITY_GATE, SCHEMA_GATE};
 use crate::runtime::{self, BoxFuture, Deployment, EffectContext, Integrations};
 use crate::store::{self, definitions::Definition, Db};
 use crate::time::to_ms;
@@ -65,7 +65,15 @@ impl FleetIntegrations {
         let artifacts = store::artifacts::newest_boardable(&mut conn, &service_ids).await?;
         Ok(artifacts
             .into_iter()
-            .map(|a| Boarding { artifact_id: a.id, service: a.service, gates: gates.clone() })
+            .map(|a| {
+                let irreversible = irreversible_migrations(&a.migrations);
+                let mut gates = gates.clone();
+                // An irreversible migration always needs its sign-off, whatever the definition lists.
+                if !irreversible.is_empty() && !gates.iter().any(|g| g == SCHEMA_GATE) {
+                    gates.push(SCHEMA_GATE.to_owned());
+                }
+                Boarding { artifact_id: a.id, service: a.service, gates, irreversible }
+            })
             .collect())
     }
 
@@ -83,6 +91,21 @@ impl FleetIntegrations {
         }
         if gate == COMPLIANCE_GATE {
             return Ok(compliance_outcome(store::approvals::standing(&mut conn, artifact_id).await?));
+        }
+        if gate == SCHEMA_GATE {
+            let artifact = store::artifacts::by_id(&mut conn, artifact_id).await?.context("the artifact is gone")?;
+            let irreversible = irreversible_migrations(&artifact.migrations);
+            if irreversible.is_empty() {
+                return Ok(GateOutcome::Passed);
+            }
+            let standing = store::approvals::standing(&mut conn, artifact_id).await?;
+            return Ok(match compliance_outcome(standing) {
+                GateOutcome::Awaiting(detail) => GateOutcome::Awaiting(format!(
+                    "irreversible migration {} needs an approver's sign-off ({detail})",
+                    irreversible.join(", ")
+                )),
+                other => other,
+            });
         }
         let check = store::artifacts::latest_check(&mut conn, artifact_id, gate).await?;
         let Some(check) = check else {
@@ -314,6 +337,16 @@ impl Integrations for FleetIntegrations {
     ) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(self.post_notice(&context.train_id, notice, text))
     }
+}
+
+/// The names of the irreversible migrations in an artifact's stored migrations (JSON).
+pub fn irreversible_migrations(migrations: &str) -> Vec<String> {
+    serde_json::from_str::<Vec<Migration>>(migrations)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|m| !m.reversible)
+        .map(|m| m.name)
+        .collect()
 }
 
 /// The compliance gate's answer for a candidate's approval standing.

@@ -108,3 +108,43 @@ async fn a_train_waits_for_approvers_and_a_rejected_candidate_misses_it(backend:
     assert_eq!(rejection.actor, "user:carol", "the timeline names the approver whose decision moved the train");
 }
 on_both_backends!(compliance_gate, a_train_waits_for_approvers_and_a_rejected_candidate_misses_it);
+
+async fn an_irreversible_migration_needs_a_sign_off_and_makes_the_train_roll_forward_only(backend: Backend) {
+    let app = spawn_app(backend, false).await;
+    let fleet = FLEET.replace(r#"gates = ["tests", "compliance"]"#, r#"gates = ["tests"]"#);
+    fleet::apply(&app.db, &parse("fleet.toml", &fleet).expect("valid"), test_now()).await.expect("apply");
+    let body = json!({
+        "service": "ledger", "version": "4.0.0", "digest": format!("sha256:{}", "f".repeat(64)),
+        "commit": "abc1234", "author": "bob",
+        "migrations": [{ "name": "drop_legacy_balance", "reversible": false }]
+    });
+    let (status, created) = app.post_json("/api/v1/artifacts", &body).await;
+    assert_eq!(status, 201, "{created}");
+    let artifact = created["id"].as_str().expect("id").to_owned();
+    let tests = json!({ "kind": "tests", "name": "unit", "status": "passed" });
+    assert_eq!(app.post_json(&format!("/api/v1/artifacts/{artifact}/checks"), &tests).await.0, 201);
+    let carol = app.user_with_roles("carol", &[("approver", None)]).await;
+
+    let opened_at = test_now() + Duration::hours(1);
+    tick(&app.db, opened_at, &SchedulerConfig::default()).await.expect("tick");
+    let integrations = FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), SimulatedMetrics::default())
+        .expect("integrations");
+    let train_id = train_in_state(&app.db, "planning").await;
+    let mut now = to_ms(opened_at);
+    for _ in 0..45 {
+        while runtime::work(&app.db, &integrations, now, 100).await.expect("work") > 0 {}
+        now += 60_000;
+    }
+    let run = runtime::load(&app.db, &train_id).await.expect("state");
+    assert_eq!(run.phase, TrainState::Preflight);
+    assert!(run.roll_forward_only().is_some_and(|why| why.contains("drop_legacy_balance")));
+    let (_, detail) = app.get(&format!("/api/v1/trains/{train_id}")).await;
+    assert!(detail.contains("irreversible migration drop_legacy_balance needs an approver's sign-off"), "{detail}");
+    assert!(detail.contains("roll-forward-only"), "{detail}");
+
+    let path = format!("/api/v1/artifacts/{artifact}/approvals");
+    let (status, _) = app.send_as(Some(&carol), Method::POST, &path, Some(&json!({ "decision": "approve" }))).await;
+    assert_eq!(status, 201);
+    assert_ne!(runtime::load(&app.db, &train_id).await.expect("state").phase, TrainState::Preflight, "signed off");
+}
+on_both_backends!(schema_gate, an_irreversible_migration_needs_a_sign_off_and_makes_the_train_roll_forward_only);

@@ -43,7 +43,12 @@ impl Receiver {
 impl Integrations for Receiver {
     fn assemble<'a>(&'a self, _: &'a EffectContext) -> BoxFuture<'a, anyhow::Result<Vec<Boarding>>> {
         Box::pin(async {
-            Ok(vec![Boarding { artifact_id: "a1".into(), service: "ledger".into(), gates: vec!["tests".into()] }])
+            Ok(vec![Boarding {
+                artifact_id: "a1".into(),
+                service: "ledger".into(),
+                gates: vec!["tests".into()],
+                irreversible: Vec::new(),
+            }])
         })
     }
 
