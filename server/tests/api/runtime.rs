@@ -8,6 +8,7 @@ use server::runtime::{self, BoxFuture, Deployment, EffectContext, Integrations, 
 use server::scheduler::{tick, SchedulerConfig};
 use server::store::{self, Db};
 use server::time::to_ms;
+use server::train_state::TrainState;
 
 use crate::helpers::{fresh_store, ledger_fleet, test_now, Backend, TestDatabase};
 use crate::on_both_backends;
@@ -171,6 +172,65 @@ ends = "2026-11-27T15:00"
     assert_eq!(state_and_timeline(&db, &id).await.0, "completed");
 }
 on_both_backends!(freeze_suspends, a_freeze_over_the_cutover_suspends_the_train_until_it_ends);
+
+async fn a_granted_break_glass_lets_a_suspended_train_through_its_freeze(backend: Backend) {
+    let (db, _database, id, _) = opened_train(backend).await;
+    let freeze = r#"
+[[freeze]]
+name = "quarter-close"
+domain = "payments"
+time_zone = "UTC"
+starts = "2026-11-27T13:50"
+ends = "2026-11-28T13:00"
+"#;
+    let file = format!("{}{freeze}", fleet());
+    fleet::apply(&db, &parse("fleet.toml", &file).expect("valid"), test_now()).await.expect("apply");
+    let receiver = Receiver::default();
+    let now = run_until_final(&db, &receiver, &id, to_ms(test_now()), 150).await;
+    assert_eq!(runtime::load(&db, &id).await.expect("state").phase, TrainState::Suspended);
+
+    let mut conn = db.acquire().await.expect("connection");
+    let domain_id: String = sqlx::query_scalar("SELECT id FROM domains WHERE name = 'payments'")
+        .fetch_one(&mut *conn)
+        .await
+        .expect("domain");
+    let request = store::approvals::BreakGlass {
+        id: "bg1".into(),
+        domain_id,
+        domain: "payments".into(),
+        requested_by: "rita".into(),
+        reason: "card outage fix".into(),
+        requested_at: now,
+        duration_ms: 4 * 3_600_000,
+        first_approver: None,
+        first_approved_at: None,
+        second_approver: None,
+        second_approved_at: None,
+        rejected_by: None,
+        rejected_at: None,
+    };
+    store::approvals::request_break_glass(&mut conn, &request).await.expect("request");
+    assert!(store::approvals::approve_break_glass(&mut conn, "bg1", "carol", now).await.expect("first"));
+    assert!(
+        !store::approvals::approve_break_glass(&mut conn, "bg1", "carol", now).await.expect("again"),
+        "same person"
+    );
+    drop(conn);
+    let now = run_until_final(&db, &receiver, &id, now, 10).await;
+    assert_eq!(
+        runtime::load(&db, &id).await.expect("state").phase,
+        TrainState::Suspended,
+        "one approval is not enough"
+    );
+
+    let mut conn = db.acquire().await.expect("connection");
+    assert!(store::approvals::approve_break_glass(&mut conn, "bg1", "erin", now).await.expect("second"));
+    drop(conn);
+    run_until_final(&db, &receiver, &id, now, 120).await;
+    let (state, _) = state_and_timeline(&db, &id).await;
+    assert_eq!(state, "completed", "the train went through the freeze (in force until tomorrow) on the break-glass");
+}
+on_both_backends!(break_glass_passes_a_freeze, a_granted_break_glass_lets_a_suspended_train_through_its_freeze);
 
 async fn state_and_timeline(db: &Db, train_id: &str) -> (String, Vec<(String, String, String)>) {
     let mut conn = db.acquire().await.expect("connection");
