@@ -89,6 +89,10 @@ pub enum Event {
         name: String,
     },
     FreezeEnded,
+    /// A break-glass lets the train through the freeze that holds it.
+    FreezeLifted {
+        by: String,
+    },
     Operator {
         actor: String,
         action: Action,

@@ -202,6 +202,13 @@ impl Machine {
                     }
                 }
             }
+            Event::FreezeLifted { by } => {
+                if let Some(name) = self.run.frozen_by.take() {
+                    if self.run.phase == TrainState::Suspended {
+                        self.unpause(format!("freeze {name} lifted by {by}"));
+                    }
+                }
+            }
             Event::Operator { actor, action, reason } => self.operator(actor, action, reason)?,
         }
         Ok(())

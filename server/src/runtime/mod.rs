@@ -163,7 +163,16 @@ pub async fn apply_in(
 }
 
 /// The freeze holding for the train's domain at `now`, if any.
-async fn current_freeze(conn: &mut Conn, train_id: &str, now: i64) -> Result<Option<String>, RuntimeError> {
+/// Where freezes stand for a train right now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum FreezeNow {
+    Clear,
+    Holding(String),
+    /// A freeze would hold, but a granted break-glass lets the domain through.
+    Lifted(String),
+}
+
+async fn current_freeze(conn: &mut Conn, train_id: &str, now: i64) -> Result<FreezeNow, RuntimeError> {
     let (domain_id,): (String,) = sqlx::query_as(
         "SELECT d.domain_id FROM trains t JOIN train_definitions d ON d.id = t.definition_id WHERE t.id = $1",
     )
@@ -171,21 +180,25 @@ async fn current_freeze(conn: &mut Conn, train_id: &str, now: i64) -> Result<Opt
     .fetch_one(&mut *conn)
     .await?;
     let freezes = store::freezes::list(conn).await?;
-    let Some(freeze) = freezes.into_iter().find(|f| f.holds(&domain_id, now)) else { return Ok(None) };
-    // A granted break-glass (two approvers) lets the domain's trains through for its window.
-    if store::approvals::break_glass_active(conn, &domain_id, now).await? {
-        return Ok(None);
-    }
-    Ok(Some(freeze.name))
+    let Some(freeze) = freezes.into_iter().find(|f| f.holds(&domain_id, now)) else { return Ok(FreezeNow::Clear) };
+    Ok(match store::approvals::active_break_glass(conn, &domain_id, now).await? {
+        Some(glass) => FreezeNow::Lifted(format!(
+            "a break-glass ({}) approved by {}",
+            glass.reason,
+            [glass.first_approver, glass.second_approver].into_iter().flatten().collect::<Vec<_>>().join(" and ")
+        )),
+        None => FreezeNow::Holding(freeze.name),
+    })
 }
 
 /// The event that brings the engine's view of freezes up to date, if it is behind.
-fn freeze_change(run: &TrainRun, holding: Option<String>) -> Option<Event> {
-    match (holding, &run.frozen_by) {
-        (Some(name), Some(known)) if &name == known => None,
-        (Some(name), _) => Some(Event::FreezeStarted { name }),
-        (None, Some(_)) => Some(Event::FreezeEnded),
-        (None, None) => None,
+fn freeze_change(run: &TrainRun, now: FreezeNow) -> Option<Event> {
+    match (now, &run.frozen_by) {
+        (FreezeNow::Holding(name), Some(known)) if &name == known => None,
+        (FreezeNow::Holding(name), _) => Some(Event::FreezeStarted { name }),
+        (FreezeNow::Lifted(by), Some(_)) => Some(Event::FreezeLifted { by }),
+        (FreezeNow::Clear, Some(_)) => Some(Event::FreezeEnded),
+        (FreezeNow::Lifted(_) | FreezeNow::Clear, None) => None,
     }
 }
 

@@ -191,18 +191,18 @@ pub async fn reject_break_glass(conn: &mut Conn, id: &str, by: &str, now: i64) -
     Ok(done.rows_affected() == 1)
 }
 
-/// Whether a granted break-glass covers `domain_id` at `now`.
+/// The granted break-glass that covers `domain_id` at `now`, if any.
 #[tracing::instrument(skip_all)]
-pub async fn break_glass_active(conn: &mut Conn, domain_id: &str, now: i64) -> Result<bool, DbError> {
-    let count: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM break_glass WHERE domain_id = $1 AND rejected_at IS NULL \
-         AND second_approved_at IS NOT NULL AND second_approved_at <= $2 AND second_approved_at + duration_ms > $2",
-    )
+pub async fn active_break_glass(conn: &mut Conn, domain_id: &str, now: i64) -> Result<Option<BreakGlass>, DbError> {
+    Ok(sqlx::query_as(&format!(
+        "{BREAK_GLASS} WHERE b.domain_id = $1 AND b.rejected_at IS NULL AND b.second_approved_at IS NOT NULL \
+         AND b.second_approved_at <= $2 AND b.second_approved_at + b.duration_ms > $2 \
+         ORDER BY b.second_approved_at DESC LIMIT 1"
+    ))
     .bind(domain_id)
     .bind(now)
-    .fetch_one(conn)
-    .await?;
-    Ok(count > 0)
+    .fetch_optional(conn)
+    .await?)
 }
 
 /// Where a candidate's approvals stand.

@@ -227,8 +227,10 @@ ends = "2026-11-28T13:00"
     assert!(store::approvals::approve_break_glass(&mut conn, "bg1", "erin", now).await.expect("second"));
     drop(conn);
     run_until_final(&db, &receiver, &id, now, 120).await;
-    let (state, _) = state_and_timeline(&db, &id).await;
+    let (state, timeline) = state_and_timeline(&db, &id).await;
     assert_eq!(state, "completed", "the train went through the freeze (in force until tomorrow) on the break-glass");
+    let lifted = "freeze quarter-close lifted by a break-glass (card outage fix) approved by carol and erin";
+    assert!(timeline.iter().any(|(_, _, reason)| reason == lifted), "{timeline:?}");
 }
 on_both_backends!(break_glass_passes_a_freeze, a_granted_break_glass_lets_a_suspended_train_through_its_freeze);
 
