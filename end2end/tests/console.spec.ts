@@ -22,7 +22,8 @@ test('a release manager holds and resumes a train, and aborting asks for a reaso
   await openConsole(page, 'release-manager');
   await expect(page.locator('.console .action-approve')).toHaveCount(0);
   await expect(page.locator('summary.action-break-glass')).toBeVisible();
-  const row = page.locator('.console-train.phase-planning').first();
+  // The payments live-demo train stays in planning for minutes; the identity one moves in seconds.
+  const row = page.locator('.console-train.phase-planning', { hasText: 'payments-live-demo' }).first();
   const trainId = await row.getAttribute('data-train');
   const train = page.locator(`.console-train[data-train="${trainId}"]`);
   await train.locator('summary.action-hold').click();

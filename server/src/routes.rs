@@ -72,7 +72,8 @@ impl ApiRoutes {
 }
 
 fn api_routes() -> ApiRoutes {
-    use api::{actions, approvals, artifacts, audit, break_glass, deployments, embed, health, incidents, metrics};
+    use api::metrics;
+    use api::{actions, approvals, artifacts, audit, break_glass, deployments, embed, emergency, health, incidents};
     use api::{session, tokens, trains, users};
     let sarif = artifacts::report_sarif.layer(DefaultBodyLimit::max(SARIF_LIMIT));
     ApiRoutes::new()
@@ -103,6 +104,7 @@ fn api_routes() -> ApiRoutes {
         .add(Method::GET, "/api/v1/audit", audit::latest)
         .add(Method::GET, "/api/v1/audit/verify", audit::verify)
         .add(Method::GET, "/api/v1/trains", trains::list)
+        .add(Method::POST, "/api/v1/trains/emergency", emergency::start)
         .add(Method::GET, "/api/v1/trains/{id}", trains::show)
         .add(Method::GET, "/api/v1/trains/{id}/release-notes", trains::release_notes)
         .add(Method::POST, "/api/v1/trains/{id}/actions", actions::act)

@@ -179,7 +179,8 @@ fn TrainItem(train: TrainChip, zone: ViewerZone) -> impl IntoView {
     let at = train.cutover_at;
     let viewer_time = move || clock_time(at, zone_name.get().is_some());
     let title = format!(
-        "{} ({}) cuts over at {} {} ({}); state: {}{}",
+        "{}{} ({}) cuts over at {} {} ({}); state: {}{}",
+        if train.emergency { "EMERGENCY " } else { "" },
         train.name,
         train.domain,
         train.own_time,
@@ -188,7 +189,12 @@ fn TrainItem(train: TrainChip, zone: ViewerZone) -> impl IntoView {
         train.state,
         if train.frozen { "; inside a freeze" } else { "" }
     );
-    let class = format!("train state-{}{}", train.state, if train.frozen { " in-freeze" } else { "" });
+    let class = format!(
+        "train state-{}{}{}",
+        train.state,
+        if train.frozen { " in-freeze" } else { "" },
+        if train.emergency { " emergency" } else { "" }
+    );
     view! {
         <li
             class=class
@@ -198,6 +204,7 @@ fn TrainItem(train: TrainChip, zone: ViewerZone) -> impl IntoView {
             data-cutover-at=at
         >
             <span class="train-time viewer-time">{viewer_time}</span>
+            {train.emergency.then(|| view! { <span class="emergency-mark">"EMERGENCY"</span> })}
             <span class="train-name">{train.name}</span>
             <span class="train-own-time">{format!("{} {}", train.own_time, train.zone_abbreviation)}</span>
             <span class="train-state">

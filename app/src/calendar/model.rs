@@ -116,6 +116,9 @@ pub struct TrainChip {
     /// Earlier trains of the same definition on the same day, folded into this chip.
     #[serde(default)]
     pub earlier: usize,
+    /// Started on demand outside the cadence, with a reduced gate set.
+    #[serde(default)]
+    pub emergency: bool,
 }
 
 /// A domain in the legend.
@@ -186,7 +189,8 @@ pub fn build_month(
 fn fold_same_definition<'a>(chips: impl Iterator<Item = &'a TrainChip>) -> Vec<TrainChip> {
     let mut folded: Vec<TrainChip> = Vec::new();
     for chip in chips {
-        match folded.iter_mut().find(|c| c.name == chip.name) {
+        // Emergency trains are never folded into a regular one (or the other way round).
+        match folded.iter_mut().find(|c| c.name == chip.name && c.emergency == chip.emergency) {
             Some(existing) if existing.cutover_at <= chip.cutover_at => {
                 let earlier = existing.earlier + 1;
                 *existing = TrainChip { earlier, ..chip.clone() };
@@ -238,6 +242,7 @@ mod tests {
             zone_abbreviation: "CET".into(),
             frozen: false,
             earlier: 0,
+            emergency: false,
         };
         let freeze = FreezeNote {
             name: "thanksgiving".into(),

@@ -185,7 +185,10 @@ fn TrainRow(train: ConsoleTrain, zone: ViewerZone, act: ServerAction<OperateTrai
     let id = train.id.clone();
     view! {
         <tr class=format!("console-train phase-{}", train.phase) data-train=train.id.clone()>
-            <th scope="row">{train.name.clone()}</th>
+            <th scope="row">
+                {train.emergency.then(|| view! { <span class="emergency-mark">"EMERGENCY"</span> " " })}
+                {train.name.clone()}
+            </th>
             <td>{train.domain.clone()}</td>
             <td>
                 <span class=format!("phase phase-{}", train.phase)>{train.phase.replace('_', " ")}</span>

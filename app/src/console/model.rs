@@ -39,6 +39,8 @@ pub struct ConsoleTrain {
     pub cutover_at: i64,
     /// Why it is held or suspended, if it is.
     pub waiting_reason: String,
+    /// Started on demand outside the cadence.
+    pub emergency: bool,
     /// The actions this person may take on it now.
     pub actions: Vec<TrainAction>,
 }

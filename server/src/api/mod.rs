@@ -7,6 +7,7 @@ pub mod audit;
 pub mod break_glass;
 pub mod deployments;
 pub mod embed;
+pub mod emergency;
 mod error;
 pub mod health;
 pub mod incidents;

@@ -39,6 +39,11 @@ pub struct TrainJson {
     pub planning_opens_at: String,
     pub cutover_at: String,
     pub cutover_closes_at: String,
+    /// `regular` or `emergency`.
+    pub kind: String,
+    /// Why an emergency train was started (empty for regular trains).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason: String,
 }
 
 /// The response body.
@@ -230,7 +235,8 @@ async fn find(conn: &mut store::Conn, id: &str) -> Result<TrainListing, ApiError
     store::trains::by_id(conn, id).await?.ok_or_else(|| ApiError::NotFound(format!("no train has id \"{id}\"")))
 }
 
-fn train_json(t: TrainListing) -> TrainJson {
+/// A stored train as the API shows it.
+pub fn train_json(t: TrainListing) -> TrainJson {
     TrainJson {
         id: t.id,
         definition: t.definition,
@@ -240,6 +246,8 @@ fn train_json(t: TrainListing) -> TrainJson {
         planning_opens_at: rfc3339(t.planning_opens_at),
         cutover_at: rfc3339(t.cutover_at),
         cutover_closes_at: rfc3339(t.cutover_closes_at),
+        kind: t.kind,
+        reason: t.reason,
     }
 }
 

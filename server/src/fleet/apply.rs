@@ -163,6 +163,7 @@ pub async fn apply(db: &Db, fleet: &Fleet, now: DateTime<Utc>) -> Result<ApplySu
             metrics_provider: spec.metrics_provider.clone(),
             prometheus_url: spec.prometheus_url.clone(),
             metrics: as_json(&spec.metrics),
+            emergency_gates: as_json(&spec.emergency_gates),
         };
         let outcome = match store::definitions::by_name(&mut tx, &spec.name).await? {
             None => {

@@ -26,6 +26,7 @@
 //! gates = ["tests", "security_scan"]   # optional: check kinds, "observability" (the service has an SLO) or
 //!                                      # "compliance" (enough approvers, never the author, approved the candidate);
 //!                                      # "schema" (an irreversible migration was signed off) is added by itself
+//! emergency_gates = ["tests"]          # optional: the reduced gate set of this definition's emergency trains
 //! deployer = "simulated"        # optional; or "webhook" with the two lines below
 //! webhook_url = "https://deploy.example.com/hooks/railyard"
 //! webhook_secret_env = "RAILYARD_WEBHOOK_SECRET"   # the variable holding the HMAC key
@@ -144,6 +145,8 @@ pub struct TrainSpec {
     pub preflight_ms: i64,
     pub monitoring_ms: i64,
     pub gates: Vec<String>,
+    /// The reduced gate set of emergency trains.
+    pub emergency_gates: Vec<String>,
     pub deployer: String,
     /// For the webhook deployer: the URL and the environment variable with its secret.
     pub webhook_url: String,
@@ -236,6 +239,7 @@ struct RawTrain {
     preflight: Option<String>,
     monitoring: Option<String>,
     gates: Option<Vec<String>>,
+    emergency_gates: Option<Vec<String>>,
     deployer: Option<String>,
     #[serde(default)]
     webhook_url: String,
@@ -463,15 +467,20 @@ impl Checker<'_> {
             }
         }
         let gates = raw.gates.clone().unwrap_or_else(|| vec!["tests".into(), "security_scan".into()]);
-        let known_gates = gates.iter().all(|gate| {
-            [OBSERVABILITY_GATE, COMPLIANCE_GATE, SCHEMA_GATE].contains(&gate.as_str())
-                || CheckKind::named(gate).is_some()
-        });
-        if !known_gates {
-            let names: Vec<&str> = CheckKind::ALL.iter().map(|k| k.as_str()).collect();
-            let names = names.join(", ");
-            let special = format!("{OBSERVABILITY_GATE}, {COMPLIANCE_GATE} or {SCHEMA_GATE}");
-            self.problem(&at, "gates", format!("gates are {names}, {special}"));
+        let emergency_gates = raw.emergency_gates.clone().unwrap_or_else(|| vec!["tests".into()]);
+        let mut known_gates = true;
+        for (field, list) in [("gates", &gates), ("emergency_gates", &emergency_gates)] {
+            let known = list.iter().all(|gate| {
+                [OBSERVABILITY_GATE, COMPLIANCE_GATE, SCHEMA_GATE].contains(&gate.as_str())
+                    || CheckKind::named(gate).is_some()
+            });
+            if !known {
+                let names: Vec<&str> = CheckKind::ALL.iter().map(|k| k.as_str()).collect();
+                let names = names.join(", ");
+                let special = format!("{OBSERVABILITY_GATE}, {COMPLIANCE_GATE} or {SCHEMA_GATE}");
+                self.problem(&at, field, format!("gates are {names}, {special}"));
+            }
+            known_gates &= known;
         }
         let deployer = raw.deployer.clone().unwrap_or_else(|| "simulated".into());
         let deployer_ok = self.deployer(&at, &deployer, &raw);
@@ -499,6 +508,7 @@ impl Checker<'_> {
                 preflight_ms,
                 monitoring_ms,
                 gates,
+                emergency_gates,
                 deployer,
                 webhook_url: raw.webhook_url,
                 webhook_secret_env: raw.webhook_secret_env,

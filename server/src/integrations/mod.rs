@@ -60,9 +60,23 @@ impl FleetIntegrations {
     async fn boarding(&self, train_id: &str) -> anyhow::Result<Vec<Boarding>> {
         let mut conn = self.db.acquire().await?;
         let definition = self.definition_of(&mut conn, train_id).await?;
-        let gates: Vec<String> = serde_json::from_str(&definition.gates).context("reading the definition's gates")?;
-        let service_ids = store::definitions::service_ids(&mut conn, &definition.id).await?;
-        let artifacts = store::artifacts::newest_boardable(&mut conn, &service_ids).await?;
+        let listed = store::trains::emergency_candidates(&mut conn, train_id).await?;
+        // An emergency train carries exactly what it was started for, through the reduced gate set.
+        let (gates, artifacts) = if listed.is_empty() {
+            let service_ids = store::definitions::service_ids(&mut conn, &definition.id).await?;
+            (definition.gates.clone(), store::artifacts::newest_boardable(&mut conn, &service_ids).await?)
+        } else {
+            let mut artifacts = Vec::new();
+            for id in &listed {
+                if let Some(artifact) =
+                    store::artifacts::by_id(&mut conn, id).await?.filter(|a| a.rejected_at.is_none())
+                {
+                    artifacts.push(artifact);
+                }
+            }
+            (definition.emergency_gates.clone(), artifacts)
+        };
+        let gates: Vec<String> = serde_json::from_str(&gates).context("reading the definition's gates")?;
         Ok(artifacts
             .into_iter()
             .map(|a| {

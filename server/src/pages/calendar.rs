@@ -56,6 +56,7 @@ pub async fn month(db: &Db, today: NaiveDate, month: YearMonth) -> anyhow::Resul
                     time_zone: train.time_zone,
                     frozen,
                     earlier: 0,
+                    emergency: train.kind == "emergency",
                 },
             })
         })

@@ -70,9 +70,23 @@ pub async fn build(state: &ApiState, caller: &Caller) -> Result<ConsoleView, Api
     Ok(ConsoleView { viewer, trains, approvals, break_glass, operable_domains })
 }
 
+/// A train in flight as the console's query reads it.
+#[derive(sqlx::FromRow)]
+struct TrainRow {
+    id: String,
+    name: String,
+    domain: String,
+    phase: String,
+    cutover_at: i64,
+    /// The engine state (JSON), once the train has opened.
+    run: Option<String>,
+    kind: String,
+}
+
 async fn trains(conn: &mut Conn, caller: &Caller) -> Result<Vec<ConsoleTrain>, ApiError> {
-    let rows: Vec<(String, String, String, String, i64, Option<String>)> = sqlx::query_as(
-        "SELECT t.id, d.name, m.name, t.state, t.cutover_at, r.state FROM trains t \
+    let rows: Vec<TrainRow> = sqlx::query_as(
+        "SELECT t.id, d.name AS name, m.name AS domain, t.state AS phase, t.cutover_at, r.state AS run, t.kind \
+         FROM trains t \
          JOIN train_definitions d ON d.id = t.definition_id JOIN domains m ON m.id = d.domain_id \
          LEFT JOIN train_runs r ON r.train_id = t.id \
          WHERE t.state NOT IN ('scheduled', 'completed', 'aborted', 'rolled_back', 'skipped') \
@@ -82,7 +96,7 @@ async fn trains(conn: &mut Conn, caller: &Caller) -> Result<Vec<ConsoleTrain>, A
     .fetch_all(&mut *conn)
     .await?;
     let mut trains = Vec::new();
-    for (id, name, domain, phase, cutover_at, run) in rows {
+    for TrainRow { id, name, domain, phase, cutover_at, run, kind } in rows {
         let run: Option<TrainRun> = run.and_then(|json| serde_json::from_str(&json).ok());
         let phase: TrainState = phase.parse().unwrap_or(TrainState::Scheduled);
         let actions = if caller.principal.can(Permission::Operate, Some(&domain)) && run.is_some() {
@@ -109,6 +123,7 @@ async fn trains(conn: &mut Conn, caller: &Caller) -> Result<Vec<ConsoleTrain>, A
             phase: phase.as_str().to_owned(),
             cutover_at,
             waiting_reason,
+            emergency: kind == "emergency",
             actions,
         });
     }

@@ -70,6 +70,7 @@ mod tests {
             metrics_provider: "simulated".into(),
             prometheus_url: String::new(),
             metrics: "[]".into(),
+            emergency_gates: "[\"tests\"]".into(),
         }
     }
 

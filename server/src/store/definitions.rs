@@ -42,11 +42,13 @@ pub struct Definition {
     pub prometheus_url: String,
     /// JSON array of the metrics the canary judge compares.
     pub metrics: String,
+    /// JSON array of the (reduced) gates of this definition's emergency trains.
+    pub emergency_gates: String,
 }
 
 const COLUMNS: &str = "id, name, domain_id, cadence, time_zone, starts_on, planning_window_ms, cutover_window_ms, \
      active_from, rollout, preflight_ms, monitoring_ms, gates, deployer, webhook_url, webhook_secret_env, gitops_repo, gitops_branch, \
-     metrics_provider, prometheus_url, metrics";
+     metrics_provider, prometheus_url, metrics, emergency_gates";
 
 /// The definition called `name`, if any.
 #[tracing::instrument(skip_all)]
@@ -68,7 +70,7 @@ pub async fn list(conn: &mut Conn) -> Result<Vec<Definition>, DbError> {
 pub async fn insert(conn: &mut Conn, definition: &Definition, now: i64) -> Result<(), DbError> {
     sqlx::query(&format!(
         "INSERT INTO train_definitions ({COLUMNS}, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $22)"
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $23)"
     ))
     .bind(&definition.id)
     .bind(&definition.name)
@@ -91,6 +93,7 @@ pub async fn insert(conn: &mut Conn, definition: &Definition, now: i64) -> Resul
     .bind(&definition.metrics_provider)
     .bind(&definition.prometheus_url)
     .bind(&definition.metrics)
+    .bind(&definition.emergency_gates)
     .bind(now)
     .execute(conn)
     .await?;
@@ -104,7 +107,8 @@ pub async fn update(conn: &mut Conn, definition: &Definition, now: i64) -> Resul
         "UPDATE train_definitions SET domain_id = $2, cadence = $3, time_zone = $4, starts_on = $5, \
          planning_window_ms = $6, cutover_window_ms = $7, rollout = $8, preflight_ms = $9, monitoring_ms = $10, \
          gates = $11, deployer = $12, webhook_url = $13, webhook_secret_env = $14, gitops_repo = $15, \
-         gitops_branch = $16, metrics_provider = $17, prometheus_url = $18, metrics = $19, updated_at = $20 \
+         gitops_branch = $16, metrics_provider = $17, prometheus_url = $18, metrics = $19, emergency_gates = $20, \
+         updated_at = $21 \
          WHERE id = $1",
     )
     .bind(&definition.id)
@@ -126,6 +130,7 @@ pub async fn update(conn: &mut Conn, definition: &Definition, now: i64) -> Resul
     .bind(&definition.metrics_provider)
     .bind(&definition.prometheus_url)
     .bind(&definition.metrics)
+    .bind(&definition.emergency_gates)
     .bind(now)
     .execute(conn)
     .await?;

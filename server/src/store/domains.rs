@@ -91,3 +91,14 @@ pub async fn of_train(conn: &mut Conn, train_id: &str) -> Result<Option<String>,
     .fetch_optional(conn)
     .await?)
 }
+
+/// The name of the domain train definition `definition_id` belongs to.
+#[tracing::instrument(skip_all)]
+pub async fn of_definition(conn: &mut Conn, definition_id: &str) -> Result<Option<String>, DbError> {
+    Ok(sqlx::query_scalar(
+        "SELECT d.name FROM train_definitions td JOIN domains d ON d.id = td.domain_id WHERE td.id = $1",
+    )
+    .bind(definition_id)
+    .fetch_optional(conn)
+    .await?)
+}

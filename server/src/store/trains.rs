@@ -25,6 +25,10 @@ pub struct TrainListing {
     pub planning_opens_at: i64,
     pub cutover_at: i64,
     pub cutover_closes_at: i64,
+    /// `regular` or `emergency`.
+    pub kind: String,
+    /// Why an emergency train was started.
+    pub reason: String,
 }
 
 /// One entry of a train's timeline.
@@ -152,7 +156,7 @@ pub async fn events(conn: &mut Conn, train_id: &str) -> Result<Vec<TrainEvent>, 
 }
 
 const LISTING: &str = "SELECT t.id, d.name AS definition, m.name AS domain, m.colour AS domain_colour, \
-     d.time_zone, t.state, t.planning_opens_at, t.cutover_at, t.cutover_closes_at \
+     d.time_zone, t.state, t.planning_opens_at, t.cutover_at, t.cutover_closes_at, t.kind, t.reason \
      FROM trains t JOIN train_definitions d ON d.id = t.definition_id JOIN domains m ON m.id = d.domain_id";
 
 /// The train with `id`, if any.
@@ -196,4 +200,47 @@ pub async fn delete_unopened(conn: &mut Conn, definition_id: &str) -> Result<u64
 pub async fn count(conn: &mut Conn) -> Result<i64, DbError> {
     let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM trains").fetch_one(conn).await?;
     Ok(n)
+}
+
+/// Creates an emergency train of `definition_id` for `artifact_ids`, open
+/// for planning at once and cutting over at `cutover_at`; returns its id.
+#[tracing::instrument(skip_all)]
+pub async fn insert_emergency(
+    conn: &mut Conn,
+    definition_id: &str,
+    artifact_ids: &[String],
+    reason: &str,
+    (cutover_at, cutover_closes_at): (i64, i64),
+    now: i64,
+) -> Result<String, DbError> {
+    let id = new_id();
+    sqlx::query(
+        "INSERT INTO trains (id, definition_id, state, planning_opens_at, cutover_at, cutover_closes_at, \
+         created_at, updated_at, kind, reason) VALUES ($1, $2, 'scheduled', $3, $4, $5, $3, $3, 'emergency', $6)",
+    )
+    .bind(&id)
+    .bind(definition_id)
+    .bind(now)
+    .bind(cutover_at)
+    .bind(cutover_closes_at)
+    .bind(reason)
+    .execute(&mut *conn)
+    .await?;
+    for artifact_id in artifact_ids {
+        sqlx::query("INSERT INTO emergency_candidates (train_id, artifact_id) VALUES ($1, $2)")
+            .bind(&id)
+            .bind(artifact_id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(id)
+}
+
+/// The artifacts an emergency train was started for (empty for regular trains).
+#[tracing::instrument(skip_all)]
+pub async fn emergency_candidates(conn: &mut Conn, train_id: &str) -> Result<Vec<String>, DbError> {
+    Ok(sqlx::query_scalar("SELECT artifact_id FROM emergency_candidates WHERE train_id = $1 ORDER BY artifact_id")
+        .bind(train_id)
+        .fetch_all(conn)
+        .await?)
 }

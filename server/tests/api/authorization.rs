@@ -93,6 +93,13 @@ fn matrix() -> BTreeMap<String, Row> {
         ("GET /api/v1/trains", row(READERS)),
         ("GET /api/v1/trains/{id}", row(READERS)),
         ("GET /api/v1/trains/{id}/release-notes", row(READERS)),
+        (
+            "POST /api/v1/trains/emergency",
+            with_body(
+                OPERATORS,
+                json!({ "definition": "payments-live-demo", "artifacts": ["{artifacts}"], "reason": "matrix: card outage fix" }),
+            ),
+        ),
         ("POST /api/v1/trains/{id}/actions", with_body(OPERATORS, json!({ "action": "hold", "reason": "matrix" }))),
         ("GET /api/v1/approval-rules", row(READERS)),
         ("PUT /api/v1/approval-rules/{domain}", with_body(ADMINS, json!({ "required_approvals": 2 }))),
@@ -266,7 +273,12 @@ async fn every_caller_is_allowed_or_refused_exactly_as_the_matrix_says() {
                         .fold(row.form.to_owned(), |form, (kind, id)| form.replace(&format!("{{{kind}}}"), id));
                     request.header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded").body(form)
                 }
-                (Some(body), false) => request.json(body),
+                (Some(body), false) => {
+                    let text = fixtures
+                        .iter()
+                        .fold(body.to_string(), |text, (kind, id)| text.replace(&format!("{{{kind}}}"), id));
+                    request.header(reqwest::header::CONTENT_TYPE, "application/json").body(text)
+                }
                 (None, false) if method != Method::GET && method != Method::DELETE => request.json(&json!({})),
                 (None, false) => request,
             };

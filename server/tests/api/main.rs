@@ -9,6 +9,7 @@ mod authorization;
 mod calendar_page;
 mod cli;
 mod compliance;
+mod emergency;
 mod gitops;
 mod health;
 mod helpers;

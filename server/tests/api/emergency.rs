@@ -1,0 +1,85 @@
+//! Emergency trains: started now by a release manager of the domain for
+//! listed candidates, through the definition's reduced gate set, and marked
+//! as emergencies in the API, the calendar and the console.
+
+use std::sync::Arc;
+
+use reqwest::Method;
+use serde_json::json;
+use server::fleet::{self, parse};
+use server::integrations::{FleetIntegrations, SimulatedMetrics};
+use server::store;
+use server::time::to_ms;
+
+use crate::helpers::{drive_train, ledger_fleet, spawn_app, test_now, Backend};
+use crate::on_both_backends;
+
+async fn an_emergency_train_ships_listed_candidates_through_the_reduced_gates(backend: Backend) {
+    let app = spawn_app(backend, false).await;
+    // Regular trains need tests and a security scan; emergency trains only tests.
+    let fleet = format!(
+        "{}\n[[domain]]\nname = \"search\"\n",
+        ledger_fleet("", "gates = [\"tests\", \"security_scan\"]\nemergency_gates = [\"tests\"]", &[])
+    );
+    fleet::apply(&app.db, &parse("fleet.toml", &fleet).expect("valid"), test_now()).await.expect("apply");
+    let body = json!({ "service": "ledger", "version": "5.0.1", "digest": format!("sha256:{}", "9".repeat(64)),
+                       "commit": "abc1234", "author": "bob" });
+    let (status, created) = app.post_json("/api/v1/artifacts", &body).await;
+    assert_eq!(status, 201, "{created}");
+    let artifact = created["id"].as_str().expect("id").to_owned();
+    let tests = json!({ "kind": "tests", "name": "unit", "status": "passed" });
+    assert_eq!(app.post_json(&format!("/api/v1/artifacts/{artifact}/checks"), &tests).await.0, 201);
+
+    let config = server::scheduler::SchedulerConfig::default();
+    server::scheduler::tick(&app.db, test_now(), &config).await.expect("the regular trains are planned");
+    let pat = app.user_with_roles("pat", &[("release_manager", Some("payments"))]).await;
+    let sam = app.user_with_roles("sam", &[("release_manager", Some("search"))]).await;
+    let start = |cookie: &str, body: serde_json::Value| {
+        let cookie = cookie.to_owned();
+        let app = &app;
+        async move { app.send_as(Some(&cookie), Method::POST, "/api/v1/trains/emergency", Some(&body)).await }
+    };
+    let request =
+        json!({ "definition": "payments-daily", "artifacts": [artifact], "reason": "card outage: hotfix for ledger" });
+    assert_eq!(start(&sam, request.clone()).await.0, 403, "a release manager of another domain");
+    let (status, body) =
+        start(&pat, json!({ "definition": "payments-daily", "artifacts": [artifact], "reason": "now" })).await;
+    assert_eq!(status, 400, "{body}");
+    let (status, body) =
+        start(&pat, json!({ "definition": "nope", "artifacts": [artifact], "reason": "card outage: hotfix" })).await;
+    assert_eq!(status, 422, "{body}");
+    let (status, body) = start(&pat, request).await;
+    assert_eq!(status, 201, "{body}");
+    let train: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(train["kind"], "emergency");
+    assert_eq!(train["reason"], "card outage: hotfix for ledger");
+    let train_id = train["id"].as_str().expect("id").to_owned();
+
+    let (_, listed) = app.get("/api/v1/trains?from=2026-11-27&to=2026-11-28").await;
+    let listed: serde_json::Value = serde_json::from_str(&listed).expect("JSON");
+    let kinds: Vec<&str> =
+        listed["trains"].as_array().expect("trains").iter().filter_map(|t| t["kind"].as_str()).collect();
+    assert!(kinds.contains(&"emergency") && kinds.contains(&"regular"), "{kinds:?}");
+    let (_, page) = app.get("/").await;
+    assert!(page.contains("EMERGENCY"), "the calendar marks it");
+
+    let integrations = FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), SimulatedMetrics::default())
+        .expect("integrations");
+    drive_train(&app.db, &integrations, &train_id, to_ms(test_now())).await;
+    let mut conn = app.db.acquire().await.expect("connection");
+    let (state,): (String,) = sqlx::query_as("SELECT state FROM trains WHERE id = $1")
+        .bind(&train_id)
+        .fetch_one(&mut *conn)
+        .await
+        .expect("train");
+    assert_eq!(state, "completed", "no security scan was needed on the emergency path");
+    let cargo = store::artifacts::train_candidates(&mut conn, &train_id).await.expect("cargo");
+    assert_eq!(
+        cargo.iter().map(|(a, s, _)| (a.as_str(), s.as_str())).collect::<Vec<_>>(),
+        vec![(artifact.as_str(), "shipped")]
+    );
+    let events = store::trains::events(&mut conn, &train_id).await.expect("timeline");
+    assert_eq!(events[0].actor, "user:pat");
+    assert!(events[0].reason.contains("emergency train started by user:pat: card outage"), "{}", events[0].reason);
+}
+on_both_backends!(emergency_trains, an_emergency_train_ships_listed_candidates_through_the_reduced_gates);
