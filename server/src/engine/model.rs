@@ -22,6 +22,9 @@ pub struct RolloutStep {
     pub weight: u8,
     /// How long the step soaks before it is judged.
     pub soak_ms: i64,
+    /// The region it rolls out to, for region-by-region rollouts (none: everywhere).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
 }
 
 /// The plan a train gets when its definition names no steps: staging, then
@@ -39,7 +42,7 @@ pub fn default_rollout() -> Vec<RolloutStep> {
 impl RolloutStep {
     /// A step sending `weight`% of `environment`'s traffic, soaking `soak_ms`.
     pub fn new(name: &str, environment: Environment, weight: u8, soak_ms: i64) -> Self {
-        Self { name: name.to_owned(), environment, weight, soak_ms }
+        Self { name: name.to_owned(), environment, weight, soak_ms, region: None }
     }
 }
 

@@ -290,6 +290,7 @@ struct RawStep {
     environment: Environment,
     weight: u8,
     soak: String,
+    region: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -676,12 +677,24 @@ impl Checker<'_> {
                     );
                     return None;
                 }
-                if previous.environment == Environment::Production && raw.weight < previous.weight {
-                    self.problem(at, &format!("{field}.weight"), "production weights may only grow");
-                    return None;
-                }
             }
-            rollout.push(RolloutStep { name: raw.name, environment: raw.environment, weight: raw.weight, soak_ms });
+            // Within a region (or a rollout without regions) traffic only grows; a new region starts small again.
+            let same_region = rollout
+                .iter()
+                .rev()
+                .find(|step: &&RolloutStep| step.environment == Environment::Production && step.region == raw.region);
+            if raw.environment == Environment::Production && same_region.is_some_and(|s| raw.weight < s.weight) {
+                self.problem(at, &format!("{field}.weight"), "production weights may only grow within a region");
+                return None;
+            }
+            let region = raw.region.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
+            rollout.push(RolloutStep {
+                name: raw.name,
+                environment: raw.environment,
+                weight: raw.weight,
+                soak_ms,
+                region,
+            });
         }
         match rollout.last() {
             Some(last) if last.environment == Environment::Production && last.weight == 100 => Some(rollout),
@@ -897,12 +910,62 @@ mod tests {
     }
 
     #[test]
+    fn a_rollout_can_go_region_by_region() {
+        let regions = r#"
+        [[train.step]]
+        name = "canary 5% eu-west"
+        environment = "production"
+        weight = 5
+        soak = "15m"
+        region = "eu-west"
+
+        [[train.step]]
+        name = "eu-west"
+        environment = "production"
+        weight = 100
+        soak = "15m"
+        region = "eu-west"
+
+        [[train.step]]
+        name = "canary 5% us-east"
+        environment = "production"
+        weight = 5
+        soak = "15m"
+        region = "us-east"
+
+        [[train.step]]
+        name = "us-east"
+        environment = "production"
+        weight = 100
+        soak = "0s"
+        region = "us-east"
+"#;
+        let fleet = parse("fleet.toml", &with_steps(regions)).expect("valid");
+        let plan: Vec<(u8, Option<&str>)> =
+            fleet.trains[0].rollout.iter().map(|s| (s.weight, s.region.as_deref())).collect();
+        assert_eq!(
+            plan,
+            vec![(5, Some("eu-west")), (100, Some("eu-west")), (5, Some("us-east")), (100, Some("us-east"))]
+        );
+        let shrinking = regions.replace(
+            "weight = 100\n        soak = \"15m\"\n        region = \"eu-west\"",
+            "weight = 3\n        soak = \"15m\"\n        region = \"eu-west\"",
+        );
+        assert!(problems(&with_steps(&shrinking)).iter().any(|p| p.contains("only grow within a region")));
+    }
+
+    #[test]
     fn rollout_plans_that_cannot_work_are_refused() {
         let shrinking = STEPS
             .replace("weight = 10\n", "weight = 60\n")
             .replace("\"everyone\"", "\"half\"")
             .replace("weight = 100\n        soak = \"0s\"", "weight = 50\n        soak = \"0s\"");
         assert!(problems(&with_steps(&shrinking)).iter().any(|p| p.contains("production weights may only grow")));
+        let same_region = STEPS.replace("weight = 10\n", "weight = 60\n").replace(
+            "weight = 100\n        soak = \"0s\"",
+            "weight = 100\n        soak = \"0s\"\n        region = \"eu-west\"",
+        );
+        assert!(parse("fleet.toml", &with_steps(&same_region)).is_ok(), "60% everywhere, then 100% in eu-west");
         let unfinished = STEPS.replace("weight = 100\n        soak = \"0s\"", "weight = 90\n        soak = \"0s\"");
         assert!(problems(&with_steps(&unfinished)).iter().any(|p| p.contains("100% of production traffic")));
         let bad_gate = VALID.replace("cutover_window = \"2h\"", "cutover_window = \"2h\"\n        gates = [\"vibes\"]");

@@ -171,6 +171,7 @@ impl FleetIntegrations {
                     Environment::Production => "production".into(),
                 },
                 weight: rollout_step.weight,
+                region: rollout_step.region.clone(),
             },
             artifacts: on_board
                 .into_iter()

@@ -32,6 +32,9 @@ pub struct ReleaseStep {
     pub name: String,
     pub environment: String,
     pub weight: u8,
+    /// The region to roll out to, when the rollout goes region by region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
 }
 
 /// What the receiver gets.

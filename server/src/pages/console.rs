@@ -154,7 +154,8 @@ fn step_text(run: &TrainRun) -> String {
         || matches!(run.paused_from, Some(S::Staging | S::Canary | S::Cutover | S::Monitoring));
     match run.rollout.get(run.current_step) {
         Some(step) if active => {
-            format!("{} of {}: {} ({}%)", run.current_step + 1, run.rollout.len(), step.name, step.weight)
+            let region = step.region.as_deref().map(|r| format!(" in {r}")).unwrap_or_default();
+            format!("{} of {}: {} ({}%{region})", run.current_step + 1, run.rollout.len(), step.name, step.weight)
         }
         _ => format!("{} steps planned", run.rollout.len()),
     }
