@@ -47,8 +47,9 @@
 //! [[train.step]]                # optional; default: staging, 5%, 50%, 100%
 //! name = "canary 5% eu-west"
 //! environment = "production"    # or "staging"
-//! weight = 5
+//! weight = 5                    # % of the environment's (or the region's) traffic; grows within a region
 //! soak = "30m"
+//! region = "eu-west"            # optional: region-by-region rollouts, passed to the deployer
 //!
 //! [[freeze]]
 //! name = "year-end"
