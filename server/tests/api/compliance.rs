@@ -15,7 +15,7 @@ use server::store;
 use server::time::to_ms;
 use server::train_state::TrainState;
 
-use crate::helpers::{drive_train, register_build, spawn_app, test_now, train_in_state, Backend};
+use crate::helpers::{drive_train, register_build, spawn_app, test_now, train_in_state, Backend, TestApp};
 use crate::on_both_backends;
 
 const FLEET: &str = r#"
@@ -44,6 +44,22 @@ monitoring = "10m"
 gates = ["tests", "compliance"]
 "#;
 
+/// Opens the 14:00 train at 13:00 and works its runtime minute by minute for
+/// `minutes`; returns the integrations, the train and the simulated instant reached.
+async fn open_and_work(app: &TestApp, minutes: usize) -> (FleetIntegrations, String, i64) {
+    let opened_at = test_now() + Duration::hours(1);
+    tick(&app.db, opened_at, &SchedulerConfig::default()).await.expect("tick");
+    let integrations = FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), SimulatedMetrics::default())
+        .expect("integrations");
+    let train_id = train_in_state(&app.db, "planning").await;
+    let mut now = to_ms(opened_at);
+    for _ in 0..minutes {
+        while runtime::work(&app.db, &integrations, now, 100).await.expect("work") > 0 {}
+        now += 60_000;
+    }
+    (integrations, train_id, now)
+}
+
 async fn a_train_waits_for_approvers_and_a_rejected_candidate_misses_it(backend: Backend) {
     let app = spawn_app(backend, false).await;
     fleet::apply(&app.db, &parse("fleet.toml", FLEET).expect("valid"), test_now()).await.expect("apply");
@@ -57,17 +73,8 @@ async fn a_train_waits_for_approvers_and_a_rejected_candidate_misses_it(backend:
     let carol = app.user_with_roles("carol", &[("approver", Some("payments"))]).await;
     let erin = app.user_with_roles("erin", &[("approver", None)]).await;
 
-    let opened_at = test_now() + Duration::hours(1);
-    tick(&app.db, opened_at, &SchedulerConfig::default()).await.expect("tick");
-    let integrations = FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), SimulatedMetrics::default())
-        .expect("integrations");
-    let train_id = train_in_state(&app.db, "planning").await;
     // Work an hour: past pre-flight and past the cutover instant.
-    let mut now = to_ms(opened_at);
-    for _ in 0..60 {
-        while runtime::work(&app.db, &integrations, now, 100).await.expect("work") > 0 {}
-        now += 60_000;
-    }
+    let (integrations, train_id, now) = open_and_work(&app, 60).await;
     let run = runtime::load(&app.db, &train_id).await.expect("state");
     assert_eq!(run.phase, TrainState::Preflight, "waiting for approvers, not held and not gone");
     let (_, detail) = app.get(&format!("/api/v1/trains/{train_id}")).await;
@@ -125,16 +132,7 @@ async fn an_irreversible_migration_needs_a_sign_off_and_makes_the_train_roll_for
     assert_eq!(app.post_json(&format!("/api/v1/artifacts/{artifact}/checks"), &tests).await.0, 201);
     let carol = app.user_with_roles("carol", &[("approver", None)]).await;
 
-    let opened_at = test_now() + Duration::hours(1);
-    tick(&app.db, opened_at, &SchedulerConfig::default()).await.expect("tick");
-    let integrations = FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), SimulatedMetrics::default())
-        .expect("integrations");
-    let train_id = train_in_state(&app.db, "planning").await;
-    let mut now = to_ms(opened_at);
-    for _ in 0..45 {
-        while runtime::work(&app.db, &integrations, now, 100).await.expect("work") > 0 {}
-        now += 60_000;
-    }
+    let (_, train_id, _) = open_and_work(&app, 45).await;
     let run = runtime::load(&app.db, &train_id).await.expect("state");
     assert_eq!(run.phase, TrainState::Preflight);
     assert!(run.roll_forward_only().is_some_and(|why| why.contains("drop_legacy_balance")));
