@@ -27,12 +27,17 @@ const LIVE_TRAINS: [(&str, i64, i64); 2] =
 /// How often the driver looks.
 const INTERVAL: Duration = Duration::from_secs(5);
 
-/// The live train's plan: seconds instead of minutes.
+/// How often the live trains check their error-budget burn. A crash-looping
+/// service crosses the fast-burn rule (1 h window at 14.4×) after about 52 s.
+const LIVE_BURN_CHECK_MS: i64 = 15_000;
+
+/// The live train's plan: seconds instead of minutes; the canary soaks long
+/// enough for the fast-burn rule to catch a crash loop.
 fn live_rollout() -> Vec<RolloutStep> {
     const SECOND: i64 = 1000;
     vec![
         RolloutStep::new("staging", Environment::Staging, 100, 10 * SECOND),
-        RolloutStep::new("canary 10% eu-west", Environment::Production, 10, 15 * SECOND),
+        RolloutStep::new("canary 10% eu-west", Environment::Production, 10, 75 * SECOND),
         RolloutStep::new("50%", Environment::Production, 50, 10 * SECOND),
         RolloutStep::new("100%", Environment::Production, 100, 0),
     ]
@@ -87,7 +92,8 @@ async fn keep_one_in_flight(
                 reason: "live demo train opened (rollout in seconds)",
             };
             store::trains::transition(tx, &id, change).await?;
-            let run = TrainRun::opened(&id, cutover_at, live_rollout(), 20_000);
+            let run =
+                TrainRun { burn_check_ms: LIVE_BURN_CHECK_MS, ..TrainRun::opened(&id, cutover_at, live_rollout(), 20_000) };
             runtime::start_in(tx, &run, now + planning_ms, now).await?;
         }
     }

@@ -88,7 +88,15 @@ impl Application {
                 self.settings.auth.audit_checkpoint_interval,
                 stopped.clone(),
             )));
-            let metrics = SimulatedMetrics { regression: self.settings.demo.then(|| ("sessions".to_owned(), 1, 3)) };
+            let metrics = if self.settings.demo {
+                SimulatedMetrics {
+                    regression: Some(("sessions".to_owned(), 1, 3)),
+                    burning: Some(("auth".to_owned(), 1, 4)),
+                    exhausted: vec!["ranking".to_owned()],
+                }
+            } else {
+                SimulatedMetrics::default()
+            };
             let integrations = Arc::new(FleetIntegrations::new(self.db.clone(), self.clock.clone(), metrics)?);
             workers.push(tokio::spawn(scheduler::run(
                 self.db.clone(),

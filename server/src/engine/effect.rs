@@ -9,6 +9,8 @@ pub enum Timer {
     CutoverDue,
     SoakElapsed { step: usize },
     MonitoringElapsed,
+    /// Time to check the error-budget burn of a soaking step (or of the monitored train).
+    BurnCheck { step: usize },
 }
 
 /// Who should hear about what.
@@ -38,6 +40,10 @@ impl Notice {
     ];
 }
 
+fn yes() -> bool {
+    true
+}
+
 /// One thing to do. Every effect that reaches outside carries an
 /// idempotency key that stays the same when the runtime retries it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,10 +56,13 @@ pub enum Effect {
         gate: String,
         key: String,
     },
-    /// Take the candidate off this train and offer it to the next.
+    /// Take the candidate off this train; unless `reject`, offer it to the next.
     CarryOver {
         artifact_id: String,
         reason: String,
+        /// The artifact itself failed: its digest may never board again.
+        #[serde(default = "yes")]
+        reject: bool,
     },
     Deploy {
         step: usize,
@@ -67,6 +76,18 @@ pub enum Effect {
         step: usize,
         key: String,
         reason: String,
+    },
+    /// Check the multi-window burn rate of the train's services and answer with `BurnChecked`.
+    CheckBurn {
+        step: usize,
+        key: String,
+    },
+    /// Measure what the train's rollout `[from, to]` cost: error budget consumed (M7) and
+    /// latency before and after (M8).
+    MeasureRelease {
+        from: i64,
+        to: i64,
+        key: String,
     },
     SetTimer {
         at: i64,

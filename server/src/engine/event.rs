@@ -18,7 +18,10 @@ pub struct Boarding {
 #[serde(rename_all = "snake_case", tag = "outcome", content = "detail")]
 pub enum GateOutcome {
     Passed,
+    /// The artifact is bad: it misses the train and is rejected for good.
     Failed(String),
+    /// Not now (e.g. its service's error budget is exhausted): it misses this train and may board the next.
+    Deferred(String),
     Inconclusive(String),
     Errored(String),
     /// Waiting for people (approvals); the gate finishes when they decide.
@@ -33,6 +36,18 @@ pub enum Verdict {
     Marginal,
     Fail,
     NoData,
+}
+
+/// The answer of an error-budget burn check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "burn", content = "detail")]
+pub enum Burn {
+    /// Below the fast-burn threshold.
+    Calm,
+    /// A service crossed the fast-burn threshold on both windows.
+    Fast(String),
+    /// The metrics could not be read; the canary judge still decides the step.
+    Unknown(String),
 }
 
 /// What an operator can ask for.
@@ -85,6 +100,14 @@ pub enum Event {
         step: usize,
     },
     MonitoringElapsed,
+    /// A burn-check timer fired.
+    BurnCheckDue {
+        step: usize,
+    },
+    BurnChecked {
+        step: usize,
+        burn: Burn,
+    },
     FreezeStarted {
         name: String,
     },

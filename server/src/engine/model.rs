@@ -2,7 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::event::Verdict;
 use crate::train_state::TrainState;
+
+/// How often a step's error-budget burn is checked while it soaks, and while the train is monitored.
+pub const BURN_CHECK_MS: i64 = 60_000;
 
 /// Where a rollout step deploys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -134,6 +138,20 @@ pub enum HoldReason {
     Analysis,
 }
 
+/// What happened to one deployed rollout step (seed metrics M4, M5, M9).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepRecord {
+    pub step: usize,
+    pub started_at: i64,
+    /// When the deployer reported the step deployed.
+    pub deployed_at: Option<i64>,
+    /// The canary judge's verdict; a fast error-budget burn counts as a failed check.
+    pub verdict: Option<Verdict>,
+    pub finished_at: Option<i64>,
+    /// Promoted (true), or failed and rolled back or held (false).
+    pub succeeded: Option<bool>,
+}
+
 /// Everything the engine knows about one train.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrainRun {
@@ -155,6 +173,22 @@ pub struct TrainRun {
     /// Whether the runtime has been asked to wake the train at cutover.
     pub cutover_timer_set: bool,
     pub rollback_started_at: Option<i64>,
+    /// Every step deployed so far, in order.
+    #[serde(default)]
+    pub steps: Vec<StepRecord>,
+    /// When the last step succeeded and monitoring began (seed M2).
+    #[serde(default)]
+    pub rolled_out_at: Option<i64>,
+    /// Interval of error-budget burn checks.
+    #[serde(default = "burn_check_ms")]
+    pub burn_check_ms: i64,
+    /// Burn checks issued so far (each gets its own idempotency key).
+    #[serde(default)]
+    pub burn_checks: u32,
+}
+
+fn burn_check_ms() -> i64 {
+    BURN_CHECK_MS
 }
 
 impl TrainRun {
@@ -174,6 +208,10 @@ impl TrainRun {
             frozen_by: None,
             cutover_timer_set: false,
             rollback_started_at: None,
+            steps: Vec::new(),
+            rolled_out_at: None,
+            burn_check_ms: BURN_CHECK_MS,
+            burn_checks: 0,
         }
     }
 
@@ -196,6 +234,14 @@ impl TrainRun {
             .map(|c| format!("{} ({})", c.service, c.irreversible.join(", ")))
             .collect();
         (!reasons.is_empty()).then(|| format!("irreversible migrations in {}", reasons.join("; ")))
+    }
+
+    /// When the first production step started, if one has.
+    pub fn production_started_at(&self) -> Option<i64> {
+        self.steps
+            .iter()
+            .find(|r| self.rollout.get(r.step).is_some_and(|s| s.environment == Environment::Production))
+            .map(|r| r.started_at)
     }
 
     /// Whether any step has been deployed (so stopping means rolling back).

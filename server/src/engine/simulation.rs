@@ -26,6 +26,8 @@ struct World {
     gates: BTreeMap<(String, String), Vec<GateOutcome>>,
     verdicts: BTreeMap<usize, Verdict>,
     failing_deploys: HashSet<usize>,
+    /// From this instant on, burn checks report a fast burn.
+    burning_from: Option<i64>,
     /// Events injected when the clock reaches an instant.
     scheduled: Vec<(i64, Event)>,
 }
@@ -115,9 +117,15 @@ fn drive(mut world: World) -> Trace {
                         Timer::CutoverDue => Event::CutoverDue,
                         Timer::SoakElapsed { step } => Event::SoakElapsed { step: *step },
                         Timer::MonitoringElapsed => Event::MonitoringElapsed,
+                        Timer::BurnCheck { step } => Event::BurnCheckDue { step: *step },
                     },
                 )),
-                Effect::CarryOver { .. } | Effect::Notify { .. } => {}
+                Effect::CheckBurn { step, .. } => {
+                    let burning = world.burning_from.is_some_and(|from| now >= from);
+                    let burn = if burning { Burn::Fast("ledger 20× over 1h and 5m".into()) } else { Burn::Calm };
+                    inbox.push(Event::BurnChecked { step: *step, burn });
+                }
+                Effect::CarryOver { .. } | Effect::Notify { .. } | Effect::MeasureRelease { .. } => {}
             }
             trace_effects.push(effect);
         }
@@ -132,7 +140,8 @@ fn keys(effects: &[Effect]) -> Vec<&str> {
             Effect::RunGate { key, .. }
             | Effect::Deploy { key, .. }
             | Effect::Judge { key, .. }
-            | Effect::RollBack { key, .. } => Some(key.as_str()),
+            | Effect::RollBack { key, .. }
+            | Effect::CheckBurn { key, .. } => Some(key.as_str()),
             _ => None,
         })
         .collect()
@@ -347,4 +356,66 @@ fn a_train_with_an_irreversible_migration_holds_instead_of_rolling_back_and_goes
         Event::Operator { actor: "rm".into(), action: Action::Promote, reason: "fixed forward in 2.0.1".into() };
     let promoted = step(&trace.run, &promote, trace.now).expect("promote goes forward");
     assert_ne!(promoted.run.phase, TrainState::Held);
+}
+
+#[test]
+fn a_fast_error_budget_burn_during_the_canary_soak_rolls_it_back_before_the_judge() {
+    let mut world = World::standard();
+    // The canary (step 1) goes out at cutover; its errors cross the fast-burn rule 4 minutes in.
+    world.burning_from = Some(CUTOVER + 4 * MINUTE);
+    let trace = drive(world);
+    assert_eq!(trace.run.phase, TrainState::RolledBack);
+    assert!(trace.said("canary 5% eu-west: error budget burning past the fast-burn threshold"), "{:?}", trace.timeline);
+    assert!(!trace.effects.iter().any(|e| matches!(e, Effect::Judge { step: 1, .. })), "rolled back before judging");
+    let checks = trace.effects.iter().filter(|e| matches!(e, Effect::CheckBurn { step: 1, .. })).count();
+    assert_eq!(checks, 5, "checked at deploy and every minute until the burn showed: {:?}", keys(&trace.effects));
+    let canary = trace.run.steps.iter().find(|r| r.step == 1).expect("canary record");
+    assert_eq!((canary.verdict, canary.succeeded), (Some(Verdict::Fail), Some(false)), "M5 counts a failed check");
+    assert!(!trace.effects.iter().any(|e| matches!(e, Effect::CheckBurn { step: 0, .. })), "staging has no SLO traffic");
+}
+
+#[test]
+fn a_burn_after_the_last_step_rolls_back_during_monitoring() {
+    let mut world = World::standard();
+    world.burning_from = Some(CUTOVER + 30 * MINUTE + 15 * MINUTE + 10 * MINUTE);
+    let trace = drive(world);
+    assert_eq!(trace.run.phase, TrainState::RolledBack);
+    assert!(trace.said("monitoring: error budget burning past the fast-burn threshold"), "{:?}", trace.timeline);
+    assert!(trace.effects.iter().any(|e| matches!(e, Effect::RollBack { step: 3, .. })));
+}
+
+#[test]
+fn a_finished_rollout_is_measured_once_with_its_production_span_and_step_records() {
+    let trace = drive(World::standard());
+    let measures: Vec<(i64, i64)> = trace
+        .effects
+        .iter()
+        .filter_map(|e| if let Effect::MeasureRelease { from, to, .. } = e { Some((*from, *to)) } else { None })
+        .collect();
+    assert_eq!(measures, vec![(CUTOVER, trace.now)], "from the first production deploy to the end");
+    assert_eq!(trace.run.steps.iter().map(|r| r.step).collect::<Vec<_>>(), vec![0, 1, 2, 3]);
+    assert!(trace.run.steps.iter().all(|r| r.succeeded == Some(true) && r.deployed_at.is_some()));
+    assert_eq!(trace.run.rolled_out_at, Some(CUTOVER + 30 * MINUTE), "two 15-minute soaks after cutover");
+    let all_keys = keys(&trace.effects);
+    assert_eq!(all_keys.len(), all_keys.iter().collect::<HashSet<_>>().len(), "burn checks get their own keys");
+
+    let skipped = drive(World::default());
+    assert!(!skipped.effects.iter().any(|e| matches!(e, Effect::MeasureRelease { .. })), "nothing deployed");
+}
+
+#[test]
+fn a_deferred_candidate_misses_the_train_without_being_rejected() {
+    let mut world = World::standard();
+    let exhausted = GateOutcome::Deferred("error budget exhausted: -50.0% left".into());
+    world.gates.insert(("a2".into(), "security".into()), vec![exhausted]);
+    let trace = drive(world);
+    assert_eq!(trace.run.phase, TrainState::Completed);
+    let checkout = trace.run.candidates.iter().find(|c| c.service == "checkout").expect("checkout");
+    assert!(checkout.missed.as_deref().is_some_and(|m| m.contains("error budget exhausted")));
+    let carried: Vec<bool> = trace
+        .effects
+        .iter()
+        .filter_map(|e| if let Effect::CarryOver { reject, .. } = e { Some(*reject) } else { None })
+        .collect();
+    assert_eq!(carried, vec![false], "carried to the next train, not rejected");
 }

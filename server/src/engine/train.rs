@@ -1,8 +1,8 @@
 //! The train state machine.
 
 use super::effect::{Effect, Notice, Timer};
-use super::event::{Action, Event, GateOutcome, Verdict};
-use super::model::{Candidate, Environment, Gate, GateState, HoldReason, StepStatus, TrainRun};
+use super::event::{Action, Burn, Event, GateOutcome, Verdict};
+use super::model::{Candidate, Environment, Gate, GateState, HoldReason, StepRecord, StepStatus, TrainRun};
 use crate::train_state::TrainState;
 
 /// How often a gate that errors is run before the train is held for a human.
@@ -66,6 +66,10 @@ impl Machine {
         if to.is_final() {
             self.run.paused_from = None;
             self.run.hold = None;
+            if let Some(from) = self.run.production_started_at() {
+                let key = self.key("measure");
+                self.effects.push(Effect::MeasureRelease { from, to: self.now, key });
+            }
         }
         let from = self.run.phase;
         if from != to {
@@ -159,10 +163,17 @@ impl Machine {
             Event::CutoverDue | Event::SoakElapsed { .. } => {}
             Event::Deployed { step, ok, detail } => {
                 if *step == self.run.current_step && self.run.step_status == StepStatus::Deploying {
+                    let now = self.now;
+                    if let Some(record) = self.record_of(*step) {
+                        record.deployed_at = Some(now);
+                    }
                     if *ok {
                         let until = self.now + self.run.rollout[*step].soak_ms;
                         self.run.step_status = StepStatus::Soaking { until };
                         self.effects.push(Effect::SetTimer { at: until, timer: Timer::SoakElapsed { step: *step } });
+                        if self.run.rollout[*step].environment == Environment::Production {
+                            self.check_burn(*step);
+                        }
                     } else {
                         let name = self.run.rollout[*step].name.clone();
                         self.step_failed(format!("deploying {name} failed: {detail}"));
@@ -172,6 +183,9 @@ impl Machine {
             Event::Judged { step, verdict, detail } => {
                 if *step == self.run.current_step && self.run.step_status == StepStatus::Judging {
                     let name = self.run.rollout[*step].name.clone();
+                    if let Some(record) = self.record_of(*step) {
+                        record.verdict = Some(*verdict);
+                    }
                     match verdict {
                         Verdict::Pass => self.step_succeeded(format!("{name}: canary judge passed ({detail})")),
                         Verdict::Fail => self.step_failed(format!("{name}: canary judge failed ({detail})")),
@@ -194,6 +208,12 @@ impl Machine {
                     self.effects.push(Effect::Notify { notice: Notice::Completed, text: "train completed".into() });
                 }
             }
+            Event::BurnCheckDue { step } => {
+                if self.watching_burn(*step) {
+                    self.check_burn(*step);
+                }
+            }
+            Event::BurnChecked { step, burn } => self.burn_checked(*step, burn),
             Event::FreezeStarted { name } => self.run.frozen_by = Some(name.clone()),
             Event::FreezeEnded => {
                 if let Some(name) = self.run.frozen_by.take() {
@@ -212,6 +232,51 @@ impl Machine {
             Event::Operator { actor, action, reason } => self.operator(actor, action, reason)?,
         }
         Ok(())
+    }
+
+    /// The record of the current attempt at `step`.
+    fn record_of(&mut self, step: usize) -> Option<&mut StepRecord> {
+        self.run.steps.iter_mut().rev().find(|r| r.step == step)
+    }
+
+    /// Whether a burn check for `step` still matters: the step soaks or is being judged, or the
+    /// rolled-out train is monitored.
+    fn watching_burn(&self, step: usize) -> bool {
+        step == self.run.current_step
+            && (matches!(self.run.step_status, StepStatus::Soaking { .. } | StepStatus::Judging)
+                || self.working_phase() == TrainState::Monitoring)
+    }
+
+    fn check_burn(&mut self, step: usize) {
+        self.run.burn_checks += 1;
+        let key = self.key(&format!("burn:{step}:{}", self.run.burn_checks));
+        self.effects.push(Effect::CheckBurn { step, key });
+    }
+
+    fn burn_checked(&mut self, step: usize, burn: &Burn) {
+        if !self.watching_burn(step) {
+            return;
+        }
+        match burn {
+            Burn::Fast(detail) => {
+                let what = match self.run.rollout.get(step) {
+                    Some(rollout_step) => rollout_step.name.clone(),
+                    None => "monitoring".to_owned(),
+                };
+                if let Some(record) = self.record_of(step) {
+                    record.verdict = Some(Verdict::Fail);
+                }
+                self.step_failed(format!("{what}: error budget burning past the fast-burn threshold ({detail})"));
+                return;
+            }
+            Burn::Unknown(detail) => self.note(format!("error-budget burn could not be checked ({detail})")),
+            Burn::Calm => {}
+        }
+        let at = self.now + self.run.burn_check_ms;
+        let soaking_past = matches!(self.run.step_status, StepStatus::Soaking { until } if at < until);
+        if soaking_past || self.working_phase() == TrainState::Monitoring {
+            self.effects.push(Effect::SetTimer { at, timer: Timer::BurnCheck { step } });
+        }
     }
 
     /// The phase the train is in, or will return to when unpaused.
@@ -236,11 +301,13 @@ impl Machine {
         }
         match outcome {
             GateOutcome::Passed => gate.state = GateState::Passed,
-            GateOutcome::Failed(detail) => {
+            GateOutcome::Failed(detail) | GateOutcome::Deferred(detail) => {
                 gate.state = GateState::Failed { detail: detail.clone() };
+                let reject = matches!(outcome, GateOutcome::Failed(_));
                 let reason = format!("missed the train: gate {gate_name} failed ({detail})");
                 candidate.missed = Some(reason.clone());
-                self.effects.push(Effect::CarryOver { artifact_id: artifact_id.to_owned(), reason: reason.clone() });
+                let artifact_id = artifact_id.to_owned();
+                self.effects.push(Effect::CarryOver { artifact_id, reason: reason.clone(), reject });
                 self.effects.push(Effect::Notify { notice: Notice::GateFailed, text: format!("{service} {reason}") });
                 self.note(format!("{service} {reason}"));
             }
@@ -380,7 +447,17 @@ impl Machine {
         Ok(())
     }
 
+    /// Settles the record of the current step.
+    fn finish_step(&mut self, succeeded: bool) {
+        let (step, now) = (self.run.current_step, self.now);
+        if let Some(record) = self.record_of(step) {
+            record.finished_at = Some(now);
+            record.succeeded = Some(succeeded);
+        }
+    }
+
     fn step_succeeded(&mut self, reason: String) {
+        self.finish_step(true);
         self.note(reason);
         self.run.current_step += 1;
         self.run.step_status = StepStatus::NotStarted;
@@ -388,6 +465,7 @@ impl Machine {
 
     /// A step failed: roll it back, or, when the train cannot go back, hold it for people to fix forward.
     fn step_failed(&mut self, reason: String) {
+        self.finish_step(false);
         match self.run.roll_forward_only() {
             Some(why) => self.hold(
                 HoldReason::Analysis,
@@ -403,6 +481,9 @@ impl Machine {
                 self.run.phase = back;
             }
             self.run.hold = None;
+        }
+        if self.run.step_status != StepStatus::NotStarted {
+            self.finish_step(false);
         }
         let step = self.run.current_step.min(self.run.rollout.len().saturating_sub(1));
         self.run.current_step = step;
@@ -440,8 +521,10 @@ impl Machine {
         }
         if self.run.current_step >= self.run.rollout.len() {
             self.go(TrainState::Monitoring, "every rollout step succeeded");
+            self.run.rolled_out_at = Some(self.now);
             let at = self.now + self.run.monitoring_ms;
             self.effects.push(Effect::SetTimer { at, timer: Timer::MonitoringElapsed });
+            self.check_burn(self.run.current_step);
             return;
         }
         let index = self.run.current_step;
@@ -462,6 +545,14 @@ impl Machine {
                     }
                 }
                 self.run.step_status = StepStatus::Deploying;
+                self.run.steps.push(StepRecord {
+                    step: index,
+                    started_at: self.now,
+                    deployed_at: None,
+                    verdict: None,
+                    finished_at: None,
+                    succeeded: None,
+                });
                 let phase = TrainRun::phase_of(&rollout_step);
                 let reason = format!("{} started ({}%)", rollout_step.name, rollout_step.weight);
                 if self.run.phase == phase {

@@ -11,6 +11,12 @@
 //! name = "ledger"
 //! domain = "payments"
 //! slo = { target = 0.999, window = "28d" }   # optional; the `observability` gate needs one
+//! # With metrics_provider = "prometheus", the SLO names its ratio SLI ({window} becomes e.g. "3600s"),
+//! # and optionally a p95 latency query for the deployment-induced latency delta (seed M8):
+//! # slo = { target = 0.999, window = "28d",
+//! #         good = 'sum(increase(http_requests_total{service="{service}",code!~"5.."}[{window}]))',
+//! #         total = 'sum(increase(http_requests_total{service="{service}"}[{window}]))',
+//! #         latency = 'histogram_quantile(0.95, sum by (le) (rate(http_seconds_bucket{service="{service}"}[{window}])))' }
 //!
 //! [[train]]
 //! name = "payments-weekly"
@@ -25,6 +31,7 @@
 //! monitoring = "1h"             # optional: watched this long after the last step
 //! gates = ["tests", "security_scan"]   # optional: check kinds, "observability" (the service has an SLO) or
 //!                                      # "compliance" (enough approvers, never the author, approved the candidate);
+//!                                      # "error_budget" (the service's error budget is not exhausted);
 //!                                      # "schema" (an irreversible migration was signed off) is added by itself
 //! emergency_gates = ["tests"]          # optional: the reduced gate set of this definition's emergency trains
 //! deployer = "simulated"        # optional; or "webhook" with the two lines below
@@ -65,7 +72,7 @@ use std::str::FromStr;
 
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use chrono_tz::Tz;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::analysis::budget::Slo;
 use crate::analysis::{CanaryMetric, Direction, MetricPolicy};
@@ -131,7 +138,30 @@ pub struct ServiceSpec {
     pub domain: String,
     pub owner: String,
     pub runbook_url: String,
-    pub slo: Option<Slo>,
+    pub slo: Option<ServiceSlo>,
+}
+
+/// A service's SLO with the queries that measure it (as stored with the service).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceSlo {
+    #[serde(flatten)]
+    pub slo: Slo,
+    /// PromQL counting good events over `{window}` for `{service}`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub good_query: String,
+    /// PromQL counting all events over `{window}`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub total_query: String,
+    /// PromQL for the p95 latency over `{window}`, in seconds.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub latency_query: String,
+}
+
+impl ServiceSlo {
+    /// The stored form (JSON; empty when the service has no SLO).
+    pub fn parse_stored(text: &str) -> Option<Self> {
+        serde_json::from_str(text).ok()
+    }
 }
 
 /// A train definition as declared.
@@ -223,6 +253,12 @@ struct RawService {
 struct RawSlo {
     target: f64,
     window: String,
+    #[serde(default)]
+    good: String,
+    #[serde(default)]
+    total: String,
+    #[serde(default)]
+    latency: String,
 }
 
 #[derive(Deserialize)]
@@ -315,6 +351,8 @@ pub const COMPLIANCE_GATE: &str = "compliance";
 /// The gate that passes at once without irreversible migrations, and otherwise on an approver's sign-off.
 /// Candidates with an irreversible migration always get it.
 pub const SCHEMA_GATE: &str = "schema";
+/// The gate that keeps a candidate off the train while its service's error budget is exhausted.
+pub const ERROR_BUDGET_GATE: &str = "error_budget";
 
 /// Colour-blind-safe colours (Okabe–Ito) for domains that name none.
 const PALETTE: [&str; 7] = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#8C6D00"];
@@ -432,7 +470,18 @@ impl Checker<'_> {
             None => None,
             Some(slo) => {
                 let window = self.window(&at, "slo.window", &slo.window)?;
-                Some(Slo::new(slo.target, window).map_err(|e| self.problem(&at, "slo.target", e)).ok()?)
+                let target = Slo::new(slo.target, window).map_err(|e| self.problem(&at, "slo.target", e)).ok()?;
+                if slo.good.is_empty() != slo.total.is_empty() {
+                    self.problem(&at, "slo.good", "`good` and `total` SLI queries go together");
+                    return None;
+                }
+                for (field, query) in [("slo.good", &slo.good), ("slo.total", &slo.total), ("slo.latency", &slo.latency)] {
+                    if !query.is_empty() && !query.contains("{window}") {
+                        self.problem(&at, field, "must contain {window} (the span Railyard asks about)");
+                        return None;
+                    }
+                }
+                Some(ServiceSlo { slo: target, good_query: slo.good, total_query: slo.total, latency_query: slo.latency })
             }
         };
         ok.then_some(ServiceSpec {
@@ -473,13 +522,14 @@ impl Checker<'_> {
         let mut known_gates = true;
         for (field, list) in [("gates", &gates), ("emergency_gates", &emergency_gates)] {
             let known = list.iter().all(|gate| {
-                [OBSERVABILITY_GATE, COMPLIANCE_GATE, SCHEMA_GATE].contains(&gate.as_str())
+                [OBSERVABILITY_GATE, COMPLIANCE_GATE, SCHEMA_GATE, ERROR_BUDGET_GATE].contains(&gate.as_str())
                     || CheckKind::named(gate).is_some()
             });
             if !known {
                 let names: Vec<&str> = CheckKind::ALL.iter().map(|k| k.as_str()).collect();
                 let names = names.join(", ");
-                let special = format!("{OBSERVABILITY_GATE}, {COMPLIANCE_GATE} or {SCHEMA_GATE}");
+                let special =
+                    format!("{OBSERVABILITY_GATE}, {COMPLIANCE_GATE}, {ERROR_BUDGET_GATE} or {SCHEMA_GATE}");
                 self.problem(&at, field, format!("gates are {names}, {special}"));
             }
             known_gates &= known;

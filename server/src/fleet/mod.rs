@@ -7,8 +7,8 @@ mod manifest;
 
 pub use apply::{apply, ApplyError, ApplySummary};
 pub use manifest::{
-    parse, DomainSpec, Fleet, FreezeSchedule, FreezeSpec, Problem, ServiceSpec, TrainSpec, COMPLIANCE_GATE,
-    OBSERVABILITY_GATE, SCHEMA_GATE,
+    parse, DomainSpec, Fleet, FreezeSchedule, FreezeSpec, Problem, ServiceSlo, ServiceSpec, TrainSpec, COMPLIANCE_GATE,
+    ERROR_BUDGET_GATE, OBSERVABILITY_GATE, SCHEMA_GATE,
 };
 
 /// Reads, validates and applies the file at `path`.

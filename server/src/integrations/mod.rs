@@ -3,6 +3,7 @@
 //! (`webhook`, `gitops`, or the labelled `simulated` one); canaries are judged on the
 //! simulated metrics provider (the only one so far).
 
+mod budgets;
 pub mod gitops;
 pub mod prometheus;
 mod simulated;
@@ -18,8 +19,8 @@ pub use webhook::WebhookDeployer;
 use crate::analysis::{CanaryMetric, Classification};
 use crate::artifacts::{CheckStatus, Migration};
 use crate::clock::Clock;
-use crate::engine::{Boarding, Environment, GateOutcome, Notice, Verdict};
-use crate::fleet::{COMPLIANCE_GATE, OBSERVABILITY_GATE, SCHEMA_GATE};
+use crate::engine::{Boarding, Burn, Environment, GateOutcome, Notice, Verdict};
+use crate::fleet::{COMPLIANCE_GATE, ERROR_BUDGET_GATE, OBSERVABILITY_GATE, SCHEMA_GATE};
 use crate::runtime::{self, BoxFuture, Deployment, EffectContext, Integrations};
 use crate::store::{self, definitions::Definition, Db};
 use crate::time::to_ms;
@@ -91,8 +92,13 @@ impl FleetIntegrations {
             .collect())
     }
 
-    async fn gate(&self, artifact_id: &str, gate: &str) -> anyhow::Result<GateOutcome> {
+    async fn gate(&self, train_id: &str, artifact_id: &str, gate: &str) -> anyhow::Result<GateOutcome> {
         let mut conn = self.db.acquire().await?;
+        if gate == ERROR_BUDGET_GATE {
+            let artifact = store::artifacts::by_id(&mut conn, artifact_id).await?.context("the artifact is gone")?;
+            drop(conn);
+            return self.budget_gate(train_id, &artifact.service).await;
+        }
         if gate == OBSERVABILITY_GATE {
             let artifact = store::artifacts::by_id(&mut conn, artifact_id).await?.context("the artifact is gone")?;
             let service =
@@ -308,11 +314,19 @@ impl Integrations for FleetIntegrations {
 
     fn run_gate<'a>(
         &'a self,
-        _: &'a EffectContext,
+        context: &'a EffectContext,
         artifact_id: &'a str,
         gate: &'a str,
     ) -> BoxFuture<'a, anyhow::Result<GateOutcome>> {
-        Box::pin(self.gate(artifact_id, gate))
+        Box::pin(self.gate(&context.train_id, artifact_id, gate))
+    }
+
+    fn check_burn<'a>(&'a self, context: &'a EffectContext, _: usize) -> BoxFuture<'a, anyhow::Result<Burn>> {
+        Box::pin(self.burn(&context.train_id))
+    }
+
+    fn measure<'a>(&'a self, context: &'a EffectContext, from: i64, to: i64) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(self.measure_release(&context.train_id, from, to))
     }
 
     fn deploy<'a>(&'a self, context: &'a EffectContext, step: usize) -> BoxFuture<'a, anyhow::Result<Deployment>> {
@@ -331,7 +345,7 @@ impl Integrations for FleetIntegrations {
         Box::pin(async move { self.release(context, step, "rollback").await.map(|_| ()) })
     }
 
-    fn carry_over<'a>(
+    fn reject<'a>(
         &'a self,
         _: &'a EffectContext,
         artifact_id: &'a str,

@@ -35,13 +35,51 @@ struct Data {
 
 #[derive(Deserialize)]
 struct Series {
+    #[serde(default)]
     values: Vec<(f64, String)>,
+    /// An instant vector's one sample.
+    #[serde(default)]
+    value: Option<(f64, String)>,
 }
 
 impl PrometheusProvider {
     /// A provider whose queries give up after `timeout`.
     pub fn new(timeout: Duration) -> anyhow::Result<Self> {
         Ok(Self { client: reqwest::Client::builder().timeout(timeout).build()? })
+    }
+
+    /// The sum over every series of the instant `query` at `at_ms`; `None` when it returns no series.
+    pub async fn instant(&self, base_url: &str, query: &str, at_ms: i64) -> anyhow::Result<Option<f64>> {
+        let url = format!("{}/api/v1/query", base_url.trim_end_matches('/'));
+        let time = format!("{:.3}", at_ms as f64 / 1000.0);
+        let request = self.client.get(&url).query(&[("query", query), ("time", &time)]);
+        let data = self.ask(base_url, request).await?;
+        if data.result_type != "vector" {
+            bail!("expected an instant vector from Prometheus, got a {}", data.result_type);
+        }
+        let values: Vec<f64> = data
+            .result
+            .into_iter()
+            .filter_map(|series| series.value)
+            .map(|(_, value)| value.parse::<f64>())
+            .collect::<Result<_, _>>()
+            .context("Prometheus answered a sample that is not a number")?;
+        if values.iter().any(|v| !v.is_finite()) {
+            bail!("Prometheus answered NaN or an infinity for {query}");
+        }
+        Ok((!values.is_empty()).then(|| values.iter().sum()))
+    }
+
+    async fn ask(&self, base_url: &str, request: reqwest::RequestBuilder) -> anyhow::Result<Data> {
+        let response = request.send().await.with_context(|| format!("Prometheus at {base_url} did not answer"))?;
+        let status = response.status();
+        let text = response.text().await.context("reading Prometheus's answer")?;
+        let answer: Answer = serde_json::from_str(&text)
+            .with_context(|| format!("Prometheus answered {status} with something that is not its JSON API"))?;
+        if answer.status != "success" {
+            bail!("Prometheus refused the query: {}", answer.error.unwrap_or_default());
+        }
+        answer.data.context("Prometheus's answer has no data")
     }
 
     /// Every sample of `query` between `start_ms` and `end_ms`, `step_s` apart,
@@ -56,26 +94,13 @@ impl PrometheusProvider {
     ) -> anyhow::Result<Vec<f64>> {
         let url = format!("{}/api/v1/query_range", base_url.trim_end_matches('/'));
         let seconds = |ms: i64| format!("{:.3}", ms as f64 / 1000.0);
-        let response = self
-            .client
-            .get(&url)
-            .query(&[
-                ("query", query),
-                ("start", &seconds(start_ms)),
-                ("end", &seconds(end_ms)),
-                ("step", &step_s.to_string()),
-            ])
-            .send()
-            .await
-            .with_context(|| format!("Prometheus at {base_url} did not answer"))?;
-        let status = response.status();
-        let text = response.text().await.context("reading Prometheus's answer")?;
-        let answer: Answer = serde_json::from_str(&text)
-            .with_context(|| format!("Prometheus answered {status} with something that is not its JSON API"))?;
-        if answer.status != "success" {
-            bail!("Prometheus refused the query: {}", answer.error.unwrap_or_default());
-        }
-        let data = answer.data.context("Prometheus's answer has no data")?;
+        let request = self.client.get(&url).query(&[
+            ("query", query),
+            ("start", &seconds(start_ms)),
+            ("end", &seconds(end_ms)),
+            ("step", &step_s.to_string()),
+        ]);
+        let data = self.ask(base_url, request).await?;
         if data.result_type != "matrix" {
             bail!("expected a range vector from Prometheus, got a {}", data.result_type);
         }

@@ -1,26 +1,58 @@
 //! The simulated metrics provider (demo fleet and tests): realistic latency
 //! and error-rate series for canary and baseline, with a deterministic
-//! regression in one service so the demo shows an automatic rollback. The
-//! series are judged by the real canary judge.
+//! regression in one service so the demo shows an automatic rollback; and
+//! SLI counts (good/total events) for error budgets, where one service can
+//! burn its budget after a deploy and others can have spent theirs. The
+//! series are judged by the real canary judge and the real budget rules.
 
 use super::verdict_of;
+use crate::analysis::budget::{Counts, Slo};
 use crate::analysis::{judge_metric, score, Direction, MetricPolicy, MetricResult, ScorePolicy};
 use crate::engine::Verdict;
+
+/// Simulated traffic: events per second of every service.
+const EVENTS_PER_SECOND: i64 = 20;
 
 /// Generates metric series for canary analyses.
 #[derive(Debug, Clone, Default)]
 pub struct SimulatedMetrics {
     /// A service whose canary regresses, and in how many trains out of how many (e.g. 1 of 3).
     pub regression: Option<(String, u64, u64)>,
+    /// A service that fails every request once a train's production rollout starts (a crash
+    /// loop), and in how many trains out of how many: the fast-burn rule rolls it back.
+    pub burning: Option<(String, u64, u64)>,
+    /// Services that have spent their error budget (errors at 1.5× the allowance).
+    pub exhausted: Vec<String>,
 }
 
 impl SimulatedMetrics {
+    /// Whether `service` burns its budget in `train_id`.
+    pub fn burns(&self, train_id: &str, service: &str) -> bool {
+        picked(&self.burning, &format!("{train_id}#burn"), service)
+    }
+
+    /// Good and all events of `service` over `[from, to]`; from `burning_since` on, every event fails.
+    pub fn counts(&self, service: &str, slo: &Slo, from: i64, to: i64, burning_since: Option<i64>) -> Counts {
+        let events = |start: i64, end: i64| (end - start).max(0) * EVENTS_PER_SECOND / 1000;
+        let burn_start = burning_since.map_or(to, |at| at.clamp(from, to));
+        let (calm, burning) = (events(from, burn_start), events(burn_start, to));
+        let share = if self.exhausted.iter().any(|s| s == service) { 1.5 } else { 0.2 };
+        let calm_bad = (calm as f64 * slo.error_allowance() * share).round() as i64;
+        let total = calm + burning;
+        Counts { good: u64::try_from(total - calm_bad - burning).unwrap_or(0), total: u64::try_from(total).unwrap_or(0) }
+    }
+
+    /// p95 latency (seconds) of `service` before (`after == false`) and during a train's rollout.
+    pub fn latency_p95(&self, train_id: &str, service: &str, after: bool) -> f64 {
+        let noise = series(fnv(&format!("{train_id}/{service}")), u64::from(after), 1, 1.0, 0.02)[0];
+        let regressing = after && picked(&self.regression, train_id, service);
+        0.18 * noise * if regressing { 1.35 } else { 1.0 }
+    }
+
     /// Judges step `step` of `train_id` carrying `services`: p95 latency and error rate.
     pub fn judge(&self, train_id: &str, step: usize, services: &[String]) -> (Verdict, String) {
         let seed = fnv(train_id) ^ (step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        let regressing = self.regression.as_ref().is_some_and(|(service, of, every)| {
-            services.contains(service) && *every > 0 && fnv(train_id) % every < *of
-        });
+        let regressing = services.iter().any(|service| picked(&self.regression, train_id, service));
         let latency_factor = if regressing { 1.35 } else { 1.0 };
         let baseline_latency = series(seed, 1, 120, 180.0, 0.08);
         let canary_latency: Vec<f64> =
@@ -51,6 +83,11 @@ impl SimulatedMetrics {
         let detail = format!("score {:.0}; p95 latency: {}; error rate: {}", card.score, latency.reason, errors.reason);
         (verdict, detail)
     }
+}
+
+/// Whether `service` is the one `choice` names and `train_id` falls among its `of` in `every` trains.
+fn picked(choice: &Option<(String, u64, u64)>, train_id: &str, service: &str) -> bool {
+    choice.as_ref().is_some_and(|(chosen, of, every)| chosen == service && *every > 0 && fnv(train_id) % every < *of)
 }
 
 /// `len` samples around `level` with relative noise `spread`: stream `stream` of `seed` (SplitMix64).
@@ -88,7 +125,7 @@ mod tests {
 
     #[test]
     fn healthy_canaries_pass_and_the_regressing_service_fails() {
-        let metrics = SimulatedMetrics { regression: Some(("checkout".into(), 1, 1)) };
+        let metrics = SimulatedMetrics { regression: Some(("checkout".into(), 1, 1)), ..SimulatedMetrics::default() };
         let (verdict, detail) = metrics.judge("train-1", 1, &["ledger".to_owned()]);
         assert_eq!(verdict, Verdict::Pass, "{detail}");
         let (verdict, detail) = metrics.judge("train-1", 1, &["checkout".to_owned()]);

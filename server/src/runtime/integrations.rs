@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use crate::engine::{Boarding, GateOutcome, Notice, Verdict};
+use crate::engine::{Boarding, Burn, GateOutcome, Notice, Verdict};
 
 /// A boxed future, so the port stays object-safe.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -42,10 +42,14 @@ pub trait Integrations: Send + Sync {
     /// Judges the canary of step `step`.
     fn judge<'a>(&'a self, context: &'a EffectContext, step: usize)
         -> BoxFuture<'a, anyhow::Result<(Verdict, String)>>;
+    /// Checks the fast-burn rule for every service on the train that has an SLO.
+    fn check_burn<'a>(&'a self, context: &'a EffectContext, step: usize) -> BoxFuture<'a, anyhow::Result<Burn>>;
+    /// Measures and stores what the rollout `[from, to]` cost each service (error budget, latency).
+    fn measure<'a>(&'a self, context: &'a EffectContext, from: i64, to: i64) -> BoxFuture<'a, anyhow::Result<()>>;
     /// Restores the previous stable version for step `step`.
     fn roll_back<'a>(&'a self, context: &'a EffectContext, step: usize) -> BoxFuture<'a, anyhow::Result<()>>;
-    /// Offers a candidate that missed this train to the next one.
-    fn carry_over<'a>(
+    /// Rejects the artifact of a candidate that failed a gate: its digest never boards again.
+    fn reject<'a>(
         &'a self,
         context: &'a EffectContext,
         artifact_id: &'a str,

@@ -261,7 +261,9 @@ fn key_and_due(train_id: &str, version: i64, index: usize, effect: &Effect, now:
         Effect::RunGate { key, .. }
         | Effect::Deploy { key, .. }
         | Effect::Judge { key, .. }
-        | Effect::RollBack { key, .. } => (key.clone(), now),
+        | Effect::RollBack { key, .. }
+        | Effect::CheckBurn { key, .. }
+        | Effect::MeasureRelease { key, .. } => (key.clone(), now),
         Effect::SetTimer { at, .. } => (format!("{train_id}:v{version}:{index}:timer"), *at),
         _ => (format!("{train_id}:v{version}:{index}"), now),
     }
@@ -403,9 +405,19 @@ async fn execute(
             Timer::CutoverDue => Event::CutoverDue,
             Timer::SoakElapsed { step } => Event::SoakElapsed { step: *step },
             Timer::MonitoringElapsed => Event::MonitoringElapsed,
+            Timer::BurnCheck { step } => Event::BurnCheckDue { step: *step },
         }),
-        Effect::CarryOver { artifact_id, reason } => {
-            integrations.carry_over(context, artifact_id, reason).await?;
+        Effect::CheckBurn { step, .. } => {
+            Some(Event::BurnChecked { step: *step, burn: integrations.check_burn(context, *step).await? })
+        }
+        Effect::MeasureRelease { from, to, .. } => {
+            integrations.measure(context, *from, *to).await?;
+            None
+        }
+        Effect::CarryOver { artifact_id, reason, reject } => {
+            if *reject {
+                integrations.reject(context, artifact_id, reason).await?;
+            }
             None
         }
         Effect::Notify { notice, text } => {
@@ -429,6 +441,9 @@ fn failure_event(effect: &Effect, message: &str) -> Option<Event> {
             gate: gate.clone(),
             outcome: engine::GateOutcome::Errored(message.to_owned()),
         }),
+        Effect::CheckBurn { step, .. } => {
+            Some(Event::BurnChecked { step: *step, burn: engine::Burn::Unknown(message.to_owned()) })
+        }
         _ => None,
     }
 }

@@ -10,6 +10,7 @@ pub mod digests;
 pub mod domains;
 pub mod freezes;
 pub mod incidents;
+pub mod measurements;
 pub mod runs;
 pub mod secrets;
 pub mod services;

@@ -59,7 +59,7 @@ async fn gitops_commits_each_step_and_a_rollback_restores_the_previous_tag(backe
     let opened = opened + Duration::days(1);
     tick(&app.db, opened, &SchedulerConfig::default()).await.expect("tick");
     let second = train_in_state(&app.db, "planning").await;
-    let regressing = SimulatedMetrics { regression: Some(("ledger".into(), 1, 1)) };
+    let regressing = SimulatedMetrics { regression: Some(("ledger".into(), 1, 1)), ..SimulatedMetrics::default() };
     let integrations = FleetIntegrations::new(app.db.clone(), clock, regressing).expect("integrations");
     drive_train(&app.db, &integrations, &second, to_ms(opened)).await;
     assert_eq!(server::runtime::load(&app.db, &second).await.expect("state").phase.to_string(), "rolled_back");

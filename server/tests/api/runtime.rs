@@ -2,7 +2,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, PoisonError};
 
 use chrono::Duration;
-use server::engine::{Boarding, GateOutcome, Notice, Verdict};
+use server::engine::{Boarding, Burn, GateOutcome, Notice, Verdict};
 use server::fleet::{self, parse};
 use server::runtime::{self, BoxFuture, Deployment, EffectContext, Integrations, MAX_ATTEMPTS};
 use server::scheduler::{tick, SchedulerConfig};
@@ -81,12 +81,22 @@ impl Integrations for Receiver {
         Box::pin(async move { Ok((verdict, "score 100".to_owned())) })
     }
 
+    fn check_burn<'a>(&'a self, c: &'a EffectContext, _: usize) -> BoxFuture<'a, anyhow::Result<Burn>> {
+        self.record("burn", &c.key);
+        Box::pin(async { Ok(Burn::Calm) })
+    }
+
+    fn measure<'a>(&'a self, c: &'a EffectContext, _: i64, _: i64) -> BoxFuture<'a, anyhow::Result<()>> {
+        self.record("measure", &c.key);
+        Box::pin(async { Ok(()) })
+    }
+
     fn roll_back<'a>(&'a self, c: &'a EffectContext, _: usize) -> BoxFuture<'a, anyhow::Result<()>> {
         self.record("rollback", &c.key);
         Box::pin(async { Ok(()) })
     }
 
-    fn carry_over<'a>(&'a self, _: &'a EffectContext, _: &'a str, _: &'a str) -> BoxFuture<'a, anyhow::Result<()>> {
+    fn reject<'a>(&'a self, _: &'a EffectContext, _: &'a str, _: &'a str) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async { Ok(()) })
     }
 

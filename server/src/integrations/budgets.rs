@@ -1,0 +1,194 @@
+//! Error budgets for a train's services, read through the train's metrics
+//! provider: the `error_budget` gate (a service that has spent its budget
+//! does not ship), the fast-burn check while a step soaks or the train is
+//! monitored, and what a finished rollout cost (budget consumed, seed M7;
+//! p95 latency before and after, seed M8).
+
+use anyhow::Context;
+
+use super::FleetIntegrations;
+use crate::analysis::budget::{budget, budget_consumed, burn_rate, Counts, FAST_BURN};
+use crate::engine::{Burn, GateOutcome};
+use crate::fleet::ServiceSlo;
+use crate::runtime;
+use crate::store::{self, definitions::Definition, measurements::Measurement};
+use crate::time::to_ms;
+
+/// A service of the train with the SLO that measures it.
+struct Watched {
+    service: String,
+    slo: ServiceSlo,
+}
+
+impl FleetIntegrations {
+    /// The boarded services of the train that declare an SLO.
+    async fn watched(&self, train_id: &str) -> anyhow::Result<(Definition, Vec<Watched>)> {
+        let run = runtime::load(&self.db, train_id).await?;
+        let mut conn = self.db.acquire().await?;
+        let definition = self.definition_of(&mut conn, train_id).await?;
+        let mut watched = Vec::new();
+        for candidate in run.candidates.iter().filter(|c| c.boarded()) {
+            let service = store::services::by_name(&mut conn, &candidate.service).await?;
+            if let Some(slo) = service.and_then(|s| ServiceSlo::parse_stored(&s.slo)) {
+                watched.push(Watched { service: candidate.service.clone(), slo });
+            }
+        }
+        Ok((definition, watched))
+    }
+
+    /// Good and all events of `service` over `[from, to]`, from the definition's provider.
+    /// `burning_since` is when the train's rollout began (the simulated provider's crash loop starts there).
+    async fn sli(
+        &self,
+        definition: &Definition,
+        watched: &Watched,
+        from: i64,
+        to: i64,
+        burning_since: Option<i64>,
+    ) -> anyhow::Result<Counts> {
+        if definition.metrics_provider != "prometheus" {
+            return Ok(self.metrics.counts(&watched.service, &watched.slo.slo, from, to, burning_since));
+        }
+        let (good, total) = (&watched.slo.good_query, &watched.slo.total_query);
+        if good.is_empty() {
+            anyhow::bail!("{} declares no SLI queries (slo.good and slo.total)", watched.service);
+        }
+        let ask = |query: &str| {
+            let query = query.replace("{service}", &watched.service).replace("{window}", &window(to - from));
+            async move { self.prometheus.instant(&definition.prometheus_url, &query, to).await }
+        };
+        let good = ask(good).await?.unwrap_or(0.0);
+        let total = ask(total).await?.unwrap_or(0.0);
+        if good < 0.0 || total < 0.0 || good > total * (1.0 + 1e-9) {
+            anyhow::bail!("the SLI of {} makes no sense: {good} good of {total} events", watched.service);
+        }
+        Ok(Counts { good: good.round() as u64, total: total.round() as u64 })
+    }
+
+    /// p95 latency (seconds) of `service` over the span before `from` and over `[from, to]`.
+    async fn latency(
+        &self,
+        definition: &Definition,
+        train_id: &str,
+        watched: &Watched,
+        from: i64,
+        to: i64,
+    ) -> anyhow::Result<(Option<f64>, Option<f64>)> {
+        if definition.metrics_provider != "prometheus" {
+            let p95 = |after| Some(self.metrics.latency_p95(train_id, &watched.service, after));
+            return Ok((p95(false), p95(true)));
+        }
+        if watched.slo.latency_query.is_empty() {
+            return Ok((None, None));
+        }
+        let query = watched.slo.latency_query.replace("{service}", &watched.service).replace("{window}", &window(to - from));
+        let before = self.prometheus.instant(&definition.prometheus_url, &query, from).await?;
+        let after = self.prometheus.instant(&definition.prometheus_url, &query, to).await?;
+        Ok((before, after))
+    }
+
+    /// The `error_budget` gate: a candidate whose service has spent its budget misses the
+    /// train, and boards a later one once the budget recovers.
+    pub(super) async fn budget_gate(&self, train_id: &str, service_name: &str) -> anyhow::Result<GateOutcome> {
+        let mut conn = self.db.acquire().await?;
+        let definition = self.definition_of(&mut conn, train_id).await?;
+        let service = store::services::by_name(&mut conn, service_name).await?.context("the service is gone")?;
+        drop(conn);
+        let Some(slo) = ServiceSlo::parse_stored(&service.slo) else {
+            return Ok(GateOutcome::Failed(format!(
+                "{service_name} has no SLO, so its error budget is unknown; declare one in its trains-as-code entry"
+            )));
+        };
+        let watched = Watched { service: service_name.to_owned(), slo };
+        let now = to_ms(self.clock.now());
+        let counts = self.sli(&definition, &watched, now - watched.slo.slo.window_ms, now, None).await?;
+        let status = budget(&watched.slo.slo, counts);
+        let described = format!(
+            "{:.1}% of the error budget left ({} bad of {} events against {}% over {})",
+            status.remaining * 100.0,
+            status.bad,
+            counts.total,
+            watched.slo.slo.target * 100.0,
+            days(watched.slo.slo.window_ms),
+        );
+        Ok(if status.exhausted {
+            GateOutcome::Deferred(format!("error budget exhausted: {described}"))
+        } else {
+            GateOutcome::Passed
+        })
+    }
+
+    /// The fast-burn rule (1 h and 5 min windows at 14.4×) for every watched service.
+    pub(super) async fn burn(&self, train_id: &str) -> anyhow::Result<Burn> {
+        let (definition, watched) = self.watched(train_id).await?;
+        let run = runtime::load(&self.db, train_id).await?;
+        let now = to_ms(self.clock.now());
+        let mut unknown = Vec::new();
+        for each in &watched {
+            let since = self.metrics.burns(train_id, &each.service).then(|| run.production_started_at()).flatten();
+            let counts = async {
+                let long = self.sli(&definition, each, now - FAST_BURN.long_ms, now, since).await?;
+                let short = self.sli(&definition, each, now - FAST_BURN.short_ms, now, since).await?;
+                anyhow::Ok((long, short))
+            };
+            match counts.await {
+                Ok((long, short)) if FAST_BURN.breached(&each.slo.slo, long, short) => {
+                    let rate = |c| burn_rate(&each.slo.slo, c).unwrap_or(0.0);
+                    return Ok(Burn::Fast(format!(
+                        "{} burns {:.1}× over 1 h and {:.1}× over 5 min, threshold {}×",
+                        each.service,
+                        rate(long),
+                        rate(short),
+                        FAST_BURN.factor
+                    )));
+                }
+                Ok(_) => {}
+                Err(error) => unknown.push(format!("{}: {error:#}", each.service)),
+            }
+        }
+        Ok(if unknown.is_empty() { Burn::Calm } else { Burn::Unknown(unknown.join("; ")) })
+    }
+
+    /// Measures and stores what the rollout `[from, to]` cost each watched service.
+    pub(super) async fn measure_release(&self, train_id: &str, from: i64, to: i64) -> anyhow::Result<()> {
+        let (definition, watched) = self.watched(train_id).await?;
+        let now = to_ms(self.clock.now());
+        for each in &watched {
+            let since = self.metrics.burns(train_id, &each.service).then_some(from);
+            let window = self.sli(&definition, each, to - each.slo.slo.window_ms, to, since).await?;
+            let during = self.sli(&definition, each, from, to, since).await?;
+            let (latency_before, latency_after) = self.latency(&definition, train_id, each, from, to).await?;
+            let measurement = Measurement {
+                train_id: train_id.to_owned(),
+                service: each.service.clone(),
+                from_at: from,
+                to_at: to,
+                slo_target: each.slo.slo.target,
+                bad: i64::try_from(during.bad())?,
+                total: i64::try_from(during.total)?,
+                budget_consumed: budget_consumed(&each.slo.slo, window, during),
+                budget_remaining: budget(&each.slo.slo, window).remaining,
+                latency_before,
+                latency_after,
+                measured_at: now,
+            };
+            let mut conn = self.db.acquire().await?;
+            store::measurements::record(&mut conn, &measurement).await?;
+        }
+        Ok(())
+    }
+}
+
+/// A PromQL range duration for `ms`, at least a second.
+fn window(ms: i64) -> String {
+    format!("{}s", (ms / 1000).max(1))
+}
+
+fn days(ms: i64) -> String {
+    const DAY: i64 = 86_400_000;
+    if ms % DAY == 0 {
+        format!("{} days", ms / DAY)
+    } else {
+        format!("{} hours", ms / 3_600_000)
+    }
+}
