@@ -92,8 +92,10 @@ async fn keep_one_in_flight(
                 reason: "live demo train opened (rollout in seconds)",
             };
             store::trains::transition(tx, &id, change).await?;
-            let run =
-                TrainRun { burn_check_ms: LIVE_BURN_CHECK_MS, ..TrainRun::opened(&id, cutover_at, live_rollout(), 20_000) };
+            let run = TrainRun {
+                burn_check_ms: LIVE_BURN_CHECK_MS,
+                ..TrainRun::opened(&id, cutover_at, live_rollout(), 20_000)
+            };
             runtime::start_in(tx, &run, now + planning_ms, now).await?;
         }
     }

@@ -1,6 +1,6 @@
 //! `GET /metrics`: Railyard's own figures in the Prometheus/OpenMetrics text
-//! format, computed from the store at scrape time (seed metrics M1, M3, M6,
-//! M10, M11, M12, plus trains by state and the outbox backlog).
+//! format, computed from the store at scrape time (seed metrics M1–M12, plus
+//! trains by state and the outbox backlog).
 
 use axum::extract::State;
 use axum::http::header;
@@ -14,8 +14,11 @@ use std::sync::atomic::AtomicU64;
 
 use super::{ApiError, ApiState};
 use crate::auth::{Caller, Permission};
-use crate::engine::TrainRun;
+use crate::engine::{Environment, TrainRun, Verdict};
+use crate::store::measurements::InDomain;
 use crate::store::{Conn, DbError};
+use crate::train_state::TrainState;
+use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StateLabel {
@@ -25,6 +28,21 @@ struct StateLabel {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StatusLabel {
     status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RegionLabel {
+    region: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DomainLabel {
+    domain: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ServiceLabel {
+    service: String,
 }
 
 type FloatGauge = Gauge<f64, AtomicU64>;
@@ -46,6 +64,76 @@ pub struct Figures {
     pub post_deploy_incidents: i64,
     /// M12: reports of the running digest that match what the train shipped, over all reports.
     pub artifact_reproducibility_ratio: Option<f64>,
+    /// M2: mean seconds from the first production step's start to the last step's success.
+    pub mean_roll_forward_seconds: Option<f64>,
+    /// M4: mean seconds a deployer took to deploy a step.
+    pub mean_deployment_seconds: Option<f64>,
+    /// M5: canary checks failed (judge or fast burn) over canary checks made.
+    pub canary_failure_ratio: Option<f64>,
+    /// M7: mean share of the error budget a train's rollout spent, per domain.
+    pub budget_consumed_by_domain: Vec<(String, f64)>,
+    /// M7: share of measured rollouts that spent 20% of a budget or more.
+    pub over_budget_ratio: Option<f64>,
+    /// Error budget left per service at the end of its latest measured train.
+    pub budget_remaining_by_service: Vec<(String, f64)>,
+    /// M8: mean relative change of p95 latency during a rollout against before it.
+    pub latency_delta_ratio: Option<f64>,
+    /// M9: production steps that succeeded over those finished, per region ("all" without one).
+    pub region_success: Vec<(String, f64)>,
+}
+
+/// The mean of `values`, if there are any.
+fn mean(values: impl IntoIterator<Item = f64>) -> Option<f64> {
+    let (sum, n) = values.into_iter().fold((0.0, 0_u32), |(sum, n), v| (sum + v, n + 1));
+    (n > 0).then(|| sum / f64::from(n))
+}
+
+/// The rollout figures (M2, M4, M5, M9) from the engine states of finished trains.
+fn rollout_figures(runs: &[TrainRun], figures: &mut Figures) {
+    figures.mean_roll_forward_seconds = mean(
+        runs.iter()
+            .filter(|r| r.phase == TrainState::Completed)
+            .filter_map(|r| Some((r.rolled_out_at? - r.production_started_at()?) as f64 / 1000.0)),
+    );
+    let records = || runs.iter().flat_map(|r| r.steps.iter().filter_map(move |s| Some((r.rollout.get(s.step)?, s))));
+    figures.mean_deployment_seconds =
+        mean(records().filter_map(|(_, s)| Some((s.deployed_at? - s.started_at) as f64 / 1000.0)));
+    let canaries: Vec<bool> = records()
+        .filter(|(step, _)| step.environment == Environment::Production && step.weight < 100)
+        .filter_map(|(_, s)| s.verdict.map(|v| v == Verdict::Fail))
+        .collect();
+    figures.canary_failure_ratio = mean(canaries.iter().map(|&failed| if failed { 1.0 } else { 0.0 }));
+    let mut regions: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for (step, record) in records().filter(|(step, _)| step.environment == Environment::Production) {
+        if let Some(succeeded) = record.succeeded {
+            let region = step.region.clone().unwrap_or_else(|| "all".into());
+            regions.entry(region).or_default().push(if succeeded { 1.0 } else { 0.0 });
+        }
+    }
+    figures.region_success =
+        regions.into_iter().filter_map(|(region, outcomes)| Some((region, mean(outcomes)?))).collect();
+}
+
+/// The error-budget and latency figures (M7, M8) from the measurements of finished rollouts.
+fn measurement_figures(measured: &[InDomain], figures: &mut Figures) {
+    let mut by_domain: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    let mut latest: BTreeMap<&str, (i64, f64)> = BTreeMap::new();
+    for InDomain { domain, measurement: m } in measured {
+        by_domain.entry(domain).or_default().push(m.budget_consumed);
+        let entry = latest.entry(&m.service).or_insert((m.to_at, m.budget_remaining));
+        if m.to_at >= entry.0 {
+            *entry = (m.to_at, m.budget_remaining);
+        }
+    }
+    figures.budget_consumed_by_domain =
+        by_domain.into_iter().filter_map(|(d, values)| Some((d.to_owned(), mean(values)?))).collect();
+    figures.budget_remaining_by_service = latest.into_iter().map(|(s, (_, left))| (s.to_owned(), left)).collect();
+    figures.over_budget_ratio =
+        mean(measured.iter().map(|m| if m.measurement.budget_consumed >= 0.2 { 1.0 } else { 0.0 }));
+    figures.latency_delta_ratio = mean(measured.iter().filter_map(|m| {
+        let (before, during) = (m.measurement.latency_before?, m.measurement.latency_after?);
+        (before > 0.0).then(|| (during - before) / before)
+    }));
 }
 
 /// Computes the figures from the store.
@@ -61,6 +149,16 @@ pub async fn figures(conn: &mut Conn) -> Result<Figures, DbError> {
     let count = |state: &str| trains_by_state.iter().find(|(s, _)| s == state).map_or(0, |(_, n)| *n);
     let finished = count("completed") + count("rolled_back") + count("aborted");
     let release_success_ratio = (finished > 0).then(|| count("completed") as f64 / finished as f64);
+
+    let finished_runs: Vec<(String,)> = sqlx::query_as(
+        "SELECT r.state FROM train_runs r JOIN trains t ON t.id = r.train_id \
+         WHERE t.state IN ('completed', 'rolled_back')",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let finished_runs: Vec<TrainRun> =
+        finished_runs.iter().filter_map(|(state,)| serde_json::from_str(state).ok()).collect();
+    let measured = crate::store::measurements::all_with_domain(conn).await?;
 
     let rolled_back: Vec<(String, i64)> = sqlx::query_as(
         "SELECT r.state, e.at FROM train_runs r JOIN train_events e ON e.train_id = r.train_id \
@@ -91,7 +189,7 @@ pub async fn figures(conn: &mut Conn) -> Result<Figures, DbError> {
     let (post_deploy_incidents,): (i64,) =
         sqlx::query_as("SELECT COUNT(*) FROM incidents WHERE train_id IS NOT NULL").fetch_one(&mut *conn).await?;
     let (matching, reports) = crate::store::digests::reproducibility(conn).await?;
-    Ok(Figures {
+    let mut figures = Figures {
         artifact_reproducibility_ratio: (reports > 0).then(|| matching as f64 / reports as f64),
         post_deploy_incidents,
         trains_by_state,
@@ -100,7 +198,11 @@ pub async fn figures(conn: &mut Conn) -> Result<Figures, DbError> {
         mean_rollback_seconds,
         security_gate_pass_ratio,
         services_per_train,
-    })
+        ..Figures::default()
+    };
+    rollout_figures(&finished_runs, &mut figures);
+    measurement_figures(&measured, &mut figures);
+    Ok(figures)
 }
 
 /// Renders `figures` in the OpenMetrics text format.
@@ -141,6 +243,27 @@ pub fn render(figures: &Figures) -> Result<String, std::fmt::Error> {
             "M12: running digests matching what the train shipped",
             figures.artifact_reproducibility_ratio,
         ),
+        (
+            "roll_forward_seconds_mean",
+            "M2: mean time from the first production step to the last step's success",
+            figures.mean_roll_forward_seconds,
+        ),
+        ("deployment_seconds_mean", "M4: mean time a deployer took per rollout step", figures.mean_deployment_seconds),
+        (
+            "canary_failure_ratio",
+            "M5: canary checks failed (judge or fast burn) over canary checks made",
+            figures.canary_failure_ratio,
+        ),
+        (
+            "error_budget_overspent_train_ratio",
+            "M7: share of measured rollouts that spent 20% or more of a service's error budget",
+            figures.over_budget_ratio,
+        ),
+        (
+            "latency_delta_ratio_mean",
+            "M8: mean relative p95 latency change during a rollout against before it",
+            figures.latency_delta_ratio,
+        ),
     ];
     for (name, help, value) in optional {
         if let Some(value) = value {
@@ -149,9 +272,45 @@ pub fn render(figures: &Figures) -> Result<String, std::fmt::Error> {
             registry.register(name, help, gauge);
         }
     }
+    labelled::<DomainLabel>(
+        &mut registry,
+        "error_budget_consumed_ratio",
+        "M7: mean share of the error budget a train's rollout spent, by domain",
+        &figures.budget_consumed_by_domain,
+        |domain| DomainLabel { domain },
+    );
+    labelled::<ServiceLabel>(
+        &mut registry,
+        "error_budget_remaining_ratio",
+        "Error budget left at the end of the service's latest measured train",
+        &figures.budget_remaining_by_service,
+        |service| ServiceLabel { service },
+    );
+    labelled::<RegionLabel>(
+        &mut registry,
+        "rollout_region_success_ratio",
+        "M9: production rollout steps that succeeded over those finished, by region",
+        &figures.region_success,
+        |region| RegionLabel { region },
+    );
     let mut text = String::new();
     encode(&mut text, &registry)?;
     Ok(text)
+}
+
+/// Registers a family of float gauges, one per `(label, value)`, unless there are none.
+fn labelled<L>(registry: &mut Registry, name: &str, help: &str, values: &[(String, f64)], label: fn(String) -> L)
+where
+    L: Clone + std::fmt::Debug + std::hash::Hash + Eq + EncodeLabelSet + Send + Sync + 'static,
+{
+    if values.is_empty() {
+        return;
+    }
+    let family = Family::<L, FloatGauge>::default();
+    for (key, value) in values {
+        family.get_or_create(&label(key.clone())).set(*value);
+    }
+    registry.register(name, help, family);
 }
 
 /// `GET /metrics`.

@@ -122,6 +122,26 @@ pub struct TrainDetail {
     pub incidents: Vec<IncidentJson>,
     /// What each environment reported running after each step (seed M12).
     pub digests: Vec<DigestJson>,
+    /// What the finished rollout cost each service with an SLO (seeds M7, M8).
+    pub measurements: Vec<MeasurementJson>,
+}
+
+/// What a finished rollout cost one service.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct MeasurementJson {
+    pub service: String,
+    /// The span measured: first production deploy to the train's end (RFC 3339).
+    pub from: String,
+    pub to: String,
+    pub slo_target: f64,
+    pub bad_events: i64,
+    pub total_events: i64,
+    /// Share of the SLO window's error budget this rollout spent (seed M7, target below 0.2).
+    pub budget_consumed: f64,
+    /// Budget left over the SLO window when the train ended.
+    pub budget_remaining: f64,
+    pub p95_latency_before_seconds: Option<f64>,
+    pub p95_latency_during_seconds: Option<f64>,
 }
 
 /// A running-digest report.
@@ -173,7 +193,24 @@ pub async fn show(
             running: d.running_digest,
         })
         .collect();
+    let measurements = store::measurements::of_train(&mut conn, &id)
+        .await?
+        .into_iter()
+        .map(|m| MeasurementJson {
+            from: rfc3339(m.from_at),
+            to: rfc3339(m.to_at),
+            service: m.service,
+            slo_target: m.slo_target,
+            bad_events: m.bad,
+            total_events: m.total,
+            budget_consumed: m.budget_consumed,
+            budget_remaining: m.budget_remaining,
+            p95_latency_before_seconds: m.latency_before,
+            p95_latency_during_seconds: m.latency_after,
+        })
+        .collect();
     Ok(Json(TrainDetail {
+        measurements,
         digests,
         incidents,
         train: train_json(train),

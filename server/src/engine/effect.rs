@@ -7,10 +7,14 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "snake_case", tag = "timer")]
 pub enum Timer {
     CutoverDue,
-    SoakElapsed { step: usize },
+    SoakElapsed {
+        step: usize,
+    },
     MonitoringElapsed,
     /// Time to check the error-budget burn of a soaking step (or of the monitored train).
-    BurnCheck { step: usize },
+    BurnCheck {
+        step: usize,
+    },
 }
 
 /// Who should hear about what.

@@ -371,7 +371,10 @@ fn a_fast_error_budget_burn_during_the_canary_soak_rolls_it_back_before_the_judg
     assert_eq!(checks, 5, "checked at deploy and every minute until the burn showed: {:?}", keys(&trace.effects));
     let canary = trace.run.steps.iter().find(|r| r.step == 1).expect("canary record");
     assert_eq!((canary.verdict, canary.succeeded), (Some(Verdict::Fail), Some(false)), "M5 counts a failed check");
-    assert!(!trace.effects.iter().any(|e| matches!(e, Effect::CheckBurn { step: 0, .. })), "staging has no SLO traffic");
+    assert!(
+        !trace.effects.iter().any(|e| matches!(e, Effect::CheckBurn { step: 0, .. })),
+        "staging has no SLO traffic"
+    );
 }
 
 #[test]

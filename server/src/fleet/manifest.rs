@@ -475,13 +475,20 @@ impl Checker<'_> {
                     self.problem(&at, "slo.good", "`good` and `total` SLI queries go together");
                     return None;
                 }
-                for (field, query) in [("slo.good", &slo.good), ("slo.total", &slo.total), ("slo.latency", &slo.latency)] {
+                for (field, query) in
+                    [("slo.good", &slo.good), ("slo.total", &slo.total), ("slo.latency", &slo.latency)]
+                {
                     if !query.is_empty() && !query.contains("{window}") {
                         self.problem(&at, field, "must contain {window} (the span Railyard asks about)");
                         return None;
                     }
                 }
-                Some(ServiceSlo { slo: target, good_query: slo.good, total_query: slo.total, latency_query: slo.latency })
+                Some(ServiceSlo {
+                    slo: target,
+                    good_query: slo.good,
+                    total_query: slo.total,
+                    latency_query: slo.latency,
+                })
             }
         };
         ok.then_some(ServiceSpec {
@@ -528,8 +535,7 @@ impl Checker<'_> {
             if !known {
                 let names: Vec<&str> = CheckKind::ALL.iter().map(|k| k.as_str()).collect();
                 let names = names.join(", ");
-                let special =
-                    format!("{OBSERVABILITY_GATE}, {COMPLIANCE_GATE}, {ERROR_BUDGET_GATE} or {SCHEMA_GATE}");
+                let special = format!("{OBSERVABILITY_GATE}, {COMPLIANCE_GATE}, {ERROR_BUDGET_GATE} or {SCHEMA_GATE}");
                 self.problem(&at, field, format!("gates are {names}, {special}"));
             }
             known_gates &= known;

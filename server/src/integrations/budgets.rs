@@ -12,7 +12,6 @@ use crate::engine::{Burn, GateOutcome};
 use crate::fleet::ServiceSlo;
 use crate::runtime;
 use crate::store::{self, definitions::Definition, measurements::Measurement};
-use crate::time::to_ms;
 
 /// A service of the train with the SLO that measures it.
 struct Watched {
@@ -81,7 +80,8 @@ impl FleetIntegrations {
         if watched.slo.latency_query.is_empty() {
             return Ok((None, None));
         }
-        let query = watched.slo.latency_query.replace("{service}", &watched.service).replace("{window}", &window(to - from));
+        let query =
+            watched.slo.latency_query.replace("{service}", &watched.service).replace("{window}", &window(to - from));
         let before = self.prometheus.instant(&definition.prometheus_url, &query, from).await?;
         let after = self.prometheus.instant(&definition.prometheus_url, &query, to).await?;
         Ok((before, after))
@@ -89,7 +89,12 @@ impl FleetIntegrations {
 
     /// The `error_budget` gate: a candidate whose service has spent its budget misses the
     /// train, and boards a later one once the budget recovers.
-    pub(super) async fn budget_gate(&self, train_id: &str, service_name: &str) -> anyhow::Result<GateOutcome> {
+    pub(super) async fn budget_gate(
+        &self,
+        train_id: &str,
+        service_name: &str,
+        now: i64,
+    ) -> anyhow::Result<GateOutcome> {
         let mut conn = self.db.acquire().await?;
         let definition = self.definition_of(&mut conn, train_id).await?;
         let service = store::services::by_name(&mut conn, service_name).await?.context("the service is gone")?;
@@ -100,7 +105,6 @@ impl FleetIntegrations {
             )));
         };
         let watched = Watched { service: service_name.to_owned(), slo };
-        let now = to_ms(self.clock.now());
         let counts = self.sli(&definition, &watched, now - watched.slo.slo.window_ms, now, None).await?;
         let status = budget(&watched.slo.slo, counts);
         let described = format!(
@@ -119,10 +123,9 @@ impl FleetIntegrations {
     }
 
     /// The fast-burn rule (1 h and 5 min windows at 14.4×) for every watched service.
-    pub(super) async fn burn(&self, train_id: &str) -> anyhow::Result<Burn> {
+    pub(super) async fn burn(&self, train_id: &str, now: i64) -> anyhow::Result<Burn> {
         let (definition, watched) = self.watched(train_id).await?;
         let run = runtime::load(&self.db, train_id).await?;
-        let now = to_ms(self.clock.now());
         let mut unknown = Vec::new();
         for each in &watched {
             let since = self.metrics.burns(train_id, &each.service).then(|| run.production_started_at()).flatten();
@@ -150,9 +153,8 @@ impl FleetIntegrations {
     }
 
     /// Measures and stores what the rollout `[from, to]` cost each watched service.
-    pub(super) async fn measure_release(&self, train_id: &str, from: i64, to: i64) -> anyhow::Result<()> {
+    pub(super) async fn measure_release(&self, train_id: &str, from: i64, to: i64, now: i64) -> anyhow::Result<()> {
         let (definition, watched) = self.watched(train_id).await?;
-        let now = to_ms(self.clock.now());
         for each in &watched {
             let since = self.metrics.burns(train_id, &each.service).then_some(from);
             let window = self.sli(&definition, each, to - each.slo.slo.window_ms, to, since).await?;

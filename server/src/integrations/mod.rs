@@ -92,12 +92,12 @@ impl FleetIntegrations {
             .collect())
     }
 
-    async fn gate(&self, train_id: &str, artifact_id: &str, gate: &str) -> anyhow::Result<GateOutcome> {
+    async fn gate(&self, train_id: &str, now: i64, artifact_id: &str, gate: &str) -> anyhow::Result<GateOutcome> {
         let mut conn = self.db.acquire().await?;
         if gate == ERROR_BUDGET_GATE {
             let artifact = store::artifacts::by_id(&mut conn, artifact_id).await?.context("the artifact is gone")?;
             drop(conn);
-            return self.budget_gate(train_id, &artifact.service).await;
+            return self.budget_gate(train_id, &artifact.service, now).await;
         }
         if gate == OBSERVABILITY_GATE {
             let artifact = store::artifacts::by_id(&mut conn, artifact_id).await?.context("the artifact is gone")?;
@@ -318,15 +318,15 @@ impl Integrations for FleetIntegrations {
         artifact_id: &'a str,
         gate: &'a str,
     ) -> BoxFuture<'a, anyhow::Result<GateOutcome>> {
-        Box::pin(self.gate(&context.train_id, artifact_id, gate))
+        Box::pin(self.gate(&context.train_id, context.now, artifact_id, gate))
     }
 
     fn check_burn<'a>(&'a self, context: &'a EffectContext, _: usize) -> BoxFuture<'a, anyhow::Result<Burn>> {
-        Box::pin(self.burn(&context.train_id))
+        Box::pin(self.burn(&context.train_id, context.now))
     }
 
     fn measure<'a>(&'a self, context: &'a EffectContext, from: i64, to: i64) -> BoxFuture<'a, anyhow::Result<()>> {
-        Box::pin(self.measure_release(&context.train_id, from, to))
+        Box::pin(self.measure_release(&context.train_id, from, to, context.now))
     }
 
     fn deploy<'a>(&'a self, context: &'a EffectContext, step: usize) -> BoxFuture<'a, anyhow::Result<Deployment>> {

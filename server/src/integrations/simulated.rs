@@ -39,7 +39,10 @@ impl SimulatedMetrics {
         let share = if self.exhausted.iter().any(|s| s == service) { 1.5 } else { 0.2 };
         let calm_bad = (calm as f64 * slo.error_allowance() * share).round() as i64;
         let total = calm + burning;
-        Counts { good: u64::try_from(total - calm_bad - burning).unwrap_or(0), total: u64::try_from(total).unwrap_or(0) }
+        Counts {
+            good: u64::try_from(total - calm_bad - burning).unwrap_or(0),
+            total: u64::try_from(total).unwrap_or(0),
+        }
     }
 
     /// p95 latency (seconds) of `service` before (`after == false`) and during a train's rollout.

@@ -24,6 +24,8 @@ pub enum Deployment {
 pub struct EffectContext {
     pub train_id: String,
     pub key: String,
+    /// The runtime's clock when it carries out the effect.
+    pub now: i64,
 }
 
 /// Everything effects need. An `Err` is retried with backoff, with the same key.

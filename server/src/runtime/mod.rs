@@ -286,7 +286,7 @@ pub async fn work(db: &Db, integrations: &dyn Integrations, now: i64, limit: i64
     let mut settled = 0;
     for entry in due {
         let wake: WakeUp = serde_json::from_str(&entry.effect)?;
-        let context = EffectContext { train_id: entry.train_id.clone(), key: entry.effect_key.clone() };
+        let context = EffectContext { train_id: entry.train_id.clone(), key: entry.effect_key.clone(), now };
         let result = match &wake {
             WakeUp::PlanningClosed => Ok(Some(Event::PlanningClosed)),
             WakeUp::Effect(effect) => {

@@ -6,6 +6,7 @@ mod artifacts;
 mod audit_log;
 mod auth;
 mod authorization;
+mod budgets;
 mod calendar_page;
 mod cli;
 mod compliance;

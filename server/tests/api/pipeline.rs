@@ -164,7 +164,7 @@ async fn the_observability_gate_fails_a_service_without_an_slo() {
     let ledger = register_build(&app, "ledger", "2.0.0", 'e', "1.0").await;
     let integrations = FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), SimulatedMetrics::default())
         .expect("integrations");
-    let context = runtime::EffectContext { train_id: "t".into(), key: "k".into() };
+    let context = runtime::EffectContext { train_id: "t".into(), key: "k".into(), now: 0 };
     use server::runtime::Integrations;
     let outcome = integrations.run_gate(&context, &billing, "observability").await.expect("gate ran");
     assert_eq!(

@@ -1,0 +1,174 @@
+//! Error budgets on whole trains: a service that has spent its budget
+//! misses the train (and may board the next), a canary burning its budget
+//! past the fast-burn rule is rolled back before the judge, and every
+//! finished rollout records what it cost (M7, M8), exported on `/metrics`
+//! with the rollout figures (M2, M4, M5, M9).
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use serde_json::Value;
+use server::fleet::{self, parse};
+use server::integrations::{FleetIntegrations, SimulatedMetrics};
+use server::scheduler::{tick, SchedulerConfig};
+use server::store;
+use server::time::to_ms;
+
+use crate::helpers::{drive_train, register_build, spawn_app, test_now, train_in_state, Backend, TestApp};
+use crate::on_both_backends;
+
+const FLEET: &str = r#"
+[[domain]]
+name = "payments"
+
+[[service]]
+name = "ledger"
+domain = "payments"
+slo = { target = 0.999, window = "28d" }
+
+[[service]]
+name = "checkout"
+domain = "payments"
+slo = { target = 0.999, window = "28d" }
+
+[[service]]
+name = "billing"
+domain = "payments"
+slo = { target = 0.999, window = "28d" }
+
+[[train]]
+name = "payments-daily"
+domain = "payments"
+services = ["ledger", "checkout", "billing"]
+cadence = "FREQ=DAILY;BYHOUR=14"
+time_zone = "UTC"
+starts = "2026-01-01"
+planning_window = "1h"
+cutover_window = "2h"
+preflight = "30m"
+monitoring = "10m"
+gates = ["tests", "security_scan", "error_budget"]
+
+[[train.step]]
+name = "canary 10% eu-west"
+environment = "production"
+weight = 10
+soak = "10m"
+region = "eu-west"
+
+[[train.step]]
+name = "100%"
+environment = "production"
+weight = 100
+soak = "0s"
+"#;
+
+/// Applies the fleet, registers a passing build of each service, and drives the day's train to its end.
+async fn run_train(app: &TestApp, metrics: SimulatedMetrics) -> (String, Vec<String>, Value) {
+    fleet::apply(&app.db, &parse("fleet.toml", FLEET).expect("valid"), test_now()).await.expect("apply");
+    let mut artifacts = Vec::new();
+    for (service, digit) in [("ledger", 'a'), ("checkout", 'b'), ("billing", 'c')] {
+        artifacts.push(register_build(app, service, "2.0.0", digit, "3.1").await);
+    }
+    let opened_at = test_now() + Duration::hours(1);
+    tick(&app.db, opened_at, &SchedulerConfig::default()).await.expect("tick");
+    let integrations =
+        FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), metrics).expect("integrations");
+    let train_id = train_in_state(&app.db, "planning").await;
+    drive_train(&app.db, &integrations, &train_id, to_ms(opened_at)).await;
+    let (status, text) = app.get(&format!("/api/v1/trains/{train_id}")).await;
+    assert_eq!(status, 200, "{text}");
+    (train_id, artifacts, serde_json::from_str(&text).expect("json"))
+}
+
+fn measurement<'a>(detail: &'a Value, service: &str) -> &'a Value {
+    detail["measurements"]
+        .as_array()
+        .expect("measurements")
+        .iter()
+        .find(|m| m["service"] == service)
+        .unwrap_or_else(|| panic!("{service} was measured: {detail}"))
+}
+
+/// The value of the unlabelled or labelled sample `name` in an OpenMetrics text.
+fn sample(metrics: &str, name: &str) -> f64 {
+    let line =
+        metrics.lines().find(|l| l.starts_with(&format!("{name} "))).unwrap_or_else(|| panic!("{name} in {metrics}"));
+    line.rsplit(' ').next().and_then(|v| v.parse().ok()).expect("a number")
+}
+
+async fn an_exhausted_budget_defers_a_candidate_and_a_fast_burn_rolls_the_canary_back(backend: Backend) {
+    let app = spawn_app(backend, false).await;
+    let metrics = SimulatedMetrics {
+        burning: Some(("checkout".into(), 1, 1)),
+        exhausted: vec!["billing".into()],
+        ..SimulatedMetrics::default()
+    };
+    let (_, artifacts, detail) = run_train(&app, metrics).await;
+    assert_eq!(detail["state"], "rolled_back", "{detail}");
+    let reasons: Vec<&str> =
+        detail["timeline"].as_array().expect("timeline").iter().filter_map(|e| e["reason"].as_str()).collect();
+    let burn = reasons
+        .iter()
+        .find(|r| r.contains("error budget burning past the fast-burn threshold"))
+        .unwrap_or_else(|| panic!("a fast-burn rollback: {reasons:?}"));
+    assert!(burn.starts_with("canary 10% eu-west: ") && burn.contains("checkout burns"), "{burn}");
+    assert!(!reasons.iter().any(|r| r.contains("canary judge")), "rolled back before the judge: {reasons:?}");
+
+    let billing =
+        detail["cargo"].as_array().expect("cargo").iter().find(|c| c["service"] == "billing").expect("billing");
+    assert_eq!(billing["status"], "missed");
+    let reason = billing["reason"].as_str().expect("reason");
+    assert!(reason.contains("error budget exhausted: -50.0% of the error budget left"), "{reason}");
+    let (_, text) = app.get(&format!("/api/v1/artifacts/{}", artifacts[2])).await;
+    let artifact: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(artifact["rejected"], Value::Null, "a spent budget is not the artifact's fault: {artifact}");
+    let mut conn = app.db.acquire().await.expect("connection");
+    let service = store::services::by_name(&mut conn, "billing").await.expect("query").expect("service");
+    let boardable = store::artifacts::newest_boardable(&mut conn, &[service.id]).await.expect("query");
+    assert_eq!(boardable.len(), 1, "billing 2.0.0 can board the next train");
+    drop(conn);
+
+    // The crash loop ran from the canary's start until its rollback finished: a few percent of a 28-day budget.
+    let checkout = measurement(&detail, "checkout");
+    let consumed = checkout["budget_consumed"].as_f64().expect("consumed");
+    assert!((0.01..0.2).contains(&consumed), "checkout spent {consumed} of its budget");
+    assert!(checkout["bad_events"].as_i64().expect("bad") > 1000);
+    let ledger = measurement(&detail, "ledger")["budget_consumed"].as_f64().expect("consumed");
+    assert!(ledger < consumed / 50.0, "healthy ledger spent {ledger}");
+    assert!(detail["measurements"].as_array().expect("list").iter().all(|m| m["service"] != "billing"));
+
+    let (_, metrics) = app.get("/metrics").await;
+    assert_eq!(sample(&metrics, "railyard_canary_failure_ratio"), 1.0, "M5: the one canary failed its checks");
+    assert_eq!(sample(&metrics, "railyard_rollout_region_success_ratio{region=\"eu-west\"}"), 0.0, "M9: {metrics}");
+    let domain = sample(&metrics, "railyard_error_budget_consumed_ratio{domain=\"payments\"}");
+    assert!((domain - (consumed + ledger) / 2.0).abs() < 1e-9, "M7 per domain is the mean over measured services");
+    assert_eq!(sample(&metrics, "railyard_error_budget_overspent_train_ratio"), 0.0, "M7: none spent 20%");
+}
+on_both_backends!(
+    budget_gate_and_fast_burn,
+    an_exhausted_budget_defers_a_candidate_and_a_fast_burn_rolls_the_canary_back
+);
+
+async fn a_healthy_train_records_its_rollout_figures(backend: Backend) {
+    let app = spawn_app(backend, false).await;
+    let (_, _, detail) = run_train(&app, SimulatedMetrics::default()).await;
+    assert_eq!(detail["state"], "completed", "{detail}");
+    let ledger = measurement(&detail, "ledger");
+    let (before, during) = (
+        ledger["p95_latency_before_seconds"].as_f64().expect("before"),
+        ledger["p95_latency_during_seconds"].as_f64().expect("during"),
+    );
+    assert!((0.15..0.25).contains(&before) && ((during - before) / before).abs() < 0.05, "{before} → {during}");
+    assert!(ledger["budget_remaining"].as_f64().expect("remaining") > 0.7);
+
+    let (_, metrics) = app.get("/metrics").await;
+    assert_eq!(sample(&metrics, "railyard_roll_forward_seconds_mean"), 600.0, "M2: one 10-minute canary soak");
+    assert_eq!(sample(&metrics, "railyard_deployment_seconds_mean"), 0.0, "M4: the simulated deployer is instant");
+    assert_eq!(sample(&metrics, "railyard_canary_failure_ratio"), 0.0, "M5");
+    assert_eq!(sample(&metrics, "railyard_rollout_region_success_ratio{region=\"eu-west\"}"), 1.0, "M9");
+    assert_eq!(sample(&metrics, "railyard_rollout_region_success_ratio{region=\"all\"}"), 1.0, "M9");
+    assert!(sample(&metrics, "railyard_latency_delta_ratio_mean").abs() < 0.05, "M8");
+    assert!(sample(&metrics, "railyard_error_budget_remaining_ratio{service=\"checkout\"}") > 0.7);
+}
+on_both_backends!(healthy_rollout_figures, a_healthy_train_records_its_rollout_figures);
