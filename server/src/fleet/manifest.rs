@@ -920,6 +920,27 @@ mod tests {
     }
 
     #[test]
+    fn slo_queries_come_in_pairs_and_name_their_window() {
+        let service = |slo: &str| format!("{VALID}\n[[service]]\nname = \"fx\"\ndomain = \"payments\"\nslo = {slo}\n");
+        let text = service(
+            r#"{ target = 0.999, window = "28d", good = 'sum(increase(ok{service="{service}"}[{window}]))', total = 'sum(increase(all[{window}]))' }"#,
+        );
+        let fleet = parse("fleet.toml", &text).expect("valid");
+        let slo = fleet.services.iter().find(|s| s.name == "fx").and_then(|s| s.slo.clone()).expect("an SLO");
+        assert_eq!(slo.good_query, r#"sum(increase(ok{service="{service}"}[{window}]))"#);
+        let stored = serde_json::to_string(&slo).expect("JSON");
+        assert_eq!(ServiceSlo::parse_stored(&stored), Some(slo), "stored and read back");
+        let older = ServiceSlo::parse_stored(r#"{"target":0.999,"window_ms":2419200000}"#)
+            .expect("an SLO stored before queries");
+        assert!(older.good_query.is_empty());
+
+        let found = problems(&service(r#"{ target = 0.999, window = "28d", good = 'x[{window}]' }"#));
+        assert!(found[0].contains("field `slo.good`: `good` and `total` SLI queries go together"), "{found:?}");
+        let found = problems(&service(r#"{ target = 0.999, window = "28d", good = 'x[5m]', total = 'y[{window}]' }"#));
+        assert!(found[0].contains("field `slo.good`: must contain {window}"), "{found:?}");
+    }
+
+    #[test]
     fn duplicate_names_are_refused() {
         let text = format!("{VALID}\n[[domain]]\nname = \"payments\"\n");
         assert!(problems(&text).iter().any(|p| p.contains("domain \"payments\": field `name`: another domain")));

@@ -52,16 +52,7 @@ impl FleetIntegrations {
         if good.is_empty() {
             anyhow::bail!("{} declares no SLI queries (slo.good and slo.total)", watched.service);
         }
-        let ask = |query: &str| {
-            let query = query.replace("{service}", &watched.service).replace("{window}", &window(to - from));
-            async move { self.prometheus.instant(&definition.prometheus_url, &query, to).await }
-        };
-        let good = ask(good).await?.unwrap_or(0.0);
-        let total = ask(total).await?.unwrap_or(0.0);
-        if good < 0.0 || total < 0.0 || good > total * (1.0 + 1e-9) {
-            anyhow::bail!("the SLI of {} makes no sense: {good} good of {total} events", watched.service);
-        }
-        Ok(Counts { good: good.round() as u64, total: total.round() as u64 })
+        self.prometheus.sli_counts(&definition.prometheus_url, [good, total], &watched.service, from, to).await
     }
 
     /// p95 latency (seconds) of `service` over the span before `from` and over `[from, to]`.
@@ -80,8 +71,7 @@ impl FleetIntegrations {
         if watched.slo.latency_query.is_empty() {
             return Ok((None, None));
         }
-        let query =
-            watched.slo.latency_query.replace("{service}", &watched.service).replace("{window}", &window(to - from));
+        let query = super::prometheus::for_span(&watched.slo.latency_query, &watched.service, to - from);
         let before = self.prometheus.instant(&definition.prometheus_url, &query, from).await?;
         let after = self.prometheus.instant(&definition.prometheus_url, &query, to).await?;
         Ok((before, after))
@@ -179,11 +169,6 @@ impl FleetIntegrations {
         }
         Ok(())
     }
-}
-
-/// A PromQL range duration for `ms`, at least a second.
-fn window(ms: i64) -> String {
-    format!("{}s", (ms / 1000).max(1))
 }
 
 fn days(ms: i64) -> String {

@@ -9,6 +9,7 @@ use anyhow::{bail, Context};
 use serde::Deserialize;
 
 use super::verdict_of;
+use crate::analysis::budget::Counts;
 use crate::analysis::{judge_metric, score, CanaryMetric, MetricResult, ScorePolicy};
 use crate::engine::Verdict;
 
@@ -82,6 +83,25 @@ impl PrometheusProvider {
         answer.data.context("Prometheus's answer has no data")
     }
 
+    /// Good and all events of `service` over `[from_ms, to_ms]`: the SLI's `[good, total]` queries,
+    /// with `{service}` and `{window}` filled in, asked at `to_ms`.
+    pub async fn sli_counts(
+        &self,
+        base_url: &str,
+        [good, total]: [&str; 2],
+        service: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> anyhow::Result<Counts> {
+        let span = to_ms - from_ms;
+        let good = self.instant(base_url, &for_span(good, service, span), to_ms).await?.unwrap_or(0.0);
+        let total = self.instant(base_url, &for_span(total, service, span), to_ms).await?.unwrap_or(0.0);
+        if good < 0.0 || total < 0.0 || good > total * (1.0 + 1e-9) {
+            bail!("the SLI of {service} makes no sense: {good} good of {total} events");
+        }
+        Ok(Counts { good: good.round() as u64, total: total.round() as u64 })
+    }
+
     /// Every sample of `query` between `start_ms` and `end_ms`, `step_s` apart,
     /// across all series it returns.
     pub async fn range(
@@ -112,6 +132,11 @@ impl PrometheusProvider {
             .filter(|value| value.is_finite())
             .collect())
     }
+}
+
+/// `query` for `service` over a span of `span_ms` (a PromQL duration of at least a second).
+pub fn for_span(query: &str, service: &str, span_ms: i64) -> String {
+    query.replace("{service}", service).replace("{window}", &format!("{}s", (span_ms / 1000).max(1)))
 }
 
 /// Judges `metrics` for `services` over `[start_ms, end_ms]` from Prometheus.

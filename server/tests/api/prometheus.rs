@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use axum::extract::State;
 use axum::routing::get;
 use axum::Router;
+use server::analysis::budget::{Slo, FAST_BURN};
 use server::analysis::{CanaryMetric, MetricPolicy};
 use server::engine::Verdict;
 use server::integrations::prometheus::{canary_verdict, PrometheusProvider};
@@ -51,19 +52,28 @@ fn start_prometheus(target: &str) -> Prometheus {
     Prometheus { child, url: format!("http://127.0.0.1:{port}"), _dir: dir }
 }
 
-/// An exporter with a healthy service (checkout) and a regressed one (ledger, +50% latency).
+/// An exporter with a healthy service (checkout) and a regressed one (ledger, +50% latency, and
+/// half of its requests failing), 100 requests per scrape each.
 async fn exporter(scrapes: State<Arc<AtomicU64>>) -> String {
     let n = scrapes.fetch_add(1, Ordering::SeqCst);
     let noise = |salt: u64| ((n * salt) % 11) as f64;
+    let requests = (n + 1) * 100;
     format!(
         "demo_latency_ms{{service=\"checkout\",track=\"baseline\"}} {}\n\
          demo_latency_ms{{service=\"checkout\",track=\"canary\"}} {}\n\
          demo_latency_ms{{service=\"ledger\",track=\"baseline\"}} {}\n\
-         demo_latency_ms{{service=\"ledger\",track=\"canary\"}} {}\n",
+         demo_latency_ms{{service=\"ledger\",track=\"canary\"}} {}\n\
+         demo_requests_total{{service=\"checkout\",code=\"200\"}} {requests}\n\
+         demo_requests_total{{service=\"checkout\",code=\"500\"}} {}\n\
+         demo_requests_total{{service=\"ledger\",code=\"200\"}} {}\n\
+         demo_requests_total{{service=\"ledger\",code=\"500\"}} {}\n",
         100.0 + noise(37),
         100.0 + noise(53),
         100.0 + noise(41),
         150.0 + noise(59),
+        n / 50,
+        requests / 2,
+        requests / 2,
     )
 }
 
@@ -125,8 +135,27 @@ async fn canary_analysis_reads_a_real_prometheus_and_is_inconclusive_when_it_fai
     assert_eq!(verdict, Verdict::Fail, "{detail}");
     assert!(detail.contains("above baseline"), "{detail}");
 
-    // Garbage: something that is not Prometheus's JSON API.
+    // The ratio SLI through instant queries, and the fast-burn rule on it.
+    let slo = Slo::new(0.999, 28 * 24 * 3_600_000).expect("SLO");
+    let queries = [
+        "sum(increase(demo_requests_total{service=\"{service}\",code!~\"5..\"}[{window}]))",
+        "sum(increase(demo_requests_total{service=\"{service}\"}[{window}]))",
+    ];
+    let end = now_ms();
+    let counts = |service: &'static str, span_ms: i64| {
+        let (provider, url) = (provider.clone(), prometheus.url.clone());
+        async move { provider.sli_counts(&url, queries, service, end - span_ms, end).await.expect("SLI counts") }
+    };
+    let (long, short) = (counts("ledger", FAST_BURN.long_ms).await, counts("ledger", FAST_BURN.short_ms).await);
+    assert!(long.total > 500 && (long.bad() as f64 / long.total as f64 - 0.5).abs() < 0.05, "{long:?}");
+    assert!(FAST_BURN.breached(&slo, long, short), "ledger fails half its requests: {long:?} {short:?}");
+    let (long, short) = (counts("checkout", FAST_BURN.long_ms).await, counts("checkout", FAST_BURN.short_ms).await);
+    assert!(long.total > 500 && !FAST_BURN.breached(&slo, long, short), "checkout is healthy: {long:?} {short:?}");
     let garbage = format!("http://{target}/metrics#");
+    let garbage_sli = provider.sli_counts(&garbage, queries, "ledger", end - 60_000, end).await;
+    assert!(garbage_sli.is_err(), "garbage is an error, never a count");
+
+    // Garbage: something that is not Prometheus's JSON API.
     let (verdict, detail) =
         canary_verdict(&provider, &garbage, &latency(), &["ledger".into()], window.0, window.1).await;
     assert_eq!(verdict, Verdict::NoData, "{detail}");
