@@ -1,8 +1,8 @@
 //! `POST /api/v1/deployments/{key}/status`: the webhook deployer's status
-//! callback. A receiver that answered `202 {"status": "pending"}` reports the
-//! outcome here, signed like the release it received (HMAC-SHA256 over
-//! `<X-Railyard-Timestamp>.<body>` with the definition's secret). Repeating a
-//! callback is harmless.
+//! callback, for deploys and rollbacks alike. A receiver that answered
+//! `202 {"status": "pending"}` reports the outcome here, signed like the
+//! release it received (HMAC-SHA256 over `<X-Railyard-Timestamp>.<body>` with
+//! the definition's secret). Repeating a callback is harmless.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -38,6 +38,30 @@ fn unauthorized(message: &str) -> ApiError {
     ApiError::Rejected(StatusCode::UNAUTHORIZED, message.to_owned())
 }
 
+/// What a deployment key names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Release {
+    Deploy,
+    Rollback,
+}
+
+/// The train, kind and step of an effect key: `<train>:deploy:<step>` or
+/// `<train>:rollback:<step>[:<attempt>]`.
+fn release_of(key: &str) -> Option<(&str, Release, usize)> {
+    let (train_id, release, step) = match key.rsplit_once(":deploy:") {
+        Some((train_id, step)) => (train_id, Release::Deploy, step),
+        None => {
+            let (train_id, rest) = key.rsplit_once(":rollback:")?;
+            let step = match rest.split_once(':') {
+                Some((step, attempt)) => attempt.parse::<u32>().ok().map(|_| step)?,
+                None => rest,
+            };
+            (train_id, Release::Rollback, step)
+        }
+    };
+    Some((train_id, release, step.parse().ok()?))
+}
+
 /// Applies a deployer's report on the deployment with idempotency key `key`.
 pub async fn status(
     State(state): State<ApiState>,
@@ -46,8 +70,7 @@ pub async fn status(
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let unknown = || ApiError::NotFound(format!("no deployment has the key \"{key}\""));
-    let (train_id, step) = key.rsplit_once(":deploy:").ok_or_else(unknown)?;
-    let step: usize = step.parse().map_err(|_| unknown())?;
+    let (train_id, release, step) = release_of(&key).ok_or_else(unknown)?;
     let mut conn = state.db.acquire().await?;
     let (definition_id,): (String,) = sqlx::query_as("SELECT definition_id FROM trains WHERE id = $1")
         .bind(train_id)
@@ -78,13 +101,18 @@ pub async fn status(
         other => return Err(ApiError::bad_request(format!("`status` is \"{other}\"; expected succeeded or failed"))),
     };
     let detail = if report.detail.is_empty() { report.status.clone() } else { report.detail.clone() };
-    let run = match runtime::apply(&state.db, train_id, &Event::Deployed { step, ok, detail }, "deployer", now).await {
+    let event = match (release, ok) {
+        (Release::Deploy, _) => Event::Deployed { step, ok, detail },
+        (Release::Rollback, true) => Event::RolledBack { step },
+        (Release::Rollback, false) => Event::RollbackFailed { step, detail },
+    };
+    let run = match runtime::apply(&state.db, train_id, &event, "deployer", now).await {
         Ok(run) => run,
         Err(RuntimeError::Refused(refusal)) => return Err(ApiError::Conflict(refusal.to_string())),
         Err(RuntimeError::NotFound(_)) => return Err(unknown()),
         Err(other) => return Err(ApiError::Internal(other.into())),
     };
-    if ok && !report.running.is_empty() {
+    if ok && release == Release::Deploy && !report.running.is_empty() {
         let shipped: Vec<ReleasedArtifact> = store::artifacts::cargo(&mut conn, train_id)
             .await?
             .into_iter()
@@ -100,4 +128,19 @@ pub async fn status(
             .map_err(ApiError::Internal)?;
     }
     Ok(Json(json!({ "train_id": train_id, "state": run.phase.as_str() })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_name_the_train_the_release_and_the_step() {
+        assert_eq!(release_of("t-1:deploy:2"), Some(("t-1", Release::Deploy, 2)));
+        assert_eq!(release_of("t-1:rollback:2"), Some(("t-1", Release::Rollback, 2)));
+        assert_eq!(release_of("t-1:rollback:2:3"), Some(("t-1", Release::Rollback, 2)), "a retried rollback");
+        for bad in ["t-1:deploy:2:3", "t-1:rollback:x", "t-1:rollback:2:x", "t-1:judge:2", "nothing"] {
+            assert_eq!(release_of(bad), None, "{bad}");
+        }
+    }
 }

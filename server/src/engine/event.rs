@@ -99,6 +99,11 @@ pub enum Event {
     RolledBack {
         step: usize,
     },
+    /// The deployer could not restore the previous version.
+    RollbackFailed {
+        step: usize,
+        detail: String,
+    },
     MonitoringElapsed,
     /// A burn-check timer fired.
     BurnCheckDue {

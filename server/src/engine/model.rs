@@ -136,6 +136,8 @@ pub enum HoldReason {
     Gates,
     /// The canary judge gave a marginal score or no data.
     Analysis,
+    /// A rollback failed: people roll back again or restore by hand and abort.
+    Rollback,
 }
 
 /// What happened to one deployed rollout step (seed metrics M4, M5, M9).
@@ -173,6 +175,9 @@ pub struct TrainRun {
     /// Whether the runtime has been asked to wake the train at cutover.
     pub cutover_timer_set: bool,
     pub rollback_started_at: Option<i64>,
+    /// Rollbacks issued (a failed one can be tried again, under a new key).
+    #[serde(default)]
+    pub rollback_attempts: u32,
     /// Every step deployed so far, in order.
     #[serde(default)]
     pub steps: Vec<StepRecord>,
@@ -208,6 +213,7 @@ impl TrainRun {
             frozen_by: None,
             cutover_timer_set: false,
             rollback_started_at: None,
+            rollback_attempts: 0,
             steps: Vec::new(),
             rolled_out_at: None,
             burn_check_ms: BURN_CHECK_MS,

@@ -26,6 +26,8 @@ struct World {
     gates: BTreeMap<(String, String), Vec<GateOutcome>>,
     verdicts: BTreeMap<usize, Verdict>,
     failing_deploys: HashSet<usize>,
+    /// Rollbacks fail.
+    failing_rollbacks: bool,
     /// From this instant on, burn checks report a fast burn.
     burning_from: Option<i64>,
     /// Events injected when the clock reaches an instant.
@@ -109,6 +111,9 @@ fn drive(mut world: World) -> Trace {
                 Effect::Judge { step, .. } => {
                     let verdict = world.verdicts.get(step).copied().unwrap_or(Verdict::Pass);
                     inbox.push(Event::Judged { step: *step, verdict, detail: format!("{verdict:?}") });
+                }
+                Effect::RollBack { step, .. } if world.failing_rollbacks => {
+                    inbox.push(Event::RollbackFailed { step: *step, detail: "registry unreachable".into() });
                 }
                 Effect::RollBack { step, .. } => timers.push((now + 3 * MINUTE, Event::RolledBack { step: *step })),
                 Effect::SetTimer { at, timer } => timers.push((
@@ -421,4 +426,27 @@ fn a_deferred_candidate_misses_the_train_without_being_rejected() {
         .filter_map(|e| if let Effect::CarryOver { reject, .. } = e { Some(*reject) } else { None })
         .collect();
     assert_eq!(carried, vec![false], "carried to the next train, not rejected");
+}
+
+#[test]
+fn a_failed_rollback_holds_the_train_until_people_roll_back_again_or_abort() {
+    let mut world = World::standard();
+    world.verdicts.insert(1, Verdict::Fail);
+    world.failing_rollbacks = true;
+    let trace = drive(world);
+    assert_eq!((trace.run.phase, trace.run.hold.clone()), (TrainState::Held, Some(HoldReason::Rollback)));
+    assert!(trace.said("rolling back canary 5% eu-west failed (registry unreachable)"));
+    let operator = |action: Action| Event::Operator { actor: "rm".into(), action, reason: "restored by hand".into() };
+    assert!(matches!(step(&trace.run, &operator(Action::Resume), trace.now), Err(Refusal::NotNow(_))));
+
+    let again = step(&trace.run, &operator(Action::RollBack), trace.now).expect("rolled back again");
+    assert!(again.effects.iter().any(|e| matches!(e, Effect::RollBack { key, .. } if key == "t1:rollback:1:2")));
+    assert_eq!(again.timeline[0].from, TrainState::Held, "leaving the hold is on the timeline");
+    assert_eq!(again.timeline[0].to, TrainState::Canary);
+    let done = step(&again.run, &Event::RolledBack { step: 1 }, trace.now + MINUTE).expect("done").run;
+    assert_eq!(done.phase, TrainState::RolledBack);
+    assert_eq!(done.rollback_started_at, trace.run.rollback_started_at, "M3 counts from the first trigger");
+
+    let aborted = step(&trace.run, &operator(Action::Abort), trace.now).expect("a person took over");
+    assert_eq!(aborted.run.phase, TrainState::Aborted);
 }

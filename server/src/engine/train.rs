@@ -202,6 +202,15 @@ impl Machine {
                     self.go(TrainState::RolledBack, format!("rollback finished in {seconds} s"));
                 }
             }
+            Event::RollbackFailed { step, detail } => {
+                if *step == self.run.current_step && self.run.step_status == StepStatus::RollingBack {
+                    let name = self.run.rollout[*step].name.clone();
+                    self.hold(
+                        HoldReason::Rollback,
+                        format!("rolling back {name} failed ({detail}): roll back again, or restore by hand and abort"),
+                    );
+                }
+            }
             Event::MonitoringElapsed => {
                 if self.run.phase == TrainState::Monitoring {
                     self.go(TrainState::Completed, "monitoring window passed without a rollback");
@@ -377,6 +386,11 @@ impl Machine {
                     Some(HoldReason::Analysis) => {
                         return Err(Refusal::NotNow("the canary judge gave no pass: promote or roll back".into()));
                     }
+                    Some(HoldReason::Rollback) => {
+                        return Err(Refusal::NotNow(
+                            "a rollback failed: roll back again, or restore by hand and abort".into(),
+                        ));
+                    }
                     _ => {}
                 }
                 self.unpause(format!(
@@ -400,7 +414,8 @@ impl Machine {
                 self.step_succeeded(format!("{name}: promoted by {actor}"));
             }
             Action::Abort => {
-                if self.run.has_deployed() {
+                let gave_up_rollback = self.run.hold == Some(HoldReason::Rollback);
+                if self.run.has_deployed() && !gave_up_rollback {
                     return Err(Refusal::NotNow("services are already deployed: roll back instead".into()));
                 }
                 self.go(TrainState::Aborted, format!("aborted by {actor}: {reason}"));
@@ -409,7 +424,7 @@ impl Machine {
                 if !self.run.has_deployed() {
                     return Err(Refusal::NotNow("nothing is deployed yet: abort instead".into()));
                 }
-                if self.run.step_status == StepStatus::RollingBack {
+                if self.run.step_status == StepStatus::RollingBack && self.run.hold != Some(HoldReason::Rollback) {
                     return Err(Refusal::NotNow("a rollback is already running".into()));
                 }
                 if let Some(why) = self.run.roll_forward_only() {
@@ -476,9 +491,13 @@ impl Machine {
     }
 
     fn start_rollback(&mut self, reason: String) {
+        let mut noted = false;
         if self.paused() {
+            // Leaving a hold or a suspension is a change of phase like any other: on the timeline.
             if let Some(back) = self.run.paused_from.take() {
+                self.timeline.push(TimelineEntry { from: self.run.phase, to: back, reason: reason.clone() });
                 self.run.phase = back;
+                noted = true;
             }
             self.run.hold = None;
         }
@@ -488,14 +507,18 @@ impl Machine {
         let step = self.run.current_step.min(self.run.rollout.len().saturating_sub(1));
         self.run.current_step = step;
         self.run.step_status = StepStatus::RollingBack;
-        self.run.rollback_started_at = Some(self.now);
-        self.effects.push(Effect::RollBack {
-            step,
-            key: self.key(&format!("rollback:{step}")),
-            reason: reason.clone(),
-        });
+        // Time to rollback (M3) counts from the first trigger, through any retries.
+        self.run.rollback_started_at.get_or_insert(self.now);
+        self.run.rollback_attempts += 1;
+        let key = match self.run.rollback_attempts {
+            1 => self.key(&format!("rollback:{step}")),
+            n => self.key(&format!("rollback:{step}:{n}")),
+        };
+        self.effects.push(Effect::RollBack { step, key, reason: reason.clone() });
         self.effects.push(Effect::Notify { notice: Notice::RollbackStarted, text: reason.clone() });
-        self.note(reason);
+        if !noted {
+            self.note(reason);
+        }
     }
 
     /// Issues what comes next, unless the train is paused or waiting.

@@ -199,7 +199,7 @@ impl FleetIntegrations {
                     .webhook
                     .send(&definition.webhook_url, secret.as_bytes(), &context.key, timestamp, &payload)
                     .await?;
-                if report.pending() && action == "deploy" {
+                if report.pending() {
                     return Ok(Deployment::Pending);
                 }
                 report.running
@@ -341,8 +341,8 @@ impl Integrations for FleetIntegrations {
         Box::pin(self.verdict(&context.train_id, step))
     }
 
-    fn roll_back<'a>(&'a self, context: &'a EffectContext, step: usize) -> BoxFuture<'a, anyhow::Result<()>> {
-        Box::pin(async move { self.release(context, step, "rollback").await.map(|_| ()) })
+    fn roll_back<'a>(&'a self, context: &'a EffectContext, step: usize) -> BoxFuture<'a, anyhow::Result<Deployment>> {
+        Box::pin(self.release(context, step, "rollback"))
     }
 
     fn reject<'a>(

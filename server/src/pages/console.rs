@@ -6,7 +6,7 @@ use app::session::Viewer;
 
 use crate::api::{break_glass, ApiError, ApiState};
 use crate::auth::{Caller, Permission, Principal};
-use crate::engine::TrainRun;
+use crate::engine::{HoldReason, TrainRun};
 use crate::store::{self, Conn};
 use crate::time::to_ms;
 use crate::train_state::TrainState;
@@ -138,11 +138,18 @@ fn offered(phase: TrainState, run: Option<&TrainRun>) -> Vec<TrainAction> {
         S::Planning | S::Assembling | S::Preflight => vec![TrainAction::Hold, TrainAction::Abort],
         S::Staging | S::Canary => vec![TrainAction::Hold, TrainAction::Promote, TrainAction::RollBack],
         S::Cutover | S::Monitoring => vec![TrainAction::Hold, TrainAction::RollBack],
-        S::Held => {
-            let from = run.and_then(|run| run.paused_from).unwrap_or(S::Planning);
-            let undo = if deployed(from) { TrainAction::RollBack } else { TrainAction::Abort };
-            vec![TrainAction::Resume, undo]
-        }
+        S::Held => match run.and_then(|run| run.hold.clone()) {
+            Some(HoldReason::Rollback) => vec![TrainAction::RollBack, TrainAction::Abort],
+            Some(HoldReason::Analysis) if run.is_some_and(|run| run.roll_forward_only().is_some()) => {
+                vec![TrainAction::Promote]
+            }
+            Some(HoldReason::Analysis) => vec![TrainAction::Promote, TrainAction::RollBack],
+            _ => {
+                let from = run.and_then(|run| run.paused_from).unwrap_or(S::Planning);
+                let undo = if deployed(from) { TrainAction::RollBack } else { TrainAction::Abort };
+                vec![TrainAction::Resume, undo]
+            }
+        },
         S::Suspended => vec![TrainAction::Abort],
         _ => Vec::new(),
     }

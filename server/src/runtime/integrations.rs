@@ -49,7 +49,7 @@ pub trait Integrations: Send + Sync {
     /// Measures and stores what the rollout `[from, to]` cost each service (error budget, latency).
     fn measure<'a>(&'a self, context: &'a EffectContext, from: i64, to: i64) -> BoxFuture<'a, anyhow::Result<()>>;
     /// Restores the previous stable version for step `step`.
-    fn roll_back<'a>(&'a self, context: &'a EffectContext, step: usize) -> BoxFuture<'a, anyhow::Result<()>>;
+    fn roll_back<'a>(&'a self, context: &'a EffectContext, step: usize) -> BoxFuture<'a, anyhow::Result<Deployment>>;
     /// Rejects the artifact of a candidate that failed a gate: its digest never boards again.
     fn reject<'a>(
         &'a self,

@@ -397,10 +397,11 @@ async fn execute(
             let (verdict, detail) = integrations.judge(context, *step).await?;
             Some(Event::Judged { step: *step, verdict, detail })
         }
-        Effect::RollBack { step, .. } => {
-            integrations.roll_back(context, *step).await?;
-            Some(Event::RolledBack { step: *step })
-        }
+        Effect::RollBack { step, .. } => match integrations.roll_back(context, *step).await? {
+            Deployment::Done => Some(Event::RolledBack { step: *step }),
+            // The deployer's status callback delivers `RolledBack` (or `RollbackFailed`) later.
+            Deployment::Pending => None,
+        },
         Effect::SetTimer { timer, .. } => Some(match timer {
             Timer::CutoverDue => Event::CutoverDue,
             Timer::SoakElapsed { step } => Event::SoakElapsed { step: *step },
@@ -444,6 +445,7 @@ fn failure_event(effect: &Effect, message: &str) -> Option<Event> {
         Effect::CheckBurn { step, .. } => {
             Some(Event::BurnChecked { step: *step, burn: engine::Burn::Unknown(message.to_owned()) })
         }
+        Effect::RollBack { step, .. } => Some(Event::RollbackFailed { step: *step, detail: message.to_owned() }),
         _ => None,
     }
 }

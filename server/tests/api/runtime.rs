@@ -91,9 +91,9 @@ impl Integrations for Receiver {
         Box::pin(async { Ok(()) })
     }
 
-    fn roll_back<'a>(&'a self, c: &'a EffectContext, _: usize) -> BoxFuture<'a, anyhow::Result<()>> {
+    fn roll_back<'a>(&'a self, c: &'a EffectContext, _: usize) -> BoxFuture<'a, anyhow::Result<Deployment>> {
         self.record("rollback", &c.key);
-        Box::pin(async { Ok(()) })
+        Box::pin(async { Ok(Deployment::Done) })
     }
 
     fn reject<'a>(&'a self, _: &'a EffectContext, _: &'a str, _: &'a str) -> BoxFuture<'a, anyhow::Result<()>> {

@@ -8,6 +8,7 @@ use axum::{Json, Router};
 use chrono::Duration;
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
+use server::engine::{Action, Event};
 use server::fleet::{self, parse};
 use server::integrations::{FleetIntegrations, SimulatedMetrics};
 use server::runtime;
@@ -197,4 +198,91 @@ async fn a_pending_deployment_completes_when_the_signed_status_callback_arrives(
     assert_eq!(detail["digests"][0]["matches"], true, "the callback's running digest is recorded");
     let unknown = callback("nope:deploy:0", &succeeded, None, now).await.expect("request");
     assert_eq!(unknown.status().as_u16(), 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_rollback_finishes_by_callback_and_a_failed_one_holds_until_rolled_back_again() {
+    let keys = Arc::new(Mutex::new(Vec::<String>::new()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    let receiver = Router::new().route("/deploy", post(accept_later)).with_state(keys.clone());
+    tokio::spawn(async move { axum::serve(listener, receiver).await });
+    let variable = "RAILYARD_TEST_WEBHOOK_SECRET_ASYNC_ROLLBACK";
+    std::env::set_var(variable, SECRET);
+    let fleet_file = ledger_fleet(
+        "",
+        &format!(
+            "monitoring = \"5m\"\ndeployer = \"webhook\"\nwebhook_url = \"http://{address}/deploy\"\nwebhook_secret_env = \"{variable}\""
+        ),
+        &[("canary 10%", "production", 10, "5m"), ("100%", "production", 100, "0s")],
+    );
+    let app = spawn_app(Backend::Sqlite, false).await;
+    fleet::apply(&app.db, &parse("fleet.toml", &fleet_file).expect("valid"), test_now()).await.expect("apply");
+    register_build(&app, "ledger", "4.1.0", '5', "1.0").await;
+    let opened = test_now() + Duration::hours(1);
+    tick(&app.db, opened, &SchedulerConfig::default()).await.expect("tick");
+    let train_id = train_in_state(&app.db, "planning").await;
+    // The canary regresses, so the judge rolls it back.
+    let regressing = SimulatedMetrics { regression: Some(("ledger".into(), 1, 1)), ..SimulatedMetrics::default() };
+    let integrations =
+        FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), regressing).expect("integrations");
+    let callback = |key: String, status: &str, at: i64| {
+        let body = json!({ "status": status, "detail": if status == "failed" { "the old image is gone" } else { "" } })
+            .to_string();
+        let timestamp = at / 1000;
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(SECRET.as_bytes()).expect("key");
+        mac.update(format!("{timestamp}.{body}").as_bytes());
+        let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+        app.client
+            .post(format!("{}/api/v1/deployments/{key}/status", app.address))
+            .header("x-railyard-timestamp", timestamp.to_string())
+            .header("x-railyard-signature", signature)
+            .body(body)
+            .send()
+    };
+    let mut now = to_ms(opened);
+    let mut answered = 0;
+    let mut rolled_back_again = false;
+    for _ in 0..24 * 60 {
+        app.clock.set(server::time::from_ms(now));
+        while runtime::work(&app.db, &integrations, now, 100).await.expect("work") > 0 {}
+        let pending: Vec<String> = keys.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        for key in pending.iter().skip(answered) {
+            let outcome = if key == &format!("{train_id}:rollback:0") { "failed" } else { "succeeded" };
+            let response = callback(key.clone(), outcome, now).await.expect("request");
+            assert_eq!(response.status().as_u16(), 200, "{key}: {}", response.text().await.unwrap_or_default());
+            answered += 1;
+        }
+        let run = runtime::load(&app.db, &train_id).await.expect("state");
+        if run.phase.is_final() {
+            break;
+        }
+        if run.phase.to_string() == "held" && !rolled_back_again {
+            let operator =
+                |action: Action, reason: &str| Event::Operator { actor: "rita".into(), action, reason: reason.into() };
+            let refused = runtime::apply(&app.db, &train_id, &operator(Action::Resume, ""), "rita", now).await;
+            let refusal = refused.expect_err("resuming a train whose rollback failed makes no sense").to_string();
+            assert!(refusal.contains("roll back again, or restore by hand and abort"), "{refusal}");
+            let again = operator(Action::RollBack, "restored the old image to the registry");
+            runtime::apply(&app.db, &train_id, &again, "rita", now).await.expect("rolled back again");
+            rolled_back_again = true;
+        }
+        now += 60_000;
+    }
+    let seen: Vec<String> = keys.lock().unwrap_or_else(PoisonError::into_inner).clone();
+    assert_eq!(
+        seen,
+        vec![format!("{train_id}:deploy:0"), format!("{train_id}:rollback:0"), format!("{train_id}:rollback:0:2")],
+        "the second rollback carries a new key"
+    );
+    assert_eq!(runtime::load(&app.db, &train_id).await.expect("state").phase.to_string(), "rolled_back");
+    let (_, text) = app.get(&format!("/api/v1/trains/{train_id}")).await;
+    let detail: Value = serde_json::from_str(&text).expect("json");
+    let reasons: Vec<&str> =
+        detail["timeline"].as_array().expect("timeline").iter().filter_map(|e| e["reason"].as_str()).collect();
+    assert!(
+        reasons.iter().any(|r| r.starts_with("rolling back canary 10% failed (the old image is gone)")),
+        "{reasons:?}"
+    );
+    assert!(reasons.iter().any(|r| r.starts_with("rollback by rita: restored the old image")), "{reasons:?}");
 }
