@@ -11,6 +11,10 @@ pub enum Timer {
         step: usize,
     },
     MonitoringElapsed,
+    /// Remind approvers that a request expires at cutover.
+    ApprovalReminder,
+    /// Cutover arrived: candidates still waiting for people miss the train.
+    ApprovalsExpire,
     /// Time to check the error-budget burn of a soaking step (or of the monitored train).
     BurnCheck {
         step: usize,
@@ -25,6 +29,8 @@ pub enum Notice {
     GateFailed,
     /// A candidate waits for approvers.
     ApprovalRequested,
+    /// An approval request expires soon (at cutover).
+    ApprovalExpiring,
     Held,
     RollbackStarted,
     Completed,
@@ -33,10 +39,11 @@ pub enum Notice {
 
 impl Notice {
     /// Every notice.
-    pub const ALL: [Notice; 7] = [
+    pub const ALL: [Notice; 8] = [
         Self::Opened,
         Self::GateFailed,
         Self::ApprovalRequested,
+        Self::ApprovalExpiring,
         Self::Held,
         Self::RollbackStarted,
         Self::Completed,

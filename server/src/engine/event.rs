@@ -105,6 +105,10 @@ pub enum Event {
         detail: String,
     },
     MonitoringElapsed,
+    /// The approval reminder timer fired.
+    ApprovalReminderDue,
+    /// Cutover arrived for candidates still waiting for people.
+    ApprovalsExpired,
     /// A burn-check timer fired.
     BurnCheckDue {
         step: usize,

@@ -5,6 +5,9 @@ use serde::{Deserialize, Serialize};
 use super::event::Verdict;
 use crate::train_state::TrainState;
 
+/// Approvers are reminded this long before a request expires at cutover.
+pub const APPROVAL_REMINDER_MS: i64 = 60 * 60_000;
+
 /// How often a step's error-budget burn is checked while it soaks, and while the train is monitored.
 pub const BURN_CHECK_MS: i64 = 60_000;
 
@@ -175,6 +178,9 @@ pub struct TrainRun {
     /// Whether the runtime has been asked to wake the train at cutover.
     pub cutover_timer_set: bool,
     pub rollback_started_at: Option<i64>,
+    /// Whether the approval reminder and expiry are scheduled.
+    #[serde(default)]
+    pub approval_timers_set: bool,
     /// Rollbacks issued (a failed one can be tried again, under a new key).
     #[serde(default)]
     pub rollback_attempts: u32,
@@ -213,6 +219,7 @@ impl TrainRun {
             frozen_by: None,
             cutover_timer_set: false,
             rollback_started_at: None,
+            approval_timers_set: false,
             rollback_attempts: 0,
             steps: Vec::new(),
             rolled_out_at: None,

@@ -123,6 +123,8 @@ fn drive(mut world: World) -> Trace {
                         Timer::SoakElapsed { step } => Event::SoakElapsed { step: *step },
                         Timer::MonitoringElapsed => Event::MonitoringElapsed,
                         Timer::BurnCheck { step } => Event::BurnCheckDue { step: *step },
+                        Timer::ApprovalReminder => Event::ApprovalReminderDue,
+                        Timer::ApprovalsExpire => Event::ApprovalsExpired,
                     },
                 )),
                 Effect::CheckBurn { step, .. } => {
@@ -449,4 +451,43 @@ fn a_failed_rollback_holds_the_train_until_people_roll_back_again_or_abort() {
 
     let aborted = step(&trace.run, &operator(Action::Abort), trace.now).expect("a person took over");
     assert_eq!(aborted.run.phase, TrainState::Aborted);
+}
+
+#[test]
+fn approvers_are_reminded_before_cutover_and_a_request_still_open_at_cutover_expires() {
+    let mut world = World::standard();
+    let waiting = GateOutcome::Awaiting("1 of 2 approvals".into());
+    world.gates.insert(("a1".into(), "security".into()), vec![waiting]);
+    let trace = drive(world);
+    assert_eq!(trace.run.phase, TrainState::Completed, "the rest of the train went on");
+    let notices: Vec<&Notice> = trace
+        .effects
+        .iter()
+        .filter_map(|e| if let Effect::Notify { notice, .. } = e { Some(notice) } else { None })
+        .filter(|n| matches!(n, Notice::ApprovalRequested | Notice::ApprovalExpiring))
+        .collect();
+    assert_eq!(notices, vec![&Notice::ApprovalRequested, &Notice::ApprovalExpiring], "asked once, reminded once");
+    let reminded = trace.timeline.iter().find(|e| e.reason.starts_with("still waiting")).expect("a reminder");
+    assert!(reminded.reason.contains("ledger: security (1 of 2 approvals)"), "{}", reminded.reason);
+    let timers: Vec<i64> = trace
+        .effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::SetTimer { at, timer: Timer::ApprovalReminder | Timer::ApprovalsExpire } => Some(*at),
+            _ => None,
+        })
+        .collect();
+    // Asked 119 minutes before cutover: reminded half-way (an hour ahead would come sooner), then expired at cutover.
+    assert_eq!(timers, vec![(OPENED + MINUTE + CUTOVER) / 2, CUTOVER]);
+    let ledger = trace.run.candidates.iter().find(|c| c.service == "ledger").expect("ledger");
+    assert_eq!(
+        ledger.missed.as_deref(),
+        Some("missed the train: approvals did not arrive before cutover (security: 1 of 2 approvals)")
+    );
+    let carried = trace
+        .effects
+        .iter()
+        .any(|e| matches!(e, Effect::CarryOver { artifact_id, reject: false, .. } if artifact_id == "a1"));
+    assert!(carried, "carried to the next train, not rejected");
+    assert!(trace.run.candidates.iter().find(|c| c.service == "checkout").expect("checkout").boarded());
 }

@@ -2,7 +2,9 @@
 
 use super::effect::{Effect, Notice, Timer};
 use super::event::{Action, Burn, Event, GateOutcome, Verdict};
-use super::model::{Candidate, Environment, Gate, GateState, HoldReason, StepRecord, StepStatus, TrainRun};
+use super::model::{
+    Candidate, Environment, Gate, GateState, HoldReason, StepRecord, StepStatus, TrainRun, APPROVAL_REMINDER_MS,
+};
 use crate::train_state::TrainState;
 
 /// How often a gate that errors is run before the train is held for a human.
@@ -211,6 +213,20 @@ impl Machine {
                     );
                 }
             }
+            Event::ApprovalReminderDue => {
+                let waiting = self.awaiting();
+                if !waiting.is_empty() && self.working_phase() == TrainState::Preflight {
+                    let at = crate::time::rfc3339(self.run.cutover_at);
+                    let text = format!("still waiting: {}; the requests expire at cutover ({at})", waiting.join("; "));
+                    self.effects.push(Effect::Notify { notice: Notice::ApprovalExpiring, text: text.clone() });
+                    self.note(text);
+                }
+            }
+            Event::ApprovalsExpired => {
+                if self.working_phase() == TrainState::Preflight {
+                    self.expire_approvals();
+                }
+            }
             Event::MonitoringElapsed => {
                 if self.run.phase == TrainState::Monitoring {
                     self.go(TrainState::Completed, "monitoring window passed without a rollback");
@@ -241,6 +257,59 @@ impl Machine {
             Event::Operator { actor, action, reason } => self.operator(actor, action, reason)?,
         }
         Ok(())
+    }
+
+    /// What boarded candidates still wait for people, e.g. "ledger: compliance (1 of 2 approvals)".
+    fn awaiting(&self) -> Vec<String> {
+        self.run
+            .candidates
+            .iter()
+            .filter(|c| c.boarded())
+            .flat_map(|c| {
+                c.gates.iter().filter_map(move |g| match &g.state {
+                    GateState::Awaiting { detail } => Some(format!("{}: {} ({detail})", c.service, g.name)),
+                    _ => None,
+                })
+            })
+            .collect()
+    }
+
+    /// Reminds approvers before cutover and expires their requests at cutover, once per train.
+    /// A train already past its cutover (an emergency train) waits for people without a deadline.
+    fn schedule_approval_expiry(&mut self) {
+        let cutover = self.run.cutover_at;
+        if self.run.approval_timers_set || cutover <= self.now {
+            return;
+        }
+        self.run.approval_timers_set = true;
+        let remind_at = (cutover - APPROVAL_REMINDER_MS).max(self.now + (cutover - self.now) / 2);
+        self.effects.push(Effect::SetTimer { at: remind_at, timer: Timer::ApprovalReminder });
+        self.effects.push(Effect::SetTimer { at: cutover, timer: Timer::ApprovalsExpire });
+    }
+
+    /// Candidates still waiting for people at cutover miss the train; they may board the next.
+    fn expire_approvals(&mut self) {
+        let mut expired = Vec::new();
+        for candidate in self.run.candidates.iter_mut().filter(|c| c.boarded()) {
+            let waiting: Vec<String> = candidate
+                .gates
+                .iter()
+                .filter_map(|g| match &g.state {
+                    GateState::Awaiting { detail } => Some(format!("{}: {detail}", g.name)),
+                    _ => None,
+                })
+                .collect();
+            if waiting.is_empty() {
+                continue;
+            }
+            let reason = format!("missed the train: approvals did not arrive before cutover ({})", waiting.join("; "));
+            candidate.missed = Some(reason.clone());
+            expired.push((candidate.artifact_id.clone(), candidate.service.clone(), reason));
+        }
+        for (artifact_id, service, reason) in expired {
+            self.effects.push(Effect::CarryOver { artifact_id, reason: reason.clone(), reject: false });
+            self.note(format!("{service} {reason}"));
+        }
     }
 
     /// The record of the current attempt at `step`.
@@ -328,6 +397,7 @@ impl Machine {
                 let text = format!("{service} waits for {gate_name}: {detail}");
                 self.effects.push(Effect::Notify { notice: Notice::ApprovalRequested, text: text.clone() });
                 self.note(text);
+                self.schedule_approval_expiry();
             }
             GateOutcome::Inconclusive(detail) => {
                 gate.state = GateState::Inconclusive { detail: detail.clone() };

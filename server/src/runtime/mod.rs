@@ -407,6 +407,8 @@ async fn execute(
             Timer::SoakElapsed { step } => Event::SoakElapsed { step: *step },
             Timer::MonitoringElapsed => Event::MonitoringElapsed,
             Timer::BurnCheck { step } => Event::BurnCheckDue { step: *step },
+            Timer::ApprovalReminder => Event::ApprovalReminderDue,
+            Timer::ApprovalsExpire => Event::ApprovalsExpired,
         }),
         Effect::CheckBurn { step, .. } => {
             Some(Event::BurnChecked { step: *step, burn: integrations.check_burn(context, *step).await? })

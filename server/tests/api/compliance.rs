@@ -146,3 +146,35 @@ async fn an_irreversible_migration_needs_a_sign_off_and_makes_the_train_roll_for
     assert_ne!(runtime::load(&app.db, &train_id).await.expect("state").phase, TrainState::Preflight, "signed off");
 }
 on_both_backends!(schema_gate, an_irreversible_migration_needs_a_sign_off_and_makes_the_train_roll_forward_only);
+
+async fn approvals_that_never_come_are_reminded_then_expire_at_cutover(backend: Backend) {
+    let app = spawn_app(backend, false).await;
+    fleet::apply(&app.db, &parse("fleet.toml", FLEET).expect("valid"), test_now()).await.expect("apply");
+    let ledger = register_build(&app, "ledger", "3.0.0", 'c', "1.0").await;
+    register_build(&app, "checkout", "3.0.0", 'd', "1.0").await;
+
+    // Planning closes at 13:30; cutover is at 14:00. Work until 14:05 without a decision.
+    let (_, train_id, _) = open_and_work(&app, 66).await;
+    let run = runtime::load(&app.db, &train_id).await.expect("state");
+    assert_eq!(run.phase, TrainState::Skipped, "every candidate missed the train");
+    let (_, detail) = app.get(&format!("/api/v1/trains/{train_id}")).await;
+    let detail: serde_json::Value = serde_json::from_str(&detail).expect("JSON");
+    let reasons: Vec<&str> =
+        detail["timeline"].as_array().expect("timeline").iter().filter_map(|e| e["reason"].as_str()).collect();
+    let reminder = reasons.iter().find(|r| r.starts_with("still waiting: ")).expect("a reminder before cutover");
+    assert!(reminder.contains("ledger: compliance (0 of 1 approvals") && reminder.contains("expire at cutover"));
+    let expired = "ledger missed the train: approvals did not arrive before cutover (compliance: 0 of 1 approvals";
+    assert!(reasons.iter().any(|r| r.starts_with(expired)), "{reasons:?}");
+
+    let mut conn = app.db.acquire().await.expect("connection");
+    let notices: Vec<(String,)> = sqlx::query_as("SELECT effect FROM outbox WHERE train_id = $1 AND status = 'done'")
+        .bind(&train_id)
+        .fetch_all(&mut *conn)
+        .await
+        .expect("outbox");
+    let sent = |notice: &str| notices.iter().filter(|(effect,)| effect.contains(&format!("\"{notice}\""))).count();
+    assert_eq!((sent("approval_requested"), sent("approval_expiring")), (2, 1), "asked per candidate, reminded once");
+    let artifact = store::artifacts::by_id(&mut conn, &ledger).await.expect("query").expect("artifact");
+    assert_eq!(artifact.rejected_at, None, "an unapproved candidate is carried, not rejected");
+}
+on_both_backends!(approval_expiry, approvals_that_never_come_are_reminded_then_expire_at_cutover);
