@@ -74,6 +74,14 @@ mod port {
             reason: String,
             duration: String,
         ) -> BoxFuture<'_, Result<String, BackendError>>;
+        /// Starts an emergency train of `definition` for `artifacts`; answers with what to tell the person.
+        fn start_emergency(
+            &self,
+            caller: &Parts,
+            definition: String,
+            artifacts: Vec<String>,
+            reason: String,
+        ) -> BoxFuture<'_, Result<String, BackendError>>;
         /// Approves (`approve`) or rejects (`reject`) a break-glass request; answers with its status.
         fn decide_break_glass(
             &self,

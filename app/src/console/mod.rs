@@ -5,7 +5,9 @@
 
 mod model;
 
-pub use model::{BreakGlassItem, ConsoleTrain, ConsoleView, PendingCandidate, TrainAction};
+pub use model::{
+    BreakGlassItem, ConsoleTrain, ConsoleView, EmergencyCandidate, EmergencyOption, PendingCandidate, TrainAction,
+};
 
 use leptos::prelude::*;
 
@@ -45,6 +47,18 @@ pub async fn request_break_glass(domain: String, reason: String, duration: Strin
     result.map_err(crate::backend::BackendError::into_server_error)
 }
 
+/// Starts an emergency train for the ticked candidates (`artifacts[0]`, `artifacts[1]`, … in the form).
+#[server(prefix = "/rpc", endpoint = "start_emergency")]
+pub async fn start_emergency(
+    definition: String,
+    artifacts: Option<Vec<String>>,
+    reason: String,
+) -> Result<String, ServerFnError> {
+    let (backend, caller) = crate::backend::backend_and_caller()?;
+    let result = backend.start_emergency(&caller, definition, artifacts.unwrap_or_default(), reason).await;
+    result.map_err(crate::backend::BackendError::into_server_error)
+}
+
 /// Approves or rejects a break-glass request.
 #[server(prefix = "/rpc", endpoint = "decide_break_glass")]
 pub async fn decide_break_glass(id: String, decision: String, comment: String) -> Result<String, ServerFnError> {
@@ -60,9 +74,13 @@ pub fn ConsolePage() -> impl IntoView {
     let decide = ServerAction::<DecideCandidate>::new();
     let ask = ServerAction::<RequestBreakGlass>::new();
     let glass = ServerAction::<DecideBreakGlass>::new();
+    let emergency = ServerAction::<StartEmergency>::new();
     let (tick, set_tick) = signal(0u32);
     let console = Resource::new(
-        move || (tick.get(), act.version().get(), decide.version().get(), ask.version().get(), glass.version().get()),
+        move || {
+            let versions = [act.version(), decide.version(), ask.version(), glass.version(), emergency.version()];
+            (tick.get(), versions.map(|v| v.get()))
+        },
         |_| load_console(),
     );
     // Changes made elsewhere (other people, the engine) show within two seconds.
@@ -71,7 +89,8 @@ pub fn ConsolePage() -> impl IntoView {
     });
     let zone = provide_viewer_zone();
     let failure = move || {
-        let results = [act.value().get(), decide.value().get(), ask.value().get(), glass.value().get()];
+        let results =
+            [act.value().get(), decide.value().get(), ask.value().get(), glass.value().get(), emergency.value().get()];
         results.into_iter().flatten().find_map(Result::err).map(|error| error_text(&error))
     };
     let loaded = move || console.get().and_then(Result::ok);
@@ -142,6 +161,21 @@ pub fn ConsolePage() -> impl IntoView {
                             </tbody>
                         </table>
                     </section>
+                    <Show when=move || loaded().is_some_and(|v| !v.emergency.is_empty())>
+                        <section class="emergency" aria-labelledby="emergency-title">
+                            <h2 id="emergency-title">"Emergency trains"</h2>
+                            <p class="hint">
+                                "Starts now, outside the cadence, for the candidates you tick; runs the definition's reduced gates."
+                            </p>
+                            <For
+                                each=move || loaded().map(|v| v.emergency).unwrap_or_default()
+                                key=|option| option.clone()
+                                let:option
+                            >
+                                <EmergencyForm option emergency/>
+                            </For>
+                        </section>
+                    </Show>
                     <section class="break-glass" aria-labelledby="glass-title">
                         <h2 id="glass-title">"Break-glass"</h2>
                         <Show when=move || loaded().is_some_and(|v| !v.operable_domains.is_empty())>
@@ -310,6 +344,44 @@ fn BreakGlassDecision(item: BreakGlassItem, glass: ServerAction<DecideBreakGlass
                 </ActionForm>
             </details>
         </li>
+    }
+}
+
+#[component]
+fn EmergencyForm(option: EmergencyOption, emergency: ServerAction<StartEmergency>) -> impl IntoView {
+    let summary = format!("Start an emergency {} train…", option.definition);
+    let definition = option.definition.clone();
+    view! {
+        <details class="confirm start-emergency" data-definition=option.definition.clone()>
+            <summary class="action action-emergency">{summary}</summary>
+            <ActionForm action=emergency>
+                <input type="hidden" name="definition" value=definition/>
+                <fieldset>
+                    <legend>{format!("Candidates ({})", option.domain)}</legend>
+                    {option
+                        .candidates
+                        .iter()
+                        .enumerate()
+                        .map(|(index, candidate)| {
+                            view! {
+                                <label class="candidate-choice">
+                                    <input
+                                        type="checkbox"
+                                        name=format!("artifacts[{index}]")
+                                        value=candidate.artifact_id.clone()
+                                    />
+                                    {format!(" {} {}", candidate.service, candidate.version)}
+                                </label>
+                            }
+                        })
+                        .collect_view()}
+                </fieldset>
+                <label>
+                    "Reason" <input type="text" name="reason" required minlength="10" placeholder="why this cannot wait"/>
+                </label>
+                <button type="submit" class="danger">"Confirm: start emergency train"</button>
+            </ActionForm>
+        </details>
     }
 }
 

@@ -16,6 +16,25 @@ pub struct ConsoleView {
     pub break_glass: Vec<BreakGlassItem>,
     /// Domains where this person may ask for a break-glass.
     pub operable_domains: Vec<String>,
+    /// Definitions this person may start an emergency train of, with the candidates it could carry.
+    pub emergency: Vec<EmergencyOption>,
+}
+
+/// A definition an emergency train can be started from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct EmergencyOption {
+    pub definition: String,
+    pub domain: String,
+    /// The newest boardable artifact of each of its services.
+    pub candidates: Vec<EmergencyCandidate>,
+}
+
+/// An artifact an emergency train could carry.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct EmergencyCandidate {
+    pub artifact_id: String,
+    pub service: String,
+    pub version: String,
 }
 
 impl ConsoleView {

@@ -41,6 +41,12 @@ pub async fn start(
 ) -> Result<(StatusCode, Json<TrainJson>), ApiError> {
     caller.require_somewhere(Permission::Operate)?;
     let Json(request) = body?;
+    Ok((StatusCode::CREATED, Json(start_for(&state, &caller, request).await?)))
+}
+
+/// Starts an emergency train for `caller`; shared by the API and the console.
+pub async fn start_for(state: &ApiState, caller: &Caller, request: EmergencyRequest) -> Result<TrainJson, ApiError> {
+    caller.require_somewhere(Permission::Operate)?;
     let reason = request.reason.trim();
     if reason.chars().count() < 10 {
         return Err(ApiError::bad_request("say why this cannot wait for the next train (at least 10 characters)"));
@@ -94,5 +100,5 @@ pub async fn start(
     store::audit::append(&mut tx, &entry, now).await?;
     let listing = store::trains::by_id(&mut tx, &id).await?.ok_or(store::DbError::NotFound)?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(train_json(listing))))
+    Ok(train_json(listing))
 }

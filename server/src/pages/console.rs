@@ -1,7 +1,9 @@
 //! The console for one person: trains in flight with the actions their
 //! roles allow now, candidates and break-glass requests waiting for them.
 
-use app::console::{BreakGlassItem, ConsoleTrain, ConsoleView, PendingCandidate, TrainAction};
+use app::console::{
+    BreakGlassItem, ConsoleTrain, ConsoleView, EmergencyCandidate, EmergencyOption, PendingCandidate, TrainAction,
+};
 use app::session::Viewer;
 
 use crate::api::{break_glass, ApiError, ApiState};
@@ -61,13 +63,25 @@ pub async fn build(state: &ApiState, caller: &Caller) -> Result<ConsoleView, Api
             }
         })
         .collect();
-    let operable_domains = store::domains::list(&mut conn)
-        .await?
-        .into_iter()
-        .map(|domain| domain.name)
-        .filter(|domain| caller.principal.can(Permission::Operate, Some(domain)))
-        .collect();
-    Ok(ConsoleView { viewer, trains, approvals, break_glass, operable_domains })
+    let domains = store::domains::list(&mut conn).await?;
+    let operable = |domain_id: &str| {
+        domains.iter().find(|d| d.id == domain_id).filter(|d| caller.principal.can(Permission::Operate, Some(&d.name)))
+    };
+    let mut emergency = Vec::new();
+    for definition in store::definitions::list(&mut conn).await? {
+        let Some(domain) = operable(&definition.domain_id) else { continue };
+        let services = store::definitions::service_ids(&mut conn, &definition.id).await?;
+        let candidates: Vec<EmergencyCandidate> = store::artifacts::newest_boardable(&mut conn, &services)
+            .await?
+            .into_iter()
+            .map(|a| EmergencyCandidate { artifact_id: a.id, service: a.service, version: a.version })
+            .collect();
+        if !candidates.is_empty() {
+            emergency.push(EmergencyOption { definition: definition.name, domain: domain.name.clone(), candidates });
+        }
+    }
+    let operable_domains = domains.iter().filter(|d| operable(&d.id).is_some()).map(|d| d.name.clone()).collect();
+    Ok(ConsoleView { viewer, trains, approvals, break_glass, operable_domains, emergency })
 }
 
 /// A train in flight as the console's query reads it.

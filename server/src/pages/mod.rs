@@ -147,6 +147,23 @@ impl Backend for StoreBackend {
         })
     }
 
+    fn start_emergency(
+        &self,
+        caller: &Parts,
+        definition: String,
+        artifacts: Vec<String>,
+        reason: String,
+    ) -> BoxFuture<'_, Result<String, BackendError>> {
+        let caller = self::caller(caller);
+        Box::pin(async move {
+            let request = api::emergency::EmergencyRequest { definition, artifacts, reason };
+            let started = api::emergency::start_for(&self.state, &caller?, request).await;
+            started
+                .map(|train| format!("emergency train of {} started", train.definition))
+                .map_err(BackendError::from_api)
+        })
+    }
+
     fn decide_break_glass(
         &self,
         caller: &Parts,

@@ -156,6 +156,13 @@ fn matrix() -> BTreeMap<String, Row> {
             with_form(OPERATORS, "domain=payments&reason=matrix+hotfix+in+a+freeze&duration=1h"),
         ),
         (
+            "POST /rpc/start_emergency",
+            with_form(
+                OPERATORS,
+                "definition=payments-live-demo&artifacts%5B0%5D={artifacts}&reason=matrix%3A+card+outage+fix",
+            ),
+        ),
+        (
             "POST /rpc/decide_break_glass",
             with_form(APPROVERS, "id={break-glass}&decision=reject&comment=no+longer+needed"),
         ),

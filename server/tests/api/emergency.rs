@@ -83,3 +83,50 @@ async fn an_emergency_train_ships_listed_candidates_through_the_reduced_gates(ba
     assert!(events[0].reason.contains("emergency train started by user:pat: card outage"), "{}", events[0].reason);
 }
 on_both_backends!(emergency_trains, an_emergency_train_ships_listed_candidates_through_the_reduced_gates);
+
+#[tokio::test]
+async fn the_console_offers_emergency_trains_for_operable_definitions_and_its_form_starts_one() {
+    let app = spawn_app(Backend::Sqlite, false).await;
+    let fleet = format!("{}\n[[domain]]\nname = \"search\"\n", ledger_fleet("", "emergency_gates = [\"tests\"]", &[]));
+    fleet::apply(&app.db, &parse("fleet.toml", &fleet).expect("valid"), test_now()).await.expect("apply");
+    let artifact = crate::helpers::register_build(&app, "ledger", "5.0.2", '8', "1.0").await;
+    let pat = app.user_with_roles("pat", &[("release_manager", Some("payments"))]).await;
+    let sam = app.user_with_roles("sam", &[("release_manager", Some("search"))]).await;
+    let rpc = |cookie: &str, endpoint: &str, form: String| {
+        let request = app
+            .anonymous
+            .post(format!("{}/rpc/{endpoint}", app.address))
+            .header(reqwest::header::COOKIE, cookie)
+            .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(form);
+        async move {
+            let response = request.send().await.expect("request");
+            (response.status().as_u16(), response.text().await.expect("body"))
+        }
+    };
+    let (status, console) = rpc(&pat, "console", String::new()).await;
+    assert_eq!(status, 200, "{console}");
+    let console: serde_json::Value = serde_json::from_str(&console).expect("JSON");
+    assert_eq!(console["emergency"][0]["definition"], "payments-daily");
+    assert_eq!(console["emergency"][0]["candidates"][0]["artifact_id"], artifact.as_str());
+    let (_, console) = rpc(&sam, "console", String::new()).await;
+    let console: serde_json::Value = serde_json::from_str(&console).expect("JSON");
+    assert_eq!(console["emergency"], json!([]), "nothing to start outside one's domain");
+
+    // What the console's form sends: the ticked checkboxes are artifacts[i].
+    let form = |ticked: &str| format!("definition=payments-daily{ticked}&reason=card+outage%3A+hotfix+for+ledger");
+    let (status, body) = rpc(&pat, "start_emergency", form("")).await;
+    assert_eq!(status, 400, "nothing ticked: {body}");
+    assert!(body.contains("artifact ids"), "{body}");
+    let (status, body) = rpc(&sam, "start_emergency", form(&format!("&artifacts%5B0%5D={artifact}"))).await;
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = rpc(&pat, "start_emergency", form(&format!("&artifacts%5B0%5D={artifact}"))).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("emergency train of payments-daily started"), "{body}");
+    let mut conn = app.db.acquire().await.expect("connection");
+    let (kind, reason): (String, String) = sqlx::query_as("SELECT kind, reason FROM trains WHERE kind = 'emergency'")
+        .fetch_one(&mut *conn)
+        .await
+        .expect("one emergency train");
+    assert_eq!((kind.as_str(), reason.as_str()), ("emergency", "card outage: hotfix for ledger"));
+}
