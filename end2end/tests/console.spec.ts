@@ -83,3 +83,22 @@ test('a break-glass asked by a release manager waits for the approver, who canno
   // The manager's console shows the approval within two seconds, without a reload.
   await expect(manager.locator('.break-glass-list li').first()).toContainText('approved by approver', { timeout: 5_000 });
 });
+
+test('a release manager starts an emergency train from the console for a ticked candidate', async ({ page }) => {
+  await openConsole(page, 'payments-rm');
+  const forms = page.locator('details.start-emergency');
+  const definitions = await forms.evaluateAll((all) => all.map((f) => f.getAttribute('data-definition')));
+  expect(definitions.length).toBeGreaterThan(0);
+  for (const name of definitions) expect(name, 'payments definitions only').toMatch(/^payments-/);
+  const form = page.locator('details.start-emergency[data-definition="payments-weekly"]');
+  await form.locator('summary').click();
+  const first = form.locator('input[type="checkbox"]').first();
+  await first.check();
+  const candidate = (await form.locator('label.candidate-choice').first().textContent())?.trim() ?? '';
+  await form.locator('input[name="reason"]').fill('card outage: hotfix cannot wait for Tuesday');
+  await page.screenshot({ path: 'screenshots/console-emergency-form.png', fullPage: true });
+  await form.locator('button.danger').click();
+  const started = page.locator('.console-train', { hasText: 'EMERGENCY' }).filter({ hasText: 'payments-weekly' });
+  await expect(started.first()).toBeVisible();
+  expect(candidate).not.toBe('');
+});
