@@ -162,7 +162,7 @@ async fn decide_gates(conn: &mut store::Conn, caller: &Caller, artifact_id: &str
             .filter(|c| c.artifact_id == artifact_id)
             .flat_map(|c| &c.gates)
             .filter(|g| [COMPLIANCE_GATE, SCHEMA_GATE].contains(&g.name.as_str()))
-            .filter(|g| matches!(g.state, GateState::Pending | GateState::Awaiting { .. }))
+            .filter(|g| matches!(g.state, GateState::Pending | GateState::Running | GateState::Awaiting { .. }))
             .map(|g| g.name.clone())
             .collect();
         for gate in waiting {

@@ -31,6 +31,11 @@ struct StatusLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct GateLabel {
+    gate: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RegionLabel {
     region: String,
 }
@@ -80,7 +85,12 @@ pub struct Figures {
     pub latency_delta_ratio: Option<f64>,
     /// M9: production steps that succeeded over those finished, per region ("all" without one).
     pub region_success: Vec<(String, f64)>,
+    /// F1: per gate, the share of candidates that got both a pass and a not-pass answer (last 90 days).
+    pub gate_flakiness: Vec<(String, f64)>,
 }
+
+/// How far back gate flakiness looks.
+const FLAKINESS_WINDOW_MS: i64 = 90 * 24 * 3_600_000;
 
 /// The mean of `values`, if there are any.
 fn mean(values: impl IntoIterator<Item = f64>) -> Option<f64> {
@@ -136,8 +146,8 @@ fn measurement_figures(measured: &[InDomain], figures: &mut Figures) {
     }));
 }
 
-/// Computes the figures from the store.
-pub async fn figures(conn: &mut Conn) -> Result<Figures, DbError> {
+/// Computes the figures from the store as of `now`.
+pub async fn figures(conn: &mut Conn, now: i64) -> Result<Figures, DbError> {
     let trains_by_state: Vec<(String, i64)> =
         sqlx::query_as("SELECT state, COUNT(*) FROM trains GROUP BY state ORDER BY state")
             .fetch_all(&mut *conn)
@@ -200,6 +210,11 @@ pub async fn figures(conn: &mut Conn) -> Result<Figures, DbError> {
         services_per_train,
         ..Figures::default()
     };
+    figures.gate_flakiness = crate::store::gate_runs::flakiness(conn, now - FLAKINESS_WINDOW_MS)
+        .await?
+        .into_iter()
+        .map(|f| (f.gate.clone(), f.ratio()))
+        .collect();
     rollout_figures(&finished_runs, &mut figures);
     measurement_figures(&measured, &mut figures);
     Ok(figures)
@@ -286,6 +301,13 @@ pub fn render(figures: &Figures) -> Result<String, std::fmt::Error> {
         &figures.budget_remaining_by_service,
         |service| ServiceLabel { service },
     );
+    labelled::<GateLabel>(
+        &mut registry,
+        "gate_flakiness_ratio",
+        "F1: candidates whose gate answered both pass and not-pass, over those judged (90 days)",
+        &figures.gate_flakiness,
+        |gate| GateLabel { gate },
+    );
     labelled::<RegionLabel>(
         &mut registry,
         "rollout_region_success_ratio",
@@ -317,7 +339,7 @@ where
 pub async fn metrics(State(state): State<ApiState>, caller: Caller) -> Result<Response, ApiError> {
     caller.require(Permission::Read, None)?;
     let mut conn = state.db.acquire().await?;
-    let figures = figures(&mut conn).await?;
+    let figures = figures(&mut conn, crate::time::to_ms(state.clock.now())).await?;
     let text = render(&figures).map_err(|e| ApiError::Internal(e.into()))?;
     Ok(([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text).into_response())
 }

@@ -124,6 +124,19 @@ pub struct TrainDetail {
     pub digests: Vec<DigestJson>,
     /// What the finished rollout cost each service with an SLO (seeds M7, M8).
     pub measurements: Vec<MeasurementJson>,
+    /// Every gate run and its answer, oldest first (seed F1).
+    pub gate_runs: Vec<GateRunJson>,
+}
+
+/// One gate run.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct GateRunJson {
+    pub artifact_id: String,
+    pub gate: String,
+    /// `passed`, `failed`, `deferred`, `inconclusive`, `errored` or `awaiting`.
+    pub outcome: String,
+    pub detail: String,
+    pub at: String,
 }
 
 /// What a finished rollout cost one service.
@@ -209,7 +222,19 @@ pub async fn show(
             p95_latency_during_seconds: m.latency_after,
         })
         .collect();
+    let gate_runs = store::gate_runs::of_train(&mut conn, &id)
+        .await?
+        .into_iter()
+        .map(|r| GateRunJson {
+            artifact_id: r.artifact_id,
+            gate: r.gate,
+            outcome: r.outcome,
+            detail: r.detail,
+            at: rfc3339(r.at),
+        })
+        .collect();
     Ok(Json(TrainDetail {
+        gate_runs,
         measurements,
         digests,
         incidents,

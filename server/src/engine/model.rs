@@ -71,7 +71,10 @@ pub enum StepStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "state")]
 pub enum GateState {
+    /// Boarded, not started yet.
     Pending,
+    /// Its run has been dispatched (CI results are read, a scan is parsed, approvers are asked).
+    Running,
     Passed,
     Failed {
         detail: String,

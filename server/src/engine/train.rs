@@ -140,7 +140,7 @@ impl Machine {
                         gates: b
                             .gates
                             .iter()
-                            .map(|g| Gate { name: g.clone(), state: GateState::Pending, attempts: 1 })
+                            .map(|g| Gate { name: g.clone(), state: GateState::Running, attempts: 1 })
                             .collect(),
                         missed: None,
                         irreversible: b.irreversible.clone(),
@@ -374,7 +374,7 @@ impl Machine {
         }
         let service = candidate.service.clone();
         let Some(gate) = candidate.gates.iter_mut().find(|g| g.name == gate_name) else { return };
-        if !matches!(gate.state, GateState::Pending | GateState::Awaiting { .. }) {
+        if !matches!(gate.state, GateState::Pending | GateState::Running | GateState::Awaiting { .. }) {
             return; // a duplicate delivery
         }
         match outcome {

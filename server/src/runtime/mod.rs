@@ -119,6 +119,9 @@ pub async fn apply_in(
     let (state, version) =
         store::runs::load(conn, train_id).await?.ok_or_else(|| RuntimeError::NotFound(train_id.to_owned()))?;
     let run: TrainRun = serde_json::from_str(&state)?;
+    if let Event::GateFinished { artifact_id, gate, outcome } = event {
+        record_gate_run(conn, train_id, artifact_id, gate, outcome, now).await?;
+    }
     // Freezes are read at the moment of every decision, so none can slip past one.
     let outcome = match freeze_change(&run, current_freeze(conn, train_id, now).await?) {
         Some(freeze_event) => {
@@ -162,7 +165,36 @@ pub async fn apply_in(
     Ok(outcome.run)
 }
 
-/// The freeze holding for the train's domain at `now`, if any.
+/// Keeps every gate answer, so flaky gates show (seed F1).
+async fn record_gate_run(
+    conn: &mut Conn,
+    train_id: &str,
+    artifact_id: &str,
+    gate: &str,
+    outcome: &engine::GateOutcome,
+    now: i64,
+) -> Result<(), RuntimeError> {
+    use engine::GateOutcome as O;
+    let (name, detail) = match outcome {
+        O::Passed => ("passed", String::new()),
+        O::Failed(d) => ("failed", d.clone()),
+        O::Deferred(d) => ("deferred", d.clone()),
+        O::Inconclusive(d) => ("inconclusive", d.clone()),
+        O::Errored(d) => ("errored", d.clone()),
+        O::Awaiting(d) => ("awaiting", d.clone()),
+    };
+    let run = store::gate_runs::GateRun {
+        train_id: train_id.to_owned(),
+        artifact_id: artifact_id.to_owned(),
+        gate: gate.to_owned(),
+        outcome: name.to_owned(),
+        detail,
+        at: now,
+    };
+    store::gate_runs::record(conn, &run).await?;
+    Ok(())
+}
+
 /// Where freezes stand for a train right now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum FreezeNow {
@@ -312,6 +344,10 @@ pub async fn work(db: &Db, integrations: &dyn Integrations, now: i64, limit: i64
             Err(error) => {
                 let message = format!("{error:#}");
                 if entry.attempts + 1 < MAX_ATTEMPTS {
+                    if let WakeUp::Effect(Effect::RunGate { artifact_id, gate, .. }) = &wake {
+                        let errored = engine::GateOutcome::Errored(message.clone());
+                        record_gate_run(&mut tx, &entry.train_id, artifact_id, gate, &errored, now).await?;
+                    }
                     tracing::warn!(key = %entry.effect_key, attempt = entry.attempts + 1, error = %message, "effect failed; will retry");
                     store::runs::retry_later(
                         &mut tx,

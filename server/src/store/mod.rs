@@ -9,6 +9,7 @@ pub mod definitions;
 pub mod digests;
 pub mod domains;
 pub mod freezes;
+pub mod gate_runs;
 pub mod incidents;
 pub mod measurements;
 pub mod runs;

@@ -99,6 +99,14 @@ async fn ci_artifacts_ride_a_train_and_a_vulnerable_one_misses_it_for_good(backe
     let phases: Vec<&str> =
         detail["timeline"].as_array().expect("timeline").iter().filter_map(|e| e["to"].as_str()).collect();
     assert!(phases.contains(&"canary") && phases.ends_with(&["completed"]), "{phases:?}");
+    let runs: Vec<(&str, &str)> = detail["gate_runs"]
+        .as_array()
+        .expect("gate runs")
+        .iter()
+        .filter(|r| r["artifact_id"] == checkout.as_str())
+        .map(|r| (r["gate"].as_str().expect("gate"), r["outcome"].as_str().expect("outcome")))
+        .collect();
+    assert!(runs.contains(&("security_scan", "failed")), "every gate run is in the train's record: {runs:?}");
 
     let (status, notes) = app.get(&format!("/api/v1/trains/{train_id}/release-notes")).await;
     assert_eq!(status, 200);

@@ -28,6 +28,8 @@ struct Receiver {
     applied: Mutex<HashSet<String>>,
     failing_deploy_steps: HashSet<usize>,
     verdicts: HashMap<usize, Verdict>,
+    /// Gate runs that fail (a flaky CI connection) before the gate answers.
+    gate_errors_left: Mutex<usize>,
 }
 
 impl Receiver {
@@ -60,7 +62,15 @@ impl Integrations for Receiver {
         _: &'a str,
     ) -> BoxFuture<'a, anyhow::Result<GateOutcome>> {
         self.record("gate", &c.key);
-        Box::pin(async { Ok(GateOutcome::Passed) })
+        let mut left = self.gate_errors_left.lock().unwrap_or_else(PoisonError::into_inner);
+        let flaked = *left > 0;
+        *left = left.saturating_sub(1);
+        Box::pin(async move {
+            if flaked {
+                anyhow::bail!("the CI system answered 502")
+            }
+            Ok(GateOutcome::Passed)
+        })
     }
 
     fn deploy<'a>(&'a self, c: &'a EffectContext, step: usize) -> BoxFuture<'a, anyhow::Result<Deployment>> {
@@ -323,7 +333,7 @@ async fn a_failing_canary_is_rolled_back_automatically(backend: Backend) {
     assert!(timeline.iter().any(|(_, _, reason)| reason.contains("canary judge failed")), "{timeline:?}");
     assert!(!receiver.calls().iter().any(|c| c.ends_with(":deploy:2")), "never promoted past the canary");
     let mut conn = db.acquire().await.expect("connection");
-    let figures = server::api::metrics::figures(&mut conn).await.expect("figures");
+    let figures = server::api::metrics::figures(&mut conn, to_ms(test_now())).await.expect("figures");
     assert_eq!(figures.release_success_ratio, Some(0.0), "M1 counts the rollback");
     assert!(figures.mean_rollback_seconds.is_some_and(|s| s >= 0.0), "M3 is recorded");
 }
@@ -341,4 +351,18 @@ async fn operator_events_are_refused_with_a_reason_and_change_nothing() {
     let error = runtime::apply(&db, &id, &abort, "rm", to_ms(test_now())).await.expect_err("refused");
     assert_eq!(error.to_string(), "a reason is required");
     assert_eq!(runtime::load(&db, &id).await.expect("state"), before);
+}
+
+#[tokio::test]
+async fn every_gate_run_is_recorded_and_a_gate_that_errored_then_passed_counts_as_flaky() {
+    let (db, _database, id, _) = opened_train(Backend::Sqlite).await;
+    let receiver = Receiver { gate_errors_left: Mutex::new(1), ..Receiver::default() };
+    run_until_final(&db, &receiver, &id, to_ms(test_now()), 24 * 60).await;
+    let mut conn = db.acquire().await.expect("connection");
+    let runs = store::gate_runs::of_train(&mut conn, &id).await.expect("runs");
+    let outcomes: Vec<(&str, &str)> = runs.iter().map(|r| (r.gate.as_str(), r.outcome.as_str())).collect();
+    assert_eq!(outcomes, vec![("tests", "errored"), ("tests", "passed")], "{runs:?}");
+    assert!(runs[0].detail.contains("502"));
+    let figures = server::api::metrics::figures(&mut conn, to_ms(test_now())).await.expect("figures");
+    assert_eq!(figures.gate_flakiness, vec![("tests".to_owned(), 1.0)], "F1: one candidate, both answers");
 }
