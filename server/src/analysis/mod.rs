@@ -8,6 +8,7 @@ pub mod hodges_lehmann;
 pub mod judge;
 pub mod mann_whitney;
 pub mod normal;
+pub mod report;
 pub mod score;
 
 pub use canary_metric::CanaryMetric;

@@ -126,6 +126,19 @@ pub struct TrainDetail {
     pub measurements: Vec<MeasurementJson>,
     /// Every gate run and its answer, oldest first (seed F1).
     pub gate_runs: Vec<GateRunJson>,
+    /// Every canary analysis with its evidence: per metric the queries, window, samples,
+    /// Mann-Whitney and Hodges-Lehmann statistics and verdict; and the scorecard.
+    pub canary_analyses: Vec<AnalysisJson>,
+}
+
+/// One canary analysis.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AnalysisJson {
+    pub step: i64,
+    pub verdict: String,
+    pub detail: String,
+    pub at: String,
+    pub report: serde_json::Value,
 }
 
 /// One gate run.
@@ -233,7 +246,19 @@ pub async fn show(
             at: rfc3339(r.at),
         })
         .collect();
+    let canary_analyses = store::analyses::of_train(&mut conn, &id)
+        .await?
+        .into_iter()
+        .map(|a| AnalysisJson {
+            step: a.step,
+            verdict: a.verdict,
+            detail: a.detail,
+            at: rfc3339(a.at),
+            report: serde_json::from_str(&a.report).unwrap_or_default(),
+        })
+        .collect();
     Ok(Json(TrainDetail {
+        canary_analyses,
         gate_runs,
         measurements,
         digests,

@@ -16,7 +16,8 @@ use anyhow::Context;
 pub use simulated::SimulatedMetrics;
 pub use webhook::WebhookDeployer;
 
-use crate::analysis::{CanaryMetric, Classification};
+use crate::analysis::report::{AnalysisReport, JudgedMetric};
+use crate::analysis::{score, CanaryMetric, Classification, MetricResult, ScorePolicy};
 use crate::artifacts::{CheckStatus, Migration};
 use crate::clock::Clock;
 use crate::engine::{Boarding, Burn, Environment, GateOutcome, Notice, Verdict};
@@ -244,29 +245,67 @@ impl FleetIntegrations {
         Ok(())
     }
 
-    async fn verdict(&self, train_id: &str, step: usize) -> anyhow::Result<(Verdict, String)> {
+    async fn verdict(&self, context: &EffectContext, step: usize) -> anyhow::Result<(Verdict, String)> {
+        let train_id = &context.train_id;
         let run = runtime::load(&self.db, train_id).await?;
         let services: Vec<String> = run.candidates.iter().filter(|c| c.boarded()).map(|c| c.service.clone()).collect();
         let definition = {
             let mut conn = self.db.acquire().await?;
             self.definition_of(&mut conn, train_id).await?
         };
-        if definition.metrics_provider != "prometheus" {
-            return Ok(self.metrics.judge(train_id, step, &services));
-        }
-        let metrics: Vec<CanaryMetric> =
-            serde_json::from_str(&definition.metrics).context("reading the definition's metrics")?;
         let soak_ms = run.rollout.get(step).map_or(0, |s| s.soak_ms).max(60_000);
-        let end = to_ms(self.clock.now());
-        Ok(prometheus::canary_verdict(
-            &self.prometheus,
-            &definition.prometheus_url,
-            &metrics,
-            &services,
-            end - soak_ms,
-            end,
-        )
-        .await)
+        let end = context.now;
+        let judgement = if definition.metrics_provider == "prometheus" {
+            let metrics: Vec<CanaryMetric> =
+                serde_json::from_str(&definition.metrics).context("reading the definition's metrics")?;
+            let url = &definition.prometheus_url;
+            prometheus::canary_verdict(&self.prometheus, url, &metrics, &services, end - soak_ms, end).await
+        } else {
+            self.metrics.judge(train_id, step, &services, (end - soak_ms, end))
+        };
+        let stored = store::analyses::StoredAnalysis {
+            effect_key: context.key.clone(),
+            train_id: train_id.clone(),
+            step: i64::try_from(step)?,
+            verdict: serde_json::to_value(judgement.verdict)?.as_str().unwrap_or_default().to_owned(),
+            detail: judgement.detail.clone(),
+            report: serde_json::to_string(&judgement.report)?,
+            at: end,
+        };
+        let mut conn = self.db.acquire().await?;
+        store::analyses::record(&mut conn, &stored).await?;
+        Ok((judgement.verdict, judgement.detail))
+    }
+}
+
+/// A canary analysis's outcome: the engine's verdict, a one-line account, and the full record.
+#[derive(Debug, Clone)]
+pub struct Judgement {
+    pub verdict: Verdict,
+    pub detail: String,
+    pub report: AnalysisReport,
+}
+
+impl Judgement {
+    /// Scores judged metrics (Kayenta-style: passes over judged, weighted groups, critical metrics).
+    pub fn scored(metrics: Vec<JudgedMetric>) -> Self {
+        let results: Vec<MetricResult> = metrics
+            .iter()
+            .map(|m| MetricResult {
+                name: format!("{} ({})", m.metric, m.service),
+                group: m.group.clone(),
+                critical: m.critical,
+                verdict: m.evidence.verdict,
+            })
+            .collect();
+        let card = score(&results, &ScorePolicy::default());
+        let evidence: Vec<String> = metrics
+            .iter()
+            .map(|m| format!("{} ({}): {:?}, {}", m.metric, m.service, m.evidence.verdict, m.evidence.reason))
+            .collect();
+        let detail = format!("score {:.0}; {}", card.score, evidence.join("; "));
+        let verdict = verdict_of(card.classification);
+        Self { verdict, detail, report: AnalysisReport { metrics, scorecard: Some(card), failure: None } }
     }
 }
 
@@ -338,7 +377,7 @@ impl Integrations for FleetIntegrations {
         context: &'a EffectContext,
         step: usize,
     ) -> BoxFuture<'a, anyhow::Result<(Verdict, String)>> {
-        Box::pin(self.verdict(&context.train_id, step))
+        Box::pin(self.verdict(context, step))
     }
 
     fn roll_back<'a>(&'a self, context: &'a EffectContext, step: usize) -> BoxFuture<'a, anyhow::Result<Deployment>> {

@@ -8,9 +8,10 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use serde::Deserialize;
 
-use super::verdict_of;
+use super::Judgement;
 use crate::analysis::budget::Counts;
-use crate::analysis::{judge_metric, score, CanaryMetric, MetricResult, ScorePolicy};
+use crate::analysis::report::{thinned, AnalysisReport, JudgedMetric};
+use crate::analysis::{judge_metric, CanaryMetric};
 use crate::engine::Verdict;
 
 /// Reads series from Prometheus.
@@ -148,10 +149,9 @@ pub async fn canary_verdict(
     services: &[String],
     start_ms: i64,
     end_ms: i64,
-) -> (Verdict, String) {
+) -> Judgement {
     let step_s = u32::try_from(((end_ms - start_ms) / 1000 / 120).clamp(1, 60)).unwrap_or(1);
-    let mut results = Vec::new();
-    let mut evidence = Vec::new();
+    let mut judged = Vec::new();
     for metric in metrics {
         for service in services {
             let canary_query = metric.query_for("canary", service);
@@ -161,19 +161,26 @@ pub async fn canary_verdict(
             let (canary, baseline) = match (canary, baseline) {
                 (Ok(canary), Ok(baseline)) => (canary, baseline),
                 (Err(error), _) | (_, Err(error)) => {
-                    return (Verdict::NoData, format!("inconclusive: {} for {service}: {error:#}", metric.name));
+                    let detail = format!("inconclusive: {} for {service}: {error:#}", metric.name);
+                    let report = AnalysisReport { failure: Some(detail.clone()), metrics: judged, scorecard: None };
+                    return Judgement { verdict: Verdict::NoData, detail, report };
                 }
             };
-            let judged = judge_metric(&metric.policy, &canary, &baseline);
-            evidence.push(format!("{} ({service}): {:?}, {}", metric.name, judged.verdict, judged.reason));
-            results.push(MetricResult {
-                name: format!("{} ({service})", metric.name),
+            let evidence = judge_metric(&metric.policy, &canary, &baseline);
+            judged.push(JudgedMetric {
+                metric: metric.name.clone(),
+                service: service.clone(),
                 group: metric.group.clone(),
                 critical: metric.critical,
-                verdict: judged.verdict,
+                canary_query,
+                baseline_query,
+                window_start: start_ms,
+                window_end: end_ms,
+                evidence,
+                canary: thinned(&canary),
+                baseline: thinned(&baseline),
             });
         }
     }
-    let card = score(&results, &ScorePolicy::default());
-    (verdict_of(card.classification), format!("score {:.0}; {}", card.score, evidence.join("; ")))
+    Judgement::scored(judged)
 }

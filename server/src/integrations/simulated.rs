@@ -5,10 +5,10 @@
 //! burn its budget after a deploy and others can have spent theirs. The
 //! series are judged by the real canary judge and the real budget rules.
 
-use super::verdict_of;
+use super::Judgement;
 use crate::analysis::budget::{Counts, Slo};
-use crate::analysis::{judge_metric, score, Direction, MetricPolicy, MetricResult, ScorePolicy};
-use crate::engine::Verdict;
+use crate::analysis::report::JudgedMetric;
+use crate::analysis::{judge_metric, Direction, MetricPolicy};
 
 /// Simulated traffic: events per second of every service.
 const EVENTS_PER_SECOND: i64 = 20;
@@ -52,8 +52,8 @@ impl SimulatedMetrics {
         0.18 * noise * if regressing { 1.35 } else { 1.0 }
     }
 
-    /// Judges step `step` of `train_id` carrying `services`: p95 latency and error rate.
-    pub fn judge(&self, train_id: &str, step: usize, services: &[String]) -> (Verdict, String) {
+    /// Judges step `step` of `train_id` carrying `services` over `window`: p95 latency and error rate.
+    pub fn judge(&self, train_id: &str, step: usize, services: &[String], window: (i64, i64)) -> Judgement {
         let seed = fnv(train_id) ^ (step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let regressing = services.iter().any(|service| picked(&self.regression, train_id, service));
         let latency_factor = if regressing { 1.35 } else { 1.0 };
@@ -62,29 +62,27 @@ impl SimulatedMetrics {
             series(seed, 2, 120, 180.0, 0.08).into_iter().map(|v| v * latency_factor).collect();
         let baseline_errors = series(seed, 3, 120, 0.4, 0.3);
         let canary_errors = series(seed, 4, 120, 0.4, 0.3);
-        let latency = judge_metric(
-            &MetricPolicy { direction: Direction::Increase, allowed_increase: 0.10, ..MetricPolicy::default() },
-            &canary_latency,
-            &baseline_latency,
-        );
-        let errors = judge_metric(
-            &MetricPolicy { direction: Direction::Increase, allowed_increase: 0.25, ..MetricPolicy::default() },
-            &canary_errors,
-            &baseline_errors,
-        );
-        let results = [
-            MetricResult {
-                name: "p95 latency".into(),
-                group: "latency".into(),
-                critical: false,
-                verdict: latency.verdict,
-            },
-            MetricResult { name: "error rate".into(), group: "errors".into(), critical: true, verdict: errors.verdict },
-        ];
-        let card = score(&results, &ScorePolicy::default());
-        let verdict = verdict_of(card.classification);
-        let detail = format!("score {:.0}; p95 latency: {}; error rate: {}", card.score, latency.reason, errors.reason);
-        (verdict, detail)
+        let metric = |name: &str, group: &str, critical: bool, allowed: f64, canary: Vec<f64>, baseline: Vec<f64>| {
+            let policy =
+                MetricPolicy { direction: Direction::Increase, allowed_increase: allowed, ..MetricPolicy::default() };
+            JudgedMetric {
+                metric: name.to_owned(),
+                service: services.join(", "),
+                group: group.to_owned(),
+                critical,
+                canary_query: format!("simulated {name} of the canary"),
+                baseline_query: format!("simulated {name} of the baseline"),
+                window_start: window.0,
+                window_end: window.1,
+                evidence: judge_metric(&policy, &canary, &baseline),
+                canary,
+                baseline,
+            }
+        };
+        Judgement::scored(vec![
+            metric("p95 latency", "latency", false, 0.10, canary_latency, baseline_latency),
+            metric("error rate", "errors", true, 0.25, canary_errors, baseline_errors),
+        ])
     }
 }
 
@@ -116,12 +114,15 @@ fn fnv(text: &str) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::Verdict;
 
     #[test]
     fn healthy_canaries_mostly_pass_across_many_trains() {
         let metrics = SimulatedMetrics::default();
         let passed = (0..200)
-            .filter(|i| metrics.judge(&format!("train-{i}"), 1, &["ledger".to_owned()]).0 == Verdict::Pass)
+            .filter(|i| {
+                metrics.judge(&format!("train-{i}"), 1, &["ledger".to_owned()], (0, 1)).verdict == Verdict::Pass
+            })
             .count();
         assert!(passed >= 190, "{passed} of 200 healthy canaries passed");
     }
@@ -129,10 +130,19 @@ mod tests {
     #[test]
     fn healthy_canaries_pass_and_the_regressing_service_fails() {
         let metrics = SimulatedMetrics { regression: Some(("checkout".into(), 1, 1)), ..SimulatedMetrics::default() };
-        let (verdict, detail) = metrics.judge("train-1", 1, &["ledger".to_owned()]);
-        assert_eq!(verdict, Verdict::Pass, "{detail}");
-        let (verdict, detail) = metrics.judge("train-1", 1, &["checkout".to_owned()]);
-        assert_eq!(verdict, Verdict::Fail, "{detail}");
-        assert!(detail.contains("above baseline"), "{detail}");
+        let judged = metrics.judge("train-1", 1, &["ledger".to_owned()], (0, 60_000));
+        assert_eq!(judged.verdict, Verdict::Pass, "{}", judged.detail);
+        let judged = metrics.judge("train-1", 1, &["checkout".to_owned()], (0, 60_000));
+        assert_eq!(judged.verdict, Verdict::Fail, "{}", judged.detail);
+        assert!(judged.detail.contains("above baseline"), "{}", judged.detail);
+        let latency = &judged.report.metrics[0];
+        assert_eq!(
+            (latency.metric.as_str(), latency.evidence.canary_count, latency.canary.len()),
+            ("p95 latency", 120, 120)
+        );
+        assert!(
+            latency.evidence.mann_whitney.is_some() && judged.report.scorecard.is_some(),
+            "the statistics are kept"
+        );
     }
 }

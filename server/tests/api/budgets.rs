@@ -162,6 +162,16 @@ async fn a_healthy_train_records_its_rollout_figures(backend: Backend) {
     assert!((0.15..0.25).contains(&before) && ((during - before) / before).abs() < 0.05, "{before} → {during}");
     assert!(ledger["budget_remaining"].as_f64().expect("remaining") > 0.7);
 
+    // The canary's analysis is kept with its evidence, for people and charts.
+    let analysis = &detail["canary_analyses"][0];
+    assert_eq!((analysis["step"].as_i64(), analysis["verdict"].as_str()), (Some(0), Some("pass")), "{analysis}");
+    let latency = &analysis["report"]["metrics"][0];
+    assert_eq!(latency["metric"], "p95 latency");
+    assert_eq!(latency["canary"].as_array().expect("samples").len(), 120);
+    assert!(latency["evidence"]["mann_whitney"]["p_value"].as_f64().is_some(), "{latency}");
+    assert!(latency["evidence"]["shift"]["estimate"].as_f64().is_some(), "{latency}");
+    assert_eq!(analysis["report"]["scorecard"]["score"].as_f64(), Some(100.0));
+
     let (_, metrics) = app.get("/metrics").await;
     assert_eq!(sample(&metrics, "railyard_roll_forward_seconds_mean"), 600.0, "M2: one 10-minute canary soak");
     assert_eq!(sample(&metrics, "railyard_deployment_seconds_mean"), 0.0, "M4: the simulated deployer is instant");

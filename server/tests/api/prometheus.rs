@@ -10,6 +10,7 @@ use server::analysis::budget::{Slo, FAST_BURN};
 use server::analysis::{CanaryMetric, MetricPolicy};
 use server::engine::Verdict;
 use server::integrations::prometheus::{canary_verdict, PrometheusProvider};
+use server::integrations::Judgement;
 
 /// A Prometheus server from Debian's package, on a free loopback port, killed on drop.
 struct Prometheus {
@@ -127,12 +128,16 @@ async fn canary_analysis_reads_a_real_prometheus_and_is_inconclusive_when_it_fai
     }
 
     let window = (now_ms() - 15_000, now_ms());
-    let (verdict, detail) =
+    let Judgement { verdict, detail, .. } =
         canary_verdict(&provider, &prometheus.url, &latency(), &["checkout".into()], window.0, window.1).await;
     assert_eq!(verdict, Verdict::Pass, "{detail}");
-    let (verdict, detail) =
-        canary_verdict(&provider, &prometheus.url, &latency(), &["ledger".into()], window.0, window.1).await;
+    let judged = canary_verdict(&provider, &prometheus.url, &latency(), &["ledger".into()], window.0, window.1).await;
+    let (verdict, detail) = (judged.verdict, &judged.detail);
     assert_eq!(verdict, Verdict::Fail, "{detail}");
+    let evidence = &judged.report.metrics[0];
+    assert_eq!(evidence.canary_query, "demo_latency_ms{service=\"ledger\",track=\"canary\"}", "the query is kept");
+    assert_eq!((evidence.window_start, evidence.window_end), window);
+    assert!(evidence.evidence.canary_count >= 10 && evidence.canary.len() == evidence.evidence.canary_count);
     assert!(detail.contains("above baseline"), "{detail}");
 
     // The ratio SLI through instant queries, and the fast-burn rule on it.
@@ -156,16 +161,18 @@ async fn canary_analysis_reads_a_real_prometheus_and_is_inconclusive_when_it_fai
     assert!(garbage_sli.is_err(), "garbage is an error, never a count");
 
     // Garbage: something that is not Prometheus's JSON API.
-    let (verdict, detail) =
+    let Judgement { verdict, detail, .. } =
         canary_verdict(&provider, &garbage, &latency(), &["ledger".into()], window.0, window.1).await;
     assert_eq!(verdict, Verdict::NoData, "{detail}");
     // Slower than the timeout.
     let slow = format!("http://{target}/slow");
-    let (verdict, detail) = canary_verdict(&provider, &slow, &latency(), &["ledger".into()], window.0, window.1).await;
+    let Judgement { verdict, detail, .. } =
+        canary_verdict(&provider, &slow, &latency(), &["ledger".into()], window.0, window.1).await;
     assert_eq!((verdict, detail.contains("did not answer")), (Verdict::NoData, true), "{detail}");
     // Stopped mid-analysis.
     let url = prometheus.url.clone();
     drop(prometheus);
-    let (verdict, detail) = canary_verdict(&provider, &url, &latency(), &["ledger".into()], window.0, window.1).await;
+    let Judgement { verdict, detail, .. } =
+        canary_verdict(&provider, &url, &latency(), &["ledger".into()], window.0, window.1).await;
     assert_eq!(verdict, Verdict::NoData, "inconclusive, never a pass: {detail}");
 }
