@@ -138,6 +138,12 @@ pub struct ServeArgs {
     /// How often the audit log's head (count and hash) is written to the log output.
     #[arg(long, env = "RAILYARD_AUDIT_CHECKPOINT_INTERVAL", default_value = "10m", value_parser = humantime::parse_duration)]
     pub audit_checkpoint_interval: std::time::Duration,
+    /// How long a deploy or notification webhook may take to answer before the attempt counts as failed.
+    #[arg(long, env = "RAILYARD_WEBHOOK_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub webhook_timeout: std::time::Duration,
+    /// How long one Prometheus query may take; past it the analysis is inconclusive.
+    #[arg(long, env = "RAILYARD_PROMETHEUS_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub prometheus_timeout: std::time::Duration,
 }
 
 /// Options of `apply`.

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use crate::auth::AuthSettings;
+use crate::integrations::Timeouts;
 use crate::scheduler::SchedulerConfig;
 use crate::store::redact;
 
@@ -20,6 +21,8 @@ pub struct Settings {
     pub run_workers: bool,
     /// Sessions, cookies and the first admin.
     pub auth: AuthSettings,
+    /// Deployer, notification and Prometheus timeouts.
+    pub timeouts: Timeouts,
 }
 
 impl fmt::Debug for Settings {
@@ -32,6 +35,7 @@ impl fmt::Debug for Settings {
             .field("scheduler", &self.scheduler)
             .field("run_workers", &self.run_workers)
             .field("auth", &self.auth)
+            .field("timeouts", &self.timeouts)
             .finish()
     }
 }
@@ -57,6 +61,30 @@ impl From<crate::cli::ServeArgs> for Settings {
                 admin_password: args.admin_password,
                 audit_checkpoint_interval: args.audit_checkpoint_interval,
             },
+            timeouts: Timeouts { webhook: args.webhook_timeout, prometheus: args.prometheus_timeout },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn settings(args: &[&str]) -> Settings {
+        let cli = Cli::try_parse_from([&["railyard", "serve"], args].concat()).expect("valid arguments");
+        let Command::Serve(serve) = cli.command else { panic!("serve") };
+        Settings::from(serve)
+    }
+
+    #[test]
+    fn integration_timeouts_default_to_ten_seconds_and_can_be_set() {
+        assert_eq!(settings(&[]).timeouts, Timeouts::default());
+        let set = settings(&["--prometheus-timeout", "3s", "--webhook-timeout", "1m"]);
+        assert_eq!(set.timeouts.prometheus, std::time::Duration::from_secs(3));
+        assert_eq!(set.timeouts.webhook, std::time::Duration::from_secs(60));
+        assert!(Cli::try_parse_from(["railyard", "serve", "--prometheus-timeout", "soon"]).is_err());
     }
 }

@@ -97,7 +97,8 @@ impl Application {
             } else {
                 SimulatedMetrics::default()
             };
-            let integrations = Arc::new(FleetIntegrations::new(self.db.clone(), self.clock.clone(), metrics)?);
+            let (db, clock, timeouts) = (self.db.clone(), self.clock.clone(), self.settings.timeouts);
+            let integrations = Arc::new(FleetIntegrations::with_timeouts(db, clock, metrics, timeouts)?);
             workers.push(tokio::spawn(scheduler::run(
                 self.db.clone(),
                 self.clock.clone(),

@@ -38,15 +38,37 @@ pub struct FleetIntegrations {
     notifier: reqwest::Client,
 }
 
-/// How long a deploy webhook may take to answer.
-const WEBHOOK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long the outside world may take to answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Deploy webhooks and notification webhooks.
+    pub webhook: std::time::Duration,
+    /// Each Prometheus query (past it, the analysis is inconclusive).
+    pub prometheus: std::time::Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self { webhook: std::time::Duration::from_secs(10), prometheus: std::time::Duration::from_secs(10) }
+    }
+}
 
 impl FleetIntegrations {
-    /// Integrations over `db`, judging canaries on `metrics`.
+    /// Integrations over `db`, judging canaries on `metrics`, with the default timeouts.
     pub fn new(db: Db, clock: Arc<dyn Clock>, metrics: SimulatedMetrics) -> anyhow::Result<Self> {
-        let notifier = reqwest::Client::builder().timeout(WEBHOOK_TIMEOUT).build()?;
-        let webhook = WebhookDeployer::new(WEBHOOK_TIMEOUT)?;
-        let prometheus = prometheus::PrometheusProvider::new(WEBHOOK_TIMEOUT)?;
+        Self::with_timeouts(db, clock, metrics, Timeouts::default())
+    }
+
+    /// Integrations with the given timeouts.
+    pub fn with_timeouts(
+        db: Db,
+        clock: Arc<dyn Clock>,
+        metrics: SimulatedMetrics,
+        timeouts: Timeouts,
+    ) -> anyhow::Result<Self> {
+        let notifier = reqwest::Client::builder().timeout(timeouts.webhook).build()?;
+        let webhook = WebhookDeployer::new(timeouts.webhook)?;
+        let prometheus = prometheus::PrometheusProvider::new(timeouts.prometheus)?;
         Ok(Self { db, clock, metrics, webhook, gitops: gitops::GitopsDeployer, prometheus, notifier })
     }
 

@@ -98,6 +98,7 @@ pub async fn spawn_app(backend: Backend, demo: bool) -> TestApp {
         scheduler: SchedulerConfig::default(),
         run_workers: false,
         auth: AuthSettings { admin_password: Some(ADMIN_PASSWORD.to_owned()), ..AuthSettings::default() },
+        timeouts: server::integrations::Timeouts::default(),
     };
     let app = Application::build(settings, Arc::new(clock.clone())).await.expect("app builds");
     let address = format!("http://{}", app.address());
