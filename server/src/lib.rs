@@ -13,6 +13,7 @@ pub mod config;
 pub mod demo_driver;
 pub mod engine;
 pub mod fleet;
+pub mod ics;
 pub mod integrations;
 pub mod links;
 pub mod pages;

@@ -74,12 +74,13 @@ impl ApiRoutes {
 fn api_routes() -> ApiRoutes {
     use api::metrics;
     use api::{actions, approvals, artifacts, audit, break_glass, deployments, embed, emergency, health, incidents};
-    use api::{session, tokens, trains, users};
+    use api::{calendar_feed, session, tokens, trains, users};
     let sarif = artifacts::report_sarif.layer(DefaultBodyLimit::max(SARIF_LIMIT));
     ApiRoutes::new()
         .add(Method::GET, "/healthz", health::healthz)
         .add(Method::GET, "/readyz", health::readyz)
         .add(Method::GET, "/metrics", metrics::metrics)
+        .add(Method::GET, "/calendar.ics", calendar_feed::feed)
         .add(Method::POST, "/login", session::sign_in_form)
         .add(Method::POST, "/logout", session::sign_out_form)
         .add(Method::POST, "/api/v1/session", session::sign_in)

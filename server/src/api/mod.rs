@@ -5,6 +5,7 @@ pub mod approvals;
 pub mod artifacts;
 pub mod audit;
 pub mod break_glass;
+pub mod calendar_feed;
 pub mod deployments;
 pub mod embed;
 pub mod emergency;

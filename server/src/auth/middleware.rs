@@ -114,6 +114,8 @@ async fn identify(state: &ApiState, parts: &mut Parts) -> Result<Caller, ApiErro
     }
     let principal = if let Some(bearer) = bearer(&parts.headers)? {
         token_principal(state, &bearer, now).await?
+    } else if let Some(token) = feed_token(parts) {
+        token_principal(state, &token, now).await?
     } else {
         let jar = CookieJar::from_headers(&parts.headers);
         match jar.get(state.auth.settings.cookie_name()) {
@@ -122,6 +124,16 @@ async fn identify(state: &ApiState, parts: &mut Parts) -> Result<Caller, ApiErro
         }
     };
     Ok(Caller { principal, request_id, ip, user_agent })
+}
+
+/// The `token=` query parameter (tokens are URL-safe, so it needs no decoding).
+fn query_token(parts: &Parts) -> Option<&str> {
+    parts.uri.query()?.split('&').find_map(|pair| pair.strip_prefix("token="))
+}
+
+/// A calendar feed's `?token=`: calendar apps subscribe by URL and cannot send headers.
+fn feed_token(parts: &Parts) -> Option<String> {
+    parts.uri.path().ends_with(".ics").then(|| query_token(parts)).flatten().map(str::to_owned)
 }
 
 fn header_text(headers: &HeaderMap, name: &str) -> String {
@@ -177,13 +189,8 @@ async fn session_principal(state: &ApiState, cookie: &str, now: i64) -> Result<P
 }
 
 async fn embed_grant(state: &ApiState, parts: &Parts, now: i64) -> Result<EmbedGrant, ApiError> {
-    let token = parts
-        .uri
-        .query()
-        .unwrap_or_default()
-        .split('&')
-        .find_map(|pair| pair.strip_prefix("token="))
-        .ok_or_else(|| ApiError::Unauthorized("an embed link needs its token= parameter".into()))?;
+    let token =
+        query_token(parts).ok_or_else(|| ApiError::Unauthorized("an embed link needs its token= parameter".into()))?;
     let panel = parts.uri.path().trim_start_matches("/embed/").trim_end_matches('/');
     let claims = embed::verify(token, &state.auth.embed_key, panel, now).map_err(|error| match error {
         EmbedError::WrongPanel(_) => ApiError::Forbidden(error.to_string()),

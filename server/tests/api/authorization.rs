@@ -125,6 +125,7 @@ fn matrix() -> BTreeMap<String, Row> {
             "POST /api/v1/artifacts/{id}/sarif",
             Row { allowed: PAYMENTS_WRITERS, body: Some(sarif), query: "?name=trivy", form: "" },
         ),
+        ("GET /calendar.ics", row(READERS)),
         ("GET /", row(READERS)),
         ("GET /login", row(EVERYONE)),
         // Only with a signed link (tested on its own); no role opens it.

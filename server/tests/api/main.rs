@@ -7,6 +7,7 @@ mod audit_log;
 mod auth;
 mod authorization;
 mod budgets;
+mod calendar_feed;
 mod calendar_page;
 mod cli;
 mod compliance;

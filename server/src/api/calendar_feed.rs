@@ -1,0 +1,104 @@
+//! `GET /calendar.ics[?domain=NAME]`: every train's cutover window and
+//! every freeze as an iCalendar feed with stable UIDs, for Outlook and
+//! Google Calendar subscriptions. Calendar apps cannot send headers, so the
+//! feed also accepts a read-only API token as `?token=` (checked by the
+//! authentication middleware for `.ics` paths only).
+
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::{ApiError, ApiState};
+use crate::auth::{Caller, Permission};
+use crate::ics::{render, CalendarEvent};
+use crate::store;
+use crate::time::to_ms;
+
+const DAY_MS: i64 = 86_400_000;
+/// The feed covers trains and freezes from this long ago …
+const PAST_MS: i64 = 30 * DAY_MS;
+/// … to this far ahead.
+const AHEAD_MS: i64 = 180 * DAY_MS;
+
+/// The feed's query.
+#[derive(Debug, Deserialize)]
+pub struct FeedQuery {
+    #[serde(default)]
+    pub domain: Option<String>,
+    /// A read-only API token (used by the middleware; ignored here).
+    #[serde(default)]
+    pub token: Option<String>,
+}
+
+/// The feed.
+pub async fn feed(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Query(query): Query<FeedQuery>,
+) -> Result<Response, ApiError> {
+    let domain = query.domain.as_deref().filter(|d| !d.is_empty());
+    caller.require(Permission::Read, domain)?;
+    let now = to_ms(state.clock.now());
+    let (from, to) = (now - PAST_MS, now + AHEAD_MS);
+    let mut conn = state.db.acquire().await?;
+    let domains = store::domains::list(&mut conn).await?;
+    let domain_id = match domain {
+        None => None,
+        Some(name) => Some(
+            domains
+                .iter()
+                .find(|d| d.name == name)
+                .map(|d| d.id.clone())
+                .ok_or_else(|| ApiError::NotFound(format!("no domain is called \"{name}\"")))?,
+        ),
+    };
+    let mut events: Vec<CalendarEvent> = store::trains::cutting_over_between(&mut conn, from, to, domain)
+        .await?
+        .into_iter()
+        .map(|train| {
+            let emergency = if train.kind == "emergency" { "EMERGENCY " } else { "" };
+            let mut description = format!("{} train of {}; state: {}", train.definition, train.domain, train.state);
+            if !train.reason.is_empty() {
+                description.push_str(&format!("\nreason: {}", train.reason));
+            }
+            CalendarEvent {
+                uid: format!("train-{}@railyard", train.id),
+                start: train.cutover_at,
+                end: train.cutover_closes_at,
+                summary: format!("{emergency}{} cutover ({})", train.definition, train.domain),
+                description,
+                categories: vec![train.domain.clone(), "release train".into()],
+                cancelled: matches!(train.state.as_str(), "skipped" | "aborted"),
+            }
+        })
+        .collect();
+    for freeze in store::freezes::list(&mut conn).await? {
+        if domain_id.is_some() && freeze.domain_id.is_some() && freeze.domain_id != domain_id {
+            continue;
+        }
+        let scope = match &freeze.domain_id {
+            None => "every domain".to_owned(),
+            Some(id) => domains.iter().find(|d| &d.id == id).map(|d| d.name.clone()).unwrap_or_default(),
+        };
+        for window in freeze.windows(from, to) {
+            events.push(CalendarEvent {
+                // One UID per occurrence: a recurring freeze's windows are separate events.
+                uid: format!("freeze-{}-{}@railyard", freeze.id, window.start),
+                start: window.start,
+                end: window.end,
+                summary: format!("Freeze: {} ({scope})", freeze.name),
+                description: freeze.reason.clone(),
+                categories: vec!["freeze".into()],
+                cancelled: false,
+            });
+        }
+    }
+    events.sort_by(|a, b| (a.start, &a.uid).cmp(&(b.start, &b.uid)));
+    let name = match domain {
+        Some(name) => format!("Railyard: {name}"),
+        None => "Railyard release trains".to_owned(),
+    };
+    let body = render(&name, &events, now);
+    Ok(([(header::CONTENT_TYPE, "text/calendar; charset=utf-8")], body).into_response())
+}
