@@ -74,7 +74,7 @@ impl ApiRoutes {
 fn api_routes() -> ApiRoutes {
     use api::metrics;
     use api::{actions, approvals, artifacts, audit, break_glass, deployments, embed, emergency, health, incidents};
-    use api::{calendar_feed, session, tokens, trains, users};
+    use api::{calendar_feed, freezes, session, tokens, trains, users};
     let sarif = artifacts::report_sarif.layer(DefaultBodyLimit::max(SARIF_LIMIT));
     ApiRoutes::new()
         .add(Method::GET, "/healthz", health::healthz)
@@ -109,6 +109,8 @@ fn api_routes() -> ApiRoutes {
         .add(Method::GET, "/api/v1/trains/{id}", trains::show)
         .add(Method::GET, "/api/v1/trains/{id}/release-notes", trains::release_notes)
         .add(Method::POST, "/api/v1/trains/{id}/actions", actions::act)
+        .add(Method::POST, "/api/v1/freezes/preview", freezes::preview)
+        .add(Method::POST, "/api/v1/freezes", freezes::declare)
         .add(Method::GET, "/api/v1/approval-rules", approvals::rules)
         .add(Method::PUT, "/api/v1/approval-rules/{domain}", approvals::set_rule)
         .add(Method::GET, "/api/v1/artifacts/{id}/approvals", approvals::list)

@@ -10,6 +10,7 @@ pub mod deployments;
 pub mod embed;
 pub mod emergency;
 mod error;
+pub mod freezes;
 pub mod health;
 pub mod incidents;
 pub mod metrics;

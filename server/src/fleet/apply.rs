@@ -223,6 +223,22 @@ async fn upsert_freeze(
     domain_id: Option<String>,
     now: i64,
 ) -> Result<Outcome, DbError> {
+    let wanted = stored_freeze(spec, domain_id);
+    Ok(match store::freezes::by_name(conn, &spec.name).await? {
+        None => {
+            store::freezes::insert(conn, &Freeze { id: store::new_id(), ..wanted }, now).await?;
+            Outcome::Created
+        }
+        Some(existing) if existing == Freeze { id: existing.id.clone(), ..wanted.clone() } => Outcome::Unchanged,
+        Some(existing) => {
+            store::freezes::update(conn, &Freeze { id: existing.id, ..wanted }, now).await?;
+            Outcome::Updated
+        }
+    })
+}
+
+/// The stored form of a validated freeze (its id left empty).
+pub fn stored_freeze(spec: &FreezeSpec, domain_id: Option<String>) -> Freeze {
     let (cadence, starts_on, starts_at, duration_ms) = match &spec.schedule {
         FreezeSchedule::Once { start, end } => {
             let starts_at = to_ms(resolve_local(spec.time_zone, *start));
@@ -238,7 +254,7 @@ async fn upsert_freeze(
             )
         }
     };
-    let wanted = Freeze {
+    Freeze {
         id: String::new(),
         name: spec.name.clone(),
         domain_id,
@@ -248,18 +264,7 @@ async fn upsert_freeze(
         starts_on: starts_on.format("%Y-%m-%d").to_string(),
         starts_at,
         duration_ms,
-    };
-    Ok(match store::freezes::by_name(conn, &spec.name).await? {
-        None => {
-            store::freezes::insert(conn, &Freeze { id: store::new_id(), ..wanted }, now).await?;
-            Outcome::Created
-        }
-        Some(existing) if existing == Freeze { id: existing.id.clone(), ..wanted.clone() } => Outcome::Unchanged,
-        Some(existing) => {
-            store::freezes::update(conn, &Freeze { id: existing.id, ..wanted }, now).await?;
-            Outcome::Updated
-        }
-    })
+    }
 }
 
 /// JSON of plain data (strings, numbers, enums), which cannot fail to serialise.

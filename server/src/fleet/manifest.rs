@@ -221,7 +221,7 @@ struct RawFile {
     #[serde(default)]
     train: Vec<RawTrain>,
     #[serde(default)]
-    freeze: Vec<RawFreeze>,
+    freeze: Vec<FreezeEntry>,
 }
 
 #[derive(Deserialize)]
@@ -330,18 +330,21 @@ struct RawStep {
     region: Option<String>,
 }
 
-#[derive(Deserialize)]
+/// A freeze as written: a `[[freeze]]` entry, or the body of a freeze declared in the console or the API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawFreeze {
-    name: String,
-    domain: Option<String>,
+pub struct FreezeEntry {
+    pub name: String,
+    pub domain: Option<String>,
     #[serde(default)]
-    reason: String,
-    time_zone: String,
-    starts: String,
-    ends: Option<String>,
-    cadence: Option<String>,
-    duration: Option<String>,
+    pub reason: String,
+    pub time_zone: String,
+    /// A date (midnight) or `YYYY-MM-DDTHH:MM` in `time_zone`.
+    pub starts: String,
+    /// A date (the last frozen day) or a time (when it lifts).
+    pub ends: Option<String>,
+    pub cadence: Option<String>,
+    pub duration: Option<String>,
 }
 
 /// The gate that passes when the candidate's service has an SLO.
@@ -379,6 +382,16 @@ pub fn parse(file: &str, text: &str) -> Result<Fleet, Vec<Problem>> {
         Ok(fleet)
     } else {
         Err(check.problems)
+    }
+}
+
+/// Validates one freeze declared outside a file (`source` names where it came from), exactly as
+/// a `[[freeze]]` entry is validated.
+pub fn parse_freeze(source: &str, entry: FreezeEntry) -> Result<FreezeSpec, Vec<Problem>> {
+    let mut check = Checker { file: source, problems: Vec::new() };
+    match check.freeze(entry) {
+        Some(spec) if check.problems.is_empty() => Ok(spec),
+        _ => Err(check.problems),
     }
 }
 
@@ -762,7 +775,7 @@ impl Checker<'_> {
         }
     }
 
-    fn freeze(&mut self, raw: RawFreeze) -> Option<FreezeSpec> {
+    fn freeze(&mut self, raw: FreezeEntry) -> Option<FreezeSpec> {
         let ok = self.name("freeze", &raw.name);
         let at = format!("freeze \"{}\"", raw.name);
         let Ok(time_zone) = Tz::from_str(&raw.time_zone) else {

@@ -5,10 +5,10 @@ mod apply;
 pub mod demo;
 mod manifest;
 
-pub use apply::{apply, ApplyError, ApplySummary};
+pub use apply::{apply, stored_freeze, ApplyError, ApplySummary};
 pub use manifest::{
-    parse, DomainSpec, Fleet, FreezeSchedule, FreezeSpec, Problem, ServiceSlo, ServiceSpec, TrainSpec, COMPLIANCE_GATE,
-    ERROR_BUDGET_GATE, OBSERVABILITY_GATE, SCHEMA_GATE,
+    parse, parse_freeze, DomainSpec, Fleet, FreezeEntry, FreezeSchedule, FreezeSpec, Problem, ServiceSlo, ServiceSpec,
+    TrainSpec, COMPLIANCE_GATE, ERROR_BUDGET_GATE, OBSERVABILITY_GATE, SCHEMA_GATE,
 };
 
 /// Reads, validates and applies the file at `path`.

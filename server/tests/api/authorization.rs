@@ -101,6 +101,20 @@ fn matrix() -> BTreeMap<String, Row> {
             ),
         ),
         ("POST /api/v1/trains/{id}/actions", with_body(OPERATORS, json!({ "action": "hold", "reason": "matrix" }))),
+        (
+            "POST /api/v1/freezes/preview",
+            with_body(
+                OPERATORS,
+                json!({ "name": "matrix-freeze", "domain": "payments", "time_zone": "UTC", "starts": "2027-02-01", "ends": "2027-02-02" }),
+            ),
+        ),
+        (
+            "POST /api/v1/freezes",
+            with_body(
+                OPERATORS,
+                json!({ "name": "matrix-freeze", "domain": "payments", "time_zone": "UTC", "starts": "2027-02-01", "ends": "2027-02-02" }),
+            ),
+        ),
         ("GET /api/v1/approval-rules", row(READERS)),
         ("PUT /api/v1/approval-rules/{domain}", with_body(ADMINS, json!({ "required_approvals": 2 }))),
         ("GET /api/v1/artifacts/{id}/approvals", row(READERS)),

@@ -12,6 +12,7 @@ mod calendar_page;
 mod cli;
 mod compliance;
 mod emergency;
+mod freezes;
 mod gitops;
 mod health;
 mod helpers;
