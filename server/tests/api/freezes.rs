@@ -56,7 +56,10 @@ async fn a_freeze_is_previewed_with_the_trains_it_holds_then_declared() {
         .as_array()
         .expect("impacts")
         .iter()
-        .map(|i| (i["cutover_at"].as_str().unwrap(), i["effect"].as_str().unwrap(), i["until"].as_str().unwrap()))
+        .map(|i| {
+            let text = |field: &str| i[field].as_str().expect("a string field");
+            (text("cutover_at"), text("effect"), text("until"))
+        })
         .collect();
     assert_eq!(
         impacts,
@@ -82,7 +85,10 @@ async fn a_freeze_is_previewed_with_the_trains_it_holds_then_declared() {
     bad["starts"] = json!("tomorrow");
     let (status, body) = send(&pat, "/api/v1/freezes", bad).await;
     assert_eq!(status, 400);
-    assert!(body["error"].as_str().unwrap().contains("field `starts`: \"tomorrow\" is not a date or time"), "{body}");
+    assert!(
+        body["error"].as_str().expect("message").contains("field `starts`: \"tomorrow\" is not a date or time"),
+        "{body}"
+    );
     let mut unknown = december_first("nowhere");
     unknown["domain"] = json!("atlantis");
     assert_eq!(send(&rita, "/api/v1/freezes", unknown).await.0, 422);
