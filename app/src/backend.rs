@@ -17,7 +17,7 @@ mod port {
 
     use crate::admin::{AccountCommand, AccountView, AdminCommand, AdminView};
     use crate::calendar::{CalendarMonth, YearMonth};
-    use crate::console::{ConsoleView, TrainAction};
+    use crate::console::{ConsoleView, FreezeForm, FreezePreviewView, TrainAction};
     use crate::session::Viewer;
 
     /// A boxed future, so the port stays object-safe.
@@ -82,6 +82,14 @@ mod port {
             artifacts: Vec<String>,
             reason: String,
         ) -> BoxFuture<'_, Result<String, BackendError>>;
+        /// What declaring `form` would do; nothing is stored.
+        fn preview_freeze(
+            &self,
+            caller: &Parts,
+            form: FreezeForm,
+        ) -> BoxFuture<'_, Result<FreezePreviewView, BackendError>>;
+        /// Declares the freeze; answers with what to tell the person.
+        fn declare_freeze(&self, caller: &Parts, form: FreezeForm) -> BoxFuture<'_, Result<String, BackendError>>;
         /// Approves (`approve`) or rejects (`reject`) a break-glass request; answers with its status.
         fn decide_break_glass(
             &self,

@@ -6,7 +6,8 @@
 mod model;
 
 pub use model::{
-    BreakGlassItem, ConsoleTrain, ConsoleView, EmergencyCandidate, EmergencyOption, PendingCandidate, TrainAction,
+    BreakGlassItem, ConsoleTrain, ConsoleView, EmergencyCandidate, EmergencyOption, FreezeForm, FreezeImpactView,
+    FreezePreviewView, PendingCandidate, TrainAction,
 };
 
 use leptos::prelude::*;
@@ -59,6 +60,20 @@ pub async fn start_emergency(
     result.map_err(crate::backend::BackendError::into_server_error)
 }
 
+/// What declaring a freeze would do: the trains it would suspend or move. Stores nothing.
+#[server(prefix = "/rpc", endpoint = "preview_freeze")]
+pub async fn preview_freeze(form: FreezeForm) -> Result<FreezePreviewView, ServerFnError> {
+    let (backend, caller) = crate::backend::backend_and_caller()?;
+    backend.preview_freeze(&caller, form).await.map_err(crate::backend::BackendError::into_server_error)
+}
+
+/// Declares a freeze (after its preview).
+#[server(prefix = "/rpc", endpoint = "declare_freeze")]
+pub async fn declare_freeze(form: FreezeForm) -> Result<String, ServerFnError> {
+    let (backend, caller) = crate::backend::backend_and_caller()?;
+    backend.declare_freeze(&caller, form).await.map_err(crate::backend::BackendError::into_server_error)
+}
+
 /// Approves or rejects a break-glass request.
 #[server(prefix = "/rpc", endpoint = "decide_break_glass")]
 pub async fn decide_break_glass(id: String, decision: String, comment: String) -> Result<String, ServerFnError> {
@@ -75,10 +90,19 @@ pub fn ConsolePage() -> impl IntoView {
     let ask = ServerAction::<RequestBreakGlass>::new();
     let glass = ServerAction::<DecideBreakGlass>::new();
     let emergency = ServerAction::<StartEmergency>::new();
+    let preview = ServerAction::<PreviewFreeze>::new();
+    let declare = ServerAction::<DeclareFreeze>::new();
     let (tick, set_tick) = signal(0u32);
     let console = Resource::new(
         move || {
-            let versions = [act.version(), decide.version(), ask.version(), glass.version(), emergency.version()];
+            let versions = [
+                act.version(),
+                decide.version(),
+                ask.version(),
+                glass.version(),
+                emergency.version(),
+                declare.version(),
+            ];
             (tick.get(), versions.map(|v| v.get()))
         },
         |_| load_console(),
@@ -174,6 +198,17 @@ pub fn ConsolePage() -> impl IntoView {
                             >
                                 <EmergencyForm option emergency/>
                             </For>
+                        </section>
+                    </Show>
+                    <Show when=move || loaded().is_some_and(|v| !v.operable_domains.is_empty())>
+                        <section class="freezes" aria-labelledby="freeze-title">
+                            <h2 id="freeze-title">"Freezes"</h2>
+                            <FreezeDeclaration
+                                domains=Signal::derive(move || loaded().map(|v| v.operable_domains).unwrap_or_default())
+                                everywhere=Signal::derive(move || loaded().is_some_and(|v| v.can_freeze_everywhere))
+                                preview
+                                declare
+                            />
                         </section>
                     </Show>
                     <section class="break-glass" aria-labelledby="glass-title">
@@ -383,6 +418,98 @@ fn EmergencyForm(option: EmergencyOption, emergency: ServerAction<StartEmergency
             </ActionForm>
         </details>
     }
+    .into_any()
+}
+
+#[component]
+fn FreezeDeclaration(
+    domains: Signal<Vec<String>>,
+    everywhere: Signal<bool>,
+    preview: ServerAction<PreviewFreeze>,
+    declare: ServerAction<DeclareFreeze>,
+) -> impl IntoView {
+    let declared = move || declare.value().get().and_then(Result::ok);
+    let previewed = move || preview.value().get().and_then(Result::ok).filter(|_| declared().is_none());
+    view! {
+        <details class="confirm declare-freeze">
+            <summary class="action action-freeze">"Declare a freeze…"</summary>
+            <ActionForm action=preview>
+                <label>"Name" <input type="text" name="form[name]" required placeholder="ledger-migration"/></label>
+                <label>
+                    "Domain"
+                    <select name="form[domain]">
+                        {move || {
+                            domains
+                                .get()
+                                .into_iter()
+                                .map(|domain| view! { <option value=domain.clone()>{domain.clone()}</option> })
+                                .collect_view()
+                        }}
+                        {move || everywhere.get().then(|| view! { <option value="">"every domain"</option> })}
+                    </select>
+                </label>
+                <label>"Starts" <input type="datetime-local" name="form[starts]" required/></label>
+                <label>"Ends" <input type="datetime-local" name="form[ends]" required/></label>
+                <label>"Time zone" <input type="text" name="form[time_zone]" value="UTC" required/></label>
+                <label>"Reason" <input type="text" name="form[reason]" required minlength="5" placeholder="why"/></label>
+                <button type="submit" class="action action-preview">"Preview impact"</button>
+            </ActionForm>
+            {move || {
+                previewed()
+                    .map(|shown| {
+                        let form = shown.form.clone();
+                        let count = shown.impacts.len();
+                        view! {
+                            <div class="freeze-impact" role="status">
+                                <p>
+                                    {format!(
+                                        "{} would hold {count} train{}:",
+                                        form.name,
+                                        if count == 1 { "" } else { "s" },
+                                    )}
+                                </p>
+                                <ul class="impacts">
+                                    {shown
+                                        .impacts
+                                        .iter()
+                                        .map(|impact| {
+                                            let verb = if impact.effect == "moved" {
+                                                "cutover moves"
+                                            } else {
+                                                "suspended"
+                                            };
+                                            view! {
+                                                <li class=format!("impact impact-{}", impact.effect)>
+                                                    <strong>{impact.definition.clone()}</strong>
+                                                    {format!(
+                                                        " ({}, {}): cutover {} — {verb} until {}",
+                                                        impact.domain,
+                                                        impact.state,
+                                                        impact.cutover_at,
+                                                        impact.until,
+                                                    )}
+                                                </li>
+                                            }
+                                        })
+                                        .collect_view()}
+                                </ul>
+                                <ActionForm action=declare>
+                                    <input type="hidden" name="form[name]" value=form.name.clone()/>
+                                    <input type="hidden" name="form[domain]" value=form.domain.clone()/>
+                                    <input type="hidden" name="form[starts]" value=form.starts.clone()/>
+                                    <input type="hidden" name="form[ends]" value=form.ends.clone()/>
+                                    <input type="hidden" name="form[time_zone]" value=form.time_zone.clone()/>
+                                    <input type="hidden" name="form[reason]" value=form.reason.clone()/>
+                                    <button type="submit" class="danger confirm-freeze">"Confirm: declare freeze"</button>
+                                </ActionForm>
+                            </div>
+                        }
+                    })
+            }}
+            {move || declared().map(|message| view! { <p class="notice" role="status">{message}</p> })}
+        </details>
+    }
+    .into_any()
 }
 
 #[component]
@@ -413,4 +540,5 @@ fn BreakGlassForm(domains: Signal<Vec<String>>, ask: ServerAction<RequestBreakGl
             </ActionForm>
         </details>
     }
+    .into_any()
 }

@@ -18,6 +18,43 @@ pub struct ConsoleView {
     pub operable_domains: Vec<String>,
     /// Definitions this person may start an emergency train of, with the candidates it could carry.
     pub emergency: Vec<EmergencyOption>,
+    /// Whether this person may freeze every domain at once.
+    pub can_freeze_everywhere: bool,
+}
+
+/// A freeze as the console's form states it (the fields of a `[[freeze]]` entry).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct FreezeForm {
+    pub name: String,
+    /// Empty: every domain.
+    pub domain: String,
+    pub time_zone: String,
+    /// `YYYY-MM-DDTHH:MM` (a `datetime-local` input) or a date.
+    pub starts: String,
+    pub ends: String,
+    pub reason: String,
+}
+
+/// What a freeze would do, shown before it is declared.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct FreezePreviewView {
+    /// The form as checked, to confirm with.
+    pub form: FreezeForm,
+    /// The freeze's windows, as (start, end) instants (RFC 3339).
+    pub windows: Vec<(String, String)>,
+    pub impacts: Vec<FreezeImpactView>,
+}
+
+/// One train the freeze would hold.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct FreezeImpactView {
+    pub definition: String,
+    pub domain: String,
+    pub state: String,
+    pub cutover_at: String,
+    /// `suspended` or `moved`.
+    pub effect: String,
+    pub until: String,
 }
 
 /// A definition an emergency train can be started from.

@@ -81,7 +81,8 @@ pub async fn build(state: &ApiState, caller: &Caller) -> Result<ConsoleView, Api
         }
     }
     let operable_domains = domains.iter().filter(|d| operable(&d.id).is_some()).map(|d| d.name.clone()).collect();
-    Ok(ConsoleView { viewer, trains, approvals, break_glass, operable_domains, emergency })
+    let can_freeze_everywhere = caller.principal.can(Permission::Operate, None);
+    Ok(ConsoleView { viewer, trains, approvals, break_glass, operable_domains, emergency, can_freeze_everywhere })
 }
 
 /// A train in flight as the console's query reads it.

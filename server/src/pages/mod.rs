@@ -10,7 +10,7 @@ pub mod console;
 use app::admin::{AccountCommand, AccountView, AdminCommand, AdminView};
 use app::backend::{Backend, BackendError, BoxFuture};
 use app::calendar::{CalendarMonth, YearMonth};
-use app::console::{ConsoleView, TrainAction};
+use app::console::{ConsoleView, FreezeForm, FreezeImpactView, FreezePreviewView, TrainAction};
 use app::session::Viewer;
 use axum::http::request::Parts;
 
@@ -164,6 +164,31 @@ impl Backend for StoreBackend {
         })
     }
 
+    fn preview_freeze(
+        &self,
+        caller: &Parts,
+        form: FreezeForm,
+    ) -> BoxFuture<'_, Result<FreezePreviewView, BackendError>> {
+        let caller = self::caller(caller);
+        Box::pin(async move {
+            let preview = api::freezes::preview_for(&self.state, &caller?, freeze_entry(&form)).await;
+            preview.map(|preview| preview_view(form, preview)).map_err(BackendError::from_api)
+        })
+    }
+
+    fn declare_freeze(&self, caller: &Parts, form: FreezeForm) -> BoxFuture<'_, Result<String, BackendError>> {
+        let caller = self::caller(caller);
+        Box::pin(async move {
+            let declared = api::freezes::declare_for(&self.state, &caller?, freeze_entry(&form)).await;
+            declared
+                .map(|declared| {
+                    let held = declared.impacts.len();
+                    format!("freeze {} declared; it holds {held} train{}", form.name, if held == 1 { "" } else { "s" })
+                })
+                .map_err(BackendError::from_api)
+        })
+    }
+
     fn decide_break_glass(
         &self,
         caller: &Parts,
@@ -203,5 +228,38 @@ impl Backend for StoreBackend {
         Box::pin(
             async move { admin::account_command(&self.state, &caller?, command).await.map_err(BackendError::from_api) },
         )
+    }
+}
+
+/// The console's freeze form as a `[[freeze]]` entry.
+fn freeze_entry(form: &FreezeForm) -> crate::fleet::FreezeEntry {
+    crate::fleet::FreezeEntry {
+        name: form.name.trim().to_owned(),
+        domain: Some(form.domain.trim().to_owned()).filter(|d| !d.is_empty()),
+        reason: form.reason.trim().to_owned(),
+        time_zone: form.time_zone.trim().to_owned(),
+        starts: form.starts.trim().to_owned(),
+        ends: Some(form.ends.trim().to_owned()),
+        cadence: None,
+        duration: None,
+    }
+}
+
+fn preview_view(form: FreezeForm, preview: api::freezes::FreezePreview) -> FreezePreviewView {
+    FreezePreviewView {
+        form,
+        windows: preview.windows.into_iter().map(|w| (w.start, w.end)).collect(),
+        impacts: preview
+            .impacts
+            .into_iter()
+            .map(|i| FreezeImpactView {
+                definition: i.definition,
+                domain: i.domain,
+                state: i.state,
+                cutover_at: i.cutover_at,
+                effect: i.effect,
+                until: i.until,
+            })
+            .collect(),
     }
 }

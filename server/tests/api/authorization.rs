@@ -178,6 +178,14 @@ fn matrix() -> BTreeMap<String, Row> {
             ),
         ),
         (
+            "POST /rpc/preview_freeze",
+            with_form(OPERATORS, "form%5Bname%5D=matrix&form%5Bdomain%5D=payments&form%5Bstarts%5D=2027-02-01T00%3A00&form%5Bends%5D=2027-02-02T00%3A00&form%5Btime_zone%5D=UTC&form%5Breason%5D=matrix"),
+        ),
+        (
+            "POST /rpc/declare_freeze",
+            with_form(OPERATORS, "form%5Bname%5D=matrix-rpc&form%5Bdomain%5D=payments&form%5Bstarts%5D=2027-02-01T00%3A00&form%5Bends%5D=2027-02-02T00%3A00&form%5Btime_zone%5D=UTC&form%5Breason%5D=matrix"),
+        ),
+        (
             "POST /rpc/decide_break_glass",
             with_form(APPROVERS, "id={break-glass}&decision=reject&comment=no+longer+needed"),
         ),
