@@ -102,3 +102,25 @@ test('a release manager starts an emergency train from the console for a ticked 
   await expect(started.first()).toBeVisible();
   expect(candidate).not.toBe('');
 });
+
+test('a release manager previews what a freeze would hold before declaring it', async ({ page }) => {
+  await openConsole(page, 'payments-rm');
+  const freeze = page.locator('details.declare-freeze');
+  await freeze.locator('summary').click();
+  // Every domain needs a release manager of every domain; this one may freeze payments only.
+  await expect(freeze.locator('select[name="form[domain]"] option')).toHaveText(['payments']);
+  // Over the live payments train's cutover (about twenty minutes from the server's start).
+  const now = new Date();
+  const local = (d: Date) => d.toISOString().slice(0, 16);
+  await freeze.locator('input[name="form[name]"]').fill('e2e-ledger-migration');
+  await freeze.locator('input[name="form[starts]"]').fill(local(new Date(now.getTime() - 60 * 60_000)));
+  await freeze.locator('input[name="form[ends]"]').fill(local(new Date(now.getTime() + 6 * 60 * 60_000)));
+  await freeze.locator('input[name="form[reason]"]').fill('ledger schema migration');
+  await freeze.locator('button.action-preview').click();
+  const impact = freeze.locator('.freeze-impact');
+  await expect(impact).toContainText('e2e-ledger-migration would hold');
+  await expect(impact.locator('li.impact', { hasText: 'payments-live-demo' })).toBeVisible();
+  await page.screenshot({ path: 'screenshots/console-freeze-preview.png', fullPage: true });
+  await impact.locator('button.confirm-freeze').click();
+  await expect(freeze.locator('p.notice')).toContainText('freeze e2e-ledger-migration declared');
+});
