@@ -59,6 +59,10 @@ test('a release manager for payments is offered actions on payments trains only'
   }
   expect(offered).toBeGreaterThan(0);
   await expect(page.locator('.request-glass select option')).toHaveText(['payments']);
+  // Each train names whom to call for its services, with their runbooks.
+  const contact = page.locator('.console-train', { hasText: 'payments-live-demo' }).locator('li.contact').first();
+  await expect(contact).toContainText('on call: #');
+  await expect(contact.locator('a', { hasText: 'runbook' })).toHaveAttribute('href', /^https:\/\/wiki\.example\.com\/runbooks\//);
 });
 
 test('a break-glass asked by a release manager waits for the approver, who cannot approve twice', async ({ browser }) => {

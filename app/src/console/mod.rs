@@ -7,7 +7,7 @@ mod model;
 
 pub use model::{
     BreakGlassItem, ConsoleTrain, ConsoleView, EmergencyCandidate, EmergencyOption, FreezeForm, FreezeImpactView,
-    FreezePreviewView, PendingCandidate, TrainAction,
+    FreezePreviewView, PendingCandidate, ServiceContact, TrainAction,
 };
 
 use leptos::prelude::*;
@@ -264,7 +264,34 @@ fn TrainRow(train: ConsoleTrain, zone: ViewerZone, act: ServerAction<OperateTrai
                 {(!train.waiting_reason.is_empty())
                     .then(|| view! { <span class="waiting-reason">{train.waiting_reason.clone()}</span> })}
             </td>
-            <td>{train.step.clone()}</td>
+            <td>
+                {train.step.clone()}
+                <ul class="contacts">
+                    {train
+                        .services
+                        .iter()
+                        .map(|service| {
+                            let runbook = (!service.runbook_url.is_empty())
+                                .then(|| {
+                                    view! {
+                                        " · "
+                                        <a href=service.runbook_url.clone() rel="noopener" target="_blank">"runbook"</a>
+                                    }
+                                });
+                            let on_call = (!service.on_call.is_empty())
+                                .then(|| format!(" · on call: {}", service.on_call));
+                            view! {
+                                <li class="contact">
+                                    <span class="service-name">{service.name.clone()}</span>
+                                    {runbook}
+                                    {on_call}
+                                </li>
+                            }
+                                .into_any()
+                        })
+                        .collect_view()}
+                </ul>
+            </td>
             <td>
                 <time>{when}</time>
             </td>
@@ -278,6 +305,7 @@ fn TrainRow(train: ConsoleTrain, zone: ViewerZone, act: ServerAction<OperateTrai
             </td>
         </tr>
     }
+    .into_any()
 }
 
 /// One action: a plain button, or for destructive ones a disclosure asking for a reason and confirmation.

@@ -99,6 +99,18 @@ pub struct ConsoleTrain {
     pub emergency: bool,
     /// The actions this person may take on it now.
     pub actions: Vec<TrainAction>,
+    /// The services it carries, with whom to call.
+    pub services: Vec<ServiceContact>,
+}
+
+/// A service of a train, with its runbook and on-call contact.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ServiceContact {
+    pub name: String,
+    pub owner: String,
+    /// An http(s) link, or empty.
+    pub runbook_url: String,
+    pub on_call: String,
 }
 
 /// An operator action as the console offers it.

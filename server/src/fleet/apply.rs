@@ -104,6 +104,7 @@ pub async fn apply(db: &Db, fleet: &Fleet, now: DateTime<Utc>) -> Result<ApplySu
             domain_id: domain_id.clone(),
             owner: spec.owner.clone(),
             runbook_url: spec.runbook_url.clone(),
+            on_call: spec.on_call.clone(),
             slo: spec.slo.as_ref().map(as_json).unwrap_or_default(),
         };
         let outcome = match store::services::by_name(&mut tx, &spec.name).await? {

@@ -10,6 +10,8 @@
 //! [[service]]
 //! name = "ledger"
 //! domain = "payments"
+//! runbook = "https://wiki.example.com/ledger/runbook"   # optional; shown in the console
+//! on_call = "#payments-oncall"  # optional: who to call during a release (shown in the console)
 //! slo = { target = 0.999, window = "28d" }   # optional; the `observability` gate needs one
 //! # With metrics_provider = "prometheus", the SLO names its ratio SLI ({window} becomes e.g. "3600s"),
 //! # and optionally a p95 latency query for the deployment-induced latency delta (seed M8):
@@ -138,6 +140,8 @@ pub struct ServiceSpec {
     pub domain: String,
     pub owner: String,
     pub runbook_url: String,
+    /// Who to call during a release, e.g. "#payments-oncall" or "pagerduty:payments-primary".
+    pub on_call: String,
     pub slo: Option<ServiceSlo>,
 }
 
@@ -245,6 +249,8 @@ struct RawService {
     owner: String,
     #[serde(default)]
     runbook: String,
+    #[serde(default)]
+    on_call: String,
     slo: Option<RawSlo>,
 }
 
@@ -509,6 +515,7 @@ impl Checker<'_> {
             domain: raw.domain,
             owner: raw.owner,
             runbook_url: raw.runbook,
+            on_call: raw.on_call.trim().to_owned(),
             slo,
         })
     }

@@ -2,7 +2,8 @@
 //! roles allow now, candidates and break-glass requests waiting for them.
 
 use app::console::{
-    BreakGlassItem, ConsoleTrain, ConsoleView, EmergencyCandidate, EmergencyOption, PendingCandidate, TrainAction,
+    BreakGlassItem, ConsoleTrain, ConsoleView, EmergencyCandidate, EmergencyOption, PendingCandidate, ServiceContact,
+    TrainAction,
 };
 use app::session::Viewer;
 
@@ -96,11 +97,13 @@ struct TrainRow {
     /// The engine state (JSON), once the train has opened.
     run: Option<String>,
     kind: String,
+    definition_id: String,
 }
 
 async fn trains(conn: &mut Conn, caller: &Caller) -> Result<Vec<ConsoleTrain>, ApiError> {
     let rows: Vec<TrainRow> = sqlx::query_as(
-        "SELECT t.id, d.name AS name, m.name AS domain, t.state AS phase, t.cutover_at, r.state AS run, t.kind \
+        "SELECT t.id, d.name AS name, m.name AS domain, t.state AS phase, t.cutover_at, r.state AS run, t.kind, \
+         t.definition_id \
          FROM trains t \
          JOIN train_definitions d ON d.id = t.definition_id JOIN domains m ON m.id = d.domain_id \
          LEFT JOIN train_runs r ON r.train_id = t.id \
@@ -110,8 +113,20 @@ async fn trains(conn: &mut Conn, caller: &Caller) -> Result<Vec<ConsoleTrain>, A
     .bind(MAX_TRAINS)
     .fetch_all(&mut *conn)
     .await?;
+    let services = store::services::list(conn).await?;
     let mut trains = Vec::new();
-    for TrainRow { id, name, domain, phase, cutover_at, run, kind } in rows {
+    for TrainRow { id, name, domain, phase, cutover_at, run, kind, definition_id } in rows {
+        let contacts = store::definitions::service_ids(conn, &definition_id)
+            .await?
+            .iter()
+            .filter_map(|service_id| services.iter().find(|s| &s.id == service_id))
+            .map(|s| ServiceContact {
+                name: s.name.clone(),
+                owner: s.owner.clone(),
+                runbook_url: s.runbook_url.clone(),
+                on_call: s.on_call.clone(),
+            })
+            .collect();
         let run: Option<TrainRun> = run.and_then(|json| serde_json::from_str(&json).ok());
         let phase: TrainState = phase.parse().unwrap_or(TrainState::Scheduled);
         let actions = if caller.principal.can(Permission::Operate, Some(&domain)) && run.is_some() {
@@ -140,6 +155,7 @@ async fn trains(conn: &mut Conn, caller: &Caller) -> Result<Vec<ConsoleTrain>, A
             waiting_reason,
             emergency: kind == "emergency",
             actions,
+            services: contacts,
         });
     }
     Ok(trains)

@@ -10,6 +10,8 @@ pub struct Service {
     pub domain_id: String,
     pub owner: String,
     pub runbook_url: String,
+    /// Who to call during a release (a rota, a channel, a pager alias); empty when not declared.
+    pub on_call: String,
     /// JSON of the service's SLO; empty when it has none.
     pub slo: String,
 }
@@ -17,7 +19,7 @@ pub struct Service {
 /// The service called `name`, if any.
 #[tracing::instrument(skip_all)]
 pub async fn by_name(conn: &mut Conn, name: &str) -> Result<Option<Service>, DbError> {
-    Ok(sqlx::query_as("SELECT id, name, domain_id, owner, runbook_url, slo FROM services WHERE name = $1")
+    Ok(sqlx::query_as("SELECT id, name, domain_id, owner, runbook_url, on_call, slo FROM services WHERE name = $1")
         .bind(name)
         .fetch_optional(conn)
         .await?)
@@ -26,7 +28,7 @@ pub async fn by_name(conn: &mut Conn, name: &str) -> Result<Option<Service>, DbE
 /// Every service, by name.
 #[tracing::instrument(skip_all)]
 pub async fn list(conn: &mut Conn) -> Result<Vec<Service>, DbError> {
-    Ok(sqlx::query_as("SELECT id, name, domain_id, owner, runbook_url, slo FROM services ORDER BY name")
+    Ok(sqlx::query_as("SELECT id, name, domain_id, owner, runbook_url, on_call, slo FROM services ORDER BY name")
         .fetch_all(conn)
         .await?)
 }
@@ -35,8 +37,8 @@ pub async fn list(conn: &mut Conn) -> Result<Vec<Service>, DbError> {
 #[tracing::instrument(skip_all)]
 pub async fn insert(conn: &mut Conn, service: &Service, now: i64) -> Result<(), DbError> {
     sqlx::query(
-        "INSERT INTO services (id, name, domain_id, owner, runbook_url, slo, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+        "INSERT INTO services (id, name, domain_id, owner, runbook_url, slo, on_call, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
     )
     .bind(&service.id)
     .bind(&service.name)
@@ -44,6 +46,7 @@ pub async fn insert(conn: &mut Conn, service: &Service, now: i64) -> Result<(), 
     .bind(&service.owner)
     .bind(&service.runbook_url)
     .bind(&service.slo)
+    .bind(&service.on_call)
     .bind(now)
     .execute(conn)
     .await?;
@@ -54,13 +57,15 @@ pub async fn insert(conn: &mut Conn, service: &Service, now: i64) -> Result<(), 
 #[tracing::instrument(skip_all)]
 pub async fn update(conn: &mut Conn, service: &Service, now: i64) -> Result<(), DbError> {
     sqlx::query(
-        "UPDATE services SET domain_id = $2, owner = $3, runbook_url = $4, slo = $5, updated_at = $6 WHERE id = $1",
+        "UPDATE services SET domain_id = $2, owner = $3, runbook_url = $4, slo = $5, on_call = $6, updated_at = $7 \
+         WHERE id = $1",
     )
     .bind(&service.id)
     .bind(&service.domain_id)
     .bind(&service.owner)
     .bind(&service.runbook_url)
     .bind(&service.slo)
+    .bind(&service.on_call)
     .bind(now)
     .execute(conn)
     .await?;

@@ -87,7 +87,11 @@ on_both_backends!(emergency_trains, an_emergency_train_ships_listed_candidates_t
 #[tokio::test]
 async fn the_console_offers_emergency_trains_for_operable_definitions_and_its_form_starts_one() {
     let app = spawn_app(Backend::Sqlite, false).await;
-    let fleet = format!("{}\n[[domain]]\nname = \"search\"\n", ledger_fleet("", "emergency_gates = [\"tests\"]", &[]));
+    let fleet = format!("{}\n[[domain]]\nname = \"search\"\n", ledger_fleet("", "emergency_gates = [\"tests\"]", &[]))
+        .replace(
+            "name = \"ledger\"\ndomain = \"payments\"\n",
+            "name = \"ledger\"\ndomain = \"payments\"\non_call = \"#ledger-oncall\"\nrunbook = \"https://wiki.example.com/ledger\"\n",
+        );
     fleet::apply(&app.db, &parse("fleet.toml", &fleet).expect("valid"), test_now()).await.expect("apply");
     let artifact = crate::helpers::register_build(&app, "ledger", "5.0.2", '8', "1.0").await;
     let pat = app.user_with_roles("pat", &[("release_manager", Some("payments"))]).await;
@@ -129,4 +133,19 @@ async fn the_console_offers_emergency_trains_for_operable_definitions_and_its_fo
         .await
         .expect("one emergency train");
     assert_eq!((kind.as_str(), reason.as_str()), ("emergency", "card outage: hotfix for ledger"));
+    // The emergency train is in flight: the console names whom to call for each of its services.
+    let (_, trains) = rpc(&pat, "console", String::new()).await;
+    let trains: serde_json::Value = serde_json::from_str(&trains).expect("JSON");
+    let contacts: Vec<&serde_json::Value> = trains["trains"]
+        .as_array()
+        .expect("trains")
+        .iter()
+        .flat_map(|t| t["services"].as_array().expect("services"))
+        .collect();
+    assert!(
+        contacts
+            .iter()
+            .any(|c| c["on_call"] == "#ledger-oncall" && c["runbook_url"] == "https://wiki.example.com/ledger"),
+        "each train names whom to call: {contacts:?}"
+    );
 }
