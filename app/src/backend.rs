@@ -19,6 +19,7 @@ mod port {
     use crate::calendar::{CalendarMonth, YearMonth};
     use crate::console::{ConsoleView, FreezeForm, FreezePreviewView, TrainAction};
     use crate::session::Viewer;
+    use crate::train::TrainPage;
 
     /// A boxed future, so the port stays object-safe.
     pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -82,6 +83,8 @@ mod port {
             artifacts: Vec<String>,
             reason: String,
         ) -> BoxFuture<'_, Result<String, BackendError>>;
+        /// One train's page.
+        fn train_page(&self, caller: &Parts, id: String) -> BoxFuture<'_, Result<TrainPage, BackendError>>;
         /// What declaring `form` would do; nothing is stored.
         fn preview_freeze(
             &self,

@@ -11,6 +11,7 @@ pub mod console;
 mod security;
 pub mod session;
 mod status;
+pub mod train;
 mod viewer_time;
 
 use leptos::prelude::*;
@@ -98,6 +99,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=calendar::CalendarPage ssr=SsrMode::Async/>
                     <Route path=path!("/login") view=session::LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("/console") view=console::ConsolePage ssr=SsrMode::Async/>
+                    <Route path=path!("/trains/:id") view=train::TrainDetailPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin") view=admin::AdminPage ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=admin::AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/embed/calendar") view=calendar::EmbeddedCalendar ssr=SsrMode::Async/>

@@ -256,7 +256,7 @@ fn TrainRow(train: ConsoleTrain, zone: ViewerZone, act: ServerAction<OperateTrai
         <tr class=format!("console-train phase-{}", train.phase) data-train=train.id.clone()>
             <th scope="row">
                 {train.emergency.then(|| view! { <span class="emergency-mark">"EMERGENCY"</span> " " })}
-                {train.name.clone()}
+                <a href=format!("/trains/{}", train.id)>{train.name.clone()}</a>
             </th>
             <td>{train.domain.clone()}</td>
             <td>

@@ -187,6 +187,12 @@ pub async fn show(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<TrainDetail>, ApiError> {
+    Ok(Json(detail_for(&state, &caller, &id).await?))
+}
+
+/// A train with everything recorded about it, for `caller`; shared by the API and the train page.
+pub async fn detail_for(state: &ApiState, caller: &Caller, id: &str) -> Result<TrainDetail, ApiError> {
+    let id = id.to_owned();
     caller.require(Permission::Read, None)?;
     let mut conn = state.db.acquire().await?;
     let train = find(&mut conn, &id).await?;
@@ -257,7 +263,7 @@ pub async fn show(
             report: serde_json::from_str(&a.report).unwrap_or_default(),
         })
         .collect();
-    Ok(Json(TrainDetail {
+    Ok(TrainDetail {
         canary_analyses,
         gate_runs,
         measurements,
@@ -288,7 +294,7 @@ pub async fn show(
                 reason: e.reason,
             })
             .collect(),
-    }))
+    })
 }
 
 /// `GET /api/v1/trains/{id}/release-notes`: Markdown.

@@ -6,12 +6,14 @@
 pub mod admin;
 pub mod calendar;
 pub mod console;
+pub mod train;
 
 use app::admin::{AccountCommand, AccountView, AdminCommand, AdminView};
 use app::backend::{Backend, BackendError, BoxFuture};
 use app::calendar::{CalendarMonth, YearMonth};
 use app::console::{ConsoleView, FreezeForm, FreezeImpactView, FreezePreviewView, TrainAction};
 use app::session::Viewer;
+use app::train::TrainPage;
 use axum::http::request::Parts;
 
 use crate::api::{self, ApiError, ApiState};
@@ -161,6 +163,14 @@ impl Backend for StoreBackend {
             started
                 .map(|train| format!("emergency train of {} started", train.definition))
                 .map_err(BackendError::from_api)
+        })
+    }
+
+    fn train_page(&self, caller: &Parts, id: String) -> BoxFuture<'_, Result<TrainPage, BackendError>> {
+        let caller = self::caller(caller);
+        Box::pin(async move {
+            let detail = api::trains::detail_for(&self.state, &caller?, &id).await.map_err(BackendError::from_api)?;
+            Ok(train::page(detail))
         })
     }
 

@@ -147,6 +147,8 @@ fn matrix() -> BTreeMap<String, Row> {
         ("POST /rpc/calendar_month", row(READERS)),
         ("POST /rpc/current_viewer", row(EVERYONE)),
         ("GET /console", row(PEOPLE)),
+        ("GET /trains/{id}", row(READERS)),
+        ("POST /rpc/train_page", with_form(READERS, "id={trains}")),
         ("GET /admin", row(ADMINS)),
         ("GET /account", row(PEOPLE)),
         ("POST /rpc/admin", row(ADMINS)),
@@ -291,7 +293,7 @@ async fn every_caller_is_allowed_or_refused_exactly_as_the_matrix_says() {
         let method: Method = method.parse().expect("method");
         let fixture = ["artifacts", "trains", "break-glass"]
             .into_iter()
-            .find(|kind| path.starts_with(&format!("/api/v1/{kind}/")));
+            .find(|kind| path.starts_with(&format!("/api/v1/{kind}/")) || path.starts_with(&format!("/{kind}/")));
         let path = match fixture {
             Some(kind) => path.replace("{id}", &fixtures[kind]),
             None => path.replace("{id}", "00000000-0000-0000-0000-000000000000"),

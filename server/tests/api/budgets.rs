@@ -152,8 +152,22 @@ on_both_backends!(
 
 async fn a_healthy_train_records_its_rollout_figures(backend: Backend) {
     let app = spawn_app(backend, false).await;
-    let (_, _, detail) = run_train(&app, SimulatedMetrics::default()).await;
+    let (train_id, _, detail) = run_train(&app, SimulatedMetrics::default()).await;
     assert_eq!(detail["state"], "completed", "{detail}");
+    // The train page shows the same record, server-rendered.
+    let (status, html) = app.get(&format!("/trains/{train_id}")).await;
+    assert_eq!(status, 200);
+    for part in [
+        "payments-daily",
+        "Cargo",
+        "✓ error_budget: passed",
+        "canary 10% eu-west: pass, score 100",
+        "class=\"chart\"><polyline",
+        "Budget consumed",
+        "every rollout step succeeded",
+    ] {
+        assert!(html.contains(part), "the train page shows {part}");
+    }
     let ledger = measurement(&detail, "ledger");
     let (before, during) = (
         ledger["p95_latency_before_seconds"].as_f64().expect("before"),

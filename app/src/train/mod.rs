@@ -1,0 +1,282 @@
+//! `/trains/{id}`: one train — its timeline, cargo and gates, rollout steps,
+//! canary analyses with their evidence (canary against baseline per
+//! metric), and what the rollout cost each service's error budget.
+
+mod model;
+
+pub use model::{AnalysisView, CargoLine, MeasurementLine, MetricView, StepLine, TimelineLine, TrainPage};
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+
+use crate::error_text;
+use crate::viewer_time::{clock_time, provide_viewer_zone};
+
+/// The train page's data.
+#[server(prefix = "/rpc", endpoint = "train_page")]
+pub async fn load_train(id: String) -> Result<TrainPage, ServerFnError> {
+    let (backend, caller) = crate::backend::backend_and_caller()?;
+    backend.train_page(&caller, id).await.map_err(crate::backend::BackendError::into_server_error)
+}
+
+/// The page.
+#[component]
+pub fn TrainDetailPage() -> impl IntoView {
+    let params = use_params_map();
+    let train = Resource::new(move || params.read().get("id").unwrap_or_default(), load_train);
+    provide_viewer_zone();
+    view! {
+        <section class="train-page">
+            <Suspense fallback=|| view! { <p class="loading">"Loading the train…"</p> }>
+                {move || {
+                    train
+                        .get()
+                        .map(|result| match result {
+                            Ok(page) => view! { <TrainView page/> }.into_any(),
+                            Err(error) => view! { <p class="notice error" role="alert">{error_text(&error)}</p> }.into_any(),
+                        })
+                }}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+fn TrainView(page: TrainPage) -> impl IntoView {
+    let at = page.cutover_at;
+    let mark = (page.kind == "emergency").then(|| view! { <span class="emergency-mark">"EMERGENCY"</span> " " });
+    view! {
+        <h1>
+            {mark}
+            {page.definition.clone()}
+            " "
+            <span class=format!("phase phase-{}", page.state)>{page.state.replace('_', " ")}</span>
+        </h1>
+        <p class="train-facts">
+            {format!("{} · cutover ", page.domain)}
+            <time>{move || clock_time(at, true)}</time>
+            {format!(" ({})", page.time_zone)}
+            {(!page.reason.is_empty()).then(|| format!(" · {}", page.reason))}
+            " · "
+            <a href=format!("/api/v1/trains/{}/release-notes", page.id)>"release notes"</a>
+        </p>
+        <section aria-labelledby="cargo-title">
+            <h2 id="cargo-title">"Cargo"</h2>
+            <table class="cargo">
+                <thead>
+                    <tr>
+                        <th scope="col">"Service"</th>
+                        <th scope="col">"Version"</th>
+                        <th scope="col">"Author"</th>
+                        <th scope="col">"Gates"</th>
+                        <th scope="col">"Status"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {page
+                        .cargo
+                        .iter()
+                        .map(|line| {
+                            view! {
+                                <tr class=format!("cargo-line status-{}", line.status)>
+                                    <th scope="row">{line.service.clone()}</th>
+                                    <td>
+                                        {line.version.clone()}
+                                        <code class="digest">{short_digest(&line.digest)}</code>
+                                    </td>
+                                    <td>{line.author.clone()}</td>
+                                    <td>
+                                        {line
+                                            .gates
+                                            .iter()
+                                            .map(|(gate, state)| {
+                                                view! {
+                                                    <span class=format!("gate gate-{state}")>
+                                                        {format!("{} {gate}: {state}", gate_icon(state))}
+                                                    </span>
+                                                }
+                                            })
+                                            .collect_view()}
+                                    </td>
+                                    <td>
+                                        {line.status.replace('_', " ")}
+                                        {(!line.reason.is_empty())
+                                            .then(|| view! { <span class="missed-reason">{line.reason.clone()}</span> })}
+                                    </td>
+                                </tr>
+                            }
+                                .into_any()
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </section>
+        <section aria-labelledby="steps-title">
+            <h2 id="steps-title">"Rollout"</h2>
+            <ol class="steps">
+                {page
+                    .steps
+                    .iter()
+                    .map(|step| {
+                        let region = (!step.region.is_empty()).then(|| format!(" in {}", step.region));
+                        view! {
+                            <li class=format!("step step-{}", step.outcome)>
+                                {format!("{} ({}, {}%", step.name, step.environment, step.weight)}
+                                {region}
+                                {format!("; soak {} s): {}", step.soak_seconds, step.outcome)}
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ol>
+        </section>
+        <section aria-labelledby="analyses-title">
+            <h2 id="analyses-title">"Canary analyses"</h2>
+            {page.analyses.is_empty().then(|| view! { <p class="empty">"No step has been judged yet."</p> })}
+            {page.analyses.iter().map(|analysis| view! { <Analysis analysis=analysis.clone()/> }).collect_view()}
+        </section>
+        <Show when={
+            let empty = page.measurements.is_empty();
+            move || !empty
+        }>
+            <section aria-labelledby="budget-title">
+                <h2 id="budget-title">"Error budget and latency"</h2>
+                <table class="measurements">
+                    <thead>
+                        <tr>
+                            <th scope="col">"Service"</th>
+                            <th scope="col">"Budget consumed"</th>
+                            <th scope="col">"Budget left"</th>
+                            <th scope="col">"p95 before → during"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {page
+                            .measurements
+                            .iter()
+                            .map(|m| {
+                                let latency = match (m.latency_before, m.latency_during) {
+                                    (Some(before), Some(during)) => {
+                                        format!("{:.0} ms → {:.0} ms", before * 1000.0, during * 1000.0)
+                                    }
+                                    _ => "—".to_owned(),
+                                };
+                                let budget_class = if m.budget_consumed >= 0.2 { "over" } else { "within" };
+                                view! {
+                                    <tr>
+                                        <th scope="row">{m.service.clone()}</th>
+                                        <td class=budget_class>
+                                            {format!("{:.1}%", m.budget_consumed * 100.0)}
+                                        </td>
+                                        <td>{format!("{:.1}%", m.budget_remaining * 100.0)}</td>
+                                        <td>{latency}</td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view()}
+                    </tbody>
+                </table>
+            </section>
+        </Show>
+        <section aria-labelledby="timeline-title">
+            <h2 id="timeline-title">"Timeline"</h2>
+            <ol class="timeline">
+                {page
+                    .timeline
+                    .iter()
+                    .map(|line| {
+                        let at = line.at;
+                        let kind = if line.to.is_empty() { "note" } else { "transition" };
+                        view! {
+                            <li class=kind>
+                                <time>{move || clock_time(at, true)}</time>
+                                {(!line.to.is_empty())
+                                    .then(|| view! { <span class=format!("phase phase-{}", line.to)>{line.to.replace('_', " ")}</span> })}
+                                {format!(" {} — {}", line.reason, line.actor)}
+                            </li>
+                        }
+                            .into_any()
+                    })
+                    .collect_view()}
+            </ol>
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn Analysis(analysis: AnalysisView) -> impl IntoView {
+    let score = analysis.score.map(|s| format!(", score {s:.0}")).unwrap_or_default();
+    view! {
+        <article class=format!("analysis verdict-{}", analysis.verdict)>
+            <h3>{format!("{}: {}{score}", analysis.step, analysis.verdict)}</h3>
+            <ul class="metrics">
+                {analysis
+                    .metrics
+                    .iter()
+                    .map(|metric| {
+                        let stats = match (metric.p_value, metric.shift) {
+                            (Some(p), Some((estimate, lower, upper))) => {
+                                format!("p = {p:.3e}; shift {estimate:.3} [{lower:.3}, {upper:.3}]")
+                            }
+                            (Some(p), None) => format!("p = {p:.3e}"),
+                            _ => String::new(),
+                        };
+                        view! {
+                            <li class=format!("metric verdict-{}", metric.verdict)>
+                                <strong>{format!("{} ({})", metric.metric, metric.service)}</strong>
+                                {format!(": {} — {}", metric.verdict, metric.reason)}
+                                <span class="stats">{stats}</span>
+                                {chart(&metric.canary, &metric.baseline)}
+                            </li>
+                        }
+                            .into_any()
+                    })
+                    .collect_view()}
+            </ul>
+        </article>
+    }
+    .into_any()
+}
+
+/// Canary (solid) against baseline (dashed) as a small line chart.
+fn chart(canary: &[f64], baseline: &[f64]) -> impl IntoView {
+    const WIDTH: f64 = 320.0;
+    const HEIGHT: f64 = 60.0;
+    let all = canary.iter().chain(baseline).copied().filter(|v| v.is_finite());
+    let (low, high) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let span = if high > low { high - low } else { 1.0 };
+    let points = |series: &[f64]| {
+        let step = WIDTH / (series.len().max(2) - 1) as f64;
+        series
+            .iter()
+            .enumerate()
+            .map(|(i, v)| format!("{:.1},{:.1}", i as f64 * step, HEIGHT - (v - low) / span * HEIGHT))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let (canary_points, baseline_points) = (points(canary), points(baseline));
+    view! {
+        <svg class="chart" viewBox="0 0 320 60" width="320" height="60" role="img" aria-label="canary (solid) against baseline (dashed)">
+            <polyline class="baseline" points=baseline_points fill="none"></polyline>
+            <polyline class="canary" points=canary_points fill="none"></polyline>
+        </svg>
+    }
+}
+
+fn short_digest(digest: &str) -> String {
+    let hex = digest.trim_start_matches("sha256:");
+    format!("sha256:{}", &hex[..hex.len().min(12)])
+}
+
+/// A shape per gate state, so the state reads without colour.
+fn gate_icon(state: &str) -> &'static str {
+    match state {
+        "passed" => "✓",
+        "waived" => "⚑",
+        "failed" => "✗",
+        "inconclusive" | "errored" => "?",
+        "awaiting" | "running" | "pending" => "…",
+        _ => "·",
+    }
+}

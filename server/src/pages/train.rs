@@ -1,0 +1,150 @@
+//! The train page's data, from the same record the API answers with.
+
+use app::train::{AnalysisView, CargoLine, MeasurementLine, MetricView, StepLine, TimelineLine, TrainPage};
+
+use crate::api::trains::TrainDetail;
+use crate::engine::{Environment, GateState, TrainRun};
+
+/// The page for `detail`.
+pub fn page(detail: TrainDetail) -> TrainPage {
+    let run: Option<TrainRun> = detail.run.and_then(|value| serde_json::from_value(value).ok());
+    let steps = run.as_ref().map(steps).unwrap_or_default();
+    let step_name = |step: i64| {
+        run.as_ref()
+            .and_then(|run| run.rollout.get(usize::try_from(step).ok()?))
+            .map_or_else(|| format!("step {}", step + 1), |s| s.name.clone())
+    };
+    let cargo = detail
+        .cargo
+        .into_iter()
+        .map(|c| {
+            let gates = run
+                .as_ref()
+                .and_then(|run| run.candidates.iter().find(|candidate| candidate.artifact_id == c.artifact_id))
+                .map(|candidate| candidate.gates.iter().map(|g| (g.name.clone(), gate_state(&g.state))).collect())
+                .unwrap_or_default();
+            CargoLine {
+                service: c.service,
+                version: c.version,
+                digest: c.digest,
+                author: c.author,
+                status: c.status,
+                reason: c.reason,
+                gates,
+            }
+        })
+        .collect();
+    let analyses = detail
+        .canary_analyses
+        .into_iter()
+        .map(|a| AnalysisView {
+            step: step_name(a.step),
+            score: a.report["scorecard"]["score"].as_f64(),
+            at: instant(&a.at),
+            metrics: a.report["metrics"].as_array().map(|all| all.iter().map(metric).collect()).unwrap_or_default(),
+            verdict: a.verdict,
+        })
+        .collect();
+    TrainPage {
+        cutover_at: instant(&detail.train.cutover_at),
+        id: detail.train.id,
+        definition: detail.train.definition,
+        domain: detail.train.domain,
+        state: detail.train.state,
+        kind: detail.train.kind,
+        reason: detail.train.reason,
+        time_zone: detail.train.time_zone,
+        timeline: detail
+            .timeline
+            .into_iter()
+            .map(|e| TimelineLine {
+                at: instant(&e.at),
+                to: if e.from == e.to { String::new() } else { e.to.unwrap_or_default() },
+                actor: e.actor,
+                reason: e.reason,
+            })
+            .collect(),
+        cargo,
+        steps,
+        analyses,
+        measurements: detail
+            .measurements
+            .into_iter()
+            .map(|m| MeasurementLine {
+                service: m.service,
+                budget_consumed: m.budget_consumed,
+                budget_remaining: m.budget_remaining,
+                latency_before: m.p95_latency_before_seconds,
+                latency_during: m.p95_latency_during_seconds,
+            })
+            .collect(),
+    }
+}
+
+fn steps(run: &TrainRun) -> Vec<StepLine> {
+    run.rollout
+        .iter()
+        .enumerate()
+        .map(|(index, step)| {
+            let record = run.steps.iter().rev().find(|r| r.step == index);
+            let outcome = match record.map(|r| r.succeeded) {
+                None => "waiting",
+                Some(None) => "running",
+                Some(Some(true)) => "succeeded",
+                Some(Some(false)) => "failed",
+            };
+            StepLine {
+                name: step.name.clone(),
+                environment: match step.environment {
+                    Environment::Staging => "staging".into(),
+                    Environment::Production => "production".into(),
+                },
+                weight: step.weight,
+                region: step.region.clone().unwrap_or_default(),
+                soak_seconds: step.soak_ms / 1000,
+                outcome: outcome.to_owned(),
+            }
+        })
+        .collect()
+}
+
+fn metric(value: &serde_json::Value) -> MetricView {
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+    let numbers = |v: &serde_json::Value| {
+        v.as_array().map(|all| all.iter().filter_map(serde_json::Value::as_f64).collect()).unwrap_or_default()
+    };
+    let evidence = &value["evidence"];
+    let shift = &evidence["shift"];
+    MetricView {
+        metric: text(&value["metric"]),
+        service: text(&value["service"]),
+        verdict: text(&evidence["verdict"]),
+        reason: text(&evidence["reason"]),
+        p_value: evidence["mann_whitney"]["p_value"].as_f64(),
+        shift: match (shift["estimate"].as_f64(), shift["lower"].as_f64(), shift["upper"].as_f64()) {
+            (Some(estimate), Some(lower), Some(upper)) => Some((estimate, lower, upper)),
+            _ => None,
+        },
+        canary: numbers(&value["canary"]),
+        baseline: numbers(&value["baseline"]),
+    }
+}
+
+fn gate_state(state: &GateState) -> String {
+    match state {
+        GateState::Pending => "pending",
+        GateState::Running => "running",
+        GateState::Passed => "passed",
+        GateState::Failed { .. } => "failed",
+        GateState::Inconclusive { .. } => "inconclusive",
+        GateState::Errored { .. } => "errored",
+        GateState::Awaiting { .. } => "awaiting",
+        GateState::Waived { .. } => "waived",
+    }
+    .to_owned()
+}
+
+/// An RFC 3339 instant of the API as epoch milliseconds.
+fn instant(text: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(text).map_or(0, |t| t.timestamp_millis())
+}
