@@ -128,3 +128,17 @@ test('a release manager previews what a freeze would hold before declaring it', 
   await impact.locator('button.confirm-freeze').click();
   await expect(freeze.locator('p.notice')).toContainText('freeze e2e-ledger-migration declared');
 });
+
+test('the train page shows a train from the console: cargo, rollout, analyses and timeline', async ({ page }) => {
+  await openConsole(page, 'viewer');
+  const link = page.locator('.console-train', { hasText: 'identity-live-demo' }).locator('th a').first();
+  await link.click();
+  await expect(page).toHaveURL(/\/trains\//);
+  await expect(page.locator('.train-page h1')).toContainText('identity-live-demo');
+  await expect(page.locator('#cargo-title')).toHaveText('Cargo');
+  await expect(page.locator('.steps li')).toHaveCount(4);
+  await expect(page.locator('.timeline li').first()).toContainText('live demo train opened');
+  // The live train's staging step is judged within seconds; its analysis carries a chart.
+  await expect(page.locator('.analysis svg.chart').first()).toBeVisible({ timeout: 30_000 });
+  await page.screenshot({ path: 'screenshots/train-page.png', fullPage: true });
+});

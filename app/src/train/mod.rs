@@ -1,6 +1,7 @@
 //! `/trains/{id}`: one train — its timeline, cargo and gates, rollout steps,
 //! canary analyses with their evidence (canary against baseline per
-//! metric), and what the rollout cost each service's error budget.
+//! metric), and what the rollout cost each service's error budget. Served
+//! complete without JavaScript; once hydrated it refreshes every five seconds.
 
 mod model;
 
@@ -23,11 +24,17 @@ pub async fn load_train(id: String) -> Result<TrainPage, ServerFnError> {
 #[component]
 pub fn TrainDetailPage() -> impl IntoView {
     let params = use_params_map();
-    let train = Resource::new(move || params.read().get("id").unwrap_or_default(), load_train);
+    let (tick, set_tick) = signal(0u32);
+    let train =
+        Resource::new(move || (params.read().get("id").unwrap_or_default(), tick.get()), |(id, _)| load_train(id));
+    // A train in flight moves on its own: refresh every five seconds.
+    Effect::new(move |_| {
+        let _ = set_interval_with_handle(move || set_tick.update(|n| *n += 1), std::time::Duration::from_secs(5));
+    });
     provide_viewer_zone();
     view! {
         <section class="train-page">
-            <Suspense fallback=|| view! { <p class="loading">"Loading the train…"</p> }>
+            <Transition fallback=|| view! { <p class="loading">"Loading the train…"</p> }>
                 {move || {
                     train
                         .get()
@@ -36,7 +43,7 @@ pub fn TrainDetailPage() -> impl IntoView {
                             Err(error) => view! { <p class="notice error" role="alert">{error_text(&error)}</p> }.into_any(),
                         })
                 }}
-            </Suspense>
+            </Transition>
         </section>
     }
 }
