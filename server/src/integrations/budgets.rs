@@ -8,7 +8,7 @@ use anyhow::Context;
 
 use super::FleetIntegrations;
 use crate::analysis::budget::{budget, budget_consumed, burn_rate, Counts, FAST_BURN};
-use crate::engine::{Burn, GateOutcome};
+use crate::engine::{Burn, GateOutcome, TrainRun};
 use crate::fleet::ServiceSlo;
 use crate::runtime;
 use crate::store::{self, definitions::Definition, measurements::Measurement};
@@ -20,8 +20,8 @@ struct Watched {
 }
 
 impl FleetIntegrations {
-    /// The boarded services of the train that declare an SLO.
-    async fn watched(&self, train_id: &str) -> anyhow::Result<(Definition, Vec<Watched>)> {
+    /// The train's state, its definition, and its boarded services that declare an SLO.
+    async fn watched(&self, train_id: &str) -> anyhow::Result<(TrainRun, Definition, Vec<Watched>)> {
         let run = runtime::load(&self.db, train_id).await?;
         let mut conn = self.db.acquire().await?;
         let definition = self.definition_of(&mut conn, train_id).await?;
@@ -32,7 +32,7 @@ impl FleetIntegrations {
                 watched.push(Watched { service: candidate.service.clone(), slo });
             }
         }
-        Ok((definition, watched))
+        Ok((run, definition, watched))
     }
 
     /// Good and all events of `service` over `[from, to]`, from the definition's provider.
@@ -114,8 +114,7 @@ impl FleetIntegrations {
 
     /// The fast-burn rule (1 h and 5 min windows at 14.4×) for every watched service.
     pub(super) async fn burn(&self, train_id: &str, now: i64) -> anyhow::Result<Burn> {
-        let (definition, watched) = self.watched(train_id).await?;
-        let run = runtime::load(&self.db, train_id).await?;
+        let (run, definition, watched) = self.watched(train_id).await?;
         let mut unknown = Vec::new();
         for each in &watched {
             let since = self.metrics.burns(train_id, &each.service).then(|| run.production_started_at()).flatten();
@@ -144,7 +143,7 @@ impl FleetIntegrations {
 
     /// Measures and stores what the rollout `[from, to]` cost each watched service.
     pub(super) async fn measure_release(&self, train_id: &str, from: i64, to: i64, now: i64) -> anyhow::Result<()> {
-        let (definition, watched) = self.watched(train_id).await?;
+        let (_, definition, watched) = self.watched(train_id).await?;
         for each in &watched {
             let since = self.metrics.burns(train_id, &each.service).then_some(from);
             let window = self.sli(&definition, each, to - each.slo.slo.window_ms, to, since).await?;
