@@ -133,7 +133,7 @@ fn MonthView(month: CalendarMonth, zone: ViewerZone, embedded: bool) -> impl Int
                         .map(|week| {
                             view! {
                                 <tr>
-                                    {week.into_iter().map(|day| view! { <DayCell day zone/> }).collect_view()}
+                                    {week.into_iter().map(|day| view! { <DayCell day zone linked=!embedded/> }).collect_view()}
                                 </tr>
                             }
                         })
@@ -146,7 +146,7 @@ fn MonthView(month: CalendarMonth, zone: ViewerZone, embedded: bool) -> impl Int
 }
 
 #[component]
-fn DayCell(day: CalendarDay, zone: ViewerZone) -> impl IntoView {
+fn DayCell(day: CalendarDay, zone: ViewerZone, linked: bool) -> impl IntoView {
     let mut class = vec!["day"];
     if !day.in_month {
         class.push("other-month");
@@ -167,14 +167,15 @@ fn DayCell(day: CalendarDay, zone: ViewerZone) -> impl IntoView {
                     .then(|| view! { <span class="freeze-mark">{format!("❄ {}", day.freezes.join(", "))}</span> })}
             </div>
             <ul class="trains">
-                {day.trains.into_iter().map(|train| view! { <TrainItem train zone/> }).collect_view()}
+                {day.trains.into_iter().map(|train| view! { <TrainItem train zone linked/> }).collect_view()}
             </ul>
         </td>
     }
 }
 
 #[component]
-fn TrainItem(train: TrainChip, zone: ViewerZone) -> impl IntoView {
+/// A train on its day; `linked` makes its name open the train page (not in embeds, which never navigate out).
+fn TrainItem(train: TrainChip, zone: ViewerZone, linked: bool) -> impl IntoView {
     let ViewerZone(zone_name) = zone;
     let at = train.cutover_at;
     let viewer_time = move || clock_time(at, zone_name.get().is_some());
@@ -200,12 +201,16 @@ fn TrainItem(train: TrainChip, zone: ViewerZone) -> impl IntoView {
             class=class
             style=format!("--domain: {}", train.colour)
             title=title
-            data-train=train.id
+            data-train=train.id.clone()
             data-cutover-at=at
         >
             <span class="train-time viewer-time">{viewer_time}</span>
             {train.emergency.then(|| view! { <span class="emergency-mark">"EMERGENCY"</span> })}
-            <span class="train-name">{train.name}</span>
+            {if linked {
+                view! { <a class="train-name" href=format!("/trains/{}", train.id)>{train.name}</a> }.into_any()
+            } else {
+                view! { <span class="train-name">{train.name}</span> }.into_any()
+            }}
             <span class="train-own-time">{format!("{} {}", train.own_time, train.zone_abbreviation)}</span>
             <span class="train-state">
                 {train.state.replace('_', " ")}

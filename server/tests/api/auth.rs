@@ -368,8 +368,11 @@ mod embeds {
         assert!(response.headers().get(reqwest::header::SET_COOKIE).is_none(), "an embed creates no session");
         let html = response.text().await.expect("html");
         assert!(
-            html.contains("month-grid") && !html.contains("Sign out") && !html.contains("nav-previous"),
-            "read-only panel"
+            html.contains("month-grid")
+                && !html.contains("Sign out")
+                && !html.contains("nav-previous")
+                && !html.contains("href=\"/trains/"),
+            "read-only panel that never navigates out"
         );
 
         let token = path.split("token=").nth(1).expect("token").to_owned();

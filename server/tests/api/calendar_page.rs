@@ -22,6 +22,7 @@ async fn the_calendar_is_server_rendered_with_trains_freezes_and_navigation() {
     assert!(html.contains("state-completed"), "the demo history shows past trains");
     assert!(html.contains("in-freeze"), "the 1 December payments train falls in the month-end close");
     assert!(html.contains("today"), "today is marked");
+    assert!(html.contains("href=\"/trains/"), "each train opens its page");
 }
 
 #[tokio::test]
