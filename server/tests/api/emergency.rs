@@ -96,35 +96,23 @@ async fn the_console_offers_emergency_trains_for_operable_definitions_and_its_fo
     let artifact = crate::helpers::register_build(&app, "ledger", "5.0.2", '8', "1.0").await;
     let pat = app.user_with_roles("pat", &[("release_manager", Some("payments"))]).await;
     let sam = app.user_with_roles("sam", &[("release_manager", Some("search"))]).await;
-    let rpc = |cookie: &str, endpoint: &str, form: String| {
-        let request = app
-            .anonymous
-            .post(format!("{}/rpc/{endpoint}", app.address))
-            .header(reqwest::header::COOKIE, cookie)
-            .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(form);
-        async move {
-            let response = request.send().await.expect("request");
-            (response.status().as_u16(), response.text().await.expect("body"))
-        }
-    };
-    let (status, console) = rpc(&pat, "console", String::new()).await;
+    let (status, console) = app.call_rpc(&pat, "console", "").await;
     assert_eq!(status, 200, "{console}");
     let console: serde_json::Value = serde_json::from_str(&console).expect("JSON");
     assert_eq!(console["emergency"][0]["definition"], "payments-daily");
     assert_eq!(console["emergency"][0]["candidates"][0]["artifact_id"], artifact.as_str());
-    let (_, console) = rpc(&sam, "console", String::new()).await;
+    let (_, console) = app.call_rpc(&sam, "console", "").await;
     let console: serde_json::Value = serde_json::from_str(&console).expect("JSON");
     assert_eq!(console["emergency"], json!([]), "nothing to start outside one's domain");
 
     // What the console's form sends: the ticked checkboxes are artifacts[i].
     let form = |ticked: &str| format!("definition=payments-daily{ticked}&reason=card+outage%3A+hotfix+for+ledger");
-    let (status, body) = rpc(&pat, "start_emergency", form("")).await;
+    let (status, body) = app.call_rpc(&pat, "start_emergency", &form("")).await;
     assert_eq!(status, 400, "nothing ticked: {body}");
     assert!(body.contains("artifact ids"), "{body}");
-    let (status, body) = rpc(&sam, "start_emergency", form(&format!("&artifacts%5B0%5D={artifact}"))).await;
+    let (status, body) = app.call_rpc(&sam, "start_emergency", &form(&format!("&artifacts%5B0%5D={artifact}"))).await;
     assert_eq!(status, 403, "{body}");
-    let (status, body) = rpc(&pat, "start_emergency", form(&format!("&artifacts%5B0%5D={artifact}"))).await;
+    let (status, body) = app.call_rpc(&pat, "start_emergency", &form(&format!("&artifacts%5B0%5D={artifact}"))).await;
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("emergency train of payments-daily started"), "{body}");
     let mut conn = app.db.acquire().await.expect("connection");
@@ -134,7 +122,7 @@ async fn the_console_offers_emergency_trains_for_operable_definitions_and_its_fo
         .expect("one emergency train");
     assert_eq!((kind.as_str(), reason.as_str()), ("emergency", "card outage: hotfix for ledger"));
     // The emergency train is in flight: the console names whom to call for each of its services.
-    let (_, trains) = rpc(&pat, "console", String::new()).await;
+    let (_, trains) = app.call_rpc(&pat, "console", "").await;
     let trains: serde_json::Value = serde_json::from_str(&trains).expect("JSON");
     let contacts: Vec<&serde_json::Value> = trains["trains"]
         .as_array()

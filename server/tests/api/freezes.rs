@@ -120,30 +120,18 @@ async fn the_console_previews_then_declares_a_freeze_through_its_form() {
         .expect("apply");
     tick(&app.db, test_now(), &SchedulerConfig::default()).await.expect("tick");
     let pat = app.user_with_roles("pat", &[("release_manager", Some("payments"))]).await;
-    let rpc = |endpoint: &str, form: &str| {
-        let request = app
-            .anonymous
-            .post(format!("{}/rpc/{endpoint}", app.address))
-            .header(reqwest::header::COOKIE, &pat)
-            .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(form.to_owned());
-        async move {
-            let response = request.send().await.expect("request");
-            (response.status().as_u16(), response.text().await.expect("body"))
-        }
-    };
     // What the form sends: datetime-local values, and the domain picked.
     let form = "form%5Bname%5D=ledger-migration&form%5Bdomain%5D=payments&form%5Bstarts%5D=2026-12-01T13%3A00\
                 &form%5Bends%5D=2026-12-01T16%3A00&form%5Btime_zone%5D=UTC&form%5Breason%5D=ledger+migration";
-    let (status, body) = rpc("preview_freeze", form).await;
+    let (status, body) = app.call_rpc(&pat, "preview_freeze", form).await;
     assert_eq!(status, 200, "{body}");
     let preview: Value = serde_json::from_str(&body).expect("JSON");
     assert_eq!(preview["impacts"][0]["cutover_at"], "2026-12-01T14:00:00Z");
     assert_eq!(preview["impacts"][0]["effect"], "moved");
     assert_eq!(preview["impacts"].as_array().map(Vec::len), Some(1));
-    let (status, body) = rpc("declare_freeze", form).await;
+    let (status, body) = app.call_rpc(&pat, "declare_freeze", form).await;
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("freeze ledger-migration declared; it holds 1 train"), "{body}");
-    let (status, body) = rpc("declare_freeze", &form.replace("2026-12-01T16", "2026-12-01T12")).await;
+    let (status, body) = app.call_rpc(&pat, "declare_freeze", &form.replace("2026-12-01T16", "2026-12-01T12")).await;
     assert_eq!(status, 400, "ends before it starts: {body}");
 }

@@ -301,6 +301,21 @@ impl TestApp {
         (response.status().as_u16(), response.text().await.expect("body"))
     }
 
+    /// Calls server function `endpoint` as the console's form would (form-encoded) with `cookie`;
+    /// returns status and body text.
+    pub async fn call_rpc(&self, cookie: &str, endpoint: &str, form: &str) -> (u16, String) {
+        let response = self
+            .anonymous
+            .post(format!("{}/rpc/{endpoint}", self.address))
+            .header(reqwest::header::COOKIE, cookie)
+            .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(form.to_owned())
+            .send()
+            .await
+            .expect("request");
+        (response.status().as_u16(), response.text().await.expect("body"))
+    }
+
     /// Creates a user with `roles` (e.g. `[("release_manager", Some("payments"))]`) and returns their session cookie.
     pub async fn user_with_roles(&self, name: &str, roles: &[(&str, Option<&str>)]) -> String {
         let roles: Vec<serde_json::Value> =
