@@ -16,6 +16,7 @@ mod port {
     use leptos::prelude::{use_context, ServerFnError};
 
     use crate::admin::{AccountCommand, AccountView, AdminCommand, AdminView};
+    use crate::budgets::{BudgetsView, ServiceBudgetView};
     use crate::calendar::{CalendarMonth, YearMonth};
     use crate::console::{ConsoleView, FreezeForm, FreezePreviewView, TrainAction};
     use crate::session::Viewer;
@@ -33,6 +34,8 @@ mod port {
         Forbidden(String),
         /// The request itself is wrong (400).
         Invalid(String),
+        /// What was asked for does not exist (404).
+        NotFound(String),
         /// Something failed on the server's side (500, already logged).
         Failed(String),
     }
@@ -47,6 +50,14 @@ mod port {
         ) -> BoxFuture<'_, Result<CalendarMonth, BackendError>>;
         /// Today's month, by the backend's clock.
         fn current_month(&self) -> YearMonth;
+        /// Every service's error budget.
+        fn budgets(&self, caller: &Parts) -> BoxFuture<'_, Result<BudgetsView, BackendError>>;
+        /// One service's error-budget history.
+        fn service_budget(
+            &self,
+            caller: &Parts,
+            service: String,
+        ) -> BoxFuture<'_, Result<ServiceBudgetView, BackendError>>;
         /// The signed-in person, if any.
         fn viewer(&self, caller: &Parts) -> Option<Viewer>;
         /// The console as the caller may see and use it.
@@ -133,6 +144,7 @@ mod port {
                 BackendError::SignInRequired => (401, "sign in to see this".to_owned()),
                 BackendError::Forbidden(message) => (403, message),
                 BackendError::Invalid(message) => (400, message),
+                BackendError::NotFound(message) => (404, message),
                 BackendError::Failed(message) => (500, message),
             };
             crate::status::respond_with(code);

@@ -6,7 +6,9 @@
 
 pub mod admin;
 pub mod backend;
+pub mod budgets;
 pub mod calendar;
+pub mod chart;
 pub mod console;
 mod security;
 pub mod session;
@@ -61,6 +63,7 @@ fn TopBar() -> impl IntoView {
                 <Show when=move || !signing_in()>
                     <nav class="main-nav" aria-label="Pages">
                         <a href="/">"Calendar"</a>
+                        <a href="/budgets">"Budgets"</a>
                         <a href="/console">"Console"</a>
                     </nav>
                 </Show>
@@ -100,9 +103,12 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/login") view=session::LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("/console") view=console::ConsolePage ssr=SsrMode::Async/>
                     <Route path=path!("/trains/:id") view=train::TrainDetailPage ssr=SsrMode::Async/>
+                    <Route path=path!("/budgets") view=budgets::BudgetsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/budgets/:service") view=budgets::ServiceBudgetPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin") view=admin::AdminPage ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=admin::AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/embed/calendar") view=calendar::EmbeddedCalendar ssr=SsrMode::Async/>
+                    <Route path=path!("/embed/budget") view=budgets::EmbeddedBudget ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

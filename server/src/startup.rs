@@ -15,7 +15,7 @@ use crate::api::ApiState;
 use crate::auth::{self, rate_limit::LoginLimits, AuthContext};
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::integrations::{FleetIntegrations, SimulatedMetrics};
+use crate::integrations::{self, FleetIntegrations, SimulatedMetrics};
 use crate::pages::StoreBackend;
 use crate::routes::{router, AppState};
 use crate::store::Db;
@@ -23,6 +23,8 @@ use crate::{audit, demo_driver, fleet, runtime, scheduler};
 
 /// How often the runtime looks for due effects.
 const RUNTIME_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+/// How often the budget sampler looks for samples to take.
+const BUDGET_SAMPLING_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// A bound, ready-to-run server.
 pub struct Application {
@@ -103,6 +105,12 @@ impl Application {
                 self.db.clone(),
                 self.clock.clone(),
                 self.settings.scheduler,
+                stopped.clone(),
+            )));
+            workers.push(tokio::spawn(integrations::budget_samples::run(
+                integrations.clone(),
+                self.clock.clone(),
+                BUDGET_SAMPLING_INTERVAL,
                 stopped.clone(),
             )));
             workers.push(tokio::spawn(runtime::run(

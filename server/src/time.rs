@@ -16,3 +16,13 @@ pub fn from_ms(ms: i64) -> DateTime<Utc> {
 pub fn rfc3339(ms: i64) -> String {
     from_ms(ms).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
+
+/// A span in words: "28 days", or hours when it is not whole days.
+pub fn span_words(ms: i64) -> String {
+    const DAY: i64 = 86_400_000;
+    if ms % DAY == 0 {
+        format!("{} days", ms / DAY)
+    } else {
+        format!("{} hours", ms / 3_600_000)
+    }
+}

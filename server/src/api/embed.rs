@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{ApiError, ApiState};
-use crate::auth::embed::{self, Claims, PANELS};
+use crate::auth::embed::{self, Claims};
 use crate::auth::{Caller, Permission};
 use crate::store;
 use crate::time::{rfc3339, to_ms};
@@ -102,13 +102,7 @@ pub async fn create_link(
 ) -> Result<(StatusCode, Json<LinkJson>), ApiError> {
     caller.require(Permission::ShareEmbeds, None)?;
     let Json(request) = body?;
-    if !PANELS.contains(&request.panel.as_str()) {
-        return Err(ApiError::bad_request(format!(
-            "unknown panel \"{}\"; panels: {}",
-            request.panel,
-            PANELS.join(", ")
-        )));
-    }
+    let query = embed::panel_query(&request.panel, &request.params).map_err(ApiError::BadRequest)?;
     let audience = embed::parse_origin(&request.audience).map_err(ApiError::BadRequest)?;
     let lifetime = humantime::parse_duration(&request.expires_in).map_err(|_| {
         ApiError::bad_request(format!("`expires_in` must be a duration like \"30d\", got \"{}\"", request.expires_in))
@@ -138,6 +132,6 @@ pub async fn create_link(
     );
     store::audit::append(&mut tx, &entry, now).await?;
     tx.commit().await?;
-    let path = format!("/embed/{}?token={token}", claims.panel);
+    let path = format!("/embed/{}?{query}token={token}", claims.panel);
     Ok((StatusCode::CREATED, Json(LinkJson { path, token, expires_at: rfc3339(claims.exp) })))
 }

@@ -15,8 +15,37 @@ use sha2::Sha256;
 /// The only header a valid token has.
 const HEADER: &str = r#"{"alg":"HS256","typ":"railyard-embed"}"#;
 
-/// The panels a wiki can embed.
-pub const PANELS: [&str; 1] = ["calendar"];
+/// The panels a wiki can embed, with the parameters each needs (`/embed/budget?service=auth`).
+pub const PANELS: [(&str, &[&str]); 2] = [("calendar", &[]), ("budget", &["service"])];
+
+/// Checks `params` against what `panel` needs; answers the link's query (without the token).
+pub fn panel_query(panel: &str, params: &BTreeMap<String, String>) -> Result<String, String> {
+    let names: Vec<&str> = PANELS.iter().map(|(name, _)| *name).collect();
+    let (_, needed) = PANELS
+        .iter()
+        .find(|(name, _)| *name == panel)
+        .ok_or_else(|| format!("unknown panel \"{panel}\"; panels: {}", names.join(", ")))?;
+    if let Some(extra) = params.keys().find(|key| !needed.contains(&key.as_str())) {
+        return Err(format!("the {panel} panel takes no parameter \"{extra}\"; it takes: {}", list(needed)));
+    }
+    let mut query = String::new();
+    for key in *needed {
+        let value = params.get(*key).ok_or_else(|| format!("the {panel} panel needs the parameter \"{key}\""))?;
+        if value.is_empty() || !value.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+            return Err(format!("\"{key}\" must be a name of letters, digits, '-', '_' or '.', got \"{value}\""));
+        }
+        query.push_str(&format!("{key}={value}&"));
+    }
+    Ok(query)
+}
+
+fn list(names: &[&str]) -> String {
+    if names.is_empty() {
+        "none".to_owned()
+    } else {
+        names.join(", ")
+    }
+}
 
 /// What a token grants.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -12,11 +12,12 @@ use crate::engine::{Burn, GateOutcome, TrainRun};
 use crate::fleet::ServiceSlo;
 use crate::runtime;
 use crate::store::{self, definitions::Definition, measurements::Measurement};
+use crate::time::span_words;
 
 /// A service of the train with the SLO that measures it.
-struct Watched {
-    service: String,
-    slo: ServiceSlo,
+pub(super) struct Watched {
+    pub(super) service: String,
+    pub(super) slo: ServiceSlo,
 }
 
 impl FleetIntegrations {
@@ -37,7 +38,7 @@ impl FleetIntegrations {
 
     /// Good and all events of `service` over `[from, to]`, from the definition's provider.
     /// `burning_since` is when the train's rollout began (the simulated provider's crash loop starts there).
-    async fn sli(
+    pub(super) async fn sli(
         &self,
         definition: &Definition,
         watched: &Watched,
@@ -103,7 +104,7 @@ impl FleetIntegrations {
             status.bad,
             counts.total,
             watched.slo.slo.target * 100.0,
-            days(watched.slo.slo.window_ms),
+            span_words(watched.slo.slo.window_ms),
         );
         Ok(if status.exhausted {
             GateOutcome::Deferred(format!("error budget exhausted: {described}"))
@@ -167,14 +168,5 @@ impl FleetIntegrations {
             store::measurements::record(&mut conn, &measurement).await?;
         }
         Ok(())
-    }
-}
-
-fn days(ms: i64) -> String {
-    const DAY: i64 = 86_400_000;
-    if ms % DAY == 0 {
-        format!("{} days", ms / DAY)
-    } else {
-        format!("{} hours", ms / 3_600_000)
     }
 }

@@ -3,6 +3,7 @@
 //! (`webhook`, `gitops`, or the labelled `simulated` one); canaries are judged on the
 //! simulated metrics provider (the only one so far).
 
+pub mod budget_samples;
 mod budgets;
 pub mod gitops;
 pub mod prometheus;

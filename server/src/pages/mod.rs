@@ -4,12 +4,14 @@
 //! the same functions as their API routes).
 
 pub mod admin;
+pub mod budgets;
 pub mod calendar;
 pub mod console;
 pub mod train;
 
 use app::admin::{AccountCommand, AccountView, AdminCommand, AdminView};
 use app::backend::{Backend, BackendError, BoxFuture};
+use app::budgets::{BudgetsView, ServiceBudgetView};
 use app::calendar::{CalendarMonth, YearMonth};
 use app::console::{ConsoleView, FreezeForm, FreezeImpactView, FreezePreviewView, TrainAction};
 use app::session::Viewer;
@@ -47,6 +49,29 @@ fn may_read_panel(parts: &Parts, panel: &str) -> Result<(), BackendError> {
     caller(parts)?.require(Permission::Read, None).map_err(BackendError::from_api)
 }
 
+/// Whether the request may read `panel` for `params`: any reader, or an embed link for that
+/// panel whose parameters say the same (a link for one service's budget shows no other).
+fn may_read_panel_for(parts: &Parts, panel: &str, params: &[(&str, &str)]) -> Result<(), BackendError> {
+    if let Some(grant) = parts.extensions.get::<EmbedGrant>() {
+        let claims = &grant.0;
+        let same = params.iter().all(|(key, value)| claims.params.get(*key).map(String::as_str) == Some(*value));
+        return if claims.panel == panel && same {
+            Ok(())
+        } else {
+            Err(BackendError::Forbidden("this embed link is for another panel".into()))
+        };
+    }
+    may_read_panel(parts, panel)
+}
+
+/// Logs a page's failure and tells the person to try again.
+fn failed(what: &str) -> impl FnOnce(anyhow::Error) -> BackendError + '_ {
+    move |error| {
+        tracing::error!(error = format!("{error:#}"), "{what} failed");
+        BackendError::Failed(format!("{what} failed on the server; it has been logged. Please try again."))
+    }
+}
+
 /// How the pages see an API error.
 trait FromApi {
     fn from_api(error: ApiError) -> Self;
@@ -57,8 +82,8 @@ impl FromApi for BackendError {
         match error {
             ApiError::Unauthorized(_) => BackendError::SignInRequired,
             ApiError::Forbidden(message) => BackendError::Forbidden(message),
+            ApiError::NotFound(message) => BackendError::NotFound(message),
             ApiError::BadRequest(message)
-            | ApiError::NotFound(message)
             | ApiError::Conflict(message)
             | ApiError::Rejected(_, message)
             | ApiError::TooManyRequests(message)
@@ -81,6 +106,30 @@ impl Backend for StoreBackend {
                 tracing::error!(error = format!("{error:#}"), %month, "building the calendar failed");
                 BackendError::Failed("The calendar could not be loaded right now; please try again.".to_owned())
             })
+        })
+    }
+
+    fn budgets(&self, caller: &Parts) -> BoxFuture<'_, Result<BudgetsView, BackendError>> {
+        let allowed = may_read_panel(caller, "budgets");
+        Box::pin(async move {
+            allowed?;
+            budgets::overview(&self.state.db).await.map_err(failed("Loading the budgets"))
+        })
+    }
+
+    fn service_budget(
+        &self,
+        caller: &Parts,
+        service: String,
+    ) -> BoxFuture<'_, Result<ServiceBudgetView, BackendError>> {
+        let allowed = may_read_panel_for(caller, "budget", &[("service", &service)]);
+        Box::pin(async move {
+            allowed?;
+            let now = crate::time::to_ms(self.state.clock.now());
+            budgets::service(&self.state.db, &service, now)
+                .await
+                .map_err(failed("Loading the budget"))?
+                .ok_or_else(|| BackendError::NotFound(format!("no service \"{service}\" with an SLO")))
         })
     }
 

@@ -87,3 +87,15 @@ pub async fn all_with_domain(conn: &mut Conn) -> Result<Vec<InDomain>, DbError> 
     .fetch_all(conn)
     .await?)
 }
+
+/// Every measurement of `service` whose rollout ended at or after `since`, oldest first.
+#[tracing::instrument(skip_all)]
+pub async fn of_service(conn: &mut Conn, service: &str, since: i64) -> Result<Vec<Measurement>, DbError> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM train_measurements WHERE service = $1 AND to_at >= $2 ORDER BY from_at"
+    ))
+    .bind(service)
+    .bind(since)
+    .fetch_all(conn)
+    .await?)
+}

@@ -6,6 +6,7 @@ pub mod analyses;
 pub mod approvals;
 pub mod artifacts;
 pub mod audit;
+pub mod budget_samples;
 pub mod definitions;
 pub mod digests;
 pub mod domains;

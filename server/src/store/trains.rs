@@ -184,6 +184,25 @@ pub async fn cutting_over_between(
     .await?)
 }
 
+/// Trains of definitions that carry the service `service_id`, cutting over in `[from, to)`.
+#[tracing::instrument(skip_all)]
+pub async fn carrying_between(
+    conn: &mut Conn,
+    service_id: &str,
+    from: i64,
+    to: i64,
+) -> Result<Vec<TrainListing>, DbError> {
+    Ok(sqlx::query_as(&format!(
+        "{LISTING} JOIN train_definition_services s ON s.definition_id = d.id \
+         WHERE s.service_id = $1 AND t.cutover_at >= $2 AND t.cutover_at < $3 ORDER BY t.cutover_at"
+    ))
+    .bind(service_id)
+    .bind(from)
+    .bind(to)
+    .fetch_all(conn)
+    .await?)
+}
+
 /// Deletes a definition's trains that have not opened yet (after its cadence changed).
 #[tracing::instrument(skip_all)]
 pub async fn delete_unopened(conn: &mut Conn, definition_id: &str) -> Result<u64, DbError> {

@@ -423,6 +423,48 @@ mod embeds {
         assert_eq!(status, 400);
         assert!(body["error"].as_str().is_some_and(|e| e.contains("allow-list")), "{body}");
     }
+
+    #[tokio::test]
+    async fn a_budget_panel_link_shows_its_one_service() {
+        let app = spawn_app(Backend::Sqlite, true).await;
+        let admin = app.admin_cookie.clone();
+        let origin = json!({ "origin": "https://wiki.example.com" });
+        assert_eq!(app.send_as(Some(&admin), Method::POST, "/api/v1/embed/origins", Some(&origin)).await.0, 201);
+        let request = |params: serde_json::Value| json!({ "panel": "budget", "params": params, "audience": "https://wiki.example.com", "expires_in": "1d" });
+        for (params, error) in [
+            (json!({}), "needs the parameter \"service\""),
+            (json!({ "service": "checkout", "domain": "x" }), "takes no parameter \"domain\""),
+            (json!({ "service": "check out" }), "must be a name of letters"),
+        ] {
+            let (status, text) =
+                app.send_as(Some(&admin), Method::POST, "/api/v1/embed/links", Some(&request(params))).await;
+            assert_eq!(status, 400, "{text}");
+            let body: serde_json::Value = serde_json::from_str(&text).expect("json");
+            assert!(body["error"].as_str().is_some_and(|e| e.contains(error)), "{text}");
+        }
+        let (status, text) = app
+            .send_as(
+                Some(&admin),
+                Method::POST,
+                "/api/v1/embed/links",
+                Some(&request(json!({ "service": "checkout" }))),
+            )
+            .await;
+        assert_eq!(status, 201, "{text}");
+        let body: serde_json::Value = serde_json::from_str(&text).expect("json");
+        let path = body["path"].as_str().expect("path");
+        assert!(path.starts_with("/embed/budget?service=checkout&token="), "{path}");
+
+        let response = app.anonymous.get(format!("{}{path}", app.address)).send().await.expect("embed");
+        assert_eq!(response.status(), 200);
+        let html = response.text().await.expect("html");
+        assert!(html.contains("checkout: error budget left") && html.contains("<svg"), "the chart, server-rendered");
+        assert!(!html.contains("href=\"/trains/") && !html.contains("Sign out"), "never navigates out");
+
+        let other = path.replace("service=checkout", "service=ledger");
+        let response = app.anonymous.get(format!("{}{other}", app.address)).send().await.expect("embed");
+        assert_eq!(response.status(), 403, "the link shows its own service only");
+    }
 }
 
 #[tokio::test]

@@ -149,6 +149,12 @@ fn matrix() -> BTreeMap<String, Row> {
         ("GET /console", row(PEOPLE)),
         ("GET /trains/{id}", row(READERS)),
         ("POST /rpc/train_page", with_form(READERS, "id={trains}")),
+        ("GET /budgets", row(READERS)),
+        ("GET /budgets/{service}", row(READERS)),
+        ("POST /rpc/budgets", row(READERS)),
+        ("POST /rpc/service_budget", with_form(READERS, "service=ledger")),
+        // Only with a signed link, like the calendar panel.
+        ("GET /embed/budget", row(NOBODY)),
         ("GET /admin", row(ADMINS)),
         ("GET /account", row(PEOPLE)),
         ("POST /rpc/admin", row(ADMINS)),
@@ -298,7 +304,11 @@ async fn every_caller_is_allowed_or_refused_exactly_as_the_matrix_says() {
             Some(kind) => path.replace("{id}", &fixtures[kind]),
             None => path.replace("{id}", "00000000-0000-0000-0000-000000000000"),
         };
-        let path = path.replace("{name}", "target").replace("{key}", "unknown").replace("{domain}", "payments");
+        let path = path
+            .replace("{name}", "target")
+            .replace("{key}", "unknown")
+            .replace("{domain}", "payments")
+            .replace("{service}", "ledger");
         for (label, credentials) in &callers {
             let mut request = client.request(method.clone(), format!("{}{path}{}", app.address, row.query));
             request = match credentials {

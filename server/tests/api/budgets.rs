@@ -196,3 +196,64 @@ async fn a_healthy_train_records_its_rollout_figures(backend: Backend) {
     assert!(sample(&metrics, "railyard_error_budget_remaining_ratio{service=\"checkout\"}") > 0.7);
 }
 on_both_backends!(healthy_rollout_figures, a_healthy_train_records_its_rollout_figures);
+
+async fn the_budget_pages_chart_the_sampled_history_with_the_trains_marked(backend: Backend) {
+    let app = spawn_app(backend, false).await;
+    let metrics = SimulatedMetrics {
+        burning: Some(("checkout".into(), 1, 1)),
+        exhausted: vec!["billing".into()],
+        ..SimulatedMetrics::default()
+    };
+    let (train_id, _, detail) = run_train(&app, metrics.clone()).await;
+    let consumed = measurement(&detail, "checkout")["budget_consumed"].as_f64().expect("consumed");
+    // Two hours after the train, the sampler back-fills the 28-day window from the provider.
+    let now = test_now() + Duration::hours(6);
+    app.clock.set(now);
+    let integrations =
+        FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), metrics).expect("integrations");
+    let stored = integrations.sample_budgets(to_ms(now)).await.expect("sampling");
+    assert_eq!(stored, 3 * 28 * 48, "every half hour of 28 days, for each of the three services");
+    let again = integrations.sample_budgets(to_ms(now)).await.expect("sampling");
+    assert_eq!(again, 3 * 7, "a second pass only retakes the last three hours");
+
+    let (status, html) = app.get("/budgets").await;
+    assert_eq!(status, 200, "{html}");
+    for part in ["payments", "href=\"/budgets/checkout\"", "99.9% over 28 days", "✗ exhausted", "✓ healthy"] {
+        assert!(html.contains(part), "the overview shows {part}");
+    }
+
+    let (status, html) = app.get("/budgets/checkout").await;
+    assert_eq!(status, 200, "{html}");
+    let markers = html.matches("class=\"marker\"").count();
+    assert_eq!(markers, 2, "the one train's cutover is marked on both charts");
+    for part in [
+        "checkout: error budget left over the 28 days",
+        "budget left (%)",
+        "fast burn 14.4×",
+        "slow burn 6×",
+        "payments-daily cutover (rolled back)",
+        &format!("href=\"/trains/{train_id}\""),
+        &format!("{:.1}%", consumed * 100.0),
+        "checkout: error budget left over the 28 days as a table",
+    ] {
+        assert!(html.contains(part), "the service page shows {part}");
+    }
+    // The crash loop shows: the newest budget sample is lower than the one before the train.
+    let mut conn = app.db.acquire().await.expect("connection");
+    let samples = store::budget_samples::of_service(&mut conn, "checkout", 0).await.expect("samples");
+    let before = samples.iter().rfind(|s| s.at < to_ms(test_now())).expect("a sample before the train");
+    let after = samples.last().expect("the newest sample");
+    assert!(
+        (before.remaining - after.remaining - consumed).abs() < 0.01,
+        "the train cost {consumed}: {} → {}",
+        before.remaining,
+        after.remaining
+    );
+    assert!(samples.iter().any(|s| s.burn_rate.is_some_and(|b| b > 14.4)), "the crash loop's hour burns fast");
+    drop(conn);
+
+    let (status, html) = app.get("/budgets/nonexistent").await;
+    assert_eq!(status, 404, "{html}");
+    assert!(html.contains("no service \"nonexistent\" with an SLO"), "{html}");
+}
+on_both_backends!(budget_pages, the_budget_pages_chart_the_sampled_history_with_the_trains_marked);
