@@ -19,6 +19,7 @@ mod port {
     use crate::budgets::{BudgetsView, ServiceBudgetView};
     use crate::calendar::{CalendarMonth, YearMonth};
     use crate::console::{ConsoleView, FreezeForm, FreezePreviewView, TrainAction};
+    use crate::dashboard::Dashboard;
     use crate::session::Viewer;
     use crate::train::TrainPage;
 
@@ -47,7 +48,10 @@ mod port {
             &self,
             caller: &Parts,
             month: YearMonth,
+            domain: Option<String>,
         ) -> BoxFuture<'_, Result<CalendarMonth, BackendError>>;
+        /// The executive dashboard, for one domain or all.
+        fn dashboard(&self, caller: &Parts, domain: Option<String>) -> BoxFuture<'_, Result<Dashboard, BackendError>>;
         /// Today's month, by the backend's clock.
         fn current_month(&self) -> YearMonth;
         /// Every service's error budget.

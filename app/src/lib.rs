@@ -10,6 +10,7 @@ pub mod budgets;
 pub mod calendar;
 pub mod chart;
 pub mod console;
+pub mod dashboard;
 mod security;
 pub mod session;
 mod status;

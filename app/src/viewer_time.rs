@@ -28,6 +28,25 @@ pub fn clock_time(at_ms: i64, zone_known: bool) -> String {
     at.format("%H:%M").to_string()
 }
 
+/// The current instant (epoch ms): `server_now` until hydrated, then the browser's clock, every second.
+pub fn ticking_now(server_now: i64) -> ReadSignal<i64> {
+    let (now, set_now) = signal(server_now);
+    Effect::new(move |_| {
+        if let Some(at) = browser::now_ms() {
+            set_now.set(at);
+        }
+        let _ = set_interval_with_handle(
+            move || {
+                if let Some(at) = browser::now_ms() {
+                    set_now.set(at);
+                }
+            },
+            std::time::Duration::from_secs(1),
+        );
+    });
+    now
+}
+
 #[cfg(feature = "hydrate")]
 mod browser {
     use wasm_bindgen::JsValue;
@@ -43,6 +62,11 @@ mod browser {
         let date = js_sys::Date::new(&JsValue::from_f64(at_ms as f64));
         Some(format!("{:02}:{:02}", date.get_hours(), date.get_minutes()))
     }
+
+    pub fn now_ms() -> Option<i64> {
+        // Date.now() is a whole number of milliseconds.
+        Some(js_sys::Date::now() as i64)
+    }
 }
 
 #[cfg(not(feature = "hydrate"))]
@@ -52,6 +76,10 @@ mod browser {
     }
 
     pub fn local_clock_time(_at_ms: i64) -> Option<String> {
+        None
+    }
+
+    pub fn now_ms() -> Option<i64> {
         None
     }
 }

@@ -1,10 +1,14 @@
-//! The executive calendar (`/`): a month of trains across every domain, with
-//! freezes shaded, navigated with `?month=2026-12` links that work with and
-//! without JavaScript.
+//! The executive calendar (`/`): the dashboard, then a month (or with
+//! `?view=quarter`, three months) of trains across every domain or one
+//! (`?domain=payments`), with freezes shaded and break-glass exceptions
+//! marked, navigated with `?month=2026-12` links that work with and without
+//! JavaScript.
 
 mod model;
 
-pub use model::{build_month, CalendarDay, CalendarMonth, DatedTrain, DomainKey, FreezeNote, TrainChip, YearMonth};
+pub use model::{
+    build_month, CalendarDay, CalendarMonth, DatedTrain, DomainKey, ExceptionNote, FreezeNote, TrainChip, YearMonth,
+};
 
 use leptos::prelude::*;
 
@@ -13,9 +17,9 @@ use leptos_router::hooks::use_query_map;
 
 use crate::viewer_time::{clock_time, provide_viewer_zone, ViewerZone};
 
-/// The calendar for `month` (`YYYY-MM`), or for the current month.
+/// The calendar for `month` (`YYYY-MM`), or for the current month; one domain's, or every domain's.
 #[server(prefix = "/rpc", endpoint = "calendar_month")]
-pub async fn load_calendar(month: Option<String>) -> Result<CalendarMonth, ServerFnError> {
+pub async fn load_calendar(month: Option<String>, domain: Option<String>) -> Result<CalendarMonth, ServerFnError> {
     let (backend, caller) = crate::backend::backend_and_caller()?;
     let month = match month.as_deref().filter(|m| !m.is_empty()) {
         Some(text) => YearMonth::parse(text).map_err(|message| {
@@ -24,23 +28,85 @@ pub async fn load_calendar(month: Option<String>) -> Result<CalendarMonth, Serve
         })?,
         None => backend.current_month(),
     };
-    backend.calendar_month(&caller, month).await.map_err(crate::backend::BackendError::into_server_error)
+    let domain = domain.filter(|d| !d.is_empty());
+    backend.calendar_month(&caller, month, domain).await.map_err(crate::backend::BackendError::into_server_error)
+}
+
+/// Three months from `month` on, for the quarter view.
+async fn load_quarter(month: Option<String>, domain: Option<String>) -> Result<Vec<CalendarMonth>, ServerFnError> {
+    let first = load_calendar(month, domain.clone()).await?;
+    let second = load_calendar(Some(first.next.clone()), domain.clone()).await?;
+    let third = load_calendar(Some(second.next.clone()), domain).await?;
+    Ok(vec![first, second, third])
+}
+
+/// What the page's query asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Selection {
+    month: Option<String>,
+    domain: Option<String>,
+    quarter: bool,
+}
+
+impl Selection {
+    /// The page's address for another month, domain or view.
+    fn href(&self, month: Option<&str>, domain: Option<&str>, quarter: bool) -> String {
+        let mut pairs = Vec::new();
+        if let Some(month) = month {
+            pairs.push(format!("month={month}"));
+        }
+        if let Some(domain) = domain {
+            pairs.push(format!("domain={domain}"));
+        }
+        if quarter {
+            pairs.push("view=quarter".to_owned());
+        }
+        if pairs.is_empty() {
+            "/".to_owned()
+        } else {
+            format!("/?{}", pairs.join("&"))
+        }
+    }
 }
 
 /// The page.
 #[component]
 pub fn CalendarPage() -> impl IntoView {
     let query = use_query_map();
-    let month = move || query.read().get("month");
-    let calendar = Resource::new(month, load_calendar);
+    let selection = move || {
+        let query = query.read();
+        Selection {
+            month: query.get("month").filter(|m| !m.is_empty()),
+            domain: query.get("domain").filter(|d| !d.is_empty()),
+            quarter: query.get("view").as_deref() == Some("quarter"),
+        }
+    };
+    let months = Resource::new(selection, |s| async move {
+        if s.quarter {
+            load_quarter(s.month, s.domain).await
+        } else {
+            load_calendar(s.month, s.domain).await.map(|m| vec![m])
+        }
+    });
+    let dashboard = Resource::new(move || selection().domain, crate::dashboard::load_dashboard);
     let zone = provide_viewer_zone();
     view! {
-        <Transition fallback=|| view! { <p class="loading">"Loading the calendar…"</p> }>
+        <Transition fallback=|| view! { <p class="loading">"Loading the dashboard…"</p> }>
             {move || {
-                calendar
+                dashboard
                     .get()
                     .map(|result| match result {
-                        Ok(month) => view! { <MonthView month zone embedded=false/> }.into_any(),
+                        Ok(dashboard) => view! { <crate::dashboard::DashboardView dashboard zone/> }.into_any(),
+                        Err(error) => view! { <p class="notice error" role="alert">{error_text(&error)}</p> }.into_any(),
+                    })
+            }}
+        </Transition>
+        <Transition fallback=|| view! { <p class="loading">"Loading the calendar…"</p> }>
+            {move || {
+                months
+                    .get()
+                    .map(|result| match result {
+                        Ok(months) => view! { <CalendarView months selection=selection() zone/> }.into_any(),
                         Err(error) => {
                             view! {
                                 <div class="error" role="alert">
@@ -56,10 +122,87 @@ pub fn CalendarPage() -> impl IntoView {
     }
 }
 
+/// The filter, the view switch and the month or quarter.
+#[component]
+fn CalendarView(months: Vec<CalendarMonth>, selection: Selection, zone: ViewerZone) -> impl IntoView {
+    let quarter = selection.quarter;
+    let (Some(first), Some(last)) = (months.first().cloned(), months.last().cloned()) else {
+        return view! { <p class="empty">"Nothing to show."</p> }.into_any();
+    };
+    // A quarter steps three months at a time.
+    let previous = if quarter {
+        YearMonth::parse(&first.previous).map(|m| m.previous().previous().to_string()).unwrap_or_default()
+    } else {
+        first.previous.clone()
+    };
+    let title = if quarter { format!("{} – {}", first.title, last.title) } else { first.title.clone() };
+    let href = {
+        let selection = selection.clone();
+        move |month: Option<&str>, quarter: bool| selection.href(month, selection.domain.as_deref(), quarter)
+    };
+    let domains = first.domains.clone();
+    view! {
+        <section class=if quarter { "calendar quarter" } else { "calendar" } aria-labelledby="month-title">
+            <nav class="month-nav" aria-label="Months">
+                <a class="nav-previous" rel="prev" href=href(Some(&previous), quarter)>
+                    {if quarter { "‹ Previous quarter" } else { "‹ Previous" }}
+                </a>
+                <h1 id="month-title">{title}</h1>
+                <a class="nav-next" rel="next" href=href(Some(&last.next), quarter)>
+                    {if quarter { "Next quarter ›" } else { "Next ›" }}
+                </a>
+                <a class="nav-today" href=href(None, quarter)>"Today"</a>
+                <span class="view-switch" role="group" aria-label="View">
+                    <a href=href(Some(&first.month), false) aria-current=(!quarter).then_some("page")>"Month"</a>
+                    <a href=href(Some(&first.month), true) aria-current=quarter.then_some("page")>"Quarter"</a>
+                </span>
+            </nav>
+            <DomainFilter selection=selection.clone() domains=first.all_domains.clone()/>
+            <p class="zone-note">
+                "Cutover times in your time zone (" <span class="viewer-zone">{move || zone.0.get().unwrap_or_else(|| "UTC".to_owned())}</span>
+                "); each train's own time beside it."
+            </p>
+            <Legend domains/>
+            {months
+                .into_iter()
+                .map(|month| {
+                    view! { <MonthGrid month zone linked=true titled=quarter/> }
+                })
+                .collect_view()}
+        </section>
+    }
+    .into_any()
+}
+
+/// A plain GET form: works before (and without) the wasm.
+#[component]
+fn DomainFilter(selection: Selection, domains: Vec<String>) -> impl IntoView {
+    let chosen = selection.domain.clone().unwrap_or_default();
+    view! {
+        <form class="domain-filter" method="get" action="/">
+            {selection.month.clone().map(|m| view! { <input type="hidden" name="month" value=m/> })}
+            {selection.quarter.then(|| view! { <input type="hidden" name="view" value="quarter"/> })}
+            <label for="domain-select">"Domain"</label>
+            <select id="domain-select" name="domain">
+                <option value="" selected=chosen.is_empty()>"All domains"</option>
+                {domains
+                    .into_iter()
+                    .map(|d| {
+                        let selected = d == chosen;
+                        let value = d.clone();
+                        view! { <option value=value selected=selected>{d}</option> }
+                    })
+                    .collect_view()}
+            </select>
+            <button type="submit">"Show"</button>
+        </form>
+    }
+}
+
 /// `/embed/calendar`: the current month, read-only, for a wiki iframe (the server checked the signed link).
 #[component]
 pub fn EmbeddedCalendar() -> impl IntoView {
-    let calendar = Resource::new(|| None, load_calendar);
+    let calendar = Resource::new(|| (), |()| load_calendar(None, None));
     let zone = provide_viewer_zone();
     view! {
         <Transition fallback=|| view! { <p class="loading">"Loading the calendar…"</p> }>
@@ -67,7 +210,16 @@ pub fn EmbeddedCalendar() -> impl IntoView {
                 calendar
                     .get()
                     .map(|result| match result {
-                        Ok(month) => view! { <MonthView month zone embedded=true/> }.into_any(),
+                        Ok(month) => {
+                            view! {
+                                <section class="calendar embedded" aria-labelledby="month-title">
+                                    <h1 id="month-title">{month.title.clone()}</h1>
+                                    <Legend domains=month.domains.clone()/>
+                                    <MonthGrid month zone linked=false titled=false/>
+                                </section>
+                            }
+                                .into_any()
+                        }
                         Err(error) => view! { <p class="error" role="alert">{error_text(&error)}</p> }.into_any(),
                     })
             }}
@@ -76,73 +228,60 @@ pub fn EmbeddedCalendar() -> impl IntoView {
 }
 
 #[component]
-fn MonthView(month: CalendarMonth, zone: ViewerZone, embedded: bool) -> impl IntoView {
-    let ViewerZone(zone_name) = zone;
-    let zone_label = move || zone_name.get().unwrap_or_else(|| "UTC".to_owned());
-    let freezes = month.freezes.clone();
+fn Legend(domains: Vec<DomainKey>) -> impl IntoView {
     view! {
-        <section class="calendar" aria-labelledby="month-title">
-            <nav class="month-nav" aria-label="Months">
-                <Show when=move || !embedded>
-                    <a class="nav-previous" rel="prev" href=format!("/?month={}", month.previous)>
-                        "‹ Previous"
-                    </a>
-                </Show>
-                <h1 id="month-title">{month.title.clone()}</h1>
-                <Show when=move || !embedded>
-                    <a class="nav-next" rel="next" href=format!("/?month={}", month.next)>
-                        "Next ›"
-                    </a>
-                    <a class="nav-today" href="/">"Today"</a>
-                </Show>
-            </nav>
-            <p class="zone-note">
-                "Cutover times in your time zone (" <span class="viewer-zone">{zone_label}</span>
-                "); each train's own time beside it."
-            </p>
-            <ul class="legend" aria-label="Domains">
+        <ul class="legend" aria-label="Domains">
+            {domains
+                .into_iter()
+                .map(|d| {
+                    view! {
+                        <li style=format!("--domain: {}", d.colour)>
+                            <span class="swatch"></span>
+                            {d.name}
+                        </li>
+                    }
+                })
+                .collect_view()}
+            <li class="legend-freeze">
+                <span class="swatch"></span>
+                "❄ freeze"
+            </li>
+            <li class="legend-exception">"⚡ break-glass exception"</li>
+        </ul>
+    }
+}
+
+/// One month's grid; `titled` names the month above it (the quarter view shows three).
+#[component]
+fn MonthGrid(month: CalendarMonth, zone: ViewerZone, linked: bool, titled: bool) -> impl IntoView {
+    let freezes = month.freezes.clone();
+    let exceptions = month.exceptions.clone();
+    let caption = titled.then(|| view! { <caption>{month.title.clone()}</caption> });
+    view! {
+        <table class="month-grid" data-month=month.month.clone()>
+            {caption}
+            <thead>
+                <tr>
+                    {["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+                        .map(|d| view! { <th scope="col">{d}</th> })
+                        .collect_view()}
+                </tr>
+            </thead>
+            <tbody>
                 {month
-                    .domains
+                    .weeks
                     .into_iter()
-                    .map(|d| {
+                    .map(|week| {
                         view! {
-                            <li style=format!("--domain: {}", d.colour)>
-                                <span class="swatch"></span>
-                                {d.name}
-                            </li>
+                            <tr>{week.into_iter().map(|day| view! { <DayCell day zone linked/> }).collect_view()}</tr>
                         }
                     })
                     .collect_view()}
-                <li class="legend-freeze">
-                    <span class="swatch"></span>
-                    "freeze"
-                </li>
-            </ul>
-            <table class="month-grid">
-                <thead>
-                    <tr>
-                        {["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
-                            .map(|d| view! { <th scope="col">{d}</th> })
-                            .collect_view()}
-                    </tr>
-                </thead>
-                <tbody>
-                    {month
-                        .weeks
-                        .into_iter()
-                        .map(|week| {
-                            view! {
-                                <tr>
-                                    {week.into_iter().map(|day| view! { <DayCell day zone linked=!embedded/> }).collect_view()}
-                                </tr>
-                            }
-                        })
-                        .collect_view()}
-                </tbody>
-            </table>
-            <FreezeList freezes/>
-        </section>
+            </tbody>
+        </table>
+        <FreezeList freezes exceptions/>
     }
+    .into_any()
 }
 
 #[component]
@@ -165,6 +304,12 @@ fn DayCell(day: CalendarDay, zone: ViewerZone, linked: bool) -> impl IntoView {
                 {day.today.then(|| view! { <span class="today-mark">"today"</span> })}
                 {(!day.freezes.is_empty())
                     .then(|| view! { <span class="freeze-mark">{format!("❄ {}", day.freezes.join(", "))}</span> })}
+                {(!day.exceptions.is_empty())
+                    .then(|| {
+                        view! {
+                            <span class="exception-mark">{format!("⚡ break-glass: {}", day.exceptions.join(", "))}</span>
+                        }
+                    })}
             </div>
             <ul class="trains">
                 {day.trains.into_iter().map(|train| view! { <TrainItem train zone linked/> }).collect_view()}
@@ -221,11 +366,10 @@ fn TrainItem(train: TrainChip, zone: ViewerZone, linked: bool) -> impl IntoView 
 }
 
 #[component]
-fn FreezeList(freezes: Vec<FreezeNote>) -> impl IntoView {
-    (!freezes.is_empty()).then(|| {
+fn FreezeList(freezes: Vec<FreezeNote>, exceptions: Vec<ExceptionNote>) -> impl IntoView {
+    (!freezes.is_empty() || !exceptions.is_empty()).then(|| {
         view! {
-            <section class="freeze-list" aria-label="Freezes this month">
-                <h2>"Freezes"</h2>
+            <section class="freeze-list" aria-label="Freezes and exceptions">
                 <ul>
                     {freezes
                         .into_iter()
@@ -233,9 +377,20 @@ fn FreezeList(freezes: Vec<FreezeNote>) -> impl IntoView {
                             let scope = f.domain.clone().unwrap_or_else(|| "all domains".to_owned());
                             view! {
                                 <li>
-                                    <strong>{f.name}</strong>
+                                    "❄ " <strong>{f.name}</strong>
                                     {format!(" — {scope}, {} to {}", f.first_day, f.last_day)}
                                     {(!f.reason.is_empty()).then(|| format!(": {}", f.reason))}
+                                </li>
+                            }
+                        })
+                        .collect_view()}
+                    {exceptions
+                        .into_iter()
+                        .map(|e| {
+                            view! {
+                                <li class="exception">
+                                    "⚡ " <strong>{format!("break-glass in {}", e.domain)}</strong>
+                                    {format!(", {} to {}: {}", e.first_day, e.last_day, e.reason)}
                                 </li>
                             }
                         })

@@ -79,6 +79,12 @@ pub struct CalendarMonth {
     pub weeks: Vec<Vec<CalendarDay>>,
     pub domains: Vec<DomainKey>,
     pub freezes: Vec<FreezeNote>,
+    /// Granted break-glass exceptions touching the month.
+    #[serde(default)]
+    pub exceptions: Vec<ExceptionNote>,
+    /// Every domain's name, for the domain filter (`domains` holds only those shown).
+    #[serde(default)]
+    pub all_domains: Vec<String>,
 }
 
 /// One day cell.
@@ -92,6 +98,9 @@ pub struct CalendarDay {
     pub today: bool,
     /// Names of the freezes holding on this day.
     pub freezes: Vec<String>,
+    /// Domains with a granted break-glass exception on this day.
+    #[serde(default)]
+    pub exceptions: Vec<String>,
     pub trains: Vec<TrainChip>,
 }
 
@@ -140,6 +149,16 @@ pub struct FreezeNote {
     pub last_day: String,
 }
 
+/// A granted break-glass exception: deploys allowed through a freeze in one domain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExceptionNote {
+    pub domain: String,
+    pub reason: String,
+    /// First and last day it covers (UTC), `2026-11-25`.
+    pub first_day: String,
+    pub last_day: String,
+}
+
 /// A train placed on the day of its cutover.
 pub struct DatedTrain {
     pub day: NaiveDate,
@@ -152,6 +171,7 @@ pub fn build_month(
     today: NaiveDate,
     trains: Vec<DatedTrain>,
     freezes: Vec<FreezeNote>,
+    exceptions: Vec<ExceptionNote>,
     domains: Vec<DomainKey>,
 ) -> CalendarMonth {
     let (start, end) = month.grid();
@@ -164,6 +184,11 @@ pub fn build_month(
                 .iter()
                 .filter(|f| f.first_day.as_str() <= key.as_str() && key.as_str() <= f.last_day.as_str())
                 .map(|f| f.name.clone())
+                .collect(),
+            exceptions: exceptions
+                .iter()
+                .filter(|e| e.first_day.as_str() <= key.as_str() && key.as_str() <= e.last_day.as_str())
+                .map(|e| e.domain.clone())
                 .collect(),
             trains: fold_same_definition(trains.iter().filter(|t| t.day == day).map(|t| &t.chip)),
             in_month: YearMonth::of(day) == month,
@@ -181,6 +206,8 @@ pub fn build_month(
         weeks: days.chunks(7).map(<[CalendarDay]>::to_vec).collect(),
         domains,
         freezes,
+        exceptions,
+        all_domains: Vec::new(),
     }
 }
 
@@ -260,6 +287,12 @@ mod tests {
                 DatedTrain { day: date(2026, 11, 26), chip: TrainChip { id: "t3".into(), cutover_at: 2, ..chip } },
             ],
             vec![freeze],
+            vec![ExceptionNote {
+                domain: "payments".into(),
+                reason: "hotfix".into(),
+                first_day: "2026-11-26".into(),
+                last_day: "2026-11-27".into(),
+            }],
             vec![],
         );
         let days: Vec<&CalendarDay> = month.weeks.iter().flatten().collect();
@@ -276,6 +309,8 @@ mod tests {
         assert!(find("2026-11-27").today);
         assert_eq!(find("2026-11-29").freezes, vec!["thanksgiving".to_owned()]);
         assert!(find("2026-11-30").freezes.is_empty());
+        assert_eq!(find("2026-11-27").exceptions, vec!["payments".to_owned()]);
+        assert!(find("2026-11-28").exceptions.is_empty());
         assert!(!find("2026-10-31").in_month);
     }
 }

@@ -4,7 +4,9 @@
 use std::collections::HashMap;
 use std::str::FromStr;
 
-use app::calendar::{build_month, CalendarMonth, DatedTrain, DomainKey, FreezeNote, TrainChip, YearMonth};
+use app::calendar::{
+    build_month, CalendarMonth, DatedTrain, DomainKey, ExceptionNote, FreezeNote, TrainChip, YearMonth,
+};
 use chrono::{Duration, NaiveDate};
 use chrono_tz::Tz;
 
@@ -12,17 +14,22 @@ use crate::schedule::Window;
 use crate::store::{self, freezes::Freeze, Db};
 use crate::time::{from_ms, to_ms};
 
-/// The calendar of `month`, with `today` marked.
-pub async fn month(db: &Db, today: NaiveDate, month: YearMonth) -> anyhow::Result<CalendarMonth> {
+/// The calendar of `month`, with `today` marked, for one domain or all.
+pub async fn month(db: &Db, today: NaiveDate, month: YearMonth, domain: Option<&str>) -> anyhow::Result<CalendarMonth> {
     let (first, last) = month.grid();
     // Wider than the grid by a day on each side: a train's local date can differ from its UTC date.
     let from = to_ms((first - Duration::days(1)).and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
     let to = to_ms((last + Duration::days(2)).and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
     let mut conn = db.acquire().await?;
     let domains = store::domains::list(&mut conn).await?;
-    let trains = store::trains::cutting_over_between(&mut conn, from, to, None).await?;
+    if let Some(name) = domain.filter(|name| !domains.iter().any(|d| d.name == *name)) {
+        anyhow::bail!(UnknownDomain(name.to_owned()));
+    }
+    let trains = store::trains::cutting_over_between(&mut conn, from, to, domain).await?;
     let freezes = store::freezes::list(&mut conn).await?;
+    let break_glasses = store::approvals::break_glasses(&mut conn).await?;
     drop(conn);
+    let shown = |name: &str| domain.is_none_or(|d| d == name);
 
     let domain_names: HashMap<&str, &str> = domains.iter().map(|d| (d.id.as_str(), d.name.as_str())).collect();
     let windows: Vec<(&Freeze, Option<&str>, Window)> = freezes
@@ -31,6 +38,7 @@ pub async fn month(db: &Db, today: NaiveDate, month: YearMonth) -> anyhow::Resul
             let domain = freeze.domain_id.as_deref().and_then(|id| domain_names.get(id).copied());
             freeze.windows(from, to).into_iter().map(move |w| (freeze, domain, w))
         })
+        .filter(|(_, freeze_domain, _)| freeze_domain.is_none_or(shown))
         .collect();
 
     let dated = trains
@@ -78,6 +86,29 @@ pub async fn month(db: &Db, today: NaiveDate, month: YearMonth) -> anyhow::Resul
         })
         .collect();
 
-    let keys = domains.into_iter().map(|d| DomainKey { name: d.name, colour: d.colour }).collect();
-    Ok(build_month(month, today, dated, notes, keys))
+    // Granted break-glass exceptions: deploys allowed through a freeze, from the second approval on.
+    let exceptions = break_glasses
+        .iter()
+        .filter(|b| b.rejected_at.is_none() && shown(&b.domain))
+        .filter_map(|b| {
+            let start = b.second_approved_at?;
+            let end = start + b.duration_ms;
+            (start < to && end > from).then(|| ExceptionNote {
+                domain: b.domain.clone(),
+                reason: b.reason.clone(),
+                first_day: from_ms(start).date_naive().format("%Y-%m-%d").to_string(),
+                last_day: from_ms(end - 1).date_naive().format("%Y-%m-%d").to_string(),
+            })
+        })
+        .collect();
+
+    let all_domains = domains.iter().map(|d| d.name.clone()).collect();
+    let keys =
+        domains.into_iter().filter(|d| shown(&d.name)).map(|d| DomainKey { name: d.name, colour: d.colour }).collect();
+    Ok(CalendarMonth { all_domains, ..build_month(month, today, dated, notes, exceptions, keys) })
 }
+
+/// A domain filter naming no domain.
+#[derive(Debug, thiserror::Error)]
+#[error("there is no domain \"{0}\"")]
+pub struct UnknownDomain(pub String);

@@ -7,6 +7,7 @@ pub mod admin;
 pub mod budgets;
 pub mod calendar;
 pub mod console;
+pub mod dashboard;
 pub mod train;
 
 use app::admin::{AccountCommand, AccountView, AdminCommand, AdminView};
@@ -14,6 +15,7 @@ use app::backend::{Backend, BackendError, BoxFuture};
 use app::budgets::{BudgetsView, ServiceBudgetView};
 use app::calendar::{CalendarMonth, YearMonth};
 use app::console::{ConsoleView, FreezeForm, FreezeImpactView, FreezePreviewView, TrainAction};
+use app::dashboard::Dashboard;
 use app::session::Viewer;
 use app::train::TrainPage;
 use axum::http::request::Parts;
@@ -97,12 +99,20 @@ impl FromApi for BackendError {
 }
 
 impl Backend for StoreBackend {
-    fn calendar_month(&self, caller: &Parts, month: YearMonth) -> BoxFuture<'_, Result<CalendarMonth, BackendError>> {
+    fn calendar_month(
+        &self,
+        caller: &Parts,
+        month: YearMonth,
+        domain: Option<String>,
+    ) -> BoxFuture<'_, Result<CalendarMonth, BackendError>> {
         let allowed = may_read_panel(caller, "calendar");
         Box::pin(async move {
             allowed?;
             let today = self.state.clock.now().date_naive();
-            calendar::month(&self.state.db, today, month).await.map_err(|error| {
+            calendar::month(&self.state.db, today, month, domain.as_deref()).await.map_err(|error| {
+                if let Some(unknown) = error.downcast_ref::<calendar::UnknownDomain>() {
+                    return BackendError::NotFound(unknown.to_string());
+                }
                 tracing::error!(error = format!("{error:#}"), %month, "building the calendar failed");
                 BackendError::Failed("The calendar could not be loaded right now; please try again.".to_owned())
             })
@@ -130,6 +140,15 @@ impl Backend for StoreBackend {
                 .await
                 .map_err(failed("Loading the budget"))?
                 .ok_or_else(|| BackendError::NotFound(format!("no service \"{service}\" with an SLO")))
+        })
+    }
+
+    fn dashboard(&self, caller: &Parts, domain: Option<String>) -> BoxFuture<'_, Result<Dashboard, BackendError>> {
+        let allowed = may_read_panel(caller, "dashboard");
+        Box::pin(async move {
+            allowed?;
+            let now = crate::time::to_ms(self.state.clock.now());
+            dashboard::build(&self.state.db, now, domain.as_deref()).await.map_err(failed("Loading the dashboard"))
         })
     }
 

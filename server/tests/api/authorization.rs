@@ -145,6 +145,7 @@ fn matrix() -> BTreeMap<String, Row> {
         // Only with a signed link (tested on its own); no role opens it.
         ("GET /embed/calendar", row(NOBODY)),
         ("POST /rpc/calendar_month", row(READERS)),
+        ("POST /rpc/dashboard", row(READERS)),
         ("POST /rpc/current_viewer", row(EVERYONE)),
         ("GET /console", row(PEOPLE)),
         ("GET /trains/{id}", row(READERS)),

@@ -252,6 +252,20 @@ async fn the_budget_pages_chart_the_sampled_history_with_the_trains_marked(backe
     assert!(samples.iter().any(|s| s.burn_rate.is_some_and(|b| b > 14.4)), "the crash loop's hour burns fast");
     drop(conn);
 
+    // The executive dashboard sums the same story up.
+    let (status, html) = app.get("/").await;
+    assert_eq!(status, 200, "{html}");
+    for part in [
+        "M1 · release success</span><strong class=\"kpi-value\">0%",
+        "M3 · mean time to roll back",
+        "M10 · security gate pass rate</span><strong class=\"kpi-value\">100%",
+        "<th scope=\"row\">eu-west</th><td>0%</td>",
+        "✗ exhausted: billing",
+        "Next cutovers",
+    ] {
+        assert!(html.contains(part), "the dashboard shows {part}");
+    }
+
     let (status, html) = app.get("/budgets/nonexistent").await;
     assert_eq!(status, 404, "{html}");
     assert!(html.contains("no service \"nonexistent\" with an SLO"), "{html}");

@@ -37,6 +37,29 @@ async fn another_month_is_served_from_its_query_without_javascript() {
 }
 
 #[tokio::test]
+async fn one_domain_and_a_quarter_are_served_from_the_query() {
+    let app = spawn_app(Backend::Sqlite, true).await;
+    tick(&app.db, test_now(), &SchedulerConfig::default()).await.expect("tick");
+    let (status, html) = app.get("/?domain=search").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("search-biweekly") || html.contains("search-"), "search's trains");
+    assert!(!html.contains("payments-weekly") && !html.contains("03:00 CET"), "no other domain's trains");
+    assert!(html.contains("<option value=\"payments\">payments</option>"), "the filter still offers every domain");
+    assert!(html.contains("href=\"/?month=2026-12&amp;domain=search\""), "navigation keeps the filter");
+
+    let (status, html) = app.get("/?view=quarter&month=2026-11").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("November 2026 – January 2027"), "three months from November");
+    assert_eq!(html.matches("class=\"month-grid\"").count(), 3, "one grid per month");
+    assert!(html.contains("href=\"/?month=2027-02&amp;view=quarter\""), "next quarter");
+    assert!(html.contains("href=\"/?month=2026-08&amp;view=quarter\""), "previous quarter");
+
+    let (status, html) = app.get("/?domain=nowhere").await;
+    assert_eq!(status, 404);
+    assert!(html.contains("there is no domain \"nowhere\""), "{html}");
+}
+
+#[tokio::test]
 async fn a_malformed_month_explains_itself() {
     let app = spawn_app(Backend::Sqlite, true).await;
     let (status, html) = app.get("/?month=2026-13").await;

@@ -1,0 +1,195 @@
+//! The executive dashboard above the calendar (`/`): the next cutovers with
+//! a live countdown, the seed's KPIs with their trend (M1 release success,
+//! M3 time to roll back, M10 gate pass rate, M9 per region) and error
+//! budgets per domain (M7). Everything is in the server-rendered HTML; once
+//! hydrated, the countdowns tick.
+
+mod model;
+
+pub use model::{countdown, duration, show, Dashboard, DomainBudgetStatus, Kpi, KpiUnit, NextCutover, Trend};
+
+use leptos::prelude::*;
+
+use crate::viewer_time::{clock_time, ticking_now, ViewerZone};
+
+/// The dashboard, for one domain or all.
+#[server(prefix = "/rpc", endpoint = "dashboard")]
+pub async fn load_dashboard(domain: Option<String>) -> Result<Dashboard, ServerFnError> {
+    let (backend, caller) = crate::backend::backend_and_caller()?;
+    let domain = domain.filter(|d| !d.is_empty());
+    backend.dashboard(&caller, domain).await.map_err(crate::backend::BackendError::into_server_error)
+}
+
+/// The next cutovers, the KPIs and the budgets.
+#[component]
+pub fn DashboardView(dashboard: Dashboard, zone: ViewerZone) -> impl IntoView {
+    let now = ticking_now(dashboard.now);
+    view! {
+        <section class="dashboard" aria-label="Release health">
+            <NextCutovers next=dashboard.next now zone/>
+            <section class="kpis" aria-labelledby="kpis-title">
+                <h2 id="kpis-title">"Last 28 days"</h2>
+                <ul class="kpi-cards">
+                    {dashboard.kpis.into_iter().map(|kpi| view! { <KpiCard kpi/> }).collect_view()}
+                </ul>
+            </section>
+            <div class="dashboard-pair">
+                <Regions regions=dashboard.regions/>
+                <Budgets budgets=dashboard.budgets/>
+            </div>
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn NextCutovers(next: Vec<NextCutover>, now: ReadSignal<i64>, zone: ViewerZone) -> impl IntoView {
+    let ViewerZone(zone_name) = zone;
+    view! {
+        <section class="next-cutovers" aria-labelledby="next-title">
+            <h2 id="next-title">"Next cutovers"</h2>
+            {next.is_empty().then(|| view! { <p class="empty">"No cutover scheduled in the next two weeks."</p> })}
+            <ol>
+                {next
+                    .into_iter()
+                    .map(|train| {
+                        let at = train.cutover_at;
+                        view! {
+                            <li class="next-cutover" style=format!("--domain: {}", train.colour)>
+                                <a href=format!("/trains/{}", train.id)>{train.name.clone()}</a>
+                                {train.emergency.then(|| view! { <span class="emergency-mark">"EMERGENCY"</span> })}
+                                <span class="countdown" data-cutover-at=at>{move || countdown(at, now.get())}</span>
+                                <span class="next-when">
+                                    {move || clock_time(at, zone_name.get().is_some())}
+                                    {format!(" · {} · {}", train.domain, train.state.replace('_', " "))}
+                                </span>
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ol>
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn KpiCard(kpi: Kpi) -> impl IntoView {
+    let trend_class = match kpi.trend() {
+        Trend::Better => "trend-better",
+        Trend::Worse => "trend-worse",
+        Trend::Steady | Trend::Unknown => "trend-steady",
+    };
+    let basis = format!("{} observations", kpi.observations);
+    view! {
+        <li class="kpi-card">
+            <span class="kpi-name">{format!("{} · {}", kpi.code, kpi.name)}</span>
+            <strong class="kpi-value">{kpi.shown()}</strong>
+            <span class=format!("kpi-trend {trend_class}")>{kpi.trend_words()}</span>
+            <Sparkline kpi=kpi.clone()/>
+            <span class="kpi-basis">{basis}</span>
+        </li>
+    }
+}
+
+/// The KPI per week as a tiny line; its label reads the values out.
+#[component]
+fn Sparkline(kpi: Kpi) -> impl IntoView {
+    const WIDTH: f64 = 120.0;
+    const HEIGHT: f64 = 28.0;
+    let known: Vec<(usize, f64)> = kpi.weekly.iter().enumerate().filter_map(|(i, v)| Some((i, (*v)?))).collect();
+    let (low, high) = match kpi.unit {
+        KpiUnit::Ratio => (0.0, 1.0),
+        KpiUnit::Seconds => (0.0, known.iter().map(|(_, v)| *v).fold(1.0, f64::max)),
+    };
+    let step = WIDTH / (kpi.weekly.len().max(2) - 1) as f64;
+    let points = known
+        .iter()
+        .map(|(i, v)| {
+            format!("{:.1},{:.1}", *i as f64 * step, HEIGHT - 2.0 - (v - low) / (high - low) * (HEIGHT - 4.0))
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    let words: Vec<String> =
+        kpi.weekly.iter().map(|v| v.map_or_else(|| "none".to_owned(), |v| show(kpi.unit, v))).collect();
+    let label = format!("{} per week over {} weeks, oldest first: {}", kpi.name, words.len(), words.join(", "));
+    view! {
+        <svg class="sparkline" viewBox="0 0 120 28" width="120" height="28" role="img" aria-label=label>
+            <polyline points=points fill="none"></polyline>
+        </svg>
+    }
+}
+
+#[component]
+fn Regions(regions: Vec<Kpi>) -> impl IntoView {
+    view! {
+        <section class="regions" aria-labelledby="regions-title">
+            <h2 id="regions-title">"M9 · rollout success by region"</h2>
+            {regions.is_empty().then(|| view! { <p class="empty">"No production step finished in the last 28 days."</p> })}
+            <table class="kpi-table">
+                <thead>
+                    <tr>
+                        <th scope="col">"Region"</th>
+                        <th scope="col">"Success"</th>
+                        <th scope="col">"Trend"</th>
+                        <th scope="col">"Steps"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {regions
+                        .into_iter()
+                        .map(|kpi| {
+                            view! {
+                                <tr>
+                                    <th scope="row">{kpi.name.clone()}</th>
+                                    <td>{kpi.shown()}</td>
+                                    <td>{kpi.trend_words()}</td>
+                                    <td>{kpi.observations}</td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn Budgets(budgets: Vec<DomainBudgetStatus>) -> impl IntoView {
+    view! {
+        <section class="domain-budget-status" aria-labelledby="budget-status-title">
+            <h2 id="budget-status-title">
+                <a href="/budgets">"M7 · error budgets by domain"</a>
+            </h2>
+            {budgets.is_empty().then(|| view! { <p class="empty">"No service declares an SLO."</p> })}
+            <ul>
+                {budgets
+                    .into_iter()
+                    .map(|b| {
+                        let (class, words) = if !b.exhausted.is_empty() {
+                            ("exhausted", format!("✗ exhausted: {}", b.exhausted.join(", ")))
+                        } else if !b.burning.is_empty() {
+                            ("burning", format!("▲ burning: {}", b.burning.join(", ")))
+                        } else {
+                            ("healthy", "✓ every budget healthy".to_owned())
+                        };
+                        let lowest = b
+                            .lowest
+                            .map(|(service, left)| format!(" · lowest: {service} {:.0}% left", left * 100.0));
+                        view! {
+                            <li class=format!("budget-{class}") style=format!("--domain: {}", b.colour)>
+                                <strong>{b.domain.clone()}</strong>
+                                {format!(" ({} services) ", b.services)}
+                                <span class="budget-state">{words}</span>
+                                {lowest}
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+        </section>
+    }
+    .into_any()
+}

@@ -1,0 +1,207 @@
+//! The executive dashboard's figures: seed KPIs with their trend, error
+//! budgets per domain, and the next cutovers. Built on the server.
+
+use serde::{Deserialize, Serialize};
+
+/// What leadership sees above the calendar.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Dashboard {
+    /// The server's clock when it was built, epoch ms (countdowns start from it).
+    pub now: i64,
+    /// M1, M3 and M10, each over the last 28 days against the 28 before.
+    pub kpis: Vec<Kpi>,
+    /// M9: rollout success per region.
+    pub regions: Vec<Kpi>,
+    /// M7: error budget status per domain.
+    pub budgets: Vec<DomainBudgetStatus>,
+    pub next: Vec<NextCutover>,
+}
+
+/// How a KPI's value is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KpiUnit {
+    /// A share, shown as a percentage.
+    Ratio,
+    /// A duration in seconds.
+    Seconds,
+}
+
+/// One figure with its trend.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Kpi {
+    /// The seed's code, `M1`.
+    pub code: String,
+    pub name: String,
+    pub unit: KpiUnit,
+    /// Over the last 28 days; `None` without data.
+    pub value: Option<f64>,
+    /// Over the 28 days before.
+    pub previous: Option<f64>,
+    /// Per week, oldest first, the current week last.
+    pub weekly: Vec<Option<f64>>,
+    pub higher_is_better: bool,
+    /// How many observations `value` rests on.
+    pub observations: usize,
+}
+
+/// How a figure moved, in words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trend {
+    Better,
+    Worse,
+    Steady,
+    Unknown,
+}
+
+impl Kpi {
+    /// The value in its unit: `92%`, `4 min 10 s`, or `no data`.
+    pub fn shown(&self) -> String {
+        self.value.map_or_else(|| "no data".to_owned(), |v| show(self.unit, v))
+    }
+
+    /// Whether the figure improved against the previous period (changes under 1 % are steady).
+    pub fn trend(&self) -> Trend {
+        let (Some(now), Some(before)) = (self.value, self.previous) else { return Trend::Unknown };
+        let scale = if self.unit == KpiUnit::Ratio { 1.0 } else { before.abs().max(1.0) };
+        let change = (now - before) / scale;
+        if change.abs() < 0.01 {
+            Trend::Steady
+        } else if (change > 0.0) == self.higher_is_better {
+            Trend::Better
+        } else {
+            Trend::Worse
+        }
+    }
+
+    /// The trend with an arrow and the change: "▲ 4 pts vs the 28 days before (better)".
+    pub fn trend_words(&self) -> String {
+        let (Some(now), Some(before)) = (self.value, self.previous) else {
+            return "no earlier figure to compare".to_owned();
+        };
+        let arrow = if now > before {
+            "▲"
+        } else if now < before {
+            "▼"
+        } else {
+            "▶"
+        };
+        let change = match self.unit {
+            KpiUnit::Ratio => format!("{:.0} pts", (now - before).abs() * 100.0),
+            KpiUnit::Seconds => duration((now - before).abs()),
+        };
+        let verdict = match self.trend() {
+            Trend::Better => "better",
+            Trend::Worse => "worse",
+            Trend::Steady | Trend::Unknown => "steady",
+        };
+        format!("{arrow} {change} vs the 28 days before ({verdict})")
+    }
+}
+
+/// `value` in `unit`.
+pub fn show(unit: KpiUnit, value: f64) -> String {
+    match unit {
+        KpiUnit::Ratio => format!("{:.0}%", value * 100.0),
+        KpiUnit::Seconds => duration(value),
+    }
+}
+
+/// `45 s`, `4 min 10 s`, `2 h 5 min`.
+pub fn duration(seconds: f64) -> String {
+    let s = seconds.round() as i64;
+    match s {
+        ..60 => format!("{s} s"),
+        60..3600 if s % 60 == 0 => format!("{} min", s / 60),
+        60..3600 => format!("{} min {} s", s / 60, s % 60),
+        _ => format!("{} h {} min", s / 3600, s % 3600 / 60),
+    }
+}
+
+/// Error budgets in one domain (seed M7).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DomainBudgetStatus {
+    pub domain: String,
+    pub colour: String,
+    /// Services with an SLO.
+    pub services: usize,
+    pub exhausted: Vec<String>,
+    /// Burning past the slow threshold (and not yet exhausted).
+    pub burning: Vec<String>,
+    /// The service with the least budget left, and how much.
+    pub lowest: Option<(String, f64)>,
+}
+
+/// A train about to cut over.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NextCutover {
+    pub id: String,
+    pub name: String,
+    pub domain: String,
+    pub colour: String,
+    pub state: String,
+    pub cutover_at: i64,
+    pub time_zone: String,
+    pub emergency: bool,
+}
+
+/// The time left until `at`, seen at `now`: "in 2 d 4 h", "in 3 h 20 min", "in 45 s", "now".
+pub fn countdown(at: i64, now: i64) -> String {
+    let left = (at - now) / 1000;
+    if left <= 0 {
+        return "now".to_owned();
+    }
+    let (days, hours, minutes) = (left / 86_400, left % 86_400 / 3600, left % 3600 / 60);
+    if days > 0 {
+        format!("in {days} d {hours} h")
+    } else if hours > 0 {
+        format!("in {hours} h {minutes} min")
+    } else if minutes > 0 {
+        format!("in {minutes} min")
+    } else {
+        format!("in {left} s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kpi(value: Option<f64>, previous: Option<f64>, higher_is_better: bool, unit: KpiUnit) -> Kpi {
+        Kpi {
+            code: "M1".into(),
+            name: "release success".into(),
+            unit,
+            value,
+            previous,
+            weekly: vec![],
+            higher_is_better,
+            observations: 3,
+        }
+    }
+
+    #[test]
+    fn a_trend_reads_better_or_worse_by_the_figure_s_direction() {
+        let success = kpi(Some(0.95), Some(0.85), true, KpiUnit::Ratio);
+        assert_eq!(success.trend(), Trend::Better);
+        assert_eq!(success.trend_words(), "▲ 10 pts vs the 28 days before (better)");
+        let rollback = kpi(Some(300.0), Some(200.0), false, KpiUnit::Seconds);
+        assert_eq!(rollback.trend(), Trend::Worse);
+        assert_eq!(rollback.trend_words(), "▲ 1 min 40 s vs the 28 days before (worse)");
+        assert_eq!(kpi(Some(0.9), Some(0.905), true, KpiUnit::Ratio).trend(), Trend::Steady);
+        assert_eq!(kpi(Some(0.9), None, true, KpiUnit::Ratio).trend(), Trend::Unknown);
+        assert_eq!(kpi(None, None, true, KpiUnit::Ratio).shown(), "no data");
+    }
+
+    #[test]
+    fn durations_and_countdowns_read_naturally() {
+        assert_eq!(duration(45.0), "45 s");
+        assert_eq!(duration(240.0), "4 min");
+        assert_eq!(duration(250.0), "4 min 10 s");
+        assert_eq!(duration(7500.0), "2 h 5 min");
+        let now = 1_000_000_000;
+        assert_eq!(countdown(now + (2 * 86_400 + 4 * 3600) * 1000, now), "in 2 d 4 h");
+        assert_eq!(countdown(now + (3 * 3600 + 20 * 60 + 5) * 1000, now), "in 3 h 20 min");
+        assert_eq!(countdown(now + 45_000, now), "in 45 s");
+        assert_eq!(countdown(now - 1, now), "now");
+    }
+}

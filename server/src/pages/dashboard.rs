@@ -1,0 +1,200 @@
+//! The executive dashboard: the seed's KPIs over the last 28 days with the
+//! 28 before and a weekly series (M1, M3, M10, and M9 per region), error
+//! budgets per domain (M7) from the newest budget samples, and the next
+//! cutovers. Loading is here; the figures are pure functions below.
+
+use std::collections::BTreeMap;
+
+use app::budgets::{BudgetState, SLOW_BURN};
+use app::dashboard::{Dashboard, DomainBudgetStatus, Kpi, KpiUnit, NextCutover};
+
+use crate::engine::{Environment, TrainRun};
+use crate::fleet::ServiceSlo;
+use crate::store::{self, Db};
+
+const DAY: i64 = 86_400_000;
+/// The period a KPI's value covers (and the one before it is compared with).
+const PERIOD: i64 = 28 * DAY;
+/// Weeks in a KPI's sparkline.
+const WEEKS: i64 = 8;
+/// How far ahead "next cutovers" looks, and how many it lists.
+const AHEAD: i64 = 14 * DAY;
+const NEXT: usize = 6;
+
+/// One observation of a KPI: when, and its value (1/0 for successes, seconds for durations).
+type Observation = (i64, f64);
+
+/// Builds the dashboard as of `now`, for `domain` or all.
+pub async fn build(db: &Db, now: i64, domain: Option<&str>) -> anyhow::Result<Dashboard> {
+    let since = now - (WEEKS * 7 * DAY).max(2 * PERIOD);
+    let mut conn = db.acquire().await?;
+    let domain_filter = domain.unwrap_or("");
+    let finished: Vec<(String, i64, Option<String>)> = sqlx::query_as(
+        "SELECT t.state, t.cutover_at, r.state FROM trains t JOIN train_definitions d ON d.id = t.definition_id \
+         JOIN domains m ON m.id = d.domain_id LEFT JOIN train_runs r ON r.train_id = t.id \
+         WHERE t.state IN ('completed', 'rolled_back', 'aborted') AND t.cutover_at >= $1 AND ($2 = '' OR m.name = $2)",
+    )
+    .bind(since)
+    .bind(domain_filter)
+    .fetch_all(&mut *conn)
+    .await?;
+    let rollbacks: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT r.state, e.at FROM train_events e JOIN train_runs r ON r.train_id = e.train_id \
+         JOIN trains t ON t.id = e.train_id JOIN train_definitions d ON d.id = t.definition_id \
+         JOIN domains m ON m.id = d.domain_id \
+         WHERE e.to_state = 'rolled_back' AND e.from_state <> 'rolled_back' AND e.at >= $1 AND ($2 = '' OR m.name = $2)",
+    )
+    .bind(since)
+    .bind(domain_filter)
+    .fetch_all(&mut *conn)
+    .await?;
+    let scans: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT c.status, c.reported_at FROM artifact_checks c JOIN artifacts a ON a.id = c.artifact_id \
+         JOIN services s ON s.id = a.service_id JOIN domains m ON m.id = s.domain_id \
+         WHERE c.kind = 'security_scan' AND c.reported_at >= $1 AND ($2 = '' OR m.name = $2)",
+    )
+    .bind(since)
+    .bind(domain_filter)
+    .fetch_all(&mut *conn)
+    .await?;
+    let upcoming = store::trains::cutting_over_between(&mut conn, now, now + AHEAD, domain).await?;
+    let services = store::services::list(&mut conn).await?;
+    let domains = store::domains::list(&mut conn).await?;
+    let samples = store::budget_samples::latest(&mut conn).await?;
+    drop(conn);
+
+    let runs: Vec<TrainRun> =
+        finished.iter().filter_map(|(_, _, run)| serde_json::from_str(run.as_deref()?).ok()).collect();
+    let outcomes: Vec<Observation> =
+        finished.iter().map(|(state, at, _)| (*at, if state == "completed" { 1.0 } else { 0.0 })).collect();
+    let rollback_seconds: Vec<Observation> = rollbacks
+        .iter()
+        .filter_map(|(run, ended)| {
+            let run: TrainRun = serde_json::from_str(run).ok()?;
+            Some((*ended, (ended - run.rollback_started_at?) as f64 / 1000.0))
+        })
+        .collect();
+    let scan_passes: Vec<Observation> =
+        scans.iter().map(|(status, at)| (*at, if status == "passed" { 1.0 } else { 0.0 })).collect();
+    let kpis = vec![
+        kpi("M1", "release success", KpiUnit::Ratio, true, &outcomes, now),
+        kpi("M3", "mean time to roll back", KpiUnit::Seconds, false, &rollback_seconds, now),
+        kpi("M10", "security gate pass rate", KpiUnit::Ratio, true, &scan_passes, now),
+    ];
+    let regions = region_steps(&runs)
+        .into_iter()
+        .map(|(region, steps)| kpi("M9", &region, KpiUnit::Ratio, true, &steps, now))
+        .filter(|k| k.observations > 0)
+        .collect();
+
+    let budgets = domains
+        .iter()
+        .filter(|d| domain.is_none_or(|name| name == d.name))
+        .filter_map(|d| {
+            let mut status = DomainBudgetStatus {
+                domain: d.name.clone(),
+                colour: d.colour.clone(),
+                services: 0,
+                exhausted: Vec::new(),
+                burning: Vec::new(),
+                lowest: None,
+            };
+            for service in services.iter().filter(|s| s.domain_id == d.id && ServiceSlo::parse_stored(&s.slo).is_some())
+            {
+                status.services += 1;
+                let Some(sample) = samples.iter().find(|s| s.service == service.name) else { continue };
+                match BudgetState::of(Some(sample.remaining), sample.burn_rate) {
+                    BudgetState::Exhausted => status.exhausted.push(service.name.clone()),
+                    _ if sample.burn_rate.unwrap_or(0.0) >= SLOW_BURN => status.burning.push(service.name.clone()),
+                    _ => {}
+                }
+                if status.lowest.as_ref().is_none_or(|(_, left)| sample.remaining < *left) {
+                    status.lowest = Some((service.name.clone(), sample.remaining));
+                }
+            }
+            (status.services > 0).then_some(status)
+        })
+        .collect();
+
+    let next = upcoming
+        .into_iter()
+        .filter(|t| !matches!(t.state.as_str(), "skipped" | "aborted" | "completed" | "rolled_back"))
+        .take(NEXT)
+        .map(|t| NextCutover {
+            emergency: t.kind == "emergency",
+            id: t.id,
+            name: t.definition,
+            domain: t.domain,
+            colour: t.domain_colour,
+            state: t.state,
+            cutover_at: t.cutover_at,
+            time_zone: t.time_zone,
+        })
+        .collect();
+    Ok(Dashboard { now, kpis, regions, budgets, next })
+}
+
+/// A KPI from its observations: the mean over the last period, over the one before, and per week.
+fn kpi(code: &str, name: &str, unit: KpiUnit, higher_is_better: bool, observed: &[Observation], now: i64) -> Kpi {
+    let within = |from: i64, to: i64| observed.iter().filter(move |(at, _)| (from..to).contains(at)).map(|(_, v)| *v);
+    let current: Vec<f64> = within(now - PERIOD, now + 1).collect();
+    Kpi {
+        code: code.to_owned(),
+        name: name.to_owned(),
+        unit,
+        value: mean(current.iter().copied()),
+        previous: mean(within(now - 2 * PERIOD, now - PERIOD)),
+        weekly: (0..WEEKS).rev().map(|w| mean(within(now - (w + 1) * 7 * DAY, now - w * 7 * DAY + 1))).collect(),
+        higher_is_better,
+        observations: current.len(),
+    }
+}
+
+fn mean(values: impl Iterator<Item = f64>) -> Option<f64> {
+    let (sum, n) = values.fold((0.0, 0_u32), |(sum, n), v| (sum + v, n + 1));
+    (n > 0).then(|| sum / f64::from(n))
+}
+
+/// Production steps that finished, as successes (1) and failures (0) by region, at their end.
+fn region_steps(runs: &[TrainRun]) -> BTreeMap<String, Vec<Observation>> {
+    let mut regions: BTreeMap<String, Vec<Observation>> = BTreeMap::new();
+    for run in runs {
+        for record in &run.steps {
+            let Some(step) = run.rollout.get(record.step) else { continue };
+            if step.environment != Environment::Production {
+                continue;
+            }
+            if let (Some(succeeded), Some(at)) = (record.succeeded, record.finished_at) {
+                let region = step.region.clone().unwrap_or_else(|| "all regions".into());
+                regions.entry(region).or_default().push((at, if succeeded { 1.0 } else { 0.0 }));
+            }
+        }
+    }
+    regions
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kpi_compares_the_last_28_days_with_the_28_before_and_keeps_weeks() {
+        let now = 100 * DAY;
+        let observed = [
+            (now - 2 * DAY, 1.0),
+            (now - 3 * DAY, 0.0),
+            (now - 10 * DAY, 1.0),
+            (now - 30 * DAY, 0.0),
+            (now - 40 * DAY, 1.0),
+            (now - 90 * DAY, 0.0),
+        ];
+        let kpi = kpi("M1", "release success", KpiUnit::Ratio, true, &observed, now);
+        assert_eq!(kpi.observations, 3);
+        assert!((kpi.value.expect("value") - 2.0 / 3.0).abs() < 1e-9);
+        assert_eq!(kpi.previous, Some(0.5));
+        assert_eq!(kpi.weekly.len(), 8);
+        assert_eq!(kpi.weekly[7], Some(0.5), "this week: one success, one failure");
+        assert_eq!(kpi.weekly[6], Some(1.0));
+        assert_eq!(kpi.weekly[5], None, "no train 14 to 21 days ago");
+    }
+}
