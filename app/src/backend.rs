@@ -20,6 +20,7 @@ mod port {
     use crate::calendar::{CalendarMonth, YearMonth};
     use crate::console::{ConsoleView, FreezeForm, FreezePreviewView, TrainAction};
     use crate::dashboard::Dashboard;
+    use crate::gates::GateBoard;
     use crate::session::Viewer;
     use crate::train::TrainPage;
 
@@ -52,6 +53,14 @@ mod port {
         ) -> BoxFuture<'_, Result<CalendarMonth, BackendError>>;
         /// The executive dashboard, for one domain or all.
         fn dashboard(&self, caller: &Parts, domain: Option<String>) -> BoxFuture<'_, Result<Dashboard, BackendError>>;
+        /// The gate board over the `last` trains, with the evidence of `drill` (train id, gate).
+        fn gate_board(
+            &self,
+            caller: &Parts,
+            last: usize,
+            domain: Option<String>,
+            drill: Option<(String, String)>,
+        ) -> BoxFuture<'_, Result<GateBoard, BackendError>>;
         /// Today's month, by the backend's clock.
         fn current_month(&self) -> YearMonth;
         /// Every service's error budget.

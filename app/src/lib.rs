@@ -11,6 +11,7 @@ pub mod calendar;
 pub mod chart;
 pub mod console;
 pub mod dashboard;
+pub mod gates;
 mod security;
 pub mod session;
 mod status;
@@ -64,6 +65,7 @@ fn TopBar() -> impl IntoView {
                 <Show when=move || !signing_in()>
                     <nav class="main-nav" aria-label="Pages">
                         <a href="/">"Calendar"</a>
+                        <a href="/gates">"Gates"</a>
                         <a href="/budgets">"Budgets"</a>
                         <a href="/console">"Console"</a>
                     </nav>
@@ -104,6 +106,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/login") view=session::LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("/console") view=console::ConsolePage ssr=SsrMode::Async/>
                     <Route path=path!("/trains/:id") view=train::TrainDetailPage ssr=SsrMode::Async/>
+                    <Route path=path!("/gates") view=gates::GatesPage ssr=SsrMode::Async/>
                     <Route path=path!("/budgets") view=budgets::BudgetsPage ssr=SsrMode::Async/>
                     <Route path=path!("/budgets/:service") view=budgets::ServiceBudgetPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin") view=admin::AdminPage ssr=SsrMode::Async/>

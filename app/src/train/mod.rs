@@ -11,6 +11,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use crate::error_text;
+use crate::gates::gate_icon;
 use crate::viewer_time::{clock_time, provide_viewer_zone};
 
 /// The train page's data.
@@ -274,16 +275,4 @@ fn chart(canary: &[f64], baseline: &[f64]) -> impl IntoView {
 fn short_digest(digest: &str) -> String {
     let hex = digest.trim_start_matches("sha256:");
     format!("sha256:{}", &hex[..hex.len().min(12)])
-}
-
-/// A shape per gate state, so the state reads without colour.
-fn gate_icon(state: &str) -> &'static str {
-    match state {
-        "passed" => "✓",
-        "waived" => "⚑",
-        "failed" => "✗",
-        "inconclusive" | "errored" => "?",
-        "awaiting" | "running" | "pending" => "…",
-        _ => "·",
-    }
 }

@@ -210,11 +210,9 @@ pub async fn figures(conn: &mut Conn, now: i64) -> Result<Figures, DbError> {
         services_per_train,
         ..Figures::default()
     };
-    figures.gate_flakiness = crate::store::gate_runs::flakiness(conn, now - FLAKINESS_WINDOW_MS)
-        .await?
-        .into_iter()
-        .map(|f| (f.gate.clone(), f.ratio()))
-        .collect();
+    let gate_runs = crate::store::gate_runs::since(conn, now - FLAKINESS_WINDOW_MS).await?;
+    figures.gate_flakiness =
+        crate::store::gate_runs::Flakiness::of(&gate_runs).into_iter().map(|f| (f.gate.clone(), f.ratio())).collect();
     rollout_figures(&finished_runs, &mut figures);
     measurement_figures(&measured, &mut figures);
     Ok(figures)

@@ -102,6 +102,32 @@ impl GateState {
     pub fn clears(&self) -> bool {
         matches!(self, Self::Passed | Self::Waived { .. })
     }
+
+    /// The state's name, `passed`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Running => "running",
+            Self::Passed => "passed",
+            Self::Failed { .. } => "failed",
+            Self::Inconclusive { .. } => "inconclusive",
+            Self::Errored { .. } => "errored",
+            Self::Awaiting { .. } => "awaiting",
+            Self::Waived { .. } => "waived",
+        }
+    }
+
+    /// What the state says beyond its name: the failure, or who waived it and why.
+    pub fn detail(&self) -> String {
+        match self {
+            Self::Pending | Self::Running | Self::Passed => String::new(),
+            Self::Failed { detail }
+            | Self::Inconclusive { detail }
+            | Self::Errored { detail }
+            | Self::Awaiting { detail } => detail.clone(),
+            Self::Waived { by, reason } => format!("waived by {by}: {reason}"),
+        }
+    }
 }
 
 /// A gate a candidate must clear, with how often it has run.

@@ -8,6 +8,7 @@ pub mod budgets;
 pub mod calendar;
 pub mod console;
 pub mod dashboard;
+pub mod gates;
 pub mod train;
 
 use app::admin::{AccountCommand, AccountView, AdminCommand, AdminView};
@@ -16,6 +17,7 @@ use app::budgets::{BudgetsView, ServiceBudgetView};
 use app::calendar::{CalendarMonth, YearMonth};
 use app::console::{ConsoleView, FreezeForm, FreezeImpactView, FreezePreviewView, TrainAction};
 use app::dashboard::Dashboard;
+use app::gates::GateBoard;
 use app::session::Viewer;
 use app::train::TrainPage;
 use axum::http::request::Parts;
@@ -149,6 +151,25 @@ impl Backend for StoreBackend {
             allowed?;
             let now = crate::time::to_ms(self.state.clock.now());
             dashboard::build(&self.state.db, now, domain.as_deref()).await.map_err(failed("Loading the dashboard"))
+        })
+    }
+
+    fn gate_board(
+        &self,
+        caller: &Parts,
+        last: usize,
+        domain: Option<String>,
+        drill: Option<(String, String)>,
+    ) -> BoxFuture<'_, Result<GateBoard, BackendError>> {
+        let allowed = may_read_panel(caller, "gates");
+        Box::pin(async move {
+            allowed?;
+            let now = crate::time::to_ms(self.state.clock.now());
+            let drill = drill.as_ref().map(|(train, gate)| (train.as_str(), gate.as_str()));
+            gates::build(&self.state.db, now, last, domain.as_deref(), drill).await.map_err(|error| match error {
+                gates::BoardError::Store(error) => failed("Loading the gate board")(error),
+                other => BackendError::NotFound(other.to_string()),
+            })
         })
     }
 

@@ -3,7 +3,7 @@
 use app::train::{AnalysisView, CargoLine, MeasurementLine, MetricView, StepLine, TimelineLine, TrainPage};
 
 use crate::api::trains::TrainDetail;
-use crate::engine::{Environment, GateState, TrainRun};
+use crate::engine::{Environment, TrainRun};
 
 /// The page for `detail`.
 pub fn page(detail: TrainDetail) -> TrainPage {
@@ -21,7 +21,7 @@ pub fn page(detail: TrainDetail) -> TrainPage {
             let gates = run
                 .as_ref()
                 .and_then(|run| run.candidates.iter().find(|candidate| candidate.artifact_id == c.artifact_id))
-                .map(|candidate| candidate.gates.iter().map(|g| (g.name.clone(), gate_state(&g.state))).collect())
+                .map(|candidate| candidate.gates.iter().map(|g| (g.name.clone(), g.state.name().to_owned())).collect())
                 .unwrap_or_default();
             CargoLine {
                 service: c.service,
@@ -128,20 +128,6 @@ fn metric(value: &serde_json::Value) -> MetricView {
         canary: numbers(&value["canary"]),
         baseline: numbers(&value["baseline"]),
     }
-}
-
-fn gate_state(state: &GateState) -> String {
-    match state {
-        GateState::Pending => "pending",
-        GateState::Running => "running",
-        GateState::Passed => "passed",
-        GateState::Failed { .. } => "failed",
-        GateState::Inconclusive { .. } => "inconclusive",
-        GateState::Errored { .. } => "errored",
-        GateState::Awaiting { .. } => "awaiting",
-        GateState::Waived { .. } => "waived",
-    }
-    .to_owned()
 }
 
 /// An RFC 3339 instant of the API as epoch milliseconds.

@@ -1,5 +1,7 @@
 //! Every gate run with its outcome (seed F1: flaky gates).
 
+use std::collections::BTreeMap;
+
 use super::{new_id, Conn, DbError};
 
 /// One run of one gate for one candidate.
@@ -65,19 +67,94 @@ impl Flakiness {
     }
 }
 
-/// Per gate, over runs since `since`: how many candidates got both a pass and a not-pass answer.
+impl Flakiness {
+    /// Per gate, over `runs`: the candidates that got a decisive answer, and those that got
+    /// both a pass and a failure, error or inconclusive answer. Sorted by gate.
+    pub fn of(runs: &[GateRun]) -> Vec<Flakiness> {
+        let mut answers: BTreeMap<(&str, &str), (bool, bool)> = BTreeMap::new();
+        for run in runs.iter().filter(|r| r.outcome != "awaiting") {
+            let seen = answers.entry((&run.gate, &run.artifact_id)).or_default();
+            match run.outcome.as_str() {
+                "passed" => seen.0 = true,
+                "failed" | "errored" | "inconclusive" => seen.1 = true,
+                _ => {}
+            }
+        }
+        let mut by_gate: BTreeMap<&str, Flakiness> = BTreeMap::new();
+        for ((gate, _), (passed, not_passed)) in answers {
+            let entry = by_gate.entry(gate).or_insert_with(|| Flakiness { gate: gate.to_owned(), judged: 0, flaky: 0 });
+            entry.judged += 1;
+            entry.flaky += i64::from(passed && not_passed);
+        }
+        by_gate.into_values().collect()
+    }
+}
+
+/// Every gate run since `since`, oldest first.
 #[tracing::instrument(skip_all)]
-pub async fn flakiness(conn: &mut Conn, since: i64) -> Result<Vec<Flakiness>, DbError> {
-    let rows: Vec<(String, i64, i64)> = sqlx::query_as(
-        "SELECT gate, COUNT(*), COALESCE(SUM(CASE WHEN passes > 0 AND others > 0 THEN 1 ELSE 0 END), 0) FROM ( \
-           SELECT gate, artifact_id, \
-             SUM(CASE WHEN outcome = 'passed' THEN 1 ELSE 0 END) AS passes, \
-             SUM(CASE WHEN outcome IN ('failed', 'errored', 'inconclusive') THEN 1 ELSE 0 END) AS others \
-           FROM gate_runs WHERE at >= $1 AND outcome <> 'awaiting' GROUP BY gate, artifact_id \
-         ) per_candidate GROUP BY gate ORDER BY gate",
+pub async fn since(conn: &mut Conn, since: i64) -> Result<Vec<GateRun>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT train_id, artifact_id, gate, outcome, detail, at FROM gate_runs WHERE at >= $1 ORDER BY at, gate",
     )
     .bind(since)
     .fetch_all(conn)
-    .await?;
-    Ok(rows.into_iter().map(|(gate, judged, flaky)| Flakiness { gate, judged, flaky }).collect())
+    .await?)
+}
+
+/// The gate runs of the `last` trains to cut over up to `now` (of one domain, or all), oldest first.
+#[tracing::instrument(skip_all)]
+pub async fn of_recent_trains(
+    conn: &mut Conn,
+    domain: Option<&str>,
+    now: i64,
+    last: i64,
+) -> Result<Vec<GateRun>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT g.train_id, g.artifact_id, g.gate, g.outcome, g.detail, g.at FROM gate_runs g JOIN ( \
+           SELECT t.id FROM trains t JOIN train_definitions d ON d.id = t.definition_id \
+           JOIN domains m ON m.id = d.domain_id JOIN train_runs r ON r.train_id = t.id \
+           WHERE t.planning_opens_at <= $1 AND ($2 = '' OR m.name = $2) ORDER BY t.cutover_at DESC LIMIT $3 \
+         ) recent ON recent.id = g.train_id ORDER BY g.at, g.gate",
+    )
+    .bind(now)
+    .bind(domain.unwrap_or(""))
+    .bind(last)
+    .fetch_all(conn)
+    .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(gate: &str, artifact: &str, outcome: &str) -> GateRun {
+        GateRun {
+            train_id: "t".into(),
+            artifact_id: artifact.into(),
+            gate: gate.into(),
+            outcome: outcome.into(),
+            detail: String::new(),
+            at: 0,
+        }
+    }
+
+    #[test]
+    fn a_candidate_is_flaky_for_a_gate_that_both_passed_and_did_not() {
+        let runs = [
+            run("tests", "a", "errored"),
+            run("tests", "a", "passed"),
+            run("tests", "b", "passed"),
+            run("tests", "c", "failed"),
+            run("scan", "a", "awaiting"),
+            run("scan", "a", "passed"),
+        ];
+        let found = Flakiness::of(&runs);
+        assert_eq!(
+            found,
+            [
+                Flakiness { gate: "scan".into(), judged: 1, flaky: 0 },
+                Flakiness { gate: "tests".into(), judged: 3, flaky: 1 },
+            ]
+        );
+    }
 }

@@ -150,6 +150,8 @@ fn matrix() -> BTreeMap<String, Row> {
         ("GET /console", row(PEOPLE)),
         ("GET /trains/{id}", row(READERS)),
         ("POST /rpc/train_page", with_form(READERS, "id={trains}")),
+        ("GET /gates", row(READERS)),
+        ("POST /rpc/gate_board", row(READERS)),
         ("GET /budgets", row(READERS)),
         ("GET /budgets/{service}", row(READERS)),
         ("POST /rpc/budgets", row(READERS)),

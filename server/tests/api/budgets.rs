@@ -271,3 +271,37 @@ async fn the_budget_pages_chart_the_sampled_history_with_the_trains_marked(backe
     assert!(html.contains("no service \"nonexistent\" with an SLO"), "{html}");
 }
 on_both_backends!(budget_pages, the_budget_pages_chart_the_sampled_history_with_the_trains_marked);
+
+async fn the_gate_board_shows_each_train_s_gates_and_drills_into_their_evidence(backend: Backend) {
+    let app = spawn_app(backend, false).await;
+    let metrics = SimulatedMetrics { exhausted: vec!["billing".into()], ..SimulatedMetrics::default() };
+    let (train_id, _, _) = run_train(&app, metrics).await;
+    app.clock.set(test_now() + Duration::hours(6));
+    let (status, html) = app.get("/gates").await;
+    assert_eq!(status, 200, "{html}");
+    for part in [
+        "<th scope=\"col\">tests</th>",
+        "<th scope=\"col\">security_scan</th>",
+        "<th scope=\"col\">error_budget</th>",
+        "payments-daily",
+        "3 passed",
+        "Flakiness over these 20 trains",
+    ] {
+        assert!(html.contains(part), "the board shows {part}");
+    }
+    let budget_cell = format!("/gates?last=20&amp;train={train_id}&amp;gate=error_budget#evidence");
+    assert!(html.contains(&budget_cell), "each cell links to its evidence");
+
+    let (status, html) = app.get(&format!("/gates?train={train_id}&gate=error_budget")).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("error_budget in payments-daily"), "{html}");
+    assert!(html.contains("billing: failed — error budget exhausted"), "the candidate's state and why: {html}");
+    assert!(html.contains("-50.0% of the error budget left"), "the gate's answer as recorded");
+
+    let (status, html) = app.get("/gates?last=0").await;
+    assert_eq!(status, 400);
+    assert!(html.contains("must be a number of trains from 1 to 200"), "{html}");
+    let (status, _) = app.get("/gates?domain=nowhere").await;
+    assert_eq!(status, 404);
+}
+on_both_backends!(gate_board, the_gate_board_shows_each_train_s_gates_and_drills_into_their_evidence);
