@@ -3,8 +3,10 @@
 //! for people who do not read the picture. The marks' geometry is in
 //! [`plot`]; this module draws it.
 
+mod gantt;
 mod plot;
 
+pub use gantt::{layout as gantt_layout, Gantt, Span};
 pub use plot::{format_value, nice_ticks, plot, Plot};
 
 use chrono::DateTime;

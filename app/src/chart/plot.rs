@@ -109,17 +109,23 @@ pub fn nice_ticks(low: f64, high: f64, count: usize) -> Vec<f64> {
 }
 
 /// Tick instants at whole days (or hours, for spans under three days), five or six of them.
-fn time_ticks(t0: i64, t1: i64) -> Vec<i64> {
+pub(crate) fn time_ticks(t0: i64, t1: i64) -> Vec<i64> {
     const HOUR: i64 = 3_600_000;
     const DAY: i64 = 24 * HOUR;
     let span = (t1 - t0).max(1);
     let unit = if span >= 3 * DAY { DAY } else { HOUR };
     let per = ((span / unit) / 5).max(1) * unit;
+    if span < 3 * HOUR {
+        // Short spans (a train's phases) tick every few minutes.
+        let minutes = [1, 2, 5, 10, 15, 30, 60].into_iter().map(|m| m * 60_000).find(|m| span / m <= 6).unwrap_or(HOUR);
+        let first = (t0 + minutes - 1).div_euclid(minutes) * minutes;
+        return (0..).map(|i| first + i * minutes).take_while(|at| *at <= t1).collect();
+    }
     let first = (t0 + per - 1).div_euclid(per) * per;
     (0..).map(|i| first + i * per).take_while(|at| *at <= t1).collect()
 }
 
-fn format_time(at: i64, span: i64) -> String {
+pub(crate) fn format_time(at: i64, span: i64) -> String {
     let at = DateTime::from_timestamp_millis(at).unwrap_or_default();
     if span >= 3 * 86_400_000 {
         at.format("%b %-d").to_string()

@@ -5,11 +5,14 @@
 
 mod model;
 
-pub use model::{AnalysisView, CargoLine, MeasurementLine, MetricView, StepLine, TimelineLine, TrainPage};
+pub use model::{
+    AnalysisView, ApprovalLine, AuditLine, CargoLine, MeasurementLine, MetricView, StepLine, TimelineLine, TrainPage,
+};
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
+use crate::chart::{timestamp, Gantt, TimeChartView};
 use crate::error_text;
 use crate::gates::gate_icon;
 use crate::viewer_time::{clock_time, provide_viewer_zone};
@@ -52,6 +55,7 @@ pub fn TrainDetailPage() -> impl IntoView {
 #[component]
 fn TrainView(page: TrainPage) -> impl IntoView {
     let at = page.cutover_at;
+    let spans = page.spans();
     let mark = (page.kind == "emergency").then(|| view! { <span class="emergency-mark">"EMERGENCY"</span> " " });
     view! {
         <h1>
@@ -65,9 +69,15 @@ fn TrainView(page: TrainPage) -> impl IntoView {
             <time>{move || clock_time(at, true)}</time>
             {format!(" ({})", page.time_zone)}
             {(!page.reason.is_empty()).then(|| format!(" · {}", page.reason))}
-            " · "
-            <a href=format!("/api/v1/trains/{}/release-notes", page.id)>"release notes"</a>
         </p>
+        <section aria-labelledby="phases-title">
+            <h2 id="phases-title">"Phases"</h2>
+            {if spans.is_empty() {
+                view! { <p class="empty">"The train has not opened yet."</p> }.into_any()
+            } else {
+                view! { <Gantt spans title="The train's phases and rollout steps over time (UTC)"/> }.into_any()
+            }}
+        </section>
         <section aria-labelledby="cargo-title">
             <h2 id="cargo-title">"Cargo"</h2>
             <table class="cargo">
@@ -119,6 +129,7 @@ fn TrainView(page: TrainPage) -> impl IntoView {
                 </tbody>
             </table>
         </section>
+        <Approvals approvals=page.approvals.clone()/>
         <section aria-labelledby="steps-title">
             <h2 id="steps-title">"Rollout"</h2>
             <ol class="steps">
@@ -186,6 +197,13 @@ fn TrainView(page: TrainPage) -> impl IntoView {
                 </table>
             </section>
         </Show>
+        <section aria-labelledby="notes-title">
+            <h2 id="notes-title">"Release notes"</h2>
+            <pre class="release-notes">{page.release_notes.clone()}</pre>
+            <p>
+                <a href=format!("/api/v1/trains/{}/release-notes", page.id)>"Download as Markdown"</a>
+            </p>
+        </section>
         <section aria-labelledby="timeline-title">
             <h2 id="timeline-title">"Timeline"</h2>
             <ol class="timeline">
@@ -208,6 +226,72 @@ fn TrainView(page: TrainPage) -> impl IntoView {
                     .collect_view()}
             </ol>
         </section>
+        <AuditExcerpt audit=page.audit.clone()/>
+    }
+    .into_any()
+}
+
+#[component]
+fn Approvals(approvals: Vec<ApprovalLine>) -> impl IntoView {
+    view! {
+        <section aria-labelledby="approvals-title">
+            <h2 id="approvals-title">"Approvals"</h2>
+            {approvals.is_empty().then(|| view! { <p class="empty">"No approval was asked for or given."</p> })}
+            <ul class="approvals">
+                {approvals
+                    .into_iter()
+                    .map(|a| {
+                        let at = a.at;
+                        let mark = if a.decision == "approved" { "✓" } else { "✗" };
+                        let comment = (!a.comment.is_empty()).then(|| format!(": “{}”", a.comment));
+                        view! {
+                            <li class=format!("approval {}", a.decision)>
+                                {format!("{mark} {} {} {} at ", a.approver, a.decision, a.service)}
+                                <time>{move || clock_time(at, true)}</time>
+                                {comment}
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn AuditExcerpt(audit: Vec<AuditLine>) -> impl IntoView {
+    view! {
+        <section aria-labelledby="audit-title">
+            <h2 id="audit-title">"Audit trail"</h2>
+            <p class="explain">"What people and CI did to this train and its cargo, from the tamper-evident audit log."</p>
+            {audit.is_empty().then(|| view! { <p class="empty">"Nothing recorded yet."</p> })}
+            <table class="audit-excerpt">
+                <thead>
+                    <tr>
+                        <th scope="col">"When (UTC)"</th>
+                        <th scope="col">"Who"</th>
+                        <th scope="col">"What"</th>
+                        <th scope="col">"On"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {audit
+                        .into_iter()
+                        .map(|line| {
+                            view! {
+                                <tr>
+                                    <td>{timestamp(line.at)}</td>
+                                    <td>{line.actor}</td>
+                                    <td>{line.action}</td>
+                                    <td>{line.object}</td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </section>
     }
     .into_any()
 }
@@ -222,7 +306,8 @@ fn Analysis(analysis: AnalysisView) -> impl IntoView {
                 {analysis
                     .metrics
                     .iter()
-                    .map(|metric| {
+                    .enumerate()
+                    .map(|(index, metric)| {
                         let stats = match (metric.p_value, metric.shift) {
                             (Some(p), Some((estimate, lower, upper))) => {
                                 format!("p = {p:.3e}; shift {estimate:.3} [{lower:.3}, {upper:.3}]")
@@ -235,7 +320,7 @@ fn Analysis(analysis: AnalysisView) -> impl IntoView {
                                 <strong>{format!("{} ({})", metric.metric, metric.service)}</strong>
                                 {format!(": {} — {}", metric.verdict, metric.reason)}
                                 <span class="stats">{stats}</span>
-                                {chart(&metric.canary, &metric.baseline)}
+                                <TimeChartView chart=metric.chart() id=format!("metric-{}-{index}", analysis.at)/>
                             </li>
                         }
                             .into_any()
@@ -245,31 +330,6 @@ fn Analysis(analysis: AnalysisView) -> impl IntoView {
         </article>
     }
     .into_any()
-}
-
-/// Canary (solid) against baseline (dashed) as a small line chart.
-fn chart(canary: &[f64], baseline: &[f64]) -> impl IntoView {
-    const WIDTH: f64 = 320.0;
-    const HEIGHT: f64 = 60.0;
-    let all = canary.iter().chain(baseline).copied().filter(|v| v.is_finite());
-    let (low, high) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
-    let span = if high > low { high - low } else { 1.0 };
-    let points = |series: &[f64]| {
-        let step = WIDTH / (series.len().max(2) - 1) as f64;
-        series
-            .iter()
-            .enumerate()
-            .map(|(i, v)| format!("{:.1},{:.1}", i as f64 * step, HEIGHT - (v - low) / span * HEIGHT))
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    let (canary_points, baseline_points) = (points(canary), points(baseline));
-    view! {
-        <svg class="chart" viewBox="0 0 320 60" width="320" height="60" role="img" aria-label="canary (solid) against baseline (dashed)">
-            <polyline class="baseline" points=baseline_points fill="none"></polyline>
-            <polyline class="canary" points=canary_points fill="none"></polyline>
-        </svg>
-    }
 }
 
 fn short_digest(digest: &str) -> String {

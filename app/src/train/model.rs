@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::chart::{Series, Span, TimeChart};
+
 /// Everything about one train.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainPage {
@@ -20,7 +22,71 @@ pub struct TrainPage {
     pub steps: Vec<StepLine>,
     pub analyses: Vec<AnalysisView>,
     pub measurements: Vec<MeasurementLine>,
+    /// The server's clock when the page was built (an open phase ends there).
+    #[serde(default)]
+    pub now: i64,
+    /// Every approval decision on the cargo, oldest first.
+    #[serde(default)]
+    pub approvals: Vec<ApprovalLine>,
+    /// Audit entries about the train and its cargo, oldest first.
+    #[serde(default)]
+    pub audit: Vec<AuditLine>,
+    /// The release notes, Markdown.
+    #[serde(default)]
+    pub release_notes: String,
 }
+
+/// One approver's decision on a candidate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalLine {
+    pub service: String,
+    pub approver: String,
+    /// `approved` or `rejected`.
+    pub decision: String,
+    pub comment: String,
+    pub at: i64,
+}
+
+/// One audit entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditLine {
+    pub at: i64,
+    pub actor: String,
+    pub action: String,
+    pub object: String,
+}
+
+impl TrainPage {
+    /// The phases and the rollout steps as spans on one time axis: each phase from its
+    /// transition to the next (the current one to now), each step from start to finish.
+    pub fn spans(&self) -> Vec<Span> {
+        let moves: Vec<&TimelineLine> = self.timeline.iter().filter(|l| !l.to.is_empty()).collect();
+        let mut spans: Vec<Span> = moves
+            .iter()
+            .enumerate()
+            .map(|(i, line)| {
+                let end = moves.get(i + 1).map_or_else(
+                    || if FINAL.contains(&line.to.as_str()) { line.at } else { self.now.max(line.at) },
+                    |next| next.at,
+                );
+                Span { label: line.to.replace('_', " "), class: format!("phase-{}", line.to), start: line.at, end }
+            })
+            .collect();
+        spans.extend(self.steps.iter().filter_map(|step| {
+            let start = step.started_at?;
+            Some(Span {
+                label: step.name.clone(),
+                class: format!("step-{}", step.outcome),
+                start,
+                end: step.finished_at.unwrap_or(self.now).max(start),
+            })
+        }));
+        spans
+    }
+}
+
+/// Phases a train never leaves.
+const FINAL: [&str; 4] = ["completed", "rolled_back", "aborted", "skipped"];
 
 /// One event of the timeline.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,6 +122,10 @@ pub struct StepLine {
     pub soak_seconds: i64,
     /// `waiting`, `running`, `succeeded` or `failed`.
     pub outcome: String,
+    #[serde(default)]
+    pub started_at: Option<i64>,
+    #[serde(default)]
+    pub finished_at: Option<i64>,
 }
 
 /// A canary analysis with its evidence.
@@ -80,6 +150,32 @@ pub struct MetricView {
     pub shift: Option<(f64, f64, f64)>,
     pub canary: Vec<f64>,
     pub baseline: Vec<f64>,
+    /// The span the samples cover, epoch ms (they are evenly spaced over it).
+    #[serde(default)]
+    pub window: (i64, i64),
+}
+
+impl MetricView {
+    /// Canary against baseline over the analysis window.
+    pub fn chart(&self) -> TimeChart {
+        let (start, end) = self.window;
+        let series = |name: &str, class: &str, values: &[f64]| {
+            let step = (end - start) / (values.len().max(2) as i64 - 1);
+            Series {
+                name: name.to_owned(),
+                class: class.to_owned(),
+                points: values.iter().enumerate().map(|(i, v)| (start + i as i64 * step, *v)).collect(),
+            }
+        };
+        TimeChart {
+            title: format!("{} of {}: canary against baseline", self.metric, self.service),
+            y_label: self.metric.clone(),
+            series: vec![series("canary", "canary", &self.canary), series("baseline", "baseline", &self.baseline)],
+            rules: Vec::new(),
+            markers: Vec::new(),
+            floor: None,
+        }
+    }
 }
 
 /// What the rollout cost one service.
@@ -90,4 +186,53 @@ pub struct MeasurementLine {
     pub budget_remaining: f64,
     pub latency_before: Option<f64>,
     pub latency_during: Option<f64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phases_run_from_one_transition_to_the_next_and_the_open_one_to_now() {
+        let line =
+            |at: i64, to: &str| TimelineLine { at, to: to.into(), actor: "runtime".into(), reason: String::new() };
+        let page = TrainPage {
+            id: "t".into(),
+            definition: "payments-weekly".into(),
+            domain: "payments".into(),
+            state: "rolling_out".into(),
+            kind: "regular".into(),
+            reason: String::new(),
+            time_zone: "UTC".into(),
+            cutover_at: 0,
+            timeline: vec![line(0, "planning"), line(10, ""), line(100, "preflight"), line(200, "rolling_out")],
+            cargo: vec![],
+            steps: vec![StepLine {
+                name: "canary".into(),
+                environment: "production".into(),
+                weight: 10,
+                region: String::new(),
+                soak_seconds: 60,
+                outcome: "running".into(),
+                started_at: Some(210),
+                finished_at: None,
+            }],
+            analyses: vec![],
+            measurements: vec![],
+            now: 500,
+            approvals: vec![],
+            audit: vec![],
+            release_notes: String::new(),
+        };
+        let spans: Vec<(String, i64, i64)> = page.spans().into_iter().map(|s| (s.label, s.start, s.end)).collect();
+        assert_eq!(
+            spans,
+            [
+                ("planning".to_owned(), 0, 100),
+                ("preflight".to_owned(), 100, 200),
+                ("rolling out".to_owned(), 200, 500),
+                ("canary".to_owned(), 210, 500),
+            ]
+        );
+    }
 }

@@ -305,8 +305,14 @@ pub async fn release_notes(
 ) -> Result<Response, ApiError> {
     caller.require(Permission::Read, None)?;
     let mut conn = state.db.acquire().await?;
-    let train = find(&mut conn, &id).await?;
-    let entries = store::artifacts::cargo(&mut conn, &id)
+    let markdown = release_notes_of(&mut conn, &id).await?;
+    Ok(([(header::CONTENT_TYPE, "text/markdown; charset=utf-8")], markdown).into_response())
+}
+
+/// The release notes of train `id`, Markdown.
+pub async fn release_notes_of(conn: &mut store::Conn, id: &str) -> Result<String, ApiError> {
+    let train = find(conn, id).await?;
+    let entries = store::artifacts::cargo(conn, id)
         .await?
         .into_iter()
         .map(|c| {
@@ -320,8 +326,7 @@ pub async fn release_notes(
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
     let title = format!("{}, cutover {}", train.definition, rfc3339(train.cutover_at));
-    let markdown = release_notes::render(&title, &train.state, &entries);
-    Ok(([(header::CONTENT_TYPE, "text/markdown; charset=utf-8")], markdown).into_response())
+    Ok(release_notes::render(&title, &train.state, &entries))
 }
 
 async fn find(conn: &mut store::Conn, id: &str) -> Result<TrainListing, ApiError> {

@@ -259,7 +259,9 @@ impl Backend for StoreBackend {
         let caller = self::caller(caller);
         Box::pin(async move {
             let detail = api::trains::detail_for(&self.state, &caller?, &id).await.map_err(BackendError::from_api)?;
-            Ok(train::page(detail))
+            let now = crate::time::to_ms(self.state.clock.now());
+            let extras = train::extras(&self.state.db, &detail, now).await.map_err(BackendError::from_api)?;
+            Ok(train::page(detail, extras))
         })
     }
 

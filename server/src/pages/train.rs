@@ -1,12 +1,54 @@
 //! The train page's data, from the same record the API answers with.
 
-use app::train::{AnalysisView, CargoLine, MeasurementLine, MetricView, StepLine, TimelineLine, TrainPage};
+use app::train::{
+    AnalysisView, ApprovalLine, AuditLine, CargoLine, MeasurementLine, MetricView, StepLine, TimelineLine, TrainPage,
+};
 
-use crate::api::trains::TrainDetail;
+use crate::api::{self, trains::TrainDetail, ApiError};
 use crate::engine::{Environment, TrainRun};
+use crate::store::{self, Db};
+
+/// What the page shows beyond the API's train record.
+pub struct Extras {
+    pub now: i64,
+    pub approvals: Vec<ApprovalLine>,
+    pub audit: Vec<AuditLine>,
+    pub release_notes: String,
+}
+
+/// Longest audit excerpt on a train page.
+const AUDIT_EXCERPT: i64 = 200;
+
+/// Loads the approvals of the train's cargo, the audit entries about it and its release notes.
+pub async fn extras(db: &Db, detail: &TrainDetail, now: i64) -> Result<Extras, ApiError> {
+    let mut conn = db.acquire().await?;
+    let mut approvals = Vec::new();
+    for candidate in &detail.cargo {
+        for a in store::approvals::of_artifact(&mut conn, &candidate.artifact_id).await? {
+            approvals.push(ApprovalLine {
+                service: candidate.service.clone(),
+                approver: a.approver,
+                decision: a.decision,
+                comment: a.comment,
+                at: a.decided_at,
+            });
+        }
+    }
+    approvals.sort_by_key(|a| a.at);
+    let objects: Vec<String> = std::iter::once(format!("train:{}", detail.train.id))
+        .chain(detail.cargo.iter().map(|c| format!("artifact:{}", c.artifact_id)))
+        .collect();
+    let audit = store::audit::about(&mut conn, &objects, AUDIT_EXCERPT)
+        .await?
+        .into_iter()
+        .map(|r| AuditLine { at: r.at, actor: r.actor, action: r.action, object: r.object })
+        .collect();
+    let release_notes = api::trains::release_notes_of(&mut conn, &detail.train.id).await?;
+    Ok(Extras { now, approvals, audit, release_notes })
+}
 
 /// The page for `detail`.
-pub fn page(detail: TrainDetail) -> TrainPage {
+pub fn page(detail: TrainDetail, extras: Extras) -> TrainPage {
     let run: Option<TrainRun> = detail.run.and_then(|value| serde_json::from_value(value).ok());
     let steps = run.as_ref().map(steps).unwrap_or_default();
     let step_name = |step: i64| {
@@ -78,6 +120,10 @@ pub fn page(detail: TrainDetail) -> TrainPage {
                 latency_during: m.p95_latency_during_seconds,
             })
             .collect(),
+        now: extras.now,
+        approvals: extras.approvals,
+        audit: extras.audit,
+        release_notes: extras.release_notes,
     }
 }
 
@@ -103,6 +149,8 @@ fn steps(run: &TrainRun) -> Vec<StepLine> {
                 region: step.region.clone().unwrap_or_default(),
                 soak_seconds: step.soak_ms / 1000,
                 outcome: outcome.to_owned(),
+                started_at: record.map(|r| r.started_at),
+                finished_at: record.and_then(|r| r.finished_at),
             }
         })
         .collect()
@@ -127,6 +175,7 @@ fn metric(value: &serde_json::Value) -> MetricView {
         },
         canary: numbers(&value["canary"]),
         baseline: numbers(&value["baseline"]),
+        window: (value["window_start"].as_i64().unwrap_or(0), value["window_end"].as_i64().unwrap_or(0)),
     }
 }
 

@@ -87,23 +87,41 @@ pub async fn page(conn: &mut Conn, offset: i64, limit: i64) -> Result<Vec<Record
     .bind(offset)
     .fetch_all(&mut *conn)
     .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(Record {
-                seq: row.try_get("seq")?,
-                at: row.try_get("at")?,
-                actor: row.try_get("actor")?,
-                action: row.try_get("action")?,
-                object: row.try_get("object")?,
-                before: row.try_get("before_state")?,
-                after: row.try_get("after_state")?,
-                request_id: row.try_get("request_id")?,
-                prev_hash: row.try_get("prev_hash")?,
-                hash: row.try_get("hash")?,
-            })
-        })
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(DbError::from)
+    rows.iter().map(record).collect::<Result<_, sqlx::Error>>().map_err(DbError::from)
+}
+
+fn record(row: &sqlx::any::AnyRow) -> Result<Record, sqlx::Error> {
+    Ok(Record {
+        seq: row.try_get("seq")?,
+        at: row.try_get("at")?,
+        actor: row.try_get("actor")?,
+        action: row.try_get("action")?,
+        object: row.try_get("object")?,
+        before: row.try_get("before_state")?,
+        after: row.try_get("after_state")?,
+        request_id: row.try_get("request_id")?,
+        prev_hash: row.try_get("prev_hash")?,
+        hash: row.try_get("hash")?,
+    })
+}
+
+/// The records about any of `objects` (`train:ID`, `artifact:ID`), oldest first, at most `limit`.
+pub async fn about(conn: &mut Conn, objects: &[String], limit: i64) -> Result<Vec<Record>, DbError> {
+    if objects.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders: Vec<String> = (2..objects.len() + 2).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT seq, at, actor, action, object, before_state, after_state, request_id, prev_hash, hash \
+         FROM audit_log WHERE object IN ({}) ORDER BY seq LIMIT $1",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query(&sql).bind(limit);
+    for object in objects {
+        query = query.bind(object);
+    }
+    let rows = query.fetch_all(&mut *conn).await?;
+    rows.iter().map(record).collect::<Result<_, sqlx::Error>>().map_err(DbError::from)
 }
 
 /// The newest `limit` records, newest first, for the admin page.

@@ -162,7 +162,12 @@ async fn a_healthy_train_records_its_rollout_figures(backend: Backend) {
         "Cargo",
         "✓ error_budget: passed",
         "canary 10% eu-west: pass, score 100",
-        "class=\"chart\"><polyline",
+        "p95 latency of ledger, checkout, billing: canary against baseline",
+        "Phases",
+        "Release notes: payments-daily",
+        "Audit trail",
+        "artifact.registered",
+        "No approval was asked for or given.",
         "Budget consumed",
         "every rollout step succeeded",
     ] {
