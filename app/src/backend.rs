@@ -83,6 +83,15 @@ mod port {
             action: TrainAction,
             reason: String,
         ) -> BoxFuture<'_, Result<String, BackendError>>;
+        /// Waives `gate` of `artifact_id` on train `train_id`; answers with the train's phase.
+        fn waive_gate(
+            &self,
+            caller: &Parts,
+            train_id: String,
+            artifact_id: String,
+            gate: String,
+            reason: String,
+        ) -> BoxFuture<'_, Result<String, BackendError>>;
         /// Approves (`approve`) or rejects (`reject`) a candidate; answers with its approval status.
         fn decide_candidate(
             &self,

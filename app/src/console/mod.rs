@@ -7,7 +7,7 @@ mod model;
 
 pub use model::{
     BreakGlassItem, ConsoleTrain, ConsoleView, EmergencyCandidate, EmergencyOption, FreezeForm, FreezeImpactView,
-    FreezePreviewView, PendingCandidate, ServiceContact, TrainAction,
+    FreezePreviewView, PendingCandidate, ServiceContact, TrainAction, UndecidedGate,
 };
 
 use leptos::prelude::*;
@@ -29,6 +29,19 @@ pub async fn operate_train(train_id: String, action: String, reason: String) -> 
     let (backend, caller) = crate::backend::backend_and_caller()?;
     let action = TrainAction::parse(&action).ok_or_else(|| ServerFnError::new(format!("unknown action {action}")))?;
     let result = backend.operate_train(&caller, train_id, action, reason).await;
+    result.map_err(crate::backend::BackendError::into_server_error)
+}
+
+/// Waives a candidate's gate on a train (a reason is required and audited).
+#[server(prefix = "/rpc", endpoint = "waive_gate")]
+pub async fn waive_gate(
+    train_id: String,
+    artifact_id: String,
+    gate: String,
+    reason: String,
+) -> Result<String, ServerFnError> {
+    let (backend, caller) = crate::backend::backend_and_caller()?;
+    let result = backend.waive_gate(&caller, train_id, artifact_id, gate, reason).await;
     result.map_err(crate::backend::BackendError::into_server_error)
 }
 
@@ -86,6 +99,7 @@ pub async fn decide_break_glass(id: String, decision: String, comment: String) -
 #[component]
 pub fn ConsolePage() -> impl IntoView {
     let act = ServerAction::<OperateTrain>::new();
+    let waive = ServerAction::<WaiveGate>::new();
     let decide = ServerAction::<DecideCandidate>::new();
     let ask = ServerAction::<RequestBreakGlass>::new();
     let glass = ServerAction::<DecideBreakGlass>::new();
@@ -97,6 +111,7 @@ pub fn ConsolePage() -> impl IntoView {
         move || {
             let versions = [
                 act.version(),
+                waive.version(),
                 decide.version(),
                 ask.version(),
                 glass.version(),
@@ -113,8 +128,14 @@ pub fn ConsolePage() -> impl IntoView {
     });
     let zone = provide_viewer_zone();
     let failure = move || {
-        let results =
-            [act.value().get(), decide.value().get(), ask.value().get(), glass.value().get(), emergency.value().get()];
+        let results = [
+            act.value().get(),
+            waive.value().get(),
+            decide.value().get(),
+            ask.value().get(),
+            glass.value().get(),
+            emergency.value().get(),
+        ];
         results.into_iter().flatten().find_map(Result::err).map(|error| error_text(&error))
     };
     let loaded = move || console.get().and_then(Result::ok);
@@ -145,6 +166,15 @@ pub fn ConsolePage() -> impl IntoView {
                                 let:candidate
                             >
                                 <CandidateItem candidate decide/>
+                            </For>
+                        </ul>
+                        <ul class="undecided-gates">
+                            <For
+                                each=move || loaded().map(|v| v.undecided).unwrap_or_default()
+                                key=|gate| gate.clone()
+                                let:gate
+                            >
+                                <UndecidedItem gate waive/>
                             </For>
                         </ul>
                         <ul class="break-glass-waiting">
@@ -340,6 +370,33 @@ fn ActionButton(train_id: String, action: TrainAction, act: ServerAction<Operate
             </ActionForm>
         }
         .into_any()
+    }
+}
+
+/// A gate that could not decide, with a waiver form (reason required, confirmed).
+#[component]
+fn UndecidedItem(gate: UndecidedGate, waive: ServerAction<WaiveGate>) -> impl IntoView {
+    view! {
+        <li class=format!("undecided gate-{}", gate.state)>
+            <span class="what">
+                <strong>{format!("? {} of {} {}", gate.gate, gate.service, gate.state)}</strong>
+                " on "
+                <a href=format!("/trains/{}", gate.train_id)>{gate.train.clone()}</a>
+                {(!gate.detail.is_empty()).then(|| format!(" — {}", gate.detail))}
+            </span>
+            <details class="confirm">
+                <summary class="action action-waive">"Waive…"</summary>
+                <ActionForm action=waive>
+                    <input type="hidden" name="train_id" value=gate.train_id.clone()/>
+                    <input type="hidden" name="artifact_id" value=gate.artifact_id.clone()/>
+                    <input type="hidden" name="gate" value=gate.gate.clone()/>
+                    <label>
+                        "Reason" <input type="text" name="reason" required minlength="3" placeholder="why it is safe to ship"/>
+                    </label>
+                    <button type="submit" class="confirm-button danger">"Confirm: waive the gate"</button>
+                </ActionForm>
+            </details>
+        </li>
     }
 }
 

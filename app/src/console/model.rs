@@ -20,6 +20,23 @@ pub struct ConsoleView {
     pub emergency: Vec<EmergencyOption>,
     /// Whether this person may freeze every domain at once.
     pub can_freeze_everywhere: bool,
+    /// Gates that could not decide (inconclusive, or errored past their retries) on trains
+    /// this person may operate: each waits for a waiver or a fix.
+    #[serde(default)]
+    pub undecided: Vec<UndecidedGate>,
+}
+
+/// A gate waiting for a person's decision.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct UndecidedGate {
+    pub train_id: String,
+    pub train: String,
+    pub artifact_id: String,
+    pub service: String,
+    pub gate: String,
+    /// `inconclusive` or `errored`.
+    pub state: String,
+    pub detail: String,
 }
 
 /// A freeze as the console's form states it (the fields of a `[[freeze]]` entry).
@@ -78,6 +95,7 @@ impl ConsoleView {
     /// Everything that waits for this person: candidates, break-glass requests and held trains they may resume.
     pub fn waiting_count(&self) -> usize {
         self.approvals.len()
+            + self.undecided.len()
             + self.break_glass.iter().filter(|item| item.can_approve).count()
             + self.trains.iter().filter(|train| train.phase == "held" && !train.actions.is_empty()).count()
     }

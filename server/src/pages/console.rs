@@ -3,13 +3,13 @@
 
 use app::console::{
     BreakGlassItem, ConsoleTrain, ConsoleView, EmergencyCandidate, EmergencyOption, PendingCandidate, ServiceContact,
-    TrainAction,
+    TrainAction, UndecidedGate,
 };
 use app::session::Viewer;
 
 use crate::api::{break_glass, ApiError, ApiState};
 use crate::auth::{Caller, Permission, Principal};
-use crate::engine::{HoldReason, TrainRun};
+use crate::engine::{GateState, HoldReason, TrainRun};
 use crate::store::{self, Conn};
 use crate::time::to_ms;
 use crate::train_state::TrainState;
@@ -36,7 +36,7 @@ pub async fn build(state: &ApiState, caller: &Caller) -> Result<ConsoleView, Api
         .ok_or_else(|| ApiError::Forbidden("the console is for people; API tokens use the API".into()))?;
     let now = to_ms(state.clock.now());
     let mut conn = state.db.acquire().await?;
-    let trains = trains(&mut conn, caller).await?;
+    let (trains, undecided) = trains(&mut conn, caller).await?;
     let approvals = if caller.principal.can_somewhere(Permission::Approve) {
         waiting_candidates(&mut conn, caller, &viewer.name, now).await?
     } else {
@@ -83,7 +83,16 @@ pub async fn build(state: &ApiState, caller: &Caller) -> Result<ConsoleView, Api
     }
     let operable_domains = domains.iter().filter(|d| operable(&d.id).is_some()).map(|d| d.name.clone()).collect();
     let can_freeze_everywhere = caller.principal.can(Permission::Operate, None);
-    Ok(ConsoleView { viewer, trains, approvals, break_glass, operable_domains, emergency, can_freeze_everywhere })
+    Ok(ConsoleView {
+        viewer,
+        trains,
+        approvals,
+        break_glass,
+        operable_domains,
+        emergency,
+        can_freeze_everywhere,
+        undecided,
+    })
 }
 
 /// A train in flight as the console's query reads it.
@@ -100,7 +109,8 @@ struct TrainRow {
     definition_id: String,
 }
 
-async fn trains(conn: &mut Conn, caller: &Caller) -> Result<Vec<ConsoleTrain>, ApiError> {
+/// The trains in flight, and the undecided gates on those `caller` may operate.
+async fn trains(conn: &mut Conn, caller: &Caller) -> Result<(Vec<ConsoleTrain>, Vec<UndecidedGate>), ApiError> {
     let rows: Vec<TrainRow> = sqlx::query_as(
         "SELECT t.id, d.name AS name, m.name AS domain, t.state AS phase, t.cutover_at, r.state AS run, t.kind, \
          t.definition_id \
@@ -115,6 +125,7 @@ async fn trains(conn: &mut Conn, caller: &Caller) -> Result<Vec<ConsoleTrain>, A
     .await?;
     let services = store::services::list(conn).await?;
     let mut trains = Vec::new();
+    let mut undecided = Vec::new();
     for TrainRow { id, name, domain, phase, cutover_at, run, kind, definition_id } in rows {
         let contacts = store::definitions::service_ids(conn, &definition_id)
             .await?
@@ -129,11 +140,24 @@ async fn trains(conn: &mut Conn, caller: &Caller) -> Result<Vec<ConsoleTrain>, A
             .collect();
         let run: Option<TrainRun> = run.and_then(|json| serde_json::from_str(&json).ok());
         let phase: TrainState = phase.parse().unwrap_or(TrainState::Scheduled);
-        let actions = if caller.principal.can(Permission::Operate, Some(&domain)) && run.is_some() {
-            offered(phase, run.as_ref())
-        } else {
-            Vec::new()
-        };
+        let operator = caller.principal.can(Permission::Operate, Some(&domain));
+        let actions = if operator && run.is_some() { offered(phase, run.as_ref()) } else { Vec::new() };
+        if operator {
+            undecided.extend(run.iter().flat_map(|r| &r.candidates).filter(|c| c.boarded()).flat_map(|c| {
+                c.gates
+                    .iter()
+                    .filter(|g| matches!(g.state, GateState::Inconclusive { .. } | GateState::Errored { .. }))
+                    .map(|g| UndecidedGate {
+                        train_id: id.clone(),
+                        train: name.clone(),
+                        artifact_id: c.artifact_id.clone(),
+                        service: c.service.clone(),
+                        gate: g.name.clone(),
+                        state: g.state.name().to_owned(),
+                        detail: g.state.detail(),
+                    })
+            }));
+        }
         let waiting_reason = if matches!(phase, TrainState::Held | TrainState::Suspended) {
             store::trains::events(conn, &id)
                 .await?
@@ -158,7 +182,7 @@ async fn trains(conn: &mut Conn, caller: &Caller) -> Result<Vec<ConsoleTrain>, A
             services: contacts,
         });
     }
-    Ok(trains)
+    Ok((trains, undecided))
 }
 
 /// The actions that make sense in `phase` (the engine still has the last word).

@@ -208,6 +208,22 @@ impl Backend for StoreBackend {
         })
     }
 
+    fn waive_gate(
+        &self,
+        caller: &Parts,
+        train_id: String,
+        artifact_id: String,
+        gate: String,
+        reason: String,
+    ) -> BoxFuture<'_, Result<String, BackendError>> {
+        let caller = self::caller(caller);
+        Box::pin(async move {
+            let request = api::actions::ActionRequest { action: Action::WaiveGate { artifact_id, gate }, reason };
+            let phase = api::actions::operate(&self.state, &caller?, &train_id, request).await;
+            phase.map(|phase| phase.to_string()).map_err(BackendError::from_api)
+        })
+    }
+
     fn decide_candidate(
         &self,
         caller: &Parts,

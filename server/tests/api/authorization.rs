@@ -176,6 +176,10 @@ fn matrix() -> BTreeMap<String, Row> {
         ("POST /rpc/change_password", with_form(PEOPLE, "current=x&new=y")),
         ("POST /rpc/console", row(PEOPLE)),
         ("POST /rpc/operate_train", with_form(OPERATORS, "train_id={trains}&action=hold&reason=matrix")),
+        (
+            "POST /rpc/waive_gate",
+            with_form(OPERATORS, "train_id={trains}&artifact_id={artifacts}&gate=tests&reason=matrix+waiver"),
+        ),
         ("POST /rpc/decide_candidate", with_form(APPROVERS, "artifact_id={artifacts}&decision=approve&comment=")),
         (
             "POST /rpc/request_break_glass",

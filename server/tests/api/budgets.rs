@@ -310,3 +310,56 @@ async fn the_gate_board_shows_each_train_s_gates_and_drills_into_their_evidence(
     assert_eq!(status, 404);
 }
 on_both_backends!(gate_board, the_gate_board_shows_each_train_s_gates_and_drills_into_their_evidence);
+
+async fn an_errored_gate_waits_in_the_console_until_a_release_manager_waives_it(backend: Backend) {
+    let app = spawn_app(backend, false).await;
+    fleet::apply(&app.db, &parse("fleet.toml", FLEET).expect("valid"), test_now()).await.expect("apply");
+    let mut artifacts = Vec::new();
+    for (service, digit) in [("ledger", 'a'), ("checkout", 'b'), ("billing", 'c')] {
+        artifacts.push(register_build(&app, service, "2.0.0", digit, "3.1").await);
+    }
+    // The CI runner died: the newest test result for ledger is an error, not a verdict.
+    let errored = serde_json::json!({ "kind": "tests", "name": "unit", "status": "errored", "summary": "runner lost" });
+    assert_eq!(app.post_json(&format!("/api/v1/artifacts/{}/checks", artifacts[0]), &errored).await.0, 201);
+    let opened_at = test_now() + Duration::hours(1);
+    tick(&app.db, opened_at, &SchedulerConfig::default()).await.expect("tick");
+    let integrations = FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), SimulatedMetrics::default())
+        .expect("integrations");
+    let train_id = train_in_state(&app.db, "planning").await;
+    let mut now = to_ms(opened_at);
+    for _ in 0..120 {
+        while server::runtime::work(&app.db, &integrations, now, 100).await.expect("work") > 0 {}
+        if server::runtime::load(&app.db, &train_id).await.expect("state").phase.as_str() == "held" {
+            break;
+        }
+        now += 60_000;
+    }
+    let (viewer, rm) = (
+        app.user_with_roles("vera", &[("viewer", None)]).await,
+        app.user_with_roles("rita", &[("release_manager", Some("payments"))]).await,
+    );
+    let (_, text) = app.call_rpc(&viewer, "console", "").await;
+    assert!(text.contains("\"undecided\":[]"), "a viewer is not asked to decide: {text}");
+    let (status, text) = app.call_rpc(&rm, "console", "").await;
+    assert_eq!(status, 200, "{text}");
+    let console: Value = serde_json::from_str(&text).expect("json");
+    let undecided = console["undecided"].as_array().expect("undecided gates");
+    assert_eq!(undecided.len(), 1, "{console}");
+    assert_eq!((undecided[0]["service"].as_str(), undecided[0]["gate"].as_str()), (Some("ledger"), Some("tests")));
+    assert_eq!(undecided[0]["state"], "errored");
+    assert!(undecided[0]["detail"].as_str().is_some_and(|d| d.contains("runner lost")), "{undecided:?}");
+
+    let form = format!("train_id={train_id}&artifact_id={}&gate=tests&reason=", artifacts[0]);
+    let (status, _) = app.call_rpc(&viewer, "waive_gate", &format!("{form}viewer+says+so")).await;
+    assert_eq!(status, 403, "a viewer may not waive");
+    let (status, text) = app.call_rpc(&rm, "waive_gate", &form).await;
+    assert_eq!(status, 400, "a waiver needs a reason: {text}");
+    let (status, text) = app.call_rpc(&rm, "waive_gate", &format!("{form}runner+outage%2C+tests+green+locally")).await;
+    assert_eq!(status, 200, "{text}");
+    let (_, text) = app.call_rpc(&rm, "console", "").await;
+    let console: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(console["undecided"].as_array().map(Vec::len), Some(0), "nothing waits any more: {console}");
+    let (_, html) = app.get(&format!("/trains/{train_id}")).await;
+    assert!(html.contains("⚑ tests: waived"), "the train page shows the waiver");
+}
+on_both_backends!(waive_undecided_gate, an_errored_gate_waits_in_the_console_until_a_release_manager_waives_it);
