@@ -19,7 +19,7 @@ mod port {
     use crate::budgets::{BudgetsView, ServiceBudgetView};
     use crate::calendar::{CalendarMonth, YearMonth};
     use crate::console::{ConsoleView, FreezeForm, FreezePreviewView, TrainAction};
-    use crate::dashboard::Dashboard;
+    use crate::dashboard::{Countdown, Dashboard};
     use crate::gates::GateBoard;
     use crate::session::Viewer;
     use crate::train::TrainPage;
@@ -116,6 +116,8 @@ mod port {
             artifacts: Vec<String>,
             reason: String,
         ) -> BoxFuture<'_, Result<String, BackendError>>;
+        /// The next cutover of a train definition.
+        fn countdown(&self, caller: &Parts, definition: String) -> BoxFuture<'_, Result<Countdown, BackendError>>;
         /// One train's page.
         fn train_page(&self, caller: &Parts, id: String) -> BoxFuture<'_, Result<TrainPage, BackendError>>;
         /// What declaring `form` would do; nothing is stored.

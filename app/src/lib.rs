@@ -113,6 +113,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/account") view=admin::AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/embed/calendar") view=calendar::EmbeddedCalendar ssr=SsrMode::Async/>
                     <Route path=path!("/embed/budget") view=budgets::EmbeddedBudget ssr=SsrMode::Async/>
+                    <Route path=path!("/embed/train") view=train::EmbeddedTrain ssr=SsrMode::Async/>
+                    <Route path=path!("/embed/countdown") view=dashboard::EmbeddedCountdown ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -6,7 +6,9 @@
 
 mod model;
 
-pub use model::{countdown, duration, show, Dashboard, DomainBudgetStatus, Kpi, KpiUnit, NextCutover, Trend};
+pub use model::{
+    countdown, duration, show, Countdown, Dashboard, DomainBudgetStatus, Kpi, KpiUnit, NextCutover, Trend,
+};
 
 use leptos::prelude::*;
 
@@ -18,6 +20,64 @@ pub async fn load_dashboard(domain: Option<String>) -> Result<Dashboard, ServerF
     let (backend, caller) = crate::backend::backend_and_caller()?;
     let domain = domain.filter(|d| !d.is_empty());
     backend.dashboard(&caller, domain).await.map_err(crate::backend::BackendError::into_server_error)
+}
+
+/// The next cutover of a definition.
+#[server(prefix = "/rpc", endpoint = "countdown")]
+pub async fn load_countdown(definition: String) -> Result<Countdown, ServerFnError> {
+    let (backend, caller) = crate::backend::backend_and_caller()?;
+    backend.countdown(&caller, definition).await.map_err(crate::backend::BackendError::into_server_error)
+}
+
+/// `/embed/countdown?definition=…`: the time to a definition's next cutover, ticking once hydrated.
+#[component]
+pub fn EmbeddedCountdown() -> impl IntoView {
+    let query = leptos_router::hooks::use_query_map();
+    let countdown_of = Resource::new(move || query.read().get("definition").unwrap_or_default(), load_countdown);
+    let zone = crate::viewer_time::provide_viewer_zone();
+    view! {
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || {
+                countdown_of
+                    .get()
+                    .map(|result| match result {
+                        Ok(found) => view! { <CountdownPanel found zone/> }.into_any(),
+                        Err(error) => view! { <p class="error" role="alert">{crate::error_text(&error)}</p> }.into_any(),
+                    })
+            }}
+        </Transition>
+    }
+}
+
+#[component]
+fn CountdownPanel(found: Countdown, zone: ViewerZone) -> impl IntoView {
+    let now = ticking_now(found.now);
+    let ViewerZone(zone_name) = zone;
+    let Some(next) = found.next else {
+        return view! {
+            <section class="embed-countdown">
+                <p class="countdown-name">{found.definition}</p>
+                <p class="countdown-big">"No cutover scheduled"</p>
+            </section>
+        }
+        .into_any();
+    };
+    let at = next.cutover_at;
+    view! {
+        <section class="embed-countdown" style=format!("--domain: {}", next.colour)>
+            <p class="countdown-name">
+                {next.emergency.then(|| "EMERGENCY ")}
+                {format!("{} · {}", next.name, next.domain)}
+            </p>
+            <p class="countdown-big countdown" aria-live="off">{move || countdown(at, now.get())}</p>
+            <p class="countdown-when">
+                "cutover at " <time>{move || clock_time(at, zone_name.get().is_some())}</time>
+                {move || format!(" ({})", zone_name.get().unwrap_or_else(|| "UTC".to_owned()))}
+                {format!(" · {}", next.state.replace('_', " "))}
+            </p>
+        </section>
+    }
+    .into_any()
 }
 
 /// The next cutovers, the KPIs and the budgets.

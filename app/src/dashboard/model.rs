@@ -144,6 +144,15 @@ pub struct NextCutover {
     pub emergency: bool,
 }
 
+/// The next cutover of one train definition, for the countdown panel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Countdown {
+    pub now: i64,
+    pub definition: String,
+    /// `None` when nothing is scheduled within a year.
+    pub next: Option<NextCutover>,
+}
+
 /// The time left until `at`, seen at `now`: "in 2 d 4 h", "in 3 h 20 min", "in 45 s", "now".
 pub fn countdown(at: i64, now: i64) -> String {
     let left = (at - now) / 1000;

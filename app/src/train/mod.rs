@@ -52,6 +52,58 @@ pub fn TrainDetailPage() -> impl IntoView {
     }
 }
 
+/// `/embed/train?id=…`: one train's status card for a wiki iframe (the server checked the signed link).
+#[component]
+pub fn EmbeddedTrain() -> impl IntoView {
+    let query = leptos_router::hooks::use_query_map();
+    let train = Resource::new(move || query.read().get("id").unwrap_or_default(), load_train);
+    provide_viewer_zone();
+    view! {
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || {
+                train
+                    .get()
+                    .map(|result| match result {
+                        Ok(page) => view! { <TrainCard page/> }.into_any(),
+                        Err(error) => view! { <p class="error" role="alert">{error_text(&error)}</p> }.into_any(),
+                    })
+            }}
+        </Transition>
+    }
+}
+
+/// The train in a few lines: phase, cutover, step, cargo and gates, the latest event.
+#[component]
+fn TrainCard(page: TrainPage) -> impl IntoView {
+    let at = page.cutover_at;
+    let boarded = page.cargo.iter().filter(|c| c.status != "missed").count();
+    let gates: Vec<&str> = page.cargo.iter().flat_map(|c| c.gates.iter().map(|(_, state)| state.as_str())).collect();
+    let failing = gates.iter().filter(|s| matches!(**s, "failed" | "errored" | "inconclusive")).count();
+    let passed = gates.iter().filter(|s| matches!(**s, "passed" | "waived")).count();
+    let step = page.steps.iter().rev().find(|s| s.outcome != "waiting").map(|s| format!("{}: {}", s.name, s.outcome));
+    let latest = page.timeline.last().map(|line| line.reason.clone()).unwrap_or_default();
+    view! {
+        <section class=format!("embed-train phase-{}", page.state)>
+            <p class="card-title">
+                <strong>{page.definition.clone()}</strong>
+                " "
+                <span class=format!("phase phase-{}", page.state)>{page.state.replace('_', " ")}</span>
+            </p>
+            <p>
+                {format!("{} · cutover ", page.domain)}
+                <time>{move || clock_time(at, true)}</time>
+            </p>
+            <p>
+                {format!("{boarded} of {} candidates on board · gates: {passed} ✓", page.cargo.len())}
+                {(failing > 0).then(|| format!(", {failing} ✗/?"))}
+            </p>
+            {step.map(|s| view! { <p>{s}</p> })}
+            <p class="card-latest">{latest}</p>
+        </section>
+    }
+    .into_any()
+}
+
 #[component]
 fn TrainView(page: TrainPage) -> impl IntoView {
     let at = page.cutover_at;

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use app::budgets::{BudgetState, SLOW_BURN};
-use app::dashboard::{Dashboard, DomainBudgetStatus, Kpi, KpiUnit, NextCutover};
+use app::dashboard::{Countdown, Dashboard, DomainBudgetStatus, Kpi, KpiUnit, NextCutover};
 
 use crate::engine::{Environment, TrainRun};
 use crate::fleet::ServiceSlo;
@@ -120,18 +120,36 @@ pub async fn build(db: &Db, now: i64, domain: Option<&str>) -> anyhow::Result<Da
         .into_iter()
         .filter(|t| !matches!(t.state.as_str(), "skipped" | "aborted" | "completed" | "rolled_back"))
         .take(NEXT)
-        .map(|t| NextCutover {
-            emergency: t.kind == "emergency",
-            id: t.id,
-            name: t.definition,
-            domain: t.domain,
-            colour: t.domain_colour,
-            state: t.state,
-            cutover_at: t.cutover_at,
-            time_zone: t.time_zone,
-        })
+        .map(next_cutover)
         .collect();
     Ok(Dashboard { now, kpis, regions, budgets, next })
+}
+
+/// The next cutover of `definition` after `now`; `None` when there is no such definition.
+pub async fn countdown(db: &Db, now: i64, definition: &str) -> anyhow::Result<Option<Countdown>> {
+    let mut conn = db.acquire().await?;
+    let Some(found) = store::definitions::by_name(&mut conn, definition).await? else { return Ok(None) };
+    let domains = store::domains::list(&mut conn).await?;
+    let domain = domains.iter().find(|d| d.id == found.domain_id).map(|d| d.name.as_str());
+    let upcoming = store::trains::cutting_over_between(&mut conn, now, now + 366 * DAY, domain).await?;
+    let next = upcoming
+        .into_iter()
+        .find(|t| t.definition == definition && !matches!(t.state.as_str(), "skipped" | "aborted"))
+        .map(next_cutover);
+    Ok(Some(Countdown { now, definition: definition.to_owned(), next }))
+}
+
+fn next_cutover(t: store::trains::TrainListing) -> NextCutover {
+    NextCutover {
+        emergency: t.kind == "emergency",
+        id: t.id,
+        name: t.definition,
+        domain: t.domain,
+        colour: t.domain_colour,
+        state: t.state,
+        cutover_at: t.cutover_at,
+        time_zone: t.time_zone,
+    }
 }
 
 /// A KPI from its observations: the mean over the last period, over the one before, and per week.

@@ -16,7 +16,7 @@ use app::backend::{Backend, BackendError, BoxFuture};
 use app::budgets::{BudgetsView, ServiceBudgetView};
 use app::calendar::{CalendarMonth, YearMonth};
 use app::console::{ConsoleView, FreezeForm, FreezeImpactView, FreezePreviewView, TrainAction};
-use app::dashboard::Dashboard;
+use app::dashboard::{Countdown, Dashboard};
 use app::gates::GateBoard;
 use app::session::Viewer;
 use app::train::TrainPage;
@@ -272,12 +272,25 @@ impl Backend for StoreBackend {
     }
 
     fn train_page(&self, caller: &Parts, id: String) -> BoxFuture<'_, Result<TrainPage, BackendError>> {
-        let caller = self::caller(caller);
+        let allowed = may_read_panel_for(caller, "train", &[("id", &id)]);
         Box::pin(async move {
-            let detail = api::trains::detail_for(&self.state, &caller?, &id).await.map_err(BackendError::from_api)?;
+            allowed?;
+            let detail = api::trains::detail(&self.state, &id).await.map_err(BackendError::from_api)?;
             let now = crate::time::to_ms(self.state.clock.now());
             let extras = train::extras(&self.state.db, &detail, now).await.map_err(BackendError::from_api)?;
             Ok(train::page(detail, extras))
+        })
+    }
+
+    fn countdown(&self, caller: &Parts, definition: String) -> BoxFuture<'_, Result<Countdown, BackendError>> {
+        let allowed = may_read_panel_for(caller, "countdown", &[("definition", &definition)]);
+        Box::pin(async move {
+            allowed?;
+            let now = crate::time::to_ms(self.state.clock.now());
+            dashboard::countdown(&self.state.db, now, &definition)
+                .await
+                .map_err(failed("Loading the countdown"))?
+                .ok_or_else(|| BackendError::NotFound(format!("there is no train definition \"{definition}\"")))
         })
     }
 

@@ -465,6 +465,60 @@ mod embeds {
         let response = app.anonymous.get(format!("{}{other}", app.address)).send().await.expect("embed");
         assert_eq!(response.status(), 403, "the link shows its own service only");
     }
+
+    #[tokio::test]
+    async fn train_card_and_countdown_links_show_their_one_train() {
+        let app = spawn_app(Backend::Sqlite, true).await;
+        server::scheduler::tick(&app.db, crate::helpers::test_now(), &server::scheduler::SchedulerConfig::default())
+            .await
+            .expect("tick");
+        let admin = app.admin_cookie.clone();
+        let origin = json!({ "origin": "https://wiki.example.com" });
+        assert_eq!(app.send_as(Some(&admin), Method::POST, "/api/v1/embed/origins", Some(&origin)).await.0, 201);
+        let link = |panel: &'static str, params: serde_json::Value| {
+            let body =
+                json!({ "panel": panel, "params": params, "audience": "https://wiki.example.com", "expires_in": "1d" });
+            let admin = admin.clone();
+            let app = &app;
+            async move {
+                let (status, text) = app.send_as(Some(&admin), Method::POST, "/api/v1/embed/links", Some(&body)).await;
+                assert_eq!(status, 201, "{text}");
+                let body: serde_json::Value = serde_json::from_str(&text).expect("json");
+                body["path"].as_str().expect("path").to_owned()
+            }
+        };
+        let fetch = |path: String| {
+            let app = &app;
+            async move {
+                let response = app.anonymous.get(format!("{}{path}", app.address)).send().await.expect("embed");
+                (response.status().as_u16(), response.text().await.expect("html"))
+            }
+        };
+
+        let path = link("countdown", json!({ "definition": "payments-weekly" })).await;
+        let (status, html) = fetch(path.clone()).await;
+        assert_eq!(status, 200, "{html}");
+        assert!(html.contains("payments-weekly · payments") && html.contains("class=\"countdown-big countdown\""));
+        assert!(html.contains(">in "), "a countdown, server-rendered: {html}");
+        assert_eq!(fetch(path.replace("payments-weekly", "search-biweekly")).await.0, 403, "its own definition only");
+
+        let mut conn = app.db.acquire().await.expect("connection");
+        let (train,): (String,) = sqlx::query_as("SELECT id FROM trains WHERE state = 'completed' LIMIT 1")
+            .fetch_one(&mut *conn)
+            .await
+            .expect("a past train");
+        drop(conn);
+        let path = link("train", json!({ "id": train })).await;
+        let (status, html) = fetch(path.clone()).await;
+        assert_eq!(status, 200, "{html}");
+        assert!(
+            html.contains("class=\"embed-train phase-completed\"") && html.contains("candidates on board"),
+            "{html}"
+        );
+        assert!(!html.contains("href=\"/trains/") && !html.contains("Sign out"), "never navigates out");
+        let other = path.replace(&train, "00000000-0000-0000-0000-000000000000");
+        assert_eq!(fetch(other).await.0, 403, "its own train only");
+    }
 }
 
 #[tokio::test]

@@ -158,6 +158,9 @@ fn matrix() -> BTreeMap<String, Row> {
         ("POST /rpc/service_budget", with_form(READERS, "service=ledger")),
         // Only with a signed link, like the calendar panel.
         ("GET /embed/budget", row(NOBODY)),
+        ("GET /embed/train", row(NOBODY)),
+        ("GET /embed/countdown", row(NOBODY)),
+        ("POST /rpc/countdown", with_form(READERS, "definition=payments-weekly")),
         ("GET /admin", row(ADMINS)),
         ("GET /account", row(PEOPLE)),
         ("POST /rpc/admin", row(ADMINS)),
