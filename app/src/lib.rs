@@ -94,6 +94,12 @@ fn NotFound() -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    // Effects run only in the browser: once this one has, the page is hydrated (tests wait for it).
+    Effect::new(|_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
     view! {
         <Stylesheet id="railyard" href="/pkg/railyard.css"/>
         <Title text="Railyard"/>

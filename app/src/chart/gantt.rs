@@ -23,20 +23,30 @@ const RIGHT: f64 = 12.0;
 const ROW: f64 = 20.0;
 const AXIS: f64 = 24.0;
 
-/// Where each bar goes: (x, width) per span, the time ticks (x, label), and the drawing's height.
-pub fn layout(spans: &[Span]) -> (Vec<(f64, f64)>, Vec<(f64, String)>, f64) {
+/// Where the bars go.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Layout {
+    /// (x, width) per span.
+    pub bars: Vec<(f64, f64)>,
+    /// Time ticks: (x, label).
+    pub ticks: Vec<(f64, String)>,
+    pub height: f64,
+}
+
+/// Lays `spans` out on one time axis.
+pub fn layout(spans: &[Span]) -> Layout {
     let t0 = spans.iter().map(|s| s.start).min().unwrap_or(0);
     let t1 = spans.iter().map(|s| s.end.max(s.start)).max().unwrap_or(1).max(t0 + 1);
     let x = |at: i64| LEFT + (at - t0) as f64 / (t1 - t0) as f64 * (WIDTH - LEFT - RIGHT);
     let bars = spans.iter().map(|s| (x(s.start), (x(s.end.max(s.start)) - x(s.start)).max(2.0))).collect();
     let ticks = time_ticks(t0, t1).into_iter().map(|at| (x(at), format_time(at, t1 - t0))).collect();
-    (bars, ticks, spans.len() as f64 * ROW + AXIS)
+    Layout { bars, ticks, height: spans.len() as f64 * ROW + AXIS }
 }
 
 /// The spans as bars on a time axis, titled `title`.
 #[component]
 pub fn Gantt(spans: Vec<Span>, #[prop(into)] title: String) -> impl IntoView {
-    let (bars, ticks, height) = layout(&spans);
+    let Layout { bars, ticks, height } = layout(&spans);
     let bottom = height - AXIS;
     let rows = spans
         .iter()
@@ -96,7 +106,7 @@ mod tests {
         let span = |label: &str, start: i64, end: i64| Span { label: label.into(), class: "p".into(), start, end };
         let spans =
             [span("planning", 0, 600_000), span("preflight", 600_000, 900_000), span("canary", 900_000, 1_800_000)];
-        let (bars, ticks, height) = layout(&spans);
+        let Layout { bars, ticks, height } = layout(&spans);
         assert_eq!(bars.len(), 3);
         assert!((bars[0].0 - LEFT).abs() < 1e-9, "the first span starts at the axis");
         assert!(bars[1].0 > bars[0].0 && bars[2].0 > bars[1].0);

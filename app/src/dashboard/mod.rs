@@ -66,7 +66,7 @@ fn CountdownPanel(found: Countdown, zone: ViewerZone) -> impl IntoView {
     view! {
         <section class="embed-countdown" style=format!("--domain: {}", next.colour)>
             <p class="countdown-name">
-                {next.emergency.then(|| "EMERGENCY ")}
+                {next.emergency.then_some("EMERGENCY ")}
                 {format!("{} · {}", next.name, next.domain)}
             </p>
             <p class="countdown-big countdown" aria-live="off">{move || countdown(at, now.get())}</p>
@@ -182,10 +182,18 @@ fn Sparkline(kpi: Kpi) -> impl IntoView {
 
 #[component]
 fn Regions(regions: Vec<Kpi>) -> impl IntoView {
+    if regions.is_empty() {
+        return view! {
+            <section class="regions" aria-labelledby="regions-title">
+                <h2 id="regions-title">"M9 · rollout success by region"</h2>
+                <p class="empty">"No production step finished in the last 28 days."</p>
+            </section>
+        }
+        .into_any();
+    }
     view! {
         <section class="regions" aria-labelledby="regions-title">
             <h2 id="regions-title">"M9 · rollout success by region"</h2>
-            {regions.is_empty().then(|| view! { <p class="empty">"No production step finished in the last 28 days."</p> })}
             <table class="kpi-table">
                 <thead>
                     <tr>

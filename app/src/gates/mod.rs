@@ -81,6 +81,7 @@ fn Board(board: GateBoard) -> impl IntoView {
         }
         pairs.join("&")
     };
+    let rows = board.rows.len();
     if board.rows.is_empty() {
         return view! { <p class="empty">{format!("No train of {scope} has opened yet.")}</p> }.into_any();
     }
@@ -129,7 +130,7 @@ fn Board(board: GateBoard) -> impl IntoView {
             </table>
         </div>
         {board.evidence.map(|evidence| view! { <EvidencePanel evidence/> })}
-        <Flakiness flakiness=board.flakiness last=board.last/>
+        <Flakiness flakiness=board.flakiness trains=rows/>
     }
     .into_any()
 }
@@ -207,10 +208,10 @@ fn EvidencePanel(evidence: Evidence) -> impl IntoView {
 }
 
 #[component]
-fn Flakiness(flakiness: Vec<GateFlakiness>, last: usize) -> impl IntoView {
+fn Flakiness(flakiness: Vec<GateFlakiness>, trains: usize) -> impl IntoView {
     view! {
         <section class="flakiness" aria-labelledby="flakiness-title">
-            <h2 id="flakiness-title">{format!("Flakiness over these {last} trains")}</h2>
+            <h2 id="flakiness-title">{format!("Flakiness over the {trains} train{} shown", if trains == 1 { "" } else { "s" })}</h2>
             <p class="explain">
                 "A candidate is flaky for a gate when the gate both passed and failed (or errored, or could not decide) for the same build."
             </p>

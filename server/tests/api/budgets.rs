@@ -290,7 +290,7 @@ async fn the_gate_board_shows_each_train_s_gates_and_drills_into_their_evidence(
         "<th scope=\"col\">error_budget</th>",
         "payments-daily",
         "3 passed",
-        "Flakiness over these 20 trains",
+        "Flakiness over the 1 train shown",
     ] {
         assert!(html.contains(part), "the board shows {part}");
     }
