@@ -179,3 +179,45 @@ test('embedded panels read at 320×200 and never navigate out', async ({ browser
     await context.close();
   }
 });
+
+test('sign-in, admin and account pages pass axe and fit a phone', async ({ page }) => {
+  await page.goto('/login');
+  await expect(page.getByLabel('Password')).toBeVisible();
+  await expectAccessible(page, 'sign-in');
+  await screenshots(page, 'login');
+  await signIn(page, 'admin', '/admin', process.env.RAILYARD_ADMIN_PASSWORD ?? 'e2e admin password');
+  await expect(page.locator('h1').first()).toBeVisible();
+  await expectAccessible(page, 'admin');
+  await screenshots(page, 'admin');
+  await page.goto('/account');
+  await expect(page.locator('h1').first()).toBeVisible();
+  await expectAccessible(page, 'account');
+  await screenshots(page, 'account');
+});
+
+test('every page is readable before (and without) the wasm', async ({ browser }) => {
+  const signedIn = await browser.newContext();
+  const page = await signedIn.newPage();
+  await signIn(page, 'viewer');
+  const cookies = await signedIn.cookies();
+  await page.goto('/gates');
+  const train = (await page.locator('.gate-board tbody th a').first().getAttribute('href')) ?? '/';
+  await signedIn.close();
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  await context.addCookies(cookies);
+  const noScript = await context.newPage();
+  const pages: [string, string][] = [
+    ['/', '.kpi-card'],
+    ['/?view=quarter', 'table.month-grid'],
+    ['/gates', 'table.gate-board'],
+    ['/budgets', 'table.budgets'],
+    ['/budgets/auth', 'figure.time-chart svg polyline'],
+    [train, 'figure.gantt svg'],
+    ['/console', '.console-trains'],
+  ];
+  for (const [path, selector] of pages) {
+    await noScript.goto(path);
+    await expect(noScript.locator(selector).first(), `${path} without JavaScript`).toBeAttached();
+  }
+  await context.close();
+});

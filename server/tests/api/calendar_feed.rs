@@ -2,7 +2,7 @@
 //! UIDs that stay the same when a train changes, per domain too, readable
 //! by calendar apps that can only send a URL.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use server::fleet::{self, parse};
 use server::scheduler::{tick, SchedulerConfig};
@@ -39,9 +39,32 @@ async fn feed(app: &TestApp, query: &str) -> (u16, String) {
     (status, response.text().await.expect("body"))
 }
 
-/// The UIDs of the feed's events that start with `prefix`.
+/// The feed's events as a real iCalendar parser reads them: each event's properties by name.
+fn events(feed: &str) -> Vec<BTreeMap<String, String>> {
+    let calendars: Vec<ical::parser::ical::component::IcalCalendar> =
+        ical::IcalParser::new(std::io::BufReader::new(feed.as_bytes()))
+            .collect::<Result<_, _>>()
+            .unwrap_or_else(|error| panic!("not a valid iCalendar feed ({error}): {feed}"));
+    assert_eq!(calendars.len(), 1, "one calendar");
+    calendars[0]
+        .events
+        .iter()
+        .map(|event| event.properties.iter().filter_map(|p| Some((p.name.clone(), p.value.clone()?))).collect())
+        .collect()
+}
+
+/// The UIDs of the feed's events that start with `prefix`; every event has a start, an end and a summary.
 fn uids(feed: &str, prefix: &str) -> BTreeSet<String> {
-    feed.lines().filter_map(|l| l.strip_prefix("UID:")).filter(|u| u.starts_with(prefix)).map(str::to_owned).collect()
+    events(feed)
+        .into_iter()
+        .inspect(|event| {
+            for name in ["DTSTART", "DTEND", "SUMMARY", "DTSTAMP"] {
+                assert!(event.contains_key(name), "an event without {name}: {event:?}");
+            }
+        })
+        .filter_map(|event| event.get("UID").cloned())
+        .filter(|uid| uid.starts_with(prefix))
+        .collect()
 }
 
 #[tokio::test]
