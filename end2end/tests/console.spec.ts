@@ -35,6 +35,12 @@ test('a release manager holds and resumes a train, and aborting asks for a reaso
   await page.screenshot({ path: 'screenshots/console-release-manager.png', fullPage: true });
   await train.locator('button.action-resume').click();
   await expect(train.locator('.phase')).toHaveText('planning');
+  // The train page tells the same story.
+  const story = await page.context().newPage();
+  await story.goto(`/trains/${trainId}`);
+  await expect(story.locator('.timeline')).toContainText('held by user:release-manager: waiting for the ledger fix');
+  await expect(story.locator('.audit-excerpt')).toContainText('train.operator_action');
+  await story.close();
 
   await train.locator('summary.action-abort').click();
   const confirm = train.locator('details.confirm[open] button.confirm-button');

@@ -55,6 +55,10 @@ test('the executive dashboard: next cutovers count down, KPIs with trends, budge
   await expect(first).not.toHaveText(before ?? '', { timeout: 70_000 });
   await expectAccessible(page, 'dashboard');
   await screenshots(page, 'dashboard');
+  // The dark theme reads as well.
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await expectAccessible(page, 'dashboard (dark)');
+  await page.screenshot({ path: 'screenshots/dashboard-dark.png', fullPage: true });
 });
 
 test('the calendar filters by domain and shows a quarter', async ({ page }) => {

@@ -155,21 +155,7 @@ fn KpiCard(kpi: Kpi) -> impl IntoView {
 /// The KPI per week as a tiny line; its label reads the values out.
 #[component]
 fn Sparkline(kpi: Kpi) -> impl IntoView {
-    const WIDTH: f64 = 120.0;
-    const HEIGHT: f64 = 28.0;
-    let known: Vec<(usize, f64)> = kpi.weekly.iter().enumerate().filter_map(|(i, v)| Some((i, (*v)?))).collect();
-    let (low, high) = match kpi.unit {
-        KpiUnit::Ratio => (0.0, 1.0),
-        KpiUnit::Seconds => (0.0, known.iter().map(|(_, v)| *v).fold(1.0, f64::max)),
-    };
-    let step = WIDTH / (kpi.weekly.len().max(2) - 1) as f64;
-    let points = known
-        .iter()
-        .map(|(i, v)| {
-            format!("{:.1},{:.1}", *i as f64 * step, HEIGHT - 2.0 - (v - low) / (high - low) * (HEIGHT - 4.0))
-        })
-        .collect::<Vec<_>>()
-        .join(" ");
+    let points = kpi.sparkline(120.0, 28.0);
     let words: Vec<String> =
         kpi.weekly.iter().map(|v| v.map_or_else(|| "none".to_owned(), |v| show(kpi.unit, v))).collect();
     let label = format!("{} per week over {} weeks, oldest first: {}", kpi.name, words.len(), words.join(", "));

@@ -73,6 +73,24 @@ impl Kpi {
         }
     }
 
+    /// The weekly values as a polyline's points in a `width` × `height` box (weeks without a
+    /// value are left out; ratios span 0–100 %, durations 0 to their largest week).
+    pub fn sparkline(&self, width: f64, height: f64) -> String {
+        let high = match self.unit {
+            KpiUnit::Ratio => 1.0,
+            KpiUnit::Seconds => self.weekly.iter().flatten().copied().fold(1.0, f64::max),
+        };
+        let step = width / (self.weekly.len().max(2) - 1) as f64;
+        self.weekly
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| {
+                Some(format!("{:.1},{:.1}", i as f64 * step, height - 2.0 - (*v)? / high * (height - 4.0)))
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
     /// The trend with an arrow and the change: "▲ 4 pts vs the 28 days before (better)".
     pub fn trend_words(&self) -> String {
         let (Some(now), Some(before)) = (self.value, self.previous) else {
@@ -199,6 +217,13 @@ mod tests {
         assert_eq!(kpi(Some(0.9), Some(0.905), true, KpiUnit::Ratio).trend(), Trend::Steady);
         assert_eq!(kpi(Some(0.9), None, true, KpiUnit::Ratio).trend(), Trend::Unknown);
         assert_eq!(kpi(None, None, true, KpiUnit::Ratio).shown(), "no data");
+    }
+
+    #[test]
+    fn a_sparkline_has_a_point_per_week_with_a_value() {
+        let mut success = kpi(Some(1.0), None, true, KpiUnit::Ratio);
+        success.weekly = vec![Some(0.0), None, Some(0.5), Some(1.0)];
+        assert_eq!(success.sparkline(120.0, 28.0), "0.0,26.0 80.0,14.0 120.0,2.0");
     }
 
     #[test]
