@@ -51,6 +51,34 @@ fn error_text(error: &ServerFnError) -> String {
     }
 }
 
+/// A server function's result as a page shows it: `show` for the value, a loading line
+/// (`loading`) until it arrives, and the error as an alert.
+fn loaded<T, V>(
+    resource: Resource<Result<T, ServerFnError>>,
+    loading: &'static str,
+    show: impl Fn(T) -> V + Clone + Send + Sync + 'static,
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static,
+    V: IntoView + 'static,
+{
+    view! {
+        <Transition fallback=move || view! { <p class="loading">{loading}</p> }>
+            {
+                let show = show.clone();
+                move || {
+                    resource
+                        .get()
+                        .map(|result| match result {
+                            Ok(value) => show(value).into_any(),
+                            Err(error) => view! { <p class="notice error" role="alert">{error_text(&error)}</p> }.into_any(),
+                        })
+                }
+            }
+        </Transition>
+    }
+}
+
 /// The bar above every page except embedded panels.
 #[component]
 fn TopBar() -> impl IntoView {

@@ -14,7 +14,6 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::chart::{format_value, TimeChartView};
-use crate::error_text;
 
 /// Every service's budget.
 #[server(prefix = "/rpc", endpoint = "budgets")]
@@ -37,16 +36,7 @@ pub fn BudgetsPage() -> impl IntoView {
     view! {
         <section class="budgets-page">
             <h1>"Error budgets"</h1>
-            <Transition fallback=|| view! { <p class="loading">"Loading budgets…"</p> }>
-                {move || {
-                    budgets
-                        .get()
-                        .map(|result| match result {
-                            Ok(view) => view! { <Overview view/> }.into_any(),
-                            Err(error) => view! { <p class="notice error" role="alert">{error_text(&error)}</p> }.into_any(),
-                        })
-                }}
-            </Transition>
+            {crate::loaded(budgets, "Loading budgets…", |view| view! { <Overview view/> })}
         </section>
     }
 }
@@ -133,16 +123,7 @@ pub fn ServiceBudgetPage() -> impl IntoView {
             <p class="breadcrumb">
                 <a href="/budgets">"Error budgets"</a>
             </p>
-            <Transition fallback=|| view! { <p class="loading">"Loading the budget…"</p> }>
-                {move || {
-                    budget
-                        .get()
-                        .map(|result| match result {
-                            Ok(view) => view! { <ServiceBudget view/> }.into_any(),
-                            Err(error) => view! { <p class="notice error" role="alert">{error_text(&error)}</p> }.into_any(),
-                        })
-                }}
-            </Transition>
+            {crate::loaded(budget, "Loading the budget…", |view| view! { <ServiceBudget view/> })}
         </section>
     }
 }
@@ -228,31 +209,19 @@ fn TrainCosts(trains: Vec<TrainCost>) -> impl IntoView {
 pub fn EmbeddedBudget() -> impl IntoView {
     let query = use_query_map();
     let budget = Resource::new(move || query.read().get("service").unwrap_or_default(), load_service_budget);
-    view! {
-        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || {
-                budget
-                    .get()
-                    .map(|result| match result {
-                        Ok(view) => {
-                            let (class, label) = view.line.state().label();
-                            let left = view.line.remaining.map(percent).unwrap_or_default();
-                            view! {
-                                <section class="embed-budget">
-                                    <p class=format!("budget-now budget-{class}")>
-                                        <strong>{view.line.service.clone()}</strong>
-                                        {format!(" {label} {left}")}
-                                    </p>
-                                    <TimeChartView chart=view.remaining id="embed-budget"/>
-                                </section>
-                            }
-                                .into_any()
-                        }
-                        Err(error) => view! { <p class="error" role="alert">{error_text(&error)}</p> }.into_any(),
-                    })
-            }}
-        </Transition>
-    }
+    crate::loaded(budget, "Loading…", |view: ServiceBudgetView| {
+        let (class, label) = view.line.state().label();
+        let left = view.line.remaining.map(percent).unwrap_or_default();
+        view! {
+            <section class="embed-budget">
+                <p class=format!("budget-now budget-{class}")>
+                    <strong>{view.line.service.clone()}</strong>
+                    {format!(" {label} {left}")}
+                </p>
+                <TimeChartView chart=view.remaining id="embed-budget"/>
+            </section>
+        }
+    })
 }
 
 fn percent(share: f64) -> String {

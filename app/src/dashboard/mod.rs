@@ -35,18 +35,7 @@ pub fn EmbeddedCountdown() -> impl IntoView {
     let query = leptos_router::hooks::use_query_map();
     let countdown_of = Resource::new(move || query.read().get("definition").unwrap_or_default(), load_countdown);
     let zone = crate::viewer_time::provide_viewer_zone();
-    view! {
-        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || {
-                countdown_of
-                    .get()
-                    .map(|result| match result {
-                        Ok(found) => view! { <CountdownPanel found zone/> }.into_any(),
-                        Err(error) => view! { <p class="error" role="alert">{crate::error_text(&error)}</p> }.into_any(),
-                    })
-            }}
-        </Transition>
-    }
+    crate::loaded(countdown_of, "Loading…", move |found| view! { <CountdownPanel found zone/> })
 }
 
 #[component]

@@ -12,7 +12,6 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::chart::timestamp;
-use crate::error_text;
 
 /// The board over the `last` trains (default 20), for one domain or all, with one cell's evidence.
 #[server(prefix = "/rpc", endpoint = "gate_board")]
@@ -57,16 +56,7 @@ pub fn GatesPage() -> impl IntoView {
     view! {
         <section class="gates-page">
             <h1>"Gate board"</h1>
-            <Transition fallback=|| view! { <p class="loading">"Loading the gates…"</p> }>
-                {move || {
-                    board
-                        .get()
-                        .map(|result| match result {
-                            Ok(board) => view! { <Board board/> }.into_any(),
-                            Err(error) => view! { <p class="notice error" role="alert">{error_text(&error)}</p> }.into_any(),
-                        })
-                }}
-            </Transition>
+            {crate::loaded(board, "Loading the gates…", |board| view! { <Board board/> })}
         </section>
     }
 }

@@ -13,7 +13,6 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use crate::chart::{timestamp, Gantt, TimeChartView};
-use crate::error_text;
 use crate::gates::gate_icon;
 use crate::viewer_time::{clock_time, provide_viewer_zone};
 
@@ -38,16 +37,7 @@ pub fn TrainDetailPage() -> impl IntoView {
     provide_viewer_zone();
     view! {
         <section class="train-page">
-            <Transition fallback=|| view! { <p class="loading">"Loading the train…"</p> }>
-                {move || {
-                    train
-                        .get()
-                        .map(|result| match result {
-                            Ok(page) => view! { <TrainView page/> }.into_any(),
-                            Err(error) => view! { <p class="notice error" role="alert">{error_text(&error)}</p> }.into_any(),
-                        })
-                }}
-            </Transition>
+            {crate::loaded(train, "Loading the train…", |page| view! { <TrainView page/> })}
         </section>
     }
 }
@@ -58,18 +48,7 @@ pub fn EmbeddedTrain() -> impl IntoView {
     let query = leptos_router::hooks::use_query_map();
     let train = Resource::new(move || query.read().get("id").unwrap_or_default(), load_train);
     provide_viewer_zone();
-    view! {
-        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || {
-                train
-                    .get()
-                    .map(|result| match result {
-                        Ok(page) => view! { <TrainCard page/> }.into_any(),
-                        Err(error) => view! { <p class="error" role="alert">{error_text(&error)}</p> }.into_any(),
-                    })
-            }}
-        </Transition>
-    }
+    crate::loaded(train, "Loading…", |page| view! { <TrainCard page/> })
 }
 
 /// The train in a few lines: phase, cutover, step, cargo and gates, the latest event.
