@@ -49,6 +49,11 @@ test('a release manager holds and resumes a train, and aborting asks for a reaso
   await confirm.click();
   await expect(train.locator('.phase')).toHaveText('planning');
   await expect(train.locator('details.confirm[open] input[name="reason"]')).toBeFocused();
+  // Blanks pass the browser's length check but not the server's: the refusal shows beside the button.
+  await train.locator('details.confirm[open] input[name="reason"]').fill('   ');
+  await confirm.click();
+  await expect(train.locator('.action-error')).toContainText('a reason is required');
+  await expect(train.locator('.phase')).toHaveText('planning');
 });
 
 test('a release manager for payments is offered actions on payments trains only', async ({ page }) => {

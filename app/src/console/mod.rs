@@ -11,6 +11,7 @@ pub use model::{
 };
 
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 
 use crate::error_text;
 
@@ -95,6 +96,40 @@ pub async fn decide_break_glass(id: String, decision: String, comment: String) -
     result.map_err(crate::backend::BackendError::into_server_error)
 }
 
+/// Remembers which object (by `key_of` of the submitted form) `action` last ran for.
+fn track<S>(action: ServerAction<S>, key_of: fn(&S) -> String) -> ReadSignal<Option<String>>
+where
+    S: ServerFn + Clone + Send + Sync + 'static,
+    S::Output: Send + Sync + 'static,
+    S::Error: Send + Sync + 'static,
+{
+    let (acted_on, set_acted_on) = signal(None::<String>);
+    Effect::new(move |_| {
+        if let Some(input) = action.input().get() {
+            set_acted_on.set(Some(key_of(&input)));
+        }
+    });
+    acted_on
+}
+
+/// The refusal of `action`'s last run, if it ran for `key`: shown beside that object's controls.
+fn refusal<S>(
+    action: ServerAction<S>,
+    acted_on: ReadSignal<Option<String>>,
+    key: String,
+) -> impl Fn() -> Option<AnyView> + Send + Sync + 'static
+where
+    S: ServerFn<Error = ServerFnError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
+    move || {
+        (acted_on.get().as_deref() == Some(key.as_str()))
+            .then(|| action.value().get().and_then(Result::err))
+            .flatten()
+            .map(|error| view! { <p class="action-error" role="alert">{error_text(&error)}</p> }.into_any())
+    }
+}
+
 /// The page.
 #[component]
 pub fn ConsolePage() -> impl IntoView {
@@ -127,22 +162,16 @@ pub fn ConsolePage() -> impl IntoView {
         let _ = set_interval_with_handle(move || set_tick.update(|n| *n += 1), std::time::Duration::from_secs(2));
     });
     let zone = provide_viewer_zone();
-    let failure = move || {
-        let results = [
-            act.value().get(),
-            waive.value().get(),
-            decide.value().get(),
-            ask.value().get(),
-            glass.value().get(),
-            emergency.value().get(),
-        ];
-        results.into_iter().flatten().find_map(Result::err).map(|error| error_text(&error))
-    };
+    // Which object each action last ran for, so its refusal shows beside that object's controls.
+    let acted_on = track(act, |input| input.train_id.clone());
+    let waived = track(waive, |input| format!("{}/{}/{}", input.train_id, input.artifact_id, input.gate));
+    let decided = track(decide, |input| input.artifact_id.clone());
+    let glassed = track(glass, |input| input.id.clone());
+    let started = track(emergency, |input| input.definition.clone());
     let loaded = move || console.get().and_then(Result::ok);
     view! {
         <section class="console" aria-labelledby="console-title">
             <h1 id="console-title">"Console"</h1>
-            {move || failure().map(|message| view! { <p class="notice error" role="alert">{message}</p> })}
             <Transition fallback=|| view! { <p class="loading">"Loading the console…"</p> }>
                 {move || {
                     console
@@ -165,7 +194,7 @@ pub fn ConsolePage() -> impl IntoView {
                                 key=|candidate| candidate.clone()
                                 let:candidate
                             >
-                                <CandidateItem candidate decide/>
+                                <CandidateItem candidate decide decided/>
                             </For>
                         </ul>
                         <ul class="undecided-gates">
@@ -174,7 +203,7 @@ pub fn ConsolePage() -> impl IntoView {
                                 key=|gate| gate.clone()
                                 let:gate
                             >
-                                <UndecidedItem gate waive/>
+                                <UndecidedItem gate waive waived/>
                             </For>
                         </ul>
                         <ul class="break-glass-waiting">
@@ -187,7 +216,7 @@ pub fn ConsolePage() -> impl IntoView {
                                 key=|item| item.clone()
                                 let:item
                             >
-                                <BreakGlassDecision item glass/>
+                                <BreakGlassDecision item glass glassed/>
                             </For>
                         </ul>
                     </section>
@@ -210,7 +239,7 @@ pub fn ConsolePage() -> impl IntoView {
                                     key=|train| train.clone()
                                     let:train
                                 >
-                                    <TrainRow train zone act/>
+                                    <TrainRow train zone act acted_on/>
                                 </For>
                             </tbody>
                         </table>
@@ -226,7 +255,7 @@ pub fn ConsolePage() -> impl IntoView {
                                 key=|option| option.clone()
                                 let:option
                             >
-                                <EmergencyForm option emergency/>
+                                <EmergencyForm option emergency started/>
                             </For>
                         </section>
                     </Show>
@@ -277,8 +306,14 @@ pub fn ConsolePage() -> impl IntoView {
 }
 
 #[component]
-fn TrainRow(train: ConsoleTrain, zone: ViewerZone, act: ServerAction<OperateTrain>) -> impl IntoView {
+fn TrainRow(
+    train: ConsoleTrain,
+    zone: ViewerZone,
+    act: ServerAction<OperateTrain>,
+    acted_on: ReadSignal<Option<String>>,
+) -> impl IntoView {
     let ViewerZone(zone_name) = zone;
+    let row_error = refusal(act, acted_on, train.id.clone());
     let at = train.cutover_at;
     let when = move || clock_time(at, zone_name.get().is_some());
     let id = train.id.clone();
@@ -332,6 +367,7 @@ fn TrainRow(train: ConsoleTrain, zone: ViewerZone, act: ServerAction<OperateTrai
                     .map(|action| view! { <ActionButton train_id=id.clone() action=*action act/> })
                     .collect_view()}
                 {train.actions.is_empty().then(|| view! { <span class="no-actions">"—"</span> })}
+                {row_error}
             </td>
         </tr>
     }
@@ -375,7 +411,12 @@ fn ActionButton(train_id: String, action: TrainAction, act: ServerAction<Operate
 
 /// A gate that could not decide, with a waiver form (reason required, confirmed).
 #[component]
-fn UndecidedItem(gate: UndecidedGate, waive: ServerAction<WaiveGate>) -> impl IntoView {
+fn UndecidedItem(
+    gate: UndecidedGate,
+    waive: ServerAction<WaiveGate>,
+    waived: ReadSignal<Option<String>>,
+) -> impl IntoView {
+    let error = refusal(waive, waived, format!("{}/{}/{}", gate.train_id, gate.artifact_id, gate.gate));
     view! {
         <li class=format!("undecided gate-{}", gate.state)>
             <span class="what">
@@ -396,13 +437,19 @@ fn UndecidedItem(gate: UndecidedGate, waive: ServerAction<WaiveGate>) -> impl In
                     <button type="submit" class="confirm-button danger">"Confirm: waive the gate"</button>
                 </ActionForm>
             </details>
+            {error}
         </li>
     }
 }
 
 #[component]
-fn CandidateItem(candidate: PendingCandidate, decide: ServerAction<DecideCandidate>) -> impl IntoView {
+fn CandidateItem(
+    candidate: PendingCandidate,
+    decide: ServerAction<DecideCandidate>,
+    decided: ReadSignal<Option<String>>,
+) -> impl IntoView {
     let (approve_id, reject_id) = (candidate.artifact_id.clone(), candidate.artifact_id.clone());
+    let error = refusal(decide, decided, candidate.artifact_id.clone());
     view! {
         <li class="candidate">
             <span class="what">
@@ -432,13 +479,19 @@ fn CandidateItem(candidate: PendingCandidate, decide: ServerAction<DecideCandida
                     <button type="submit" class="danger">"Confirm: reject"</button>
                 </ActionForm>
             </details>
+            {error}
         </li>
     }
 }
 
 #[component]
-fn BreakGlassDecision(item: BreakGlassItem, glass: ServerAction<DecideBreakGlass>) -> impl IntoView {
+fn BreakGlassDecision(
+    item: BreakGlassItem,
+    glass: ServerAction<DecideBreakGlass>,
+    glassed: ReadSignal<Option<String>>,
+) -> impl IntoView {
     let (approve_id, reject_id) = (item.id.clone(), item.id.clone());
+    let error = refusal(glass, glassed, item.id.clone());
     view! {
         <li class="glass-request">
             <span class="what">
@@ -463,13 +516,19 @@ fn BreakGlassDecision(item: BreakGlassItem, glass: ServerAction<DecideBreakGlass
                     <button type="submit" class="danger">"Confirm: reject"</button>
                 </ActionForm>
             </details>
+            {error}
         </li>
     }
 }
 
 #[component]
-fn EmergencyForm(option: EmergencyOption, emergency: ServerAction<StartEmergency>) -> impl IntoView {
+fn EmergencyForm(
+    option: EmergencyOption,
+    emergency: ServerAction<StartEmergency>,
+    started: ReadSignal<Option<String>>,
+) -> impl IntoView {
     let summary = format!("Start an emergency {} train…", option.definition);
+    let error = refusal(emergency, started, option.definition.clone());
     let definition = option.definition.clone();
     view! {
         <details class="confirm start-emergency" data-definition=option.definition.clone()>
@@ -501,6 +560,7 @@ fn EmergencyForm(option: EmergencyOption, emergency: ServerAction<StartEmergency
                 </label>
                 <button type="submit" class="danger">"Confirm: start emergency train"</button>
             </ActionForm>
+            {error}
         </details>
     }
     .into_any()
@@ -623,6 +683,12 @@ fn BreakGlassForm(domains: Signal<Vec<String>>, ask: ServerAction<RequestBreakGl
                 </label>
                 <button type="submit" class="danger">"Ask two approvers"</button>
             </ActionForm>
+            {move || {
+                ask.value()
+                    .get()
+                    .and_then(Result::err)
+                    .map(|error| view! { <p class="action-error" role="alert">{error_text(&error)}</p> })
+            }}
         </details>
     }
     .into_any()
