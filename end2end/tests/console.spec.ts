@@ -52,7 +52,7 @@ test('a release manager holds and resumes a train, and aborting asks for a reaso
   // Blanks pass the browser's length check but not the server's: the refusal shows beside the button.
   await train.locator('details.confirm[open] input[name="reason"]').fill('   ');
   await confirm.click();
-  await expect(train.locator('.action-error')).toContainText('a reason is required');
+  await expect(train.locator('.action-error')).toContainText('this action needs a reason');
   await expect(train.locator('.phase')).toHaveText('planning');
 });
 
