@@ -72,13 +72,15 @@ impl TrainPage {
                 Span { label: line.to.replace('_', " "), class: format!("phase-{}", line.to), start: line.at, end }
             })
             .collect();
+        // A step still open when the train ended (a rollback) ends with the train.
+        let ended = moves.last().filter(|line| FINAL.contains(&line.to.as_str())).map(|line| line.at);
         spans.extend(self.steps.iter().filter_map(|step| {
             let start = step.started_at?;
             Some(Span {
-                label: step.name.clone(),
+                label: format!("step: {}", step.name),
                 class: format!("step-{}", step.outcome),
                 start,
-                end: step.finished_at.unwrap_or(self.now).max(start),
+                end: step.finished_at.or(ended).unwrap_or(self.now).max(start),
             })
         }));
         spans
@@ -231,8 +233,15 @@ mod tests {
                 ("planning".to_owned(), 0, 100),
                 ("preflight".to_owned(), 100, 200),
                 ("rolling out".to_owned(), 200, 500),
-                ("canary".to_owned(), 210, 500),
+                ("step: canary".to_owned(), 210, 500),
             ]
         );
+        // Rolled back at 300: the open step ends there, not at the page's clock.
+        let mut rolled_back = page.clone();
+        rolled_back.timeline.push(line(300, "rolled_back"));
+        let spans = rolled_back.spans();
+        let step = spans.iter().find(|s| s.label == "step: canary").expect("the step");
+        assert_eq!((step.start, step.end), (210, 300));
+        assert_eq!(spans.iter().find(|s| s.label == "rolled back").map(|s| (s.start, s.end)), Some((300, 300)));
     }
 }
