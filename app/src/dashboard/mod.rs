@@ -221,12 +221,20 @@ fn Budgets(budgets: Vec<DomainBudgetStatus>) -> impl IntoView {
                         let lowest = b
                             .lowest
                             .map(|(service, left)| format!(" · lowest: {service} {:.0}% left", left * 100.0));
+                        let spent = b.consumed.value.map(|value| {
+                            format!(
+                                "each train spent {:.1}% of a budget on average; {}",
+                                value * 100.0,
+                                b.consumed.trend_words(),
+                            )
+                        });
                         view! {
                             <li class=format!("budget-{class}") style=format!("--domain: {}", b.colour)>
                                 <strong>{b.domain.clone()}</strong>
                                 {format!(" ({} services) ", b.services)}
                                 <span class="budget-state">{words}</span>
                                 {lowest}
+                                {spent.map(|text| view! { <span class="budget-spent">{text}</span> })}
                             </li>
                         }
                     })

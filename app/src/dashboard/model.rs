@@ -147,6 +147,8 @@ pub struct DomainBudgetStatus {
     pub burning: Vec<String>,
     /// The service with the least budget left, and how much.
     pub lowest: Option<(String, f64)>,
+    /// Mean share of a budget each train's rollout spent, with its trend.
+    pub consumed: Kpi,
 }
 
 /// A train about to cut over.

@@ -76,7 +76,16 @@ fn Board(board: GateBoard) -> impl IntoView {
         return view! { <p class="empty">{format!("No train of {scope} has opened yet.")}</p> }.into_any();
     }
     let gates = board.gates.clone();
+    let domain_query = board.domain.as_ref().map(|d| format!("&domain={d}")).unwrap_or_default();
+    let spans = [10, 20, 50, 100]
+        .into_iter()
+        .map(|n| {
+            let current = (n == board.last).then_some("page");
+            view! { <a href=format!("/gates?last={n}{domain_query}") aria-current=current>{format!("last {n}")}</a> }
+        })
+        .collect_view();
     view! {
+        <nav class="view-switch board-span" aria-label="How many trains">{spans}</nav>
         <p class="explain">
             {format!("The last {} trains of {scope}, newest first. Each cell is the worst state among the train's candidates; open it for the evidence.", board.rows.len())}
         </p>

@@ -61,6 +61,7 @@ pub async fn build(db: &Db, now: i64, domain: Option<&str>) -> anyhow::Result<Da
     let services = store::services::list(&mut conn).await?;
     let domains = store::domains::list(&mut conn).await?;
     let samples = store::budget_samples::latest(&mut conn).await?;
+    let measured = store::measurements::all_with_domain(&mut conn).await?;
     drop(conn);
 
     let runs: Vec<TrainRun> =
@@ -91,6 +92,11 @@ pub async fn build(db: &Db, now: i64, domain: Option<&str>) -> anyhow::Result<Da
         .iter()
         .filter(|d| domain.is_none_or(|name| name == d.name))
         .filter_map(|d| {
+            let consumed: Vec<Observation> = measured
+                .iter()
+                .filter(|m| m.domain == d.name)
+                .map(|m| (m.measurement.to_at, m.measurement.budget_consumed))
+                .collect();
             let mut status = DomainBudgetStatus {
                 domain: d.name.clone(),
                 colour: d.colour.clone(),
@@ -98,6 +104,7 @@ pub async fn build(db: &Db, now: i64, domain: Option<&str>) -> anyhow::Result<Da
                 exhausted: Vec::new(),
                 burning: Vec::new(),
                 lowest: None,
+                consumed: kpi("M7", "budget spent per train", KpiUnit::Ratio, false, &consumed, now),
             };
             for service in services.iter().filter(|s| s.domain_id == d.id && ServiceSlo::parse_stored(&s.slo).is_some())
             {

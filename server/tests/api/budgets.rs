@@ -266,6 +266,7 @@ async fn the_budget_pages_chart_the_sampled_history_with_the_trains_marked(backe
         "M10 · security gate pass rate</span><strong class=\"kpi-value\">100%",
         "<th scope=\"row\">eu-west</th><td>0%</td>",
         "✗ exhausted: billing",
+        "each train spent",
         "Next cutovers",
     ] {
         assert!(html.contains(part), "the dashboard shows {part}");
