@@ -364,3 +364,64 @@ async fn an_errored_gate_waits_in_the_console_until_a_release_manager_waives_it(
     assert!(html.contains("⚑ tests: waived"), "the train page shows the waiver");
 }
 on_both_backends!(waive_undecided_gate, an_errored_gate_waits_in_the_console_until_a_release_manager_waives_it);
+
+/// Opens the day's train over FLEET with passing builds and works it until it reaches `phase`.
+async fn train_in_phase(app: &TestApp, integrations: &FleetIntegrations, phase: &str) -> (String, i64) {
+    fleet::apply(&app.db, &parse("fleet.toml", FLEET).expect("valid"), test_now()).await.expect("apply");
+    for (service, digit) in [("ledger", 'a'), ("checkout", 'b'), ("billing", 'c')] {
+        register_build(app, service, "2.0.0", digit, "3.1").await;
+    }
+    let opened_at = test_now() + Duration::hours(1);
+    tick(&app.db, opened_at, &SchedulerConfig::default()).await.expect("tick");
+    let train_id = train_in_state(&app.db, "planning").await;
+    let mut now = to_ms(opened_at);
+    for _ in 0..24 * 60 {
+        server::runtime::sync_freezes(&app.db, now).await.expect("freezes");
+        while server::runtime::work(&app.db, integrations, now, 100).await.expect("work") > 0 {}
+        if server::runtime::load(&app.db, &train_id).await.expect("state").phase.as_str() == phase {
+            return (train_id, now);
+        }
+        now += 60_000;
+    }
+    panic!("the train never reached {phase}");
+}
+
+async fn the_console_s_promote_and_roll_back_move_the_train_and_its_page_says_so(backend: Backend) {
+    let app = spawn_app(backend, false).await;
+    let integrations = FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), SimulatedMetrics::default())
+        .expect("integrations");
+    let (train_id, now) = train_in_phase(&app, &integrations, "canary").await;
+    let rm = app.user_with_roles("rita", &[("release_manager", Some("payments"))]).await;
+    let viewer = app.user_with_roles("vera", &[("viewer", None)]).await;
+    let act = |action: &str, reason: &str| format!("train_id={train_id}&action={action}&reason={reason}");
+
+    let (status, _) = app.call_rpc(&viewer, "operate_train", &act("promote", "")).await;
+    assert_eq!(status, 403, "a viewer may not promote");
+    // Promote skips the canary's soak: the next step starts at once.
+    let (status, text) = app.call_rpc(&rm, "operate_train", &act("promote", "")).await;
+    assert_eq!(status, 200, "{text}");
+    while server::runtime::work(&app.db, &integrations, now, 100).await.expect("work") > 0 {}
+    let run = server::runtime::load(&app.db, &train_id).await.expect("state");
+    assert_eq!(run.current_step, 1, "on to the 100% step: {run:?}");
+
+    let (status, text) = app.call_rpc(&rm, "operate_train", &act("roll_back", "")).await;
+    assert_eq!(status, 400, "a rollback needs a reason: {text}");
+    let (status, text) = app.call_rpc(&rm, "operate_train", &act("roll_back", "checkout+errors+in+the+logs")).await;
+    assert_eq!(status, 200, "{text}");
+    let mut later = now;
+    for _ in 0..60 {
+        while server::runtime::work(&app.db, &integrations, later, 100).await.expect("work") > 0 {}
+        if server::runtime::load(&app.db, &train_id).await.expect("state").phase.is_final() {
+            break;
+        }
+        later += 60_000;
+    }
+    let (_, html) = app.get(&format!("/trains/{train_id}")).await;
+    assert!(html.contains("phase phase-rolled_back"), "the page shows the rollback");
+    assert!(html.contains("checkout errors in the logs"), "with the reason in the timeline");
+    assert!(html.contains("train.operator_action"), "and in the audit trail");
+}
+on_both_backends!(
+    console_promote_and_roll_back,
+    the_console_s_promote_and_roll_back_move_the_train_and_its_page_says_so
+);
