@@ -9,6 +9,21 @@ import { signIn } from './session';
 const PHONE = { width: 390, height: 844 };
 const DESKTOP = { width: 1400, height: 1000 };
 
+/** The viewer's signed-in browser state, made once: every sign-in counts against the address's rate limit. */
+let viewerState: Awaited<ReturnType<import('@playwright/test').BrowserContext['storageState']>> | undefined;
+
+/** A new page signed in as the viewer. */
+async function viewerPage(browser: Browser): Promise<Page> {
+  if (!viewerState) {
+    const context = await browser.newContext();
+    await signIn(await context.newPage(), 'viewer');
+    viewerState = await context.storageState();
+    await context.close();
+  }
+  const context = await browser.newContext({ storageState: viewerState });
+  return context.newPage();
+}
+
 /** Fails on any serious or critical axe-core violation, listing them. */
 async function expectAccessible(page: Page, name: string) {
   const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
@@ -39,8 +54,8 @@ async function hydrated(page: Page) {
   await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
 }
 
-test('the executive dashboard: next cutovers count down, KPIs with trends, budgets per domain', async ({ page }) => {
-  await signIn(page, 'viewer');
+test('the executive dashboard: next cutovers count down, KPIs with trends, budgets per domain', async ({ browser }) => {
+  const page = await viewerPage(browser);
   // A controllable clock: the countdowns tick on the browser's own timers.
   await page.clock.install();
   await page.goto('/');
@@ -66,8 +81,8 @@ test('the executive dashboard: next cutovers count down, KPIs with trends, budge
   await page.screenshot({ path: 'screenshots/dashboard-dark.png', fullPage: true });
 });
 
-test('the calendar filters by domain and shows a quarter', async ({ page }) => {
-  await signIn(page, 'viewer');
+test('the calendar filters by domain and shows a quarter', async ({ browser }) => {
+  const page = await viewerPage(browser);
   await page.goto('/');
   await hydrated(page);
   await page.getByLabel('Domain', { exact: true }).selectOption('search');
@@ -89,8 +104,8 @@ test('the calendar filters by domain and shows a quarter', async ({ page }) => {
   await screenshots(page, 'calendar-quarter');
 });
 
-test('the gate board drills into a gate run without a reload', async ({ page }) => {
-  await signIn(page, 'viewer');
+test('the gate board drills into a gate run without a reload', async ({ browser }) => {
+  const page = await viewerPage(browser);
   await page.goto('/gates');
   await expect(page.locator('table.gate-board')).toBeVisible();
   await expect(page.locator('.gate-board thead th', { hasText: 'tests' })).toBeVisible();
@@ -105,8 +120,8 @@ test('the gate board drills into a gate run without a reload', async ({ page }) 
   await screenshots(page, 'gates');
 });
 
-test('error budgets: the overview and one service with its charts', async ({ page }) => {
-  await signIn(page, 'viewer');
+test('error budgets: the overview and one service with its charts', async ({ browser }) => {
+  const page = await viewerPage(browser);
   await page.goto('/budgets');
   await expect(page.locator('.budget-line', { hasText: 'ranking' })).toContainText('exhausted');
   await expectAccessible(page, 'budgets');
@@ -124,8 +139,8 @@ test('error budgets: the overview and one service with its charts', async ({ pag
   await screenshots(page, 'budget-auth');
 });
 
-test('a train page tells the whole story: phases, cargo, approvals, notes, audit', async ({ page }) => {
-  await signIn(page, 'viewer');
+test('a train page tells the whole story: phases, cargo, approvals, notes, audit', async ({ browser }) => {
+  const page = await viewerPage(browser);
   await page.goto('/gates');
   await page.locator('.gate-board tbody th a').first().click();
   await expect(page.locator('.train-page h1')).toBeVisible();
@@ -144,29 +159,30 @@ test('the console as a release manager passes axe and fits a phone', async ({ pa
   await screenshots(page, 'console');
 });
 
-/** A signed embed link to `panel`, made through the API as the admin. */
-async function embedLink(browser: Browser, panel: string, params: Record<string, string>): Promise<string> {
+/** Signed embed links to `panels` (name and parameters), made through the API by one admin sign-in. */
+async function embedLinks(browser: Browser, panels: [string, Record<string, string>][]): Promise<string[]> {
   const context = await browser.newContext();
   const page = await context.newPage();
   await signIn(page, 'admin', '/', process.env.RAILYARD_ADMIN_PASSWORD ?? 'e2e admin password');
   await page.request.post('/api/v1/embed/origins', { data: { origin: 'https://wiki.example.com' } });
-  const response = await page.request.post('/api/v1/embed/links', {
-    data: { panel, params, audience: 'https://wiki.example.com', expires_in: '1d' },
-  });
-  expect(response.status()).toBe(201);
-  const { path } = await response.json();
+  const paths: string[] = [];
+  for (const [panel, params] of panels) {
+    const response = await page.request.post('/api/v1/embed/links', {
+      data: { panel, params, audience: 'https://wiki.example.com', expires_in: '1d' },
+    });
+    expect(response.status()).toBe(201);
+    paths.push((await response.json()).path);
+  }
   await context.close();
-  return path;
+  return paths;
 }
 
 test('embedded panels read at 320×200 and never navigate out', async ({ browser }) => {
   const trainPath = await (async () => {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    await signIn(page, 'viewer');
+    const page = await viewerPage(browser);
     await page.goto('/gates');
     const href = await page.locator('.gate-board tbody th a').first().getAttribute('href');
-    await context.close();
+    await page.context().close();
     return href ?? '';
   })();
   const panels: [string, string, Record<string, string>, string][] = [
@@ -175,8 +191,12 @@ test('embedded panels read at 320×200 and never navigate out', async ({ browser
     ['train', 'train', { id: trainPath.replace('/trains/', '') }, '.embed-train'],
     ['budget', 'budget', { service: 'auth' }, 'figure.time-chart svg'],
   ];
-  for (const [name, panel, params, selector] of panels) {
-    const path = await embedLink(browser, panel, params);
+  const paths = await embedLinks(
+    browser,
+    panels.map(([, panel, params]) => [panel, params]),
+  );
+  for (const [index, [name, , , selector]] of panels.entries()) {
+    const path = paths[index];
     const context = await browser.newContext({ viewport: { width: 320, height: 200 } });
     const page = await context.newPage();
     await page.goto(path);
@@ -205,15 +225,11 @@ test('sign-in, admin and account pages pass axe and fit a phone', async ({ page 
 });
 
 test('every page is readable before (and without) the wasm', async ({ browser }) => {
-  const signedIn = await browser.newContext();
-  const page = await signedIn.newPage();
-  await signIn(page, 'viewer');
-  const cookies = await signedIn.cookies();
+  const page = await viewerPage(browser);
   await page.goto('/gates');
   const train = (await page.locator('.gate-board tbody th a').first().getAttribute('href')) ?? '/';
-  await signedIn.close();
-  const context = await browser.newContext({ javaScriptEnabled: false });
-  await context.addCookies(cookies);
+  await page.context().close();
+  const context = await browser.newContext({ javaScriptEnabled: false, storageState: viewerState });
   const noScript = await context.newPage();
   const pages: [string, string][] = [
     ['/', '.kpi-card'],
