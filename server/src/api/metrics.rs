@@ -168,7 +168,7 @@ pub async fn figures(conn: &mut Conn, now: i64) -> Result<Figures, DbError> {
     .await?;
     let finished_runs: Vec<TrainRun> =
         finished_runs.iter().filter_map(|(state,)| serde_json::from_str(state).ok()).collect();
-    let measured = crate::store::measurements::all_with_domain(conn).await?;
+    let measured = crate::store::measurements::with_domain_since(conn, i64::MIN).await?;
 
     let rolled_back: Vec<(String, i64)> = sqlx::query_as(
         "SELECT r.state, e.at FROM train_runs r JOIN train_events e ON e.train_id = r.train_id \

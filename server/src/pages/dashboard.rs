@@ -61,7 +61,7 @@ pub async fn build(db: &Db, now: i64, domain: Option<&str>) -> anyhow::Result<Da
     let services = store::services::list(&mut conn).await?;
     let domains = store::domains::list(&mut conn).await?;
     let samples = store::budget_samples::latest(&mut conn).await?;
-    let measured = store::measurements::all_with_domain(&mut conn).await?;
+    let measured = store::measurements::with_domain_since(&mut conn, since).await?;
     drop(conn);
 
     let runs: Vec<TrainRun> =

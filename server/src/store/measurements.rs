@@ -75,15 +75,17 @@ pub struct InDomain {
     pub measurement: Measurement,
 }
 
-/// Every measurement with its train's domain name, for the seed metrics.
+/// Every measurement of a rollout that ended at or after `since`, with its train's domain name.
 #[tracing::instrument(skip_all)]
-pub async fn all_with_domain(conn: &mut Conn) -> Result<Vec<InDomain>, DbError> {
+pub async fn with_domain_since(conn: &mut Conn, since: i64) -> Result<Vec<InDomain>, DbError> {
     let columns: Vec<String> = COLUMNS.split(", ").map(|c| format!("m.{}", c.trim())).collect();
     Ok(sqlx::query_as(&format!(
         "SELECT dm.name AS domain, {} FROM train_measurements m JOIN trains t ON t.id = m.train_id \
-         JOIN train_definitions d ON d.id = t.definition_id JOIN domains dm ON dm.id = d.domain_id",
+         JOIN train_definitions d ON d.id = t.definition_id JOIN domains dm ON dm.id = d.domain_id \
+         WHERE m.to_at >= $1",
         columns.join(", ")
     ))
+    .bind(since)
     .fetch_all(conn)
     .await?)
 }
