@@ -1,7 +1,7 @@
 # Railyard: `make run` serves the demo, `make test` runs every test.
 # Both install what is missing first (scripts/setup).
 
-.PHONY: run test setup e2e
+.PHONY: run test setup e2e build
 
 run:
 	scripts/run
@@ -14,3 +14,6 @@ setup:
 
 e2e:
 	scripts/e2e
+
+build:
+	scripts/build

@@ -144,6 +144,18 @@ pub struct ServeArgs {
     /// How long one Prometheus query may take; past it the analysis is inconclusive.
     #[arg(long, env = "RAILYARD_PROMETHEUS_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub prometheus_timeout: std::time::Duration,
+    /// How long the orchestrator lease lasts unrenewed; another replica takes over after it.
+    #[arg(long, env = "RAILYARD_LEASE_TTL", default_value = "15s", value_parser = humantime::parse_duration)]
+    pub lease_ttl: std::time::Duration,
+    /// How often the leader renews its lease (and followers try to take it); must be under the TTL.
+    #[arg(long, env = "RAILYARD_LEASE_RENEW", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub lease_renew: std::time::Duration,
+    /// A running train with nothing pending for this long is reported as stuck.
+    #[arg(long, env = "RAILYARD_STUCK_AFTER", default_value = "30m", value_parser = humantime::parse_duration)]
+    pub stuck_after: std::time::Duration,
+    /// Requests handled at once; beyond it new requests get 503 at once instead of queueing.
+    #[arg(long, env = "RAILYARD_MAX_CONCURRENT_REQUESTS", default_value_t = 512)]
+    pub max_concurrent_requests: usize,
 }
 
 /// Options of `apply`.

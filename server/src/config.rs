@@ -3,9 +3,11 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::auth::AuthSettings;
 use crate::integrations::Timeouts;
+use crate::leadership::LeaseConfig;
 use crate::scheduler::SchedulerConfig;
 use crate::store::redact;
 
@@ -23,6 +25,47 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// Deployer, notification and Prometheus timeouts.
     pub timeouts: Timeouts,
+    /// Lease timing for leadership among replicas.
+    pub lease: LeaseConfig,
+    /// A running train with nothing pending for this long is reported as stuck.
+    pub stuck_after: Duration,
+    /// Requests handled at once before new ones are shed with 503.
+    pub max_concurrent_requests: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            database_url: "sqlite://railyard.db".to_owned(),
+            demo: false,
+            site_root: PathBuf::from("target/site"),
+            scheduler: SchedulerConfig::default(),
+            run_workers: true,
+            auth: AuthSettings::default(),
+            timeouts: Timeouts::default(),
+            lease: LeaseConfig::default(),
+            stuck_after: Duration::from_secs(30 * 60),
+            max_concurrent_requests: 512,
+        }
+    }
+}
+
+impl Settings {
+    /// Refuses settings that cannot work together.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if self.lease.renew_every >= self.lease.ttl {
+            anyhow::bail!(
+                "--lease-renew ({}) must be shorter than --lease-ttl ({}), or the lease lapses between renewals",
+                humantime::format_duration(self.lease.renew_every),
+                humantime::format_duration(self.lease.ttl)
+            );
+        }
+        if self.max_concurrent_requests == 0 {
+            anyhow::bail!("--max-concurrent-requests must be at least 1");
+        }
+        Ok(())
+    }
 }
 
 impl fmt::Debug for Settings {
@@ -36,6 +79,9 @@ impl fmt::Debug for Settings {
             .field("run_workers", &self.run_workers)
             .field("auth", &self.auth)
             .field("timeouts", &self.timeouts)
+            .field("lease", &self.lease)
+            .field("stuck_after", &self.stuck_after)
+            .field("max_concurrent_requests", &self.max_concurrent_requests)
             .finish()
     }
 }
@@ -62,6 +108,9 @@ impl From<crate::cli::ServeArgs> for Settings {
                 audit_checkpoint_interval: args.audit_checkpoint_interval,
             },
             timeouts: Timeouts { webhook: args.webhook_timeout, prometheus: args.prometheus_timeout },
+            lease: LeaseConfig { ttl: args.lease_ttl, renew_every: args.lease_renew },
+            stuck_after: args.stuck_after,
+            max_concurrent_requests: args.max_concurrent_requests,
         }
     }
 }
@@ -83,8 +132,21 @@ mod tests {
     fn integration_timeouts_default_to_ten_seconds_and_can_be_set() {
         assert_eq!(settings(&[]).timeouts, Timeouts::default());
         let set = settings(&["--prometheus-timeout", "3s", "--webhook-timeout", "1m"]);
-        assert_eq!(set.timeouts.prometheus, std::time::Duration::from_secs(3));
-        assert_eq!(set.timeouts.webhook, std::time::Duration::from_secs(60));
+        assert_eq!(set.timeouts.prometheus, Duration::from_secs(3));
+        assert_eq!(set.timeouts.webhook, Duration::from_secs(60));
         assert!(Cli::try_parse_from(["railyard", "serve", "--prometheus-timeout", "soon"]).is_err());
+    }
+
+    #[test]
+    fn lease_defaults_to_fifteen_seconds_renewed_every_five_and_must_renew_within_its_ttl() {
+        let defaults = settings(&[]);
+        assert_eq!(defaults.lease, LeaseConfig::default());
+        assert_eq!(defaults.lease.ttl, Duration::from_secs(15));
+        assert_eq!(defaults.lease.renew_every, Duration::from_secs(5));
+        defaults.validate().expect("defaults are valid");
+        let set = settings(&["--lease-ttl", "30s", "--lease-renew", "10s"]);
+        assert_eq!(set.lease, LeaseConfig { ttl: Duration::from_secs(30), renew_every: Duration::from_secs(10) });
+        let error = settings(&["--lease-ttl", "5s", "--lease-renew", "5s"]).validate().expect_err("renew ≥ ttl");
+        assert!(error.to_string().contains("must be shorter than --lease-ttl"), "{error}");
     }
 }

@@ -15,6 +15,7 @@ pub mod engine;
 pub mod fleet;
 pub mod ics;
 pub mod integrations;
+pub mod leadership;
 pub mod links;
 pub mod pages;
 pub mod release_notes;

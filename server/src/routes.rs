@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use app::backend::SharedBackend;
 use app::{shell, App};
+use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
 use axum::extract::{FromRef, MatchedPath, Request};
 use axum::handler::Handler;
@@ -17,7 +18,7 @@ use axum::routing::{on, MethodFilter};
 use axum::Router;
 use leptos::prelude::{provide_context, LeptosOptions};
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use tower::ServiceBuilder;
+use tower::{BoxError, ServiceBuilder};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
@@ -51,12 +52,14 @@ pub struct RouteId {
 /// Builds the API router and its inventory together.
 struct ApiRoutes {
     router: Router<AppState>,
+    /// Health probes, kept apart so that load shedding never fails them.
+    probes: Router<AppState>,
     inventory: Vec<RouteId>,
 }
 
 impl ApiRoutes {
     fn new() -> Self {
-        Self { router: Router::new(), inventory: Vec::new() }
+        Self { router: Router::new(), probes: Router::new(), inventory: Vec::new() }
     }
 
     fn add<H, T>(mut self, method: Method, path: &'static str, handler: H) -> Self
@@ -69,6 +72,16 @@ impl ApiRoutes {
         self.inventory.push(RouteId { method, path });
         self
     }
+
+    fn probe<H, T>(mut self, path: &'static str, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        self.probes = self.probes.route(path, axum::routing::get(handler));
+        self.inventory.push(RouteId { method: Method::GET, path });
+        self
+    }
 }
 
 fn api_routes() -> ApiRoutes {
@@ -77,8 +90,8 @@ fn api_routes() -> ApiRoutes {
     use api::{calendar_feed, freezes, session, tokens, trains, users};
     let sarif = artifacts::report_sarif.layer(DefaultBodyLimit::max(SARIF_LIMIT));
     ApiRoutes::new()
-        .add(Method::GET, "/healthz", health::healthz)
-        .add(Method::GET, "/readyz", health::readyz)
+        .probe("/healthz", health::healthz)
+        .probe("/readyz", health::readyz)
         .add(Method::GET, "/metrics", metrics::metrics)
         .add(Method::GET, "/calendar.ics", calendar_feed::feed)
         .add(Method::POST, "/login", session::sign_in_form)
@@ -143,7 +156,9 @@ pub fn server_fn_inventory() -> Vec<(&'static str, Method)> {
 }
 
 /// Builds the router: probes, the API, the pages and the static files.
-pub fn router(state: AppState, backend: SharedBackend) -> Router {
+/// Beyond `max_concurrent` requests in flight, new ones (other than the
+/// probes) are answered 503 at once rather than queued until they time out.
+pub fn router(state: AppState, backend: SharedBackend, max_concurrent: usize) -> Router {
     let pages = generate_route_list(App);
     let context = move || provide_context(backend.clone());
     let options = state.leptos_options.clone();
@@ -151,26 +166,61 @@ pub fn router(state: AppState, backend: SharedBackend) -> Router {
         .leptos_routes_with_context(&state, pages, context, move || shell(options.clone()))
         .route_layer(middleware::from_fn(sign_in_first))
         .route_layer(middleware::from_fn(bad_arguments_are_400));
-    Router::new()
-        .merge(api_routes().router)
+    let api = api_routes();
+    let everything_else = Router::new()
+        .merge(api.router)
         .merge(pages)
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .route_layer(middleware::from_fn(record_route))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
+    let everything_else = guarded(everything_else, &state).with_state(state.clone());
+    // One limit for the whole server (a `Router::layer` would give each route
+    // its own), ahead of authentication so that shedding costs no query.
+    let shedding = ServiceBuilder::new()
+        .layer(HandleErrorLayer::new(|_: BoxError| async { overloaded() }))
+        .load_shed()
+        .concurrency_limit(max_concurrent)
+        .service(everything_else);
+    Router::new()
+        .merge(guarded(api.probes, &state))
+        .fallback_service(shedding)
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
                 .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-                    let route = request.extensions().get::<MatchedPath>().map_or("", MatchedPath::as_str);
                     let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
+                    let route = tracing::field::Empty;
                     tracing::info_span!("request", method = %request.method(), route, uri = %request.uri(), id)
                 }))
-                .layer(PropagateRequestIdLayer::x_request_id())
-                .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
-                .layer(middleware::from_fn(security_headers))
-                .layer(middleware::from_fn(refuse_cross_site))
-                .layer(middleware::from_fn_with_state(state.api.clone(), authenticate))
-                .layer(RequestBodyLimitLayer::new(BODY_LIMIT)),
+                .layer(PropagateRequestIdLayer::x_request_id()),
         )
         .with_state(state)
+}
+
+/// The per-request protections: a time limit, security headers, the
+/// cross-site check, authentication and the body limit.
+fn guarded(router: Router<AppState>, state: &AppState) -> Router<AppState> {
+    router.layer(
+        ServiceBuilder::new()
+            .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+            .layer(middleware::from_fn(security_headers))
+            .layer(middleware::from_fn(refuse_cross_site))
+            .layer(middleware::from_fn_with_state(state.api.clone(), authenticate))
+            .layer(RequestBodyLimitLayer::new(BODY_LIMIT)),
+    )
+}
+
+/// Names the matched route in the request's log span.
+async fn record_route(request: Request, next: Next) -> Response {
+    if let Some(route) = request.extensions().get::<MatchedPath>() {
+        tracing::Span::current().record("route", route.as_str());
+    }
+    next.run(request).await
+}
+
+/// The answer to a request shed under overload.
+fn overloaded() -> Response {
+    let body = axum::Json(serde_json::json!({ "error": "Railyard is overloaded right now; try again in a moment" }));
+    (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "1")], body).into_response()
 }
 
 /// Pages other than the sign-in page send anonymous browsers to sign in

@@ -10,12 +10,14 @@ use axum::Router;
 use leptos::prelude::LeptosOptions;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 use crate::api::ApiState;
 use crate::auth::{self, rate_limit::LoginLimits, AuthContext};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::integrations::{self, FleetIntegrations, SimulatedMetrics};
+use crate::leadership::{self, Fence, Role};
 use crate::pages::StoreBackend;
 use crate::routes::{router, AppState};
 use crate::store::Db;
@@ -23,6 +25,8 @@ use crate::{audit, demo_driver, fleet, runtime, scheduler};
 
 /// How often the runtime looks for due effects.
 const RUNTIME_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+/// How often the stuck-train detector looks.
+const STUCK_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 /// How often the budget sampler looks for samples to take.
 const BUDGET_SAMPLING_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
@@ -34,11 +38,13 @@ pub struct Application {
     db: Db,
     clock: Arc<dyn Clock>,
     settings: Settings,
+    role: Arc<Role>,
 }
 
 impl Application {
     /// Connects and migrates the store, seeds the demo fleet if asked, and binds the listener.
     pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        settings.validate()?;
         let db = Db::connect(&settings.database_url).await?;
         db.migrate().await?;
         if settings.demo {
@@ -64,10 +70,18 @@ impl Application {
             .site_pkg_dir("pkg")
             .site_addr(address)
             .build();
-        let api = ApiState { db: db.clone(), clock: clock.clone(), auth };
+        let role = Arc::new(Role::new(leadership::holder_name()));
+        let api = ApiState {
+            db: db.clone(),
+            clock: clock.clone(),
+            auth,
+            role: role.clone(),
+            stuck_after: settings.stuck_after,
+        };
         let backend = Arc::new(StoreBackend::new(api.clone()));
         let state = AppState { leptos_options, api };
-        Ok(Self { listener, address, router: router(state, backend), db, clock, settings })
+        let limit = settings.max_concurrent_requests;
+        Ok(Self { listener, address, router: router(state, backend, limit), db, clock, settings, role })
     }
 
     /// The address actually bound.
@@ -80,49 +94,21 @@ impl Application {
         &self.db
     }
 
-    /// Serves until `shutdown` completes, then stops the scheduler and closes the store.
+    /// Serves until `shutdown` completes. Meanwhile the replica competes for
+    /// the orchestrator lease and, while it leads, runs the background workers.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let (stop, stopped) = watch::channel(false);
-        let mut workers = Vec::new();
+        let mut leader = None;
         if self.settings.run_workers {
-            workers.push(tokio::spawn(audit::checkpoint::run(
+            let workers = Workers::new(&self.db, &self.clock, &self.settings)?;
+            let start = move |fence, stopped| workers.start(fence, stopped);
+            leader = Some(tokio::spawn(leadership::run(
                 self.db.clone(),
-                self.settings.auth.audit_checkpoint_interval,
-                stopped.clone(),
+                self.settings.lease,
+                self.role.clone(),
+                start,
+                stopped,
             )));
-            let metrics = if self.settings.demo {
-                SimulatedMetrics {
-                    regression: Some(("sessions".to_owned(), 1, 3)),
-                    burning: Some(("auth".to_owned(), 1, 4)),
-                    exhausted: vec!["ranking".to_owned()],
-                }
-            } else {
-                SimulatedMetrics::default()
-            };
-            let (db, clock, timeouts) = (self.db.clone(), self.clock.clone(), self.settings.timeouts);
-            let integrations = Arc::new(FleetIntegrations::with_timeouts(db, clock, metrics, timeouts)?);
-            workers.push(tokio::spawn(scheduler::run(
-                self.db.clone(),
-                self.clock.clone(),
-                self.settings.scheduler,
-                stopped.clone(),
-            )));
-            workers.push(tokio::spawn(integrations::budget_samples::run(
-                integrations.clone(),
-                self.clock.clone(),
-                BUDGET_SAMPLING_INTERVAL,
-                stopped.clone(),
-            )));
-            workers.push(tokio::spawn(runtime::run(
-                self.db.clone(),
-                integrations,
-                self.clock.clone(),
-                RUNTIME_INTERVAL,
-                stopped.clone(),
-            )));
-            if self.settings.demo {
-                workers.push(tokio::spawn(demo_driver::run(self.db.clone(), self.clock.clone(), stopped)));
-            }
         }
         axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move {
@@ -131,12 +117,71 @@ impl Application {
             })
             .await
             .context("serving HTTP")?;
-        for worker in workers {
-            worker.await.context("a background task failed")?;
+        if let Some(leader) = leader {
+            leader.await.context("the leadership task failed")?;
         }
         self.db.close().await;
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// What the leader runs in the background, built once and started for each term.
+struct Workers {
+    db: Db,
+    clock: Arc<dyn Clock>,
+    settings: Settings,
+    integrations: Arc<FleetIntegrations>,
+}
+
+impl Workers {
+    fn new(db: &Db, clock: &Arc<dyn Clock>, settings: &Settings) -> anyhow::Result<Self> {
+        let metrics = if settings.demo {
+            SimulatedMetrics {
+                regression: Some(("sessions".to_owned(), 1, 3)),
+                burning: Some(("auth".to_owned(), 1, 4)),
+                exhausted: vec!["ranking".to_owned()],
+            }
+        } else {
+            SimulatedMetrics::default()
+        };
+        let integrations =
+            Arc::new(FleetIntegrations::with_timeouts(db.clone(), clock.clone(), metrics, settings.timeouts)?);
+        Ok(Self { db: db.clone(), clock: clock.clone(), settings: settings.clone(), integrations })
+    }
+
+    /// Spawns every worker for the term behind `fence`; they stop when `stopped` turns true.
+    fn start(&self, fence: Fence, stopped: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
+        let (db, clock, settings) = (&self.db, &self.clock, &self.settings);
+        let mut workers = vec![
+            tokio::spawn(audit::checkpoint::run(db.clone(), settings.auth.audit_checkpoint_interval, stopped.clone())),
+            tokio::spawn(scheduler::run(db.clone(), fence, clock.clone(), settings.scheduler, stopped.clone())),
+            tokio::spawn(integrations::budget_samples::run(
+                self.integrations.clone(),
+                clock.clone(),
+                BUDGET_SAMPLING_INTERVAL,
+                stopped.clone(),
+            )),
+            tokio::spawn(runtime::run(
+                db.clone(),
+                fence,
+                self.integrations.clone(),
+                clock.clone(),
+                RUNTIME_INTERVAL,
+                stopped.clone(),
+            )),
+            tokio::spawn(runtime::stuck::watch(
+                db.clone(),
+                clock.clone(),
+                settings.stuck_after,
+                STUCK_CHECK_INTERVAL,
+                stopped.clone(),
+            )),
+        ];
+        if settings.demo {
+            workers.push(tokio::spawn(demo_driver::run(db.clone(), clock.clone(), stopped)));
+        }
+        workers
     }
 }
 

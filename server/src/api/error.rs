@@ -47,7 +47,12 @@ impl From<axum::extract::rejection::JsonRejection> for ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
-        Self::Internal(error.into())
+        if crate::store::is_unreachable(&error) {
+            tracing::warn!(%error, "database unreachable");
+            Self::Unavailable("the database cannot be reached right now; nothing was changed, try again shortly".into())
+        } else {
+            Self::Internal(error.into())
+        }
     }
 }
 
@@ -55,7 +60,8 @@ impl From<DbError> for ApiError {
     fn from(error: DbError) -> Self {
         match error {
             DbError::NotFound => Self::NotFound("not found".into()),
-            DbError::Other(e) => Self::Internal(e.into()),
+            DbError::StaleTerm(_) => Self::Unavailable(format!("{error}; try again")),
+            DbError::Other(e) => Self::from(e),
         }
     }
 }
@@ -88,6 +94,10 @@ impl IntoResponse for ApiError {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal error; it has been logged".to_owned())
             }
         };
-        (status, Json(json!({ "error": message }))).into_response()
+        let mut response = (status, Json(json!({ "error": message }))).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("5"));
+        }
+        response
     }
 }

@@ -87,6 +87,10 @@ pub struct Figures {
     pub region_success: Vec<(String, f64)>,
     /// F1: per gate, the share of candidates that got both a pass and a not-pass answer (last 90 days).
     pub gate_flakiness: Vec<(String, f64)>,
+    /// Trains running with nothing pending for longer than the stuck threshold.
+    pub stuck_trains: i64,
+    /// The leadership term this replica holds, if it leads.
+    pub leader_term: Option<i64>,
 }
 
 /// How far back gate flakiness looks.
@@ -231,6 +235,15 @@ pub fn render(figures: &Figures) -> Result<String, std::fmt::Error> {
         outbox.get_or_create(&StatusLabel { status: status.clone() }).set(*n);
     }
     registry.register("outbox_effects", "Effects in the runtime's outbox by status", outbox);
+    let stuck = Gauge::<i64>::default();
+    stuck.set(figures.stuck_trains);
+    registry.register("stuck_trains", "Trains running with no pending effect or timer past the threshold", stuck);
+    let leader = Gauge::<i64>::default();
+    leader.set(i64::from(figures.leader_term.is_some()));
+    registry.register("leader", "1 if this replica runs the scheduler and runtime, else 0", leader);
+    let term = Gauge::<i64>::default();
+    term.set(figures.leader_term.unwrap_or(0));
+    registry.register("leader_term", "The leadership term this replica holds (0 while following)", term);
     let incidents = Gauge::<i64>::default();
     incidents.set(figures.post_deploy_incidents);
     registry.register(
@@ -337,7 +350,10 @@ where
 pub async fn metrics(State(state): State<ApiState>, caller: Caller) -> Result<Response, ApiError> {
     caller.require(Permission::Read, None)?;
     let mut conn = state.db.acquire().await?;
-    let figures = figures(&mut conn, crate::time::to_ms(state.clock.now())).await?;
+    let now = crate::time::to_ms(state.clock.now());
+    let mut figures = figures(&mut conn, now).await?;
+    figures.stuck_trains = crate::runtime::stuck::find(&mut conn, now, state.stuck_after).await?.len() as i64;
+    figures.leader_term = state.role.leading();
     let text = render(&figures).map_err(|e| ApiError::Internal(e.into()))?;
     Ok(([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text).into_response())
 }

@@ -33,4 +33,8 @@ pub struct ApiState {
     pub db: Db,
     pub clock: Arc<dyn Clock>,
     pub auth: AuthContext,
+    /// Whether this replica leads (runs the scheduler and runtime).
+    pub role: Arc<crate::leadership::Role>,
+    /// A running train with nothing pending for this long counts as stuck.
+    pub stuck_after: std::time::Duration,
 }

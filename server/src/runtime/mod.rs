@@ -8,12 +8,14 @@
 //! applied; never half of each.
 
 mod integrations;
+pub mod stuck;
 
 use std::time::Duration;
 
 pub use integrations::{BoxFuture, Deployment, EffectContext, Integrations};
 
 use crate::engine::{self, Effect, Event, Refusal, Timer, TrainRun};
+use crate::leadership::{self, Fence};
 use crate::store::{self, runs::OutboxEntry, trains::Transition, Conn, Db, DbError};
 use crate::train_state::TrainState;
 
@@ -236,7 +238,7 @@ fn freeze_change(run: &TrainRun, now: FreezeNow) -> Option<Event> {
 
 /// Tells every train in flight about freezes that began or ended, so a
 /// suspended train resumes by itself when its freeze is over.
-pub async fn sync_freezes(db: &Db, now: i64) -> Result<usize, RuntimeError> {
+pub async fn sync_freezes(db: &Db, fence: Fence, now: i64) -> Result<usize, RuntimeError> {
     let in_flight: Vec<(String, String)> = {
         let mut conn = db.acquire().await?;
         sqlx::query_as(
@@ -256,6 +258,7 @@ pub async fn sync_freezes(db: &Db, now: i64) -> Result<usize, RuntimeError> {
                 Err(RuntimeError::Refused(_)) => {}
                 Err(error) => return Err(error),
             }
+            fence.hold(&mut tx).await?;
             tx.commit().await?;
         }
     }
@@ -310,7 +313,16 @@ pub fn backoff_ms(attempts: i64, key: &str) -> i64 {
 }
 
 /// Carries out up to `limit` due effects; returns how many were settled.
-pub async fn work(db: &Db, integrations: &dyn Integrations, now: i64, limit: i64) -> Result<usize, RuntimeError> {
+/// Each result is stored under `fence`: once the term has ended nothing more
+/// is written, and the effect stays pending for the next leader (which
+/// repeats it with the same idempotency key).
+pub async fn work(
+    db: &Db,
+    fence: Fence,
+    integrations: &dyn Integrations,
+    now: i64,
+    limit: i64,
+) -> Result<usize, RuntimeError> {
     let due = {
         let mut conn = db.acquire().await?;
         store::runs::due(&mut conn, now, limit).await?
@@ -371,29 +383,38 @@ pub async fn work(db: &Db, integrations: &dyn Integrations, now: i64, limit: i64
                 }
             }
         }
+        fence.hold(&mut tx).await?;
         tx.commit().await?;
         settled += 1;
     }
     Ok(settled)
 }
 
-/// Works the outbox every `interval` until `shutdown` turns true.
+/// Works the outbox every `interval` until `shutdown` turns true or the
+/// term behind `fence` ends.
 pub async fn run(
     db: Db,
+    fence: Fence,
     integrations: std::sync::Arc<dyn Integrations>,
     clock: std::sync::Arc<dyn crate::clock::Clock>,
     interval: Duration,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     loop {
-        if let Err(error) = sync_freezes(&db, crate::time::to_ms(clock.now())).await {
-            tracing::error!(error = format!("{error:#}"), "checking freezes failed; retrying");
+        match sync_freezes(&db, fence, crate::time::to_ms(clock.now())).await {
+            Err(RuntimeError::Db(error)) if leadership::is_stale(&error) => break,
+            Err(error) => tracing::error!(error = format!("{error:#}"), "checking freezes failed; retrying"),
+            Ok(_) => {}
         }
         loop {
             let now = crate::time::to_ms(clock.now());
-            match work(&db, integrations.as_ref(), now, 100).await {
+            match work(&db, fence, integrations.as_ref(), now, 100).await {
                 Ok(0) => break,
                 Ok(_) => {}
+                Err(RuntimeError::Db(error)) if leadership::is_stale(&error) => {
+                    tracing::warn!(%error, "runtime stops");
+                    return;
+                }
                 Err(error) => {
                     tracing::error!(error = format!("{error:#}"), "runtime pass failed; retrying");
                     break;

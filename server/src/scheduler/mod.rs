@@ -17,9 +17,10 @@ use tracing::Instrument;
 
 use crate::clock::Clock;
 use crate::engine::{default_rollout, RolloutStep, TrainRun};
+use crate::leadership::{self, Fence};
 use crate::runtime;
 use crate::schedule::Cadence;
-use crate::store::{self, Db};
+use crate::store::{self, Db, DbError};
 use crate::time::to_ms;
 use crate::train_state::TrainState;
 
@@ -57,7 +58,13 @@ const ACTOR: &str = "scheduler";
 const OPEN_BATCH: i64 = 500;
 
 /// Runs one scheduling pass at `now`.
-pub async fn tick(db: &Db, now: DateTime<Utc>, config: &SchedulerConfig) -> anyhow::Result<TickReport> {
+/// Every transaction is fenced by `fence`: a replica whose term ended creates and opens nothing.
+pub async fn tick(
+    db: &Db,
+    fence: Fence,
+    now: DateTime<Utc>,
+    config: &SchedulerConfig,
+) -> Result<TickReport, TickError> {
     let mut report = TickReport::default();
     let definitions = {
         let mut conn = db.acquire().await?;
@@ -84,6 +91,7 @@ pub async fn tick(db: &Db, now: DateTime<Utc>, config: &SchedulerConfig) -> anyh
                 report.created += 1;
             }
         }
+        fence.hold(&mut tx).await?;
         tx.commit().await?;
     }
 
@@ -125,6 +133,7 @@ pub async fn tick(db: &Db, now: DateTime<Utc>, config: &SchedulerConfig) -> anyh
                 }
             }
         }
+        fence.hold(&mut tx).await?;
         tx.commit().await?;
         if (due.len() as i64) < OPEN_BATCH {
             break;
@@ -133,16 +142,26 @@ pub async fn tick(db: &Db, now: DateTime<Utc>, config: &SchedulerConfig) -> anyh
     Ok(report)
 }
 
-/// Ticks every `config.interval` until `shutdown` turns true.
-pub async fn run(db: Db, clock: Arc<dyn Clock>, config: SchedulerConfig, mut shutdown: watch::Receiver<bool>) {
+/// Ticks every `config.interval` until `shutdown` turns true or the term behind `fence` ends.
+pub async fn run(
+    db: Db,
+    fence: Fence,
+    clock: Arc<dyn Clock>,
+    config: SchedulerConfig,
+    mut shutdown: watch::Receiver<bool>,
+) {
     loop {
         let now = clock.now();
         let span = tracing::info_span!("scheduler_tick", now = %now);
-        match tick(&db, now, &config).instrument(span.clone()).await {
+        match tick(&db, fence, now, &config).instrument(span.clone()).await {
             Ok(report) if report != TickReport::default() => {
                 span.in_scope(|| tracing::info!(?report, "scheduler tick"));
             }
             Ok(_) => {}
+            Err(TickError::Db(error)) if leadership::is_stale(&error) => {
+                span.in_scope(|| tracing::warn!(%error, "scheduler stops"));
+                break;
+            }
             Err(error) => {
                 span.in_scope(|| tracing::error!(error = format!("{error:#}"), "scheduler tick failed; retrying"))
             }
@@ -156,6 +175,21 @@ pub async fn run(db: Db, clock: Arc<dyn Clock>, config: SchedulerConfig, mut shu
         }
     }
     tracing::info!("scheduler stopped");
+}
+
+/// Why a tick did not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum TickError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Runtime(#[from] runtime::RuntimeError),
+}
+
+impl From<sqlx::Error> for TickError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Db(DbError::Other(e))
+    }
 }
 
 /// The cadence of a stored definition.

@@ -13,6 +13,7 @@ pub mod domains;
 pub mod freezes;
 pub mod gate_runs;
 pub mod incidents;
+pub mod leases;
 pub mod measurements;
 pub mod runs;
 pub mod secrets;
@@ -38,6 +39,9 @@ pub enum DbError {
     /// The row asked for does not exist.
     #[error("not found")]
     NotFound,
+    /// A write fenced by a leadership term that has since ended.
+    #[error("leadership term {0} has ended; another replica leads now")]
+    StaleTerm(i64),
     /// Anything else the database reported.
     #[error(transparent)]
     Other(#[from] sqlx::Error),
@@ -80,6 +84,10 @@ impl Db {
                              PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
                         )
                         .await?;
+                    } else {
+                        // A replica stopped mid-transaction (paused, partitioned) must not hold
+                        // its row locks (the lease's among them) for ever.
+                        conn.execute("SET idle_in_transaction_session_timeout = '5s'").await?;
                     }
                     Ok(())
                 })
@@ -155,6 +163,15 @@ pub fn redact(url: &str) -> String {
         }
         _ => url.to_owned(),
     }
+}
+
+/// Whether `error` means the database could not be reached (as opposed to
+/// refusing a query): callers may answer 503 and retry later.
+pub fn is_unreachable(error: &sqlx::Error) -> bool {
+    matches!(
+        error,
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed
+    )
 }
 
 /// A fresh application-generated id (time-ordered UUIDv7).

@@ -469,9 +469,14 @@ mod embeds {
     #[tokio::test]
     async fn train_card_and_countdown_links_show_their_one_train() {
         let app = spawn_app(Backend::Sqlite, true).await;
-        server::scheduler::tick(&app.db, crate::helpers::test_now(), &server::scheduler::SchedulerConfig::default())
-            .await
-            .expect("tick");
+        server::scheduler::tick(
+            &app.db,
+            crate::helpers::lead(&app.db).await,
+            crate::helpers::test_now(),
+            &server::scheduler::SchedulerConfig::default(),
+        )
+        .await
+        .expect("tick");
         let admin = app.admin_cookie.clone();
         let origin = json!({ "origin": "https://wiki.example.com" });
         assert_eq!(app.send_as(Some(&admin), Method::POST, "/api/v1/embed/origins", Some(&origin)).await.0, 201);

@@ -286,9 +286,14 @@ async fn fixtures(app: &TestApp) -> BTreeMap<&'static str, String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_caller_is_allowed_or_refused_exactly_as_the_matrix_says() {
     let app = spawn_app(Backend::Sqlite, true).await;
-    server::scheduler::tick(&app.db, crate::helpers::test_now(), &server::scheduler::SchedulerConfig::default())
-        .await
-        .expect("scheduler opens trains");
+    server::scheduler::tick(
+        &app.db,
+        crate::helpers::lead(&app.db).await,
+        crate::helpers::test_now(),
+        &server::scheduler::SchedulerConfig::default(),
+    )
+    .await
+    .expect("scheduler opens trains");
     let fixtures = fixtures(&app).await;
     let callers = callers(&app).await;
     let matrix = matrix();

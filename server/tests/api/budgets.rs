@@ -71,7 +71,7 @@ async fn run_train(app: &TestApp, metrics: SimulatedMetrics) -> (String, Vec<Str
         artifacts.push(register_build(app, service, "2.0.0", digit, "3.1").await);
     }
     let opened_at = test_now() + Duration::hours(1);
-    tick(&app.db, opened_at, &SchedulerConfig::default()).await.expect("tick");
+    tick(&app.db, crate::helpers::lead(&app.db).await, opened_at, &SchedulerConfig::default()).await.expect("tick");
     let integrations =
         FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), metrics).expect("integrations");
     let train_id = train_in_state(&app.db, "planning").await;
@@ -323,13 +323,17 @@ async fn an_errored_gate_waits_in_the_console_until_a_release_manager_waives_it(
     let errored = serde_json::json!({ "kind": "tests", "name": "unit", "status": "errored", "summary": "runner lost" });
     assert_eq!(app.post_json(&format!("/api/v1/artifacts/{}/checks", artifacts[0]), &errored).await.0, 201);
     let opened_at = test_now() + Duration::hours(1);
-    tick(&app.db, opened_at, &SchedulerConfig::default()).await.expect("tick");
+    tick(&app.db, crate::helpers::lead(&app.db).await, opened_at, &SchedulerConfig::default()).await.expect("tick");
     let integrations = FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), SimulatedMetrics::default())
         .expect("integrations");
     let train_id = train_in_state(&app.db, "planning").await;
     let mut now = to_ms(opened_at);
     for _ in 0..120 {
-        while server::runtime::work(&app.db, &integrations, now, 100).await.expect("work") > 0 {}
+        while server::runtime::work(&app.db, crate::helpers::lead(&app.db).await, &integrations, now, 100)
+            .await
+            .expect("work")
+            > 0
+        {}
         if server::runtime::load(&app.db, &train_id).await.expect("state").phase.as_str() == "held" {
             break;
         }
@@ -372,12 +376,16 @@ async fn train_in_phase(app: &TestApp, integrations: &FleetIntegrations, phase: 
         register_build(app, service, "2.0.0", digit, "3.1").await;
     }
     let opened_at = test_now() + Duration::hours(1);
-    tick(&app.db, opened_at, &SchedulerConfig::default()).await.expect("tick");
+    tick(&app.db, crate::helpers::lead(&app.db).await, opened_at, &SchedulerConfig::default()).await.expect("tick");
     let train_id = train_in_state(&app.db, "planning").await;
     let mut now = to_ms(opened_at);
     for _ in 0..24 * 60 {
-        server::runtime::sync_freezes(&app.db, now).await.expect("freezes");
-        while server::runtime::work(&app.db, integrations, now, 100).await.expect("work") > 0 {}
+        server::runtime::sync_freezes(&app.db, crate::helpers::lead(&app.db).await, now).await.expect("freezes");
+        while server::runtime::work(&app.db, crate::helpers::lead(&app.db).await, integrations, now, 100)
+            .await
+            .expect("work")
+            > 0
+        {}
         if server::runtime::load(&app.db, &train_id).await.expect("state").phase.as_str() == phase {
             return (train_id, now);
         }
@@ -400,7 +408,11 @@ async fn the_console_s_promote_and_roll_back_move_the_train_and_its_page_says_so
     // Promote skips the canary's soak: the next step starts at once.
     let (status, text) = app.call_rpc(&rm, "operate_train", &act("promote", "")).await;
     assert_eq!(status, 200, "{text}");
-    while server::runtime::work(&app.db, &integrations, now, 100).await.expect("work") > 0 {}
+    while server::runtime::work(&app.db, crate::helpers::lead(&app.db).await, &integrations, now, 100)
+        .await
+        .expect("work")
+        > 0
+    {}
     let run = server::runtime::load(&app.db, &train_id).await.expect("state");
     assert_eq!(run.current_step, 1, "on to the 100% step: {run:?}");
 
@@ -410,7 +422,11 @@ async fn the_console_s_promote_and_roll_back_move_the_train_and_its_page_says_so
     assert_eq!(status, 200, "{text}");
     let mut later = now;
     for _ in 0..60 {
-        while server::runtime::work(&app.db, &integrations, later, 100).await.expect("work") > 0 {}
+        while server::runtime::work(&app.db, crate::helpers::lead(&app.db).await, &integrations, later, 100)
+            .await
+            .expect("work")
+            > 0
+        {}
         if server::runtime::load(&app.db, &train_id).await.expect("state").phase.is_final() {
             break;
         }

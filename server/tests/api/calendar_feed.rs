@@ -72,7 +72,7 @@ async fn the_feed_lists_every_train_and_freeze_with_stable_uids() {
     let app = spawn_app(Backend::Sqlite, false).await;
     let file = format!("{}{FREEZES}", ledger_fleet("", "", &[]));
     fleet::apply(&app.db, &parse("fleet.toml", &file).expect("valid"), test_now()).await.expect("apply");
-    tick(&app.db, test_now(), &SchedulerConfig::default()).await.expect("tick");
+    tick(&app.db, crate::helpers::lead(&app.db).await, test_now(), &SchedulerConfig::default()).await.expect("tick");
 
     let (status, all) = feed(&app, "").await;
     assert_eq!(status, 200, "{all}");

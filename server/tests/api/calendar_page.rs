@@ -5,7 +5,7 @@ use crate::helpers::{spawn_app, test_now, Backend};
 #[tokio::test]
 async fn the_calendar_is_server_rendered_with_trains_freezes_and_navigation() {
     let app = spawn_app(Backend::Sqlite, true).await;
-    tick(&app.db, test_now(), &SchedulerConfig::default()).await.expect("tick");
+    tick(&app.db, crate::helpers::lead(&app.db).await, test_now(), &SchedulerConfig::default()).await.expect("tick");
     let (status, html) = app.get("/").await;
     assert_eq!(status, 200);
     assert!(html.contains("November 2026"), "the current month by the app's clock");
@@ -28,7 +28,7 @@ async fn the_calendar_is_server_rendered_with_trains_freezes_and_navigation() {
 #[tokio::test]
 async fn another_month_is_served_from_its_query_without_javascript() {
     let app = spawn_app(Backend::Sqlite, true).await;
-    tick(&app.db, test_now(), &SchedulerConfig::default()).await.expect("tick");
+    tick(&app.db, crate::helpers::lead(&app.db).await, test_now(), &SchedulerConfig::default()).await.expect("tick");
     let (status, html) = app.get("/?month=2026-12").await;
     assert_eq!(status, 200);
     assert!(html.contains("December 2026"));
@@ -39,7 +39,7 @@ async fn another_month_is_served_from_its_query_without_javascript() {
 #[tokio::test]
 async fn one_domain_and_a_quarter_are_served_from_the_query() {
     let app = spawn_app(Backend::Sqlite, true).await;
-    tick(&app.db, test_now(), &SchedulerConfig::default()).await.expect("tick");
+    tick(&app.db, crate::helpers::lead(&app.db).await, test_now(), &SchedulerConfig::default()).await.expect("tick");
     let (status, html) = app.get("/?domain=search").await;
     assert_eq!(status, 200, "{html}");
     assert!(html.contains("search-biweekly") || html.contains("search-"), "search's trains");

@@ -48,13 +48,15 @@ gates = ["tests", "compliance"]
 /// `minutes`; returns the integrations, the train and the simulated instant reached.
 async fn open_and_work(app: &TestApp, minutes: usize) -> (FleetIntegrations, String, i64) {
     let opened_at = test_now() + Duration::hours(1);
-    tick(&app.db, opened_at, &SchedulerConfig::default()).await.expect("tick");
+    tick(&app.db, crate::helpers::lead(&app.db).await, opened_at, &SchedulerConfig::default()).await.expect("tick");
     let integrations = FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), SimulatedMetrics::default())
         .expect("integrations");
     let train_id = train_in_state(&app.db, "planning").await;
     let mut now = to_ms(opened_at);
     for _ in 0..minutes {
-        while runtime::work(&app.db, &integrations, now, 100).await.expect("work") > 0 {}
+        while runtime::work(&app.db, crate::helpers::lead(&app.db).await, &integrations, now, 100).await.expect("work")
+            > 0
+        {}
         now += 60_000;
     }
     (integrations, train_id, now)

@@ -31,7 +31,9 @@ async fn an_emergency_train_ships_listed_candidates_through_the_reduced_gates(ba
     assert_eq!(app.post_json(&format!("/api/v1/artifacts/{artifact}/checks"), &tests).await.0, 201);
 
     let config = server::scheduler::SchedulerConfig::default();
-    server::scheduler::tick(&app.db, test_now(), &config).await.expect("the regular trains are planned");
+    server::scheduler::tick(&app.db, crate::helpers::lead(&app.db).await, test_now(), &config)
+        .await
+        .expect("the regular trains are planned");
     let pat = app.user_with_roles("pat", &[("release_manager", Some("payments"))]).await;
     let sam = app.user_with_roles("sam", &[("release_manager", Some("search"))]).await;
     let start = |cookie: &str, body: serde_json::Value| {

@@ -22,7 +22,7 @@ async fn a_freeze_is_previewed_with_the_trains_it_holds_then_declared() {
     let app = spawn_app(Backend::Sqlite, false).await;
     let file = format!("{}\n[[domain]]\nname = \"search\"\n", ledger_fleet("", "", &[]));
     fleet::apply(&app.db, &parse("fleet.toml", &file).expect("valid"), test_now()).await.expect("apply");
-    tick(&app.db, test_now(), &SchedulerConfig::default()).await.expect("tick");
+    tick(&app.db, crate::helpers::lead(&app.db).await, test_now(), &SchedulerConfig::default()).await.expect("tick");
     let pat = app.user_with_roles("pat", &[("release_manager", Some("payments"))]).await;
     let sam = app.user_with_roles("sam", &[("release_manager", Some("search"))]).await;
     let rita = app.user_with_roles("rita", &[("release_manager", None)]).await;
@@ -118,7 +118,7 @@ async fn the_console_previews_then_declares_a_freeze_through_its_form() {
     fleet::apply(&app.db, &parse("fleet.toml", &ledger_fleet("", "", &[])).expect("valid"), test_now())
         .await
         .expect("apply");
-    tick(&app.db, test_now(), &SchedulerConfig::default()).await.expect("tick");
+    tick(&app.db, crate::helpers::lead(&app.db).await, test_now(), &SchedulerConfig::default()).await.expect("tick");
     let pat = app.user_with_roles("pat", &[("release_manager", Some("payments"))]).await;
     // What the form sends: datetime-local values, and the domain picked.
     let form = "form%5Bname%5D=ledger-migration&form%5Bdomain%5D=payments&form%5Bstarts%5D=2026-12-01T13%3A00\

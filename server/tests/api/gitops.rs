@@ -47,7 +47,7 @@ async fn gitops_commits_each_step_and_a_rollback_restores_the_previous_tag(backe
     // Day one: 1.0.0 ships.
     register_build(&app, "ledger", "1.0.0", '1', "1.0").await;
     let opened = test_now() + Duration::hours(1);
-    tick(&app.db, opened, &SchedulerConfig::default()).await.expect("tick");
+    tick(&app.db, crate::helpers::lead(&app.db).await, opened, &SchedulerConfig::default()).await.expect("tick");
     let first = train_in_state(&app.db, "planning").await;
     let healthy =
         FleetIntegrations::new(app.db.clone(), clock.clone(), SimulatedMetrics::default()).expect("integrations");
@@ -57,7 +57,7 @@ async fn gitops_commits_each_step_and_a_rollback_restores_the_previous_tag(backe
     // Day two: 2.0.0 regresses at the canary and is rolled back.
     register_build(&app, "ledger", "2.0.0", '2', "1.0").await;
     let opened = opened + Duration::days(1);
-    tick(&app.db, opened, &SchedulerConfig::default()).await.expect("tick");
+    tick(&app.db, crate::helpers::lead(&app.db).await, opened, &SchedulerConfig::default()).await.expect("tick");
     let second = train_in_state(&app.db, "planning").await;
     let regressing = SimulatedMetrics { regression: Some(("ledger".into(), 1, 1)), ..SimulatedMetrics::default() };
     let integrations = FleetIntegrations::new(app.db.clone(), clock, regressing).expect("integrations");

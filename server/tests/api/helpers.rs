@@ -88,6 +88,11 @@ pub struct TestApp {
 /// Starts the real app on port 0 against a fresh database, optionally with
 /// the demo fleet, on a simulated clock. The scheduler is driven by tests.
 pub async fn spawn_app(backend: Backend, demo: bool) -> TestApp {
+    spawn_app_with(backend, demo, |_| {}).await
+}
+
+/// [`spawn_app`] with settings changed by `adjust`.
+pub async fn spawn_app_with(backend: Backend, demo: bool, adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let database = fresh_database(backend).await;
     let clock = ManualClock::starting_at(test_now());
     let settings = Settings {
@@ -98,8 +103,10 @@ pub async fn spawn_app(backend: Backend, demo: bool) -> TestApp {
         scheduler: SchedulerConfig::default(),
         run_workers: false,
         auth: AuthSettings { admin_password: Some(ADMIN_PASSWORD.to_owned()), ..AuthSettings::default() },
-        timeouts: server::integrations::Timeouts::default(),
+        ..Settings::default()
     };
+    let mut settings = settings;
+    adjust(&mut settings);
     let app = Application::build(settings, Arc::new(clock.clone())).await.expect("app builds");
     let address = format!("http://{}", app.address());
     let db = app.db().clone();
@@ -207,13 +214,20 @@ pub async fn snapshot(db: &Db) -> Vec<String> {
     rows
 }
 
+/// Makes the test the leader (taking over from any earlier term), as the
+/// runtime and scheduler need a fence for their writes.
+pub async fn lead(db: &Db) -> server::leadership::Fence {
+    server::leadership::take_over(db, "tests", server::leadership::LeaseConfig::default()).await.expect("lease")
+}
+
 /// Works the runtime minute by minute from `from` until the train is final
 /// (or a day passes); returns the simulated instant it stopped at.
 pub async fn drive_train(db: &Db, integrations: &dyn server::runtime::Integrations, train_id: &str, from: i64) -> i64 {
     let mut now = from;
+    let fence = lead(db).await;
     for _ in 0..24 * 60 {
-        server::runtime::sync_freezes(db, now).await.expect("freezes");
-        while server::runtime::work(db, integrations, now, 100).await.expect("work") > 0 {}
+        server::runtime::sync_freezes(db, fence, now).await.expect("freezes");
+        while server::runtime::work(db, fence, integrations, now, 100).await.expect("work") > 0 {}
         if server::runtime::load(db, train_id).await.expect("state").phase.is_final() {
             break;
         }

@@ -16,6 +16,7 @@ mod freezes;
 mod gitops;
 mod health;
 mod helpers;
+mod leadership;
 mod pipeline;
 mod prometheus;
 mod runtime;

@@ -63,7 +63,7 @@ async fn ci_artifacts_ride_a_train_and_a_vulnerable_one_misses_it_for_good(backe
     let checkout = register_build(&app, "checkout", "2.0.0", 'b', "9.8").await;
 
     let opened_at = test_now() + Duration::hours(1);
-    tick(&app.db, opened_at, &SchedulerConfig::default()).await.expect("tick");
+    tick(&app.db, crate::helpers::lead(&app.db).await, opened_at, &SchedulerConfig::default()).await.expect("tick");
     let integrations = FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), SimulatedMetrics::default())
         .expect("integrations");
     let train_id = train_in_state(&app.db, "planning").await;

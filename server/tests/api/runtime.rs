@@ -121,7 +121,7 @@ async fn opened_train(backend: Backend) -> (Db, TestDatabase, String, i64) {
     let now = test_now(); // 12:00; the 14:00 train opens at 13:00
     fleet::apply(&db, &parse("fleet.toml", &fleet()).expect("valid"), now).await.expect("apply");
     let config = SchedulerConfig { horizon: Duration::hours(4), ..SchedulerConfig::default() };
-    tick(&db, now + Duration::hours(1), &config).await.expect("tick");
+    tick(&db, crate::helpers::lead(&db).await, now + Duration::hours(1), &config).await.expect("tick");
     let mut conn = db.acquire().await.expect("connection");
     let (id, cutover): (String, i64) = sqlx::query_as("SELECT id, cutover_at FROM trains WHERE state = 'planning'")
         .fetch_one(&mut *conn)
@@ -156,15 +156,73 @@ async fn opened_train(backend: Backend) -> (Db, TestDatabase, String, i64) {
 /// Works the outbox minute by minute from `from` until the train is final or `minutes` pass.
 async fn run_until_final(db: &Db, receiver: &Receiver, train_id: &str, from: i64, minutes: i64) -> i64 {
     let mut now = from;
+    let fence = crate::helpers::lead(db).await;
     for _ in 0..minutes {
-        runtime::sync_freezes(db, now).await.expect("freezes");
-        while runtime::work(db, receiver, now, 100).await.expect("work") > 0 {}
+        runtime::sync_freezes(db, fence, now).await.expect("freezes");
+        while runtime::work(db, fence, receiver, now, 100).await.expect("work") > 0 {}
         if runtime::load(db, train_id).await.expect("state").phase.is_final() {
             break;
         }
         now += 60_000;
     }
     now
+}
+
+async fn a_leader_whose_term_ended_writes_nothing_and_its_effects_wait_for_the_new_leader(backend: Backend) {
+    let (db, _database, _, _) = opened_train(backend).await;
+    let old = crate::helpers::lead(&db).await;
+    let new = server::leadership::take_over(&db, "replica-b", server::leadership::LeaseConfig::default())
+        .await
+        .expect("take over");
+    assert!(new.term() > old.term(), "each take-over gets the next term");
+
+    // The old leader wakes up (say after SIGSTOP/SIGCONT) and carries on where it was.
+    let before = crate::helpers::snapshot(&db).await;
+    let receiver = Receiver::default();
+    let now = to_ms(test_now() + Duration::hours(2));
+    let first_due = due_keys(&db, now).await.first().cloned().expect("something is due");
+    let refused = runtime::work(&db, old, &receiver, now, 100).await.expect_err("stale term");
+    assert!(refused.to_string().contains("has ended"), "{refused}");
+    let later = test_now() + Duration::days(7);
+    let refused = tick(&db, old, later, &SchedulerConfig::default()).await.expect_err("stale term");
+    assert!(refused.to_string().contains("has ended"), "{refused}");
+    assert_eq!(crate::helpers::snapshot(&db).await, before, "no train created, opened or moved");
+    assert_eq!(due_keys(&db, now).await.first(), Some(&first_due), "the effect it tried is still pending");
+
+    // The new leader carries it out and stores the result.
+    runtime::work(&db, new, &receiver, now, 1).await.expect("the new leader works");
+    assert!(!due_keys(&db, now).await.contains(&first_due), "settled by the new leader");
+}
+on_both_backends!(
+    stale_leader_is_fenced,
+    a_leader_whose_term_ended_writes_nothing_and_its_effects_wait_for_the_new_leader
+);
+
+async fn a_running_train_with_nothing_pending_is_reported_stuck_after_the_threshold(backend: Backend) {
+    let (db, _database, id, _) = opened_train(backend).await;
+    let threshold = std::time::Duration::from_secs(30 * 60);
+    let opened = to_ms(test_now() + Duration::hours(1));
+    let mut conn = db.acquire().await.expect("connection");
+    let later = opened + 60 * 60_000;
+    let found = runtime::stuck::find(&mut conn, later, threshold).await.expect("query");
+    assert!(found.is_empty(), "a planning train waiting on its wake-up is not stuck: {found:?}");
+    // The wake-up is lost (say an operator cleared the outbox by hand).
+    sqlx::query("UPDATE outbox SET status = 'done' WHERE train_id = $1")
+        .bind(&id)
+        .execute(&mut *conn)
+        .await
+        .expect("lose the timer");
+    let soon = runtime::stuck::find(&mut conn, opened + 10 * 60_000, threshold).await.expect("query");
+    assert!(soon.is_empty(), "not before the threshold: {soon:?}");
+    let found = runtime::stuck::find(&mut conn, later, threshold).await.expect("query");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!((found[0].train_id.as_str(), found[0].state.as_str()), (id.as_str(), "planning"));
+}
+on_both_backends!(stuck_trains, a_running_train_with_nothing_pending_is_reported_stuck_after_the_threshold);
+
+async fn due_keys(db: &Db, now: i64) -> Vec<String> {
+    let mut conn = db.acquire().await.expect("connection");
+    store::runs::due(&mut conn, now, 100).await.expect("due").into_iter().map(|entry| entry.effect_key).collect()
 }
 
 async fn a_freeze_over_the_cutover_suspends_the_train_until_it_ends(backend: Backend) {
@@ -289,7 +347,7 @@ async fn an_effect_stored_before_a_crash_runs_once_after_restart(backend: Backen
     // Run until the canary deploy is stored but not yet carried out: the process "dies" here.
     let mut now = to_ms(test_now());
     while now < cutover {
-        while runtime::work(&db, &receiver, now, 100).await.expect("work") > 0 {}
+        while runtime::work(&db, crate::helpers::lead(&db).await, &receiver, now, 100).await.expect("work") > 0 {}
         now += 60_000;
     }
     let deploy_key = format!("{id}:deploy:1");

@@ -69,7 +69,7 @@ async fn opening_events(db: &Db) -> Vec<(String, String)> {
 async fn trains_are_materialised_for_the_horizon_and_opened_on_time(backend: Backend) {
     let now = test_now(); // Friday 27 November 2026, 12:00Z
     let (db, _database) = store_with_fleet(backend, now).await;
-    let report = tick(&db, now, &config()).await.expect("tick");
+    let report = tick(&db, crate::helpers::lead(&db).await, now, &config()).await.expect("tick");
     // Weekly: Tuesdays 1, 8, 15 and 22 December; bi-weekly (counted from Thursday 1 January): 3 and 17 December.
     assert_eq!(report.created, 6);
     assert_eq!(report.opened, 0, "no planning window has started yet");
@@ -78,9 +78,14 @@ async fn trains_are_materialised_for_the_horizon_and_opened_on_time(backend: Bac
     assert_eq!(first.2, Utc.with_ymd_and_hms(2026, 12, 1, 2, 0, 0).single().expect("instant").timestamp_millis());
 
     // The weekly train's planning window opens three days before 03:00 Berlin on 1 December.
-    let report = tick(&db, Utc.with_ymd_and_hms(2026, 11, 28, 2, 0, 0).single().expect("instant"), &config())
-        .await
-        .expect("tick");
+    let report = tick(
+        &db,
+        crate::helpers::lead(&db).await,
+        Utc.with_ymd_and_hms(2026, 11, 28, 2, 0, 0).single().expect("instant"),
+        &config(),
+    )
+    .await
+    .expect("tick");
     assert_eq!(report.opened, 1);
     let all = trains(&db).await;
     assert_eq!(all[0].1, "planning");
@@ -99,12 +104,12 @@ async fn catching_up_after_a_three_day_outage_creates_each_missed_train_once(bac
     let applied = Utc.with_ymd_and_hms(2026, 11, 29, 12, 0, 0).single().expect("instant");
     let (db, _database) = store_with_fleet(backend, applied).await;
     let config = SchedulerConfig { horizon: Duration::hours(12), ..config() };
-    tick(&db, applied, &config).await.expect("tick before the outage");
+    tick(&db, crate::helpers::lead(&db).await, applied, &config).await.expect("tick before the outage");
     assert!(trains(&db).await.is_empty(), "nothing cuts over in the next 12 hours");
 
     let back = applied + Duration::days(3);
-    tick(&db, back, &config).await.expect("tick after the outage");
-    tick(&db, back, &config).await.expect("a second tick changes nothing");
+    tick(&db, crate::helpers::lead(&db).await, back, &config).await.expect("tick after the outage");
+    tick(&db, crate::helpers::lead(&db).await, back, &config).await.expect("a second tick changes nothing");
     let all = trains(&db).await;
     let missed: Vec<_> = all.iter().map(|(name, state, _)| (name.as_str(), state.as_str())).collect();
     // Tuesday 1 December's weekly train cut over during the outage: created once, marked skipped.
@@ -123,7 +128,11 @@ async fn two_schedulers_racing_on_one_database_create_no_duplicates(backend: Bac
         handles.push(tokio::spawn(async move {
             for step in 0..12 {
                 let at = now + Duration::hours(6 * step + replica as i64);
-                tick(&db, at, &config()).await.expect("tick");
+                // Each takes the lease from the other, so some ticks are fenced off midway.
+                match tick(&db, crate::helpers::lead(&db).await, at, &config()).await {
+                    Ok(_) | Err(server::scheduler::TickError::Db(store::DbError::StaleTerm(_))) => {}
+                    Err(error) => panic!("tick: {error}"),
+                }
             }
         }));
     }
@@ -144,12 +153,14 @@ on_both_backends!(racing_schedulers, two_schedulers_racing_on_one_database_creat
 async fn a_restart_creates_nothing_new(backend: Backend) {
     let now = test_now();
     let (db, database) = store_with_fleet(backend, now).await;
-    tick(&db, now, &config()).await.expect("tick");
+    tick(&db, crate::helpers::lead(&db).await, now, &config()).await.expect("tick");
     let before = trains(&db).await;
     db.close().await;
     let restarted = Db::connect(&database.url).await.expect("reconnect");
     restarted.migrate().await.expect("migrations are idempotent");
-    let report = tick(&restarted, now + Duration::minutes(1), &config()).await.expect("tick");
+    let report = tick(&restarted, crate::helpers::lead(&restarted).await, now + Duration::minutes(1), &config())
+        .await
+        .expect("tick");
     assert_eq!(report.created, 0);
     assert_eq!(trains(&restarted).await, before);
 }
@@ -158,7 +169,7 @@ on_both_backends!(restart, a_restart_creates_nothing_new);
 async fn the_store_itself_refuses_a_second_train_for_the_same_cutover(backend: Backend) {
     let now = test_now();
     let (db, _database) = store_with_fleet(backend, now).await;
-    tick(&db, now, &config()).await.expect("tick");
+    tick(&db, crate::helpers::lead(&db).await, now, &config()).await.expect("tick");
     let mut conn = db.acquire().await.expect("connection");
     let result = sqlx::query(
         "INSERT INTO trains (id, definition_id, state, planning_opens_at, cutover_at, cutover_closes_at, created_at, updated_at) \

@@ -132,7 +132,9 @@ async fn release_managers_operate_trains_of_their_domain_only(backend: Backend) 
     let parsed = server::fleet::parse("fleet.toml", &fleet).expect("valid fleet");
     server::fleet::apply(&app.db, &parsed, test_now()).await.expect("apply");
     let config = server::scheduler::SchedulerConfig { horizon: Duration::hours(4), ..Default::default() };
-    server::scheduler::tick(&app.db, test_now() + Duration::hours(1), &config).await.expect("the 14:00 train opens");
+    server::scheduler::tick(&app.db, crate::helpers::lead(&app.db).await, test_now() + Duration::hours(1), &config)
+        .await
+        .expect("the 14:00 train opens");
     let train = crate::helpers::train_in_state(&app.db, "planning").await;
     let sam = app.user_with_roles("sam", &[("release_manager", Some("search"))]).await;
     let pat = app.user_with_roles("pat", &[("release_manager", Some("payments"))]).await;

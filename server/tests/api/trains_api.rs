@@ -6,7 +6,7 @@ use crate::on_both_backends;
 
 async fn demo_app_with_upcoming_trains(backend: Backend) -> TestApp {
     let app = spawn_app(backend, true).await;
-    tick(&app.db, test_now(), &SchedulerConfig::default()).await.expect("tick");
+    tick(&app.db, crate::helpers::lead(&app.db).await, test_now(), &SchedulerConfig::default()).await.expect("tick");
     app
 }
 

@@ -95,7 +95,7 @@ async fn webhook_releases_are_signed_retried_and_keyed(backend: Backend) {
     fleet::apply(&app.db, &parse("fleet.toml", &fleet_file).expect("valid"), test_now()).await.expect("apply");
     register_build(&app, "ledger", "3.0.0", 'c', "1.0").await;
     let opened = test_now() + Duration::hours(1);
-    tick(&app.db, opened, &SchedulerConfig::default()).await.expect("tick");
+    tick(&app.db, crate::helpers::lead(&app.db).await, opened, &SchedulerConfig::default()).await.expect("tick");
     let integrations = FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), SimulatedMetrics::default())
         .expect("integrations");
     let train_id = train_in_state(&app.db, "planning").await;
@@ -150,7 +150,7 @@ async fn a_pending_deployment_completes_when_the_signed_status_callback_arrives(
     fleet::apply(&app.db, &parse("fleet.toml", &fleet_file).expect("valid"), test_now()).await.expect("apply");
     register_build(&app, "ledger", "4.0.0", '4', "1.0").await;
     let opened = test_now() + Duration::hours(1);
-    tick(&app.db, opened, &SchedulerConfig::default()).await.expect("tick");
+    tick(&app.db, crate::helpers::lead(&app.db).await, opened, &SchedulerConfig::default()).await.expect("tick");
     let train_id = train_in_state(&app.db, "planning").await;
     let integrations = FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), SimulatedMetrics::default())
         .expect("integrations");
@@ -174,7 +174,9 @@ async fn a_pending_deployment_completes_when_the_signed_status_callback_arrives(
     let mut answered = 0;
     for _ in 0..24 * 60 {
         app.clock.set(server::time::from_ms(now));
-        while runtime::work(&app.db, &integrations, now, 100).await.expect("work") > 0 {}
+        while runtime::work(&app.db, crate::helpers::lead(&app.db).await, &integrations, now, 100).await.expect("work")
+            > 0
+        {}
         let pending: Vec<String> = keys.lock().unwrap_or_else(PoisonError::into_inner).clone();
         for key in pending.iter().skip(answered) {
             let forged = callback(key, &succeeded, Some("sha256=00".into()), now).await.expect("request");
@@ -220,7 +222,7 @@ async fn a_pending_rollback_finishes_by_callback_and_a_failed_one_holds_until_ro
     fleet::apply(&app.db, &parse("fleet.toml", &fleet_file).expect("valid"), test_now()).await.expect("apply");
     register_build(&app, "ledger", "4.1.0", '5', "1.0").await;
     let opened = test_now() + Duration::hours(1);
-    tick(&app.db, opened, &SchedulerConfig::default()).await.expect("tick");
+    tick(&app.db, crate::helpers::lead(&app.db).await, opened, &SchedulerConfig::default()).await.expect("tick");
     let train_id = train_in_state(&app.db, "planning").await;
     // The canary regresses, so the judge rolls it back.
     let regressing = SimulatedMetrics { regression: Some(("ledger".into(), 1, 1)), ..SimulatedMetrics::default() };
@@ -245,7 +247,9 @@ async fn a_pending_rollback_finishes_by_callback_and_a_failed_one_holds_until_ro
     let mut rolled_back_again = false;
     for _ in 0..24 * 60 {
         app.clock.set(server::time::from_ms(now));
-        while runtime::work(&app.db, &integrations, now, 100).await.expect("work") > 0 {}
+        while runtime::work(&app.db, crate::helpers::lead(&app.db).await, &integrations, now, 100).await.expect("work")
+            > 0
+        {}
         let pending: Vec<String> = keys.lock().unwrap_or_else(PoisonError::into_inner).clone();
         for key in pending.iter().skip(answered) {
             let outcome = if key == &format!("{train_id}:rollback:0") { "failed" } else { "succeeded" };
