@@ -19,6 +19,7 @@ mod helpers;
 mod leadership;
 mod pipeline;
 mod prometheus;
+mod prometheus_faults;
 mod runtime;
 mod scheduler;
 mod separation_of_duties;
