@@ -1,7 +1,7 @@
 # Railyard: `make run` serves the demo, `make test` runs every test.
 # Both install what is missing first (scripts/setup).
 
-.PHONY: run test setup e2e build
+.PHONY: run test setup e2e build chaos
 
 run:
 	scripts/run
@@ -17,3 +17,6 @@ e2e:
 
 build:
 	scripts/build
+
+chaos:
+	scripts/chaos

@@ -1,0 +1,82 @@
+//! Twenty trains deploying through the webhook deployer while the server is
+//! SIGKILLed at fifty random moments and restarted each time.
+
+use std::sync::PoisonError;
+use std::time::Duration;
+
+use server::store::Db;
+
+use crate::support::{self, Replica, SharedDeployer};
+
+const TRAINS: usize = 20;
+const KILLS: usize = 50;
+
+/// A small deterministic generator (the seed is printed, so a failing run can be replayed).
+struct Moments(u64);
+
+impl Moments {
+    fn next_ms(&mut self, low: u64, high: u64) -> u64 {
+        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        low + (self.0 >> 33) % (high - low)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_fifty_times_every_train_still_finishes_with_a_whole_timeline_and_each_deployment_applied_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("railyard.db").display());
+    let seen = SharedDeployer::default();
+    let deployer = support::start_deployer(seen.clone()).await;
+    support::apply_fleet(&url, dir.path(), &deployer);
+    let log = dir.path().join("railyard.log");
+    let port = support::free_port();
+    let client = support::client();
+    let lease = ("1s", "250ms");
+
+    let mut replica = Replica::start("railyard", &url, port, &log, lease);
+    replica.until_up(&client).await;
+    let (cookie, artifacts) = support::release_manager_and_builds(&client, &replica.address, TRAINS).await;
+    let db = Db::connect(&url).await.expect("store");
+
+    // Trains start two in every five kills, so kills keep landing on trains in flight.
+    let mut trains = Vec::new();
+    let mut kills_in_flight = 0;
+    let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(7, |d| d.as_nanos() as u64);
+    eprintln!("kill moments seed: {seed}");
+    let mut moments = Moments(seed);
+    for kill in 0..KILLS {
+        if kill % 5 < 2 {
+            let artifact = &artifacts[trains.len()..=trains.len()];
+            trains.extend(support::emergency_trains(&client, &replica.address, &cookie, artifact).await);
+        }
+        tokio::time::sleep(Duration::from_millis(moments.next_ms(100, 2_500))).await;
+        if support::states(&db, &trains).await.iter().any(|s| s != "completed") {
+            kills_in_flight += 1;
+        }
+        replica.kill();
+        replica = Replica::start("railyard", &url, port, &log, lease);
+        replica.until_up(&client).await;
+    }
+
+    assert_eq!(trains.len(), TRAINS);
+    assert!(kills_in_flight >= KILLS / 2, "only {kills_in_flight} kills hit a train in flight");
+    let states = support::until_final(&db, &trains, Duration::from_secs(180)).await;
+    assert!(
+        states.iter().all(|s| s == "completed"),
+        "every train finished (simulated metrics pass every canary): {states:?}; log in {}",
+        log.display()
+    );
+    support::assert_timelines_whole(&db, &trains).await;
+    let unsettled = support::unsettled_effects(&db).await;
+    assert!(unsettled.is_empty(), "every effect settled: {unsettled:?}");
+    let seen = seen.lock().unwrap_or_else(PoisonError::into_inner);
+    support::assert_applied_once(&seen, &trains);
+    let repeated = seen.calls.len() - seen.applied.len();
+    eprintln!(
+        "{kills_in_flight} of {KILLS} kills hit trains in flight; {} deploy calls, {} applied, {repeated} repeated",
+        seen.calls.len(),
+        seen.applied.len()
+    );
+    drop(replica);
+    let _ = std::fs::copy(&log, std::env::temp_dir().join("railyard-chaos-kill-loop.log"));
+}

@@ -1,0 +1,7 @@
+//! Chaos tests against the real binary: SIGKILL in a loop, three replicas on
+//! one PostgreSQL with a killed and a paused leader. Loopback only, each
+//! bounded in time.
+
+mod kill_loop;
+mod replicas;
+mod support;
