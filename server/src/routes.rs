@@ -96,6 +96,7 @@ fn api_routes() -> ApiRoutes {
         .add(Method::GET, "/calendar.ics", calendar_feed::feed)
         .add(Method::POST, "/login", session::sign_in_form)
         .add(Method::POST, "/logout", session::sign_out_form)
+        .add(Method::GET, "/api/v1/openapi.json", api::openapi::document)
         .add(Method::POST, "/api/v1/session", session::sign_in)
         .add(Method::DELETE, "/api/v1/session", session::sign_out)
         .add(Method::GET, "/api/v1/me", session::me)

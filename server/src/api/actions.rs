@@ -19,7 +19,7 @@ use crate::train_state::TrainState;
 /// The body of `POST /api/v1/trains/{id}/actions`, e.g.
 /// `{"action": "hold", "reason": "waiting for the payments fix"}` or
 /// `{"action": "waive_gate", "artifact_id": "…", "gate": "security-scan", "reason": "…"}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ActionRequest {
     #[serde(flatten)]
     pub action: Action,
@@ -27,13 +27,29 @@ pub struct ActionRequest {
     pub reason: String,
 }
 
+/// What an action did.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ActionResult {
+    pub train_id: String,
+    /// The train's phase after the action.
+    pub phase: String,
+}
+
 /// `POST /api/v1/trains/{id}/actions`: applies the action and answers with the train's new state.
+#[utoipa::path(
+    post,
+    path = "/api/v1/trains/{id}/actions",
+    tag = "trains",
+    params(("id" = String, Path, description = "Train id")),
+    request_body = ActionRequest,
+    responses((status = 200, description = "The train's phase after the action", body = ActionResult))
+)]
 pub async fn act(
     State(state): State<ApiState>,
     caller: Caller,
     Path(id): Path<String>,
     body: Result<Json<ActionRequest>, JsonRejection>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<ActionResult>, ApiError> {
     caller.require_somewhere(Permission::Operate)?;
     let phase = {
         let mut conn = state.db.acquire().await?;
@@ -42,7 +58,7 @@ pub async fn act(
         let Json(request) = body?;
         operate(&state, &caller, &id, request).await?
     };
-    Ok(Json(json!({ "train_id": id, "phase": phase })))
+    Ok(Json(ActionResult { train_id: id, phase: phase.to_string() }))
 }
 
 /// Refuses unless the caller may operate the train's domain (404 for an unknown train).

@@ -21,7 +21,7 @@ use crate::time::{rfc3339, to_ms};
 const MAX_REQUIRED: i64 = 10;
 
 /// The body of `POST /api/v1/artifacts/{id}/approvals`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DecisionRequest {
     /// `approve` or `reject`.
@@ -31,7 +31,7 @@ pub struct DecisionRequest {
 }
 
 /// A candidate's approvals and whether they suffice.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ApprovalsJson {
     pub artifact_id: String,
     pub required: i64,
@@ -42,7 +42,7 @@ pub struct ApprovalsJson {
 }
 
 /// One person's decision.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DecisionJson {
     pub approver: String,
     pub decision: String,
@@ -51,14 +51,14 @@ pub struct DecisionJson {
 }
 
 /// The body of `PUT /api/v1/approval-rules/{domain}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RuleRequest {
     pub required_approvals: i64,
 }
 
 /// A domain's rule.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RuleJson {
     pub domain: String,
     pub required_approvals: i64,
@@ -67,6 +67,13 @@ pub struct RuleJson {
 }
 
 /// `GET /api/v1/artifacts/{id}/approvals`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/artifacts/{id}/approvals",
+    tag = "approvals",
+    params(("id" = String, Path, description = "Artifact id")),
+    responses((status = 200, description = "The candidate's approvals", body = ApprovalsJson))
+)]
 pub async fn list(
     State(state): State<ApiState>,
     caller: Caller,
@@ -79,6 +86,14 @@ pub async fn list(
 }
 
 /// `POST /api/v1/artifacts/{id}/approvals`: approve or reject a candidate.
+#[utoipa::path(
+    post,
+    path = "/api/v1/artifacts/{id}/approvals",
+    tag = "approvals",
+    params(("id" = String, Path, description = "Artifact id")),
+    request_body = DecisionRequest,
+    responses((status = 201, description = "Recorded", body = ApprovalsJson))
+)]
 pub async fn decide(
     State(state): State<ApiState>,
     caller: Caller,
@@ -174,6 +189,12 @@ async fn decide_gates(conn: &mut store::Conn, caller: &Caller, artifact_id: &str
 }
 
 /// `GET /api/v1/approval-rules`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/approval-rules",
+    tag = "approvals",
+    responses((status = 200, description = "Approvals each domain needs", body = Vec<RuleJson>))
+)]
 pub async fn rules(State(state): State<ApiState>, caller: Caller) -> Result<Json<Vec<RuleJson>>, ApiError> {
     caller.require(Permission::Read, None)?;
     let mut conn = state.db.acquire().await?;
@@ -192,6 +213,14 @@ pub async fn rules(State(state): State<ApiState>, caller: Caller) -> Result<Json
 }
 
 /// `PUT /api/v1/approval-rules/{domain}`: admins only, audited with before and after.
+#[utoipa::path(
+    put,
+    path = "/api/v1/approval-rules/{domain}",
+    tag = "approvals",
+    params(("domain" = String, Path, description = "Domain name")),
+    request_body = RuleRequest,
+    responses((status = 200, description = "The domain's rule", body = RuleJson))
+)]
 pub async fn set_rule(
     State(state): State<ApiState>,
     caller: Caller,

@@ -17,7 +17,7 @@ use crate::store::{self, artifacts::Artifact, artifacts::Check};
 use crate::time::{rfc3339, to_ms};
 
 /// An artifact as the API shows it.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ArtifactJson {
     pub id: String,
     pub service: String,
@@ -34,7 +34,7 @@ pub struct ArtifactJson {
 }
 
 /// A check result as the API shows it.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CheckJson {
     pub id: String,
     pub kind: CheckKind,
@@ -47,7 +47,7 @@ pub struct CheckJson {
 }
 
 /// The body of `POST /api/v1/artifacts/{id}/checks`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckRequest {
     pub kind: CheckKind,
@@ -60,7 +60,8 @@ pub struct CheckRequest {
 }
 
 /// Query of `POST /api/v1/artifacts/{id}/sarif`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SarifQuery {
     /// Name of the scan, e.g. `trivy`.
@@ -69,6 +70,13 @@ pub struct SarifQuery {
 
 /// Registers an artifact. Registering the same digest again with the same
 /// attributes is a harmless retry (200); with different ones it is a conflict.
+#[utoipa::path(
+    post,
+    path = "/api/v1/artifacts",
+    tag = "artifacts",
+    request_body = NewArtifactRequest,
+    responses((status = 201, description = "Registered", body = ArtifactJson), (status = 200, description = "Already registered with the same attributes", body = ArtifactJson))
+)]
 pub async fn register(
     State(state): State<ApiState>,
     caller: Caller,
@@ -130,6 +138,13 @@ pub async fn register(
 }
 
 /// Shows an artifact with its checks.
+#[utoipa::path(
+    get,
+    path = "/api/v1/artifacts/{id}",
+    tag = "artifacts",
+    params(("id" = String, Path, description = "Artifact id")),
+    responses((status = 200, description = "The artifact with its checks", body = ArtifactJson))
+)]
 pub async fn show(
     State(state): State<ApiState>,
     caller: Caller,
@@ -143,6 +158,14 @@ pub async fn show(
 }
 
 /// Records a test, scan, contract, lint or build result.
+#[utoipa::path(
+    post,
+    path = "/api/v1/artifacts/{id}/checks",
+    tag = "artifacts",
+    params(("id" = String, Path, description = "Artifact id")),
+    request_body = CheckRequest,
+    responses((status = 201, description = "Recorded", body = CheckJson))
+)]
 pub async fn report_check(
     State(state): State<ApiState>,
     caller: Caller,
@@ -176,6 +199,14 @@ pub async fn report_check(
 }
 
 /// Records a security scan from its SARIF 2.1 log: critical or high findings fail it.
+#[utoipa::path(
+    post,
+    path = "/api/v1/artifacts/{id}/sarif",
+    tag = "artifacts",
+    params(("id" = String, Path, description = "Artifact id"), SarifQuery),
+    request_body(content = Object, description = "A SARIF 2.1.0 log", content_type = "application/json"),
+    responses((status = 201, description = "The scan, judged by its worst finding", body = CheckJson))
+)]
 pub async fn report_sarif(
     State(state): State<ApiState>,
     caller: Caller,

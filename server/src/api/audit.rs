@@ -11,7 +11,8 @@ use crate::auth::{Caller, Permission};
 use crate::store;
 
 /// Query of `GET /api/v1/audit`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     /// How many of the newest records (default 100, at most 1,000).
@@ -20,6 +21,13 @@ pub struct AuditQuery {
 }
 
 /// `GET /api/v1/audit`: the newest records, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit",
+    tag = "audit",
+    params(AuditQuery),
+    responses((status = 200, description = "The newest audit records, newest first", body = Vec<Record>))
+)]
 pub async fn latest(
     State(state): State<ApiState>,
     caller: Caller,
@@ -36,6 +44,12 @@ pub async fn latest(
 }
 
 /// `GET /api/v1/audit/verify`: recomputes the whole chain.
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit/verify",
+    tag = "audit",
+    responses((status = 200, description = "Whether the hash chain is intact", body = Verification))
+)]
 pub async fn verify(State(state): State<ApiState>, caller: Caller) -> Result<Json<Verification>, ApiError> {
     caller.require(Permission::Administer, None)?;
     Ok(Json(log::verify_store(&state.db, None).await.map_err(ApiError::Internal)?))

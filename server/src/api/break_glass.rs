@@ -17,7 +17,7 @@ use crate::time::{rfc3339, to_ms};
 const MAX_DURATION_MS: i64 = 24 * 3_600_000;
 
 /// The body of `POST /api/v1/break-glass`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BreakGlassRequest {
     pub domain: String,
@@ -27,7 +27,7 @@ pub struct BreakGlassRequest {
 }
 
 /// The body of approving or rejecting.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Comment {
     #[serde(default)]
@@ -35,7 +35,7 @@ pub struct Comment {
 }
 
 /// A request as the API shows it.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BreakGlassJson {
     pub id: String,
     pub domain: String,
@@ -49,6 +49,12 @@ pub struct BreakGlassJson {
 }
 
 /// `GET /api/v1/break-glass`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/break-glass",
+    tag = "break-glass",
+    responses((status = 200, description = "Break-glass requests, newest first", body = Vec<BreakGlassJson>))
+)]
 pub async fn list(State(state): State<ApiState>, caller: Caller) -> Result<Json<Vec<BreakGlassJson>>, ApiError> {
     caller.require(Permission::Read, None)?;
     let now = to_ms(state.clock.now());
@@ -57,6 +63,13 @@ pub async fn list(State(state): State<ApiState>, caller: Caller) -> Result<Json<
 }
 
 /// `POST /api/v1/break-glass`: a release manager of the domain asks.
+#[utoipa::path(
+    post,
+    path = "/api/v1/break-glass",
+    tag = "break-glass",
+    request_body = BreakGlassRequest,
+    responses((status = 201, description = "Requested; two approvers must approve", body = BreakGlassJson))
+)]
 pub async fn request(
     State(state): State<ApiState>,
     caller: Caller,
@@ -115,13 +128,21 @@ pub async fn request_for(
 }
 
 /// `POST /api/v1/break-glass/{id}/approve`: one of the two approvals.
+#[utoipa::path(
+    post,
+    path = "/api/v1/break-glass/{id}/approve",
+    tag = "break-glass",
+    params(("id" = String, Path, description = "Break-glass id")),
+    request_body(content = Option<Comment>, description = "An optional comment"),
+    responses((status = 200, description = "Approved", body = BreakGlassJson))
+)]
 pub async fn approve(
     State(state): State<ApiState>,
     caller: Caller,
     Path(id): Path<String>,
-    body: Option<Json<Comment>>,
+    body: axum::body::Bytes,
 ) -> Result<Json<BreakGlassJson>, ApiError> {
-    let comment = body.map(|Json(c)| c.comment).unwrap_or_default();
+    let comment = super::optional_json::<Comment>(&body)?.comment;
     Ok(Json(approve_for(&state, &caller, &id, comment).await?))
 }
 
@@ -148,13 +169,21 @@ pub async fn approve_for(
 }
 
 /// `POST /api/v1/break-glass/{id}/reject`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/break-glass/{id}/reject",
+    tag = "break-glass",
+    params(("id" = String, Path, description = "Break-glass id")),
+    request_body(content = Option<Comment>, description = "An optional comment"),
+    responses((status = 200, description = "Rejected", body = BreakGlassJson))
+)]
 pub async fn reject(
     State(state): State<ApiState>,
     caller: Caller,
     Path(id): Path<String>,
-    body: Option<Json<Comment>>,
+    body: axum::body::Bytes,
 ) -> Result<Json<BreakGlassJson>, ApiError> {
-    let comment = body.map(|Json(c)| c.comment).unwrap_or_default();
+    let comment = super::optional_json::<Comment>(&body)?.comment;
     Ok(Json(reject_for(&state, &caller, &id, comment).await?))
 }
 

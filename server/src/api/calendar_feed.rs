@@ -22,7 +22,7 @@ const PAST_MS: i64 = 30 * DAY_MS;
 const AHEAD_MS: i64 = 180 * DAY_MS;
 
 /// The feed's query.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct FeedQuery {
     #[serde(default)]
     pub domain: Option<String>,

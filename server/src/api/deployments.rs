@@ -23,7 +23,7 @@ use crate::time::to_ms;
 const MAX_SKEW_S: i64 = 300;
 
 /// The callback's body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatusRequest {
     /// `succeeded` or `failed`.
@@ -63,6 +63,14 @@ fn release_of(key: &str) -> Option<(&str, Release, usize)> {
 }
 
 /// Applies a deployer's report on the deployment with idempotency key `key`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/deployments/{key}/status",
+    tag = "deployments",
+    params(("key" = String, Path, description = "The deployment's idempotency key")),
+    request_body = StatusRequest,
+    responses((status = 200, description = "Applied", body = Object))
+)]
 pub async fn status(
     State(state): State<ApiState>,
     Path(key): Path<String>,

@@ -20,14 +20,15 @@ use crate::time::{rfc3339, to_ms};
 const MAX_LIFETIME_MS: i64 = 366 * 24 * 3_600_000;
 
 /// The body of `POST /api/v1/embed/origins`, and the query of its `DELETE`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct OriginRequest {
     pub origin: String,
 }
 
 /// The body of `POST /api/v1/embed/links`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LinkRequest {
     pub panel: String,
@@ -40,7 +41,7 @@ pub struct LinkRequest {
 }
 
 /// A created link.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LinkJson {
     /// Path and query to put in the iframe's `src` (after this server's address).
     pub path: String,
@@ -49,6 +50,12 @@ pub struct LinkJson {
 }
 
 /// `GET /api/v1/embed/origins`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/embed/origins",
+    tag = "embeds",
+    responses((status = 200, description = "Origins allowed to frame embeds", body = Vec<String>))
+)]
 pub async fn origins(State(state): State<ApiState>, caller: Caller) -> Result<Json<Vec<String>>, ApiError> {
     caller.require(Permission::Administer, None)?;
     let mut conn = state.db.acquire().await?;
@@ -56,6 +63,13 @@ pub async fn origins(State(state): State<ApiState>, caller: Caller) -> Result<Js
 }
 
 /// `POST /api/v1/embed/origins`: allows a wiki origin to frame panels.
+#[utoipa::path(
+    post,
+    path = "/api/v1/embed/origins",
+    tag = "embeds",
+    request_body = OriginRequest,
+    responses((status = 201, description = "Allowed"), (status = 200, description = "Already allowed"))
+)]
 pub async fn allow_origin(
     State(state): State<ApiState>,
     caller: Caller,
@@ -76,6 +90,13 @@ pub async fn allow_origin(
 }
 
 /// `DELETE /api/v1/embed/origins?origin=…`: stops an origin framing panels (its links stop working).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/embed/origins",
+    tag = "embeds",
+    params(OriginRequest),
+    responses((status = 204, description = "Removed"))
+)]
 pub async fn remove_origin(
     State(state): State<ApiState>,
     caller: Caller,
@@ -95,6 +116,13 @@ pub async fn remove_origin(
 }
 
 /// `POST /api/v1/embed/links`: a signed, expiring, read-only link to one panel.
+#[utoipa::path(
+    post,
+    path = "/api/v1/embed/links",
+    tag = "embeds",
+    request_body = LinkRequest,
+    responses((status = 201, description = "A signed, read-only embed link", body = LinkJson))
+)]
 pub async fn create_link(
     State(state): State<ApiState>,
     caller: Caller,

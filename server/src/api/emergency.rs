@@ -23,7 +23,7 @@ use crate::train_state::TrainState;
 const MAX_CANDIDATES: usize = 20;
 
 /// The body of `POST /api/v1/trains/emergency`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmergencyRequest {
     /// The train definition whose services, rollout and deployer to use.
@@ -34,6 +34,13 @@ pub struct EmergencyRequest {
 }
 
 /// Starts an emergency train.
+#[utoipa::path(
+    post,
+    path = "/api/v1/trains/emergency",
+    tag = "trains",
+    request_body = EmergencyRequest,
+    responses((status = 201, description = "The emergency train, open now", body = TrainJson))
+)]
 pub async fn start(
     State(state): State<ApiState>,
     caller: Caller,

@@ -22,14 +22,14 @@ const PREVIEW_AHEAD_MS: i64 = 365 * 86_400_000;
 const CUTOVER_REACH_MS: i64 = 7 * 86_400_000;
 
 /// One window of the freeze.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct WindowJson {
     pub start: String,
     pub end: String,
 }
 
 /// What the freeze would do to one train.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FreezeImpact {
     pub train_id: String,
     pub definition: String,
@@ -44,7 +44,7 @@ pub struct FreezeImpact {
 }
 
 /// The freeze as it would be (or was) stored, with its impact.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FreezePreview {
     pub freeze: FreezeEntry,
     pub windows: Vec<WindowJson>,
@@ -52,6 +52,13 @@ pub struct FreezePreview {
 }
 
 /// `POST /api/v1/freezes/preview`: what declaring the freeze would do; nothing is stored.
+#[utoipa::path(
+    post,
+    path = "/api/v1/freezes/preview",
+    tag = "freezes",
+    request_body = FreezeEntry,
+    responses((status = 200, description = "What the freeze would hold; nothing is stored", body = FreezePreview))
+)]
 pub async fn preview(
     State(state): State<ApiState>,
     caller: Caller,
@@ -63,6 +70,13 @@ pub async fn preview(
 }
 
 /// `POST /api/v1/freezes`: declares the freeze; answers with its impact.
+#[utoipa::path(
+    post,
+    path = "/api/v1/freezes",
+    tag = "freezes",
+    request_body = FreezeEntry,
+    responses((status = 201, description = "Declared, with what it holds", body = FreezePreview))
+)]
 pub async fn declare(
     State(state): State<ApiState>,
     caller: Caller,

@@ -18,7 +18,7 @@ use crate::time::{rfc3339, to_ms};
 const SEVERITIES: [&str; 5] = ["critical", "high", "medium", "low", "info"];
 
 /// The body of `POST /api/v1/incidents`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IncidentRequest {
     pub service: String,
@@ -32,7 +32,7 @@ pub struct IncidentRequest {
 }
 
 /// The recorded incident.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct IncidentJson {
     pub id: String,
     pub service: String,
@@ -45,6 +45,13 @@ pub struct IncidentJson {
 }
 
 /// Records an incident and attributes it.
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents",
+    tag = "incidents",
+    request_body = IncidentRequest,
+    responses((status = 201, description = "Recorded and attributed", body = IncidentJson))
+)]
 pub async fn report(
     State(state): State<ApiState>,
     caller: Caller,

@@ -14,6 +14,7 @@ pub mod freezes;
 pub mod health;
 pub mod incidents;
 pub mod metrics;
+pub mod openapi;
 pub mod session;
 pub mod tokens;
 pub mod trains;
@@ -37,4 +38,15 @@ pub struct ApiState {
     pub role: Arc<crate::leadership::Role>,
     /// A running train with nothing pending for this long counts as stuck.
     pub stuck_after: std::time::Duration,
+}
+
+/// A JSON body that may be left out (then `T::default()`); one that is
+/// there must parse, or the caller hears why (422).
+pub fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|error| {
+        ApiError::Rejected(axum::http::StatusCode::UNPROCESSABLE_ENTITY, format!("the body is not valid here: {error}"))
+    })
 }

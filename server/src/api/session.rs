@@ -17,7 +17,7 @@ use crate::store::{self, sessions::Session};
 use crate::time::{rfc3339, to_ms};
 
 /// Name and password.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Credentials {
     pub name: String,
@@ -25,7 +25,7 @@ pub struct Credentials {
 }
 
 /// The sign-in form: credentials and where to go afterwards.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct SignInForm {
     pub name: String,
     pub password: String,
@@ -34,7 +34,7 @@ pub struct SignInForm {
 }
 
 /// A password change.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
     pub current: String,
@@ -42,7 +42,7 @@ pub struct PasswordChange {
 }
 
 /// The signed-in person as the API shows them.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MeJson {
     pub name: String,
     pub roles: Vec<Binding>,
@@ -50,7 +50,7 @@ pub struct MeJson {
 }
 
 /// A live session as its owner sees it.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SessionJson {
     pub id: String,
     pub current: bool,
@@ -62,6 +62,13 @@ pub struct SessionJson {
 }
 
 /// `POST /api/v1/session`: signs in and sets the session cookie.
+#[utoipa::path(
+    post,
+    path = "/api/v1/session",
+    tag = "session",
+    request_body = Credentials,
+    responses((status = 200, description = "Signed in; the session cookie is set", body = MeJson))
+)]
 pub async fn sign_in(
     State(state): State<ApiState>,
     caller: Caller,
@@ -92,6 +99,12 @@ pub async fn sign_in_form(State(state): State<ApiState>, caller: Caller, Form(fo
 }
 
 /// `DELETE /api/v1/session`: ends the caller's session.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/session",
+    tag = "session",
+    responses((status = 204, description = "Signed out; the cookie is cleared"))
+)]
 pub async fn sign_out(State(state): State<ApiState>, caller: Caller) -> Result<Response, ApiError> {
     end_session(&state, &caller).await?;
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, clearing_cookie(&state))]).into_response())
@@ -104,6 +117,12 @@ pub async fn sign_out_form(State(state): State<ApiState>, caller: Caller) -> Res
 }
 
 /// `GET /api/v1/me`: who is signed in, with which roles.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    tag = "session",
+    responses((status = 200, description = "The signed-in user and their roles", body = MeJson))
+)]
 pub async fn me(State(state): State<ApiState>, caller: Caller) -> Result<Json<MeJson>, ApiError> {
     let Principal::User { id, name, bindings, .. } = &caller.principal else {
         return Err(signed_in_only(&caller));
@@ -119,6 +138,12 @@ pub async fn me(State(state): State<ApiState>, caller: Caller) -> Result<Json<Me
 }
 
 /// `GET /api/v1/me/sessions`: the caller's live sessions.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me/sessions",
+    tag = "session",
+    responses((status = 200, description = "The caller's open sessions", body = Vec<SessionJson>))
+)]
 pub async fn sessions(State(state): State<ApiState>, caller: Caller) -> Result<Json<Vec<SessionJson>>, ApiError> {
     let Principal::User { id, session_id, .. } = &caller.principal else {
         return Err(signed_in_only(&caller));
@@ -142,6 +167,13 @@ pub async fn sessions(State(state): State<ApiState>, caller: Caller) -> Result<J
 }
 
 /// `DELETE /api/v1/me/sessions/{id}`: ends one of the caller's sessions.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/me/sessions/{id}",
+    tag = "session",
+    params(("id" = String, Path, description = "Session id")),
+    responses((status = 204, description = "The session ended"))
+)]
 pub async fn end_one(
     State(state): State<ApiState>,
     caller: Caller,
@@ -161,6 +193,13 @@ pub async fn end_one(
 }
 
 /// `POST /api/v1/me/password`: changes the caller's password and ends their other sessions.
+#[utoipa::path(
+    post,
+    path = "/api/v1/me/password",
+    tag = "session",
+    request_body = PasswordChange,
+    responses((status = 204, description = "Password changed"))
+)]
 pub async fn change_password(
     State(state): State<ApiState>,
     caller: Caller,

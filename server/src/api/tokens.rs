@@ -17,7 +17,7 @@ use crate::time::{rfc3339, to_ms};
 const PREFIX: &str = "ryd_";
 
 /// The body of `POST /api/v1/tokens`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
     pub name: String,
@@ -31,7 +31,7 @@ pub struct NewToken {
 }
 
 /// A token as admins see it (never with its secret).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TokenJson {
     pub id: String,
     pub name: String,
@@ -45,7 +45,7 @@ pub struct TokenJson {
 }
 
 /// The answer to creating a token: the only time its secret is shown.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CreatedToken {
     pub token: String,
     #[serde(flatten)]
@@ -53,6 +53,12 @@ pub struct CreatedToken {
 }
 
 /// `GET /api/v1/tokens`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tokens",
+    tag = "tokens",
+    responses((status = 200, description = "API tokens (never their secrets)", body = Vec<TokenJson>))
+)]
 pub async fn list(State(state): State<ApiState>, caller: Caller) -> Result<Json<Vec<TokenJson>>, ApiError> {
     caller.require(Permission::Administer, None)?;
     let mut conn = state.db.acquire().await?;
@@ -60,6 +66,13 @@ pub async fn list(State(state): State<ApiState>, caller: Caller) -> Result<Json<
 }
 
 /// `POST /api/v1/tokens`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/tokens",
+    tag = "tokens",
+    request_body = NewToken,
+    responses((status = 201, description = "Created; the secret is shown this once", body = CreatedToken))
+)]
 pub async fn create(
     State(state): State<ApiState>,
     caller: Caller,
@@ -122,6 +135,13 @@ pub async fn create(
 }
 
 /// `DELETE /api/v1/tokens/{id}`: revokes a token at once.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/tokens/{id}",
+    tag = "tokens",
+    params(("id" = String, Path, description = "Token id")),
+    responses((status = 204, description = "Revoked"))
+)]
 pub async fn revoke(
     State(state): State<ApiState>,
     caller: Caller,

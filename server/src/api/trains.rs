@@ -20,7 +20,8 @@ use crate::time::{rfc3339, to_ms};
 const MAX_RANGE_DAYS: i64 = 400;
 
 /// Query parameters: `from` and `to` as RFC 3339 instants or `YYYY-MM-DD` (UTC midnight).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct TrainQuery {
     from: String,
@@ -29,7 +30,7 @@ pub struct TrainQuery {
 }
 
 /// One train in the response.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TrainJson {
     pub id: String,
     pub definition: String,
@@ -47,7 +48,7 @@ pub struct TrainJson {
 }
 
 /// The response body.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TrainList {
     pub from: String,
     pub to: String,
@@ -55,6 +56,13 @@ pub struct TrainList {
 }
 
 /// Lists trains whose cutover is in `[from, to)`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/trains",
+    tag = "trains",
+    params(TrainQuery),
+    responses((status = 200, description = "Trains cutting over in the range", body = TrainList))
+)]
 pub async fn list(
     State(state): State<ApiState>,
     caller: Caller,
@@ -86,7 +94,7 @@ pub async fn list(
 }
 
 /// One entry of a train's timeline.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TimelineJson {
     pub seq: i64,
     pub at: String,
@@ -97,7 +105,7 @@ pub struct TimelineJson {
 }
 
 /// One candidate on a train.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CargoJson {
     pub artifact_id: String,
     pub service: String,
@@ -110,7 +118,7 @@ pub struct CargoJson {
 }
 
 /// A train with its rollout, cargo and timeline.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TrainDetail {
     #[serde(flatten)]
     pub train: TrainJson,
@@ -132,7 +140,7 @@ pub struct TrainDetail {
 }
 
 /// One canary analysis.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AnalysisJson {
     pub step: i64,
     pub verdict: String,
@@ -142,7 +150,7 @@ pub struct AnalysisJson {
 }
 
 /// One gate run.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct GateRunJson {
     pub artifact_id: String,
     pub gate: String,
@@ -153,7 +161,7 @@ pub struct GateRunJson {
 }
 
 /// What a finished rollout cost one service.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MeasurementJson {
     pub service: String,
     /// The span measured: first production deploy to the train's end (RFC 3339).
@@ -171,7 +179,7 @@ pub struct MeasurementJson {
 }
 
 /// A running-digest report.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DigestJson {
     pub step: i64,
     pub service: String,
@@ -182,6 +190,13 @@ pub struct DigestJson {
 }
 
 /// `GET /api/v1/trains/{id}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/trains/{id}",
+    tag = "trains",
+    params(("id" = String, Path, description = "Train id")),
+    responses((status = 200, description = "The train with its rollout, cargo, timeline and evidence", body = TrainDetail))
+)]
 pub async fn show(
     State(state): State<ApiState>,
     caller: Caller,
@@ -303,6 +318,13 @@ pub async fn detail(state: &ApiState, id: &str) -> Result<TrainDetail, ApiError>
 }
 
 /// `GET /api/v1/trains/{id}/release-notes`: Markdown.
+#[utoipa::path(
+    get,
+    path = "/api/v1/trains/{id}/release-notes",
+    tag = "trains",
+    params(("id" = String, Path, description = "Train id")),
+    responses((status = 200, description = "Release notes", body = String, content_type = "text/markdown"))
+)]
 pub async fn release_notes(
     State(state): State<ApiState>,
     caller: Caller,

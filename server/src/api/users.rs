@@ -14,7 +14,7 @@ use crate::store::{self, users::User, Conn};
 use crate::time::{rfc3339, to_ms};
 
 /// A user as admins see them.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UserJson {
     pub name: String,
     pub roles: Vec<Binding>,
@@ -24,7 +24,7 @@ pub struct UserJson {
 }
 
 /// The body of `POST /api/v1/users`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
     pub name: String,
@@ -34,20 +34,26 @@ pub struct NewUser {
 }
 
 /// The body of `PUT /api/v1/users/{name}/roles`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RolesRequest {
     pub roles: Vec<Binding>,
 }
 
 /// The body of `POST /api/v1/users/{name}/password`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordReset {
     pub password: String,
 }
 
 /// `GET /api/v1/users`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users",
+    tag = "users",
+    responses((status = 200, description = "Every user", body = Vec<UserJson>))
+)]
 pub async fn list(State(state): State<ApiState>, caller: Caller) -> Result<Json<Vec<UserJson>>, ApiError> {
     caller.require(Permission::Administer, None)?;
     let mut conn = state.db.acquire().await?;
@@ -60,6 +66,13 @@ pub async fn list(State(state): State<ApiState>, caller: Caller) -> Result<Json<
 }
 
 /// `POST /api/v1/users`: creates a user who must change the given password at first sign-in.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users",
+    tag = "users",
+    request_body = NewUser,
+    responses((status = 201, description = "Created", body = UserJson))
+)]
 pub async fn create(
     State(state): State<ApiState>,
     caller: Caller,
@@ -96,6 +109,14 @@ pub async fn create(
 }
 
 /// `PUT /api/v1/users/{name}/roles`: replaces the user's roles; effective on their next request.
+#[utoipa::path(
+    put,
+    path = "/api/v1/users/{name}/roles",
+    tag = "users",
+    params(("name" = String, Path, description = "User name")),
+    request_body = RolesRequest,
+    responses((status = 200, description = "Roles replaced", body = UserJson))
+)]
 pub async fn set_roles(
     State(state): State<ApiState>,
     caller: Caller,
@@ -125,6 +146,13 @@ pub async fn set_roles(
 }
 
 /// `POST /api/v1/users/{name}/disable`: disables the user and ends all their sessions.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/{name}/disable",
+    tag = "users",
+    params(("name" = String, Path, description = "User name")),
+    responses((status = 200, description = "Disabled; their sessions and tokens end", body = UserJson))
+)]
 pub async fn disable(
     State(state): State<ApiState>,
     caller: Caller,
@@ -134,6 +162,13 @@ pub async fn disable(
 }
 
 /// `POST /api/v1/users/{name}/enable`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/{name}/enable",
+    tag = "users",
+    params(("name" = String, Path, description = "User name")),
+    responses((status = 200, description = "Enabled", body = UserJson))
+)]
 pub async fn enable(
     State(state): State<ApiState>,
     caller: Caller,
@@ -169,6 +204,14 @@ async fn set_disabled(
 }
 
 /// `POST /api/v1/users/{name}/password`: sets a password the user must change at next sign-in, and ends their sessions.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/{name}/password",
+    tag = "users",
+    params(("name" = String, Path, description = "User name")),
+    request_body = PasswordReset,
+    responses((status = 204, description = "Password reset; it must be changed at next sign-in"))
+)]
 pub async fn reset_password(
     State(state): State<ApiState>,
     caller: Caller,

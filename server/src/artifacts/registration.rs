@@ -34,7 +34,7 @@ impl fmt::Display for Digest {
 }
 
 /// What a change entry is, for release notes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ChangeKind {
     Feature,
@@ -44,7 +44,7 @@ pub enum ChangeKind {
 }
 
 /// One line of a release note.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Change {
     pub title: String,
@@ -59,7 +59,7 @@ fn default_kind() -> ChangeKind {
 }
 
 /// A database migration the artifact brings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Migration {
     pub name: String,
@@ -68,7 +68,7 @@ pub struct Migration {
 }
 
 /// The body of `POST /api/v1/artifacts`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewArtifactRequest {
     pub service: String,

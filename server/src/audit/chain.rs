@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// One audit record, as stored and as exported (one JSON object per line).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Record {
     /// Position in the chain, from 1 without gaps.
@@ -56,7 +56,7 @@ pub fn chain_hash(prev_hash: &str, seq: i64, at: i64, fields: [&str; 6]) -> Stri
 }
 
 /// What a chain check found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case", tag = "result")]
 pub enum Verification {
     /// Every record fits; `head` is the last record's hash.

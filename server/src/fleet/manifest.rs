@@ -337,7 +337,7 @@ struct RawStep {
 }
 
 /// A freeze as written: a `[[freeze]]` entry, or the body of a freeze declared in the console or the API.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FreezeEntry {
     pub name: String,

@@ -69,7 +69,7 @@ impl RunningReport {
 }
 
 /// One service's running digest.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 pub struct RunningDigest {
     pub service: String,
     pub digest: String,

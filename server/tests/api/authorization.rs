@@ -66,6 +66,7 @@ fn matrix() -> BTreeMap<String, Row> {
     let rows = [
         ("GET /healthz", row(EVERYONE)),
         ("GET /readyz", row(EVERYONE)),
+        ("GET /api/v1/openapi.json", row(EVERYONE)),
         ("GET /metrics", row(READERS)),
         ("POST /login", row(EVERYONE)),
         ("POST /logout", row(EVERYONE)),
