@@ -2,6 +2,7 @@
 //! one PostgreSQL with a killed and a paused leader. Loopback only, each
 //! bounded in time.
 
+mod fuzz;
 mod kill_loop;
 mod replicas;
 mod support;
