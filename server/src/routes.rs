@@ -29,7 +29,7 @@ use crate::auth::middleware::{authenticate, refuse_cross_site, security_headers,
 use crate::auth::Principal;
 
 /// Largest request body accepted anywhere (JSON bodies are further held to axum's 2 MiB default).
-const BODY_LIMIT: usize = 16 * 1024 * 1024;
+pub const BODY_LIMIT: usize = 16 * 1024 * 1024;
 /// Largest SARIF log accepted: scans of big images run to megabytes.
 const SARIF_LIMIT: usize = BODY_LIMIT;
 /// Longest a request may take before it is answered with 408.
@@ -198,7 +198,7 @@ pub fn router(state: AppState, backend: SharedBackend, max_concurrent: usize) ->
 }
 
 /// The per-request protections: a time limit, security headers, the
-/// cross-site check, authentication and the body limit.
+/// cross-site check, authentication, the body limit and printable text.
 fn guarded(router: Router<AppState>, state: &AppState) -> Router<AppState> {
     router.layer(
         ServiceBuilder::new()
@@ -206,6 +206,7 @@ fn guarded(router: Router<AppState>, state: &AppState) -> Router<AppState> {
             .layer(middleware::from_fn(security_headers))
             .layer(middleware::from_fn(refuse_cross_site))
             .layer(middleware::from_fn_with_state(state.api.clone(), authenticate))
+            .layer(middleware::from_fn(api::control_chars::refuse_control_characters))
             .layer(RequestBodyLimitLayer::new(BODY_LIMIT)),
     )
 }

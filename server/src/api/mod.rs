@@ -6,6 +6,7 @@ pub mod artifacts;
 pub mod audit;
 pub mod break_glass;
 pub mod calendar_feed;
+pub mod control_chars;
 pub mod deployments;
 pub mod embed;
 pub mod emergency;

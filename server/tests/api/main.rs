@@ -6,6 +6,7 @@ mod artifacts;
 mod audit_log;
 mod auth;
 mod authorization;
+mod bad_input;
 mod budgets;
 mod calendar_feed;
 mod calendar_page;
