@@ -8,6 +8,10 @@ use serde_json::{json, Value};
 use crate::helpers::{snapshot, spawn_app, Backend, TestApp};
 use crate::on_both_backends;
 
+/// One bad request: what it is, who sends it (None: the CI token), method, path,
+/// body, the statuses that may answer it and words its message must hold.
+type Case<'a> = (&'a str, Option<&'a str>, Method, &'a str, String, &'a [u16], &'a str);
+
 /// Row counts of the tables a bad request could have written to.
 async fn counts(app: &TestApp) -> Vec<i64> {
     let mut conn = app.db.acquire().await.expect("connection");
@@ -64,7 +68,7 @@ async fn bad_input_gets_a_clear_4xx_and_stores_nothing(backend: Backend) {
 
     let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
     let oversized = artifact(json!({ "changes": [{ "title": "x".repeat(17 * 1024 * 1024), "kind": "fix" }] }));
-    let cases: Vec<(&str, Option<&str>, Method, &str, String, &[u16], &str)> = vec![
+    let cases: Vec<Case<'_>> = vec![
         (
             "invalid RRULE",
             Some(&rita),
