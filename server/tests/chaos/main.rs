@@ -4,5 +4,6 @@
 
 mod fuzz;
 mod kill_loop;
+mod load;
 mod replicas;
 mod support;
