@@ -182,7 +182,8 @@ pub fn router(state: AppState, backend: SharedBackend, max_concurrent: usize) ->
         .concurrency_limit(max_concurrent)
         .service(everything_else);
     Router::new()
-        .merge(guarded(api.probes, &state))
+        // Probes answer without authentication, so no credential or database outage changes liveness.
+        .merge(api.probes.layer(middleware::from_fn(security_headers)))
         .fallback_service(shedding)
         .layer(
             ServiceBuilder::new()

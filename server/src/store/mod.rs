@@ -168,10 +168,14 @@ pub fn redact(url: &str) -> String {
 /// Whether `error` means the database could not be reached (as opposed to
 /// refusing a query): callers may answer 503 and retry later.
 pub fn is_unreachable(error: &sqlx::Error) -> bool {
-    matches!(
-        error,
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed
-    )
+    match error {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed => true,
+        // PostgreSQL: connection exceptions, the server shutting down or starting, too many connections.
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "53300")
+        }),
+        _ => false,
+    }
 }
 
 /// A fresh application-generated id (time-ordered UUIDv7).

@@ -52,3 +52,72 @@ async fn the_openapi_document_describes_exactly_the_api_the_router_serves() {
         assert!(schemas.contains_key(name), "{name} is described");
     }
 }
+
+/// Lets connections to database `name` in or out, dropping those open.
+async fn allow_connections(name: &str, allowed: bool) {
+    let admin = server::store::Db::connect(&std::env::var("RAILYARD_TEST_POSTGRES_URL").expect("make test sets it"))
+        .await
+        .expect("admin connection");
+    let mut conn = admin.acquire().await.expect("connection");
+    sqlx::query(&format!("ALTER DATABASE {name} WITH ALLOW_CONNECTIONS {allowed}"))
+        .execute(&mut *conn)
+        .await
+        .expect("alter database");
+    if !allowed {
+        sqlx::query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+        )
+        .bind(&name)
+        .execute(&mut *conn)
+        .await
+        .expect("terminate");
+    }
+    drop(conn);
+    admin.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn losing_the_database_answers_503_with_retry_after_and_a_retry_afterwards_stores_the_write_once() {
+    let app = spawn_app(Backend::Postgres, false).await;
+    let fleet = crate::helpers::ledger_fleet("", "", &[("100%", "production", 100, "0s")]);
+    server::fleet::apply(
+        &app.db,
+        &server::fleet::parse("fleet.toml", &fleet).expect("valid"),
+        crate::helpers::test_now(),
+    )
+    .await
+    .expect("apply");
+    let build = serde_json::json!({ "service": "ledger", "version": "1.0.0", "digest": format!("sha256:{}", "b".repeat(64)),
+                                    "commit": "1234567", "author": "bob", "changes": [] });
+    let register = || app.client.post(format!("{}/api/v1/artifacts", app.address)).json(&build).send();
+    let name: String = {
+        let mut conn = app.db.acquire().await.expect("connection");
+        sqlx::query_scalar("SELECT CAST(current_database() AS TEXT)").fetch_one(&mut *conn).await.expect("name")
+    };
+
+    allow_connections(&name, false).await;
+    let response = register().await.expect("answered");
+    assert_eq!(response.status(), 503, "the database is gone: 503, not 500");
+    let response = register().await.expect("answered");
+    assert_eq!(response.status(), 503, "and while it stays away, new connections fail with 503 too");
+    assert!(response.headers().contains_key("retry-after"), "with Retry-After");
+    let body = response.text().await.expect("body");
+    assert!(body.contains("try again"), "{body}");
+    assert_eq!(app.get("/readyz").await.0, 503, "readiness goes red");
+    let (status, _) = app.send_as(None, reqwest::Method::GET, "/healthz", None).await;
+    assert_eq!(status, 200, "liveness stays green");
+
+    allow_connections(&name, true).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while app.get("/readyz").await.0 != 200 {
+        assert!(std::time::Instant::now() < deadline, "readiness recovers once the database is back");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let response = register().await.expect("answered");
+    assert_eq!(response.status(), 201, "the retried write is stored");
+    let response = register().await.expect("answered");
+    assert_eq!(response.status(), 200, "and a second retry is recognised, not stored twice");
+    let mut conn = app.db.acquire().await.expect("connection");
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM artifacts").fetch_one(&mut *conn).await.expect("count");
+    assert_eq!(count, 1);
+}
