@@ -67,7 +67,7 @@ async fn allow_connections(name: &str, allowed: bool) {
         sqlx::query(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
         )
-        .bind(&name)
+        .bind(name)
         .execute(&mut *conn)
         .await
         .expect("terminate");
