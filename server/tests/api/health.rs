@@ -55,9 +55,7 @@ async fn the_openapi_document_describes_exactly_the_api_the_router_serves() {
 
 /// Lets connections to database `name` in or out, dropping those open.
 async fn allow_connections(name: &str, allowed: bool) {
-    let admin = server::store::Db::connect(&std::env::var("RAILYARD_TEST_POSTGRES_URL").expect("make test sets it"))
-        .await
-        .expect("admin connection");
+    let admin = server::store::Db::connect(&crate::helpers::postgres::admin_url()).await.expect("admin connection");
     let mut conn = admin.acquire().await.expect("connection");
     sqlx::query(&format!("ALTER DATABASE {name} WITH ALLOW_CONNECTIONS {allowed}"))
         .execute(&mut *conn)

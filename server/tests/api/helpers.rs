@@ -24,13 +24,8 @@ pub struct TestDatabase {
     _dir: Option<tempfile::TempDir>,
 }
 
-/// The URL of the PostgreSQL server `make test` starts. Its absence is a
-/// failure, never a reason to skip: the store must be tested on both backends.
-fn postgres_admin_url() -> String {
-    std::env::var("RAILYARD_TEST_POSTGRES_URL").unwrap_or_else(|_| {
-        panic!("RAILYARD_TEST_POSTGRES_URL is not set: run the suite with `make test`, which starts PostgreSQL")
-    })
-}
+#[path = "../common/postgres.rs"]
+pub mod postgres;
 
 /// Creates an empty database on `backend`.
 pub async fn fresh_database(backend: Backend) -> TestDatabase {
@@ -40,17 +35,7 @@ pub async fn fresh_database(backend: Backend) -> TestDatabase {
             let url = format!("sqlite://{}", dir.path().join("railyard.db").display());
             TestDatabase { url, _dir: Some(dir) }
         }
-        Backend::Postgres => {
-            let admin = postgres_admin_url();
-            let name = format!("railyard_test_{}", uuid::Uuid::now_v7().simple());
-            let db = Db::connect(&admin).await.expect("PostgreSQL answers");
-            let mut conn = db.acquire().await.expect("connection");
-            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut *conn).await.expect("create database");
-            drop(conn);
-            db.close().await;
-            let base = admin.rsplit_once('/').map_or(admin.as_str(), |(base, _)| base);
-            TestDatabase { url: format!("{base}/{name}"), _dir: None }
-        }
+        Backend::Postgres => TestDatabase { url: postgres::fresh_database("railyard_test").await, _dir: None },
     }
 }
 

@@ -7,3 +7,6 @@ mod kill_loop;
 mod load;
 mod replicas;
 mod support;
+
+#[path = "../common/postgres.rs"]
+mod postgres;

@@ -11,20 +11,6 @@ use crate::support::{self, Replica, SharedDeployer};
 
 const TTL: Duration = Duration::from_secs(3);
 
-/// A fresh database on the PostgreSQL server `make test` starts.
-async fn fresh_postgres() -> String {
-    let admin = std::env::var("RAILYARD_TEST_POSTGRES_URL")
-        .expect("RAILYARD_TEST_POSTGRES_URL is not set: run the suite with `make test`, which starts PostgreSQL");
-    let name = format!("railyard_chaos_{}", uuid::Uuid::now_v7().simple());
-    let db = Db::connect(&admin).await.expect("PostgreSQL answers");
-    let mut conn = db.acquire().await.expect("connection");
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut *conn).await.expect("create database");
-    drop(conn);
-    db.close().await;
-    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(base, _)| base);
-    format!("{base}/{name}")
-}
-
 /// The replicas that say they lead, with their terms.
 async fn leaders(replicas: &[Replica], client: &reqwest::Client) -> Vec<(usize, i64)> {
     let mut found = Vec::new();
@@ -52,7 +38,7 @@ async fn new_leader(replicas: &[Replica], candidates: &[usize], client: &reqwest
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_or_paused_leader_is_replaced_within_the_lease_and_trains_go_on() {
-    let url = fresh_postgres().await;
+    let url = crate::postgres::fresh_database("railyard_chaos").await;
     let dir = tempfile::tempdir().expect("temp dir");
     let seen = SharedDeployer::default();
     let deployer = support::start_deployer(seen.clone()).await;
