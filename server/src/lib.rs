@@ -18,6 +18,7 @@ pub mod integrations;
 pub mod leadership;
 pub mod links;
 pub mod pages;
+pub mod postmortem;
 pub mod release_notes;
 pub mod routes;
 pub mod runtime;

@@ -101,6 +101,11 @@ fn TrainView(page: TrainPage) -> impl IntoView {
             {format!(" ({})", page.time_zone)}
             {(!page.reason.is_empty()).then(|| format!(" · {}", page.reason))}
         </p>
+        <p class="train-actions">
+            <a href=format!("/api/v1/trains/{}/postmortem", page.id) download>
+                "Postmortem draft (Markdown)"
+            </a>
+        </p>
         <section aria-labelledby="phases-title">
             <h2 id="phases-title">"Phases"</h2>
             {if spans.is_empty() {

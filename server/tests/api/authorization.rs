@@ -94,6 +94,7 @@ fn matrix() -> BTreeMap<String, Row> {
         ("GET /api/v1/trains", row(READERS)),
         ("GET /api/v1/trains/{id}", row(READERS)),
         ("GET /api/v1/trains/{id}/release-notes", row(READERS)),
+        ("GET /api/v1/trains/{id}/postmortem", row(READERS)),
         (
             "POST /api/v1/trains/emergency",
             with_body(

@@ -64,7 +64,7 @@ soak = "0s"
 "#;
 
 /// Applies the fleet, registers a passing build of each service, and drives the day's train to its end.
-async fn run_train(app: &TestApp, metrics: SimulatedMetrics) -> (String, Vec<String>, Value) {
+pub async fn run_train(app: &TestApp, metrics: SimulatedMetrics) -> (String, Vec<String>, Value) {
     fleet::apply(&app.db, &parse("fleet.toml", FLEET).expect("valid"), test_now()).await.expect("apply");
     let mut artifacts = Vec::new();
     for (service, digit) in [("ledger", 'a'), ("checkout", 'b'), ("billing", 'c')] {

@@ -19,6 +19,7 @@ mod health;
 mod helpers;
 mod leadership;
 mod pipeline;
+mod postmortem;
 mod prometheus;
 mod prometheus_faults;
 mod runtime;
