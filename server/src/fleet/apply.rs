@@ -6,6 +6,7 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 
+use super::graph::Graph;
 use super::manifest::{Fleet, FreezeSchedule, FreezeSpec, Problem};
 use crate::schedule::resolve_local;
 use crate::store::{
@@ -106,6 +107,7 @@ pub async fn apply(db: &Db, fleet: &Fleet, now: DateTime<Utc>) -> Result<ApplySu
             runbook_url: spec.runbook_url.clone(),
             on_call: spec.on_call.clone(),
             slo: spec.slo.as_ref().map(as_json).unwrap_or_default(),
+            calls: as_json(&spec.calls),
         };
         let outcome = match store::services::by_name(&mut tx, &spec.name).await? {
             None => {
@@ -122,6 +124,7 @@ pub async fn apply(db: &Db, fleet: &Fleet, now: DateTime<Utc>) -> Result<ApplySu
     }
     let services: HashMap<String, Service> =
         store::services::list(&mut tx).await?.into_iter().map(|s| (s.name.clone(), s)).collect();
+    dependency_problems(fleet, &services, &mut problems);
 
     for spec in &fleet.trains {
         let location = format!("train \"{}\"", spec.name);
@@ -271,6 +274,27 @@ pub fn stored_freeze(spec: &FreezeSpec, domain_id: Option<String>) -> Freeze {
 /// JSON of plain data (strings, numbers, enums), which cannot fail to serialise.
 fn as_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("plain data serialises")
+}
+
+/// Calls must name services (in the file or stored), and the whole graph —
+/// this file's services with those already applied — must have no cycle.
+fn dependency_problems(fleet: &Fleet, services: &HashMap<String, Service>, problems: &mut Vec<Problem>) {
+    for spec in &fleet.services {
+        for callee in spec.calls.iter().filter(|callee| !services.contains_key(*callee)) {
+            let location = format!("service \"{}\"", spec.name);
+            problems.push(Problem::new(&fleet.file, &location, "calls", unknown("service", callee)));
+        }
+    }
+    let calls: Vec<(String, Vec<String>)> = services.values().map(|s| (s.name.clone(), s.callees())).collect();
+    let graph = Graph::new(calls.iter().map(|(name, calls)| (name.as_str(), calls.as_slice())));
+    if let Some(cycle) = graph.cycle() {
+        let location = format!("service \"{}\"", cycle[0]);
+        let message = format!(
+            "dependency cycle with the services already applied: {}; services must not call each other in a circle",
+            cycle.join(" → ")
+        );
+        problems.push(Problem::new(&fleet.file, &location, "calls", message));
+    }
 }
 
 fn unknown(kind: &str, name: &str) -> String {

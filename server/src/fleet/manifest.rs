@@ -12,6 +12,7 @@
 //! domain = "payments"
 //! runbook = "https://wiki.example.com/ledger/runbook"   # optional; shown in the console
 //! on_call = "#payments-oncall"  # optional: who to call during a release (shown in the console)
+//! calls = ["wallet"]            # optional: services it calls; providers roll out first, cycles are refused
 //! slo = { target = 0.999, window = "28d" }   # optional; the `observability` gate needs one
 //! # With metrics_provider = "prometheus", the SLO names its ratio SLI ({window} becomes e.g. "3600s"),
 //! # and optionally a p95 latency query for the deployment-induced latency delta (seed M8):
@@ -143,6 +144,8 @@ pub struct ServiceSpec {
     /// Who to call during a release, e.g. "#payments-oncall" or "pagerduty:payments-primary".
     pub on_call: String,
     pub slo: Option<ServiceSlo>,
+    /// The services it calls (its providers), by name.
+    pub calls: Vec<String>,
 }
 
 /// A service's SLO with the queries that measure it (as stored with the service).
@@ -252,6 +255,8 @@ struct RawService {
     #[serde(default)]
     on_call: String,
     slo: Option<RawSlo>,
+    #[serde(default)]
+    calls: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -384,6 +389,7 @@ pub fn parse(file: &str, text: &str) -> Result<Fleet, Vec<Problem>> {
     check.unique("service", fleet.services.iter().map(|s| s.name.as_str()));
     check.unique("train", fleet.trains.iter().map(|t| t.name.as_str()));
     check.unique("freeze", fleet.freezes.iter().map(|f| f.name.as_str()));
+    check.dependencies(&fleet.services);
     if check.problems.is_empty() {
         Ok(fleet)
     } else {
@@ -443,6 +449,29 @@ impl Checker<'_> {
                     format!("another {kind} is already called \"{name}\""),
                 );
             }
+        }
+    }
+
+    /// Calls name services, a service does not call itself twice, and the
+    /// calls within the file form no cycle (apply checks them again with the
+    /// services already stored).
+    fn dependencies(&mut self, services: &[ServiceSpec]) {
+        for service in services {
+            let at = format!("service \"{}\"", service.name);
+            let mut seen = HashSet::new();
+            for callee in &service.calls {
+                if !seen.insert(callee) {
+                    self.problem(&at, "calls", format!("lists \"{callee}\" twice"));
+                }
+            }
+        }
+        let graph = super::graph::Graph::new(services.iter().map(|s| (s.name.as_str(), s.calls.as_slice())));
+        if let Some(cycle) = graph.cycle() {
+            self.problem(
+                &format!("service \"{}\"", cycle[0]),
+                "calls",
+                format!("dependency cycle: {}; services must not call each other in a circle", cycle.join(" → ")),
+            );
         }
     }
 
@@ -517,6 +546,7 @@ impl Checker<'_> {
             runbook_url: raw.runbook,
             on_call: raw.on_call.trim().to_owned(),
             slo,
+            calls: raw.calls,
         })
     }
 

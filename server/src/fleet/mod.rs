@@ -3,6 +3,7 @@
 
 mod apply;
 pub mod demo;
+pub mod graph;
 mod manifest;
 
 pub use apply::{apply, stored_freeze, ApplyError, ApplySummary};
@@ -10,6 +11,19 @@ pub use manifest::{
     parse, parse_freeze, DomainSpec, Fleet, FreezeEntry, FreezeSchedule, FreezeSpec, Problem, ServiceSlo, ServiceSpec,
     TrainSpec, COMPLIANCE_GATE, ERROR_BUDGET_GATE, OBSERVABILITY_GATE, SCHEMA_GATE,
 };
+
+/// The dependency graph of every stored service.
+pub async fn dependency_graph(conn: &mut crate::store::Conn) -> Result<graph::Graph, crate::store::DbError> {
+    let services = crate::store::services::list(conn).await?;
+    let calls: Vec<(String, Vec<String>)> = services
+        .into_iter()
+        .map(|service| {
+            let calls = service.callees();
+            (service.name, calls)
+        })
+        .collect();
+    Ok(graph::Graph::new(calls.iter().map(|(name, calls)| (name.as_str(), calls.as_slice()))))
+}
 
 /// Reads, validates and applies the file at `path`.
 pub async fn apply_file(

@@ -175,7 +175,17 @@ impl FleetIntegrations {
         let run = runtime::load(&self.db, &context.train_id).await?;
         let rollout_step = run.rollout.get(step).context("no such rollout step")?;
         let cargo = store::artifacts::cargo(&mut conn, &context.train_id).await?;
-        let on_board: Vec<_> = cargo.into_iter().filter(|c| c.status != "missed").collect();
+        let mut on_board: Vec<_> = cargo.into_iter().filter(|c| c.status != "missed").collect();
+        // Providers deploy before their consumers; a rollback undoes consumers first.
+        let graph = crate::fleet::dependency_graph(&mut conn).await?;
+        let order: Vec<String> = {
+            let names: Vec<&str> = on_board.iter().map(|c| c.service.as_str()).collect();
+            graph.rollout_order(&names).into_iter().map(str::to_owned).collect()
+        };
+        on_board.sort_by_key(|c| order.iter().position(|s| s == &c.service));
+        if action == "rollback" {
+            on_board.reverse();
+        }
         let mut restore = Vec::new();
         if action == "rollback" {
             for candidate in &on_board {

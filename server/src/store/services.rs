@@ -14,31 +14,44 @@ pub struct Service {
     pub on_call: String,
     /// JSON of the service's SLO; empty when it has none.
     pub slo: String,
+    /// JSON array of the names of the services it calls.
+    pub calls: String,
+}
+
+impl Service {
+    /// The names of the services it calls.
+    pub fn callees(&self) -> Vec<String> {
+        serde_json::from_str(&self.calls).unwrap_or_default()
+    }
 }
 
 /// The service called `name`, if any.
 #[tracing::instrument(skip_all)]
 pub async fn by_name(conn: &mut Conn, name: &str) -> Result<Option<Service>, DbError> {
-    Ok(sqlx::query_as("SELECT id, name, domain_id, owner, runbook_url, on_call, slo FROM services WHERE name = $1")
-        .bind(name)
-        .fetch_optional(conn)
-        .await?)
+    Ok(sqlx::query_as(
+        "SELECT id, name, domain_id, owner, runbook_url, on_call, slo, calls FROM services WHERE name = $1",
+    )
+    .bind(name)
+    .fetch_optional(conn)
+    .await?)
 }
 
 /// Every service, by name.
 #[tracing::instrument(skip_all)]
 pub async fn list(conn: &mut Conn) -> Result<Vec<Service>, DbError> {
-    Ok(sqlx::query_as("SELECT id, name, domain_id, owner, runbook_url, on_call, slo FROM services ORDER BY name")
-        .fetch_all(conn)
-        .await?)
+    Ok(sqlx::query_as(
+        "SELECT id, name, domain_id, owner, runbook_url, on_call, slo, calls FROM services ORDER BY name",
+    )
+    .fetch_all(conn)
+    .await?)
 }
 
 /// Inserts a new service.
 #[tracing::instrument(skip_all)]
 pub async fn insert(conn: &mut Conn, service: &Service, now: i64) -> Result<(), DbError> {
     sqlx::query(
-        "INSERT INTO services (id, name, domain_id, owner, runbook_url, slo, on_call, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+        "INSERT INTO services (id, name, domain_id, owner, runbook_url, slo, on_call, calls, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $9, $8, $8)",
     )
     .bind(&service.id)
     .bind(&service.name)
@@ -48,6 +61,7 @@ pub async fn insert(conn: &mut Conn, service: &Service, now: i64) -> Result<(), 
     .bind(&service.slo)
     .bind(&service.on_call)
     .bind(now)
+    .bind(&service.calls)
     .execute(conn)
     .await?;
     Ok(())
@@ -57,8 +71,8 @@ pub async fn insert(conn: &mut Conn, service: &Service, now: i64) -> Result<(), 
 #[tracing::instrument(skip_all)]
 pub async fn update(conn: &mut Conn, service: &Service, now: i64) -> Result<(), DbError> {
     sqlx::query(
-        "UPDATE services SET domain_id = $2, owner = $3, runbook_url = $4, slo = $5, on_call = $6, updated_at = $7 \
-         WHERE id = $1",
+        "UPDATE services SET domain_id = $2, owner = $3, runbook_url = $4, slo = $5, on_call = $6, updated_at = $7, \
+         calls = $8 WHERE id = $1",
     )
     .bind(&service.id)
     .bind(&service.domain_id)
@@ -67,6 +81,7 @@ pub async fn update(conn: &mut Conn, service: &Service, now: i64) -> Result<(), 
     .bind(&service.slo)
     .bind(&service.on_call)
     .bind(now)
+    .bind(&service.calls)
     .execute(conn)
     .await?;
     Ok(())

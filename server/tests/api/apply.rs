@@ -113,6 +113,46 @@ async fn bad_input_is_refused_naming_the_field_and_storing_nothing(backend: Back
 }
 on_both_backends!(apply_refuses_bad_input, bad_input_is_refused_naming_the_field_and_storing_nothing);
 
+/// FLEET with `calls` lines added to services.
+fn with_calls(calls: &[(&str, &str)]) -> String {
+    calls.iter().fold(FLEET.to_owned(), |text, (service, list)| {
+        let entry = format!("name = \"{service}\"\ndomain = ");
+        text.replacen(&entry, &format!("calls = {list}\n{entry}"), 1)
+    })
+}
+
+async fn a_dependency_cycle_is_refused_at_apply_with_the_cycle_named(backend: Backend) {
+    let in_one_file = with_calls(&[("ledger", "[\"checkout\"]"), ("checkout", "[\"ledger\"]")]);
+    let problems = refused(backend, &in_one_file).await;
+    let expected = "service \"checkout\": field `calls`: dependency cycle: checkout → ledger → checkout";
+    assert!(problems.iter().any(|p| p.contains(expected)), "{problems:?}");
+
+    let unknown = with_calls(&[("ledger", "[\"fx-rates\"]")]);
+    let problems = refused(backend, &unknown).await;
+    assert!(problems.iter().any(|p| p.contains("field `calls`: names service \"fx-rates\"")), "{problems:?}");
+
+    // Across files: checkout → ledger is stored; a later file makes ledger call checkout.
+    let (db, _database) = fresh_store(backend).await;
+    let first = with_calls(&[("checkout", "[\"ledger\"]")]);
+    fleet::apply(&db, &parse("fleet.toml", &first).expect("valid"), test_now()).await.expect("apply");
+    let before = snapshot(&db).await;
+    let later = "[[service]]\nname = \"ledger\"\ndomain = \"payments\"\ncalls = [\"checkout\"]\n";
+    let fleet = parse("ledger.toml", later).expect("valid on its own");
+    let Err(ApplyError::Invalid(problems)) = fleet::apply(&db, &fleet, test_now()).await else {
+        panic!("the cycle through the stored services is refused");
+    };
+    let problems: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    let expected = "dependency cycle with the services already applied: checkout → ledger → checkout";
+    assert!(problems.iter().any(|p| p.contains(expected)), "{problems:?}");
+    assert_eq!(snapshot(&db).await, before, "nothing was stored");
+    let mut conn = db.acquire().await.expect("connection");
+    let ledger = server::store::services::by_name(&mut conn, "ledger").await.expect("query").expect("ledger");
+    assert!(ledger.callees().is_empty(), "ledger still calls nothing");
+    let checkout = server::store::services::by_name(&mut conn, "checkout").await.expect("query").expect("checkout");
+    assert_eq!(checkout.callees(), vec!["ledger".to_owned()], "the declared call is stored");
+}
+on_both_backends!(dependency_cycles, a_dependency_cycle_is_refused_at_apply_with_the_cycle_named);
+
 #[test]
 fn the_apply_command_reports_problems_and_exits_non_zero() {
     let dir = tempfile::tempdir().expect("temp dir");
