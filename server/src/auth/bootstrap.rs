@@ -27,30 +27,36 @@ pub async fn ensure_admin(db: &Db, settings: &AuthSettings, now: i64) -> anyhow:
     };
     let to_hash = chosen.clone();
     let hash = tokio::task::spawn_blocking(move || password::hash(&to_hash)).await??;
-    let mut tx = db.begin().await?;
-    // Another replica may have won the race between the count and here.
-    if store::users::count(&mut tx).await? > 0 {
-        return Ok(());
-    }
-    let user = User {
-        id: store::new_id(),
-        name: FIRST_ADMIN.to_owned(),
-        password_hash: hash,
-        disabled: 0,
-        must_change_password: i64::from(one_time),
-        created_at: now,
+    let created = async {
+        let mut tx = db.begin().await?;
+        // Another replica may have won the race between the count and here.
+        if store::users::count(&mut tx).await? > 0 {
+            return Ok(false);
+        }
+        let user = User {
+            id: store::new_id(),
+            name: FIRST_ADMIN.to_owned(),
+            password_hash: hash,
+            disabled: 0,
+            must_change_password: i64::from(one_time),
+            created_at: now,
+        };
+        store::users::insert(&mut tx, &user, now).await?;
+        store::users::replace_bindings(&mut tx, &user.id, &[(Role::Admin, None)], now).await?;
+        let after = serde_json::json!({ "roles": ["admin"], "one_time_password": one_time });
+        let entry = Entry::new("railyard", "user.bootstrapped", format!("user:{FIRST_ADMIN}"))
+            .change(&serde_json::Value::Null, &after);
+        store::audit::append(&mut tx, &entry, now).await?;
+        tx.commit().await.map_err(store::DbError::from)?;
+        Ok::<_, store::DbError>(true)
     };
-    store::users::insert(&mut tx, &user, now).await?;
-    store::users::replace_bindings(&mut tx, &user.id, &[(Role::Admin, None)], now).await?;
-    let after = serde_json::json!({ "roles": ["admin"], "one_time_password": one_time });
-    store::audit::append(
-        &mut tx,
-        &Entry::new("railyard", "user.bootstrapped", format!("user:{FIRST_ADMIN}"))
-            .change(&serde_json::Value::Null, &after),
-        now,
-    )
-    .await?;
-    tx.commit().await.context("creating the first admin")?;
+    match created.await {
+        Ok(true) => {}
+        // Replicas starting together on an empty store: another one created the admin first.
+        Ok(false) => return Ok(()),
+        Err(error) if store::is_unique_violation(&error) => return Ok(()),
+        Err(error) => return Err(anyhow::Error::from(error).context("creating the first admin")),
+    }
     if one_time {
         tracing::warn!(
             user = FIRST_ADMIN,

@@ -178,6 +178,11 @@ pub fn is_unreachable(error: &sqlx::Error) -> bool {
     }
 }
 
+/// Whether `error` is a unique-key violation: someone stored the same thing first.
+pub fn is_unique_violation(error: &DbError) -> bool {
+    matches!(error, DbError::Other(sqlx::Error::Database(db)) if db.is_unique_violation())
+}
+
 /// A fresh application-generated id (time-ordered UUIDv7).
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()

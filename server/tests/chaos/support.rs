@@ -78,7 +78,9 @@ impl Replica {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("{} did not come up within 60 s; log in {}", self.name, self.log.display());
+        let log = self.log_text();
+        let tail: Vec<&str> = log.lines().rev().take(30).collect::<Vec<_>>().into_iter().rev().collect();
+        panic!("{} did not come up within 60 s; the end of its log:\n{}", self.name, tail.join("\n"));
     }
 
     /// This replica's leadership as `/readyz` reports it: the term it leads in, if any.
