@@ -6,7 +6,8 @@
 mod model;
 
 pub use model::{
-    AnalysisView, ApprovalLine, AuditLine, CargoLine, MeasurementLine, MetricView, StepLine, TimelineLine, TrainPage,
+    AnalysisView, ApprovalLine, AuditLine, CargoLine, DependencyLayout, MeasurementLine, MetricView, StepLine,
+    TimelineLine, TrainPage,
 };
 
 use leptos::prelude::*;
@@ -78,6 +79,82 @@ fn TrainCard(page: TrainPage) -> impl IntoView {
             </p>
             {step.map(|s| view! { <p>{s}</p> })}
             <p class="card-latest">{latest}</p>
+        </section>
+    }
+    .into_any()
+}
+
+/// Who calls whom among the train's services (providers left, arrows from
+/// consumer to provider), and what each change reaches, also as a list.
+#[component]
+fn Dependencies(layout: DependencyLayout, cargo: Vec<CargoLine>) -> impl IntoView {
+    const W: usize = 150;
+    const H: usize = 44;
+    let (width, height) = (layout.columns * (W + 40), layout.rows * H + 8);
+    let centre = |(col, row): (usize, usize)| (col * (W + 40) + W / 2, row * H + 4 + 16);
+    let position: Vec<(usize, usize)> = layout.nodes.iter().map(|(_, col, row)| centre((*col, *row))).collect();
+    let edges = layout
+        .edges
+        .iter()
+        .map(|&(consumer, provider)| {
+            let ((x1, y1), (x2, y2)) = (position[consumer], position[provider]);
+            view! {
+                <line
+                    x1=x1.saturating_sub(W / 2)
+                    y1=y1
+                    x2=x2 + W / 2
+                    y2=y2
+                    class="dep-edge"
+                    marker-end="url(#dep-arrow)"
+                ></line>
+            }
+        })
+        .collect_view();
+    let nodes = layout
+        .nodes
+        .iter()
+        .zip(&position)
+        .map(|((name, _, _), (x, y))| {
+            view! {
+                <g class="dep-node">
+                    <rect x=x - W / 2 y=y - 14 width=W height=28 rx=4></rect>
+                    <text x=*x y=y + 5 text-anchor="middle">{name.clone()}</text>
+                </g>
+            }
+        })
+        .collect_view();
+    view! {
+        <section aria-labelledby="deps-title">
+            <h2 id="deps-title">"Dependencies"</h2>
+            <svg
+                class="dependencies"
+                viewBox=format!("0 0 {width} {height}")
+                width=width
+                height=height
+                role="img"
+                aria-labelledby="deps-title"
+            >
+                <defs>
+                    <marker id="dep-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto">
+                        <path d="M0,0 L10,5 L0,10 z"></path>
+                    </marker>
+                </defs>
+                {edges}
+                {nodes}
+            </svg>
+            <ul class="dep-list">
+                {cargo
+                    .into_iter()
+                    .filter(|c| !c.calls.is_empty() || !c.reaches.is_empty())
+                    .map(|c| {
+                        let calls = (!c.calls.is_empty()).then(|| format!("calls {}", c.calls.join(", ")));
+                        let reaches = (!c.reaches.is_empty())
+                            .then(|| format!("a change reaches {}", c.reaches.join(", ")));
+                        let text = [calls, reaches].into_iter().flatten().collect::<Vec<_>>().join("; ");
+                        view! { <li><strong>{c.service}</strong>{format!(": {text}")}</li> }
+                    })
+                    .collect_view()}
+            </ul>
         </section>
     }
     .into_any()
@@ -165,6 +242,7 @@ fn TrainView(page: TrainPage) -> impl IntoView {
                 </tbody>
             </table>
         </section>
+        {page.dependencies().map(|layout| view! { <Dependencies layout cargo=page.cargo.clone()/> })}
         <Approvals approvals=page.approvals.clone()/>
         <section aria-labelledby="steps-title">
             <h2 id="steps-title">"Rollout"</h2>

@@ -112,6 +112,12 @@ pub struct CargoLine {
     pub reason: String,
     /// (gate, state) as the engine holds them.
     pub gates: Vec<(String, String)>,
+    /// The services its service calls.
+    #[serde(default)]
+    pub calls: Vec<String>,
+    /// The services this change reaches (they call its service, directly or not).
+    #[serde(default)]
+    pub reaches: Vec<String>,
 }
 
 /// A rollout step and how it went.
@@ -190,9 +196,105 @@ pub struct MeasurementLine {
     pub latency_during: Option<f64>,
 }
 
+/// The train's services laid out for a small dependency drawing: providers
+/// in the left column, each consumer one column right of its furthest provider.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DependencyLayout {
+    /// (service, column, row).
+    pub nodes: Vec<(String, usize, usize)>,
+    /// (consumer, provider) indexes into `nodes`.
+    pub edges: Vec<(usize, usize)>,
+    pub columns: usize,
+    pub rows: usize,
+}
+
+impl TrainPage {
+    /// The cargo's services and who calls whom among them; `None` when none calls another.
+    pub fn dependencies(&self) -> Option<DependencyLayout> {
+        let mut services: Vec<&CargoLine> = self.cargo.iter().collect();
+        services.sort_by(|a, b| a.service.cmp(&b.service));
+        services.dedup_by(|a, b| a.service == b.service);
+        let index = |name: &str| services.iter().position(|c| c.service == name);
+        let edges: Vec<(usize, usize)> = services
+            .iter()
+            .enumerate()
+            .flat_map(|(i, c)| c.calls.iter().filter_map(move |callee| Some((i, index(callee)?))))
+            .filter(|(i, j)| i != j)
+            .collect();
+        if edges.is_empty() {
+            return None;
+        }
+        // Longest path to a provider, bounded so a cycle cannot loop.
+        let mut column = vec![0_usize; services.len()];
+        for _ in 0..services.len() {
+            for &(consumer, provider) in &edges {
+                column[consumer] = column[consumer].max(column[provider] + 1).min(services.len() - 1);
+            }
+        }
+        let mut rows_used = vec![0_usize; services.len()];
+        let nodes: Vec<(String, usize, usize)> = services
+            .iter()
+            .zip(&column)
+            .map(|(c, &col)| {
+                let row = rows_used[col];
+                rows_used[col] += 1;
+                (c.service.clone(), col, row)
+            })
+            .collect();
+        let columns = column.iter().max().map_or(1, |m| m + 1);
+        let rows = rows_used.iter().copied().max().unwrap_or(1);
+        Some(DependencyLayout { nodes, edges, columns, rows })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn cargo(service: &str, calls: &[&str]) -> CargoLine {
+        CargoLine {
+            service: service.into(),
+            version: "1".into(),
+            digest: String::new(),
+            author: String::new(),
+            status: "boarded".into(),
+            reason: String::new(),
+            gates: Vec::new(),
+            calls: calls.iter().map(|c| (*c).to_owned()).collect(),
+            reaches: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn providers_sit_left_of_their_consumers() {
+        let mut page = TrainPage {
+            id: "t".into(),
+            definition: "d".into(),
+            domain: "x".into(),
+            state: "planning".into(),
+            kind: "regular".into(),
+            reason: String::new(),
+            time_zone: "UTC".into(),
+            cutover_at: 0,
+            timeline: vec![],
+            cargo: vec![],
+            steps: vec![],
+            analyses: vec![],
+            measurements: vec![],
+            now: 0,
+            approvals: vec![],
+            audit: vec![],
+            release_notes: String::new(),
+        };
+        page.cargo = vec![cargo("checkout", &["wallet", "fx"]), cargo("wallet", &["ledger"]), cargo("ledger", &[])];
+        let layout = page.dependencies().expect("edges");
+        let at = |name: &str| layout.nodes.iter().find(|(n, _, _)| n == name).map(|(_, c, r)| (*c, *r));
+        assert_eq!((at("ledger"), at("wallet"), at("checkout")), (Some((0, 0)), Some((1, 0)), Some((2, 0))));
+        assert_eq!(layout.edges.len(), 2, "the call to fx (not on the train) is not drawn");
+        assert_eq!((layout.columns, layout.rows), (3, 1));
+        page.cargo = vec![cargo("a", &[]), cargo("b", &[])];
+        assert_eq!(page.dependencies(), None, "nothing to draw without calls");
+    }
 
     #[test]
     fn phases_run_from_one_transition_to_the_next_and_the_open_one_to_now() {

@@ -31,6 +31,8 @@ pub struct ArtifactJson {
     /// Why a gate rejected this digest for good, if one did.
     pub rejected: Option<String>,
     pub checks: Vec<CheckJson>,
+    /// The services this change reaches: those that call its service, directly or through others.
+    pub reaches: Vec<String>,
 }
 
 /// A check result as the API shows it.
@@ -115,9 +117,10 @@ pub async fn register(
             &serde_json::json!({ "service": row.service, "version": row.version, "digest": row.digest, "author": row.author }),
         );
         store::audit::append(&mut tx, &entry, row.created_at).await?;
+        let reaches = crate::fleet::dependency_graph(&mut tx).await?.impact(&row.service);
         tx.commit().await?;
         let location = format!("/api/v1/artifacts/{}", row.id);
-        let body = artifact_json(row, Vec::new())?;
+        let body = artifact_json(row, Vec::new(), reaches)?;
         return Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(body)).into_response());
     }
     let existing = store::artifacts::by_digest(&mut tx, &service.id, &row.digest)
@@ -134,7 +137,8 @@ pub async fn register(
     }
     let mut conn = state.db.acquire().await?;
     let checks = store::artifacts::checks(&mut conn, &existing.id).await?;
-    Ok((StatusCode::OK, Json(artifact_json(existing, checks)?)).into_response())
+    let reaches = crate::fleet::dependency_graph(&mut conn).await?.impact(&existing.service);
+    Ok((StatusCode::OK, Json(artifact_json(existing, checks, reaches)?)).into_response())
 }
 
 /// Shows an artifact with its checks.
@@ -154,7 +158,8 @@ pub async fn show(
     let mut conn = state.db.acquire().await?;
     let artifact = find(&mut conn, &id).await?;
     let checks = store::artifacts::checks(&mut conn, &artifact.id).await?;
-    Ok(Json(artifact_json(artifact, checks)?))
+    let reaches = crate::fleet::dependency_graph(&mut conn).await?.impact(&artifact.service);
+    Ok(Json(artifact_json(artifact, checks, reaches)?))
 }
 
 /// Records a test, scan, contract, lint or build result.
@@ -270,7 +275,7 @@ fn stored_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, ApiError
     serde_json::from_str(text).map_err(|e| ApiError::Internal(e.into()))
 }
 
-fn artifact_json(artifact: Artifact, checks: Vec<Check>) -> Result<ArtifactJson, ApiError> {
+fn artifact_json(artifact: Artifact, checks: Vec<Check>, reaches: Vec<String>) -> Result<ArtifactJson, ApiError> {
     Ok(ArtifactJson {
         changes: stored_json(&artifact.changes)?,
         migrations: stored_json(&artifact.migrations)?,
@@ -283,6 +288,7 @@ fn artifact_json(artifact: Artifact, checks: Vec<Check>) -> Result<ArtifactJson,
         registered_at: rfc3339(artifact.created_at),
         rejected: artifact.rejected_reason,
         checks: checks.into_iter().map(check_json).collect::<Result<_, _>>()?,
+        reaches,
     })
 }
 

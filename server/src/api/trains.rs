@@ -115,6 +115,10 @@ pub struct CargoJson {
     /// `boarded`, `missed`, `shipped` or `rolled_back`.
     pub status: String,
     pub reason: String,
+    /// The services its service calls, as declared.
+    pub calls: Vec<String>,
+    /// The services this change reaches: those that call its service, directly or not.
+    pub reaches: Vec<String>,
 }
 
 /// A train with its rollout, cargo and timeline.
@@ -222,6 +226,7 @@ pub async fn detail(state: &ApiState, id: &str) -> Result<TrainDetail, ApiError>
         .transpose()
         .map_err(|e| ApiError::Internal(e.into()))?;
     let cargo = store::artifacts::cargo(&mut conn, &id).await?;
+    let graph = crate::fleet::dependency_graph(&mut conn).await?;
     let events = store::trains::events(&mut conn, &id).await?;
     let services = store::services::list(&mut conn).await?;
     let incidents = store::incidents::of_train(&mut conn, &id)
@@ -294,6 +299,8 @@ pub async fn detail(state: &ApiState, id: &str) -> Result<TrainDetail, ApiError>
         cargo: cargo
             .into_iter()
             .map(|c| CargoJson {
+                calls: graph.callees(&c.service).map(str::to_owned).collect(),
+                reaches: graph.impact(&c.service),
                 artifact_id: c.artifact_id,
                 service: c.service,
                 version: c.version,

@@ -73,6 +73,8 @@ pub fn page(detail: TrainDetail, extras: Extras) -> TrainPage {
                 status: c.status,
                 reason: c.reason,
                 gates,
+                calls: c.calls,
+                reaches: c.reaches,
             }
         })
         .collect();

@@ -61,9 +61,17 @@ async fn providers_deploy_first_and_a_rollback_undoes_consumers_first(backend: B
     let app = spawn_app(backend, false).await;
     let file = fleet_file(&format!("http://{address}"), &secret_env);
     fleet::apply(&app.db, &parse("fleet.toml", &file).expect("valid"), test_now()).await.expect("apply");
+    let mut artifacts = Vec::new();
     for (service, digit) in [("checkout", 'a'), ("ledger", 'b'), ("wallet", 'c')] {
-        register_build(&app, service, "2.0.0", digit, "3.1").await;
+        artifacts.push(register_build(&app, service, "2.0.0", digit, "3.1").await);
     }
+    let (_, ledger) = app.get(&format!("/api/v1/artifacts/{}", artifacts[1])).await;
+    let ledger: Value = serde_json::from_str(&ledger).expect("json");
+    assert_eq!(
+        ledger["reaches"],
+        json!(["checkout", "wallet"]),
+        "a ledger change reaches its callers, directly or not"
+    );
     let opened_at = test_now() + Duration::hours(1);
     tick(&app.db, lead(&app.db).await, opened_at, &SchedulerConfig::default()).await.expect("tick");
     // Wallet burns its error budget at the canary: the train rolls back.
@@ -78,5 +86,13 @@ async fn providers_deploy_first_and_a_rollback_undoes_consumers_first(backend: B
     assert_eq!(deploy.2, ["ledger", "wallet", "checkout"], "providers before consumers: {seen:?}");
     let rollback = seen.iter().find(|(action, _, _)| action == "rollback").expect("a rollback");
     assert_eq!(rollback.2, ["checkout", "wallet", "ledger"], "consumers undone first: {seen:?}");
+
+    let (_, detail) = app.get(&format!("/api/v1/trains/{train_id}")).await;
+    let detail: Value = serde_json::from_str(&detail).expect("json");
+    let wallet = detail["cargo"].as_array().and_then(|c| c.iter().find(|c| c["service"] == "wallet")).expect("wallet");
+    assert_eq!((&wallet["calls"], &wallet["reaches"]), (&json!(["ledger"]), &json!(["checkout"])));
+    let (_, html) = app.get(&format!("/trains/{train_id}")).await;
+    assert!(html.contains("id=\"deps-title\""), "the train page draws the dependencies");
+    assert!(html.contains("<strong>wallet</strong>: calls ledger; a change reaches checkout"), "and lists them");
 }
 on_both_backends!(rollout_order, providers_deploy_first_and_a_rollback_undoes_consumers_first);
