@@ -3,6 +3,7 @@
 //! that the authorization matrix test walks: a route cannot be added
 //! without the test asking who may call it.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use app::backend::SharedBackend;
@@ -17,7 +18,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{on, MethodFilter};
 use axum::Router;
 use leptos::prelude::{provide_context, LeptosOptions};
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use tower::{BoxError, ServiceBuilder};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -149,7 +150,16 @@ pub fn api_inventory() -> Vec<RouteId> {
 
 /// Every page path, for the authorization matrix test.
 pub fn page_inventory() -> Vec<String> {
-    generate_route_list(App).iter().map(|route| route.path().to_owned()).collect()
+    page_routes().iter().map(|route| route.path().to_owned()).collect()
+}
+
+/// The page routes, listed once per process. Listing runs the app with
+/// resource loading suppressed through a process-wide flag, so a page being
+/// rendered at that moment (by another server in the same process, as in the
+/// tests) would wait for ever on its data (leptos-rs/leptos#4773).
+fn page_routes() -> Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
 /// Every server function path, for the authorization matrix test.
@@ -161,7 +171,7 @@ pub fn server_fn_inventory() -> Vec<(&'static str, Method)> {
 /// Beyond `max_concurrent` requests in flight, new ones (other than the
 /// probes) are answered 503 at once rather than queued until they time out.
 pub fn router(state: AppState, backend: SharedBackend, max_concurrent: usize) -> Router {
-    let pages = generate_route_list(App);
+    let pages = page_routes();
     let context = move || provide_context(backend.clone());
     let options = state.leptos_options.clone();
     let pages = Router::new()

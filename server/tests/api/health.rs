@@ -119,3 +119,39 @@ async fn losing_the_database_answers_503_with_retry_after_and_a_retry_afterwards
     let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM artifacts").fetch_one(&mut *conn).await.expect("count");
     assert_eq!(count, 1);
 }
+
+/// Listing the page routes runs the app with data loading switched off
+/// process-wide; a page rendered meanwhile must not wait on its data for ever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_render_while_the_route_list_is_taken() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let app = spawn_app(Backend::Sqlite, true).await;
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let lister = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut listed = 0;
+            while !stop.load(Ordering::Relaxed) {
+                listed += usize::from(!server::routes::page_inventory().is_empty());
+            }
+            listed
+        })
+    };
+    let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build().expect("client");
+    let mut stalled = Vec::new();
+    for round in 0..30 {
+        let path = ["/", "/budgets", "/gates"][round % 3];
+        let request = client.get(format!("{}{path}", app.address)).header(reqwest::header::COOKIE, &app.admin_cookie);
+        let rendered = match request.send().await {
+            Ok(response) if response.status() == 200 => response.text().await.map(|_| ()).map_err(|e| e.to_string()),
+            Ok(response) => Err(format!("status {}", response.status())),
+            Err(error) => Err(error.to_string()),
+        };
+        if let Err(error) = rendered {
+            stalled.push(format!("{path}: {error}"));
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    assert!(lister.join().expect("lister") > 0, "the route list was taken");
+    assert!(stalled.is_empty(), "pages that did not render in 10 s: {stalled:#?}");
+}
