@@ -115,6 +115,14 @@ mod port {
             definition: String,
             artifacts: Vec<String>,
             reason: String,
+            kind: Option<String>,
+        ) -> BoxFuture<'_, Result<String, BackendError>>;
+        /// Starts a rehearsal of `definition`; answers with what to tell the person.
+        fn start_rehearsal(
+            &self,
+            caller: &Parts,
+            definition: String,
+            reason: String,
         ) -> BoxFuture<'_, Result<String, BackendError>>;
         /// The next cutover of a train definition.
         fn countdown(&self, caller: &Parts, definition: String) -> BoxFuture<'_, Result<Countdown, BackendError>>;

@@ -18,6 +18,26 @@ mod status;
 pub mod train;
 mod viewer_time;
 
+/// The mark beside a train that is not a regular one (`EMERGENCY`,
+/// `HOTFIX`, `REHEARSAL`), in words as well as colour.
+#[component]
+pub fn KindMark(#[prop(into)] kind: String) -> impl IntoView {
+    let class = match kind.as_str() {
+        "emergency" | "hotfix" => "kind-mark emergency-mark",
+        _ => "kind-mark rehearsal-mark",
+    };
+    (!kind.is_empty() && kind != "regular").then(|| view! { <span class=class>{kind.to_uppercase()}</span> })
+}
+
+/// The class a train's chip or row gets for its kind (` emergency`, ` rehearsal`, or nothing).
+pub fn kind_class(kind: &str) -> &'static str {
+    match kind {
+        "emergency" | "hotfix" => " emergency",
+        "rehearsal" => " rehearsal",
+        _ => "",
+    }
+}
+
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};

@@ -28,4 +28,5 @@ pub mod startup;
 pub mod store;
 pub mod telemetry;
 pub mod time;
+pub mod train_kind;
 pub mod train_state;

@@ -121,6 +121,7 @@ fn api_routes() -> ApiRoutes {
         .add(Method::GET, "/api/v1/audit/verify", audit::verify)
         .add(Method::GET, "/api/v1/trains", trains::list)
         .add(Method::POST, "/api/v1/trains/emergency", emergency::start)
+        .add(Method::POST, "/api/v1/trains/rehearsal", emergency::rehearse)
         .add(Method::GET, "/api/v1/trains/{id}", trains::show)
         .add(Method::GET, "/api/v1/trains/{id}/release-notes", trains::release_notes)
         .add(Method::GET, "/api/v1/trains/{id}/postmortem", crate::postmortem::export::postmortem)

@@ -1,6 +1,6 @@
 //! The executive calendar (`/`): the dashboard, then a month (or with
 //! `?view=quarter`, three months) of trains across every domain or one
-//! (`?domain=payments`), with freezes shaded and break-glass exceptions
+//! (`?domain=payments`) and of every kind or one (`?kind=rehearsal`), with freezes shaded and break-glass exceptions
 //! marked, navigated with `?month=2026-12` links that work with and without
 //! JavaScript.
 
@@ -8,6 +8,7 @@ mod model;
 
 pub use model::{
     build_month, CalendarDay, CalendarMonth, DatedTrain, DomainKey, ExceptionNote, FreezeNote, TrainChip, YearMonth,
+    KINDS,
 };
 
 use leptos::prelude::*;
@@ -45,6 +46,8 @@ async fn load_quarter(month: Option<String>, domain: Option<String>) -> Result<V
 struct Selection {
     month: Option<String>,
     domain: Option<String>,
+    /// Only trains of this kind.
+    kind: Option<String>,
     quarter: bool,
 }
 
@@ -57,6 +60,9 @@ impl Selection {
         }
         if let Some(domain) = domain {
             pairs.push(format!("domain={domain}"));
+        }
+        if let Some(kind) = &self.kind {
+            pairs.push(format!("kind={kind}"));
         }
         if quarter {
             pairs.push("view=quarter".to_owned());
@@ -78,6 +84,7 @@ pub fn CalendarPage() -> impl IntoView {
         Selection {
             month: query.get("month").filter(|m| !m.is_empty()),
             domain: query.get("domain").filter(|d| !d.is_empty()),
+            kind: query.get("kind").filter(|k| KINDS.iter().any(|(name, _)| name == k)),
             quarter: query.get("view").as_deref() == Some("quarter"),
         }
     };
@@ -141,6 +148,10 @@ fn CalendarView(months: Vec<CalendarMonth>, selection: Selection, zone: ViewerZo
         move |month: Option<&str>, quarter: bool| selection.href(month, selection.domain.as_deref(), quarter)
     };
     let domains = first.domains.clone();
+    let months: Vec<CalendarMonth> = match &selection.kind {
+        Some(kind) => months.into_iter().map(|m| m.only_kind(kind)).collect(),
+        None => months,
+    };
     view! {
         <section class=if quarter { "calendar quarter" } else { "calendar" } aria-labelledby="month-title">
             <nav class="month-nav" aria-label="Months">
@@ -178,6 +189,7 @@ fn CalendarView(months: Vec<CalendarMonth>, selection: Selection, zone: ViewerZo
 #[component]
 fn DomainFilter(selection: Selection, domains: Vec<String>) -> impl IntoView {
     let chosen = selection.domain.clone().unwrap_or_default();
+    let kind = selection.kind.clone().unwrap_or_default();
     view! {
         <form class="domain-filter" method="get" action="/">
             {selection.month.clone().map(|m| view! { <input type="hidden" name="month" value=m/> })}
@@ -192,6 +204,14 @@ fn DomainFilter(selection: Selection, domains: Vec<String>) -> impl IntoView {
                         let value = d.clone();
                         view! { <option value=value selected=selected>{d}</option> }
                     })
+                    .collect_view()}
+            </select>
+            <label for="kind-select">"Kind"</label>
+            <select id="kind-select" name="kind">
+                <option value="" selected=kind.is_empty()>"All kinds"</option>
+                {KINDS
+                    .iter()
+                    .map(|(name, label)| view! { <option value=*name selected=kind == *name>{*label}</option> })
                     .collect_view()}
             </select>
             <button type="submit">"Show"</button>
@@ -326,7 +346,11 @@ fn TrainItem(train: TrainChip, zone: ViewerZone, linked: bool) -> impl IntoView 
     let viewer_time = move || clock_time(at, zone_name.get().is_some());
     let title = format!(
         "{}{} ({}) cuts over at {} {} ({}); state: {}{}",
-        if train.emergency { "EMERGENCY " } else { "" },
+        if train.kind.is_empty() || train.kind == "regular" {
+            String::new()
+        } else {
+            format!("{} ", train.kind.to_uppercase())
+        },
         train.name,
         train.domain,
         train.own_time,
@@ -339,7 +363,7 @@ fn TrainItem(train: TrainChip, zone: ViewerZone, linked: bool) -> impl IntoView 
         "train state-{}{}{}",
         train.state,
         if train.frozen { " in-freeze" } else { "" },
-        if train.emergency { " emergency" } else { "" }
+        crate::kind_class(&train.kind)
     );
     view! {
         <li
@@ -350,7 +374,7 @@ fn TrainItem(train: TrainChip, zone: ViewerZone, linked: bool) -> impl IntoView 
             data-cutover-at=at
         >
             <span class="train-time viewer-time">{viewer_time}</span>
-            {train.emergency.then(|| view! { <span class="emergency-mark">"EMERGENCY"</span> })}
+            <crate::KindMark kind=train.kind.clone()/>
             {if linked {
                 view! { <a class="train-name" href=format!("/trains/{}", train.id)>{train.name}</a> }.into_any()
             } else {

@@ -87,6 +87,22 @@ pub struct CalendarMonth {
     pub all_domains: Vec<String>,
 }
 
+impl CalendarMonth {
+    /// The month with only the trains of `kind` (`regular`, `emergency`,
+    /// `hotfix`, `rehearsal`); `emergency` takes hotfixes too.
+    pub fn only_kind(mut self, kind: &str) -> Self {
+        let wanted = |chip: &TrainChip| chip.kind == kind || (kind == "emergency" && chip.kind == "hotfix");
+        for day in self.weeks.iter_mut().flatten() {
+            day.trains.retain(wanted);
+        }
+        self
+    }
+}
+
+/// The kinds of train the calendar can be filtered by, with their labels.
+pub const KINDS: [(&str, &str); 4] =
+    [("regular", "Regular"), ("emergency", "Emergency and hotfix"), ("hotfix", "Hotfix"), ("rehearsal", "Rehearsal")];
+
 /// One day cell.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CalendarDay {
@@ -125,9 +141,9 @@ pub struct TrainChip {
     /// Earlier trains of the same definition on the same day, folded into this chip.
     #[serde(default)]
     pub earlier: usize,
-    /// Started on demand outside the cadence, with a reduced gate set.
+    /// `regular`, `emergency`, `hotfix` or `rehearsal`.
     #[serde(default)]
-    pub emergency: bool,
+    pub kind: String,
 }
 
 /// A domain in the legend.
@@ -216,8 +232,8 @@ pub fn build_month(
 fn fold_same_definition<'a>(chips: impl Iterator<Item = &'a TrainChip>) -> Vec<TrainChip> {
     let mut folded: Vec<TrainChip> = Vec::new();
     for chip in chips {
-        // Emergency trains are never folded into a regular one (or the other way round).
-        match folded.iter_mut().find(|c| c.name == chip.name && c.emergency == chip.emergency) {
+        // Trains of different kinds are never folded together (an emergency into a regular one).
+        match folded.iter_mut().find(|c| c.name == chip.name && c.kind == chip.kind) {
             Some(existing) if existing.cutover_at <= chip.cutover_at => {
                 let earlier = existing.earlier + 1;
                 *existing = TrainChip { earlier, ..chip.clone() };
@@ -269,7 +285,7 @@ mod tests {
             zone_abbreviation: "CET".into(),
             frozen: false,
             earlier: 0,
-            emergency: false,
+            kind: "regular".into(),
         };
         let freeze = FreezeNote {
             name: "thanksgiving".into(),
@@ -312,5 +328,38 @@ mod tests {
         assert_eq!(find("2026-11-27").exceptions, vec!["payments".to_owned()]);
         assert!(find("2026-11-28").exceptions.is_empty());
         assert!(!find("2026-10-31").in_month);
+    }
+
+    #[test]
+    fn the_kind_filter_keeps_only_that_kind_and_emergency_takes_hotfixes() {
+        let chip = |id: &str, kind: &str| TrainChip {
+            id: id.into(),
+            name: format!("train-{id}"),
+            domain: "payments".into(),
+            colour: "#0072B2".into(),
+            state: "scheduled".into(),
+            cutover_at: 0,
+            own_time: "03:00".into(),
+            time_zone: "UTC".into(),
+            zone_abbreviation: "UTC".into(),
+            frozen: false,
+            earlier: 0,
+            kind: kind.into(),
+        };
+        let day = date(2026, 11, 24);
+        let dated = ["regular", "emergency", "hotfix", "rehearsal"]
+            .iter()
+            .map(|kind| DatedTrain { day, chip: chip(kind, kind) })
+            .collect();
+        let month = build_month(YearMonth::parse("2026-11").expect("valid"), day, dated, vec![], vec![], vec![]);
+        let shown = |kind: &str| -> Vec<String> {
+            let filtered = month.clone().only_kind(kind);
+            filtered.weeks.iter().flatten().flat_map(|d| d.trains.iter().map(|c| c.id.clone())).collect()
+        };
+        assert_eq!(shown("rehearsal"), vec!["rehearsal".to_owned()]);
+        assert_eq!(shown("regular"), vec!["regular".to_owned()]);
+        let mut emergencies = shown("emergency");
+        emergencies.sort();
+        assert_eq!(emergencies, vec!["emergency".to_owned(), "hotfix".to_owned()]);
     }
 }

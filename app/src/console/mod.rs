@@ -68,9 +68,18 @@ pub async fn start_emergency(
     definition: String,
     artifacts: Option<Vec<String>>,
     reason: String,
+    kind: Option<String>,
 ) -> Result<String, ServerFnError> {
     let (backend, caller) = crate::backend::backend_and_caller()?;
-    let result = backend.start_emergency(&caller, definition, artifacts.unwrap_or_default(), reason).await;
+    let result = backend.start_emergency(&caller, definition, artifacts.unwrap_or_default(), reason, kind).await;
+    result.map_err(crate::backend::BackendError::into_server_error)
+}
+
+/// Starts a rehearsal of a train definition: staging and the canary judge, never production.
+#[server(prefix = "/rpc", endpoint = "start_rehearsal")]
+pub async fn start_rehearsal(definition: String, reason: String) -> Result<String, ServerFnError> {
+    let (backend, caller) = crate::backend::backend_and_caller()?;
+    let result = backend.start_rehearsal(&caller, definition, reason).await;
     result.map_err(crate::backend::BackendError::into_server_error)
 }
 
@@ -139,6 +148,7 @@ pub fn ConsolePage() -> impl IntoView {
     let ask = ServerAction::<RequestBreakGlass>::new();
     let glass = ServerAction::<DecideBreakGlass>::new();
     let emergency = ServerAction::<StartEmergency>::new();
+    let rehearsal = ServerAction::<StartRehearsal>::new();
     let preview = ServerAction::<PreviewFreeze>::new();
     let declare = ServerAction::<DeclareFreeze>::new();
     let (tick, set_tick) = signal(0u32);
@@ -151,6 +161,7 @@ pub fn ConsolePage() -> impl IntoView {
                 ask.version(),
                 glass.version(),
                 emergency.version(),
+                rehearsal.version(),
                 declare.version(),
             ];
             (tick.get(), versions.map(|v| v.get()))
@@ -168,6 +179,7 @@ pub fn ConsolePage() -> impl IntoView {
     let decided = track(decide, |input| input.artifact_id.clone());
     let glassed = track(glass, |input| input.id.clone());
     let started = track(emergency, |input| input.definition.clone());
+    let rehearsed = track(rehearsal, |input| input.definition.clone());
     let loaded = move || console.get().and_then(Result::ok);
     view! {
         <section class="console" aria-labelledby="console-title">
@@ -255,7 +267,8 @@ pub fn ConsolePage() -> impl IntoView {
                                 key=|option| option.clone()
                                 let:option
                             >
-                                <EmergencyForm option emergency started/>
+                                <EmergencyForm option=option.clone() emergency started/>
+                                    <RehearsalForm definition=option.definition rehearsal rehearsed/>
                             </For>
                         </section>
                     </Show>
@@ -320,7 +333,8 @@ fn TrainRow(
     view! {
         <tr class=format!("console-train phase-{}", train.phase) data-train=train.id.clone()>
             <th scope="row">
-                {train.emergency.then(|| view! { <span class="emergency-mark">"EMERGENCY"</span> " " })}
+                <crate::KindMark kind=train.kind.clone()/>
+                " "
                 <a href=format!("/trains/{}", train.id)>{train.name.clone()}</a>
             </th>
             <td>{train.domain.clone()}</td>
@@ -556,9 +570,45 @@ fn EmergencyForm(
                         .collect_view()}
                 </fieldset>
                 <label>
+                    "Kind"
+                    <select name="kind">
+                        <option value="emergency">"emergency"</option>
+                        <option value="hotfix">"hotfix (one fix; adds the security scan)"</option>
+                    </select>
+                </label>
+                <label>
                     "Reason" <input type="text" name="reason" required minlength="10" placeholder="why this cannot wait"/>
                 </label>
                 <button type="submit" class="danger">"Confirm: start emergency train"</button>
+            </ActionForm>
+            {error}
+        </details>
+    }
+    .into_any()
+}
+
+/// Starts a rehearsal: the definition's next candidates through its gates,
+/// staging and the canary judge, never production.
+#[component]
+fn RehearsalForm(
+    definition: String,
+    rehearsal: ServerAction<StartRehearsal>,
+    rehearsed: ReadSignal<Option<String>>,
+) -> impl IntoView {
+    let summary = format!("Rehearse {} on staging…", definition);
+    let error = refusal(rehearsal, rehearsed, definition.clone());
+    let marker = definition.clone();
+    view! {
+        <details class="confirm start-rehearsal" data-definition=marker>
+            <summary class="action action-rehearsal">{summary}</summary>
+            <ActionForm action=rehearsal>
+                <input type="hidden" name="definition" value=definition/>
+                <p>"Same candidates and gates, staging and canary analysis; nothing reaches production."</p>
+                <label>
+                    "Reason"
+                    <input type="text" name="reason" required minlength="10" placeholder="e.g. game day, before a risky train"/>
+                </label>
+                <button type="submit" class="action">"Confirm: start rehearsal"</button>
             </ActionForm>
             {error}
         </details>

@@ -113,8 +113,8 @@ pub struct ConsoleTrain {
     pub cutover_at: i64,
     /// Why it is held or suspended, if it is.
     pub waiting_reason: String,
-    /// Started on demand outside the cadence.
-    pub emergency: bool,
+    /// `regular`, `emergency`, `hotfix` or `rehearsal`.
+    pub kind: String,
     /// The actions this person may take on it now.
     pub actions: Vec<TrainAction>,
     /// The services it carries, with whom to call.

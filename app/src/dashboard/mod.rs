@@ -55,7 +55,8 @@ fn CountdownPanel(found: Countdown, zone: ViewerZone) -> impl IntoView {
     view! {
         <section class="embed-countdown" style=format!("--domain: {}", next.colour)>
             <p class="countdown-name">
-                {next.emergency.then_some("EMERGENCY ")}
+                <crate::KindMark kind=next.kind.clone()/>
+                " "
                 {format!("{} · {}", next.name, next.domain)}
             </p>
             <p class="countdown-big countdown" aria-live="off">{move || countdown(at, now.get())}</p>
@@ -106,7 +107,7 @@ fn NextCutovers(next: Vec<NextCutover>, now: ReadSignal<i64>, zone: ViewerZone) 
                         view! {
                             <li class="next-cutover" style=format!("--domain: {}", train.colour)>
                                 <a href=format!("/trains/{}", train.id)>{train.name.clone()}</a>
-                                {train.emergency.then(|| view! { <span class="emergency-mark">"EMERGENCY"</span> })}
+                                <crate::KindMark kind=train.kind.clone()/>
                                 <span class="countdown" data-cutover-at=at>{move || countdown(at, now.get())}</span>
                                 <span class="next-when">
                                     {move || clock_time(at, zone_name.get().is_some())}

@@ -161,7 +161,8 @@ pub struct NextCutover {
     pub state: String,
     pub cutover_at: i64,
     pub time_zone: String,
-    pub emergency: bool,
+    /// `regular`, `emergency`, `hotfix` or `rehearsal`.
+    pub kind: String,
 }
 
 /// The next cutover of one train definition, for the countdown panel.

@@ -164,7 +164,7 @@ fn Dependencies(layout: DependencyLayout, cargo: Vec<CargoLine>) -> impl IntoVie
 fn TrainView(page: TrainPage) -> impl IntoView {
     let at = page.cutover_at;
     let spans = page.spans();
-    let mark = (page.kind == "emergency").then(|| view! { <span class="emergency-mark">"EMERGENCY"</span> " " });
+    let mark = view! { <crate::KindMark kind=page.kind.clone()/> " " };
     view! {
         <h1>
             {mark}

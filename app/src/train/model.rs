@@ -12,7 +12,7 @@ pub struct TrainPage {
     pub definition: String,
     pub domain: String,
     pub state: String,
-    /// `regular` or `emergency`.
+    /// `regular`, `emergency`, `hotfix` or `rehearsal`.
     pub kind: String,
     pub reason: String,
     pub time_zone: String,

@@ -57,7 +57,7 @@ pub async fn feed(
         .await?
         .into_iter()
         .map(|train| {
-            let emergency = if train.kind == "emergency" { "EMERGENCY " } else { "" };
+            let mark = if train.kind == "regular" { String::new() } else { format!("{} ", train.kind.to_uppercase()) };
             let mut description = format!("{} train of {}; state: {}", train.definition, train.domain, train.state);
             if !train.reason.is_empty() {
                 description.push_str(&format!("\nreason: {}", train.reason));
@@ -66,9 +66,9 @@ pub async fn feed(
                 uid: format!("train-{}@railyard", train.id),
                 start: train.cutover_at,
                 end: train.cutover_closes_at,
-                summary: format!("{emergency}{} cutover ({})", train.definition, train.domain),
+                summary: format!("{mark}{} cutover ({})", train.definition, train.domain),
                 description,
-                categories: vec![train.domain.clone(), "release train".into()],
+                categories: vec![train.domain.clone(), "release train".into(), format!("{} train", train.kind)],
                 cancelled: matches!(train.state.as_str(), "skipped" | "aborted"),
             }
         })

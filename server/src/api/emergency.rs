@@ -1,7 +1,10 @@
-//! `POST /api/v1/trains/emergency`: a release manager starts a train now for
-//! a list of candidates. It runs the definition's reduced gate set
-//! (`emergency_gates`), is marked as an emergency everywhere, and otherwise
-//! obeys everything a train obeys (freezes, approvals, the canary judge).
+//! Trains started out of their cadence. `POST /api/v1/trains/emergency`: a
+//! release manager starts an emergency (or hotfix) train now for a list of
+//! candidates; it runs its kind's reduced gate set, is marked as such
+//! everywhere, and otherwise obeys everything a train obeys (freezes,
+//! approvals, the canary judge). `POST /api/v1/trains/rehearsal`: the
+//! definition's next candidates through the same gates, staging and the
+//! canary judge, never production.
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
@@ -17,6 +20,7 @@ use crate::engine::{default_rollout, RolloutStep, TrainRun};
 use crate::runtime;
 use crate::store::{self, trains::Transition};
 use crate::time::to_ms;
+use crate::train_kind::TrainKind;
 use crate::train_state::TrainState;
 
 /// Most candidates one emergency train may carry.
@@ -31,6 +35,27 @@ pub struct EmergencyRequest {
     /// Artifact ids to carry.
     pub artifacts: Vec<String>,
     pub reason: String,
+    /// `emergency` (the default) or `hotfix`.
+    #[serde(default)]
+    pub kind: Option<String>,
+}
+
+/// The body of `POST /api/v1/trains/rehearsal`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RehearsalRequest {
+    /// The train definition to rehearse.
+    pub definition: String,
+    /// Why, e.g. "before the risky ledger migration" or "game day".
+    pub reason: String,
+}
+
+/// A train to start out of its cadence.
+struct OnDemand<'a> {
+    definition: &'a str,
+    kind: TrainKind,
+    artifacts: &'a [String],
+    reason: &'a str,
 }
 
 /// Starts an emergency train.
@@ -51,9 +76,44 @@ pub async fn start(
     Ok((StatusCode::CREATED, Json(start_for(&state, &caller, request).await?)))
 }
 
+/// Starts a rehearsal of a definition.
+#[utoipa::path(
+    post,
+    path = "/api/v1/trains/rehearsal",
+    tag = "trains",
+    request_body = RehearsalRequest,
+    responses((status = 201, description = "The rehearsal train, open now", body = TrainJson))
+)]
+pub async fn rehearse(
+    State(state): State<ApiState>,
+    caller: Caller,
+    body: Result<Json<RehearsalRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<TrainJson>), ApiError> {
+    caller.require_somewhere(Permission::Operate)?;
+    let Json(request) = body?;
+    Ok((StatusCode::CREATED, Json(rehearse_for(&state, &caller, request).await?)))
+}
+
+/// Starts a rehearsal for `caller`; shared by the API and the console.
+pub async fn rehearse_for(state: &ApiState, caller: &Caller, request: RehearsalRequest) -> Result<TrainJson, ApiError> {
+    let reason = request.reason.trim();
+    if reason.chars().count() < 10 {
+        return Err(ApiError::bad_request("say what this rehearsal is for (at least 10 characters)"));
+    }
+    let wanted = OnDemand { definition: &request.definition, kind: TrainKind::Rehearsal, artifacts: &[], reason };
+    open_on_demand(state, caller, wanted).await
+}
+
 /// Starts an emergency train for `caller`; shared by the API and the console.
 pub async fn start_for(state: &ApiState, caller: &Caller, request: EmergencyRequest) -> Result<TrainJson, ApiError> {
     caller.require_somewhere(Permission::Operate)?;
+    let kind = match request.kind.as_deref().unwrap_or("emergency") {
+        "emergency" => TrainKind::Emergency,
+        "hotfix" => TrainKind::Hotfix,
+        other => return Err(ApiError::bad_request(format!(
+            "`kind` is \"emergency\" or \"hotfix\", not \"{other}\" (a rehearsal starts at /api/v1/trains/rehearsal)"
+        ))),
+    };
     let reason = request.reason.trim();
     if reason.chars().count() < 10 {
         return Err(ApiError::bad_request("say why this cannot wait for the next train (at least 10 characters)"));
@@ -61,17 +121,25 @@ pub async fn start_for(state: &ApiState, caller: &Caller, request: EmergencyRequ
     if request.artifacts.is_empty() || request.artifacts.len() > MAX_CANDIDATES {
         return Err(ApiError::bad_request(format!("list between 1 and {MAX_CANDIDATES} artifact ids in `artifacts`")));
     }
+    let wanted = OnDemand { definition: &request.definition, kind, artifacts: &request.artifacts, reason };
+    open_on_demand(state, caller, wanted).await
+}
+
+/// Opens a train of `wanted.kind` now, in one transaction with its audit entry.
+async fn open_on_demand(state: &ApiState, caller: &Caller, wanted: OnDemand<'_>) -> Result<TrainJson, ApiError> {
+    caller.require_somewhere(Permission::Operate)?;
+    let OnDemand { kind, reason, .. } = wanted;
     let mut tx = state.db.begin().await?;
-    let definition = store::definitions::by_name(&mut tx, &request.definition).await?.ok_or_else(|| {
+    let definition = store::definitions::by_name(&mut tx, wanted.definition).await?.ok_or_else(|| {
         ApiError::Rejected(
             StatusCode::UNPROCESSABLE_ENTITY,
-            format!("no train definition called \"{}\"", request.definition),
+            format!("no train definition called \"{}\"", wanted.definition),
         )
     })?;
     let domain = store::domains::of_definition(&mut tx, &definition.id).await?.unwrap_or_default();
     caller.require(Permission::Operate, Some(&domain))?;
     let service_ids = store::definitions::service_ids(&mut tx, &definition.id).await?;
-    for id in &request.artifacts {
+    for id in wanted.artifacts {
         let artifact = store::artifacts::by_id(&mut tx, id).await?.ok_or_else(|| {
             ApiError::Rejected(StatusCode::UNPROCESSABLE_ENTITY, format!("no artifact has id \"{id}\""))
         })?;
@@ -90,19 +158,22 @@ pub async fn start_for(state: &ApiState, caller: &Caller, request: EmergencyRequ
     }
     let now = to_ms(state.clock.now());
     let cutover = (now, now + definition.cutover_window_ms);
-    let id = store::trains::insert_emergency(&mut tx, &definition.id, &request.artifacts, reason, cutover, now).await?;
+    let id =
+        store::trains::insert_on_demand(&mut tx, &definition.id, kind, wanted.artifacts, reason, cutover, now).await?;
     let actor = caller.principal.actor();
-    let opened = format!("emergency train started by {actor}: {reason}");
+    let opened = format!("{kind} train started by {actor}: {reason}");
     let change =
         Transition { from: TrainState::Scheduled, to: TrainState::Planning, at: now, actor: &actor, reason: &opened };
     store::trains::transition(&mut tx, &id, change).await?;
+    let policy = store::kinds::policy(&mut tx, kind).await?;
     let rollout: Vec<RolloutStep> = serde_json::from_str(&definition.rollout).unwrap_or_default();
-    let rollout = if rollout.is_empty() { default_rollout() } else { rollout };
-    let run = TrainRun::opened(&id, now, rollout, definition.monitoring_ms);
+    let rollout = policy.rollout(if rollout.is_empty() { default_rollout() } else { rollout });
+    let run = TrainRun::opened(&id, now, rollout, policy.monitoring_ms(definition.monitoring_ms));
     runtime::start_in(&mut tx, &run, now, now).await?;
-    let entry = caller.audit("train.emergency_started", &format!("train:{id}")).change(
+    let action = if kind == TrainKind::Rehearsal { "train.rehearsal_started" } else { "train.emergency_started" };
+    let entry = caller.audit(action, &format!("train:{id}")).change(
         &serde_json::Value::Null,
-        &json!({ "definition": definition.name, "artifacts": request.artifacts, "reason": reason }),
+        &json!({ "definition": definition.name, "kind": kind, "artifacts": wanted.artifacts, "reason": reason }),
     );
     store::audit::append(&mut tx, &entry, now).await?;
     let listing = store::trains::by_id(&mut tx, &id).await?.ok_or(store::DbError::NotFound)?;

@@ -100,7 +100,7 @@ impl Modify for Shared {
         tokens::list, tokens::create, tokens::revoke,
         embed::origins, embed::allow_origin, embed::remove_origin, embed::create_link,
         audit::latest, audit::verify,
-        trains::list, emergency::start, trains::show, trains::release_notes, actions::act,
+        trains::list, emergency::start, emergency::rehearse, trains::show, trains::release_notes, actions::act,
         crate::postmortem::export::postmortem,
         freezes::preview, freezes::declare,
         approvals::rules, approvals::set_rule, approvals::list, approvals::decide,

@@ -168,6 +168,8 @@ pub async fn apply(db: &Db, fleet: &Fleet, now: DateTime<Utc>) -> Result<ApplySu
             prometheus_url: spec.prometheus_url.clone(),
             metrics: as_json(&spec.metrics),
             emergency_gates: as_json(&spec.emergency_gates),
+            groups: as_json(&spec.groups),
+            staging_webhook_url: spec.staging_webhook_url.clone(),
         };
         let outcome = match store::definitions::by_name(&mut tx, &spec.name).await? {
             None => {
@@ -210,6 +212,11 @@ pub async fn apply(db: &Db, fleet: &Fleet, now: DateTime<Utc>) -> Result<ApplySu
             },
         };
         summary.count(upsert_freeze(&mut tx, spec, domain_id, now).await?);
+    }
+
+    for policy in &fleet.kinds {
+        let changed = store::kinds::upsert(&mut tx, policy, now).await?;
+        summary.count(if changed { Outcome::Updated } else { Outcome::Unchanged });
     }
 
     if problems.is_empty() {

@@ -40,6 +40,7 @@
 //! deployer = "simulated"        # optional; or "webhook" with the two lines below
 //! webhook_url = "https://deploy.example.com/hooks/railyard"
 //! webhook_secret_env = "RAILYARD_WEBHOOK_SECRET"   # the variable holding the HMAC key
+//! staging_webhook_url = "https://deploy-staging.example.com/hooks/railyard"   # optional: staging steps go here
 //! # or deployer = "gitops": commits image tags to environments/<env>/<service>.yaml
 //! # gitops_repo = "/srv/git/deploy.git"   # a path or file:// / https:// URL
 //! # gitops_branch = "main"
@@ -60,6 +61,17 @@
 //! weight = 5                    # % of the environment's (or the region's) traffic; grows within a region
 //! soak = "30m"
 //! region = "eu-west"            # optional: region-by-region rollouts, passed to the deployer
+//!
+//! [[train.group]]              # optional: services that board, miss and roll back together
+//! name = "ledger-core"
+//! services = ["ledger", "wallet"]
+//!
+//! [[kind]]                      # optional: the policy of a kind of train (regular, emergency, hotfix, rehearsal)
+//! name = "hotfix"
+//! gates = ["tests", "security_scan"]   # default: the definition's gates (regular, rehearsal), its
+//!                                      # emergency_gates (emergency), emergency_gates + security_scan (hotfix)
+//! approval = true               # optional: every candidate also needs the compliance gate
+//! monitoring = "2h"             # optional: replaces the definition's (a rehearsal is never monitored)
 //!
 //! [[freeze]]
 //! name = "year-end"
@@ -83,6 +95,7 @@ use crate::artifacts::CheckKind;
 use crate::engine::{default_rollout, Environment, Notice, RolloutStep};
 use crate::links::is_web_link;
 use crate::schedule::{parse_soak, parse_window, Cadence, CadenceError};
+use crate::train_kind::{KindPolicy, TrainKind};
 
 /// One thing wrong with a file: where, which field, and what.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,6 +135,8 @@ pub struct Fleet {
     pub services: Vec<ServiceSpec>,
     pub trains: Vec<TrainSpec>,
     pub freezes: Vec<FreezeSpec>,
+    /// The policies of the kinds the file configures.
+    pub kinds: Vec<KindPolicy>,
 }
 
 /// A domain as declared.
@@ -196,6 +211,10 @@ pub struct TrainSpec {
     pub prometheus_url: String,
     pub metrics: Vec<CanaryMetric>,
     pub rollout: Vec<RolloutStep>,
+    /// Where the webhook deployer posts staging steps (empty: `webhook_url`).
+    pub staging_webhook_url: String,
+    /// Services that board, miss the train and roll back together.
+    pub groups: Vec<AtomicGroup>,
 }
 
 /// When a freeze holds.
@@ -229,6 +248,25 @@ struct RawFile {
     train: Vec<RawTrain>,
     #[serde(default)]
     freeze: Vec<FreezeEntry>,
+    #[serde(default)]
+    kind: Vec<RawKind>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawKind {
+    name: String,
+    gates: Option<Vec<String>>,
+    monitoring: Option<String>,
+    #[serde(default)]
+    approval: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGroup {
+    name: String,
+    services: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -294,6 +332,8 @@ struct RawTrain {
     #[serde(default)]
     webhook_secret_env: String,
     #[serde(default)]
+    staging_webhook_url: String,
+    #[serde(default)]
     gitops_repo: String,
     #[serde(default)]
     gitops_branch: String,
@@ -304,6 +344,8 @@ struct RawTrain {
     metric: Vec<RawMetric>,
     #[serde(default)]
     step: Vec<RawStep>,
+    #[serde(default)]
+    group: Vec<RawGroup>,
 }
 
 #[derive(Deserialize)]
@@ -368,6 +410,22 @@ pub const SCHEMA_GATE: &str = "schema";
 /// The gate that keeps a candidate off the train while its service's error budget is exhausted.
 pub const ERROR_BUDGET_GATE: &str = "error_budget";
 
+/// The gate that passes when every API contract the train's services require is provided.
+pub const CONTRACT_GATE: &str = "api_contract";
+
+/// Whether `gate` is a gate Railyard can run.
+pub fn is_gate(gate: &str) -> bool {
+    [OBSERVABILITY_GATE, COMPLIANCE_GATE, SCHEMA_GATE, ERROR_BUDGET_GATE, CONTRACT_GATE].contains(&gate)
+        || CheckKind::named(gate).is_some()
+}
+
+/// Services of a train that board, miss it and roll back together.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AtomicGroup {
+    pub name: String,
+    pub services: Vec<String>,
+}
+
 /// Colour-blind-safe colours (Okabe–Ito) for domains that name none.
 const PALETTE: [&str; 7] = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#8C6D00"];
 
@@ -384,11 +442,13 @@ pub fn parse(file: &str, text: &str) -> Result<Fleet, Vec<Problem>> {
         services: raw.service.into_iter().filter_map(|s| check.service(s)).collect(),
         trains: raw.train.into_iter().filter_map(|t| check.train(t)).collect(),
         freezes: raw.freeze.into_iter().filter_map(|f| check.freeze(f)).collect(),
+        kinds: raw.kind.into_iter().filter_map(|k| check.kind(k)).collect(),
     };
     check.unique("domain", fleet.domains.iter().map(|d| d.name.as_str()));
     check.unique("service", fleet.services.iter().map(|s| s.name.as_str()));
     check.unique("train", fleet.trains.iter().map(|t| t.name.as_str()));
     check.unique("freeze", fleet.freezes.iter().map(|f| f.name.as_str()));
+    check.unique("kind", fleet.kinds.iter().map(|k| k.kind.as_str()));
     check.dependencies(&fleet.services);
     if check.problems.is_empty() {
         Ok(fleet)
@@ -576,26 +636,14 @@ impl Checker<'_> {
         }
         let gates = raw.gates.clone().unwrap_or_else(|| vec!["tests".into(), "security_scan".into()]);
         let emergency_gates = raw.emergency_gates.clone().unwrap_or_else(|| vec!["tests".into()]);
-        let mut known_gates = true;
-        for (field, list) in [("gates", &gates), ("emergency_gates", &emergency_gates)] {
-            let known = list.iter().all(|gate| {
-                [OBSERVABILITY_GATE, COMPLIANCE_GATE, SCHEMA_GATE, ERROR_BUDGET_GATE].contains(&gate.as_str())
-                    || CheckKind::named(gate).is_some()
-            });
-            if !known {
-                let names: Vec<&str> = CheckKind::ALL.iter().map(|k| k.as_str()).collect();
-                let names = names.join(", ");
-                let special = format!("{OBSERVABILITY_GATE}, {COMPLIANCE_GATE}, {ERROR_BUDGET_GATE} or {SCHEMA_GATE}");
-                self.problem(&at, field, format!("gates are {names}, {special}"));
-            }
-            known_gates &= known;
-        }
+        let known_gates = self.gates(&at, "gates", &gates) & self.gates(&at, "emergency_gates", &emergency_gates);
+        let groups = self.groups(&at, &raw.services, &raw.group);
         let deployer = raw.deployer.clone().unwrap_or_else(|| "simulated".into());
         let deployer_ok = self.deployer(&at, &deployer, &raw);
         let metrics_provider = raw.metrics_provider.clone().unwrap_or_else(|| "simulated".into());
         let metrics = self.metrics(&at, &metrics_provider, &raw.prometheus_url, raw.metric);
         let rollout = self.rollout(&at, raw.step);
-        let valid = ok && known_gates && deployer_ok;
+        let valid = ok && known_gates && deployer_ok && groups.is_some();
         match (valid, cadence, planning, cutover, preflight, monitoring, rollout, metrics) {
             (
                 true,
@@ -626,9 +674,86 @@ impl Checker<'_> {
                 prometheus_url: raw.prometheus_url,
                 metrics,
                 rollout,
+                staging_webhook_url: raw.staging_webhook_url,
+                groups: groups.unwrap_or_default(),
             }),
             _ => None,
         }
+    }
+
+    /// Whether every gate in `list` is one Railyard knows (reporting the others).
+    fn gates(&mut self, at: &str, field: &str, list: &[String]) -> bool {
+        let known = list.iter().all(|gate| is_gate(gate));
+        if !known {
+            let names: Vec<&str> = CheckKind::ALL.iter().map(|k| k.as_str()).collect();
+            let names = names.join(", ");
+            let special = format!(
+                "{OBSERVABILITY_GATE}, {COMPLIANCE_GATE}, {ERROR_BUDGET_GATE}, {CONTRACT_GATE} or {SCHEMA_GATE}"
+            );
+            self.problem(at, field, format!("gates are {names}, {special}"));
+        }
+        known
+    }
+
+    /// A train's atomic groups: named, two or more of its own services, each service in one group.
+    fn groups(&mut self, at: &str, services: &[String], raw: &[RawGroup]) -> Option<Vec<AtomicGroup>> {
+        let before = self.problems.len();
+        let mut grouped: HashSet<&str> = HashSet::new();
+        let mut names: HashSet<&str> = HashSet::new();
+        for group in raw {
+            if !names.insert(group.name.as_str()) {
+                self.problem(at, "group", format!("two groups are called \"{}\"", group.name));
+            }
+            if group.services.len() < 2 {
+                self.problem(at, "group", format!("group \"{}\" needs at least two services", group.name));
+            }
+            for service in &group.services {
+                if !services.contains(service) {
+                    self.problem(
+                        at,
+                        "group",
+                        format!(
+                            "group \"{}\" names \"{service}\", which is not one of the train's services",
+                            group.name
+                        ),
+                    );
+                } else if !grouped.insert(service.as_str()) {
+                    self.problem(
+                        at,
+                        "group",
+                        format!("\"{service}\" is in two groups; a service boards with one group"),
+                    );
+                }
+            }
+        }
+        (self.problems.len() == before)
+            .then(|| raw.iter().map(|g| AtomicGroup { name: g.name.clone(), services: g.services.clone() }).collect())
+    }
+
+    /// The policy of one kind of train.
+    fn kind(&mut self, raw: RawKind) -> Option<KindPolicy> {
+        let at = format!("kind \"{}\"", raw.name);
+        let kind = match raw.name.parse::<TrainKind>() {
+            Ok(kind) => kind,
+            Err(message) => {
+                self.problem(&at, "name", message);
+                return None;
+            }
+        };
+        let gates_ok = raw.gates.as_ref().is_none_or(|gates| self.gates(&at, "gates", gates));
+        if kind == TrainKind::Rehearsal && raw.monitoring.is_some() {
+            self.problem(&at, "monitoring", "a rehearsal never reaches production, so there is nothing to monitor");
+            return None;
+        }
+        if kind == TrainKind::Regular && raw.gates.is_some() {
+            self.problem(&at, "gates", "a regular train runs its definition's `gates`; set them there");
+            return None;
+        }
+        let monitoring_ms = match raw.monitoring.as_deref() {
+            Some(text) => Some(self.window(&at, "monitoring", text)?),
+            None => None,
+        };
+        gates_ok.then_some(KindPolicy { kind, gates: raw.gates, monitoring_ms, approval: raw.approval })
     }
 
     /// Checks the deployer and the settings it needs (and only those).
@@ -652,6 +777,10 @@ impl Checker<'_> {
         }
         if gitops_set && deployer != "gitops" {
             self.problem(at, "gitops_repo", "is only for deployer = \"gitops\"");
+            return false;
+        }
+        if !raw.staging_webhook_url.is_empty() && (deployer != "webhook" || !is_web_link(&raw.staging_webhook_url)) {
+            self.problem(at, "staging_webhook_url", "is an http(s) URL, and only for deployer = \"webhook\"");
             return false;
         }
         match deployer {

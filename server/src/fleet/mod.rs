@@ -8,8 +8,8 @@ mod manifest;
 
 pub use apply::{apply, stored_freeze, ApplyError, ApplySummary};
 pub use manifest::{
-    parse, parse_freeze, DomainSpec, Fleet, FreezeEntry, FreezeSchedule, FreezeSpec, Problem, ServiceSlo, ServiceSpec,
-    TrainSpec, COMPLIANCE_GATE, ERROR_BUDGET_GATE, OBSERVABILITY_GATE, SCHEMA_GATE,
+    parse, parse_freeze, AtomicGroup, DomainSpec, Fleet, FreezeEntry, FreezeSchedule, FreezeSpec, Problem, ServiceSlo,
+    ServiceSpec, TrainSpec, COMPLIANCE_GATE, CONTRACT_GATE, ERROR_BUDGET_GATE, OBSERVABILITY_GATE, SCHEMA_GATE,
 };
 
 /// The dependency graph of every stored service.

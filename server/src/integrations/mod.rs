@@ -26,6 +26,7 @@ use crate::fleet::{COMPLIANCE_GATE, ERROR_BUDGET_GATE, OBSERVABILITY_GATE, SCHEM
 use crate::runtime::{self, BoxFuture, Deployment, EffectContext, Integrations};
 use crate::store::{self, definitions::Definition, Db};
 use crate::time::to_ms;
+use crate::train_kind::TrainKind;
 use webhook::{ReleasePayload, ReleaseStep, ReleasedArtifact, RunningDigest};
 
 /// Integrations backed by the store, with simulated deployments and metrics.
@@ -85,11 +86,15 @@ impl FleetIntegrations {
     async fn boarding(&self, train_id: &str) -> anyhow::Result<Vec<Boarding>> {
         let mut conn = self.db.acquire().await?;
         let definition = self.definition_of(&mut conn, train_id).await?;
+        let kind = store::trains::kind_of(&mut conn, train_id).await?;
+        let policy = store::kinds::policy(&mut conn, kind).await?;
+        let (regular, reduced) = definition.gate_lists();
+        let gates = policy.gates(&regular, &reduced);
         let listed = store::trains::emergency_candidates(&mut conn, train_id).await?;
-        // An emergency train carries exactly what it was started for, through the reduced gate set.
-        let (gates, artifacts) = if listed.is_empty() {
+        // An emergency train carries exactly what it was started for; the others the newest candidates.
+        let artifacts = if listed.is_empty() {
             let service_ids = store::definitions::service_ids(&mut conn, &definition.id).await?;
-            (definition.gates.clone(), store::artifacts::newest_boardable(&mut conn, &service_ids).await?)
+            store::artifacts::newest_boardable(&mut conn, &service_ids).await?
         } else {
             let mut artifacts = Vec::new();
             for id in &listed {
@@ -99,9 +104,8 @@ impl FleetIntegrations {
                     artifacts.push(artifact);
                 }
             }
-            (definition.emergency_gates.clone(), artifacts)
+            artifacts
         };
-        let gates: Vec<String> = serde_json::from_str(&gates).context("reading the definition's gates")?;
         Ok(artifacts
             .into_iter()
             .map(|a| {
@@ -174,6 +178,10 @@ impl FleetIntegrations {
         }
         let run = runtime::load(&self.db, &context.train_id).await?;
         let rollout_step = run.rollout.get(step).context("no such rollout step")?;
+        let kind = store::trains::kind_of(&mut conn, &context.train_id).await?;
+        if rollout_step.environment == Environment::Production && !kind.reaches_production() {
+            anyhow::bail!("a {kind} train never deploys to production ({} refused)", rollout_step.name);
+        }
         let cargo = store::artifacts::cargo(&mut conn, &context.train_id).await?;
         let mut on_board: Vec<_> = cargo.into_iter().filter(|c| c.status != "missed").collect();
         // Providers deploy before their consumers; a rollback undoes consumers first.
@@ -229,10 +237,13 @@ impl FleetIntegrations {
                     format!("the webhook secret variable {} is not set for this server", definition.webhook_secret_env)
                 })?;
                 let timestamp = to_ms(self.clock.now()) / 1000;
-                let report = self
-                    .webhook
-                    .send(&definition.webhook_url, secret.as_bytes(), &context.key, timestamp, &payload)
-                    .await?;
+                let url = match rollout_step.environment {
+                    Environment::Staging if !definition.staging_webhook_url.is_empty() => {
+                        &definition.staging_webhook_url
+                    }
+                    _ => &definition.webhook_url,
+                };
+                let report = self.webhook.send(url, secret.as_bytes(), &context.key, timestamp, &payload).await?;
                 if report.pending() {
                     return Ok(Deployment::Pending);
                 }
@@ -419,12 +430,17 @@ impl Integrations for FleetIntegrations {
 
     fn reject<'a>(
         &'a self,
-        _: &'a EffectContext,
+        context: &'a EffectContext,
         artifact_id: &'a str,
         reason: &'a str,
     ) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
             let mut conn = self.db.acquire().await?;
+            // A rehearsal's findings are recorded on the rehearsal; they do not bar the candidate for good.
+            if store::trains::kind_of(&mut conn, &context.train_id).await? == TrainKind::Rehearsal {
+                tracing::info!(train = %context.train_id, artifact_id, reason, "rehearsal: candidate not rejected");
+                return Ok(());
+            }
             store::artifacts::reject(&mut conn, artifact_id, reason, to_ms(self.clock.now())).await?;
             Ok(())
         })

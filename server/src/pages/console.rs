@@ -177,7 +177,7 @@ async fn trains(conn: &mut Conn, caller: &Caller) -> Result<(Vec<ConsoleTrain>, 
             phase: phase.as_str().to_owned(),
             cutover_at,
             waiting_reason,
-            emergency: kind == "emergency",
+            kind: kind.clone(),
             actions,
             services: contacts,
         });

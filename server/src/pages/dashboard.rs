@@ -148,7 +148,7 @@ pub async fn countdown(db: &Db, now: i64, definition: &str) -> anyhow::Result<Op
 
 fn next_cutover(t: store::trains::TrainListing) -> NextCutover {
     NextCutover {
-        emergency: t.kind == "emergency",
+        kind: t.kind.clone(),
         id: t.id,
         name: t.definition,
         domain: t.domain,

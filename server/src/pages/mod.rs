@@ -260,13 +260,30 @@ impl Backend for StoreBackend {
         definition: String,
         artifacts: Vec<String>,
         reason: String,
+        kind: Option<String>,
     ) -> BoxFuture<'_, Result<String, BackendError>> {
         let caller = self::caller(caller);
         Box::pin(async move {
-            let request = api::emergency::EmergencyRequest { definition, artifacts, reason };
+            let request = api::emergency::EmergencyRequest { definition, artifacts, reason, kind };
             let started = api::emergency::start_for(&self.state, &caller?, request).await;
             started
-                .map(|train| format!("emergency train of {} started", train.definition))
+                .map(|train| format!("{} train of {} started", train.kind, train.definition))
+                .map_err(BackendError::from_api)
+        })
+    }
+
+    fn start_rehearsal(
+        &self,
+        caller: &Parts,
+        definition: String,
+        reason: String,
+    ) -> BoxFuture<'_, Result<String, BackendError>> {
+        let caller = self::caller(caller);
+        Box::pin(async move {
+            let request = api::emergency::RehearsalRequest { definition, reason };
+            let started = api::emergency::rehearse_for(&self.state, &caller?, request).await;
+            started
+                .map(|train| format!("rehearsal of {} started on staging", train.definition))
                 .map_err(BackendError::from_api)
         })
     }

@@ -22,6 +22,7 @@ use crate::runtime;
 use crate::schedule::Cadence;
 use crate::store::{self, Db, DbError};
 use crate::time::to_ms;
+use crate::train_kind::TrainKind;
 use crate::train_state::TrainState;
 
 pub use plan::{plan_trains, Planned};
@@ -125,7 +126,9 @@ pub async fn tick(
                     if let Some(definition) = definition {
                         let rollout: Vec<RolloutStep> = serde_json::from_str(&definition.rollout).unwrap_or_default();
                         let rollout = if rollout.is_empty() { default_rollout() } else { rollout };
-                        let run = TrainRun::opened(&train.id, train.cutover_at, rollout, definition.monitoring_ms);
+                        let regular = store::kinds::policy(&mut tx, TrainKind::Regular).await?;
+                        let monitoring_ms = regular.monitoring_ms(definition.monitoring_ms);
+                        let run = TrainRun::opened(&train.id, train.cutover_at, rollout, monitoring_ms);
                         let planning_closes_at = (train.cutover_at - definition.preflight_ms).max(now_ms);
                         runtime::start_in(&mut tx, &run, planning_closes_at, now_ms).await?;
                     }

@@ -71,6 +71,8 @@ mod tests {
             prometheus_url: String::new(),
             metrics: "[]".into(),
             emergency_gates: "[\"tests\"]".into(),
+            groups: "[]".into(),
+            staging_webhook_url: String::new(),
         }
     }
 

@@ -44,11 +44,28 @@ pub struct Definition {
     pub metrics: String,
     /// JSON array of the (reduced) gates of this definition's emergency trains.
     pub emergency_gates: String,
+    /// JSON array of its atomic groups (`{name, services}`).
+    pub groups: String,
+    /// Where the webhook deployer posts staging steps (empty: `webhook_url`).
+    pub staging_webhook_url: String,
+}
+
+impl Definition {
+    /// Its atomic groups.
+    pub fn atomic_groups(&self) -> Vec<crate::fleet::AtomicGroup> {
+        serde_json::from_str(&self.groups).unwrap_or_default()
+    }
+
+    /// Its gate lists: the regular set and the reduced emergency set.
+    pub fn gate_lists(&self) -> (Vec<String>, Vec<String>) {
+        let parse = |text: &str| serde_json::from_str::<Vec<String>>(text).unwrap_or_default();
+        (parse(&self.gates), parse(&self.emergency_gates))
+    }
 }
 
 const COLUMNS: &str = "id, name, domain_id, cadence, time_zone, starts_on, planning_window_ms, cutover_window_ms, \
      active_from, rollout, preflight_ms, monitoring_ms, gates, deployer, webhook_url, webhook_secret_env, gitops_repo, gitops_branch, \
-     metrics_provider, prometheus_url, metrics, emergency_gates";
+     metrics_provider, prometheus_url, metrics, emergency_gates, groups, staging_webhook_url";
 
 /// The definition called `name`, if any.
 #[tracing::instrument(skip_all)]
@@ -70,7 +87,7 @@ pub async fn list(conn: &mut Conn) -> Result<Vec<Definition>, DbError> {
 pub async fn insert(conn: &mut Conn, definition: &Definition, now: i64) -> Result<(), DbError> {
     sqlx::query(&format!(
         "INSERT INTO train_definitions ({COLUMNS}, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $23)"
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $25)"
     ))
     .bind(&definition.id)
     .bind(&definition.name)
@@ -94,6 +111,8 @@ pub async fn insert(conn: &mut Conn, definition: &Definition, now: i64) -> Resul
     .bind(&definition.prometheus_url)
     .bind(&definition.metrics)
     .bind(&definition.emergency_gates)
+    .bind(&definition.groups)
+    .bind(&definition.staging_webhook_url)
     .bind(now)
     .execute(conn)
     .await?;
@@ -108,7 +127,7 @@ pub async fn update(conn: &mut Conn, definition: &Definition, now: i64) -> Resul
          planning_window_ms = $6, cutover_window_ms = $7, rollout = $8, preflight_ms = $9, monitoring_ms = $10, \
          gates = $11, deployer = $12, webhook_url = $13, webhook_secret_env = $14, gitops_repo = $15, \
          gitops_branch = $16, metrics_provider = $17, prometheus_url = $18, metrics = $19, emergency_gates = $20, \
-         updated_at = $21 \
+         groups = $21, staging_webhook_url = $22, updated_at = $23 \
          WHERE id = $1",
     )
     .bind(&definition.id)
@@ -131,6 +150,8 @@ pub async fn update(conn: &mut Conn, definition: &Definition, now: i64) -> Resul
     .bind(&definition.prometheus_url)
     .bind(&definition.metrics)
     .bind(&definition.emergency_gates)
+    .bind(&definition.groups)
+    .bind(&definition.staging_webhook_url)
     .bind(now)
     .execute(conn)
     .await?;

@@ -13,6 +13,7 @@ pub mod domains;
 pub mod freezes;
 pub mod gate_runs;
 pub mod incidents;
+pub mod kinds;
 pub mod leases;
 pub mod measurements;
 pub mod runs;

@@ -1,6 +1,7 @@
 //! Trains (dated instances of a definition) and their event timelines.
 
 use super::{new_id, Conn, DbError};
+use crate::train_kind::TrainKind;
 use crate::train_state::TrainState;
 
 /// A train to create if no train of its definition cuts over at the same instant.
@@ -25,9 +26,9 @@ pub struct TrainListing {
     pub planning_opens_at: i64,
     pub cutover_at: i64,
     pub cutover_closes_at: i64,
-    /// `regular` or `emergency`.
+    /// `regular`, `emergency`, `hotfix` or `rehearsal`.
     pub kind: String,
-    /// Why an emergency train was started.
+    /// Why a train was started out of its cadence.
     pub reason: String,
 }
 
@@ -221,12 +222,14 @@ pub async fn count(conn: &mut Conn) -> Result<i64, DbError> {
     Ok(n)
 }
 
-/// Creates an emergency train of `definition_id` for `artifact_ids`, open
-/// for planning at once and cutting over at `cutover_at`; returns its id.
+/// Creates a train of `kind` for `definition_id` out of its cadence, open for
+/// planning at once and cutting over at `cutover_at`; an emergency or hotfix
+/// carries exactly `artifact_ids`. Returns its id.
 #[tracing::instrument(skip_all)]
-pub async fn insert_emergency(
+pub async fn insert_on_demand(
     conn: &mut Conn,
     definition_id: &str,
+    kind: TrainKind,
     artifact_ids: &[String],
     reason: &str,
     (cutover_at, cutover_closes_at): (i64, i64),
@@ -235,13 +238,14 @@ pub async fn insert_emergency(
     let id = new_id();
     sqlx::query(
         "INSERT INTO trains (id, definition_id, state, planning_opens_at, cutover_at, cutover_closes_at, \
-         created_at, updated_at, kind, reason) VALUES ($1, $2, 'scheduled', $3, $4, $5, $3, $3, 'emergency', $6)",
+         created_at, updated_at, kind, reason) VALUES ($1, $2, 'scheduled', $3, $4, $5, $3, $3, $6, $7)",
     )
     .bind(&id)
     .bind(definition_id)
     .bind(now)
     .bind(cutover_at)
     .bind(cutover_closes_at)
+    .bind(kind.as_str())
     .bind(reason)
     .execute(&mut *conn)
     .await?;
@@ -253,6 +257,14 @@ pub async fn insert_emergency(
             .await?;
     }
     Ok(id)
+}
+
+/// The kind of a train (`regular` when it is gone or unreadable).
+#[tracing::instrument(skip_all)]
+pub async fn kind_of(conn: &mut Conn, train_id: &str) -> Result<TrainKind, DbError> {
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT kind FROM trains WHERE id = $1").bind(train_id).fetch_optional(conn).await?;
+    Ok(row.and_then(|(kind,)| kind.parse().ok()).unwrap_or(TrainKind::Regular))
 }
 
 /// The artifacts an emergency train was started for (empty for regular trains).
