@@ -110,9 +110,11 @@ pub async fn start_for(state: &ApiState, caller: &Caller, request: EmergencyRequ
     let kind = match request.kind.as_deref().unwrap_or("emergency") {
         "emergency" => TrainKind::Emergency,
         "hotfix" => TrainKind::Hotfix,
-        other => return Err(ApiError::bad_request(format!(
+        other => {
+            return Err(ApiError::bad_request(format!(
             "`kind` is \"emergency\" or \"hotfix\", not \"{other}\" (a rehearsal starts at /api/v1/trains/rehearsal)"
-        ))),
+        )))
+        }
     };
     let reason = request.reason.trim();
     if reason.chars().count() < 10 {

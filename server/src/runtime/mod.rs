@@ -272,6 +272,8 @@ fn candidate_rows(run: &TrainRun) -> Vec<(String, &'static str, String)> {
         .map(|candidate| {
             let (status, reason) = match (&candidate.missed, run.phase) {
                 (Some(reason), _) => ("missed", reason.clone()),
+                // Only what reached production shipped; a rehearsal's candidates were rehearsed.
+                (None, TrainState::Completed) if run.production_started_at().is_none() => ("rehearsed", String::new()),
                 (None, TrainState::Completed) => ("shipped", String::new()),
                 (None, TrainState::RolledBack) => ("rolled_back", String::new()),
                 (None, _) => ("boarded", String::new()),

@@ -102,6 +102,10 @@ fn matrix() -> BTreeMap<String, Row> {
                 json!({ "definition": "payments-live-demo", "artifacts": ["{artifacts}"], "reason": "matrix: card outage fix" }),
             ),
         ),
+        (
+            "POST /api/v1/trains/rehearsal",
+            with_body(OPERATORS, json!({ "definition": "payments-live-demo", "reason": "matrix: game day rehearsal" })),
+        ),
         ("POST /api/v1/trains/{id}/actions", with_body(OPERATORS, json!({ "action": "hold", "reason": "matrix" }))),
         (
             "POST /api/v1/freezes/preview",
@@ -189,6 +193,10 @@ fn matrix() -> BTreeMap<String, Row> {
         (
             "POST /rpc/request_break_glass",
             with_form(OPERATORS, "domain=payments&reason=matrix+hotfix+in+a+freeze&duration=1h"),
+        ),
+        (
+            "POST /rpc/start_rehearsal",
+            with_form(OPERATORS, "definition=payments-live-demo&reason=matrix%3A+game+day+rehearsal"),
         ),
         (
             "POST /rpc/start_emergency",

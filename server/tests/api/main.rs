@@ -23,6 +23,7 @@ mod pipeline;
 mod postmortem;
 mod prometheus;
 mod prometheus_faults;
+mod rehearsal;
 mod runtime;
 mod scheduler;
 mod separation_of_duties;
