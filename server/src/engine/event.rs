@@ -11,6 +11,16 @@ pub struct Boarding {
     /// Irreversible migrations it declares (they make the train roll-forward-only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub irreversible: Vec<String>,
+    /// The atomic group it boards with, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<Group>,
+}
+
+/// Services of a train that board, miss it and roll back together.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Group {
+    pub name: String,
+    pub services: Vec<String>,
 }
 
 /// The result of one gate run.

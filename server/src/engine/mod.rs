@@ -11,7 +11,7 @@ mod model;
 mod train;
 
 pub use effect::{Effect, Notice, Timer};
-pub use event::{Action, Boarding, Burn, Event, GateOutcome, Verdict};
+pub use event::{Action, Boarding, Burn, Event, GateOutcome, Group, Verdict};
 pub use model::{
     default_rollout, Candidate, Environment, Gate, GateState, HoldReason, RolloutStep, StepRecord, StepStatus,
     TrainRun, BURN_CHECK_MS,

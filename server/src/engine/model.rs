@@ -149,6 +149,9 @@ pub struct Candidate {
     /// Irreversible migrations it declares.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub irreversible: Vec<String>,
+    /// The atomic group it boards, misses and rolls back with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
 }
 
 impl Candidate {

@@ -37,6 +37,7 @@ struct World {
 impl World {
     fn standard() -> Self {
         let boarding = |id: &str, service: &str| Boarding {
+            group: None,
             artifact_id: id.into(),
             service: service.into(),
             gates: vec!["tests".into(), "security".into()],
@@ -490,4 +491,86 @@ fn approvers_are_reminded_before_cutover_and_a_request_still_open_at_cutover_exp
         .any(|e| matches!(e, Effect::CarryOver { artifact_id, reject: false, .. } if artifact_id == "a1"));
     assert!(carried, "carried to the next train, not rejected");
     assert!(trace.run.candidates.iter().find(|c| c.service == "checkout").expect("checkout").boarded());
+}
+
+/// Three candidates; ledger and wallet form the group "ledger-core".
+fn grouped() -> World {
+    let group = Group { name: "ledger-core".into(), services: vec!["ledger".into(), "wallet".into()] };
+    let boarding = |id: &str, service: &str, group: Option<&Group>| Boarding {
+        artifact_id: id.into(),
+        service: service.into(),
+        gates: vec!["tests".into()],
+        irreversible: Vec::new(),
+        group: group.cloned(),
+    };
+    World {
+        candidates: vec![
+            boarding("a1", "ledger", Some(&group)),
+            boarding("a2", "wallet", Some(&group)),
+            boarding("a3", "checkout", None),
+        ],
+        ..World::default()
+    }
+}
+
+fn carried(trace: &Trace) -> Vec<(&str, &str, bool)> {
+    trace
+        .effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::CarryOver { artifact_id, reason, reject } => Some((artifact_id.as_str(), reason.as_str(), *reject)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_group_member_failing_a_gate_takes_the_whole_group_off_the_train_with_one_reason() {
+    let mut world = grouped();
+    world.gates.insert(("a2".into(), "tests".into()), vec![GateOutcome::Failed("3 tests failed".into())]);
+    let trace = drive(world);
+    assert_eq!(trace.run.phase, TrainState::Completed, "the rest of the train ships");
+    let reason = "missed the train with group ledger-core: wallet gate tests failed (3 tests failed)";
+    let missed: Vec<(&str, Option<&str>)> =
+        trace.run.candidates.iter().map(|c| (c.service.as_str(), c.missed.as_deref())).collect();
+    assert_eq!(missed, vec![("ledger", Some(reason)), ("wallet", Some(reason)), ("checkout", None)]);
+    // Both carried; only the failing artifact is rejected for good.
+    assert_eq!(carried(&trace), vec![("a2", reason, true), ("a1", reason, false)]);
+    assert_eq!(trace.timeline.iter().filter(|e| e.reason.contains("group ledger-core")).count(), 1, "one note");
+    assert!(trace.said(&format!("ledger, wallet {reason}")));
+}
+
+#[test]
+fn a_group_boards_only_whole() {
+    let mut world = grouped();
+    world.candidates.retain(|b| b.service != "wallet");
+    let trace = drive(world);
+    let ledger = trace.run.candidates.iter().find(|c| c.service == "ledger").expect("ledger");
+    assert_eq!(
+        ledger.missed.as_deref(),
+        Some("missed the train with group ledger-core: wallet has no candidate on it")
+    );
+    assert!(trace.run.candidates.iter().find(|c| c.service == "checkout").expect("checkout").boarded());
+}
+
+#[test]
+fn waiving_the_failed_gate_brings_the_whole_group_back() {
+    let mut world = grouped();
+    world.gates.insert(("a1".into(), "tests".into()), vec![GateOutcome::Deferred("flaky suite".into())]);
+    let mut run = TrainRun::opened("t1", CUTOVER, rollout(), 30 * MINUTE);
+    for event in [
+        Event::PlanningClosed,
+        Event::Assembled { candidates: world.candidates.clone() },
+        Event::GateFinished { artifact_id: "a1".into(), gate: "tests".into(), outcome: GateOutcome::Deferred("flaky".into()) },
+    ] {
+        run = step(&run, &event, OPENED).expect("accepted").run;
+    }
+    assert!(run.candidates.iter().filter(|c| c.group.is_some()).all(|c| !c.boarded()));
+    let waive = Event::Operator {
+        actor: "user:pat".into(),
+        action: Action::WaiveGate { artifact_id: "a1".into(), gate: "tests".into() },
+        reason: "known flaky test, fixed in main".into(),
+    };
+    let run = step(&run, &waive, OPENED).expect("waived").run;
+    assert!(run.candidates.iter().all(Candidate::boarded), "ledger and wallet board again");
 }

@@ -144,8 +144,10 @@ impl Machine {
                             .collect(),
                         missed: None,
                         irreversible: b.irreversible.clone(),
+                        group: b.group.as_ref().map(|g| g.name.clone()),
                     })
                     .collect();
+                self.incomplete_groups(candidates);
                 for candidate in &self.run.candidates {
                     for gate in &candidate.gates {
                         self.effects.push(Effect::RunGate {
@@ -287,6 +289,46 @@ impl Machine {
         self.effects.push(Effect::SetTimer { at: cutover, timer: Timer::ApprovalsExpire });
     }
 
+    /// Takes every boarded member of `group` off the train with `reason` (carried, not rejected);
+    /// returns the members' services, in boarding order.
+    fn miss_group(&mut self, group: &str, reason: &str) -> Vec<String> {
+        let mut members = Vec::new();
+        for candidate in self.run.candidates.iter_mut().filter(|c| c.group.as_deref() == Some(group)) {
+            members.push(candidate.service.clone());
+            if candidate.missed.is_none() {
+                candidate.missed = Some(reason.to_owned());
+                let artifact_id = candidate.artifact_id.clone();
+                self.effects.push(Effect::CarryOver { artifact_id, reason: reason.to_owned(), reject: false });
+            }
+        }
+        members
+    }
+
+    /// A group boards only whole: when a member has no candidate, the members that have one miss the train.
+    fn incomplete_groups(&mut self, boarded: &[super::event::Boarding]) {
+        let mut groups: Vec<&super::event::Group> = Vec::new();
+        for group in boarded.iter().filter_map(|b| b.group.as_ref()) {
+            if !groups.iter().any(|g| g.name == group.name) {
+                groups.push(group);
+            }
+        }
+        for group in groups {
+            let absent: Vec<&str> = group
+                .services
+                .iter()
+                .filter(|s| !boarded.iter().any(|b| &b.service == *s))
+                .map(String::as_str)
+                .collect();
+            if absent.is_empty() {
+                continue;
+            }
+            let reason =
+                format!("missed the train with group {}: {} has no candidate on it", group.name, absent.join(", "));
+            let members = self.miss_group(&group.name, &reason);
+            self.note(format!("{} {reason}", members.join(", ")));
+        }
+    }
+
     /// Candidates still waiting for people at cutover miss the train; they may board the next.
     fn expire_approvals(&mut self) {
         let mut expired = Vec::new();
@@ -307,8 +349,14 @@ impl Machine {
             expired.push((candidate.artifact_id.clone(), candidate.service.clone(), reason));
         }
         for (artifact_id, service, reason) in expired {
-            self.effects.push(Effect::CarryOver { artifact_id, reason: reason.clone(), reject: false });
+            self.effects.push(Effect::CarryOver { artifact_id: artifact_id.clone(), reason: reason.clone(), reject: false });
             self.note(format!("{service} {reason}"));
+            let group = self.run.candidates.iter().find(|c| c.artifact_id == artifact_id).and_then(|c| c.group.clone());
+            if let Some(group) = group {
+                let reason = format!("missed the train with group {group}: {service} {reason}");
+                let members = self.miss_group(&group, &reason);
+                self.note(format!("{} {reason}", members.join(", ")));
+            }
         }
     }
 
@@ -382,12 +430,27 @@ impl Machine {
             GateOutcome::Failed(detail) | GateOutcome::Deferred(detail) => {
                 gate.state = GateState::Failed { detail: detail.clone() };
                 let reject = matches!(outcome, GateOutcome::Failed(_));
-                let reason = format!("missed the train: gate {gate_name} failed ({detail})");
+                let group = candidate.group.clone();
+                let reason = match &group {
+                    Some(group) => format!("missed the train with group {group}: {service} gate {gate_name} failed ({detail})"),
+                    None => format!("missed the train: gate {gate_name} failed ({detail})"),
+                };
                 candidate.missed = Some(reason.clone());
                 let artifact_id = artifact_id.to_owned();
                 self.effects.push(Effect::CarryOver { artifact_id, reason: reason.clone(), reject });
-                self.effects.push(Effect::Notify { notice: Notice::GateFailed, text: format!("{service} {reason}") });
-                self.note(format!("{service} {reason}"));
+                match group {
+                    Some(group) => {
+                        let members = self.miss_group(&group, &reason);
+                        let text = format!("{} {reason}", members.join(", "));
+                        self.effects.push(Effect::Notify { notice: Notice::GateFailed, text: text.clone() });
+                        self.note(text);
+                    }
+                    None => {
+                        self.effects
+                            .push(Effect::Notify { notice: Notice::GateFailed, text: format!("{service} {reason}") });
+                        self.note(format!("{service} {reason}"));
+                    }
+                }
             }
             GateOutcome::Awaiting(detail) => {
                 if matches!(gate.state, GateState::Awaiting { .. }) {
@@ -521,8 +584,17 @@ impl Machine {
                     return Err(Refusal::NotNow(format!("gate {gate} has already cleared")));
                 }
                 found.state = GateState::Waived { by: actor.to_owned(), reason: reason.to_owned() };
-                candidate.missed = None;
+                let was = candidate.missed.take();
+                let group = candidate.group.clone();
                 let service = candidate.service.clone();
+                // The group it took off the train boards again with it.
+                if let (Some(was), Some(group)) = (was, group) {
+                    for peer in self.run.candidates.iter_mut().filter(|c| c.group.as_deref() == Some(group.as_str())) {
+                        if peer.missed.as_deref() == Some(was.as_str()) {
+                            peer.missed = None;
+                        }
+                    }
+                }
                 self.note(format!("gate {gate} of {service} waived by {actor}: {reason}"));
                 if self.run.hold == Some(HoldReason::Gates) && !self.undecided_gates() {
                     self.unpause("every held gate is decided".into());

@@ -21,7 +21,7 @@ use crate::analysis::report::{AnalysisReport, JudgedMetric};
 use crate::analysis::{score, CanaryMetric, Classification, MetricResult, ScorePolicy};
 use crate::artifacts::{CheckStatus, Migration};
 use crate::clock::Clock;
-use crate::engine::{Boarding, Burn, Environment, GateOutcome, Notice, Verdict};
+use crate::engine::{Boarding, Burn, Environment, GateOutcome, Group, Notice, Verdict};
 use crate::fleet::{COMPLIANCE_GATE, ERROR_BUDGET_GATE, OBSERVABILITY_GATE, SCHEMA_GATE};
 use crate::runtime::{self, BoxFuture, Deployment, EffectContext, Integrations};
 use crate::store::{self, definitions::Definition, Db};
@@ -90,6 +90,7 @@ impl FleetIntegrations {
         let policy = store::kinds::policy(&mut conn, kind).await?;
         let (regular, reduced) = definition.gate_lists();
         let gates = policy.gates(&regular, &reduced);
+        let groups = definition.atomic_groups();
         let listed = store::trains::emergency_candidates(&mut conn, train_id).await?;
         // An emergency train carries exactly what it was started for; the others the newest candidates.
         let artifacts = if listed.is_empty() {
@@ -115,7 +116,11 @@ impl FleetIntegrations {
                 if !irreversible.is_empty() && !gates.iter().any(|g| g == SCHEMA_GATE) {
                     gates.push(SCHEMA_GATE.to_owned());
                 }
-                Boarding { artifact_id: a.id, service: a.service, gates, irreversible }
+                let group = groups
+                    .iter()
+                    .find(|g| g.services.contains(&a.service))
+                    .map(|g| Group { name: g.name.clone(), services: g.services.clone() });
+                Boarding { artifact_id: a.id, service: a.service, gates, irreversible, group }
             })
             .collect())
     }

@@ -51,6 +51,7 @@ impl Integrations for Receiver {
                 service: "ledger".into(),
                 gates: vec!["tests".into()],
                 irreversible: Vec::new(),
+                group: None,
             }])
         })
     }
