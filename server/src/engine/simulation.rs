@@ -561,7 +561,11 @@ fn waiving_the_failed_gate_brings_the_whole_group_back() {
     for event in [
         Event::PlanningClosed,
         Event::Assembled { candidates: world.candidates.clone() },
-        Event::GateFinished { artifact_id: "a1".into(), gate: "tests".into(), outcome: GateOutcome::Deferred("flaky".into()) },
+        Event::GateFinished {
+            artifact_id: "a1".into(),
+            gate: "tests".into(),
+            outcome: GateOutcome::Deferred("flaky".into()),
+        },
     ] {
         run = step(&run, &event, OPENED).expect("accepted").run;
     }

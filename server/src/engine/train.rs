@@ -349,7 +349,11 @@ impl Machine {
             expired.push((candidate.artifact_id.clone(), candidate.service.clone(), reason));
         }
         for (artifact_id, service, reason) in expired {
-            self.effects.push(Effect::CarryOver { artifact_id: artifact_id.clone(), reason: reason.clone(), reject: false });
+            self.effects.push(Effect::CarryOver {
+                artifact_id: artifact_id.clone(),
+                reason: reason.clone(),
+                reject: false,
+            });
             self.note(format!("{service} {reason}"));
             let group = self.run.candidates.iter().find(|c| c.artifact_id == artifact_id).and_then(|c| c.group.clone());
             if let Some(group) = group {
@@ -432,7 +436,9 @@ impl Machine {
                 let reject = matches!(outcome, GateOutcome::Failed(_));
                 let group = candidate.group.clone();
                 let reason = match &group {
-                    Some(group) => format!("missed the train with group {group}: {service} gate {gate_name} failed ({detail})"),
+                    Some(group) => {
+                        format!("missed the train with group {group}: {service} gate {gate_name} failed ({detail})")
+                    }
                     None => format!("missed the train: gate {gate_name} failed ({detail})"),
                 };
                 candidate.missed = Some(reason.clone());

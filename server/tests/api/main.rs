@@ -16,6 +16,7 @@ mod dependencies;
 mod emergency;
 mod freezes;
 mod gitops;
+mod groups;
 mod health;
 mod helpers;
 mod leadership;
