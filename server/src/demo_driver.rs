@@ -118,6 +118,7 @@ async fn register_build(conn: &mut store::Conn, service: &store::services::Servi
         changes: serde_json::json!([{ "title": format!("Demo build of {}", service.name), "kind": "chore" }])
             .to_string(),
         migrations: "[]".into(),
+        contracts: "{}".into(),
         rejected_at: None,
         rejected_reason: None,
         created_at: now,

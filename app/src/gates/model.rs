@@ -72,8 +72,8 @@ pub struct EvidenceRun {
 }
 
 /// Gate states from worst to best: a cell shows the first its candidates have.
-pub const SEVERITY: [&str; 9] =
-    ["failed", "errored", "inconclusive", "deferred", "awaiting", "running", "pending", "waived", "passed"];
+pub const SEVERITY: [&str; 10] =
+    ["failed", "blocked", "errored", "inconclusive", "deferred", "awaiting", "running", "pending", "waived", "passed"];
 
 /// The cell for a gate whose candidates are in `states`.
 pub fn cell(states: &[&str]) -> Option<Cell> {
@@ -95,6 +95,7 @@ pub fn gate_icon(state: &str) -> &'static str {
         "passed" => "✓",
         "waived" => "⚑",
         "failed" => "✗",
+        "blocked" => "⛔",
         "inconclusive" | "errored" => "?",
         "deferred" => "↷",
         "awaiting" | "running" | "pending" => "…",

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{ApiError, ApiState};
-use crate::artifacts::{sarif, Change, CheckKind, CheckStatus, Migration, NewArtifactRequest};
+use crate::artifacts::{sarif, Change, CheckKind, CheckStatus, Contracts, Migration, NewArtifactRequest};
 use crate::auth::{Caller, Permission};
 use crate::links::is_web_link;
 use crate::store::{self, artifacts::Artifact, artifacts::Check};
@@ -27,6 +27,8 @@ pub struct ArtifactJson {
     pub author: String,
     pub changes: Vec<Change>,
     pub migrations: Vec<Migration>,
+    /// The API contracts it provides and requires.
+    pub contracts: Contracts,
     pub registered_at: String,
     /// Why a gate rejected this digest for good, if one did.
     pub rejected: Option<String>,
@@ -107,6 +109,7 @@ pub async fn register(
         author: artifact.author,
         changes: serde_json::to_string(&artifact.changes).map_err(|e| ApiError::Internal(e.into()))?,
         migrations: serde_json::to_string(&artifact.migrations).map_err(|e| ApiError::Internal(e.into()))?,
+        contracts: serde_json::to_string(&artifact.contracts).map_err(|e| ApiError::Internal(e.into()))?,
         rejected_at: None,
         rejected_reason: None,
         created_at: to_ms(state.clock.now()),
@@ -128,7 +131,8 @@ pub async fn register(
         .ok_or(ApiError::Internal(anyhow::anyhow!("artifact vanished between insert and read")))?;
     tx.commit().await?;
     let same = (&existing.version, &existing.commit_sha, &existing.author, &existing.changes, &existing.migrations)
-        == (&row.version, &row.commit_sha, &row.author, &row.changes, &row.migrations);
+        == (&row.version, &row.commit_sha, &row.author, &row.changes, &row.migrations)
+        && Contracts::parse_stored(&existing.contracts) == Contracts::parse_stored(&row.contracts);
     if !same {
         return Err(ApiError::Conflict(format!(
             "{} already registered {} as version {} from commit {}; a digest cannot change its attributes",
@@ -279,6 +283,7 @@ fn artifact_json(artifact: Artifact, checks: Vec<Check>, reaches: Vec<String>) -
     Ok(ArtifactJson {
         changes: stored_json(&artifact.changes)?,
         migrations: stored_json(&artifact.migrations)?,
+        contracts: Contracts::parse_stored(&artifact.contracts),
         id: artifact.id,
         service: artifact.service,
         version: artifact.version,

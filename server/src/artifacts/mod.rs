@@ -3,9 +3,11 @@
 //! `store::artifacts`, HTTP in `api::artifacts`.
 
 pub mod checks;
+pub mod contracts;
 pub mod registration;
 pub mod sarif;
 
 pub use checks::{CheckKind, CheckStatus};
+pub use contracts::Contracts;
 pub use registration::{Change, ChangeKind, Digest, Migration, NewArtifact, NewArtifactRequest};
 pub use sarif::{SarifSummary, SeverityCounts};

@@ -80,6 +80,9 @@ pub struct NewArtifactRequest {
     pub changes: Vec<Change>,
     #[serde(default)]
     pub migrations: Vec<Migration>,
+    /// API contracts it provides and requires (the `api_contract` gate checks them).
+    #[serde(default)]
+    pub contracts: super::Contracts,
 }
 
 /// A validated registration.
@@ -92,6 +95,7 @@ pub struct NewArtifact {
     pub author: String,
     pub changes: Vec<Change>,
     pub migrations: Vec<Migration>,
+    pub contracts: super::Contracts,
 }
 
 impl NewArtifactRequest {
@@ -128,6 +132,7 @@ impl NewArtifactRequest {
                 return Err(format!("`migrations[{index}].name` must be 1-200 characters"));
             }
         }
+        self.contracts.validate()?;
         Ok(NewArtifact {
             service: self.service.trim().to_owned(),
             version: version.to_owned(),
@@ -136,6 +141,7 @@ impl NewArtifactRequest {
             author: author.to_owned(),
             changes: self.changes,
             migrations: self.migrations,
+            contracts: self.contracts,
         })
     }
 }
@@ -153,6 +159,7 @@ mod tests {
             author: "alice".into(),
             changes: vec![Change { title: "Faster ledger close".into(), kind: ChangeKind::Feature, link: None }],
             migrations: vec![],
+            contracts: Default::default(),
         }
     }
 

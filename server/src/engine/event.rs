@@ -34,6 +34,8 @@ pub enum GateOutcome {
     Deferred(String),
     Inconclusive(String),
     Errored(String),
+    /// The train cannot go as it is (e.g. an API contract nobody provides): held until people decide.
+    Blocked(String),
     /// Waiting for people (approvals); the gate finishes when they decide.
     Awaiting(String),
 }

@@ -87,6 +87,10 @@ pub enum GateState {
     Errored {
         detail: String,
     },
+    /// The train cannot go as it is (an API contract mismatch); people fix it or waive the gate.
+    Blocked {
+        detail: String,
+    },
     /// Waiting for people to decide (e.g. approvals); the train waits in pre-flight, it is not held.
     Awaiting {
         detail: String,
@@ -112,6 +116,7 @@ impl GateState {
             Self::Failed { .. } => "failed",
             Self::Inconclusive { .. } => "inconclusive",
             Self::Errored { .. } => "errored",
+            Self::Blocked { .. } => "blocked",
             Self::Awaiting { .. } => "awaiting",
             Self::Waived { .. } => "waived",
         }
@@ -124,6 +129,7 @@ impl GateState {
             Self::Failed { detail }
             | Self::Inconclusive { detail }
             | Self::Errored { detail }
+            | Self::Blocked { detail }
             | Self::Awaiting { detail } => detail.clone(),
             Self::Waived { by, reason } => format!("waived by {by}: {reason}"),
         }

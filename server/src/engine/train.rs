@@ -468,6 +468,12 @@ impl Machine {
                 self.note(text);
                 self.schedule_approval_expiry();
             }
+            GateOutcome::Blocked(detail) => {
+                gate.state = GateState::Blocked { detail: detail.clone() };
+                let text = format!("the train is blocked by gate {gate_name} of {service}: {detail}");
+                self.effects.push(Effect::Notify { notice: Notice::GateFailed, text: text.clone() });
+                self.hold(HoldReason::Gates, text);
+            }
             GateOutcome::Inconclusive(detail) => {
                 gate.state = GateState::Inconclusive { detail: detail.clone() };
                 self.hold(HoldReason::Gates, format!("gate {gate_name} of {service} is inconclusive ({detail})"));
@@ -494,12 +500,9 @@ impl Machine {
     }
 
     fn undecided_gates(&self) -> bool {
-        self.run
-            .candidates
-            .iter()
-            .filter(|c| c.boarded())
-            .flat_map(|c| &c.gates)
-            .any(|g| matches!(g.state, GateState::Inconclusive { .. } | GateState::Errored { .. }))
+        self.run.candidates.iter().filter(|c| c.boarded()).flat_map(|c| &c.gates).any(|g| {
+            matches!(g.state, GateState::Inconclusive { .. } | GateState::Errored { .. } | GateState::Blocked { .. })
+        })
     }
 
     fn operator(&mut self, actor: &str, action: &Action, reason: &str) -> Result<(), Refusal> {

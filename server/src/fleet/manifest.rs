@@ -35,6 +35,9 @@
 //! gates = ["tests", "security_scan"]   # optional: check kinds, "observability" (the service has an SLO) or
 //!                                      # "compliance" (enough approvers, never the author, approved the candidate);
 //!                                      # "error_budget" (the service's error budget is not exhausted);
+//!                                      # "api_contract" (every contract version required after the train is
+//!                                      # provided; artifacts declare `contracts`); "contract" reads CI's
+//!                                      # consumer-driven contract test results;
 //!                                      # "schema" (an irreversible migration was signed off) is added by itself
 //! emergency_gates = ["tests"]          # optional: the reduced gate set of this definition's emergency trains
 //! deployer = "simulated"        # optional; or "webhook" with the two lines below

@@ -19,10 +19,11 @@ pub use webhook::WebhookDeployer;
 
 use crate::analysis::report::{AnalysisReport, JudgedMetric};
 use crate::analysis::{score, CanaryMetric, Classification, MetricResult, ScorePolicy};
+use crate::artifacts::contracts::{self, Contracts, Party, Place};
 use crate::artifacts::{CheckStatus, Migration};
 use crate::clock::Clock;
 use crate::engine::{Boarding, Burn, Environment, GateOutcome, Group, Notice, Verdict};
-use crate::fleet::{COMPLIANCE_GATE, ERROR_BUDGET_GATE, OBSERVABILITY_GATE, SCHEMA_GATE};
+use crate::fleet::{COMPLIANCE_GATE, CONTRACT_GATE, ERROR_BUDGET_GATE, OBSERVABILITY_GATE, SCHEMA_GATE};
 use crate::runtime::{self, BoxFuture, Deployment, EffectContext, Integrations};
 use crate::store::{self, definitions::Definition, Db};
 use crate::time::to_ms;
@@ -142,6 +143,10 @@ impl FleetIntegrations {
                 GateOutcome::Passed
             });
         }
+        if gate == CONTRACT_GATE {
+            drop(conn);
+            return self.contract_gate(train_id, artifact_id).await;
+        }
         if gate == COMPLIANCE_GATE {
             return Ok(compliance_outcome(store::approvals::standing(&mut conn, artifact_id).await?));
         }
@@ -171,6 +176,40 @@ impl FleetIntegrations {
             CheckStatus::Passed => GateOutcome::Passed,
             CheckStatus::Failed => GateOutcome::Failed(detail),
             CheckStatus::Errored => anyhow::bail!("the {gate} check errored ({detail})"),
+        })
+    }
+
+    /// The API-contract gate: blocked when, after this train, a consumer
+    /// (on it or in production) requires a contract version nobody provides
+    /// and this candidate requires it or stopped providing it.
+    async fn contract_gate(&self, train_id: &str, artifact_id: &str) -> anyhow::Result<GateOutcome> {
+        let run = runtime::load(&self.db, train_id).await?;
+        let mut conn = self.db.acquire().await?;
+        let party = |a: store::artifacts::Artifact, place| Party {
+            contracts: Contracts::parse_stored(&a.contracts),
+            service: a.service,
+            version: a.version,
+            place,
+        };
+        let mut on_train = Vec::new();
+        for candidate in run.candidates.iter().filter(|c| c.boarded() || c.artifact_id == artifact_id) {
+            if let Some(artifact) = store::artifacts::by_id(&mut conn, &candidate.artifact_id).await? {
+                on_train.push(party(artifact, Place::Train));
+            }
+        }
+        let production: Vec<Party> = store::artifacts::in_production(&mut conn)
+            .await?
+            .into_iter()
+            .map(|a| party(a, Place::Production))
+            .collect();
+        let artifact = store::artifacts::by_id(&mut conn, artifact_id).await?.context("the artifact is gone")?;
+        let previous = production.iter().find(|p| p.service == artifact.service).map(|p| p.contracts.clone());
+        let found = contracts::mismatches(&contracts::after_train(on_train, production));
+        let blamed = contracts::blamed_on(&artifact.service, previous.as_ref(), &found);
+        Ok(if blamed.is_empty() {
+            GateOutcome::Passed
+        } else {
+            GateOutcome::Blocked(blamed.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))
         })
     }
 

@@ -146,7 +146,12 @@ async fn trains(conn: &mut Conn, caller: &Caller) -> Result<(Vec<ConsoleTrain>, 
             undecided.extend(run.iter().flat_map(|r| &r.candidates).filter(|c| c.boarded()).flat_map(|c| {
                 c.gates
                     .iter()
-                    .filter(|g| matches!(g.state, GateState::Inconclusive { .. } | GateState::Errored { .. }))
+                    .filter(|g| {
+                        matches!(
+                            g.state,
+                            GateState::Inconclusive { .. } | GateState::Errored { .. } | GateState::Blocked { .. }
+                        )
+                    })
                     .map(|g| UndecidedGate {
                         train_id: id.clone(),
                         train: name.clone(),

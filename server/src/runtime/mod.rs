@@ -183,6 +183,7 @@ async fn record_gate_run(
         O::Deferred(d) => ("deferred", d.clone()),
         O::Inconclusive(d) => ("inconclusive", d.clone()),
         O::Errored(d) => ("errored", d.clone()),
+        O::Blocked(d) => ("blocked", d.clone()),
         O::Awaiting(d) => ("awaiting", d.clone()),
     };
     let run = store::gate_runs::GateRun {

@@ -16,6 +16,8 @@ pub struct Artifact {
     pub changes: String,
     /// JSON array of declared migrations.
     pub migrations: String,
+    /// JSON object of the API contracts it provides and requires.
+    pub contracts: String,
     pub rejected_at: Option<i64>,
     pub rejected_reason: Option<String>,
     pub created_at: i64,
@@ -37,15 +39,15 @@ pub struct Check {
 }
 
 const SELECT: &str = "SELECT a.id, a.service_id, s.name AS service, a.version, a.digest, a.commit_sha, a.author, \
-     a.changes, a.migrations, a.rejected_at, a.rejected_reason, a.created_at \
+     a.changes, a.migrations, a.contracts, a.rejected_at, a.rejected_reason, a.created_at \
      FROM artifacts a JOIN services s ON s.id = a.service_id";
 
 /// Inserts `artifact` unless its service already has that digest; true if inserted.
 #[tracing::instrument(skip_all)]
 pub async fn insert_if_absent(conn: &mut Conn, artifact: &Artifact) -> Result<bool, DbError> {
     let inserted = sqlx::query(
-        "INSERT INTO artifacts (id, service_id, version, digest, commit_sha, author, changes, migrations, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (service_id, digest) DO NOTHING",
+        "INSERT INTO artifacts (id, service_id, version, digest, commit_sha, author, changes, migrations, contracts, \
+         created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (service_id, digest) DO NOTHING",
     )
     .bind(&artifact.id)
     .bind(&artifact.service_id)
@@ -55,11 +57,30 @@ pub async fn insert_if_absent(conn: &mut Conn, artifact: &Artifact) -> Result<bo
     .bind(&artifact.author)
     .bind(&artifact.changes)
     .bind(&artifact.migrations)
+    .bind(&artifact.contracts)
     .bind(artifact.created_at)
     .execute(conn)
     .await?
     .rows_affected();
     Ok(inserted == 1)
+}
+
+/// What production runs: the last shipped artifact of every service.
+#[tracing::instrument(skip_all)]
+pub async fn in_production(conn: &mut Conn) -> Result<Vec<Artifact>, DbError> {
+    let shipped: Vec<Artifact> = sqlx::query_as(&format!(
+        "{SELECT} JOIN train_candidates c ON c.artifact_id = a.id WHERE c.status = 'shipped' \
+         ORDER BY c.updated_at DESC, a.created_at DESC"
+    ))
+    .fetch_all(conn)
+    .await?;
+    let mut newest: Vec<Artifact> = Vec::new();
+    for artifact in shipped {
+        if !newest.iter().any(|a| a.service_id == artifact.service_id) {
+            newest.push(artifact);
+        }
+    }
+    Ok(newest)
 }
 
 /// The artifact with `id`, if any.

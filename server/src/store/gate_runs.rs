@@ -76,7 +76,7 @@ impl Flakiness {
             let seen = answers.entry((&run.gate, &run.artifact_id)).or_default();
             match run.outcome.as_str() {
                 "passed" => seen.0 = true,
-                "failed" | "errored" | "inconclusive" => seen.1 = true,
+                "failed" | "blocked" | "errored" | "inconclusive" => seen.1 = true,
                 _ => {}
             }
         }

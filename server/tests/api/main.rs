@@ -12,6 +12,7 @@ mod calendar_feed;
 mod calendar_page;
 mod cli;
 mod compliance;
+mod contracts;
 mod dependencies;
 mod emergency;
 mod freezes;

@@ -146,6 +146,7 @@ async fn opened_train(backend: Backend) -> (Db, TestDatabase, String, i64) {
         author: "alice".into(),
         changes: "[]".into(),
         migrations: "[]".into(),
+        contracts: "{}".into(),
         rejected_at: None,
         rejected_reason: None,
         created_at: to_ms(now),

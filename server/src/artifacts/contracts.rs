@@ -1,0 +1,254 @@
+//! API contracts a candidate provides and requires, and the check behind
+//! the `api_contract` gate (seed F3). Pure.
+//!
+//! A contract is `name@version`, e.g. `ledger-api@2`. A provider lists every
+//! version it serves; a consumer names the versions it needs. After a train
+//! each service runs either its candidate on the train or what production
+//! runs now; every requirement must be met by some service in that world.
+//! A candidate that declares no contracts is taken to keep its service's
+//! production declarations (teams that do not use contracts are never blocked).
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// What an artifact declares.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Contracts {
+    /// Contract versions it serves, e.g. `["ledger-api@1", "ledger-api@2"]`.
+    #[serde(default)]
+    pub provides: Vec<String>,
+    /// Contract versions it needs someone to serve, e.g. `["ledger-api@2"]`.
+    #[serde(default)]
+    pub requires: Vec<String>,
+}
+
+impl Contracts {
+    /// Checks every entry is `name@version`; the message names the first bad one.
+    pub fn validate(&self) -> Result<(), String> {
+        for (field, list) in [("provides", &self.provides), ("requires", &self.requires)] {
+            if list.len() > 100 {
+                return Err(format!("`contracts.{field}` may hold at most 100 entries"));
+            }
+            for (index, entry) in list.iter().enumerate() {
+                if split(entry).is_none() {
+                    return Err(format!(
+                        "`contracts.{field}[{index}]` \"{entry}\" must be name@version, e.g. \"ledger-api@2\""
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The stored form (JSON).
+    pub fn parse_stored(text: &str) -> Self {
+        serde_json::from_str(text).unwrap_or_default()
+    }
+
+    /// Whether it declares nothing.
+    pub fn is_empty(&self) -> bool {
+        self.provides.is_empty() && self.requires.is_empty()
+    }
+}
+
+/// `name@version` split, both parts non-empty and printable without spaces.
+fn split(entry: &str) -> Option<(&str, &str)> {
+    let (name, version) = entry.split_once('@')?;
+    let ok = |part: &str| {
+        !part.is_empty() && part.len() <= 100 && part.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    };
+    (ok(name) && ok(version)).then_some((name, version))
+}
+
+/// Where a party of the check runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// On the train being checked.
+    Train,
+    /// In production now, not replaced by the train.
+    Production,
+}
+
+impl fmt::Display for Place {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Train => "in this train",
+            Self::Production => "in production",
+        })
+    }
+}
+
+/// A service's version in the world after the train.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Party {
+    pub service: String,
+    pub version: String,
+    pub place: Place,
+    pub contracts: Contracts,
+}
+
+impl Party {
+    fn label(&self) -> String {
+        format!("{} {} ({})", self.service, self.version, self.place)
+    }
+}
+
+/// A requirement nobody meets, with what is offered under that contract's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mismatch {
+    pub consumer: Party,
+    pub requirement: String,
+    /// Parties providing some version of the same contract, with those versions.
+    pub offered: Vec<(Party, Vec<String>)>,
+}
+
+impl fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} requires {}", self.consumer.label(), self.requirement)?;
+        let name = split(&self.requirement).map_or("", |(name, _)| name);
+        if self.offered.is_empty() {
+            return write!(f, ", but no service in this train or in production provides {name}");
+        }
+        let offers: Vec<String> = self
+            .offered
+            .iter()
+            .map(|(party, versions)| format!("{} provides {}", party.label(), versions.join(", ")))
+            .collect();
+        write!(f, ", but {}", offers.join("; "))
+    }
+}
+
+/// The world after a train: the train's parties replace production's for
+/// their services (keeping production's declarations when they declare none).
+pub fn after_train(train: Vec<Party>, production: Vec<Party>) -> Vec<Party> {
+    let mut world = train;
+    for party in world.iter_mut().filter(|p| p.contracts.is_empty()) {
+        if let Some(running) = production.iter().find(|p| p.service == party.service) {
+            party.contracts = running.contracts.clone();
+        }
+    }
+    for party in production {
+        if !world.iter().any(|p| p.service == party.service) {
+            world.push(party);
+        }
+    }
+    world
+}
+
+/// Every requirement in `world` that no party provides.
+pub fn mismatches(world: &[Party]) -> Vec<Mismatch> {
+    let mut found = Vec::new();
+    for consumer in world {
+        for requirement in &consumer.contracts.requires {
+            if world.iter().any(|p| p.contracts.provides.contains(requirement)) {
+                continue;
+            }
+            let name = split(requirement).map_or("", |(name, _)| name);
+            let offered = world
+                .iter()
+                .filter_map(|p| {
+                    let versions: Vec<String> = p
+                        .contracts
+                        .provides
+                        .iter()
+                        .filter(|c| split(c).is_some_and(|(n, _)| n == name))
+                        .cloned()
+                        .collect();
+                    (!versions.is_empty()).then(|| (p.clone(), versions))
+                })
+                .collect();
+            found.push(Mismatch { consumer: consumer.clone(), requirement: requirement.clone(), offered });
+        }
+    }
+    found
+}
+
+/// The mismatches the candidate of `service` is party to: it requires what
+/// nobody provides, or it stops providing what production's version did and
+/// someone still requires.
+pub fn blamed_on<'a>(service: &str, previous: Option<&Contracts>, found: &'a [Mismatch]) -> Vec<&'a Mismatch> {
+    found
+        .iter()
+        .filter(|m| {
+            m.consumer.service == service
+                || previous.is_some_and(|contracts| contracts.provides.contains(&m.requirement))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn party(service: &str, version: &str, place: Place, provides: &[&str], requires: &[&str]) -> Party {
+        let list = |items: &[&str]| items.iter().map(|s| (*s).to_owned()).collect();
+        Party {
+            service: service.into(),
+            version: version.into(),
+            place,
+            contracts: Contracts { provides: list(provides), requires: list(requires) },
+        }
+    }
+
+    #[test]
+    fn declarations_must_be_name_at_version() {
+        assert!(Contracts { provides: vec!["ledger-api@2".into()], requires: vec![] }.validate().is_ok());
+        for bad in ["ledger-api", "@2", "ledger-api@", "ledger api@2"] {
+            let error = Contracts { provides: vec![], requires: vec![bad.into()] }.validate().expect_err(bad);
+            assert!(error.contains("contracts.requires[0]") && error.contains(bad), "{error}");
+        }
+    }
+
+    #[test]
+    fn a_consumer_needing_a_version_nobody_serves_is_named_with_what_is_offered() {
+        let train = vec![party("checkout", "5.0.0", Place::Train, &[], &["ledger-api@3"])];
+        let production = vec![
+            party("ledger", "2.1.0", Place::Production, &["ledger-api@1", "ledger-api@2"], &[]),
+            party("checkout", "4.9.0", Place::Production, &[], &["ledger-api@2"]),
+        ];
+        let world = after_train(train, production);
+        assert_eq!(world.len(), 2, "the train's checkout replaces production's");
+        let found = mismatches(&world);
+        assert_eq!(found.len(), 1);
+        assert_eq!(
+            found[0].to_string(),
+            "checkout 5.0.0 (in this train) requires ledger-api@3, \
+             but ledger 2.1.0 (in production) provides ledger-api@1, ledger-api@2"
+        );
+        assert_eq!(blamed_on("checkout", None, &found).len(), 1);
+        assert!(blamed_on("ledger", Some(&world[1].contracts), &found).is_empty(), "ledger did not drop @3");
+    }
+
+    #[test]
+    fn a_provider_dropping_a_version_production_still_needs_is_to_blame() {
+        let previous = Contracts { provides: vec!["ledger-api@1".into(), "ledger-api@2".into()], requires: vec![] };
+        let train = vec![party("ledger", "3.0.0", Place::Train, &["ledger-api@3"], &[])];
+        let production = vec![
+            party("ledger", "2.1.0", Place::Production, &["ledger-api@1", "ledger-api@2"], &[]),
+            party("checkout", "4.9.0", Place::Production, &[], &["ledger-api@2"]),
+        ];
+        let found = mismatches(&after_train(train, production));
+        assert_eq!(
+            found.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            vec!["checkout 4.9.0 (in production) requires ledger-api@2, but ledger 3.0.0 (in this train) provides ledger-api@3"]
+        );
+        assert_eq!(blamed_on("ledger", Some(&previous), &found).len(), 1);
+        assert!(blamed_on("search", None, &found).is_empty());
+    }
+
+    #[test]
+    fn met_requirements_and_missing_providers_read_plainly() {
+        let world = vec![
+            party("ledger", "2.1.0", Place::Train, &["ledger-api@2"], &[]),
+            party("checkout", "4.9.0", Place::Production, &[], &["ledger-api@2"]),
+        ];
+        assert!(mismatches(&world).is_empty());
+        let lonely = vec![party("push", "1.0.0", Place::Train, &[], &["profile-api@1"])];
+        assert_eq!(
+            mismatches(&lonely)[0].to_string(),
+            "push 1.0.0 (in this train) requires profile-api@1, but no service in this train or in production provides profile-api"
+        );
+    }
+}

@@ -1,0 +1,132 @@
+//! The API-contract gate (seed F3): a train is blocked, with both sides
+//! named, when a consumer requires a contract version nobody provides.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use serde_json::{json, Value};
+use server::fleet::{self, parse};
+use server::integrations::{FleetIntegrations, SimulatedMetrics};
+use server::runtime;
+use server::scheduler::{tick, SchedulerConfig};
+use server::time::to_ms;
+
+use crate::helpers::{drive_train, spawn_app, test_now, train_in_state, Backend, TestApp};
+use crate::on_both_backends;
+
+const FLEET: &str = r#"
+[[domain]]
+name = "payments"
+
+[[service]]
+name = "ledger"
+domain = "payments"
+
+[[service]]
+name = "checkout"
+domain = "payments"
+calls = ["ledger"]
+
+[[train]]
+name = "payments-daily"
+domain = "payments"
+services = ["checkout", "ledger"]
+cadence = "FREQ=DAILY;BYHOUR=14"
+time_zone = "UTC"
+starts = "2026-01-01"
+planning_window = "1h"
+cutover_window = "2h"
+preflight = "30m"
+monitoring = "5m"
+gates = ["tests", "contract", "api_contract"]
+"#;
+
+/// Registers a build declaring `contracts`, with passing unit and consumer-driven contract tests.
+async fn build(app: &TestApp, service: &str, version: &str, digit: char, contracts: Value) -> String {
+    let body = json!({
+        "service": service, "version": version, "digest": format!("sha256:{}", digit.to_string().repeat(64)),
+        "commit": "abc1234", "author": "bob", "contracts": contracts,
+    });
+    let (status, created) = app.post_json("/api/v1/artifacts", &body).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["contracts"], contracts, "the declaration is kept");
+    let id = created["id"].as_str().expect("id").to_owned();
+    for (kind, name) in [("tests", "unit"), ("contract", "pact: checkout ↔ ledger")] {
+        let check = json!({ "kind": kind, "name": name, "status": "passed" });
+        assert_eq!(app.post_json(&format!("/api/v1/artifacts/{id}/checks"), &check).await.0, 201);
+    }
+    id
+}
+
+/// Opens the train of day `day` (0 = the test's day) and drives it; returns its id.
+async fn run_day(app: &TestApp, day: i64) -> String {
+    let opened = test_now() + Duration::days(day) + Duration::hours(1);
+    tick(&app.db, crate::helpers::lead(&app.db).await, opened, &SchedulerConfig::default()).await.expect("tick");
+    let integrations = FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), SimulatedMetrics::default())
+        .expect("integrations");
+    let train_id = train_in_state(&app.db, "planning").await;
+    drive_train(&app.db, &integrations, &train_id, to_ms(opened)).await;
+    train_id
+}
+
+async fn a_contract_nobody_provides_blocks_the_train_naming_both_sides(backend: Backend) {
+    let app = spawn_app(backend, false).await;
+    fleet::apply(&app.db, &parse("fleet.toml", FLEET).expect("valid"), test_now()).await.expect("apply");
+    let bad = json!({ "service": "ledger", "version": "9.9.9", "digest": format!("sha256:{}", "e".repeat(64)),
+                      "commit": "abc1234", "author": "bob", "contracts": { "provides": ["ledger-api"] } });
+    let (status, body) = app.post_json("/api/v1/artifacts", &bad).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"].as_str().unwrap_or_default().contains("name@version"), "{body}");
+
+    // Day one: ledger serves v1 and v2, checkout needs v2; both ship.
+    build(&app, "ledger", "1.0.0", 'a', json!({ "provides": ["ledger-api@1", "ledger-api@2"], "requires": [] })).await;
+    build(&app, "checkout", "1.0.0", 'b', json!({ "provides": [], "requires": ["ledger-api@2"] })).await;
+    let first = run_day(&app, 0).await;
+    assert_eq!(runtime::load(&app.db, &first).await.expect("state").phase.to_string(), "completed");
+
+    // Day two: checkout needs v3, which the new ledger does not serve.
+    build(&app, "ledger", "2.0.0", 'c', json!({ "provides": ["ledger-api@2"], "requires": [] })).await;
+    let checkout = build(&app, "checkout", "2.0.0", 'd', json!({ "provides": [], "requires": ["ledger-api@3"] })).await;
+    let second = run_day(&app, 1).await;
+    let run = runtime::load(&app.db, &second).await.expect("state");
+    assert_eq!(run.phase.to_string(), "held", "the train is blocked, not shipped");
+    assert!(run.steps.is_empty(), "nothing was deployed");
+    let candidate = run.candidates.iter().find(|c| c.artifact_id == checkout).expect("checkout on the train");
+    let gate = candidate.gates.iter().find(|g| g.name == "api_contract").expect("the gate");
+    assert_eq!(gate.state.name(), "blocked");
+    assert_eq!(
+        gate.state.detail(),
+        "checkout 2.0.0 (in this train) requires ledger-api@3, but ledger 2.0.0 (in this train) provides ledger-api@2"
+    );
+    let (_, detail) = app.get(&format!("/api/v1/trains/{second}")).await;
+    assert!(detail.contains("the train is blocked by gate api_contract of checkout"), "{detail}");
+}
+on_both_backends!(contract_gate, a_contract_nobody_provides_blocks_the_train_naming_both_sides);
+
+#[tokio::test]
+async fn dropping_a_version_production_still_needs_blocks_the_provider() {
+    let app = spawn_app(Backend::Sqlite, false).await;
+    fleet::apply(&app.db, &parse("fleet.toml", FLEET).expect("valid"), test_now()).await.expect("apply");
+    build(&app, "ledger", "1.0.0", 'a', json!({ "provides": ["ledger-api@2"], "requires": [] })).await;
+    build(&app, "checkout", "1.0.0", 'b', json!({ "provides": [], "requires": ["ledger-api@2"] })).await;
+    run_day(&app, 0).await;
+    // Only ledger changes: v3 replaces v2, while production's checkout still needs v2.
+    let ledger = build(&app, "ledger", "3.0.0", 'c', json!({ "provides": ["ledger-api@3"], "requires": [] })).await;
+    let second = run_day(&app, 1).await;
+    let run = runtime::load(&app.db, &second).await.expect("state");
+    assert_eq!(run.phase.to_string(), "held");
+    let gate = run
+        .candidates
+        .iter()
+        .find(|c| c.artifact_id == ledger)
+        .expect("ledger")
+        .gates
+        .iter()
+        .find(|g| g.name == "api_contract")
+        .expect("gate")
+        .clone();
+    assert_eq!(
+        gate.state.detail(),
+        "checkout 1.0.0 (in production) requires ledger-api@2, but ledger 3.0.0 (in this train) provides ledger-api@3"
+    );
+}
