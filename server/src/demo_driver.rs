@@ -118,7 +118,7 @@ async fn register_build(conn: &mut store::Conn, service: &store::services::Servi
         changes: serde_json::json!([{ "title": format!("Demo build of {}", service.name), "kind": "chore" }])
             .to_string(),
         migrations: "[]".into(),
-        contracts: "{}".into(),
+        contracts: demo_contracts(&service.name).to_string(),
         rejected_at: None,
         rejected_reason: None,
         created_at: now,
@@ -140,6 +140,15 @@ async fn register_build(conn: &mut store::Conn, service: &store::services::Servi
         }
     }
     Ok(())
+}
+
+/// The API contracts demo builds declare: payments' services agree on the ledger API.
+fn demo_contracts(service: &str) -> serde_json::Value {
+    match service {
+        "ledger" => serde_json::json!({ "provides": ["ledger-api@1", "ledger-api@2"], "requires": [] }),
+        "billing" | "checkout" => serde_json::json!({ "provides": [], "requires": ["ledger-api@2"] }),
+        _ => serde_json::json!({}),
+    }
 }
 
 fn fnv(text: &str) -> u64 {

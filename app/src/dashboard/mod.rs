@@ -7,7 +7,7 @@
 mod model;
 
 pub use model::{
-    countdown, duration, show, Countdown, Dashboard, DomainBudgetStatus, Kpi, KpiUnit, NextCutover, Trend,
+    countdown, duration, show, Countdown, Dashboard, DomainBudgetStatus, KindKpis, Kpi, KpiUnit, NextCutover, Trend,
 };
 
 use leptos::prelude::*;
@@ -83,6 +83,7 @@ pub fn DashboardView(dashboard: Dashboard, zone: ViewerZone) -> impl IntoView {
                     {dashboard.kpis.into_iter().map(|kpi| view! { <KpiCard kpi/> }).collect_view()}
                 </ul>
             </section>
+            <Kinds kinds=dashboard.kinds/>
             <div class="dashboard-pair">
                 <Regions regions=dashboard.regions/>
                 <Budgets budgets=dashboard.budgets/>
@@ -154,6 +155,45 @@ fn Sparkline(kpi: Kpi) -> impl IntoView {
             <polyline points=points fill="none"></polyline>
         </svg>
     }
+}
+
+/// M1 and M3 per kind of train, so rehearsals and emergencies do not blur the regular figures.
+#[component]
+fn Kinds(kinds: Vec<KindKpis>) -> impl IntoView {
+    (!kinds.is_empty()).then(|| {
+        view! {
+            <section class="kinds" aria-labelledby="kinds-title">
+                <h2 id="kinds-title">"M1 and M3 by kind of train"</h2>
+                <table class="kpi-table">
+                    <thead>
+                        <tr>
+                            <th scope="col">"Kind"</th>
+                            <th scope="col">"Trains"</th>
+                            <th scope="col">"M1 · release success"</th>
+                            <th scope="col">"M3 · mean time to roll back"</th>
+                            <th scope="col">"Rollbacks"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {kinds
+                            .into_iter()
+                            .map(|k| {
+                                view! {
+                                    <tr data-kind=k.kind.clone()>
+                                        <th scope="row">{k.kind.clone()}</th>
+                                        <td>{k.success.observations}</td>
+                                        <td>{k.success.shown()}</td>
+                                        <td>{k.rollback.shown()}</td>
+                                        <td>{k.rollback.observations}</td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view()}
+                    </tbody>
+                </table>
+            </section>
+        }
+    })
 }
 
 #[component]

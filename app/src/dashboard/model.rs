@@ -8,13 +8,24 @@ use serde::{Deserialize, Serialize};
 pub struct Dashboard {
     /// The server's clock when it was built, epoch ms (countdowns start from it).
     pub now: i64,
-    /// M1, M3 and M10, each over the last 28 days against the 28 before.
+    /// M1, M3 and M10, each over the last 28 days against the 28 before (rehearsals apart).
     pub kpis: Vec<Kpi>,
+    /// M1 and M3 per kind of train (regular, emergency, hotfix, rehearsal).
+    #[serde(default)]
+    pub kinds: Vec<KindKpis>,
     /// M9: rollout success per region.
     pub regions: Vec<Kpi>,
     /// M7: error budget status per domain.
     pub budgets: Vec<DomainBudgetStatus>,
     pub next: Vec<NextCutover>,
+}
+
+/// Release success (M1) and time to roll back (M3) of one kind of train.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KindKpis {
+    pub kind: String,
+    pub success: Kpi,
+    pub rollback: Kpi,
 }
 
 /// How a KPI's value is shown.

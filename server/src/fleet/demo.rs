@@ -8,6 +8,7 @@ use super::{apply, parse, ApplyError, ApplySummary};
 use crate::scheduler::parse_cadence;
 use crate::store::{self, trains::NewTrain, trains::Transition, Db};
 use crate::time::{from_ms, to_ms};
+use crate::train_kind::TrainKind;
 use crate::train_state::TrainState;
 
 /// The bundled demo file.
@@ -21,7 +22,52 @@ pub async fn seed(db: &Db, now: DateTime<Utc>) -> Result<ApplySummary, ApplyErro
     let fleet = parse("demo fleet", DEMO_FLEET).map_err(ApplyError::Invalid)?;
     let summary = apply(db, &fleet, now).await?;
     seed_history(db).await?;
+    seed_rehearsals(db, now).await?;
     Ok(summary)
+}
+
+/// The definition the demo rehearses, a day before its cutovers.
+const REHEARSED: &str = "payments-weekly";
+
+/// A rehearsal of the payments train the day before its last cutover (done)
+/// and before its next one (scheduled: it runs on staging when its day comes).
+async fn seed_rehearsals(db: &Db, now: DateTime<Utc>) -> Result<(), ApplyError> {
+    let mut tx = db.begin().await?;
+    let Some(definition) = store::definitions::by_name(&mut tx, REHEARSED).await? else { return Ok(()) };
+    let (existing,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM trains WHERE definition_id = $1 AND kind = 'rehearsal'")
+            .bind(&definition.id)
+            .fetch_one(&mut *tx)
+            .await?;
+    let Ok(cadence) = parse_cadence(&definition) else { return Ok(()) };
+    if existing > 0 {
+        return Ok(());
+    }
+    let day = Duration::days(1).num_milliseconds();
+    let hours = |n: i64| Duration::hours(n).num_milliseconds();
+    let last = cadence.occurrences(now - Duration::days(8), now).into_iter().last();
+    let next = cadence.occurrences(now + Duration::days(2), now + Duration::days(10)).into_iter().next();
+    for (cutover, done) in [(last, true), (next, false)] {
+        let Some(cutover) = cutover else { continue };
+        let cutover_at = to_ms(cutover) - day;
+        let window = (cutover_at, cutover_at + definition.cutover_window_ms);
+        let reason = "demo: game day ahead of the payments train (staging and canary analysis only)";
+        let opens = cutover_at - hours(2);
+        let id =
+            store::trains::insert_on_demand(&mut tx, &definition.id, TrainKind::Rehearsal, &[], reason, window, opens)
+                .await?;
+        if done {
+            let steps = [
+                (TrainState::Scheduled, TrainState::Planning, opens, "scheduler", "rehearsal opened"),
+                (TrainState::Planning, TrainState::Completed, window.1, "demo", "demo history: rehearsed on staging"),
+            ];
+            for (from, to, at, actor, reason) in steps {
+                store::trains::transition(&mut tx, &id, Transition { from, to, at, actor, reason }).await?;
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Past trains of every definition, from `HISTORY` before it became active:
@@ -93,5 +139,7 @@ mod tests {
         assert_eq!(fleet.domains.len(), 4);
         assert_eq!(fleet.services.len(), 12);
         assert!(fleet.freezes.len() >= 2);
+        let payments = fleet.trains.iter().find(|t| t.name == REHEARSED).expect("the rehearsed train");
+        assert_eq!(payments.groups.len(), 1, "the demo shows an atomic group");
     }
 }

@@ -6,11 +6,12 @@
 use std::collections::BTreeMap;
 
 use app::budgets::{BudgetState, SLOW_BURN};
-use app::dashboard::{Countdown, Dashboard, DomainBudgetStatus, Kpi, KpiUnit, NextCutover};
+use app::dashboard::{Countdown, Dashboard, DomainBudgetStatus, KindKpis, Kpi, KpiUnit, NextCutover};
 
 use crate::engine::{Environment, TrainRun};
 use crate::fleet::ServiceSlo;
 use crate::store::{self, Db};
+use crate::train_kind::TrainKind;
 
 const DAY: i64 = 86_400_000;
 /// The period a KPI's value covers (and the one before it is compared with).
@@ -29,8 +30,8 @@ pub async fn build(db: &Db, now: i64, domain: Option<&str>) -> anyhow::Result<Da
     let since = now - (WEEKS * 7 * DAY).max(2 * PERIOD);
     let mut conn = db.acquire().await?;
     let domain_filter = domain.unwrap_or("");
-    let finished: Vec<(String, i64, Option<String>)> = sqlx::query_as(
-        "SELECT t.state, t.cutover_at, r.state FROM trains t JOIN train_definitions d ON d.id = t.definition_id \
+    let finished: Vec<(String, i64, Option<String>, String)> = sqlx::query_as(
+        "SELECT t.state, t.cutover_at, r.state, t.kind FROM trains t JOIN train_definitions d ON d.id = t.definition_id \
          JOIN domains m ON m.id = d.domain_id LEFT JOIN train_runs r ON r.train_id = t.id \
          WHERE t.state IN ('completed', 'rolled_back', 'aborted') AND t.cutover_at >= $1 AND ($2 = '' OR m.name = $2)",
     )
@@ -38,8 +39,8 @@ pub async fn build(db: &Db, now: i64, domain: Option<&str>) -> anyhow::Result<Da
     .bind(domain_filter)
     .fetch_all(&mut *conn)
     .await?;
-    let rollbacks: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT r.state, e.at FROM train_events e JOIN train_runs r ON r.train_id = e.train_id \
+    let rollbacks: Vec<(String, i64, String)> = sqlx::query_as(
+        "SELECT r.state, e.at, t.kind FROM train_events e JOIN train_runs r ON r.train_id = e.train_id \
          JOIN trains t ON t.id = e.train_id JOIN train_definitions d ON d.id = t.definition_id \
          JOIN domains m ON m.id = d.domain_id \
          WHERE e.to_state = 'rolled_back' AND e.from_state <> 'rolled_back' AND e.at >= $1 AND ($2 = '' OR m.name = $2)",
@@ -65,21 +66,28 @@ pub async fn build(db: &Db, now: i64, domain: Option<&str>) -> anyhow::Result<Da
     drop(conn);
 
     let runs: Vec<TrainRun> =
-        finished.iter().filter_map(|(_, _, run)| serde_json::from_str(run.as_deref()?).ok()).collect();
-    let outcomes: Vec<Observation> =
-        finished.iter().map(|(state, at, _)| (*at, if state == "completed" { 1.0 } else { 0.0 })).collect();
-    let rollback_seconds: Vec<Observation> = rollbacks
+        finished.iter().filter_map(|(_, _, run, _)| serde_json::from_str(run.as_deref()?).ok()).collect();
+    let outcomes: Vec<(String, Observation)> = finished
         .iter()
-        .filter_map(|(run, ended)| {
+        .map(|(state, at, _, kind)| (kind.clone(), (*at, if state == "completed" { 1.0 } else { 0.0 })))
+        .collect();
+    let rollback_seconds: Vec<(String, Observation)> = rollbacks
+        .iter()
+        .filter_map(|(run, ended, kind)| {
             let run: TrainRun = serde_json::from_str(run).ok()?;
-            Some((*ended, (ended - run.rollback_started_at?) as f64 / 1000.0))
+            Some((kind.clone(), (*ended, (ended - run.rollback_started_at?) as f64 / 1000.0)))
         })
         .collect();
+    // A rehearsal's outcome says how ready a train is, not how releases went: kept apart.
+    let production = |observed: &[(String, Observation)]| -> Vec<Observation> {
+        observed.iter().filter(|(kind, _)| kind != "rehearsal").map(|(_, o)| *o).collect()
+    };
+    let kinds = per_kind(&outcomes, &rollback_seconds, now);
     let scan_passes: Vec<Observation> =
         scans.iter().map(|(status, at)| (*at, if status == "passed" { 1.0 } else { 0.0 })).collect();
     let kpis = vec![
-        kpi("M1", "release success", KpiUnit::Ratio, true, &outcomes, now),
-        kpi("M3", "mean time to roll back", KpiUnit::Seconds, false, &rollback_seconds, now),
+        kpi("M1", "release success", KpiUnit::Ratio, true, &production(&outcomes), now),
+        kpi("M3", "mean time to roll back", KpiUnit::Seconds, false, &production(&rollback_seconds), now),
         kpi("M10", "security gate pass rate", KpiUnit::Ratio, true, &scan_passes, now),
     ];
     let regions = region_steps(&runs)
@@ -129,7 +137,7 @@ pub async fn build(db: &Db, now: i64, domain: Option<&str>) -> anyhow::Result<Da
         .take(NEXT)
         .map(next_cutover)
         .collect();
-    Ok(Dashboard { now, kpis, regions, budgets, next })
+    Ok(Dashboard { now, kpis, kinds, regions, budgets, next })
 }
 
 /// The next cutover of `definition` after `now`; `None` when there is no such definition.
@@ -173,6 +181,22 @@ fn kpi(code: &str, name: &str, unit: KpiUnit, higher_is_better: bool, observed: 
         higher_is_better,
         observations: current.len(),
     }
+}
+
+/// M1 and M3 for each kind of train with a train in the period, in the kinds' order.
+fn per_kind(outcomes: &[(String, Observation)], rollbacks: &[(String, Observation)], now: i64) -> Vec<KindKpis> {
+    let of = |list: &[(String, Observation)], kind: &str| -> Vec<Observation> {
+        list.iter().filter(|(k, _)| k == kind).map(|(_, o)| *o).collect()
+    };
+    TrainKind::ALL
+        .iter()
+        .map(|kind| KindKpis {
+            kind: kind.as_str().to_owned(),
+            success: kpi("M1", "release success", KpiUnit::Ratio, true, &of(outcomes, kind.as_str()), now),
+            rollback: kpi("M3", "mean time to roll back", KpiUnit::Seconds, false, &of(rollbacks, kind.as_str()), now),
+        })
+        .filter(|k| k.success.observations > 0 || k.rollback.observations > 0)
+        .collect()
 }
 
 fn mean(values: impl Iterator<Item = f64>) -> Option<f64> {
@@ -221,5 +245,32 @@ mod tests {
         assert_eq!(kpi.weekly[7], Some(0.5), "this week: one success, one failure");
         assert_eq!(kpi.weekly[6], Some(1.0));
         assert_eq!(kpi.weekly[5], None, "no train 14 to 21 days ago");
+    }
+
+    #[test]
+    fn m1_and_m3_are_split_by_kind() {
+        let now = 100 * DAY;
+        let at = |days: i64| now - days * DAY;
+        let outcomes = vec![
+            ("regular".to_owned(), (at(1), 1.0)),
+            ("regular".to_owned(), (at(2), 0.0)),
+            ("emergency".to_owned(), (at(3), 1.0)),
+            ("rehearsal".to_owned(), (at(4), 0.0)),
+        ];
+        let rollbacks = vec![("regular".to_owned(), (at(2), 90.0)), ("rehearsal".to_owned(), (at(4), 30.0))];
+        let kinds = per_kind(&outcomes, &rollbacks, now);
+        let shown: Vec<(&str, usize, Option<f64>, Option<f64>)> = kinds
+            .iter()
+            .map(|k| (k.kind.as_str(), k.success.observations, k.success.value, k.rollback.value))
+            .collect();
+        assert_eq!(
+            shown,
+            vec![
+                ("regular", 2, Some(0.5), Some(90.0)),
+                ("emergency", 1, Some(1.0), None),
+                ("rehearsal", 1, Some(0.0), Some(30.0)),
+            ],
+            "hotfix had no train and is left out"
+        );
     }
 }

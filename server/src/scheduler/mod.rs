@@ -126,8 +126,11 @@ pub async fn tick(
                     if let Some(definition) = definition {
                         let rollout: Vec<RolloutStep> = serde_json::from_str(&definition.rollout).unwrap_or_default();
                         let rollout = if rollout.is_empty() { default_rollout() } else { rollout };
-                        let regular = store::kinds::policy(&mut tx, TrainKind::Regular).await?;
-                        let monitoring_ms = regular.monitoring_ms(definition.monitoring_ms);
+                        // A train follows its kind's policy (a rehearsal never gets a production step).
+                        let kind = train.kind.parse().unwrap_or(TrainKind::Regular);
+                        let policy = store::kinds::policy(&mut tx, kind).await?;
+                        let monitoring_ms = policy.monitoring_ms(definition.monitoring_ms);
+                        let rollout = policy.rollout(rollout);
                         let run = TrainRun::opened(&train.id, train.cutover_at, rollout, monitoring_ms);
                         let planning_closes_at = (train.cutover_at - definition.preflight_ms).max(now_ms);
                         runtime::start_in(&mut tx, &run, planning_closes_at, now_ms).await?;

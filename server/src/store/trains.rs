@@ -84,13 +84,15 @@ pub struct DueTrain {
     pub definition_id: String,
     pub cutover_at: i64,
     pub cutover_closes_at: i64,
+    /// Its kind's stored name.
+    pub kind: String,
 }
 
 /// Trains still `scheduled` whose planning window has started, oldest first.
 #[tracing::instrument(skip_all)]
 pub async fn due_to_open(conn: &mut Conn, now: i64, limit: i64) -> Result<Vec<DueTrain>, DbError> {
     Ok(sqlx::query_as(
-        "SELECT id, definition_id, cutover_at, cutover_closes_at FROM trains WHERE state = $1 AND planning_opens_at <= $2 \
+        "SELECT id, definition_id, cutover_at, cutover_closes_at, kind FROM trains WHERE state = $1 AND planning_opens_at <= $2 \
          ORDER BY planning_opens_at LIMIT $3",
     )
     .bind(TrainState::Scheduled.as_str())

@@ -75,3 +75,22 @@ async fn an_unknown_address_is_a_404_page() {
     assert_eq!(status, 404);
     assert!(html.contains("Page not found"), "{html}");
 }
+
+#[tokio::test]
+async fn the_kind_filter_shows_the_demo_rehearsals_alone() {
+    let app = spawn_app(Backend::Sqlite, true).await;
+    tick(&app.db, crate::helpers::lead(&app.db).await, test_now(), &SchedulerConfig::default()).await.expect("tick");
+    let (status, html) = app.get("/?kind=rehearsal").await;
+    assert_eq!(status, 200);
+    let chips = |html: &str| -> Vec<String> {
+        let marker = "class=\"train ";
+        html.split(marker).skip(1).map(|rest| rest[..rest.find('"').unwrap_or(0)].to_owned()).collect()
+    };
+    let (all, chips) = (chips(&app.get("/").await.1), chips(&html));
+    assert_eq!(chips.len(), 2, "the demo's rehearsal the day before the last and the next payments train: {chips:?}");
+    assert!(chips.iter().all(|class| class.ends_with(" rehearsal")), "{chips:?}");
+    assert!(html.contains("REHEARSAL"), "marked in words");
+    assert!(html.contains("<option value=\"rehearsal\" selected"), "the filter shows what it filters");
+    assert!(all.len() > chips.len() + 5, "without the filter the regular trains show too ({})", all.len());
+    assert_eq!(all.iter().filter(|class| class.ends_with(" rehearsal")).count(), 2, "and so do the rehearsals");
+}

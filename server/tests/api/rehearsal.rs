@@ -104,6 +104,7 @@ async fn a_rehearsal_runs_staging_and_never_calls_production(backend: Backend) {
     drop(conn);
     let (_, page) = app.get("/").await;
     assert!(page.contains("REHEARSAL"), "the calendar marks it");
+    assert!(page.contains("data-kind=\"rehearsal\""), "the dashboard counts it apart (M1 and M3 by kind)");
     let (_, page) = app.get(&format!("/trains/{train_id}")).await;
     assert!(page.contains("REHEARSAL"), "the train page marks it");
     let (_, feed) = app.get("/calendar.ics").await;
