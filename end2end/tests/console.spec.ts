@@ -118,6 +118,18 @@ test('a release manager starts an emergency train from the console for a ticked 
   expect(candidate).not.toBe('');
 });
 
+test('a release manager rehearses a train on staging from the console', async ({ page }) => {
+  await openConsole(page, 'payments-rm');
+  const form = page.locator('details.start-rehearsal[data-definition="payments-weekly"]');
+  await form.locator('summary').click();
+  await expect(form).toContainText('nothing reaches production');
+  await form.locator('input[name="reason"]').fill('game day before the ledger migration');
+  await form.locator('button[type="submit"]').click();
+  const started = page.locator('.console-train', { hasText: 'REHEARSAL' }).filter({ hasText: 'payments-weekly' });
+  await expect(started.first()).toBeVisible();
+  await page.screenshot({ path: 'screenshots/console-rehearsal.png', fullPage: true });
+});
+
 test('a release manager previews what a freeze would hold before declaring it', async ({ page }) => {
   await openConsole(page, 'payments-rm');
   const freeze = page.locator('details.declare-freeze');

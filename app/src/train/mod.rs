@@ -210,7 +210,13 @@ fn TrainView(page: TrainPage) -> impl IntoView {
                         .map(|line| {
                             view! {
                                 <tr class=format!("cargo-line status-{}", line.status)>
-                                    <th scope="row">{line.service.clone()}</th>
+                                    <th scope="row">
+                                        {line.service.clone()}
+                                        {(!line.group.is_empty())
+                                            .then(|| {
+                                                view! { <span class="group-tag">{format!("group {}", line.group)}</span> }
+                                            })}
+                                    </th>
                                     <td>
                                         {line.version.clone()}
                                         <code class="digest">{short_digest(&line.digest)}</code>

@@ -118,6 +118,9 @@ pub struct CargoLine {
     /// The services this change reaches (they call its service, directly or not).
     #[serde(default)]
     pub reaches: Vec<String>,
+    /// The atomic group it boards and rolls back with (empty: none).
+    #[serde(default)]
+    pub group: String,
 }
 
 /// A rollout step and how it went.
@@ -262,6 +265,7 @@ mod tests {
             gates: Vec::new(),
             calls: calls.iter().map(|c| (*c).to_owned()).collect(),
             reaches: Vec::new(),
+            group: String::new(),
         }
     }
 

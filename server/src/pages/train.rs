@@ -60,11 +60,13 @@ pub fn page(detail: TrainDetail, extras: Extras) -> TrainPage {
         .cargo
         .into_iter()
         .map(|c| {
-            let gates = run
+            let candidate = run
                 .as_ref()
-                .and_then(|run| run.candidates.iter().find(|candidate| candidate.artifact_id == c.artifact_id))
+                .and_then(|run| run.candidates.iter().find(|candidate| candidate.artifact_id == c.artifact_id));
+            let gates = candidate
                 .map(|candidate| candidate.gates.iter().map(|g| (g.name.clone(), g.state.name().to_owned())).collect())
                 .unwrap_or_default();
+            let group = candidate.and_then(|candidate| candidate.group.clone()).unwrap_or_default();
             CargoLine {
                 service: c.service,
                 version: c.version,
@@ -75,6 +77,7 @@ pub fn page(detail: TrainDetail, extras: Extras) -> TrainPage {
                 gates,
                 calls: c.calls,
                 reaches: c.reaches,
+                group,
             }
         })
         .collect();

@@ -168,6 +168,9 @@ async fn a_member_failing_a_gate_carries_the_whole_group_and_the_rest_ships() {
     let notes: Vec<&str> =
         events.iter().map(|e| e.reason.as_str()).filter(|r| r.contains("group ledger-core")).collect();
     assert_eq!(notes.len(), 1, "one timeline entry for the group: {notes:?}");
+    drop(conn);
+    let (_, page) = app.get(&format!("/trains/{train_id}")).await;
+    assert!(page.contains("group ledger-core"), "the train page tags the group's members");
     assert!(notes[0].starts_with("ledger, wallet missed the train with group ledger-core"), "{}", notes[0]);
 }
 
