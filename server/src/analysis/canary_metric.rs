@@ -9,7 +9,8 @@ use super::MetricPolicy;
 pub struct CanaryMetric {
     pub name: String,
     /// A PromQL query with `{track}` (replaced by `canary` or `baseline`) and
-    /// optionally `{service}` (each service on the train).
+    /// optionally `{service}` (each service on the train) and `{environment}`
+    /// (`staging` or `production`: the step's, so a rehearsal reads staging).
     pub query: String,
     /// Scoring group; groups can be weighted.
     pub group: String,
@@ -19,8 +20,29 @@ pub struct CanaryMetric {
 }
 
 impl CanaryMetric {
-    /// The query for one track and service.
-    pub fn query_for(&self, track: &str, service: &str) -> String {
-        self.query.replace("{track}", track).replace("{service}", service)
+    /// The query for one track and service in one environment.
+    pub fn query_for(&self, track: &str, service: &str, environment: &str) -> String {
+        self.query.replace("{track}", track).replace("{service}", service).replace("{environment}", environment)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_query_names_its_track_service_and_environment() {
+        let metric = CanaryMetric {
+            name: "errors".into(),
+            query: r#"rate(errors{service="{service}",track="{track}",env="{environment}"}[1m])"#.into(),
+            group: "errors".into(),
+            critical: false,
+            policy: MetricPolicy::default(),
+        };
+        assert_eq!(
+            metric.query_for("canary", "ledger", "staging"),
+            r#"rate(errors{service="ledger",track="canary",env="staging"}[1m])"#,
+            "a rehearsal's staging step reads staging's series"
+        );
     }
 }

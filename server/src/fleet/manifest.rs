@@ -50,7 +50,8 @@
 //! metrics_provider = "prometheus"   # optional; default "simulated"
 //! prometheus_url = "http://prometheus:9090"
 //!
-//! [[train.metric]]               # needed with prometheus; {track} is canary or baseline
+//! [[train.metric]]               # needed with prometheus; {track} is canary or baseline, {environment}
+//!                               # the step's (staging or production), {service} each service on the train
 //! name = "p95 latency"
 //! query = 'histogram_quantile(0.95, sum by (le) (rate(http_seconds_bucket{service="{service}",track="{track}"}[1m])))'
 //! direction = "increase"        # or "decrease", "either"
@@ -1251,7 +1252,10 @@ mod tests {
         let good = with_steps(&format!("{}{STEPS}", metric.replace("\"canary\"", "\"{track}\"")))
             .replace("cutover_window = \"2h\"", provider);
         let fleet = parse("fleet.toml", &good).expect("valid");
-        assert_eq!(fleet.trains[0].metrics[0].query_for("baseline", "ledger"), "latency{track=\"baseline\"}");
+        assert_eq!(
+            fleet.trains[0].metrics[0].query_for("baseline", "ledger", "production"),
+            "latency{track=\"baseline\"}"
+        );
     }
 
     #[test]

@@ -347,7 +347,12 @@ impl FleetIntegrations {
             let metrics: Vec<CanaryMetric> =
                 serde_json::from_str(&definition.metrics).context("reading the definition's metrics")?;
             let url = &definition.prometheus_url;
-            prometheus::canary_verdict(&self.prometheus, url, &metrics, &services, end - soak_ms, end).await
+            let environment = match run.rollout.get(step).map(|s| s.environment) {
+                Some(Environment::Staging) => "staging",
+                _ => "production",
+            };
+            let target = (services.as_slice(), environment);
+            prometheus::canary_verdict(&self.prometheus, url, &metrics, target, end - soak_ms, end).await
         } else {
             self.metrics.judge(train_id, step, &services, (end - soak_ms, end))
         };

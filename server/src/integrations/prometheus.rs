@@ -146,7 +146,7 @@ pub async fn canary_verdict(
     provider: &PrometheusProvider,
     base_url: &str,
     metrics: &[CanaryMetric],
-    services: &[String],
+    (services, environment): (&[String], &str),
     start_ms: i64,
     end_ms: i64,
 ) -> Judgement {
@@ -154,8 +154,8 @@ pub async fn canary_verdict(
     let mut judged = Vec::new();
     for metric in metrics {
         for service in services {
-            let canary_query = metric.query_for("canary", service);
-            let baseline_query = metric.query_for("baseline", service);
+            let canary_query = metric.query_for("canary", service, environment);
+            let baseline_query = metric.query_for("baseline", service, environment);
             let canary = provider.range(base_url, &canary_query, start_ms, end_ms, step_s).await;
             let baseline = provider.range(base_url, &baseline_query, start_ms, end_ms, step_s).await;
             let (canary, baseline) = match (canary, baseline) {

@@ -128,10 +128,19 @@ async fn canary_analysis_reads_a_real_prometheus_and_is_inconclusive_when_it_fai
     }
 
     let window = (now_ms() - 15_000, now_ms());
-    let Judgement { verdict, detail, .. } =
-        canary_verdict(&provider, &prometheus.url, &latency(), &["checkout".into()], window.0, window.1).await;
+    let Judgement { verdict, detail, .. } = canary_verdict(
+        &provider,
+        &prometheus.url,
+        &latency(),
+        (&["checkout".into()], "production"),
+        window.0,
+        window.1,
+    )
+    .await;
     assert_eq!(verdict, Verdict::Pass, "{detail}");
-    let judged = canary_verdict(&provider, &prometheus.url, &latency(), &["ledger".into()], window.0, window.1).await;
+    let judged =
+        canary_verdict(&provider, &prometheus.url, &latency(), (&["ledger".into()], "production"), window.0, window.1)
+            .await;
     let (verdict, detail) = (judged.verdict, &judged.detail);
     assert_eq!(verdict, Verdict::Fail, "{detail}");
     let evidence = &judged.report.metrics[0];
@@ -162,17 +171,17 @@ async fn canary_analysis_reads_a_real_prometheus_and_is_inconclusive_when_it_fai
 
     // Garbage: something that is not Prometheus's JSON API.
     let Judgement { verdict, detail, .. } =
-        canary_verdict(&provider, &garbage, &latency(), &["ledger".into()], window.0, window.1).await;
+        canary_verdict(&provider, &garbage, &latency(), (&["ledger".into()], "production"), window.0, window.1).await;
     assert_eq!(verdict, Verdict::NoData, "{detail}");
     // Slower than the timeout.
     let slow = format!("http://{target}/slow");
     let Judgement { verdict, detail, .. } =
-        canary_verdict(&provider, &slow, &latency(), &["ledger".into()], window.0, window.1).await;
+        canary_verdict(&provider, &slow, &latency(), (&["ledger".into()], "production"), window.0, window.1).await;
     assert_eq!((verdict, detail.contains("did not answer")), (Verdict::NoData, true), "{detail}");
     // Stopped mid-analysis.
     let url = prometheus.url.clone();
     drop(prometheus);
     let Judgement { verdict, detail, .. } =
-        canary_verdict(&provider, &url, &latency(), &["ledger".into()], window.0, window.1).await;
+        canary_verdict(&provider, &url, &latency(), (&["ledger".into()], "production"), window.0, window.1).await;
     assert_eq!(verdict, Verdict::NoData, "inconclusive, never a pass: {detail}");
 }
