@@ -258,9 +258,9 @@ pub fn ConsolePage() -> impl IntoView {
                     </section>
                     <Show when=move || loaded().is_some_and(|v| !v.emergency.is_empty())>
                         <section class="emergency" aria-labelledby="emergency-title">
-                            <h2 id="emergency-title">"Emergency trains"</h2>
+                            <h2 id="emergency-title">"Emergency trains and rehearsals"</h2>
                             <p class="hint">
-                                "Starts now, outside the cadence, for the candidates you tick; runs the definition's reduced gates."
+                                "An emergency or hotfix starts now, outside the cadence, for the candidates you tick, through its kind's reduced gates. A rehearsal runs the next candidates through staging only."
                             </p>
                             <For
                                 each=move || loaded().map(|v| v.emergency).unwrap_or_default()

@@ -224,6 +224,7 @@ fn step_text(run: &TrainRun) -> String {
             let region = step.region.as_deref().map(|r| format!(" in {r}")).unwrap_or_default();
             format!("{} of {}: {} ({}%{region})", run.current_step + 1, run.rollout.len(), step.name, step.weight)
         }
+        _ if run.rollout.len() == 1 => "1 step planned".to_owned(),
         _ => format!("{} steps planned", run.rollout.len()),
     }
 }
