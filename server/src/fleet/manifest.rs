@@ -1263,4 +1263,30 @@ mod tests {
         let text = VALID.replace("\"3d\"", "\"never\"").replace("Europe/Berlin", "Nowhere");
         assert_eq!(problems(&text).len(), 2);
     }
+
+    #[test]
+    fn kinds_of_train_are_configured_by_name_with_their_own_gates() {
+        let kinds = format!(
+            "{VALID}\n[[kind]]\nname = \"hotfix\"\ngates = [\"tests\"]\napproval = true\nmonitoring = \"2h\"\n"
+        );
+        let fleet = parse("fleet.toml", &kinds).expect("valid");
+        assert_eq!(
+            fleet.kinds,
+            vec![KindPolicy {
+                kind: TrainKind::Hotfix,
+                gates: Some(vec!["tests".into()]),
+                monitoring_ms: Some(2 * 3_600_000),
+                approval: true,
+            }]
+        );
+        for (entry, expected) in [
+            ("name = \"canary\"", "\"canary\" is not a kind of train"),
+            ("name = \"rehearsal\"\nmonitoring = \"1h\"", "nothing to monitor"),
+            ("name = \"regular\"\ngates = [\"tests\"]", "set them there"),
+            ("name = \"emergency\"\ngates = [\"smoke\"]", "gates are tests"),
+        ] {
+            let text = format!("{VALID}\n[[kind]]\n{entry}\n");
+            assert!(problems(&text).iter().any(|p| p.contains(expected)), "{entry}: {:?}", problems(&text));
+        }
+    }
 }

@@ -139,3 +139,35 @@ async fn the_console_offers_emergency_trains_for_operable_definitions_and_its_fo
         "each train names whom to call: {contacts:?}"
     );
 }
+
+#[tokio::test]
+async fn a_hotfix_runs_the_gates_and_approval_its_kind_is_configured_with() {
+    let app = spawn_app(Backend::Sqlite, false).await;
+    let fleet = format!(
+        "{}\n[[kind]]\nname = \"hotfix\"\ngates = [\"tests\"]\napproval = true\n",
+        ledger_fleet("", "gates = [\"tests\", \"security_scan\"]", &[])
+    );
+    fleet::apply(&app.db, &parse("fleet.toml", &fleet).expect("valid"), test_now()).await.expect("apply");
+    let artifact = crate::helpers::register_build(&app, "ledger", "5.0.3", '7', "1.0").await;
+    let pat = app.user_with_roles("pat", &[("release_manager", Some("payments"))]).await;
+    let body = json!({ "definition": "payments-daily", "artifacts": [artifact], "reason": "one-line fix for the card outage",
+                       "kind": "hotfix" });
+    let (status, text) = app.send_as(Some(&pat), Method::POST, "/api/v1/trains/emergency", Some(&body)).await;
+    assert_eq!(status, 201, "{text}");
+    let train: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(train["kind"], "hotfix");
+    let train_id = train["id"].as_str().expect("id").to_owned();
+    let integrations = FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), SimulatedMetrics::default())
+        .expect("integrations");
+    let fence = crate::helpers::lead(&app.db).await;
+    let now = to_ms(test_now());
+    while server::runtime::work(&app.db, fence, &integrations, now, 100).await.expect("work") > 0 {}
+    let run = server::runtime::load(&app.db, &train_id).await.expect("state");
+    let gates: Vec<(&str, &str)> = run.candidates[0].gates.iter().map(|g| (g.name.as_str(), g.state.name())).collect();
+    assert_eq!(gates, vec![("tests", "passed"), ("compliance", "awaiting")], "the hotfix policy, not the definition's");
+    let wrong = json!({ "definition": "payments-daily", "artifacts": [artifact], "reason": "one-line fix for the card outage",
+                        "kind": "rehearsal" });
+    let (status, text) = app.send_as(Some(&pat), Method::POST, "/api/v1/trains/emergency", Some(&wrong)).await;
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("/api/v1/trains/rehearsal"), "{text}");
+}
