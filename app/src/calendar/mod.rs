@@ -1,5 +1,5 @@
 //! The executive calendar (`/`): the dashboard, then a month (or with
-//! `?view=quarter`, three months) of trains across every domain or one
+//! `?view=quarter` three months, with `?view=year` twelve) of trains across every domain or one
 //! (`?domain=payments`) and of every kind or one (`?kind=rehearsal`), with freezes shaded and break-glass exceptions
 //! marked, navigated with `?month=2026-12` links that work with and without
 //! JavaScript.
@@ -33,12 +33,53 @@ pub async fn load_calendar(month: Option<String>, domain: Option<String>) -> Res
     backend.calendar_month(&caller, month, domain).await.map_err(crate::backend::BackendError::into_server_error)
 }
 
-/// Three months from `month` on, for the quarter view.
-async fn load_quarter(month: Option<String>, domain: Option<String>) -> Result<Vec<CalendarMonth>, ServerFnError> {
-    let first = load_calendar(month, domain.clone()).await?;
-    let second = load_calendar(Some(first.next.clone()), domain.clone()).await?;
-    let third = load_calendar(Some(second.next.clone()), domain).await?;
-    Ok(vec![first, second, third])
+/// `count` months from `month` on, for the quarter and year views.
+async fn load_months(
+    month: Option<String>,
+    domain: Option<String>,
+    count: usize,
+) -> Result<Vec<CalendarMonth>, ServerFnError> {
+    let mut months = vec![load_calendar(month, domain.clone()).await?];
+    while months.len() < count {
+        let next = months.last().map(|m| m.next.clone());
+        months.push(load_calendar(next, domain.clone()).await?);
+    }
+    Ok(months)
+}
+
+/// How much of the calendar the page shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Span {
+    Month,
+    Quarter,
+    Year,
+}
+
+impl Span {
+    fn parse(view: Option<&str>) -> Self {
+        match view {
+            Some("quarter") => Self::Quarter,
+            Some("year") => Self::Year,
+            _ => Self::Month,
+        }
+    }
+
+    fn months(self) -> usize {
+        match self {
+            Self::Month => 1,
+            Self::Quarter => 3,
+            Self::Year => 12,
+        }
+    }
+
+    /// Its `view=` value.
+    fn param(self) -> Option<&'static str> {
+        match self {
+            Self::Month => None,
+            Self::Quarter => Some("quarter"),
+            Self::Year => Some("year"),
+        }
+    }
 }
 
 /// What the page's query asks for.
@@ -48,12 +89,12 @@ struct Selection {
     domain: Option<String>,
     /// Only trains of this kind.
     kind: Option<String>,
-    quarter: bool,
+    span: Span,
 }
 
 impl Selection {
     /// The page's address for another month, domain or view.
-    fn href(&self, month: Option<&str>, domain: Option<&str>, quarter: bool) -> String {
+    fn href(&self, month: Option<&str>, domain: Option<&str>, span: Span) -> String {
         let mut pairs = Vec::new();
         if let Some(month) = month {
             pairs.push(format!("month={month}"));
@@ -64,8 +105,8 @@ impl Selection {
         if let Some(kind) = &self.kind {
             pairs.push(format!("kind={kind}"));
         }
-        if quarter {
-            pairs.push("view=quarter".to_owned());
+        if let Some(view) = span.param() {
+            pairs.push(format!("view={view}"));
         }
         if pairs.is_empty() {
             "/".to_owned()
@@ -85,14 +126,13 @@ pub fn CalendarPage() -> impl IntoView {
             month: query.get("month").filter(|m| !m.is_empty()),
             domain: query.get("domain").filter(|d| !d.is_empty()),
             kind: query.get("kind").filter(|k| KINDS.iter().any(|(name, _)| name == k)),
-            quarter: query.get("view").as_deref() == Some("quarter"),
+            span: Span::parse(query.get("view").as_deref()),
         }
     };
     let months = Resource::new(selection, |s| async move {
-        if s.quarter {
-            load_quarter(s.month, s.domain).await
-        } else {
-            load_calendar(s.month, s.domain).await.map(|m| vec![m])
+        match s.span {
+            Span::Month => load_calendar(s.month, s.domain).await.map(|m| vec![m]),
+            span => load_months(s.month, s.domain, span.months()).await,
         }
     });
     let dashboard = Resource::new(move || selection().domain, crate::dashboard::load_dashboard);
@@ -129,23 +169,32 @@ pub fn CalendarPage() -> impl IntoView {
     }
 }
 
-/// The filter, the view switch and the month or quarter.
+/// The filter, the view switch and the month, quarter or year.
 #[component]
 fn CalendarView(months: Vec<CalendarMonth>, selection: Selection, zone: ViewerZone) -> impl IntoView {
-    let quarter = selection.quarter;
+    let span = selection.span;
+    let several = span != Span::Month;
     let (Some(first), Some(last)) = (months.first().cloned(), months.last().cloned()) else {
         return view! { <p class="empty">"Nothing to show."</p> }.into_any();
     };
-    // A quarter steps three months at a time.
-    let previous = if quarter {
-        YearMonth::parse(&first.previous).map(|m| m.previous().previous().to_string()).unwrap_or_default()
-    } else {
-        first.previous.clone()
-    };
-    let title = if quarter { format!("{} – {}", first.title, last.title) } else { first.title.clone() };
+    // A quarter (a year) steps three (twelve) months at a time.
+    let previous = YearMonth::parse(&first.month)
+        .map(|mut m| {
+            for _ in 0..span.months() {
+                m = m.previous();
+            }
+            m.to_string()
+        })
+        .unwrap_or_default();
+    let title = if several { format!("{} – {}", first.title, last.title) } else { first.title.clone() };
     let href = {
         let selection = selection.clone();
-        move |month: Option<&str>, quarter: bool| selection.href(month, selection.domain.as_deref(), quarter)
+        move |month: Option<&str>, span: Span| selection.href(month, selection.domain.as_deref(), span)
+    };
+    let (previous_label, next_label) = match span {
+        Span::Month => ("‹ Previous", "Next ›"),
+        Span::Quarter => ("‹ Previous quarter", "Next quarter ›"),
+        Span::Year => ("‹ Previous year", "Next year ›"),
     };
     let domains = first.domains.clone();
     let months: Vec<CalendarMonth> = match &selection.kind {
@@ -153,19 +202,26 @@ fn CalendarView(months: Vec<CalendarMonth>, selection: Selection, zone: ViewerZo
         None => months,
     };
     view! {
-        <section class=if quarter { "calendar quarter" } else { "calendar" } aria-labelledby="month-title">
+        <section class=if several { "calendar quarter" } else { "calendar" } aria-labelledby="month-title">
             <nav class="month-nav" aria-label="Months">
-                <a class="nav-previous" rel="prev" href=href(Some(&previous), quarter)>
-                    {if quarter { "‹ Previous quarter" } else { "‹ Previous" }}
+                <a class="nav-previous" rel="prev" href=href(Some(&previous), span)>
+                    {previous_label}
                 </a>
                 <h1 id="month-title">{title}</h1>
-                <a class="nav-next" rel="next" href=href(Some(&last.next), quarter)>
-                    {if quarter { "Next quarter ›" } else { "Next ›" }}
+                <a class="nav-next" rel="next" href=href(Some(&last.next), span)>
+                    {next_label}
                 </a>
-                <a class="nav-today" href=href(None, quarter)>"Today"</a>
+                <a class="nav-today" href=href(None, span)>"Today"</a>
                 <span class="view-switch" role="group" aria-label="View">
-                    <a href=href(Some(&first.month), false) aria-current=(!quarter).then_some("page")>"Month"</a>
-                    <a href=href(Some(&first.month), true) aria-current=quarter.then_some("page")>"Quarter"</a>
+                    <a href=href(Some(&first.month), Span::Month) aria-current=(span == Span::Month).then_some("page")>
+                        "Month"
+                    </a>
+                    <a href=href(Some(&first.month), Span::Quarter) aria-current=(span == Span::Quarter).then_some("page")>
+                        "Quarter"
+                    </a>
+                    <a href=href(Some(&first.month), Span::Year) aria-current=(span == Span::Year).then_some("page")>
+                        "Year"
+                    </a>
                 </span>
             </nav>
             <DomainFilter selection=selection.clone() domains=first.all_domains.clone()/>
@@ -177,7 +233,7 @@ fn CalendarView(months: Vec<CalendarMonth>, selection: Selection, zone: ViewerZo
             {months
                 .into_iter()
                 .map(|month| {
-                    view! { <MonthGrid month zone linked=true titled=quarter/> }
+                    view! { <MonthGrid month zone linked=true titled=several/> }
                 })
                 .collect_view()}
         </section>
@@ -193,7 +249,7 @@ fn DomainFilter(selection: Selection, domains: Vec<String>) -> impl IntoView {
     view! {
         <form class="domain-filter" method="get" action="/">
             {selection.month.clone().map(|m| view! { <input type="hidden" name="month" value=m/> })}
-            {selection.quarter.then(|| view! { <input type="hidden" name="view" value="quarter"/> })}
+            {selection.span.param().map(|view| view! { <input type="hidden" name="view" value=view/> })}
             <label for="domain-select">"Domain"</label>
             <select id="domain-select" name="domain">
                 <option value="" selected=chosen.is_empty()>"All domains"</option>

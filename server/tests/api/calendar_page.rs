@@ -94,3 +94,15 @@ async fn the_kind_filter_shows_the_demo_rehearsals_alone() {
     assert!(all.len() > chips.len() + 5, "without the filter the regular trains show too ({})", all.len());
     assert_eq!(all.iter().filter(|class| class.ends_with(" rehearsal")).count(), 2, "and so do the rehearsals");
 }
+
+#[tokio::test]
+async fn a_year_shows_twelve_months_and_steps_a_year_at_a_time() {
+    let app = spawn_app(Backend::Sqlite, true).await;
+    let (status, html) = app.get("/?view=year&month=2026-01").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("January 2026 – December 2026"), "the year's title");
+    assert_eq!(html.matches("class=\"month-grid\"").count(), 12, "twelve month grids");
+    assert!(html.contains("href=\"/?month=2027-01&amp;view=year\""), "next year");
+    assert!(html.contains("href=\"/?month=2025-01&amp;view=year\""), "previous year");
+    assert!(html.contains("year-end"), "December's freeze is in it");
+}
