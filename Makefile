@@ -1,7 +1,7 @@
 # Railyard: `make run` serves the demo, `make test` runs every test.
 # Both install what is missing first (scripts/setup).
 
-.PHONY: run test setup e2e build chaos
+.PHONY: run test setup e2e build chaos bench
 
 run:
 	scripts/run
@@ -20,3 +20,6 @@ build:
 
 chaos:
 	scripts/chaos
+
+bench:
+	bench/run
