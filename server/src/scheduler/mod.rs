@@ -27,6 +27,9 @@ use crate::train_state::TrainState;
 
 pub use plan::{plan_trains, Planned};
 
+/// Definitions planned per transaction (a first tick over a big fleet commits as it goes).
+const PLAN_BATCH: usize = 200;
+
 /// How far ahead and behind the scheduler looks, and how often it runs.
 #[derive(Debug, Clone, Copy)]
 pub struct SchedulerConfig {
@@ -67,30 +70,30 @@ pub async fn tick(
     config: &SchedulerConfig,
 ) -> Result<TickReport, TickError> {
     let mut report = TickReport::default();
+    let now_ms = to_ms(now);
+    let horizon_end = now + config.horizon;
+    // Only definitions with a cutover entering the horizon (or new or changed) have anything to plan.
     let definitions = {
         let mut conn = db.acquire().await?;
-        store::definitions::list(&mut conn).await?
+        store::definitions::needing_plans(&mut conn, to_ms(horizon_end)).await?
     };
-
-    let mut wanted = Vec::new();
-    for definition in &definitions {
-        let cadence = match parse_cadence(definition) {
-            Ok(cadence) => cadence,
-            Err(reason) => {
-                tracing::warn!(definition = %definition.name, %reason, "skipping a definition whose cadence no longer parses");
-                continue;
-            }
-        };
-        wanted.extend(plan_trains(definition, &cadence, now, config).into_iter().map(|p| p.train));
-    }
-
-    let now_ms = to_ms(now);
-    if !wanted.is_empty() {
+    for batch in definitions.chunks(PLAN_BATCH) {
         let mut tx = db.begin().await?;
-        for train in &wanted {
-            if store::trains::insert_if_absent(&mut tx, train, now_ms).await?.is_some() {
-                report.created += 1;
+        for definition in batch {
+            let cadence = match parse_cadence(definition) {
+                Ok(cadence) => cadence,
+                Err(reason) => {
+                    tracing::warn!(definition = %definition.name, %reason, "skipping a definition whose cadence no longer parses");
+                    continue;
+                }
+            };
+            for planned in plan_trains(definition, &cadence, now, config) {
+                if store::trains::insert_if_absent(&mut tx, &planned.train, now_ms).await?.is_some() {
+                    report.created += 1;
+                }
             }
+            let next = plan::next_unplanned(&cadence, horizon_end);
+            store::definitions::set_next_unplanned(&mut tx, &definition.id, to_ms(next)).await?;
         }
         fence.hold(&mut tx).await?;
         tx.commit().await?;
@@ -122,8 +125,7 @@ pub async fn tick(
                 if missed {
                     report.skipped += 1;
                 } else {
-                    let definition = definitions.iter().find(|d| d.id == train.definition_id);
-                    if let Some(definition) = definition {
+                    if let Some(definition) = store::definitions::by_id(&mut tx, &train.definition_id).await? {
                         let rollout: Vec<RolloutStep> = serde_json::from_str(&definition.rollout).unwrap_or_default();
                         let rollout = if rollout.is_empty() { default_rollout() } else { rollout };
                         // A train follows its kind's policy (a rehearsal never gets a production step).

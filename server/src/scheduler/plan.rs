@@ -1,6 +1,6 @@
 //! Which trains a definition should have at a given moment. Pure.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 
 use super::SchedulerConfig;
 use crate::schedule::Cadence;
@@ -42,10 +42,19 @@ pub fn plan_trains(
         .collect()
 }
 
+/// The first cutover at or after `horizon_end`: the one the next plan has to
+/// create. A cadence with none within a year is looked at again in a year.
+pub fn next_unplanned(cadence: &Cadence, horizon_end: DateTime<Utc>) -> DateTime<Utc> {
+    [Duration::days(35), Duration::days(366)]
+        .into_iter()
+        .find_map(|ahead| cadence.occurrences(horizon_end, horizon_end + ahead).into_iter().next())
+        .unwrap_or(horizon_end + Duration::days(366))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::{Duration, NaiveDate, TimeZone};
+    use chrono::{NaiveDate, TimeZone};
 
     fn definition(active_from: DateTime<Utc>) -> Definition {
         Definition {
@@ -94,5 +103,21 @@ mod tests {
         let first = &planned[0].train;
         assert_eq!(first.cutover_at - first.planning_opens_at, Duration::days(2).num_milliseconds());
         assert_eq!(first.cutover_closes_at - first.cutover_at, Duration::hours(2).num_milliseconds());
+    }
+
+    #[test]
+    fn the_next_unplanned_cutover_is_the_first_at_or_after_the_horizon() {
+        let def = definition(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().expect("valid"));
+        let cadence = Cadence::parse(&def.cadence, &def.time_zone, NaiveDate::from_ymd_opt(2026, 1, 1).expect("date"))
+            .expect("cadence");
+        // Wednesday 3 June: the next Tuesday 03:00 Berlin is 9 June, 01:00 UTC.
+        let horizon_end = Utc.with_ymd_and_hms(2026, 6, 3, 12, 0, 0).single().expect("valid");
+        assert_eq!(
+            next_unplanned(&cadence, horizon_end),
+            Utc.with_ymd_and_hms(2026, 6, 9, 1, 0, 0).single().expect("valid")
+        );
+        // A cutover exactly at the horizon's end was not planned (plans stop before it).
+        let at_cutover = Utc.with_ymd_and_hms(2026, 6, 9, 1, 0, 0).single().expect("valid");
+        assert_eq!(next_unplanned(&cadence, at_cutover), at_cutover);
     }
 }

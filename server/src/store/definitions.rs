@@ -76,6 +76,29 @@ pub async fn by_name(conn: &mut Conn, name: &str) -> Result<Option<Definition>, 
         .await?)
 }
 
+/// The definitions whose next unplanned cutover falls before `through`
+/// (new and changed ones included): what a scheduler tick has to plan.
+#[tracing::instrument(skip_all)]
+pub async fn needing_plans(conn: &mut Conn, through: i64) -> Result<Vec<Definition>, DbError> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM train_definitions WHERE next_unplanned_cutover < $1 ORDER BY name"
+    ))
+    .bind(through)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Records the first cutover of `id` not planned yet.
+#[tracing::instrument(skip_all)]
+pub async fn set_next_unplanned(conn: &mut Conn, id: &str, cutover: i64) -> Result<(), DbError> {
+    sqlx::query("UPDATE train_definitions SET next_unplanned_cutover = $2 WHERE id = $1")
+        .bind(id)
+        .bind(cutover)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Every definition, by name.
 #[tracing::instrument(skip_all)]
 pub async fn list(conn: &mut Conn) -> Result<Vec<Definition>, DbError> {
@@ -127,7 +150,7 @@ pub async fn update(conn: &mut Conn, definition: &Definition, now: i64) -> Resul
          planning_window_ms = $6, cutover_window_ms = $7, rollout = $8, preflight_ms = $9, monitoring_ms = $10, \
          gates = $11, deployer = $12, webhook_url = $13, webhook_secret_env = $14, gitops_repo = $15, \
          gitops_branch = $16, metrics_provider = $17, prometheus_url = $18, metrics = $19, emergency_gates = $20, \
-         groups = $21, staging_webhook_url = $22, updated_at = $23 \
+         groups = $21, staging_webhook_url = $22, updated_at = $23, next_unplanned_cutover = 0 \
          WHERE id = $1",
     )
     .bind(&definition.id)

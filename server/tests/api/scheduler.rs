@@ -180,3 +180,27 @@ async fn the_store_itself_refuses_a_second_train_for_the_same_cutover(backend: B
     assert!(result.is_err(), "the unique key, not only the code, prevents duplicates");
 }
 on_both_backends!(unique_key, the_store_itself_refuses_a_second_train_for_the_same_cutover);
+
+async fn a_tick_plans_only_definitions_with_a_cutover_entering_the_horizon(backend: Backend) {
+    let now = test_now(); // Friday 27 November 2026
+    let (db, _database) = store_with_fleet(backend, now).await;
+    let lead = crate::helpers::lead(&db).await;
+    assert_eq!(tick(&db, lead, now, &config()).await.expect("tick").created, 6);
+    let planned = |db: Db| async move {
+        let mut conn = db.acquire().await.expect("connection");
+        let through = (now + Duration::days(28)).timestamp_millis();
+        store::definitions::needing_plans(&mut conn, through).await.expect("query").len()
+    };
+    assert_eq!(planned(db.clone()).await, 0, "both definitions are planned to the horizon");
+    // Four days on, the weekly train of Tuesday 29 December enters the 28-day horizon; the bi-weekly has none.
+    let later = now + Duration::days(4);
+    let report = tick(&db, lead, later, &config()).await.expect("tick");
+    assert_eq!(report.created, 1);
+    assert_eq!(trains(&db).await.len(), 7);
+    // A changed cadence is planned again at once.
+    let moved = FLEET.replace("BYDAY=TU;BYHOUR=3", "BYDAY=WE;BYHOUR=3");
+    fleet::apply(&db, &parse("fleet.toml", &moved).expect("valid"), later).await.expect("apply");
+    let report = tick(&db, lead, later, &config()).await.expect("tick");
+    assert_eq!(report.created, 4, "Wednesdays 2, 9, 16 and 23 December, 30 December being past the horizon");
+}
+on_both_backends!(planning_is_incremental, a_tick_plans_only_definitions_with_a_cutover_entering_the_horizon);
