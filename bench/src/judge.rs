@@ -32,19 +32,26 @@ fn samples(n: usize) -> (Vec<f64>, Vec<f64>) {
 pub fn run(n: usize, data: &Path, repeat: usize) -> anyhow::Result<Value> {
     let (canary, baseline) = samples(n);
     std::fs::write(data, json!({ "canary": canary, "baseline": baseline }).to_string())?;
-    let mut times = Vec::new();
+    let (mut times, mut tests, mut shifts) = (Vec::new(), Vec::new(), Vec::new());
     let mut answer = None;
     for _ in 0..repeat.max(1) {
         let started = Instant::now();
         let test = mann_whitney_u(&canary, &baseline);
+        let tested = started.elapsed().as_secs_f64();
         let shift = shift_estimate(&canary, &baseline, 0.95);
-        times.push(started.elapsed().as_secs_f64());
+        let total = started.elapsed().as_secs_f64();
+        times.push(total);
+        tests.push(tested);
+        shifts.push(total - tested);
         answer = test.zip(shift);
     }
-    times.sort_by(f64::total_cmp);
+    let median = |mut values: Vec<f64>| {
+        values.sort_by(f64::total_cmp);
+        values[values.len() / 2]
+    };
     let (test, shift) = answer.ok_or_else(|| anyhow::anyhow!("the judge found no answer"))?;
     Ok(json!({
-        "samples": n, "seconds": times[times.len() / 2],
+        "samples": n, "seconds": median(times), "u_seconds": median(tests), "shift_seconds": median(shifts),
         "u": test.u, "p_value": test.p_value,
         "estimate": shift.estimate, "lower": shift.lower, "upper": shift.upper,
     }))
