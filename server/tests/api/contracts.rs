@@ -1,17 +1,12 @@
 //! The API-contract gate (seed F3): a train is blocked, with both sides
 //! named, when a consumer requires a contract version nobody provides.
 
-use std::sync::Arc;
-
-use chrono::Duration;
 use serde_json::{json, Value};
 use server::fleet::{self, parse};
-use server::integrations::{FleetIntegrations, SimulatedMetrics};
+use server::integrations::SimulatedMetrics;
 use server::runtime;
-use server::scheduler::{tick, SchedulerConfig};
-use server::time::to_ms;
 
-use crate::helpers::{drive_train, spawn_app, test_now, train_in_state, Backend, TestApp};
+use crate::helpers::{run_day, spawn_app, test_now, Backend, TestApp};
 use crate::on_both_backends;
 
 const FLEET: &str = r#"
@@ -58,17 +53,6 @@ async fn build(app: &TestApp, service: &str, version: &str, digit: char, contrac
     id
 }
 
-/// Opens the train of day `day` (0 = the test's day) and drives it; returns its id.
-async fn run_day(app: &TestApp, day: i64) -> String {
-    let opened = test_now() + Duration::days(day) + Duration::hours(1);
-    tick(&app.db, crate::helpers::lead(&app.db).await, opened, &SchedulerConfig::default()).await.expect("tick");
-    let integrations = FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), SimulatedMetrics::default())
-        .expect("integrations");
-    let train_id = train_in_state(&app.db, "planning").await;
-    drive_train(&app.db, &integrations, &train_id, to_ms(opened)).await;
-    train_id
-}
-
 async fn a_contract_nobody_provides_blocks_the_train_naming_both_sides(backend: Backend) {
     let app = spawn_app(backend, false).await;
     fleet::apply(&app.db, &parse("fleet.toml", FLEET).expect("valid"), test_now()).await.expect("apply");
@@ -81,13 +65,13 @@ async fn a_contract_nobody_provides_blocks_the_train_naming_both_sides(backend: 
     // Day one: ledger serves v1 and v2, checkout needs v2; both ship.
     build(&app, "ledger", "1.0.0", 'a', json!({ "provides": ["ledger-api@1", "ledger-api@2"], "requires": [] })).await;
     build(&app, "checkout", "1.0.0", 'b', json!({ "provides": [], "requires": ["ledger-api@2"] })).await;
-    let first = run_day(&app, 0).await;
+    let first = run_day(&app, 0, SimulatedMetrics::default()).await;
     assert_eq!(runtime::load(&app.db, &first).await.expect("state").phase.to_string(), "completed");
 
     // Day two: checkout needs v3, which the new ledger does not serve.
     build(&app, "ledger", "2.0.0", 'c', json!({ "provides": ["ledger-api@2"], "requires": [] })).await;
     let checkout = build(&app, "checkout", "2.0.0", 'd', json!({ "provides": [], "requires": ["ledger-api@3"] })).await;
-    let second = run_day(&app, 1).await;
+    let second = run_day(&app, 1, SimulatedMetrics::default()).await;
     let run = runtime::load(&app.db, &second).await.expect("state");
     assert_eq!(run.phase.to_string(), "held", "the train is blocked, not shipped");
     assert!(run.steps.is_empty(), "nothing was deployed");
@@ -109,10 +93,10 @@ async fn dropping_a_version_production_still_needs_blocks_the_provider() {
     fleet::apply(&app.db, &parse("fleet.toml", FLEET).expect("valid"), test_now()).await.expect("apply");
     build(&app, "ledger", "1.0.0", 'a', json!({ "provides": ["ledger-api@2"], "requires": [] })).await;
     build(&app, "checkout", "1.0.0", 'b', json!({ "provides": [], "requires": ["ledger-api@2"] })).await;
-    run_day(&app, 0).await;
+    run_day(&app, 0, SimulatedMetrics::default()).await;
     // Only ledger changes: v3 replaces v2, while production's checkout still needs v2.
     let ledger = build(&app, "ledger", "3.0.0", 'c', json!({ "provides": ["ledger-api@3"], "requires": [] })).await;
-    let second = run_day(&app, 1).await;
+    let second = run_day(&app, 1, SimulatedMetrics::default()).await;
     let run = runtime::load(&app.db, &second).await.expect("state");
     assert_eq!(run.phase.to_string(), "held");
     let gate = run

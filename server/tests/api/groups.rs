@@ -6,16 +6,13 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
-use chrono::Duration;
 use serde_json::{json, Value};
 use server::fleet::{self, parse};
-use server::integrations::{FleetIntegrations, SimulatedMetrics};
+use server::integrations::SimulatedMetrics;
 use server::runtime;
-use server::scheduler::{tick, SchedulerConfig};
 use server::store;
-use server::time::to_ms;
 
-use crate::helpers::{drive_train, register_build, spawn_app, test_now, train_in_state, Backend, TestApp};
+use crate::helpers::{register_build, run_day, spawn_app, test_now, Backend};
 use crate::on_both_backends;
 
 /// What the deployer was sent: (action, services in payload order).
@@ -86,17 +83,6 @@ soak = "0s"
     )
 }
 
-/// Opens and drives the day's train with `metrics`; returns its id.
-async fn run_train(app: &TestApp, metrics: SimulatedMetrics) -> String {
-    let opened = test_now() + Duration::hours(1);
-    tick(&app.db, crate::helpers::lead(&app.db).await, opened, &SchedulerConfig::default()).await.expect("tick");
-    let integrations =
-        FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), metrics).expect("integrations");
-    let train_id = train_in_state(&app.db, "planning").await;
-    drive_train(&app.db, &integrations, &train_id, to_ms(opened)).await;
-    train_id
-}
-
 /// Starts the deploy receiver; returns its URL and what it saw.
 async fn receiver() -> (String, Seen) {
     let seen: Seen = Arc::default();
@@ -120,7 +106,7 @@ async fn a_members_canary_regression_rolls_the_group_back_consumers_first(backen
         register_build(&app, service, "2.0.0", digit, "1.0").await;
     }
     let regressing = SimulatedMetrics { regression: Some(("wallet".into(), 1, 1)), ..Default::default() };
-    let train_id = run_train(&app, regressing).await;
+    let train_id = run_day(&app, 0, regressing).await;
     let run = runtime::load(&app.db, &train_id).await.expect("state");
     assert_eq!(run.phase.to_string(), "rolled_back", "wallet's canary regressed");
     assert!(run.candidates.iter().all(|c| c.boarded()), "every member was on the train when it rolled back");
@@ -145,7 +131,7 @@ async fn a_member_failing_a_gate_carries_the_whole_group_and_the_rest_ships() {
     // wallet's security scan finds a CVSS 9.8: its gate fails.
     let wallet = register_build(&app, "wallet", "2.0.0", 'b', "9.8").await;
     let checkout = register_build(&app, "checkout", "2.0.0", 'c', "1.0").await;
-    let train_id = run_train(&app, SimulatedMetrics::default()).await;
+    let train_id = run_day(&app, 0, SimulatedMetrics::default()).await;
     assert_eq!(runtime::load(&app.db, &train_id).await.expect("state").phase.to_string(), "completed");
     let mut conn = app.db.acquire().await.expect("connection");
     let cargo = store::artifacts::train_candidates(&mut conn, &train_id).await.expect("cargo");

@@ -221,6 +221,20 @@ pub async fn drive_train(db: &Db, integrations: &dyn server::runtime::Integratio
     now
 }
 
+/// Opens the train whose planning window opens on day `day` after the test's
+/// day (at `test_now() + day days + 1 h`) and drives it to its end with
+/// `metrics`; returns its id. Needs exactly one train to open then.
+pub async fn run_day(app: &TestApp, day: i64, metrics: server::integrations::SimulatedMetrics) -> String {
+    let opened = test_now() + chrono::Duration::days(day) + chrono::Duration::hours(1);
+    server::scheduler::tick(&app.db, lead(&app.db).await, opened, &SchedulerConfig::default()).await.expect("tick");
+    let clock = Arc::new(app.clock.clone());
+    let integrations =
+        server::integrations::FleetIntegrations::new(app.db.clone(), clock, metrics).expect("integrations");
+    let train_id = train_in_state(&app.db, "planning").await;
+    drive_train(&app.db, &integrations, &train_id, server::time::to_ms(opened)).await;
+    train_id
+}
+
 /// The id of the one train in `state`.
 pub async fn train_in_state(db: &Db, state: &str) -> String {
     let mut conn = db.acquire().await.expect("connection");
