@@ -24,6 +24,7 @@ pub struct ActionRequest {
     #[serde(flatten)]
     pub action: Action,
     #[serde(default)]
+    #[schema(pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$")]
     pub reason: String,
 }
 

@@ -25,8 +25,10 @@ const MAX_REQUIRED: i64 = 10;
 #[serde(deny_unknown_fields)]
 pub struct DecisionRequest {
     /// `approve` or `reject`.
+    #[schema(pattern = "^(approve|reject)$")]
     pub decision: String,
     #[serde(default)]
+    #[schema(pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$")]
     pub comment: String,
 }
 
@@ -54,6 +56,7 @@ pub struct DecisionJson {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RuleRequest {
+    #[schema(minimum = 1, maximum = 10)]
     pub required_approvals: i64,
 }
 

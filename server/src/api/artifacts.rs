@@ -55,11 +55,18 @@ pub struct CheckJson {
 #[serde(deny_unknown_fields)]
 pub struct CheckRequest {
     pub kind: CheckKind,
+    #[schema(
+        example = "unit",
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*\S[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+    )]
     pub name: String,
     pub status: CheckStatus,
     #[serde(default)]
+    #[schema(pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$")]
     pub summary: String,
+    /// Where the full result is, an http(s) URL.
     #[serde(default)]
+    #[schema(pattern = "^(https?://.*)?$")]
     pub url: String,
 }
 

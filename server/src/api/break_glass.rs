@@ -20,9 +20,13 @@ const MAX_DURATION_MS: i64 = 24 * 3_600_000;
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BreakGlassRequest {
+    #[schema(example = "payments")]
     pub domain: String,
+    /// Why the freeze must be broken, at least 10 characters.
+    #[schema(pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]{10,}$")]
     pub reason: String,
-    /// How long trains may pass freezes once granted, e.g. "4h".
+    /// How long trains may pass freezes once granted, at most a day, e.g. "4h".
+    #[schema(example = "4h", pattern = "^[0-9]{1,4}(s|m|h)$")]
     pub duration: String,
 }
 

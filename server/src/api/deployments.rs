@@ -27,8 +27,10 @@ const MAX_SKEW_S: i64 = 300;
 #[serde(deny_unknown_fields)]
 pub struct StatusRequest {
     /// `succeeded` or `failed`.
+    #[schema(pattern = "^(succeeded|failed)$")]
     pub status: String,
     #[serde(default)]
+    #[schema(pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$")]
     pub detail: String,
     #[serde(default)]
     pub running: Vec<RunningDigest>,

@@ -24,6 +24,8 @@ const MAX_LIFETIME_MS: i64 = 366 * 24 * 3_600_000;
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct OriginRequest {
+    /// A web origin: scheme, host and optional port.
+    #[schema(example = "https://wiki.example.com", pattern = "^https?://[^/?#@ *;'\"]+/?$")]
     pub origin: String,
 }
 
@@ -35,8 +37,10 @@ pub struct LinkRequest {
     #[serde(default)]
     pub params: BTreeMap<String, String>,
     /// The wiki's origin; must be on the allow-list.
+    #[schema(example = "https://wiki.example.com", pattern = "^https?://[^/?#@ *;'\"]+/?$")]
     pub audience: String,
-    /// Lifetime like "30d".
+    /// Lifetime like "30d", at most 366 days.
+    #[schema(example = "30d", pattern = "^[0-9]{1,4}(s|m|h|d)$")]
     pub expires_in: String,
 }
 

@@ -31,12 +31,17 @@ const MAX_CANDIDATES: usize = 20;
 #[serde(deny_unknown_fields)]
 pub struct EmergencyRequest {
     /// The train definition whose services, rollout and deployer to use.
+    #[schema(example = "payments-daily")]
     pub definition: String,
     /// Artifact ids to carry.
+    #[schema(min_items = 1)]
     pub artifacts: Vec<String>,
+    /// Why this cannot wait for the next train, at least 10 characters.
+    #[schema(pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]{10,}$")]
     pub reason: String,
     /// `emergency` (the default) or `hotfix`.
     #[serde(default)]
+    #[schema(pattern = "^(emergency|hotfix)$")]
     pub kind: Option<String>,
 }
 
@@ -45,8 +50,10 @@ pub struct EmergencyRequest {
 #[serde(deny_unknown_fields)]
 pub struct RehearsalRequest {
     /// The train definition to rehearse.
+    #[schema(example = "payments-daily")]
     pub definition: String,
-    /// Why, e.g. "before the risky ledger migration" or "game day".
+    /// Why, e.g. "before the risky ledger migration" or "game day" (at least 10 characters).
+    #[schema(pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]{10,}$")]
     pub reason: String,
 }
 
@@ -141,6 +148,7 @@ async fn open_on_demand(state: &ApiState, caller: &Caller, wanted: OnDemand<'_>)
     let domain = store::domains::of_definition(&mut tx, &definition.id).await?.unwrap_or_default();
     caller.require(Permission::Operate, Some(&domain))?;
     let service_ids = store::definitions::service_ids(&mut tx, &definition.id).await?;
+    let mut boarded: Vec<(String, String)> = Vec::new();
     for id in wanted.artifacts {
         let artifact = store::artifacts::by_id(&mut tx, id).await?.ok_or_else(|| {
             ApiError::Rejected(StatusCode::UNPROCESSABLE_ENTITY, format!("no artifact has id \"{id}\""))
@@ -157,6 +165,16 @@ async fn open_on_demand(state: &ApiState, caller: &Caller, wanted: OnDemand<'_>)
                 format!("{} is not one of the services of {}", artifact.service, definition.name),
             ));
         }
+        if let Some((_, version)) = boarded.iter().find(|(service, _)| *service == artifact.service) {
+            return Err(ApiError::Rejected(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!(
+                    "{} is listed twice ({version} and {}); a train carries one build per service",
+                    artifact.service, artifact.version
+                ),
+            ));
+        }
+        boarded.push((artifact.service, artifact.version));
     }
     let now = to_ms(state.clock.now());
     let cutover = (now, now + definition.cutover_window_ms);

@@ -21,13 +21,19 @@ const SEVERITIES: [&str; 5] = ["critical", "high", "medium", "low", "info"];
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IncidentRequest {
+    #[schema(example = "ledger")]
     pub service: String,
+    #[schema(pattern = "^(critical|high|medium|low|info)$")]
     pub severity: String,
     /// RFC 3339.
+    #[schema(format = DateTime, example = "2026-12-01T03:20:00Z")]
     pub started_at: String,
     #[serde(default)]
+    #[schema(max_length = 500, pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$")]
     pub title: String,
+    /// An http(s) URL, or empty.
     #[serde(default)]
+    #[schema(pattern = "^(https?://.*)?$")]
     pub link: String,
 }
 

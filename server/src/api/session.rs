@@ -38,6 +38,8 @@ pub struct SignInForm {
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
     pub current: String,
+    /// At least 12 characters.
+    #[schema(min_length = 12)]
     pub new: String,
 }
 

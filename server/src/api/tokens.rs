@@ -20,13 +20,21 @@ const PREFIX: &str = "ryd_";
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
+    #[schema(
+        example = "ci",
+        max_length = 100,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*\S[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+    )]
     pub name: String,
+    /// Any of `read`, `artifacts:write`, `checks:write`, `incidents:write`.
+    #[schema(min_items = 1, example = json!(["read", "artifacts:write"]))]
     pub scopes: Vec<String>,
     /// Domain names the token is limited to; empty for all.
     #[serde(default)]
     pub domains: Vec<String>,
     /// Lifetime like "90d"; absent for none.
     #[serde(default)]
+    #[schema(pattern = "^[0-9]{1,4}(s|m|h|d)$")]
     pub expires_in: Option<String>,
 }
 

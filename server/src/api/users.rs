@@ -27,7 +27,10 @@ pub struct UserJson {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
+    #[schema(example = "ada", pattern = "^[A-Za-z0-9._@-]{1,64}$")]
     pub name: String,
+    /// At least 12 characters; the user must change it at first sign-in.
+    #[schema(min_length = 12)]
     pub password: String,
     #[serde(default)]
     pub roles: Vec<Binding>,

@@ -47,10 +47,15 @@ pub enum ChangeKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Change {
+    #[schema(
+        max_length = 500,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*\S[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+    )]
     pub title: String,
     #[serde(default = "default_kind")]
     pub kind: ChangeKind,
     #[serde(default)]
+    #[schema(pattern = "^https?://")]
     pub link: Option<String>,
 }
 
@@ -62,6 +67,10 @@ fn default_kind() -> ChangeKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Migration {
+    #[schema(
+        max_length = 200,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*\S[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+    )]
     pub name: String,
     /// An irreversible migration needs an approver's sign-off and makes the train roll-forward-only.
     pub reversible: bool,
@@ -71,12 +80,23 @@ pub struct Migration {
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewArtifactRequest {
+    /// A service declared in the trains-as-code file.
+    #[schema(example = "ledger", min_length = 1, max_length = 100)]
     pub service: String,
+    #[schema(example = "1.4.2", pattern = r"^\S{1,128}$")]
     pub version: String,
+    #[schema(pattern = "^sha256:[0-9a-fA-F]{64}$")]
     pub digest: String,
+    #[schema(example = "9fceb02", pattern = "^[0-9a-fA-F]{7,64}$")]
     pub commit: String,
+    #[schema(
+        example = "alice",
+        max_length = 200,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*\S[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+    )]
     pub author: String,
     #[serde(default)]
+    #[schema(max_items = 1000)]
     pub changes: Vec<Change>,
     #[serde(default)]
     pub migrations: Vec<Migration>,

@@ -11,7 +11,7 @@ use server::integrations::{FleetIntegrations, SimulatedMetrics};
 use server::store;
 use server::time::to_ms;
 
-use crate::helpers::{drive_train, ledger_fleet, spawn_app, test_now, Backend};
+use crate::helpers::{drive_train, ledger_fleet, snapshot, spawn_app, test_now, Backend};
 use crate::on_both_backends;
 
 async fn an_emergency_train_ships_listed_candidates_through_the_reduced_gates(backend: Backend) {
@@ -50,6 +50,19 @@ async fn an_emergency_train_ships_listed_candidates_through_the_reduced_gates(ba
     let (status, body) =
         start(&pat, json!({ "definition": "nope", "artifacts": [artifact], "reason": "card outage: hotfix" })).await;
     assert_eq!(status, 422, "{body}");
+    // One build per service: the same artifact twice, or two builds of ledger, are refused whole.
+    let body = json!({ "service": "ledger", "version": "5.0.2", "digest": format!("sha256:{}", "8".repeat(64)),
+                       "commit": "abc1235", "author": "bob" });
+    let (status, second) = app.post_json("/api/v1/artifacts", &body).await;
+    assert_eq!(status, 201, "{second}");
+    let before = snapshot(&app.db).await;
+    for twice in [[artifact.as_str(), artifact.as_str()], [artifact.as_str(), second["id"].as_str().expect("id")]] {
+        let doubled = json!({ "definition": "payments-daily", "artifacts": twice, "reason": "card outage: hotfix" });
+        let (status, body) = start(&pat, doubled).await;
+        assert_eq!(status, 422, "{body}");
+        assert!(body.contains("ledger is listed twice") && body.contains("one build per service"), "{body}");
+    }
+    assert_eq!(snapshot(&app.db).await, before, "nothing was opened");
     let (status, body) = start(&pat, request).await;
     assert_eq!(status, 201, "{body}");
     let train: serde_json::Value = serde_json::from_str(&body).expect("JSON");
