@@ -34,17 +34,41 @@ pub fn first_control_character(value: &Value) -> Option<(String, char)> {
     }
 }
 
-/// Refuses JSON bodies with control characters in their text.
+/// The first control character in a form body's names or values (a server
+/// function's arguments), with the field it is in.
+pub fn first_control_character_in_form(body: &[u8]) -> Option<(String, char)> {
+    let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(body).ok()?;
+    fields.iter().find_map(|(name, value)| {
+        first_control_character(&Value::String(name.clone()))
+            .or_else(|| first_control_character(&Value::String(value.clone())))
+            .map(|(_, c)| (format!(".{}", name.escape_debug()), c))
+    })
+}
+
+/// The body kinds the guard reads.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Json,
+    Form,
+}
+
+/// Refuses JSON and form bodies with control characters in their text. A
+/// server function (`/rpc/…`) is answered in its own error encoding, so the
+/// console shows the message.
 pub async fn refuse_control_characters(request: Request, next: Next) -> Response {
     let writes = matches!(*request.method(), Method::POST | Method::PUT | Method::PATCH);
-    let json = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if !writes || !json {
+    let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let kind = if content_type.starts_with("application/json") {
+        Kind::Json
+    } else if content_type.starts_with("application/x-www-form-urlencoded") {
+        Kind::Form
+    } else {
+        return next.run(request).await;
+    };
+    if !writes {
         return next.run(request).await;
     }
+    let server_fn = request.uri().path().starts_with("/rpc/");
     let (parts, body) = request.into_parts();
     let bytes = match axum::body::to_bytes(body, crate::routes::BODY_LIMIT).await {
         Ok(bytes) => bytes,
@@ -54,23 +78,28 @@ pub async fn refuse_control_characters(request: Request, next: Next) -> Response
                 .into_response()
         }
     };
-    match serde_json::from_slice::<Value>(&bytes) {
-        Err(error) if error.to_string().contains("recursion limit") => {
-            return ApiError::bad_request("the JSON is nested too deeply (more than 128 levels)").into_response();
-        }
-        // Other parse errors are for the handler to explain against the type it expects.
-        Err(_) => {}
-        Ok(value) => {
-            if let Some((path, c)) = first_control_character(&value) {
-                let field =
-                    if path.is_empty() { "the body".to_owned() } else { format!("`{}`", path.trim_start_matches('.')) };
-                return ApiError::bad_request(format!(
-                "{field} contains the control character U+{:04X}; text may hold tabs and line breaks but no other control characters",
-                u32::from(c)
-            ))
-            .into_response();
+    let found = match kind {
+        Kind::Form => first_control_character_in_form(&bytes),
+        Kind::Json => match serde_json::from_slice::<Value>(&bytes) {
+            Err(error) if error.to_string().contains("recursion limit") => {
+                return ApiError::bad_request("the JSON is nested too deeply (more than 128 levels)").into_response();
             }
+            // Other parse errors are for the handler to explain against the type it expects.
+            Err(_) => None,
+            Ok(value) => first_control_character(&value),
+        },
+    };
+    if let Some((path, c)) = found {
+        let field = if path.is_empty() { "the body".to_owned() } else { format!("`{}`", path.trim_start_matches('.')) };
+        let message = format!(
+            "{field} contains the control character U+{:04X}; text may hold tabs and line breaks but no other control characters",
+            u32::from(c)
+        );
+        if server_fn {
+            let plain = [(header::CONTENT_TYPE, "text/plain; charset=utf-8")];
+            return (axum::http::StatusCode::BAD_REQUEST, plain, format!("ServerError|{message}")).into_response();
         }
+        return ApiError::bad_request(message).into_response();
     }
     next.run(Request::from_parts(parts, Body::from(bytes))).await
 }
@@ -89,5 +118,12 @@ mod tests {
         let nested = json!({ "changes": [{ "title": "ok" }, { "title": "nul\u{0}" }] });
         assert_eq!(first_control_character(&nested), Some((".changes[1].title".into(), '\u{0}')));
         assert_eq!(first_control_character(&json!({ "esc\u{1b}": 1 })), Some((".esc\\u{1b}".into(), '\u{1b}')));
+    }
+
+    #[test]
+    fn form_fields_are_decoded_before_looking() {
+        assert_eq!(first_control_character_in_form(b"reason=line+one%0Aline+two&name=na%C3%AFve"), None);
+        assert_eq!(first_control_character_in_form(b"a=ok&reason=bell%07"), Some((".reason".into(), '\u{7}')));
+        assert_eq!(first_control_character_in_form(b"esc%1B=1"), Some((".esc\\u{1b}".into(), '\u{1b}')));
     }
 }

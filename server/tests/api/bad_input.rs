@@ -247,6 +247,11 @@ async fn bad_input_gets_a_clear_4xx_and_stores_nothing(backend: Backend) {
             assert!(message.contains(words), "{what}: the message should mention {words:?}: {message}");
         }
     }
+    // The console's forms (server functions, form-encoded) are held to the same rule.
+    let (status, text) =
+        app.call_rpc(&admin, "create_user", "name=eve%1B%5B31m&password=a+long+password+1&roles=viewer").await;
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("`name` contains the control character U+001B"), "{text}");
     assert_eq!(counts(&app).await, rows, "no bad request wrote a row (or an audit record)");
     assert_eq!(snapshot(&app.db).await, tables, "configuration and trains untouched");
     let (status, _) = send(&app, Some(&rita), Method::POST, "/api/v1/freezes", freeze(json!({}))).await;
