@@ -8,6 +8,7 @@
 //! Lease times are wall-clock (not the application's [`crate::clock::Clock`]):
 //! replicas' clocks must agree to well within the lease TTL.
 
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -87,8 +88,9 @@ impl Role {
     }
 }
 
-/// A name for this process that is unique among replicas.
-pub fn holder_name() -> String {
+/// A name for this process that is unique among replicas: its seat (host
+/// and listening address, see [`seat`]), then the process id and a nonce.
+pub fn holder_name(listening: SocketAddr) -> String {
     let host = std::env::var("HOSTNAME")
         .ok()
         .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
@@ -97,7 +99,14 @@ pub fn holder_name() -> String {
         .unwrap_or_else(|| "railyard".to_owned());
     let mut nonce = [0_u8; 4];
     let _ = getrandom::fill(&mut nonce);
-    format!("{host}-{}-{}", std::process::id(), u32::from_be_bytes(nonce))
+    format!("{host}@{listening}#{}-{}", std::process::id(), u32::from_be_bytes(nonce))
+}
+
+/// The host and address part of a holder name. Two live processes cannot
+/// share a seat (the second could not bind the address), so a lease held
+/// from this process's seat by another process belongs to a dead predecessor.
+pub fn seat(holder: &str) -> &str {
+    holder.split_once('#').map_or(holder, |(seat, _)| seat)
 }
 
 fn wall_ms() -> i64 {
@@ -117,6 +126,23 @@ pub async fn take_over(db: &Db, holder: &str, config: LeaseConfig) -> Result<Fen
     let mut conn = db.acquire().await?;
     let term = store::leases::take_over(&mut conn, LEASE, holder, wall_ms(), config.ttl_ms()).await?;
     Ok(Fence { term })
+}
+
+/// At start-up, takes the lease at once if this process's seat held it: the
+/// process restarted (after a crash or kill) and need not wait out its own
+/// lease. Only once per process, so two processes misconfigured onto one
+/// seat cannot keep taking the lease from each other.
+async fn reclaim_own_seat(db: &Db, holder: &str, config: LeaseConfig) -> Result<Option<Fence>, DbError> {
+    let mut conn = db.acquire().await?;
+    let Some(lease) = store::leases::get(&mut conn, LEASE).await? else {
+        return Ok(None);
+    };
+    if lease.holder == holder || seat(&lease.holder) != seat(holder) || lease.expires_at <= wall_ms() {
+        return Ok(None);
+    }
+    let term = store::leases::take_over(&mut conn, LEASE, holder, wall_ms(), config.ttl_ms()).await?;
+    tracing::info!(term, previous = %lease.holder, "reclaimed the lease this seat held before a restart");
+    Ok(Some(Fence { term }))
 }
 
 /// The workers running for one term, and how to stop them.
@@ -149,23 +175,29 @@ where
     F: Fn(Fence, watch::Receiver<bool>) -> Vec<JoinHandle<()>>,
 {
     let mut current: Option<Term> = None;
+    let mut starting = true;
     loop {
         let now = wall_ms();
         current = match current {
-            None => match acquire(&db, &role.holder, config).await {
-                Ok(Some(fence)) => {
-                    tracing::info!(term = fence.term, holder = %role.holder, "leading: starting the scheduler and runtime");
-                    role.set(Some(fence.term));
-                    let (stop, stopped) = watch::channel(false);
-                    let workers = start(fence, stopped);
-                    Some(Term { fence, stop, workers, renewed_at: now })
+            None => {
+                let taken = take(&db, &role.holder, config, starting).await;
+                // Reclaiming happens on the first attempt that reaches the store.
+                starting &= taken.is_err();
+                match taken {
+                    Ok(Some(fence)) => {
+                        tracing::info!(term = fence.term, holder = %role.holder, "leading: starting the scheduler and runtime");
+                        role.set(Some(fence.term));
+                        let (stop, stopped) = watch::channel(false);
+                        let workers = start(fence, stopped);
+                        Some(Term { fence, stop, workers, renewed_at: now })
+                    }
+                    Ok(None) => None,
+                    Err(error) => {
+                        tracing::warn!(%error, "cannot reach the lease; will try again");
+                        None
+                    }
                 }
-                Ok(None) => None,
-                Err(error) => {
-                    tracing::warn!(%error, "cannot reach the lease; will try again");
-                    None
-                }
-            },
+            }
             Some(mut term) => match renew(&db, &role.holder, term.fence, config, now).await {
                 Ok(true) => {
                     term.renewed_at = now;
@@ -207,6 +239,16 @@ where
             Err(error) => tracing::warn!(%error, "could not release the lease; it will expire"),
         }
     }
+}
+
+/// The lease if free, or (at start-up) still held by this seat's previous process.
+async fn take(db: &Db, holder: &str, config: LeaseConfig, starting: bool) -> Result<Option<Fence>, DbError> {
+    if starting {
+        if let Some(fence) = reclaim_own_seat(db, holder, config).await? {
+            return Ok(Some(fence));
+        }
+    }
+    acquire(db, holder, config).await
 }
 
 async fn renew(db: &Db, holder: &str, fence: Fence, config: LeaseConfig, now: i64) -> Result<bool, DbError> {

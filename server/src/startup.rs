@@ -71,7 +71,7 @@ impl Application {
             .site_pkg_dir("pkg")
             .site_addr(address)
             .build();
-        let role = Arc::new(Role::new(leadership::holder_name()));
+        let role = Arc::new(Role::new(leadership::holder_name(address)));
         let api = ApiState {
             db: db.clone(),
             clock: clock.clone(),

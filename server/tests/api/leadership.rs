@@ -112,6 +112,34 @@ async fn one_replica_leads_and_another_takes_over_within_the_ttl(backend: Backen
 }
 on_both_backends!(takeover, one_replica_leads_and_another_takes_over_within_the_ttl);
 
+async fn a_process_restarted_on_its_seat_reclaims_the_lease_at_once(backend: Backend) {
+    let (db, _database) = fresh_store(backend).await;
+    let log: Log = Arc::default();
+    // A long TTL: without reclaiming, a restart would wait 30 s.
+    let config = LeaseConfig { ttl: Duration::from_secs(30), renew_every: Duration::from_millis(100) };
+    let seat: std::net::SocketAddr = "127.0.0.1:3000".parse().expect("address");
+    let first = leadership::holder_name(seat);
+    let (a, _stop_a, task_a) = replica(&db, &first, config, &log);
+    let (term_a, _) = until_leading(&a, Duration::from_secs(5)).await.expect("the first process leads");
+    // Killed: its lease stays held for 30 s.
+    task_a.abort();
+    let elsewhere = leadership::holder_name("127.0.0.1:3001".parse().expect("address"));
+    let (other, _stop_other, _task_other) = replica(&db, &elsewhere, config, &log);
+    let restarted = leadership::holder_name(seat);
+    assert_ne!(restarted, first, "each process has its own name");
+    assert_eq!(leadership::seat(&restarted), leadership::seat(&first));
+    let (b, _stop_b, _task_b) = replica(&db, &restarted, config, &log);
+    let (term_b, waited) = until_leading(&b, Duration::from_secs(5)).await.expect("the restarted process leads");
+    assert!(term_b > term_a && waited < Duration::from_secs(2), "reclaimed at once under a new term: {waited:?}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(other.leading(), None, "a replica on another seat still waits for the lease to expire");
+    assert_eq!(b.leading(), Some(term_b), "and nobody takes it from the restarted process");
+    let mut conn = db.acquire().await.expect("connection");
+    let refused = store::leases::hold(&mut conn, LEASE, term_a).await.expect_err("the old term is fenced");
+    assert!(matches!(refused, DbError::StaleTerm(_)), "{refused:?}");
+}
+on_both_backends!(reclaim, a_process_restarted_on_its_seat_reclaims_the_lease_at_once);
+
 #[tokio::test]
 async fn a_follower_says_so_in_readiness_and_metrics() {
     let app = spawn_app(Backend::Sqlite, false).await;

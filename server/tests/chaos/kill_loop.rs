@@ -31,7 +31,9 @@ async fn killed_fifty_times_every_train_still_finishes_with_a_whole_timeline_and
     let log = dir.path().join("railyard.log");
     let port = support::free_port();
     let client = support::client();
-    let lease = ("1s", "250ms");
+    // The default lease: a restarted process reclaims its own seat's lease at
+    // once instead of waiting 15 s for it to expire.
+    let lease = ("15s", "5s");
 
     let mut replica = Replica::start("railyard", &url, port, &log, lease);
     replica.until_up(&client).await;
@@ -56,6 +58,15 @@ async fn killed_fifty_times_every_train_still_finishes_with_a_whole_timeline_and
         replica.kill();
         replica = Replica::start("railyard", &url, port, &log, lease);
         replica.until_up(&client).await;
+        let mut term = None;
+        for _ in 0..40 {
+            term = replica.leading(&client).await;
+            if term.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(term.is_some(), "restart {kill}: the process leads again within 2 s, not after the lease's 15 s");
     }
 
     assert_eq!(trains.len(), TRAINS);
