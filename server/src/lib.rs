@@ -19,6 +19,7 @@ pub mod leadership;
 pub mod links;
 pub mod pages;
 pub mod postmortem;
+pub mod read_cache;
 pub mod release_notes;
 pub mod routes;
 pub mod runtime;

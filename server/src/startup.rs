@@ -78,6 +78,7 @@ impl Application {
             auth,
             role: role.clone(),
             stuck_after: settings.stuck_after,
+            caches: Arc::default(),
         };
         let backend = Arc::new(StoreBackend::new(api.clone()));
         let state = AppState { leptos_options, api };

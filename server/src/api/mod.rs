@@ -39,6 +39,8 @@ pub struct ApiState {
     pub role: Arc<crate::leadership::Role>,
     /// A running train with nothing pending for this long counts as stuck.
     pub stuck_after: std::time::Duration,
+    /// Recent answers to the expensive reads.
+    pub caches: Arc<crate::read_cache::ReadCaches>,
 }
 
 /// A JSON body that may be left out (then `T::default()`); one that is

@@ -1,13 +1,15 @@
 //! `GET /api/v1/trains` (trains cutting over in a time range), one train
 //! with its rollout, cargo and timeline, and its release notes.
 
+use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::header;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use super::incidents::{incident_json, IncidentJson};
 use super::{ApiError, ApiState};
@@ -60,14 +62,22 @@ pub struct TrainList {
     get,
     path = "/api/v1/trains",
     tag = "trains",
-    params(TrainQuery),
-    responses((status = 200, description = "Trains cutting over in the range", body = TrainList))
+    params(
+        TrainQuery,
+        ("If-None-Match" = Option<String>, Header, description = "The `ETag` of an earlier answer: 304 if nothing changed")
+    ),
+    responses(
+        (status = 200, description = "Trains cutting over in the range", body = TrainList,
+         headers(("ETag" = String, description = "Names this answer; send it back in `If-None-Match`"))),
+        (status = 304, description = "Nothing changed since the answer whose `ETag` was sent")
+    )
 )]
 pub async fn list(
     State(state): State<ApiState>,
     caller: Caller,
+    headers: HeaderMap,
     query: Result<Query<TrainQuery>, QueryRejection>,
-) -> Result<Json<TrainList>, ApiError> {
+) -> Result<Response, ApiError> {
     caller.require(Permission::Read, None)?;
     let Query(query) = query.map_err(|rejection| {
         ApiError::bad_request(format!(
@@ -83,14 +93,25 @@ pub async fn list(
     if to - from > Duration::days(MAX_RANGE_DAYS) {
         return Err(ApiError::bad_request(format!("the range may span at most {MAX_RANGE_DAYS} days")));
     }
-    let mut conn = state.db.acquire().await?;
-    let trains =
-        store::trains::cutting_over_between(&mut conn, to_ms(from), to_ms(to), query.domain.as_deref()).await?;
-    Ok(Json(TrainList {
-        from: rfc3339(to_ms(from)),
-        to: rfc3339(to_ms(to)),
-        trains: trains.into_iter().map(train_json).collect(),
-    }))
+    let (from, to, domain) = (to_ms(from), to_ms(to), query.domain.as_deref());
+    let key = format!("{from}|{to}|{}", domain.unwrap_or(""));
+    let load = || async {
+        let mut conn = state.db.acquire().await?;
+        let trains = store::trains::cutting_over_between(&mut conn, from, to, domain).await?;
+        let list =
+            TrainList { from: rfc3339(from), to: rfc3339(to), trains: trains.into_iter().map(train_json).collect() };
+        let body = serde_json::to_vec(&list).map_err(|error| ApiError::Internal(error.into()))?;
+        let etag = format!("\"{}\"", hex::encode(&Sha256::digest(&body)[..8]));
+        Ok::<_, ApiError>((Bytes::from(body), etag))
+    };
+    let answer = state.caches.train_lists.get(&state.db, key, to_ms(state.clock.now()), load).await?;
+    let (body, etag) = &*answer;
+    let validators = [(header::ETAG, etag.clone()), (header::CACHE_CONTROL, "private, no-cache".to_owned())];
+    let sent = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if sent.split(',').any(|tag| tag.trim() == etag || tag.trim() == "*") {
+        return Ok((StatusCode::NOT_MODIFIED, validators).into_response());
+    }
+    Ok((validators, [(header::CONTENT_TYPE, "application/json")], body.clone()).into_response())
 }
 
 /// One entry of a train's timeline.

@@ -110,8 +110,13 @@ impl Backend for StoreBackend {
         let allowed = may_read_panel(caller, "calendar");
         Box::pin(async move {
             allowed?;
-            let today = self.state.clock.now().date_naive();
-            calendar::month(&self.state.db, today, month, domain.as_deref()).await.map_err(|error| {
+            let now = self.state.clock.now();
+            let today = now.date_naive();
+            let key = format!("{month}|{}|{today}", domain.as_deref().unwrap_or(""));
+            let db = &self.state.db;
+            let load = || calendar::month(db, today, month, domain.as_deref());
+            let cached = self.state.caches.calendar.get(db, key, crate::time::to_ms(now), load).await;
+            cached.map(|month| (*month).clone()).map_err(|error| {
                 if let Some(unknown) = error.downcast_ref::<calendar::UnknownDomain>() {
                     return BackendError::NotFound(unknown.to_string());
                 }
@@ -150,7 +155,11 @@ impl Backend for StoreBackend {
         Box::pin(async move {
             allowed?;
             let now = crate::time::to_ms(self.state.clock.now());
-            dashboard::build(&self.state.db, now, domain.as_deref()).await.map_err(failed("Loading the dashboard"))
+            let db = &self.state.db;
+            let load = || dashboard::build(db, now, domain.as_deref());
+            let key = domain.clone().unwrap_or_default();
+            let cached = self.state.caches.dashboard.get(db, key, now, load).await;
+            cached.map(|dashboard| (*dashboard).clone()).map_err(failed("Loading the dashboard"))
         })
     }
 

@@ -64,3 +64,45 @@ async fn bad_ranges_get_a_400_that_says_what_is_wrong() {
         assert!(message.contains(expected), "{path}: {message}");
     }
 }
+
+/// `If-None-Match` with a listing's `ETag` answers 304 until something
+/// changes; a change shows on the very next read, in the API and the calendar.
+async fn a_listing_is_revalidated_by_etag_and_a_change_shows_at_once(backend: Backend) {
+    let app = demo_app_with_upcoming_trains(backend).await;
+    let listing = |etag: Option<String>| {
+        let mut request = app.client.get(format!("{}/api/v1/trains?from=2026-11-27&to=2026-12-15", app.address));
+        if let Some(etag) = etag {
+            request = request.header(reqwest::header::IF_NONE_MATCH, etag);
+        }
+        async move {
+            let response = request.send().await.expect("request");
+            let etag = response.headers().get(reqwest::header::ETAG).map(|v| v.to_str().expect("text").to_owned());
+            (response.status().as_u16(), etag, response.text().await.expect("body"))
+        }
+    };
+    let (status, first_tag, body) = listing(None).await;
+    assert_eq!(status, 200, "{body}");
+    let first_tag = first_tag.expect("an ETag");
+    let before: TrainList = serde_json::from_str(&body).expect("json");
+    let (status, again, body) = listing(Some(first_tag.clone())).await;
+    assert_eq!((status, again.as_deref(), body.as_str()), (304, Some(first_tag.as_str()), ""), "unchanged");
+    let calendar_marks = |page: &str| page.matches("REHEARSAL").count();
+    let (_, page) = app.get("/?month=2026-11").await;
+    let marks_before = calendar_marks(&page);
+
+    let rita = app.user_with_roles("rita", &[("release_manager", Some("payments"))]).await;
+    let rehearsal = serde_json::json!({ "definition": "payments-weekly", "reason": "game day before the freeze" });
+    let (status, body) =
+        app.send_as(Some(&rita), reqwest::Method::POST, "/api/v1/trains/rehearsal", Some(&rehearsal)).await;
+    assert_eq!(status, 201, "{body}");
+
+    let (status, new_tag, body) = listing(Some(first_tag.clone())).await;
+    assert_eq!(status, 200, "changed, so the whole listing: {body}");
+    assert_ne!(new_tag.as_deref(), Some(first_tag.as_str()), "a new ETag");
+    let after: TrainList = serde_json::from_str(&body).expect("json");
+    assert_eq!(after.trains.len(), before.trains.len() + 1, "the rehearsal is listed");
+    assert!(after.trains.iter().any(|t| t.kind == "rehearsal" && t.state == "planning"));
+    let (_, page) = app.get("/?month=2026-11").await;
+    assert!(calendar_marks(&page) > marks_before, "and on the calendar");
+}
+on_both_backends!(listing_etag, a_listing_is_revalidated_by_etag_and_a_change_shows_at_once);
