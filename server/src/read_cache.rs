@@ -1,5 +1,5 @@
 //! A short-lived cache for the expensive reads many people make at once: the
-//! calendar, the dashboard and train listings. An entry serves while no write
+//! calendar, the dashboard, train listings and API tokens. An entry serves while no write
 //! transaction has begun on this replica since it was loaded, and for at
 //! most [`TTL`] (by the wall clock and by the application's clock). So a
 //! person's own change shows on their next read, and a change another replica
@@ -85,6 +85,8 @@ pub struct ReadCaches {
     pub calendar: ReadCache<app::calendar::CalendarMonth>,
     /// The dashboard by domain.
     pub dashboard: ReadCache<app::dashboard::Dashboard>,
+    /// Verified API tokens (the caller and when the token expires) by digest.
+    pub tokens: ReadCache<(crate::auth::Principal, Option<i64>)>,
     /// `GET /api/v1/trains` answers (JSON and its ETag) by query.
     pub train_lists: ReadCache<(axum::body::Bytes, String)>,
 }

@@ -3,22 +3,24 @@
 //! that the authorization matrix test walks: a route cannot be added
 //! without the test asking who may call it.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use app::backend::SharedBackend;
 use app::{shell, App};
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
-use axum::extract::{FromRef, MatchedPath, Request};
+use axum::extract::{FromRef, MatchedPath, Request, State};
 use axum::handler::Handler;
 use axum::http::{header, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{on, MethodFilter};
 use axum::Router;
+use futures_util::StreamExt;
 use leptos::prelude::{provide_context, LeptosOptions};
 use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
+use tokio::sync::Semaphore;
 use tower::{BoxError, ServiceBuilder};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -175,8 +177,10 @@ pub fn router(state: AppState, backend: SharedBackend, max_concurrent: usize) ->
     let pages = page_routes();
     let context = move || provide_context(backend.clone());
     let options = state.leptos_options.clone();
+    let renders = Arc::new(Semaphore::new(render_slots()));
     let pages = Router::new()
         .leptos_routes_with_context(&state, pages, context, move || shell(options.clone()))
+        .route_layer(middleware::from_fn_with_state(renders, limit_renders))
         .route_layer(middleware::from_fn(sign_in_first))
         .route_layer(middleware::from_fn(bad_arguments_are_400));
     let api = api_routes();
@@ -222,6 +226,27 @@ fn guarded(router: Router<AppState>, state: &AppState) -> Router<AppState> {
             .layer(middleware::from_fn(api::control_chars::refuse_control_characters))
             .layer(RequestBodyLimitLayer::new(BODY_LIMIT)),
     )
+}
+
+/// Pages rendered at once: two per core. More would not finish sooner on the
+/// cores there are, but each holds its page (up to a few megabytes) in memory.
+fn render_slots() -> usize {
+    std::thread::available_parallelism().map_or(2, usize::from) * 2
+}
+
+/// Lets a page render only with a free slot, held until its body is sent
+/// (pages stream, so the handler returns before rendering ends). Waiting
+/// requests queue; the request timeout still bounds the wait.
+async fn limit_renders(State(slots): State<Arc<Semaphore>>, request: Request, next: Next) -> Response {
+    let Ok(slot) = slots.acquire_owned().await else {
+        return overloaded();
+    };
+    let (parts, body) = next.run(request).await.into_parts();
+    let held = body.into_data_stream().map(move |chunk| {
+        let _slot = &slot;
+        chunk
+    });
+    Response::from_parts(parts, axum::body::Body::from_stream(held))
 }
 
 /// Names the matched route in the request's log span.

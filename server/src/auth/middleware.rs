@@ -151,21 +151,33 @@ fn bearer(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     }
 }
 
+/// The token's caller, from the read cache while no write has begun since
+/// (a revocation on this replica applies to the next request; one on another
+/// replica within [`crate::read_cache::TTL`]); expiry is checked every time.
 async fn token_principal(state: &ApiState, token: &str, now: i64) -> Result<Principal, ApiError> {
-    let mut conn = state.db.acquire().await?;
-    let found = store::tokens::live(&mut conn, &secret::digest(token), now).await?;
-    let Some(row) = found else {
-        return Err(ApiError::Unauthorized("the API token is unknown, revoked or expired".into()));
+    let digest = secret::digest(token);
+    let load = || async {
+        let mut conn = state.db.acquire().await?;
+        let Some(row) = store::tokens::live(&mut conn, &digest, now).await? else {
+            return Err(ApiError::Unauthorized("the API token is unknown, revoked or expired".into()));
+        };
+        if row.last_used_at.is_none_or(|used| now - used >= TOUCH_EVERY_MS) {
+            store::tokens::touch(&mut conn, &row.id, now).await?;
+        }
+        let principal = Principal::Token {
+            scopes: row.scopes.split_whitespace().filter_map(|scope| super::Scope::parse(scope).ok()).collect(),
+            domains: row.domains.split_whitespace().map(str::to_owned).collect(),
+            id: row.id,
+            name: row.name,
+        };
+        Ok((principal, row.expires_at))
     };
-    if row.last_used_at.is_none_or(|used| now - used >= TOUCH_EVERY_MS) {
-        store::tokens::touch(&mut conn, &row.id, now).await?;
+    let cached = state.caches.tokens.get(&state.db, digest.clone(), now, load).await?;
+    let (principal, expires_at) = &*cached;
+    if expires_at.is_some_and(|at| at <= now) {
+        return Err(ApiError::Unauthorized("the API token is unknown, revoked or expired".into()));
     }
-    Ok(Principal::Token {
-        scopes: row.scopes.split_whitespace().filter_map(|scope| super::Scope::parse(scope).ok()).collect(),
-        domains: row.domains.split_whitespace().map(str::to_owned).collect(),
-        id: row.id,
-        name: row.name,
-    })
+    Ok(principal.clone())
 }
 
 async fn session_principal(state: &ApiState, cookie: &str, now: i64) -> Result<Principal, ApiError> {
