@@ -79,6 +79,11 @@ pub enum GateState {
     Failed {
         detail: String,
     },
+    /// Not now (the service's error budget is spent): the candidate waits for a
+    /// later train without being rejected.
+    Deferred {
+        detail: String,
+    },
     /// Could not decide; holds the train for a human. Never counts as passed.
     Inconclusive {
         detail: String,
@@ -114,6 +119,7 @@ impl GateState {
             Self::Running => "running",
             Self::Passed => "passed",
             Self::Failed { .. } => "failed",
+            Self::Deferred { .. } => "deferred",
             Self::Inconclusive { .. } => "inconclusive",
             Self::Errored { .. } => "errored",
             Self::Blocked { .. } => "blocked",
@@ -127,6 +133,7 @@ impl GateState {
         match self {
             Self::Pending | Self::Running | Self::Passed => String::new(),
             Self::Failed { detail }
+            | Self::Deferred { detail }
             | Self::Inconclusive { detail }
             | Self::Errored { detail }
             | Self::Blocked { detail }

@@ -423,6 +423,8 @@ fn a_deferred_candidate_misses_the_train_without_being_rejected() {
     assert_eq!(trace.run.phase, TrainState::Completed);
     let checkout = trace.run.candidates.iter().find(|c| c.service == "checkout").expect("checkout");
     assert!(checkout.missed.as_deref().is_some_and(|m| m.contains("error budget exhausted")));
+    let security = checkout.gates.iter().find(|g| g.name == "security").expect("security gate");
+    assert_eq!(security.state.name(), "deferred", "shown as deferred, not failed");
     let carried: Vec<bool> = trace
         .effects
         .iter()

@@ -432,8 +432,12 @@ impl Machine {
         match outcome {
             GateOutcome::Passed => gate.state = GateState::Passed,
             GateOutcome::Failed(detail) | GateOutcome::Deferred(detail) => {
-                gate.state = GateState::Failed { detail: detail.clone() };
                 let reject = matches!(outcome, GateOutcome::Failed(_));
+                gate.state = if reject {
+                    GateState::Failed { detail: detail.clone() }
+                } else {
+                    GateState::Deferred { detail: detail.clone() }
+                };
                 let group = candidate.group.clone();
                 let reason = match &group {
                     Some(group) => {
