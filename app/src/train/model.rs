@@ -154,6 +154,9 @@ pub struct AnalysisView {
 pub struct MetricView {
     pub metric: String,
     pub service: String,
+    /// Judged and shown, but not scored.
+    #[serde(default)]
+    pub dry_run: bool,
     pub verdict: String,
     pub reason: String,
     pub p_value: Option<f64>,

@@ -16,6 +16,9 @@ pub struct CanaryMetric {
     pub group: String,
     /// A failure of a critical metric fails the whole analysis.
     pub critical: bool,
+    /// Judged and shown, but left out of the score: a new metric on probation.
+    #[serde(default)]
+    pub dry_run: bool,
     pub policy: MetricPolicy,
 }
 
@@ -37,6 +40,7 @@ mod tests {
             query: r#"rate(errors{service="{service}",track="{track}",env="{environment}"}[1m])"#.into(),
             group: "errors".into(),
             critical: false,
+            dry_run: false,
             policy: MetricPolicy::default(),
         };
         assert_eq!(

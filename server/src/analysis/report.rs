@@ -17,6 +17,8 @@ pub struct JudgedMetric {
     pub service: String,
     pub group: String,
     pub critical: bool,
+    /// Shown but not scored.
+    pub dry_run: bool,
     /// Where the samples came from: PromQL, or a description of the simulation.
     pub canary_query: String,
     pub baseline_query: String,

@@ -57,6 +57,7 @@
 //! direction = "increase"        # or "decrease", "either"
 //! allowed_increase = 0.1
 //! critical = false
+//! dry_run = false               # true: judged and shown on the train page, but not scored
 //! group = "latency"
 //!
 //! [[train.step]]                # optional; default: staging, 5%, 50%, 100%
@@ -365,6 +366,8 @@ struct RawMetric {
     allowed_decrease: f64,
     #[serde(default)]
     critical: bool,
+    #[serde(default)]
+    dry_run: bool,
     #[serde(default = "default_group")]
     group: String,
 }
@@ -865,6 +868,14 @@ impl Checker<'_> {
                 self.problem(at, &format!("{field}.query"), "must contain {track}, so canary and baseline differ");
                 return None;
             }
+            if metric.critical && metric.dry_run {
+                self.problem(
+                    at,
+                    &format!("{field}.dry_run"),
+                    "a dry-run metric decides nothing, so it cannot be critical",
+                );
+                return None;
+            }
             if metric.allowed_increase < 0.0 || metric.allowed_decrease < 0.0 {
                 self.problem(at, &format!("{field}.allowed_increase"), "tolerances cannot be negative");
                 return None;
@@ -874,6 +885,7 @@ impl Checker<'_> {
                 query: metric.query,
                 group: metric.group,
                 critical: metric.critical,
+                dry_run: metric.dry_run,
                 policy: MetricPolicy {
                     direction: metric.direction,
                     allowed_increase: metric.allowed_increase,
@@ -1256,6 +1268,11 @@ mod tests {
             fleet.trains[0].metrics[0].query_for("baseline", "ledger", "production"),
             "latency{track=\"baseline\"}"
         );
+        assert!(!fleet.trains[0].metrics[0].dry_run, "metrics are scored unless they say otherwise");
+        let on_probation = good.replace("name = \"p95\"", "name = \"p95\"\n        dry_run = true");
+        assert!(parse("fleet.toml", &on_probation).expect("valid").trains[0].metrics[0].dry_run);
+        let critical = on_probation.replace("dry_run = true", "dry_run = true\n        critical = true");
+        assert!(problems(&critical).iter().any(|p| p.contains("cannot be critical")), "{:?}", problems(&critical));
     }
 
     #[test]

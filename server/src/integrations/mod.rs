@@ -381,9 +381,11 @@ pub struct Judgement {
 
 impl Judgement {
     /// Scores judged metrics (Kayenta-style: passes over judged, weighted groups, critical metrics).
+    /// Dry-run metrics are in the report and the detail but not in the score.
     pub fn scored(metrics: Vec<JudgedMetric>) -> Self {
         let results: Vec<MetricResult> = metrics
             .iter()
+            .filter(|m| !m.dry_run)
             .map(|m| MetricResult {
                 name: format!("{} ({})", m.metric, m.service),
                 group: m.group.clone(),
@@ -394,7 +396,10 @@ impl Judgement {
         let card = score(&results, &ScorePolicy::default());
         let evidence: Vec<String> = metrics
             .iter()
-            .map(|m| format!("{} ({}): {:?}, {}", m.metric, m.service, m.evidence.verdict, m.evidence.reason))
+            .map(|m| {
+                let dry_run = if m.dry_run { " [dry run, not scored]" } else { "" };
+                format!("{} ({}){dry_run}: {:?}, {}", m.metric, m.service, m.evidence.verdict, m.evidence.reason)
+            })
             .collect();
         let detail = format!("score {:.0}; {}", card.score, evidence.join("; "));
         let verdict = verdict_of(card.classification);
@@ -524,5 +529,42 @@ pub fn compliance_outcome(standing: store::approvals::Standing) -> GateOutcome {
         Standing::Pending { approved, required } => {
             GateOutcome::Awaiting(format!("{approved} of {required} approvals; asked the domain's approvers"))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::judge_metric;
+
+    fn judged(name: &str, dry_run: bool, factor: f64) -> JudgedMetric {
+        let baseline: Vec<f64> = (0..60).map(|i| 100.0 + f64::from(i % 7)).collect();
+        let canary: Vec<f64> = baseline.iter().map(|v| v * factor).collect();
+        JudgedMetric {
+            metric: name.to_owned(),
+            service: "ledger".to_owned(),
+            group: name.to_owned(),
+            critical: false,
+            dry_run,
+            canary_query: String::new(),
+            baseline_query: String::new(),
+            window_start: 0,
+            window_end: 60_000,
+            evidence: judge_metric(&crate::analysis::MetricPolicy::default(), &canary, &baseline),
+            canary,
+            baseline,
+        }
+    }
+
+    #[test]
+    fn a_dry_run_metric_is_reported_but_never_decides() {
+        let judgement = Judgement::scored(vec![judged("latency", false, 1.0), judged("p99 new", true, 1.5)]);
+        assert_eq!(judgement.verdict, Verdict::Pass, "the regressing dry-run metric is not scored");
+        assert!(judgement.detail.contains("p99 new (ledger) [dry run, not scored]: High"), "{}", judgement.detail);
+        assert_eq!(judgement.report.metrics.len(), 2, "both are in the report, with their samples");
+        let failing = Judgement::scored(vec![judged("latency", false, 1.5), judged("p99 new", true, 1.0)]);
+        assert_eq!(failing.verdict, Verdict::Fail, "a passing dry-run metric cannot rescue a regression");
+        let only_dry_run = Judgement::scored(vec![judged("p99 new", true, 1.0)]);
+        assert_eq!(only_dry_run.verdict, Verdict::NoData, "nothing scored is never a pass");
     }
 }

@@ -172,6 +172,7 @@ pub async fn canary_verdict(
                 service: service.clone(),
                 group: metric.group.clone(),
                 critical: metric.critical,
+                dry_run: metric.dry_run,
                 canary_query,
                 baseline_query,
                 window_start: start_ms,

@@ -52,7 +52,8 @@ impl SimulatedMetrics {
         0.18 * noise * if regressing { 1.35 } else { 1.0 }
     }
 
-    /// Judges step `step` of `train_id` carrying `services` over `window`: p95 latency and error rate.
+    /// Judges step `step` of `train_id` carrying `services` over `window`: p95 latency and error
+    /// rate, and p99 latency as a dry run (shown, never scored: it runs 6% slower on every canary).
     pub fn judge(&self, train_id: &str, step: usize, services: &[String], window: (i64, i64)) -> Judgement {
         let seed = fnv(train_id) ^ (step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let regressing = services.iter().any(|service| picked(&self.regression, train_id, service));
@@ -62,6 +63,9 @@ impl SimulatedMetrics {
             series(seed, 2, 120, 180.0, 0.08).into_iter().map(|v| v * latency_factor).collect();
         let baseline_errors = series(seed, 3, 120, 0.4, 0.3);
         let canary_errors = series(seed, 4, 120, 0.4, 0.3);
+        let baseline_tail = series(seed, 5, 120, 320.0, 0.05);
+        let canary_tail: Vec<f64> =
+            series(seed, 6, 120, 320.0, 0.05).into_iter().map(|v| v * latency_factor * 1.06).collect();
         let metric = |name: &str, group: &str, critical: bool, allowed: f64, canary: Vec<f64>, baseline: Vec<f64>| {
             let policy =
                 MetricPolicy { direction: Direction::Increase, allowed_increase: allowed, ..MetricPolicy::default() };
@@ -70,6 +74,7 @@ impl SimulatedMetrics {
                 service: services.join(", "),
                 group: group.to_owned(),
                 critical,
+                dry_run: false,
                 canary_query: format!("simulated {name} of the canary"),
                 baseline_query: format!("simulated {name} of the baseline"),
                 window_start: window.0,
@@ -82,6 +87,7 @@ impl SimulatedMetrics {
         Judgement::scored(vec![
             metric("p95 latency", "latency", false, 0.10, canary_latency, baseline_latency),
             metric("error rate", "errors", true, 0.25, canary_errors, baseline_errors),
+            JudgedMetric { dry_run: true, ..metric("p99 latency", "latency", false, 0.02, canary_tail, baseline_tail) },
         ])
     }
 }

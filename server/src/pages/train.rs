@@ -171,6 +171,7 @@ fn metric(value: &serde_json::Value) -> MetricView {
     MetricView {
         metric: text(&value["metric"]),
         service: text(&value["service"]),
+        dry_run: value["dry_run"].as_bool().unwrap_or(false),
         verdict: text(&evidence["verdict"]),
         reason: text(&evidence["reason"]),
         p_value: evidence["mann_whitney"]["p_value"].as_f64(),

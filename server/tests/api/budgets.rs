@@ -163,6 +163,7 @@ async fn a_healthy_train_records_its_rollout_figures(backend: Backend) {
         "✓ error_budget: passed",
         "canary 10% eu-west: pass, score 100",
         "p95 latency of ledger, checkout, billing: canary against baseline",
+        "dry run, not scored",
         "Phases",
         "Release notes: payments-daily",
         "Audit trail",
@@ -190,6 +191,10 @@ async fn a_healthy_train_records_its_rollout_figures(backend: Backend) {
     assert!(latency["evidence"]["mann_whitney"]["p_value"].as_f64().is_some(), "{latency}");
     assert!(latency["evidence"]["shift"]["estimate"].as_f64().is_some(), "{latency}");
     assert_eq!(analysis["report"]["scorecard"]["score"].as_f64(), Some(100.0));
+    // The simulated p99 latency runs 6% slow on every canary: judged and kept, never scored.
+    let tail = &analysis["report"]["metrics"][2];
+    assert_eq!((tail["metric"].as_str(), tail["dry_run"].as_bool()), (Some("p99 latency"), Some(true)), "{tail}");
+    assert_eq!(tail["evidence"]["verdict"], "high", "{tail}");
 
     let (_, metrics) = app.get("/metrics").await;
     assert_eq!(sample(&metrics, "railyard_roll_forward_seconds_mean"), 600.0, "M2: one 10-minute canary soak");

@@ -84,6 +84,7 @@ fn latency() -> Vec<CanaryMetric> {
         query: "demo_latency_ms{service=\"{service}\",track=\"{track}\"}".into(),
         group: "latency".into(),
         critical: true,
+        dry_run: false,
         policy: MetricPolicy { allowed_increase: 0.1, ..MetricPolicy::default() },
     }]
 }
