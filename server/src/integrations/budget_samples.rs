@@ -70,6 +70,9 @@ impl FleetIntegrations {
                 burn_rate: burn_rate(&watched.slo.slo, hour),
             });
         }
+        if samples.is_empty() {
+            return Ok(0);
+        }
         let mut tx = self.db.begin().await?;
         store::budget_samples::record(&mut tx, &samples).await?;
         tx.commit().await?;

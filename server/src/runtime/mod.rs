@@ -252,16 +252,21 @@ pub async fn sync_freezes(db: &Db, fence: Fence, now: i64) -> Result<usize, Runt
     let mut changed = 0;
     for (train_id, state) in in_flight {
         let run: TrainRun = serde_json::from_str(&state)?;
+        // Read first: a write transaction is begun only for a train whose freeze changed
+        // (beginning one tells the read caches that something may have changed).
+        let change = {
+            let mut conn = db.acquire().await?;
+            freeze_change(&run, current_freeze(&mut conn, &train_id, now).await?)
+        };
+        let Some(event) = change else { continue };
         let mut tx = db.begin().await?;
-        if let Some(event) = freeze_change(&run, current_freeze(&mut tx, &train_id, now).await?) {
-            match apply_in(&mut tx, &train_id, &event, "scheduler", now).await {
-                Ok(_) => changed += 1,
-                Err(RuntimeError::Refused(_)) => {}
-                Err(error) => return Err(error),
-            }
-            fence.hold(&mut tx).await?;
-            tx.commit().await?;
+        match apply_in(&mut tx, &train_id, &event, "scheduler", now).await {
+            Ok(_) => changed += 1,
+            Err(RuntimeError::Refused(_)) => {}
+            Err(error) => return Err(error),
         }
+        fence.hold(&mut tx).await?;
+        tx.commit().await?;
     }
     Ok(changed)
 }
