@@ -137,6 +137,13 @@ pub enum Event {
     FreezeLifted {
         by: String,
     },
+    /// Another train is deploying some of this train's services: no step
+    /// starts until it is done (one rollout per service at a time).
+    DeploysBusy {
+        by: String,
+    },
+    /// Nothing else deploys this train's services any more.
+    DeploysFree,
     Operator {
         actor: String,
         action: Action,

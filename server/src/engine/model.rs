@@ -220,6 +220,10 @@ pub struct TrainRun {
     pub monitoring_ms: i64,
     /// The freeze holding now, if one does.
     pub frozen_by: Option<String>,
+    /// The other train deploying some of this train's services, if one is:
+    /// no step starts until it is done.
+    #[serde(default)]
+    pub waiting_for: Option<String>,
     /// Whether the runtime has been asked to wake the train at cutover.
     pub cutover_timer_set: bool,
     pub rollback_started_at: Option<i64>,
@@ -262,6 +266,7 @@ impl TrainRun {
             step_status: StepStatus::NotStarted,
             monitoring_ms,
             frozen_by: None,
+            waiting_for: None,
             cutover_timer_set: false,
             rollback_started_at: None,
             approval_timers_set: false,

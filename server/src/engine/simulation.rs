@@ -580,3 +580,17 @@ fn waiving_the_failed_gate_brings_the_whole_group_back() {
     let run = step(&run, &waive, OPENED).expect("waived").run;
     assert!(run.candidates.iter().all(Candidate::boarded), "ledger and wallet board again");
 }
+
+#[test]
+fn no_step_starts_while_another_train_deploys_the_same_services() {
+    let mut world = World::standard();
+    let by = "payments-daily train t0 is deploying ledger".to_owned();
+    world.scheduled.push((OPENED + MINUTE / 2, Event::DeploysBusy { by: by.clone() }));
+    world.scheduled.push((OPENED + 60 * MINUTE, Event::DeploysFree));
+    let trace = drive(world);
+    assert_eq!(trace.run.phase, TrainState::Completed, "it goes on once the other train is done");
+    assert!(trace.said(&format!("waiting: {by}")) && trace.said("going on"));
+    let staging = trace.run.steps.first().expect("staging ran");
+    assert_eq!(staging.started_at, OPENED + 60 * MINUTE, "staging waited for the other train, not just preflight");
+    assert_eq!(trace.run.waiting_for, None);
+}

@@ -256,6 +256,17 @@ impl Machine {
                     }
                 }
             }
+            Event::DeploysBusy { by } => {
+                if self.run.waiting_for.as_ref() != Some(by) {
+                    self.note(format!("waiting: {by}"));
+                    self.run.waiting_for = Some(by.clone());
+                }
+            }
+            Event::DeploysFree => {
+                if self.run.waiting_for.take().is_some() {
+                    self.note("no other train deploys these services now; going on");
+                }
+            }
             Event::Operator { actor, action, reason } => self.operator(actor, action, reason)?,
         }
         Ok(())
@@ -721,6 +732,9 @@ impl Machine {
                         self.pause(TrainState::Suspended, format!("freeze {freeze} holds: waiting for it to end"));
                         return;
                     }
+                }
+                if self.run.waiting_for.is_some() {
+                    return;
                 }
                 self.run.step_status = StepStatus::Deploying;
                 self.run.steps.push(StepRecord {

@@ -124,17 +124,19 @@ pub async fn apply_in(
     if let Event::GateFinished { artifact_id, gate, outcome } = event {
         record_gate_run(conn, train_id, artifact_id, gate, outcome, now).await?;
     }
-    // Freezes are read at the moment of every decision, so none can slip past one.
-    let outcome = match freeze_change(&run, current_freeze(conn, train_id, now).await?) {
-        Some(freeze_event) => {
-            let frozen = engine::step(&run, &freeze_event, now)?;
-            let mut next = engine::step(&frozen.run, event, now)?;
-            next.effects.splice(0..0, frozen.effects);
-            next.timeline.splice(0..0, frozen.timeline);
-            next
-        }
-        None => engine::step(&run, event, now)?,
-    };
+    // Freezes, and other trains deploying the same services, are read at the moment of
+    // every decision, so no step can start past either.
+    let freeze = freeze_change(&run, current_freeze(conn, train_id, now).await?);
+    let busy =
+        if may_start_a_step(&run) { busy_change(&run, deploying_elsewhere(conn, train_id, &run).await?) } else { None };
+    let (mut current, mut effects, mut timeline) = (run.clone(), Vec::new(), Vec::new());
+    for condition in [freeze, busy].into_iter().flatten() {
+        let seen = engine::step(&current, &condition, now)?;
+        (current, effects, timeline) = (seen.run, [effects, seen.effects].concat(), [timeline, seen.timeline].concat());
+    }
+    let mut outcome = engine::step(&current, event, now)?;
+    outcome.effects.splice(0..0, effects);
+    outcome.timeline.splice(0..0, timeline);
     if !store::runs::update(conn, train_id, &serde_json::to_string(&outcome.run)?, version, now).await? {
         return Err(RuntimeError::Conflict(train_id.to_owned()));
     }
@@ -237,8 +239,60 @@ fn freeze_change(run: &TrainRun, now: FreezeNow) -> Option<Event> {
     }
 }
 
-/// Tells every train in flight about freezes that began or ended, so a
-/// suspended train resumes by itself when its freeze is over.
+/// Whether the train's next move may be to start a rollout step.
+fn may_start_a_step(run: &TrainRun) -> bool {
+    use TrainState as S;
+    run.step_status == engine::StepStatus::NotStarted
+        && matches!(run.phase, S::Preflight | S::Staging | S::Canary | S::Cutover | S::Held | S::Suspended)
+}
+
+/// Another train deploying some of `run`'s boarded services, described, if
+/// one is: it has started its rollout and not finished it (held and
+/// suspended rollouts still count, as do their rollbacks).
+async fn deploying_elsewhere(conn: &mut Conn, train_id: &str, run: &TrainRun) -> Result<Option<String>, RuntimeError> {
+    let ours: Vec<&str> = run.candidates.iter().filter(|c| c.boarded()).map(|c| c.service.as_str()).collect();
+    if ours.is_empty() {
+        return Ok(None);
+    }
+    let others: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT t.id, d.name, r.state FROM trains t JOIN train_definitions d ON d.id = t.definition_id \
+         JOIN train_runs r ON r.train_id = t.id \
+         WHERE t.id <> $1 AND t.state IN ('staging', 'canary', 'cutover', 'held', 'suspended') ORDER BY t.id",
+    )
+    .bind(train_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (id, definition, state) in others {
+        let other: TrainRun = serde_json::from_str(&state)?;
+        if other.steps.is_empty() {
+            continue;
+        }
+        let shared: Vec<&str> = other
+            .candidates
+            .iter()
+            .filter(|c| c.boarded() && ours.contains(&c.service.as_str()))
+            .map(|c| c.service.as_str())
+            .collect();
+        if !shared.is_empty() {
+            return Ok(Some(format!("{definition} train {id} is deploying {}", shared.join(", "))));
+        }
+    }
+    Ok(None)
+}
+
+/// The event that brings the engine's view of other trains' deployments up to date, if it is behind.
+fn busy_change(run: &TrainRun, busy: Option<String>) -> Option<Event> {
+    match (busy, &run.waiting_for) {
+        (Some(by), Some(known)) if &by == known => None,
+        (Some(by), _) => Some(Event::DeploysBusy { by }),
+        (None, Some(_)) => Some(Event::DeploysFree),
+        (None, None) => None,
+    }
+}
+
+/// Tells every train in flight about freezes that began or ended, and every
+/// train waiting for another's deployment whether it is done, so a suspended
+/// or waiting train goes on by itself.
 pub async fn sync_freezes(db: &Db, fence: Fence, now: i64) -> Result<usize, RuntimeError> {
     let in_flight: Vec<(String, String)> = {
         let mut conn = db.acquire().await?;
@@ -256,7 +310,13 @@ pub async fn sync_freezes(db: &Db, fence: Fence, now: i64) -> Result<usize, Runt
         // (beginning one tells the read caches that something may have changed).
         let change = {
             let mut conn = db.acquire().await?;
-            freeze_change(&run, current_freeze(&mut conn, &train_id, now).await?)
+            match freeze_change(&run, current_freeze(&mut conn, &train_id, now).await?) {
+                Some(event) => Some(event),
+                None if run.waiting_for.is_some() => {
+                    busy_change(&run, deploying_elsewhere(&mut conn, &train_id, &run).await?)
+                }
+                None => None,
+            }
         };
         let Some(event) = change else { continue };
         let mut tx = db.begin().await?;

@@ -238,19 +238,27 @@ pub async fn insert_on_demand(
     now: i64,
 ) -> Result<String, DbError> {
     let id = new_id();
-    sqlx::query(
-        "INSERT INTO trains (id, definition_id, state, planning_opens_at, cutover_at, cutover_closes_at, \
-         created_at, updated_at, kind, reason) VALUES ($1, $2, 'scheduled', $3, $4, $5, $3, $3, $6, $7)",
-    )
-    .bind(&id)
-    .bind(definition_id)
-    .bind(now)
-    .bind(cutover_at)
-    .bind(cutover_closes_at)
-    .bind(kind.as_str())
-    .bind(reason)
-    .execute(&mut *conn)
-    .await?;
+    // A definition has one train per cutover instant: one started in the same
+    // millisecond as another (or as a planned cutover) cuts over a millisecond later.
+    for nudge in 0..1_000 {
+        let inserted = sqlx::query(
+            "INSERT INTO trains (id, definition_id, state, planning_opens_at, cutover_at, cutover_closes_at, \
+             created_at, updated_at, kind, reason) VALUES ($1, $2, 'scheduled', $3, $4, $5, $3, $3, $6, $7) \
+             ON CONFLICT (definition_id, cutover_at) DO NOTHING",
+        )
+        .bind(&id)
+        .bind(definition_id)
+        .bind(now)
+        .bind(cutover_at + nudge)
+        .bind(cutover_closes_at + nudge)
+        .bind(kind.as_str())
+        .bind(reason)
+        .execute(&mut *conn)
+        .await?;
+        if inserted.rows_affected() == 1 {
+            break;
+        }
+    }
     for artifact_id in artifact_ids {
         sqlx::query("INSERT INTO emergency_candidates (train_id, artifact_id) VALUES ($1, $2)")
             .bind(&id)

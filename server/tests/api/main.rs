@@ -14,6 +14,7 @@ mod cli;
 mod compliance;
 mod contracts;
 mod dependencies;
+mod deploy_lock;
 mod emergency;
 mod freezes;
 mod gitops;
