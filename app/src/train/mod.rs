@@ -438,7 +438,7 @@ fn Analysis(analysis: AnalysisView) -> impl IntoView {
                         view! {
                             <li class=format!("metric verdict-{}", metric.verdict)>
                                 <strong>{format!("{} ({})", metric.metric, metric.service)}</strong>
-                                {metric.dry_run.then(|| view! { <span class="dry-run">" dry run, not scored"</span> })}
+                                {metric.dry_run.then(|| view! { <span class="dry-run">"dry run, not scored"</span> })}
                                 {format!(": {} — {}", metric.verdict, metric.reason)}
                                 <span class="stats">{stats}</span>
                                 <TimeChartView chart=metric.chart() id=format!("metric-{}-{index}", analysis.at)/>
