@@ -190,6 +190,8 @@ def p2(work: Path, bins: Path, size) -> tuple:
                       "--trains", str(size("p2_trains")))
     commits = workload(bins, "commits", "--database-url", f"sqlite://{work / 'p2-commits.db'}",
                        "--count", str(size("p2_commits")))
+    if engine["unfinished"]:
+        raise RuntimeError(f"P2: {engine['unfinished']} trains were left short of their end")
     detail = (f"{engine['rate']:.0f} events/s ({engine['events']} events, {engine['trains']} trains to the end), "
               f"single-row commits {commits['rate']:.0f}/s")
     return engine["rate"] / commits["rate"], detail

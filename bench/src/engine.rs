@@ -38,7 +38,12 @@ pub async fn run(database_url: &str, trains: usize) -> anyhow::Result<Value> {
     loop {
         clock.set(from_ms(now));
         let started = Instant::now();
-        let settled = server::runtime::work(&db, fence, &integrations, now, BATCH).await?;
+        let mut settled = server::runtime::work(&db, fence, &integrations, now, BATCH).await?;
+        if settled == 0 {
+            // As the runtime does between passes: freezes, and trains waiting for
+            // another train's deployment of their services to end.
+            settled = server::runtime::sync_freezes(&db, fence, now).await?;
+        }
         busy += started.elapsed();
         if settled == 0 {
             match next_due(&db).await? {
@@ -52,9 +57,17 @@ pub async fn run(database_url: &str, trains: usize) -> anyhow::Result<Value> {
         sqlx::query_as("SELECT COUNT(*) FROM trains WHERE state IN ('completed', 'rolled_back', 'skipped')")
             .fetch_one(&mut *db.acquire().await?)
             .await?;
+    // Opened and not at an end: waiting for good, which a run must not leave behind.
+    let (unfinished,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM trains WHERE state NOT IN ('scheduled', 'completed', 'rolled_back', 'skipped', 'aborted')",
+    )
+    .fetch_one(&mut *db.acquire().await?)
+    .await?;
     let seconds = busy.as_secs_f64();
-    Ok(json!({ "trains": trains, "finished": finished, "events": persisted, "seconds": seconds,
-               "rate": persisted as f64 / seconds.max(1e-9) }))
+    Ok(
+        json!({ "trains": trains, "finished": finished, "unfinished": unfinished, "events": persisted, "seconds": seconds,
+               "rate": persisted as f64 / seconds.max(1e-9) }),
+    )
 }
 
 /// Engine events applied so far: every applied event bumps its train's state version.

@@ -217,14 +217,24 @@ async fn current_freeze(conn: &mut Conn, train_id: &str, now: i64) -> Result<Fre
     .fetch_one(&mut *conn)
     .await?;
     let freezes = store::freezes::list(conn).await?;
-    let Some(freeze) = freezes.into_iter().find(|f| f.holds(&domain_id, now)) else { return Ok(FreezeNow::Clear) };
-    Ok(match store::approvals::active_break_glass(conn, &domain_id, now).await? {
+    freeze_now(conn, &freezes, &domain_id, now).await
+}
+
+/// Which of `freezes` holds `domain_id` now, and whether a break-glass lifts it.
+async fn freeze_now(
+    conn: &mut Conn,
+    freezes: &[store::freezes::Freeze],
+    domain_id: &str,
+    now: i64,
+) -> Result<FreezeNow, RuntimeError> {
+    let Some(freeze) = freezes.iter().find(|f| f.holds(domain_id, now)) else { return Ok(FreezeNow::Clear) };
+    Ok(match store::approvals::active_break_glass(conn, domain_id, now).await? {
         Some(glass) => FreezeNow::Lifted(format!(
             "a break-glass ({}) approved by {}",
             glass.reason,
             [glass.first_approver, glass.second_approver].into_iter().flatten().collect::<Vec<_>>().join(" and ")
         )),
-        None => FreezeNow::Holding(freeze.name),
+        None => FreezeNow::Holding(freeze.name.clone()),
     })
 }
 
@@ -248,36 +258,29 @@ fn may_start_a_step(run: &TrainRun) -> bool {
 
 /// Another train deploying some of `run`'s boarded services, described, if
 /// one is: it has started its rollout and not finished it (held and
-/// suspended rollouts still count, as do their rollbacks).
+/// suspended rollouts still count, as do their rollbacks). Read from the
+/// candidate rows and the timeline, not the other trains' states.
 async fn deploying_elsewhere(conn: &mut Conn, train_id: &str, run: &TrainRun) -> Result<Option<String>, RuntimeError> {
     let ours: Vec<&str> = run.candidates.iter().filter(|c| c.boarded()).map(|c| c.service.as_str()).collect();
     if ours.is_empty() {
         return Ok(None);
     }
-    let others: Vec<(String, String, String)> = sqlx::query_as(
-        "SELECT t.id, d.name, r.state FROM trains t JOIN train_definitions d ON d.id = t.definition_id \
-         JOIN train_runs r ON r.train_id = t.id \
-         WHERE t.id <> $1 AND t.state IN ('staging', 'canary', 'cutover', 'held', 'suspended') ORDER BY t.id",
+    let rows: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT t.id, d.name, s.name FROM trains t JOIN train_definitions d ON d.id = t.definition_id \
+         JOIN train_candidates c ON c.train_id = t.id AND c.status = 'boarded' \
+         JOIN artifacts a ON a.id = c.artifact_id JOIN services s ON s.id = a.service_id \
+         WHERE t.id <> $1 AND t.state IN ('staging', 'canary', 'cutover', 'held', 'suspended') \
+         AND EXISTS (SELECT 1 FROM train_events e WHERE e.train_id = t.id \
+                     AND e.to_state IN ('staging', 'canary', 'cutover')) \
+         ORDER BY t.id, s.name",
     )
     .bind(train_id)
     .fetch_all(&mut *conn)
     .await?;
-    for (id, definition, state) in others {
-        let other: TrainRun = serde_json::from_str(&state)?;
-        if other.steps.is_empty() {
-            continue;
-        }
-        let shared: Vec<&str> = other
-            .candidates
-            .iter()
-            .filter(|c| c.boarded() && ours.contains(&c.service.as_str()))
-            .map(|c| c.service.as_str())
-            .collect();
-        if !shared.is_empty() {
-            return Ok(Some(format!("{definition} train {id} is deploying {}", shared.join(", "))));
-        }
-    }
-    Ok(None)
+    let shared = rows.iter().filter(|(_, _, service)| ours.contains(&service.as_str()));
+    let Some((other, definition, _)) = shared.clone().next() else { return Ok(None) };
+    let services: Vec<&str> = shared.filter(|(id, _, _)| id == other).map(|(_, _, s)| s.as_str()).collect();
+    Ok(Some(format!("{definition} train {other} is deploying {}", services.join(", "))))
 }
 
 /// The event that brings the engine's view of other trains' deployments up to date, if it is behind.
@@ -294,23 +297,25 @@ fn busy_change(run: &TrainRun, busy: Option<String>) -> Option<Event> {
 /// train waiting for another's deployment whether it is done, so a suspended
 /// or waiting train goes on by itself.
 pub async fn sync_freezes(db: &Db, fence: Fence, now: i64) -> Result<usize, RuntimeError> {
-    let in_flight: Vec<(String, String)> = {
+    let (in_flight, freezes): (Vec<(String, String, String)>, _) = {
         let mut conn = db.acquire().await?;
-        sqlx::query_as(
-            "SELECT r.train_id, r.state FROM train_runs r JOIN trains t ON t.id = r.train_id \
+        let in_flight = sqlx::query_as(
+            "SELECT r.train_id, r.state, d.domain_id FROM train_runs r JOIN trains t ON t.id = r.train_id \
+             JOIN train_definitions d ON d.id = t.definition_id \
              WHERE t.state NOT IN ('completed', 'aborted', 'rolled_back', 'skipped')",
         )
         .fetch_all(&mut *conn)
-        .await?
+        .await?;
+        (in_flight, store::freezes::list(&mut conn).await?)
     };
     let mut changed = 0;
-    for (train_id, state) in in_flight {
+    for (train_id, state, domain_id) in in_flight {
         let run: TrainRun = serde_json::from_str(&state)?;
         // Read first: a write transaction is begun only for a train whose freeze changed
         // (beginning one tells the read caches that something may have changed).
         let change = {
             let mut conn = db.acquire().await?;
-            match freeze_change(&run, current_freeze(&mut conn, &train_id, now).await?) {
+            match freeze_change(&run, freeze_now(&mut conn, &freezes, &domain_id, now).await?) {
                 Some(event) => Some(event),
                 None if run.waiting_for.is_some() => {
                     busy_change(&run, deploying_elsewhere(&mut conn, &train_id, &run).await?)
