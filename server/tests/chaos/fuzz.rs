@@ -87,15 +87,12 @@ fn config(artifacts: &[String], train: &str, deployment: &str, token: &str, brea
     for (paths, id) in [
         (
             &["/api/v1/artifacts/{id}", "/api/v1/artifacts/{id}/approvals", "/api/v1/artifacts/{id}/checks"][..],
-            &artifacts[1],
+            artifacts[1].as_str(),
         ),
-        (&["/api/v1/artifacts/{id}/sarif"][..], &artifacts[2]),
-        (
-            &["/api/v1/trains/{id}", "/api/v1/trains/{id}/actions", "/api/v1/trains/{id}/release-notes"][..],
-            &train.to_owned(),
-        ),
-        (&["/api/v1/tokens/{id}"][..], &token.to_owned()),
-        (&["/api/v1/break-glass/{id}/approve", "/api/v1/break-glass/{id}/reject"][..], &break_glass.to_owned()),
+        (&["/api/v1/artifacts/{id}/sarif"][..], artifacts[2].as_str()),
+        (&["/api/v1/trains/{id}", "/api/v1/trains/{id}/actions", "/api/v1/trains/{id}/release-notes"][..], train),
+        (&["/api/v1/tokens/{id}"][..], token),
+        (&["/api/v1/break-glass/{id}/approve", "/api/v1/break-glass/{id}/reject"][..], break_glass),
     ] {
         toml +=
             &format!("\n[[operations]]\ninclude-path = [{}]\nparameters = {{ \"path.id\" = {id:?} }}\n", quoted(paths));
