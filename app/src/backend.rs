@@ -75,13 +75,15 @@ mod port {
         fn viewer(&self, caller: &Parts) -> Option<Viewer>;
         /// The console as the caller may see and use it.
         fn console(&self, caller: &Parts) -> BoxFuture<'_, Result<ConsoleView, BackendError>>;
-        /// An operator action on a train; answers with the train's new phase.
+        /// An operator action on a train (`service` for rolling back one
+        /// service); answers with the train's new phase.
         fn operate_train(
             &self,
             caller: &Parts,
             train_id: String,
             action: TrainAction,
             reason: String,
+            service: Option<String>,
         ) -> BoxFuture<'_, Result<String, BackendError>>;
         /// Waives `gate` of `artifact_id` on train `train_id`; answers with the train's phase.
         fn waive_gate(

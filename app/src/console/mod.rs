@@ -24,12 +24,17 @@ pub async fn load_console() -> Result<ConsoleView, ServerFnError> {
     backend.console(&caller).await.map_err(crate::backend::BackendError::into_server_error)
 }
 
-/// Holds, resumes, promotes, aborts or rolls back a train.
+/// Holds, resumes, promotes, aborts or rolls back a train, or one `service` of it.
 #[server(prefix = "/rpc", endpoint = "operate_train")]
-pub async fn operate_train(train_id: String, action: String, reason: String) -> Result<String, ServerFnError> {
+pub async fn operate_train(
+    train_id: String,
+    action: String,
+    reason: String,
+    service: Option<String>,
+) -> Result<String, ServerFnError> {
     let (backend, caller) = crate::backend::backend_and_caller()?;
     let action = TrainAction::parse(&action).ok_or_else(|| ServerFnError::new(format!("unknown action {action}")))?;
-    let result = backend.operate_train(&caller, train_id, action, reason).await;
+    let result = backend.operate_train(&caller, train_id, action, reason, service).await;
     result.map_err(crate::backend::BackendError::into_server_error)
 }
 
@@ -378,7 +383,10 @@ fn TrainRow(
                 {train
                     .actions
                     .iter()
-                    .map(|action| view! { <ActionButton train_id=id.clone() action=*action act/> })
+                    .map(|action| {
+                        let services = train.rollback_services.clone();
+                        view! { <ActionButton train_id=id.clone() action=*action services act/> }
+                    })
                     .collect_view()}
                 {train.actions.is_empty().then(|| view! { <span class="no-actions">"—"</span> })}
                 {row_error}
@@ -388,18 +396,38 @@ fn TrainRow(
     .into_any()
 }
 
-/// One action: a plain button, or for destructive ones a disclosure asking for a reason and confirmation.
+/// One action: a plain button, or for destructive ones a disclosure asking
+/// for a reason (and for one service's rollback, which service) and confirmation.
 #[component]
-fn ActionButton(train_id: String, action: TrainAction, act: ServerAction<OperateTrain>) -> impl IntoView {
+fn ActionButton(
+    train_id: String,
+    action: TrainAction,
+    services: Vec<String>,
+    act: ServerAction<OperateTrain>,
+) -> impl IntoView {
     if action.needs_reason() {
         let verb = action.label().trim_end_matches('…').to_owned();
         let button = if action.destructive() { "danger" } else { "action" };
+        let service_choice = (action == TrainAction::RollBackService).then(|| {
+            view! {
+                <label>
+                    "Service "
+                    <select name="service" required>
+                        {services
+                            .into_iter()
+                            .map(|service| view! { <option value=service.clone()>{service.clone()}</option> })
+                            .collect_view()}
+                    </select>
+                </label>
+            }
+        });
         view! {
             <details class="confirm">
                 <summary class=format!("action action-{}", action.as_str())>{action.label()}</summary>
                 <ActionForm action=act>
                     <input type="hidden" name="train_id" value=train_id/>
                     <input type="hidden" name="action" value=action.as_str()/>
+                    {service_choice}
                     <label>
                         "Reason" <input type="text" name="reason" required minlength="3" placeholder="why"/>
                     </label>

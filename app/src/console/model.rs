@@ -117,6 +117,9 @@ pub struct ConsoleTrain {
     pub kind: String,
     /// The actions this person may take on it now.
     pub actions: Vec<TrainAction>,
+    /// The services "roll back one service" offers (each with its atomic group).
+    #[serde(default)]
+    pub rollback_services: Vec<String>,
     /// The services it carries, with whom to call.
     pub services: Vec<ServiceContact>,
 }
@@ -140,6 +143,8 @@ pub enum TrainAction {
     Promote,
     Abort,
     RollBack,
+    /// Roll back one service (and its atomic group); the rest of the train stays deployed.
+    RollBackService,
 }
 
 impl TrainAction {
@@ -151,6 +156,7 @@ impl TrainAction {
             TrainAction::Promote => "promote",
             TrainAction::Abort => "abort",
             TrainAction::RollBack => "roll_back",
+            TrainAction::RollBackService => "roll_back_service",
         }
     }
 
@@ -162,12 +168,13 @@ impl TrainAction {
             TrainAction::Promote => "Promote",
             TrainAction::Abort => "Abort…",
             TrainAction::RollBack => "Roll back…",
+            TrainAction::RollBackService => "Roll back one service…",
         }
     }
 
     /// Whether it undoes work (asks for confirmation, shown in red).
     pub fn destructive(self) -> bool {
-        matches!(self, TrainAction::Abort | TrainAction::RollBack)
+        matches!(self, TrainAction::Abort | TrainAction::RollBack | TrainAction::RollBackService)
     }
 
     /// Whether the timeline needs a reason from the person (holding, and everything destructive).
@@ -177,7 +184,9 @@ impl TrainAction {
 
     /// The action named `text`.
     pub fn parse(text: &str) -> Option<Self> {
-        [Self::Hold, Self::Resume, Self::Promote, Self::Abort, Self::RollBack].into_iter().find(|a| a.as_str() == text)
+        [Self::Hold, Self::Resume, Self::Promote, Self::Abort, Self::RollBack, Self::RollBackService]
+            .into_iter()
+            .find(|a| a.as_str() == text)
     }
 }
 

@@ -81,7 +81,10 @@ pub async fn operate(
     caller.require_somewhere(Permission::Operate)?;
     let mut tx = state.db.begin().await?;
     train_domain(&mut tx, caller, id).await?;
-    let destructive = matches!(request.action, Action::Abort | Action::RollBack | Action::WaiveGate { .. });
+    let destructive = matches!(
+        request.action,
+        Action::Abort | Action::RollBack | Action::RollBackServices { .. } | Action::WaiveGate { .. }
+    );
     if destructive && request.reason.trim().is_empty() {
         return Err(ApiError::bad_request("this action needs a reason; it goes into the timeline and the audit log"));
     }

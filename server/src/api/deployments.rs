@@ -45,23 +45,31 @@ fn unauthorized(message: &str) -> ApiError {
 enum Release {
     Deploy,
     Rollback,
+    /// A rollback of some services alone; the number is the train's service rollback, not a step.
+    ServiceRollback,
 }
 
-/// The train, kind and step of an effect key: `<train>:deploy:<step>` or
-/// `<train>:rollback:<step>[:<attempt>]`.
+/// The train, kind and number of an effect key: `<train>:deploy:<step>`,
+/// `<train>:rollback:<step>[:<attempt>]` or `<train>:rollback-services:<index>[:<attempt>]`.
 fn release_of(key: &str) -> Option<(&str, Release, usize)> {
-    let (train_id, release, step) = match key.rsplit_once(":deploy:") {
+    let (train_id, release, number) = match key.rsplit_once(":deploy:") {
         Some((train_id, step)) => (train_id, Release::Deploy, step),
         None => {
-            let (train_id, rest) = key.rsplit_once(":rollback:")?;
-            let step = match rest.split_once(':') {
-                Some((step, attempt)) => attempt.parse::<u32>().ok().map(|_| step)?,
+            let (train_id, release, rest) = match key.rsplit_once(":rollback:") {
+                Some((train_id, rest)) => (train_id, Release::Rollback, rest),
+                None => {
+                    let (train_id, rest) = key.rsplit_once(":rollback-services:")?;
+                    (train_id, Release::ServiceRollback, rest)
+                }
+            };
+            let number = match rest.split_once(':') {
+                Some((number, attempt)) => attempt.parse::<u32>().ok().map(|_| number)?,
                 None => rest,
             };
-            (train_id, Release::Rollback, step)
+            (train_id, release, number)
         }
     };
-    Some((train_id, release, step.parse().ok()?))
+    Some((train_id, release, number.parse().ok()?))
 }
 
 /// Applies a deployer's report on the deployment with idempotency key `key`.
@@ -115,6 +123,7 @@ pub async fn status(
         (Release::Deploy, _) => Event::Deployed { step, ok, detail },
         (Release::Rollback, true) => Event::RolledBack { step },
         (Release::Rollback, false) => Event::RollbackFailed { step, detail },
+        (Release::ServiceRollback, _) => Event::ServicesRolledBack { index: step, ok, detail },
     };
     let run = match runtime::apply(&state.db, train_id, &event, "deployer", now).await {
         Ok(run) => run,
@@ -126,7 +135,7 @@ pub async fn status(
         let shipped: Vec<ReleasedArtifact> = store::artifacts::cargo(&mut conn, train_id)
             .await?
             .into_iter()
-            .filter(|c| c.status != "missed")
+            .filter(|c| c.status == "boarded")
             .map(|c| ReleasedArtifact { service: c.service, version: c.version, digest: c.digest })
             .collect();
         let environment = match run.rollout.get(step).map(|s| s.environment) {
@@ -149,7 +158,16 @@ mod tests {
         assert_eq!(release_of("t-1:deploy:2"), Some(("t-1", Release::Deploy, 2)));
         assert_eq!(release_of("t-1:rollback:2"), Some(("t-1", Release::Rollback, 2)));
         assert_eq!(release_of("t-1:rollback:2:3"), Some(("t-1", Release::Rollback, 2)), "a retried rollback");
-        for bad in ["t-1:deploy:2:3", "t-1:rollback:x", "t-1:rollback:2:x", "t-1:judge:2", "nothing"] {
+        assert_eq!(release_of("t-1:rollback-services:0"), Some(("t-1", Release::ServiceRollback, 0)));
+        assert_eq!(release_of("t-1:rollback-services:1:2"), Some(("t-1", Release::ServiceRollback, 1)));
+        for bad in [
+            "t-1:deploy:2:3",
+            "t-1:rollback:x",
+            "t-1:rollback-services:x",
+            "t-1:rollback:2:x",
+            "t-1:judge:2",
+            "nothing",
+        ] {
             assert_eq!(release_of(bad), None, "{bad}");
         }
     }

@@ -88,6 +88,16 @@ pub enum Effect {
         key: String,
         reason: String,
     },
+    /// Restore the previous version of `services` only; answered with
+    /// `ServicesRolledBack` for the train's `index`th service rollback.
+    RollBackServices {
+        index: usize,
+        /// The last step deployed: where the services roll back from.
+        step: usize,
+        services: Vec<String>,
+        key: String,
+        reason: String,
+    },
     /// Check the multi-window burn rate of the train's services and answer with `BurnChecked`.
     CheckBurn {
         step: usize,

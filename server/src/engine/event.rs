@@ -73,6 +73,13 @@ pub enum Action {
     /// Stop a train before anything is deployed.
     Abort,
     RollBack,
+    /// Roll back these services alone (their atomic groups with them) and
+    /// keep the rest of the train deployed; naming every service on the
+    /// train rolls the whole train back.
+    RollBackServices {
+        #[schema(min_items = 1, example = json!(["ledger"]))]
+        services: Vec<String>,
+    },
     WaiveGate {
         artifact_id: String,
         gate: String,
@@ -110,6 +117,13 @@ pub enum Event {
     },
     RolledBack {
         step: usize,
+    },
+    /// The deployer answered the rollback of some services (the
+    /// `index`th of the train's service rollbacks).
+    ServicesRolledBack {
+        index: usize,
+        ok: bool,
+        detail: String,
     },
     /// The deployer could not restore the previous version.
     RollbackFailed {

@@ -165,12 +165,38 @@ pub struct Candidate {
     /// The atomic group it boards, misses and rolls back with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
+    /// Why it was rolled back on its own while the rest of the train went on, if it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rolled_back: Option<String>,
 }
 
 impl Candidate {
-    /// Still on the train.
+    /// Still on the train: neither carried over nor rolled back on its own.
     pub fn boarded(&self) -> bool {
-        self.missed.is_none()
+        self.missed.is_none() && self.rolled_back.is_none()
+    }
+}
+
+/// Services rolled back on their own (seed: "roll back affected services")
+/// while the rest of the train stays deployed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceRollback {
+    /// The services restored to their previous version, atomic groups whole.
+    pub services: Vec<String>,
+    pub reason: String,
+    pub started_at: i64,
+    /// When the deployer reported the services restored.
+    pub finished_at: Option<i64>,
+    /// Why the last attempt failed, until it is tried again.
+    pub failure: Option<String>,
+    /// Attempts issued (each retry gets its own idempotency key).
+    pub attempts: u32,
+}
+
+impl ServiceRollback {
+    /// Issued and not answered yet.
+    pub fn running(&self) -> bool {
+        self.finished_at.is_none() && self.failure.is_none()
     }
 }
 
@@ -245,6 +271,9 @@ pub struct TrainRun {
     /// Burn checks issued so far (each gets its own idempotency key).
     #[serde(default)]
     pub burn_checks: u32,
+    /// Rollbacks of some services while the rest of the train went on, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub service_rollbacks: Vec<ServiceRollback>,
 }
 
 fn burn_check_ms() -> i64 {
@@ -275,6 +304,7 @@ impl TrainRun {
             rolled_out_at: None,
             burn_check_ms: BURN_CHECK_MS,
             burn_checks: 0,
+            service_rollbacks: Vec::new(),
         }
     }
 
@@ -305,6 +335,11 @@ impl TrainRun {
             .iter()
             .find(|r| self.rollout.get(r.step).is_some_and(|s| s.environment == Environment::Production))
             .map(|r| r.started_at)
+    }
+
+    /// The rollback of some services that is still running, if one is.
+    pub fn service_rollback_running(&self) -> Option<&ServiceRollback> {
+        self.service_rollbacks.iter().find(|r| r.running())
     }
 
     /// Whether any step has been deployed (so stopping means rolling back).

@@ -117,6 +117,12 @@ fn drive(mut world: World) -> Trace {
                     inbox.push(Event::RollbackFailed { step: *step, detail: "registry unreachable".into() });
                 }
                 Effect::RollBack { step, .. } => timers.push((now + 3 * MINUTE, Event::RolledBack { step: *step })),
+                Effect::RollBackServices { index, .. } => {
+                    let (ok, detail) =
+                        if world.failing_rollbacks { (false, "registry unreachable") } else { (true, "ok") };
+                    let event = Event::ServicesRolledBack { index: *index, ok, detail: detail.into() };
+                    timers.push((now + 3 * MINUTE, event));
+                }
                 Effect::SetTimer { at, timer } => timers.push((
                     *at,
                     match timer {
@@ -149,6 +155,7 @@ fn keys(effects: &[Effect]) -> Vec<&str> {
             | Effect::Deploy { key, .. }
             | Effect::Judge { key, .. }
             | Effect::RollBack { key, .. }
+            | Effect::RollBackServices { key, .. }
             | Effect::CheckBurn { key, .. } => Some(key.as_str()),
             _ => None,
         })
@@ -593,4 +600,106 @@ fn no_step_starts_while_another_train_deploys_the_same_services() {
     let staging = trace.run.steps.first().expect("staging ran");
     assert_eq!(staging.started_at, OPENED + 60 * MINUTE, "staging waited for the other train, not just preflight");
     assert_eq!(trace.run.waiting_for, None);
+}
+
+fn operator(action: Action, reason: &str) -> Event {
+    Event::Operator { actor: "rm".into(), action, reason: reason.into() }
+}
+
+fn roll_back(services: &[&str]) -> Action {
+    Action::RollBackServices { services: services.iter().map(|s| (*s).to_owned()).collect() }
+}
+
+#[test]
+fn rolling_back_one_service_during_monitoring_takes_its_group_and_leaves_the_rest_deployed() {
+    let mut world = grouped();
+    world.scheduled.push((CUTOVER + 40 * MINUTE, operator(roll_back(&["wallet"]), "wallet 500s on /pay")));
+    let trace = drive(world);
+    assert_eq!(trace.run.phase, TrainState::Completed, "the rest of the train completes");
+    let marks: Vec<(&str, Option<&str>)> =
+        trace.run.candidates.iter().map(|c| (c.service.as_str(), c.rolled_back.as_deref())).collect();
+    let mark = "rolled back by rm: wallet 500s on /pay";
+    assert_eq!(marks, vec![("ledger", Some(mark)), ("wallet", Some(mark)), ("checkout", None)]);
+    let rollbacks: Vec<(&[String], &str)> = trace
+        .effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::RollBackServices { services, key, .. } => Some((services.as_slice(), key.as_str())),
+            Effect::RollBack { .. } => panic!("the whole train was rolled back"),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(rollbacks, vec![(&["ledger".to_owned(), "wallet".to_owned()][..], "t1:rollback-services:0")]);
+    // Only the named build is rejected; its group partner may board again.
+    assert_eq!(carried(&trace), vec![("a1", mark, false), ("a2", mark, true)]);
+    assert!(trace.said("rolling back ledger, wallet alone, by rm: wallet 500s on /pay"));
+    assert!(trace.said("ledger, wallet rolled back in 180 s; the rest of the train stays deployed"));
+    assert!(trace.said("the services rolled back alone stay on their previous version"));
+    let record = &trace.run.service_rollbacks[0];
+    assert_eq!((record.started_at, record.finished_at), (CUTOVER + 40 * MINUTE, Some(CUTOVER + 43 * MINUTE)));
+}
+
+#[test]
+fn no_step_starts_while_a_service_rolls_back() {
+    let mut world = World::standard();
+    // The canary soaks until cutover + 15 min; the rollback runs from + 14 to + 17.
+    world.scheduled.push((CUTOVER + 14 * MINUTE, operator(roll_back(&["checkout"]), "checkout leaks memory")));
+    let trace = drive(world);
+    assert_eq!(trace.run.phase, TrainState::Completed);
+    let next = trace.run.steps.iter().find(|r| r.step == 2).expect("the 50% step ran");
+    assert_eq!(next.started_at, CUTOVER + 17 * MINUTE, "it waited for the rollback to finish");
+    assert_eq!(trace.run.candidates.iter().filter(|c| c.boarded()).count(), 1, "ledger went on alone");
+}
+
+#[test]
+fn a_failed_service_rollback_holds_until_it_is_tried_again_or_a_person_resumes() {
+    let mut world = World::standard();
+    world.failing_rollbacks = true;
+    world.scheduled.push((CUTOVER + 40 * MINUTE, operator(roll_back(&["ledger"]), "ledger errors")));
+    let trace = drive(world);
+    assert_eq!((trace.run.phase, trace.run.hold.clone()), (TrainState::Held, Some(HoldReason::Rollback)));
+    assert!(trace.said("rolling back ledger failed (registry unreachable): roll ledger back again"));
+    let now = trace.now;
+
+    let again = step(&trace.run, &operator(roll_back(&["ledger"]), "registry is back"), now).expect("retried");
+    assert_eq!(again.run.phase, TrainState::Monitoring, "the hold is left");
+    assert!(again
+        .effects
+        .iter()
+        .any(|e| matches!(e, Effect::RollBackServices { key, .. } if key == "t1:rollback-services:0:2")));
+    let done = step(&again.run, &Event::ServicesRolledBack { index: 0, ok: true, detail: "ok".into() }, now + MINUTE);
+    assert!(done.expect("answered").run.service_rollbacks[0].finished_at.is_some());
+
+    let resumed = step(&trace.run, &operator(Action::Resume, "restored ledger by hand"), now).expect("resumed");
+    assert_eq!(resumed.run.phase, TrainState::Monitoring);
+}
+
+#[test]
+fn service_rollbacks_that_make_no_sense_are_refused_and_naming_every_service_rolls_back_the_train() {
+    let planning = TrainRun::opened("t1", CUTOVER, rollout(), 30 * MINUTE);
+    let refused = |run: &TrainRun, action: Action| match step(run, &operator(action, "why"), CUTOVER) {
+        Err(Refusal::NotNow(text)) => text,
+        other => panic!("not refused: {other:?}"),
+    };
+    assert_eq!(refused(&planning, roll_back(&["ledger"])), "nothing is deployed yet: abort instead");
+
+    // A completed train, put back into monitoring.
+    let mut monitoring = drive(World::standard()).run;
+    monitoring.phase = TrainState::Monitoring;
+    assert_eq!(refused(&monitoring, roll_back(&[])), "name the services to roll back");
+    assert_eq!(refused(&monitoring, roll_back(&["search"])), "search is not on this train");
+    monitoring.candidates[0].irreversible = vec!["drop column memo".into()];
+    assert_eq!(
+        refused(&monitoring, roll_back(&["ledger"])),
+        "irreversible migrations in ledger (drop column memo): fix forward"
+    );
+    monitoring.candidates[0].irreversible.clear();
+
+    let whole = step(&monitoring, &operator(roll_back(&["ledger", "checkout"]), "both broken"), CUTOVER).expect("ok");
+    assert!(whole.effects.iter().any(|e| matches!(e, Effect::RollBack { .. })), "every service: the whole train");
+    assert_eq!(whole.run.step_status, StepStatus::RollingBack);
+
+    let partial = step(&monitoring, &operator(roll_back(&["ledger"]), "ledger"), CUTOVER).expect("ok").run;
+    assert_eq!(refused(&partial, roll_back(&["ledger"])), "ledger is still rolling back: wait for it to finish");
+    assert_eq!(refused(&partial, Action::RollBack), "ledger is still rolling back: wait for it to finish");
 }

@@ -3,7 +3,8 @@
 use super::effect::{Effect, Notice, Timer};
 use super::event::{Action, Burn, Event, GateOutcome, Verdict};
 use super::model::{
-    Candidate, Environment, Gate, GateState, HoldReason, StepRecord, StepStatus, TrainRun, APPROVAL_REMINDER_MS,
+    Candidate, Environment, Gate, GateState, HoldReason, ServiceRollback, StepRecord, StepStatus, TrainRun,
+    APPROVAL_REMINDER_MS, BURN_CHECK_MS,
 };
 use crate::train_state::TrainState;
 
@@ -145,6 +146,7 @@ impl Machine {
                         missed: None,
                         irreversible: b.irreversible.clone(),
                         group: b.group.as_ref().map(|g| g.name.clone()),
+                        rolled_back: None,
                     })
                     .collect();
                 self.incomplete_groups(candidates);
@@ -206,6 +208,7 @@ impl Machine {
                     self.go(TrainState::RolledBack, format!("rollback finished in {seconds} s"));
                 }
             }
+            Event::ServicesRolledBack { index, ok, detail } => self.services_rolled_back(*index, *ok, detail),
             Event::RollbackFailed { step, detail } => {
                 if *step == self.run.current_step && self.run.step_status == StepStatus::RollingBack {
                     let name = self.run.rollout[*step].name.clone();
@@ -230,8 +233,20 @@ impl Machine {
                 }
             }
             Event::MonitoringElapsed => {
-                if self.run.phase == TrainState::Monitoring {
-                    self.go(TrainState::Completed, "monitoring window passed without a rollback");
+                if self.working_phase() != TrainState::Monitoring {
+                    return Ok(());
+                }
+                if self.paused() || self.run.service_rollback_running().is_some() {
+                    // Not completed while held or while services are being restored: look again shortly.
+                    let at = self.now + BURN_CHECK_MS;
+                    self.effects.push(Effect::SetTimer { at, timer: Timer::MonitoringElapsed });
+                } else {
+                    let text = if self.run.service_rollbacks.is_empty() {
+                        "monitoring window passed without a rollback"
+                    } else {
+                        "monitoring window passed; the services rolled back alone stay on their previous version"
+                    };
+                    self.go(TrainState::Completed, text);
                     self.effects.push(Effect::Notify { notice: Notice::Completed, text: "train completed".into() });
                 }
             }
@@ -543,7 +558,7 @@ impl Machine {
                     Some(HoldReason::Analysis) => {
                         return Err(Refusal::NotNow("the canary judge gave no pass: promote or roll back".into()));
                     }
-                    Some(HoldReason::Rollback) => {
+                    Some(HoldReason::Rollback) if self.run.step_status == StepStatus::RollingBack => {
                         return Err(Refusal::NotNow(
                             "a rollback failed: roll back again, or restore by hand and abort".into(),
                         ));
@@ -584,11 +599,16 @@ impl Machine {
                 if self.run.step_status == StepStatus::RollingBack && self.run.hold != Some(HoldReason::Rollback) {
                     return Err(Refusal::NotNow("a rollback is already running".into()));
                 }
+                if let Some(running) = self.run.service_rollback_running() {
+                    let services = running.services.join(", ");
+                    return Err(Refusal::NotNow(format!("{services} is still rolling back: wait for it to finish")));
+                }
                 if let Some(why) = self.run.roll_forward_only() {
                     return Err(Refusal::NotNow(format!("the train is roll-forward-only ({why}): fix forward")));
                 }
                 self.start_rollback(format!("rollback by {actor}: {reason}"));
             }
+            Action::RollBackServices { services } => self.roll_back_services(actor, services, reason)?,
             Action::WaiveGate { artifact_id, gate } => {
                 if self.working_phase() != TrainState::Preflight {
                     return Err(Refusal::NotNow("gates can be waived only during pre-flight".into()));
@@ -626,6 +646,152 @@ impl Machine {
             }
         }
         Ok(())
+    }
+
+    /// Rolls back `requested` services (their atomic groups whole) and keeps
+    /// the rest deployed, or retries such a rollback that failed. Naming every
+    /// service left on the train is a rollback of the whole train.
+    fn roll_back_services(&mut self, actor: &str, requested: &[String], reason: &str) -> Result<(), Refusal> {
+        if requested.is_empty() {
+            return Err(Refusal::NotNow("name the services to roll back".into()));
+        }
+        if !self.run.has_deployed() {
+            return Err(Refusal::NotNow("nothing is deployed yet: abort instead".into()));
+        }
+        if self.run.step_status == StepStatus::RollingBack {
+            return Err(Refusal::NotNow("the whole train is rolling back".into()));
+        }
+        if self.run.step_status == StepStatus::Deploying {
+            return Err(Refusal::NotNow("a step is deploying: wait until it is deployed, then roll back".into()));
+        }
+        if let Some(running) = self.run.service_rollback_running() {
+            let services = running.services.join(", ");
+            return Err(Refusal::NotNow(format!("{services} is still rolling back: wait for it to finish")));
+        }
+        if let Some(index) = self.failed_service_rollback(requested)? {
+            return Ok(self.retry_service_rollback(index, actor, reason));
+        }
+        let chosen = self.with_groups(requested)?;
+        let blocked: Vec<String> = self
+            .run
+            .candidates
+            .iter()
+            .filter(|c| chosen.contains(&c.service) && !c.irreversible.is_empty())
+            .map(|c| format!("{} ({})", c.service, c.irreversible.join(", ")))
+            .collect();
+        if !blocked.is_empty() {
+            let why = blocked.join("; ");
+            return Err(Refusal::NotNow(format!("irreversible migrations in {why}: fix forward")));
+        }
+        let why = format!("by {actor}: {reason}");
+        if self.run.candidates.iter().filter(|c| c.boarded()).all(|c| chosen.contains(&c.service)) {
+            self.start_rollback(format!("rollback of every service on the train {why}"));
+            return Ok(());
+        }
+        let mark = format!("rolled back {why}");
+        for candidate in self.run.candidates.iter_mut().filter(|c| chosen.contains(&c.service)) {
+            candidate.rolled_back = Some(mark.clone());
+            // The named builds are bad; their group's other members are not, and may board again.
+            let reject = requested.contains(&candidate.service);
+            let artifact_id = candidate.artifact_id.clone();
+            self.effects.push(Effect::CarryOver { artifact_id, reason: mark.clone(), reject });
+        }
+        self.run.service_rollbacks.push(ServiceRollback {
+            services: chosen,
+            reason: why,
+            started_at: self.now,
+            finished_at: None,
+            failure: None,
+            attempts: 0,
+        });
+        self.retry_service_rollback(self.run.service_rollbacks.len() - 1, actor, reason);
+        Ok(())
+    }
+
+    /// The requested services with the boarded members of their atomic groups, in boarding order.
+    fn with_groups(&self, requested: &[String]) -> Result<Vec<String>, Refusal> {
+        let mut groups = Vec::new();
+        for service in requested {
+            let candidate = self
+                .run
+                .candidates
+                .iter()
+                .find(|c| &c.service == service)
+                .ok_or_else(|| Refusal::NotNow(format!("{service} is not on this train")))?;
+            if candidate.missed.is_some() {
+                return Err(Refusal::NotNow(format!("{service} missed this train: it was never deployed")));
+            }
+            if candidate.rolled_back.is_some() {
+                return Err(Refusal::NotNow(format!("{service} is already rolled back")));
+            }
+            groups.extend(candidate.group.clone());
+        }
+        Ok(self
+            .run
+            .candidates
+            .iter()
+            .filter(|c| c.boarded())
+            .filter(|c| requested.contains(&c.service) || c.group.as_ref().is_some_and(|g| groups.contains(g)))
+            .map(|c| c.service.clone())
+            .collect())
+    }
+
+    /// The failed service rollback that `requested` asks to try again, if it does.
+    fn failed_service_rollback(&self, requested: &[String]) -> Result<Option<usize>, Refusal> {
+        let Some(index) = self.run.service_rollbacks.iter().rposition(|r| r.failure.is_some()) else {
+            return Ok(None);
+        };
+        let failed = &self.run.service_rollbacks[index];
+        let overlaps = requested.iter().any(|s| failed.services.contains(s));
+        if !overlaps {
+            return Ok(None);
+        }
+        if !requested.iter().all(|s| failed.services.contains(s)) {
+            let services = failed.services.join(", ");
+            return Err(Refusal::NotNow(format!("the rollback of {services} failed: try it again on its own first")));
+        }
+        Ok(Some(index))
+    }
+
+    /// Issues the `index`th service rollback (again), leaving a hold it caused.
+    fn retry_service_rollback(&mut self, index: usize, actor: &str, reason: &str) {
+        if self.run.phase == TrainState::Held && self.run.hold == Some(HoldReason::Rollback) {
+            self.unpause(format!("rolling back again, by {actor}: {reason}"));
+        }
+        let record = &mut self.run.service_rollbacks[index];
+        record.failure = None;
+        record.attempts += 1;
+        let services = record.services.clone();
+        let key = match record.attempts {
+            1 => self.key(&format!("rollback-services:{index}")),
+            n => self.key(&format!("rollback-services:{index}:{n}")),
+        };
+        let text = format!("rolling back {} alone, by {actor}: {reason}", services.join(", "));
+        let reason = format!("by {actor}: {reason}");
+        let step = self.run.steps.last().map_or(0, |r| r.step);
+        self.effects.push(Effect::RollBackServices { index, step, services, key, reason });
+        self.effects.push(Effect::Notify { notice: Notice::RollbackStarted, text: text.clone() });
+        self.note(text);
+    }
+
+    /// The deployer answered the `index`th service rollback.
+    fn services_rolled_back(&mut self, index: usize, ok: bool, detail: &str) {
+        let now = self.now;
+        let Some(record) = self.run.service_rollbacks.get_mut(index).filter(|r| r.running()) else { return };
+        let services = record.services.join(", ");
+        if ok {
+            record.finished_at = Some(now);
+            let seconds = (now - record.started_at) / 1000;
+            self.note(format!("{services} rolled back in {seconds} s; the rest of the train stays deployed"));
+        } else {
+            record.failure = Some(detail.to_owned());
+            self.hold(
+                HoldReason::Rollback,
+                format!(
+                    "rolling back {services} failed ({detail}): roll {services} back again, or restore it by hand and resume"
+                ),
+            );
+        }
     }
 
     /// Settles the record of the current step.
@@ -733,7 +899,7 @@ impl Machine {
                         return;
                     }
                 }
-                if self.run.waiting_for.is_some() {
+                if self.run.waiting_for.is_some() || self.run.service_rollback_running().is_some() {
                     return;
                 }
                 self.run.step_status = StepStatus::Deploying;

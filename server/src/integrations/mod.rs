@@ -214,7 +214,14 @@ impl FleetIntegrations {
     }
 
     /// Deploys (or rolls back) step `step` through the definition's deployer.
-    async fn release(&self, context: &EffectContext, step: usize, action: &str) -> anyhow::Result<Deployment> {
+    /// `only` names the services a rollback restores (none: every service on board).
+    async fn release(
+        &self,
+        context: &EffectContext,
+        step: usize,
+        action: &str,
+        only: &[String],
+    ) -> anyhow::Result<Deployment> {
         let mut conn = self.db.acquire().await?;
         let definition = self.definition_of(&mut conn, &context.train_id).await?;
         if definition.deployer == "simulated" {
@@ -227,7 +234,10 @@ impl FleetIntegrations {
             anyhow::bail!("a {kind} train never deploys to production ({} refused)", rollout_step.name);
         }
         let cargo = store::artifacts::cargo(&mut conn, &context.train_id).await?;
-        let mut on_board: Vec<_> = cargo.into_iter().filter(|c| c.status != "missed").collect();
+        let mut on_board: Vec<_> = cargo
+            .into_iter()
+            .filter(|c| if only.is_empty() { c.status == "boarded" } else { only.contains(&c.service) })
+            .collect();
         // Providers deploy before their consumers; a rollback undoes consumers first.
         let graph = crate::fleet::dependency_graph(&mut conn).await?;
         let order: Vec<String> = {
@@ -467,7 +477,7 @@ impl Integrations for FleetIntegrations {
     }
 
     fn deploy<'a>(&'a self, context: &'a EffectContext, step: usize) -> BoxFuture<'a, anyhow::Result<Deployment>> {
-        Box::pin(self.release(context, step, "deploy"))
+        Box::pin(self.release(context, step, "deploy", &[]))
     }
 
     fn judge<'a>(
@@ -478,8 +488,13 @@ impl Integrations for FleetIntegrations {
         Box::pin(self.verdict(context, step))
     }
 
-    fn roll_back<'a>(&'a self, context: &'a EffectContext, step: usize) -> BoxFuture<'a, anyhow::Result<Deployment>> {
-        Box::pin(self.release(context, step, "rollback"))
+    fn roll_back<'a>(
+        &'a self,
+        context: &'a EffectContext,
+        step: usize,
+        services: &'a [String],
+    ) -> BoxFuture<'a, anyhow::Result<Deployment>> {
+        Box::pin(self.release(context, step, "rollback", services))
     }
 
     fn reject<'a>(

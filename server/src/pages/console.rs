@@ -9,7 +9,7 @@ use app::session::Viewer;
 
 use crate::api::{break_glass, ApiError, ApiState};
 use crate::auth::{Caller, Permission, Principal};
-use crate::engine::{GateState, HoldReason, TrainRun};
+use crate::engine::{GateState, HoldReason, StepStatus, TrainRun};
 use crate::store::{self, Conn};
 use crate::time::to_ms;
 use crate::train_state::TrainState;
@@ -141,7 +141,14 @@ async fn trains(conn: &mut Conn, caller: &Caller) -> Result<(Vec<ConsoleTrain>, 
         let run: Option<TrainRun> = run.and_then(|json| serde_json::from_str(&json).ok());
         let phase: TrainState = phase.parse().unwrap_or(TrainState::Scheduled);
         let operator = caller.principal.can(Permission::Operate, Some(&domain));
-        let actions = if operator && run.is_some() { offered(phase, run.as_ref()) } else { Vec::new() };
+        let rollback_services = match &run {
+            Some(run) if operator => alone(run),
+            _ => Vec::new(),
+        };
+        let mut actions = if operator && run.is_some() { offered(phase, run.as_ref()) } else { Vec::new() };
+        if !rollback_services.is_empty() {
+            actions.push(TrainAction::RollBackService);
+        }
         if operator {
             undecided.extend(run.iter().flat_map(|r| &r.candidates).filter(|c| c.boarded()).flat_map(|c| {
                 c.gates
@@ -184,6 +191,7 @@ async fn trains(conn: &mut Conn, caller: &Caller) -> Result<(Vec<ConsoleTrain>, 
             waiting_reason,
             kind: kind.clone(),
             actions,
+            rollback_services,
             services: contacts,
         });
     }
@@ -199,7 +207,11 @@ fn offered(phase: TrainState, run: Option<&TrainRun>) -> Vec<TrainAction> {
         S::Staging | S::Canary => vec![TrainAction::Hold, TrainAction::Promote, TrainAction::RollBack],
         S::Cutover | S::Monitoring => vec![TrainAction::Hold, TrainAction::RollBack],
         S::Held => match run.and_then(|run| run.hold.clone()) {
-            Some(HoldReason::Rollback) => vec![TrainAction::RollBack, TrainAction::Abort],
+            // A whole-train rollback failed; a failed rollback of some services leaves the rest deployed.
+            Some(HoldReason::Rollback) if run.is_some_and(|run| run.step_status == StepStatus::RollingBack) => {
+                vec![TrainAction::RollBack, TrainAction::Abort]
+            }
+            Some(HoldReason::Rollback) => vec![TrainAction::Resume, TrainAction::RollBack],
             Some(HoldReason::Analysis) if run.is_some_and(|run| run.roll_forward_only().is_some()) => {
                 vec![TrainAction::Promote]
             }
@@ -213,6 +225,24 @@ fn offered(phase: TrainState, run: Option<&TrainRun>) -> Vec<TrainAction> {
         S::Suspended => vec![TrainAction::Abort],
         _ => Vec::new(),
     }
+}
+
+/// The services that can be rolled back alone now (the engine still has
+/// the last word): after a failed rollback of some, those again; otherwise,
+/// while the rollout is deployed and at rest, each reversible service of two
+/// or more on board.
+fn alone(run: &TrainRun) -> Vec<String> {
+    if run.phase == TrainState::Held && run.hold == Some(HoldReason::Rollback) {
+        let failed = run.service_rollbacks.iter().rev().find(|r| r.failure.is_some());
+        return failed.map(|r| r.services.clone()).unwrap_or_default();
+    }
+    let at_rest = !matches!(run.step_status, StepStatus::Deploying | StepStatus::RollingBack)
+        && run.service_rollback_running().is_none();
+    let on_board: Vec<_> = run.candidates.iter().filter(|c| c.boarded()).collect();
+    if !run.has_deployed() || !at_rest || on_board.len() < 2 {
+        return Vec::new();
+    }
+    on_board.iter().filter(|c| c.irreversible.is_empty()).map(|c| c.service.clone()).collect()
 }
 
 fn step_text(run: &TrainRun) -> String {

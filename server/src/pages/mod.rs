@@ -201,6 +201,7 @@ impl Backend for StoreBackend {
         train_id: String,
         action: TrainAction,
         reason: String,
+        service: Option<String>,
     ) -> BoxFuture<'_, Result<String, BackendError>> {
         let caller = self::caller(caller);
         Box::pin(async move {
@@ -210,6 +211,10 @@ impl Backend for StoreBackend {
                 TrainAction::Promote => Action::Promote,
                 TrainAction::Abort => Action::Abort,
                 TrainAction::RollBack => Action::RollBack,
+                TrainAction::RollBackService => match service.filter(|s| !s.trim().is_empty()) {
+                    Some(service) => Action::RollBackServices { services: vec![service] },
+                    None => return Err(BackendError::Invalid("choose the service to roll back".into())),
+                },
             };
             let request = api::actions::ActionRequest { action, reason };
             let phase = api::actions::operate(&self.state, &caller?, &train_id, request).await;

@@ -48,8 +48,14 @@ pub trait Integrations: Send + Sync {
     fn check_burn<'a>(&'a self, context: &'a EffectContext, step: usize) -> BoxFuture<'a, anyhow::Result<Burn>>;
     /// Measures and stores what the rollout `[from, to]` cost each service (error budget, latency).
     fn measure<'a>(&'a self, context: &'a EffectContext, from: i64, to: i64) -> BoxFuture<'a, anyhow::Result<()>>;
-    /// Restores the previous stable version for step `step`.
-    fn roll_back<'a>(&'a self, context: &'a EffectContext, step: usize) -> BoxFuture<'a, anyhow::Result<Deployment>>;
+    /// Restores the previous stable version of the train's services at step
+    /// `step`: of `services` only, or of every service on board when empty.
+    fn roll_back<'a>(
+        &'a self,
+        context: &'a EffectContext,
+        step: usize,
+        services: &'a [String],
+    ) -> BoxFuture<'a, anyhow::Result<Deployment>>;
     /// Rejects the artifact of a candidate that failed a gate: its digest never boards again.
     fn reject<'a>(
         &'a self,

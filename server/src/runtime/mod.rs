@@ -343,6 +343,9 @@ fn candidate_rows(run: &TrainRun) -> Vec<(String, &'static str, String)> {
         .map(|candidate| {
             let (status, reason) = match (&candidate.missed, run.phase) {
                 (Some(reason), _) => ("missed", reason.clone()),
+                (None, _) if candidate.rolled_back.is_some() => {
+                    ("rolled_back", candidate.rolled_back.clone().unwrap_or_default())
+                }
                 // Only what reached production shipped; a rehearsal's candidates were rehearsed.
                 (None, TrainState::Completed) if run.production_started_at().is_none() => ("rehearsed", String::new()),
                 (None, TrainState::Completed) => ("shipped", String::new()),
@@ -370,6 +373,7 @@ fn key_and_due(train_id: &str, version: i64, index: usize, effect: &Effect, now:
         | Effect::Deploy { key, .. }
         | Effect::Judge { key, .. }
         | Effect::RollBack { key, .. }
+        | Effect::RollBackServices { key, .. }
         | Effect::CheckBurn { key, .. }
         | Effect::MeasureRelease { key, .. } => (key.clone(), now),
         Effect::SetTimer { at, .. } => (format!("{train_id}:v{version}:{index}:timer"), *at),
@@ -527,11 +531,20 @@ async fn execute(
             let (verdict, detail) = integrations.judge(context, *step).await?;
             Some(Event::Judged { step: *step, verdict, detail })
         }
-        Effect::RollBack { step, .. } => match integrations.roll_back(context, *step).await? {
+        Effect::RollBack { step, .. } => match integrations.roll_back(context, *step, &[]).await? {
             Deployment::Done => Some(Event::RolledBack { step: *step }),
             // The deployer's status callback delivers `RolledBack` (or `RollbackFailed`) later.
             Deployment::Pending => None,
         },
+        Effect::RollBackServices { index, step, services, .. } => {
+            match integrations.roll_back(context, *step, services).await? {
+                Deployment::Done => {
+                    Some(Event::ServicesRolledBack { index: *index, ok: true, detail: "rolled back".into() })
+                }
+                // The deployer's status callback delivers `ServicesRolledBack` later.
+                Deployment::Pending => None,
+            }
+        }
         Effect::SetTimer { timer, .. } => Some(match timer {
             Timer::CutoverDue => Event::CutoverDue,
             Timer::SoakElapsed { step } => Event::SoakElapsed { step: *step },
@@ -578,6 +591,9 @@ fn failure_event(effect: &Effect, message: &str) -> Option<Event> {
             Some(Event::BurnChecked { step: *step, burn: engine::Burn::Unknown(message.to_owned()) })
         }
         Effect::RollBack { step, .. } => Some(Event::RollbackFailed { step: *step, detail: message.to_owned() }),
+        Effect::RollBackServices { index, .. } => {
+            Some(Event::ServicesRolledBack { index: *index, ok: false, detail: message.to_owned() })
+        }
         _ => None,
     }
 }

@@ -102,7 +102,12 @@ impl Integrations for Receiver {
         Box::pin(async { Ok(()) })
     }
 
-    fn roll_back<'a>(&'a self, c: &'a EffectContext, _: usize) -> BoxFuture<'a, anyhow::Result<Deployment>> {
+    fn roll_back<'a>(
+        &'a self,
+        c: &'a EffectContext,
+        _: usize,
+        _: &'a [String],
+    ) -> BoxFuture<'a, anyhow::Result<Deployment>> {
         self.record("rollback", &c.key);
         Box::pin(async { Ok(Deployment::Done) })
     }
