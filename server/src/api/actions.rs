@@ -1,6 +1,6 @@
-//! Operator actions on a train: hold, resume, promote, abort, roll back and
-//! waive a gate. Release managers of the train's domain only; the engine
-//! decides whether the action makes sense now.
+//! Operator actions on a train: hold, resume, promote, abort, roll back (the
+//! whole train or some services) and waive a gate. Release managers of the
+//! train's domain only; the engine decides whether the action makes sense now.
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
@@ -87,6 +87,11 @@ pub async fn operate(
     );
     if destructive && request.reason.trim().is_empty() {
         return Err(ApiError::bad_request("this action needs a reason; it goes into the timeline and the audit log"));
+    }
+    if let Action::RollBackServices { services } = &request.action {
+        if services.iter().all(|s| s.trim().is_empty()) {
+            return Err(ApiError::bad_request("`services` names no service; name at least one to roll back"));
+        }
     }
     let actor = caller.principal.actor();
     let now = to_ms(state.clock.now());

@@ -31,7 +31,7 @@ async fn deploy(State(seen): State<Seen>, Json(payload): Json<Value>) -> (Status
 }
 
 /// Checkout calls wallet, wallet calls ledger; ledger and wallet form the group "ledger-core".
-fn fleet_file(deployer: &str) -> String {
+pub(crate) fn fleet_file(deployer: &str) -> String {
     format!(
         r#"
 [[domain]]

@@ -22,6 +22,7 @@ mod groups;
 mod health;
 mod helpers;
 mod leadership;
+mod partial_rollback;
 mod pipeline;
 mod postmortem;
 mod prometheus;
