@@ -669,7 +669,8 @@ impl Machine {
             return Err(Refusal::NotNow(format!("{services} is still rolling back: wait for it to finish")));
         }
         if let Some(index) = self.failed_service_rollback(requested)? {
-            return Ok(self.retry_service_rollback(index, actor, reason));
+            self.retry_service_rollback(index, actor, reason);
+            return Ok(());
         }
         let chosen = self.with_groups(requested)?;
         let blocked: Vec<String> = self
