@@ -165,3 +165,34 @@ test('the train page shows a train from the console: cargo, rollout, analyses an
   await expect(page.locator('.analysis svg.chart').first()).toBeVisible({ timeout: 30_000 });
   await page.screenshot({ path: 'screenshots/train-page.png', fullPage: true });
 });
+
+test('a release manager rolls back one service of a live train while the form stays open and the rest goes on', async ({ page }) => {
+  test.setTimeout(150_000);
+  await openConsole(page, 'release-manager');
+  // The identity live train offers it once its staging step is deployed (within about 20 s of opening).
+  const offered = page
+    .locator('.console-train', { hasText: 'identity-live-demo', has: page.locator('summary.action-roll_back_service') })
+    .first();
+  await expect(offered).toBeVisible({ timeout: 100_000 });
+  const trainId = await offered.getAttribute('data-train');
+  const train = page.locator(`.console-train[data-train="${trainId}"]`);
+  await train.locator('summary.action-roll_back_service').click();
+  const form = train.locator('details.confirm[open]');
+  await expect(form.locator('select[name="service"] option')).toHaveText(['auth', 'sessions']);
+  await form.locator('select[name="service"]').selectOption('sessions');
+  await form.locator('input[name="reason"]').fill('sessions drops logins');
+  // The console refreshes every two seconds; the open form survives it.
+  await page.waitForTimeout(4_500);
+  await expect(form.locator('input[name="reason"]')).toHaveValue('sessions drops logins');
+  await page.screenshot({ path: 'screenshots/console-roll-back-one-service.png', fullPage: true });
+  await form.locator('button.confirm-button').click();
+  await expect(train.locator('summary.action-roll_back_service')).toHaveCount(0);
+  const story = await page.context().newPage();
+  await story.goto(`/trains/${trainId}`);
+  await expect(story.locator('.timeline')).toContainText(
+    'rolling back sessions alone, by user:release-manager: sessions drops logins',
+  );
+  await expect(story.locator('.timeline')).toContainText('sessions rolled back in');
+  await expect(story.locator('.missed-reason')).toContainText('rolled back by user:release-manager: sessions drops logins');
+  await story.close();
+});

@@ -186,6 +186,7 @@ pub fn ConsolePage() -> impl IntoView {
     let started = track(emergency, |input| input.definition.clone());
     let rehearsed = track(rehearsal, |input| input.definition.clone());
     let loaded = move || console.get().and_then(Result::ok);
+    let latest = Signal::derive(move || loaded().map(|v| v.trains).unwrap_or_default());
     view! {
         <section class="console" aria-labelledby="console-title">
             <h1 id="console-title">"Console"</h1>
@@ -251,12 +252,14 @@ pub fn ConsolePage() -> impl IntoView {
                                 </tr>
                             </thead>
                             <tbody>
+                                // A row is rebuilt only when what it offers changes, so a form
+                                // being filled in stays open while the train moves on.
                                 <For
                                     each=move || loaded().map(|v| v.trains).unwrap_or_default()
-                                    key=|train| train.clone()
+                                    key=|train| (train.id.clone(), train.actions.clone(), train.rollback_services.clone())
                                     let:train
                                 >
-                                    <TrainRow train zone act acted_on/>
+                                    <TrainRow train latest zone act acted_on/>
                                 </For>
                             </tbody>
                         </table>
@@ -323,20 +326,29 @@ pub fn ConsolePage() -> impl IntoView {
     }
 }
 
+/// A train's row. Its phase, step and waiting reason follow `latest`; the row
+/// is rebuilt when its actions change.
 #[component]
 fn TrainRow(
     train: ConsoleTrain,
+    latest: Signal<Vec<ConsoleTrain>>,
     zone: ViewerZone,
     act: ServerAction<OperateTrain>,
     acted_on: ReadSignal<Option<String>>,
 ) -> impl IntoView {
     let ViewerZone(zone_name) = zone;
     let row_error = refusal(act, acted_on, train.id.clone());
-    let at = train.cutover_at;
-    let when = move || clock_time(at, zone_name.get().is_some());
+    let current = {
+        let first = train.clone();
+        Memo::new(move |_| {
+            latest.with(|trains| trains.iter().find(|t| t.id == first.id).cloned()).unwrap_or_else(|| first.clone())
+        })
+    };
+    let phase = move || current.with(|t| t.phase.clone());
+    let when = move || clock_time(current.with(|t| t.cutover_at), zone_name.get().is_some());
     let id = train.id.clone();
     view! {
-        <tr class=format!("console-train phase-{}", train.phase) data-train=train.id.clone()>
+        <tr class=move || format!("console-train phase-{}", phase()) data-train=train.id.clone()>
             <th scope="row">
                 <crate::KindMark kind=train.kind.clone()/>
                 " "
@@ -344,12 +356,14 @@ fn TrainRow(
             </th>
             <td>{train.domain.clone()}</td>
             <td>
-                <span class=format!("phase phase-{}", train.phase)>{train.phase.replace('_', " ")}</span>
-                {(!train.waiting_reason.is_empty())
-                    .then(|| view! { <span class="waiting-reason">{train.waiting_reason.clone()}</span> })}
+                <span class=move || format!("phase phase-{}", phase())>{move || phase().replace('_', " ")}</span>
+                {move || {
+                    let reason = current.with(|t| t.waiting_reason.clone());
+                    (!reason.is_empty()).then(|| view! { <span class="waiting-reason">{reason}</span> })
+                }}
             </td>
             <td>
-                {train.step.clone()}
+                {move || current.with(|t| t.step.clone())}
                 <ul class="contacts">
                     {train
                         .services
