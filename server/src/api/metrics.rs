@@ -180,13 +180,15 @@ pub async fn figures(conn: &mut Conn, now: i64) -> Result<Figures, DbError> {
     )
     .fetch_all(&mut *conn)
     .await?;
-    let durations: Vec<f64> = rolled_back
+    let mut durations: Vec<f64> = rolled_back
         .iter()
         .filter_map(|(state, ended)| {
             let run: TrainRun = serde_json::from_str(state).ok()?;
             Some((ended - run.rollback_started_at?) as f64 / 1000.0)
         })
         .collect();
+    // Rollbacks of some services restore a baseline too.
+    durations.extend(finished_runs.iter().flat_map(|run| run.service_rollback_times().map(|(_, seconds)| seconds)));
     let mean_rollback_seconds = (!durations.is_empty()).then(|| durations.iter().sum::<f64>() / durations.len() as f64);
 
     let (scans, passed): (i64, i64) = sqlx::query_as(

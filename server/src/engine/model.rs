@@ -342,6 +342,15 @@ impl TrainRun {
         self.service_rollbacks.iter().find(|r| r.running())
     }
 
+    /// When each finished rollback of some services ended and how many
+    /// seconds it took from its trigger (they count towards M3).
+    pub fn service_rollback_times(&self) -> impl Iterator<Item = (i64, f64)> + '_ {
+        self.service_rollbacks.iter().filter_map(|r| {
+            let ended = r.finished_at?;
+            Some((ended, (ended - r.started_at) as f64 / 1000.0))
+        })
+    }
+
     /// Whether any step has been deployed (so stopping means rolling back).
     pub fn has_deployed(&self) -> bool {
         self.current_step > 0 || !matches!(self.step_status, StepStatus::NotStarted)

@@ -65,19 +65,26 @@ pub async fn build(db: &Db, now: i64, domain: Option<&str>) -> anyhow::Result<Da
     let measured = store::measurements::with_domain_since(&mut conn, since).await?;
     drop(conn);
 
-    let runs: Vec<TrainRun> =
-        finished.iter().filter_map(|(_, _, run, _)| serde_json::from_str(run.as_deref()?).ok()).collect();
+    let kinds_and_runs: Vec<(&String, TrainRun)> = finished
+        .iter()
+        .filter_map(|(_, _, run, kind)| Some((kind, serde_json::from_str(run.as_deref()?).ok()?)))
+        .collect();
     let outcomes: Vec<(String, Observation)> = finished
         .iter()
         .map(|(state, at, _, kind)| (kind.clone(), (*at, if state == "completed" { 1.0 } else { 0.0 })))
         .collect();
-    let rollback_seconds: Vec<(String, Observation)> = rollbacks
+    let mut rollback_seconds: Vec<(String, Observation)> = rollbacks
         .iter()
         .filter_map(|(run, ended, kind)| {
             let run: TrainRun = serde_json::from_str(run).ok()?;
             Some((kind.clone(), (*ended, (ended - run.rollback_started_at?) as f64 / 1000.0)))
         })
         .collect();
+    // Rollbacks of some services restore a baseline too.
+    for (kind, run) in &kinds_and_runs {
+        rollback_seconds.extend(run.service_rollback_times().map(|observed| ((*kind).clone(), observed)));
+    }
+    let runs: Vec<TrainRun> = kinds_and_runs.into_iter().map(|(_, run)| run).collect();
     // A rehearsal's outcome says how ready a train is, not how releases went: kept apart.
     let production = |observed: &[(String, Observation)]| -> Vec<Observation> {
         observed.iter().filter(|(kind, _)| kind != "rehearsal").map(|(_, o)| *o).collect()

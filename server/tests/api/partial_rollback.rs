@@ -233,6 +233,7 @@ async fn a_group_member_rolls_back_with_its_group_and_a_failed_callback_holds_un
     assert!(!console.contains("<option value=\"checkout\">"), "not the others while it is held");
 
     now += 60_000;
+    app.clock.set(server::time::from_ms(now));
     let (status, body) = act(&app, &rita, &train, wallet).await;
     assert_eq!((status, body["phase"].as_str()), (200, Some("monitoring")), "{body}");
     while runtime::work(&app.db, lead(&app.db).await, &integrations, now, 100).await.expect("work") > 0 {}
@@ -247,4 +248,9 @@ async fn a_group_member_rolls_back_with_its_group_and_a_failed_callback_holds_un
     let boarded: Vec<&str> = run.candidates.iter().filter(|c| c.boarded()).map(|c| c.service.as_str()).collect();
     assert_eq!(boarded, vec!["checkout"], "checkout stays deployed");
     assert_eq!(run.service_rollbacks[0].attempts, 2);
+    let (_, metrics) = app.get("/metrics").await;
+    assert!(
+        metrics.contains("railyard_rollback_seconds_mean 60.0\n"),
+        "M3 counts from the first trigger to the baseline restored, through the retry: {metrics}"
+    );
 }
