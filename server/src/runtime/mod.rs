@@ -265,6 +265,8 @@ async fn deploying_elsewhere(conn: &mut Conn, train_id: &str, run: &TrainRun) ->
     if ours.is_empty() {
         return Ok(None);
     }
+    // Until this transaction ends, another replica checking the same services waits, then sees what it decided.
+    store::services::lock_for_rollout(conn, &ours).await?;
     let rows: Vec<(String, String, String)> = sqlx::query_as(
         "SELECT t.id, d.name, s.name FROM trains t JOIN train_definitions d ON d.id = t.definition_id \
          JOIN train_candidates c ON c.train_id = t.id AND c.status = 'boarded' \

@@ -86,3 +86,22 @@ pub async fn update(conn: &mut Conn, service: &Service, now: i64) -> Result<(), 
     .await?;
     Ok(())
 }
+
+/// Locks the rows of the services called `names` until the transaction
+/// ends, so that replicas deciding whether a step over those services may
+/// start take turns (PostgreSQL; SQLite's writers already queue).
+#[tracing::instrument(skip_all)]
+pub async fn lock_for_rollout(conn: &mut Conn, names: &[&str]) -> Result<(), DbError> {
+    if names.is_empty() || conn.backend_name() != "PostgreSQL" {
+        return Ok(());
+    }
+    let placeholders: Vec<String> = (1..=names.len()).map(|i| format!("${i}")).collect();
+    // Rows are locked in name order, so two transactions never wait on each other in a circle.
+    let sql = format!("SELECT id FROM services WHERE name IN ({}) ORDER BY name FOR UPDATE", placeholders.join(", "));
+    let mut query = sqlx::query(&sql);
+    for name in names {
+        query = query.bind(*name);
+    }
+    query.fetch_all(conn).await?;
+    Ok(())
+}

@@ -66,3 +66,28 @@ async fn a_train_waits_while_another_deploys_its_service_and_then_goes_on(backen
     assert!(timeline.iter().any(|e| e.reason.contains("going on")), "it says when it goes on");
 }
 on_both_backends!(deploy_lock, a_train_waits_while_another_deploys_its_service_and_then_goes_on);
+
+/// Two replicas deciding at once whether a step over the same service may
+/// start take turns: the second waits until the first has committed, then
+/// reads what it decided.
+async fn deciding_over_the_same_service_takes_turns(backend: Backend) {
+    let app = spawn_app(backend, false).await;
+    let fleet = ledger_fleet("", "", &[]);
+    fleet::apply(&app.db, &parse("fleet.toml", &fleet).expect("valid"), test_now()).await.expect("apply");
+    let mut first = app.db.begin().await.expect("begin");
+    store::services::lock_for_rollout(&mut first, &["ledger"]).await.expect("lock");
+    let db = app.db.clone();
+    let second = tokio::spawn(async move {
+        let mut second = db.begin().await.expect("begin");
+        store::services::lock_for_rollout(&mut second, &["ledger"]).await.expect("lock");
+        second.commit().await.expect("commit");
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!second.is_finished(), "the second decision waits while the first is open");
+    first.commit().await.expect("commit");
+    tokio::time::timeout(std::time::Duration::from_secs(5), second)
+        .await
+        .expect("the second goes on once the first committed")
+        .expect("joined");
+}
+on_both_backends!(rollout_decisions_take_turns, deciding_over_the_same_service_takes_turns);
