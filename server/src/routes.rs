@@ -90,7 +90,7 @@ impl ApiRoutes {
 fn api_routes() -> ApiRoutes {
     use api::metrics;
     use api::{actions, approvals, artifacts, audit, break_glass, deployments, embed, emergency, health, incidents};
-    use api::{calendar_feed, freezes, session, tokens, trains, users};
+    use api::{calendar_feed, freezes, rejections, session, tokens, trains, users};
     let sarif = artifacts::report_sarif.layer(DefaultBodyLimit::max(SARIF_LIMIT));
     ApiRoutes::new()
         .probe("/healthz", health::healthz)
@@ -143,6 +143,7 @@ fn api_routes() -> ApiRoutes {
         .add(Method::POST, "/api/v1/artifacts", artifacts::register)
         .add(Method::GET, "/api/v1/artifacts/{id}", artifacts::show)
         .add(Method::POST, "/api/v1/artifacts/{id}/checks", artifacts::report_check)
+        .add(Method::POST, "/api/v1/artifacts/{id}/reject", rejections::reject)
         .add(Method::POST, "/api/v1/artifacts/{id}/sarif", sarif)
 }
 

@@ -16,6 +16,7 @@ pub mod health;
 pub mod incidents;
 pub mod metrics;
 pub mod openapi;
+pub mod rejections;
 pub mod session;
 pub mod tokens;
 pub mod trains;

@@ -15,7 +15,7 @@ use utoipa::openapi::{ContentBuilder, HeaderBuilder, OpenApi as Document, Ref, R
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
 use super::{actions, approvals, artifacts, audit, break_glass, deployments, embed, emergency, freezes, incidents};
-use super::{session, tokens, trains, users};
+use super::{rejections, session, tokens, trains, users};
 
 /// An error answer.
 #[derive(Debug, serde::Serialize, ToSchema)]
@@ -107,6 +107,7 @@ impl Modify for Shared {
         break_glass::list, break_glass::request, break_glass::approve, break_glass::reject,
         incidents::report, deployments::status,
         artifacts::register, artifacts::show, artifacts::report_check, artifacts::report_sarif,
+        rejections::reject,
         document,
     ),
     modifiers(&Shared)

@@ -84,6 +84,11 @@ pub enum Action {
         artifact_id: String,
         gate: String,
     },
+    /// Take a candidate (with its atomic group) off the train before anything
+    /// is deployed; it may board the next train unless its artifact was rejected.
+    RemoveCandidate {
+        artifact_id: String,
+    },
 }
 
 /// Something that happened to a train.

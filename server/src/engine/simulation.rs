@@ -703,3 +703,37 @@ fn service_rollbacks_that_make_no_sense_are_refused_and_naming_every_service_rol
     assert_eq!(refused(&partial, roll_back(&["ledger"])), "ledger is still rolling back: wait for it to finish");
     assert_eq!(refused(&partial, Action::RollBack), "ledger is still rolling back: wait for it to finish");
 }
+
+#[test]
+fn taking_a_blocked_candidate_off_the_train_lets_the_rest_go_and_later_refuses() {
+    let mut world = World::standard();
+    world.gates.insert(("a2".into(), "tests".into()), vec![GateOutcome::Blocked("requires wallet-api@3".into())]);
+    let remove = Action::RemoveCandidate { artifact_id: "a2".into() };
+    world.scheduled.push((OPENED + 5 * MINUTE, operator(remove.clone(), "ships next week with wallet")));
+    let trace = drive(world);
+    assert_eq!(trace.run.phase, TrainState::Completed, "ledger ships alone");
+    let reason = "taken off the train by rm: ships next week with wallet";
+    assert_eq!(trace.run.candidates[1].missed.as_deref(), Some(reason));
+    assert_eq!(carried(&trace), vec![("a2", reason, false)], "carried to the next train, not rejected");
+    assert!(trace.said(&format!("checkout {reason}")));
+    assert!(trace.said("every held gate is decided"), "the hold it caused is left");
+
+    let mut deployed = trace.run.clone();
+    deployed.phase = TrainState::Monitoring;
+    deployed.candidates[1].missed = None;
+    let refusal = step(&deployed, &operator(remove, "too late"), trace.now);
+    let expected = "checkout is already deployed: roll it back alone (roll_back_services) instead";
+    assert_eq!(refusal, Err(Refusal::NotNow(expected.into())));
+}
+
+#[test]
+fn taking_a_group_member_off_the_train_takes_its_group() {
+    let mut world = grouped();
+    let remove = Action::RemoveCandidate { artifact_id: "a2".into() };
+    world.scheduled.push((OPENED + MINUTE, operator(remove, "wallet waits for the ledger fix")));
+    world.gates.insert(("a1".into(), "tests".into()), vec![GateOutcome::Awaiting("1 of 2 approvals".into())]);
+    let trace = drive(world);
+    let off: Vec<(&str, bool)> = trace.run.candidates.iter().map(|c| (c.service.as_str(), c.boarded())).collect();
+    assert_eq!(off, vec![("ledger", false), ("wallet", false), ("checkout", true)]);
+    assert_eq!(trace.run.phase, TrainState::Completed);
+}

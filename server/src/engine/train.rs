@@ -609,6 +609,7 @@ impl Machine {
                 self.start_rollback(format!("rollback by {actor}: {reason}"));
             }
             Action::RollBackServices { services } => self.roll_back_services(actor, services, reason)?,
+            Action::RemoveCandidate { artifact_id } => self.remove_candidate(actor, artifact_id, reason)?,
             Action::WaiveGate { artifact_id, gate } => {
                 if self.working_phase() != TrainState::Preflight {
                     return Err(Refusal::NotNow("gates can be waived only during pre-flight".into()));
@@ -644,6 +645,43 @@ impl Machine {
                     self.unpause("every held gate is decided".into());
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// Takes a candidate and its group off the train before anything is deployed.
+    fn remove_candidate(&mut self, actor: &str, artifact_id: &str, reason: &str) -> Result<(), Refusal> {
+        let deployed = self.run.has_deployed();
+        let candidate = self
+            .run
+            .candidates
+            .iter_mut()
+            .find(|c| c.artifact_id == artifact_id)
+            .ok_or_else(|| Refusal::NotNow(format!("artifact {artifact_id} is not on this train")))?;
+        let service = candidate.service.clone();
+        if !candidate.boarded() {
+            return Err(Refusal::NotNow(format!("{service} is already off this train")));
+        }
+        if deployed {
+            return Err(Refusal::NotNow(format!(
+                "{service} is already deployed: roll it back alone (roll_back_services) instead"
+            )));
+        }
+        let why = format!("taken off the train by {actor}: {reason}");
+        candidate.missed = Some(why.clone());
+        let group = candidate.group.clone();
+        self.effects.push(Effect::CarryOver {
+            artifact_id: artifact_id.to_owned(),
+            reason: why.clone(),
+            reject: false,
+        });
+        let members = match group {
+            Some(group) => self.miss_group(&group, &why),
+            None => vec![service],
+        };
+        self.note(format!("{} {why}", members.join(", ")));
+        if self.run.hold == Some(HoldReason::Gates) && !self.undecided_gates() {
+            self.unpause("every held gate is decided".into());
         }
         Ok(())
     }

@@ -145,6 +145,7 @@ fn matrix() -> BTreeMap<String, Row> {
             "POST /api/v1/artifacts/{id}/sarif",
             Row { allowed: PAYMENTS_WRITERS, body: Some(sarif), query: "?name=trivy", form: "" },
         ),
+        ("POST /api/v1/artifacts/{id}/reject", with_body(OPERATORS, json!({ "reason": "matrix: a bad build" }))),
         ("GET /calendar.ics", row(READERS)),
         ("GET /", row(READERS)),
         ("GET /login", row(EVERYONE)),

@@ -28,6 +28,7 @@ mod postmortem;
 mod prometheus;
 mod prometheus_faults;
 mod rehearsal;
+mod rejections;
 mod runtime;
 mod scheduler;
 mod separation_of_duties;

@@ -27,13 +27,13 @@ const SECRET: &str = "partial-rollback-secret";
 
 /// What the deployer received, and whether it answers later (202 pending).
 #[derive(Default)]
-struct Deployer {
+pub(crate) struct Deployer {
     /// (idempotency key, payload).
-    releases: Vec<(String, Value)>,
+    pub(crate) releases: Vec<(String, Value)>,
     pending: bool,
 }
 
-type Shared = Arc<Mutex<Deployer>>;
+pub(crate) type Shared = Arc<Mutex<Deployer>>;
 
 async fn release(State(deployer): State<Shared>, headers: HeaderMap, body: Bytes) -> (StatusCode, String) {
     let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
@@ -44,18 +44,19 @@ async fn release(State(deployer): State<Shared>, headers: HeaderMap, body: Bytes
 }
 
 /// Starts the deployer and an app with the payments fleet (ledger and wallet
-/// in the group ledger-core, checkout alone) deploying through it.
-async fn payments(backend: Backend, pending: bool) -> (TestApp, Shared) {
+/// in the group ledger-core, checkout alone) deploying through it, with
+/// `extra` lines in the train definition.
+pub(crate) async fn payments(backend: Backend, pending: bool, extra: &str) -> (TestApp, Shared) {
     let deployer: Shared = Arc::new(Mutex::new(Deployer { pending, ..Deployer::default() }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("address");
     let router = Router::new().route("/deploy", post(release)).with_state(deployer.clone());
     tokio::spawn(async move { axum::serve(listener, router).await });
-    let variable = format!("RAILYARD_TEST_PARTIAL_{backend:?}_{pending}").to_uppercase();
+    let variable = format!("RAILYARD_TEST_PARTIAL_{backend:?}_{pending}_{}", extra.len()).to_uppercase();
     std::env::set_var(&variable, SECRET);
     let app = spawn_app(backend, false).await;
     let webhook = format!(
-        "deployer = \"webhook\"\nwebhook_url = \"http://{address}/deploy\"\nwebhook_secret_env = \"{variable}\""
+        "deployer = \"webhook\"\nwebhook_url = \"http://{address}/deploy\"\nwebhook_secret_env = \"{variable}\"\n{extra}"
     );
     let fleet = parse("fleet.toml", &fleet_file(&webhook)).expect("valid");
     fleet::apply(&app.db, &fleet, test_now()).await.expect("apply");
@@ -64,7 +65,7 @@ async fn payments(backend: Backend, pending: bool) -> (TestApp, Shared) {
 
 /// Ships 1.0.0 of every service on day 0, registers 2.0.0 and opens day 1's
 /// train; returns it with the integrations driving it and the instant it opened.
-async fn second_train(app: &TestApp) -> (String, FleetIntegrations, i64) {
+pub(crate) async fn second_train(app: &TestApp) -> (String, FleetIntegrations, i64) {
     for (service, digit) in [("ledger", 'a'), ("wallet", 'b'), ("checkout", 'c')] {
         register_build(app, service, "1.0.0", digit, "1.0").await;
     }
@@ -81,7 +82,13 @@ async fn second_train(app: &TestApp) -> (String, FleetIntegrations, i64) {
 }
 
 /// Works the runtime minute by minute from `now` until `done` says so; returns the instant.
-async fn work_until(app: &TestApp, integrations: &FleetIntegrations, train: &str, mut now: i64, done: &str) -> i64 {
+pub(crate) async fn work_until(
+    app: &TestApp,
+    integrations: &FleetIntegrations,
+    train: &str,
+    mut now: i64,
+    done: &str,
+) -> i64 {
     let fence = lead(&app.db).await;
     for _ in 0..24 * 60 {
         app.clock.set(server::time::from_ms(now));
@@ -96,7 +103,7 @@ async fn work_until(app: &TestApp, integrations: &FleetIntegrations, train: &str
     panic!("train {train} never got to {done}")
 }
 
-async fn act(app: &TestApp, cookie: &str, train: &str, body: Value) -> (u16, Value) {
+pub(crate) async fn act(app: &TestApp, cookie: &str, train: &str, body: Value) -> (u16, Value) {
     let path = format!("/api/v1/trains/{train}/actions");
     let (status, text) = app.send_as(Some(cookie), Method::POST, &path, Some(&body)).await;
     (status, serde_json::from_str(&text).unwrap_or_else(|_| panic!("JSON from {path}: {text}")))
@@ -113,7 +120,7 @@ fn listed(payload: &Value, field: &str) -> Vec<String> {
 }
 
 async fn one_service_rolls_back_alone_and_the_rest_of_the_train_completes(backend: Backend) {
-    let (app, deployer) = payments(backend, false).await;
+    let (app, deployer) = payments(backend, false, "").await;
     app.user_with_roles("rita", &[("release_manager", Some("payments"))]).await;
     let (train, integrations, opened) = second_train(&app).await;
     let now = work_until(&app, &integrations, &train, opened, "monitoring").await;
@@ -205,7 +212,7 @@ async fn callback(app: &TestApp, key: &str, status: &str, now: i64) -> u16 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_group_member_rolls_back_with_its_group_and_a_failed_callback_holds_until_retried() {
-    let (app, deployer) = payments(Backend::Sqlite, false).await;
+    let (app, deployer) = payments(Backend::Sqlite, false, "").await;
     app.user_with_roles("rita", &[("release_manager", Some("payments"))]).await;
     let (train, integrations, opened) = second_train(&app).await;
     let mut now = work_until(&app, &integrations, &train, opened, "monitoring").await;
