@@ -2,7 +2,10 @@
 //! the `api_contract` gate (seed F3). Pure.
 //!
 //! A contract is `name@version`, e.g. `ledger-api@2`. A provider lists every
-//! version it serves; a consumer names the versions it needs. After a train
+//! version it serves; a consumer names the version it needs, exactly
+//! (`ledger-api@2`) or as a semver range (`ledger-api@>=2.1, <3`,
+//! `ledger-api@^2`, `ledger-api@~2.3`, `ledger-api@2.*`; a provided `2` reads
+//! as 2.0.0, `2.3` as 2.3.0). After a train
 //! each service runs either its candidate on the train or what production
 //! runs now; every requirement must be met by some service in that world.
 //! A candidate that declares no contracts is taken to keep its service's
@@ -10,6 +13,7 @@
 
 use std::fmt;
 
+use semver::{Version, VersionReq};
 use serde::{Deserialize, Serialize};
 
 /// What an artifact declares.
@@ -19,7 +23,8 @@ pub struct Contracts {
     /// Contract versions it serves, e.g. `["ledger-api@1", "ledger-api@2"]`.
     #[serde(default)]
     pub provides: Vec<String>,
-    /// Contract versions it needs someone to serve, e.g. `["ledger-api@2"]`.
+    /// Contract versions it needs someone to serve, e.g. `["ledger-api@2"]` or
+    /// `["ledger-api@>=2.1, <3"]`.
     #[serde(default)]
     pub requires: Vec<String>,
 }
@@ -32,10 +37,14 @@ impl Contracts {
                 return Err(format!("`contracts.{field}` may hold at most 100 entries"));
             }
             for (index, entry) in list.iter().enumerate() {
-                if split(entry).is_none() {
-                    return Err(format!(
-                        "`contracts.{field}[{index}]` \"{entry}\" must be name@version, e.g. \"ledger-api@2\""
-                    ));
+                let valid = if field == "provides" { split(entry).is_some() } else { requirement(entry).is_some() };
+                if !valid {
+                    let expected = if field == "provides" {
+                        "name@version, e.g. \"ledger-api@2\""
+                    } else {
+                        "name@version or name@range, e.g. \"ledger-api@2\" or \"ledger-api@>=2.1, <3\""
+                    };
+                    return Err(format!("`contracts.{field}[{index}]` \"{entry}\" must be {expected}"));
                 }
             }
         }
@@ -53,13 +62,60 @@ impl Contracts {
     }
 }
 
-/// `name@version` split, both parts non-empty and printable without spaces.
+/// `name@version` split, both parts labels.
 fn split(entry: &str) -> Option<(&str, &str)> {
     let (name, version) = entry.split_once('@')?;
-    let ok = |part: &str| {
-        !part.is_empty() && part.len() <= 100 && part.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    (is_label(name) && is_label(version)).then_some((name, version))
+}
+
+/// Non-empty, at most 100 characters, letters, digits, `-`, `_` and `.` only.
+fn is_label(part: &str) -> bool {
+    !part.is_empty() && part.len() <= 100 && part.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+}
+
+/// The version a requirement wants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Wanted {
+    /// Exactly this label.
+    Exact(String),
+    /// Any semver version in the range.
+    Range(VersionReq),
+}
+
+/// A requirement split into its contract's name and what version it wants.
+fn requirement(entry: &str) -> Option<(&str, Wanted)> {
+    if let Some((name, version)) = split(entry) {
+        return Some((name, Wanted::Exact(version.to_owned())));
+    }
+    let (name, range) = entry.split_once('@')?;
+    let ranged = range.len() <= 100 && (range.starts_with(['^', '~', '<', '>', '=']) || range.contains('*'));
+    if !is_label(name) || !ranged {
+        return None;
+    }
+    Some((name, Wanted::Range(VersionReq::parse(range).ok()?)))
+}
+
+/// A provided version as semver, read leniently: `2` is 2.0.0, `2.3` is 2.3.0, a leading `v` is dropped.
+fn lenient(version: &str) -> Option<Version> {
+    let bare = version.strip_prefix('v').unwrap_or(version);
+    let padded = match bare.split('.').count() {
+        1 => format!("{bare}.0.0"),
+        2 => format!("{bare}.0"),
+        _ => bare.to_owned(),
     };
-    (ok(name) && ok(version)).then_some((name, version))
+    Version::parse(&padded).ok()
+}
+
+/// Whether the provided contract (`name@version`) meets `required`.
+fn meets(provided: &str, required: &str) -> bool {
+    let (Some((name, version)), Some((wanted_name, wanted))) = (split(provided), requirement(required)) else {
+        return false;
+    };
+    name == wanted_name
+        && match wanted {
+            Wanted::Exact(exact) => version == exact,
+            Wanted::Range(range) => lenient(version).is_some_and(|v| range.matches(&v)),
+        }
 }
 
 /// Where a party of the check runs.
@@ -107,7 +163,7 @@ pub struct Mismatch {
 impl fmt::Display for Mismatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} requires {}", self.consumer.label(), self.requirement)?;
-        let name = split(&self.requirement).map_or("", |(name, _)| name);
+        let name = requirement(&self.requirement).map_or("", |(name, _)| name);
         if self.offered.is_empty() {
             return write!(f, ", but no service in this train or in production provides {name}");
         }
@@ -142,10 +198,10 @@ pub fn mismatches(world: &[Party]) -> Vec<Mismatch> {
     let mut found = Vec::new();
     for consumer in world {
         for requirement in &consumer.contracts.requires {
-            if world.iter().any(|p| p.contracts.provides.contains(requirement)) {
+            if world.iter().any(|p| p.contracts.provides.iter().any(|c| meets(c, requirement))) {
                 continue;
             }
-            let name = split(requirement).map_or("", |(name, _)| name);
+            let name = self::requirement(requirement).map_or("", |(name, _)| name);
             let offered = world
                 .iter()
                 .filter_map(|p| {
@@ -173,7 +229,7 @@ pub fn blamed_on<'a>(service: &str, previous: Option<&Contracts>, found: &'a [Mi
         .iter()
         .filter(|m| {
             m.consumer.service == service
-                || previous.is_some_and(|contracts| contracts.provides.contains(&m.requirement))
+                || previous.is_some_and(|contracts| contracts.provides.iter().any(|c| meets(c, &m.requirement)))
         })
         .collect()
 }
@@ -236,6 +292,50 @@ mod tests {
         );
         assert_eq!(blamed_on("ledger", Some(&previous), &found).len(), 1);
         assert!(blamed_on("search", None, &found).is_empty());
+    }
+
+    #[test]
+    fn a_range_is_met_by_any_provided_version_inside_it() {
+        let consumer = |requires: &str| party("checkout", "5.0.0", Place::Train, &[], &[requires]);
+        let ledger = |provides: &[&str]| party("ledger", "2.4.0", Place::Production, provides, &[]);
+        for (requires, provides, met) in [
+            ("ledger-api@>=2.1, <3", &["ledger-api@2.3"][..], true),
+            ("ledger-api@>=2.1, <3", &["ledger-api@2.0", "ledger-api@3"][..], false),
+            ("ledger-api@^2", &["ledger-api@2"][..], true),
+            ("ledger-api@~2.3", &["ledger-api@2.4.1"][..], false),
+            ("ledger-api@2.*", &["ledger-api@v2.9.0"][..], true),
+            ("ledger-api@^2", &["wallet-api@2"][..], false),
+            // An exact requirement stays exact: 2 is not 2.0.
+            ("ledger-api@2", &["ledger-api@2.0"][..], false),
+            // Labels that are not versions never fall in a range.
+            ("ledger-api@>=1", &["ledger-api@beta"][..], false),
+        ] {
+            let found = mismatches(&[consumer(requires), ledger(provides)]);
+            assert_eq!(found.is_empty(), met, "{requires} against {provides:?}");
+        }
+        let found = mismatches(&[consumer("ledger-api@>=2.1, <3"), ledger(&["ledger-api@3.0.0"])]);
+        assert_eq!(
+            found[0].to_string(),
+            "checkout 5.0.0 (in this train) requires ledger-api@>=2.1, <3, \
+             but ledger 2.4.0 (in production) provides ledger-api@3.0.0"
+        );
+        let previous = Contracts { provides: vec!["ledger-api@2.4".into()], requires: vec![] };
+        assert_eq!(blamed_on("ledger", Some(&previous), &found).len(), 1, "ledger stopped serving a 2.x");
+    }
+
+    #[test]
+    fn ranges_are_for_requirements_and_must_parse() {
+        let requires = |entry: &str| Contracts { provides: vec![], requires: vec![entry.into()] }.validate();
+        let provides = |entry: &str| Contracts { provides: vec![entry.into()], requires: vec![] }.validate();
+        for good in ["ledger-api@>=2.1, <3", "ledger-api@^2", "ledger-api@~2.3", "ledger-api@2.*", "ledger-api@2"] {
+            assert!(requires(good).is_ok(), "{good}");
+        }
+        for bad in ["ledger-api@>=two", "ledger-api@2 || 3", "ledger api@^2", "@^2", "ledger-api@"] {
+            let error = requires(bad).expect_err(bad);
+            assert!(error.contains("name@version or name@range"), "{error}");
+        }
+        let error = provides("ledger-api@^2").expect_err("a provider serves versions, not ranges");
+        assert!(error.contains("contracts.provides[0]") && error.contains("must be name@version"), "{error}");
     }
 
     #[test]

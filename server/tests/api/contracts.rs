@@ -114,3 +114,32 @@ async fn dropping_a_version_production_still_needs_blocks_the_provider() {
         "checkout 1.0.0 (in production) requires ledger-api@2, but ledger 3.0.0 (in this train) provides ledger-api@3"
     );
 }
+
+#[tokio::test]
+async fn a_range_requirement_accepts_any_version_inside_it_and_blocks_a_provider_leaving_it() {
+    let app = spawn_app(Backend::Sqlite, false).await;
+    fleet::apply(&app.db, &parse("fleet.toml", FLEET).expect("valid"), test_now()).await.expect("apply");
+    let bad = json!({ "service": "checkout", "version": "9.9.9", "digest": format!("sha256:{}", "e".repeat(64)),
+                      "commit": "abc1234", "author": "bob", "contracts": { "requires": ["ledger-api@>=two"] } });
+    let (status, body) = app.post_json("/api/v1/artifacts", &bad).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"].as_str().unwrap_or_default().contains("name@range"), "{body}");
+
+    // Day one: checkout accepts any 2.x from 2.1 on; ledger serves 2.4.
+    build(&app, "ledger", "1.0.0", 'a', json!({ "provides": ["ledger-api@2.4"], "requires": [] })).await;
+    build(&app, "checkout", "1.0.0", 'b', json!({ "provides": [], "requires": ["ledger-api@>=2.1, <3"] })).await;
+    let first = run_day(&app, 0, SimulatedMetrics::default()).await;
+    assert_eq!(runtime::load(&app.db, &first).await.expect("state").phase.to_string(), "completed");
+
+    // Day two: a ledger serving only 3.0 leaves production's checkout without a 2.x.
+    let ledger = build(&app, "ledger", "3.0.0", 'c', json!({ "provides": ["ledger-api@3.0"], "requires": [] })).await;
+    let second = run_day(&app, 1, SimulatedMetrics::default()).await;
+    let run = runtime::load(&app.db, &second).await.expect("state");
+    assert_eq!(run.phase.to_string(), "held");
+    let candidate = run.candidates.iter().find(|c| c.artifact_id == ledger).expect("ledger");
+    let gate = candidate.gates.iter().find(|g| g.name == "api_contract").expect("gate");
+    assert_eq!(
+        gate.state.detail(),
+        "checkout 1.0.0 (in production) requires ledger-api@>=2.1, <3, but ledger 3.0.0 (in this train) provides ledger-api@3.0"
+    );
+}
