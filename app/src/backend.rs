@@ -94,6 +94,15 @@ mod port {
             gate: String,
             reason: String,
         ) -> BoxFuture<'_, Result<String, BackendError>>;
+        /// Takes `artifact_id` (with its atomic group) off train `train_id`
+        /// before anything is deployed; answers with the train's phase.
+        fn remove_candidate(
+            &self,
+            caller: &Parts,
+            train_id: String,
+            artifact_id: String,
+            reason: String,
+        ) -> BoxFuture<'_, Result<String, BackendError>>;
         /// Approves (`approve`) or rejects (`reject`) a candidate; answers with its approval status.
         fn decide_candidate(
             &self,

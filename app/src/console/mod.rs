@@ -51,6 +51,14 @@ pub async fn waive_gate(
     result.map_err(crate::backend::BackendError::into_server_error)
 }
 
+/// Takes a candidate (with its atomic group) off a train before anything is deployed.
+#[server(prefix = "/rpc", endpoint = "remove_candidate")]
+pub async fn remove_candidate(train_id: String, artifact_id: String, reason: String) -> Result<String, ServerFnError> {
+    let (backend, caller) = crate::backend::backend_and_caller()?;
+    let result = backend.remove_candidate(&caller, train_id, artifact_id, reason).await;
+    result.map_err(crate::backend::BackendError::into_server_error)
+}
+
 /// Approves or rejects a candidate.
 #[server(prefix = "/rpc", endpoint = "decide_candidate")]
 pub async fn decide_candidate(artifact_id: String, decision: String, comment: String) -> Result<String, ServerFnError> {
@@ -149,6 +157,7 @@ where
 pub fn ConsolePage() -> impl IntoView {
     let act = ServerAction::<OperateTrain>::new();
     let waive = ServerAction::<WaiveGate>::new();
+    let remove = ServerAction::<RemoveCandidate>::new();
     let decide = ServerAction::<DecideCandidate>::new();
     let ask = ServerAction::<RequestBreakGlass>::new();
     let glass = ServerAction::<DecideBreakGlass>::new();
@@ -162,6 +171,7 @@ pub fn ConsolePage() -> impl IntoView {
             let versions = [
                 act.version(),
                 waive.version(),
+                remove.version(),
                 decide.version(),
                 ask.version(),
                 glass.version(),
@@ -181,6 +191,7 @@ pub fn ConsolePage() -> impl IntoView {
     // Which object each action last ran for, so its refusal shows beside that object's controls.
     let acted_on = track(act, |input| input.train_id.clone());
     let waived = track(waive, |input| format!("{}/{}/{}", input.train_id, input.artifact_id, input.gate));
+    let removed = track(remove, |input| format!("{}/{}", input.train_id, input.artifact_id));
     let decided = track(decide, |input| input.artifact_id.clone());
     let glassed = track(glass, |input| input.id.clone());
     let started = track(emergency, |input| input.definition.clone());
@@ -221,7 +232,7 @@ pub fn ConsolePage() -> impl IntoView {
                                 key=|gate| gate.clone()
                                 let:gate
                             >
-                                <UndecidedItem gate waive waived/>
+                                <UndecidedItem gate waive waived remove removed/>
                             </For>
                         </ul>
                         <ul class="break-glass-waiting">
@@ -465,14 +476,20 @@ fn ActionButton(
     }
 }
 
-/// A gate that could not decide, with a waiver form (reason required, confirmed).
+/// A gate that could not decide, with forms to waive it or to take its
+/// candidate off the train (each with a reason, confirmed).
 #[component]
 fn UndecidedItem(
     gate: UndecidedGate,
     waive: ServerAction<WaiveGate>,
     waived: ReadSignal<Option<String>>,
+    remove: ServerAction<RemoveCandidate>,
+    removed: ReadSignal<Option<String>>,
 ) -> impl IntoView {
     let error = refusal(waive, waived, format!("{}/{}/{}", gate.train_id, gate.artifact_id, gate.gate));
+    let removal_error = refusal(remove, removed, format!("{}/{}", gate.train_id, gate.artifact_id));
+    let (train_id, artifact_id) = (gate.train_id.clone(), gate.artifact_id.clone());
+    let confirm_removal = format!("Confirm: take {} off the train", gate.service);
     view! {
         <li class=format!("undecided gate-{}", gate.state)>
             <span class="what">
@@ -493,7 +510,19 @@ fn UndecidedItem(
                     <button type="submit" class="confirm-button danger">"Confirm: waive the gate"</button>
                 </ActionForm>
             </details>
+            <details class="confirm">
+                <summary class="action action-remove_candidate">"Take off the train…"</summary>
+                <ActionForm action=remove>
+                    <input type="hidden" name="train_id" value=train_id/>
+                    <input type="hidden" name="artifact_id" value=artifact_id/>
+                    <label>
+                        "Reason" <input type="text" name="reason" required minlength="3" placeholder="why it waits for a later train"/>
+                    </label>
+                    <button type="submit" class="confirm-button danger">{confirm_removal}</button>
+                </ActionForm>
+            </details>
             {error}
+            {removal_error}
         </li>
     }
 }

@@ -83,7 +83,11 @@ pub async fn operate(
     train_domain(&mut tx, caller, id).await?;
     let destructive = matches!(
         request.action,
-        Action::Abort | Action::RollBack | Action::RollBackServices { .. } | Action::WaiveGate { .. }
+        Action::Abort
+            | Action::RollBack
+            | Action::RollBackServices { .. }
+            | Action::RemoveCandidate { .. }
+            | Action::WaiveGate { .. }
     );
     if destructive && request.reason.trim().is_empty() {
         return Err(ApiError::bad_request("this action needs a reason; it goes into the timeline and the audit log"));

@@ -238,6 +238,21 @@ impl Backend for StoreBackend {
         })
     }
 
+    fn remove_candidate(
+        &self,
+        caller: &Parts,
+        train_id: String,
+        artifact_id: String,
+        reason: String,
+    ) -> BoxFuture<'_, Result<String, BackendError>> {
+        let caller = self::caller(caller);
+        Box::pin(async move {
+            let request = api::actions::ActionRequest { action: Action::RemoveCandidate { artifact_id }, reason };
+            let phase = api::actions::operate(&self.state, &caller?, &train_id, request).await;
+            phase.map(|phase| phase.to_string()).map_err(BackendError::from_api)
+        })
+    }
+
     fn decide_candidate(
         &self,
         caller: &Parts,

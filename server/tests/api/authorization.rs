@@ -190,6 +190,10 @@ fn matrix() -> BTreeMap<String, Row> {
             "POST /rpc/waive_gate",
             with_form(OPERATORS, "train_id={trains}&artifact_id={artifacts}&gate=tests&reason=matrix+waiver"),
         ),
+        (
+            "POST /rpc/remove_candidate",
+            with_form(OPERATORS, "train_id={trains}&artifact_id={artifacts}&reason=matrix+removal"),
+        ),
         ("POST /rpc/decide_candidate", with_form(APPROVERS, "artifact_id={artifacts}&decision=approve&comment=")),
         (
             "POST /rpc/request_break_glass",

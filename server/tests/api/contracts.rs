@@ -88,9 +88,10 @@ async fn a_contract_nobody_provides_blocks_the_train_naming_both_sides(backend: 
 on_both_backends!(contract_gate, a_contract_nobody_provides_blocks_the_train_naming_both_sides);
 
 #[tokio::test]
-async fn dropping_a_version_production_still_needs_blocks_the_provider() {
+async fn dropping_a_version_production_still_needs_blocks_the_provider_until_it_is_taken_off() {
     let app = spawn_app(Backend::Sqlite, false).await;
     fleet::apply(&app.db, &parse("fleet.toml", FLEET).expect("valid"), test_now()).await.expect("apply");
+    let rita = app.user_with_roles("rita", &[("release_manager", Some("payments"))]).await;
     build(&app, "ledger", "1.0.0", 'a', json!({ "provides": ["ledger-api@2"], "requires": [] })).await;
     build(&app, "checkout", "1.0.0", 'b', json!({ "provides": [], "requires": ["ledger-api@2"] })).await;
     run_day(&app, 0, SimulatedMetrics::default()).await;
@@ -113,6 +114,27 @@ async fn dropping_a_version_production_still_needs_blocks_the_provider() {
         gate.state.detail(),
         "checkout 1.0.0 (in production) requires ledger-api@2, but ledger 3.0.0 (in this train) provides ledger-api@3"
     );
+
+    // In the console the release manager may waive the gate or take ledger off the train.
+    let (_, console) = app.send_as(Some(&rita), reqwest::Method::GET, "/console", None).await;
+    assert!(console.contains("Take off the train…") && console.contains("Confirm: take ledger off the train"));
+    let response = app
+        .anonymous
+        .post(format!("{}/rpc/remove_candidate", app.address))
+        .header(reqwest::header::COOKIE, &rita)
+        .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(format!("train_id={second}&artifact_id={ledger}&reason=ledger+v3+waits+for+checkout"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status().as_u16(), 200, "{}", response.text().await.unwrap_or_default());
+    let run = runtime::load(&app.db, &second).await.expect("state");
+    assert_eq!(run.phase.to_string(), "skipped", "ledger was all it carried");
+    let missed = run.candidates.iter().find(|c| c.artifact_id == ledger).and_then(|c| c.missed.clone());
+    assert_eq!(missed.as_deref(), Some("taken off the train by user:rita: ledger v3 waits for checkout"));
+    let mut conn = app.db.acquire().await.expect("connection");
+    let row = server::store::artifacts::by_id(&mut conn, &ledger).await.expect("query").expect("row");
+    assert!(row.rejected_at.is_none(), "carried to a later train, not rejected");
 }
 
 #[tokio::test]
