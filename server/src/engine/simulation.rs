@@ -670,8 +670,15 @@ fn a_failed_service_rollback_holds_until_it_is_tried_again_or_a_person_resumes()
     let done = step(&again.run, &Event::ServicesRolledBack { index: 0, ok: true, detail: "ok".into() }, now + MINUTE);
     assert!(done.expect("answered").run.service_rollbacks[0].finished_at.is_some());
 
+    // The monitoring window ending while held does not complete the train; it is looked at again.
+    let later = step(&trace.run, &Event::MonitoringElapsed, now).expect("still held");
+    assert_eq!(later.run.phase, TrainState::Held);
+    assert_eq!(later.effects, vec![Effect::SetTimer { at: now + BURN_CHECK_MS, timer: Timer::MonitoringElapsed }]);
+
     let resumed = step(&trace.run, &operator(Action::Resume, "restored ledger by hand"), now).expect("resumed");
     assert_eq!(resumed.run.phase, TrainState::Monitoring);
+    let done = step(&resumed.run, &Event::MonitoringElapsed, now + BURN_CHECK_MS).expect("completed");
+    assert_eq!(done.run.phase, TrainState::Completed);
 }
 
 #[test]
