@@ -38,6 +38,22 @@ impl StoreBackend {
     pub fn new(state: ApiState) -> Self {
         Self { state }
     }
+
+    /// Applies an operator action for the caller of `parts`; answers with the train's new phase.
+    fn operate(
+        &self,
+        parts: &Parts,
+        train_id: String,
+        action: Result<Action, BackendError>,
+        reason: String,
+    ) -> BoxFuture<'_, Result<String, BackendError>> {
+        let caller = caller(parts);
+        Box::pin(async move {
+            let request = api::actions::ActionRequest { action: action?, reason };
+            let phase = api::actions::operate(&self.state, &caller?, &train_id, request).await;
+            phase.map(|phase| phase.to_string()).map_err(BackendError::from_api)
+        })
+    }
 }
 
 /// The caller of the request, as the authentication layer found it.
@@ -203,23 +219,18 @@ impl Backend for StoreBackend {
         reason: String,
         service: Option<String>,
     ) -> BoxFuture<'_, Result<String, BackendError>> {
-        let caller = self::caller(caller);
-        Box::pin(async move {
-            let action = match action {
-                TrainAction::Hold => Action::Hold,
-                TrainAction::Resume => Action::Resume,
-                TrainAction::Promote => Action::Promote,
-                TrainAction::Abort => Action::Abort,
-                TrainAction::RollBack => Action::RollBack,
-                TrainAction::RollBackService => match service.filter(|s| !s.trim().is_empty()) {
-                    Some(service) => Action::RollBackServices { services: vec![service] },
-                    None => return Err(BackendError::Invalid("choose the service to roll back".into())),
-                },
-            };
-            let request = api::actions::ActionRequest { action, reason };
-            let phase = api::actions::operate(&self.state, &caller?, &train_id, request).await;
-            phase.map(|phase| phase.to_string()).map_err(BackendError::from_api)
-        })
+        let action = match action {
+            TrainAction::Hold => Ok(Action::Hold),
+            TrainAction::Resume => Ok(Action::Resume),
+            TrainAction::Promote => Ok(Action::Promote),
+            TrainAction::Abort => Ok(Action::Abort),
+            TrainAction::RollBack => Ok(Action::RollBack),
+            TrainAction::RollBackService => match service.filter(|s| !s.trim().is_empty()) {
+                Some(service) => Ok(Action::RollBackServices { services: vec![service] }),
+                None => Err(BackendError::Invalid("choose the service to roll back".into())),
+            },
+        };
+        self.operate(caller, train_id, action, reason)
     }
 
     fn waive_gate(
@@ -230,12 +241,7 @@ impl Backend for StoreBackend {
         gate: String,
         reason: String,
     ) -> BoxFuture<'_, Result<String, BackendError>> {
-        let caller = self::caller(caller);
-        Box::pin(async move {
-            let request = api::actions::ActionRequest { action: Action::WaiveGate { artifact_id, gate }, reason };
-            let phase = api::actions::operate(&self.state, &caller?, &train_id, request).await;
-            phase.map(|phase| phase.to_string()).map_err(BackendError::from_api)
-        })
+        self.operate(caller, train_id, Ok(Action::WaiveGate { artifact_id, gate }), reason)
     }
 
     fn remove_candidate(
@@ -245,12 +251,7 @@ impl Backend for StoreBackend {
         artifact_id: String,
         reason: String,
     ) -> BoxFuture<'_, Result<String, BackendError>> {
-        let caller = self::caller(caller);
-        Box::pin(async move {
-            let request = api::actions::ActionRequest { action: Action::RemoveCandidate { artifact_id }, reason };
-            let phase = api::actions::operate(&self.state, &caller?, &train_id, request).await;
-            phase.map(|phase| phase.to_string()).map_err(BackendError::from_api)
-        })
+        self.operate(caller, train_id, Ok(Action::RemoveCandidate { artifact_id }), reason)
     }
 
     fn decide_candidate(
