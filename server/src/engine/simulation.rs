@@ -707,8 +707,11 @@ fn service_rollbacks_that_make_no_sense_are_refused_and_naming_every_service_rol
     assert_eq!(whole.run.step_status, StepStatus::RollingBack);
 
     let partial = step(&monitoring, &operator(roll_back(&["ledger"]), "ledger"), CUTOVER).expect("ok").run;
-    assert_eq!(refused(&partial, roll_back(&["ledger"])), "ledger is still rolling back: wait for it to finish");
-    assert_eq!(refused(&partial, Action::RollBack), "ledger is still rolling back: wait for it to finish");
+    assert_eq!(
+        refused(&partial, roll_back(&["ledger"])),
+        "the rollback of ledger is still running: wait for it to finish"
+    );
+    assert_eq!(refused(&partial, Action::RollBack), "the rollback of ledger is still running: wait for it to finish");
 }
 
 #[test]

@@ -599,10 +599,7 @@ impl Machine {
                 if self.run.step_status == StepStatus::RollingBack && self.run.hold != Some(HoldReason::Rollback) {
                     return Err(Refusal::NotNow("a rollback is already running".into()));
                 }
-                if let Some(running) = self.run.service_rollback_running() {
-                    let services = running.services.join(", ");
-                    return Err(Refusal::NotNow(format!("{services} is still rolling back: wait for it to finish")));
-                }
+                self.no_service_rolling_back()?;
                 if let Some(why) = self.run.roll_forward_only() {
                     return Err(Refusal::NotNow(format!("the train is roll-forward-only ({why}): fix forward")));
                 }
@@ -702,10 +699,7 @@ impl Machine {
         if self.run.step_status == StepStatus::Deploying {
             return Err(Refusal::NotNow("a step is deploying: wait until it is deployed, then roll back".into()));
         }
-        if let Some(running) = self.run.service_rollback_running() {
-            let services = running.services.join(", ");
-            return Err(Refusal::NotNow(format!("{services} is still rolling back: wait for it to finish")));
-        }
+        self.no_service_rolling_back()?;
         if let Some(index) = self.failed_service_rollback(requested)? {
             self.retry_service_rollback(index, actor, reason);
             return Ok(());
@@ -745,6 +739,17 @@ impl Machine {
         });
         self.retry_service_rollback(self.run.service_rollbacks.len() - 1, actor, reason);
         Ok(())
+    }
+
+    /// Refuses while a rollback of some services is still running: one rollback at a time.
+    fn no_service_rolling_back(&self) -> Result<(), Refusal> {
+        match self.run.service_rollback_running() {
+            Some(running) => Err(Refusal::NotNow(format!(
+                "the rollback of {} is still running: wait for it to finish",
+                running.services.join(", ")
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// The requested services with the boarded members of their atomic groups, in boarding order.

@@ -145,7 +145,7 @@ async fn one_service_rolls_back_alone_and_the_rest_of_the_train_completes(backen
     let (status, body) = act(&app, &rita, &train, checkout).await;
     assert_eq!(
         (status, body["error"].as_str()),
-        (409, Some("checkout is still rolling back: wait for it to finish")),
+        (409, Some("the rollback of checkout is still running: wait for it to finish")),
         "{body}"
     );
     work_until(&app, &integrations, &train, now, "completed").await;
