@@ -255,7 +255,10 @@ pub async fn set_rule(
 }
 
 /// The artifact and the name of its domain.
-async fn candidate(conn: &mut store::Conn, id: &str) -> Result<(store::artifacts::Artifact, String), ApiError> {
+pub(super) async fn candidate(
+    conn: &mut store::Conn,
+    id: &str,
+) -> Result<(store::artifacts::Artifact, String), ApiError> {
     let artifact = store::artifacts::by_id(conn, id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no artifact has id \"{id}\"")))?;

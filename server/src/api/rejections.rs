@@ -63,10 +63,7 @@ pub async fn reject(
 ) -> Result<Json<RejectResult>, ApiError> {
     caller.require_somewhere(Permission::Operate)?;
     let mut tx = state.db.begin().await?;
-    let artifact = store::artifacts::by_id(&mut tx, &id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no artifact has id \"{id}\"")))?;
-    let domain = store::domains::of_service(&mut tx, &artifact.service_id).await?.unwrap_or_default();
+    let (artifact, domain) = super::approvals::candidate(&mut tx, &id).await?;
     caller.require(Permission::Operate, Some(&domain))?;
     let Json(request) = body?;
     let reason = request.reason.trim();
