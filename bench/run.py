@@ -1,6 +1,6 @@
 """Railyard's benchmarks (`make bench`; `--smoke` in `make test`).
 
-Runs the eight figures of issue 7 on loopback, each as a ratio against a
+Runs the figures of issues 7 and 25 on loopback, each as a ratio against a
 baseline measured in the same run (or an absolute goal where the issue sets
 one), prints one line per figure (`P1 api_read_vs_hello 0.42`) and, unless
 `--smoke`, rewrites bench/RESULTS.md with the machine, the table and the
@@ -8,7 +8,6 @@ notes on every figure that misses its goal (from bench/notes.md).
 """
 
 import argparse
-import gzip
 import http.client
 import json
 import os
@@ -40,6 +39,9 @@ SIZES = {
     "p7_connections": (100, 10),
     "p7_seconds": (20, 2),
     "p8_definitions": (10000, 60),
+    # Lighthouse: pages and presets audited (the smoke run audits one page once).
+    "lighthouse_pages": (3, 1),
+    "lighthouse_presets": (2, 1),
 }
 
 # Figure: (name, unit, comparison, goal).
@@ -48,10 +50,13 @@ FIGURES = {
     "P2": ("engine_events_vs_commits", "ratio", ">=", 1.0),
     "P3": ("judge_vs_scipy", "ratio", "<=", 0.2),
     "P4": ("ssr_year_vs_static", "ratio", "<=", 5.0),
-    "P5": ("wasm_brotli_kb", "KB", "<=", 300.0),
+    "P5": ("wasm_wire_kb", "KB", "<=", 300.0),
     "P6": ("lcp_s", "s", "<=", 0.8),
     "P7": ("rss_mb", "MB", "<=", 150.0),
     "P8": ("scheduler_tick_ms", "ms", "<=", 50.0),
+    "P9": ("lighthouse_mobile_performance", "score", ">=", 80.0),
+    "P10": ("lighthouse_desktop_performance", "score", ">=", 95.0),
+    "P11": ("lighthouse_accessibility", "score", ">=", 100.0),
 }
 
 
@@ -235,12 +240,80 @@ def p4(work: Path, bins: Path, size) -> tuple:
 
 
 def p5(work: Path, bins: Path, size) -> tuple:
-    wasm = ROOT / "target/site/pkg/railyard.wasm"
-    raw = wasm.read_bytes()
-    gzipped = len(gzip.compress(raw, 9))
-    brotli = len(subprocess.run(["brotli", "-q", "11", "-c", str(wasm)], check=True, capture_output=True).stdout)
-    detail = f"raw {len(raw) / 1024:.0f} KB, gzip -9 {gzipped / 1024:.0f} KB, brotli -q 11 {brotli / 1024:.0f} KB"
-    return brotli / 1024, detail
+    """The wasm as the network carries it on a first visit, and the whole page on a first and a repeat visit."""
+    store = work / "p5.db"
+    workload(bins, "seed", "--database-url", f"sqlite://{store}", "--domains", "4", "--trains", "200")
+    server = railyard(store)
+    try:
+        cookie = server.sign_in()
+        out = subprocess.run(["node", str(ROOT / "bench/wire_bytes.cjs"), f"http://127.0.0.1:{server.port}", cookie, "/"],
+                             check=True, capture_output=True, text=True).stdout
+    finally:
+        server.stop()
+    wire = json.loads(out)
+    first, repeat = wire["first"], wire["repeat"]
+    packed = json.loads((ROOT / "target/site/assets.json").read_text())
+    raw = (ROOT / "target/site/pkg" / packed["wasm"]).stat().st_size
+    detail = (f"first visit to / {first['total'] / 1024:.0f} KB on the wire in {first['requests']} requests "
+              f"(wasm {first['wasm'] / 1024:.0f} KB of {raw / 1024:.0f} KB raw); repeat visit "
+              f"{repeat['total'] / 1024:.0f} KB ({repeat['from_cache']} of {repeat['requests']} from the cache)")
+    return first["wasm"] / 1024, detail
+
+
+LIGHTHOUSE = {}
+
+
+def lighthouse(work: Path, bins: Path, size) -> dict:
+    """Lighthouse 12 (Debian's Chromium, signed in as the admin) on `/`, a train page and `/console`,
+    with the default throttled mobile profile and the desktop preset; run once for P9-P11."""
+    if LIGHTHOUSE:
+        return LIGHTHOUSE
+    store = work / "lighthouse.db"
+    workload(bins, "seed", "--database-url", f"sqlite://{store}", "--domains", "4", "--trains", "200")
+    server = railyard(store)
+    try:
+        cookie = server.sign_in()
+        today = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 30 * 86400))
+        later = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 30 * 86400))
+        _, _, listing = server.get(f"/api/v1/trains?from={today}&to={later}", {"Cookie": cookie})
+        train = json.loads(listing)["trains"][0]["id"]
+        paths = ["/", f"/trains/{train}", "/console"][: size("lighthouse_pages")]
+        presets = ["mobile", "desktop"][: size("lighthouse_presets")]
+        binary = ROOT / "end2end/node_modules/.bin/lighthouse"
+        flags = "--headless=new --no-sandbox --disable-gpu --no-first-run --disable-background-networking"
+        for preset in presets:
+            for path in paths:
+                report = work / f"lighthouse-{preset}-{len(LIGHTHOUSE)}.json"
+                argv = [str(binary), f"http://127.0.0.1:{server.port}{path}", "--quiet", "--output=json",
+                        f"--output-path={report}", "--only-categories=performance,accessibility",
+                        f"--chrome-flags={flags}", f"--extra-headers={json.dumps({'Cookie': cookie})}"]
+                if preset == "desktop":
+                    argv.append("--preset=desktop")
+                env = {**os.environ, "CHROME_PATH": os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")}
+                subprocess.run(argv, check=True, capture_output=True, env=env, timeout=300)
+                result = json.loads(report.read_text())
+                audits, categories = result["audits"], result["categories"]
+                LIGHTHOUSE[(preset, path)] = {
+                    "performance": round(categories["performance"]["score"] * 100),
+                    "accessibility": round(categories["accessibility"]["score"] * 100),
+                    "lcp_s": audits["largest-contentful-paint"]["numericValue"] / 1000,
+                    "tbt_ms": audits["total-blocking-time"]["numericValue"],
+                }
+    finally:
+        server.stop()
+    return LIGHTHOUSE
+
+
+def lighthouse_figure(preset: str, what: str):
+    def run(work: Path, bins: Path, size) -> tuple:
+        results = lighthouse(work, bins, size)
+        chosen = {key: value for key, value in results.items() if preset in (None, key[0])} or results
+        label = lambda path: "train" if path.startswith("/trains/") else path
+        detail = "; ".join(f"{key[0]} {label(key[1])}: performance {v['performance']}, LCP {v['lcp_s']:.1f} s, "
+                           f"TBT {v['tbt_ms']:.0f} ms, accessibility {v['accessibility']}"
+                           for key, v in chosen.items())
+        return min(v[what] for v in chosen.values()), detail
+    return run
 
 
 def p6(work: Path, bins: Path, size) -> tuple:
@@ -309,10 +382,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--bin-dir", required=True, type=Path, help="where railyard-bench and hello are")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes; RESULTS.md is left alone")
-    parser.add_argument("figures", nargs="*", help="only these (P1 ... P8)")
+    parser.add_argument("figures", nargs="*", help="only these (P1 ... P11)")
     args = parser.parse_args()
     size = (lambda key: SIZES[key][1]) if args.smoke else (lambda key: SIZES[key][0])
-    runs = {"P1": p1, "P2": p2, "P3": p3, "P4": p4, "P5": p5, "P6": p6, "P7": p7, "P8": p8}
+    runs = {"P1": p1, "P2": p2, "P3": p3, "P4": p4, "P5": p5, "P6": p6, "P7": p7, "P8": p8,
+            "P9": lighthouse_figure("mobile", "performance"), "P10": lighthouse_figure("desktop", "performance"),
+            "P11": lighthouse_figure(None, "accessibility")}
     wanted = args.figures or list(runs)
     results = {}
     with tempfile.TemporaryDirectory(prefix="railyard-bench.") as tmp:
@@ -322,7 +397,7 @@ def main() -> int:
             name, unit, comparison, goal = FIGURES[code]
             met = value >= goal if comparison == ">=" else value <= goal
             results[code] = (value, detail, met)
-            print(f"{code} {name} {value:.3g}  [goal {comparison} {goal:g}{'' if unit == 'ratio' else ' ' + unit}: "
+            print(f"{code} {name} {value:.3g}  [goal {comparison} {goal:g}{'' if unit in ('ratio', 'score') else ' ' + unit}: "
                   f"{'met' if met else 'MISSED'}; {time.time() - started:.0f} s] {detail}", flush=True)
     if not args.smoke and not args.figures:
         write_results(results)
@@ -345,7 +420,7 @@ def write_results(results: dict) -> None:
     ]
     for code, (value, detail, met) in results.items():
         name, unit, comparison, goal = FIGURES[code]
-        unit_text = "" if unit == "ratio" else f" {unit}"
+        unit_text = "" if unit in ("ratio", "score") else f" {unit}"
         lines.append(f"| {code} {name} | {value:.3g}{unit_text} | {comparison} {goal:g}{unit_text} | "
                      f"{'yes' if met else 'no'} | {detail} |")
     misses = [code for code, (_, _, met) in results.items() if not met]

@@ -20,6 +20,7 @@ mod port {
     use crate::calendar::{CalendarMonth, YearMonth};
     use crate::console::{ConsoleView, FreezeForm, FreezePreviewView, TrainAction};
     use crate::dashboard::{Countdown, Dashboard};
+    use crate::demo::DemoGuide;
     use crate::gates::GateBoard;
     use crate::session::Viewer;
     use crate::train::TrainPage;
@@ -73,6 +74,8 @@ mod port {
         ) -> BoxFuture<'_, Result<ServiceBudgetView, BackendError>>;
         /// The signed-in person, if any.
         fn viewer(&self, caller: &Parts) -> Option<Viewer>;
+        /// The demo's guide for this visitor; `None` outside demo mode.
+        fn demo_guide(&self, caller: &Parts) -> BoxFuture<'_, Option<DemoGuide>>;
         /// The console as the caller may see and use it.
         fn console(&self, caller: &Parts) -> BoxFuture<'_, Result<ConsoleView, BackendError>>;
         /// An operator action on a train (`service` for rolling back one

@@ -5,12 +5,14 @@
 #![recursion_limit = "256"]
 
 pub mod admin;
+pub mod assets;
 pub mod backend;
 pub mod budgets;
 pub mod calendar;
 pub mod chart;
 pub mod console;
 pub mod dashboard;
+pub mod demo;
 pub mod gates;
 mod security;
 pub mod session;
@@ -39,12 +41,13 @@ pub fn kind_class(kind: &str) -> &'static str {
 }
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
-/// The HTML document every page is rendered into.
-pub fn shell(options: LeptosOptions) -> impl IntoView {
+/// The HTML document every page is rendered into; `assets` names the built
+/// files it loads.
+pub fn shell(assets: assets::AssetNames) -> impl IntoView {
     security::send_content_security_policy();
     view! {
         <!DOCTYPE html>
@@ -53,7 +56,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
-                <HydrationScripts options/>
+                <assets::AssetLinks assets/>
                 <MetaTags/>
             </head>
             <body>
@@ -99,12 +102,23 @@ where
     }
 }
 
-/// The bar above every page except embedded panels.
+/// The bar above every page except embedded panels. Wide windows show the
+/// links and the user inline; narrow ones fold both into a disclosure menu
+/// (a native `<details>`, so it opens by keyboard and before the wasm loads).
 #[component]
 fn TopBar() -> impl IntoView {
     let location = leptos_router::hooks::use_location();
     let embedded = move || location.pathname.get().starts_with("/embed/");
     let signing_in = move || location.pathname.get() == "/login";
+    let viewer = Resource::new(|| (), |()| session::current_viewer());
+    // A navigation inside the app keeps the header: the menu closes behind it.
+    let menu = NodeRef::<leptos::html::Details>::new();
+    Effect::new(move |_| {
+        location.pathname.track();
+        if let Some(menu) = menu.get_untracked() {
+            let _ = menu.remove_attribute("open");
+        }
+    });
     view! {
         <Show when=move || !embedded()>
             <header class="topbar">
@@ -112,16 +126,52 @@ fn TopBar() -> impl IntoView {
                 <span class="tagline">"release trains"</span>
                 <Show when=move || !signing_in()>
                     <nav class="main-nav" aria-label="Pages">
-                        <a href="/">"Calendar"</a>
-                        <a href="/gates">"Gates"</a>
-                        <a href="/budgets">"Budgets"</a>
-                        <a href="/console">"Console"</a>
+                        <PageLinks/>
                     </nav>
-                </Show>
-                <Show when=move || !signing_in()>
-                    <session::UserMenu/>
+                    <session::UserMenu viewer/>
+                    <details class="nav-menu" node_ref=menu>
+                        <summary>
+                            <span class="menu-icon" aria-hidden="true">"☰"</span>
+                            " Menu"
+                        </summary>
+                        <div class="nav-menu-panel">
+                            <nav aria-label="Pages">
+                                <PageLinks/>
+                            </nav>
+                            <session::UserMenu viewer/>
+                        </div>
+                    </details>
                 </Show>
             </header>
+        </Show>
+    }
+}
+
+/// The links to the main pages; the current one is marked for screen readers too.
+#[component]
+fn PageLinks() -> impl IntoView {
+    let location = leptos_router::hooks::use_location();
+    let current = move |href: &'static str| {
+        let path = location.pathname.get();
+        let here = if href == "/" { path == "/" } else { path.starts_with(href) };
+        here.then_some("page")
+    };
+    [("/", "Calendar"), ("/gates", "Gates"), ("/budgets", "Budgets"), ("/console", "Console")]
+        .map(|(href, label)| view! { <a href=href aria-current=move || current(href)>{label}</a> })
+        .collect_view()
+}
+
+/// The demo's banner on signed-in pages (never on embeds or the sign-in page).
+#[component]
+fn DemoBanner() -> impl IntoView {
+    let location = leptos_router::hooks::use_location();
+    let shown = move || {
+        let path = location.pathname.get();
+        !path.starts_with("/embed/") && path != "/login"
+    };
+    view! {
+        <Show when=shown>
+            <demo::Banner/>
         </Show>
     }
 }
@@ -149,11 +199,11 @@ pub fn App() -> impl IntoView {
         }
     });
     view! {
-        <Stylesheet id="railyard" href="/pkg/railyard.css"/>
         <Title text="Railyard"/>
         <Router>
             <TopBar/>
             <main>
+                <DemoBanner/>
                 <Routes fallback=NotFound>
                     // Async: the whole page arrives rendered, so it reads (and navigates) without JavaScript.
                     <Route path=path!("/") view=calendar::CalendarPage ssr=SsrMode::Async/>

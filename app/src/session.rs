@@ -29,10 +29,9 @@ pub async fn current_viewer() -> Result<Option<Viewer>, ServerFnError> {
     Ok(backend.viewer(&caller))
 }
 
-/// The top bar's right end: who is signed in, and signing out.
+/// Who is signed in, and signing out (the top bar's right end, or the foot of the narrow menu).
 #[component]
-pub fn UserMenu() -> impl IntoView {
-    let viewer = Resource::new(|| (), |()| current_viewer());
+pub fn UserMenu(viewer: Resource<Result<Option<Viewer>, ServerFnError>>) -> impl IntoView {
     view! {
         <Transition fallback=|| ()>
             {move || {
@@ -94,6 +93,7 @@ pub fn LoginPage() -> impl IntoView {
                 </label>
                 <button type="submit">"Sign in"</button>
             </form>
+            <crate::demo::SignInHint/>
         </section>
     }
 }

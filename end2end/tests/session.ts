@@ -9,5 +9,5 @@ export async function signIn(page: Page, name: string, next = '/', password = DE
   await page.getByLabel('Name').fill(name);
   await page.getByLabel('Password').fill(password ?? DEMO_PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page.locator('.user-name')).toHaveText(name);
+  await expect(page.locator('.user-name').first()).toHaveText(name);
 }

@@ -29,6 +29,24 @@ pub enum Command {
     /// Check or export the tamper-evident audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Prepare the built front end for serving.
+    #[command(subcommand)]
+    Assets(AssetsCommand),
+}
+
+/// What to do with the built front end.
+#[derive(Debug, Subcommand)]
+pub enum AssetsCommand {
+    /// Give the script, wasm and stylesheet content-hashed names with brotli and gzip copies (run after each build).
+    Pack(PackArgs),
+}
+
+/// Options of `assets pack`.
+#[derive(Debug, Clone, Args)]
+pub struct PackArgs {
+    /// Directory holding the built front end (pkg/, favicon).
+    #[arg(long, env = "RAILYARD_SITE_ROOT", default_value = "target/site")]
+    pub site_root: PathBuf,
 }
 
 /// What to do with the audit log.

@@ -4,6 +4,7 @@
 pub mod analysis;
 pub mod api;
 pub mod artifacts;
+pub mod assets;
 pub mod audit;
 pub mod auth;
 pub mod canary_replay;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Parser;
 use server::audit::{self, Verification};
-use server::cli::{AnalyzeCommand, AuditCommand, Cli, Command};
+use server::cli::{AnalyzeCommand, AssetsCommand, AuditCommand, Cli, Command};
 use server::clock::{Clock, SystemClock};
 use server::fleet::{self, ApplyError};
 use server::startup::{shutdown_signal, Application};
@@ -96,6 +96,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 audit::log::export(&db, &mut std::io::BufWriter::new(file)).await?
             };
             eprintln!("exported {count} audit records");
+            Ok(())
+        }
+        Command::Assets(AssetsCommand::Pack(args)) => {
+            let names = server::assets::pack(&args.site_root)?;
+            println!("packed {}, {} and {} (with .br and .gz copies)", names.js, names.wasm, names.css);
             Ok(())
         }
     }

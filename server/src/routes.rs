@@ -22,12 +22,14 @@ use leptos::prelude::{provide_context, LeptosOptions};
 use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use tokio::sync::Semaphore;
 use tower::{BoxError, ServiceBuilder};
+use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::api::{self, ApiState};
+use crate::assets::{self, Site};
 use crate::auth::middleware::{authenticate, refuse_cross_site, security_headers, Caller};
 use crate::auth::Principal;
 
@@ -89,7 +91,7 @@ impl ApiRoutes {
 
 fn api_routes() -> ApiRoutes {
     use api::metrics;
-    use api::{actions, approvals, artifacts, audit, break_glass, deployments, embed, emergency, health, incidents};
+    use api::{actions, approvals, artifacts, audit, break_glass, demo, deployments, embed, emergency, health, incidents};
     use api::{calendar_feed, freezes, rejections, session, tokens, trains, users};
     let sarif = artifacts::report_sarif.layer(DefaultBodyLimit::max(SARIF_LIMIT));
     ApiRoutes::new()
@@ -99,6 +101,7 @@ fn api_routes() -> ApiRoutes {
         .add(Method::GET, "/calendar.ics", calendar_feed::feed)
         .add(Method::POST, "/login", session::sign_in_form)
         .add(Method::POST, "/logout", session::sign_out_form)
+        .add(Method::POST, "/demo/banner/dismiss", demo::dismiss_banner)
         .add(Method::GET, "/api/v1/openapi.json", api::openapi::document)
         .add(Method::POST, "/api/v1/session", session::sign_in)
         .add(Method::DELETE, "/api/v1/session", session::sign_out)
@@ -174,13 +177,16 @@ pub fn server_fn_inventory() -> Vec<(&'static str, Method)> {
 /// Builds the router: probes, the API, the pages and the static files.
 /// Beyond `max_concurrent` requests in flight, new ones (other than the
 /// probes) are answered 503 at once rather than queued until they time out.
-pub fn router(state: AppState, backend: SharedBackend, max_concurrent: usize) -> Router {
+pub fn router(state: AppState, backend: SharedBackend, site: Site, max_concurrent: usize) -> Router {
     let pages = page_routes();
     let context = move || provide_context(backend.clone());
-    let options = state.leptos_options.clone();
+    let assets = site.names.clone();
+    let page_shell = move || shell(assets.clone());
+    let assets = site.names.clone();
+    let error_shell = move |_: LeptosOptions| shell(assets.clone());
     let renders = Arc::new(Semaphore::new(render_slots()));
     let pages = Router::new()
-        .leptos_routes_with_context(&state, pages, context, move || shell(options.clone()))
+        .leptos_routes_with_context(&state, pages, context, page_shell)
         .route_layer(middleware::from_fn_with_state(renders, limit_renders))
         .route_layer(middleware::from_fn(sign_in_first))
         .route_layer(middleware::from_fn(bad_arguments_are_400));
@@ -188,8 +194,10 @@ pub fn router(state: AppState, backend: SharedBackend, max_concurrent: usize) ->
     let everything_else = Router::new()
         .merge(api.router)
         .merge(pages)
+        .nest("/pkg", site.pkg_router())
         .route_layer(middleware::from_fn(record_route))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(error_shell))
+        .layer(middleware::from_fn_with_state(site, assets::cache_policy));
     let everything_else = guarded(everything_else, &state).with_state(state.clone());
     // One limit for the whole server (a `Router::layer` would give each route
     // its own), ahead of authentication so that shedding costs no query.
@@ -210,7 +218,9 @@ pub fn router(state: AppState, backend: SharedBackend, max_concurrent: usize) ->
                     let route = tracing::field::Empty;
                     tracing::info_span!("request", method = %request.method(), route, uri = %request.uri(), id)
                 }))
-                .layer(PropagateRequestIdLayer::x_request_id()),
+                .layer(PropagateRequestIdLayer::x_request_id())
+                // Pages and JSON compressed on the fly (packed files already are; event streams never are).
+                .layer(CompressionLayer::new().br(true).gzip(true)),
         )
         .with_state(state)
 }

@@ -14,6 +14,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::api::ApiState;
+use crate::assets::Site;
 use crate::auth::{self, rate_limit::LoginLimits, AuthContext};
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -79,11 +80,13 @@ impl Application {
             role: role.clone(),
             stuck_after: settings.stuck_after,
             caches: Arc::default(),
+            demo: settings.demo,
         };
         let backend = Arc::new(StoreBackend::new(api.clone()));
         let state = AppState { leptos_options, api };
         let limit = settings.max_concurrent_requests;
-        Ok(Self { listener, address, router: router(state, backend, limit), db, clock, settings, role })
+        let site = Site::load(&settings.site_root);
+        Ok(Self { listener, address, router: router(state, backend, site, limit), db, clock, settings, role })
     }
 
     /// The address actually bound.

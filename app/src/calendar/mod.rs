@@ -372,11 +372,16 @@ fn DayCell(day: CalendarDay, zone: ViewerZone, linked: bool) -> impl IntoView {
     if !day.freezes.is_empty() {
         class.push("frozen");
     }
+    if day.is_quiet() {
+        class.push("quiet");
+    }
+    let agenda_label = day.agenda_label();
     let frozen_title = (!day.freezes.is_empty()).then(|| format!("Freeze: {}", day.freezes.join(", ")));
     view! {
         <td class=class.join(" ") data-date=day.date.clone() title=frozen_title>
             <div class="day-head">
                 <span class="day-number">{day.day}</span>
+                <span class="agenda-date">{agenda_label}</span>
                 {day.today.then(|| view! { <span class="today-mark">"today"</span> })}
                 {(!day.freezes.is_empty())
                     .then(|| view! { <span class="freeze-mark">{format!("❄ {}", day.freezes.join(", "))}</span> })}

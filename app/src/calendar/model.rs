@@ -120,6 +120,18 @@ pub struct CalendarDay {
     pub trains: Vec<TrainChip>,
 }
 
+impl CalendarDay {
+    /// The day as the narrow agenda names it: `Mon 7 Dec`.
+    pub fn agenda_label(&self) -> String {
+        NaiveDate::parse_from_str(&self.date, "%Y-%m-%d").map_or_else(|_| self.date.clone(), |d| d.format("%a %-d %b").to_string())
+    }
+
+    /// Whether the day has nothing to show (the agenda leaves it out).
+    pub fn is_quiet(&self) -> bool {
+        !self.today && self.freezes.is_empty() && self.exceptions.is_empty() && self.trains.is_empty()
+    }
+}
+
 /// A train as the calendar shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrainChip {
@@ -243,6 +255,27 @@ fn fold_same_definition<'a>(chips: impl Iterator<Item = &'a TrainChip>) -> Vec<T
         }
     }
     folded
+}
+
+#[cfg(test)]
+mod agenda_tests {
+    use super::*;
+
+    #[test]
+    fn the_agenda_names_a_day_by_weekday_day_and_month() {
+        let day = CalendarDay {
+            date: "2026-12-07".into(),
+            day: 7,
+            in_month: true,
+            today: false,
+            freezes: vec![],
+            exceptions: vec![],
+            trains: vec![],
+        };
+        assert_eq!(day.agenda_label(), "Mon 7 Dec");
+        assert!(day.is_quiet());
+        assert!(!CalendarDay { freezes: vec!["year end".into()], ..day }.is_quiet());
+    }
 }
 
 #[cfg(test)]

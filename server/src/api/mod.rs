@@ -7,6 +7,7 @@ pub mod audit;
 pub mod break_glass;
 pub mod calendar_feed;
 pub mod control_chars;
+pub mod demo;
 pub mod deployments;
 pub mod embed;
 pub mod emergency;
@@ -42,6 +43,8 @@ pub struct ApiState {
     pub stuck_after: std::time::Duration,
     /// Recent answers to the expensive reads.
     pub caches: Arc<crate::read_cache::ReadCaches>,
+    /// Whether this server runs the demo fleet (its pages then say so).
+    pub demo: bool,
 }
 
 /// A JSON body that may be left out (then `T::default()`); one that is

@@ -353,7 +353,7 @@ fn clearing_cookie(state: &ApiState) -> String {
 }
 
 /// `next` if it is a path on this site, else `/` (no open redirects).
-fn safe_next(next: &str) -> String {
+pub(crate) fn safe_next(next: &str) -> String {
     if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
         next.to_owned()
     } else {

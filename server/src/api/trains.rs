@@ -106,7 +106,7 @@ pub async fn list(
     };
     let answer = state.caches.train_lists.get(&state.db, key, to_ms(state.clock.now()), load).await?;
     let (body, etag) = &*answer;
-    let validators = [(header::ETAG, etag.clone()), (header::CACHE_CONTROL, "private, no-cache".to_owned())];
+    let validators = [(header::ETAG, etag.clone()), (header::CACHE_CONTROL, "private, no-store".to_owned())];
     let sent = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).unwrap_or_default();
     if sent.split(',').any(|tag| tag.trim() == etag || tag.trim() == "*") {
         return Ok((StatusCode::NOT_MODIFIED, validators).into_response());

@@ -8,6 +8,7 @@ pub mod budgets;
 pub mod calendar;
 pub mod console;
 pub mod dashboard;
+pub mod demo;
 pub mod gates;
 pub mod train;
 
@@ -17,6 +18,7 @@ use app::budgets::{BudgetsView, ServiceBudgetView};
 use app::calendar::{CalendarMonth, YearMonth};
 use app::console::{ConsoleView, FreezeForm, FreezeImpactView, FreezePreviewView, TrainAction};
 use app::dashboard::{Countdown, Dashboard};
+use app::demo::DemoGuide;
 use app::gates::GateBoard;
 use app::session::Viewer;
 use app::train::TrainPage;
@@ -204,6 +206,10 @@ impl Backend for StoreBackend {
 
     fn viewer(&self, caller: &Parts) -> Option<Viewer> {
         caller.extensions.get::<Caller>().and_then(|caller| console::viewer_of(&caller.principal))
+    }
+
+    fn demo_guide(&self, caller: &Parts) -> BoxFuture<'_, Option<DemoGuide>> {
+        Box::pin(demo::guide(&self.state, caller))
     }
 
     fn console(&self, caller: &Parts) -> BoxFuture<'_, Result<ConsoleView, BackendError>> {

@@ -285,3 +285,16 @@ pub async fn emergency_candidates(conn: &mut Conn, train_id: &str) -> Result<Vec
         .fetch_all(conn)
         .await?)
 }
+
+/// The most recently opened train of the definition named `definition`, if any.
+#[tracing::instrument(skip_all)]
+pub async fn latest_of(conn: &mut Conn, definition: &str) -> Result<Option<String>, DbError> {
+    let row: Option<(String,)> = sqlx::query_as(
+        "SELECT t.id FROM trains t JOIN train_definitions d ON d.id = t.definition_id \
+         WHERE d.name = $1 AND t.state <> 'scheduled' ORDER BY t.planning_opens_at DESC LIMIT 1",
+    )
+    .bind(definition)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|(id,)| id))
+}

@@ -3,6 +3,7 @@
 
 mod apply;
 mod artifacts;
+mod assets;
 mod audit_log;
 mod auth;
 mod authorization;
@@ -13,6 +14,7 @@ mod calendar_page;
 mod cli;
 mod compliance;
 mod contracts;
+mod demo_guide;
 mod dependencies;
 mod deploy_lock;
 mod emergency;
