@@ -91,7 +91,9 @@ impl ApiRoutes {
 
 fn api_routes() -> ApiRoutes {
     use api::metrics;
-    use api::{actions, approvals, artifacts, audit, break_glass, demo, deployments, embed, emergency, health, incidents};
+    use api::{
+        actions, approvals, artifacts, audit, break_glass, demo, deployments, embed, emergency, health, incidents,
+    };
     use api::{calendar_feed, freezes, rejections, session, tokens, trains, users};
     let sarif = artifacts::report_sarif.layer(DefaultBodyLimit::max(SARIF_LIMIT));
     ApiRoutes::new()

@@ -123,7 +123,8 @@ pub struct CalendarDay {
 impl CalendarDay {
     /// The day as the narrow agenda names it: `Mon 7 Dec`.
     pub fn agenda_label(&self) -> String {
-        NaiveDate::parse_from_str(&self.date, "%Y-%m-%d").map_or_else(|_| self.date.clone(), |d| d.format("%a %-d %b").to_string())
+        NaiveDate::parse_from_str(&self.date, "%Y-%m-%d")
+            .map_or_else(|_| self.date.clone(), |d| d.format("%a %-d %b").to_string())
     }
 
     /// Whether the day has nothing to show (the agenda leaves it out).

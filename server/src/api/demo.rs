@@ -34,6 +34,9 @@ pub async fn dismiss_banner(
     caller.require(Permission::Read, None)?;
     let Form(form) = form.map_err(|rejection| ApiError::BadRequest(format!("the dismiss form: {rejection}")))?;
     let secure = if state.auth.settings.secure_cookies { "; Secure" } else { "" };
-    let cookie = format!("{}=dismissed; Path=/; Max-Age={YEAR_SECONDS}; HttpOnly; SameSite=Lax{secure}", app::demo::BANNER_COOKIE);
+    let cookie = format!(
+        "{}=dismissed; Path=/; Max-Age={YEAR_SECONDS}; HttpOnly; SameSite=Lax{secure}",
+        app::demo::BANNER_COOKIE
+    );
     Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&safe_next(&form.back))).into_response())
 }

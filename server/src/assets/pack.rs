@@ -87,7 +87,10 @@ fn remove_stale(pkg: &Path, current: &AssetNames) -> anyhow::Result<()> {
     for entry in fs::read_dir(pkg).with_context(|| format!("reading {}", pkg.display()))? {
         let entry = entry?;
         let file = entry.file_name().to_string_lossy().into_owned();
-        let kept = current.all().iter().any(|name| file.strip_prefix(*name).is_some_and(|rest| ["", ".br", ".gz"].contains(&rest)));
+        let kept = current
+            .all()
+            .iter()
+            .any(|name| file.strip_prefix(*name).is_some_and(|rest| ["", ".br", ".gz"].contains(&rest)));
         if !kept && plain.all().iter().any(|plain| is_packed_kind(&file, plain)) {
             fs::remove_file(entry.path()).with_context(|| format!("removing {}", entry.path().display()))?;
         }

@@ -64,10 +64,7 @@ impl Site {
             .map(|entry| entry.file_name().to_string_lossy().into_owned())
             .filter(|name| name != MANIFEST)
             .collect();
-        let inner = Lists {
-            packed: packed.iter().flat_map(|names| names.all()).map(str::to_owned).collect(),
-            public,
-        };
+        let inner = Lists { packed: packed.iter().flat_map(|names| names.all()).map(str::to_owned).collect(), public };
         Self { names: packed.unwrap_or_default(), pkg_dir, inner: Arc::new(inner) }
     }
 

@@ -2,29 +2,37 @@
 //! the live train; nothing outside demo mode.
 
 use app::demo::{DemoGuide, DemoUser, BANNER_COOKIE};
-use axum::http::request::Parts;
 use axum::http::header;
+use axum::http::request::Parts;
 
 use crate::api::ApiState;
 use crate::auth::bootstrap::{DEMO_PASSWORD, DEMO_USERS};
-use crate::auth::{Permission, Role};
 use crate::auth::middleware::Caller;
+use crate::auth::{Permission, Role};
 use crate::demo_driver::LIVE_DEFINITION;
 use crate::store;
 
 /// The guide for the visitor of `parts`, or `None` when this is not the demo.
-pub fn guide<'a>(state: &'a ApiState, parts: &Parts) -> impl std::future::Future<Output = Option<DemoGuide>> + Send + 'a {
-    let signed_in =
-        parts.extensions.get::<Caller>().is_some_and(|caller| caller.principal.can(Permission::Read, None));
+pub fn guide<'a>(
+    state: &'a ApiState,
+    parts: &Parts,
+) -> impl std::future::Future<Output = Option<DemoGuide>> + Send + 'a {
+    let signed_in = parts.extensions.get::<Caller>().is_some_and(|caller| caller.principal.can(Permission::Read, None));
     let dismissed = dismissed(parts);
-    async move { state.demo.then_some(())?; Some(build(state, signed_in, dismissed).await) }
+    async move {
+        state.demo.then_some(())?;
+        Some(build(state, signed_in, dismissed).await)
+    }
 }
 
 async fn build(state: &ApiState, signed_in: bool, banner_dismissed: bool) -> DemoGuide {
     let live_train = if signed_in { live_train(state).await } else { None };
     DemoGuide {
         password: DEMO_PASSWORD.to_owned(),
-        users: DEMO_USERS.iter().map(|(name, role, domain)| DemoUser { name: (*name).to_owned(), can: can(*role, *domain) }).collect(),
+        users: DEMO_USERS
+            .iter()
+            .map(|(name, role, domain)| DemoUser { name: (*name).to_owned(), can: can(*role, *domain) })
+            .collect(),
         signed_in,
         live_train,
         banner_dismissed,

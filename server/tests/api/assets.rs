@@ -6,7 +6,9 @@ use std::io::Read;
 use std::path::Path;
 
 use app::assets::AssetNames;
-use reqwest::header::{ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, COOKIE, ETAG, IF_NONE_MATCH, VARY};
+use reqwest::header::{
+    ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, COOKIE, ETAG, IF_NONE_MATCH, VARY,
+};
 
 use crate::helpers::{spawn_app_with, Backend, TestApp};
 
@@ -17,7 +19,8 @@ fn built_site(dir: &Path, version: &str) {
     let js = format!("// glue {version}\n{}", "export function hydrate() { return wasm.hydrate(); }\n".repeat(200));
     let mut wasm = b"\0asm\x01\0\0\0".to_vec();
     wasm.extend(format!("module {version} ").repeat(2000).bytes());
-    let css = format!("/* {version} */\n{}", ".train { display: grid; border-left: 4px solid var(--domain); }\n".repeat(200));
+    let css =
+        format!("/* {version} */\n{}", ".train { display: grid; border-left: 4px solid var(--domain); }\n".repeat(200));
     std::fs::write(pkg.join("railyard.js"), js).expect("js");
     std::fs::write(pkg.join("railyard.wasm"), wasm).expect("wasm");
     std::fs::write(pkg.join("railyard.css"), css).expect("css");

@@ -44,7 +44,8 @@ async fn the_demo_sign_in_page_says_who_to_sign_in_as_and_the_banner_goes_when_d
         .expect("dismiss");
     assert_eq!(dismissed.status(), 303);
     assert_eq!(dismissed.headers()[LOCATION], "/budgets", "back to the page it was dismissed on");
-    let remembered = dismissed.headers()[SET_COOKIE].to_str().expect("text").split(';').next().expect("pair").to_owned();
+    let remembered =
+        dismissed.headers()[SET_COOKIE].to_str().expect("text").split(';').next().expect("pair").to_owned();
     let both = format!("{viewer}; {remembered}");
     let budgets = page(&app, "/budgets", Some(&both)).await;
     assert!(!budgets.contains("class=\"demo-banner\""), "dismissed stays dismissed");
