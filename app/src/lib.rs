@@ -19,6 +19,7 @@ pub mod session;
 mod status;
 pub mod train;
 mod viewer_time;
+mod wide_table;
 
 /// The mark beside a train that is not a regular one (`EMERGENCY`,
 /// `HOTFIX`, `REHEARSAL`), in words as well as colour.

@@ -28,7 +28,7 @@ for (const [name, roles] of [
 ]) {
   test(`${name} sees who they are and their roles, and can sign out`, async ({ page }) => {
     await signIn(page, name);
-    await expect(page.locator('.user-roles')).toHaveText(roles);
+    await expect(page.locator('.user-roles:visible')).toHaveText(roles);
     await page.screenshot({ path: `screenshots/signed-in-${name}.png` });
     await page.getByRole('button', { name: 'Sign out' }).click();
     await expect(page.locator('.notice.info')).toHaveText('You are signed out.');

@@ -121,8 +121,9 @@ for (const [label, profile] of PROFILES) {
     });
 
     test('the menu opens by keyboard and touch and reaches every page and Sign out', async ({ browser }) => {
-      const page = await signedIn(browser, 'approver', profile);
-      await page.goto('/');
+      // A session of its own: signing out at the end ends it, and other tests reuse theirs.
+      const page = await (await browser.newContext(profile)).newPage();
+      await signIn(page, 'approver');
       const menu = page.locator('details.nav-menu');
       await expect(page.locator('.main-nav')).toBeHidden();
       await expect(menu.locator('summary')).toBeVisible();

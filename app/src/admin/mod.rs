@@ -10,6 +10,7 @@ pub use model::{AccountCommand, AccountView, AdminCommand, AdminToken, AdminUser
 use leptos::prelude::*;
 
 use crate::error_text;
+use crate::wide_table::WideTable;
 use leptos::server_fn::ServerFn;
 
 /// Runs an admin command for the caller.
@@ -178,21 +179,23 @@ pub fn AdminPage() -> impl IntoView {
                         </p>
                         <Outcome action=roles/>
                         <Outcome action=disable/>
-                        <table class="admin-table users">
-                            <thead>
-                                <tr>
-                                    <th scope="col">"Name"</th>
-                                    <th scope="col">"Roles"</th>
-                                    <th scope="col">"Status"</th>
-                                    <th scope="col">"Change"</th>
-                                </tr>
-                            </thead>
-                            <tbody>
-                                <For each=move || loaded().map(|v| v.users).unwrap_or_default() key=|u| u.clone() let:user>
-                                    <UserRow user roles disable/>
-                                </For>
-                            </tbody>
-                        </table>
+                        <WideTable label="Users">
+                            <table class="admin-table users">
+                                <thead>
+                                    <tr>
+                                        <th scope="col">"Name"</th>
+                                        <th scope="col">"Roles"</th>
+                                        <th scope="col">"Status"</th>
+                                        <th scope="col">"Change"</th>
+                                    </tr>
+                                </thead>
+                                <tbody>
+                                    <For each=move || loaded().map(|v| v.users).unwrap_or_default() key=|u| u.clone() let:user>
+                                        <UserRow user roles disable/>
+                                    </For>
+                                </tbody>
+                            </table>
+                        </WideTable>
                         <details class="confirm">
                             <summary class="action">"Add a person…"</summary>
                             <ActionForm action=create>
@@ -208,42 +211,44 @@ pub fn AdminPage() -> impl IntoView {
                         <h2 id="tokens-title">"API tokens for CI"</h2>
                         <Outcome action=token/>
                         <Outcome action=revoke/>
-                        <table class="admin-table tokens">
-                            <thead>
-                                <tr>
-                                    <th scope="col">"Name"</th>
-                                    <th scope="col">"Scopes"</th>
-                                    <th scope="col">"Domains"</th>
-                                    <th scope="col">"Expires"</th>
-                                    <th scope="col">"Last used"</th>
-                                    <th scope="col"></th>
-                                </tr>
-                            </thead>
-                            <tbody>
-                                <For each=move || loaded().map(|v| v.tokens).unwrap_or_default() key=|t| t.clone() let:token>
-                                    <tr class:revoked=token.revoked>
-                                        <th scope="row">{token.name.clone()}</th>
-                                        <td>{token.scopes.join(" ")}</td>
-                                        <td>{if token.domains.is_empty() { "all".to_owned() } else { token.domains.join(" ") }}</td>
-                                        <td>{token.expires_at.clone().unwrap_or_else(|| "never".into())}</td>
-                                        <td>{token.last_used_at.clone().unwrap_or_else(|| "never".into())}</td>
-                                        <td>
-                                            {if token.revoked {
-                                                view! { <span>"revoked"</span> }.into_any()
-                                            } else {
-                                                view! {
-                                                    <ActionForm action=revoke attr:class="inline-action">
-                                                        <input type="hidden" name="id" value=token.id.clone()/>
-                                                        <button type="submit" class="action">"Revoke"</button>
-                                                    </ActionForm>
-                                                }
-                                                    .into_any()
-                                            }}
-                                        </td>
+                        <WideTable label="API tokens">
+                            <table class="admin-table tokens">
+                                <thead>
+                                    <tr>
+                                        <th scope="col">"Name"</th>
+                                        <th scope="col">"Scopes"</th>
+                                        <th scope="col">"Domains"</th>
+                                        <th scope="col">"Expires"</th>
+                                        <th scope="col">"Last used"</th>
+                                        <th scope="col"></th>
                                     </tr>
-                                </For>
-                            </tbody>
-                        </table>
+                                </thead>
+                                <tbody>
+                                    <For each=move || loaded().map(|v| v.tokens).unwrap_or_default() key=|t| t.clone() let:token>
+                                        <tr class:revoked=token.revoked>
+                                            <th scope="row">{token.name.clone()}</th>
+                                            <td>{token.scopes.join(" ")}</td>
+                                            <td>{if token.domains.is_empty() { "all".to_owned() } else { token.domains.join(" ") }}</td>
+                                            <td>{token.expires_at.clone().unwrap_or_else(|| "never".into())}</td>
+                                            <td>{token.last_used_at.clone().unwrap_or_else(|| "never".into())}</td>
+                                            <td>
+                                                {if token.revoked {
+                                                    view! { <span>"revoked"</span> }.into_any()
+                                                } else {
+                                                    view! {
+                                                        <ActionForm action=revoke attr:class="inline-action">
+                                                            <input type="hidden" name="id" value=token.id.clone()/>
+                                                            <button type="submit" class="action">"Revoke"</button>
+                                                        </ActionForm>
+                                                    }
+                                                        .into_any()
+                                                }}
+                                            </td>
+                                        </tr>
+                                    </For>
+                                </tbody>
+                            </table>
+                        </WideTable>
                         <details class="confirm">
                             <summary class="action">"Create a token…"</summary>
                             <ActionForm action=token>
@@ -310,28 +315,30 @@ pub fn AdminPage() -> impl IntoView {
                             <button type="submit" class="action">"Verify the chain"</button>
                         </ActionForm>
                         <Outcome action=verify/>
-                        <table class="admin-table audit">
-                            <thead>
-                                <tr>
-                                    <th scope="col">"#"</th>
-                                    <th scope="col">"When (UTC)"</th>
-                                    <th scope="col">"Who"</th>
-                                    <th scope="col">"What"</th>
-                                    <th scope="col">"On"</th>
-                                </tr>
-                            </thead>
-                            <tbody>
-                                <For each=move || loaded().map(|v| v.audit).unwrap_or_default() key=|l| l.clone() let:line>
+                        <WideTable label="Audit log">
+                            <table class="admin-table audit">
+                                <thead>
                                     <tr>
-                                        <td>{line.seq}</td>
-                                        <td>{line.at}</td>
-                                        <td>{line.actor}</td>
-                                        <td>{line.action}</td>
-                                        <td>{line.object}</td>
+                                        <th scope="col">"#"</th>
+                                        <th scope="col">"When (UTC)"</th>
+                                        <th scope="col">"Who"</th>
+                                        <th scope="col">"What"</th>
+                                        <th scope="col">"On"</th>
                                     </tr>
-                                </For>
-                            </tbody>
-                        </table>
+                                </thead>
+                                <tbody>
+                                    <For each=move || loaded().map(|v| v.audit).unwrap_or_default() key=|l| l.clone() let:line>
+                                        <tr>
+                                            <td>{line.seq}</td>
+                                            <td>{line.at}</td>
+                                            <td>{line.actor}</td>
+                                            <td>{line.action}</td>
+                                            <td>{line.object}</td>
+                                        </tr>
+                                    </For>
+                                </tbody>
+                            </table>
+                        </WideTable>
                     </section>
                 </Show>
             </Transition>
@@ -432,40 +439,42 @@ pub fn AccountPage() -> impl IntoView {
                 </ActionForm>
                 <h2>"Where you are signed in"</h2>
                 <Outcome action=end/>
-                <table class="admin-table sessions">
-                    <thead>
-                        <tr>
-                            <th scope="col">"Signed in (UTC)"</th>
-                            <th scope="col">"Last used"</th>
-                            <th scope="col">"From"</th>
-                            <th scope="col">"Browser"</th>
-                            <th scope="col"></th>
-                        </tr>
-                    </thead>
-                    <tbody>
-                        <For each=move || loaded().map(|v| v.sessions).unwrap_or_default() key=|s| s.clone() let:session>
-                            <tr class:current=session.current>
-                                <td>{session.created_at.clone()}</td>
-                                <td>{session.last_seen_at.clone()}</td>
-                                <td>{session.ip.clone()}</td>
-                                <td class="agent">{session.user_agent.clone()}</td>
-                                <td>
-                                    {if session.current {
-                                        view! { <span>"this browser"</span> }.into_any()
-                                    } else {
-                                        view! {
-                                            <ActionForm action=end attr:class="inline-action">
-                                                <input type="hidden" name="id" value=session.id.clone()/>
-                                                <button type="submit" class="action">"Sign out there"</button>
-                                            </ActionForm>
-                                        }
-                                            .into_any()
-                                    }}
-                                </td>
+                <WideTable label="Sessions">
+                    <table class="admin-table sessions">
+                        <thead>
+                            <tr>
+                                <th scope="col">"Signed in (UTC)"</th>
+                                <th scope="col">"Last used"</th>
+                                <th scope="col">"From"</th>
+                                <th scope="col">"Browser"</th>
+                                <th scope="col"></th>
                             </tr>
-                        </For>
-                    </tbody>
-                </table>
+                        </thead>
+                        <tbody>
+                            <For each=move || loaded().map(|v| v.sessions).unwrap_or_default() key=|s| s.clone() let:session>
+                                <tr class:current=session.current>
+                                    <td>{session.created_at.clone()}</td>
+                                    <td>{session.last_seen_at.clone()}</td>
+                                    <td>{session.ip.clone()}</td>
+                                    <td class="agent">{session.user_agent.clone()}</td>
+                                    <td>
+                                        {if session.current {
+                                            view! { <span>"this browser"</span> }.into_any()
+                                        } else {
+                                            view! {
+                                                <ActionForm action=end attr:class="inline-action">
+                                                    <input type="hidden" name="id" value=session.id.clone()/>
+                                                    <button type="submit" class="action">"Sign out there"</button>
+                                                </ActionForm>
+                                            }
+                                                .into_any()
+                                        }}
+                                    </td>
+                                </tr>
+                            </For>
+                        </tbody>
+                    </table>
+                </WideTable>
             </Transition>
         </section>
     }

@@ -14,6 +14,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::chart::{format_value, TimeChartView};
+use crate::wide_table::WideTable;
 
 /// Every service's budget.
 #[server(prefix = "/rpc", endpoint = "budgets")]
@@ -60,20 +61,22 @@ fn Overview(view: BudgetsView) -> impl IntoView {
                 view! {
                     <section class="domain-budgets" aria-labelledby=labelled_by>
                         <h2 id=title_id>{domain.domain.clone()}</h2>
-                        <table class="budgets">
-                            <thead>
-                                <tr>
-                                    <th scope="col">"Service"</th>
-                                    <th scope="col">"SLO"</th>
-                                    <th scope="col">"Budget left"</th>
-                                    <th scope="col">"Burn rate (1 h)"</th>
-                                    <th scope="col">"Status"</th>
-                                </tr>
-                            </thead>
-                            <tbody>
-                                {domain.services.into_iter().map(|line| view! { <BudgetRow line/> }).collect_view()}
-                            </tbody>
-                        </table>
+                        <WideTable label={format!("Error budgets of {}", domain.domain)}>
+                            <table class="budgets">
+                                <thead>
+                                    <tr>
+                                        <th scope="col">"Service"</th>
+                                        <th scope="col">"SLO"</th>
+                                        <th scope="col">"Budget left"</th>
+                                        <th scope="col">"Burn rate (1 h)"</th>
+                                        <th scope="col">"Status"</th>
+                                    </tr>
+                                </thead>
+                                <tbody>
+                                    {domain.services.into_iter().map(|line| view! { <BudgetRow line/> }).collect_view()}
+                                </tbody>
+                            </table>
+                        </WideTable>
                     </section>
                 }
             })
@@ -164,42 +167,44 @@ fn TrainCosts(trains: Vec<TrainCost>) -> impl IntoView {
     }
     let widest = trains.iter().map(|t| t.consumed).fold(0.2, f64::max);
     view! {
-        <table class="train-costs">
-            <thead>
-                <tr>
-                    <th scope="col">"Train"</th>
-                    <th scope="col">"Cutover (UTC)"</th>
-                    <th scope="col">"Outcome"</th>
-                    <th scope="col">"Budget consumed"</th>
-                    <th scope="col">"Left after"</th>
-                </tr>
-            </thead>
-            <tbody>
-                {trains
-                    .into_iter()
-                    .map(|train| {
-                        let width = (train.consumed.max(0.0) / widest * 100.0).min(100.0);
-                        let over = train.consumed >= 0.2;
-                        view! {
-                            <tr class="train-cost">
-                                <th scope="row">
-                                    <a href=format!("/trains/{}", train.train_id)>{train.train.clone()}</a>
-                                </th>
-                                <td>{crate::chart::timestamp(train.cutover_at)}</td>
-                                <td>{train.state.replace('_', " ")}</td>
-                                <td class=if over { "over" } else { "within" }>
-                                    <svg class="cost-bar" viewBox="0 0 100 8" width="100" height="8" aria-hidden="true">
-                                        <rect x="0" y="0" width=format!("{width:.1}") height="8"></rect>
-                                    </svg>
-                                    {format!(" {}{}", percent(train.consumed), if over { " (over the 20 % target)" } else { "" })}
-                                </td>
-                                <td>{percent(train.remaining)}</td>
-                            </tr>
-                        }
-                    })
-                    .collect_view()}
-            </tbody>
-        </table>
+        <WideTable label="Budget spent per train">
+            <table class="train-costs">
+                <thead>
+                    <tr>
+                        <th scope="col">"Train"</th>
+                        <th scope="col">"Cutover (UTC)"</th>
+                        <th scope="col">"Outcome"</th>
+                        <th scope="col">"Budget consumed"</th>
+                        <th scope="col">"Left after"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {trains
+                        .into_iter()
+                        .map(|train| {
+                            let width = (train.consumed.max(0.0) / widest * 100.0).min(100.0);
+                            let over = train.consumed >= 0.2;
+                            view! {
+                                <tr class="train-cost">
+                                    <th scope="row">
+                                        <a href=format!("/trains/{}", train.train_id)>{train.train.clone()}</a>
+                                    </th>
+                                    <td>{crate::chart::timestamp(train.cutover_at)}</td>
+                                    <td>{train.state.replace('_', " ")}</td>
+                                    <td class=if over { "over" } else { "within" }>
+                                        <svg class="cost-bar" viewBox="0 0 100 8" width="100" height="8" aria-hidden="true">
+                                            <rect x="0" y="0" width=format!("{width:.1}") height="8"></rect>
+                                        </svg>
+                                        {format!(" {}{}", percent(train.consumed), if over { " (over the 20 % target)" } else { "" })}
+                                    </td>
+                                    <td>{percent(train.remaining)}</td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </WideTable>
     }
     .into_any()
 }

@@ -16,6 +16,7 @@ use leptos::server_fn::ServerFn;
 use crate::error_text;
 
 use crate::viewer_time::{clock_time, provide_viewer_zone, ViewerZone};
+use crate::wide_table::WideTable;
 
 /// The console for the signed-in person.
 #[server(prefix = "/rpc", endpoint = "console")]
@@ -251,29 +252,31 @@ pub fn ConsolePage() -> impl IntoView {
                     </section>
                     <section class="active-trains" aria-labelledby="trains-title">
                         <h2 id="trains-title">"Trains in flight"</h2>
-                        <table class="console-trains">
-                            <thead>
-                                <tr>
-                                    <th scope="col">"Train"</th>
-                                    <th scope="col">"Domain"</th>
-                                    <th scope="col">"Phase"</th>
-                                    <th scope="col">"Step"</th>
-                                    <th scope="col">"Cutover"</th>
-                                    <th scope="col">"Actions"</th>
-                                </tr>
-                            </thead>
-                            <tbody>
-                                // A row is rebuilt only when what it offers changes, so a form
-                                // being filled in stays open while the train moves on.
-                                <For
-                                    each=move || loaded().map(|v| v.trains).unwrap_or_default()
-                                    key=|train| (train.id.clone(), train.actions.clone(), train.rollback_services.clone())
-                                    let:train
-                                >
-                                    <TrainRow train latest zone act acted_on/>
-                                </For>
-                            </tbody>
-                        </table>
+                        <WideTable label="Trains in flight">
+                            <table class="console-trains">
+                                <thead>
+                                    <tr>
+                                        <th scope="col">"Train"</th>
+                                        <th scope="col">"Domain"</th>
+                                        <th scope="col">"Phase"</th>
+                                        <th scope="col">"Step"</th>
+                                        <th scope="col">"Cutover"</th>
+                                        <th scope="col">"Actions"</th>
+                                    </tr>
+                                </thead>
+                                <tbody>
+                                    // A row is rebuilt only when what it offers changes, so a form
+                                    // being filled in stays open while the train moves on.
+                                    <For
+                                        each=move || loaded().map(|v| v.trains).unwrap_or_default()
+                                        key=|train| (train.id.clone(), train.actions.clone(), train.rollback_services.clone())
+                                        let:train
+                                    >
+                                        <TrainRow train latest zone act acted_on/>
+                                    </For>
+                                </tbody>
+                            </table>
+                        </WideTable>
                     </section>
                     <Show when=move || loaded().is_some_and(|v| !v.emergency.is_empty())>
                         <section class="emergency" aria-labelledby="emergency-title">

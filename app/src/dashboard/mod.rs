@@ -13,6 +13,7 @@ pub use model::{
 use leptos::prelude::*;
 
 use crate::viewer_time::{clock_time, ticking_now, ViewerZone};
+use crate::wide_table::WideTable;
 
 /// The dashboard, for one domain or all.
 #[server(prefix = "/rpc", endpoint = "dashboard")]
@@ -164,33 +165,35 @@ fn Kinds(kinds: Vec<KindKpis>) -> impl IntoView {
         view! {
             <section class="kinds" aria-labelledby="kinds-title">
                 <h2 id="kinds-title">"M1 and M3 by kind of train"</h2>
-                <table class="kpi-table">
-                    <thead>
-                        <tr>
-                            <th scope="col">"Kind"</th>
-                            <th scope="col">"Trains"</th>
-                            <th scope="col">"M1 · release success"</th>
-                            <th scope="col">"M3 · mean time to roll back"</th>
-                            <th scope="col">"Rollbacks"</th>
-                        </tr>
-                    </thead>
-                    <tbody>
-                        {kinds
-                            .into_iter()
-                            .map(|k| {
-                                view! {
-                                    <tr data-kind=k.kind.clone()>
-                                        <th scope="row">{k.kind.clone()}</th>
-                                        <td>{k.success.observations}</td>
-                                        <td>{k.success.shown()}</td>
-                                        <td>{k.rollback.shown()}</td>
-                                        <td>{k.rollback.observations}</td>
-                                    </tr>
-                                }
-                            })
-                            .collect_view()}
-                    </tbody>
-                </table>
+                <WideTable label="M1 and M3 by kind of train">
+                    <table class="kpi-table">
+                        <thead>
+                            <tr>
+                                <th scope="col">"Kind"</th>
+                                <th scope="col">"Trains"</th>
+                                <th scope="col">"M1 · release success"</th>
+                                <th scope="col">"M3 · mean time to roll back"</th>
+                                <th scope="col">"Rollbacks"</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {kinds
+                                .into_iter()
+                                .map(|k| {
+                                    view! {
+                                        <tr data-kind=k.kind.clone()>
+                                            <th scope="row">{k.kind.clone()}</th>
+                                            <td>{k.success.observations}</td>
+                                            <td>{k.success.shown()}</td>
+                                            <td>{k.rollback.shown()}</td>
+                                            <td>{k.rollback.observations}</td>
+                                        </tr>
+                                    }
+                                })
+                                .collect_view()}
+                        </tbody>
+                    </table>
+                </WideTable>
             </section>
         }
     })
@@ -210,31 +213,33 @@ fn Regions(regions: Vec<Kpi>) -> impl IntoView {
     view! {
         <section class="regions" aria-labelledby="regions-title">
             <h2 id="regions-title">"M9 · rollout success by region"</h2>
-            <table class="kpi-table">
-                <thead>
-                    <tr>
-                        <th scope="col">"Region"</th>
-                        <th scope="col">"Success"</th>
-                        <th scope="col">"Trend"</th>
-                        <th scope="col">"Steps"</th>
-                    </tr>
-                </thead>
-                <tbody>
-                    {regions
-                        .into_iter()
-                        .map(|kpi| {
-                            view! {
-                                <tr>
-                                    <th scope="row">{kpi.name.clone()}</th>
-                                    <td>{kpi.shown()}</td>
-                                    <td>{kpi.trend_words()}</td>
-                                    <td>{kpi.observations}</td>
-                                </tr>
-                            }
-                        })
-                        .collect_view()}
-                </tbody>
-            </table>
+            <WideTable label="M9, rollout success by region">
+                <table class="kpi-table">
+                    <thead>
+                        <tr>
+                            <th scope="col">"Region"</th>
+                            <th scope="col">"Success"</th>
+                            <th scope="col">"Trend"</th>
+                            <th scope="col">"Steps"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {regions
+                            .into_iter()
+                            .map(|kpi| {
+                                view! {
+                                    <tr>
+                                        <th scope="row">{kpi.name.clone()}</th>
+                                        <td>{kpi.shown()}</td>
+                                        <td>{kpi.trend_words()}</td>
+                                        <td>{kpi.observations}</td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view()}
+                    </tbody>
+                </table>
+            </WideTable>
         </section>
     }
     .into_any()

@@ -12,6 +12,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::chart::timestamp;
+use crate::wide_table::WideTable;
 
 /// The board over the `last` trains (default 20), for one domain or all, with one cell's evidence.
 #[server(prefix = "/rpc", endpoint = "gate_board")]
@@ -89,7 +90,7 @@ fn Board(board: GateBoard) -> impl IntoView {
         <p class="explain">
             {format!("The last {} trains of {scope}, newest first. Each cell is the worst state among the train's candidates; open it for the evidence.", board.rows.len())}
         </p>
-        <div class="board-scroll">
+        <WideTable label="Gate board">
             <table class="gate-board">
                 <thead>
                     <tr>
@@ -127,7 +128,7 @@ fn Board(board: GateBoard) -> impl IntoView {
                         .collect_view()}
                 </tbody>
             </table>
-        </div>
+        </WideTable>
         {board.evidence.map(|evidence| view! { <EvidencePanel evidence/> })}
         <Flakiness flakiness=board.flakiness trains=rows/>
     }
@@ -173,34 +174,36 @@ fn EvidencePanel(evidence: Evidence) -> impl IntoView {
             </ul>
             <h3>"Every answer the gate gave"</h3>
             {evidence.runs.is_empty().then(|| view! { <p class="empty">"The gate has not answered yet."</p> })}
-            <table class="evidence-runs">
-                <thead>
-                    <tr>
-                        <th scope="col">"When (UTC)"</th>
-                        <th scope="col">"Service"</th>
-                        <th scope="col">"Answer"</th>
-                        <th scope="col">"Detail"</th>
-                    </tr>
-                </thead>
-                <tbody>
-                    {evidence
-                        .runs
-                        .into_iter()
-                        .map(|run| {
-                            view! {
-                                <tr>
-                                    <td>{timestamp(run.at)}</td>
-                                    <td>{run.service}</td>
-                                    <td class=format!("gate-{}", run.outcome)>
-                                        {format!("{} {}", gate_icon(&run.outcome), run.outcome)}
-                                    </td>
-                                    <td>{run.detail}</td>
-                                </tr>
-                            }
-                        })
-                        .collect_view()}
-                </tbody>
-            </table>
+            <WideTable label="Every answer the gate gave">
+                <table class="evidence-runs">
+                    <thead>
+                        <tr>
+                            <th scope="col">"When (UTC)"</th>
+                            <th scope="col">"Service"</th>
+                            <th scope="col">"Answer"</th>
+                            <th scope="col">"Detail"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {evidence
+                            .runs
+                            .into_iter()
+                            .map(|run| {
+                                view! {
+                                    <tr>
+                                        <td>{timestamp(run.at)}</td>
+                                        <td>{run.service}</td>
+                                        <td class=format!("gate-{}", run.outcome)>
+                                            {format!("{} {}", gate_icon(&run.outcome), run.outcome)}
+                                        </td>
+                                        <td>{run.detail}</td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view()}
+                    </tbody>
+                </table>
+            </WideTable>
         </section>
     }
     .into_any()
@@ -215,31 +218,33 @@ fn Flakiness(flakiness: Vec<GateFlakiness>, trains: usize) -> impl IntoView {
                 "A candidate is flaky for a gate when the gate both passed and failed (or errored, or could not decide) for the same build."
             </p>
             {flakiness.is_empty().then(|| view! { <p class="empty">"No gate has answered yet."</p> })}
-            <table class="flakiness-table">
-                <thead>
-                    <tr>
-                        <th scope="col">"Gate"</th>
-                        <th scope="col">"Flaky"</th>
-                        <th scope="col">"Candidates judged"</th>
-                    </tr>
-                </thead>
-                <tbody>
-                    {flakiness
-                        .into_iter()
-                        .map(|f| {
-                            let share = if f.judged == 0 { 0.0 } else { f.flaky as f64 / f.judged as f64 };
-                            let (class, mark) = if share >= 0.05 { ("flaky", "▲ ") } else { ("steady", "") };
-                            view! {
-                                <tr class=class>
-                                    <th scope="row">{f.gate}</th>
-                                    <td>{format!("{mark}{:.0}% ({} of {})", share * 100.0, f.flaky, f.judged)}</td>
-                                    <td>{f.judged}</td>
-                                </tr>
-                            }
-                        })
-                        .collect_view()}
-                </tbody>
-            </table>
+            <WideTable label="Flakiness">
+                <table class="flakiness-table">
+                    <thead>
+                        <tr>
+                            <th scope="col">"Gate"</th>
+                            <th scope="col">"Flaky"</th>
+                            <th scope="col">"Candidates judged"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {flakiness
+                            .into_iter()
+                            .map(|f| {
+                                let share = if f.judged == 0 { 0.0 } else { f.flaky as f64 / f.judged as f64 };
+                                let (class, mark) = if share >= 0.05 { ("flaky", "▲ ") } else { ("steady", "") };
+                                view! {
+                                    <tr class=class>
+                                        <th scope="row">{f.gate}</th>
+                                        <td>{format!("{mark}{:.0}% ({} of {})", share * 100.0, f.flaky, f.judged)}</td>
+                                        <td>{f.judged}</td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view()}
+                    </tbody>
+                </table>
+            </WideTable>
         </section>
     }
     .into_any()

@@ -16,6 +16,7 @@ use leptos_router::hooks::use_params_map;
 use crate::chart::{timestamp, Gantt, TimeChartView};
 use crate::gates::gate_icon;
 use crate::viewer_time::{clock_time, provide_viewer_zone};
+use crate::wide_table::WideTable;
 
 /// The train page's data.
 #[server(prefix = "/rpc", endpoint = "train_page")]
@@ -165,6 +166,7 @@ fn TrainView(page: TrainPage) -> impl IntoView {
     let at = page.cutover_at;
     let spans = page.spans();
     let mark = view! { <crate::KindMark kind=page.kind.clone()/> " " };
+    let cargo = page.cargo.clone();
     view! {
         <h1>
             {mark}
@@ -193,60 +195,61 @@ fn TrainView(page: TrainPage) -> impl IntoView {
         </section>
         <section aria-labelledby="cargo-title">
             <h2 id="cargo-title">"Cargo"</h2>
-            <table class="cargo">
-                <thead>
-                    <tr>
-                        <th scope="col">"Service"</th>
-                        <th scope="col">"Version"</th>
-                        <th scope="col">"Author"</th>
-                        <th scope="col">"Gates"</th>
-                        <th scope="col">"Status"</th>
-                    </tr>
-                </thead>
-                <tbody>
-                    {page
-                        .cargo
-                        .iter()
-                        .map(|line| {
-                            view! {
-                                <tr class=format!("cargo-line status-{}", line.status)>
-                                    <th scope="row">
-                                        {line.service.clone()}
-                                        {(!line.group.is_empty())
-                                            .then(|| {
-                                                view! { <span class="group-tag">{format!("group {}", line.group)}</span> }
-                                            })}
-                                    </th>
-                                    <td>
-                                        {line.version.clone()}
-                                        <code class="digest">{short_digest(&line.digest)}</code>
-                                    </td>
-                                    <td>{line.author.clone()}</td>
-                                    <td>
-                                        {line
-                                            .gates
-                                            .iter()
-                                            .map(|(gate, state)| {
-                                                view! {
-                                                    <span class=format!("gate gate-{state}")>
-                                                        {format!("{} {gate}: {state}", gate_icon(state))}
-                                                    </span>
-                                                }
-                                            })
-                                            .collect_view()}
-                                    </td>
-                                    <td>
-                                        {line.status.replace('_', " ")}
-                                        {(!line.reason.is_empty())
-                                            .then(|| view! { <span class="missed-reason">{line.reason.clone()}</span> })}
-                                    </td>
-                                </tr>
-                            }
-                                .into_any()
-                        })
-                        .collect_view()}
-                </tbody>
-            </table>
+            <WideTable label="Cargo">
+                <table class="cargo">
+                    <thead>
+                        <tr>
+                            <th scope="col">"Service"</th>
+                            <th scope="col">"Version"</th>
+                            <th scope="col">"Author"</th>
+                            <th scope="col">"Gates"</th>
+                            <th scope="col">"Status"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {cargo
+                            .iter()
+                            .map(|line| {
+                                view! {
+                                    <tr class=format!("cargo-line status-{}", line.status)>
+                                        <th scope="row">
+                                            {line.service.clone()}
+                                            {(!line.group.is_empty())
+                                                .then(|| {
+                                                    view! { <span class="group-tag">{format!("group {}", line.group)}</span> }
+                                                })}
+                                        </th>
+                                        <td>
+                                            {line.version.clone()}
+                                            <code class="digest">{short_digest(&line.digest)}</code>
+                                        </td>
+                                        <td>{line.author.clone()}</td>
+                                        <td>
+                                            {line
+                                                .gates
+                                                .iter()
+                                                .map(|(gate, state)| {
+                                                    view! {
+                                                        <span class=format!("gate gate-{state}")>
+                                                            {format!("{} {gate}: {state}", gate_icon(state))}
+                                                        </span>
+                                                    }
+                                                })
+                                                .collect_view()}
+                                        </td>
+                                        <td>
+                                            {line.status.replace('_', " ")}
+                                            {(!line.reason.is_empty())
+                                                .then(|| view! { <span class="missed-reason">{line.reason.clone()}</span> })}
+                                        </td>
+                                    </tr>
+                                }
+                                    .into_any()
+                            })
+                            .collect_view()}
+                    </tbody>
+                </table>
+            </WideTable>
         </section>
         {page.dependencies().map(|layout| view! { <Dependencies layout cargo=page.cargo.clone()/> })}
         <Approvals approvals=page.approvals.clone()/>
@@ -274,49 +277,48 @@ fn TrainView(page: TrainPage) -> impl IntoView {
             {page.analyses.is_empty().then(|| view! { <p class="empty">"No step has been judged yet."</p> })}
             {page.analyses.iter().map(|analysis| view! { <Analysis analysis=analysis.clone()/> }).collect_view()}
         </section>
-        <Show when={
-            let empty = page.measurements.is_empty();
-            move || !empty
-        }>
+        {(!page.measurements.is_empty()).then(|| view! {
             <section aria-labelledby="budget-title">
                 <h2 id="budget-title">"Error budget and latency"</h2>
-                <table class="measurements">
-                    <thead>
-                        <tr>
-                            <th scope="col">"Service"</th>
-                            <th scope="col">"Budget consumed"</th>
-                            <th scope="col">"Budget left"</th>
-                            <th scope="col">"p95 before → during"</th>
-                        </tr>
-                    </thead>
-                    <tbody>
-                        {page
-                            .measurements
-                            .iter()
-                            .map(|m| {
-                                let latency = match (m.latency_before, m.latency_during) {
-                                    (Some(before), Some(during)) => {
-                                        format!("{:.0} ms → {:.0} ms", before * 1000.0, during * 1000.0)
+                <WideTable label="Error budget and latency">
+                    <table class="measurements">
+                        <thead>
+                            <tr>
+                                <th scope="col">"Service"</th>
+                                <th scope="col">"Budget consumed"</th>
+                                <th scope="col">"Budget left"</th>
+                                <th scope="col">"p95 before → during"</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {page
+                                .measurements
+                                .iter()
+                                .map(|m| {
+                                    let latency = match (m.latency_before, m.latency_during) {
+                                        (Some(before), Some(during)) => {
+                                            format!("{:.0} ms → {:.0} ms", before * 1000.0, during * 1000.0)
+                                        }
+                                        _ => "—".to_owned(),
+                                    };
+                                    let budget_class = if m.budget_consumed >= 0.2 { "over" } else { "within" };
+                                    view! {
+                                        <tr>
+                                            <th scope="row">{m.service.clone()}</th>
+                                            <td class=budget_class>
+                                                {format!("{:.1}%", m.budget_consumed * 100.0)}
+                                            </td>
+                                            <td>{format!("{:.1}%", m.budget_remaining * 100.0)}</td>
+                                            <td>{latency}</td>
+                                        </tr>
                                     }
-                                    _ => "—".to_owned(),
-                                };
-                                let budget_class = if m.budget_consumed >= 0.2 { "over" } else { "within" };
-                                view! {
-                                    <tr>
-                                        <th scope="row">{m.service.clone()}</th>
-                                        <td class=budget_class>
-                                            {format!("{:.1}%", m.budget_consumed * 100.0)}
-                                        </td>
-                                        <td>{format!("{:.1}%", m.budget_remaining * 100.0)}</td>
-                                        <td>{latency}</td>
-                                    </tr>
-                                }
-                            })
-                            .collect_view()}
-                    </tbody>
-                </table>
+                                })
+                                .collect_view()}
+                        </tbody>
+                    </table>
+                </WideTable>
             </section>
-        </Show>
+        })}
         <section aria-labelledby="notes-title">
             <h2 id="notes-title">"Release notes"</h2>
             <pre class="release-notes">{page.release_notes.clone()}</pre>
@@ -386,31 +388,33 @@ fn AuditExcerpt(audit: Vec<AuditLine>) -> impl IntoView {
             <h2 id="audit-title">"Audit trail"</h2>
             <p class="explain">"What people and CI did to this train and its cargo, from the tamper-evident audit log."</p>
             {audit.is_empty().then(|| view! { <p class="empty">"Nothing recorded yet."</p> })}
-            <table class="audit-excerpt">
-                <thead>
-                    <tr>
-                        <th scope="col">"When (UTC)"</th>
-                        <th scope="col">"Who"</th>
-                        <th scope="col">"What"</th>
-                        <th scope="col">"On"</th>
-                    </tr>
-                </thead>
-                <tbody>
-                    {audit
-                        .into_iter()
-                        .map(|line| {
-                            view! {
-                                <tr>
-                                    <td>{timestamp(line.at)}</td>
-                                    <td>{line.actor}</td>
-                                    <td>{line.action}</td>
-                                    <td>{line.object}</td>
-                                </tr>
-                            }
-                        })
-                        .collect_view()}
-                </tbody>
-            </table>
+            <WideTable label="Audit trail">
+                <table class="audit-excerpt">
+                    <thead>
+                        <tr>
+                            <th scope="col">"When (UTC)"</th>
+                            <th scope="col">"Who"</th>
+                            <th scope="col">"What"</th>
+                            <th scope="col">"On"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {audit
+                            .into_iter()
+                            .map(|line| {
+                                view! {
+                                    <tr>
+                                        <td>{timestamp(line.at)}</td>
+                                        <td>{line.actor}</td>
+                                        <td>{line.action}</td>
+                                        <td>{line.object}</td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view()}
+                    </tbody>
+                </table>
+            </WideTable>
         </section>
     }
     .into_any()
