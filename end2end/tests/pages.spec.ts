@@ -203,6 +203,11 @@ test('embedded panels read at 320×200 and never navigate out', async ({ browser
     await expect(page.locator(selector).first()).toBeVisible();
     await expect(page.locator('header.topbar')).toHaveCount(0);
     expect(await page.locator('a[href^="/trains/"], a[href^="/?"]').count()).toBe(0);
+    const { scrollWidth, innerWidth } = await page.evaluate(() => ({
+      scrollWidth: document.documentElement.scrollWidth,
+      innerWidth: window.innerWidth,
+    }));
+    expect(scrollWidth, `embedded ${name} is ${scrollWidth} px wide in a ${innerWidth} px frame`).toBeLessThanOrEqual(innerWidth);
     await expectAccessible(page, `embedded ${name}`);
     await page.screenshot({ path: `screenshots/embed-${name}-320x200.png` });
     await context.close();

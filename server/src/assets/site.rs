@@ -55,6 +55,11 @@ impl Site {
                 site = %site_root.display(),
                 "the front end was not packed (scripts/build does it): serving it uncompressed and uncached"
             );
+        } else if !pkg_dir.is_dir() {
+            tracing::warn!(
+                site = %site_root.display(),
+                "no front end here (scripts/build makes it): pages are served without their style and script"
+            );
         }
         let public = std::fs::read_dir(site_root)
             .into_iter()
