@@ -479,8 +479,8 @@ fn ActionButton(
     }
 }
 
-/// A gate that could not decide, with forms to waive it or to take its
-/// candidate off the train (each with a reason, confirmed).
+/// A gate that could not decide, with forms to waive it (where a waiver
+/// applies) or to take its candidate off the train (each with a reason, confirmed).
 #[component]
 fn UndecidedItem(
     gate: UndecidedGate,
@@ -501,6 +501,7 @@ fn UndecidedItem(
                 <a href=format!("/trains/{}", gate.train_id)>{gate.train.clone()}</a>
                 {(!gate.detail.is_empty()).then(|| format!(" — {}", gate.detail))}
             </span>
+            {gate.waivable.then(|| view! {
             <details class="confirm">
                 <summary class="action action-waive">"Waive…"</summary>
                 <ActionForm action=waive>
@@ -513,6 +514,7 @@ fn UndecidedItem(
                     <button type="submit" class="confirm-button danger">"Confirm: waive the gate"</button>
                 </ActionForm>
             </details>
+            })}
             <details class="confirm">
                 <summary class="action action-remove_candidate">"Take off the train…"</summary>
                 <ActionForm action=remove>

@@ -34,9 +34,12 @@ pub struct UndecidedGate {
     pub artifact_id: String,
     pub service: String,
     pub gate: String,
-    /// `inconclusive` or `errored`.
+    /// `inconclusive`, `errored` or `blocked`.
     pub state: String,
     pub detail: String,
+    /// Whether a release manager may waive it: inconclusive or errored, and
+    /// not an approval gate (a blocked gate is fixed or its candidate taken off).
+    pub waivable: bool,
 }
 
 /// A freeze as the console's form states it (the fields of a `[[freeze]]` entry).

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use super::{ApiError, ApiState};
 use crate::engine::{Environment, Event};
 use crate::integrations::record_digests;
-use crate::integrations::webhook::{verify, ReleasedArtifact, RunningDigest};
+use crate::integrations::webhook::{verify_callback, ReleasedArtifact, RunningDigest};
 use crate::runtime::{self, RuntimeError};
 use crate::store;
 use crate::time::to_ms;
@@ -104,8 +104,14 @@ pub async fn status(
         header("x-railyard-timestamp").parse().map_err(|_| unauthorized("X-Railyard-Timestamp is missing"))?;
     let secret = std::env::var(&definition.webhook_secret_env)
         .map_err(|_| ApiError::Internal(anyhow::anyhow!("{} is not set", definition.webhook_secret_env)))?;
-    if !verify(secret.as_bytes(), timestamp, &body, header("x-railyard-signature")) {
-        return Err(unauthorized("the signature does not match this deployment's secret"));
+    let path = format!("/api/v1/deployments/{key}/status");
+    if !verify_callback(secret.as_bytes(), timestamp, "POST", &path, &body, header("x-railyard-signature")) {
+        // A report signed for another deployment (or not at all) is kept on record.
+        let entry = store::audit::Entry::new("deployer", "deployment.report_refused", format!("deployment:{key}"));
+        store::audit::append(&mut conn, &entry, to_ms(state.clock.now())).await?;
+        return Err(unauthorized(
+            "the signature does not match this deployment: sign `<timestamp>.POST <path>.<body>` with its secret",
+        ));
     }
     let now = to_ms(state.clock.now());
     if (now / 1000 - timestamp).abs() > MAX_SKEW_S {

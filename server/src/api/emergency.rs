@@ -1,8 +1,11 @@
 //! Trains started out of their cadence. `POST /api/v1/trains/emergency`: a
 //! release manager starts an emergency (or hotfix) train now for a list of
 //! candidates; it runs its kind's reduced gate set, is marked as such
-//! everywhere, and otherwise obeys everything a train obeys (freezes,
-//! approvals, the canary judge). `POST /api/v1/trains/rehearsal`: the
+//! everywhere, and otherwise obeys everything a train obeys (freezes, the
+//! canary judge). It needs approvers' sign-off when its kind's `approval` is
+//! set in `[[kind]]` (off by default for emergency and hotfix trains; when
+//! set, each candidate waits for the compliance gate, which no release
+//! manager can waive). `POST /api/v1/trains/rehearsal`: the
 //! definition's next candidates through the same gates, staging and the
 //! canary judge, never production.
 

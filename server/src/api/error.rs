@@ -78,6 +78,15 @@ impl From<RuntimeError> for ApiError {
     }
 }
 
+impl From<crate::auth::password::HashRefusal> for ApiError {
+    fn from(refusal: crate::auth::password::HashRefusal) -> Self {
+        match refusal {
+            crate::auth::password::HashRefusal::Busy => Self::Unavailable(refusal.to_string()),
+            crate::auth::password::HashRefusal::Failed(_) => Self::Internal(refusal.into()),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, message) = match self {

@@ -10,6 +10,7 @@ use axum::{Form, Json};
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use url::{Position, Url};
 
 use super::{ApiError, ApiState};
 use crate::auth::{password, secret, Binding, Caller, Principal};
@@ -220,13 +221,10 @@ pub async fn change_password(
         store::users::by_name(&mut conn, name).await?.filter(|user| &user.id == id).ok_or(store::DbError::NotFound)?
     };
     let (current, stored, new) = (change.current, user.password_hash.clone(), change.new);
-    let hash = tokio::task::spawn_blocking(move || {
-        password::verify(&current, &stored).then(|| password::hash(&new)).transpose()
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.into()))?
-    .map_err(ApiError::Internal)?
-    .ok_or_else(|| ApiError::Forbidden("the current password is wrong".into()))?;
+    let hash = password::bounded(move || password::verify(&current, &stored).then(|| password::hash(&new)).transpose())
+        .await?
+        .map_err(ApiError::Internal)?
+        .ok_or_else(|| ApiError::Forbidden("the current password is wrong".into()))?;
     let now = to_ms(state.clock.now());
     let mut tx = state.db.begin().await?;
     store::users::set_password(&mut tx, id, &hash, now).await?;
@@ -261,11 +259,14 @@ async fn start_session(
         let mut conn = state.db.acquire().await?;
         store::users::by_name(&mut conn, name).await?
     };
-    let stored = user.as_ref().map_or_else(|| password::decoy().to_owned(), |user| user.password_hash.clone());
+    // The decoy (hashed once, on first use) also runs inside the bound.
+    let stored = user.as_ref().map(|user| user.password_hash.clone());
     let given = given.to_owned();
-    let matches = tokio::task::spawn_blocking(move || password::verify(&given, &stored))
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
+    let matches = password::bounded(move || match stored {
+        Some(stored) => password::verify(&given, &stored),
+        None => password::verify(&given, password::decoy()),
+    })
+    .await?;
     let user = match user {
         Some(user) if matches && user.disabled == 0 => user,
         other => {
@@ -354,12 +355,24 @@ fn clearing_cookie(state: &ApiState) -> String {
 
 /// `next` if it is a path on this site, else `/` (no open redirects).
 pub(crate) fn safe_next(next: &str) -> String {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
-        next.to_owned()
-    } else {
-        "/".to_owned()
+    // Browsers drop tabs and newlines and read `\` as `/` before resolving a
+    // Location, so `/\t/evil.example` would leave the site: refuse them, then
+    // resolve the rest as a browser would and keep it only on our own origin.
+    let base = Url::parse(SAME_ORIGIN).expect("a valid base");
+    if !next.starts_with('/') || next.chars().any(|c| c.is_control() || c == '\\') {
+        return "/".to_owned();
+    }
+    match base.join(next) {
+        // `//host` would be read as another origin once it is a Location.
+        Ok(url) if url.origin() == base.origin() && !url[Position::BeforePath..].starts_with("//") => {
+            url[Position::BeforePath..].to_owned()
+        }
+        _ => "/".to_owned(),
     }
 }
+
+/// A fixed origin that stands for ours when a `next` path is resolved.
+const SAME_ORIGIN: &str = "https://railyard.invalid/";
 
 #[cfg(test)]
 mod tests {
@@ -371,5 +384,32 @@ mod tests {
         assert_eq!(safe_next("//evil.example"), "/");
         assert_eq!(safe_next("https://evil.example"), "/");
         assert_eq!(safe_next("/\\evil.example"), "/");
+        assert_eq!(safe_next("/trains/t1?tab=gates#audit"), "/trains/t1?tab=gates#audit");
+    }
+
+    #[test]
+    fn no_next_leaves_the_site_after_a_browser_parses_it() {
+        let base = Url::parse(SAME_ORIGIN).expect("base");
+        for hostile in [
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r\n/evil.example",
+            "\t//evil.example",
+            "/\\/evil.example",
+            "\\\\evil.example",
+            "/%09/evil.example",
+            "/%2F/evil.example",
+            "/%5C/evil.example",
+            "/./%2F/evil.example",
+            "/.//evil.example",
+            "///evil.example",
+            "https:evil.example",
+            "/\u{0}/evil.example",
+        ] {
+            let next = safe_next(hostile);
+            let landed = base.join(&next).expect("a path");
+            assert_eq!(landed.origin(), base.origin(), "{hostile:?} became {next:?}");
+            assert!(next.starts_with('/') && !next.starts_with("//"), "{hostile:?} became {next:?}");
+        }
     }
 }

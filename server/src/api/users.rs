@@ -241,10 +241,7 @@ pub async fn reset_password(
 
 /// The argon2id hash of `chosen`, computed off the async threads.
 pub async fn hash_password(chosen: String) -> Result<String, ApiError> {
-    tokio::task::spawn_blocking(move || password::hash(&chosen))
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?
-        .map_err(ApiError::Internal)
+    password::bounded(move || password::hash(&chosen)).await?.map_err(ApiError::Internal)
 }
 
 async fn existing(conn: &mut Conn, name: &str) -> Result<User, ApiError> {

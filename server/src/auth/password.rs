@@ -6,6 +6,8 @@
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
+use std::time::Duration;
+use tokio::sync::Semaphore;
 
 /// Memory per hash in KiB (46 MiB).
 pub const MEMORY_KIB: u32 = 47_104;
@@ -15,6 +17,37 @@ pub const ITERATIONS: u32 = 1;
 pub const PARALLELISM: u32 = 1;
 /// Shortest password accepted.
 pub const MIN_LENGTH: usize = 12;
+
+/// At most this many hashes run at once, whatever the load: each holds
+/// `MEMORY_KIB` while it runs, so sign-ins cannot exhaust memory.
+pub const CONCURRENT_HASHES: usize = 2;
+/// How long a hash waits for its turn before the request is told to retry.
+pub const QUEUE_WAIT: Duration = Duration::from_secs(3);
+
+/// Why a hash did not run.
+#[derive(Debug, thiserror::Error)]
+pub enum HashRefusal {
+    /// Every hasher stayed busy for `QUEUE_WAIT`.
+    #[error("too many sign-ins at once; nothing was changed, try again in a few seconds")]
+    Busy,
+    #[error("the password hasher stopped: {0}")]
+    Failed(String),
+}
+
+/// The hashers' turns, shared by every request of the process.
+static HASHERS: Semaphore = Semaphore::const_new(CONCURRENT_HASHES);
+
+/// Runs `work` (which hashes or verifies) on a blocking thread once one of
+/// the `CONCURRENT_HASHES` hashers is free, waiting at most `QUEUE_WAIT`.
+pub async fn bounded<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, HashRefusal> {
+    let permit = tokio::time::timeout(QUEUE_WAIT, HASHERS.acquire())
+        .await
+        .map_err(|_| HashRefusal::Busy)?
+        .map_err(|e| HashRefusal::Failed(e.to_string()))?;
+    let done = tokio::task::spawn_blocking(work).await.map_err(|e| HashRefusal::Failed(e.to_string()));
+    drop(permit);
+    done
+}
 
 fn hasher() -> Argon2<'static> {
     let params =
@@ -55,6 +88,38 @@ pub fn decoy() -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn no_more_than_the_bound_of_hashes_run_at_once() {
+        let (running, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let (running, most) = (running.clone(), most.clone());
+                tokio::spawn(bounded(move || {
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_millis(50));
+                    running.fetch_sub(1, Ordering::SeqCst);
+                }))
+            })
+            .collect();
+        for task in tasks {
+            task.await.expect("joined").expect("ran within the wait");
+        }
+        assert!(most.load(Ordering::SeqCst) <= CONCURRENT_HASHES, "at most {CONCURRENT_HASHES} at once");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_hash_that_waits_too_long_is_refused_as_busy() {
+        // Every hasher is busy; the clock is paused, so the wait runs out at once.
+        let busy = HASHERS.acquire_many(CONCURRENT_HASHES as u32).await.expect("open");
+        let waiter = bounded(|| ()).await;
+        assert!(matches!(waiter, Err(HashRefusal::Busy)), "{waiter:?}");
+        drop(busy);
+        assert!(bounded(|| ()).await.is_ok(), "a free hasher runs it");
+    }
 
     #[test]
     fn hashes_are_argon2id_at_the_stated_cost_and_verify() {

@@ -8,6 +8,18 @@ use crate::train_state::TrainState;
 /// Approvers are reminded this long before a request expires at cutover.
 pub const APPROVAL_REMINDER_MS: i64 = 60 * 60_000;
 
+/// The gate that passes when enough approvers (not the author) approved the candidate.
+pub const COMPLIANCE_GATE: &str = "compliance";
+/// The gate that passes at once without irreversible migrations, and otherwise on an approver's sign-off.
+/// Candidates with an irreversible migration always get it.
+pub const SCHEMA_GATE: &str = "schema";
+
+/// Whether people with the approver role, and only they, decide `gate`:
+/// no release manager waives it.
+pub fn is_approval_gate(gate: &str) -> bool {
+    gate == COMPLIANCE_GATE || gate == SCHEMA_GATE
+}
+
 /// How often a step's error-budget burn is checked while it soaks, and while the train is monitored.
 pub const BURN_CHECK_MS: i64 = 60_000;
 

@@ -563,7 +563,7 @@ fn a_group_boards_only_whole() {
 }
 
 #[test]
-fn waiving_the_failed_gate_brings_the_whole_group_back() {
+fn a_group_kept_off_by_a_deferred_gate_is_not_waived_back_on() {
     let mut world = grouped();
     world.gates.insert(("a1".into(), "tests".into()), vec![GateOutcome::Deferred("flaky suite".into())]);
     let mut run = TrainRun::opened("t1", CUTOVER, rollout(), 30 * MINUTE);
@@ -584,8 +584,44 @@ fn waiving_the_failed_gate_brings_the_whole_group_back() {
         action: Action::WaiveGate { artifact_id: "a1".into(), gate: "tests".into() },
         reason: "known flaky test, fixed in main".into(),
     };
-    let run = step(&run, &waive, OPENED).expect("waived").run;
-    assert!(run.candidates.iter().all(Candidate::boarded), "ledger and wallet board again");
+    let refusal = step(&run, &waive, OPENED).expect_err("a deferral is not waived");
+    assert!(refusal.to_string().contains("a waiver covers only an inconclusive or errored gate"), "{refusal}");
+    assert!(run.candidates.iter().filter(|c| c.group.is_some()).all(|c| !c.boarded()), "the group stays off");
+}
+
+#[test]
+fn a_waiver_never_decides_a_failed_blocked_or_approval_gate() {
+    let waive = |gate: &str| Event::Operator {
+        actor: "user:rita".into(),
+        action: Action::WaiveGate { artifact_id: "a1".into(), gate: gate.into() },
+        reason: "ship it anyway".into(),
+    };
+    let cases = [
+        ("security", GateOutcome::Failed("CVE-2026-1234 (critical) in libfoo".into()), "failed"),
+        ("tests", GateOutcome::Blocked("ledger-api@2 is not provided".into()), "is blocked"),
+        (COMPLIANCE_GATE, GateOutcome::Awaiting("0 of 2 approvals".into()), "decided by approvers only"),
+        (
+            COMPLIANCE_GATE,
+            GateOutcome::Failed("rejected by carol: no change ticket".into()),
+            "decided by approvers only",
+        ),
+        (COMPLIANCE_GATE, GateOutcome::Errored("the approvals could not be read".into()), "decided by approvers only"),
+        (SCHEMA_GATE, GateOutcome::Awaiting("drop_legacy needs a sign-off".into()), "decided by approvers only"),
+    ];
+    for (gate, outcome, said) in cases {
+        let mut boarding = World::standard().candidates;
+        boarding[0].gates = vec!["tests".into(), "security".into(), gate.to_owned()];
+        boarding[0].gates.dedup();
+        let mut run = TrainRun::opened("t1", CUTOVER, rollout(), 0);
+        let finished = Event::GateFinished { artifact_id: "a1".into(), gate: gate.into(), outcome: outcome.clone() };
+        for event in [Event::PlanningClosed, Event::Assembled { candidates: boarding }, finished] {
+            run = step(&run, &event, OPENED).expect("accepted").run;
+        }
+        let refusal = step(&run, &waive(gate), OPENED).expect_err("refused");
+        assert!(refusal.to_string().contains(said), "{gate} {outcome:?}: {refusal}");
+        let state = &run.candidates[0].gates.iter().find(|g| g.name == gate).expect("gate").state;
+        assert!(!state.clears(), "{gate} {outcome:?} stays undecided for the release manager");
+    }
 }
 
 #[test]

@@ -3,8 +3,8 @@
 use super::effect::{Effect, Notice, Timer};
 use super::event::{Action, Burn, Event, GateOutcome, Verdict};
 use super::model::{
-    Candidate, Environment, Gate, GateState, HoldReason, ServiceRollback, StepRecord, StepStatus, TrainRun,
-    APPROVAL_REMINDER_MS, BURN_CHECK_MS,
+    is_approval_gate, Candidate, Environment, Gate, GateState, HoldReason, ServiceRollback, StepRecord, StepStatus,
+    TrainRun, APPROVAL_REMINDER_MS, BURN_CHECK_MS,
 };
 use crate::train_state::TrainState;
 
@@ -622,8 +622,34 @@ impl Machine {
                     .iter_mut()
                     .find(|g| &g.name == gate)
                     .ok_or_else(|| Refusal::NotNow(format!("{} has no gate {gate}", candidate.service)))?;
+                let service = &candidate.service;
                 if found.state.clears() {
                     return Err(Refusal::NotNow(format!("gate {gate} has already cleared")));
+                }
+                if is_approval_gate(gate) {
+                    return Err(Refusal::NotNow(format!(
+                        "gate {gate} of {service} is decided by approvers only: ask them to approve or reject it"
+                    )));
+                }
+                match &found.state {
+                    GateState::Inconclusive { .. } | GateState::Errored { .. } => {}
+                    GateState::Failed { .. } | GateState::Blocked { .. } => {
+                        return Err(Refusal::NotNow(format!(
+                            "gate {gate} of {service} {}: a waiver covers only an inconclusive or errored gate; \
+                             fix it with a new build or take {service} off the train",
+                            if matches!(found.state, GateState::Failed { .. }) { "failed" } else { "is blocked" }
+                        )));
+                    }
+                    GateState::Deferred { .. } => {
+                        return Err(Refusal::NotNow(format!(
+                            "gate {gate} deferred {service} to a later train: a waiver covers only an inconclusive or errored gate"
+                        )));
+                    }
+                    _ => {
+                        return Err(Refusal::NotNow(format!(
+                            "gate {gate} of {service} has not answered yet: a waiver covers only an inconclusive or errored gate"
+                        )));
+                    }
                 }
                 found.state = GateState::Waived { by: actor.to_owned(), reason: reason.to_owned() };
                 let was = candidate.missed.take();

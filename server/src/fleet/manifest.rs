@@ -409,11 +409,7 @@ pub struct FreezeEntry {
 
 /// The gate that passes when the candidate's service has an SLO.
 pub const OBSERVABILITY_GATE: &str = "observability";
-/// The gate that passes when enough approvers (not the author) approved the candidate.
-pub const COMPLIANCE_GATE: &str = "compliance";
-/// The gate that passes at once without irreversible migrations, and otherwise on an approver's sign-off.
-/// Candidates with an irreversible migration always get it.
-pub const SCHEMA_GATE: &str = "schema";
+pub use crate::engine::{COMPLIANCE_GATE, SCHEMA_GATE};
 /// The gate that keeps a candidate off the train while its service's error budget is exhausted.
 pub const ERROR_BUDGET_GATE: &str = "error_budget";
 

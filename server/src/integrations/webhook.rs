@@ -7,8 +7,10 @@
 //! with backoff; 4xx means the receiver refused the release. A 2xx body may
 //! report what is running: `{"running": [{"service": "...", "digest": "sha256:..."}]}`.
 //! A `202` with `{"status": "pending"}` means the receiver deploys in the
-//! background and reports back, signed the same way, to
-//! `POST /api/v1/deployments/{idempotency key}/status`.
+//! background and reports back to
+//! `POST /api/v1/deployments/{idempotency key}/status`, signed over
+//! `<timestamp>.POST <path>.<body>` (the path names the deployment, so a
+//! report cannot be replayed against another one).
 
 use std::time::Duration;
 
@@ -135,6 +137,24 @@ pub fn verify(secret: &[u8], timestamp: i64, body: &[u8], signature: &str) -> bo
     mac.verify_slice(&expected).is_ok()
 }
 
+/// What a deployer's status report signs: `<timestamp>.<METHOD> <path>.<body>`,
+/// so the deployment's key in the path is signed with the report.
+pub fn callback_message(timestamp: i64, method: &str, path: &str, body: &[u8]) -> Vec<u8> {
+    let mut message = format!("{timestamp}.{method} {path}.").into_bytes();
+    message.extend_from_slice(body);
+    message
+}
+
+/// Whether `signature` signs the status report `body` sent with `method` to
+/// `path` at `timestamp` (see [`callback_message`]); constant-time.
+pub fn verify_callback(secret: &[u8], timestamp: i64, method: &str, path: &str, body: &[u8], signature: &str) -> bool {
+    let Some(hex_digest) = signature.strip_prefix("sha256=") else { return false };
+    let Ok(expected) = hex::decode(hex_digest) else { return false };
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC accepts keys of any length");
+    mac.update(&callback_message(timestamp, method, path, body));
+    mac.verify_slice(&expected).is_ok()
+}
+
 /// Hex HMAC-SHA256 of `<timestamp>.<body>` under `secret`.
 pub fn sign(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC accepts keys of any length");
@@ -165,5 +185,17 @@ mod tests {
         assert!(!verify(b"secret", 8, b"{}", &good));
         assert!(!verify(b"other", 7, b"{}", &good));
         assert!(!verify(b"secret", 7, b"{}", "md5=00"));
+    }
+
+    #[test]
+    fn a_status_report_is_signed_for_its_own_deployment() {
+        let path = "/api/v1/deployments/t1:deploy:0/status";
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(b"secret").expect("key");
+        mac.update(format!("7.POST {path}.{{}}").as_bytes());
+        let good = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+        assert!(verify_callback(b"secret", 7, "POST", path, b"{}", &good));
+        assert!(!verify_callback(b"secret", 7, "POST", "/api/v1/deployments/t2:deploy:0/status", b"{}", &good));
+        assert!(!verify_callback(b"secret", 7, "PUT", path, b"{}", &good));
+        assert!(!verify(b"secret", 7, b"{}", &good), "the old body-only signature no longer fits");
     }
 }

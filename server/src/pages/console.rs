@@ -167,6 +167,8 @@ async fn trains(conn: &mut Conn, caller: &Caller) -> Result<(Vec<ConsoleTrain>, 
                         gate: g.name.clone(),
                         state: g.state.name().to_owned(),
                         detail: g.state.detail(),
+                        waivable: matches!(g.state, GateState::Inconclusive { .. } | GateState::Errored { .. })
+                            && !crate::engine::is_approval_gate(&g.name),
                     })
             }));
         }

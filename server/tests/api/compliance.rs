@@ -82,6 +82,21 @@ async fn a_train_waits_for_approvers_and_a_rejected_candidate_misses_it(backend:
     let (_, detail) = app.get(&format!("/api/v1/trains/{train_id}")).await;
     assert!(detail.contains("ledger waits for compliance: 0 of 2 approvals"), "{detail}");
 
+    // A release manager alone cannot wave the candidate through: approvers decide the gate.
+    let rita = app.user_with_roles("rita", &[("release_manager", Some("payments"))]).await;
+    let waiver = json!({ "action": "waive_gate", "artifact_id": ledger, "gate": "compliance", "reason": "urgent" });
+    let actions = format!("/api/v1/trains/{train_id}/actions");
+    let (status, body) = app.send_as(Some(&rita), Method::POST, &actions, Some(&waiver)).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body.to_string().contains("decided by approvers only"), "{body}");
+    let run = runtime::load(&app.db, &train_id).await.expect("state");
+    let gate = run
+        .candidates
+        .iter()
+        .find(|c| c.artifact_id == ledger)
+        .and_then(|c| c.gates.iter().find(|g| g.name == "compliance"));
+    assert_eq!(gate.map(|g| g.state.name()), Some("awaiting"), "the refused waiver changed nothing");
+
     let app = &app;
     let approve = |cookie: String, artifact: String, body: serde_json::Value| {
         let path = format!("/api/v1/artifacts/{artifact}/approvals");

@@ -196,7 +196,7 @@ async fn callback(app: &TestApp, key: &str, status: &str, now: i64) -> u16 {
         .to_string();
     let timestamp = now / 1000;
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(SECRET.as_bytes()).expect("key");
-    mac.update(format!("{timestamp}.{body}").as_bytes());
+    mac.update(format!("{timestamp}.POST /api/v1/deployments/{key}/status.{body}").as_bytes());
     let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
     let response = app
         .anonymous

@@ -158,7 +158,7 @@ async fn a_pending_deployment_completes_when_the_signed_status_callback_arrives(
     let callback = |key: &str, body: &str, signature: Option<String>, at: i64| {
         let timestamp = at / 1000;
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(SECRET.as_bytes()).expect("key");
-        mac.update(format!("{timestamp}.{body}").as_bytes());
+        mac.update(format!("{timestamp}.POST /api/v1/deployments/{key}/status.{body}").as_bytes());
         let signature = signature.unwrap_or_else(|| format!("sha256={}", hex::encode(mac.finalize().into_bytes())));
         app.client
             .post(format!("{}/api/v1/deployments/{key}/status", app.address))
@@ -181,6 +181,29 @@ async fn a_pending_deployment_completes_when_the_signed_status_callback_arrives(
         for key in pending.iter().skip(answered) {
             let forged = callback(key, &succeeded, Some("sha256=00".into()), now).await.expect("request");
             assert_eq!(forged.status().as_u16(), 401, "a forged callback is refused");
+            // A genuine report for this deployment, replayed against another one of the same train.
+            let other = format!("{train_id}:deploy:1");
+            let timestamp = now / 1000;
+            let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(SECRET.as_bytes()).expect("key");
+            mac.update(format!("{timestamp}.POST /api/v1/deployments/{key}/status.{succeeded}").as_bytes());
+            let replayed = app
+                .client
+                .post(format!("{}/api/v1/deployments/{other}/status", app.address))
+                .header("x-railyard-timestamp", timestamp.to_string())
+                .header("x-railyard-signature", format!("sha256={}", hex::encode(mac.finalize().into_bytes())))
+                .body(succeeded.clone())
+                .send()
+                .await
+                .expect("request");
+            assert_eq!(replayed.status().as_u16(), 401, "a report signed for {key} does not fit {other}");
+            let (refusals,): (i64,) = sqlx::query_as(
+                "SELECT COUNT(*) FROM audit_log WHERE action = 'deployment.report_refused' AND object = $1",
+            )
+            .bind(format!("deployment:{other}"))
+            .fetch_one(&mut *app.db.acquire().await.expect("connection"))
+            .await
+            .expect("audit");
+            assert_eq!(refusals, 1, "the replay is on record");
             assert_eq!(runtime::load(&app.db, &train_id).await.expect("state").phase.to_string(), "cutover");
             let response = callback(key, &succeeded, None, now).await.expect("request");
             assert_eq!(response.status().as_u16(), 200, "{}", response.text().await.unwrap_or_default());
@@ -233,7 +256,7 @@ async fn a_pending_rollback_finishes_by_callback_and_a_failed_one_holds_until_ro
             .to_string();
         let timestamp = at / 1000;
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(SECRET.as_bytes()).expect("key");
-        mac.update(format!("{timestamp}.{body}").as_bytes());
+        mac.update(format!("{timestamp}.POST /api/v1/deployments/{key}/status.{body}").as_bytes());
         let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
         app.client
             .post(format!("{}/api/v1/deployments/{key}/status", app.address))
