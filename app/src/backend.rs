@@ -97,6 +97,17 @@ mod port {
             gate: String,
             reason: String,
         ) -> BoxFuture<'_, Result<String, BackendError>>;
+        /// Asks for (`Ask`) or grants (`Grant`) a two-person override of a
+        /// failed or blocked gate; answers with the train's phase.
+        fn override_gate(
+            &self,
+            caller: &Parts,
+            train_id: String,
+            artifact_id: String,
+            gate: String,
+            step: crate::console::OverrideStep,
+            reason: String,
+        ) -> BoxFuture<'_, Result<String, BackendError>>;
         /// Takes `artifact_id` (with its atomic group) off train `train_id`
         /// before anything is deployed; answers with the train's phase.
         fn remove_candidate(

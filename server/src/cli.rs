@@ -156,6 +156,10 @@ pub struct ServeArgs {
     /// How often the audit log's head (count and hash) is written to the log output.
     #[arg(long, env = "RAILYARD_AUDIT_CHECKPOINT_INTERVAL", default_value = "10m", value_parser = humantime::parse_duration)]
     pub audit_checkpoint_interval: std::time::Duration,
+    /// Reverse proxies (addresses or CIDR ranges, comma-separated) whose `X-Forwarded-For` names the
+    /// client for sign-in limits and the audit log; from any other peer the header is ignored.
+    #[arg(long, env = "RAILYARD_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_proxy)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// How long a deploy or notification webhook may take to answer before the attempt counts as failed.
     #[arg(long, env = "RAILYARD_WEBHOOK_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub webhook_timeout: std::time::Duration,
@@ -183,4 +187,12 @@ pub struct ApplyArgs {
     pub database: DatabaseArgs,
     /// The TOML file to apply.
     pub file: PathBuf,
+}
+
+/// A trusted proxy: a CIDR range, or one address.
+fn parse_proxy(text: &str) -> Result<ipnet::IpNet, String> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("\"{text}\" is neither an IP address nor a CIDR range like 10.0.0.0/8"))
 }

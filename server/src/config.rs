@@ -106,6 +106,7 @@ impl From<crate::cli::ServeArgs> for Settings {
                 absolute_lifetime: args.session_lifetime,
                 admin_password: args.admin_password,
                 audit_checkpoint_interval: args.audit_checkpoint_interval,
+                trusted_proxies: args.trusted_proxies,
             },
             timeouts: Timeouts { webhook: args.webhook_timeout, prometheus: args.prometheus_timeout },
             lease: LeaseConfig { ttl: args.lease_ttl, renew_every: args.lease_renew },

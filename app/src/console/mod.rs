@@ -7,7 +7,7 @@ mod model;
 
 pub use model::{
     BreakGlassItem, ConsoleTrain, ConsoleView, EmergencyCandidate, EmergencyOption, FreezeForm, FreezeImpactView,
-    FreezePreviewView, PendingCandidate, ServiceContact, TrainAction, UndecidedGate,
+    FreezePreviewView, OverrideStep, PendingCandidate, ServiceContact, TrainAction, UndecidedGate,
 };
 
 use leptos::prelude::*;
@@ -49,6 +49,22 @@ pub async fn waive_gate(
 ) -> Result<String, ServerFnError> {
     let (backend, caller) = crate::backend::backend_and_caller()?;
     let result = backend.waive_gate(&caller, train_id, artifact_id, gate, reason).await;
+    result.map_err(crate::backend::BackendError::into_server_error)
+}
+
+/// Asks for (`step = "ask"`) or grants (`"grant"`) a two-person override of
+/// a failed or blocked gate (a reason is required and audited).
+#[server(prefix = "/rpc", endpoint = "override_gate")]
+pub async fn override_gate(
+    train_id: String,
+    artifact_id: String,
+    gate: String,
+    step: String,
+    reason: String,
+) -> Result<String, ServerFnError> {
+    let (backend, caller) = crate::backend::backend_and_caller()?;
+    let step = OverrideStep::parse(&step).ok_or_else(|| ServerFnError::new(format!("unknown override step {step}")))?;
+    let result = backend.override_gate(&caller, train_id, artifact_id, gate, step, reason).await;
     result.map_err(crate::backend::BackendError::into_server_error)
 }
 
@@ -158,6 +174,7 @@ where
 pub fn ConsolePage() -> impl IntoView {
     let act = ServerAction::<OperateTrain>::new();
     let waive = ServerAction::<WaiveGate>::new();
+    let overriding = ServerAction::<OverrideGate>::new();
     let remove = ServerAction::<RemoveCandidate>::new();
     let decide = ServerAction::<DecideCandidate>::new();
     let ask = ServerAction::<RequestBreakGlass>::new();
@@ -172,6 +189,7 @@ pub fn ConsolePage() -> impl IntoView {
             let versions = [
                 act.version(),
                 waive.version(),
+                overriding.version(),
                 remove.version(),
                 decide.version(),
                 ask.version(),
@@ -192,6 +210,7 @@ pub fn ConsolePage() -> impl IntoView {
     // Which object each action last ran for, so its refusal shows beside that object's controls.
     let acted_on = track(act, |input| input.train_id.clone());
     let waived = track(waive, |input| format!("{}/{}/{}", input.train_id, input.artifact_id, input.gate));
+    let overridden = track(overriding, |input| format!("{}/{}/{}", input.train_id, input.artifact_id, input.gate));
     let removed = track(remove, |input| format!("{}/{}", input.train_id, input.artifact_id));
     let decided = track(decide, |input| input.artifact_id.clone());
     let glassed = track(glass, |input| input.id.clone());
@@ -233,7 +252,7 @@ pub fn ConsolePage() -> impl IntoView {
                                 key=|gate| gate.clone()
                                 let:gate
                             >
-                                <UndecidedItem gate waive waived remove removed/>
+                                <UndecidedItem gate waive waived overriding overridden remove removed/>
                             </For>
                         </ul>
                         <ul class="break-glass-waiting">
@@ -486,10 +505,47 @@ fn UndecidedItem(
     gate: UndecidedGate,
     waive: ServerAction<WaiveGate>,
     waived: ReadSignal<Option<String>>,
+    overriding: ServerAction<OverrideGate>,
+    overridden: ReadSignal<Option<String>>,
     remove: ServerAction<RemoveCandidate>,
     removed: ReadSignal<Option<String>>,
 ) -> impl IntoView {
     let error = refusal(waive, waived, format!("{}/{}/{}", gate.train_id, gate.artifact_id, gate.gate));
+    let override_error = refusal(overriding, overridden, format!("{}/{}/{}", gate.train_id, gate.artifact_id, gate.gate));
+    let ids = (gate.train_id.clone(), gate.artifact_id.clone(), gate.gate.clone());
+    let override_form = gate.override_offer.map(move |step| {
+        let (train_id, artifact_id, gate_name) = ids;
+        let (summary, placeholder, confirm) = match step {
+            OverrideStep::Ask => (
+                "Ask for an override…",
+                "why it is safe to ship anyway",
+                "Confirm: ask an approver to override the gate",
+            ),
+            OverrideStep::Grant => (
+                "Grant the override…",
+                "what you checked",
+                "Confirm: grant the override",
+            ),
+        };
+        view! {
+            <details class="confirm">
+                <summary class=format!("action action-override-{}", step.as_str())>{summary}</summary>
+                <ActionForm action=overriding>
+                    <input type="hidden" name="train_id" value=train_id/>
+                    <input type="hidden" name="artifact_id" value=artifact_id/>
+                    <input type="hidden" name="gate" value=gate_name/>
+                    <input type="hidden" name="step" value=step.as_str()/>
+                    <label>
+                        "Reason" <input type="text" name="reason" required minlength="3" placeholder=placeholder/>
+                    </label>
+                    <button type="submit" class="confirm-button danger">{confirm}</button>
+                </ActionForm>
+            </details>
+        }
+    });
+    let request = (!gate.override_request.is_empty())
+        .then(|| view! { <p class="override-request">{gate.override_request.clone()}</p> });
+    let removable = gate.removable;
     let removal_error = refusal(remove, removed, format!("{}/{}", gate.train_id, gate.artifact_id));
     let (train_id, artifact_id) = (gate.train_id.clone(), gate.artifact_id.clone());
     let confirm_removal = format!("Confirm: take {} off the train", gate.service);
@@ -515,6 +571,9 @@ fn UndecidedItem(
                 </ActionForm>
             </details>
             })}
+            {request}
+            {override_form}
+            {removable.then(|| view! {
             <details class="confirm">
                 <summary class="action action-remove_candidate">"Take off the train…"</summary>
                 <ActionForm action=remove>
@@ -526,7 +585,9 @@ fn UndecidedItem(
                     <button type="submit" class="confirm-button danger">{confirm_removal}</button>
                 </ActionForm>
             </details>
+            })}
             {error}
+            {override_error}
             {removal_error}
         </li>
     }

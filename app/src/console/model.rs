@@ -21,7 +21,8 @@ pub struct ConsoleView {
     /// Whether this person may freeze every domain at once.
     pub can_freeze_everywhere: bool,
     /// Gates that could not decide (inconclusive, or errored past their retries) on trains
-    /// this person may operate: each waits for a waiver or a fix.
+    /// this person may operate, each waiting for a waiver or a fix, and failed
+    /// gates this person may ask to override or grant an override of.
     #[serde(default)]
     pub undecided: Vec<UndecidedGate>,
 }
@@ -40,6 +41,44 @@ pub struct UndecidedGate {
     /// Whether a release manager may waive it: inconclusive or errored, and
     /// not an approval gate (a blocked gate is fixed or its candidate taken off).
     pub waivable: bool,
+    /// What this person may do about a failed or blocked gate: ask for a
+    /// two-person override, or grant the one asked for.
+    #[serde(default)]
+    pub override_offer: Option<OverrideStep>,
+    /// The open override request, in words (who asked, why, until when).
+    #[serde(default)]
+    pub override_request: String,
+    /// Whether this person may take its candidate off the train (release
+    /// managers of the domain, while it is still on it).
+    #[serde(default)]
+    pub removable: bool,
+}
+
+/// A step of a two-person override: a release manager asks, a different approver grants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OverrideStep {
+    Ask,
+    Grant,
+}
+
+impl OverrideStep {
+    /// The form value and the API's action name stem, `ask`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ask => "ask",
+            Self::Grant => "grant",
+        }
+    }
+
+    /// Parses the form value.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "ask" => Some(Self::Ask),
+            "grant" => Some(Self::Grant),
+            _ => None,
+        }
+    }
 }
 
 /// A freeze as the console's form states it (the fields of a `[[freeze]]` entry).

@@ -72,8 +72,19 @@ pub struct EvidenceRun {
 }
 
 /// Gate states from worst to best: a cell shows the first its candidates have.
-pub const SEVERITY: [&str; 10] =
-    ["failed", "blocked", "errored", "inconclusive", "deferred", "awaiting", "running", "pending", "waived", "passed"];
+pub const SEVERITY: [&str; 11] = [
+    "failed",
+    "blocked",
+    "errored",
+    "inconclusive",
+    "deferred",
+    "awaiting",
+    "running",
+    "pending",
+    "overridden",
+    "waived",
+    "passed",
+];
 
 /// The cell for a gate whose candidates are in `states`.
 pub fn cell(states: &[&str]) -> Option<Cell> {
@@ -93,7 +104,7 @@ pub fn cell(states: &[&str]) -> Option<Cell> {
 pub fn gate_icon(state: &str) -> &'static str {
     match state {
         "passed" => "✓",
-        "waived" => "⚑",
+        "waived" | "overridden" => "⚑",
         "failed" => "✗",
         "blocked" => "⛔",
         "inconclusive" | "errored" => "?",

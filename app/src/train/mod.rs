@@ -60,7 +60,7 @@ fn TrainCard(page: TrainPage) -> impl IntoView {
     let boarded = page.cargo.iter().filter(|c| c.status != "missed").count();
     let gates: Vec<&str> = page.cargo.iter().flat_map(|c| c.gates.iter().map(|(_, state)| state.as_str())).collect();
     let failing = gates.iter().filter(|s| matches!(**s, "failed" | "blocked" | "errored" | "inconclusive")).count();
-    let passed = gates.iter().filter(|s| matches!(**s, "passed" | "waived")).count();
+    let passed = gates.iter().filter(|s| matches!(**s, "passed" | "waived" | "overridden")).count();
     let step = page.steps.iter().rev().find(|s| s.outcome != "waiting").map(|s| format!("{}: {}", s.name, s.outcome));
     let latest = page.timeline.last().map(|line| line.reason.clone()).unwrap_or_default();
     view! {

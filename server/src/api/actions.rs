@@ -1,6 +1,7 @@
 //! Operator actions on a train: hold, resume, promote, abort, roll back (the
-//! whole train or some services) and waive a gate. Release managers of the
-//! train's domain only; the engine decides whether the action makes sense now.
+//! whole train or some services), waive a gate and ask for an override —
+//! release managers of the train's domain — and grant an override, which
+//! only its approvers do. The engine decides whether the action makes sense now.
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
@@ -51,10 +52,17 @@ pub async fn act(
     Path(id): Path<String>,
     body: Result<Json<ActionRequest>, JsonRejection>,
 ) -> Result<Json<ActionResult>, ApiError> {
-    caller.require_somewhere(Permission::Operate)?;
+    if caller.require_somewhere(Permission::Approve).is_err() {
+        caller.require_somewhere(Permission::Operate)?;
+    }
     let phase = {
         let mut conn = state.db.acquire().await?;
-        train_domain(&mut conn, &caller, &id).await?;
+        let domain = store::domains::of_train(&mut conn, &id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("no train has id \"{id}\"")))?;
+        if caller.require(Permission::Approve, Some(&domain)).is_err() {
+            caller.require(Permission::Operate, Some(&domain))?;
+        }
         drop(conn);
         let Json(request) = body?;
         operate(&state, &caller, &id, request).await?
@@ -62,12 +70,35 @@ pub async fn act(
     Ok(Json(ActionResult { train_id: id, phase: phase.to_string() }))
 }
 
-/// Refuses unless the caller may operate the train's domain (404 for an unknown train).
-async fn train_domain(conn: &mut store::Conn, caller: &Caller, id: &str) -> Result<String, ApiError> {
+/// Who may ask for `action`: approvers grant overrides, release managers do the rest.
+fn permission_for(action: &Action) -> Permission {
+    match action {
+        Action::GrantOverride { .. } => Permission::Approve,
+        _ => Permission::Operate,
+    }
+}
+
+/// What the audit log calls `action`.
+fn audit_action(action: &Action) -> &'static str {
+    match action {
+        Action::RequestOverride { .. } => "gate.override_requested",
+        Action::GrantOverride { .. } => "gate.override_granted",
+        Action::WaiveGate { .. } => "gate.waived",
+        _ => "train.operator_action",
+    }
+}
+
+/// Refuses unless the caller holds `permission` in the train's domain (404 for an unknown train).
+async fn train_domain(
+    conn: &mut store::Conn,
+    caller: &Caller,
+    id: &str,
+    permission: Permission,
+) -> Result<String, ApiError> {
     let domain = store::domains::of_train(conn, id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no train has id \"{id}\"")))?;
-    caller.require(Permission::Operate, Some(&domain))?;
+    caller.require(permission, Some(&domain))?;
     Ok(domain)
 }
 
@@ -78,9 +109,10 @@ pub async fn operate(
     id: &str,
     request: ActionRequest,
 ) -> Result<TrainState, ApiError> {
-    caller.require_somewhere(Permission::Operate)?;
+    let permission = permission_for(&request.action);
+    caller.require_somewhere(permission)?;
     let mut tx = state.db.begin().await?;
-    train_domain(&mut tx, caller, id).await?;
+    train_domain(&mut tx, caller, id, permission).await?;
     let destructive = matches!(
         request.action,
         Action::Abort
@@ -88,9 +120,14 @@ pub async fn operate(
             | Action::RollBackServices { .. }
             | Action::RemoveCandidate { .. }
             | Action::WaiveGate { .. }
+            | Action::RequestOverride { .. }
+            | Action::GrantOverride { .. }
     );
     if destructive && request.reason.trim().is_empty() {
         return Err(ApiError::bad_request("this action needs a reason; it goes into the timeline and the audit log"));
+    }
+    if let Action::GrantOverride { artifact_id, .. } = &request.action {
+        not_the_author(&mut tx, caller, artifact_id).await?;
     }
     if let Action::RollBackServices { services } = &request.action {
         if services.iter().all(|s| s.trim().is_empty()) {
@@ -106,8 +143,21 @@ pub async fn operate(
     };
     let run = runtime::apply_in(&mut tx, id, &event, &actor, now).await?;
     let after = json!({ "phase": run.phase, "action": request.action, "reason": request.reason.trim() });
-    let entry = caller.audit("train.operator_action", &format!("train:{id}")).change(&serde_json::Value::Null, &after);
+    let entry = caller.audit(audit_action(&request.action), &format!("train:{id}")).change(&serde_json::Value::Null, &after);
     store::audit::append(&mut tx, &entry, now).await?;
     tx.commit().await?;
     Ok(run.phase)
+}
+
+/// Refuses an override granted by the artifact's own author.
+async fn not_the_author(conn: &mut store::Conn, caller: &Caller, artifact_id: &str) -> Result<(), ApiError> {
+    let name = caller.principal.user_name().unwrap_or_default();
+    let Some(artifact) = store::artifacts::by_id(conn, artifact_id).await? else { return Ok(()) };
+    if artifact.author.trim().eq_ignore_ascii_case(name) {
+        return Err(ApiError::Forbidden(format!(
+            "{name} authored {} {}; someone else must grant its override",
+            artifact.service, artifact.version
+        )));
+    }
+    Ok(())
 }

@@ -157,6 +157,28 @@ enum Kind {
 /// Refuses JSON and form bodies with control characters in their text. A
 /// server function (`/rpc/…`) is answered in its own error encoding, so the
 /// console shows the message.
+/// Bodies up to this size are read without asking the budget.
+const SMALL_BODY: u64 = 1024 * 1024;
+/// MiB of large request bodies held in memory at once (each also parsed by its
+/// handler), so a crowd of 15 MiB posts cannot exhaust the server's memory.
+const LARGE_BODY_BUDGET_MIB: u32 = 48;
+/// How long a large body waits for room before the client is told to retry.
+const BODY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+static LARGE_BODIES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(LARGE_BODY_BUDGET_MIB as usize);
+
+/// Room to read a body of `declared` length: nothing to wait for when it is
+/// small, else its size in MiB (the limit when undeclared) out of the shared
+/// budget, waiting at most `BODY_WAIT`; `None` when there was no room in time.
+async fn body_budget(declared: Option<u64>) -> Option<Option<tokio::sync::SemaphorePermit<'static>>> {
+    if declared.is_some_and(|length| length <= SMALL_BODY) {
+        return Some(None);
+    }
+    let length = declared.unwrap_or(crate::routes::BODY_LIMIT as u64);
+    let mib = u32::try_from(length.div_ceil(1024 * 1024)).unwrap_or(u32::MAX).clamp(1, LARGE_BODY_BUDGET_MIB);
+    tokio::time::timeout(BODY_WAIT, LARGE_BODIES.acquire_many(mib)).await.ok()?.ok().map(Some)
+}
+
 pub async fn refuse_control_characters(request: Request, next: Next) -> Response {
     let writes = matches!(*request.method(), Method::POST | Method::PUT | Method::PATCH);
     let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
@@ -171,6 +193,15 @@ pub async fn refuse_control_characters(request: Request, next: Next) -> Response
         return next.run(request).await;
     }
     let server_fn = request.uri().path().starts_with("/rpc/");
+    let declared =
+        request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    let Some(_budget) = body_budget(declared).await else {
+        return ApiError::Unavailable(
+            "too many large request bodies are being read at once; nothing was changed, try again in a few seconds"
+                .into(),
+        )
+        .into_response();
+    };
     let (parts, body) = request.into_parts();
     let bytes = match axum::body::to_bytes(body, crate::routes::BODY_LIMIT).await {
         Ok(bytes) => bytes,

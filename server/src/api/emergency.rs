@@ -191,7 +191,10 @@ async fn open_on_demand(state: &ApiState, caller: &Caller, wanted: OnDemand<'_>)
     let policy = store::kinds::policy(&mut tx, kind).await?;
     let rollout: Vec<RolloutStep> = serde_json::from_str(&definition.rollout).unwrap_or_default();
     let rollout = policy.rollout(if rollout.is_empty() { default_rollout() } else { rollout });
-    let run = TrainRun::opened(&id, now, rollout, policy.monitoring_ms(definition.monitoring_ms));
+    let run = TrainRun {
+        overrides_allowed: definition.overrides_allowed(),
+        ..TrainRun::opened(&id, now, rollout, policy.monitoring_ms(definition.monitoring_ms))
+    };
     runtime::start_in(&mut tx, &run, now, now).await?;
     let action = if kind == TrainKind::Rehearsal { "train.rehearsal_started" } else { "train.emergency_started" };
     let entry = caller.audit(action, &format!("train:{id}")).change(

@@ -18,8 +18,8 @@ pub enum ApiError {
     Unauthorized(String),
     /// 403: the caller may not do this.
     Forbidden(String),
-    /// 429: too many attempts.
-    TooManyRequests(String),
+    /// 429: too many attempts; the client may try again after this many seconds.
+    TooManyRequests(String, u64),
     /// 503: a dependency is down; retrying later may work.
     Unavailable(String),
     /// Nothing exists at this address.
@@ -93,7 +93,13 @@ impl IntoResponse for ApiError {
             Self::BadRequest(message) => (StatusCode::BAD_REQUEST, message),
             Self::Unauthorized(message) => (StatusCode::UNAUTHORIZED, message),
             Self::Forbidden(message) => (StatusCode::FORBIDDEN, message),
-            Self::TooManyRequests(message) => (StatusCode::TOO_MANY_REQUESTS, message),
+            Self::TooManyRequests(message, retry_after_s) => {
+                let mut response = (StatusCode::TOO_MANY_REQUESTS, Json(json!({ "error": message }))).into_response();
+                if let Ok(value) = axum::http::HeaderValue::from_str(&retry_after_s.to_string()) {
+                    response.headers_mut().insert(axum::http::header::RETRY_AFTER, value);
+                }
+                return response;
+            }
             Self::Unavailable(message) => (StatusCode::SERVICE_UNAVAILABLE, message),
             Self::NotFound(message) => (StatusCode::NOT_FOUND, message),
             Self::Conflict(message) => (StatusCode::CONFLICT, message),

@@ -13,7 +13,8 @@ use serde_json::json;
 use url::{Position, Url};
 
 use super::{ApiError, ApiState};
-use crate::auth::{password, secret, Binding, Caller, Principal};
+use super::users;
+use crate::auth::{password, rate_limit, secret, Binding, Caller, Principal};
 use crate::store::{self, sessions::Session};
 use crate::time::{rfc3339, to_ms};
 
@@ -93,7 +94,7 @@ pub async fn sign_in_form(State(state): State<ApiState>, caller: Caller, Form(fo
         Err(ApiError::Internal(error)) => ApiError::Internal(error).into_response(),
         Err(error) => {
             let reason = match error {
-                ApiError::TooManyRequests(_) => "limited",
+                ApiError::TooManyRequests(..) => "limited",
                 _ => "failed",
             };
             Redirect::to(&format!("/login?error={reason}&next={}", crate::routes::url_encode(&next))).into_response()
@@ -247,17 +248,42 @@ async fn start_session(
     given: &str,
 ) -> Result<(String, MeJson), ApiError> {
     let name = name.trim();
+    let account = rate_limit::account_key(name);
     let now = to_ms(state.clock.now());
-    if let Err(limit) = state.auth.limits.admit(name, caller.ip) {
-        let entry = refused(caller, name, "rate limited");
-        let mut tx = state.db.begin().await?;
-        store::audit::append(&mut tx, &entry, now).await?;
-        tx.commit().await?;
-        return Err(ApiError::TooManyRequests(limit.to_owned()));
+    let limits = &state.auth.limits;
+    if limits.prune(now) {
+        let mut conn = state.db.acquire().await?;
+        store::sign_in_backoff::forget_old(&mut conn, now).await?;
     }
-    let user = {
+    let limited = match limits.admit(name, caller.ip, now) {
+        Err(refused) => Some(refused),
+        Ok(()) => {
+            let mut conn = state.db.acquire().await?;
+            let next = store::sign_in_backoff::next_attempt_at(&mut conn, &account).await?;
+            next.filter(|at| *at > now).map(|at| rate_limit::Refused::account(at - now))
+        }
+    };
+    if let Some(refused) = limited {
+        // Refusals cost one audit row per client a minute, however many there are.
+        if let Some(count) = limits.refusal_to_audit(caller.ip, now) {
+            let entry = store::audit::Entry::new(caller.principal.actor(), "login.limited", format!("client:{}", caller.ip))
+                .change(
+                    &serde_json::Value::Null,
+                    &json!({ "refused": count, "reason": refused.message, "last_name": shown_name(name) }),
+                )
+                .request(&caller.request_id);
+            let mut tx = state.db.begin().await?;
+            store::audit::append(&mut tx, &entry, now).await?;
+            tx.commit().await?;
+        }
+        return Err(ApiError::TooManyRequests(refused.message.to_owned(), refused.retry_after_s));
+    }
+    // No account can have a name outside the rules: refuse it without a lookup or a hash.
+    let user = if users::is_valid_name(name) {
         let mut conn = state.db.acquire().await?;
         store::users::by_name(&mut conn, name).await?
+    } else {
+        None
     };
     // The decoy (hashed once, on first use) also runs inside the bound.
     let stored = user.as_ref().map(|user| user.password_hash.clone());
@@ -275,15 +301,15 @@ async fn start_session(
                 Some(user) if user.disabled != 0 => "user disabled",
                 Some(_) => "wrong password",
             };
+            limits.failed(name, caller.ip, now);
             let mut tx = state.db.begin().await?;
             store::audit::append(&mut tx, &refused(caller, name, reason), now).await?;
+            store::sign_in_backoff::failed(&mut tx, &account, rate_limit::ACCOUNT_BACKOFF, now).await?;
             tx.commit().await?;
-            if let Err(locked) = state.auth.limits.failed(name) {
-                return Err(ApiError::TooManyRequests(locked.to_owned()));
-            }
             return Err(ApiError::Unauthorized("wrong name or password".into()));
         }
     };
+    limits.succeeded(name, caller.ip);
     let secret = secret::random_token(32);
     let session = Session {
         id: store::new_id(),
@@ -299,6 +325,7 @@ async fn start_session(
         store::sessions::end(&mut tx, id, session_id, now).await?;
     }
     store::sessions::insert(&mut tx, &session, &secret::digest(&secret)).await?;
+    store::sign_in_backoff::cleared(&mut tx, &account).await?;
     let entry = store::audit::Entry::new(format!("user:{}", user.name), "login", format!("user:{}", user.name))
         .change(&serde_json::Value::Null, &json!({ "session": session.id, "ip": session.ip }))
         .request(&caller.request_id);
@@ -309,8 +336,17 @@ async fn start_session(
     Ok((session_cookie(state, secret).to_string(), me))
 }
 
+/// A name someone typed, as the audit log keeps it: at most 64 characters.
+fn shown_name(name: &str) -> String {
+    if name.chars().count() <= 64 {
+        name.to_owned()
+    } else {
+        format!("{}…", name.chars().take(64).collect::<String>())
+    }
+}
+
 fn refused(caller: &Caller, name: &str, reason: &str) -> store::audit::Entry {
-    store::audit::Entry::new(caller.principal.actor(), "login.failed", format!("user:{name}"))
+    store::audit::Entry::new(caller.principal.actor(), "login.failed", format!("user:{}", shown_name(name)))
         .change(&serde_json::Value::Null, &json!({ "reason": reason, "ip": caller.ip.to_string() }))
         .request(&caller.request_id)
 }

@@ -271,13 +271,17 @@ async fn resolve(conn: &mut Conn, bindings: &[Binding]) -> Result<Vec<(Role, Opt
     Ok(resolved)
 }
 
+/// Whether `name` is a possible user name: 1–64 characters of letters, digits, `.`, `-`, `_`, `@`.
+pub(crate) fn is_valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '@'))
+}
+
 /// A user name: 1–64 characters of letters, digits, `.`, `-`, `_`, `@`.
 fn parse_name(name: &str) -> Result<String, ApiError> {
     let name = name.trim();
-    let valid = !name.is_empty()
-        && name.len() <= 64
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '@'));
-    if valid {
+    if is_valid_name(name) {
         Ok(name.to_owned())
     } else {
         Err(ApiError::bad_request("a user name is 1–64 letters, digits, '.', '-', '_' or '@'"))

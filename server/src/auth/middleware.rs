@@ -104,7 +104,10 @@ pub async fn authenticate(State(state): State<ApiState>, mut request: Request, n
 
 async fn identify(state: &ApiState, parts: &mut Parts) -> Result<Caller, ApiError> {
     let request_id = header_text(&parts.headers, "x-request-id");
-    let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::from([0, 0, 0, 0]), |info| info.0.ip());
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::from([0, 0, 0, 0]), |info| info.0.ip());
+    let forwarded: Vec<&str> =
+        parts.headers.get_all("x-forwarded-for").iter().filter_map(|value| value.to_str().ok()).collect();
+    let ip = state.auth.settings.client_address(peer, &forwarded);
     let user_agent = header_text(&parts.headers, header::USER_AGENT.as_str());
     let now = to_ms(state.clock.now());
     if parts.uri.path().starts_with("/embed/") {

@@ -1,7 +1,10 @@
 //! How sign-in behaves.
 
 use std::fmt;
+use std::net::IpAddr;
 use std::time::Duration;
+
+use ipnet::IpNet;
 
 /// Session and bootstrap settings.
 #[derive(Clone)]
@@ -18,6 +21,9 @@ pub struct AuthSettings {
     pub admin_password: Option<String>,
     /// How often the audit head is written to the log output.
     pub audit_checkpoint_interval: Duration,
+    /// Reverse proxies whose `X-Forwarded-For` names the client; from any
+    /// other peer the header is ignored.
+    pub trusted_proxies: Vec<IpNet>,
 }
 
 impl Default for AuthSettings {
@@ -28,11 +34,28 @@ impl Default for AuthSettings {
             absolute_lifetime: Duration::from_secs(12 * 60 * 60),
             admin_password: None,
             audit_checkpoint_interval: Duration::from_secs(10 * 60),
+            trusted_proxies: Vec::new(),
         }
     }
 }
 
 impl AuthSettings {
+    /// The client behind a request from `peer`: the peer itself unless it is
+    /// a trusted proxy, else the right-most `X-Forwarded-For` address that is
+    /// not one (what the nearest untrusted hop said it was).
+    pub fn client_address(&self, peer: IpAddr, forwarded_for: &[&str]) -> IpAddr {
+        let trusted = |ip: &IpAddr| self.trusted_proxies.iter().any(|net| net.contains(ip));
+        if !trusted(&peer) {
+            return peer;
+        }
+        let hops: Vec<IpAddr> = forwarded_for
+            .iter()
+            .flat_map(|header| header.split(','))
+            .filter_map(|hop| hop.trim().parse::<IpAddr>().ok())
+            .collect();
+        hops.iter().rev().find(|ip| !trusted(ip)).or(hops.first()).copied().unwrap_or(peer)
+    }
+
     /// The session cookie's name: `__Host-` binds it to this exact origin over HTTPS.
     pub fn cookie_name(&self) -> &'static str {
         if self.secure_cookies {
@@ -51,6 +74,32 @@ impl fmt::Debug for AuthSettings {
             .field("absolute_lifetime", &self.absolute_lifetime)
             .field("admin_password", &self.admin_password.as_ref().map(|_| "***"))
             .field("audit_checkpoint_interval", &self.audit_checkpoint_interval)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn behind(proxies: &[&str]) -> AuthSettings {
+        AuthSettings { trusted_proxies: proxies.iter().map(|p| p.parse().expect("net")).collect(), ..AuthSettings::default() }
+    }
+
+    #[test]
+    fn forwarded_for_counts_only_from_a_trusted_proxy() {
+        let peer: IpAddr = "10.0.0.2".parse().expect("ip");
+        let spoofed = ["203.0.113.9"];
+        assert_eq!(behind(&[]).client_address(peer, &spoofed), peer, "no proxy trusted: the header is ignored");
+        assert_eq!(behind(&["10.0.0.0/24"]).client_address(peer, &spoofed).to_string(), "203.0.113.9");
+        let chain = ["198.51.100.7, 203.0.113.9", "10.0.0.5"];
+        assert_eq!(
+            behind(&["10.0.0.0/24"]).client_address(peer, &chain).to_string(),
+            "203.0.113.9",
+            "the right-most hop the proxies did not add; what the client wrote further left is not trusted"
+        );
+        assert_eq!(behind(&["10.0.0.0/24"]).client_address(peer, &["garbage"]), peer);
+        assert_eq!(behind(&["10.0.0.2/32"]).client_address("10.0.0.3".parse().expect("ip"), &spoofed).to_string(), "10.0.0.3");
     }
 }

@@ -75,6 +75,11 @@ pub enum Effect {
         #[serde(default = "yes")]
         reject: bool,
     },
+    /// An override let a rejected artifact back on the train: lift its rejection.
+    Reinstate {
+        artifact_id: String,
+        reason: String,
+    },
     Deploy {
         step: usize,
         key: String,

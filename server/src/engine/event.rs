@@ -80,7 +80,18 @@ pub enum Action {
         #[schema(min_items = 1, example = json!(["ledger"]))]
         services: Vec<String>,
     },
+    /// Let an inconclusive or errored gate through (never an approval gate).
     WaiveGate {
+        artifact_id: String,
+        gate: String,
+    },
+    /// A release manager asks an approver to let a failed or blocked gate through.
+    RequestOverride {
+        artifact_id: String,
+        gate: String,
+    },
+    /// An approver other than the one who asked grants an open override request.
+    GrantOverride {
         artifact_id: String,
         gate: String,
     },

@@ -13,8 +13,9 @@ mod train;
 pub use effect::{Effect, Notice, Timer};
 pub use event::{Action, Boarding, Burn, Event, GateOutcome, Group, Verdict};
 pub use model::{
-    default_rollout, is_approval_gate, Candidate, Environment, Gate, GateState, HoldReason, RolloutStep,
-    ServiceRollback, StepRecord, StepStatus, TrainRun, BURN_CHECK_MS, COMPLIANCE_GATE, SCHEMA_GATE,
+    default_rollout, is_approval_gate, Candidate, Environment, Gate, GateState, HoldReason, OverrideRequest,
+    RolloutStep, ServiceRollback, StepRecord, StepStatus, TrainRun, BURN_CHECK_MS, COMPLIANCE_GATE,
+    OVERRIDE_REQUEST_MS, SCHEMA_GATE,
 };
 pub use train::{step, Outcome, Refusal, TimelineEntry, GATE_ATTEMPTS};
 

@@ -20,6 +20,10 @@ pub fn is_approval_gate(gate: &str) -> bool {
     gate == COMPLIANCE_GATE || gate == SCHEMA_GATE
 }
 
+/// How long a release manager's request to override a failed or blocked gate
+/// waits for an approver before it lapses.
+pub const OVERRIDE_REQUEST_MS: i64 = 4 * 60 * 60_000;
+
 /// How often a step's error-budget burn is checked while it soaks, and while the train is monitored.
 pub const BURN_CHECK_MS: i64 = 60_000;
 
@@ -116,12 +120,21 @@ pub enum GateState {
         by: String,
         reason: String,
     },
+    /// A failed or blocked gate let through by two people: a release manager
+    /// asked, a different approver granted.
+    Overridden {
+        requested_by: String,
+        granted_by: String,
+        reason: String,
+        /// What the gate had said before it was overridden.
+        was: String,
+    },
 }
 
 impl GateState {
     /// Whether the gate lets its candidate board.
     pub fn clears(&self) -> bool {
-        matches!(self, Self::Passed | Self::Waived { .. })
+        matches!(self, Self::Passed | Self::Waived { .. } | Self::Overridden { .. })
     }
 
     /// The state's name, `passed`.
@@ -137,6 +150,7 @@ impl GateState {
             Self::Blocked { .. } => "blocked",
             Self::Awaiting { .. } => "awaiting",
             Self::Waived { .. } => "waived",
+            Self::Overridden { .. } => "overridden",
         }
     }
 
@@ -151,6 +165,9 @@ impl GateState {
             | Self::Blocked { detail }
             | Self::Awaiting { detail } => detail.clone(),
             Self::Waived { by, reason } => format!("waived by {by}: {reason}"),
+            Self::Overridden { requested_by, granted_by, reason, was } => {
+                format!("overridden, asked by {requested_by} ({reason}), granted by {granted_by}; it had said: {was}")
+            }
         }
     }
 }
@@ -161,6 +178,26 @@ pub struct Gate {
     pub name: String,
     pub state: GateState,
     pub attempts: u32,
+    /// A release manager's request to override the gate, while it waits for an approver.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub override_request: Option<OverrideRequest>,
+}
+
+/// A release manager's request that an approver let a failed or blocked gate through.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OverrideRequest {
+    pub by: String,
+    pub reason: String,
+    pub at: i64,
+    /// After this instant nobody can grant it; the release manager asks again.
+    pub expires_at: i64,
+}
+
+impl OverrideRequest {
+    /// Whether an approver can still grant it at `now`.
+    pub fn open_at(&self, now: i64) -> bool {
+        now < self.expires_at
+    }
 }
 
 /// An artifact on this train.
@@ -286,6 +323,14 @@ pub struct TrainRun {
     /// Rollbacks of some services while the rest of the train went on, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub service_rollbacks: Vec<ServiceRollback>,
+    /// Whether the definition lets a failed or blocked gate be overridden by
+    /// two people (`overrides = false` forbids it).
+    #[serde(default = "yes")]
+    pub overrides_allowed: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn burn_check_ms() -> i64 {
@@ -317,6 +362,7 @@ impl TrainRun {
             burn_check_ms: BURN_CHECK_MS,
             burn_checks: 0,
             service_rollbacks: Vec::new(),
+            overrides_allowed: true,
         }
     }
 

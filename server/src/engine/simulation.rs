@@ -139,7 +139,10 @@ fn drive(mut world: World) -> Trace {
                     let burn = if burning { Burn::Fast("ledger 20× over 1h and 5m".into()) } else { Burn::Calm };
                     inbox.push(Event::BurnChecked { step: *step, burn });
                 }
-                Effect::CarryOver { .. } | Effect::Notify { .. } | Effect::MeasureRelease { .. } => {}
+                Effect::CarryOver { .. }
+                | Effect::Notify { .. }
+                | Effect::MeasureRelease { .. }
+                | Effect::Reinstate { .. } => {}
             }
             trace_effects.push(effect);
         }
@@ -782,4 +785,114 @@ fn taking_a_group_member_off_the_train_takes_its_group() {
     let off: Vec<(&str, bool)> = trace.run.candidates.iter().map(|c| (c.service.as_str(), c.boarded())).collect();
     assert_eq!(off, vec![("ledger", false), ("wallet", false), ("checkout", true)]);
     assert_eq!(trace.run.phase, TrainState::Completed);
+}
+
+/// A train in pre-flight whose ledger candidate failed its security scan; checkout's gates still run.
+fn security_failed(overrides_allowed: bool) -> TrainRun {
+    let mut run = TrainRun::opened("t1", CUTOVER, rollout(), 0);
+    run.overrides_allowed = overrides_allowed;
+    let failed = Event::GateFinished {
+        artifact_id: "a1".into(),
+        gate: "security".into(),
+        outcome: GateOutcome::Failed("CVE-2026-1234 (high) in libfoo".into()),
+    };
+    for event in [Event::PlanningClosed, Event::Assembled { candidates: World::standard().candidates }, failed] {
+        run = step(&run, &event, OPENED).expect("accepted").run;
+    }
+    assert!(!run.candidates[0].boarded(), "a failed gate takes ledger off the train");
+    run
+}
+
+fn operator_as(actor: &str, action: Action, reason: &str) -> Event {
+    Event::Operator { actor: actor.into(), action, reason: reason.into() }
+}
+
+fn ask(actor: &str) -> Event {
+    let action = Action::RequestOverride { artifact_id: "a1".into(), gate: "security".into() };
+    operator_as(actor, action, "not reachable from our code; vendor patch next week")
+}
+
+fn grant(actor: &str) -> Event {
+    let action = Action::GrantOverride { artifact_id: "a1".into(), gate: "security".into() };
+    operator_as(actor, action, "checked the call graph")
+}
+
+#[test]
+fn a_failed_gate_is_overridden_only_by_a_second_person_and_the_candidate_boards_again() {
+    let run = security_failed(true);
+    let refusal = step(&run, &grant("user:ann"), OPENED).expect_err("nobody asked yet");
+    assert!(refusal.to_string().contains("a release manager asks first"), "{refusal}");
+
+    let asked = step(&run, &ask("user:rita"), OPENED).expect("asked");
+    assert!(asked.effects.iter().any(|e| matches!(e, Effect::Notify { notice: Notice::ApprovalRequested, .. })));
+    let gate = &asked.run.candidates[0].gates[1];
+    assert!(!gate.state.clears(), "asking alone lets nothing through");
+    assert_eq!(gate.override_request.as_ref().map(|r| r.by.as_str()), Some("user:rita"));
+    let again = step(&asked.run, &ask("user:rob"), OPENED).expect_err("one open request at a time");
+    assert!(again.to_string().contains("already asked"), "{again}");
+
+    let own = step(&asked.run, &grant("user:rita"), OPENED + MINUTE).expect_err("the asker cannot grant");
+    assert!(own.to_string().contains("a different person must grant it"), "{own}");
+
+    let granted = step(&asked.run, &grant("user:ann"), OPENED + MINUTE).expect("granted");
+    let ledger = &granted.run.candidates[0];
+    assert!(ledger.boarded(), "ledger is back on the train");
+    match &ledger.gates[1].state {
+        GateState::Overridden { requested_by, granted_by, was, .. } => {
+            assert_eq!((requested_by.as_str(), granted_by.as_str()), ("user:rita", "user:ann"));
+            assert!(was.contains("CVE-2026-1234"), "{was}");
+        }
+        other => panic!("expected overridden, got {other:?}"),
+    }
+    assert!(granted.effects.iter().any(|e| matches!(e, Effect::Reinstate { artifact_id, .. } if artifact_id == "a1")));
+    assert!(granted.timeline.iter().any(|e| e.reason.contains("asked by user:rita") && e.reason.contains("granted by user:ann")));
+}
+
+#[test]
+fn an_override_request_lapses_and_a_definition_can_forbid_overrides() {
+    let asked = step(&security_failed(true), &ask("user:rita"), OPENED).expect("asked").run;
+    let late = step(&asked, &grant("user:ann"), OPENED + OVERRIDE_REQUEST_MS).expect_err("lapsed");
+    assert!(late.to_string().contains("lapsed"), "{late}");
+    assert!(!asked.candidates[0].gates[1].state.clears());
+    let renewed = step(&asked, &ask("user:rob"), OPENED + OVERRIDE_REQUEST_MS).expect("a lapsed request can be renewed");
+    assert_eq!(renewed.run.candidates[0].gates[1].override_request.as_ref().map(|r| r.by.as_str()), Some("user:rob"));
+
+    let forbidden = step(&security_failed(false), &ask("user:rita"), OPENED).expect_err("forbidden");
+    assert!(forbidden.to_string().contains("forbids overrides"), "{forbidden}");
+}
+
+#[test]
+fn overrides_are_for_failed_or_blocked_non_approval_gates_in_preflight() {
+    let mut world = World::standard();
+    world.gates.insert(("a1".into(), "security".into()), vec![GateOutcome::Inconclusive("no results".into())]);
+    let mut run = TrainRun::opened("t1", CUTOVER, rollout(), 0);
+    let inconclusive = Event::GateFinished {
+        artifact_id: "a1".into(),
+        gate: "security".into(),
+        outcome: GateOutcome::Inconclusive("no results".into()),
+    };
+    for event in [Event::PlanningClosed, Event::Assembled { candidates: world.candidates }, inconclusive] {
+        run = step(&run, &event, OPENED).expect("accepted").run;
+    }
+    let refusal = step(&run, &ask("user:rita"), OPENED).expect_err("waive it instead");
+    assert!(refusal.to_string().contains("a release manager can waive this one"), "{refusal}");
+
+    let mut boarding = World::standard().candidates;
+    boarding[0].gates.push(COMPLIANCE_GATE.into());
+    let mut run = TrainRun::opened("t1", CUTOVER, rollout(), 0);
+    let rejected = Event::GateFinished {
+        artifact_id: "a1".into(),
+        gate: COMPLIANCE_GATE.into(),
+        outcome: GateOutcome::Failed("rejected by carol".into()),
+    };
+    for event in [Event::PlanningClosed, Event::Assembled { candidates: boarding }, rejected] {
+        run = step(&run, &event, OPENED).expect("accepted").run;
+    }
+    let action = Action::RequestOverride { artifact_id: "a1".into(), gate: COMPLIANCE_GATE.into() };
+    let refusal = step(&run, &operator_as("user:rita", action, "we need it"), OPENED).expect_err("approvers decide");
+    assert!(refusal.to_string().contains("decided by approvers only"), "{refusal}");
+
+    let trace = drive(World::standard());
+    let late = step(&trace.run, &ask("user:rita"), trace.now).expect_err("after pre-flight");
+    assert!(matches!(late, Refusal::NotNow(_) | Refusal::Final(_)), "{late}");
 }

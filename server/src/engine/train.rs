@@ -3,8 +3,8 @@
 use super::effect::{Effect, Notice, Timer};
 use super::event::{Action, Burn, Event, GateOutcome, Verdict};
 use super::model::{
-    is_approval_gate, Candidate, Environment, Gate, GateState, HoldReason, ServiceRollback, StepRecord, StepStatus,
-    TrainRun, APPROVAL_REMINDER_MS, BURN_CHECK_MS,
+    is_approval_gate, Candidate, Environment, Gate, GateState, HoldReason, OverrideRequest, ServiceRollback, StepRecord,
+    StepStatus, TrainRun, APPROVAL_REMINDER_MS, BURN_CHECK_MS, OVERRIDE_REQUEST_MS,
 };
 use crate::train_state::TrainState;
 
@@ -141,7 +141,7 @@ impl Machine {
                         gates: b
                             .gates
                             .iter()
-                            .map(|g| Gate { name: g.clone(), state: GateState::Running, attempts: 1 })
+                            .map(|g| Gate { name: g.clone(), state: GateState::Running, attempts: 1, override_request: None })
                             .collect(),
                         missed: None,
                         irreversible: b.irreversible.clone(),
@@ -607,69 +607,171 @@ impl Machine {
             }
             Action::RollBackServices { services } => self.roll_back_services(actor, services, reason)?,
             Action::RemoveCandidate { artifact_id } => self.remove_candidate(actor, artifact_id, reason)?,
-            Action::WaiveGate { artifact_id, gate } => {
-                if self.working_phase() != TrainState::Preflight {
-                    return Err(Refusal::NotNow("gates can be waived only during pre-flight".into()));
-                }
-                let candidate = self
-                    .run
-                    .candidates
-                    .iter_mut()
-                    .find(|c| &c.artifact_id == artifact_id)
-                    .ok_or_else(|| Refusal::NotNow(format!("artifact {artifact_id} is not on this train")))?;
-                let found = candidate
-                    .gates
-                    .iter_mut()
-                    .find(|g| &g.name == gate)
-                    .ok_or_else(|| Refusal::NotNow(format!("{} has no gate {gate}", candidate.service)))?;
-                let service = &candidate.service;
-                if found.state.clears() {
-                    return Err(Refusal::NotNow(format!("gate {gate} has already cleared")));
-                }
-                if is_approval_gate(gate) {
-                    return Err(Refusal::NotNow(format!(
-                        "gate {gate} of {service} is decided by approvers only: ask them to approve or reject it"
-                    )));
-                }
-                match &found.state {
-                    GateState::Inconclusive { .. } | GateState::Errored { .. } => {}
-                    GateState::Failed { .. } | GateState::Blocked { .. } => {
-                        return Err(Refusal::NotNow(format!(
-                            "gate {gate} of {service} {}: a waiver covers only an inconclusive or errored gate; \
-                             fix it with a new build or take {service} off the train",
-                            if matches!(found.state, GateState::Failed { .. }) { "failed" } else { "is blocked" }
-                        )));
-                    }
-                    GateState::Deferred { .. } => {
-                        return Err(Refusal::NotNow(format!(
-                            "gate {gate} deferred {service} to a later train: a waiver covers only an inconclusive or errored gate"
-                        )));
-                    }
-                    _ => {
-                        return Err(Refusal::NotNow(format!(
-                            "gate {gate} of {service} has not answered yet: a waiver covers only an inconclusive or errored gate"
-                        )));
-                    }
-                }
-                found.state = GateState::Waived { by: actor.to_owned(), reason: reason.to_owned() };
-                let was = candidate.missed.take();
-                let group = candidate.group.clone();
-                let service = candidate.service.clone();
-                // The group it took off the train boards again with it.
-                if let (Some(was), Some(group)) = (was, group) {
-                    for peer in self.run.candidates.iter_mut().filter(|c| c.group.as_deref() == Some(group.as_str())) {
-                        if peer.missed.as_deref() == Some(was.as_str()) {
-                            peer.missed = None;
-                        }
-                    }
-                }
-                self.note(format!("gate {gate} of {service} waived by {actor}: {reason}"));
-                if self.run.hold == Some(HoldReason::Gates) && !self.undecided_gates() {
-                    self.unpause("every held gate is decided".into());
-                }
-            }
+            Action::WaiveGate { artifact_id, gate } => self.waive(actor, artifact_id, gate, reason)?,
+            Action::RequestOverride { artifact_id, gate } => self.request_override(actor, artifact_id, gate, reason)?,
+            Action::GrantOverride { artifact_id, gate } => self.grant_override(actor, artifact_id, gate, reason)?,
         }
         Ok(())
+    }
+
+    /// The gate `gate` of candidate `artifact_id`, while the train is in pre-flight.
+    fn gate_in_preflight(&mut self, artifact_id: &str, gate: &str, what: &str) -> Result<(String, &mut Gate), Refusal> {
+        if self.working_phase() != TrainState::Preflight {
+            return Err(Refusal::NotNow(format!("gates can be {what} only during pre-flight")));
+        }
+        let candidate = self
+            .run
+            .candidates
+            .iter_mut()
+            .find(|c| c.artifact_id == artifact_id)
+            .ok_or_else(|| Refusal::NotNow(format!("artifact {artifact_id} is not on this train")))?;
+        let service = candidate.service.clone();
+        let found = candidate
+            .gates
+            .iter_mut()
+            .find(|g| g.name == gate)
+            .ok_or_else(|| Refusal::NotNow(format!("{service} has no gate {gate}")))?;
+        if found.state.clears() {
+            return Err(Refusal::NotNow(format!("gate {gate} has already cleared")));
+        }
+        if is_approval_gate(gate) {
+            return Err(Refusal::NotNow(format!(
+                "gate {gate} of {service} is decided by approvers only: ask them to approve or reject it"
+            )));
+        }
+        Ok((service, found))
+    }
+
+    /// Lets an inconclusive or errored gate through.
+    fn waive(&mut self, actor: &str, artifact_id: &str, gate: &str, reason: &str) -> Result<(), Refusal> {
+        let (service, found) = self.gate_in_preflight(artifact_id, gate, "waived")?;
+        match &found.state {
+            GateState::Inconclusive { .. } | GateState::Errored { .. } => {}
+            GateState::Failed { .. } | GateState::Blocked { .. } => {
+                return Err(Refusal::NotNow(format!(
+                    "gate {gate} of {service} {}: a waiver covers only an inconclusive or errored gate; \
+                     ask an approver for an override, fix it with a new build or take {service} off the train",
+                    if matches!(found.state, GateState::Failed { .. }) { "failed" } else { "is blocked" }
+                )));
+            }
+            GateState::Deferred { .. } => {
+                return Err(Refusal::NotNow(format!(
+                    "gate {gate} deferred {service} to a later train: a waiver covers only an inconclusive or errored gate"
+                )));
+            }
+            _ => {
+                return Err(Refusal::NotNow(format!(
+                    "gate {gate} of {service} has not answered yet: a waiver covers only an inconclusive or errored gate"
+                )));
+            }
+        }
+        found.state = GateState::Waived { by: actor.to_owned(), reason: reason.to_owned() };
+        self.note(format!("gate {gate} of {service} waived by {actor}: {reason}"));
+        self.gate_cleared(artifact_id);
+        Ok(())
+    }
+
+    /// Records a release manager's request that an approver let a failed or blocked gate through.
+    fn request_override(&mut self, actor: &str, artifact_id: &str, gate: &str, reason: &str) -> Result<(), Refusal> {
+        if !self.run.overrides_allowed {
+            return Err(Refusal::NotNow(
+                "this train's definition forbids overrides (overrides = false): fix it with a new build or take the service off the train".into(),
+            ));
+        }
+        let now = self.now;
+        let (service, found) = self.gate_in_preflight(artifact_id, gate, "overridden")?;
+        if !matches!(found.state, GateState::Failed { .. } | GateState::Blocked { .. }) {
+            return Err(Refusal::NotNow(format!(
+                "gate {gate} of {service} is {}: an override is for a failed or blocked gate{}",
+                found.state.name(),
+                if matches!(found.state, GateState::Inconclusive { .. } | GateState::Errored { .. }) {
+                    "; a release manager can waive this one"
+                } else {
+                    ""
+                }
+            )));
+        }
+        if let Some(open) = found.override_request.as_ref().filter(|r| r.open_at(now)) {
+            return Err(Refusal::NotNow(format!(
+                "{} already asked for an override of gate {gate} of {service}; it waits for an approver",
+                open.by
+            )));
+        }
+        found.override_request = Some(OverrideRequest {
+            by: actor.to_owned(),
+            reason: reason.to_owned(),
+            at: now,
+            expires_at: now + OVERRIDE_REQUEST_MS,
+        });
+        let text = format!(
+            "{actor} asks an approver to override gate {gate} of {service} ({reason}); the request lapses in {} hours",
+            OVERRIDE_REQUEST_MS / 3_600_000
+        );
+        self.effects.push(Effect::Notify { notice: Notice::ApprovalRequested, text: text.clone() });
+        self.note(text);
+        Ok(())
+    }
+
+    /// Grants an open override request: the gate clears and its candidate boards again.
+    fn grant_override(&mut self, actor: &str, artifact_id: &str, gate: &str, reason: &str) -> Result<(), Refusal> {
+        let now = self.now;
+        let (service, found) = self.gate_in_preflight(artifact_id, gate, "overridden")?;
+        let Some(request) = found.override_request.clone() else {
+            return Err(Refusal::NotNow(format!(
+                "nobody asked for an override of gate {gate} of {service}: a release manager asks first"
+            )));
+        };
+        if !request.open_at(now) {
+            return Err(Refusal::NotNow(format!(
+                "the request to override gate {gate} of {service} lapsed; a release manager must ask again"
+            )));
+        }
+        if request.by.eq_ignore_ascii_case(actor) {
+            return Err(Refusal::NotNow(format!(
+                "{actor} asked for this override; a different person must grant it"
+            )));
+        }
+        let rejected = matches!(found.state, GateState::Failed { .. });
+        let was = found.state.detail();
+        found.state = GateState::Overridden {
+            requested_by: request.by.clone(),
+            granted_by: actor.to_owned(),
+            reason: format!("{}; granted: {reason}", request.reason),
+            was,
+        };
+        found.override_request = None;
+        let text = format!(
+            "gate {gate} of {service} overridden: asked by {} ({}), granted by {actor} ({reason})",
+            request.by, request.reason
+        );
+        if rejected {
+            self.effects.push(Effect::Reinstate { artifact_id: artifact_id.to_owned(), reason: text.clone() });
+        }
+        self.note(text);
+        self.gate_cleared(artifact_id);
+        Ok(())
+    }
+
+    /// After a gate of `artifact_id` was waived or overridden: puts the
+    /// candidate back on the train if that gate had taken it off (its group
+    /// with it) and nothing else keeps it off, and resumes a train held only by gates.
+    fn gate_cleared(&mut self, artifact_id: &str) {
+        let reboard = self.run.candidates.iter().find(|c| c.artifact_id == artifact_id).and_then(|c| {
+            let kept_off = c.gates.iter().any(|g| matches!(g.state, GateState::Failed { .. } | GateState::Deferred { .. }));
+            let was = c.missed.clone().filter(|_| !kept_off && c.rolled_back.is_none())?;
+            Some((was, c.group.clone()))
+        });
+        if let Some((was, group)) = reboard {
+            for peer in self.run.candidates.iter_mut().filter(|c| {
+                c.artifact_id == artifact_id
+                    || (group.is_some() && c.group == group && c.missed.as_deref() == Some(was.as_str()))
+            }) {
+                peer.missed = None;
+            }
+        }
+        if self.run.hold == Some(HoldReason::Gates) && !self.undecided_gates() {
+            self.unpause("every held gate is decided".into());
+        }
     }
 
     /// Takes a candidate and its group off the train before anything is deployed.

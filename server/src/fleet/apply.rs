@@ -170,6 +170,7 @@ pub async fn apply(db: &Db, fleet: &Fleet, now: DateTime<Utc>) -> Result<ApplySu
             emergency_gates: as_json(&spec.emergency_gates),
             groups: as_json(&spec.groups),
             staging_webhook_url: spec.staging_webhook_url.clone(),
+            overrides: i64::from(spec.overrides),
         };
         let outcome = match store::definitions::by_name(&mut tx, &spec.name).await? {
             None => {

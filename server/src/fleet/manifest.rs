@@ -40,6 +40,8 @@
 //!                                      # consumer-driven contract test results;
 //!                                      # "schema" (an irreversible migration was signed off) is added by itself
 //! emergency_gates = ["tests"]          # optional: the reduced gate set of this definition's emergency trains
+//! overrides = false             # optional (default true): whether a failed or blocked gate may be let
+//!                               # through by two people (a release manager asks, another approver grants)
 //! deployer = "simulated"        # optional; or "webhook" with the two lines below
 //! webhook_url = "https://deploy.example.com/hooks/railyard"
 //! webhook_secret_env = "RAILYARD_WEBHOOK_SECRET"   # the variable holding the HMAC key
@@ -220,6 +222,8 @@ pub struct TrainSpec {
     pub staging_webhook_url: String,
     /// Services that board, miss the train and roll back together.
     pub groups: Vec<AtomicGroup>,
+    /// Whether a failed or blocked gate may be overridden by two people.
+    pub overrides: bool,
 }
 
 /// When a freeze holds.
@@ -331,6 +335,7 @@ struct RawTrain {
     monitoring: Option<String>,
     gates: Option<Vec<String>>,
     emergency_gates: Option<Vec<String>>,
+    overrides: Option<bool>,
     deployer: Option<String>,
     #[serde(default)]
     webhook_url: String,
@@ -679,6 +684,7 @@ impl Checker<'_> {
                 rollout,
                 staging_webhook_url: raw.staging_webhook_url,
                 groups: groups.unwrap_or_default(),
+                overrides: raw.overrides.unwrap_or(true),
             }),
             _ => None,
         }

@@ -515,6 +515,21 @@ impl Integrations for FleetIntegrations {
         })
     }
 
+    fn reinstate<'a>(
+        &'a self,
+        _: &'a EffectContext,
+        artifact_id: &'a str,
+        reason: &'a str,
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            let mut conn = self.db.acquire().await?;
+            if store::artifacts::reinstate(&mut conn, artifact_id).await? {
+                tracing::info!(artifact_id, reason, "rejection lifted by an override");
+            }
+            Ok(())
+        })
+    }
+
     fn notify<'a>(
         &'a self,
         context: &'a EffectContext,

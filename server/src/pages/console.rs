@@ -2,16 +2,16 @@
 //! roles allow now, candidates and break-glass requests waiting for them.
 
 use app::console::{
-    BreakGlassItem, ConsoleTrain, ConsoleView, EmergencyCandidate, EmergencyOption, PendingCandidate, ServiceContact,
-    TrainAction, UndecidedGate,
+    BreakGlassItem, ConsoleTrain, ConsoleView, EmergencyCandidate, EmergencyOption, OverrideStep, PendingCandidate,
+    ServiceContact, TrainAction, UndecidedGate,
 };
 use app::session::Viewer;
 
 use crate::api::{break_glass, ApiError, ApiState};
 use crate::auth::{Caller, Permission, Principal};
-use crate::engine::{GateState, HoldReason, StepStatus, TrainRun};
+use crate::engine::{Candidate, Gate, GateState, HoldReason, StepStatus, TrainRun};
 use crate::store::{self, Conn};
-use crate::time::to_ms;
+use crate::time::{rfc3339, to_ms};
 use crate::train_state::TrainState;
 
 /// Most trains the console lists.
@@ -36,7 +36,7 @@ pub async fn build(state: &ApiState, caller: &Caller) -> Result<ConsoleView, Api
         .ok_or_else(|| ApiError::Forbidden("the console is for people; API tokens use the API".into()))?;
     let now = to_ms(state.clock.now());
     let mut conn = state.db.acquire().await?;
-    let (trains, undecided) = trains(&mut conn, caller).await?;
+    let (trains, undecided) = trains(&mut conn, caller, now).await?;
     let approvals = if caller.principal.can_somewhere(Permission::Approve) {
         waiting_candidates(&mut conn, caller, &viewer.name, now).await?
     } else {
@@ -110,7 +110,7 @@ struct TrainRow {
 }
 
 /// The trains in flight, and the undecided gates on those `caller` may operate.
-async fn trains(conn: &mut Conn, caller: &Caller) -> Result<(Vec<ConsoleTrain>, Vec<UndecidedGate>), ApiError> {
+async fn trains(conn: &mut Conn, caller: &Caller, now: i64) -> Result<(Vec<ConsoleTrain>, Vec<UndecidedGate>), ApiError> {
     let rows: Vec<TrainRow> = sqlx::query_as(
         "SELECT t.id, d.name AS name, m.name AS domain, t.state AS phase, t.cutover_at, r.state AS run, t.kind, \
          t.definition_id \
@@ -149,27 +149,30 @@ async fn trains(conn: &mut Conn, caller: &Caller) -> Result<(Vec<ConsoleTrain>, 
         if !rollback_services.is_empty() {
             actions.push(TrainAction::RollBackService);
         }
-        if operator {
-            undecided.extend(run.iter().flat_map(|r| &r.candidates).filter(|c| c.boarded()).flat_map(|c| {
-                c.gates
-                    .iter()
-                    .filter(|g| {
-                        matches!(
-                            g.state,
-                            GateState::Inconclusive { .. } | GateState::Errored { .. } | GateState::Blocked { .. }
-                        )
-                    })
-                    .map(|g| UndecidedGate {
-                        train_id: id.clone(),
-                        train: name.clone(),
-                        artifact_id: c.artifact_id.clone(),
-                        service: c.service.clone(),
-                        gate: g.name.clone(),
-                        state: g.state.name().to_owned(),
-                        detail: g.state.detail(),
-                        waivable: matches!(g.state, GateState::Inconclusive { .. } | GateState::Errored { .. })
-                            && !crate::engine::is_approval_gate(&g.name),
-                    })
+        let approver = caller.principal.can(Permission::Approve, Some(&domain));
+        if let Some(run) = run.as_ref().filter(|_| operator || approver) {
+            undecided.extend(gates_waiting(run, caller, operator, approver, now).into_iter().map(|(c, g, offer)| {
+                UndecidedGate {
+                    train_id: id.clone(),
+                    train: name.clone(),
+                    artifact_id: c.artifact_id.clone(),
+                    service: c.service.clone(),
+                    gate: g.name.clone(),
+                    state: g.state.name().to_owned(),
+                    detail: g.state.detail(),
+                    waivable: operator
+                        && matches!(g.state, GateState::Inconclusive { .. } | GateState::Errored { .. })
+                        && !crate::engine::is_approval_gate(&g.name),
+                    override_offer: offer,
+                    override_request: g
+                        .override_request
+                        .as_ref()
+                        .map(|r| {
+                            format!("{} asked for an override: {} (lapses {})", r.by, r.reason, rfc3339(r.expires_at))
+                        })
+                        .unwrap_or_default(),
+                    removable: operator && c.boarded(),
+                }
             }));
         }
         let waiting_reason = if matches!(phase, TrainState::Held | TrainState::Suspended) {
@@ -198,6 +201,46 @@ async fn trains(conn: &mut Conn, caller: &Caller) -> Result<(Vec<ConsoleTrain>, 
         });
     }
     Ok((trains, undecided))
+}
+
+/// The gates on `run` that wait for this person, with the override step
+/// they may take: undecided gates of boarded candidates for release managers
+/// (to waive, ask for an override of a blocked one, or take the candidate
+/// off), failed gates they may ask to override, and override requests an
+/// approver other than the asker may grant. The engine still has the last word.
+fn gates_waiting<'a>(
+    run: &'a TrainRun,
+    caller: &Caller,
+    operator: bool,
+    approver: bool,
+    now: i64,
+) -> Vec<(&'a Candidate, &'a Gate, Option<OverrideStep>)> {
+    let preflight = run.paused_from.unwrap_or(run.phase) == TrainState::Preflight;
+    let actor = caller.principal.actor();
+    let mut waiting = Vec::new();
+    for candidate in run.candidates.iter().filter(|c| c.rolled_back.is_none()) {
+        for gate in &candidate.gates {
+            let overridable = preflight
+                && run.overrides_allowed
+                && matches!(gate.state, GateState::Failed { .. } | GateState::Blocked { .. })
+                && !crate::engine::is_approval_gate(&gate.name);
+            let open = gate.override_request.as_ref().filter(|r| r.open_at(now));
+            let offer = match open {
+                Some(request) if overridable && approver && !request.by.eq_ignore_ascii_case(&actor) => {
+                    Some(OverrideStep::Grant)
+                }
+                None if overridable && operator => Some(OverrideStep::Ask),
+                _ => None,
+            };
+            let undecided = operator
+                && candidate.boarded()
+                && matches!(gate.state, GateState::Inconclusive { .. } | GateState::Errored { .. } | GateState::Blocked { .. });
+            if undecided || offer.is_some() || (operator && overridable && open.is_some()) {
+                waiting.push((candidate, gate, offer));
+            }
+        }
+    }
+    waiting
 }
 
 /// The actions that make sense in `phase` (the engine still has the last word).

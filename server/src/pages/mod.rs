@@ -16,7 +16,7 @@ use app::admin::{AccountCommand, AccountView, AdminCommand, AdminView};
 use app::backend::{Backend, BackendError, BoxFuture};
 use app::budgets::{BudgetsView, ServiceBudgetView};
 use app::calendar::{CalendarMonth, YearMonth};
-use app::console::{ConsoleView, FreezeForm, FreezeImpactView, FreezePreviewView, TrainAction};
+use app::console::{ConsoleView, FreezeForm, FreezeImpactView, FreezePreviewView, OverrideStep, TrainAction};
 use app::dashboard::{Countdown, Dashboard};
 use app::demo::DemoGuide;
 use app::gates::GateBoard;
@@ -108,7 +108,7 @@ impl FromApi for BackendError {
             ApiError::BadRequest(message)
             | ApiError::Conflict(message)
             | ApiError::Rejected(_, message)
-            | ApiError::TooManyRequests(message)
+            | ApiError::TooManyRequests(message, _)
             | ApiError::Unavailable(message) => BackendError::Invalid(message),
             ApiError::Internal(error) => {
                 tracing::error!(error = format!("{error:#}"), "a page's request failed");
@@ -248,6 +248,22 @@ impl Backend for StoreBackend {
         reason: String,
     ) -> BoxFuture<'_, Result<String, BackendError>> {
         self.operate(caller, train_id, Ok(Action::WaiveGate { artifact_id, gate }), reason)
+    }
+
+    fn override_gate(
+        &self,
+        caller: &Parts,
+        train_id: String,
+        artifact_id: String,
+        gate: String,
+        step: OverrideStep,
+        reason: String,
+    ) -> BoxFuture<'_, Result<String, BackendError>> {
+        let action = match step {
+            OverrideStep::Ask => Action::RequestOverride { artifact_id, gate },
+            OverrideStep::Grant => Action::GrantOverride { artifact_id, gate },
+        };
+        self.operate(caller, train_id, Ok(action), reason)
     }
 
     fn remove_candidate(

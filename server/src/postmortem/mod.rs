@@ -129,6 +129,19 @@ fn gates(out: &mut String, record: &Record) {
             let _ = writeln!(out, "| {} | {} | {} | {} |", cell(&candidate.service), gate, state, answers);
         }
     }
+    let by_people: Vec<&str> = record
+        .page
+        .timeline
+        .iter()
+        .map(|line| line.reason.as_str())
+        .filter(|reason| reason.starts_with("gate ") && (reason.contains(" overridden: ") || reason.contains(" waived by ")))
+        .collect();
+    if !by_people.is_empty() {
+        let _ = writeln!(out, "\nLet through by people rather than by the gate:\n");
+        for reason in by_people {
+            let _ = writeln!(out, "- {reason}");
+        }
+    }
     let flaky = flaky_gates(record);
     if flaky.is_empty() {
         let _ = writeln!(out, "\nNo gate answered both pass and not-pass for the same candidate.\n");

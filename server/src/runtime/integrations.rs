@@ -63,6 +63,13 @@ pub trait Integrations: Send + Sync {
         artifact_id: &'a str,
         reason: &'a str,
     ) -> BoxFuture<'a, anyhow::Result<()>>;
+    /// Lifts an artifact's rejection after an override let it back on the train.
+    fn reinstate<'a>(
+        &'a self,
+        context: &'a EffectContext,
+        artifact_id: &'a str,
+        reason: &'a str,
+    ) -> BoxFuture<'a, anyhow::Result<()>>;
     /// Tells people.
     fn notify<'a>(
         &'a self,

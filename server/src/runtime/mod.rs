@@ -568,6 +568,10 @@ async fn execute(
             }
             None
         }
+        Effect::Reinstate { artifact_id, reason } => {
+            integrations.reinstate(context, artifact_id, reason).await?;
+            None
+        }
         Effect::Notify { notice, text } => {
             integrations.notify(context, *notice, text).await?;
             None

@@ -133,7 +133,10 @@ pub async fn tick(
                         let policy = store::kinds::policy(&mut tx, kind).await?;
                         let monitoring_ms = policy.monitoring_ms(definition.monitoring_ms);
                         let rollout = policy.rollout(rollout);
-                        let run = TrainRun::opened(&train.id, train.cutover_at, rollout, monitoring_ms);
+                        let run = TrainRun {
+                            overrides_allowed: definition.overrides_allowed(),
+                            ..TrainRun::opened(&train.id, train.cutover_at, rollout, monitoring_ms)
+                        };
                         let planning_closes_at = (train.cutover_at - definition.preflight_ms).max(now_ms);
                         runtime::start_in(&mut tx, &run, planning_closes_at, now_ms).await?;
                     }

@@ -82,6 +82,7 @@ mod tests {
             emergency_gates: "[\"tests\"]".into(),
             groups: "[]".into(),
             staging_webhook_url: String::new(),
+            overrides: 1,
         }
     }
 

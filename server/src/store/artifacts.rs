@@ -179,6 +179,18 @@ pub async fn reject(conn: &mut Conn, artifact_id: &str, reason: &str, now: i64) 
     Ok(updated == 1)
 }
 
+/// Lifts an artifact's rejection (a two-person override let it through); false if it was not rejected.
+pub async fn reinstate(conn: &mut Conn, artifact_id: &str) -> Result<bool, DbError> {
+    let updated = sqlx::query(
+        "UPDATE artifacts SET rejected_at = NULL, rejected_reason = NULL WHERE id = $1 AND rejected_at IS NOT NULL",
+    )
+    .bind(artifact_id)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(updated == 1)
+}
+
 /// Records where each candidate of a train stands (replacing what was recorded).
 #[tracing::instrument(skip_all)]
 pub async fn set_train_candidates(

@@ -48,9 +48,16 @@ pub struct Definition {
     pub groups: String,
     /// Where the webhook deployer posts staging steps (empty: `webhook_url`).
     pub staging_webhook_url: String,
+    /// 1 when a failed or blocked gate may be overridden by two people, 0 when never.
+    pub overrides: i64,
 }
 
 impl Definition {
+    /// Whether its trains let two people override a failed or blocked gate.
+    pub fn overrides_allowed(&self) -> bool {
+        self.overrides != 0
+    }
+
     /// Its atomic groups.
     pub fn atomic_groups(&self) -> Vec<crate::fleet::AtomicGroup> {
         serde_json::from_str(&self.groups).unwrap_or_default()
@@ -65,7 +72,7 @@ impl Definition {
 
 const COLUMNS: &str = "id, name, domain_id, cadence, time_zone, starts_on, planning_window_ms, cutover_window_ms, \
      active_from, rollout, preflight_ms, monitoring_ms, gates, deployer, webhook_url, webhook_secret_env, gitops_repo, gitops_branch, \
-     metrics_provider, prometheus_url, metrics, emergency_gates, groups, staging_webhook_url";
+     metrics_provider, prometheus_url, metrics, emergency_gates, groups, staging_webhook_url, overrides";
 
 /// The definition called `name`, if any.
 #[tracing::instrument(skip_all)]
@@ -110,7 +117,7 @@ pub async fn list(conn: &mut Conn) -> Result<Vec<Definition>, DbError> {
 pub async fn insert(conn: &mut Conn, definition: &Definition, now: i64) -> Result<(), DbError> {
     sqlx::query(&format!(
         "INSERT INTO train_definitions ({COLUMNS}, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $25)"
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $26)"
     ))
     .bind(&definition.id)
     .bind(&definition.name)
@@ -136,6 +143,7 @@ pub async fn insert(conn: &mut Conn, definition: &Definition, now: i64) -> Resul
     .bind(&definition.emergency_gates)
     .bind(&definition.groups)
     .bind(&definition.staging_webhook_url)
+    .bind(definition.overrides)
     .bind(now)
     .execute(conn)
     .await?;
@@ -150,7 +158,7 @@ pub async fn update(conn: &mut Conn, definition: &Definition, now: i64) -> Resul
          planning_window_ms = $6, cutover_window_ms = $7, rollout = $8, preflight_ms = $9, monitoring_ms = $10, \
          gates = $11, deployer = $12, webhook_url = $13, webhook_secret_env = $14, gitops_repo = $15, \
          gitops_branch = $16, metrics_provider = $17, prometheus_url = $18, metrics = $19, emergency_gates = $20, \
-         groups = $21, staging_webhook_url = $22, updated_at = $23, next_unplanned_cutover = 0 \
+         groups = $21, staging_webhook_url = $22, overrides = $23, updated_at = $24, next_unplanned_cutover = 0 \
          WHERE id = $1",
     )
     .bind(&definition.id)
@@ -175,6 +183,7 @@ pub async fn update(conn: &mut Conn, definition: &Definition, now: i64) -> Resul
     .bind(&definition.emergency_gates)
     .bind(&definition.groups)
     .bind(&definition.staging_webhook_url)
+    .bind(definition.overrides)
     .bind(now)
     .execute(conn)
     .await?;

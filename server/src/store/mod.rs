@@ -19,6 +19,7 @@ pub mod measurements;
 pub mod runs;
 pub mod secrets;
 pub mod services;
+pub mod sign_in_backoff;
 pub mod sessions;
 pub mod tokens;
 pub mod trains;

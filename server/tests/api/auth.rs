@@ -5,7 +5,7 @@ use chrono::Duration;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{sign_in, spawn_app, Backend, ADMIN_PASSWORD};
+use crate::helpers::{sign_in, spawn_app, spawn_app_with, Backend, ADMIN_PASSWORD};
 use crate::on_both_backends;
 
 async fn audit_actions(app: &crate::helpers::TestApp) -> Vec<String> {
@@ -150,25 +150,100 @@ async fn a_person_sees_and_ends_their_own_sessions_and_a_password_change_ends_th
     sign_in(&app.anonymous, &app.address, "admin", "a much better passphrase").await;
 }
 
-#[tokio::test]
-async fn wrong_passwords_are_audited_and_then_rate_limited() {
-    let app = spawn_app(Backend::Sqlite, false).await;
-    let wrong = json!({ "name": "admin", "password": "guess guess guess" });
-    let mut statuses = Vec::new();
-    for _ in 0..6 {
-        statuses.push(app.send_as(None, Method::POST, "/api/v1/session", Some(&wrong)).await.0);
-    }
-    assert!(statuses.iter().take(5).all(|s| *s == 401), "{statuses:?}");
-    assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
-    let right = json!({ "name": "admin", "password": ADMIN_PASSWORD });
-    assert_eq!(
-        app.send_as(None, Method::POST, "/api/v1/session", Some(&right)).await.0,
-        429,
-        "even the right password waits"
-    );
-    let failed = audit_actions(&app).await.iter().filter(|a| *a == "login.failed").count();
-    assert!(failed >= 6, "every refused attempt is audited ({failed})");
+/// Signs in as `name` through a proxy that says the client is `client`; answers status, `Retry-After` and body.
+async fn attempt(address: &str, client: &str, name: &str, password: &str) -> (u16, Option<u64>, String) {
+    let response = reqwest::Client::new()
+        .post(format!("{address}/api/v1/session"))
+        .header("x-forwarded-for", client)
+        .json(&json!({ "name": name, "password": password }))
+        .send()
+        .await
+        .expect("sign-in attempt");
+    let retry = response.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
+    (response.status().as_u16(), retry, response.text().await.expect("body"))
 }
+
+fn behind_local_proxy(settings: &mut server::config::Settings) {
+    settings.auth.trusted_proxies = vec!["127.0.0.1/32".parse().expect("net")];
+}
+
+#[tokio::test]
+async fn wrong_passwords_back_off_for_that_client_while_the_owner_signs_in_elsewhere() {
+    let app = spawn_app_with(Backend::Sqlite, false, behind_local_proxy).await;
+    let attacker = "203.0.113.9";
+    for n in 0..5 {
+        let (status, _, body) = attempt(&app.address, attacker, "admin", "guess guess guess").await;
+        assert_eq!(status, 401, "attempt {n}: {body}");
+    }
+    let (status, retry, body) = attempt(&app.address, attacker, "admin", "guess guess guess").await;
+    assert_eq!((status, retry), (429, Some(1)), "{body}");
+    assert!(body.contains("from here"), "{body}");
+    let (status, _, _) = attempt(&app.address, attacker, "admin", ADMIN_PASSWORD).await;
+    assert_eq!(status, 429, "from the guessing client even the right password waits");
+    let (status, _, body) = attempt(&app.address, "198.51.100.20", "admin", ADMIN_PASSWORD).await;
+    assert_eq!(status, 200, "the owner on another machine is not locked out: {body}");
+    app.clock.advance(Duration::seconds(1));
+    let (status, _, _) = attempt(&app.address, attacker, "admin", "guess guess guess").await;
+    assert_eq!(status, 401, "after the wait, one more try");
+    let (status, retry, _) = attempt(&app.address, attacker, "admin", "guess guess guess").await;
+    assert_eq!((status, retry), (429, Some(2)), "and the wait doubles");
+
+    let actions = audit_actions(&app).await;
+    assert_eq!(actions.iter().filter(|a| *a == "login.failed").count(), 6, "each checked attempt is on record");
+    assert_eq!(actions.iter().filter(|a| *a == "login.limited").count(), 1, "refusals are counted, not listed");
+}
+
+#[tokio::test]
+async fn forwarded_for_from_an_untrusted_peer_does_not_escape_the_address_limit() {
+    let app = spawn_app(Backend::Sqlite, false).await;
+    let mut statuses = Vec::new();
+    for n in 0..22 {
+        statuses.push(attempt(&app.address, &format!("192.0.2.{n}"), &format!("nobody{n}"), "guess guess").await.0);
+    }
+    assert!(statuses[..19].iter().all(|s| *s == 401), "{statuses:?}");
+    assert_eq!(statuses.last(), Some(&429), "every attempt came from 127.0.0.1 whatever the header says");
+
+    // Behind a trusted proxy each client has its own budget.
+    let app = spawn_app_with(Backend::Sqlite, false, behind_local_proxy).await;
+    for n in 0..21 {
+        attempt(&app.address, "192.0.2.1", &format!("nobody{n}"), "guess guess").await;
+    }
+    assert_eq!(attempt(&app.address, "192.0.2.1", "nobody-else", "guess").await.0, 429);
+    assert_eq!(attempt(&app.address, "192.0.2.2", "nobody-else", "guess").await.0, 401, "another client is not");
+}
+
+#[tokio::test]
+async fn a_huge_name_is_refused_and_kept_short_in_the_audit_log() {
+    let app = spawn_app(Backend::Sqlite, false).await;
+    let name = "x".repeat(2_000_000);
+    let (status, _, _) = attempt(&app.address, "192.0.2.1", &name, "guess").await;
+    assert_eq!(status, 401);
+    let mut conn = app.db.acquire().await.expect("connection");
+    let objects: Vec<String> = sqlx::query_scalar("SELECT object FROM audit_log WHERE action = 'login.failed'")
+        .fetch_all(&mut *conn)
+        .await
+        .expect("audit");
+    assert_eq!(objects.len(), 1);
+    assert!(objects[0].chars().count() <= 71, "{} characters", objects[0].len());
+}
+
+async fn guesses_spread_over_many_clients_slow_the_account_on_every_replica(backend: Backend) {
+    let app = spawn_app_with(backend, false, behind_local_proxy).await;
+    let other = app.replica(behind_local_proxy).await;
+    for n in 0..20 {
+        let (status, _, body) = attempt(&app.address, &format!("192.0.2.{n}"), "admin", "guess guess").await;
+        assert_eq!(status, 401, "{body}");
+    }
+    let (status, retry, body) = attempt(&other, "198.51.100.2", "admin", ADMIN_PASSWORD).await;
+    assert_eq!((status, retry), (429, Some(1)), "the other replica knows: {body}");
+    assert!(body.contains("for this account"), "{body}");
+    app.clock.advance(Duration::seconds(1));
+    let (status, _, body) = attempt(&app.address, "198.51.100.2", "admin", ADMIN_PASSWORD).await;
+    assert_eq!(status, 200, "a back-off, not a lock-out: {body}");
+    let (status, _, _) = attempt(&other, "198.51.100.3", "admin", "guess guess").await;
+    assert_eq!(status, 401, "a success starts the count again");
+}
+on_both_backends!(account_backoff, guesses_spread_over_many_clients_slow_the_account_on_every_replica);
 
 #[tokio::test]
 async fn the_html_form_signs_in_and_redirects_only_within_the_site() {

@@ -193,6 +193,13 @@ fn matrix() -> BTreeMap<String, Row> {
             with_form(OPERATORS, "train_id={trains}&artifact_id={artifacts}&gate=tests&reason=matrix+waiver"),
         ),
         (
+            "POST /rpc/override_gate",
+            with_form(
+                OPERATORS,
+                "train_id={trains}&artifact_id={artifacts}&gate=tests&step=ask&reason=matrix+override",
+            ),
+        ),
+        (
             "POST /rpc/remove_candidate",
             with_form(OPERATORS, "train_id={trains}&artifact_id={artifacts}&reason=matrix+removal"),
         ),

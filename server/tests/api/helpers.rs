@@ -116,6 +116,25 @@ pub async fn spawn_app_with(backend: Backend, demo: bool, adjust: impl FnOnce(&m
     TestApp { address, client, anonymous, admin_cookie, db, clock, _database: database }
 }
 
+impl TestApp {
+    /// Starts a second replica on this app's database and clock (with
+    /// settings changed by `adjust`); answers its base address.
+    pub async fn replica(&self, adjust: impl FnOnce(&mut Settings)) -> String {
+        let mut settings = Settings {
+            addr: "127.0.0.1:0".parse().expect("address"),
+            database_url: self._database.url.clone(),
+            site_root: std::env::temp_dir(),
+            run_workers: false,
+            ..Settings::default()
+        };
+        adjust(&mut settings);
+        let app = Application::build(settings, Arc::new(self.clock.clone())).await.expect("replica builds");
+        let address = format!("http://{}", app.address());
+        tokio::spawn(app.run_until_stopped(std::future::pending()));
+        address
+    }
+}
+
 /// Signs in over the JSON API and returns the `Cookie` header value of the new session.
 pub async fn sign_in(client: &reqwest::Client, address: &str, name: &str, password: &str) -> String {
     let response = client

@@ -30,6 +30,7 @@ mod postmortem;
 mod prometheus;
 mod prometheus_faults;
 mod rehearsal;
+mod overrides;
 mod rejections;
 mod runtime;
 mod scheduler;

@@ -116,6 +116,10 @@ impl Integrations for Receiver {
         Box::pin(async { Ok(()) })
     }
 
+    fn reinstate<'a>(&'a self, _: &'a EffectContext, _: &'a str, _: &'a str) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
+
     fn notify<'a>(&'a self, _: &'a EffectContext, _: Notice, _: &'a str) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async { Ok(()) })
     }

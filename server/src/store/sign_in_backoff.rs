@@ -1,0 +1,58 @@
+//! Failed sign-ins per account, shared by every replica: how many since the
+//! last success and when the next attempt may come.
+
+use super::{Conn, DbError};
+use crate::auth::rate_limit::Backoff;
+
+/// Rows untouched this long are deleted by [`forget_old`].
+const FORGET_AFTER_MS: i64 = 24 * 60 * 60_000;
+
+/// When the next attempt on `account` may come (epoch ms), if it must wait.
+#[tracing::instrument(skip_all)]
+pub async fn next_attempt_at(conn: &mut Conn, account: &str) -> Result<Option<i64>, DbError> {
+    let row: Option<(i64,)> = sqlx::query_as("SELECT next_at FROM sign_in_backoff WHERE account = $1")
+        .bind(account)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.map(|(next_at,)| next_at))
+}
+
+/// Counts a failure of `account` at `now` and sets its next allowed attempt by `backoff`.
+#[tracing::instrument(skip_all)]
+pub async fn failed(conn: &mut Conn, account: &str, backoff: Backoff, now: i64) -> Result<(), DbError> {
+    let row: Option<(i64,)> = sqlx::query_as("SELECT failures FROM sign_in_backoff WHERE account = $1")
+        .bind(account)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let failures = row.map_or(0, |(n,)| n).saturating_add(1);
+    let next_at = now + backoff.delay_ms(u32::try_from(failures).unwrap_or(u32::MAX));
+    sqlx::query(
+        "INSERT INTO sign_in_backoff (account, failures, next_at, updated_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (account) DO UPDATE SET failures = $2, next_at = $3, updated_at = $4",
+    )
+    .bind(account)
+    .bind(failures)
+    .bind(next_at)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Forgets the failures of `account` (it signed in).
+#[tracing::instrument(skip_all)]
+pub async fn cleared(conn: &mut Conn, account: &str) -> Result<(), DbError> {
+    sqlx::query("DELETE FROM sign_in_backoff WHERE account = $1").bind(account).execute(conn).await?;
+    Ok(())
+}
+
+/// Deletes rows untouched for a day; answers how many went.
+#[tracing::instrument(skip_all)]
+pub async fn forget_old(conn: &mut Conn, now: i64) -> Result<u64, DbError> {
+    let gone = sqlx::query("DELETE FROM sign_in_backoff WHERE updated_at < $1")
+        .bind(now - FORGET_AFTER_MS)
+        .execute(conn)
+        .await?
+        .rows_affected();
+    Ok(gone)
+}
