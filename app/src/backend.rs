@@ -153,6 +153,12 @@ mod port {
         fn countdown(&self, caller: &Parts, definition: String) -> BoxFuture<'_, Result<Countdown, BackendError>>;
         /// One train's page.
         fn train_page(&self, caller: &Parts, id: String) -> BoxFuture<'_, Result<TrainPage, BackendError>>;
+        /// One train's embedded status card (only what the card shows).
+        fn train_card(
+            &self,
+            caller: &Parts,
+            id: String,
+        ) -> BoxFuture<'_, Result<crate::train::TrainCardView, BackendError>>;
         /// What declaring `form` would do; nothing is stored.
         fn preview_freeze(
             &self,

@@ -69,6 +69,9 @@ pub struct AuditVerifyArgs {
     /// A checkpoint to hold the log to, as COUNT:HASH (from the server's "audit checkpoint" log lines).
     #[arg(long)]
     pub head: Option<String>,
+    /// The servers' audit key: the signed checkpoints in the store are checked with it.
+    #[arg(long, env = "RAILYARD_AUDIT_KEY", hide_env_values = true)]
+    pub audit_key: Option<String>,
 }
 
 /// Options of `audit export`.
@@ -156,6 +159,10 @@ pub struct ServeArgs {
     /// How often the audit log's head (count and hash) is written to the log output.
     #[arg(long, env = "RAILYARD_AUDIT_CHECKPOINT_INTERVAL", default_value = "10m", value_parser = humantime::parse_duration)]
     pub audit_checkpoint_interval: std::time::Duration,
+    /// The key (at least 32 characters) audit checkpoints are signed with, so a rewrite of the whole
+    /// log is detected; keep it outside the database and give every replica the same one.
+    #[arg(long, env = "RAILYARD_AUDIT_KEY", hide_env_values = true)]
+    pub audit_key: Option<String>,
     /// Reverse proxies (addresses or CIDR ranges, comma-separated) whose `X-Forwarded-For` names the
     /// client for sign-in limits and the audit log; from any other peer the header is ignored.
     #[arg(long, env = "RAILYARD_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_proxy)]

@@ -61,6 +61,9 @@ impl Settings {
                 humantime::format_duration(self.lease.ttl)
             );
         }
+        if let Some(key) = &self.auth.audit_key {
+            crate::audit::keyed::check_key(key).map_err(|rule| anyhow::anyhow!(rule))?;
+        }
         if self.max_concurrent_requests == 0 {
             anyhow::bail!("--max-concurrent-requests must be at least 1");
         }
@@ -107,6 +110,7 @@ impl From<crate::cli::ServeArgs> for Settings {
                 admin_password: args.admin_password,
                 audit_checkpoint_interval: args.audit_checkpoint_interval,
                 trusted_proxies: args.trusted_proxies,
+                audit_key: args.audit_key.filter(|key| !key.is_empty()),
             },
             timeouts: Timeouts { webhook: args.webhook_timeout, prometheus: args.prometheus_timeout },
             lease: LeaseConfig { ttl: args.lease_ttl, renew_every: args.lease_renew },

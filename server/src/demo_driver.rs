@@ -135,6 +135,7 @@ async fn register_build(conn: &mut store::Conn, service: &store::services::Servi
                 url: String::new(),
                 details: "{}".into(),
                 reported_at: now,
+                reported_by: "demo:simulated-ci".into(),
             };
             store::artifacts::insert_check(conn, &check).await?;
         }

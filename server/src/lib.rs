@@ -18,6 +18,7 @@ pub mod ics;
 pub mod integrations;
 pub mod leadership;
 pub mod links;
+pub mod markdown;
 pub mod pages;
 pub mod postmortem;
 pub mod read_cache;

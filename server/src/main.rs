@@ -72,7 +72,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 None => {
                     let db = Db::connect(&args.database.database_url).await?;
                     db.migrate().await?;
-                    audit::log::verify_store(&db, checkpoint).await?
+                    let key = args.audit_key.as_deref().filter(|key| !key.is_empty()).map(str::as_bytes);
+                    audit::log::verify_store(&db, checkpoint, key).await?
                 }
             };
             match verification {

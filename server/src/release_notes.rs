@@ -17,6 +17,7 @@ pub struct NoteEntry {
 
 /// The notes for train `title` (e.g. "payments-weekly, 1 December 2026").
 pub fn render(title: &str, state: &str, entries: &[NoteEntry]) -> String {
+    let title = crate::markdown::escape(title);
     let mut notes = format!("# Release notes: {title}\n\nTrain state: {}\n", state.replace('_', " "));
     let (on_board, missed): (Vec<_>, Vec<_>) = entries.iter().partition(|e| e.status != "missed");
     if on_board.is_empty() {
@@ -40,8 +41,8 @@ pub fn render(title: &str, state: &str, entries: &[NoteEntry]) -> String {
                 ChangeKind::Security => "Security",
                 ChangeKind::Chore => "Chore",
             };
-            let title = change.title.replace('\n', " ");
-            match &change.link {
+            let title = crate::markdown::escape(&change.title);
+            match change.link.as_deref().and_then(crate::markdown::safe_link) {
                 Some(link) => {
                     let _ = writeln!(notes, "- {kind}: [{title}]({link})");
                 }
@@ -54,7 +55,7 @@ pub fn render(title: &str, state: &str, entries: &[NoteEntry]) -> String {
     if !missed.is_empty() {
         notes.push_str("\n## Missed the train\n\n");
         for entry in missed {
-            let _ = writeln!(notes, "- {} {}: {}", entry.service, entry.version, entry.reason);
+            let _ = writeln!(notes, "- {} {}: {}", entry.service, entry.version, crate::markdown::escape(&entry.reason));
         }
     }
     notes
@@ -95,5 +96,32 @@ mod tests {
         assert!(
             notes.contains("## Missed the train\n\n- checkout 3.1.0: missed the train: gate security_scan failed\n")
         );
+    }
+
+    #[test]
+    fn what_ci_typed_cannot_inject_links_html_or_headings() {
+        let entries = [NoteEntry {
+            service: "ledger".into(),
+            version: "2.0.0".into(),
+            status: "shipped".into(),
+            reason: String::new(),
+            changes: vec![
+                Change {
+                    title: "Win a prize [here](https://evil.example)\n# <script>alert(1)</script>".into(),
+                    kind: ChangeKind::Feature,
+                    link: Some("javascript:alert(1)".into()),
+                },
+                Change { title: "Fine".into(), kind: ChangeKind::Fix, link: Some("https://t/x) [y](https://evil".into()) },
+            ],
+        }];
+        let notes = render("payments-daily", "completed", &entries);
+        assert!(
+            notes.contains(
+                "- Feature: Win a prize \\[here\\](https://evil.example) # &lt;script&gt;alert(1)&lt;/script&gt;\n"
+            ),
+            "{notes}"
+        );
+        assert!(notes.contains("- Fix: Fine\n"), "an unsafe link is dropped, the title kept: {notes}");
+        assert!(!notes.contains("javascript:"), "{notes}");
     }
 }

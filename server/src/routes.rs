@@ -114,6 +114,7 @@ fn api_routes() -> ApiRoutes {
         .add(Method::GET, "/api/v1/users", users::list)
         .add(Method::POST, "/api/v1/users", users::create)
         .add(Method::PUT, "/api/v1/users/{name}/roles", users::set_roles)
+        .add(Method::PUT, "/api/v1/users/{name}/identities", users::set_identities)
         .add(Method::POST, "/api/v1/users/{name}/disable", users::disable)
         .add(Method::POST, "/api/v1/users/{name}/enable", users::enable)
         .add(Method::POST, "/api/v1/users/{name}/password", users::reset_password)
@@ -124,6 +125,8 @@ fn api_routes() -> ApiRoutes {
         .add(Method::POST, "/api/v1/embed/origins", embed::allow_origin)
         .add(Method::DELETE, "/api/v1/embed/origins", embed::remove_origin)
         .add(Method::POST, "/api/v1/embed/links", embed::create_link)
+        .add(Method::GET, "/api/v1/embed/links", embed::links)
+        .add(Method::DELETE, "/api/v1/embed/links/{id}", embed::revoke_link)
         .add(Method::GET, "/api/v1/audit", audit::latest)
         .add(Method::GET, "/api/v1/audit/verify", audit::verify)
         .add(Method::GET, "/api/v1/trains", trains::list)
@@ -218,7 +221,7 @@ pub fn router(state: AppState, backend: SharedBackend, site: Site, max_concurren
                 .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
                     let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
                     let route = tracing::field::Empty;
-                    tracing::info_span!("request", method = %request.method(), route, uri = %request.uri(), id)
+                    tracing::info_span!("request", method = %request.method(), route, path = %request.uri().path(), id)
                 }))
                 .layer(PropagateRequestIdLayer::x_request_id())
                 // Pages and JSON compressed on the fly (packed files already are; event streams never are).

@@ -62,7 +62,11 @@ impl Application {
             settings: settings.auth.clone(),
             limits: LoginLimits::default(),
             embed_key: auth::bootstrap::embed_key(&db, now).await?.into(),
+            audit_key: settings.auth.audit_key.as_ref().map(|key| Arc::from(key.as_bytes())),
         };
+        if auth.audit_key.is_none() {
+            tracing::warn!("RAILYARD_AUDIT_KEY is not set: audit checkpoints are logged but not signed");
+        }
         let listener =
             TcpListener::bind(settings.addr).await.with_context(|| format!("cannot listen on {}", settings.addr))?;
         let address = listener.local_addr()?;
@@ -166,7 +170,13 @@ impl Workers {
     fn start(&self, fence: Fence, stopped: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
         let (db, clock, settings) = (&self.db, &self.clock, &self.settings);
         let mut workers = vec![
-            tokio::spawn(audit::checkpoint::run(db.clone(), settings.auth.audit_checkpoint_interval, stopped.clone())),
+            tokio::spawn(audit::checkpoint::run(
+                db.clone(),
+                clock.clone(),
+                settings.auth.audit_checkpoint_interval,
+                settings.auth.audit_key.as_ref().map(|key| Arc::from(key.as_bytes())),
+                stopped.clone(),
+            )),
             tokio::spawn(scheduler::run(db.clone(), fence, clock.clone(), settings.scheduler, stopped.clone())),
             tokio::spawn(integrations::budget_samples::run(
                 self.integrations.clone(),

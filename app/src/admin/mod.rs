@@ -46,6 +46,12 @@ pub async fn set_user_roles(name: String, roles: String) -> Result<String, Serve
     run(AdminCommand::SetRoles { name, roles }).await
 }
 
+/// Replaces the names a user authors builds under ("ada@example.com, ada-l").
+#[server(prefix = "/rpc", endpoint = "set_user_identities")]
+pub async fn set_user_identities(name: String, identities: String) -> Result<String, ServerFnError> {
+    run(AdminCommand::SetIdentities { name, identities }).await
+}
+
 /// Disables (ending their sessions) or re-enables a user.
 #[server(prefix = "/rpc", endpoint = "set_user_disabled")]
 pub async fn set_user_disabled(name: String, disabled: bool) -> Result<String, ServerFnError> {
@@ -138,6 +144,7 @@ where
 pub fn AdminPage() -> impl IntoView {
     let create = ServerAction::<CreateUser>::new();
     let roles = ServerAction::<SetUserRoles>::new();
+    let identities = ServerAction::<SetUserIdentities>::new();
     let disable = ServerAction::<SetUserDisabled>::new();
     let token = ServerAction::<CreateToken>::new();
     let revoke = ServerAction::<RevokeToken>::new();
@@ -150,6 +157,7 @@ pub fn AdminPage() -> impl IntoView {
         (
             create.version().get(),
             roles.version().get(),
+            identities.version().get(),
             disable.version().get(),
             token.version().get(),
             revoke.version().get(),
@@ -177,7 +185,11 @@ pub fn AdminPage() -> impl IntoView {
                         <p class="hint">
                             "Roles: viewer, release_manager, approver, admin; limit one to a domain with @, e.g. release_manager@payments."
                         </p>
+                        <p class="hint">
+                            "Author identities: the e-mail addresses and VCS logins a person's builds carry as their author; nobody approves a build whose author is one of theirs."
+                        </p>
                         <Outcome action=roles/>
+                        <Outcome action=identities/>
                         <Outcome action=disable/>
                         <WideTable label="Users">
                             <table class="admin-table users">
@@ -185,13 +197,14 @@ pub fn AdminPage() -> impl IntoView {
                                     <tr>
                                         <th scope="col">"Name"</th>
                                         <th scope="col">"Roles"</th>
+                                        <th scope="col">"Author identities"</th>
                                         <th scope="col">"Status"</th>
                                         <th scope="col">"Change"</th>
                                     </tr>
                                 </thead>
                                 <tbody>
                                     <For each=move || loaded().map(|v| v.users).unwrap_or_default() key=|u| u.clone() let:user>
-                                        <UserRow user roles disable/>
+                                        <UserRow user roles identities disable/>
                                     </For>
                                 </tbody>
                             </table>
@@ -350,9 +363,11 @@ pub fn AdminPage() -> impl IntoView {
 fn UserRow(
     user: AdminUser,
     roles: ServerAction<SetUserRoles>,
+    identities: ServerAction<SetUserIdentities>,
     disable: ServerAction<SetUserDisabled>,
 ) -> impl IntoView {
     let (row_name, roles_name, disable_name) = (user.name.clone(), user.name.clone(), user.name.clone());
+    let (identities_name, known) = (user.name.clone(), user.identities.join(", "));
     let status = if user.disabled {
         "disabled"
     } else if user.must_change_password {
@@ -365,12 +380,18 @@ fn UserRow(
         <tr data-user=row_name>
             <th scope="row">{user.name.clone()}</th>
             <td class="roles">{held.clone()}</td>
+            <td class="identities">{known.clone()}</td>
             <td>{status}</td>
             <td class="actions">
                 <ActionForm action=roles attr:class="inline-action">
                     <input type="hidden" name="name" value=roles_name/>
                     <input type="text" name="roles" value=held aria-label="Roles"/>
                     <button type="submit" class="action">"Set roles"</button>
+                </ActionForm>
+                <ActionForm action=identities attr:class="inline-action">
+                    <input type="hidden" name="name" value=identities_name/>
+                    <input type="text" name="identities" value=known aria-label="Author identities"/>
+                    <button type="submit" class="action">"Set identities"</button>
                 </ActionForm>
                 <ActionForm action=disable attr:class="inline-action">
                     <input type="hidden" name="name" value=disable_name/>

@@ -23,6 +23,9 @@ pub struct AdminUser {
     pub name: String,
     /// `viewer`, `release_manager@payments` …
     pub roles: Vec<String>,
+    /// The names they author builds under (e-mail, VCS login).
+    #[serde(default)]
+    pub identities: Vec<String>,
     pub disabled: bool,
     pub must_change_password: bool,
 }
@@ -54,6 +57,8 @@ pub struct AuditLine {
 pub enum AdminCommand {
     CreateUser { name: String, password: String, roles: String },
     SetRoles { name: String, roles: String },
+    /// Author identities, separated by commas or spaces.
+    SetIdentities { name: String, identities: String },
     SetDisabled { name: String, disabled: bool },
     CreateToken { name: String, scopes: String, domains: String, expires_in: String },
     RevokeToken { id: String },

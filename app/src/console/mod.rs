@@ -606,8 +606,9 @@ fn CandidateItem(
             <span class="what">
                 <strong>{format!("{} {}", candidate.service, candidate.version)}</strong>
                 {format!(
-                    " by {} in {} — {} of {} approvals",
+                    " by {}{} in {} — {} of {} approvals",
                     candidate.author,
+                    if candidate.author_known { "" } else { " (author unknown to Railyard)" },
                     candidate.domain,
                     candidate.approved,
                     candidate.required,

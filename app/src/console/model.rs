@@ -239,6 +239,10 @@ pub struct PendingCandidate {
     pub service: String,
     pub version: String,
     pub author: String,
+    /// Whether the author is a known person (a user name or an identity an
+    /// admin recorded); when not, separation of duties could not be checked.
+    #[serde(default)]
+    pub author_known: bool,
     pub domain: String,
     pub approved: i64,
     pub required: i64,

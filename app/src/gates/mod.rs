@@ -182,6 +182,7 @@ fn EvidencePanel(evidence: Evidence) -> impl IntoView {
                             <th scope="col">"Service"</th>
                             <th scope="col">"Answer"</th>
                             <th scope="col">"Detail"</th>
+                            <th scope="col">"Reported by"</th>
                         </tr>
                     </thead>
                     <tbody>
@@ -197,6 +198,7 @@ fn EvidencePanel(evidence: Evidence) -> impl IntoView {
                                             {format!("{} {}", gate_icon(&run.outcome), run.outcome)}
                                         </td>
                                         <td>{run.detail}</td>
+                                        <td class="reported-by">{run.reported_by}</td>
                                     </tr>
                                 }
                             })

@@ -69,6 +69,9 @@ pub struct EvidenceRun {
     pub outcome: String,
     pub detail: String,
     pub at: i64,
+    /// Who reported the checks the answer rests on (`token:ci`), for gates CI reports.
+    #[serde(default)]
+    pub reported_by: String,
 }
 
 /// Gate states from worst to best: a cell shows the first its candidates have.

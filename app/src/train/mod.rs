@@ -7,7 +7,7 @@ mod model;
 
 pub use model::{
     AnalysisView, ApprovalLine, AuditLine, CargoLine, DependencyLayout, MeasurementLine, MetricView, StepLine,
-    TimelineLine, TrainPage,
+    TimelineLine, TrainCardView, TrainPage,
 };
 
 use leptos::prelude::*;
@@ -44,42 +44,43 @@ pub fn TrainDetailPage() -> impl IntoView {
     }
 }
 
+/// The embedded status card's data: only what the card shows.
+#[server(prefix = "/rpc", endpoint = "train_card")]
+pub async fn load_train_card(id: String) -> Result<TrainCardView, ServerFnError> {
+    let (backend, caller) = crate::backend::backend_and_caller()?;
+    backend.train_card(&caller, id).await.map_err(crate::backend::BackendError::into_server_error)
+}
+
 /// `/embed/train?id=…`: one train's status card for a wiki iframe (the server checked the signed link).
 #[component]
 pub fn EmbeddedTrain() -> impl IntoView {
     let query = leptos_router::hooks::use_query_map();
-    let train = Resource::new(move || query.read().get("id").unwrap_or_default(), load_train);
+    let train = Resource::new(move || query.read().get("id").unwrap_or_default(), load_train_card);
     provide_viewer_zone();
-    crate::loaded(train, "Loading…", |page| view! { <TrainCard page/> })
+    crate::loaded(train, "Loading…", |card| view! { <TrainCard card/> })
 }
 
 /// The train in a few lines: phase, cutover, step, cargo and gates, the latest event.
 #[component]
-fn TrainCard(page: TrainPage) -> impl IntoView {
-    let at = page.cutover_at;
-    let boarded = page.cargo.iter().filter(|c| c.status != "missed").count();
-    let gates: Vec<&str> = page.cargo.iter().flat_map(|c| c.gates.iter().map(|(_, state)| state.as_str())).collect();
-    let failing = gates.iter().filter(|s| matches!(**s, "failed" | "blocked" | "errored" | "inconclusive")).count();
-    let passed = gates.iter().filter(|s| matches!(**s, "passed" | "waived" | "overridden")).count();
-    let step = page.steps.iter().rev().find(|s| s.outcome != "waiting").map(|s| format!("{}: {}", s.name, s.outcome));
-    let latest = page.timeline.last().map(|line| line.reason.clone()).unwrap_or_default();
+fn TrainCard(card: TrainCardView) -> impl IntoView {
+    let at = card.cutover_at;
     view! {
-        <section class=format!("embed-train phase-{}", page.state)>
+        <section class=format!("embed-train phase-{}", card.state)>
             <p class="card-title">
-                <strong>{page.definition.clone()}</strong>
+                <strong>{card.definition.clone()}</strong>
                 " "
-                <span class=format!("phase phase-{}", page.state)>{page.state.replace('_', " ")}</span>
+                <span class=format!("phase phase-{}", card.state)>{card.state.replace('_', " ")}</span>
             </p>
             <p>
-                {format!("{} · cutover ", page.domain)}
+                {format!("{} · cutover ", card.domain)}
                 <time>{move || clock_time(at, true)}</time>
             </p>
             <p>
-                {format!("{boarded} of {} candidates on board · gates: {passed} ✓", page.cargo.len())}
-                {(failing > 0).then(|| format!(", {failing} ✗/?"))}
+                {format!("{} of {} candidates on board · gates: {} ✓", card.boarded, card.candidates, card.gates_passed)}
+                {(card.gates_failing > 0).then(|| format!(", {} ✗/?", card.gates_failing))}
             </p>
-            {step.map(|s| view! { <p>{s}</p> })}
-            <p class="card-latest">{latest}</p>
+            {card.step.map(|s| view! { <p>{s}</p> })}
+            <p class="card-latest">{card.latest}</p>
         </section>
     }
     .into_any()

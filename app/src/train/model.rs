@@ -36,6 +36,52 @@ pub struct TrainPage {
     pub release_notes: String,
 }
 
+/// What the embedded status card shows, and nothing more: a wiki iframe
+/// never receives approvals, comments, authors, the audit excerpt or notes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrainCardView {
+    pub definition: String,
+    pub domain: String,
+    pub state: String,
+    pub cutover_at: i64,
+    pub candidates: usize,
+    pub boarded: usize,
+    pub gates_passed: usize,
+    pub gates_failing: usize,
+    /// The latest step that moved, `canary 5%: passed`.
+    pub step: Option<String>,
+    /// The latest timeline entry.
+    pub latest: String,
+}
+
+impl TrainCardView {
+    /// The card's figures, taken from the whole page.
+    pub fn of(page: &TrainPage) -> Self {
+        let gates: Vec<&str> =
+            page.cargo.iter().flat_map(|c| c.gates.iter().map(|(_, state)| state.as_str())).collect();
+        Self {
+            definition: page.definition.clone(),
+            domain: page.domain.clone(),
+            state: page.state.clone(),
+            cutover_at: page.cutover_at,
+            candidates: page.cargo.len(),
+            boarded: page.cargo.iter().filter(|c| c.status != "missed").count(),
+            gates_passed: gates.iter().filter(|s| matches!(**s, "passed" | "waived" | "overridden")).count(),
+            gates_failing: gates
+                .iter()
+                .filter(|s| matches!(**s, "failed" | "blocked" | "errored" | "inconclusive"))
+                .count(),
+            step: page
+                .steps
+                .iter()
+                .rev()
+                .find(|s| s.outcome != "waiting")
+                .map(|s| format!("{}: {}", s.name, s.outcome)),
+            latest: page.timeline.last().map(|line| line.reason.clone()).unwrap_or_default(),
+        }
+    }
+}
+
 /// One approver's decision on a candidate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApprovalLine {

@@ -149,11 +149,11 @@ pub async fn operate(
     Ok(run.phase)
 }
 
-/// Refuses an override granted by the artifact's own author.
+/// Refuses an override granted by the artifact's own author (under any of their identities).
 async fn not_the_author(conn: &mut store::Conn, caller: &Caller, artifact_id: &str) -> Result<(), ApiError> {
     let name = caller.principal.user_name().unwrap_or_default();
     let Some(artifact) = store::artifacts::by_id(conn, artifact_id).await? else { return Ok(()) };
-    if artifact.author.trim().eq_ignore_ascii_case(name) {
+    if super::approvals::caller_is_author(conn, caller, &artifact.author).await? {
         return Err(ApiError::Forbidden(format!(
             "{name} authored {} {}; someone else must grant its override",
             artifact.service, artifact.version

@@ -82,9 +82,10 @@ pub async fn list(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<ApprovalsJson>, ApiError> {
-    caller.require(Permission::Read, None)?;
+    caller.require_somewhere(Permission::Read)?;
     let mut conn = state.db.acquire().await?;
-    let (artifact, _) = candidate(&mut conn, &id).await?;
+    let (artifact, domain) = candidate(&mut conn, &id).await?;
+    caller.require(Permission::Read, Some(&domain))?;
     Ok(Json(summary(&mut conn, &artifact).await?))
 }
 
@@ -133,10 +134,12 @@ pub async fn decide_for(
         return Err(ApiError::bad_request("a rejection needs a comment saying why"));
     }
     let name = caller.principal.user_name().unwrap_or_default().to_owned();
-    if artifact.author.trim().eq_ignore_ascii_case(&name) {
+    if caller_is_author(&mut tx, caller, &artifact.author).await? {
         return Err(ApiError::Forbidden(format!(
-            "{name} authored {} {}; someone else must approve it",
-            artifact.service, artifact.version
+            "{name} authored {} {} (as \"{}\"); someone else must approve it",
+            artifact.service,
+            artifact.version,
+            artifact.author.trim()
         )));
     }
     let now = to_ms(state.clock.now());
@@ -296,4 +299,13 @@ pub async fn summary(conn: &mut store::Conn, artifact: &store::artifacts::Artifa
             })
             .collect(),
     })
+}
+
+/// Whether the signed-in caller is `author` (a build's author as CI sent
+/// it): their user name or any author identity an admin gave them.
+pub async fn caller_is_author(conn: &mut store::Conn, caller: &Caller, author: &str) -> Result<bool, ApiError> {
+    match &caller.principal {
+        crate::auth::Principal::User { id, name, .. } => Ok(store::users::is_author(conn, id, name, author).await?),
+        _ => Ok(false),
+    }
 }

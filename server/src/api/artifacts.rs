@@ -48,6 +48,8 @@ pub struct CheckJson {
     pub url: String,
     pub details: Value,
     pub reported_at: String,
+    /// Who reported it: `token:<name>` (the CI token).
+    pub reported_by: String,
 }
 
 /// The body of `POST /api/v1/artifacts/{id}/checks`.
@@ -165,9 +167,11 @@ pub async fn show(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<ArtifactJson>, ApiError> {
-    caller.require(Permission::Read, None)?;
+    caller.require_somewhere(Permission::Read)?;
     let mut conn = state.db.acquire().await?;
     let artifact = find(&mut conn, &id).await?;
+    let domain = store::domains::of_service(&mut conn, &artifact.service_id).await?;
+    caller.require(Permission::Read, domain.as_deref())?;
     let checks = store::artifacts::checks(&mut conn, &artifact.id).await?;
     let reaches = crate::fleet::dependency_graph(&mut conn).await?.impact(&artifact.service);
     Ok(Json(artifact_json(artifact, checks, reaches)?))
@@ -210,6 +214,7 @@ pub async fn report_check(
         url: request.url,
         details: "{}".into(),
         reported_at: to_ms(state.clock.now()),
+        reported_by: caller.principal.actor(),
     };
     record(&state, &caller, check).await
 }
@@ -245,6 +250,7 @@ pub async fn report_sarif(
         url: String::new(),
         details: serde_json::to_string(&summary.counts).map_err(|e| ApiError::Internal(e.into()))?,
         reported_at: to_ms(state.clock.now()),
+        reported_by: caller.principal.actor(),
     };
     record(&state, &caller, check).await
 }
@@ -310,6 +316,7 @@ fn check_json(check: Check) -> Result<CheckJson, ApiError> {
         status: stored_json(&format!("\"{}\"", check.status))?,
         details: stored_json(&check.details)?,
         reported_at: rfc3339(check.reported_at),
+        reported_by: if check.reported_by.is_empty() { "unknown".into() } else { check.reported_by },
         id: check.id,
         name: check.name,
         summary: check.summary,

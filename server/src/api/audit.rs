@@ -52,5 +52,6 @@ pub async fn latest(
 )]
 pub async fn verify(State(state): State<ApiState>, caller: Caller) -> Result<Json<Verification>, ApiError> {
     caller.require(Permission::Administer, None)?;
-    Ok(Json(log::verify_store(&state.db, None).await.map_err(ApiError::Internal)?))
+    let key = state.auth.audit_key.as_deref();
+    Ok(Json(log::verify_store(&state.db, None, key).await.map_err(ApiError::Internal)?))
 }

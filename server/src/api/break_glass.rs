@@ -46,7 +46,8 @@ pub struct BreakGlassJson {
     pub requested_by: String,
     pub reason: String,
     pub requested_at: String,
-    /// `pending` (0 or 1 approvals), `granted`, `expired` or `rejected`.
+    /// `pending` (0 or 1 approvals), `lapsed` (not granted within 4 hours of
+    /// the request), `granted`, `expired` or `rejected`.
     pub status: String,
     pub approvers: Vec<String>,
     pub active_until: Option<String>,
@@ -60,10 +61,13 @@ pub struct BreakGlassJson {
     responses((status = 200, description = "Break-glass requests, newest first", body = Vec<BreakGlassJson>))
 )]
 pub async fn list(State(state): State<ApiState>, caller: Caller) -> Result<Json<Vec<BreakGlassJson>>, ApiError> {
-    caller.require(Permission::Read, None)?;
+    caller.require_somewhere(Permission::Read)?;
     let now = to_ms(state.clock.now());
     let mut conn = state.db.acquire().await?;
-    Ok(Json(store::approvals::break_glasses(&mut conn).await?.into_iter().map(|b| view(b, now)).collect()))
+    let requests = store::approvals::break_glasses(&mut conn).await?;
+    // A domain-limited token sees its own domains' requests only.
+    let visible = requests.into_iter().filter(|b| caller.principal.can(Permission::Read, Some(&b.domain)));
+    Ok(Json(visible.map(|b| view(b, now)).collect()))
 }
 
 /// `POST /api/v1/break-glass`: a release manager of the domain asks.
@@ -150,6 +154,9 @@ pub async fn approve(
     Ok(Json(approve_for(&state, &caller, &id, comment).await?))
 }
 
+/// How long a request waits for its two approvals before it lapses and must be asked again.
+pub const PENDING_FOR_MS: i64 = 4 * 60 * 60_000;
+
 /// Adds `caller`'s approval; shared by the API and the console.
 pub async fn approve_for(
     state: &ApiState,
@@ -166,6 +173,11 @@ pub async fn approve_for(
         return Err(ApiError::Forbidden(format!("{name} already approved; a second, different approver is needed")));
     }
     let now = to_ms(state.clock.now());
+    if view(found, now).status == "lapsed" {
+        return Err(ApiError::Conflict(
+            "this break-glass lapsed: nobody granted it within 4 hours; the release manager must ask again".into(),
+        ));
+    }
     if !store::approvals::approve_break_glass(&mut tx, id, &name, now).await? {
         return Err(ApiError::Conflict("this break-glass is already granted or rejected".into()));
     }
@@ -250,6 +262,7 @@ pub fn view(request: BreakGlass, now: i64) -> BreakGlassJson {
         (_, Some(_)) => "rejected",
         (Some((_, until)), None) if until > now => "granted",
         (Some(_), None) => "expired",
+        (None, None) if now >= request.requested_at + PENDING_FOR_MS => "lapsed",
         (None, None) => "pending",
     };
     BreakGlassJson {

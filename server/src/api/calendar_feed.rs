@@ -26,7 +26,7 @@ const AHEAD_MS: i64 = 180 * DAY_MS;
 pub struct FeedQuery {
     #[serde(default)]
     pub domain: Option<String>,
-    /// A read-only API token (used by the middleware; ignored here).
+    /// A feed token (used by the middleware; ignored here).
     #[serde(default)]
     pub token: Option<String>,
 }
@@ -37,8 +37,10 @@ pub async fn feed(
     caller: Caller,
     Query(query): Query<FeedQuery>,
 ) -> Result<Response, ApiError> {
-    let domain = query.domain.as_deref().filter(|d| !d.is_empty());
-    caller.require(Permission::Read, domain)?;
+    // A token limited to one domain gets that domain's feed without asking.
+    let only = caller.principal.limited_to().filter(|domains| domains.len() == 1).map(|domains| domains[0].clone());
+    let domain = query.domain.as_deref().filter(|d| !d.is_empty()).or(only.as_deref());
+    caller.require(Permission::ReadFeed, domain)?;
     let now = to_ms(state.clock.now());
     let (from, to) = (now - PAST_MS, now + AHEAD_MS);
     let mut conn = state.db.acquire().await?;

@@ -96,9 +96,9 @@ impl Modify for Shared {
     ),
     paths(
         session::sign_in, session::sign_out, session::me, session::sessions, session::end_one, session::change_password,
-        users::list, users::create, users::set_roles, users::disable, users::enable, users::reset_password,
+        users::list, users::create, users::set_roles, users::set_identities, users::disable, users::enable, users::reset_password,
         tokens::list, tokens::create, tokens::revoke,
-        embed::origins, embed::allow_origin, embed::remove_origin, embed::create_link,
+        embed::origins, embed::allow_origin, embed::remove_origin, embed::create_link, embed::links, embed::revoke_link,
         audit::latest, audit::verify,
         trains::list, emergency::start, emergency::rehearse, trains::show, trains::release_notes, actions::act,
         crate::postmortem::export::postmortem,

@@ -221,12 +221,24 @@ pub async fn change_password(
         let mut conn = state.db.acquire().await?;
         store::users::by_name(&mut conn, name).await?.filter(|user| &user.id == id).ok_or(store::DbError::NotFound)?
     };
+    // Guessing the current password from a stolen session backs off like signing in does.
+    let now = to_ms(state.clock.now());
+    if let Err(refused) = state.auth.limits.admit(name, caller.ip, now) {
+        return Err(ApiError::TooManyRequests(refused.message.to_owned(), refused.retry_after_s));
+    }
     let (current, stored, new) = (change.current, user.password_hash.clone(), change.new);
     let hash = password::bounded(move || password::verify(&current, &stored).then(|| password::hash(&new)).transpose())
         .await?
-        .map_err(ApiError::Internal)?
-        .ok_or_else(|| ApiError::Forbidden("the current password is wrong".into()))?;
-    let now = to_ms(state.clock.now());
+        .map_err(ApiError::Internal)?;
+    let Some(hash) = hash else {
+        state.auth.limits.failed(name, caller.ip, now);
+        let entry = caller.audit("password.change_refused", &format!("user:{name}"));
+        let mut tx = state.db.begin().await?;
+        store::audit::append(&mut tx, &entry, now).await?;
+        tx.commit().await?;
+        return Err(ApiError::Forbidden("the current password is wrong".into()));
+    };
+    state.auth.limits.succeeded(name, caller.ip);
     let mut tx = state.db.begin().await?;
     store::users::set_password(&mut tx, id, &hash, now).await?;
     let ended = store::sessions::end_all(&mut tx, id, Some(session_id), now).await?;

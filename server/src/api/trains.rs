@@ -78,7 +78,7 @@ pub async fn list(
     headers: HeaderMap,
     query: Result<Query<TrainQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    caller.require(Permission::Read, None)?;
+    caller.require_somewhere(Permission::Read)?;
     let Query(query) = query.map_err(|rejection| {
         ApiError::bad_request(format!(
             "{}; expected ?from=2026-12-01&to=2027-01-01 (dates or RFC 3339 instants)",
@@ -94,6 +94,17 @@ pub async fn list(
         return Err(ApiError::bad_request(format!("the range may span at most {MAX_RANGE_DAYS} days")));
     }
     let (from, to, domain) = (to_ms(from), to_ms(to), query.domain.as_deref());
+    if let Some(limits) = caller.principal.limited_to() {
+        // A domain-limited token lists only its own domains' trains.
+        if let Some(asked) = domain {
+            caller.require(Permission::Read, Some(asked))?;
+        }
+        let mut conn = state.db.acquire().await?;
+        let trains = store::trains::cutting_over_between(&mut conn, from, to, domain).await?;
+        let trains = trains.into_iter().filter(|t| limits.contains(&t.domain)).map(train_json).collect();
+        let list = TrainList { from: rfc3339(from), to: rfc3339(to), trains };
+        return Ok(([(header::CACHE_CONTROL, "private, no-store")], Json(list)).into_response());
+    }
     let key = format!("{from}|{to}|{}", domain.unwrap_or(""));
     let load = || async {
         let mut conn = state.db.acquire().await?;
@@ -232,8 +243,19 @@ pub async fn show(
 
 /// A train with everything recorded about it, for `caller`; shared by the API and the train page.
 pub async fn detail_for(state: &ApiState, caller: &Caller, id: &str) -> Result<TrainDetail, ApiError> {
-    caller.require(Permission::Read, None)?;
+    let mut conn = state.db.acquire().await?;
+    may_read_train(&mut conn, caller, id).await?;
+    drop(conn);
     detail(state, id).await
+}
+
+/// Refuses unless `caller` may read train `id` (404 for an unknown train):
+/// everyone who reads, a domain-limited token only in its domains.
+pub async fn may_read_train(conn: &mut store::Conn, caller: &Caller, id: &str) -> Result<(), ApiError> {
+    caller.require_somewhere(Permission::Read)?;
+    let domain =
+        store::domains::of_train(conn, id).await?.ok_or_else(|| ApiError::NotFound(format!("no train has id \"{id}\"")))?;
+    caller.require(Permission::Read, Some(&domain))
 }
 
 /// Train `id` with everything recorded about it, for a caller already allowed to read it.
@@ -358,8 +380,8 @@ pub async fn release_notes(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    caller.require(Permission::Read, None)?;
     let mut conn = state.db.acquire().await?;
+    may_read_train(&mut conn, &caller, &id).await?;
     let markdown = release_notes_of(&mut conn, &id).await?;
     Ok(([(header::CONTENT_TYPE, "text/markdown; charset=utf-8")], markdown).into_response())
 }

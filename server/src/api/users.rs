@@ -18,6 +18,8 @@ use crate::time::{rfc3339, to_ms};
 pub struct UserJson {
     pub name: String,
     pub roles: Vec<Binding>,
+    /// The names this person appears under as a build's author (e-mail, VCS login).
+    pub identities: Vec<String>,
     pub disabled: bool,
     pub must_change_password: bool,
     pub created_at: String,
@@ -63,7 +65,8 @@ pub async fn list(State(state): State<ApiState>, caller: Caller) -> Result<Json<
     let mut users = Vec::new();
     for user in store::users::list(&mut conn).await? {
         let roles = store::users::bindings(&mut conn, &user.id).await?;
-        users.push(user_json(user, roles));
+        let identities = store::users::identities(&mut conn, &user.id).await?;
+        users.push(user_json(user, roles, identities));
     }
     Ok(Json(users))
 }
@@ -108,7 +111,7 @@ pub async fn create(
         .change(&serde_json::Value::Null, &json!({ "roles": roles }));
     store::audit::append(&mut tx, &entry, now).await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(user_json(user, roles))))
+    Ok((StatusCode::CREATED, Json(user_json(user, roles, Vec::new()))))
 }
 
 /// `PUT /api/v1/users/{name}/roles`: replaces the user's roles; effective on their next request.
@@ -144,8 +147,9 @@ pub async fn set_roles(
         .audit("user.roles_changed", &format!("user:{}", user.name))
         .change(&json!({ "roles": before }), &json!({ "roles": after }));
     store::audit::append(&mut tx, &entry, now).await?;
+    let identities = store::users::identities(&mut tx, &user.id).await?;
     tx.commit().await?;
-    Ok(Json(user_json(user, after)))
+    Ok(Json(user_json(user, after, identities)))
 }
 
 /// `POST /api/v1/users/{name}/disable`: disables the user and ends all their sessions.
@@ -201,9 +205,10 @@ async fn set_disabled(
         .change(&json!({ "disabled": user.disabled != 0 }), &json!({ "disabled": disabled, "sessions_ended": ended }));
     store::audit::append(&mut tx, &entry, now).await?;
     let roles = store::users::bindings(&mut tx, &user.id).await?;
+    let identities = store::users::identities(&mut tx, &user.id).await?;
     tx.commit().await?;
     user.disabled = i64::from(disabled);
-    Ok(Json(user_json(user, roles)))
+    Ok(Json(user_json(user, roles, identities)))
 }
 
 /// `POST /api/v1/users/{name}/password`: sets a password the user must change at next sign-in, and ends their sessions.
@@ -237,6 +242,83 @@ pub async fn reset_password(
     store::audit::append(&mut tx, &entry, now).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The body of `PUT /api/v1/users/{name}/identities`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IdentitiesRequest {
+    /// E-mail addresses and VCS logins this person authors builds under (at most 20).
+    #[schema(example = json!(["ada@example.com", "ada-lovelace"]))]
+    pub identities: Vec<String>,
+}
+
+/// Most author identities one person may hold.
+const MAX_IDENTITIES: usize = 20;
+
+/// `PUT /api/v1/users/{name}/identities`: replaces the names a person authors builds under.
+#[utoipa::path(
+    put,
+    path = "/api/v1/users/{name}/identities",
+    tag = "users",
+    params(("name" = String, Path, description = "User name")),
+    request_body = IdentitiesRequest,
+    responses(
+        (status = 200, description = "The user with their new identities", body = UserJson),
+        (status = 409, description = "An identity belongs to someone else")
+    )
+)]
+pub async fn set_identities(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    body: Result<Json<IdentitiesRequest>, JsonRejection>,
+) -> Result<Json<UserJson>, ApiError> {
+    caller.require(Permission::Administer, None)?;
+    let Json(request) = body?;
+    let wanted = parse_identities(&request.identities)?;
+    let now = to_ms(state.clock.now());
+    let mut tx = state.db.begin().await?;
+    let user = existing(&mut tx, &name).await?;
+    for identity in &wanted {
+        if let Some(holder) = store::users::identity_holder(&mut tx, identity, &user.id).await? {
+            return Err(ApiError::Conflict(format!(
+                "\"{identity}\" is already an identity of {holder}; one identity belongs to one person"
+            )));
+        }
+    }
+    let before = store::users::identities(&mut tx, &user.id).await?;
+    store::users::replace_identities(&mut tx, &user.id, &wanted, now).await?;
+    let entry = caller
+        .audit("user.identities_changed", &format!("user:{}", user.name))
+        .change(&json!({ "identities": before }), &json!({ "identities": wanted }));
+    store::audit::append(&mut tx, &entry, now).await?;
+    let roles = store::users::bindings(&mut tx, &user.id).await?;
+    tx.commit().await?;
+    Ok(Json(user_json(user, roles, wanted)))
+}
+
+/// Author identities, normalised (trimmed, lower case) and without repeats;
+/// each 1–254 characters without spaces, at most `MAX_IDENTITIES`.
+fn parse_identities(given: &[String]) -> Result<Vec<String>, ApiError> {
+    if given.len() > MAX_IDENTITIES {
+        return Err(ApiError::bad_request(format!("a person has at most {MAX_IDENTITIES} author identities")));
+    }
+    let mut identities: Vec<String> = Vec::new();
+    for text in given {
+        let identity = store::users::normal_identity(text);
+        if identity.is_empty() || identity.len() > 254 || identity.chars().any(char::is_whitespace) {
+            return Err(ApiError::bad_request(format!(
+                "\"{}\" is not an author identity: an e-mail address or a login, 1–254 characters without spaces",
+                text.trim()
+            )));
+        }
+        if !identities.contains(&identity) {
+            identities.push(identity);
+        }
+    }
+    identities.sort();
+    Ok(identities)
 }
 
 /// The argon2id hash of `chosen`, computed off the async threads.
@@ -288,10 +370,11 @@ fn parse_name(name: &str) -> Result<String, ApiError> {
     }
 }
 
-fn user_json(user: User, roles: Vec<Binding>) -> UserJson {
+fn user_json(user: User, roles: Vec<Binding>, identities: Vec<String>) -> UserJson {
     UserJson {
         name: user.name,
         roles,
+        identities,
         disabled: user.disabled != 0,
         must_change_password: user.must_change_password != 0,
         created_at: rfc3339(user.created_at),

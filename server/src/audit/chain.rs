@@ -71,12 +71,13 @@ pub struct Verifier {
     prev: String,
     count: i64,
     broken: Option<Verification>,
-    checkpoint: Option<(i64, String)>,
+    /// (count, hash) pairs vouched for from outside the log, by count.
+    checkpoints: Vec<(i64, String)>,
 }
 
 impl Default for Verifier {
     fn default() -> Self {
-        Self { prev: GENESIS.to_owned(), count: 0, broken: None, checkpoint: None }
+        Self { prev: GENESIS.to_owned(), count: 0, broken: None, checkpoints: Vec::new() }
     }
 }
 
@@ -84,7 +85,13 @@ impl Verifier {
     /// Also holds the log to a checkpoint kept outside the database: record
     /// `count` must exist and carry `hash`, however many records came after.
     pub fn with_checkpoint(checkpoint: Option<(i64, String)>) -> Self {
-        Self { checkpoint, ..Self::default() }
+        Self::with_checkpoints(checkpoint.into_iter().collect())
+    }
+
+    /// [`Self::with_checkpoint`] for several checkpoints (signed ones from the store, say).
+    pub fn with_checkpoints(mut checkpoints: Vec<(i64, String)>) -> Self {
+        checkpoints.sort();
+        Self { checkpoints, ..Self::default() }
     }
 
     /// Takes the next record; after the first bad one the rest are ignored.
@@ -107,8 +114,8 @@ impl Verifier {
             None => {
                 self.prev.clone_from(&record.hash);
                 self.count = expected_seq;
-                if let Some((count, hash)) = &self.checkpoint {
-                    if *count == record.seq && *hash != record.hash {
+                if let Some((_, hash)) = self.checkpoints.iter().find(|(count, _)| *count == record.seq) {
+                    if *hash != record.hash {
                         self.broken = Some(Verification::Broken {
                             seq: record.seq,
                             problem: "its hash differs from the checkpoint; the log was rewritten up to here".into(),
@@ -127,7 +134,7 @@ impl Verifier {
             return broken;
         }
         let count = self.count;
-        if let Some((checkpoint, _)) = self.checkpoint {
+        if let Some(checkpoint) = self.checkpoints.iter().map(|(count, _)| *count).max() {
             if checkpoint > count {
                 return Verification::Broken {
                     seq: count + 1,

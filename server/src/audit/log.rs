@@ -10,12 +10,31 @@ use crate::store::{self, Db};
 /// Records read per query while walking the log.
 const PAGE: i64 = 5_000;
 
-/// Recomputes the stored chain against the stored head and, if given, a
-/// checkpoint (`count`, `hash`) kept outside the database.
-pub async fn verify_store(db: &Db, checkpoint: Option<(i64, String)>) -> anyhow::Result<Verification> {
+/// Recomputes the stored chain against the stored head, a checkpoint
+/// (`count`, `hash`) kept outside the database if given, and, with the audit
+/// key, every signed checkpoint in the store (one the key did not sign breaks the log).
+pub async fn verify_store(
+    db: &Db,
+    checkpoint: Option<(i64, String)>,
+    key: Option<&[u8]>,
+) -> anyhow::Result<Verification> {
     let mut conn = db.acquire().await?;
     let (count, hash) = store::audit::head(&mut conn).await?;
-    let mut verifier = Verifier::with_checkpoint(checkpoint);
+    let mut vouched: Vec<(i64, String)> = checkpoint.into_iter().collect();
+    if let Some(key) = key {
+        for signed in store::audit_checkpoints::all(&mut conn).await? {
+            if !super::keyed::verify(key, signed.count, &signed.head, &signed.mac) {
+                return Ok(Verification::Broken {
+                    seq: signed.count,
+                    problem: "the signed checkpoint for this record does not carry this server's audit key: \
+                              it was forged or altered"
+                        .into(),
+                });
+            }
+            vouched.push((signed.count, signed.head));
+        }
+    }
+    let mut verifier = Verifier::with_checkpoints(vouched);
     let mut offset = 0;
     loop {
         let page = store::audit::page(&mut conn, offset, PAGE).await?;

@@ -6,6 +6,7 @@
 
 pub mod chain;
 pub mod checkpoint;
+pub mod keyed;
 pub mod log;
 
 pub use chain::{verify, Record, Verification, Verifier, GENESIS};

@@ -12,4 +12,6 @@ pub struct AuthContext {
     pub limits: LoginLimits,
     /// HMAC key for embed links (shared by every replica through the store).
     pub embed_key: Arc<[u8]>,
+    /// HMAC key for audit checkpoints (given to every replica, never stored).
+    pub audit_key: Option<Arc<[u8]>>,
 }

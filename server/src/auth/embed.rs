@@ -63,6 +63,8 @@ pub struct Claims {
     pub exp: i64,
     /// Who created the link (`user:NAME`).
     pub sub: String,
+    /// The stored link this token is (revoking it ends the token).
+    pub jti: String,
 }
 
 /// Why a token was refused.
@@ -147,6 +149,7 @@ mod tests {
             aud: "https://wiki.example.com".into(),
             exp: 2_000,
             sub: "user:ada".into(),
+            jti: "link-1".into(),
         }
     }
 

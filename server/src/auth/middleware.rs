@@ -118,7 +118,15 @@ async fn identify(state: &ApiState, parts: &mut Parts) -> Result<Caller, ApiErro
     let principal = if let Some(bearer) = bearer(&parts.headers)? {
         token_principal(state, &bearer, now).await?
     } else if let Some(token) = feed_token(parts) {
-        token_principal(state, &token, now).await?
+        // A URL ends up in browser histories, proxies and calendar servers: only a feed token may ride in one.
+        let principal = token_principal(state, &token, now).await?;
+        if !principal.is_feed_token() {
+            return Err(ApiError::Unauthorized(
+                "only a feed token (scope feed:read alone) may be sent in a URL; send other tokens in the Authorization header"
+                    .into(),
+            ));
+        }
+        principal
     } else {
         let jar = CookieJar::from_headers(&parts.headers);
         match jar.get(state.auth.settings.cookie_name()) {
@@ -212,6 +220,10 @@ async fn embed_grant(state: &ApiState, parts: &Parts, now: i64) -> Result<EmbedG
         EmbedError::Invalid | EmbedError::Expired => ApiError::Unauthorized(error.to_string()),
     })?;
     let mut conn = state.db.acquire().await?;
+    let stored = store::embed_links::by_id(&mut conn, &claims.jti).await?;
+    if stored.is_none_or(|link| link.revoked_at.is_some()) {
+        return Err(ApiError::Unauthorized("the embed link was revoked; ask for a new one".into()));
+    }
     if !store::secrets::embed_origins(&mut conn).await?.contains(&claims.aud) {
         return Err(ApiError::Forbidden(format!(
             "{} is no longer allowed to embed Railyard panels; an admin can add it back",
@@ -252,6 +264,7 @@ fn cross_site(why: &str) -> Response {
 /// Adds the security headers. Pages bring their own CSP (with the nonce of
 /// their scripts); an embed may be framed by the origin its link names.
 pub async fn security_headers(request: Request, next: Next) -> Response {
+    let https = arrived_over_https(request.headers());
     let mut response = next.run(request).await;
     let frame_ancestor = response.extensions().get::<EmbedGrant>().map(|grant| grant.0.aud.clone());
     let headers = response.headers_mut();
@@ -272,5 +285,18 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
     if !headers.contains_key(header::X_FRAME_OPTIONS) && !csp.contains("frame-ancestors http") {
         headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     }
+    if https {
+        headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
+    }
     response
+}
+
+/// Whether the TLS-terminating proxy in front says the request came over
+/// HTTPS. Browsers ignore HSTS received over plain HTTP, so a client that
+/// forges this header gains nothing.
+fn arrived_over_https(headers: &HeaderMap) -> bool {
+    let forwarded_proto = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok());
+    let forwarded = headers.get(header::FORWARDED).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    forwarded_proto.is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
+        || forwarded.split([';', ',']).any(|part| part.trim().eq_ignore_ascii_case("proto=https"))
 }

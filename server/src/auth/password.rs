@@ -55,8 +55,16 @@ fn hasher() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
+/// Passwords printed in Railyard's own samples and docs (the shipped
+/// Kubernetes secret, the deployment guide, the demo): known to everyone, so
+/// never accepted as a real password.
+const SAMPLE_PASSWORDS: [&str; 5] = ["change-me-too", "change-me", "railyard-demo", "changeme", "password1234"];
+
 /// Whether `password` is acceptable; the message says what is wrong.
 pub fn check_strength(password: &str) -> Result<(), String> {
+    if SAMPLE_PASSWORDS.iter().any(|sample| password.trim().eq_ignore_ascii_case(sample)) {
+        return Err("that password is printed in Railyard's samples and docs; choose one of your own".into());
+    }
     if password.chars().count() < MIN_LENGTH {
         return Err(format!("a password needs at least {MIN_LENGTH} characters"));
     }
@@ -134,5 +142,18 @@ mod tests {
     fn short_passwords_are_refused_with_the_rule() {
         assert_eq!(check_strength("hunter2"), Err("a password needs at least 12 characters".into()));
         assert!(check_strength("twelve chars").is_ok());
+    }
+
+    #[test]
+    fn the_shipped_sample_passwords_are_refused() {
+        let secret = include_str!("../../../deploy/kubernetes/secret.yaml");
+        let sample = secret
+            .lines()
+            .find_map(|line| line.trim().strip_prefix("RAILYARD_ADMIN_PASSWORD: "))
+            .expect("the sample secret names an admin password")
+            .trim_matches('"');
+        let refused = check_strength(sample).expect_err("the sample secret's password");
+        assert!(refused.contains("samples"), "{refused}");
+        assert!(check_strength("Railyard-Demo").is_err(), "whatever the case");
     }
 }

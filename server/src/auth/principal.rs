@@ -53,18 +53,22 @@ impl Principal {
             Principal::Anonymous => false,
             Principal::User { must_change_password: true, .. } => false,
             Principal::User { bindings, .. } => {
-                if permission == Permission::Read {
+                if matches!(permission, Permission::Read | Permission::ReadFeed) {
                     return !bindings.is_empty();
                 }
                 let domain = if permission == Permission::Administer { None } else { domain };
                 permission.roles().iter().any(|role| bindings.iter().any(|binding| binding.grants(*role, domain)))
             }
             Principal::Token { scopes, domains, .. } => {
-                let scoped = permission.scope().is_some_and(|scope| scopes.contains(&scope));
+                // A `read` token also reads the feed; a feed token reads nothing else.
+                let scoped = permission.scope().is_some_and(|scope| scopes.contains(&scope))
+                    || (permission == Permission::ReadFeed && scopes.contains(&Scope::Read));
+                // A domain-limited token reads only what belongs to its domains: views
+                // of every domain (`None`) are closed to it unless filtered for it.
                 let in_domain = match domain {
                     _ if domains.is_empty() => true,
                     Some(domain) => domains.iter().any(|own| own == domain),
-                    None => permission == Permission::Read,
+                    None => false,
                 };
                 scoped && in_domain
             }
@@ -78,12 +82,36 @@ impl Principal {
             Principal::Anonymous => false,
             Principal::User { must_change_password: true, .. } => false,
             Principal::User { bindings, .. } => match permission {
-                Permission::Read => !bindings.is_empty(),
+                Permission::Read | Permission::ReadFeed => !bindings.is_empty(),
                 Permission::Administer => self.can(permission, None),
                 _ => permission.roles().iter().any(|role| bindings.iter().any(|binding| binding.role == *role)),
             },
-            Principal::Token { scopes, .. } => permission.scope().is_some_and(|scope| scopes.contains(&scope)),
+            Principal::Token { .. } => self.token_scope_allows(permission),
         }
+    }
+
+    /// Whether a token's scopes carry `permission` in some domain.
+    fn token_scope_allows(&self, permission: Permission) -> bool {
+        match self {
+            Principal::Token { scopes, .. } => {
+                permission.scope().is_some_and(|scope| scopes.contains(&scope))
+                    || (permission == Permission::ReadFeed && scopes.contains(&Scope::Read))
+            }
+            _ => false,
+        }
+    }
+
+    /// The domains a domain-limited token is confined to (`None`: every domain).
+    pub fn limited_to(&self) -> Option<&[String]> {
+        match self {
+            Principal::Token { domains, .. } if !domains.is_empty() => Some(domains),
+            _ => None,
+        }
+    }
+
+    /// Whether this is a token that can only read calendar feeds.
+    pub fn is_feed_token(&self) -> bool {
+        matches!(self, Principal::Token { scopes, .. } if scopes.iter().all(|s| *s == Scope::FeedRead) && !scopes.is_empty())
     }
 
     /// [`Self::can_somewhere`] as a result.
@@ -108,11 +136,26 @@ impl Principal {
                 "choose your own password first (on /account); until then you can do nothing else".into(),
             ));
         }
+        if let (Some(limits), None, Principal::Token { scopes, .. }) = (self.limited_to(), domain, self) {
+            if permission.scope().is_some_and(|scope| scopes.contains(&scope)) {
+                return Err(Denied::Forbidden(format!(
+                    "{} is limited to domain {}; it cannot read views of every domain: ask for one of its domains \
+                     (e.g. ?domain={}) or use a token for every domain",
+                    self.actor(),
+                    limits.join(", "),
+                    limits[0]
+                )));
+            }
+        }
         let place = domain.map(|domain| format!(" in domain \"{domain}\"")).unwrap_or_default();
         let needs = match self {
             Principal::Token { .. } => match permission.scope() {
                 Some(scope) => format!("a token with scope {}{}", scope.as_str(), place),
                 None => "a person's sign-in; API tokens cannot do this".to_owned(),
+            },
+            _ if permission.roles().is_empty() => match permission.scope() {
+                Some(scope) => format!("an API token with scope {}; people cannot do this themselves", scope.as_str()),
+                None => "a permission no role carries".to_owned(),
             },
             _ => {
                 let roles: Vec<&str> = permission.roles().iter().map(|role| role.as_str()).collect();

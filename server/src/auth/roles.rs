@@ -78,15 +78,22 @@ pub enum Scope {
     ChecksWrite,
     #[serde(rename = "incidents:write")]
     IncidentsWrite,
+    /// Reads calendar feeds (`.ics`) and nothing else: the only kind of token
+    /// a URL may carry, since calendar apps cannot send headers.
+    #[serde(rename = "feed:read")]
+    FeedRead,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 4] = [Scope::Read, Scope::ArtifactsWrite, Scope::ChecksWrite, Scope::IncidentsWrite];
+    pub const ALL: [Scope; 5] =
+        [Scope::Read, Scope::ArtifactsWrite, Scope::ChecksWrite, Scope::IncidentsWrite, Scope::FeedRead];
 
     /// The scope named `text`.
     pub fn parse(text: &str) -> Result<Self, String> {
         Self::ALL.into_iter().find(|scope| scope.as_str() == text).ok_or_else(|| {
-            format!("unknown scope \"{text}\"; scopes are read, artifacts:write, checks:write and incidents:write")
+            format!(
+                "unknown scope \"{text}\"; scopes are read, artifacts:write, checks:write, incidents:write and feed:read"
+            )
         })
     }
 
@@ -96,6 +103,7 @@ impl Scope {
             Scope::ArtifactsWrite => "artifacts:write",
             Scope::ChecksWrite => "checks:write",
             Scope::IncidentsWrite => "incidents:write",
+            Scope::FeedRead => "feed:read",
         }
     }
 }
@@ -120,14 +128,18 @@ pub enum Permission {
     ReportChecks,
     /// Report incidents from a paging tool.
     ReportIncidents,
+    /// Read the calendar feed (`.ics`): everyone who reads, and feed tokens.
+    ReadFeed,
 }
 
 impl Permission {
-    /// The roles that carry this permission for people.
+    /// The roles that carry this permission for people (none: only tokens have it).
     pub fn roles(self) -> &'static [Role] {
         match self {
-            Permission::Read => &Role::ALL,
-            Permission::Operate | Permission::RegisterArtifacts | Permission::ReportChecks => &[Role::ReleaseManager],
+            Permission::Read | Permission::ReadFeed => &Role::ALL,
+            Permission::Operate | Permission::RegisterArtifacts => &[Role::ReleaseManager],
+            // Test and scan results are CI's evidence: only CI tokens report them.
+            Permission::ReportChecks => &[],
             Permission::ReportIncidents => &[Role::ReleaseManager],
             Permission::Approve => &[Role::Approver],
             Permission::Administer => &[Role::Admin],
@@ -142,6 +154,7 @@ impl Permission {
             Permission::RegisterArtifacts => Some(Scope::ArtifactsWrite),
             Permission::ReportChecks => Some(Scope::ChecksWrite),
             Permission::ReportIncidents => Some(Scope::IncidentsWrite),
+            Permission::ReadFeed => Some(Scope::FeedRead),
             Permission::Operate | Permission::Approve | Permission::Administer | Permission::ShareEmbeds => None,
         }
     }
@@ -157,6 +170,7 @@ impl Permission {
             Permission::RegisterArtifacts => "register artifacts",
             Permission::ReportChecks => "report checks",
             Permission::ReportIncidents => "report incidents",
+            Permission::ReadFeed => "read the calendar feed",
         }
     }
 }

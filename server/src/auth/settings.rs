@@ -24,6 +24,8 @@ pub struct AuthSettings {
     /// Reverse proxies whose `X-Forwarded-For` names the client; from any
     /// other peer the header is ignored.
     pub trusted_proxies: Vec<IpNet>,
+    /// The key audit checkpoints are signed with; kept outside the database.
+    pub audit_key: Option<String>,
 }
 
 impl Default for AuthSettings {
@@ -35,6 +37,7 @@ impl Default for AuthSettings {
             admin_password: None,
             audit_checkpoint_interval: Duration::from_secs(10 * 60),
             trusted_proxies: Vec::new(),
+            audit_key: None,
         }
     }
 }
@@ -75,6 +78,7 @@ impl fmt::Debug for AuthSettings {
             .field("admin_password", &self.admin_password.as_ref().map(|_| "***"))
             .field("audit_checkpoint_interval", &self.audit_checkpoint_interval)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("audit_key", &self.audit_key.as_ref().map(|_| "***"))
             .finish()
     }
 }

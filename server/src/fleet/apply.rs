@@ -15,11 +15,13 @@ use crate::store::{
 use crate::time::to_ms;
 
 /// What applying changed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ApplySummary {
     pub created: usize,
     pub updated: usize,
     pub unchanged: usize,
+    /// What changed, `created train payments-daily`, in the file's order.
+    pub changes: Vec<String>,
 }
 
 impl fmt::Display for ApplySummary {
@@ -52,11 +54,16 @@ enum Outcome {
 }
 
 impl ApplySummary {
-    fn count(&mut self, outcome: Outcome) {
+    fn count(&mut self, kind: &str, name: &str, outcome: Outcome) {
         match outcome {
             Outcome::Created => self.created += 1,
             Outcome::Updated => self.updated += 1,
             Outcome::Unchanged => self.unchanged += 1,
+        }
+        match outcome {
+            Outcome::Created => self.changes.push(format!("created {kind} {name}")),
+            Outcome::Updated => self.changes.push(format!("updated {kind} {name}")),
+            Outcome::Unchanged => {}
         }
     }
 }
@@ -89,7 +96,7 @@ pub async fn apply(db: &Db, fleet: &Fleet, now: DateTime<Utc>) -> Result<ApplySu
                 Outcome::Updated
             }
         };
-        summary.count(outcome);
+        summary.count("domain", &spec.name, outcome);
     }
     let domain_ids: HashMap<String, String> =
         store::domains::list(&mut tx).await?.into_iter().map(|d| (d.name, d.id)).collect();
@@ -120,7 +127,7 @@ pub async fn apply(db: &Db, fleet: &Fleet, now: DateTime<Utc>) -> Result<ApplySu
                 Outcome::Updated
             }
         };
-        summary.count(outcome);
+        summary.count("service", &spec.name, outcome);
     }
     let services: HashMap<String, Service> =
         store::services::list(&mut tx).await?.into_iter().map(|s| (s.name.clone(), s)).collect();
@@ -198,7 +205,7 @@ pub async fn apply(db: &Db, fleet: &Fleet, now: DateTime<Utc>) -> Result<ApplySu
                 }
             }
         };
-        summary.count(outcome);
+        summary.count("train", &spec.name, outcome);
     }
 
     for spec in &fleet.freezes {
@@ -212,15 +219,27 @@ pub async fn apply(db: &Db, fleet: &Fleet, now: DateTime<Utc>) -> Result<ApplySu
                 }
             },
         };
-        summary.count(upsert_freeze(&mut tx, spec, domain_id, now).await?);
+        summary.count("freeze", &spec.name, upsert_freeze(&mut tx, spec, domain_id, now).await?);
     }
 
     for policy in &fleet.kinds {
         let changed = store::kinds::upsert(&mut tx, policy, now).await?;
-        summary.count(if changed { Outcome::Updated } else { Outcome::Unchanged });
+        summary.count("kind", policy.kind.as_str(), if changed { Outcome::Updated } else { Outcome::Unchanged });
     }
 
     if problems.is_empty() {
+        // Every apply is on record, changes or not: which file (by its hash) and what it changed.
+        let entry = store::audit::Entry::new("fleet-apply", "fleet.applied", format!("fleet:{}", fleet.file)).change(
+            &serde_json::Value::Null,
+            &serde_json::json!({
+                "sha256": fleet.digest,
+                "created": summary.created,
+                "updated": summary.updated,
+                "unchanged": summary.unchanged,
+                "changes": summary.changes,
+            }),
+        );
+        store::audit::append(&mut tx, &entry, now).await?;
         tx.commit().await?;
         Ok(summary)
     } else {

@@ -138,6 +138,8 @@ impl fmt::Display for Problem {
 #[derive(Debug, Clone, Default)]
 pub struct Fleet {
     pub file: String,
+    /// SHA-256 of the file's text (hex), recorded in the audit log by `apply`.
+    pub digest: String,
     pub domains: Vec<DomainSpec>,
     pub services: Vec<ServiceSpec>,
     pub trains: Vec<TrainSpec>,
@@ -446,6 +448,7 @@ pub fn parse(file: &str, text: &str) -> Result<Fleet, Vec<Problem>> {
     let mut check = Checker { file, problems: Vec::new() };
     let fleet = Fleet {
         file: file.to_owned(),
+        digest: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes())),
         domains: raw.domain.into_iter().filter_map(|d| check.domain(d)).collect(),
         services: raw.service.into_iter().filter_map(|s| check.service(s)).collect(),
         trains: raw.train.into_iter().filter_map(|t| check.train(t)).collect(),

@@ -80,6 +80,9 @@ async fn git(dir: &Path, args: &[&str]) -> anyhow::Result<()> {
     if output.status.success() {
         Ok(())
     } else {
-        bail!("git {} failed: {}", args.first().unwrap_or(&""), String::from_utf8_lossy(&output.stderr).trim())
+        // git quotes the remote, which may carry credentials: never let them reach the timeline.
+        let remotes: Vec<&str> = args.iter().copied().filter(|arg| arg.contains("://")).collect();
+        let stderr = super::redact::scrub(String::from_utf8_lossy(&output.stderr).trim(), &remotes);
+        bail!("git {} failed: {stderr}", args.first().unwrap_or(&""))
     }
 }

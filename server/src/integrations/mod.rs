@@ -7,6 +7,7 @@ pub mod budget_samples;
 mod budgets;
 pub mod gitops;
 pub mod prometheus;
+pub mod redact;
 mod simulated;
 pub mod webhook;
 
@@ -334,11 +335,15 @@ impl FleetIntegrations {
         let url = std::env::var(&domain.notify_webhook_env).with_context(|| {
             format!("the notification variable {} is not set for this server", domain.notify_webhook_env)
         })?;
-        let message = serde_json::json!({ "text": format!("[{}] {}: {text}", domain.name, definition.name) });
-        let response =
-            self.notifier.post(&url).json(&message).send().await.context("the notification webhook did not answer")?;
+        let text = format!("[{}] {}: {text}", domain.name, definition.name);
+        let message = serde_json::json!({ "text": crate::markdown::escape_slack(&text) });
+        // The URL is the secret (Slack's carry their token in the path): errors name only its host.
+        let shown = redact::url_for_display(&url);
+        let response = self.notifier.post(&url).json(&message).send().await.map_err(|error| {
+            anyhow::anyhow!("the notification webhook at {shown} did not answer: {}", error.without_url())
+        })?;
         if !response.status().is_success() {
-            anyhow::bail!("the notification webhook answered {}", response.status());
+            anyhow::bail!("the notification webhook at {shown} answered {}", response.status());
         }
         Ok(())
     }

@@ -111,7 +111,10 @@ impl WebhookDeployer {
             .body(body)
             .send()
             .await
-            .with_context(|| format!("the deploy webhook at {url} did not answer"))?;
+            .map_err(|error| {
+                let shown = super::redact::url_for_display(url);
+                anyhow::anyhow!("the deploy webhook at {shown} did not answer: {}", error.without_url())
+            })?;
         let status = response.status();
         if status.is_success() {
             // A body that reports nothing (or is not JSON) is still a successful release.

@@ -34,6 +34,7 @@ pub async fn view(state: &ApiState, caller: &Caller) -> Result<AdminView, ApiErr
             .into_iter()
             .map(|user| AdminUser {
                 roles: user.roles.iter().map(binding_text).collect(),
+                identities: user.identities,
                 name: user.name,
                 disabled: user.disabled,
                 must_change_password: user.must_change_password,
@@ -82,6 +83,15 @@ pub async fn command(state: &ApiState, caller: &Caller, command: AdminCommand) -
             let Json(user) = api::users::set_roles(state, caller, Path(name), Ok(Json(request))).await?;
             format!("{} now holds: {}.", user.name, user.roles.iter().map(binding_text).collect::<Vec<_>>().join(", "))
         }
+        AdminCommand::SetIdentities { name, identities } => {
+            let request = api::users::IdentitiesRequest { identities: words(&identities) };
+            let Json(user) = api::users::set_identities(state, caller, Path(name), Ok(Json(request))).await?;
+            if user.identities.is_empty() {
+                format!("{} has no author identities besides their user name.", user.name)
+            } else {
+                format!("{} authors builds as: {}.", user.name, user.identities.join(", "))
+            }
+        }
         AdminCommand::SetDisabled { name, disabled } => {
             let Json(user) = if disabled {
                 api::users::disable(state, caller, Path(name)).await?
@@ -118,7 +128,12 @@ pub async fn command(state: &ApiState, caller: &Caller, command: AdminCommand) -
         }
         AdminCommand::CreateEmbedLink { audience, expires_in } => {
             let request =
-                api::embed::LinkRequest { panel: "calendar".into(), params: Default::default(), audience, expires_in };
+                api::embed::LinkRequest {
+                    panel: "calendar".into(),
+                    params: Default::default(),
+                    audience,
+                    expires_in: Some(expires_in).filter(|text| !text.trim().is_empty()),
+                };
             let (_, Json(link)) = api::embed::create_link(state, caller, Ok(Json(request))).await?;
             format!(
                 "Put this in the wiki's iframe src (after this server's address), valid until {}: {}",

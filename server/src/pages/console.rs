@@ -326,10 +326,17 @@ async fn waiting_candidates(
     .fetch_all(&mut *conn)
     .await?;
     let mut waiting = Vec::new();
+    let user_id = match &caller.principal {
+        Principal::User { id, .. } => id.clone(),
+        _ => String::new(),
+    };
     for (artifact_id, service, version, author, domain, domain_id) in rows {
-        if !caller.principal.can(Permission::Approve, Some(&domain)) || author.eq_ignore_ascii_case(name) {
+        if !caller.principal.can(Permission::Approve, Some(&domain))
+            || store::users::is_author(conn, &user_id, name, &author).await?
+        {
             continue;
         }
+        let author_known = store::users::author(conn, &author).await?.is_some();
         let required = store::approvals::required(conn, &domain_id).await?;
         let approved: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM approvals WHERE artifact_id = $1 AND decision = 'approved'")
@@ -337,7 +344,16 @@ async fn waiting_candidates(
                 .fetch_one(&mut *conn)
                 .await?;
         if approved < required {
-            waiting.push(PendingCandidate { artifact_id, service, version, author, domain, approved, required });
+            waiting.push(PendingCandidate {
+                artifact_id,
+                service,
+                version,
+                author,
+                author_known,
+                domain,
+                approved,
+                required,
+            });
         }
     }
     Ok(waiting)

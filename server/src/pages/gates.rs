@@ -91,10 +91,26 @@ pub async fn build(
         None => None,
         Some((train_id, gate)) => {
             let index = trains.iter().position(|t| t.0 == train_id).ok_or(BoardError::UnknownTrain(last))?;
-            Some(evidence(&trains[index].1, train_id, gate, states[index].as_ref(), &runs))
+            let artifacts: Vec<&str> =
+                states[index].iter().flat_map(|r| &r.candidates).map(|c| c.artifact_id.as_str()).collect();
+            let mut conn = db.acquire().await.map_err(anyhow::Error::from)?;
+            let reporters = store::artifacts::reporters(&mut conn, &artifacts).await.map_err(anyhow::Error::from)?;
+            Some(evidence(&trains[index].1, train_id, gate, states[index].as_ref(), &runs, &reporters))
         }
     };
     Ok(GateBoard { last, domain: domain.map(str::to_owned), gates, rows, flakiness, evidence })
+}
+
+/// Who reported the checks of kind `gate` on `artifact_id` up to `at`, in order, without repeats.
+fn reported_by(reporters: &[(String, String, String, i64)], artifact_id: &str, gate: &str, at: i64) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for (_, _, by, _) in reporters.iter().filter(|(a, kind, _, when)| a == artifact_id && kind == gate && *when <= at) {
+        let by = if by.is_empty() { "unknown" } else { by.as_str() };
+        if !names.contains(&by) {
+            names.push(by);
+        }
+    }
+    names.join(", ")
 }
 
 /// One gate of one train: its candidates' states now and every answer it gave.
@@ -104,6 +120,7 @@ fn evidence(
     gate: &str,
     run: Option<&TrainRun>,
     runs: &[store::gate_runs::GateRun],
+    reporters: &[(String, String, String, i64)],
 ) -> Evidence {
     let services: HashMap<&str, &str> = run
         .map(|r| r.candidates.iter().map(|c| (c.artifact_id.as_str(), c.service.as_str())).collect())
@@ -124,6 +141,7 @@ fn evidence(
             outcome: r.outcome.clone(),
             detail: r.detail.clone(),
             at: r.at,
+            reported_by: reported_by(reporters, &r.artifact_id, gate, r.at),
         })
         .collect();
     Evidence { train_id: train_id.to_owned(), train: train.to_owned(), gate: gate.to_owned(), candidates, runs }

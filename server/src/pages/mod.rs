@@ -21,7 +21,7 @@ use app::dashboard::{Countdown, Dashboard};
 use app::demo::DemoGuide;
 use app::gates::GateBoard;
 use app::session::Viewer;
-use app::train::TrainPage;
+use app::train::{TrainCardView, TrainPage};
 use axum::http::request::Parts;
 
 use crate::api::{self, ApiError, ApiState};
@@ -348,6 +348,17 @@ impl Backend for StoreBackend {
             let now = crate::time::to_ms(self.state.clock.now());
             let extras = train::extras(&self.state.db, &detail, now).await.map_err(BackendError::from_api)?;
             Ok(train::page(detail, extras))
+        })
+    }
+
+    fn train_card(&self, caller: &Parts, id: String) -> BoxFuture<'_, Result<TrainCardView, BackendError>> {
+        let allowed = may_read_panel_for(caller, "train", &[("id", &id)]);
+        Box::pin(async move {
+            allowed?;
+            let detail = api::trains::detail(&self.state, &id).await.map_err(BackendError::from_api)?;
+            let now = crate::time::to_ms(self.state.clock.now());
+            let extras = train::extras(&self.state.db, &detail, now).await.map_err(BackendError::from_api)?;
+            Ok(TrainCardView::of(&train::page(detail, extras)))
         })
     }
 

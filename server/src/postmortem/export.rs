@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::{render, Record};
 use crate::api::{trains, ApiError, ApiState};
-use crate::auth::{Caller, Permission};
+use crate::auth::Caller;
 use crate::pages;
 use crate::time::to_ms;
 
@@ -39,7 +39,9 @@ pub async fn postmortem(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    caller.require(Permission::Read, None)?;
+    let mut conn = state.db.acquire().await?;
+    trains::may_read_train(&mut conn, &caller, &id).await?;
+    drop(conn);
     let markdown = draft(&state, &id).await?;
     let disposition = format!("attachment; filename=\"postmortem-{id}.md\"");
     Ok((

@@ -49,8 +49,9 @@ fn took(ms: i64) -> String {
 }
 
 /// Escapes text for a Markdown table cell.
+/// Text people typed, safe in a table cell or a list item.
 fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
+    crate::markdown::escape(text)
 }
 
 /// Renders the draft.
@@ -139,7 +140,7 @@ fn gates(out: &mut String, record: &Record) {
     if !by_people.is_empty() {
         let _ = writeln!(out, "\nLet through by people rather than by the gate:\n");
         for reason in by_people {
-            let _ = writeln!(out, "- {reason}");
+            let _ = writeln!(out, "- {}", cell(reason));
         }
     }
     let flaky = flaky_gates(record);

@@ -36,6 +36,8 @@ pub struct Check {
     /// JSON object, e.g. findings per severity.
     pub details: String,
     pub reported_at: i64,
+    /// Who reported it: `token:<name>` for CI.
+    pub reported_by: String,
 }
 
 const SELECT: &str = "SELECT a.id, a.service_id, s.name AS service, a.version, a.digest, a.commit_sha, a.author, \
@@ -103,8 +105,8 @@ pub async fn by_digest(conn: &mut Conn, service_id: &str, digest: &str) -> Resul
 #[tracing::instrument(skip_all)]
 pub async fn insert_check(conn: &mut Conn, check: &Check) -> Result<(), DbError> {
     sqlx::query(
-        "INSERT INTO artifact_checks (id, artifact_id, kind, name, status, summary, url, details, reported_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "INSERT INTO artifact_checks (id, artifact_id, kind, name, status, summary, url, details, reported_at, reported_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(&check.id)
     .bind(&check.artifact_id)
@@ -115,16 +117,34 @@ pub async fn insert_check(conn: &mut Conn, check: &Check) -> Result<(), DbError>
     .bind(&check.url)
     .bind(&check.details)
     .bind(check.reported_at)
+    .bind(&check.reported_by)
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Who reported which kind of check on the artifacts `ids`, and when: (artifact, kind, reporter, at), oldest first.
+#[tracing::instrument(skip_all)]
+pub async fn reporters(conn: &mut Conn, ids: &[&str]) -> Result<Vec<(String, String, String, i64)>, DbError> {
+    let mut found = Vec::new();
+    for id in ids {
+        let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
+            "SELECT artifact_id, kind, reported_by, reported_at FROM artifact_checks WHERE artifact_id = $1 \
+             ORDER BY reported_at, id",
+        )
+        .bind(*id)
+        .fetch_all(&mut *conn)
+        .await?;
+        found.extend(rows);
+    }
+    Ok(found)
 }
 
 /// Every check reported on an artifact, oldest first.
 #[tracing::instrument(skip_all)]
 pub async fn checks(conn: &mut Conn, artifact_id: &str) -> Result<Vec<Check>, DbError> {
     Ok(sqlx::query_as(
-        "SELECT id, artifact_id, kind, name, status, summary, url, details, reported_at FROM artifact_checks \
+        "SELECT id, artifact_id, kind, name, status, summary, url, details, reported_at, reported_by FROM artifact_checks \
          WHERE artifact_id = $1 ORDER BY reported_at, id",
     )
     .bind(artifact_id)

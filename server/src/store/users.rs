@@ -116,3 +116,77 @@ pub async fn replace_bindings(
     }
     Ok(())
 }
+
+/// An author as separation of duties compares it: trimmed, lower case.
+pub fn normal_identity(text: &str) -> String {
+    text.trim().to_lowercase()
+}
+
+/// The author identities of `user_id`, sorted.
+#[tracing::instrument(skip_all)]
+pub async fn identities(conn: &mut Conn, user_id: &str) -> Result<Vec<String>, DbError> {
+    Ok(sqlx::query_scalar("SELECT identity FROM author_identities WHERE user_id = $1 ORDER BY identity")
+        .bind(user_id)
+        .fetch_all(conn)
+        .await?)
+}
+
+/// The user (other than `user_id`) who already holds `identity`, if any.
+#[tracing::instrument(skip_all)]
+pub async fn identity_holder(conn: &mut Conn, identity: &str, user_id: &str) -> Result<Option<String>, DbError> {
+    Ok(sqlx::query_scalar(
+        "SELECT u.name FROM author_identities i JOIN users u ON u.id = i.user_id \
+         WHERE i.identity = $1 AND i.user_id <> $2",
+    )
+    .bind(identity)
+    .bind(user_id)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Replaces the author identities of `user_id` (already normalised and unique).
+#[tracing::instrument(skip_all)]
+pub async fn replace_identities(conn: &mut Conn, user_id: &str, identities: &[String], now: i64) -> Result<(), DbError> {
+    sqlx::query("DELETE FROM author_identities WHERE user_id = $1").bind(user_id).execute(&mut *conn).await?;
+    for identity in identities {
+        sqlx::query("INSERT INTO author_identities (identity, user_id, created_at) VALUES ($1, $2, $3)")
+            .bind(identity)
+            .bind(user_id)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Who Railyard knows `author` (a build's author as CI sent it) to be: the
+/// user with that name or that author identity, if any.
+#[tracing::instrument(skip_all)]
+pub async fn author(conn: &mut Conn, author: &str) -> Result<Option<String>, DbError> {
+    let author = normal_identity(author);
+    Ok(sqlx::query_scalar(
+        "SELECT name FROM users WHERE LOWER(name) = $1 \
+         UNION SELECT u.name FROM author_identities i JOIN users u ON u.id = i.user_id WHERE i.identity = $1",
+    )
+    .bind(&author)
+    .fetch_all(conn)
+    .await?
+    .into_iter()
+    .next())
+}
+
+/// Whether `author` (a build's author as CI sent it) is the user `user_id`
+/// called `name`: their user name or one of their author identities.
+#[tracing::instrument(skip_all)]
+pub async fn is_author(conn: &mut Conn, user_id: &str, name: &str, author: &str) -> Result<bool, DbError> {
+    let author = normal_identity(author);
+    if author == normal_identity(name) {
+        return Ok(true);
+    }
+    let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM author_identities WHERE identity = $1 AND user_id = $2")
+        .bind(&author)
+        .bind(user_id)
+        .fetch_one(conn)
+        .await?;
+    Ok(held > 0)
+}

@@ -46,11 +46,12 @@ async fn applying_the_same_file_twice_changes_nothing(backend: Backend) {
     let (db, _database) = fresh_store(backend).await;
     let fleet = parse("fleet.toml", FLEET).expect("valid file");
     let first = fleet::apply(&db, &fleet, test_now()).await.expect("first apply");
-    assert_eq!(first, ApplySummary { created: 7, updated: 0, unchanged: 0 });
+    assert_eq!((first.created, first.updated, first.unchanged), (7, 0, 0));
+    assert!(first.changes.contains(&"created train payments-weekly".to_owned()), "{:?}", first.changes);
     let before = snapshot(&db).await;
     let later = test_now() + chrono::Duration::hours(1);
     let second = fleet::apply(&db, &fleet, later).await.expect("second apply");
-    assert_eq!(second, ApplySummary { created: 0, updated: 0, unchanged: 7 });
+    assert_eq!(second, ApplySummary { created: 0, updated: 0, unchanged: 7, changes: Vec::new() });
     assert_eq!(snapshot(&db).await, before, "not even a timestamp moved");
 }
 on_both_backends!(apply_is_idempotent, applying_the_same_file_twice_changes_nothing);
@@ -62,7 +63,21 @@ async fn a_changed_file_updates_only_what_changed(backend: Backend) {
         .replace("BYHOUR=3", "BYHOUR=4")
         .replace("services = [\"ledger\", \"checkout\"]", "services = [\"ledger\"]");
     let summary = fleet::apply(&db, &parse("fleet.toml", &changed).expect("valid"), test_now()).await.expect("apply");
-    assert_eq!(summary, ApplySummary { created: 0, updated: 1, unchanged: 6 });
+    assert_eq!((summary.created, summary.updated, summary.unchanged), (0, 1, 6));
+    // Every apply is audited with the file's hash and what it changed.
+    let mut conn = db.acquire().await.expect("connection");
+    let applied: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT actor, object, after FROM audit_log WHERE action = 'fleet.applied' ORDER BY seq")
+            .fetch_all(&mut *conn)
+            .await
+            .expect("audit");
+    assert_eq!(applied.len(), 2, "both applies are on record");
+    let (actor, object, after) = &applied[1];
+    assert_eq!((actor.as_str(), object.as_str()), ("fleet-apply", "fleet:fleet.toml"));
+    let after: serde_json::Value = serde_json::from_str(after).expect("json");
+    let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(changed.as_bytes()));
+    assert_eq!(after["sha256"], digest.as_str(), "the exact file applied");
+    assert_eq!(after["changes"], serde_json::json!(["updated train payments-weekly"]), "{after}");
 }
 on_both_backends!(apply_updates_changes, a_changed_file_updates_only_what_changed);
 

@@ -116,6 +116,24 @@ async fn checks_and_scans_are_recorded_against_the_artifact(backend: Backend) {
         .map(|c| (c["kind"].as_str().expect("kind"), c["status"].as_str().expect("status")))
         .collect();
     assert_eq!(checks, vec![("tests", "passed"), ("security_scan", "failed")]);
+    let reporters: Vec<&str> =
+        artifact["checks"].as_array().expect("checks").iter().filter_map(|c| c["reported_by"].as_str()).collect();
+    assert!(reporters.iter().all(|by| by.starts_with("token:test-")), "each check names its CI token: {reporters:?}");
+
+    // Evidence comes from CI: a release manager cannot report (or forge) a check or a scan.
+    let rita = app.user_with_roles("rita", &[("release_manager", None)]).await;
+    let forged = json!({ "kind": "security_scan", "name": "trivy", "status": "passed" });
+    let (status, body) =
+        app.send_as(Some(&rita), reqwest::Method::POST, &format!("/api/v1/artifacts/{id}/checks"), Some(&forged)).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("an API token with scope checks:write"), "{body}");
+    let (status, _) =
+        app.send_as(Some(&rita), reqwest::Method::POST, &format!("/api/v1/artifacts/{id}/sarif?name=trivy"), Some(&sarif))
+            .await;
+    assert_eq!(status, 403);
+    let (_, text) = app.get(&format!("/api/v1/artifacts/{id}")).await;
+    let artifact: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(artifact["checks"].as_array().expect("checks").len(), 2, "nothing was recorded");
 }
 on_both_backends!(checks_are_recorded, checks_and_scans_are_recorded_against_the_artifact);
 

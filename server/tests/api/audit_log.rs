@@ -21,7 +21,7 @@ async fn six_records(db: &Db) {
 }
 
 async fn verify(db: &Db) -> Verification {
-    log::verify_store(db, None).await.expect("verification runs")
+    log::verify_store(db, None, None).await.expect("verification runs")
 }
 
 async fn execute(db: &Db, sql: &str) {
@@ -114,6 +114,63 @@ async fn deleted_and_reordered_records_are_named(backend: Backend) {
     assert_eq!(broken_at(verify(&db).await), 2, "two swapped records");
 }
 on_both_backends!(deletions_and_reorderings_are_named, deleted_and_reordered_records_are_named);
+
+const AUDIT_KEY: &[u8] = b"the servers' audit key, 32+ chars";
+
+async fn a_whole_log_rewritten_with_fresh_hashes_fails_against_signed_checkpoints(backend: Backend) {
+    let (db, _guard) = fresh_store(backend).await;
+    six_records(&db).await;
+    let head = {
+        let mut conn = db.acquire().await.expect("connection");
+        store::audit::head(&mut conn).await.expect("head")
+    };
+    server::audit::checkpoint::signed(&db, AUDIT_KEY, &head, 1).await.expect("signed checkpoint");
+    let keyed = |db: Db| async move { log::verify_store(&db, None, Some(AUDIT_KEY)).await.expect("verification runs") };
+    assert!(matches!(keyed(db.clone()).await, Verification::Intact { count: 6, .. }));
+
+    // Someone with the database rewrites record 2 and recomputes every hash after it: the chain alone holds.
+    let mut conn = db.acquire().await.expect("connection");
+    let mut records = store::audit::page(&mut conn, 0, 100).await.expect("records");
+    drop(conn);
+    execute(&db, "DELETE FROM audit_log").await;
+    records[1].actor = "user:mallory".into();
+    let mut prev = server::audit::GENESIS.to_owned();
+    let mut conn = db.acquire().await.expect("connection");
+    for record in &mut records {
+        record.prev_hash.clone_from(&prev);
+        record.hash = record.expected_hash();
+        prev.clone_from(&record.hash);
+        sqlx::query(
+            "INSERT INTO audit_log (seq, at, actor, action, object, before_state, after_state, request_id, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(record.seq)
+        .bind(record.at)
+        .bind(&record.actor)
+        .bind(&record.action)
+        .bind(&record.object)
+        .bind(&record.before)
+        .bind(&record.after)
+        .bind(&record.request_id)
+        .bind(&record.prev_hash)
+        .bind(&record.hash)
+        .execute(&mut *conn)
+        .await
+        .expect("rewrite");
+    }
+    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(&prev).execute(&mut *conn).await.expect("head");
+    drop(conn);
+    assert_eq!(broken_at(keyed(db.clone()).await), 6, "the signed checkpoint at record 6 no longer fits");
+
+    // Re-signing the checkpoint without the key does not help either.
+    execute(&db, &format!("UPDATE audit_checkpoints SET head = '{prev}'")).await;
+    let verification = keyed(db.clone()).await;
+    assert!(
+        matches!(&verification, Verification::Broken { problem, .. } if problem.contains("forged or altered")),
+        "{verification:?}"
+    );
+}
+on_both_backends!(signed_checkpoints, a_whole_log_rewritten_with_fresh_hashes_fails_against_signed_checkpoints);
 
 #[tokio::test]
 async fn concurrent_appends_keep_one_unbroken_chain() {

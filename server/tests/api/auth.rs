@@ -142,7 +142,12 @@ async fn a_person_sees_and_ends_their_own_sessions_and_a_password_change_ends_th
     assert_eq!(status, 400);
     assert!(body.contains("at least 12 characters"), "{body}");
     let wrong = json!({ "current": "not my password", "new": "a much better passphrase" });
-    assert_eq!(app.send_as(Some(&laptop), Method::POST, "/api/v1/me/password", Some(&wrong)).await.0, 403);
+    for _ in 0..5 {
+        assert_eq!(app.send_as(Some(&laptop), Method::POST, "/api/v1/me/password", Some(&wrong)).await.0, 403);
+    }
+    let (status, body) = app.send_as(Some(&laptop), Method::POST, "/api/v1/me/password", Some(&wrong)).await;
+    assert_eq!(status, 429, "guessing the current password from a stolen session backs off: {body}");
+    app.clock.advance(Duration::seconds(1));
     let change = json!({ "current": ADMIN_PASSWORD, "new": "a much better passphrase" });
     assert_eq!(app.send_as(Some(&laptop), Method::POST, "/api/v1/me/password", Some(&change)).await.0, 204);
     assert_eq!(app.send_as(Some(&tablet), Method::GET, "/api/v1/me", None).await.0, 401, "other sessions end");
@@ -403,6 +408,15 @@ async fn every_response_carries_the_browser_security_headers() {
         assert_eq!(api.headers()[header], value);
     }
     assert!(api.headers()["content-security-policy"].to_str().expect("csp").contains("frame-ancestors 'none'"));
+    assert!(!api.headers().contains_key("strict-transport-security"), "no HSTS over plain HTTP");
+    let behind_tls = app
+        .client
+        .get(format!("{}/api/v1/trains?from=2026-11-01&to=2026-12-01", app.address))
+        .header("x-forwarded-proto", "https")
+        .send()
+        .await
+        .expect("api");
+    assert_eq!(behind_tls.headers()["strict-transport-security"], "max-age=31536000", "HSTS once served over HTTPS");
 }
 
 mod embeds {
@@ -466,6 +480,7 @@ mod embeds {
             aud: "https://wiki.example.com".into(),
             exp: server::time::to_ms(server::clock::Clock::now(&app.clock)) + 60_000,
             sub: "user:admin".into(),
+            jti: "not-a-stored-link".into(),
         };
         let foreign = sign(&claims, b"some other server's key").expect("sign");
         let url = format!("{}/embed/calendar?token={foreign}", app.address);
@@ -596,6 +611,9 @@ mod embeds {
             "{html}"
         );
         assert!(!html.contains("href=\"/trains/") && !html.contains("Sign out"), "never navigates out");
+        for private in ["release_notes", "approvals", "audit", "Release notes:", "author"] {
+            assert!(!html.contains(private), "the wiki's iframe receives only what the card shows, not {private}");
+        }
         let other = path.replace(&train, "00000000-0000-0000-0000-000000000000");
         assert_eq!(fetch(other).await.0, 403, "its own train only");
     }
@@ -618,3 +636,113 @@ async fn a_new_user_must_choose_a_password_before_their_roles_apply() {
     let (status, _) = app.send_as(Some(&nina), Method::GET, "/api/v1/trains?from=2026-11-01&to=2026-12-01", None).await;
     assert_eq!(status, 200);
 }
+
+async fn a_domain_limited_read_token_reads_only_its_domains(backend: Backend) {
+    let app = spawn_app(backend, true).await;
+    let config = server::scheduler::SchedulerConfig { horizon: Duration::days(14), ..Default::default() };
+    server::scheduler::tick(&app.db, crate::helpers::lead(&app.db).await, crate::helpers::test_now(), &config)
+        .await
+        .expect("the demo fleet's trains are planned");
+    let body = json!({ "name": "payments-reader", "scopes": ["read", "feed:read"], "domains": ["payments"] });
+    let (status, created) = app.send_as(Some(&app.admin_cookie), Method::POST, "/api/v1/tokens", Some(&body)).await;
+    assert_eq!(status, 201, "{created}");
+    let created: serde_json::Value = serde_json::from_str(&created).expect("json");
+    let token = created["token"].as_str().expect("secret").to_owned();
+    let get = |path: String| {
+        let (client, token) = (app.anonymous.clone(), token.clone());
+        async move {
+            let response = client.get(path).bearer_auth(token).send().await.expect("request");
+            (response.status().as_u16(), response.text().await.expect("body"))
+        }
+    };
+    let range = "from=2026-11-01&to=2027-01-01";
+    let (status, everything) = app.get(&format!("/api/v1/trains?{range}")).await;
+    assert_eq!(status, 200);
+    let all: serde_json::Value = serde_json::from_str(&everything).expect("json");
+    let domains_of = |list: &serde_json::Value| -> Vec<String> {
+        let mut names: Vec<String> =
+            list["trains"].as_array().expect("trains").iter().map(|t| t["domain"].as_str().expect("domain").to_owned()).collect();
+        names.sort();
+        names.dedup();
+        names
+    };
+    assert!(domains_of(&all).len() > 1, "the demo has trains in several domains");
+
+    let (status, mine) = get(format!("{}/api/v1/trains?{range}", app.address)).await;
+    assert_eq!(status, 200, "{mine}");
+    let mine: serde_json::Value = serde_json::from_str(&mine).expect("json");
+    assert_eq!(domains_of(&mine), vec!["payments".to_owned()], "only its own domain's trains");
+    let (status, _) = get(format!("{}/api/v1/trains?{range}&domain=search", app.address)).await;
+    assert_eq!(status, 403, "asking for another domain is refused");
+
+    let other = all["trains"].as_array().expect("trains").iter().find(|t| t["domain"] != "payments").expect("a train");
+    let own = mine["trains"].as_array().expect("trains").first().expect("a payments train");
+    let (status, _) = get(format!("{}/api/v1/trains/{}", app.address, own["id"].as_str().expect("id"))).await;
+    assert_eq!(status, 200);
+    let (status, body) = get(format!("{}/api/v1/trains/{}", app.address, other["id"].as_str().expect("id"))).await;
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = get(format!("{}/api/v1/trains/{}/release-notes", app.address, other["id"].as_str().expect("id"))).await;
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = get(format!("{}/metrics", app.address)).await;
+    assert_eq!(status, 403, "a view of every domain is closed to it: {body}");
+    assert!(body.contains("limited to domain payments"), "{body}");
+    let (status, feed) = get(format!("{}/calendar.ics", app.address)).await;
+    assert_eq!(status, 200, "{feed}");
+    assert!(feed.contains("payments") && !feed.contains(other["definition"].as_str().expect("name")), "{feed}");
+}
+on_both_backends!(domain_limited_reads, a_domain_limited_read_token_reads_only_its_domains);
+
+async fn embed_links_default_to_ninety_days_and_are_listed_and_revoked_one_by_one(backend: Backend) {
+    let app = spawn_app(backend, true).await;
+    let admin = app.admin_cookie.clone();
+    let origin = json!({ "origin": "https://wiki.example.com" });
+    assert_eq!(app.send_as(Some(&admin), Method::POST, "/api/v1/embed/origins", Some(&origin)).await.0, 201);
+    let rita = app.user_with_roles("rita", &[("release_manager", None)]).await;
+    let rob = app.user_with_roles("rob", &[("release_manager", None)]).await;
+    let create = |cookie: String| {
+        let app = &app;
+        async move {
+            let body = json!({ "panel": "calendar", "audience": "https://wiki.example.com" });
+            let (status, text) = app.send_as(Some(&cookie), Method::POST, "/api/v1/embed/links", Some(&body)).await;
+            assert_eq!(status, 201, "{text}");
+            serde_json::from_str::<serde_json::Value>(&text).expect("json")
+        }
+    };
+    let first = create(rita.clone()).await;
+    let second = create(rita.clone()).await;
+    let expires = chrono::DateTime::parse_from_rfc3339(first["expires_at"].as_str().expect("expiry")).expect("instant");
+    let lifetime = expires.with_timezone(&chrono::Utc) - crate::helpers::test_now();
+    assert!((lifetime - Duration::days(90)).num_minutes().abs() < 5, "90 days by default, not {lifetime}");
+
+    let list = |cookie: String| {
+        let app = &app;
+        async move {
+            let (status, text) = app.send_as(Some(&cookie), Method::GET, "/api/v1/embed/links", None).await;
+            assert_eq!(status, 200, "{text}");
+            serde_json::from_str::<Vec<serde_json::Value>>(&text).expect("json")
+        }
+    };
+    assert_eq!(list(rita.clone()).await.len(), 2, "rita sees her own links");
+    assert!(list(rob.clone()).await.is_empty(), "rob sees none of hers");
+    assert_eq!(list(admin.clone()).await.len(), 2, "an admin sees every link");
+    assert!(!list(admin.clone()).await[0].to_string().contains("token"), "a listing never shows a token");
+
+    let embed = |link: &serde_json::Value| format!("{}{}", app.address, link["path"].as_str().expect("path"));
+    let status = |url: String| {
+        let client = app.anonymous.clone();
+        async move { client.get(url).send().await.expect("embed").status().as_u16() }
+    };
+    assert_eq!(status(embed(&first)).await, 200);
+    let revoke = format!("/api/v1/embed/links/{}", first["id"].as_str().expect("id"));
+    assert_eq!(app.send_as(Some(&rob), Method::DELETE, &revoke, None).await.0, 403, "not rob's link");
+    assert_eq!(app.send_as(Some(&rita), Method::DELETE, &revoke, None).await.0, 204);
+    assert_eq!(app.send_as(Some(&rita), Method::DELETE, &revoke, None).await.0, 409, "already revoked");
+    let response = app.anonymous.get(embed(&first)).send().await.expect("embed");
+    assert_eq!(response.status().as_u16(), 401);
+    assert!(response.text().await.expect("body").contains("revoked"));
+    assert_eq!(status(embed(&second)).await, 200, "the other link still works");
+    let statuses: Vec<String> =
+        list(rita).await.iter().map(|l| l["status"].as_str().expect("status").to_owned()).collect();
+    assert_eq!(statuses, vec!["active".to_owned(), "revoked".to_owned()]);
+}
+on_both_backends!(embed_link_revocation, embed_links_default_to_ninety_days_and_are_listed_and_revoked_one_by_one);

@@ -27,6 +27,8 @@ const ADMINS: &[&str] = &[ADMIN];
 /// Writers for the `payments` domain, where the fixtures live.
 const PAYMENTS_WRITERS: &[&str] = &[RM, TOKEN_WRITE];
 const SHARERS: &[&str] = &[RM, ADMIN];
+/// CI evidence (checks and scans) comes from CI tokens only, never from a person.
+const CI: &[&str] = &[TOKEN_WRITE];
 /// Release managers of `payments` (the global one; the one for `search` is refused).
 const OPERATORS: &[&str] = &[RM];
 /// Approvers of `payments`.
@@ -80,6 +82,7 @@ fn matrix() -> BTreeMap<String, Row> {
         ("GET /api/v1/users", row(ADMINS)),
         ("POST /api/v1/users", row(ADMINS)),
         ("PUT /api/v1/users/{name}/roles", with_body(ADMINS, json!({ "roles": [{ "role": "viewer" }] }))),
+        ("PUT /api/v1/users/{name}/identities", with_body(ADMINS, json!({ "identities": ["target@example.com"] }))),
         ("POST /api/v1/users/{name}/disable", row(ADMINS)),
         ("POST /api/v1/users/{name}/enable", row(ADMINS)),
         ("POST /api/v1/users/{name}/password", row(ADMINS)),
@@ -90,6 +93,8 @@ fn matrix() -> BTreeMap<String, Row> {
         ("POST /api/v1/embed/origins", row(ADMINS)),
         ("DELETE /api/v1/embed/origins", row(ADMINS)),
         ("POST /api/v1/embed/links", row(SHARERS)),
+        ("GET /api/v1/embed/links", row(SHARERS)),
+        ("DELETE /api/v1/embed/links/{id}", row(SHARERS)),
         ("GET /api/v1/audit", row(ADMINS)),
         ("GET /api/v1/audit/verify", row(ADMINS)),
         ("GET /api/v1/trains", row(READERS)),
@@ -141,10 +146,10 @@ fn matrix() -> BTreeMap<String, Row> {
         ("POST /api/v1/deployments/{key}/status", row(EVERYONE)),
         ("POST /api/v1/artifacts", with_body(PAYMENTS_WRITERS, artifact)),
         ("GET /api/v1/artifacts/{id}", row(READERS)),
-        ("POST /api/v1/artifacts/{id}/checks", with_body(PAYMENTS_WRITERS, check)),
+        ("POST /api/v1/artifacts/{id}/checks", with_body(CI, check)),
         (
             "POST /api/v1/artifacts/{id}/sarif",
-            Row { allowed: PAYMENTS_WRITERS, body: Some(sarif), query: "?name=trivy", form: "" },
+            Row { allowed: CI, body: Some(sarif), query: "?name=trivy", form: "" },
         ),
         ("POST /api/v1/artifacts/{id}/reject", with_body(OPERATORS, json!({ "reason": "matrix: a bad build" }))),
         ("GET /calendar.ics", row(READERS)),
@@ -159,6 +164,7 @@ fn matrix() -> BTreeMap<String, Row> {
         ("GET /console", row(PEOPLE)),
         ("GET /trains/{id}", row(READERS)),
         ("POST /rpc/train_page", with_form(READERS, "id={trains}")),
+        ("POST /rpc/train_card", with_form(READERS, "id={trains}")),
         ("GET /gates", row(READERS)),
         ("POST /rpc/gate_board", row(READERS)),
         ("GET /budgets", row(READERS)),
@@ -175,6 +181,7 @@ fn matrix() -> BTreeMap<String, Row> {
         ("POST /rpc/admin", row(ADMINS)),
         ("POST /rpc/create_user", with_form(ADMINS, "name=matrix-user&password=short&roles=viewer")),
         ("POST /rpc/set_user_roles", with_form(ADMINS, "name=target&roles=viewer")),
+        ("POST /rpc/set_user_identities", with_form(ADMINS, "name=target&identities=target%40example.com")),
         ("POST /rpc/set_user_disabled", with_form(ADMINS, "name=target&disabled=false")),
         ("POST /rpc/create_token", with_form(ADMINS, "name=matrix&scopes=read&domains=&expires_in=1d")),
         ("POST /rpc/revoke_token", with_form(ADMINS, "id=00000000-0000-0000-0000-000000000000")),

@@ -115,17 +115,29 @@ async fn the_feed_lists_every_train_and_freeze_with_stable_uids() {
 }
 
 #[tokio::test]
-async fn calendar_apps_subscribe_with_a_read_token_in_the_url() {
+async fn calendar_apps_subscribe_with_a_feed_token_in_the_url_and_no_other_kind() {
     let app = spawn_app(Backend::Sqlite, false).await;
     let url = |query: &str| format!("{}/calendar.ics{query}", app.address);
     let status = |response: reqwest::Response| response.status().as_u16();
     assert_eq!(status(app.anonymous.get(url("")).send().await.expect("request")), 401);
-    let token = create_token(&app.anonymous, &app.address, &app.admin_cookie, &["read"]).await;
-    let subscribed = app.anonymous.get(url(&format!("?token={token}"))).send().await.expect("request");
+    let feed = create_token(&app.anonymous, &app.address, &app.admin_cookie, &["feed:read"]).await;
+    let subscribed = app.anonymous.get(url(&format!("?token={feed}"))).send().await.expect("request");
     assert_eq!(status(subscribed), 200);
     let forged = app.anonymous.get(url("?token=ryd_not-a-token")).send().await.expect("request");
     assert_eq!(status(forged), 401);
-    // Only the feed takes a token from the URL.
-    let elsewhere = app.anonymous.get(format!("{}/api/v1/trains?token={token}", app.address)).send().await;
+    // A read or write token in a URL is refused: URLs end up in histories and logs.
+    for scopes in [&["read"][..], &["read", "artifacts:write"][..]] {
+        let token = create_token(&app.anonymous, &app.address, &app.admin_cookie, scopes).await;
+        let refused = app.anonymous.get(url(&format!("?token={token}"))).send().await.expect("request");
+        assert_eq!(refused.status().as_u16(), 401);
+        assert!(refused.text().await.expect("body").contains("only a feed token"), "{scopes:?}");
+        // In the Authorization header a read token still reads the feed.
+        let header = app.anonymous.get(url("")).bearer_auth(&token).send().await.expect("request");
+        assert_eq!(status(header), 200);
+    }
+    // A feed token reads nothing else, in the URL or in the header.
+    let elsewhere = app.anonymous.get(format!("{}/api/v1/trains?token={feed}", app.address)).send().await;
     assert_eq!(status(elsewhere.expect("request")), 401);
+    let api = app.anonymous.get(format!("{}/api/v1/trains", app.address)).bearer_auth(&feed).send().await;
+    assert_eq!(status(api.expect("request")), 403);
 }

@@ -96,6 +96,11 @@ async fn a_failed_scan_is_overridden_by_a_release_manager_and_a_different_approv
         async move { app.send_as(Some(&cookie), Method::POST, &path, Some(&body)).await }
     };
 
+    // The gate's recorded answers name the CI token that reported the scan.
+    let (status, board) = app.get(&format!("/gates?train={train_id}&gate=security_scan")).await;
+    assert_eq!(status, 200);
+    assert!(board.contains(r#"<td class="reported-by">token:test-read-artifacts:write"#), "{board}");
+
     // A waiver does not cover a failed gate, and nobody grants what nobody asked for.
     let (status, body) = send(&rita, action("waive_gate", &ledger, "urgent")).await;
     assert_eq!(status, 409, "{body}");

@@ -38,6 +38,61 @@ async fn a_candidates_author_cannot_approve_it(backend: Backend) {
 }
 on_both_backends!(self_approval_is_refused, a_candidates_author_cannot_approve_it);
 
+async fn an_approver_is_refused_under_any_of_their_author_identities(backend: Backend) {
+    let app = spawn_app(backend, true).await;
+    // CI names the author by e-mail, not by Railyard user name.
+    let body = json!({
+        "service": "ledger", "version": "2.1.0", "digest": format!("sha256:{}", "4".repeat(64)),
+        "commit": "1234567", "author": "Grace.Hopper@Example.com"
+    });
+    let (status, created) = app.post_json("/api/v1/artifacts", &body).await;
+    assert_eq!(status, 201, "{created}");
+    let artifact = created["id"].as_str().expect("id").to_owned();
+    let grace = app.user_with_roles("grace", &[("approver", None)]).await;
+    let carol = app.user_with_roles("carol", &[("approver", None)]).await;
+
+    // Unknown to Railyard: the console says so, so approvers know who wrote it could not be checked.
+    let (_, console) = app.send_as(Some(&carol), Method::GET, "/console", None).await;
+    assert!(console.contains("by Grace.Hopper@Example.com (author unknown to Railyard)"), "{console}");
+
+    let identities = |list: serde_json::Value| json!({ "identities": list });
+    let path = "/api/v1/users/grace/identities";
+    let (status, body) = app
+        .send_as(Some(&app.admin_cookie), Method::PUT, path, Some(&identities(json!(["grace.hopper@example.com", "ghopper"]))))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("ghopper"), "{body}");
+    let (status, body) =
+        app.send_as(Some(&carol), Method::PUT, path, Some(&identities(json!(["x@example.com"])))).await;
+    assert_eq!(status, 403, "only admins map identities: {body}");
+    let (status, body) = app
+        .send_as(Some(&app.admin_cookie), Method::PUT, "/api/v1/users/carol/identities", Some(&identities(json!(["GHopper"]))))
+        .await;
+    assert_eq!(status, 409, "an identity belongs to one person: {body}");
+    assert!(body.contains("already an identity of grace"), "{body}");
+    let (status, body) = app
+        .send_as(Some(&app.admin_cookie), Method::PUT, "/api/v1/users/carol/identities", Some(&identities(json!(["two words"]))))
+        .await;
+    assert_eq!(status, 400, "{body}");
+
+    let approvals = format!("/api/v1/artifacts/{artifact}/approvals");
+    let (status, body) = post(&app, &grace, &approvals, json!({ "decision": "approve" })).await;
+    assert_eq!(status, 403, "grace wrote it, under her e-mail: {body}");
+    assert!(body["error"].as_str().expect("message").contains("someone else must approve"), "{body}");
+    let (_, console) = app.send_as(Some(&carol), Method::GET, "/console", None).await;
+    assert!(console.contains("by Grace.Hopper@Example.com in"), "now a known author: {console}");
+    let (status, body) = post(&app, &carol, &approvals, json!({ "decision": "approve" })).await;
+    assert_eq!(status, 201, "{body}");
+    let mut conn = app.db.acquire().await.expect("connection");
+    let audited: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'user.identities_changed' AND object = 'user:grace'")
+            .fetch_one(&mut *conn)
+            .await
+            .expect("audit");
+    assert_eq!(audited, 1);
+}
+on_both_backends!(author_identities, an_approver_is_refused_under_any_of_their_author_identities);
+
 async fn approval_rules_belong_to_admins_and_count_distinct_people(backend: Backend) {
     let app = spawn_app(backend, true).await;
     let carol = app.user_with_roles("carol", &[("approver", None)]).await;
@@ -96,9 +151,21 @@ async fn a_break_glass_needs_two_different_approvers(backend: Backend) {
     assert_eq!((status, body["status"].as_str()), (200, Some("granted")), "{body}");
     assert_eq!(body["approvers"], json!(["carol", "erin"]));
 
+    // A request nobody grants lapses after four hours instead of waiting for ever.
+    let request = json!({ "domain": "payments", "reason": "a second fix", "duration": "1h" });
+    let (status, stale) = post(&app, &rita, "/api/v1/break-glass", request).await;
+    assert_eq!(status, 201, "{stale}");
+    let stale = stale["id"].as_str().expect("id").to_owned();
+    let (status, _) = post(&app, &carol, &format!("/api/v1/break-glass/{stale}/approve"), json!({})).await;
+    assert_eq!(status, 200);
+
     app.clock.advance(Duration::hours(5));
     let (_, listed) = app.get("/api/v1/break-glass").await;
     assert!(listed.contains("\"status\":\"expired\""), "{listed}");
+    assert!(listed.contains("\"status\":\"lapsed\""), "{listed}");
+    let (status, body) = post(&app, &erin, &format!("/api/v1/break-glass/{stale}/approve"), json!({})).await;
+    assert_eq!(status, 409, "a lapsed request cannot be granted: {body}");
+    assert!(body["error"].as_str().expect("message").contains("lapsed"), "{body}");
 }
 on_both_backends!(break_glass_two_people, a_break_glass_needs_two_different_approvers);
 

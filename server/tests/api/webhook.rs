@@ -313,3 +313,49 @@ async fn a_pending_rollback_finishes_by_callback_and_a_failed_one_holds_until_ro
     );
     assert!(reasons.iter().any(|r| r.starts_with("rollback by rita: restored the old image")), "{reasons:?}");
 }
+
+async fn webhook_urls_with_tokens_never_reach_the_outbox_or_the_timeline(backend: Backend) {
+    // Nothing listens on this port: every call fails with a connection error, which quotes its URL.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("address").port();
+    let variable = format!("RAILYARD_TEST_REDACT_{}", if backend == Backend::Sqlite { "SQLITE" } else { "PG" });
+    std::env::set_var(&variable, SECRET);
+    let slack_variable = format!("{variable}_SLACK");
+    std::env::set_var(&slack_variable, format!("http://127.0.0.1:{closed}/services/T0/B0/SLACKTOKEN123"));
+    let fleet_file = ledger_fleet(
+        &format!("notify_webhook_env = \"{slack_variable}\"\nnotify_on = [\"opened\"]"),
+        &format!(
+            "deployer = \"webhook\"\nwebhook_url = \"http://127.0.0.1:{closed}/hooks/PATHTOKEN456?token=QUERYTOKEN789\"\nwebhook_secret_env = \"{variable}\""
+        ),
+        &[("100%", "production", 100, "0s")],
+    );
+    let app = spawn_app(backend, false).await;
+    fleet::apply(&app.db, &parse("fleet.toml", &fleet_file).expect("valid"), test_now()).await.expect("apply");
+    register_build(&app, "ledger", "3.0.0", 'c', "1.0").await;
+    let opened = test_now() + Duration::hours(1);
+    tick(&app.db, crate::helpers::lead(&app.db).await, opened, &SchedulerConfig::default()).await.expect("tick");
+    let integrations = FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), SimulatedMetrics::default())
+        .expect("integrations");
+    let train_id = train_in_state(&app.db, "planning").await;
+    let fence = crate::helpers::lead(&app.db).await;
+    let mut now = to_ms(opened);
+    for _ in 0..180 {
+        while runtime::work(&app.db, fence, &integrations, now, 100).await.expect("work") > 0 {}
+        now += 60_000;
+    }
+    let mut conn = app.db.acquire().await.expect("connection");
+    let errors: Vec<String> = sqlx::query_scalar("SELECT last_error FROM outbox WHERE last_error <> ''")
+        .fetch_all(&mut *conn)
+        .await
+        .expect("outbox");
+    assert!(errors.iter().any(|e| e.contains("the deploy webhook at http://127.0.0.1")), "{errors:?}");
+    assert!(errors.iter().any(|e| e.contains("the notification webhook at http://127.0.0.1")), "{errors:?}");
+    let timeline = server::store::trains::events(&mut conn, &train_id).await.expect("timeline");
+    let reasons: Vec<&str> = timeline.iter().map(|e| e.reason.as_str()).collect();
+    assert!(reasons.iter().any(|r| r.contains("deploy webhook")), "the failure is on the timeline: {reasons:?}");
+    for text in errors.iter().map(String::as_str).chain(reasons.iter().copied()) {
+        for token in ["SLACKTOKEN123", "PATHTOKEN456", "QUERYTOKEN789"] {
+            assert!(!text.contains(token), "{token} leaked into: {text}");
+        }
+    }
+}
+on_both_backends!(webhook_redaction, webhook_urls_with_tokens_never_reach_the_outbox_or_the_timeline);
