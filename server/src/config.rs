@@ -130,7 +130,7 @@ mod tests {
     fn settings(args: &[&str]) -> Settings {
         let cli = Cli::try_parse_from([&["railyard", "serve"], args].concat()).expect("valid arguments");
         let Command::Serve(serve) = cli.command else { panic!("serve") };
-        Settings::from(serve)
+        Settings::from(*serve)
     }
 
     #[test]

@@ -30,7 +30,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     match cli.command {
         Command::Serve(args) => {
-            let app = Application::build(Settings::from(args), clock).await?;
+            let app = Application::build(Settings::from(*args), clock).await?;
             tracing::info!("Railyard is serving http://{}", app.address());
             app.run_until_stopped(shutdown_signal()).await
         }

@@ -50,7 +50,11 @@ mod tests {
             escaped,
             "ok \\[click\\](https://evil.example) !\\[x\\](https://t.example/p.png) &lt;img src=x onerror=alert(1)&gt; # Owned \\| cell \\`code\\`"
         );
-        assert_eq!(escape("ledger: faster payouts (v2.1)"), "ledger: faster payouts (v2.1)", "ordinary text reads as typed");
+        assert_eq!(
+            escape("ledger: faster payouts (v2.1)"),
+            "ledger: faster payouts (v2.1)",
+            "ordinary text reads as typed"
+        );
     }
 
     #[test]
@@ -62,6 +66,9 @@ mod tests {
 
     #[test]
     fn slack_mentions_and_links_stay_text() {
-        assert_eq!(escape_slack("<!channel> see <https://evil|docs> & more"), "&lt;!channel&gt; see &lt;https://evil|docs&gt; &amp; more");
+        assert_eq!(
+            escape_slack("<!channel> see <https://evil|docs> & more"),
+            "&lt;!channel&gt; see &lt;https://evil|docs&gt; &amp; more"
+        );
     }
 }

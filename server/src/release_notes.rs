@@ -55,7 +55,8 @@ pub fn render(title: &str, state: &str, entries: &[NoteEntry]) -> String {
     if !missed.is_empty() {
         notes.push_str("\n## Missed the train\n\n");
         for entry in missed {
-            let _ = writeln!(notes, "- {} {}: {}", entry.service, entry.version, crate::markdown::escape(&entry.reason));
+            let _ =
+                writeln!(notes, "- {} {}: {}", entry.service, entry.version, crate::markdown::escape(&entry.reason));
         }
     }
     notes
@@ -111,7 +112,11 @@ mod tests {
                     kind: ChangeKind::Feature,
                     link: Some("javascript:alert(1)".into()),
                 },
-                Change { title: "Fine".into(), kind: ChangeKind::Fix, link: Some("https://t/x) [y](https://evil".into()) },
+                Change {
+                    title: "Fine".into(),
+                    kind: ChangeKind::Fix,
+                    link: Some("https://t/x) [y](https://evil".into()),
+                },
             ],
         }];
         let notes = render("payments-daily", "completed", &entries);

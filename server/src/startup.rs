@@ -65,7 +65,9 @@ impl Application {
             audit_key: settings.auth.audit_key.as_ref().map(|key| Arc::from(key.as_bytes())),
         };
         if auth.audit_key.is_none() {
-            tracing::warn!("RAILYARD_AUDIT_KEY is not set: audit checkpoints are logged but not signed");
+            tracing::warn!(
+                "RAILYARD_AUDIT_KEY is not set: the audit log's head is logged now and then, but not signed"
+            );
         }
         let listener =
             TcpListener::bind(settings.addr).await.with_context(|| format!("cannot listen on {}", settings.addr))?;

@@ -5,7 +5,9 @@
 
 mod model;
 
-pub use model::{AccountCommand, AccountView, AdminCommand, AdminToken, AdminUser, AdminView, AuditLine, SessionLine};
+pub use model::{
+    AccountCommand, AccountView, AdminCommand, AdminEmbedLink, AdminToken, AdminUser, AdminView, AuditLine, SessionLine,
+};
 
 use leptos::prelude::*;
 
@@ -93,6 +95,12 @@ pub async fn create_embed_link(audience: String, expires_in: String) -> Result<S
     run(AdminCommand::CreateEmbedLink { audience, expires_in }).await
 }
 
+/// Revokes one embed link at once.
+#[server(prefix = "/rpc", endpoint = "revoke_embed_link")]
+pub async fn revoke_embed_link(id: String) -> Result<String, ServerFnError> {
+    run(AdminCommand::RevokeEmbedLink { id }).await
+}
+
 /// Sets how many approvals a domain's candidates need.
 #[server(prefix = "/rpc", endpoint = "set_approval_rule")]
 pub async fn set_approval_rule(domain: String, required: i64) -> Result<String, ServerFnError> {
@@ -151,6 +159,7 @@ pub fn AdminPage() -> impl IntoView {
     let allow = ServerAction::<AllowEmbedOrigin>::new();
     let remove = ServerAction::<RemoveEmbedOrigin>::new();
     let link = ServerAction::<CreateEmbedLink>::new();
+    let unlink = ServerAction::<RevokeEmbedLink>::new();
     let rule = ServerAction::<SetApprovalRule>::new();
     let verify = ServerAction::<VerifyAudit>::new();
     let versions = move || {
@@ -165,6 +174,7 @@ pub fn AdminPage() -> impl IntoView {
             remove.version().get(),
             rule.version().get(),
             link.version().get(),
+            unlink.version().get(),
         )
     };
     let admin = Resource::new(versions, |_| load_admin());
@@ -290,6 +300,41 @@ pub fn AdminPage() -> impl IntoView {
                             <input type="url" name="origin" placeholder="https://wiki.example.com" required aria-label="Origin"/>
                             <button type="submit" class="action">"Allow origin"</button>
                         </ActionForm>
+                        <h3>"Links handed out"</h3>
+                        <Outcome action=unlink/>
+                        <WideTable label="Embed links">
+                            <table class="admin-table embed-links">
+                                <thead>
+                                    <tr>
+                                        <th scope="col">"Panel"</th>
+                                        <th scope="col">"For"</th>
+                                        <th scope="col">"Created by"</th>
+                                        <th scope="col">"Expires"</th>
+                                        <th scope="col">"Status"</th>
+                                        <th scope="col"></th>
+                                    </tr>
+                                </thead>
+                                <tbody>
+                                    <For each=move || loaded().map(|v| v.embed_links).unwrap_or_default() key=|l| l.clone() let:embed>
+                                        <tr>
+                                            <td>{embed.panel.clone()}</td>
+                                            <td>{embed.audience.clone()}</td>
+                                            <td>{embed.created_by.clone()}</td>
+                                            <td>{embed.expires_at.clone()}</td>
+                                            <td class="status">{embed.status.clone()}</td>
+                                            <td>
+                                                {(embed.status == "active").then(|| view! {
+                                                    <ActionForm action=unlink attr:class="inline-action">
+                                                        <input type="hidden" name="id" value=embed.id.clone()/>
+                                                        <button type="submit" class="action danger">"Revoke"</button>
+                                                    </ActionForm>
+                                                })}
+                                            </td>
+                                        </tr>
+                                    </For>
+                                </tbody>
+                            </table>
+                        </WideTable>
                     </section>
                     <section aria-labelledby="rules-title">
                         <h2 id="rules-title">"Approval rules"</h2>

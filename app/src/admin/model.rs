@@ -8,6 +8,9 @@ pub struct AdminView {
     pub users: Vec<AdminUser>,
     pub tokens: Vec<AdminToken>,
     pub origins: Vec<String>,
+    /// Every embed link handed out, newest first (never its token).
+    #[serde(default)]
+    pub embed_links: Vec<AdminEmbedLink>,
     /// (domain, approvals required) for every domain.
     pub rules: Vec<(String, i64)>,
     /// The audit log's record count and head hash.
@@ -42,6 +45,19 @@ pub struct AdminToken {
     pub last_used_at: Option<String>,
 }
 
+/// An embed link as admins see it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct AdminEmbedLink {
+    pub id: String,
+    /// `calendar`, or `budget (service=auth)`.
+    pub panel: String,
+    pub audience: String,
+    pub created_by: String,
+    pub expires_at: String,
+    /// `active`, `expired` or `revoked`.
+    pub status: String,
+}
+
 /// One audit record, shortened.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct AuditLine {
@@ -55,17 +71,50 @@ pub struct AuditLine {
 /// Something an admin does; the answer is a sentence to show (or a secret shown once).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AdminCommand {
-    CreateUser { name: String, password: String, roles: String },
-    SetRoles { name: String, roles: String },
+    CreateUser {
+        name: String,
+        password: String,
+        roles: String,
+    },
+    SetRoles {
+        name: String,
+        roles: String,
+    },
     /// Author identities, separated by commas or spaces.
-    SetIdentities { name: String, identities: String },
-    SetDisabled { name: String, disabled: bool },
-    CreateToken { name: String, scopes: String, domains: String, expires_in: String },
-    RevokeToken { id: String },
-    AllowOrigin { origin: String },
-    RemoveOrigin { origin: String },
-    CreateEmbedLink { audience: String, expires_in: String },
-    SetApprovalRule { domain: String, required: i64 },
+    SetIdentities {
+        name: String,
+        identities: String,
+    },
+    SetDisabled {
+        name: String,
+        disabled: bool,
+    },
+    CreateToken {
+        name: String,
+        scopes: String,
+        domains: String,
+        expires_in: String,
+    },
+    RevokeToken {
+        id: String,
+    },
+    AllowOrigin {
+        origin: String,
+    },
+    RemoveOrigin {
+        origin: String,
+    },
+    CreateEmbedLink {
+        audience: String,
+        expires_in: String,
+    },
+    RevokeEmbedLink {
+        id: String,
+    },
+    SetApprovalRule {
+        domain: String,
+        required: i64,
+    },
     VerifyAudit,
 }
 

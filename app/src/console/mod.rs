@@ -511,7 +511,8 @@ fn UndecidedItem(
     removed: ReadSignal<Option<String>>,
 ) -> impl IntoView {
     let error = refusal(waive, waived, format!("{}/{}/{}", gate.train_id, gate.artifact_id, gate.gate));
-    let override_error = refusal(overriding, overridden, format!("{}/{}/{}", gate.train_id, gate.artifact_id, gate.gate));
+    let override_error =
+        refusal(overriding, overridden, format!("{}/{}/{}", gate.train_id, gate.artifact_id, gate.gate));
     let ids = (gate.train_id.clone(), gate.artifact_id.clone(), gate.gate.clone());
     let override_form = gate.override_offer.map(move |step| {
         let (train_id, artifact_id, gate_name) = ids;
@@ -521,11 +522,7 @@ fn UndecidedItem(
                 "why it is safe to ship anyway",
                 "Confirm: ask an approver to override the gate",
             ),
-            OverrideStep::Grant => (
-                "Grant the override…",
-                "what you checked",
-                "Confirm: grant the override",
-            ),
+            OverrideStep::Grant => ("Grant the override…", "what you checked", "Confirm: grant the override"),
         };
         view! {
             <details class="confirm">

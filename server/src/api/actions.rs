@@ -143,7 +143,8 @@ pub async fn operate(
     };
     let run = runtime::apply_in(&mut tx, id, &event, &actor, now).await?;
     let after = json!({ "phase": run.phase, "action": request.action, "reason": request.reason.trim() });
-    let entry = caller.audit(audit_action(&request.action), &format!("train:{id}")).change(&serde_json::Value::Null, &after);
+    let entry =
+        caller.audit(audit_action(&request.action), &format!("train:{id}")).change(&serde_json::Value::Null, &after);
     store::audit::append(&mut tx, &entry, now).await?;
     tx.commit().await?;
     Ok(run.phase)

@@ -244,7 +244,10 @@ pub async fn revoke_link(
         .ok_or_else(|| ApiError::NotFound(format!("no embed link has id \"{id}\"")))?;
     let actor = caller.principal.actor();
     if link.created_by != actor && !caller.principal.can(Permission::Administer, None) {
-        return Err(ApiError::Forbidden(format!("{} created this link; only they or an admin can revoke it", link.created_by)));
+        return Err(ApiError::Forbidden(format!(
+            "{} created this link; only they or an admin can revoke it",
+            link.created_by
+        )));
     }
     if !store::embed_links::revoke(&mut tx, &id, &actor, now).await? {
         return Err(ApiError::Conflict("this embed link is already revoked".into()));

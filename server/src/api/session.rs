@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use url::{Position, Url};
 
-use super::{ApiError, ApiState};
 use super::users;
+use super::{ApiError, ApiState};
 use crate::auth::{password, rate_limit, secret, Binding, Caller, Principal};
 use crate::store::{self, sessions::Session};
 use crate::time::{rfc3339, to_ms};
@@ -278,12 +278,13 @@ async fn start_session(
     if let Some(refused) = limited {
         // Refusals cost one audit row per client a minute, however many there are.
         if let Some(count) = limits.refusal_to_audit(caller.ip, now) {
-            let entry = store::audit::Entry::new(caller.principal.actor(), "login.limited", format!("client:{}", caller.ip))
-                .change(
-                    &serde_json::Value::Null,
-                    &json!({ "refused": count, "reason": refused.message, "last_name": shown_name(name) }),
-                )
-                .request(&caller.request_id);
+            let entry =
+                store::audit::Entry::new(caller.principal.actor(), "login.limited", format!("client:{}", caller.ip))
+                    .change(
+                        &serde_json::Value::Null,
+                        &json!({ "refused": count, "reason": refused.message, "last_name": shown_name(name) }),
+                    )
+                    .request(&caller.request_id);
             let mut tx = state.db.begin().await?;
             store::audit::append(&mut tx, &entry, now).await?;
             tx.commit().await?;

@@ -253,8 +253,9 @@ pub async fn detail_for(state: &ApiState, caller: &Caller, id: &str) -> Result<T
 /// everyone who reads, a domain-limited token only in its domains.
 pub async fn may_read_train(conn: &mut store::Conn, caller: &Caller, id: &str) -> Result<(), ApiError> {
     caller.require_somewhere(Permission::Read)?;
-    let domain =
-        store::domains::of_train(conn, id).await?.ok_or_else(|| ApiError::NotFound(format!("no train has id \"{id}\"")))?;
+    let domain = store::domains::of_train(conn, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no train has id \"{id}\"")))?;
     caller.require(Permission::Read, Some(&domain))
 }
 

@@ -47,12 +47,8 @@ pub async fn signed(db: &Db, key: &[u8], (count, head): &(i64, String), now: i64
     if *count == 0 {
         return Ok(());
     }
-    let checkpoint = Checkpoint {
-        count: *count,
-        head: head.clone(),
-        mac: super::keyed::sign(key, *count, head),
-        at: now,
-    };
+    let checkpoint =
+        Checkpoint { count: *count, head: head.clone(), mac: super::keyed::sign(key, *count, head), at: now };
     let mut conn = db.acquire().await?;
     store::audit_checkpoints::record(&mut conn, &checkpoint).await
 }

@@ -88,7 +88,10 @@ mod tests {
     use super::*;
 
     fn behind(proxies: &[&str]) -> AuthSettings {
-        AuthSettings { trusted_proxies: proxies.iter().map(|p| p.parse().expect("net")).collect(), ..AuthSettings::default() }
+        AuthSettings {
+            trusted_proxies: proxies.iter().map(|p| p.parse().expect("net")).collect(),
+            ..AuthSettings::default()
+        }
     }
 
     #[test]
@@ -104,6 +107,9 @@ mod tests {
             "the right-most hop the proxies did not add; what the client wrote further left is not trusted"
         );
         assert_eq!(behind(&["10.0.0.0/24"]).client_address(peer, &["garbage"]), peer);
-        assert_eq!(behind(&["10.0.0.2/32"]).client_address("10.0.0.3".parse().expect("ip"), &spoofed).to_string(), "10.0.0.3");
+        assert_eq!(
+            behind(&["10.0.0.2/32"]).client_address("10.0.0.3".parse().expect("ip"), &spoofed).to_string(),
+            "10.0.0.3"
+        );
     }
 }

@@ -845,7 +845,10 @@ fn a_failed_gate_is_overridden_only_by_a_second_person_and_the_candidate_boards_
         other => panic!("expected overridden, got {other:?}"),
     }
     assert!(granted.effects.iter().any(|e| matches!(e, Effect::Reinstate { artifact_id, .. } if artifact_id == "a1")));
-    assert!(granted.timeline.iter().any(|e| e.reason.contains("asked by user:rita") && e.reason.contains("granted by user:ann")));
+    assert!(granted
+        .timeline
+        .iter()
+        .any(|e| e.reason.contains("asked by user:rita") && e.reason.contains("granted by user:ann")));
 }
 
 #[test]
@@ -854,7 +857,8 @@ fn an_override_request_lapses_and_a_definition_can_forbid_overrides() {
     let late = step(&asked, &grant("user:ann"), OPENED + OVERRIDE_REQUEST_MS).expect_err("lapsed");
     assert!(late.to_string().contains("lapsed"), "{late}");
     assert!(!asked.candidates[0].gates[1].state.clears());
-    let renewed = step(&asked, &ask("user:rob"), OPENED + OVERRIDE_REQUEST_MS).expect("a lapsed request can be renewed");
+    let renewed =
+        step(&asked, &ask("user:rob"), OPENED + OVERRIDE_REQUEST_MS).expect("a lapsed request can be renewed");
     assert_eq!(renewed.run.candidates[0].gates[1].override_request.as_ref().map(|r| r.by.as_str()), Some("user:rob"));
 
     let forbidden = step(&security_failed(false), &ask("user:rita"), OPENED).expect_err("forbidden");

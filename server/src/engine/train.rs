@@ -3,8 +3,8 @@
 use super::effect::{Effect, Notice, Timer};
 use super::event::{Action, Burn, Event, GateOutcome, Verdict};
 use super::model::{
-    is_approval_gate, Candidate, Environment, Gate, GateState, HoldReason, OverrideRequest, ServiceRollback, StepRecord,
-    StepStatus, TrainRun, APPROVAL_REMINDER_MS, BURN_CHECK_MS, OVERRIDE_REQUEST_MS,
+    is_approval_gate, Candidate, Environment, Gate, GateState, HoldReason, OverrideRequest, ServiceRollback,
+    StepRecord, StepStatus, TrainRun, APPROVAL_REMINDER_MS, BURN_CHECK_MS, OVERRIDE_REQUEST_MS,
 };
 use crate::train_state::TrainState;
 
@@ -141,7 +141,12 @@ impl Machine {
                         gates: b
                             .gates
                             .iter()
-                            .map(|g| Gate { name: g.clone(), state: GateState::Running, attempts: 1, override_request: None })
+                            .map(|g| Gate {
+                                name: g.clone(),
+                                state: GateState::Running,
+                                attempts: 1,
+                                override_request: None,
+                            })
                             .collect(),
                         missed: None,
                         irreversible: b.irreversible.clone(),
@@ -727,9 +732,7 @@ impl Machine {
             )));
         }
         if request.by.eq_ignore_ascii_case(actor) {
-            return Err(Refusal::NotNow(format!(
-                "{actor} asked for this override; a different person must grant it"
-            )));
+            return Err(Refusal::NotNow(format!("{actor} asked for this override; a different person must grant it")));
         }
         let rejected = matches!(found.state, GateState::Failed { .. });
         let was = found.state.detail();
@@ -757,7 +760,8 @@ impl Machine {
     /// with it) and nothing else keeps it off, and resumes a train held only by gates.
     fn gate_cleared(&mut self, artifact_id: &str) {
         let reboard = self.run.candidates.iter().find(|c| c.artifact_id == artifact_id).and_then(|c| {
-            let kept_off = c.gates.iter().any(|g| matches!(g.state, GateState::Failed { .. } | GateState::Deferred { .. }));
+            let kept_off =
+                c.gates.iter().any(|g| matches!(g.state, GateState::Failed { .. } | GateState::Deferred { .. }));
             let was = c.missed.clone().filter(|_| !kept_off && c.rolled_back.is_none())?;
             Some((was, c.group.clone()))
         });

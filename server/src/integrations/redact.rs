@@ -51,8 +51,14 @@ mod tests {
 
     #[test]
     fn urls_keep_their_host_and_lose_tokens() {
-        assert_eq!(url_for_display("https://hooks.slack.com/services/T000/B000/XXXXSECRET"), "https://hooks.slack.com/…");
-        assert_eq!(url_for_display("https://deploy.example.com:8443/hook?token=abc"), "https://deploy.example.com:8443/…");
+        assert_eq!(
+            url_for_display("https://hooks.slack.com/services/T000/B000/XXXXSECRET"),
+            "https://hooks.slack.com/…"
+        );
+        assert_eq!(
+            url_for_display("https://deploy.example.com:8443/hook?token=abc"),
+            "https://deploy.example.com:8443/…"
+        );
         assert_eq!(url_for_display("https://deploy.example.com/"), "https://deploy.example.com");
         assert_eq!(url_for_display("not a url"), "(a URL)");
     }

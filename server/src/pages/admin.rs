@@ -2,7 +2,9 @@
 //! the pages call the handler functions themselves, so a check or an audit
 //! record can never differ between the two.
 
-use app::admin::{AccountCommand, AccountView, AdminCommand, AdminToken, AdminUser, AdminView, AuditLine, SessionLine};
+use app::admin::{
+    AccountCommand, AccountView, AdminCommand, AdminEmbedLink, AdminToken, AdminUser, AdminView, AuditLine, SessionLine,
+};
 use axum::extract::{Path, Query, State};
 use axum::Json;
 
@@ -21,6 +23,7 @@ pub async fn view(state: &ApiState, caller: &Caller) -> Result<AdminView, ApiErr
     let Json(users) = api::users::list(State(state.clone()), caller.clone()).await?;
     let Json(tokens) = api::tokens::list(State(state.clone()), caller.clone()).await?;
     let Json(origins) = api::embed::origins(State(state.clone()), caller.clone()).await?;
+    let Json(links) = api::embed::links(State(state.clone()), caller.clone()).await?;
     let query = Query(api::audit::AuditQuery { limit: Some(AUDIT_LINES) });
     let Json(records) = api::audit::latest(State(state.clone()), caller.clone(), Ok(query)).await?;
     let mut conn = state.db.acquire().await?;
@@ -53,6 +56,22 @@ pub async fn view(state: &ApiState, caller: &Caller) -> Result<AdminView, ApiErr
             })
             .collect(),
         origins,
+        embed_links: links
+            .into_iter()
+            .map(|link| AdminEmbedLink {
+                panel: if link.params.is_empty() {
+                    link.panel
+                } else {
+                    let params: Vec<String> = link.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    format!("{} ({})", link.panel, params.join(", "))
+                },
+                id: link.id,
+                audience: link.audience,
+                created_by: link.created_by,
+                expires_at: link.expires_at,
+                status: link.status,
+            })
+            .collect(),
         rules,
         audit_count,
         audit_head,
@@ -126,14 +145,17 @@ pub async fn command(state: &ApiState, caller: &Caller, command: AdminCommand) -
             api::embed::remove_origin(state, caller, Ok(Query(api::embed::OriginRequest { origin }))).await?;
             "The origin may no longer frame panels; its links stop working.".to_owned()
         }
+        AdminCommand::RevokeEmbedLink { id } => {
+            api::embed::revoke_link(state, caller, Path(id)).await?;
+            "The link is revoked: its panel shows nothing from the next request.".to_owned()
+        }
         AdminCommand::CreateEmbedLink { audience, expires_in } => {
-            let request =
-                api::embed::LinkRequest {
-                    panel: "calendar".into(),
-                    params: Default::default(),
-                    audience,
-                    expires_in: Some(expires_in).filter(|text| !text.trim().is_empty()),
-                };
+            let request = api::embed::LinkRequest {
+                panel: "calendar".into(),
+                params: Default::default(),
+                audience,
+                expires_in: Some(expires_in).filter(|text| !text.trim().is_empty()),
+            };
             let (_, Json(link)) = api::embed::create_link(state, caller, Ok(Json(request))).await?;
             format!(
                 "Put this in the wiki's iframe src (after this server's address), valid until {}: {}",

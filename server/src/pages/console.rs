@@ -110,7 +110,11 @@ struct TrainRow {
 }
 
 /// The trains in flight, and the undecided gates on those `caller` may operate.
-async fn trains(conn: &mut Conn, caller: &Caller, now: i64) -> Result<(Vec<ConsoleTrain>, Vec<UndecidedGate>), ApiError> {
+async fn trains(
+    conn: &mut Conn,
+    caller: &Caller,
+    now: i64,
+) -> Result<(Vec<ConsoleTrain>, Vec<UndecidedGate>), ApiError> {
     let rows: Vec<TrainRow> = sqlx::query_as(
         "SELECT t.id, d.name AS name, m.name AS domain, t.state AS phase, t.cutover_at, r.state AS run, t.kind, \
          t.definition_id \
@@ -234,7 +238,10 @@ fn gates_waiting<'a>(
             };
             let undecided = operator
                 && candidate.boarded()
-                && matches!(gate.state, GateState::Inconclusive { .. } | GateState::Errored { .. } | GateState::Blocked { .. });
+                && matches!(
+                    gate.state,
+                    GateState::Inconclusive { .. } | GateState::Errored { .. } | GateState::Blocked { .. }
+                );
             if undecided || offer.is_some() || (operator && overridable && open.is_some()) {
                 waiting.push((candidate, gate, offer));
             }

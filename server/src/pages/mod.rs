@@ -41,6 +41,14 @@ impl StoreBackend {
         Self { state }
     }
 
+    /// Train `id`'s whole page, for a caller already allowed to read it.
+    async fn whole_train_page(&self, id: &str) -> Result<TrainPage, BackendError> {
+        let detail = api::trains::detail(&self.state, id).await.map_err(BackendError::from_api)?;
+        let now = crate::time::to_ms(self.state.clock.now());
+        let extras = train::extras(&self.state.db, &detail, now).await.map_err(BackendError::from_api)?;
+        Ok(train::page(detail, extras))
+    }
+
     /// Applies an operator action for the caller of `parts`; answers with the train's new phase.
     fn operate(
         &self,
@@ -344,10 +352,7 @@ impl Backend for StoreBackend {
         let allowed = may_read_panel_for(caller, "train", &[("id", &id)]);
         Box::pin(async move {
             allowed?;
-            let detail = api::trains::detail(&self.state, &id).await.map_err(BackendError::from_api)?;
-            let now = crate::time::to_ms(self.state.clock.now());
-            let extras = train::extras(&self.state.db, &detail, now).await.map_err(BackendError::from_api)?;
-            Ok(train::page(detail, extras))
+            self.whole_train_page(&id).await
         })
     }
 
@@ -355,10 +360,7 @@ impl Backend for StoreBackend {
         let allowed = may_read_panel_for(caller, "train", &[("id", &id)]);
         Box::pin(async move {
             allowed?;
-            let detail = api::trains::detail(&self.state, &id).await.map_err(BackendError::from_api)?;
-            let now = crate::time::to_ms(self.state.clock.now());
-            let extras = train::extras(&self.state.db, &detail, now).await.map_err(BackendError::from_api)?;
-            Ok(TrainCardView::of(&train::page(detail, extras)))
+            Ok(TrainCardView::of(&self.whole_train_page(&id).await?))
         })
     }
 

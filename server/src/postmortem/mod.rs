@@ -135,7 +135,9 @@ fn gates(out: &mut String, record: &Record) {
         .timeline
         .iter()
         .map(|line| line.reason.as_str())
-        .filter(|reason| reason.starts_with("gate ") && (reason.contains(" overridden: ") || reason.contains(" waived by ")))
+        .filter(|reason| {
+            reason.starts_with("gate ") && (reason.contains(" overridden: ") || reason.contains(" waived by "))
+        })
         .collect();
     if !by_people.is_empty() {
         let _ = writeln!(out, "\nLet through by people rather than by the gate:\n");

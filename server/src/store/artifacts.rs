@@ -40,6 +40,8 @@ pub struct Check {
     pub reported_by: String,
 }
 
+const CHECK_COLUMNS: &str = "id, artifact_id, kind, name, status, summary, url, details, reported_at, reported_by";
+
 const SELECT: &str = "SELECT a.id, a.service_id, s.name AS service, a.version, a.digest, a.commit_sha, a.author, \
      a.changes, a.migrations, a.contracts, a.rejected_at, a.rejected_reason, a.created_at \
      FROM artifacts a JOIN services s ON s.id = a.service_id";
@@ -104,10 +106,9 @@ pub async fn by_digest(conn: &mut Conn, service_id: &str, digest: &str) -> Resul
 /// Records a check result.
 #[tracing::instrument(skip_all)]
 pub async fn insert_check(conn: &mut Conn, check: &Check) -> Result<(), DbError> {
-    sqlx::query(
-        "INSERT INTO artifact_checks (id, artifact_id, kind, name, status, summary, url, details, reported_at, reported_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
+    sqlx::query(&format!(
+        "INSERT INTO artifact_checks ({CHECK_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+    ))
     .bind(&check.id)
     .bind(&check.artifact_id)
     .bind(&check.kind)
@@ -143,10 +144,9 @@ pub async fn reporters(conn: &mut Conn, ids: &[&str]) -> Result<Vec<(String, Str
 /// Every check reported on an artifact, oldest first.
 #[tracing::instrument(skip_all)]
 pub async fn checks(conn: &mut Conn, artifact_id: &str) -> Result<Vec<Check>, DbError> {
-    Ok(sqlx::query_as(
-        "SELECT id, artifact_id, kind, name, status, summary, url, details, reported_at, reported_by FROM artifact_checks \
-         WHERE artifact_id = $1 ORDER BY reported_at, id",
-    )
+    Ok(sqlx::query_as(&format!(
+        "SELECT {CHECK_COLUMNS} FROM artifact_checks WHERE artifact_id = $1 ORDER BY reported_at, id"
+    ))
     .bind(artifact_id)
     .fetch_all(conn)
     .await?)
@@ -174,10 +174,10 @@ pub async fn newest_boardable(conn: &mut Conn, service_ids: &[String]) -> Result
 /// The newest check of `kind` reported on an artifact, if any.
 #[tracing::instrument(skip_all)]
 pub async fn latest_check(conn: &mut Conn, artifact_id: &str, kind: &str) -> Result<Option<Check>, DbError> {
-    Ok(sqlx::query_as(
-        "SELECT id, artifact_id, kind, name, status, summary, url, details, reported_at FROM artifact_checks \
-         WHERE artifact_id = $1 AND kind = $2 ORDER BY reported_at DESC, id DESC LIMIT 1",
-    )
+    Ok(sqlx::query_as(&format!(
+        "SELECT {CHECK_COLUMNS} FROM artifact_checks \
+             WHERE artifact_id = $1 AND kind = $2 ORDER BY reported_at DESC, id DESC LIMIT 1"
+    ))
     .bind(artifact_id)
     .bind(kind)
     .fetch_optional(conn)

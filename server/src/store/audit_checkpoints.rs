@@ -14,13 +14,15 @@ pub struct Checkpoint {
 /// Stores a checkpoint (a second one for the same count is ignored).
 #[tracing::instrument(skip_all)]
 pub async fn record(conn: &mut Conn, checkpoint: &Checkpoint) -> Result<(), DbError> {
-    sqlx::query("INSERT INTO audit_checkpoints (count, head, mac, at) VALUES ($1, $2, $3, $4) ON CONFLICT (count) DO NOTHING")
-        .bind(checkpoint.count)
-        .bind(&checkpoint.head)
-        .bind(&checkpoint.mac)
-        .bind(checkpoint.at)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO audit_checkpoints (count, head, mac, at) VALUES ($1, $2, $3, $4) ON CONFLICT (count) DO NOTHING",
+    )
+    .bind(checkpoint.count)
+    .bind(&checkpoint.head)
+    .bind(&checkpoint.mac)
+    .bind(checkpoint.at)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

@@ -38,7 +38,10 @@ pub async fn insert(conn: &mut Conn, link: &EmbedLink) -> Result<(), DbError> {
 /// The link `id`, if any.
 #[tracing::instrument(skip_all)]
 pub async fn by_id(conn: &mut Conn, id: &str) -> Result<Option<EmbedLink>, DbError> {
-    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM embed_links WHERE id = $1")).bind(id).fetch_optional(conn).await?)
+    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM embed_links WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?)
 }
 
 /// Links created by `creator` (every link when `None`), newest first.
@@ -55,11 +58,12 @@ pub async fn list(conn: &mut Conn, creator: Option<&str>) -> Result<Vec<EmbedLin
 /// Revokes link `id`; false if it was already revoked or does not exist.
 #[tracing::instrument(skip_all)]
 pub async fn revoke(conn: &mut Conn, id: &str, by: &str, now: i64) -> Result<bool, DbError> {
-    let done = sqlx::query("UPDATE embed_links SET revoked_at = $2, revoked_by = $3 WHERE id = $1 AND revoked_at IS NULL")
-        .bind(id)
-        .bind(now)
-        .bind(by)
-        .execute(conn)
-        .await?;
+    let done =
+        sqlx::query("UPDATE embed_links SET revoked_at = $2, revoked_by = $3 WHERE id = $1 AND revoked_at IS NULL")
+            .bind(id)
+            .bind(now)
+            .bind(by)
+            .execute(conn)
+            .await?;
     Ok(done.rows_affected() == 1)
 }

@@ -146,7 +146,12 @@ pub async fn identity_holder(conn: &mut Conn, identity: &str, user_id: &str) -> 
 
 /// Replaces the author identities of `user_id` (already normalised and unique).
 #[tracing::instrument(skip_all)]
-pub async fn replace_identities(conn: &mut Conn, user_id: &str, identities: &[String], now: i64) -> Result<(), DbError> {
+pub async fn replace_identities(
+    conn: &mut Conn,
+    user_id: &str,
+    identities: &[String],
+    now: i64,
+) -> Result<(), DbError> {
     sqlx::query("DELETE FROM author_identities WHERE user_id = $1").bind(user_id).execute(&mut *conn).await?;
     for identity in identities {
         sqlx::query("INSERT INTO author_identities (identity, user_id, created_at) VALUES ($1, $2, $3)")

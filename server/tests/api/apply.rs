@@ -67,7 +67,7 @@ async fn a_changed_file_updates_only_what_changed(backend: Backend) {
     // Every apply is audited with the file's hash and what it changed.
     let mut conn = db.acquire().await.expect("connection");
     let applied: Vec<(String, String, String)> =
-        sqlx::query_as("SELECT actor, object, after FROM audit_log WHERE action = 'fleet.applied' ORDER BY seq")
+        sqlx::query_as("SELECT actor, object, after_state FROM audit_log WHERE action = 'fleet.applied' ORDER BY seq")
             .fetch_all(&mut *conn)
             .await
             .expect("audit");

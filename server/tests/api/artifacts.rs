@@ -127,9 +127,9 @@ async fn checks_and_scans_are_recorded_against_the_artifact(backend: Backend) {
         app.send_as(Some(&rita), reqwest::Method::POST, &format!("/api/v1/artifacts/{id}/checks"), Some(&forged)).await;
     assert_eq!(status, 403, "{body}");
     assert!(body.contains("an API token with scope checks:write"), "{body}");
-    let (status, _) =
-        app.send_as(Some(&rita), reqwest::Method::POST, &format!("/api/v1/artifacts/{id}/sarif?name=trivy"), Some(&sarif))
-            .await;
+    let (status, _) = app
+        .send_as(Some(&rita), reqwest::Method::POST, &format!("/api/v1/artifacts/{id}/sarif?name=trivy"), Some(&sarif))
+        .await;
     assert_eq!(status, 403);
     let (_, text) = app.get(&format!("/api/v1/artifacts/{id}")).await;
     let artifact: Value = serde_json::from_str(&text).expect("json");

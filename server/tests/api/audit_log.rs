@@ -29,6 +29,27 @@ async fn execute(db: &Db, sql: &str) {
     sqlx::query(sql).execute(&mut *conn).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
+/// Writes `record` straight into the table, as someone with database access would.
+async fn insert_raw(conn: &mut sqlx::AnyConnection, record: &server::audit::Record) {
+    sqlx::query(
+        "INSERT INTO audit_log (seq, at, actor, action, object, before_state, after_state, request_id, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(record.seq)
+    .bind(record.at)
+    .bind(&record.actor)
+    .bind(&record.action)
+    .bind(&record.object)
+    .bind(&record.before)
+    .bind(&record.after)
+    .bind(&record.request_id)
+    .bind(&record.prev_hash)
+    .bind(&record.hash)
+    .execute(conn)
+    .await
+    .expect("insert");
+}
+
 fn broken_at(verification: Verification) -> i64 {
     match verification {
         Verification::Broken { seq, .. } => seq,
@@ -71,23 +92,7 @@ async fn a_change_to_any_column_is_named(backend: Backend) {
         execute(&db, "DELETE FROM audit_log").await;
         let mut conn = db.acquire().await.expect("connection");
         for record in saved {
-            sqlx::query(
-                "INSERT INTO audit_log (seq, at, actor, action, object, before_state, after_state, request_id, prev_hash, hash) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            )
-            .bind(record.seq)
-            .bind(record.at)
-            .bind(&record.actor)
-            .bind(&record.action)
-            .bind(&record.object)
-            .bind(&record.before)
-            .bind(&record.after)
-            .bind(&record.request_id)
-            .bind(&record.prev_hash)
-            .bind(&record.hash)
-            .execute(&mut *conn)
-            .await
-            .expect("restore");
+            insert_raw(&mut conn, &record).await;
         }
         drop(conn);
         assert!(matches!(verify(&db).await, Verification::Intact { .. }), "restored after {column}");
@@ -140,23 +145,7 @@ async fn a_whole_log_rewritten_with_fresh_hashes_fails_against_signed_checkpoint
         record.prev_hash.clone_from(&prev);
         record.hash = record.expected_hash();
         prev.clone_from(&record.hash);
-        sqlx::query(
-            "INSERT INTO audit_log (seq, at, actor, action, object, before_state, after_state, request_id, prev_hash, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(record.seq)
-        .bind(record.at)
-        .bind(&record.actor)
-        .bind(&record.action)
-        .bind(&record.object)
-        .bind(&record.before)
-        .bind(&record.after)
-        .bind(&record.request_id)
-        .bind(&record.prev_hash)
-        .bind(&record.hash)
-        .execute(&mut *conn)
-        .await
-        .expect("rewrite");
+        insert_raw(&mut conn, record).await;
     }
     sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(&prev).execute(&mut *conn).await.expect("head");
     drop(conn);

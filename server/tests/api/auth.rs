@@ -660,8 +660,12 @@ async fn a_domain_limited_read_token_reads_only_its_domains(backend: Backend) {
     assert_eq!(status, 200);
     let all: serde_json::Value = serde_json::from_str(&everything).expect("json");
     let domains_of = |list: &serde_json::Value| -> Vec<String> {
-        let mut names: Vec<String> =
-            list["trains"].as_array().expect("trains").iter().map(|t| t["domain"].as_str().expect("domain").to_owned()).collect();
+        let mut names: Vec<String> = list["trains"]
+            .as_array()
+            .expect("trains")
+            .iter()
+            .map(|t| t["domain"].as_str().expect("domain").to_owned())
+            .collect();
         names.sort();
         names.dedup();
         names
@@ -681,7 +685,8 @@ async fn a_domain_limited_read_token_reads_only_its_domains(backend: Backend) {
     assert_eq!(status, 200);
     let (status, body) = get(format!("{}/api/v1/trains/{}", app.address, other["id"].as_str().expect("id"))).await;
     assert_eq!(status, 403, "{body}");
-    let (status, body) = get(format!("{}/api/v1/trains/{}/release-notes", app.address, other["id"].as_str().expect("id"))).await;
+    let (status, body) =
+        get(format!("{}/api/v1/trains/{}/release-notes", app.address, other["id"].as_str().expect("id"))).await;
     assert_eq!(status, 403, "{body}");
     let (status, body) = get(format!("{}/metrics", app.address)).await;
     assert_eq!(status, 403, "a view of every domain is closed to it: {body}");

@@ -186,6 +186,7 @@ fn matrix() -> BTreeMap<String, Row> {
         ("POST /rpc/create_token", with_form(ADMINS, "name=matrix&scopes=read&domains=&expires_in=1d")),
         ("POST /rpc/revoke_token", with_form(ADMINS, "id=00000000-0000-0000-0000-000000000000")),
         ("POST /rpc/allow_embed_origin", with_form(ADMINS, "origin=https%3A%2F%2Fwiki.example.com")),
+        ("POST /rpc/revoke_embed_link", with_form(SHARERS, "id=00000000-0000-0000-0000-000000000000")),
         ("POST /rpc/remove_embed_origin", with_form(ADMINS, "origin=https%3A%2F%2Fnowhere.example.com")),
         ("POST /rpc/create_embed_link", with_form(SHARERS, "audience=https%3A%2F%2Fwiki.example.com&expires_in=1d")),
         ("POST /rpc/set_approval_rule", with_form(ADMINS, "domain=payments&required=1")),

@@ -178,6 +178,17 @@ async fn a_hotfix_runs_the_gates_and_approval_its_kind_is_configured_with() {
     let run = server::runtime::load(&app.db, &train_id).await.expect("state");
     let gates: Vec<(&str, &str)> = run.candidates[0].gates.iter().map(|g| (g.name.as_str(), g.state.name())).collect();
     assert_eq!(gates, vec![("tests", "passed"), ("compliance", "awaiting")], "the hotfix policy, not the definition's");
+    // An emergency kind nobody configured needs no approvals: the default the README states.
+    let other = crate::helpers::register_build(&app, "ledger", "5.0.4", '8', "1.0").await;
+    let body =
+        json!({ "definition": "payments-daily", "artifacts": [other], "reason": "second fix", "kind": "emergency" });
+    let (status, text) = app.send_as(Some(&pat), Method::POST, "/api/v1/trains/emergency", Some(&body)).await;
+    assert_eq!(status, 201, "{text}");
+    let emergency: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    while server::runtime::work(&app.db, fence, &integrations, now, 100).await.expect("work") > 0 {}
+    let emergency = server::runtime::load(&app.db, emergency["id"].as_str().expect("id")).await.expect("state");
+    let names: Vec<&str> = emergency.candidates[0].gates.iter().map(|g| g.name.as_str()).collect();
+    assert_eq!(names, vec!["tests"], "an emergency kind without `approval = true` has no compliance gate");
     let wrong = json!({ "definition": "payments-daily", "artifacts": [artifact], "reason": "one-line fix for the card outage",
                         "kind": "rehearsal" });
     let (status, text) = app.send_as(Some(&pat), Method::POST, "/api/v1/trains/emergency", Some(&wrong)).await;

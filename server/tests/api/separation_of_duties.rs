@@ -58,7 +58,12 @@ async fn an_approver_is_refused_under_any_of_their_author_identities(backend: Ba
     let identities = |list: serde_json::Value| json!({ "identities": list });
     let path = "/api/v1/users/grace/identities";
     let (status, body) = app
-        .send_as(Some(&app.admin_cookie), Method::PUT, path, Some(&identities(json!(["grace.hopper@example.com", "ghopper"]))))
+        .send_as(
+            Some(&app.admin_cookie),
+            Method::PUT,
+            path,
+            Some(&identities(json!(["grace.hopper@example.com", "ghopper"]))),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("ghopper"), "{body}");
@@ -66,12 +71,22 @@ async fn an_approver_is_refused_under_any_of_their_author_identities(backend: Ba
         app.send_as(Some(&carol), Method::PUT, path, Some(&identities(json!(["x@example.com"])))).await;
     assert_eq!(status, 403, "only admins map identities: {body}");
     let (status, body) = app
-        .send_as(Some(&app.admin_cookie), Method::PUT, "/api/v1/users/carol/identities", Some(&identities(json!(["GHopper"]))))
+        .send_as(
+            Some(&app.admin_cookie),
+            Method::PUT,
+            "/api/v1/users/carol/identities",
+            Some(&identities(json!(["GHopper"]))),
+        )
         .await;
     assert_eq!(status, 409, "an identity belongs to one person: {body}");
     assert!(body.contains("already an identity of grace"), "{body}");
     let (status, body) = app
-        .send_as(Some(&app.admin_cookie), Method::PUT, "/api/v1/users/carol/identities", Some(&identities(json!(["two words"]))))
+        .send_as(
+            Some(&app.admin_cookie),
+            Method::PUT,
+            "/api/v1/users/carol/identities",
+            Some(&identities(json!(["two words"]))),
+        )
         .await;
     assert_eq!(status, 400, "{body}");
 
@@ -84,11 +99,12 @@ async fn an_approver_is_refused_under_any_of_their_author_identities(backend: Ba
     let (status, body) = post(&app, &carol, &approvals, json!({ "decision": "approve" })).await;
     assert_eq!(status, 201, "{body}");
     let mut conn = app.db.acquire().await.expect("connection");
-    let audited: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'user.identities_changed' AND object = 'user:grace'")
-            .fetch_one(&mut *conn)
-            .await
-            .expect("audit");
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'user.identities_changed' AND object = 'user:grace'",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .expect("audit");
     assert_eq!(audited, 1);
 }
 on_both_backends!(author_identities, an_approver_is_refused_under_any_of_their_author_identities);
@@ -160,6 +176,7 @@ async fn a_break_glass_needs_two_different_approvers(backend: Backend) {
     assert_eq!(status, 200);
 
     app.clock.advance(Duration::hours(5));
+    let erin = crate::helpers::sign_in(&app.anonymous, &app.address, "erin", "their own password").await;
     let (_, listed) = app.get("/api/v1/break-glass").await;
     assert!(listed.contains("\"status\":\"expired\""), "{listed}");
     assert!(listed.contains("\"status\":\"lapsed\""), "{listed}");

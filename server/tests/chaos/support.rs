@@ -37,13 +37,25 @@ pub struct Replica {
 impl Replica {
     /// Starts `railyard serve` on `port` against `database_url`, appending its log to `log`.
     pub fn start(name: &str, database_url: &str, port: u16, log: &Path, lease: (&str, &str)) -> Self {
+        Self::start_logging(name, database_url, port, log, lease, "info,sqlx=warn")
+    }
+
+    /// [`Self::start`] with `RUST_LOG` set to `filter`.
+    pub fn start_logging(
+        name: &str,
+        database_url: &str,
+        port: u16,
+        log: &Path,
+        lease: (&str, &str),
+        filter: &str,
+    ) -> Self {
         let out = OpenOptions::new().create(true).append(true).open(log).expect("log file");
         let child = Command::new(env!("CARGO_BIN_EXE_railyard"))
             .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--database-url", database_url])
             .args(["--lease-ttl", lease.0, "--lease-renew", lease.1, "--scheduler-interval", "1s"])
             .env("RAILYARD_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env(SECRET_ENV, "chaos-secret")
-            .env("RUST_LOG", "info,sqlx=warn")
+            .env("RUST_LOG", filter)
             .env("NO_COLOR", "1")
             .stdout(out.try_clone().expect("log"))
             .stderr(out)
