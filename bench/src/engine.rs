@@ -116,6 +116,7 @@ async fn register_builds(db: &Db, now: i64) -> anyhow::Result<()> {
             url: String::new(),
             details: "{}".into(),
             reported_at: now,
+            reported_by: "token:bench-ci".into(),
         };
         store::artifacts::insert_check(&mut tx, &check).await?;
     }

@@ -309,7 +309,7 @@ async fn start_session(
     let user = match user {
         Some(user) if matches && user.disabled == 0 => user,
         other => {
-            let reason = match other {
+            let reason = match &other {
                 None => "unknown user",
                 Some(user) if user.disabled != 0 => "user disabled",
                 Some(_) => "wrong password",
@@ -317,7 +317,10 @@ async fn start_session(
             limits.failed(name, caller.ip, now);
             let mut tx = state.db.begin().await?;
             store::audit::append(&mut tx, &refused(caller, name, reason), now).await?;
-            store::sign_in_backoff::failed(&mut tx, &account, rate_limit::ACCOUNT_BACKOFF, now).await?;
+            // Only real accounts back off in the store: made-up names cannot fill it.
+            if other.is_some() {
+                store::sign_in_backoff::failed(&mut tx, &account, rate_limit::ACCOUNT_BACKOFF, now).await?;
+            }
             tx.commit().await?;
             return Err(ApiError::Unauthorized("wrong name or password".into()));
         }
