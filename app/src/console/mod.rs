@@ -14,6 +14,7 @@ use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
 use crate::error_text;
+use crate::gates::gate_icon;
 
 use crate::viewer_time::{clock_time, provide_viewer_zone, ViewerZone};
 use crate::wide_table::WideTable;
@@ -549,7 +550,7 @@ fn UndecidedItem(
     view! {
         <li class=format!("undecided gate-{}", gate.state)>
             <span class="what">
-                <strong>{format!("? {} of {} {}", gate.gate, gate.service, gate.state)}</strong>
+                <strong>{format!("{} {} of {} {}", gate_icon(&gate.state), gate.gate, gate.service, gate.state)}</strong>
                 " on "
                 <a href=format!("/trains/{}", gate.train_id)>{gate.train.clone()}</a>
                 {(!gate.detail.is_empty()).then(|| format!(" — {}", gate.detail))}
