@@ -60,9 +60,8 @@ impl Principal {
                 permission.roles().iter().any(|role| bindings.iter().any(|binding| binding.grants(*role, domain)))
             }
             Principal::Token { scopes, domains, .. } => {
-                // A `read` token also reads the feed; a feed token reads nothing else.
-                let scoped = permission.scope().is_some_and(|scope| scopes.contains(&scope))
-                    || (permission == Permission::ReadFeed && scopes.contains(&Scope::Read));
+                // A `read` token also reads the feed, a `ci` token registers and reports.
+                let scoped = scopes.iter().any(|scope| scope.carries(permission));
                 // A domain-limited token reads only what belongs to its domains: views
                 // of every domain (`None`) are closed to it unless filtered for it.
                 let in_domain = match domain {
@@ -93,10 +92,7 @@ impl Principal {
     /// Whether a token's scopes carry `permission` in some domain.
     fn token_scope_allows(&self, permission: Permission) -> bool {
         match self {
-            Principal::Token { scopes, .. } => {
-                permission.scope().is_some_and(|scope| scopes.contains(&scope))
-                    || (permission == Permission::ReadFeed && scopes.contains(&Scope::Read))
-            }
+            Principal::Token { scopes, .. } => scopes.iter().any(|scope| scope.carries(permission)),
             _ => false,
         }
     }
@@ -137,7 +133,7 @@ impl Principal {
             ));
         }
         if let (Some(limits), None, Principal::Token { scopes, .. }) = (self.limited_to(), domain, self) {
-            if permission.scope().is_some_and(|scope| scopes.contains(&scope)) {
+            if scopes.iter().any(|scope| scope.carries(permission)) {
                 return Err(Denied::Forbidden(format!(
                     "{} is limited to domain {}; it cannot read views of every domain: ask for one of its domains \
                      (e.g. ?domain={}) or use a token for every domain",

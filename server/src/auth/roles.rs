@@ -82,17 +82,21 @@ pub enum Scope {
     /// a URL may carry, since calendar apps cannot send headers.
     #[serde(rename = "feed:read")]
     FeedRead,
+    /// What a CI pipeline does: register artifacts and report their checks
+    /// and scans (`artifacts:write` and `checks:write` together).
+    #[serde(rename = "ci")]
+    Ci,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 5] =
-        [Scope::Read, Scope::ArtifactsWrite, Scope::ChecksWrite, Scope::IncidentsWrite, Scope::FeedRead];
+    pub const ALL: [Scope; 6] =
+        [Scope::Read, Scope::ArtifactsWrite, Scope::ChecksWrite, Scope::IncidentsWrite, Scope::FeedRead, Scope::Ci];
 
     /// The scope named `text`.
     pub fn parse(text: &str) -> Result<Self, String> {
         Self::ALL.into_iter().find(|scope| scope.as_str() == text).ok_or_else(|| {
             format!(
-                "unknown scope \"{text}\"; scopes are read, artifacts:write, checks:write, incidents:write and feed:read"
+                "unknown scope \"{text}\"; scopes are read, artifacts:write, checks:write, incidents:write, feed:read and ci"
             )
         })
     }
@@ -104,7 +108,18 @@ impl Scope {
             Scope::ChecksWrite => "checks:write",
             Scope::IncidentsWrite => "incidents:write",
             Scope::FeedRead => "feed:read",
+            Scope::Ci => "ci",
         }
+    }
+
+    /// Whether a token with this scope may do `permission` (in its domains).
+    pub fn carries(self, permission: Permission) -> bool {
+        permission.scope() == Some(self)
+            || matches!(
+                (self, permission),
+                (Scope::Read, Permission::ReadFeed)
+                    | (Scope::Ci, Permission::RegisterArtifacts | Permission::ReportChecks)
+            )
     }
 }
 

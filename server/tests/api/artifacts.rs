@@ -134,6 +134,18 @@ async fn checks_and_scans_are_recorded_against_the_artifact(backend: Backend) {
     let (_, text) = app.get(&format!("/api/v1/artifacts/{id}")).await;
     let artifact: Value = serde_json::from_str(&text).expect("json");
     assert_eq!(artifact["checks"].as_array().expect("checks").len(), 2, "nothing was recorded");
+
+    // The `ci` scope is what a pipeline needs: register builds and report their checks.
+    let ci = crate::helpers::create_token(&app.anonymous, &app.address, &app.admin_cookie, &["ci"]).await;
+    let check = json!({ "kind": "tests", "name": "integration", "status": "passed" });
+    let path = format!("{}/api/v1/artifacts/{id}/checks", app.address);
+    let response = app.anonymous.post(&path).bearer_auth(&ci).json(&check).send().await.expect("request");
+    assert_eq!(response.status().as_u16(), 201);
+    let reported: Value = response.json().await.expect("json");
+    assert_eq!(reported["reported_by"], "token:test-ci");
+    let read = crate::helpers::create_token(&app.anonymous, &app.address, &app.admin_cookie, &["read"]).await;
+    let response = app.anonymous.post(&path).bearer_auth(&read).json(&check).send().await.expect("request");
+    assert_eq!(response.status().as_u16(), 403, "a read token reports nothing");
 }
 on_both_backends!(checks_are_recorded, checks_and_scans_are_recorded_against_the_artifact);
 
