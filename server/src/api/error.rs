@@ -78,6 +78,12 @@ impl From<RuntimeError> for ApiError {
     }
 }
 
+impl From<crate::auth::rate_limit::Refused> for ApiError {
+    fn from(refused: crate::auth::rate_limit::Refused) -> Self {
+        Self::TooManyRequests(refused.message.to_owned(), refused.retry_after_s)
+    }
+}
+
 impl From<crate::auth::password::HashRefusal> for ApiError {
     fn from(refusal: crate::auth::password::HashRefusal) -> Self {
         match refusal {

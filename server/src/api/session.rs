@@ -223,9 +223,7 @@ pub async fn change_password(
     };
     // Guessing the current password from a stolen session backs off like signing in does.
     let now = to_ms(state.clock.now());
-    if let Err(refused) = state.auth.limits.admit(name, caller.ip, now) {
-        return Err(ApiError::TooManyRequests(refused.message.to_owned(), refused.retry_after_s));
-    }
+    state.auth.limits.admit(name, caller.ip, now)?;
     let (current, stored, new) = (change.current, user.password_hash.clone(), change.new);
     let hash = password::bounded(move || password::verify(&current, &stored).then(|| password::hash(&new)).transpose())
         .await?
@@ -289,7 +287,7 @@ async fn start_session(
             store::audit::append(&mut tx, &entry, now).await?;
             tx.commit().await?;
         }
-        return Err(ApiError::TooManyRequests(refused.message.to_owned(), refused.retry_after_s));
+        return Err(refused.into());
     }
     // No account can have a name outside the rules: refuse it without a lookup or a hash.
     let user = if users::is_valid_name(name) {

@@ -85,15 +85,7 @@ impl Principal {
                 Permission::Administer => self.can(permission, None),
                 _ => permission.roles().iter().any(|role| bindings.iter().any(|binding| binding.role == *role)),
             },
-            Principal::Token { .. } => self.token_scope_allows(permission),
-        }
-    }
-
-    /// Whether a token's scopes carry `permission` in some domain.
-    fn token_scope_allows(&self, permission: Permission) -> bool {
-        match self {
             Principal::Token { scopes, .. } => scopes.iter().any(|scope| scope.carries(permission)),
-            _ => false,
         }
     }
 
