@@ -39,6 +39,12 @@ mod port {
         Invalid(String),
         /// What was asked for does not exist (404).
         NotFound(String),
+        /// The request contradicts what is stored, e.g. an action the train no longer allows (409).
+        Conflict(String),
+        /// Too many attempts; try again after this many seconds (429).
+        TooManyRequests(String, u64),
+        /// A dependency is down; trying again shortly may work (503).
+        Unavailable(String),
         /// Something failed on the server's side (500, already logged).
         Failed(String),
     }
@@ -208,6 +214,15 @@ mod port {
                 BackendError::Forbidden(message) => (403, message),
                 BackendError::Invalid(message) => (400, message),
                 BackendError::NotFound(message) => (404, message),
+                BackendError::Conflict(message) => (409, message),
+                BackendError::TooManyRequests(message, retry_after_s) => {
+                    crate::status::retry_after(retry_after_s);
+                    (429, message)
+                }
+                BackendError::Unavailable(message) => {
+                    crate::status::retry_after(5);
+                    (503, message)
+                }
                 BackendError::Failed(message) => (500, message),
             };
             crate::status::respond_with(code);

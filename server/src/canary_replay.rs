@@ -37,7 +37,7 @@ pub fn analyze(args: &CanaryArgs) -> anyhow::Result<serde_json::Value> {
     let baseline = read_samples(&args.baseline)?;
     let canary = read_samples(&args.canary)?;
     let policy = MetricPolicy {
-        direction: args.direction,
+        direction: args.direction.into(),
         allowed_increase: args.allowed_increase,
         allowed_decrease: args.allowed_decrease,
         confidence: args.confidence,

@@ -102,7 +102,7 @@ pub struct CanaryArgs {
     pub canary: PathBuf,
     /// Which change counts against the canary.
     #[arg(long, value_enum, default_value = "increase")]
-    pub direction: crate::analysis::Direction,
+    pub direction: DirectionArg,
     /// Tolerated increase relative to the baseline median (0.1 = 10%).
     #[arg(long, default_value_t = 0.0)]
     pub allowed_increase: f64,
@@ -202,4 +202,22 @@ fn parse_proxy(text: &str) -> Result<ipnet::IpNet, String> {
     text.parse::<ipnet::IpNet>()
         .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
         .map_err(|_| format!("\"{text}\" is neither an IP address nor a CIDR range like 10.0.0.0/8"))
+}
+
+/// `--direction`: the analysis's [`Direction`](crate::analysis::Direction), spelt for the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DirectionArg {
+    Increase,
+    Decrease,
+    Either,
+}
+
+impl From<DirectionArg> for crate::analysis::Direction {
+    fn from(arg: DirectionArg) -> Self {
+        match arg {
+            DirectionArg::Increase => Self::Increase,
+            DirectionArg::Decrease => Self::Decrease,
+            DirectionArg::Either => Self::Either,
+        }
+    }
 }

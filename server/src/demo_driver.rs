@@ -12,10 +12,11 @@ use chrono::Duration as Span;
 use tokio::sync::watch;
 
 use crate::clock::Clock;
-use crate::engine::{Environment, RolloutStep, TrainRun};
-use crate::runtime;
-use crate::store::{self, artifacts::Artifact, artifacts::Check, trains::NewTrain, trains::Transition, Db};
+use crate::engine::{Environment, RolloutStep};
+use crate::service;
+use crate::store::{self, artifacts::Artifact, artifacts::Check, trains::NewTrain, Db};
 use crate::time::to_ms;
+use crate::train_kind::TrainKind;
 use crate::train_state::TrainState;
 
 /// The demo definition whose trains are driven live.
@@ -84,19 +85,21 @@ async fn keep_one_in_flight(
             cutover_closes_at: cutover_at + Span::minutes(10).num_milliseconds(),
         };
         if let Some(id) = store::trains::insert_if_absent(tx, &train, now).await? {
-            let change = Transition {
-                from: TrainState::Scheduled,
-                to: TrainState::Planning,
-                at: now,
+            let opening = service::trains::Opening {
+                train_id: &id,
+                definition,
+                kind: TrainKind::Regular,
+                cutover_at,
+                planning_closes_at: now + planning_ms,
                 actor: "demo",
                 reason: "live demo train opened (rollout in seconds)",
+                demo_pace: Some(service::trains::DemoPace {
+                    rollout: live_rollout(),
+                    monitoring_ms: 20_000,
+                    burn_check_ms: LIVE_BURN_CHECK_MS,
+                }),
             };
-            store::trains::transition(tx, &id, change).await?;
-            let run = TrainRun {
-                burn_check_ms: LIVE_BURN_CHECK_MS,
-                ..TrainRun::opened(&id, cutover_at, live_rollout(), 20_000)
-            };
-            runtime::start_in(tx, &run, now + planning_ms, now).await?;
+            service::trains::open(tx, opening, now).await?;
         }
     }
     Ok(())

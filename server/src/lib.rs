@@ -1,7 +1,6 @@
 //! Railyard's server: configuration, start-up, the HTTP surface, the SQL
 //! store, cadences, the scheduler and trains-as-code.
 
-pub mod analysis;
 pub mod api;
 pub mod artifacts;
 pub mod assets;
@@ -12,12 +11,10 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod demo_driver;
-pub mod engine;
 pub mod fleet;
 pub mod ics;
 pub mod integrations;
 pub mod leadership;
-pub mod links;
 pub mod markdown;
 pub mod pages;
 pub mod postmortem;
@@ -25,11 +22,11 @@ pub mod read_cache;
 pub mod release_notes;
 pub mod routes;
 pub mod runtime;
-pub mod schedule;
 pub mod scheduler;
+pub mod service;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
-pub mod time;
-pub mod train_kind;
-pub mod train_state;
+
+/// The pure domain (engine, canary analysis, cadences, trains-as-code), under the paths the server has always used.
+pub use railyard_domain::{analysis, cadence, engine, links, time, train_kind, train_state};

@@ -19,12 +19,10 @@ use serde_json::json;
 use super::trains::{train_json, TrainJson};
 use super::{ApiError, ApiState};
 use crate::auth::{Caller, Permission};
-use crate::engine::{default_rollout, RolloutStep, TrainRun};
-use crate::runtime;
-use crate::store::{self, trains::Transition};
+use crate::service;
+use crate::store;
 use crate::time::to_ms;
 use crate::train_kind::TrainKind;
-use crate::train_state::TrainState;
 
 /// Most candidates one emergency train may carry.
 const MAX_CANDIDATES: usize = 20;
@@ -185,17 +183,17 @@ async fn open_on_demand(state: &ApiState, caller: &Caller, wanted: OnDemand<'_>)
         store::trains::insert_on_demand(&mut tx, &definition.id, kind, wanted.artifacts, reason, cutover, now).await?;
     let actor = caller.principal.actor();
     let opened = format!("{kind} train started by {actor}: {reason}");
-    let change =
-        Transition { from: TrainState::Scheduled, to: TrainState::Planning, at: now, actor: &actor, reason: &opened };
-    store::trains::transition(&mut tx, &id, change).await?;
-    let policy = store::kinds::policy(&mut tx, kind).await?;
-    let rollout: Vec<RolloutStep> = serde_json::from_str(&definition.rollout).unwrap_or_default();
-    let rollout = policy.rollout(if rollout.is_empty() { default_rollout() } else { rollout });
-    let run = TrainRun {
-        overrides_allowed: definition.overrides_allowed(),
-        ..TrainRun::opened(&id, now, rollout, policy.monitoring_ms(definition.monitoring_ms))
+    let opening = service::trains::Opening {
+        train_id: &id,
+        definition: &definition,
+        kind,
+        cutover_at: now,
+        planning_closes_at: now,
+        actor: &actor,
+        reason: &opened,
+        demo_pace: None,
     };
-    runtime::start_in(&mut tx, &run, now, now).await?;
+    service::trains::open(&mut tx, opening, now).await?;
     let action = if kind == TrainKind::Rehearsal { "train.rehearsal_started" } else { "train.emergency_started" };
     let entry = caller.audit(action, &format!("train:{id}")).change(
         &serde_json::Value::Null,

@@ -2,12 +2,11 @@
 //! reports on them. Parsing and policy here are pure; storage is in
 //! `store::artifacts`, HTTP in `api::artifacts`.
 
-pub mod checks;
 pub mod contracts;
 pub mod registration;
 pub mod sarif;
 
-pub use checks::{CheckKind, CheckStatus};
 pub use contracts::Contracts;
+pub use railyard_domain::checks::{self, CheckKind, CheckStatus};
 pub use registration::{Change, ChangeKind, Digest, Migration, NewArtifact, NewArtifactRequest};
 pub use sarif::{SarifSummary, SeverityCounts};

@@ -7,12 +7,12 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 
 use super::graph::Graph;
-use super::manifest::{Fleet, FreezeSchedule, FreezeSpec, Problem};
-use crate::schedule::resolve_local;
+use crate::cadence::resolve_local;
 use crate::store::{
     self, definitions::Definition, domains::Domain, freezes::Freeze, services::Service, Conn, Db, DbError,
 };
 use crate::time::to_ms;
+use railyard_domain::manifest::{Fleet, FreezeSchedule, FreezeSpec, Problem};
 
 /// What applying changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -3,11 +3,10 @@
 
 mod apply;
 pub mod demo;
-pub mod graph;
-mod manifest;
+pub use railyard_domain::graph;
 
 pub use apply::{apply, stored_freeze, ApplyError, ApplySummary};
-pub use manifest::{
+pub use railyard_domain::manifest::{
     parse, parse_freeze, AtomicGroup, DomainSpec, Fleet, FreezeEntry, FreezeSchedule, FreezeSpec, Problem, ServiceSlo,
     ServiceSpec, TrainSpec, COMPLIANCE_GATE, CONTRACT_GATE, ERROR_BUDGET_GATE, OBSERVABILITY_GATE, SCHEMA_GATE,
 };

@@ -10,7 +10,6 @@ use super::budgets::Watched;
 use super::FleetIntegrations;
 use crate::analysis::budget::{budget, burn_rate, Counts};
 use crate::clock::Clock;
-use crate::fleet::ServiceSlo;
 use crate::store::{self, budget_samples::BudgetSample, definitions::Definition, measurements::Measurement};
 
 /// The grid the samples sit on.
@@ -32,7 +31,7 @@ impl FleetIntegrations {
         drop(conn);
         let mut stored = 0;
         for service in services {
-            let Some(slo) = ServiceSlo::parse_stored(&service.slo) else { continue };
+            let Some(slo) = service.declared_slo() else { continue };
             match self.sample_service(&service.id, Watched { service: service.name.clone(), slo }, now).await {
                 Ok(count) => stored += count,
                 Err(error) => {

@@ -29,7 +29,7 @@ impl FleetIntegrations {
         let mut watched = Vec::new();
         for candidate in run.candidates.iter().filter(|c| c.boarded()) {
             let service = store::services::by_name(&mut conn, &candidate.service).await?;
-            if let Some(slo) = service.and_then(|s| ServiceSlo::parse_stored(&s.slo)) {
+            if let Some(slo) = service.and_then(|s| s.declared_slo()) {
                 watched.push(Watched { service: candidate.service.clone(), slo });
             }
         }
@@ -90,7 +90,7 @@ impl FleetIntegrations {
         let definition = self.definition_of(&mut conn, train_id).await?;
         let service = store::services::by_name(&mut conn, service_name).await?.context("the service is gone")?;
         drop(conn);
-        let Some(slo) = ServiceSlo::parse_stored(&service.slo) else {
+        let Some(slo) = service.declared_slo() else {
             return Ok(GateOutcome::Failed(format!(
                 "{service_name} has no SLO, so its error budget is unknown; declare one in its trains-as-code entry"
             )));

@@ -7,7 +7,6 @@ use std::collections::{BTreeMap, HashMap};
 use app::budgets::{BudgetLine, BudgetsView, DomainBudgets, ServiceBudgetView, TrainCost, FAST_BURN, SLOW_BURN};
 use app::chart::{Marker, Rule, Series, TimeChart};
 
-use crate::fleet::ServiceSlo;
 use crate::store::{self, budget_samples::BudgetSample, services::Service, Db};
 use crate::time::span_words;
 
@@ -40,7 +39,7 @@ pub async fn overview(db: &Db) -> anyhow::Result<BudgetsView> {
 pub async fn service(db: &Db, name: &str, now: i64) -> anyhow::Result<Option<ServiceBudgetView>> {
     let mut conn = db.acquire().await?;
     let Some(service) = store::services::by_name(&mut conn, name).await? else { return Ok(None) };
-    let Some(slo) = ServiceSlo::parse_stored(&service.slo) else { return Ok(None) };
+    let Some(slo) = service.declared_slo() else { return Ok(None) };
     let since = now - slo.slo.window_ms;
     let samples = store::budget_samples::of_service(&mut conn, name, since).await?;
     let trains = store::trains::carrying_between(&mut conn, &service.id, since, now + 1).await?;
@@ -125,7 +124,7 @@ pub async fn service(db: &Db, name: &str, now: i64) -> anyhow::Result<Option<Ser
 
 /// The overview's line for `service`, or `None` without an SLO.
 fn line_of(service: &Service, domain: &str, sample: Option<&BudgetSample>) -> Option<BudgetLine> {
-    let slo = ServiceSlo::parse_stored(&service.slo)?;
+    let slo = service.declared_slo()?;
     Some(BudgetLine {
         service: service.name.clone(),
         domain: domain.to_owned(),

@@ -10,7 +10,7 @@ use app::calendar::{
 use chrono::{Duration, NaiveDate};
 use chrono_tz::Tz;
 
-use crate::schedule::Window;
+use crate::cadence::Window;
 use crate::store::{self, freezes::Freeze, Db};
 use crate::time::{from_ms, to_ms};
 

@@ -9,7 +9,6 @@ use app::budgets::{BudgetState, SLOW_BURN};
 use app::dashboard::{Countdown, Dashboard, DomainBudgetStatus, KindKpis, Kpi, KpiUnit, NextCutover};
 
 use crate::engine::{Environment, TrainRun};
-use crate::fleet::ServiceSlo;
 use crate::store::{self, Db};
 use crate::train_kind::TrainKind;
 
@@ -121,8 +120,7 @@ pub async fn build(db: &Db, now: i64, domain: Option<&str>) -> anyhow::Result<Da
                 lowest: None,
                 consumed: kpi("M7", "budget spent per train", KpiUnit::Ratio, false, &consumed, now),
             };
-            for service in services.iter().filter(|s| s.domain_id == d.id && ServiceSlo::parse_stored(&s.slo).is_some())
-            {
+            for service in services.iter().filter(|s| s.domain_id == d.id && s.declared_slo().is_some()) {
                 status.services += 1;
                 let Some(sample) = samples.iter().find(|s| s.service == service.name) else { continue };
                 match BudgetState::of(Some(sample.remaining), sample.burn_rate) {

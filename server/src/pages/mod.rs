@@ -113,11 +113,10 @@ impl FromApi for BackendError {
             ApiError::Unauthorized(_) => BackendError::SignInRequired,
             ApiError::Forbidden(message) => BackendError::Forbidden(message),
             ApiError::NotFound(message) => BackendError::NotFound(message),
-            ApiError::BadRequest(message)
-            | ApiError::Conflict(message)
-            | ApiError::Rejected(_, message)
-            | ApiError::TooManyRequests(message, _)
-            | ApiError::Unavailable(message) => BackendError::Invalid(message),
+            ApiError::BadRequest(message) | ApiError::Rejected(_, message) => BackendError::Invalid(message),
+            ApiError::Conflict(message) => BackendError::Conflict(message),
+            ApiError::TooManyRequests(message, retry_after_s) => BackendError::TooManyRequests(message, retry_after_s),
+            ApiError::Unavailable(message) => BackendError::Unavailable(message),
             ApiError::Internal(error) => {
                 tracing::error!(error = format!("{error:#}"), "a page's request failed");
                 BackendError::Failed("Something failed on the server; it has been logged. Please try again.".into())

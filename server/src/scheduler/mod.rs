@@ -15,15 +15,14 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use tokio::sync::watch;
 use tracing::Instrument;
 
+use crate::cadence::Cadence;
 use crate::clock::Clock;
-use crate::engine::{default_rollout, RolloutStep, TrainRun};
 use crate::leadership::{self, Fence};
-use crate::runtime;
-use crate::schedule::Cadence;
 use crate::store::{self, Db, DbError};
 use crate::time::to_ms;
 use crate::train_kind::TrainKind;
 use crate::train_state::TrainState;
+use crate::{runtime, service};
 
 pub use plan::{plan_trains, Planned};
 
@@ -109,39 +108,34 @@ pub async fn tick(
         }
         let mut tx = db.begin().await?;
         for train in &due {
-            let missed = train.cutover_closes_at <= now_ms;
-            let change = store::trains::Transition {
-                from: TrainState::Scheduled,
-                to: if missed { TrainState::Skipped } else { TrainState::Planning },
-                at: now_ms,
-                actor: ACTOR,
-                reason: if missed {
-                    "missed: Railyard was not running during the cutover window"
-                } else {
-                    "planning window opened"
-                },
-            };
-            if store::trains::transition(&mut tx, &train.id, change).await? {
-                if missed {
+            if train.cutover_closes_at <= now_ms {
+                let change = store::trains::Transition {
+                    from: TrainState::Scheduled,
+                    to: TrainState::Skipped,
+                    at: now_ms,
+                    actor: ACTOR,
+                    reason: "missed: Railyard was not running during the cutover window",
+                };
+                if store::trains::transition(&mut tx, &train.id, change).await? {
                     report.skipped += 1;
-                } else {
-                    if let Some(definition) = store::definitions::by_id(&mut tx, &train.definition_id).await? {
-                        let rollout: Vec<RolloutStep> = serde_json::from_str(&definition.rollout).unwrap_or_default();
-                        let rollout = if rollout.is_empty() { default_rollout() } else { rollout };
-                        // A train follows its kind's policy (a rehearsal never gets a production step).
-                        let kind = train.kind.parse().unwrap_or(TrainKind::Regular);
-                        let policy = store::kinds::policy(&mut tx, kind).await?;
-                        let monitoring_ms = policy.monitoring_ms(definition.monitoring_ms);
-                        let rollout = policy.rollout(rollout);
-                        let run = TrainRun {
-                            overrides_allowed: definition.overrides_allowed(),
-                            ..TrainRun::opened(&train.id, train.cutover_at, rollout, monitoring_ms)
-                        };
-                        let planning_closes_at = (train.cutover_at - definition.preflight_ms).max(now_ms);
-                        runtime::start_in(&mut tx, &run, planning_closes_at, now_ms).await?;
-                    }
-                    report.opened += 1;
                 }
+                continue;
+            }
+            // Trains reference their definition, so it is always there.
+            let definition =
+                store::definitions::by_id(&mut tx, &train.definition_id).await?.ok_or(DbError::NotFound)?;
+            let opening = service::trains::Opening {
+                train_id: &train.id,
+                definition: &definition,
+                kind: train.kind.parse().unwrap_or(TrainKind::Regular),
+                cutover_at: train.cutover_at,
+                planning_closes_at: (train.cutover_at - definition.preflight_ms).max(now_ms),
+                actor: ACTOR,
+                reason: "planning window opened",
+                demo_pace: None,
+            };
+            if service::trains::open(&mut tx, opening, now_ms).await? {
+                report.opened += 1;
             }
         }
         fence.hold(&mut tx).await?;

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::SchedulerConfig;
-use crate::schedule::Cadence;
+use crate::cadence::Cadence;
 use crate::store::definitions::Definition;
 use crate::store::trains::NewTrain;
 use crate::time::{from_ms, to_ms};

@@ -3,7 +3,7 @@
 use chrono::NaiveDate;
 
 use super::{Conn, DbError};
-use crate::schedule::{freeze_windows, Cadence, Window};
+use crate::cadence::{freeze_windows, Cadence, Window};
 
 /// A stored freeze, one-off or recurring.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]

@@ -23,6 +23,11 @@ impl Service {
     pub fn callees(&self) -> Vec<String> {
         serde_json::from_str(&self.calls).unwrap_or_default()
     }
+
+    /// Its SLO with the queries that measure it; `None` when it declares none.
+    pub fn declared_slo(&self) -> Option<crate::fleet::ServiceSlo> {
+        serde_json::from_str(&self.slo).ok()
+    }
 }
 
 /// The service called `name`, if any.

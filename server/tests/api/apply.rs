@@ -54,7 +54,7 @@ async fn applying_the_same_file_twice_changes_nothing(backend: Backend) {
     assert_eq!(second, ApplySummary { created: 0, updated: 0, unchanged: 7, changes: Vec::new() });
     assert_eq!(snapshot(&db).await, before, "not even a timestamp moved");
 }
-on_both_backends!(apply_is_idempotent, applying_the_same_file_twice_changes_nothing);
+on_both_backends!(applying_the_same_file_twice_changes_nothing);
 
 async fn a_changed_file_updates_only_what_changed(backend: Backend) {
     let (db, _database) = fresh_store(backend).await;
@@ -79,7 +79,7 @@ async fn a_changed_file_updates_only_what_changed(backend: Backend) {
     assert_eq!(after["sha256"], digest.as_str(), "the exact file applied");
     assert_eq!(after["changes"], serde_json::json!(["updated train payments-weekly"]), "{after}");
 }
-on_both_backends!(apply_updates_changes, a_changed_file_updates_only_what_changed);
+on_both_backends!(a_changed_file_updates_only_what_changed);
 
 async fn refused(backend: Backend, text: &str) -> Vec<String> {
     let (db, _database) = fresh_store(backend).await;
@@ -126,7 +126,7 @@ async fn bad_input_is_refused_naming_the_field_and_storing_nothing(backend: Back
         assert!(problems.iter().any(|p| p.contains(expected)), "expected {expected:?} in {problems:?}");
     }
 }
-on_both_backends!(apply_refuses_bad_input, bad_input_is_refused_naming_the_field_and_storing_nothing);
+on_both_backends!(bad_input_is_refused_naming_the_field_and_storing_nothing);
 
 /// FLEET with `calls` lines added to services.
 fn with_calls(calls: &[(&str, &str)]) -> String {
@@ -166,7 +166,7 @@ async fn a_dependency_cycle_is_refused_at_apply_with_the_cycle_named(backend: Ba
     let checkout = server::store::services::by_name(&mut conn, "checkout").await.expect("query").expect("checkout");
     assert_eq!(checkout.callees(), vec!["ledger".to_owned()], "the declared call is stored");
 }
-on_both_backends!(dependency_cycles, a_dependency_cycle_is_refused_at_apply_with_the_cycle_named);
+on_both_backends!(a_dependency_cycle_is_refused_at_apply_with_the_cycle_named);
 
 #[test]
 fn the_apply_command_reports_problems_and_exits_non_zero() {

@@ -145,10 +145,7 @@ async fn an_exhausted_budget_defers_a_candidate_and_a_fast_burn_rolls_the_canary
     assert!((domain - (consumed + ledger) / 2.0).abs() < 1e-9, "M7 per domain is the mean over measured services");
     assert_eq!(sample(&metrics, "railyard_error_budget_overspent_train_ratio"), 0.0, "M7: none spent 20%");
 }
-on_both_backends!(
-    budget_gate_and_fast_burn,
-    an_exhausted_budget_defers_a_candidate_and_a_fast_burn_rolls_the_canary_back
-);
+on_both_backends!(an_exhausted_budget_defers_a_candidate_and_a_fast_burn_rolls_the_canary_back);
 
 async fn a_healthy_train_records_its_rollout_figures(backend: Backend) {
     let app = spawn_app(backend, false).await;
@@ -205,7 +202,7 @@ async fn a_healthy_train_records_its_rollout_figures(backend: Backend) {
     assert!(sample(&metrics, "railyard_latency_delta_ratio_mean").abs() < 0.05, "M8");
     assert!(sample(&metrics, "railyard_error_budget_remaining_ratio{service=\"checkout\"}") > 0.7);
 }
-on_both_backends!(healthy_rollout_figures, a_healthy_train_records_its_rollout_figures);
+on_both_backends!(a_healthy_train_records_its_rollout_figures);
 
 async fn the_budget_pages_chart_the_sampled_history_with_the_trains_marked(backend: Backend) {
     let app = spawn_app(backend, false).await;
@@ -281,7 +278,7 @@ async fn the_budget_pages_chart_the_sampled_history_with_the_trains_marked(backe
     assert_eq!(status, 404, "{html}");
     assert!(html.contains("no service \"nonexistent\" with an SLO"), "{html}");
 }
-on_both_backends!(budget_pages, the_budget_pages_chart_the_sampled_history_with_the_trains_marked);
+on_both_backends!(the_budget_pages_chart_the_sampled_history_with_the_trains_marked);
 
 async fn the_gate_board_shows_each_train_s_gates_and_drills_into_their_evidence(backend: Backend) {
     let app = spawn_app(backend, false).await;
@@ -317,7 +314,7 @@ async fn the_gate_board_shows_each_train_s_gates_and_drills_into_their_evidence(
     let (status, _) = app.get("/gates?domain=nowhere").await;
     assert_eq!(status, 404);
 }
-on_both_backends!(gate_board, the_gate_board_shows_each_train_s_gates_and_drills_into_their_evidence);
+on_both_backends!(the_gate_board_shows_each_train_s_gates_and_drills_into_their_evidence);
 
 async fn an_errored_gate_waits_in_the_console_until_a_release_manager_waives_it(backend: Backend) {
     let app = spawn_app(backend, false).await;
@@ -374,7 +371,7 @@ async fn an_errored_gate_waits_in_the_console_until_a_release_manager_waives_it(
     let (_, html) = app.get(&format!("/trains/{train_id}")).await;
     assert!(html.contains("⚑ tests: waived"), "the train page shows the waiver");
 }
-on_both_backends!(waive_undecided_gate, an_errored_gate_waits_in_the_console_until_a_release_manager_waives_it);
+on_both_backends!(an_errored_gate_waits_in_the_console_until_a_release_manager_waives_it);
 
 /// Opens the day's train over FLEET with passing builds and works it until it reaches `phase`.
 async fn train_in_phase(app: &TestApp, integrations: &FleetIntegrations, phase: &str) -> (String, i64) {
@@ -443,8 +440,8 @@ async fn the_console_s_promote_and_roll_back_move_the_train_and_its_page_says_so
     assert!(html.contains("phase phase-rolled_back"), "the page shows the rollback");
     assert!(html.contains("checkout errors in the logs"), "with the reason in the timeline");
     assert!(html.contains("train.operator_action"), "and in the audit trail");
+    let (status, text) = app.call_rpc(&rm, "operate_train", &act("promote", "")).await;
+    assert_eq!(status, 409, "a rolled-back train refuses a promote as a conflict, not as a bad request: {text}");
+    assert!(text.contains("rolled"), "and says why: {text}");
 }
-on_both_backends!(
-    console_promote_and_roll_back,
-    the_console_s_promote_and_roll_back_move_the_train_and_its_page_says_so
-);
+on_both_backends!(the_console_s_promote_and_roll_back_move_the_train_and_its_page_says_so);

@@ -131,7 +131,7 @@ async fn a_train_waits_for_approvers_and_a_rejected_candidate_misses_it(backend:
     let rejection = events.iter().find(|e| e.reason.contains("checkout missed the train")).expect("the rejection");
     assert_eq!(rejection.actor, "user:carol", "the timeline names the approver whose decision moved the train");
 }
-on_both_backends!(compliance_gate, a_train_waits_for_approvers_and_a_rejected_candidate_misses_it);
+on_both_backends!(a_train_waits_for_approvers_and_a_rejected_candidate_misses_it);
 
 async fn an_irreversible_migration_needs_a_sign_off_and_makes_the_train_roll_forward_only(backend: Backend) {
     let app = spawn_app(backend, false).await;
@@ -162,7 +162,7 @@ async fn an_irreversible_migration_needs_a_sign_off_and_makes_the_train_roll_for
     assert_eq!(status, 201);
     assert_ne!(runtime::load(&app.db, &train_id).await.expect("state").phase, TrainState::Preflight, "signed off");
 }
-on_both_backends!(schema_gate, an_irreversible_migration_needs_a_sign_off_and_makes_the_train_roll_forward_only);
+on_both_backends!(an_irreversible_migration_needs_a_sign_off_and_makes_the_train_roll_forward_only);
 
 async fn approvals_that_never_come_are_reminded_then_expire_at_cutover(backend: Backend) {
     let app = spawn_app(backend, false).await;
@@ -194,4 +194,4 @@ async fn approvals_that_never_come_are_reminded_then_expire_at_cutover(backend: 
     let artifact = store::artifacts::by_id(&mut conn, &ledger).await.expect("query").expect("artifact");
     assert_eq!(artifact.rejected_at, None, "an unapproved candidate is carried, not rejected");
 }
-on_both_backends!(approval_expiry, approvals_that_never_come_are_reminded_then_expire_at_cutover);
+on_both_backends!(approvals_that_never_come_are_reminded_then_expire_at_cutover);

@@ -85,7 +85,7 @@ async fn a_contract_nobody_provides_blocks_the_train_naming_both_sides(backend: 
     let (_, detail) = app.get(&format!("/api/v1/trains/{second}")).await;
     assert!(detail.contains("the train is blocked by gate api_contract of checkout"), "{detail}");
 }
-on_both_backends!(contract_gate, a_contract_nobody_provides_blocks_the_train_naming_both_sides);
+on_both_backends!(a_contract_nobody_provides_blocks_the_train_naming_both_sides);
 
 #[tokio::test]
 async fn dropping_a_version_production_still_needs_blocks_the_provider_until_it_is_taken_off() {

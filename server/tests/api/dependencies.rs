@@ -95,4 +95,4 @@ async fn providers_deploy_first_and_a_rollback_undoes_consumers_first(backend: B
     assert!(html.contains("id=\"deps-title\""), "the train page draws the dependencies");
     assert!(html.contains("<strong>wallet</strong>: calls ledger; a change reaches checkout"), "and lists them");
 }
-on_both_backends!(rollout_order, providers_deploy_first_and_a_rollback_undoes_consumers_first);
+on_both_backends!(providers_deploy_first_and_a_rollback_undoes_consumers_first);

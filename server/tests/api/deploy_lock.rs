@@ -65,7 +65,7 @@ async fn a_train_waits_while_another_deploys_its_service_and_then_goes_on(backen
     let timeline = store::trains::events(&mut conn, &b).await.expect("timeline");
     assert!(timeline.iter().any(|e| e.reason.contains("going on")), "it says when it goes on");
 }
-on_both_backends!(deploy_lock, a_train_waits_while_another_deploys_its_service_and_then_goes_on);
+on_both_backends!(a_train_waits_while_another_deploys_its_service_and_then_goes_on);
 
 /// Two replicas deciding at once whether a step over the same service may
 /// start take turns: the second waits until the first has committed, then
@@ -90,4 +90,4 @@ async fn deciding_over_the_same_service_takes_turns(backend: Backend) {
         .expect("the second goes on once the first committed")
         .expect("joined");
 }
-on_both_backends!(rollout_decisions_take_turns, deciding_over_the_same_service_takes_turns);
+on_both_backends!(deciding_over_the_same_service_takes_turns);

@@ -97,7 +97,7 @@ async fn an_emergency_train_ships_listed_candidates_through_the_reduced_gates(ba
     assert_eq!(events[0].actor, "user:pat");
     assert!(events[0].reason.contains("emergency train started by user:pat: card outage"), "{}", events[0].reason);
 }
-on_both_backends!(emergency_trains, an_emergency_train_ships_listed_candidates_through_the_reduced_gates);
+on_both_backends!(an_emergency_train_ships_listed_candidates_through_the_reduced_gates);
 
 #[tokio::test]
 async fn the_console_offers_emergency_trains_for_operable_definitions_and_its_form_starts_one() {

@@ -84,4 +84,4 @@ async fn gitops_commits_each_step_and_a_rollback_restores_the_previous_tag(backe
     let bodies = git(&checkout, &["log", "-1", "--format=%b"]);
     assert!(bodies.contains(&format!("Train: {second}")), "{bodies}");
 }
-on_both_backends!(gitops_deployer, gitops_commits_each_step_and_a_rollback_restores_the_previous_tag);
+on_both_backends!(gitops_commits_each_step_and_a_rollback_restores_the_previous_tag);

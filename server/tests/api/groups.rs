@@ -121,7 +121,7 @@ async fn a_members_canary_regression_rolls_the_group_back_consumers_first(backen
         "providers deploy first; the rollback takes back every member of the group, consumers first"
     );
 }
-on_both_backends!(group_rollback, a_members_canary_regression_rolls_the_group_back_consumers_first);
+on_both_backends!(a_members_canary_regression_rolls_the_group_back_consumers_first);
 
 #[tokio::test]
 async fn a_member_failing_a_gate_carries_the_whole_group_and_the_rest_ships() {

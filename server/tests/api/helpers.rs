@@ -179,21 +179,21 @@ impl TestApp {
     }
 }
 
-/// Runs an async test body once per backend, as two separate tests.
+/// Runs the async test `$sentence` once per backend, as two tests named
+/// after it (`applying_the_same_file_twice_changes_nothing::on_sqlite`), so
+/// a failure prints the sentence.
 #[macro_export]
 macro_rules! on_both_backends {
-    ($name:ident, $body:path) => {
-        mod $name {
-            use super::*;
-
+    ($sentence:ident) => {
+        mod $sentence {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn on_sqlite() {
-                $body($crate::helpers::Backend::Sqlite).await;
+                super::$sentence($crate::helpers::Backend::Sqlite).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn on_postgres() {
-                $body($crate::helpers::Backend::Postgres).await;
+                super::$sentence($crate::helpers::Backend::Postgres).await;
             }
         }
     };

@@ -41,7 +41,7 @@ async fn a_lease_has_one_holder_until_it_expires_and_each_take_over_gets_the_nex
     let lease = store::leases::get(&mut conn, LEASE).await.expect("query").expect("stored");
     assert_eq!((lease.holder.as_str(), lease.term, lease.expires_at), ("a", 3, 26_000 + ttl));
 }
-on_both_backends!(lease_terms, a_lease_has_one_holder_until_it_expires_and_each_take_over_gets_the_next_term);
+on_both_backends!(a_lease_has_one_holder_until_it_expires_and_each_take_over_gets_the_next_term);
 
 /// Each replica's starts and stops of its workers, as "name:term:started|stopped".
 type Log = Arc<Mutex<Vec<String>>>;
@@ -110,7 +110,7 @@ async fn one_replica_leads_and_another_takes_over_within_the_ttl(backend: Backen
     let c_started = log.iter().position(|e| e == &format!("c:{term_c}:started"));
     assert!(b_stopped < c_started, "b's workers stopped before c's started: {log:?}");
 }
-on_both_backends!(takeover, one_replica_leads_and_another_takes_over_within_the_ttl);
+on_both_backends!(one_replica_leads_and_another_takes_over_within_the_ttl);
 
 async fn a_process_restarted_on_its_seat_reclaims_the_lease_at_once(backend: Backend) {
     let (db, _database) = fresh_store(backend).await;
@@ -138,7 +138,7 @@ async fn a_process_restarted_on_its_seat_reclaims_the_lease_at_once(backend: Bac
     let refused = store::leases::hold(&mut conn, LEASE, term_a).await.expect_err("the old term is fenced");
     assert!(matches!(refused, DbError::StaleTerm(_)), "{refused:?}");
 }
-on_both_backends!(reclaim, a_process_restarted_on_its_seat_reclaims_the_lease_at_once);
+on_both_backends!(a_process_restarted_on_its_seat_reclaims_the_lease_at_once);
 
 #[tokio::test]
 async fn a_follower_says_so_in_readiness_and_metrics() {

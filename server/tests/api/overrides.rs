@@ -171,7 +171,7 @@ async fn a_failed_scan_is_overridden_by_a_release_manager_and_a_different_approv
     assert_eq!(status, 200);
     assert!(board.contains(r#"<td class="reported-by">token:test-read-artifacts:write"#), "{board}");
 }
-on_both_backends!(gate_override, a_failed_scan_is_overridden_by_a_release_manager_and_a_different_approver);
+on_both_backends!(a_failed_scan_is_overridden_by_a_release_manager_and_a_different_approver);
 
 async fn a_definition_can_forbid_overrides_and_the_console_offers_them_otherwise(backend: Backend) {
     let app = spawn_app(backend, false).await;
@@ -185,7 +185,7 @@ async fn a_definition_can_forbid_overrides_and_the_console_offers_them_otherwise
     let (_, console) = app.send_as(Some(&rita), Method::GET, "/console", None).await;
     assert!(!console.contains("Ask for an override"), "nothing to offer when the definition forbids it");
 }
-on_both_backends!(overrides_forbidden, a_definition_can_forbid_overrides_and_the_console_offers_them_otherwise);
+on_both_backends!(a_definition_can_forbid_overrides_and_the_console_offers_them_otherwise);
 
 async fn the_console_offers_asking_to_release_managers_and_granting_to_other_approvers(backend: Backend) {
     let app = spawn_app(backend, false).await;
@@ -207,4 +207,4 @@ async fn the_console_offers_asking_to_release_managers_and_granting_to_other_app
     let run = runtime::load(&app.db, &train_id).await.expect("state");
     assert!(run.candidates.iter().find(|c| c.artifact_id == ledger).expect("ledger").boarded());
 }
-on_both_backends!(override_console, the_console_offers_asking_to_release_managers_and_granting_to_other_approvers);
+on_both_backends!(the_console_offers_asking_to_release_managers_and_granting_to_other_approvers);

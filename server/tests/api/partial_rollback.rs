@@ -188,7 +188,7 @@ async fn one_service_rolls_back_alone_and_the_rest_of_the_train_completes(backen
     let (_, page) = app.send_as(Some(&rita), Method::GET, &format!("/trains/{train}"), None).await;
     assert!(page.contains("rolled back by user:rita: checkout 500s on /pay"), "the train page shows why");
 }
-on_both_backends!(partial_rollback, one_service_rolls_back_alone_and_the_rest_of_the_train_completes);
+on_both_backends!(one_service_rolls_back_alone_and_the_rest_of_the_train_completes);
 
 /// Signs and sends the deployer's status callback for `key`.
 async fn callback(app: &TestApp, key: &str, status: &str, now: i64) -> u16 {

@@ -162,7 +162,7 @@ async fn ci_artifacts_ride_a_train_and_a_vulnerable_one_misses_it_for_good(backe
     let boardable = store::artifacts::newest_boardable(&mut conn, &[ledger_service.id]).await.expect("query");
     assert!(boardable.is_empty(), "a shipped artifact does not ride again");
 }
-on_both_backends!(ci_to_production, ci_artifacts_ride_a_train_and_a_vulnerable_one_misses_it_for_good);
+on_both_backends!(ci_artifacts_ride_a_train_and_a_vulnerable_one_misses_it_for_good);
 
 #[tokio::test]
 async fn the_observability_gate_fails_a_service_without_an_slo() {

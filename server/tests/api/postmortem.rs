@@ -79,4 +79,4 @@ async fn a_rolled_back_train_s_postmortem_has_every_section_with_its_own_figures
     let (_, html) = app.get(&format!("/trains/{train_id}")).await;
     assert!(html.contains(&format!("/api/v1/trains/{train_id}/postmortem")), "the train page links the draft");
 }
-on_both_backends!(postmortem_export, a_rolled_back_train_s_postmortem_has_every_section_with_its_own_figures);
+on_both_backends!(a_rolled_back_train_s_postmortem_has_every_section_with_its_own_figures);

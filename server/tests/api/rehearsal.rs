@@ -122,4 +122,4 @@ async fn a_rehearsal_runs_staging_and_never_calls_production(backend: Backend) {
     assert_eq!(production.len(), 2, "the regular train's two production steps: {seen:?}");
     assert!(production.iter().all(|(_, _, environment)| environment == "production"));
 }
-on_both_backends!(rehearsal_trains, a_rehearsal_runs_staging_and_never_calls_production);
+on_both_backends!(a_rehearsal_runs_staging_and_never_calls_production);

@@ -101,7 +101,7 @@ async fn a_rejected_build_leaves_the_trains_that_have_not_deployed_it(backend: B
             .expect("count");
     assert_eq!(audited, 2, "each rejection is audited once; refusals are not");
 }
-on_both_backends!(reject_artifact, a_rejected_build_leaves_the_trains_that_have_not_deployed_it);
+on_both_backends!(a_rejected_build_leaves_the_trains_that_have_not_deployed_it);
 
 /// Whether `artifact` is still unrejected and no rejection was audited.
 async fn store_untouched(app: &TestApp, artifact: &str) -> bool {

@@ -204,10 +204,7 @@ async fn a_leader_whose_term_ended_writes_nothing_and_its_effects_wait_for_the_n
     runtime::work(&db, new, &receiver, now, 1).await.expect("the new leader works");
     assert!(!due_keys(&db, now).await.contains(&first_due), "settled by the new leader");
 }
-on_both_backends!(
-    stale_leader_is_fenced,
-    a_leader_whose_term_ended_writes_nothing_and_its_effects_wait_for_the_new_leader
-);
+on_both_backends!(a_leader_whose_term_ended_writes_nothing_and_its_effects_wait_for_the_new_leader);
 
 async fn a_running_train_with_nothing_pending_is_reported_stuck_after_the_threshold(backend: Backend) {
     let (db, _database, id, _) = opened_train(backend).await;
@@ -229,7 +226,7 @@ async fn a_running_train_with_nothing_pending_is_reported_stuck_after_the_thresh
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!((found[0].train_id.as_str(), found[0].state.as_str()), (id.as_str(), "planning"));
 }
-on_both_backends!(stuck_trains, a_running_train_with_nothing_pending_is_reported_stuck_after_the_threshold);
+on_both_backends!(a_running_train_with_nothing_pending_is_reported_stuck_after_the_threshold);
 
 async fn due_keys(db: &Db, now: i64) -> Vec<String> {
     let mut conn = db.acquire().await.expect("connection");
@@ -260,7 +257,7 @@ ends = "2026-11-27T15:00"
     assert!(canary >= resumed && resumed >= cutover + 60 * 60_000, "no production step inside the freeze");
     assert_eq!(state_and_timeline(&db, &id).await.0, "completed");
 }
-on_both_backends!(freeze_suspends, a_freeze_over_the_cutover_suspends_the_train_until_it_ends);
+on_both_backends!(a_freeze_over_the_cutover_suspends_the_train_until_it_ends);
 
 async fn a_granted_break_glass_lets_a_suspended_train_through_its_freeze(backend: Backend) {
     let (db, _database, id, _) = opened_train(backend).await;
@@ -321,7 +318,7 @@ ends = "2026-11-28T13:00"
     let lifted = "freeze quarter-close lifted by a break-glass (card outage fix) approved by carol and erin";
     assert!(timeline.iter().any(|(_, _, reason)| reason == lifted), "{timeline:?}");
 }
-on_both_backends!(break_glass_passes_a_freeze, a_granted_break_glass_lets_a_suspended_train_through_its_freeze);
+on_both_backends!(a_granted_break_glass_lets_a_suspended_train_through_its_freeze);
 
 async fn state_and_timeline(db: &Db, train_id: &str) -> (String, Vec<(String, String, String)>) {
     let mut conn = db.acquire().await.expect("connection");
@@ -350,7 +347,7 @@ async fn a_train_runs_to_completion_through_the_runtime(backend: Backend) {
     let calls = receiver.calls();
     assert_eq!(calls.len(), calls.iter().collect::<HashSet<_>>().len(), "no effect ran twice: {calls:?}");
 }
-on_both_backends!(runtime_completes, a_train_runs_to_completion_through_the_runtime);
+on_both_backends!(a_train_runs_to_completion_through_the_runtime);
 
 async fn an_effect_stored_before_a_crash_runs_once_after_restart(backend: Backend) {
     let (db, database, id, cutover) = opened_train(backend).await;
@@ -378,7 +375,7 @@ async fn an_effect_stored_before_a_crash_runs_once_after_restart(backend: Backen
     );
     assert_eq!(state_and_timeline(&restarted, &id).await.0, "completed");
 }
-on_both_backends!(crash_safety, an_effect_stored_before_a_crash_runs_once_after_restart);
+on_both_backends!(an_effect_stored_before_a_crash_runs_once_after_restart);
 
 async fn a_deployer_that_keeps_failing_is_retried_then_the_step_rolls_back(backend: Backend) {
     let (db, _database, id, _) = opened_train(backend).await;
@@ -391,7 +388,7 @@ async fn a_deployer_that_keeps_failing_is_retried_then_the_step_rolls_back(backe
     assert!(timeline.iter().any(|(_, _, reason)| reason.contains("503 Service Unavailable")), "{timeline:?}");
     assert!(receiver.calls().iter().any(|c| c == &format!("rollback {id}:rollback:1")));
 }
-on_both_backends!(deployer_failure, a_deployer_that_keeps_failing_is_retried_then_the_step_rolls_back);
+on_both_backends!(a_deployer_that_keeps_failing_is_retried_then_the_step_rolls_back);
 
 async fn a_failing_canary_is_rolled_back_automatically(backend: Backend) {
     let (db, _database, id, _) = opened_train(backend).await;
@@ -406,7 +403,7 @@ async fn a_failing_canary_is_rolled_back_automatically(backend: Backend) {
     assert_eq!(figures.release_success_ratio, Some(0.0), "M1 counts the rollback");
     assert!(figures.mean_rollback_seconds.is_some_and(|s| s >= 0.0), "M3 is recorded");
 }
-on_both_backends!(canary_rollback, a_failing_canary_is_rolled_back_automatically);
+on_both_backends!(a_failing_canary_is_rolled_back_automatically);
 
 #[tokio::test]
 async fn operator_events_are_refused_with_a_reason_and_change_nothing() {

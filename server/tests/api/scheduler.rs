@@ -97,7 +97,7 @@ async fn trains_are_materialised_for_the_horizon_and_opened_on_time(backend: Bac
     assert_eq!(events.len(), 1);
     assert_eq!((events[0].actor.as_str(), events[0].to_state.as_deref()), ("scheduler", Some("planning")));
 }
-on_both_backends!(materialise_and_open, trains_are_materialised_for_the_horizon_and_opened_on_time);
+on_both_backends!(trains_are_materialised_for_the_horizon_and_opened_on_time);
 
 async fn catching_up_after_a_three_day_outage_creates_each_missed_train_once(backend: Backend) {
     // Applied on Sunday 29 November; the scheduler runs once, then the server is down for three days.
@@ -116,7 +116,7 @@ async fn catching_up_after_a_three_day_outage_creates_each_missed_train_once(bac
     assert_eq!(missed, vec![("payments-weekly", "skipped")]);
     assert_eq!(opening_events(&db).await.len(), 1);
 }
-on_both_backends!(catch_up, catching_up_after_a_three_day_outage_creates_each_missed_train_once);
+on_both_backends!(catching_up_after_a_three_day_outage_creates_each_missed_train_once);
 
 async fn two_schedulers_racing_on_one_database_create_no_duplicates(backend: Backend) {
     let now = test_now();
@@ -148,7 +148,7 @@ async fn two_schedulers_racing_on_one_database_create_no_duplicates(backend: Bac
     assert_eq!(distinct.len(), opened.len(), "each train was opened once");
     assert_eq!(opened.len(), 1, "the 1 December train opened on 28 November");
 }
-on_both_backends!(racing_schedulers, two_schedulers_racing_on_one_database_create_no_duplicates);
+on_both_backends!(two_schedulers_racing_on_one_database_create_no_duplicates);
 
 async fn a_restart_creates_nothing_new(backend: Backend) {
     let now = test_now();
@@ -164,7 +164,7 @@ async fn a_restart_creates_nothing_new(backend: Backend) {
     assert_eq!(report.created, 0);
     assert_eq!(trains(&restarted).await, before);
 }
-on_both_backends!(restart, a_restart_creates_nothing_new);
+on_both_backends!(a_restart_creates_nothing_new);
 
 async fn the_store_itself_refuses_a_second_train_for_the_same_cutover(backend: Backend) {
     let now = test_now();
@@ -179,7 +179,7 @@ async fn the_store_itself_refuses_a_second_train_for_the_same_cutover(backend: B
     .await;
     assert!(result.is_err(), "the unique key, not only the code, prevents duplicates");
 }
-on_both_backends!(unique_key, the_store_itself_refuses_a_second_train_for_the_same_cutover);
+on_both_backends!(the_store_itself_refuses_a_second_train_for_the_same_cutover);
 
 async fn a_tick_plans_only_definitions_with_a_cutover_entering_the_horizon(backend: Backend) {
     let now = test_now(); // Friday 27 November 2026
@@ -203,4 +203,4 @@ async fn a_tick_plans_only_definitions_with_a_cutover_entering_the_horizon(backe
     let report = tick(&db, lead, later, &config()).await.expect("tick");
     assert_eq!(report.created, 4, "Wednesdays 2, 9, 16 and 23 December, 30 December being past the horizon");
 }
-on_both_backends!(planning_is_incremental, a_tick_plans_only_definitions_with_a_cutover_entering_the_horizon);
+on_both_backends!(a_tick_plans_only_definitions_with_a_cutover_entering_the_horizon);

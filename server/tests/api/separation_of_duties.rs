@@ -36,7 +36,7 @@ async fn a_candidates_author_cannot_approve_it(backend: Backend) {
     let (status, _) = post(&app, &carol, &path, json!({ "decision": "approve" })).await;
     assert_eq!(status, 409, "one decision per person");
 }
-on_both_backends!(self_approval_is_refused, a_candidates_author_cannot_approve_it);
+on_both_backends!(a_candidates_author_cannot_approve_it);
 
 async fn an_approver_is_refused_under_any_of_their_author_identities(backend: Backend) {
     let app = spawn_app(backend, true).await;
@@ -107,7 +107,7 @@ async fn an_approver_is_refused_under_any_of_their_author_identities(backend: Ba
     .expect("audit");
     assert_eq!(audited, 1);
 }
-on_both_backends!(author_identities, an_approver_is_refused_under_any_of_their_author_identities);
+on_both_backends!(an_approver_is_refused_under_any_of_their_author_identities);
 
 async fn approval_rules_belong_to_admins_and_count_distinct_people(backend: Backend) {
     let app = spawn_app(backend, true).await;
@@ -142,7 +142,7 @@ async fn approval_rules_belong_to_admins_and_count_distinct_people(backend: Back
         "{before} → {after}"
     );
 }
-on_both_backends!(approval_rules, approval_rules_belong_to_admins_and_count_distinct_people);
+on_both_backends!(approval_rules_belong_to_admins_and_count_distinct_people);
 
 async fn a_break_glass_needs_two_different_approvers(backend: Backend) {
     let app = spawn_app(backend, true).await;
@@ -184,7 +184,7 @@ async fn a_break_glass_needs_two_different_approvers(backend: Backend) {
     assert_eq!(status, 409, "a lapsed request cannot be granted: {body}");
     assert!(body["error"].as_str().expect("message").contains("lapsed"), "{body}");
 }
-on_both_backends!(break_glass_two_people, a_break_glass_needs_two_different_approvers);
+on_both_backends!(a_break_glass_needs_two_different_approvers);
 
 #[tokio::test]
 async fn concurrent_approvals_by_one_person_fill_only_one_slot() {
@@ -249,4 +249,4 @@ async fn release_managers_operate_trains_of_their_domain_only(backend: Backend) 
     .expect("count");
     assert_eq!(audited, 2);
 }
-on_both_backends!(operator_actions, release_managers_operate_trains_of_their_domain_only);
+on_both_backends!(release_managers_operate_trains_of_their_domain_only);

@@ -121,7 +121,7 @@ async fn webhook_releases_are_signed_retried_and_keyed(backend: Backend) {
     assert!(seen.notifications[0].starts_with("[payments] payments-daily: train opened for planning"));
     assert_eq!(seen.notifications[1], "[payments] payments-daily: train completed");
 }
-on_both_backends!(webhook_deployer, webhook_releases_are_signed_retried_and_keyed);
+on_both_backends!(webhook_releases_are_signed_retried_and_keyed);
 
 /// A receiver that deploys in the background: it answers 202 pending and remembers the key.
 async fn accept_later(State(keys): State<Arc<Mutex<Vec<String>>>>, headers: HeaderMap) -> (StatusCode, String) {
@@ -358,4 +358,4 @@ async fn webhook_urls_with_tokens_never_reach_the_outbox_or_the_timeline(backend
         }
     }
 }
-on_both_backends!(webhook_redaction, webhook_urls_with_tokens_never_reach_the_outbox_or_the_timeline);
+on_both_backends!(webhook_urls_with_tokens_never_reach_the_outbox_or_the_timeline);

@@ -98,10 +98,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::analysis::budget::Slo;
 use crate::analysis::{CanaryMetric, Direction, MetricPolicy};
-use crate::artifacts::CheckKind;
+use crate::cadence::{parse_soak, parse_window, Cadence, CadenceError};
+use crate::checks::CheckKind;
 use crate::engine::{default_rollout, Environment, Notice, RolloutStep};
 use crate::links::is_web_link;
-use crate::schedule::{parse_soak, parse_window, Cadence, CadenceError};
 use crate::train_kind::{KindPolicy, TrainKind};
 
 /// One thing wrong with a file: where, which field, and what.
@@ -186,13 +186,6 @@ pub struct ServiceSlo {
     /// PromQL for the p95 latency over `{window}`, in seconds.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub latency_query: String,
-}
-
-impl ServiceSlo {
-    /// The stored form (JSON; empty when the service has no SLO).
-    pub fn parse_stored(text: &str) -> Option<Self> {
-        serde_json::from_str(text).ok()
-    }
 }
 
 /// A train definition as declared.
@@ -398,7 +391,8 @@ struct RawStep {
 }
 
 /// A freeze as written: a `[[freeze]]` entry, or the body of a freeze declared in the console or the API.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct FreezeEntry {
     pub name: String,
@@ -1129,8 +1123,8 @@ mod tests {
         let slo = fleet.services.iter().find(|s| s.name == "fx").and_then(|s| s.slo.clone()).expect("an SLO");
         assert_eq!(slo.good_query, r#"sum(increase(ok{service="{service}"}[{window}]))"#);
         let stored = serde_json::to_string(&slo).expect("JSON");
-        assert_eq!(ServiceSlo::parse_stored(&stored), Some(slo), "stored and read back");
-        let older = ServiceSlo::parse_stored(r#"{"target":0.999,"window_ms":2419200000}"#)
+        assert_eq!(serde_json::from_str::<ServiceSlo>(&stored).ok(), Some(slo), "stored and read back");
+        let older = serde_json::from_str::<ServiceSlo>(r#"{"target":0.999,"window_ms":2419200000}"#)
             .expect("an SLO stored before queries");
         assert!(older.good_query.is_empty());
 

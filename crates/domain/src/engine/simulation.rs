@@ -65,6 +65,20 @@ impl Trace {
     fn said(&self, text: &str) -> bool {
         self.timeline.iter().any(|e| e.reason.contains(text))
     }
+
+    /// The timeline one entry per line, as a failed assertion prints it.
+    fn printed(&self) -> String {
+        self.timeline.iter().map(|e| format!("  {} -> {}: {}\n", e.from, e.to, e.reason)).collect()
+    }
+}
+
+/// Asserts that some entry of `trace`'s timeline says `text`; when none does,
+/// the failure prints the whole timeline.
+macro_rules! assert_timeline {
+    ($trace:expr, says $text:expr) => {{
+        let (trace, text): (&Trace, &str) = (&$trace, &$text);
+        assert!(trace.said(text), "the timeline never says {text:?}; it reads:\n{}", trace.printed());
+    }};
 }
 
 fn drive(mut world: World) -> Trace {
@@ -177,7 +191,7 @@ fn a_train_runs_from_planning_to_completion() {
         .collect();
     assert_eq!(deploys, vec![0, 1, 2, 3]);
     // Production waits for the cutover instant even though staging finished early.
-    assert!(trace.said("canary 5% eu-west started"));
+    assert_timeline!(trace, says "canary 5% eu-west started");
     assert!(trace.now >= CUTOVER + 30 * MINUTE + 30 * MINUTE, "two soaks and the monitoring window after cutover");
     let all_keys = keys(&trace.effects);
     assert_eq!(all_keys.len(), all_keys.iter().collect::<HashSet<_>>().len(), "every idempotency key is unique");
@@ -217,7 +231,7 @@ fn a_canary_regression_rolls_the_step_back_automatically() {
         !trace.effects.iter().any(|e| matches!(e, Effect::Deploy { step: 2, .. })),
         "never promoted past the canary"
     );
-    assert!(trace.said("rollback finished in 180 s"));
+    assert_timeline!(trace, says "rollback finished in 180 s");
 }
 
 #[test]
@@ -226,7 +240,7 @@ fn a_deployer_failure_rolls_back_too() {
     world.failing_deploys.insert(2);
     let trace = drive(world);
     assert_eq!(trace.run.phase, TrainState::RolledBack);
-    assert!(trace.said("deploying 50% failed: 502 from deployer"));
+    assert_timeline!(trace, says "deploying 50% failed: 502 from deployer");
 }
 
 #[test]
@@ -242,8 +256,8 @@ fn a_freeze_suspends_the_train_until_it_ends_then_it_resumes_by_itself() {
     let suspended = phases.iter().position(|p| *p == TrainState::Suspended).expect("suspended");
     assert_eq!(phases[suspended - 1], TrainState::Staging, "staging may run during a freeze; production may not");
     assert_eq!(phases[suspended + 1], TrainState::Staging);
-    assert!(trace.said("freeze year-end holds"));
-    assert!(trace.said("freeze year-end ended"));
+    assert_timeline!(trace, says "freeze year-end holds");
+    assert_timeline!(trace, says "freeze year-end ended");
 }
 
 #[test]
@@ -342,7 +356,7 @@ fn a_gate_awaiting_approvers_keeps_the_train_in_preflight_until_they_decide() {
     use TrainState::*;
     assert_eq!(trace.phases(), vec![Planning, Assembling, Preflight, Staging, Canary, Cutover, Monitoring, Completed]);
     assert!(!trace.phases().contains(&Held), "waiting for people is not a hold");
-    assert!(trace.said("ledger waits for security: 0 of 2 approvals"));
+    assert_timeline!(trace, says "ledger waits for security: 0 of 2 approvals");
     let asked = trace.effects.iter().filter(|e| matches!(e, Effect::Notify { notice: Notice::ApprovalRequested, .. }));
     assert_eq!(asked.count(), 2, "approvers are asked once per candidate");
     let checkout = trace.run.candidates.iter().find(|c| c.service == "checkout").expect("checkout");
@@ -362,9 +376,9 @@ fn a_train_with_an_irreversible_migration_holds_instead_of_rolling_back_and_goes
     world.candidates[0].irreversible = vec!["drop_legacy_ledger".into()];
     world.verdicts.insert(1, Verdict::Fail);
     let trace = drive(world);
-    assert!(trace.said("roll-forward-only: irreversible migrations in ledger (drop_legacy_ledger)"));
+    assert_timeline!(trace, says "roll-forward-only: irreversible migrations in ledger (drop_legacy_ledger)");
     assert_eq!(trace.run.phase, TrainState::Held, "a failing canary holds the train");
-    assert!(trace.said("not rolled back because the train is roll-forward-only"));
+    assert_timeline!(trace, says "not rolled back because the train is roll-forward-only");
     assert!(!trace.effects.iter().any(|e| matches!(e, Effect::RollBack { .. })), "nothing is rolled back");
 
     let roll_back = Event::Operator { actor: "rm".into(), action: Action::RollBack, reason: "try anyway".into() };
@@ -383,7 +397,7 @@ fn a_fast_error_budget_burn_during_the_canary_soak_rolls_it_back_before_the_judg
     world.burning_from = Some(CUTOVER + 4 * MINUTE);
     let trace = drive(world);
     assert_eq!(trace.run.phase, TrainState::RolledBack);
-    assert!(trace.said("canary 5% eu-west: error budget burning past the fast-burn threshold"), "{:?}", trace.timeline);
+    assert_timeline!(trace, says "canary 5% eu-west: error budget burning past the fast-burn threshold");
     assert!(!trace.effects.iter().any(|e| matches!(e, Effect::Judge { step: 1, .. })), "rolled back before judging");
     let checks = trace.effects.iter().filter(|e| matches!(e, Effect::CheckBurn { step: 1, .. })).count();
     assert_eq!(checks, 5, "checked at deploy and every minute until the burn showed: {:?}", keys(&trace.effects));
@@ -401,7 +415,7 @@ fn a_burn_after_the_last_step_rolls_back_during_monitoring() {
     world.burning_from = Some(CUTOVER + 30 * MINUTE + 15 * MINUTE + 10 * MINUTE);
     let trace = drive(world);
     assert_eq!(trace.run.phase, TrainState::RolledBack);
-    assert!(trace.said("monitoring: error budget burning past the fast-burn threshold"), "{:?}", trace.timeline);
+    assert_timeline!(trace, says "monitoring: error budget burning past the fast-burn threshold");
     assert!(trace.effects.iter().any(|e| matches!(e, Effect::RollBack { step: 3, .. })));
 }
 
@@ -450,7 +464,7 @@ fn a_failed_rollback_holds_the_train_until_people_roll_back_again_or_abort() {
     world.failing_rollbacks = true;
     let trace = drive(world);
     assert_eq!((trace.run.phase, trace.run.hold.clone()), (TrainState::Held, Some(HoldReason::Rollback)));
-    assert!(trace.said("rolling back canary 5% eu-west failed (registry unreachable)"));
+    assert_timeline!(trace, says "rolling back canary 5% eu-west failed (registry unreachable)");
     let operator = |action: Action| Event::Operator { actor: "rm".into(), action, reason: "restored by hand".into() };
     assert!(matches!(step(&trace.run, &operator(Action::Resume), trace.now), Err(Refusal::NotNow(_))));
 
@@ -549,7 +563,7 @@ fn a_group_member_failing_a_gate_takes_the_whole_group_off_the_train_with_one_re
     // Both carried; only the failing artifact is rejected for good.
     assert_eq!(carried(&trace), vec![("a2", reason, true), ("a1", reason, false)]);
     assert_eq!(trace.timeline.iter().filter(|e| e.reason.contains("group ledger-core")).count(), 1, "one note");
-    assert!(trace.said(&format!("ledger, wallet {reason}")));
+    assert_timeline!(trace, says format!("ledger, wallet {reason}"));
 }
 
 #[test]
@@ -635,7 +649,8 @@ fn no_step_starts_while_another_train_deploys_the_same_services() {
     world.scheduled.push((OPENED + 60 * MINUTE, Event::DeploysFree));
     let trace = drive(world);
     assert_eq!(trace.run.phase, TrainState::Completed, "it goes on once the other train is done");
-    assert!(trace.said(&format!("waiting: {by}")) && trace.said("going on"));
+    assert_timeline!(trace, says format!("waiting: {by}"));
+    assert_timeline!(trace, says "going on");
     let staging = trace.run.steps.first().expect("staging ran");
     assert_eq!(staging.started_at, OPENED + 60 * MINUTE, "staging waited for the other train, not just preflight");
     assert_eq!(trace.run.waiting_for, None);
@@ -671,9 +686,9 @@ fn rolling_back_one_service_during_monitoring_takes_its_group_and_leaves_the_res
     assert_eq!(rollbacks, vec![(&["ledger".to_owned(), "wallet".to_owned()][..], "t1:rollback-services:0")]);
     // Only the named build is rejected; its group partner may board again.
     assert_eq!(carried(&trace), vec![("a1", mark, false), ("a2", mark, true)]);
-    assert!(trace.said("rolling back ledger, wallet alone, by rm: wallet 500s on /pay"));
-    assert!(trace.said("ledger, wallet rolled back in 180 s; the rest of the train stays deployed"));
-    assert!(trace.said("the services rolled back alone stay on their previous version"));
+    assert_timeline!(trace, says "rolling back ledger, wallet alone, by rm: wallet 500s on /pay");
+    assert_timeline!(trace, says "ledger, wallet rolled back in 180 s; the rest of the train stays deployed");
+    assert_timeline!(trace, says "the services rolled back alone stay on their previous version");
     let record = &trace.run.service_rollbacks[0];
     assert_eq!((record.started_at, record.finished_at), (CUTOVER + 40 * MINUTE, Some(CUTOVER + 43 * MINUTE)));
 }
@@ -697,7 +712,7 @@ fn a_failed_service_rollback_holds_until_it_is_tried_again_or_a_person_resumes()
     world.scheduled.push((CUTOVER + 40 * MINUTE, operator(roll_back(&["ledger"]), "ledger errors")));
     let trace = drive(world);
     assert_eq!((trace.run.phase, trace.run.hold.clone()), (TrainState::Held, Some(HoldReason::Rollback)));
-    assert!(trace.said("rolling back ledger failed (registry unreachable): roll ledger back again"));
+    assert_timeline!(trace, says "rolling back ledger failed (registry unreachable): roll ledger back again");
     let now = trace.now;
 
     let again = step(&trace.run, &operator(roll_back(&["ledger"]), "registry is back"), now).expect("retried");
@@ -764,8 +779,9 @@ fn taking_a_blocked_candidate_off_the_train_lets_the_rest_go_and_later_refuses()
     let reason = "taken off the train by rm: ships next week with wallet";
     assert_eq!(trace.run.candidates[1].missed.as_deref(), Some(reason));
     assert_eq!(carried(&trace), vec![("a2", reason, false)], "carried to the next train, not rejected");
-    assert!(trace.said(&format!("checkout {reason}")));
-    assert!(trace.said("every held gate is decided"), "the hold it caused is left");
+    assert_timeline!(trace, says format!("checkout {reason}"));
+    // The hold it caused is left.
+    assert_timeline!(trace, says "every held gate is decided");
 
     let mut deployed = trace.run.clone();
     deployed.phase = TrainState::Monitoring;

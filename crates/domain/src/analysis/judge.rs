@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::{mann_whitney_u, shift_estimate, MannWhitney, ShiftEstimate};
 
 /// Which change of a metric counts against the canary.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
     /// Higher is worse (latency, errors).

@@ -63,7 +63,8 @@ pub enum Burn {
 }
 
 /// What an operator can ask for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", tag = "action")]
 pub enum Action {
     Hold,
@@ -77,7 +78,7 @@ pub enum Action {
     /// keep the rest of the train deployed; naming every service on the
     /// train rolls the whole train back.
     RollBackServices {
-        #[schema(min_items = 1, example = json!(["ledger"]))]
+        #[cfg_attr(feature = "openapi", schema(min_items = 1, example = json!(["ledger"])))]
         services: Vec<String>,
     },
     /// Let an inconclusive or errored gate through (never an approval gate).

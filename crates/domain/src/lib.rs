@@ -1,0 +1,14 @@
+//! Railyard's pure domain: the train engine, canary analysis, cadences,
+//! gates and trains-as-code. Nothing here reads a clock, a file, a socket
+//! or the environment; the server crate does I/O and calls in.
+
+pub mod analysis;
+pub mod cadence;
+pub mod checks;
+pub mod engine;
+pub mod graph;
+pub mod links;
+pub mod manifest;
+pub mod time;
+pub mod train_kind;
+pub mod train_state;
