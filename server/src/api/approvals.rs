@@ -71,6 +71,7 @@ pub struct RuleJson {
 
 /// `GET /api/v1/artifacts/{id}/approvals`.
 #[utoipa::path(
+    operation_id = "list_approvals",
     get,
     path = "/api/v1/artifacts/{id}/approvals",
     tag = "approvals",

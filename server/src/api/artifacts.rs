@@ -156,6 +156,7 @@ pub async fn register(
 
 /// Shows an artifact with its checks.
 #[utoipa::path(
+    operation_id = "show_artifact",
     get,
     path = "/api/v1/artifacts/{id}",
     tag = "artifacts",

@@ -55,6 +55,7 @@ pub struct BreakGlassJson {
 
 /// `GET /api/v1/break-glass`.
 #[utoipa::path(
+    operation_id = "list_break_glass_requests",
     get,
     path = "/api/v1/break-glass",
     tag = "break-glass",
@@ -186,6 +187,7 @@ pub async fn approve_for(
 
 /// `POST /api/v1/break-glass/{id}/reject`.
 #[utoipa::path(
+    operation_id = "reject_break_glass_request",
     post,
     path = "/api/v1/break-glass/{id}/reject",
     tag = "break-glass",

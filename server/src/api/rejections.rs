@@ -48,6 +48,7 @@ pub struct DeployedOn {
 
 /// Rejects the artifact and takes it off the trains in flight.
 #[utoipa::path(
+    operation_id = "reject_artifact",
     post,
     path = "/api/v1/artifacts/{id}/reject",
     tag = "artifacts",

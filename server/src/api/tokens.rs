@@ -62,6 +62,7 @@ pub struct CreatedToken {
 
 /// `GET /api/v1/tokens`.
 #[utoipa::path(
+    operation_id = "list_tokens",
     get,
     path = "/api/v1/tokens",
     tag = "tokens",
@@ -75,6 +76,7 @@ pub async fn list(State(state): State<ApiState>, caller: Caller) -> Result<Json<
 
 /// `POST /api/v1/tokens`.
 #[utoipa::path(
+    operation_id = "create_token",
     post,
     path = "/api/v1/tokens",
     tag = "tokens",

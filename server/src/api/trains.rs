@@ -59,6 +59,7 @@ pub struct TrainList {
 
 /// Lists trains whose cutover is in `[from, to)`.
 #[utoipa::path(
+    operation_id = "list_trains",
     get,
     path = "/api/v1/trains",
     tag = "trains",
@@ -227,6 +228,7 @@ pub struct DigestJson {
 
 /// `GET /api/v1/trains/{id}`.
 #[utoipa::path(
+    operation_id = "show_train",
     get,
     path = "/api/v1/trains/{id}",
     tag = "trains",

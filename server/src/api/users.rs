@@ -54,6 +54,7 @@ pub struct PasswordReset {
 
 /// `GET /api/v1/users`.
 #[utoipa::path(
+    operation_id = "list_users",
     get,
     path = "/api/v1/users",
     tag = "users",
@@ -73,6 +74,7 @@ pub async fn list(State(state): State<ApiState>, caller: Caller) -> Result<Json<
 
 /// `POST /api/v1/users`: creates a user who must change the given password at first sign-in.
 #[utoipa::path(
+    operation_id = "create_user",
     post,
     path = "/api/v1/users",
     tag = "users",

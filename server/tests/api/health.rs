@@ -24,6 +24,24 @@ async fn readiness_turns_red_when_the_database_is_gone() {
 }
 
 #[tokio::test]
+async fn every_operation_in_the_openapi_document_has_an_operation_id_of_its_own() {
+    let app = spawn_app(Backend::Sqlite, false).await;
+    let (_, body) = app.send_as(None, reqwest::Method::GET, "/api/v1/openapi.json", None).await;
+    let document: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    let mut seen: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+    for (path, item) in document["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("operations") {
+            let here = format!("{} {path}", method.to_uppercase());
+            let id = operation["operationId"].as_str().unwrap_or_else(|| panic!("{here} has no operationId"));
+            if let Some(other) = seen.insert(id.to_owned(), here.clone()) {
+                panic!("{here} and {other} share the operationId {id:?}; client generators need each to be unique");
+            }
+        }
+    }
+    assert!(seen.len() > 40, "the document lists the API's operations: {}", seen.len());
+}
+
+#[tokio::test]
 async fn the_openapi_document_describes_exactly_the_api_the_router_serves() {
     let app = spawn_app(Backend::Sqlite, false).await;
     let (status, body) = app.send_as(None, reqwest::Method::GET, "/api/v1/openapi.json", None).await;
