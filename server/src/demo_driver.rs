@@ -69,12 +69,7 @@ async fn keep_one_in_flight(
     (planning_ms, lead_ms): (i64, i64),
     now: i64,
 ) -> anyhow::Result<()> {
-    let (in_flight,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM trains WHERE definition_id = $1 AND state NOT IN ('scheduled', 'completed', 'aborted', 'rolled_back', 'skipped')",
-    )
-    .bind(&definition.id)
-    .fetch_one(&mut *tx)
-    .await?;
+    let in_flight = store::trains::open_count(tx, &definition.id).await?;
     if in_flight == 0 {
         let cutover_at = now + lead_ms;
         let train = NewTrain {

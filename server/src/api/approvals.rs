@@ -271,10 +271,7 @@ pub(super) async fn candidate(
 }
 
 pub async fn summary(conn: &mut store::Conn, artifact: &store::artifacts::Artifact) -> Result<ApprovalsJson, ApiError> {
-    let domain_id: String = sqlx::query_scalar("SELECT domain_id FROM services WHERE id = $1")
-        .bind(&artifact.service_id)
-        .fetch_one(&mut *conn)
-        .await?;
+    let domain_id = store::domains::id_of_service(conn, &artifact.service_id).await?;
     let required = store::approvals::required(conn, &domain_id).await?;
     let decisions = store::approvals::of_artifact(conn, &artifact.id).await?;
     let approved = i64::try_from(decisions.iter().filter(|d| d.decision == "approved").count()).unwrap_or(i64::MAX);

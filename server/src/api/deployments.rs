@@ -90,11 +90,7 @@ pub async fn status(
     let unknown = || ApiError::NotFound(format!("no deployment has the key \"{key}\""));
     let (train_id, release, step) = release_of(&key).ok_or_else(unknown)?;
     let mut conn = state.db.acquire().await?;
-    let (definition_id,): (String,) = sqlx::query_as("SELECT definition_id FROM trains WHERE id = $1")
-        .bind(train_id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or_else(unknown)?;
+    let definition_id = store::trains::definition_id_of(&mut conn, train_id).await?.ok_or_else(unknown)?;
     let definition = store::definitions::by_id(&mut conn, &definition_id).await?.ok_or_else(unknown)?;
     if definition.deployer != "webhook" {
         return Err(unknown());

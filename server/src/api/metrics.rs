@@ -152,35 +152,19 @@ fn measurement_figures(measured: &[InDomain], figures: &mut Figures) {
 
 /// Computes the figures from the store as of `now`.
 pub async fn figures(conn: &mut Conn, now: i64) -> Result<Figures, DbError> {
-    let trains_by_state: Vec<(String, i64)> =
-        sqlx::query_as("SELECT state, COUNT(*) FROM trains GROUP BY state ORDER BY state")
-            .fetch_all(&mut *conn)
-            .await?;
-    let outbox_by_status: Vec<(String, i64)> =
-        sqlx::query_as("SELECT status, COUNT(*) FROM outbox GROUP BY status ORDER BY status")
-            .fetch_all(&mut *conn)
-            .await?;
+    let counts = crate::store::metrics::counts(conn).await?;
+    let trains_by_state = counts.trains_by_state;
+    let outbox_by_status = counts.outbox_by_status;
     let count = |state: &str| trains_by_state.iter().find(|(s, _)| s == state).map_or(0, |(_, n)| *n);
     let finished = count("completed") + count("rolled_back") + count("aborted");
     let release_success_ratio = (finished > 0).then(|| count("completed") as f64 / finished as f64);
 
-    let finished_runs: Vec<(String,)> = sqlx::query_as(
-        "SELECT r.state FROM train_runs r JOIN trains t ON t.id = r.train_id \
-         WHERE t.state IN ('completed', 'rolled_back')",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
     let finished_runs: Vec<TrainRun> =
-        finished_runs.iter().filter_map(|(state,)| serde_json::from_str(state).ok()).collect();
+        counts.finished_runs.iter().filter_map(|state| serde_json::from_str(state).ok()).collect();
     let measured = crate::store::measurements::with_domain_since(conn, i64::MIN).await?;
 
-    let rolled_back: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT r.state, e.at FROM train_runs r JOIN train_events e ON e.train_id = r.train_id \
-         WHERE e.to_state = 'rolled_back' AND e.from_state <> 'rolled_back'",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut durations: Vec<f64> = rolled_back
+    let mut durations: Vec<f64> = counts
+        .rolled_back
         .iter()
         .filter_map(|(state, ended)| {
             let run: TrainRun = serde_json::from_str(state).ok()?;
@@ -191,19 +175,11 @@ pub async fn figures(conn: &mut Conn, now: i64) -> Result<Figures, DbError> {
     durations.extend(finished_runs.iter().flat_map(|run| run.service_rollback_times().map(|(_, seconds)| seconds)));
     let mean_rollback_seconds = (!durations.is_empty()).then(|| durations.iter().sum::<f64>() / durations.len() as f64);
 
-    let (scans, passed): (i64, i64) = sqlx::query_as(
-        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN status = 'passed' THEN 1 ELSE 0 END), 0) FROM artifact_checks \
-         WHERE kind = 'security_scan'",
-    )
-    .fetch_one(&mut *conn)
-    .await?;
+    let (scans, passed) = counts.security_scans;
     let security_gate_pass_ratio = (scans > 0).then(|| passed as f64 / scans as f64);
 
-    let (shipped,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM train_candidates WHERE status = 'shipped'").fetch_one(&mut *conn).await?;
-    let services_per_train = (count("completed") > 0).then(|| shipped as f64 / count("completed") as f64);
-    let (post_deploy_incidents,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM incidents WHERE train_id IS NOT NULL").fetch_one(&mut *conn).await?;
+    let services_per_train = (count("completed") > 0).then(|| counts.shipped as f64 / count("completed") as f64);
+    let post_deploy_incidents = counts.post_deploy_incidents;
     let (matching, reports) = crate::store::digests::reproducibility(conn).await?;
     let mut figures = Figures {
         artifact_reproducibility_ratio: (reports > 0).then(|| matching as f64 / reports as f64),

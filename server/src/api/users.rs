@@ -236,7 +236,7 @@ pub async fn reset_password(
     let mut tx = state.db.begin().await?;
     let user = existing(&mut tx, &name).await?;
     store::users::set_password(&mut tx, &user.id, &hash, now).await?;
-    sqlx::query("UPDATE users SET must_change_password = 1 WHERE id = $1").bind(&user.id).execute(&mut *tx).await?;
+    store::users::require_password_change(&mut tx, &user.id).await?;
     let ended = store::sessions::end_all(&mut tx, &user.id, None, now).await?;
     let entry = caller
         .audit("user.password_reset", &format!("user:{}", user.name))

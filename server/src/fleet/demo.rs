@@ -34,11 +34,7 @@ const REHEARSED: &str = "payments-weekly";
 async fn seed_rehearsals(db: &Db, now: DateTime<Utc>) -> Result<(), ApplyError> {
     let mut tx = db.begin().await?;
     let Some(definition) = store::definitions::by_name(&mut tx, REHEARSED).await? else { return Ok(()) };
-    let (existing,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM trains WHERE definition_id = $1 AND kind = 'rehearsal'")
-            .bind(&definition.id)
-            .fetch_one(&mut *tx)
-            .await?;
+    let existing = store::trains::rehearsal_count(&mut tx, &definition.id).await?;
     let Ok(cadence) = parse_cadence(&definition) else { return Ok(()) };
     if existing > 0 {
         return Ok(());

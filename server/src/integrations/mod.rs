@@ -77,11 +77,7 @@ impl FleetIntegrations {
     }
 
     async fn definition_of(&self, conn: &mut store::Conn, train_id: &str) -> anyhow::Result<Definition> {
-        let (definition_id,): (String,) = sqlx::query_as("SELECT definition_id FROM trains WHERE id = $1")
-            .bind(train_id)
-            .fetch_one(&mut *conn)
-            .await
-            .context("loading the train")?;
+        let definition_id = store::trains::definition_id_of(conn, train_id).await?.context("the train is gone")?;
         store::definitions::by_id(conn, &definition_id).await?.context("the train's definition is gone")
     }
 

@@ -9,7 +9,7 @@ use app::session::Viewer;
 
 use crate::api::{break_glass, ApiError, ApiState};
 use crate::auth::{Caller, Permission, Principal};
-use crate::engine::{Candidate, Gate, GateState, HoldReason, StepStatus, TrainRun};
+use crate::engine::{Action, Candidate, Gate, GateState, TrainRun};
 use crate::store::{self, Conn};
 use crate::time::{rfc3339, to_ms};
 use crate::train_state::TrainState;
@@ -95,42 +95,17 @@ pub async fn build(state: &ApiState, caller: &Caller) -> Result<ConsoleView, Api
     })
 }
 
-/// A train in flight as the console's query reads it.
-#[derive(sqlx::FromRow)]
-struct TrainRow {
-    id: String,
-    name: String,
-    domain: String,
-    phase: String,
-    cutover_at: i64,
-    /// The engine state (JSON), once the train has opened.
-    run: Option<String>,
-    kind: String,
-    definition_id: String,
-}
-
 /// The trains in flight, and the undecided gates on those `caller` may operate.
 async fn trains(
     conn: &mut Conn,
     caller: &Caller,
     now: i64,
 ) -> Result<(Vec<ConsoleTrain>, Vec<UndecidedGate>), ApiError> {
-    let rows: Vec<TrainRow> = sqlx::query_as(
-        "SELECT t.id, d.name AS name, m.name AS domain, t.state AS phase, t.cutover_at, r.state AS run, t.kind, \
-         t.definition_id \
-         FROM trains t \
-         JOIN train_definitions d ON d.id = t.definition_id JOIN domains m ON m.id = d.domain_id \
-         LEFT JOIN train_runs r ON r.train_id = t.id \
-         WHERE t.state NOT IN ('scheduled', 'completed', 'aborted', 'rolled_back', 'skipped') \
-         ORDER BY t.cutover_at, d.name LIMIT $1",
-    )
-    .bind(MAX_TRAINS)
-    .fetch_all(&mut *conn)
-    .await?;
+    let rows = store::views::console_trains(conn, MAX_TRAINS).await?;
     let services = store::services::list(conn).await?;
     let mut trains = Vec::new();
     let mut undecided = Vec::new();
-    for TrainRow { id, name, domain, phase, cutover_at, run, kind, definition_id } in rows {
+    for store::views::ConsoleTrainRow { id, name, domain, phase, cutover_at, run, kind, definition_id } in rows {
         let contacts = store::definitions::service_ids(conn, &definition_id)
             .await?
             .iter()
@@ -145,14 +120,15 @@ async fn trains(
         let run: Option<TrainRun> = run.and_then(|json| serde_json::from_str(&json).ok());
         let phase: TrainState = phase.parse().unwrap_or(TrainState::Scheduled);
         let operator = caller.principal.can(Permission::Operate, Some(&domain));
-        let rollback_services = match &run {
-            Some(run) if operator => alone(run),
-            _ => Vec::new(),
+        let allowed = match &run {
+            Some(run) if operator => crate::engine::allowed(run, now),
+            _ => crate::engine::Allowed::default(),
         };
-        let mut actions = if operator && run.is_some() { offered(phase, run.as_ref()) } else { Vec::new() };
-        if !rollback_services.is_empty() {
+        let mut actions: Vec<TrainAction> = allowed.train.iter().filter_map(train_action).collect();
+        if !allowed.services_alone.is_empty() {
             actions.push(TrainAction::RollBackService);
         }
+        let rollback_services = allowed.services_alone;
         let approver = caller.principal.can(Permission::Approve, Some(&domain));
         if let Some(run) = run.as_ref().filter(|_| operator || approver) {
             undecided.extend(gates_waiting(run, caller, operator, approver, now).into_iter().map(|(c, g, offer)| {
@@ -165,8 +141,11 @@ async fn trains(
                     state: g.state.name().to_owned(),
                     detail: g.state.detail(),
                     waivable: operator
-                        && matches!(g.state, GateState::Inconclusive { .. } | GateState::Errored { .. })
-                        && !crate::engine::is_approval_gate(&g.name),
+                        && crate::engine::allows(
+                            run,
+                            &Action::WaiveGate { artifact_id: c.artifact_id.clone(), gate: g.name.clone() },
+                            now,
+                        ),
                     override_offer: offer,
                     override_request: g
                         .override_request
@@ -250,51 +229,16 @@ fn gates_waiting<'a>(
     waiting
 }
 
-/// The actions that make sense in `phase` (the engine still has the last word).
-fn offered(phase: TrainState, run: Option<&TrainRun>) -> Vec<TrainAction> {
-    use TrainState as S;
-    let deployed = |phase: TrainState| matches!(phase, S::Staging | S::Canary | S::Cutover | S::Monitoring);
-    match phase {
-        S::Planning | S::Assembling | S::Preflight => vec![TrainAction::Hold, TrainAction::Abort],
-        S::Staging | S::Canary => vec![TrainAction::Hold, TrainAction::Promote, TrainAction::RollBack],
-        S::Cutover | S::Monitoring => vec![TrainAction::Hold, TrainAction::RollBack],
-        S::Held => match run.and_then(|run| run.hold.clone()) {
-            // A whole-train rollback failed; a failed rollback of some services leaves the rest deployed.
-            Some(HoldReason::Rollback) if run.is_some_and(|run| run.step_status == StepStatus::RollingBack) => {
-                vec![TrainAction::RollBack, TrainAction::Abort]
-            }
-            Some(HoldReason::Rollback) => vec![TrainAction::Resume, TrainAction::RollBack],
-            Some(HoldReason::Analysis) if run.is_some_and(|run| run.roll_forward_only().is_some()) => {
-                vec![TrainAction::Promote]
-            }
-            Some(HoldReason::Analysis) => vec![TrainAction::Promote, TrainAction::RollBack],
-            _ => {
-                let from = run.and_then(|run| run.paused_from).unwrap_or(S::Planning);
-                let undo = if deployed(from) { TrainAction::RollBack } else { TrainAction::Abort };
-                vec![TrainAction::Resume, undo]
-            }
-        },
-        S::Suspended => vec![TrainAction::Abort],
-        _ => Vec::new(),
-    }
-}
-
-/// The services that can be rolled back alone now (the engine still has
-/// the last word): after a failed rollback of some, those again; otherwise,
-/// while the rollout is deployed and at rest, each reversible service of two
-/// or more on board.
-fn alone(run: &TrainRun) -> Vec<String> {
-    if run.phase == TrainState::Held && run.hold == Some(HoldReason::Rollback) {
-        let failed = run.service_rollbacks.iter().rev().find(|r| r.failure.is_some());
-        return failed.map(|r| r.services.clone()).unwrap_or_default();
-    }
-    let at_rest = !matches!(run.step_status, StepStatus::Deploying | StepStatus::RollingBack)
-        && run.service_rollback_running().is_none();
-    let on_board: Vec<_> = run.candidates.iter().filter(|c| c.boarded()).collect();
-    if !run.has_deployed() || !at_rest || on_board.len() < 2 {
-        return Vec::new();
-    }
-    on_board.iter().filter(|c| c.irreversible.is_empty()).map(|c| c.service.clone()).collect()
+/// The console's button for a train-wide action.
+fn train_action(action: &Action) -> Option<TrainAction> {
+    Some(match action {
+        Action::Hold => TrainAction::Hold,
+        Action::Resume => TrainAction::Resume,
+        Action::Promote => TrainAction::Promote,
+        Action::Abort => TrainAction::Abort,
+        Action::RollBack => TrainAction::RollBack,
+        _ => return None,
+    })
 }
 
 fn step_text(run: &TrainRun) -> String {
@@ -320,18 +264,7 @@ async fn waiting_candidates(
     name: &str,
     now: i64,
 ) -> Result<Vec<PendingCandidate>, ApiError> {
-    let rows: Vec<(String, String, String, String, String, String)> = sqlx::query_as(
-        "SELECT a.id, s.name, a.version, a.author, m.name, m.id FROM artifacts a \
-         JOIN services s ON s.id = a.service_id JOIN domains m ON m.id = s.domain_id \
-         WHERE a.rejected_at IS NULL AND a.created_at > $1 \
-         AND a.created_at = (SELECT MAX(b.created_at) FROM artifacts b WHERE b.service_id = a.service_id) \
-         AND NOT EXISTS (SELECT 1 FROM approvals p WHERE p.artifact_id = a.id AND (p.approver = $2 OR p.decision = 'rejected')) \
-         ORDER BY m.name, s.name",
-    )
-    .bind(now - CANDIDATE_WINDOW_MS)
-    .bind(name)
-    .fetch_all(&mut *conn)
-    .await?;
+    let rows = store::views::waiting_candidates(conn, now - CANDIDATE_WINDOW_MS, name).await?;
     let mut waiting = Vec::new();
     let user_id = match &caller.principal {
         Principal::User { id, .. } => id.clone(),
@@ -345,11 +278,7 @@ async fn waiting_candidates(
         }
         let author_known = store::users::author(conn, &author).await?.is_some();
         let required = store::approvals::required(conn, &domain_id).await?;
-        let approved: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM approvals WHERE artifact_id = $1 AND decision = 'approved'")
-                .bind(&artifact_id)
-                .fetch_one(&mut *conn)
-                .await?;
+        let approved = store::approvals::approved_count(conn, &artifact_id).await?;
         if approved < required {
             waiting.push(PendingCandidate {
                 artifact_id,

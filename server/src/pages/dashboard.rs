@@ -28,35 +28,8 @@ type Observation = (i64, f64);
 pub async fn build(db: &Db, now: i64, domain: Option<&str>) -> anyhow::Result<Dashboard> {
     let since = now - (WEEKS * 7 * DAY).max(2 * PERIOD);
     let mut conn = db.acquire().await?;
-    let domain_filter = domain.unwrap_or("");
-    let finished: Vec<(String, i64, Option<String>, String)> = sqlx::query_as(
-        "SELECT t.state, t.cutover_at, r.state, t.kind FROM trains t JOIN train_definitions d ON d.id = t.definition_id \
-         JOIN domains m ON m.id = d.domain_id LEFT JOIN train_runs r ON r.train_id = t.id \
-         WHERE t.state IN ('completed', 'rolled_back', 'aborted') AND t.cutover_at >= $1 AND ($2 = '' OR m.name = $2)",
-    )
-    .bind(since)
-    .bind(domain_filter)
-    .fetch_all(&mut *conn)
-    .await?;
-    let rollbacks: Vec<(String, i64, String)> = sqlx::query_as(
-        "SELECT r.state, e.at, t.kind FROM train_events e JOIN train_runs r ON r.train_id = e.train_id \
-         JOIN trains t ON t.id = e.train_id JOIN train_definitions d ON d.id = t.definition_id \
-         JOIN domains m ON m.id = d.domain_id \
-         WHERE e.to_state = 'rolled_back' AND e.from_state <> 'rolled_back' AND e.at >= $1 AND ($2 = '' OR m.name = $2)",
-    )
-    .bind(since)
-    .bind(domain_filter)
-    .fetch_all(&mut *conn)
-    .await?;
-    let scans: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT c.status, c.reported_at FROM artifact_checks c JOIN artifacts a ON a.id = c.artifact_id \
-         JOIN services s ON s.id = a.service_id JOIN domains m ON m.id = s.domain_id \
-         WHERE c.kind = 'security_scan' AND c.reported_at >= $1 AND ($2 = '' OR m.name = $2)",
-    )
-    .bind(since)
-    .bind(domain_filter)
-    .fetch_all(&mut *conn)
-    .await?;
+    let store::views::DashboardHistory { finished, rollbacks, scans } =
+        store::views::dashboard_history(&mut conn, since, domain).await?;
     let upcoming = store::trains::cutting_over_between(&mut conn, now, now + AHEAD, domain).await?;
     let services = store::services::list(&mut conn).await?;
     let domains = store::domains::list(&mut conn).await?;

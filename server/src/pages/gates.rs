@@ -36,18 +36,7 @@ pub async fn build(
             return Err(BoardError::UnknownDomain(name.to_owned()));
         }
     }
-    let trains: Vec<(String, String, String, String, i64, String)> = sqlx::query_as(
-        "SELECT t.id, d.name, m.name, t.state, t.cutover_at, r.state FROM trains t \
-         JOIN train_definitions d ON d.id = t.definition_id JOIN domains m ON m.id = d.domain_id \
-         JOIN train_runs r ON r.train_id = t.id \
-         WHERE t.planning_opens_at <= $1 AND ($2 = '' OR m.name = $2) ORDER BY t.cutover_at DESC LIMIT $3",
-    )
-    .bind(now)
-    .bind(domain.unwrap_or(""))
-    .bind(limit)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(anyhow::Error::from)?;
+    let trains = store::views::gate_board_trains(&mut conn, now, domain, limit).await.map_err(anyhow::Error::from)?;
     let runs = store::gate_runs::of_recent_trains(&mut conn, domain, now, limit).await.map_err(anyhow::Error::from)?;
     drop(conn);
 

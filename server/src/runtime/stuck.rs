@@ -5,46 +5,8 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
-
-use crate::store::{Conn, Db, DbError};
-use crate::train_state::TrainState;
-
-/// The phases in which a train should always have something pending.
-const RUNNING: [TrainState; 7] = [
-    TrainState::Planning,
-    TrainState::Assembling,
-    TrainState::Preflight,
-    TrainState::Staging,
-    TrainState::Canary,
-    TrainState::Cutover,
-    TrainState::Monitoring,
-];
-
-/// A train that is not moving.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
-pub struct StuckTrain {
-    pub train_id: String,
-    pub state: String,
-    /// When its engine state last changed.
-    pub since: i64,
-}
-
-/// Trains running without anything pending and unchanged since `now - threshold`.
-#[tracing::instrument(skip_all)]
-pub async fn find(conn: &mut Conn, now: i64, threshold: Duration) -> Result<Vec<StuckTrain>, DbError> {
-    let running = RUNNING.iter().map(|state| format!("'{}'", state.as_str())).collect::<Vec<_>>().join(", ");
-    let threshold_ms = i64::try_from(threshold.as_millis()).unwrap_or(i64::MAX / 4);
-    Ok(sqlx::query_as(&format!(
-        "SELECT t.id AS train_id, t.state, r.updated_at AS since FROM trains t JOIN train_runs r ON r.train_id = t.id \
-         WHERE t.state IN ({running}) AND r.updated_at <= $1 \
-         AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.train_id = t.id AND o.status = 'pending') \
-         ORDER BY r.updated_at"
-    ))
-    .bind(now.saturating_sub(threshold_ms))
-    .fetch_all(conn)
-    .await?)
-}
+pub use crate::store::runs::{stuck as find, StuckTrain};
+use crate::store::Db;
 
 /// Logs every stuck train each `interval` until `shutdown` (the count is
 /// also exported by `/metrics` as `railyard_stuck_trains`).

@@ -240,11 +240,19 @@ pub async fn standing(conn: &mut Conn, artifact_id: &str) -> Result<Standing, Db
 /// Trains in flight that carry `artifact_id` as a candidate.
 #[tracing::instrument(skip_all)]
 pub async fn trains_carrying(conn: &mut Conn, artifact_id: &str) -> Result<Vec<String>, DbError> {
-    Ok(sqlx::query_scalar(
+    let query = format!(
         "SELECT c.train_id FROM train_candidates c JOIN trains t ON t.id = c.train_id \
-         WHERE c.artifact_id = $1 AND t.state NOT IN ('completed', 'aborted', 'rolled_back', 'skipped')",
-    )
-    .bind(artifact_id)
-    .fetch_all(conn)
-    .await?)
+         WHERE c.artifact_id = $1 AND {}",
+        super::trains::not_final("t.state")
+    );
+    Ok(sqlx::query_scalar(&query).bind(artifact_id).fetch_all(conn).await?)
+}
+
+/// How many approvals `artifact_id` has.
+#[tracing::instrument(skip_all)]
+pub async fn approved_count(conn: &mut Conn, artifact_id: &str) -> Result<i64, DbError> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM approvals WHERE artifact_id = $1 AND decision = 'approved'")
+        .bind(artifact_id)
+        .fetch_one(conn)
+        .await?)
 }

@@ -80,6 +80,12 @@ pub async fn of_service(conn: &mut Conn, service_id: &str) -> Result<Option<Stri
         .await?)
 }
 
+/// The id of the domain service `service_id` belongs to.
+#[tracing::instrument(skip_all)]
+pub async fn id_of_service(conn: &mut Conn, service_id: &str) -> Result<String, DbError> {
+    Ok(sqlx::query_scalar("SELECT domain_id FROM services WHERE id = $1").bind(service_id).fetch_one(conn).await?)
+}
+
 /// The name of the domain train `train_id` runs for.
 #[tracing::instrument(skip_all)]
 pub async fn of_train(conn: &mut Conn, train_id: &str) -> Result<Option<String>, DbError> {

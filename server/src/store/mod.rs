@@ -18,6 +18,7 @@ pub mod incidents;
 pub mod kinds;
 pub mod leases;
 pub mod measurements;
+pub mod metrics;
 pub mod runs;
 pub mod secrets;
 pub mod services;
@@ -26,6 +27,7 @@ pub mod sign_in_backoff;
 pub mod tokens;
 pub mod trains;
 pub mod users;
+pub mod views;
 
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};

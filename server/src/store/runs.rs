@@ -1,6 +1,9 @@
 //! The runtime's tables: each running train's engine state, and the outbox.
 
+use std::time::Duration;
+
 use super::{Conn, DbError};
+use crate::train_state::TrainState;
 
 /// An outbox entry: an effect to carry out once it is due.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -131,4 +134,51 @@ pub async fn give_up(conn: &mut Conn, id: &str, now: i64, error: &str) -> Result
     .await?
     .rows_affected();
     Ok(updated == 1)
+}
+
+/// Every train in flight with engine state, as `(train id, stored state, domain id)`.
+#[tracing::instrument(skip_all)]
+pub async fn in_flight_with_domain(conn: &mut Conn) -> Result<Vec<(String, String, String)>, DbError> {
+    let query = format!(
+        "SELECT r.train_id, r.state, d.domain_id FROM train_runs r JOIN trains t ON t.id = r.train_id \
+         JOIN train_definitions d ON d.id = t.definition_id WHERE {}",
+        super::trains::not_final("t.state")
+    );
+    Ok(sqlx::query_as(&query).fetch_all(&mut *conn).await?)
+}
+
+/// The phases in which a train should always have something pending.
+const RUNNING: [TrainState; 7] = [
+    TrainState::Planning,
+    TrainState::Assembling,
+    TrainState::Preflight,
+    TrainState::Staging,
+    TrainState::Canary,
+    TrainState::Cutover,
+    TrainState::Monitoring,
+];
+
+/// A train that is not moving.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
+pub struct StuckTrain {
+    pub train_id: String,
+    pub state: String,
+    /// When its engine state last changed.
+    pub since: i64,
+}
+
+/// Trains running without anything pending (see `runtime::stuck`) and unchanged since `now - threshold`.
+#[tracing::instrument(skip_all)]
+pub async fn stuck(conn: &mut Conn, now: i64, threshold: Duration) -> Result<Vec<StuckTrain>, DbError> {
+    let running = RUNNING.iter().map(|state| format!("'{}'", state.as_str())).collect::<Vec<_>>().join(", ");
+    let threshold_ms = i64::try_from(threshold.as_millis()).unwrap_or(i64::MAX / 4);
+    Ok(sqlx::query_as(&format!(
+        "SELECT t.id AS train_id, t.state, r.updated_at AS since FROM trains t JOIN train_runs r ON r.train_id = t.id \
+         WHERE t.state IN ({running}) AND r.updated_at <= $1 \
+         AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.train_id = t.id AND o.status = 'pending') \
+         ORDER BY r.updated_at"
+    ))
+    .bind(now.saturating_sub(threshold_ms))
+    .fetch_all(conn)
+    .await?)
 }

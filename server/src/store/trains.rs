@@ -4,6 +4,13 @@ use super::{new_id, Conn, DbError};
 use crate::train_kind::TrainKind;
 use crate::train_state::TrainState;
 
+/// `column NOT IN (…the final states…)`, rendered from [`TrainState::FINAL`]
+/// so a new final state is one edit.
+pub fn not_final(column: &str) -> String {
+    let names: Vec<String> = TrainState::FINAL.iter().map(|state| format!("'{state}'")).collect();
+    format!("{column} NOT IN ({})", names.join(", "))
+}
+
 /// A train to create if no train of its definition cuts over at the same instant.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewTrain {
@@ -297,4 +304,61 @@ pub async fn latest_of(conn: &mut Conn, definition: &str) -> Result<Option<Strin
     .fetch_optional(conn)
     .await?;
     Ok(row.map(|(id,)| id))
+}
+
+/// The id of the domain train `train_id` belongs to.
+#[tracing::instrument(skip_all)]
+pub async fn domain_id_of(conn: &mut Conn, train_id: &str) -> Result<String, DbError> {
+    let (domain_id,): (String,) = sqlx::query_as(
+        "SELECT d.domain_id FROM trains t JOIN train_definitions d ON d.id = t.definition_id WHERE t.id = $1",
+    )
+    .bind(train_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(domain_id)
+}
+
+/// Services boarded on trains other than `train_id` whose rollout has
+/// started and not finished (held and suspended rollouts count), as
+/// `(train id, definition name, service name)`, by train and service.
+#[tracing::instrument(skip_all)]
+pub async fn deploying_services(conn: &mut Conn, train_id: &str) -> Result<Vec<(String, String, String)>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT t.id, d.name, s.name FROM trains t JOIN train_definitions d ON d.id = t.definition_id \
+         JOIN train_candidates c ON c.train_id = t.id AND c.status = 'boarded' \
+         JOIN artifacts a ON a.id = c.artifact_id JOIN services s ON s.id = a.service_id \
+         WHERE t.id <> $1 AND t.state IN ('staging', 'canary', 'cutover', 'held', 'suspended') \
+         AND EXISTS (SELECT 1 FROM train_events e WHERE e.train_id = t.id \
+                     AND e.to_state IN ('staging', 'canary', 'cutover')) \
+         ORDER BY t.id, s.name",
+    )
+    .bind(train_id)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// How many trains of `definition_id` have opened and not ended.
+#[tracing::instrument(skip_all)]
+pub async fn open_count(conn: &mut Conn, definition_id: &str) -> Result<i64, DbError> {
+    let query = format!(
+        "SELECT COUNT(*) FROM trains WHERE definition_id = $1 AND state <> 'scheduled' AND {}",
+        not_final("state")
+    );
+    let (count,): (i64,) = sqlx::query_as(&query).bind(definition_id).fetch_one(&mut *conn).await?;
+    Ok(count)
+}
+
+/// The id of the definition train `train_id` belongs to; `None` when there is no such train.
+#[tracing::instrument(skip_all)]
+pub async fn definition_id_of(conn: &mut Conn, train_id: &str) -> Result<Option<String>, DbError> {
+    Ok(sqlx::query_scalar("SELECT definition_id FROM trains WHERE id = $1").bind(train_id).fetch_optional(conn).await?)
+}
+
+/// How many rehearsals of `definition_id` exist, in any state.
+#[tracing::instrument(skip_all)]
+pub async fn rehearsal_count(conn: &mut Conn, definition_id: &str) -> Result<i64, DbError> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM trains WHERE definition_id = $1 AND kind = 'rehearsal'")
+        .bind(definition_id)
+        .fetch_one(conn)
+        .await?)
 }

@@ -66,6 +66,13 @@ pub async fn set_password(conn: &mut Conn, user_id: &str, hash: &str, now: i64) 
     Ok(())
 }
 
+/// Makes the user choose a new password at their next sign-in.
+#[tracing::instrument(skip_all)]
+pub async fn require_password_change(conn: &mut Conn, user_id: &str) -> Result<(), DbError> {
+    sqlx::query("UPDATE users SET must_change_password = 1 WHERE id = $1").bind(user_id).execute(conn).await?;
+    Ok(())
+}
+
 /// Disables or re-enables a user.
 #[tracing::instrument(skip_all)]
 pub async fn set_disabled(conn: &mut Conn, user_id: &str, disabled: bool, now: i64) -> Result<(), DbError> {

@@ -5,11 +5,13 @@
 //! the runtime stores the outcome in one transaction and executes the
 //! effects with their idempotency keys, feeding results back as events.
 
+mod actions;
 mod effect;
 mod event;
 mod model;
 mod train;
 
+pub use actions::{allowed, allows, Allowed};
 pub use effect::{Effect, Notice, Timer};
 pub use event::{Action, Boarding, Burn, Event, GateOutcome, Group, Verdict};
 pub use model::{

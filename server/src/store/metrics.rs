@@ -1,0 +1,64 @@
+//! The raw counts behind `/metrics` and the release figures.
+
+use super::{Conn, DbError};
+
+/// What the figures are computed from, read in one pass.
+pub struct Counts {
+    /// Trains per stored state, by state.
+    pub trains_by_state: Vec<(String, i64)>,
+    /// Outbox rows per status, by status.
+    pub outbox_by_status: Vec<(String, i64)>,
+    /// The stored engine state of every completed or rolled-back train.
+    pub finished_runs: Vec<String>,
+    /// Each rolled-back train's engine state and when it reached `rolled_back`.
+    pub rolled_back: Vec<(String, i64)>,
+    /// Security scans reported, and how many passed.
+    pub security_scans: (i64, i64),
+    /// Candidates that shipped.
+    pub shipped: i64,
+    /// Incidents tied to a train.
+    pub post_deploy_incidents: i64,
+}
+
+/// Reads the [`Counts`].
+#[tracing::instrument(skip_all)]
+pub async fn counts(conn: &mut Conn) -> Result<Counts, DbError> {
+    let trains_by_state = sqlx::query_as("SELECT state, COUNT(*) FROM trains GROUP BY state ORDER BY state")
+        .fetch_all(&mut *conn)
+        .await?;
+    let outbox_by_status = sqlx::query_as("SELECT status, COUNT(*) FROM outbox GROUP BY status ORDER BY status")
+        .fetch_all(&mut *conn)
+        .await?;
+    let finished_runs = sqlx::query_scalar(
+        "SELECT r.state FROM train_runs r JOIN trains t ON t.id = r.train_id \
+         WHERE t.state IN ('completed', 'rolled_back')",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let rolled_back = sqlx::query_as(
+        "SELECT r.state, e.at FROM train_runs r JOIN train_events e ON e.train_id = r.train_id \
+         WHERE e.to_state = 'rolled_back' AND e.from_state <> 'rolled_back'",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let security_scans = sqlx::query_as(
+        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN status = 'passed' THEN 1 ELSE 0 END), 0) FROM artifact_checks \
+         WHERE kind = 'security_scan'",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let shipped = sqlx::query_scalar("SELECT COUNT(*) FROM train_candidates WHERE status = 'shipped'")
+        .fetch_one(&mut *conn)
+        .await?;
+    let post_deploy_incidents =
+        sqlx::query_scalar("SELECT COUNT(*) FROM incidents WHERE train_id IS NOT NULL").fetch_one(&mut *conn).await?;
+    Ok(Counts {
+        trains_by_state,
+        outbox_by_status,
+        finished_runs,
+        rolled_back,
+        security_scans,
+        shipped,
+        post_deploy_incidents,
+    })
+}
