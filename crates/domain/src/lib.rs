@@ -5,7 +5,9 @@
 pub mod analysis;
 pub mod cadence;
 pub mod checks;
+pub mod delivery;
 pub mod engine;
+pub mod gates;
 pub mod graph;
 pub mod links;
 pub mod manifest;

@@ -11,7 +11,7 @@ use serde_json::json;
 use super::{ApiError, ApiState};
 use crate::auth::{Caller, Permission};
 use crate::engine::{Event, GateState, TrainRun};
-use crate::fleet::{COMPLIANCE_GATE, SCHEMA_GATE};
+use crate::engine::{COMPLIANCE_GATE, SCHEMA_GATE};
 use crate::integrations::compliance_outcome;
 use crate::runtime;
 use crate::store::{self, approvals::Approval};

@@ -8,7 +8,7 @@ pub use railyard_domain::graph;
 pub use apply::{apply, stored_freeze, ApplyError, ApplySummary};
 pub use railyard_domain::manifest::{
     parse, parse_freeze, AtomicGroup, DomainSpec, Fleet, FreezeEntry, FreezeSchedule, FreezeSpec, Problem, ServiceSlo,
-    ServiceSpec, TrainSpec, COMPLIANCE_GATE, CONTRACT_GATE, ERROR_BUDGET_GATE, OBSERVABILITY_GATE, SCHEMA_GATE,
+    ServiceSpec, TrainSpec,
 };
 
 /// The dependency graph of every stored service.

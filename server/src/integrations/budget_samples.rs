@@ -96,7 +96,7 @@ impl FleetIntegrations {
         let extra: f64 = measured
             .iter()
             .map(|m| {
-                let steady = self.metrics.counts(&watched.service, slo, m.from_at, m.to_at, None).bad();
+                let steady = self.metrics.simulated.counts(&watched.service, slo, m.from_at, m.to_at, None).bad();
                 let extra = (m.bad - i64::try_from(steady).unwrap_or(i64::MAX)).max(0) as f64;
                 let overlap = (m.to_at.min(to) - m.from_at.max(from)).max(0) as f64;
                 extra * overlap / (m.to_at - m.from_at).max(1) as f64

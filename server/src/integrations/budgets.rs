@@ -47,13 +47,13 @@ impl FleetIntegrations {
         burning_since: Option<i64>,
     ) -> anyhow::Result<Counts> {
         if definition.metrics_provider != "prometheus" {
-            return Ok(self.metrics.counts(&watched.service, &watched.slo.slo, from, to, burning_since));
+            return Ok(self.metrics.simulated.counts(&watched.service, &watched.slo.slo, from, to, burning_since));
         }
         let (good, total) = (&watched.slo.good_query, &watched.slo.total_query);
         if good.is_empty() {
             anyhow::bail!("{} declares no SLI queries (slo.good and slo.total)", watched.service);
         }
-        self.prometheus.sli_counts(&definition.prometheus_url, [good, total], &watched.service, from, to).await
+        self.metrics.prometheus.sli_counts(&definition.prometheus_url, [good, total], &watched.service, from, to).await
     }
 
     /// p95 latency (seconds) of `service` over the span before `from` and over `[from, to]`.
@@ -66,15 +66,15 @@ impl FleetIntegrations {
         to: i64,
     ) -> anyhow::Result<(Option<f64>, Option<f64>)> {
         if definition.metrics_provider != "prometheus" {
-            let p95 = |after| Some(self.metrics.latency_p95(train_id, &watched.service, after));
+            let p95 = |after| Some(self.metrics.simulated.latency_p95(train_id, &watched.service, after));
             return Ok((p95(false), p95(true)));
         }
         if watched.slo.latency_query.is_empty() {
             return Ok((None, None));
         }
         let query = super::prometheus::for_span(&watched.slo.latency_query, &watched.service, to - from);
-        let before = self.prometheus.instant(&definition.prometheus_url, &query, from).await?;
-        let after = self.prometheus.instant(&definition.prometheus_url, &query, to).await?;
+        let before = self.metrics.prometheus.instant(&definition.prometheus_url, &query, from).await?;
+        let after = self.metrics.prometheus.instant(&definition.prometheus_url, &query, to).await?;
         Ok((before, after))
     }
 
@@ -118,7 +118,8 @@ impl FleetIntegrations {
         let (run, definition, watched) = self.watched(train_id).await?;
         let mut unknown = Vec::new();
         for each in &watched {
-            let since = self.metrics.burns(train_id, &each.service).then(|| run.production_started_at()).flatten();
+            let since =
+                self.metrics.simulated.burns(train_id, &each.service).then(|| run.production_started_at()).flatten();
             let counts = async {
                 let long = self.sli(&definition, each, now - FAST_BURN.long_ms, now, since).await?;
                 let short = self.sli(&definition, each, now - FAST_BURN.short_ms, now, since).await?;
@@ -146,7 +147,7 @@ impl FleetIntegrations {
     pub(super) async fn measure_release(&self, train_id: &str, from: i64, to: i64, now: i64) -> anyhow::Result<()> {
         let (_, definition, watched) = self.watched(train_id).await?;
         for each in &watched {
-            let since = self.metrics.burns(train_id, &each.service).then_some(from);
+            let since = self.metrics.simulated.burns(train_id, &each.service).then_some(from);
             let window = self.sli(&definition, each, to - each.slo.slo.window_ms, to, since).await?;
             let during = self.sli(&definition, each, from, to, since).await?;
             let (latency_before, latency_after) = self.latency(&definition, train_id, each, from, to).await?;

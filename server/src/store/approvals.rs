@@ -216,6 +216,16 @@ pub enum Standing {
     Pending { approved: i64, required: i64 },
 }
 
+impl From<Standing> for crate::gates::Approvals {
+    fn from(standing: Standing) -> Self {
+        match standing {
+            Standing::Approved { .. } => Self::Approved,
+            Standing::Rejected { by, comment } => Self::Rejected { by, comment },
+            Standing::Pending { approved, required } => Self::Pending { approved, required },
+        }
+    }
+}
+
 /// The standing of `artifact_id` under its domain's rule.
 #[tracing::instrument(skip_all)]
 pub async fn standing(conn: &mut Conn, artifact_id: &str) -> Result<Standing, DbError> {

@@ -26,7 +26,7 @@ pub struct Definition {
     pub monitoring_ms: i64,
     /// JSON array of gate names every candidate must clear.
     pub gates: String,
-    /// Which deployer carries out the rollout (`simulated` or `webhook`).
+    /// Which deployer carries out the rollout (`simulated`, `webhook` or `gitops`); read it with [`Definition::deployer_settings`].
     pub deployer: String,
     /// Where the webhook deployer posts (empty for other deployers).
     pub webhook_url: String,
@@ -52,7 +52,34 @@ pub struct Definition {
     pub overrides: i64,
 }
 
+/// A stored definition's setting cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingError {
+    #[error(transparent)]
+    Unknown(#[from] crate::delivery::UnknownSetting),
+    #[error("its canary metrics are unreadable: {0}")]
+    Corrupt(#[from] serde_json::Error),
+}
+
 impl Definition {
+    /// Its deployer with that deployer's settings.
+    pub fn deployer_settings(&self) -> Result<crate::delivery::DeployerSettings, SettingError> {
+        Ok(crate::delivery::DeployerSettings::from_columns(crate::delivery::DeployerColumns {
+            name: &self.deployer,
+            webhook_url: &self.webhook_url,
+            staging_webhook_url: &self.staging_webhook_url,
+            webhook_secret_env: &self.webhook_secret_env,
+            gitops_repo: &self.gitops_repo,
+            gitops_branch: &self.gitops_branch,
+        })?)
+    }
+
+    /// Where its canary metrics come from, with the metrics.
+    pub fn metrics_settings(&self) -> Result<crate::delivery::MetricsSettings, SettingError> {
+        let metrics = if self.metrics.is_empty() { Vec::new() } else { serde_json::from_str(&self.metrics)? };
+        Ok(crate::delivery::MetricsSettings::from_columns(&self.metrics_provider, &self.prometheus_url, metrics)?)
+    }
+
     /// Whether its trains let two people override a failed or blocked gate.
     pub fn overrides_allowed(&self) -> bool {
         self.overrides != 0

@@ -17,7 +17,7 @@ pub const SCHEMA_GATE: &str = "schema";
 /// Whether people with the approver role, and only they, decide `gate`:
 /// no release manager waives it.
 pub fn is_approval_gate(gate: &str) -> bool {
-    gate == COMPLIANCE_GATE || gate == SCHEMA_GATE
+    crate::gates::GateKind::parse(gate).is_ok_and(crate::gates::GateKind::is_approval)
 }
 
 /// How long a release manager's request to override a failed or blocked gate

@@ -99,8 +99,9 @@ use serde::{Deserialize, Serialize};
 use crate::analysis::budget::Slo;
 use crate::analysis::{CanaryMetric, Direction, MetricPolicy};
 use crate::cadence::{parse_soak, parse_window, Cadence, CadenceError};
-use crate::checks::CheckKind;
+use crate::delivery::{DeployerColumns, DeployerSettings};
 use crate::engine::{default_rollout, Environment, Notice, RolloutStep};
+use crate::gates::GateKind;
 use crate::links::is_web_link;
 use crate::train_kind::{KindPolicy, TrainKind};
 
@@ -408,21 +409,6 @@ pub struct FreezeEntry {
     pub duration: Option<String>,
 }
 
-/// The gate that passes when the candidate's service has an SLO.
-pub const OBSERVABILITY_GATE: &str = "observability";
-pub use crate::engine::{COMPLIANCE_GATE, SCHEMA_GATE};
-/// The gate that keeps a candidate off the train while its service's error budget is exhausted.
-pub const ERROR_BUDGET_GATE: &str = "error_budget";
-
-/// The gate that passes when every API contract the train's services require is provided.
-pub const CONTRACT_GATE: &str = "api_contract";
-
-/// Whether `gate` is a gate Railyard can run.
-pub fn is_gate(gate: &str) -> bool {
-    [OBSERVABILITY_GATE, COMPLIANCE_GATE, SCHEMA_GATE, ERROR_BUDGET_GATE, CONTRACT_GATE].contains(&gate)
-        || CheckKind::named(gate).is_some()
-}
-
 /// Services of a train that board, miss it and roll back together.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AtomicGroup {
@@ -689,16 +675,13 @@ impl Checker<'_> {
 
     /// Whether every gate in `list` is one Railyard knows (reporting the others).
     fn gates(&mut self, at: &str, field: &str, list: &[String]) -> bool {
-        let known = list.iter().all(|gate| is_gate(gate));
-        if !known {
-            let names: Vec<&str> = CheckKind::ALL.iter().map(|k| k.as_str()).collect();
-            let names = names.join(", ");
-            let special = format!(
-                "{OBSERVABILITY_GATE}, {COMPLIANCE_GATE}, {ERROR_BUDGET_GATE}, {CONTRACT_GATE} or {SCHEMA_GATE}"
-            );
-            self.problem(at, field, format!("gates are {names}, {special}"));
+        match list.iter().map(|gate| GateKind::parse(gate)).find_map(Result::err) {
+            Some(unknown) => {
+                self.problem(at, field, unknown.to_string());
+                false
+            }
+            None => true,
         }
-        known
     }
 
     /// A train's atomic groups: named, two or more of its own services, each service in one group.
@@ -766,16 +749,10 @@ impl Checker<'_> {
     fn deployer(&mut self, at: &str, deployer: &str, raw: &RawTrain) -> bool {
         let webhook_set = !raw.webhook_url.is_empty() || !raw.webhook_secret_env.is_empty();
         let gitops_set = !raw.gitops_repo.is_empty() || !raw.gitops_branch.is_empty();
-        match deployer {
-            "simulated" | "webhook" | "gitops" => {}
-            other => {
-                self.problem(
-                    at,
-                    "deployer",
-                    format!("\"{other}\" is not a deployer; available: simulated, webhook, gitops"),
-                );
-                return false;
-            }
+        let named = DeployerColumns { name: deployer, ..DeployerColumns::default() };
+        if let Err(unknown) = DeployerSettings::from_columns(named) {
+            self.problem(at, "deployer", unknown.to_string());
+            return false;
         }
         if webhook_set && deployer != "webhook" {
             self.problem(at, "webhook_url", "is only for deployer = \"webhook\"");
@@ -1299,7 +1276,7 @@ mod tests {
             ("name = \"canary\"", "\"canary\" is not a kind of train"),
             ("name = \"rehearsal\"\nmonitoring = \"1h\"", "nothing to monitor"),
             ("name = \"regular\"\ngates = [\"tests\"]", "set them there"),
-            ("name = \"emergency\"\ngates = [\"smoke\"]", "gates are tests"),
+            ("name = \"emergency\"\ngates = [\"smoke\"]", "\"smoke\" is not a gate; available: observability"),
         ] {
             let text = format!("{VALID}\n[[kind]]\n{entry}\n");
             assert!(problems(&text).iter().any(|p| p.contains(expected)), "{entry}: {:?}", problems(&text));

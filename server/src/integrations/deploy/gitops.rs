@@ -10,7 +10,8 @@ use std::path::Path;
 use anyhow::{bail, Context};
 use tokio::process::Command;
 
-use super::webhook::{ReleasePayload, ReleasedArtifact};
+use super::{Deployer, ReleasePayload, ReleaseRequest, Released, ReleasedArtifact};
+use crate::runtime::BoxFuture;
 
 /// Commits release payloads with the `git` command line.
 #[derive(Debug, Clone, Default)]
@@ -82,7 +83,23 @@ async fn git(dir: &Path, args: &[&str]) -> anyhow::Result<()> {
     } else {
         // git quotes the remote, which may carry credentials: never let them reach the timeline.
         let remotes: Vec<&str> = args.iter().copied().filter(|arg| arg.contains("://")).collect();
-        let stderr = super::redact::scrub(String::from_utf8_lossy(&output.stderr).trim(), &remotes);
+        let stderr = crate::integrations::redact::scrub(String::from_utf8_lossy(&output.stderr).trim(), &remotes);
         bail!("git {} failed: {stderr}", args.first().unwrap_or(&""))
+    }
+}
+/// The gitops deployer bound to one definition's repository and branch.
+pub struct GitopsRelease<'a> {
+    pub committer: &'a GitopsDeployer,
+    pub repo: &'a str,
+    pub branch: &'a str,
+}
+
+impl Deployer for GitopsRelease<'_> {
+    fn release<'a>(&'a self, request: &'a ReleaseRequest<'a>) -> BoxFuture<'a, anyhow::Result<Released>> {
+        Box::pin(async move {
+            self.committer.release(self.repo, self.branch, request.payload).await?;
+            // Argo CD or Flux applies it; nothing reports what runs yet.
+            Ok(Released::Done { running: Vec::new() })
+        })
     }
 }

@@ -16,42 +16,13 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use hmac::{Hmac, Mac};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use sha2::Sha256;
 
-/// One artifact in a release payload.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReleasedArtifact {
-    pub service: String,
-    pub version: String,
-    pub digest: String,
-}
-
-/// The rollout step a payload is for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReleaseStep {
-    pub index: usize,
-    pub name: String,
-    pub environment: String,
-    pub weight: u8,
-    /// The region to roll out to, when the rollout goes region by region.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
-}
-
-/// What the receiver gets.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReleasePayload {
-    /// `deploy` or `rollback`.
-    pub action: String,
-    pub train_id: String,
-    pub definition: String,
-    pub step: ReleaseStep,
-    /// What to run at this step (for a rollback: what is being removed).
-    pub artifacts: Vec<ReleasedArtifact>,
-    /// For a rollback: the previous stable version of each service, where one is known.
-    pub restore: Vec<ReleasedArtifact>,
-}
+use super::{Deployer, ReleaseRequest, Released};
+pub use super::{ReleasePayload, ReleaseStep, ReleasedArtifact, RunningDigest};
+use crate::engine::Environment;
+use crate::runtime::BoxFuture;
 
 /// What a receiver reports after a release: whether it is still going, and what runs.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -68,13 +39,6 @@ impl RunningReport {
     pub fn pending(&self) -> bool {
         self.status.as_deref() == Some("pending")
     }
-}
-
-/// One service's running digest.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
-pub struct RunningDigest {
-    pub service: String,
-    pub digest: String,
 }
 
 /// Posts release payloads.
@@ -112,7 +76,7 @@ impl WebhookDeployer {
             .send()
             .await
             .map_err(|error| {
-                let shown = super::redact::url_for_display(url);
+                let shown = crate::integrations::redact::url_for_display(url);
                 anyhow::anyhow!("the deploy webhook at {shown} did not answer: {}", error.without_url())
             })?;
         let status = response.status();
@@ -126,6 +90,33 @@ impl WebhookDeployer {
             bail!("the deploy webhook refused the release: {status} {text}");
         }
         bail!("the deploy webhook failed: {status} {text}")
+    }
+}
+
+/// A webhook deployer bound to one definition's settings.
+pub struct WebhookRelease<'a> {
+    pub client: &'a WebhookDeployer,
+    pub url: &'a str,
+    /// Where staging steps go instead, if elsewhere.
+    pub staging_url: Option<&'a str>,
+    /// The environment variable holding the signing secret.
+    pub secret_env: &'a str,
+}
+
+impl Deployer for WebhookRelease<'_> {
+    fn release<'a>(&'a self, request: &'a ReleaseRequest<'a>) -> BoxFuture<'a, anyhow::Result<Released>> {
+        Box::pin(async move {
+            let secret = std::env::var(self.secret_env).with_context(|| {
+                format!("the webhook secret variable {} is not set for this server", self.secret_env)
+            })?;
+            let url = match (request.environment, self.staging_url) {
+                (Environment::Staging, Some(staging)) => staging,
+                _ => self.url,
+            };
+            let report =
+                self.client.send(url, secret.as_bytes(), request.key, request.timestamp_s, request.payload).await?;
+            Ok(if report.pending() { Released::Pending } else { Released::Done { running: report.running } })
+        })
     }
 }
 

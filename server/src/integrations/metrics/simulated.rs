@@ -5,10 +5,12 @@
 //! burn its budget after a deploy and others can have spent theirs. The
 //! series are judged by the real canary judge and the real budget rules.
 
-use super::Judgement;
+use super::{CanaryQuery, MetricsProvider};
 use crate::analysis::budget::{Counts, Slo};
 use crate::analysis::report::JudgedMetric;
 use crate::analysis::{judge_metric, Direction, MetricPolicy};
+use crate::integrations::canary::Judgement;
+use crate::runtime::BoxFuture;
 
 /// Simulated traffic: events per second of every service.
 const EVENTS_PER_SECOND: i64 = 20;
@@ -115,6 +117,13 @@ fn series(seed: u64, stream: u64, len: usize, level: f64, spread: f64) -> Vec<f6
 
 fn fnv(text: &str) -> u64 {
     text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+impl MetricsProvider for &SimulatedMetrics {
+    fn judge<'a>(&'a self, query: &'a CanaryQuery<'a>) -> BoxFuture<'a, Judgement> {
+        let judgement = SimulatedMetrics::judge(self, query.train_id, query.step, query.services, query.window);
+        Box::pin(async move { judgement })
+    }
 }
 
 #[cfg(test)]

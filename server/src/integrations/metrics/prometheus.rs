@@ -8,11 +8,13 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use serde::Deserialize;
 
-use super::Judgement;
+use super::{CanaryQuery, MetricsProvider};
 use crate::analysis::budget::Counts;
 use crate::analysis::report::{thinned, AnalysisReport, JudgedMetric};
 use crate::analysis::{judge_metric, CanaryMetric};
-use crate::engine::Verdict;
+use crate::engine::{Environment, Verdict};
+use crate::integrations::canary::Judgement;
+use crate::runtime::BoxFuture;
 
 /// Reads series from Prometheus.
 #[derive(Debug, Clone)]
@@ -184,4 +186,22 @@ pub async fn canary_verdict(
         }
     }
     Judgement::scored(judged)
+}
+
+/// The Prometheus provider bound to one definition's server and metrics.
+pub struct PrometheusCanary<'a> {
+    pub provider: &'a PrometheusProvider,
+    pub url: &'a str,
+    pub metrics: &'a [CanaryMetric],
+}
+
+impl MetricsProvider for PrometheusCanary<'_> {
+    fn judge<'a>(&'a self, query: &'a CanaryQuery<'a>) -> BoxFuture<'a, Judgement> {
+        let environment = match query.environment {
+            Environment::Staging => "staging",
+            Environment::Production => "production",
+        };
+        let (from, to) = query.window;
+        Box::pin(canary_verdict(self.provider, self.url, self.metrics, (query.services, environment), from, to))
+    }
 }
