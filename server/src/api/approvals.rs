@@ -14,11 +14,9 @@ use crate::engine::{Event, GateState, TrainRun};
 use crate::engine::{COMPLIANCE_GATE, SCHEMA_GATE};
 use crate::integrations::compliance_outcome;
 use crate::runtime;
+use crate::service::approval_rules;
 use crate::store::{self, approvals::Approval};
 use crate::time::{rfc3339, to_ms};
-
-/// Most approvals a rule may ask for.
-const MAX_REQUIRED: i64 = 10;
 
 /// The body of `POST /api/v1/artifacts/{id}/approvals`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -236,25 +234,12 @@ pub async fn set_rule(
 ) -> Result<Json<RuleJson>, ApiError> {
     caller.require(Permission::Administer, None)?;
     let Json(request) = body?;
-    if !(1..=MAX_REQUIRED).contains(&request.required_approvals) {
-        return Err(ApiError::bad_request(format!("`required_approvals` must be between 1 and {MAX_REQUIRED}")));
-    }
-    let now = to_ms(state.clock.now());
-    let mut tx = state.db.begin().await?;
-    let found = store::domains::by_name(&mut tx, &domain).await?;
-    let Some(found) = found else { return Err(ApiError::NotFound(format!("no domain called \"{domain}\""))) };
-    let before = store::approvals::required(&mut tx, &found.id).await?;
-    store::approvals::set_rule(&mut tx, &found.id, request.required_approvals, &caller.principal.actor(), now).await?;
-    let entry = caller
-        .audit("approval_rule.changed", &format!("domain:{domain}"))
-        .change(&json!({ "required_approvals": before }), &json!({ "required_approvals": request.required_approvals }));
-    store::audit::append(&mut tx, &entry, now).await?;
-    tx.commit().await?;
+    let at = approval_rules::set(state.ctx(), &caller, &domain, request.required_approvals).await?;
     Ok(Json(RuleJson {
         domain,
         required_approvals: request.required_approvals,
         updated_by: caller.principal.actor(),
-        updated_at: rfc3339(now),
+        updated_at: rfc3339(at),
     }))
 }
 

@@ -6,9 +6,9 @@ use axum::Json;
 use serde::Deserialize;
 
 use super::{ApiError, ApiState};
-use crate::audit::{log, Record, Verification};
+use crate::audit::{Record, Verification};
 use crate::auth::{Caller, Permission};
-use crate::store;
+use crate::service::audit;
 
 /// Query of `GET /api/v1/audit`.
 #[derive(Debug, Deserialize, utoipa::ToSchema, utoipa::IntoParams)]
@@ -35,12 +35,7 @@ pub async fn latest(
 ) -> Result<Json<Vec<Record>>, ApiError> {
     caller.require(Permission::Administer, None)?;
     let Query(query) = query.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=1_000).contains(&limit) {
-        return Err(ApiError::bad_request("`limit` must be between 1 and 1000"));
-    }
-    let mut conn = state.db.acquire().await?;
-    Ok(Json(store::audit::latest(&mut conn, limit).await?))
+    Ok(Json(audit::latest(state.ctx(), &caller, query.limit.unwrap_or(100)).await?))
 }
 
 /// `GET /api/v1/audit/verify`: recomputes the whole chain.
@@ -51,7 +46,5 @@ pub async fn latest(
     responses((status = 200, description = "Whether the hash chain is intact", body = Verification))
 )]
 pub async fn verify(State(state): State<ApiState>, caller: Caller) -> Result<Json<Verification>, ApiError> {
-    caller.require(Permission::Administer, None)?;
-    let key = state.auth.audit_key.as_deref();
-    Ok(Json(log::verify_store(&state.db, None, key).await.map_err(ApiError::Internal)?))
+    Ok(Json(audit::verify(state.ctx(), &caller, state.auth.audit_key.as_deref()).await?))
 }

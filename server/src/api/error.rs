@@ -78,6 +78,23 @@ impl From<RuntimeError> for ApiError {
     }
 }
 
+impl From<crate::service::ServiceError> for ApiError {
+    fn from(error: crate::service::ServiceError) -> Self {
+        use crate::service::ServiceError as E;
+        match error {
+            E::Unauthenticated(message) => Self::Unauthorized(message),
+            E::Forbidden(message) => Self::Forbidden(message),
+            E::Invalid(message) => Self::BadRequest(message),
+            E::Unprocessable(message) => Self::Rejected(StatusCode::UNPROCESSABLE_ENTITY, message),
+            E::NotFound(message) => Self::NotFound(message),
+            E::Conflict(message) => Self::Conflict(message),
+            E::TooMany { message, retry_after_s } => Self::TooManyRequests(message, retry_after_s),
+            E::Unavailable(message) => Self::Unavailable(message),
+            E::Internal(error) => Self::Internal(error),
+        }
+    }
+}
+
 impl From<crate::auth::rate_limit::Refused> for ApiError {
     fn from(refused: crate::auth::rate_limit::Refused) -> Self {
         Self::TooManyRequests(refused.message.to_owned(), refused.retry_after_s)

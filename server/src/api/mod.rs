@@ -47,6 +47,13 @@ pub struct ApiState {
     pub demo: bool,
 }
 
+impl ApiState {
+    /// What the use cases work with.
+    pub fn ctx(&self) -> crate::service::Ctx<'_> {
+        crate::service::Ctx { db: &self.db, clock: self.clock.as_ref() }
+    }
+}
+
 /// A JSON body that may be left out (then `T::default()`); one that is
 /// there must parse, or the caller hears why (422).
 pub fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {

@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use url::{Position, Url};
 
-use super::users;
 use super::{ApiError, ApiState};
 use crate::auth::{password, rate_limit, secret, Binding, Caller, Principal};
+use crate::service::{account, users};
 use crate::store::{self, sessions::Session};
 use crate::time::{rfc3339, to_ms};
 
@@ -128,17 +128,8 @@ pub async fn sign_out_form(State(state): State<ApiState>, caller: Caller) -> Res
     responses((status = 200, description = "The signed-in user and their roles", body = MeJson))
 )]
 pub async fn me(State(state): State<ApiState>, caller: Caller) -> Result<Json<MeJson>, ApiError> {
-    let Principal::User { id, name, bindings, .. } = &caller.principal else {
-        return Err(signed_in_only(&caller));
-    };
-    let mut conn = state.db.acquire().await?;
-    let user =
-        store::users::by_name(&mut conn, name).await?.filter(|user| &user.id == id).ok_or(store::DbError::NotFound)?;
-    Ok(Json(MeJson {
-        name: name.clone(),
-        roles: bindings.clone(),
-        must_change_password: user.must_change_password != 0,
-    }))
+    let me = account::me(state.ctx(), &caller).await?;
+    Ok(Json(MeJson { name: me.name, roles: me.roles, must_change_password: me.must_change_password }))
 }
 
 /// `GET /api/v1/me/sessions`: the caller's live sessions.
@@ -149,16 +140,11 @@ pub async fn me(State(state): State<ApiState>, caller: Caller) -> Result<Json<Me
     responses((status = 200, description = "The caller's open sessions", body = Vec<SessionJson>))
 )]
 pub async fn sessions(State(state): State<ApiState>, caller: Caller) -> Result<Json<Vec<SessionJson>>, ApiError> {
-    let Principal::User { id, session_id, .. } = &caller.principal else {
-        return Err(signed_in_only(&caller));
-    };
-    let now = to_ms(state.clock.now());
-    let mut conn = state.db.acquire().await?;
-    let rows = store::sessions::of_user(&mut conn, id, now, idle_ms(&state)).await?;
+    let (rows, current) = account::sessions(state.ctx(), &caller, idle_ms(&state)).await?;
     Ok(Json(
         rows.into_iter()
             .map(|session| SessionJson {
-                current: &session.id == session_id,
+                current: session.id == current,
                 created_at: rfc3339(session.created_at),
                 last_seen_at: rfc3339(session.last_seen_at),
                 expires_at: rfc3339(session.expires_at),
@@ -183,16 +169,7 @@ pub async fn end_one(
     caller: Caller,
     Path(session): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let Principal::User { id, .. } = &caller.principal else {
-        return Err(signed_in_only(&caller));
-    };
-    let now = to_ms(state.clock.now());
-    let mut tx = state.db.begin().await?;
-    if !store::sessions::end(&mut tx, id, &session, now).await? {
-        return Err(ApiError::NotFound(format!("you have no live session {session}")));
-    }
-    store::audit::append(&mut tx, &caller.audit("session.ended", &format!("session:{session}")), now).await?;
-    tx.commit().await?;
+    account::end_session(state.ctx(), &caller, &session).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -209,42 +186,11 @@ pub async fn change_password(
     caller: Caller,
     body: Result<Json<PasswordChange>, JsonRejection>,
 ) -> Result<StatusCode, ApiError> {
-    let Principal::User { id, name, session_id, .. } = &caller.principal else {
-        return Err(signed_in_only(&caller));
-    };
-    let Json(change) = body?;
-    password::check_strength(&change.new).map_err(ApiError::BadRequest)?;
-    if change.new == change.current {
-        return Err(ApiError::bad_request("the new password must differ from the current one"));
+    if !matches!(caller.principal, Principal::User { .. }) {
+        return Err(account::signed_in_only(&caller).into());
     }
-    let user = {
-        let mut conn = state.db.acquire().await?;
-        store::users::by_name(&mut conn, name).await?.filter(|user| &user.id == id).ok_or(store::DbError::NotFound)?
-    };
-    // Guessing the current password from a stolen session backs off like signing in does.
-    let now = to_ms(state.clock.now());
-    state.auth.limits.admit(name, caller.ip, now)?;
-    let (current, stored, new) = (change.current, user.password_hash.clone(), change.new);
-    let hash = password::bounded(move || password::verify(&current, &stored).then(|| password::hash(&new)).transpose())
-        .await?
-        .map_err(ApiError::Internal)?;
-    let Some(hash) = hash else {
-        state.auth.limits.failed(name, caller.ip, now);
-        let entry = caller.audit("password.change_refused", &format!("user:{name}"));
-        let mut tx = state.db.begin().await?;
-        store::audit::append(&mut tx, &entry, now).await?;
-        tx.commit().await?;
-        return Err(ApiError::Forbidden("the current password is wrong".into()));
-    };
-    state.auth.limits.succeeded(name, caller.ip);
-    let mut tx = state.db.begin().await?;
-    store::users::set_password(&mut tx, id, &hash, now).await?;
-    let ended = store::sessions::end_all(&mut tx, id, Some(session_id), now).await?;
-    let entry = caller
-        .audit("password.changed", &format!("user:{name}"))
-        .change(&serde_json::Value::Null, &json!({ "other_sessions_ended": ended }));
-    store::audit::append(&mut tx, &entry, now).await?;
-    tx.commit().await?;
+    let Json(change) = body?;
+    account::change_password(state.ctx(), &caller, &state.auth.limits, change.current, change.new).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -374,13 +320,6 @@ async fn end_session(state: &ApiState, caller: &Caller) -> Result<(), ApiError> 
         tx.commit().await?;
     }
     Ok(())
-}
-
-fn signed_in_only(caller: &Caller) -> ApiError {
-    match caller.principal {
-        Principal::Anonymous => ApiError::Unauthorized("sign in first".into()),
-        _ => ApiError::Forbidden("this is about a person's own account; API tokens have none".into()),
-    }
 }
 
 fn idle_ms(state: &ApiState) -> i64 {

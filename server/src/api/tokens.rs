@@ -6,15 +6,12 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use super::{ApiError, ApiState};
-use crate::auth::{secret, Caller, Permission, Scope};
-use crate::store::{self, tokens::ApiToken};
-use crate::time::{rfc3339, to_ms};
-
-/// Prefix of every token, so secret scanners can recognise leaked ones.
-const PREFIX: &str = "ryd_";
+use crate::auth::{Caller, Permission};
+use crate::service::tokens;
+use crate::store::tokens::ApiToken;
+use crate::time::rfc3339;
 
 /// The body of `POST /api/v1/tokens`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -69,9 +66,7 @@ pub struct CreatedToken {
     responses((status = 200, description = "API tokens (never their secrets)", body = Vec<TokenJson>))
 )]
 pub async fn list(State(state): State<ApiState>, caller: Caller) -> Result<Json<Vec<TokenJson>>, ApiError> {
-    caller.require(Permission::Administer, None)?;
-    let mut conn = state.db.acquire().await?;
-    Ok(Json(store::tokens::list(&mut conn).await?.into_iter().map(token_json).collect()))
+    Ok(Json(tokens::list(state.ctx(), &caller).await?.into_iter().map(token_json).collect()))
 }
 
 /// `POST /api/v1/tokens`.
@@ -90,58 +85,14 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
     caller.require(Permission::Administer, None)?;
     let Json(request) = body?;
-    let name = request.name.trim();
-    if name.is_empty() || name.len() > 100 {
-        return Err(ApiError::bad_request("a token needs a name of 1–100 characters, e.g. \"ci-payments\""));
-    }
-    if request.scopes.is_empty() {
-        return Err(ApiError::bad_request(
-            "a token needs at least one scope: read, artifacts:write, checks:write or incidents:write",
-        ));
-    }
-    let mut scopes = Vec::new();
-    for scope in &request.scopes {
-        let scope = Scope::parse(scope.trim()).map_err(ApiError::BadRequest)?;
-        if !scopes.contains(&scope) {
-            scopes.push(scope);
-        }
-    }
-    let now = to_ms(state.clock.now());
-    let expires_at = match request.expires_in.as_deref() {
-        None => None,
-        Some(text) => {
-            let lifetime = humantime::parse_duration(text).map_err(|_| {
-                ApiError::bad_request(format!("`expires_in` must be a duration like \"90d\", got \"{text}\""))
-            })?;
-            Some(now + i64::try_from(lifetime.as_millis()).unwrap_or(i64::MAX / 2))
-        }
+    let wanted = tokens::NewToken {
+        name: &request.name,
+        scopes: &request.scopes,
+        domains: &request.domains,
+        expires_in: request.expires_in.as_deref(),
     };
-    let mut tx = state.db.begin().await?;
-    for domain in &request.domains {
-        if store::domains::by_name(&mut tx, domain).await?.is_none() {
-            return Err(ApiError::bad_request(format!("unknown domain \"{domain}\"")));
-        }
-    }
-    let secret = format!("{PREFIX}{}", secret::random_token(32));
-    let row = ApiToken {
-        id: store::new_id(),
-        name: name.to_owned(),
-        scopes: scopes.iter().map(|scope| scope.as_str()).collect::<Vec<_>>().join(" "),
-        domains: request.domains.join(" "),
-        created_by: caller.principal.actor(),
-        created_at: now,
-        expires_at,
-        revoked_at: None,
-        last_used_at: None,
-    };
-    store::tokens::insert(&mut tx, &row, &secret::digest(&secret)).await?;
-    let details = token_json(row);
-    let entry = caller
-        .audit("token.created", &format!("token:{}", details.id))
-        .change(&serde_json::Value::Null, &json!({ "name": details.name, "scopes": details.scopes, "domains": details.domains, "expires_at": details.expires_at }));
-    store::audit::append(&mut tx, &entry, now).await?;
-    tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(CreatedToken { token: secret, details })))
+    let (row, secret) = tokens::create(state.ctx(), &caller, wanted).await?;
+    Ok((StatusCode::CREATED, Json(CreatedToken { token: secret, details: token_json(row) })))
 }
 
 /// `DELETE /api/v1/tokens/{id}`: revokes a token at once.
@@ -157,20 +108,7 @@ pub async fn revoke(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(Permission::Administer, None)?;
-    let now = to_ms(state.clock.now());
-    let mut tx = state.db.begin().await?;
-    let Some(token) = store::tokens::by_id(&mut tx, &id).await? else {
-        return Err(ApiError::NotFound(format!("no token {id}")));
-    };
-    if !store::tokens::revoke(&mut tx, &id, now).await? {
-        return Err(ApiError::Conflict(format!("token {} was already revoked", token.name)));
-    }
-    let entry = caller
-        .audit("token.revoked", &format!("token:{id}"))
-        .change(&json!({ "name": token.name }), &json!({ "revoked": true }));
-    store::audit::append(&mut tx, &entry, now).await?;
-    tx.commit().await?;
+    tokens::revoke(state.ctx(), &caller, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

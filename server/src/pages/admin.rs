@@ -1,75 +1,73 @@
-//! The admin and account pages over the same handlers as the HTTP API:
-//! the pages call the handler functions themselves, so a check or an audit
-//! record can never differ between the two.
+//! The admin and account pages over the same use cases as the HTTP API
+//! (`service::{users, tokens, embeds, audit, approval_rules, account}`), so
+//! a check or an audit record can never differ between the two.
 
+use crate::api::ApiState;
+use crate::audit::Verification;
+use crate::auth::{Binding, Caller, Permission, Role};
+use crate::service::{self, ServiceError};
+use crate::time::rfc3339;
 use app::admin::{
     AccountCommand, AccountView, AdminCommand, AdminEmbedLink, AdminToken, AdminUser, AdminView, AuditLine, SessionLine,
 };
-use axum::extract::{Path, Query, State};
-use axum::Json;
-
-use crate::api::{self, ApiError, ApiState};
-use crate::audit::Verification;
-use crate::auth::{Binding, Caller, Permission, Role};
-use crate::store;
-use crate::time::rfc3339;
 
 /// How many audit records the page lists.
 const AUDIT_LINES: i64 = 50;
 
 /// Everything the admin page shows.
-pub async fn view(state: &ApiState, caller: &Caller) -> Result<AdminView, ApiError> {
-    caller.require(Permission::Administer, None)?;
-    let Json(users) = api::users::list(State(state.clone()), caller.clone()).await?;
-    let Json(tokens) = api::tokens::list(State(state.clone()), caller.clone()).await?;
-    let Json(origins) = api::embed::origins(State(state.clone()), caller.clone()).await?;
-    let Json(links) = api::embed::links(State(state.clone()), caller.clone()).await?;
-    let query = Query(api::audit::AuditQuery { limit: Some(AUDIT_LINES) });
-    let Json(records) = api::audit::latest(State(state.clone()), caller.clone(), Ok(query)).await?;
-    let mut conn = state.db.acquire().await?;
-    let (audit_count, audit_head) = store::audit::head(&mut conn).await?;
-    let mut rules = Vec::new();
-    for domain in store::domains::list(&mut conn).await? {
-        rules.push((domain.name, store::approvals::required(&mut conn, &domain.id).await?));
-    }
+pub async fn view(state: &ApiState, caller: &Caller) -> Result<AdminView, ServiceError> {
+    let ctx = state.ctx();
+    caller.principal.require(Permission::Administer, None)?;
+    let users = service::users::list(ctx, caller).await?;
+    let tokens = service::tokens::list(ctx, caller).await?;
+    let origins = service::embeds::origins(ctx, caller).await?;
+    let links = service::embeds::links(ctx, caller).await?;
+    let records = service::audit::latest(ctx, caller, AUDIT_LINES).await?;
+    let (audit_count, audit_head) = service::audit::head(ctx, caller).await?;
+    let rules = service::approval_rules::list(ctx, caller).await?;
+    let now = ctx.now();
     Ok(AdminView {
         users: users
             .into_iter()
-            .map(|user| AdminUser {
-                roles: user.roles.iter().map(binding_text).collect(),
-                identities: user.identities,
-                name: user.name,
-                disabled: user.disabled,
-                must_change_password: user.must_change_password,
+            .map(|record| AdminUser {
+                roles: record.roles.iter().map(binding_text).collect(),
+                identities: record.identities,
+                name: record.user.name,
+                disabled: record.user.disabled != 0,
+                must_change_password: record.user.must_change_password != 0,
             })
             .collect(),
         tokens: tokens
             .into_iter()
             .map(|token| AdminToken {
+                scopes: token.scopes.split_whitespace().map(str::to_owned).collect(),
+                domains: token.domains.split_whitespace().map(str::to_owned).collect(),
+                expires_at: token.expires_at.map(rfc3339),
+                revoked: token.revoked_at.is_some(),
+                last_used_at: token.last_used_at.map(rfc3339),
                 id: token.id,
                 name: token.name,
-                scopes: token.scopes,
-                domains: token.domains,
-                expires_at: token.expires_at,
-                revoked: token.revoked_at.is_some(),
-                last_used_at: token.last_used_at,
             })
             .collect(),
         origins,
         embed_links: links
             .into_iter()
-            .map(|link| AdminEmbedLink {
-                panel: if link.params.is_empty() {
-                    link.panel
-                } else {
-                    let params: Vec<String> = link.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                    format!("{} ({})", link.panel, params.join(", "))
-                },
-                id: link.id,
-                audience: link.audience,
-                created_by: link.created_by,
-                expires_at: link.expires_at,
-                status: link.status,
+            .map(|link| {
+                let params: std::collections::BTreeMap<String, String> =
+                    serde_json::from_str(&link.params).unwrap_or_default();
+                AdminEmbedLink {
+                    status: service::embeds::status(&link, now).to_owned(),
+                    panel: if params.is_empty() {
+                        link.panel
+                    } else {
+                        let params: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                        format!("{} ({})", link.panel, params.join(", "))
+                    },
+                    id: link.id,
+                    audience: link.audience,
+                    created_by: link.created_by,
+                    expires_at: rfc3339(link.expires_at),
+                }
             })
             .collect(),
         rules,
@@ -89,95 +87,94 @@ pub async fn view(state: &ApiState, caller: &Caller) -> Result<AdminView, ApiErr
 }
 
 /// Carries out an admin's change and says what happened.
-pub async fn command(state: &ApiState, caller: &Caller, command: AdminCommand) -> Result<String, ApiError> {
-    let (state, caller) = (State(state.clone()), caller.clone());
+pub async fn command(state: &ApiState, caller: &Caller, command: AdminCommand) -> Result<String, ServiceError> {
+    let ctx = state.ctx();
     Ok(match command {
         AdminCommand::CreateUser { name, password, roles } => {
-            let request = api::users::NewUser { name, password, roles: parse_roles(&roles)? };
-            let (_, Json(user)) = api::users::create(state, caller, Ok(Json(request))).await?;
-            format!("{} can now sign in with the initial password and must change it.", user.name)
+            let record = service::users::create(ctx, caller, &name, password, &parse_roles(&roles)?).await?;
+            format!("{} can now sign in with the initial password and must change it.", record.user.name)
         }
         AdminCommand::SetRoles { name, roles } => {
-            let request = api::users::RolesRequest { roles: parse_roles(&roles)? };
-            let Json(user) = api::users::set_roles(state, caller, Path(name), Ok(Json(request))).await?;
-            format!("{} now holds: {}.", user.name, user.roles.iter().map(binding_text).collect::<Vec<_>>().join(", "))
+            let record = service::users::set_roles(ctx, caller, &name, &parse_roles(&roles)?).await?;
+            let roles: Vec<String> = record.roles.iter().map(binding_text).collect();
+            format!("{} now holds: {}.", record.user.name, roles.join(", "))
         }
         AdminCommand::SetIdentities { name, identities } => {
-            let request = api::users::IdentitiesRequest { identities: words(&identities) };
-            let Json(user) = api::users::set_identities(state, caller, Path(name), Ok(Json(request))).await?;
-            if user.identities.is_empty() {
-                format!("{} has no author identities besides their user name.", user.name)
+            let record = service::users::set_identities(ctx, caller, &name, &words(&identities)).await?;
+            if record.identities.is_empty() {
+                format!("{} has no author identities besides their user name.", record.user.name)
             } else {
-                format!("{} authors builds as: {}.", user.name, user.identities.join(", "))
+                format!("{} authors builds as: {}.", record.user.name, record.identities.join(", "))
             }
         }
         AdminCommand::SetDisabled { name, disabled } => {
-            let Json(user) = if disabled {
-                api::users::disable(state, caller, Path(name)).await?
+            let record = service::users::set_disabled(ctx, caller, &name, disabled).await?;
+            if record.user.disabled != 0 {
+                format!("{} is disabled and signed out everywhere.", record.user.name)
             } else {
-                api::users::enable(state, caller, Path(name)).await?
-            };
-            if user.disabled {
-                format!("{} is disabled and signed out everywhere.", user.name)
-            } else {
-                format!("{} can sign in again.", user.name)
+                format!("{} can sign in again.", record.user.name)
             }
         }
         AdminCommand::CreateToken { name, scopes, domains, expires_in } => {
-            let request = api::tokens::NewToken {
-                name,
-                scopes: words(&scopes),
-                domains: words(&domains),
-                expires_in: Some(expires_in).filter(|text| !text.trim().is_empty()),
+            let wanted = service::tokens::NewToken {
+                name: &name,
+                scopes: &words(&scopes),
+                domains: &words(&domains),
+                expires_in: Some(expires_in.as_str()).filter(|text| !text.trim().is_empty()),
             };
-            let (_, Json(created)) = api::tokens::create(state, caller, Ok(Json(request))).await?;
-            format!("Token {} created. Copy it now; it is not shown again: {}", created.details.name, created.token)
+            let (row, secret) = service::tokens::create(ctx, caller, wanted).await?;
+            format!("Token {} created. Copy it now; it is not shown again: {secret}", row.name)
         }
         AdminCommand::RevokeToken { id } => {
-            api::tokens::revoke(state, caller, Path(id)).await?;
+            service::tokens::revoke(ctx, caller, &id).await?;
             "The token is revoked; requests with it are refused from now on.".to_owned()
         }
         AdminCommand::AllowOrigin { origin } => {
-            api::embed::allow_origin(state, caller, Ok(Json(api::embed::OriginRequest { origin }))).await?;
+            service::embeds::allow_origin(ctx, caller, &origin).await?;
             "The origin may now frame embedded panels.".to_owned()
         }
         AdminCommand::RemoveOrigin { origin } => {
-            api::embed::remove_origin(state, caller, Ok(Query(api::embed::OriginRequest { origin }))).await?;
+            service::embeds::remove_origin(ctx, caller, &origin).await?;
             "The origin may no longer frame panels; its links stop working.".to_owned()
         }
         AdminCommand::RevokeEmbedLink { id } => {
-            api::embed::revoke_link(state, caller, Path(id)).await?;
+            service::embeds::revoke_link(ctx, caller, &id).await?;
             "The link is revoked: its panel shows nothing from the next request.".to_owned()
         }
         AdminCommand::CreateEmbedLink { audience, expires_in } => {
-            let request = api::embed::LinkRequest {
+            let wanted = service::embeds::NewLink {
                 panel: "calendar".into(),
                 params: Default::default(),
                 audience,
                 expires_in: Some(expires_in).filter(|text| !text.trim().is_empty()),
             };
-            let (_, Json(link)) = api::embed::create_link(state, caller, Ok(Json(request))).await?;
+            let created = service::embeds::create_link(ctx, caller, &state.auth.embed_key, wanted).await?;
             format!(
                 "Put this in the wiki's iframe src (after this server's address), valid until {}: {}",
-                link.expires_at, link.path
+                rfc3339(created.link.expires_at),
+                created.path
             )
         }
         AdminCommand::SetApprovalRule { domain, required } => {
-            let request = api::approvals::RuleRequest { required_approvals: required };
-            let Json(rule) = api::approvals::set_rule(state, caller, Path(domain), Ok(Json(request))).await?;
-            format!("{} now needs {} approval(s) per candidate.", rule.domain, rule.required_approvals)
+            service::approval_rules::set(ctx, caller, &domain, required).await?;
+            format!("{domain} now needs {required} approval(s) per candidate.")
         }
-        AdminCommand::VerifyAudit => match api::audit::verify(state, caller).await?.0 {
-            Verification::Intact { count, head } => format!("The audit log is intact: {count} records, head {head}."),
-            Verification::Broken { seq, problem } => format!("The audit log is BROKEN at record {seq}: {problem}."),
-        },
+        AdminCommand::VerifyAudit => {
+            match service::audit::verify(ctx, caller, state.auth.audit_key.as_deref()).await? {
+                Verification::Intact { count, head } => {
+                    format!("The audit log is intact: {count} records, head {head}.")
+                }
+                Verification::Broken { seq, problem } => format!("The audit log is BROKEN at record {seq}: {problem}."),
+            }
+        }
     })
 }
 
 /// The caller's own account.
-pub async fn account(state: &ApiState, caller: &Caller) -> Result<AccountView, ApiError> {
-    let Json(me) = api::session::me(State(state.clone()), caller.clone()).await?;
-    let Json(sessions) = api::session::sessions(State(state.clone()), caller.clone()).await?;
+pub async fn account(state: &ApiState, caller: &Caller) -> Result<AccountView, ServiceError> {
+    let me = service::account::me(state.ctx(), caller).await?;
+    let idle_ms = i64::try_from(state.auth.settings.idle_timeout.as_millis()).unwrap_or(i64::MAX / 2);
+    let (sessions, current) = service::account::sessions(state.ctx(), caller, idle_ms).await?;
     Ok(AccountView {
         name: me.name,
         roles: me.roles.iter().map(binding_text).collect(),
@@ -185,10 +182,10 @@ pub async fn account(state: &ApiState, caller: &Caller) -> Result<AccountView, A
         sessions: sessions
             .into_iter()
             .map(|session| SessionLine {
+                current: session.id == current,
+                created_at: rfc3339(session.created_at),
+                last_seen_at: rfc3339(session.last_seen_at),
                 id: session.id,
-                current: session.current,
-                created_at: session.created_at,
-                last_seen_at: session.last_seen_at,
                 ip: session.ip,
                 user_agent: session.user_agent,
             })
@@ -197,16 +194,18 @@ pub async fn account(state: &ApiState, caller: &Caller) -> Result<AccountView, A
 }
 
 /// A change to the caller's own account.
-pub async fn account_command(state: &ApiState, caller: &Caller, command: AccountCommand) -> Result<String, ApiError> {
-    let (state, caller) = (State(state.clone()), caller.clone());
+pub async fn account_command(
+    state: &ApiState,
+    caller: &Caller,
+    command: AccountCommand,
+) -> Result<String, ServiceError> {
     Ok(match command {
         AccountCommand::EndSession { id } => {
-            api::session::end_one(state, caller, Path(id)).await?;
+            service::account::end_session(state.ctx(), caller, &id).await?;
             "That session is signed out.".to_owned()
         }
         AccountCommand::ChangePassword { current, new } => {
-            let change = api::session::PasswordChange { current, new };
-            api::session::change_password(state, caller, Ok(Json(change))).await?;
+            service::account::change_password(state.ctx(), caller, &state.auth.limits, current, new).await?;
             "Your password is changed; your other sessions are signed out.".to_owned()
         }
     })
@@ -221,7 +220,7 @@ pub fn binding_text(binding: &Binding) -> String {
 }
 
 /// Role bindings from text like "viewer, release_manager@payments".
-fn parse_roles(text: &str) -> Result<Vec<Binding>, ApiError> {
+fn parse_roles(text: &str) -> Result<Vec<Binding>, ServiceError> {
     words(text)
         .iter()
         .map(|word| {
@@ -229,7 +228,7 @@ fn parse_roles(text: &str) -> Result<Vec<Binding>, ApiError> {
                 Some((role, domain)) => (role, Some(domain.to_owned())),
                 None => (word.as_str(), None),
             };
-            Ok(Binding { role: Role::parse(role).map_err(ApiError::BadRequest)?, domain })
+            Ok(Binding { role: Role::parse(role).map_err(ServiceError::Invalid)?, domain })
         })
         .collect()
 }

@@ -28,6 +28,7 @@ use crate::api::{self, ApiError, ApiState};
 use crate::auth::middleware::{Caller, EmbedGrant};
 use crate::auth::Permission;
 use crate::engine::Action;
+use crate::service::ServiceError;
 
 /// The pages' backend over the SQL store.
 #[derive(Clone)]
@@ -99,6 +100,24 @@ fn failed(what: &str) -> impl FnOnce(anyhow::Error) -> BackendError + '_ {
     move |error| {
         tracing::error!(error = format!("{error:#}"), "{what} failed");
         BackendError::Failed(format!("{what} failed on the server; it has been logged. Please try again."))
+    }
+}
+
+impl From<ServiceError> for BackendError {
+    fn from(error: ServiceError) -> Self {
+        match error {
+            ServiceError::Unauthenticated(_) => BackendError::SignInRequired,
+            ServiceError::Forbidden(message) => BackendError::Forbidden(message),
+            ServiceError::Invalid(message) | ServiceError::Unprocessable(message) => BackendError::Invalid(message),
+            ServiceError::NotFound(message) => BackendError::NotFound(message),
+            ServiceError::Conflict(message) => BackendError::Conflict(message),
+            ServiceError::TooMany { message, retry_after_s } => BackendError::TooManyRequests(message, retry_after_s),
+            ServiceError::Unavailable(message) => BackendError::Unavailable(message),
+            ServiceError::Internal(error) => {
+                tracing::error!(error = format!("{error:#}"), "a page's request failed");
+                BackendError::Failed("Something failed on the server; it has been logged. Please try again.".into())
+            }
+        }
     }
 }
 
@@ -421,23 +440,23 @@ impl Backend for StoreBackend {
 
     fn admin_view(&self, caller: &Parts) -> BoxFuture<'_, Result<AdminView, BackendError>> {
         let caller = self::caller(caller);
-        Box::pin(async move { admin::view(&self.state, &caller?).await.map_err(BackendError::from_api) })
+        Box::pin(async move { admin::view(&self.state, &caller?).await.map_err(BackendError::from) })
     }
 
     fn admin_command(&self, caller: &Parts, command: AdminCommand) -> BoxFuture<'_, Result<String, BackendError>> {
         let caller = self::caller(caller);
-        Box::pin(async move { admin::command(&self.state, &caller?, command).await.map_err(BackendError::from_api) })
+        Box::pin(async move { admin::command(&self.state, &caller?, command).await.map_err(BackendError::from) })
     }
 
     fn account_view(&self, caller: &Parts) -> BoxFuture<'_, Result<AccountView, BackendError>> {
         let caller = self::caller(caller);
-        Box::pin(async move { admin::account(&self.state, &caller?).await.map_err(BackendError::from_api) })
+        Box::pin(async move { admin::account(&self.state, &caller?).await.map_err(BackendError::from) })
     }
 
     fn account_command(&self, caller: &Parts, command: AccountCommand) -> BoxFuture<'_, Result<String, BackendError>> {
         let caller = self::caller(caller);
         Box::pin(
-            async move { admin::account_command(&self.state, &caller?, command).await.map_err(BackendError::from_api) },
+            async move { admin::account_command(&self.state, &caller?, command).await.map_err(BackendError::from) },
         )
     }
 }
