@@ -13,6 +13,7 @@ use super::{ApiError, ApiState};
 use crate::artifacts::{sarif, Change, CheckKind, CheckStatus, Contracts, Migration, NewArtifactRequest};
 use crate::auth::{Caller, Permission};
 use crate::links::is_web_link;
+use crate::service::{self, artifacts::Registered};
 use crate::store::{self, artifacts::Artifact, artifacts::Check};
 use crate::time::{rfc3339, to_ms};
 
@@ -98,60 +99,17 @@ pub async fn register(
     // Anyone who cannot register anywhere is refused before the body is even read.
     caller.require_somewhere(Permission::RegisterArtifacts)?;
     let Json(request) = body?;
-    let artifact = request.validate().map_err(ApiError::bad_request)?;
-    let mut tx = state.db.begin().await?;
-    let service = store::services::by_name(&mut tx, &artifact.service).await?.ok_or_else(|| {
-        ApiError::Rejected(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!("service \"{}\" is not declared; add it to the trains-as-code file first", artifact.service),
-        )
-    })?;
-    let domain = store::domains::of_service(&mut tx, &service.id).await?;
-    caller.require(Permission::RegisterArtifacts, domain.as_deref())?;
-    let row = Artifact {
-        id: store::new_id(),
-        service_id: service.id.clone(),
-        service: service.name.clone(),
-        version: artifact.version,
-        digest: artifact.digest.to_string(),
-        commit_sha: artifact.commit,
-        author: artifact.author,
-        changes: serde_json::to_string(&artifact.changes).map_err(|e| ApiError::Internal(e.into()))?,
-        migrations: serde_json::to_string(&artifact.migrations).map_err(|e| ApiError::Internal(e.into()))?,
-        contracts: serde_json::to_string(&artifact.contracts).map_err(|e| ApiError::Internal(e.into()))?,
-        rejected_at: None,
-        rejected_reason: None,
-        created_at: to_ms(state.clock.now()),
-    };
-    if store::artifacts::insert_if_absent(&mut tx, &row).await? {
-        let entry = caller.audit("artifact.registered", &format!("artifact:{}", row.id)).change(
-            &Value::Null,
-            &serde_json::json!({ "service": row.service, "version": row.version, "digest": row.digest, "author": row.author }),
-        );
-        store::audit::append(&mut tx, &entry, row.created_at).await?;
-        let reaches = crate::fleet::dependency_graph(&mut tx).await?.impact(&row.service);
-        tx.commit().await?;
-        let location = format!("/api/v1/artifacts/{}", row.id);
-        let body = artifact_json(row, Vec::new(), reaches)?;
-        return Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(body)).into_response());
-    }
-    let existing = store::artifacts::by_digest(&mut tx, &service.id, &row.digest)
-        .await?
-        .ok_or(ApiError::Internal(anyhow::anyhow!("artifact vanished between insert and read")))?;
-    tx.commit().await?;
-    let same = (&existing.version, &existing.commit_sha, &existing.author, &existing.changes, &existing.migrations)
-        == (&row.version, &row.commit_sha, &row.author, &row.changes, &row.migrations)
-        && Contracts::parse_stored(&existing.contracts) == Contracts::parse_stored(&row.contracts);
-    if !same {
-        return Err(ApiError::Conflict(format!(
-            "{} already registered {} as version {} from commit {}; a digest cannot change its attributes",
-            existing.service, existing.digest, existing.version, existing.commit_sha
-        )));
-    }
-    let mut conn = state.db.acquire().await?;
-    let checks = store::artifacts::checks(&mut conn, &existing.id).await?;
-    let reaches = crate::fleet::dependency_graph(&mut conn).await?.impact(&existing.service);
-    Ok((StatusCode::OK, Json(artifact_json(existing, checks, reaches)?)).into_response())
+    let build = request.validate().map_err(ApiError::bad_request)?;
+    Ok(match service::artifacts::register(state.ctx(), &caller, build).await? {
+        Registered::New { artifact, reaches } => {
+            let location = format!("/api/v1/artifacts/{}", artifact.id);
+            let body = artifact_json(artifact, Vec::new(), reaches)?;
+            (StatusCode::CREATED, [(header::LOCATION, location)], Json(body)).into_response()
+        }
+        Registered::Existing { artifact, checks, reaches } => {
+            (StatusCode::OK, Json(artifact_json(artifact, checks, reaches)?)).into_response()
+        }
+    })
 }
 
 /// Shows an artifact with its checks.

@@ -6,13 +6,14 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::DateTime;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::{ApiError, ApiState};
 use crate::auth::{Caller, Permission};
 use crate::links::is_web_link;
+pub use crate::service::views::train_detail::{incident_json, IncidentJson};
 use crate::store::{self, incidents::Incident};
-use crate::time::{rfc3339, to_ms};
+use crate::time::to_ms;
 
 /// Severities, most severe first.
 const SEVERITIES: [&str; 5] = ["critical", "high", "medium", "low", "info"];
@@ -35,19 +36,6 @@ pub struct IncidentRequest {
     #[serde(default)]
     #[schema(pattern = "^(https?://.*)?$")]
     pub link: String,
-}
-
-/// The recorded incident.
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct IncidentJson {
-    pub id: String,
-    pub service: String,
-    pub severity: String,
-    pub title: String,
-    pub link: String,
-    pub started_at: String,
-    /// The train the incident is attributed to, if one changed the service in the 24 h before it.
-    pub train_id: Option<String>,
 }
 
 /// Records an incident and attributes it.
@@ -102,17 +90,4 @@ pub async fn report(
     store::audit::append(&mut tx, &entry, incident.reported_at).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(incident_json(incident, service.name))))
-}
-
-/// An incident as the API shows it.
-pub fn incident_json(incident: Incident, service: String) -> IncidentJson {
-    IncidentJson {
-        id: incident.id,
-        service,
-        severity: incident.severity,
-        title: incident.title,
-        link: incident.link,
-        started_at: rfc3339(incident.started_at),
-        train_id: incident.train_id,
-    }
 }

@@ -7,14 +7,10 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use super::{ApiError, ApiState};
 use crate::auth::{Caller, Permission};
-use crate::engine::{Action, Event, TrainRun};
-use crate::runtime;
-use crate::store;
-use crate::time::{rfc3339, to_ms};
+use crate::time::rfc3339;
 
 /// The body: why the build is bad.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -63,47 +59,19 @@ pub async fn reject(
     body: Result<Json<RejectRequest>, JsonRejection>,
 ) -> Result<Json<RejectResult>, ApiError> {
     caller.require_somewhere(Permission::Operate)?;
-    let mut tx = state.db.begin().await?;
-    let (artifact, domain) = super::approvals::candidate(&mut tx, &id).await?;
-    caller.require(Permission::Operate, Some(&domain))?;
+    {
+        let mut conn = state.db.acquire().await?;
+        let (_, domain) = crate::service::approvals::candidate(&mut conn, &id).await?;
+        caller.require(Permission::Operate, Some(&domain))?;
+    }
     let Json(request) = body?;
-    let reason = request.reason.trim();
-    if reason.chars().count() < 3 {
-        return Err(ApiError::bad_request("`reason` must say why the build is bad (at least 3 characters)"));
-    }
-    if let (Some(at), Some(why)) = (artifact.rejected_at, &artifact.rejected_reason) {
-        return Err(ApiError::Conflict(format!(
-            "{} {} was already rejected at {}: {why}",
-            artifact.service,
-            artifact.version,
-            rfc3339(at)
-        )));
-    }
-    let now = to_ms(state.clock.now());
-    let actor = caller.principal.actor();
-    store::artifacts::reject(&mut tx, &id, &format!("rejected by {actor}: {reason}"), now).await?;
-    let why = format!("build rejected: {reason}");
-    let (mut removed_from, mut deployed_on) = (Vec::new(), Vec::new());
-    for train_id in store::approvals::trains_carrying(&mut tx, &id).await? {
-        let Some((state, _)) = store::runs::load(&mut tx, &train_id).await? else { continue };
-        let run: TrainRun = serde_json::from_str(&state).map_err(|e| ApiError::Internal(e.into()))?;
-        let Some(candidate) = run.candidates.iter().find(|c| c.artifact_id == id && c.boarded()) else { continue };
-        if run.has_deployed() {
-            let detail = format!("{} is deployed on it: roll it back there (roll_back_services)", candidate.service);
-            deployed_on.push(DeployedOn { train_id, detail });
-            continue;
-        }
-        let action = Action::RemoveCandidate { artifact_id: id.clone() };
-        let event = Event::Operator { actor: actor.clone(), action, reason: why.clone() };
-        runtime::apply_in(&mut tx, &train_id, &event, &actor, now).await?;
-        removed_from.push(train_id);
-    }
-    let after = json!({
-        "service": artifact.service, "version": artifact.version, "reason": reason,
-        "removed_from": removed_from, "deployed_on": deployed_on.iter().map(|d| &d.train_id).collect::<Vec<_>>(),
-    });
-    let entry = caller.audit("artifact.reject", &format!("artifact:{id}")).change(&serde_json::Value::Null, &after);
-    store::audit::append(&mut tx, &entry, now).await?;
-    tx.commit().await?;
-    Ok(Json(RejectResult { artifact_id: id, rejected_at: rfc3339(now), removed_from, deployed_on }))
+    let rejection = crate::service::artifacts::reject(state.ctx(), &caller, &id, &request.reason).await?;
+    let deployed_on =
+        rejection.deployed_on.into_iter().map(|(train_id, detail)| DeployedOn { train_id, detail }).collect();
+    Ok(Json(RejectResult {
+        artifact_id: id,
+        rejected_at: rfc3339(rejection.at),
+        removed_from: rejection.removed_from,
+        deployed_on,
+    }))
 }

@@ -98,8 +98,3 @@ impl FleetIntegrations {
         })
     }
 }
-
-/// The compliance gate's answer for a candidate's approval standing.
-pub fn compliance_outcome(standing: store::approvals::Standing) -> GateOutcome {
-    gates::compliance(standing.into())
-}

@@ -23,7 +23,6 @@ use anyhow::Context;
 pub use assembly::irreversible_migrations;
 pub use canary::Judgement;
 pub use deploy::{gitops, webhook, webhook::WebhookDeployer};
-pub use gates::compliance_outcome;
 pub use metrics::{prometheus, simulated::SimulatedMetrics};
 pub use release::record_digests;
 

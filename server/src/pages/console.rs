@@ -7,9 +7,10 @@ use app::console::{
 };
 use app::session::Viewer;
 
-use crate::api::{break_glass, ApiError, ApiState};
+use crate::api::{break_glass, ApiState};
 use crate::auth::{Caller, Permission, Principal};
 use crate::engine::{Action, Candidate, Gate, GateState, TrainRun};
+use crate::service::ServiceError;
 use crate::store::{self, Conn};
 use crate::time::{rfc3339, to_ms};
 use crate::train_state::TrainState;
@@ -30,10 +31,10 @@ pub fn viewer_of(principal: &Principal) -> Option<Viewer> {
 }
 
 /// The console as `caller` may see and use it.
-pub async fn build(state: &ApiState, caller: &Caller) -> Result<ConsoleView, ApiError> {
-    caller.require(Permission::Read, None)?;
+pub async fn build(state: &ApiState, caller: &Caller) -> Result<ConsoleView, ServiceError> {
+    caller.principal.require(Permission::Read, None)?;
     let viewer = viewer_of(&caller.principal)
-        .ok_or_else(|| ApiError::Forbidden("the console is for people; API tokens use the API".into()))?;
+        .ok_or_else(|| ServiceError::Forbidden("the console is for people; API tokens use the API".into()))?;
     let now = to_ms(state.clock.now());
     let mut conn = state.db.acquire().await?;
     let (trains, undecided) = trains(&mut conn, caller, now).await?;
@@ -100,7 +101,7 @@ async fn trains(
     conn: &mut Conn,
     caller: &Caller,
     now: i64,
-) -> Result<(Vec<ConsoleTrain>, Vec<UndecidedGate>), ApiError> {
+) -> Result<(Vec<ConsoleTrain>, Vec<UndecidedGate>), ServiceError> {
     let rows = store::views::console_trains(conn, MAX_TRAINS).await?;
     let services = store::services::list(conn).await?;
     let mut trains = Vec::new();
@@ -263,7 +264,7 @@ async fn waiting_candidates(
     caller: &Caller,
     name: &str,
     now: i64,
-) -> Result<Vec<PendingCandidate>, ApiError> {
+) -> Result<Vec<PendingCandidate>, ServiceError> {
     let rows = store::views::waiting_candidates(conn, now - CANDIDATE_WINDOW_MS, name).await?;
     let mut waiting = Vec::new();
     let user_id = match &caller.principal {

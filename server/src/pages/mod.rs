@@ -24,11 +24,11 @@ use app::session::Viewer;
 use app::train::{TrainCardView, TrainPage};
 use axum::http::request::Parts;
 
-use crate::api::{self, ApiError, ApiState};
+use crate::api::ApiState;
 use crate::auth::middleware::{Caller, EmbedGrant};
 use crate::auth::Permission;
 use crate::engine::Action;
-use crate::service::ServiceError;
+use crate::service::{self, ServiceError};
 
 /// The pages' backend over the SQL store.
 #[derive(Clone)]
@@ -44,9 +44,9 @@ impl StoreBackend {
 
     /// Train `id`'s whole page, for a caller already allowed to read it.
     async fn whole_train_page(&self, id: &str) -> Result<TrainPage, BackendError> {
-        let detail = api::trains::detail(&self.state, id).await.map_err(BackendError::from_api)?;
-        let now = crate::time::to_ms(self.state.clock.now());
-        let extras = train::extras(&self.state.db, &detail, now).await.map_err(BackendError::from_api)?;
+        let detail = service::views::train_detail::detail(self.state.ctx(), id).await?;
+        let now = self.state.ctx().now();
+        let extras = train::extras(&self.state.db, &detail, now).await?;
         Ok(train::page(detail, extras))
     }
 
@@ -60,9 +60,8 @@ impl StoreBackend {
     ) -> BoxFuture<'_, Result<String, BackendError>> {
         let caller = caller(parts);
         Box::pin(async move {
-            let request = api::actions::ActionRequest { action: action?, reason };
-            let phase = api::actions::operate(&self.state, &caller?, &train_id, request).await;
-            phase.map(|phase| phase.to_string()).map_err(BackendError::from_api)
+            let phase = service::trains::operate(self.state.ctx(), &caller?, &train_id, action?, &reason).await?;
+            Ok(phase.to_string())
         })
     }
 }
@@ -77,7 +76,7 @@ fn may_read_panel(parts: &Parts, panel: &str) -> Result<(), BackendError> {
     if parts.extensions.get::<EmbedGrant>().is_some_and(|grant| grant.0.panel == panel) {
         return Ok(());
     }
-    caller(parts)?.require(Permission::Read, None).map_err(BackendError::from_api)
+    Ok(caller(parts)?.principal.require(Permission::Read, None).map_err(ServiceError::from)?)
 }
 
 /// Whether the request may read `panel` for `params`: any reader, or an embed link for that
@@ -114,29 +113,6 @@ impl From<ServiceError> for BackendError {
             ServiceError::TooMany { message, retry_after_s } => BackendError::TooManyRequests(message, retry_after_s),
             ServiceError::Unavailable(message) => BackendError::Unavailable(message),
             ServiceError::Internal(error) => {
-                tracing::error!(error = format!("{error:#}"), "a page's request failed");
-                BackendError::Failed("Something failed on the server; it has been logged. Please try again.".into())
-            }
-        }
-    }
-}
-
-/// How the pages see an API error.
-trait FromApi {
-    fn from_api(error: ApiError) -> Self;
-}
-
-impl FromApi for BackendError {
-    fn from_api(error: ApiError) -> Self {
-        match error {
-            ApiError::Unauthorized(_) => BackendError::SignInRequired,
-            ApiError::Forbidden(message) => BackendError::Forbidden(message),
-            ApiError::NotFound(message) => BackendError::NotFound(message),
-            ApiError::BadRequest(message) | ApiError::Rejected(_, message) => BackendError::Invalid(message),
-            ApiError::Conflict(message) => BackendError::Conflict(message),
-            ApiError::TooManyRequests(message, retry_after_s) => BackendError::TooManyRequests(message, retry_after_s),
-            ApiError::Unavailable(message) => BackendError::Unavailable(message),
-            ApiError::Internal(error) => {
                 tracing::error!(error = format!("{error:#}"), "a page's request failed");
                 BackendError::Failed("Something failed on the server; it has been logged. Please try again.".into())
             }
@@ -240,7 +216,7 @@ impl Backend for StoreBackend {
 
     fn console(&self, caller: &Parts) -> BoxFuture<'_, Result<ConsoleView, BackendError>> {
         let caller = self::caller(caller);
-        Box::pin(async move { console::build(&self.state, &caller?).await.map_err(BackendError::from_api) })
+        Box::pin(async move { console::build(&self.state, &caller?).await.map_err(BackendError::from) })
     }
 
     fn operate_train(
@@ -311,9 +287,10 @@ impl Backend for StoreBackend {
     ) -> BoxFuture<'_, Result<String, BackendError>> {
         let caller = self::caller(caller);
         Box::pin(async move {
-            let request = api::approvals::DecisionRequest { decision, comment };
-            let summary = api::approvals::decide_for(&self.state, &caller?, &artifact_id, request).await;
-            summary.map(|summary| summary.status).map_err(BackendError::from_api)
+            let decision = service::approvals::Decision::parse(&decision)?;
+            let summary =
+                service::approvals::decide(self.state.ctx(), &caller?, &artifact_id, decision, &comment).await?;
+            Ok(summary.status.to_owned())
         })
     }
 
@@ -326,9 +303,9 @@ impl Backend for StoreBackend {
     ) -> BoxFuture<'_, Result<String, BackendError>> {
         let caller = self::caller(caller);
         Box::pin(async move {
-            let request = api::break_glass::BreakGlassRequest { domain, reason, duration };
-            let created = api::break_glass::request_for(&self.state, &caller?, request).await;
-            created.map(|created| created.status).map_err(BackendError::from_api)
+            let ctx = self.state.ctx();
+            let created = service::break_glass::request(ctx, &caller?, &domain, &reason, &duration).await?;
+            Ok(service::break_glass::status(&created, ctx.now()).to_owned())
         })
     }
 
@@ -342,11 +319,10 @@ impl Backend for StoreBackend {
     ) -> BoxFuture<'_, Result<String, BackendError>> {
         let caller = self::caller(caller);
         Box::pin(async move {
-            let request = api::emergency::EmergencyRequest { definition, artifacts, reason, kind };
-            let started = api::emergency::start_for(&self.state, &caller?, request).await;
-            started
-                .map(|train| format!("{} train of {} started", train.kind, train.definition))
-                .map_err(BackendError::from_api)
+            let ctx = self.state.ctx();
+            let kind = kind.as_deref();
+            let train = service::trains::start_emergency(ctx, &caller?, &definition, &artifacts, &reason, kind).await?;
+            Ok(format!("{} train of {} started", train.kind, train.definition))
         })
     }
 
@@ -358,11 +334,8 @@ impl Backend for StoreBackend {
     ) -> BoxFuture<'_, Result<String, BackendError>> {
         let caller = self::caller(caller);
         Box::pin(async move {
-            let request = api::emergency::RehearsalRequest { definition, reason };
-            let started = api::emergency::rehearse_for(&self.state, &caller?, request).await;
-            started
-                .map(|train| format!("rehearsal of {} started on staging", train.definition))
-                .map_err(BackendError::from_api)
+            let train = service::trains::start_rehearsal(self.state.ctx(), &caller?, &definition, &reason).await?;
+            Ok(format!("rehearsal of {} started on staging", train.definition))
         })
     }
 
@@ -401,21 +374,17 @@ impl Backend for StoreBackend {
     ) -> BoxFuture<'_, Result<FreezePreviewView, BackendError>> {
         let caller = self::caller(caller);
         Box::pin(async move {
-            let preview = api::freezes::preview_for(&self.state, &caller?, freeze_entry(&form)).await;
-            preview.map(|preview| preview_view(form, preview)).map_err(BackendError::from_api)
+            let preview = service::freezes::preview(self.state.ctx(), &caller?, freeze_entry(&form)).await?;
+            Ok(preview_view(form, preview))
         })
     }
 
     fn declare_freeze(&self, caller: &Parts, form: FreezeForm) -> BoxFuture<'_, Result<String, BackendError>> {
         let caller = self::caller(caller);
         Box::pin(async move {
-            let declared = api::freezes::declare_for(&self.state, &caller?, freeze_entry(&form)).await;
-            declared
-                .map(|declared| {
-                    let held = declared.impacts.len();
-                    format!("freeze {} declared; it holds {held} train{}", form.name, if held == 1 { "" } else { "s" })
-                })
-                .map_err(BackendError::from_api)
+            let declared = service::freezes::declare(self.state.ctx(), &caller?, freeze_entry(&form)).await?;
+            let held = declared.impacts.len();
+            Ok(format!("freeze {} declared; it holds {held} train{}", form.name, if held == 1 { "" } else { "s" }))
         })
     }
 
@@ -428,13 +397,13 @@ impl Backend for StoreBackend {
     ) -> BoxFuture<'_, Result<String, BackendError>> {
         let caller = self::caller(caller);
         Box::pin(async move {
-            let caller = caller?;
-            let result = match decision.as_str() {
-                "approve" => api::break_glass::approve_for(&self.state, &caller, &id, comment).await,
-                "reject" => api::break_glass::reject_for(&self.state, &caller, &id, comment).await,
+            let (caller, ctx) = (caller?, self.state.ctx());
+            let decided = match decision.as_str() {
+                "approve" => service::break_glass::approve(ctx, &caller, &id, &comment).await?,
+                "reject" => service::break_glass::reject(ctx, &caller, &id, &comment).await?,
                 other => return Err(BackendError::Invalid(format!("decision must be approve or reject, not {other}"))),
             };
-            result.map(|request| request.status).map_err(BackendError::from_api)
+            Ok(service::break_glass::status(&decided, ctx.now()).to_owned())
         })
     }
 
@@ -475,7 +444,7 @@ fn freeze_entry(form: &FreezeForm) -> crate::fleet::FreezeEntry {
     }
 }
 
-fn preview_view(form: FreezeForm, preview: api::freezes::FreezePreview) -> FreezePreviewView {
+fn preview_view(form: FreezeForm, preview: service::freezes::FreezePreview) -> FreezePreviewView {
     FreezePreviewView {
         form,
         windows: preview.windows.into_iter().map(|w| (w.start, w.end)).collect(),

@@ -4,8 +4,9 @@ use app::train::{
     AnalysisView, ApprovalLine, AuditLine, CargoLine, MeasurementLine, MetricView, StepLine, TimelineLine, TrainPage,
 };
 
-use crate::api::{self, trains::TrainDetail, ApiError};
 use crate::engine::{Environment, TrainRun};
+use crate::service::views::train_detail::{self, TrainDetail};
+use crate::service::ServiceError;
 use crate::store::{self, Db};
 
 /// What the page shows beyond the API's train record.
@@ -20,7 +21,7 @@ pub struct Extras {
 const AUDIT_EXCERPT: i64 = 200;
 
 /// Loads the approvals of the train's cargo, the audit entries about it and its release notes.
-pub async fn extras(db: &Db, detail: &TrainDetail, now: i64) -> Result<Extras, ApiError> {
+pub async fn extras(db: &Db, detail: &TrainDetail, now: i64) -> Result<Extras, ServiceError> {
     let mut conn = db.acquire().await?;
     let mut approvals = Vec::new();
     for candidate in &detail.cargo {
@@ -43,7 +44,7 @@ pub async fn extras(db: &Db, detail: &TrainDetail, now: i64) -> Result<Extras, A
         .into_iter()
         .map(|r| AuditLine { at: r.at, actor: r.actor, action: r.action, object: r.object })
         .collect();
-    let release_notes = api::trains::release_notes_of(&mut conn, &detail.train.id).await?;
+    let release_notes = train_detail::release_notes_of(&mut conn, &detail.train.id).await?;
     Ok(Extras { now, approvals, audit, release_notes })
 }
 

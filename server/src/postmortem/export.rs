@@ -8,14 +8,15 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
 use super::{render, Record};
-use crate::api::{trains, ApiError, ApiState};
+use crate::api::{ApiError, ApiState};
 use crate::auth::Caller;
 use crate::pages;
+use crate::service::views::train_detail;
 use crate::time::to_ms;
 
 /// The postmortem draft of train `id`.
 pub async fn draft(state: &ApiState, id: &str) -> Result<String, ApiError> {
-    let mut detail = trains::detail(state, id).await?;
+    let mut detail = train_detail::detail(state.ctx(), id).await?;
     let extras = pages::train::extras(&state.db, &detail, to_ms(state.clock.now())).await?;
     let services: BTreeMap<String, String> =
         detail.cargo.iter().map(|c| (c.artifact_id.clone(), c.service.clone())).collect();
@@ -40,7 +41,7 @@ pub async fn postmortem(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let mut conn = state.db.acquire().await?;
-    trains::may_read_train(&mut conn, &caller, &id).await?;
+    train_detail::may_read_train(&mut conn, &caller, &id).await?;
     drop(conn);
     let markdown = draft(&state, &id).await?;
     let disposition = format!("attachment; filename=\"postmortem-{id}.md\"");

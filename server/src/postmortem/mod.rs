@@ -14,8 +14,8 @@ use std::fmt::Write as _;
 use app::dashboard::duration;
 use app::train::TrainPage;
 
-use crate::api::incidents::IncidentJson;
-use crate::api::trains::GateRunJson;
+use crate::service::views::train_detail::GateRunJson;
+use crate::service::views::train_detail::IncidentJson;
 use crate::time::rfc3339;
 
 /// Everything a postmortem draft is written from.

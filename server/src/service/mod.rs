@@ -5,12 +5,17 @@
 
 pub mod account;
 pub mod approval_rules;
+pub mod approvals;
+pub mod artifacts;
 pub mod audit;
+pub mod break_glass;
 pub mod embeds;
 mod error;
+pub mod freezes;
 pub mod tokens;
 pub mod trains;
 pub mod users;
+pub mod views;
 
 use crate::clock::Clock;
 use crate::store::Db;

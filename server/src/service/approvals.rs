@@ -1,0 +1,169 @@
+//! Approving or rejecting a candidate: the domain's approvers decide, never
+//! the build's author, each once; the decision finishes the compliance and
+//! schema gates of every train in flight that waits for it, in the same
+//! transaction.
+
+use anyhow::Context;
+use serde_json::json;
+
+use super::{Ctx, ServiceError};
+use crate::auth::{Caller, Permission, Principal};
+use crate::engine::{Event, GateState, TrainRun, COMPLIANCE_GATE, SCHEMA_GATE};
+use crate::gates;
+use crate::runtime;
+use crate::store::{self, approvals::Approval, artifacts::Artifact, Conn};
+
+/// An approver's decision on a candidate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Approve,
+    Reject,
+}
+
+impl Decision {
+    /// `approve` or `reject`, as the API and the console send it.
+    pub fn parse(text: &str) -> Result<Self, ServiceError> {
+        match text {
+            "approve" => Ok(Self::Approve),
+            "reject" => Ok(Self::Reject),
+            other => Err(ServiceError::invalid(format!("`decision` must be approve or reject, not \"{other}\""))),
+        }
+    }
+
+    /// The stored name (`approved`).
+    pub fn stored(self) -> &'static str {
+        match self {
+            Self::Approve => "approved",
+            Self::Reject => "rejected",
+        }
+    }
+}
+
+/// Where a candidate's approvals stand, with every decision.
+pub struct Summary {
+    pub artifact_id: String,
+    pub required: i64,
+    pub approved: i64,
+    /// `approved`, `rejected` or `pending`.
+    pub status: &'static str,
+    pub decisions: Vec<Approval>,
+}
+
+/// The candidate `id` and the name of its domain; 404 when there is none.
+pub async fn candidate(conn: &mut Conn, id: &str) -> Result<(Artifact, String), ServiceError> {
+    let artifact = store::artifacts::by_id(conn, id)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(format!("no artifact has id \"{id}\"")))?;
+    let domain = store::domains::of_service(conn, &artifact.service_id).await?.unwrap_or_default();
+    Ok((artifact, domain))
+}
+
+/// Where `artifact`'s approvals stand.
+pub async fn summary(conn: &mut Conn, artifact: &Artifact) -> Result<Summary, ServiceError> {
+    let domain_id = store::domains::id_of_service(conn, &artifact.service_id).await?;
+    let required = store::approvals::required(conn, &domain_id).await?;
+    let decisions = store::approvals::of_artifact(conn, &artifact.id).await?;
+    let approved = i64::try_from(decisions.iter().filter(|d| d.decision == "approved").count()).unwrap_or(i64::MAX);
+    let status = if decisions.iter().any(|d| d.decision == "rejected") {
+        "rejected"
+    } else if approved >= required {
+        "approved"
+    } else {
+        "pending"
+    };
+    Ok(Summary { artifact_id: artifact.id.clone(), required, approved, status, decisions })
+}
+
+/// The approvals of candidate `id`, for anyone who may read its domain.
+pub async fn of_candidate(ctx: Ctx<'_>, caller: &Caller, id: &str) -> Result<Summary, ServiceError> {
+    caller.principal.require_somewhere(Permission::Read)?;
+    let mut conn = ctx.db.acquire().await?;
+    let (artifact, domain) = candidate(&mut conn, id).await?;
+    caller.principal.require(Permission::Read, Some(&domain))?;
+    summary(&mut conn, &artifact).await
+}
+
+/// Records `caller`'s decision on candidate `id` (a rejection says why).
+pub async fn decide(
+    ctx: Ctx<'_>,
+    caller: &Caller,
+    id: &str,
+    decision: Decision,
+    comment: &str,
+) -> Result<Summary, ServiceError> {
+    caller.principal.require_somewhere(Permission::Approve)?;
+    let mut tx = ctx.db.begin().await?;
+    let (artifact, domain) = candidate(&mut tx, id).await?;
+    caller.principal.require(Permission::Approve, Some(&domain))?;
+    let comment = comment.trim();
+    if decision == Decision::Reject && comment.is_empty() {
+        return Err(ServiceError::invalid("a rejection needs a comment saying why"));
+    }
+    let name = caller.principal.user_name().unwrap_or_default().to_owned();
+    if caller_is_author(&mut tx, caller, &artifact.author).await? {
+        return Err(ServiceError::Forbidden(format!(
+            "{name} authored {} {} (as \"{}\"); someone else must approve it",
+            artifact.service,
+            artifact.version,
+            artifact.author.trim()
+        )));
+    }
+    let now = ctx.now();
+    let approval = Approval {
+        id: store::new_id(),
+        artifact_id: artifact.id.clone(),
+        approver: name.clone(),
+        decision: decision.stored().to_owned(),
+        comment: comment.to_owned(),
+        decided_at: now,
+    };
+    if !store::approvals::decide(&mut tx, &approval).await? {
+        return Err(ServiceError::Conflict(format!("{name} already decided on this candidate")));
+    }
+    let entry = caller.audit(&format!("candidate.{}", decision.stored()), &format!("artifact:{}", artifact.id)).change(
+        &serde_json::Value::Null,
+        &json!({ "comment": approval.comment, "service": artifact.service, "version": artifact.version }),
+    );
+    store::audit::append(&mut tx, &entry, now).await?;
+    let summary = summary(&mut tx, &artifact).await?;
+    decide_gates(&mut tx, caller, &artifact.id, now).await?;
+    tx.commit().await.context("committing the decision")?;
+    Ok(summary)
+}
+
+/// Once a candidate is approved or rejected, finishes its compliance and
+/// schema gates on every train in flight that waits for them.
+async fn decide_gates(conn: &mut Conn, caller: &Caller, artifact_id: &str, now: i64) -> Result<(), ServiceError> {
+    let standing = store::approvals::standing(conn, artifact_id).await?;
+    if matches!(standing, store::approvals::Standing::Pending { .. }) {
+        return Ok(());
+    }
+    let outcome = gates::compliance(standing.into());
+    for train_id in store::approvals::trains_carrying(conn, artifact_id).await? {
+        let Some((state, _)) = store::runs::load(conn, &train_id).await? else { continue };
+        let run: TrainRun = serde_json::from_str(&state).context("reading a train's state")?;
+        let waiting: Vec<String> = run
+            .candidates
+            .iter()
+            .filter(|c| c.artifact_id == artifact_id)
+            .flat_map(|c| &c.gates)
+            .filter(|g| [COMPLIANCE_GATE, SCHEMA_GATE].contains(&g.name.as_str()))
+            .filter(|g| matches!(g.state, GateState::Pending | GateState::Running | GateState::Awaiting { .. }))
+            .map(|g| g.name.clone())
+            .collect();
+        for gate in waiting {
+            let event = Event::GateFinished { artifact_id: artifact_id.to_owned(), gate, outcome: outcome.clone() };
+            runtime::apply_in(conn, &train_id, &event, &caller.principal.actor(), now).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether the signed-in caller is `author` (a build's author as CI sent
+/// it): their user name or any author identity an admin gave them.
+pub async fn caller_is_author(conn: &mut Conn, caller: &Caller, author: &str) -> Result<bool, ServiceError> {
+    match &caller.principal {
+        Principal::User { id, name, .. } => Ok(store::users::is_author(conn, id, name, author).await?),
+        _ => Ok(false),
+    }
+}

@@ -1,0 +1,134 @@
+//! Candidates: CI registers a build (idempotently: the same digest with the
+//! same attributes is a harmless retry), and a release manager rejects a bad
+//! one for good, which takes it off every train in flight that has not
+//! deployed it yet. Both are audited.
+
+use anyhow::Context;
+use serde_json::json;
+
+use super::{approvals, Ctx, ServiceError};
+use crate::artifacts::{Contracts, NewArtifact};
+use crate::auth::{Caller, Permission};
+use crate::engine::{Action, Event, TrainRun};
+use crate::runtime;
+use crate::store::{self, artifacts::Artifact, artifacts::Check};
+
+/// What registering a build did.
+pub enum Registered {
+    /// A new candidate, with the services its change reaches.
+    New { artifact: Artifact, reaches: Vec<String> },
+    /// The same build registered before (a retry), with its checks so far.
+    Existing { artifact: Artifact, checks: Vec<Check>, reaches: Vec<String> },
+}
+
+/// Registers `build` for its service's trains.
+pub async fn register(ctx: Ctx<'_>, caller: &Caller, build: NewArtifact) -> Result<Registered, ServiceError> {
+    caller.principal.require_somewhere(Permission::RegisterArtifacts)?;
+    let mut tx = ctx.db.begin().await?;
+    let service = store::services::by_name(&mut tx, &build.service).await?.ok_or_else(|| {
+        ServiceError::Unprocessable(format!(
+            "service \"{}\" is not declared; add it to the trains-as-code file first",
+            build.service
+        ))
+    })?;
+    let domain = store::domains::of_service(&mut tx, &service.id).await?;
+    caller.principal.require(Permission::RegisterArtifacts, domain.as_deref())?;
+    let row = Artifact {
+        id: store::new_id(),
+        service_id: service.id.clone(),
+        service: service.name.clone(),
+        version: build.version,
+        digest: build.digest.to_string(),
+        commit_sha: build.commit,
+        author: build.author,
+        changes: serde_json::to_string(&build.changes).context("storing the changes")?,
+        migrations: serde_json::to_string(&build.migrations).context("storing the migrations")?,
+        contracts: serde_json::to_string(&build.contracts).context("storing the contracts")?,
+        rejected_at: None,
+        rejected_reason: None,
+        created_at: ctx.now(),
+    };
+    if store::artifacts::insert_if_absent(&mut tx, &row).await? {
+        let entry = caller.audit("artifact.registered", &format!("artifact:{}", row.id)).change(
+            &serde_json::Value::Null,
+            &json!({ "service": row.service, "version": row.version, "digest": row.digest, "author": row.author }),
+        );
+        store::audit::append(&mut tx, &entry, row.created_at).await?;
+        let reaches = crate::fleet::dependency_graph(&mut tx).await?.impact(&row.service);
+        tx.commit().await.context("committing the new artifact")?;
+        return Ok(Registered::New { artifact: row, reaches });
+    }
+    let existing = store::artifacts::by_digest(&mut tx, &service.id, &row.digest)
+        .await?
+        .context("the artifact vanished between insert and read")?;
+    tx.commit().await.context("ending the registration")?;
+    let same = (&existing.version, &existing.commit_sha, &existing.author, &existing.changes, &existing.migrations)
+        == (&row.version, &row.commit_sha, &row.author, &row.changes, &row.migrations)
+        && Contracts::parse_stored(&existing.contracts) == Contracts::parse_stored(&row.contracts);
+    if !same {
+        return Err(ServiceError::Conflict(format!(
+            "{} already registered {} as version {} from commit {}; a digest cannot change its attributes",
+            existing.service, existing.digest, existing.version, existing.commit_sha
+        )));
+    }
+    let mut conn = ctx.db.acquire().await?;
+    let checks = store::artifacts::checks(&mut conn, &existing.id).await?;
+    let reaches = crate::fleet::dependency_graph(&mut conn).await?.impact(&existing.service);
+    Ok(Registered::Existing { artifact: existing, checks, reaches })
+}
+
+/// What rejecting a build did.
+pub struct Rejection {
+    pub at: i64,
+    /// Trains in flight it was taken off.
+    pub removed_from: Vec<String>,
+    /// Trains that already deployed it, each with what to do there.
+    pub deployed_on: Vec<(String, String)>,
+}
+
+/// Rejects build `id` for good (`reason` says why) and takes it off the trains in flight.
+pub async fn reject(ctx: Ctx<'_>, caller: &Caller, id: &str, reason: &str) -> Result<Rejection, ServiceError> {
+    caller.principal.require_somewhere(Permission::Operate)?;
+    let mut tx = ctx.db.begin().await?;
+    let (artifact, domain) = approvals::candidate(&mut tx, id).await?;
+    caller.principal.require(Permission::Operate, Some(&domain))?;
+    let reason = reason.trim();
+    if reason.chars().count() < 3 {
+        return Err(ServiceError::invalid("`reason` must say why the build is bad (at least 3 characters)"));
+    }
+    if let (Some(at), Some(why)) = (artifact.rejected_at, &artifact.rejected_reason) {
+        return Err(ServiceError::Conflict(format!(
+            "{} {} was already rejected at {}: {why}",
+            artifact.service,
+            artifact.version,
+            crate::time::rfc3339(at)
+        )));
+    }
+    let now = ctx.now();
+    let actor = caller.principal.actor();
+    store::artifacts::reject(&mut tx, id, &format!("rejected by {actor}: {reason}"), now).await?;
+    let why = format!("build rejected: {reason}");
+    let (mut removed_from, mut deployed_on) = (Vec::new(), Vec::new());
+    for train_id in store::approvals::trains_carrying(&mut tx, id).await? {
+        let Some((state, _)) = store::runs::load(&mut tx, &train_id).await? else { continue };
+        let run: TrainRun = serde_json::from_str(&state).context("reading a train's state")?;
+        let Some(candidate) = run.candidates.iter().find(|c| c.artifact_id == id && c.boarded()) else { continue };
+        if run.has_deployed() {
+            let detail = format!("{} is deployed on it: roll it back there (roll_back_services)", candidate.service);
+            deployed_on.push((train_id, detail));
+            continue;
+        }
+        let action = Action::RemoveCandidate { artifact_id: id.to_owned() };
+        let event = Event::Operator { actor: actor.clone(), action, reason: why.clone() };
+        runtime::apply_in(&mut tx, &train_id, &event, &actor, now).await?;
+        removed_from.push(train_id);
+    }
+    let after = json!({
+        "service": artifact.service, "version": artifact.version, "reason": reason,
+        "removed_from": removed_from, "deployed_on": deployed_on.iter().map(|(train, _)| train).collect::<Vec<_>>(),
+    });
+    let entry = caller.audit("artifact.reject", &format!("artifact:{id}")).change(&serde_json::Value::Null, &after);
+    store::audit::append(&mut tx, &entry, now).await?;
+    tx.commit().await.context("committing the rejection")?;
+    Ok(Rejection { at: now, removed_from, deployed_on })
+}
