@@ -79,6 +79,20 @@ impl FromStr for TrainKind {
     }
 }
 
+/// A stored name that is no kind of train.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("\"{0}\" is not a kind of train")]
+pub struct UnknownKind(pub String);
+
+impl TryFrom<String> for TrainKind {
+    type Error = UnknownKind;
+
+    /// Reads a stored kind (rows decode through this).
+    fn try_from(stored: String) -> Result<Self, Self::Error> {
+        stored.parse().map_err(|_| UnknownKind(stored))
+    }
+}
+
 /// A kind's policy from the trains-as-code file (`[[kind]]`): what it
 /// changes from the definition it runs.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -85,6 +85,20 @@ impl FromStr for TrainState {
     }
 }
 
+/// A stored name that is no train state.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("\"{0}\" is not a train state")]
+pub struct UnknownState(pub String);
+
+impl TryFrom<String> for TrainState {
+    type Error = UnknownState;
+
+    /// Reads a stored state (rows decode through this).
+    fn try_from(stored: String) -> Result<Self, Self::Error> {
+        stored.parse().map_err(|_| UnknownState(stored))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

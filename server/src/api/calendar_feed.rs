@@ -14,6 +14,7 @@ use crate::auth::{Caller, Permission};
 use crate::ics::{render, CalendarEvent};
 use crate::store;
 use crate::time::to_ms;
+use crate::train_kind::TrainKind;
 
 const DAY_MS: i64 = 86_400_000;
 /// The feed covers trains and freezes from this long ago …
@@ -59,7 +60,11 @@ pub async fn feed(
         .await?
         .into_iter()
         .map(|train| {
-            let mark = if train.kind == "regular" { String::new() } else { format!("{} ", train.kind.to_uppercase()) };
+            let mark = if train.kind == TrainKind::Regular {
+                String::new()
+            } else {
+                format!("{} ", train.kind.as_str().to_uppercase())
+            };
             let mut description = format!("{} train of {}; state: {}", train.definition, train.domain, train.state);
             if !train.reason.is_empty() {
                 description.push_str(&format!("\nreason: {}", train.reason));

@@ -61,6 +61,7 @@ impl From<DbError> for ApiError {
         match error {
             DbError::NotFound => Self::NotFound("not found".into()),
             DbError::StaleTerm(_) => Self::Unavailable(format!("{error}; try again")),
+            DbError::Corrupt { .. } => Self::Internal(anyhow::Error::from(error)),
             DbError::Other(e) => Self::from(e),
         }
     }

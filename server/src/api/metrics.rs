@@ -159,17 +159,13 @@ pub async fn figures(conn: &mut Conn, now: i64) -> Result<Figures, DbError> {
     let finished = count("completed") + count("rolled_back") + count("aborted");
     let release_success_ratio = (finished > 0).then(|| count("completed") as f64 / finished as f64);
 
-    let finished_runs: Vec<TrainRun> =
-        counts.finished_runs.iter().filter_map(|state| serde_json::from_str(state).ok()).collect();
+    let finished_runs = counts.finished_runs;
     let measured = crate::store::measurements::with_domain_since(conn, i64::MIN).await?;
 
     let mut durations: Vec<f64> = counts
         .rolled_back
         .iter()
-        .filter_map(|(state, ended)| {
-            let run: TrainRun = serde_json::from_str(state).ok()?;
-            Some((ended - run.rollback_started_at?) as f64 / 1000.0)
-        })
+        .filter_map(|(run, ended)| Some((ended - run.rollback_started_at?) as f64 / 1000.0))
         .collect();
     // Rollbacks of some services restore a baseline too.
     durations.extend(finished_runs.iter().flat_map(|run| run.service_rollback_times().map(|(_, seconds)| seconds)));

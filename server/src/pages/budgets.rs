@@ -53,7 +53,7 @@ pub async fn service(db: &Db, name: &str, now: i64) -> anyhow::Result<Option<Ser
     let markers: Vec<Marker> = trains
         .iter()
         .map(|t| Marker {
-            label: format!("{} cutover ({})", t.definition, t.state.replace('_', " ")),
+            label: format!("{} cutover ({})", t.definition, t.state.as_str().replace('_', " ")),
             at: t.cutover_at,
         })
         .collect();

@@ -59,12 +59,12 @@ pub async fn month(db: &Db, today: NaiveDate, month: YearMonth, domain: Option<&
                     name: train.definition,
                     domain: train.domain,
                     colour: train.domain_colour,
-                    state: train.state,
+                    state: train.state.to_string(),
                     cutover_at: train.cutover_at,
                     time_zone: train.time_zone,
                     frozen,
                     earlier: 0,
-                    kind: train.kind.clone(),
+                    kind: train.kind.to_string(),
                 },
             })
         })

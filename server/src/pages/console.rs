@@ -106,7 +106,9 @@ async fn trains(
     let services = store::services::list(conn).await?;
     let mut trains = Vec::new();
     let mut undecided = Vec::new();
-    for store::views::ConsoleTrainRow { id, name, domain, phase, cutover_at, run, kind, definition_id } in rows {
+    for row in rows {
+        let run = row.decoded_run();
+        let store::views::ConsoleTrainRow { id, name, domain, phase, cutover_at, kind, definition_id, .. } = row;
         let contacts = store::definitions::service_ids(conn, &definition_id)
             .await?
             .iter()
@@ -118,8 +120,6 @@ async fn trains(
                 on_call: s.on_call.clone(),
             })
             .collect();
-        let run: Option<TrainRun> = run.and_then(|json| serde_json::from_str(&json).ok());
-        let phase: TrainState = phase.parse().unwrap_or(TrainState::Scheduled);
         let operator = caller.principal.can(Permission::Operate, Some(&domain));
         let allowed = match &run {
             Some(run) if operator => crate::engine::allowed(run, now),

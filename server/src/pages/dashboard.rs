@@ -37,10 +37,8 @@ pub async fn build(db: &Db, now: i64, domain: Option<&str>) -> anyhow::Result<Da
     let measured = store::measurements::with_domain_since(&mut conn, since).await?;
     drop(conn);
 
-    let kinds_and_runs: Vec<(&String, TrainRun)> = finished
-        .iter()
-        .filter_map(|(_, _, run, kind)| Some((kind, serde_json::from_str(run.as_deref()?).ok()?)))
-        .collect();
+    let kinds_and_runs: Vec<(&String, TrainRun)> =
+        finished.iter().filter_map(|(_, _, run, kind)| Some((kind, run.clone()?))).collect();
     let outcomes: Vec<(String, Observation)> = finished
         .iter()
         .map(|(state, at, _, kind)| (kind.clone(), (*at, if state == "completed" { 1.0 } else { 0.0 })))
@@ -48,7 +46,6 @@ pub async fn build(db: &Db, now: i64, domain: Option<&str>) -> anyhow::Result<Da
     let mut rollback_seconds: Vec<(String, Observation)> = rollbacks
         .iter()
         .filter_map(|(run, ended, kind)| {
-            let run: TrainRun = serde_json::from_str(run).ok()?;
             Some((kind.clone(), (*ended, (ended - run.rollback_started_at?) as f64 / 1000.0)))
         })
         .collect();
@@ -134,12 +131,12 @@ pub async fn countdown(db: &Db, now: i64, definition: &str) -> anyhow::Result<Op
 
 fn next_cutover(t: store::trains::TrainListing) -> NextCutover {
     NextCutover {
-        kind: t.kind.clone(),
+        kind: t.kind.to_string(),
         id: t.id,
         name: t.definition,
         domain: t.domain,
         colour: t.domain_colour,
-        state: t.state,
+        state: t.state.to_string(),
         cutover_at: t.cutover_at,
         time_zone: t.time_zone,
     }

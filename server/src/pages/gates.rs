@@ -40,7 +40,7 @@ pub async fn build(
     let runs = store::gate_runs::of_recent_trains(&mut conn, domain, now, limit).await.map_err(anyhow::Error::from)?;
     drop(conn);
 
-    let states: Vec<Option<TrainRun>> = trains.iter().map(|t| serde_json::from_str(&t.5).ok()).collect();
+    let states: Vec<Option<TrainRun>> = trains.iter().map(|t| store::runs::decode_listed(&t.0, &t.5)).collect();
     let mut gates: Vec<String> = Vec::new();
     for run in states.iter().flatten() {
         for gate in run.candidates.iter().flat_map(|c| &c.gates) {

@@ -23,9 +23,8 @@ pub async fn apply_in(
     actor: &str,
     now: i64,
 ) -> Result<TrainRun, RuntimeError> {
-    let (state, version) =
+    let (run, version) =
         store::runs::load(conn, train_id).await?.ok_or_else(|| RuntimeError::NotFound(train_id.to_owned()))?;
-    let run: TrainRun = serde_json::from_str(&state)?;
     if let Event::GateFinished { artifact_id, gate, outcome } = event {
         record_gate_run(conn, train_id, artifact_id, gate, outcome, now).await?;
     }

@@ -102,7 +102,7 @@ pub async fn sync_freezes(db: &Db, fence: Fence, now: i64) -> Result<usize, Runt
     };
     let mut changed = 0;
     for (train_id, state, domain_id) in in_flight {
-        let run: TrainRun = serde_json::from_str(&state)?;
+        let Some(run) = store::runs::decode_listed(&train_id, &state) else { continue };
         // Read first: a write transaction is begun only for a train whose freeze changed
         // (beginning one tells the read caches that something may have changed).
         let change = {

@@ -51,7 +51,7 @@ pub async fn start_in(
 /// A train's current engine state.
 pub async fn load(db: &Db, train_id: &str) -> Result<TrainRun, RuntimeError> {
     let mut conn = db.acquire().await?;
-    let (state, _) =
+    let (run, _) =
         store::runs::load(&mut conn, train_id).await?.ok_or_else(|| RuntimeError::NotFound(train_id.to_owned()))?;
-    Ok(serde_json::from_str(&state)?)
+    Ok(run)
 }

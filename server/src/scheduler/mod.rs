@@ -20,7 +20,6 @@ use crate::clock::Clock;
 use crate::leadership::{self, Fence};
 use crate::store::{self, Db, DbError};
 use crate::time::to_ms;
-use crate::train_kind::TrainKind;
 use crate::train_state::TrainState;
 use crate::{runtime, service};
 
@@ -127,7 +126,7 @@ pub async fn tick(
             let opening = service::trains::Opening {
                 train_id: &train.id,
                 definition: &definition,
-                kind: train.kind.parse().unwrap_or(TrainKind::Regular),
+                kind: train.kind,
                 cutover_at: train.cutover_at,
                 planning_closes_at: (train.cutover_at - definition.preflight_ms).max(now_ms),
                 actor: ACTOR,

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::{Ctx, ServiceError};
 use crate::auth::{Caller, Permission, Principal};
-use crate::engine::{Event, GateState, TrainRun, COMPLIANCE_GATE, SCHEMA_GATE};
+use crate::engine::{Event, GateState, COMPLIANCE_GATE, SCHEMA_GATE};
 use crate::gates;
 use crate::runtime;
 use crate::store::{self, approvals::Approval, artifacts::Artifact, Conn};
@@ -140,8 +140,7 @@ async fn decide_gates(conn: &mut Conn, caller: &Caller, artifact_id: &str, now: 
     }
     let outcome = gates::compliance(standing.into());
     for train_id in store::approvals::trains_carrying(conn, artifact_id).await? {
-        let Some((state, _)) = store::runs::load(conn, &train_id).await? else { continue };
-        let run: TrainRun = serde_json::from_str(&state).context("reading a train's state")?;
+        let Some((run, _)) = store::runs::load(conn, &train_id).await? else { continue };
         let waiting: Vec<String> = run
             .candidates
             .iter()

@@ -9,7 +9,7 @@ use serde_json::json;
 use super::{approvals, Ctx, ServiceError};
 use crate::artifacts::{Contracts, NewArtifact};
 use crate::auth::{Caller, Permission};
-use crate::engine::{Action, Event, TrainRun};
+use crate::engine::{Action, Event};
 use crate::runtime;
 use crate::store::{self, artifacts::Artifact, artifacts::Check};
 
@@ -110,8 +110,7 @@ pub async fn reject(ctx: Ctx<'_>, caller: &Caller, id: &str, reason: &str) -> Re
     let why = format!("build rejected: {reason}");
     let (mut removed_from, mut deployed_on) = (Vec::new(), Vec::new());
     for train_id in store::approvals::trains_carrying(&mut tx, id).await? {
-        let Some((state, _)) = store::runs::load(&mut tx, &train_id).await? else { continue };
-        let run: TrainRun = serde_json::from_str(&state).context("reading a train's state")?;
+        let Some((run, _)) = store::runs::load(&mut tx, &train_id).await? else { continue };
         let Some(candidate) = run.candidates.iter().find(|c| c.artifact_id == id && c.boarded()) else { continue };
         if run.has_deployed() {
             let detail = format!("{} is deployed on it: roll it back there (roll_back_services)", candidate.service);

@@ -60,6 +60,7 @@ impl From<DbError> for ServiceError {
         match error {
             DbError::NotFound => Self::NotFound("not found".into()),
             DbError::StaleTerm(_) => Self::Unavailable(format!("{error}; try again")),
+            DbError::Corrupt { .. } => Self::Internal(anyhow::Error::from(error)),
             DbError::Other(error) => Self::from(error),
         }
     }

@@ -12,6 +12,7 @@ use crate::auth::{Caller, Permission};
 use crate::fleet::{parse_freeze, stored_freeze, FreezeEntry};
 use crate::store::{self, freezes::Freeze};
 use crate::time::rfc3339;
+use crate::train_state::TrainState;
 
 /// How far ahead a preview looks at a recurring freeze's windows.
 const PREVIEW_AHEAD_MS: i64 = 365 * 86_400_000;
@@ -117,22 +118,22 @@ async fn impact(
         )
         .await?;
         for train in trains {
-            let finished = ["completed", "aborted", "rolled_back", "skipped", "monitoring"];
-            if finished.contains(&train.state.as_str()) {
+            if train.state.is_final() || train.state == TrainState::Monitoring {
                 continue;
             }
             let Some(window) = windows.iter().find(|w| train.cutover_at < w.end && train.cutover_closes_at > w.start)
             else {
                 continue;
             };
-            let in_flight = ["staging", "canary", "cutover", "held", "suspended"].contains(&train.state.as_str());
+            use TrainState as S;
+            let in_flight = matches!(train.state, S::Staging | S::Canary | S::Cutover | S::Held | S::Suspended);
             let effect = if in_flight || train.cutover_at < window.start { "suspended" } else { "moved" };
             impacts.push(FreezeImpact {
                 cutover_at: rfc3339(train.cutover_at),
                 train_id: train.id,
                 definition: train.definition,
                 domain: train.domain,
-                state: train.state,
+                state: train.state.to_string(),
                 effect: effect.to_owned(),
                 until: rfc3339(window.end),
             });

@@ -1,6 +1,7 @@
 //! The raw counts behind `/metrics` and the release figures.
 
-use super::{Conn, DbError};
+use super::{runs, Conn, DbError};
+use crate::engine::TrainRun;
 
 /// What the figures are computed from, read in one pass.
 pub struct Counts {
@@ -8,10 +9,10 @@ pub struct Counts {
     pub trains_by_state: Vec<(String, i64)>,
     /// Outbox rows per status, by status.
     pub outbox_by_status: Vec<(String, i64)>,
-    /// The stored engine state of every completed or rolled-back train.
-    pub finished_runs: Vec<String>,
+    /// The engine state of every completed or rolled-back train.
+    pub finished_runs: Vec<TrainRun>,
     /// Each rolled-back train's engine state and when it reached `rolled_back`.
-    pub rolled_back: Vec<(String, i64)>,
+    pub rolled_back: Vec<(TrainRun, i64)>,
     /// Security scans reported, and how many passed.
     pub security_scans: (i64, i64),
     /// Candidates that shipped.
@@ -29,18 +30,21 @@ pub async fn counts(conn: &mut Conn) -> Result<Counts, DbError> {
     let outbox_by_status = sqlx::query_as("SELECT status, COUNT(*) FROM outbox GROUP BY status ORDER BY status")
         .fetch_all(&mut *conn)
         .await?;
-    let finished_runs = sqlx::query_scalar(
-        "SELECT r.state FROM train_runs r JOIN trains t ON t.id = r.train_id \
+    let finished: Vec<(String, String)> = sqlx::query_as(
+        "SELECT r.train_id, r.state FROM train_runs r JOIN trains t ON t.id = r.train_id \
          WHERE t.state IN ('completed', 'rolled_back')",
     )
     .fetch_all(&mut *conn)
     .await?;
-    let rolled_back = sqlx::query_as(
-        "SELECT r.state, e.at FROM train_runs r JOIN train_events e ON e.train_id = r.train_id \
+    let finished_runs = finished.iter().filter_map(|(id, state)| runs::decode_listed(id, state)).collect();
+    let rolled_back: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT r.train_id, r.state, e.at FROM train_runs r JOIN train_events e ON e.train_id = r.train_id \
          WHERE e.to_state = 'rolled_back' AND e.from_state <> 'rolled_back'",
     )
     .fetch_all(&mut *conn)
     .await?;
+    let rolled_back =
+        rolled_back.iter().filter_map(|(id, state, at)| Some((runs::decode_listed(id, state)?, *at))).collect();
     let security_scans = sqlx::query_as(
         "SELECT COUNT(*), COALESCE(SUM(CASE WHEN status = 'passed' THEN 1 ELSE 0 END), 0) FROM artifact_checks \
          WHERE kind = 'security_scan'",

@@ -50,6 +50,9 @@ pub enum DbError {
     /// A write fenced by a leadership term that has since ended.
     #[error("leadership term {0} has ended; another replica leads now")]
     StaleTerm(i64),
+    /// A stored value Railyard wrote cannot be read back (a bug or a hand edit).
+    #[error("the stored {what} is unreadable: {why}")]
+    Corrupt { what: String, why: String },
     /// Anything else the database reported.
     #[error(transparent)]
     Other(#[from] sqlx::Error),

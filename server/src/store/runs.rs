@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::{Conn, DbError};
+use crate::engine::TrainRun;
 use crate::train_state::TrainState;
 
 /// An outbox entry: an effect to carry out once it is due.
@@ -19,13 +20,27 @@ pub struct OutboxEntry {
     pub last_error: String,
 }
 
-/// A train's engine state (JSON) and its version.
+/// A train's engine state and its version; `None` before the train opens.
 #[tracing::instrument(skip_all)]
-pub async fn load(conn: &mut Conn, train_id: &str) -> Result<Option<(String, i64)>, DbError> {
-    Ok(sqlx::query_as("SELECT state, version FROM train_runs WHERE train_id = $1")
+pub async fn load(conn: &mut Conn, train_id: &str) -> Result<Option<(TrainRun, i64)>, DbError> {
+    let row: Option<(String, i64)> = sqlx::query_as("SELECT state, version FROM train_runs WHERE train_id = $1")
         .bind(train_id)
         .fetch_optional(conn)
-        .await?)
+        .await?;
+    row.map(|(state, version)| Ok((decode(train_id, &state)?, version))).transpose()
+}
+
+/// Reads a stored engine state: the one place it is decoded. A state that
+/// cannot be read fails whatever needs that train ([`DbError::Corrupt`]) ...
+pub fn decode(train_id: &str, state: &str) -> Result<TrainRun, DbError> {
+    serde_json::from_str(state)
+        .map_err(|error| DbError::Corrupt { what: format!("engine state of train {train_id}"), why: error.to_string() })
+}
+
+/// ... and is left out, logged, of lists of many trains, so one bad row
+/// does not blank a dashboard.
+pub fn decode_listed(train_id: &str, state: &str) -> Option<TrainRun> {
+    decode(train_id, state).map_err(|error| tracing::error!(%error, "train left out of a list")).ok()
 }
 
 /// Stores a new train's engine state unless it has one; true if stored.
@@ -181,4 +196,19 @@ pub async fn stuck(conn: &mut Conn, now: i64, threshold: Duration) -> Result<Vec
     .bind(now.saturating_sub(threshold_ms))
     .fetch_all(conn)
     .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreadable_engine_state_fails_that_train_and_is_left_out_of_lists() {
+        let error = decode("t1", "{\"phase\":").expect_err("truncated JSON");
+        assert!(error.to_string().starts_with("the stored engine state of train t1 is unreadable"), "{error}");
+        assert!(decode_listed("t1", "{\"phase\":").is_none());
+        let run = TrainRun::opened("t2", 0, crate::engine::default_rollout(), 0);
+        let stored = serde_json::to_string(&run).expect("JSON");
+        assert_eq!(decode("t2", &stored).expect("readable"), run);
+    }
 }

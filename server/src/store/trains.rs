@@ -29,12 +29,13 @@ pub struct TrainListing {
     pub domain: String,
     pub domain_colour: String,
     pub time_zone: String,
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: TrainState,
     pub planning_opens_at: i64,
     pub cutover_at: i64,
     pub cutover_closes_at: i64,
-    /// `regular`, `emergency`, `hotfix` or `rehearsal`.
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: TrainKind,
     /// Why a train was started out of its cadence.
     pub reason: String,
 }
@@ -91,8 +92,8 @@ pub struct DueTrain {
     pub definition_id: String,
     pub cutover_at: i64,
     pub cutover_closes_at: i64,
-    /// Its kind's stored name.
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: TrainKind,
 }
 
 /// Trains still `scheduled` whose planning window has started, oldest first.
@@ -276,12 +277,14 @@ pub async fn insert_on_demand(
     Ok(id)
 }
 
-/// The kind of a train (`regular` when it is gone or unreadable).
+/// The kind of train `train_id`.
 #[tracing::instrument(skip_all)]
 pub async fn kind_of(conn: &mut Conn, train_id: &str) -> Result<TrainKind, DbError> {
     let row: Option<(String,)> =
         sqlx::query_as("SELECT kind FROM trains WHERE id = $1").bind(train_id).fetch_optional(conn).await?;
-    Ok(row.and_then(|(kind,)| kind.parse().ok()).unwrap_or(TrainKind::Regular))
+    let Some((kind,)) = row else { return Err(DbError::NotFound) };
+    TrainKind::try_from(kind)
+        .map_err(|error| DbError::Corrupt { what: format!("kind of train {train_id}"), why: error.to_string() })
 }
 
 /// The artifacts an emergency train was started for (empty for regular trains).

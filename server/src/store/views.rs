@@ -1,7 +1,9 @@
 //! The joins the read-only pages are built from (gate board, console,
 //! dashboard). The pages shape them into view models.
 
-use super::{trains::not_final, Conn, DbError};
+use super::{runs, trains::not_final, Conn, DbError};
+use crate::engine::TrainRun;
+use crate::train_state::TrainState;
 
 /// A train on the gate board: id, definition, domain, state, cutover and engine state (JSON).
 pub type BoardTrain = (String, String, String, String, i64, String);
@@ -33,12 +35,20 @@ pub struct ConsoleTrainRow {
     pub id: String,
     pub name: String,
     pub domain: String,
-    pub phase: String,
+    #[sqlx(try_from = "String")]
+    pub phase: TrainState,
     pub cutover_at: i64,
-    /// The engine state (JSON), once the train has opened.
+    /// The engine state (JSON), once the train has opened; read it with [`ConsoleTrainRow::decoded_run`].
     pub run: Option<String>,
     pub kind: String,
     pub definition_id: String,
+}
+
+impl ConsoleTrainRow {
+    /// Its engine state, once the train has opened (left out, logged, when unreadable).
+    pub fn decoded_run(&self) -> Option<TrainRun> {
+        self.run.as_deref().and_then(|state| runs::decode_listed(&self.id, state))
+    }
 }
 
 /// Up to `limit` trains that have opened and not ended, by cutover.
@@ -80,10 +90,10 @@ pub async fn waiting_candidates(conn: &mut Conn, since: i64, approver: &str) -> 
 
 /// What the dashboard's trend panels count, since a moment and for a domain (or all).
 pub struct DashboardHistory {
-    /// Finished trains: state, cutover, engine state (JSON) and kind.
-    pub finished: Vec<(String, i64, Option<String>, String)>,
+    /// Finished trains: state, cutover, engine state and kind.
+    pub finished: Vec<(String, i64, Option<TrainRun>, String)>,
     /// Rollbacks: the engine state, when the train reached `rolled_back`, and its kind.
-    pub rollbacks: Vec<(String, i64, String)>,
+    pub rollbacks: Vec<(TrainRun, i64, String)>,
     /// Security scans: status and when reported.
     pub scans: Vec<(String, i64)>,
 }
@@ -92,8 +102,8 @@ pub struct DashboardHistory {
 #[tracing::instrument(skip_all)]
 pub async fn dashboard_history(conn: &mut Conn, since: i64, domain: Option<&str>) -> Result<DashboardHistory, DbError> {
     let domain_filter = domain.unwrap_or("");
-    let finished = sqlx::query_as(
-        "SELECT t.state, t.cutover_at, r.state, t.kind FROM trains t JOIN train_definitions d ON d.id = t.definition_id \
+    let finished: Vec<(String, String, i64, Option<String>, String)> = sqlx::query_as(
+        "SELECT t.id, t.state, t.cutover_at, r.state, t.kind FROM trains t JOIN train_definitions d ON d.id = t.definition_id \
          JOIN domains m ON m.id = d.domain_id LEFT JOIN train_runs r ON r.train_id = t.id \
          WHERE t.state IN ('completed', 'rolled_back', 'aborted') AND t.cutover_at >= $1 AND ($2 = '' OR m.name = $2)",
     )
@@ -101,8 +111,8 @@ pub async fn dashboard_history(conn: &mut Conn, since: i64, domain: Option<&str>
     .bind(domain_filter)
     .fetch_all(&mut *conn)
     .await?;
-    let rollbacks = sqlx::query_as(
-        "SELECT r.state, e.at, t.kind FROM train_events e JOIN train_runs r ON r.train_id = e.train_id \
+    let rollbacks: Vec<(String, String, i64, String)> = sqlx::query_as(
+        "SELECT t.id, r.state, e.at, t.kind FROM train_events e JOIN train_runs r ON r.train_id = e.train_id \
          JOIN trains t ON t.id = e.train_id JOIN train_definitions d ON d.id = t.definition_id \
          JOIN domains m ON m.id = d.domain_id \
          WHERE e.to_state = 'rolled_back' AND e.from_state <> 'rolled_back' AND e.at >= $1 AND ($2 = '' OR m.name = $2)",
@@ -120,5 +130,15 @@ pub async fn dashboard_history(conn: &mut Conn, since: i64, domain: Option<&str>
     .bind(domain_filter)
     .fetch_all(&mut *conn)
     .await?;
+    let finished = finished
+        .into_iter()
+        .map(|(id, state, cutover, run, kind)| {
+            (state, cutover, run.and_then(|run| runs::decode_listed(&id, &run)), kind)
+        })
+        .collect();
+    let rollbacks = rollbacks
+        .into_iter()
+        .filter_map(|(id, run, at, kind)| Some((runs::decode_listed(&id, &run)?, at, kind)))
+        .collect();
     Ok(DashboardHistory { finished, rollbacks, scans })
 }

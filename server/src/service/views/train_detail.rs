@@ -164,11 +164,10 @@ pub async fn detail(ctx: Ctx<'_>, id: &str) -> Result<TrainDetail, ServiceError>
     let id = id.to_owned();
     let mut conn = ctx.db.acquire().await?;
     let train = find(&mut conn, &id).await?;
-    let run = store::runs::load(&mut conn, &id)
-        .await?
-        .map(|(json, _)| serde_json::from_str(&json))
-        .transpose()
-        .context("reading the train's state")?;
+    let run = match store::runs::load(&mut conn, &id).await? {
+        Some((run, _)) => Some(serde_json::to_value(run).context("showing the train's state")?),
+        None => None,
+    };
     let cargo = store::artifacts::cargo(&mut conn, &id).await?;
     let graph = crate::fleet::dependency_graph(&mut conn).await?;
     let events = store::trains::events(&mut conn, &id).await?;
@@ -285,7 +284,7 @@ pub async fn release_notes_of(conn: &mut store::Conn, id: &str) -> Result<String
         })
         .collect::<Result<Vec<_>, ServiceError>>()?;
     let title = format!("{}, cutover {}", train.definition, rfc3339(train.cutover_at));
-    Ok(release_notes::render(&title, &train.state, &entries))
+    Ok(release_notes::render(&title, train.state.as_str(), &entries))
 }
 
 async fn find(conn: &mut store::Conn, id: &str) -> Result<TrainListing, ServiceError> {
@@ -298,12 +297,12 @@ pub fn train_json(t: TrainListing) -> TrainJson {
         id: t.id,
         definition: t.definition,
         domain: t.domain,
-        state: t.state,
+        state: t.state.to_string(),
         time_zone: t.time_zone,
         planning_opens_at: rfc3339(t.planning_opens_at),
         cutover_at: rfc3339(t.cutover_at),
         cutover_closes_at: rfc3339(t.cutover_closes_at),
-        kind: t.kind,
+        kind: t.kind.to_string(),
         reason: t.reason,
     }
 }
