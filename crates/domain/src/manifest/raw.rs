@@ -1,0 +1,157 @@
+//! The file as written: serde types that refuse unknown fields; the checker
+//! turns them into the validated specs.
+
+use serde::Deserialize;
+
+use super::FreezeEntry;
+use crate::analysis::Direction;
+use crate::engine::{Environment, Notice};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawFile {
+    #[serde(default)]
+    pub(super) domain: Vec<RawDomain>,
+    #[serde(default)]
+    pub(super) service: Vec<RawService>,
+    #[serde(default)]
+    pub(super) train: Vec<RawTrain>,
+    #[serde(default)]
+    pub(super) freeze: Vec<FreezeEntry>,
+    #[serde(default)]
+    pub(super) kind: Vec<RawKind>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawKind {
+    pub(super) name: String,
+    pub(super) gates: Option<Vec<String>>,
+    pub(super) monitoring: Option<String>,
+    #[serde(default)]
+    pub(super) approval: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawGroup {
+    pub(super) name: String,
+    pub(super) services: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDomain {
+    pub(super) name: String,
+    #[serde(default)]
+    pub(super) description: String,
+    pub(super) colour: Option<String>,
+    #[serde(default)]
+    pub(super) notify_webhook_env: String,
+    pub(super) notify_on: Option<Vec<Notice>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawService {
+    pub(super) name: String,
+    pub(super) domain: String,
+    #[serde(default)]
+    pub(super) owner: String,
+    #[serde(default)]
+    pub(super) runbook: String,
+    #[serde(default)]
+    pub(super) on_call: String,
+    pub(super) slo: Option<RawSlo>,
+    #[serde(default)]
+    pub(super) calls: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSlo {
+    pub(super) target: f64,
+    pub(super) window: String,
+    #[serde(default)]
+    pub(super) good: String,
+    #[serde(default)]
+    pub(super) total: String,
+    #[serde(default)]
+    pub(super) latency: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTrain {
+    pub(super) name: String,
+    pub(super) domain: String,
+    #[serde(default)]
+    pub(super) services: Vec<String>,
+    pub(super) cadence: String,
+    pub(super) time_zone: String,
+    pub(super) starts: String,
+    pub(super) planning_window: String,
+    pub(super) cutover_window: String,
+    pub(super) preflight: Option<String>,
+    pub(super) monitoring: Option<String>,
+    pub(super) gates: Option<Vec<String>>,
+    pub(super) emergency_gates: Option<Vec<String>>,
+    pub(super) overrides: Option<bool>,
+    pub(super) deployer: Option<String>,
+    #[serde(default)]
+    pub(super) webhook_url: String,
+    #[serde(default)]
+    pub(super) webhook_secret_env: String,
+    #[serde(default)]
+    pub(super) staging_webhook_url: String,
+    #[serde(default)]
+    pub(super) gitops_repo: String,
+    #[serde(default)]
+    pub(super) gitops_branch: String,
+    pub(super) metrics_provider: Option<String>,
+    #[serde(default)]
+    pub(super) prometheus_url: String,
+    #[serde(default)]
+    pub(super) metric: Vec<RawMetric>,
+    #[serde(default)]
+    pub(super) step: Vec<RawStep>,
+    #[serde(default)]
+    pub(super) group: Vec<RawGroup>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMetric {
+    pub(super) name: String,
+    pub(super) query: String,
+    #[serde(default = "increase")]
+    pub(super) direction: Direction,
+    #[serde(default)]
+    pub(super) allowed_increase: f64,
+    #[serde(default)]
+    pub(super) allowed_decrease: f64,
+    #[serde(default)]
+    pub(super) critical: bool,
+    #[serde(default)]
+    pub(super) dry_run: bool,
+    #[serde(default = "default_group")]
+    pub(super) group: String,
+}
+
+pub(super) fn increase() -> Direction {
+    Direction::Increase
+}
+
+pub(super) fn default_group() -> String {
+    "default".into()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawStep {
+    pub(super) name: String,
+    pub(super) environment: Environment,
+    pub(super) weight: u8,
+    pub(super) soak: String,
+    pub(super) region: Option<String>,
+}
