@@ -24,20 +24,17 @@ mod wide_table;
 /// The mark beside a train that is not a regular one (`EMERGENCY`,
 /// `HOTFIX`, `REHEARSAL`), in words as well as colour.
 #[component]
-pub fn KindMark(#[prop(into)] kind: String) -> impl IntoView {
-    let class = match kind.as_str() {
-        "emergency" | "hotfix" => "kind-mark emergency-mark",
-        _ => "kind-mark rehearsal-mark",
-    };
-    (!kind.is_empty() && kind != "regular").then(|| view! { <span class=class>{kind.to_uppercase()}</span> })
+pub fn KindMark(kind: TrainKind) -> impl IntoView {
+    let class = if kind.is_emergency() { "kind-mark emergency-mark" } else { "kind-mark rehearsal-mark" };
+    (kind != TrainKind::Regular).then(|| view! { <span class=class>{kind.as_str().to_uppercase()}</span> })
 }
 
 /// The class a train's chip or row gets for its kind (` emergency`, ` rehearsal`, or nothing).
-pub fn kind_class(kind: &str) -> &'static str {
+pub fn kind_class(kind: TrainKind) -> &'static str {
     match kind {
-        "emergency" | "hotfix" => " emergency",
-        "rehearsal" => " rehearsal",
-        _ => "",
+        TrainKind::Emergency | TrainKind::Hotfix => " emergency",
+        TrainKind::Rehearsal => " rehearsal",
+        TrainKind::Regular => "",
     }
 }
 
@@ -45,6 +42,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
+use railyard_domain::train_kind::TrainKind;
 
 /// The HTML document every page is rendered into; `assets` names the built
 /// files it loads.

@@ -1,5 +1,6 @@
 //! Settings the running server is built from.
 
+use secrecy::{ExposeSecret, SecretString};
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -62,7 +63,7 @@ impl Settings {
             );
         }
         if let Some(key) = &self.auth.audit_key {
-            crate::audit::keyed::check_key(key).map_err(|rule| anyhow::anyhow!(rule))?;
+            crate::audit::keyed::check_key(key.expose_secret()).map_err(|rule| anyhow::anyhow!(rule))?;
         }
         if self.max_concurrent_requests == 0 {
             anyhow::bail!("--max-concurrent-requests must be at least 1");
@@ -107,10 +108,10 @@ impl From<crate::cli::ServeArgs> for Settings {
                 secure_cookies: !args.insecure_cookies,
                 idle_timeout: args.session_idle_timeout,
                 absolute_lifetime: args.session_lifetime,
-                admin_password: args.admin_password,
+                admin_password: args.admin_password.map(SecretString::from),
                 audit_checkpoint_interval: args.audit_checkpoint_interval,
                 trusted_proxies: args.trusted_proxies,
-                audit_key: args.audit_key.filter(|key| !key.is_empty()),
+                audit_key: args.audit_key.filter(|key| !key.is_empty()).map(SecretString::from),
             },
             timeouts: Timeouts { webhook: args.webhook_timeout, prometheus: args.prometheus_timeout },
             lease: LeaseConfig { ttl: args.lease_ttl, renew_every: args.lease_renew },

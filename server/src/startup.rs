@@ -1,6 +1,7 @@
 //! Building and running the server: bind first (port 0 works in tests),
 //! then serve until a shutdown signal, stopping the scheduler cleanly.
 
+use secrecy::ExposeSecret;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -62,7 +63,7 @@ impl Application {
             settings: settings.auth.clone(),
             limits: LoginLimits::default(),
             embed_key: auth::bootstrap::embed_key(&db, now).await?.into(),
-            audit_key: settings.auth.audit_key.as_ref().map(|key| Arc::from(key.as_bytes())),
+            audit_key: settings.auth.audit_key.as_ref().map(|key| Arc::from(key.expose_secret().as_bytes())),
         };
         if auth.audit_key.is_none() {
             tracing::warn!(
@@ -176,7 +177,7 @@ impl Workers {
                 db.clone(),
                 clock.clone(),
                 settings.auth.audit_checkpoint_interval,
-                settings.auth.audit_key.as_ref().map(|key| Arc::from(key.as_bytes())),
+                settings.auth.audit_key.as_ref().map(|key| Arc::from(key.expose_secret().as_bytes())),
                 stopped.clone(),
             )),
             tokio::spawn(scheduler::run(db.clone(), fence, clock.clone(), settings.scheduler, stopped.clone())),

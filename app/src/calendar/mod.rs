@@ -12,6 +12,7 @@ pub use model::{
 };
 
 use leptos::prelude::*;
+use railyard_domain::train_kind::TrainKind;
 
 use crate::error_text;
 use leptos_router::hooks::use_query_map;
@@ -88,7 +89,7 @@ struct Selection {
     month: Option<String>,
     domain: Option<String>,
     /// Only trains of this kind.
-    kind: Option<String>,
+    kind: Option<TrainKind>,
     span: Span,
 }
 
@@ -125,7 +126,7 @@ pub fn CalendarPage() -> impl IntoView {
         Selection {
             month: query.get("month").filter(|m| !m.is_empty()),
             domain: query.get("domain").filter(|d| !d.is_empty()),
-            kind: query.get("kind").filter(|k| KINDS.iter().any(|(name, _)| name == k)),
+            kind: query.get("kind").and_then(|k| k.parse::<TrainKind>().ok()),
             span: Span::parse(query.get("view").as_deref()),
         }
     };
@@ -198,7 +199,7 @@ fn CalendarView(months: Vec<CalendarMonth>, selection: Selection, zone: ViewerZo
     };
     let domains = first.domains.clone();
     let months: Vec<CalendarMonth> = match &selection.kind {
-        Some(kind) => months.into_iter().map(|m| m.only_kind(kind)).collect(),
+        Some(kind) => months.into_iter().map(|m| m.only_kind(*kind)).collect(),
         None => months,
     };
     view! {
@@ -245,7 +246,7 @@ fn CalendarView(months: Vec<CalendarMonth>, selection: Selection, zone: ViewerZo
 #[component]
 fn DomainFilter(selection: Selection, domains: Vec<String>) -> impl IntoView {
     let chosen = selection.domain.clone().unwrap_or_default();
-    let kind = selection.kind.clone().unwrap_or_default();
+    let kind = selection.kind;
     view! {
         <form class="domain-filter" method="get" action="/">
             {selection.month.clone().map(|m| view! { <input type="hidden" name="month" value=m/> })}
@@ -264,10 +265,10 @@ fn DomainFilter(selection: Selection, domains: Vec<String>) -> impl IntoView {
             </select>
             <label for="kind-select">"Kind"</label>
             <select id="kind-select" name="kind">
-                <option value="" selected=kind.is_empty()>"All kinds"</option>
+                <option value="" selected=kind.is_none()>"All kinds"</option>
                 {KINDS
                     .iter()
-                    .map(|(name, label)| view! { <option value=*name selected=kind == *name>{*label}</option> })
+                    .map(|(name, label)| view! { <option value=name.as_str() selected=kind == Some(*name)>{*label}</option> })
                     .collect_view()}
             </select>
             <button type="submit">"Show"</button>
@@ -407,10 +408,10 @@ fn TrainItem(train: TrainChip, zone: ViewerZone, linked: bool) -> impl IntoView 
     let viewer_time = move || clock_time(at, zone_name.get().is_some());
     let title = format!(
         "{}{} ({}) cuts over at {} {} ({}); state: {}{}",
-        if train.kind.is_empty() || train.kind == "regular" {
+        if train.kind == TrainKind::Regular {
             String::new()
         } else {
-            format!("{} ", train.kind.to_uppercase())
+            format!("{} ", train.kind.as_str().to_uppercase())
         },
         train.name,
         train.domain,
@@ -424,7 +425,7 @@ fn TrainItem(train: TrainChip, zone: ViewerZone, linked: bool) -> impl IntoView 
         "train state-{}{}{}",
         train.state,
         if train.frozen { " in-freeze" } else { "" },
-        crate::kind_class(&train.kind)
+        crate::kind_class(train.kind)
     );
     view! {
         <li
@@ -435,7 +436,7 @@ fn TrainItem(train: TrainChip, zone: ViewerZone, linked: bool) -> impl IntoView 
             data-cutover-at=at
         >
             <span class="train-time viewer-time">{viewer_time}</span>
-            <crate::KindMark kind=train.kind.clone()/>
+            <crate::KindMark kind=train.kind/>
             {if linked {
                 view! { <a class="train-name" href=format!("/trains/{}", train.id)>{train.name}</a> }.into_any()
             } else {

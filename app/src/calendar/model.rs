@@ -1,6 +1,7 @@
 //! The calendar's view model: a month grid of days with trains and freezes.
 //! Built on the server, serialised to the browser. Pure.
 
+use railyard_domain::train_kind::TrainKind;
 use std::fmt;
 
 use chrono::{Datelike, Duration, NaiveDate};
@@ -88,10 +89,10 @@ pub struct CalendarMonth {
 }
 
 impl CalendarMonth {
-    /// The month with only the trains of `kind` (`regular`, `emergency`,
-    /// `hotfix`, `rehearsal`); `emergency` takes hotfixes too.
-    pub fn only_kind(mut self, kind: &str) -> Self {
-        let wanted = |chip: &TrainChip| chip.kind == kind || (kind == "emergency" && chip.kind == "hotfix");
+    /// The month with only the trains of `kind`; `emergency` takes hotfixes too.
+    pub fn only_kind(mut self, kind: TrainKind) -> Self {
+        let wanted =
+            |chip: &TrainChip| chip.kind == kind || (kind == TrainKind::Emergency && chip.kind == TrainKind::Hotfix);
         for day in self.weeks.iter_mut().flatten() {
             day.trains.retain(wanted);
         }
@@ -100,8 +101,12 @@ impl CalendarMonth {
 }
 
 /// The kinds of train the calendar can be filtered by, with their labels.
-pub const KINDS: [(&str, &str); 4] =
-    [("regular", "Regular"), ("emergency", "Emergency and hotfix"), ("hotfix", "Hotfix"), ("rehearsal", "Rehearsal")];
+pub const KINDS: [(TrainKind, &str); 4] = [
+    (TrainKind::Regular, "Regular"),
+    (TrainKind::Emergency, "Emergency and hotfix"),
+    (TrainKind::Hotfix, "Hotfix"),
+    (TrainKind::Rehearsal, "Rehearsal"),
+];
 
 /// One day cell.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -154,9 +159,8 @@ pub struct TrainChip {
     /// Earlier trains of the same definition on the same day, folded into this chip.
     #[serde(default)]
     pub earlier: usize,
-    /// `regular`, `emergency`, `hotfix` or `rehearsal`.
     #[serde(default)]
-    pub kind: String,
+    pub kind: TrainKind,
 }
 
 /// A domain in the legend.
@@ -319,7 +323,7 @@ mod tests {
             zone_abbreviation: "CET".into(),
             frozen: false,
             earlier: 0,
-            kind: "regular".into(),
+            kind: TrainKind::Regular,
         };
         let freeze = FreezeNote {
             name: "thanksgiving".into(),
@@ -378,7 +382,7 @@ mod tests {
             zone_abbreviation: "UTC".into(),
             frozen: false,
             earlier: 0,
-            kind: kind.into(),
+            kind: kind.parse().expect("a kind"),
         };
         let day = date(2026, 11, 24);
         let dated = ["regular", "emergency", "hotfix", "rehearsal"]
@@ -387,7 +391,7 @@ mod tests {
             .collect();
         let month = build_month(YearMonth::parse("2026-11").expect("valid"), day, dated, vec![], vec![], vec![]);
         let shown = |kind: &str| -> Vec<String> {
-            let filtered = month.clone().only_kind(kind);
+            let filtered = month.clone().only_kind(kind.parse().expect("a kind"));
             filtered.weeks.iter().flatten().flat_map(|d| d.trains.iter().map(|c| c.id.clone())).collect()
         };
         assert_eq!(shown("rehearsal"), vec!["rehearsal".to_owned()]);

@@ -384,7 +384,7 @@ fn TrainRow(
     view! {
         <tr class=move || format!("console-train phase-{}", phase()) data-train=train.id.clone()>
             <th scope="row">
-                <crate::KindMark kind=train.kind.clone()/>
+                <crate::KindMark kind=train.kind/>
                 " "
                 <a href=format!("/trains/{}", train.id)>{train.name.clone()}</a>
             </th>

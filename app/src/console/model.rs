@@ -1,6 +1,7 @@
 //! What the release-manager console shows, computed on the server for the
 //! person looking: only what their roles let them act on is offered.
 
+use railyard_domain::train_kind::TrainKind;
 use serde::{Deserialize, Serialize};
 
 use crate::session::Viewer;
@@ -155,8 +156,7 @@ pub struct ConsoleTrain {
     pub cutover_at: i64,
     /// Why it is held or suspended, if it is.
     pub waiting_reason: String,
-    /// `regular`, `emergency`, `hotfix` or `rehearsal`.
-    pub kind: String,
+    pub kind: TrainKind,
     /// The actions this person may take on it now.
     pub actions: Vec<TrainAction>,
     /// The services "roll back one service" offers (each with its atomic group).

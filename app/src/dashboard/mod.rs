@@ -56,7 +56,7 @@ fn CountdownPanel(found: Countdown, zone: ViewerZone) -> impl IntoView {
     view! {
         <section class="embed-countdown" style=format!("--domain: {}", next.colour)>
             <p class="countdown-name">
-                <crate::KindMark kind=next.kind.clone()/>
+                <crate::KindMark kind=next.kind/>
                 " "
                 {format!("{} · {}", next.name, next.domain)}
             </p>
@@ -109,7 +109,7 @@ fn NextCutovers(next: Vec<NextCutover>, now: ReadSignal<i64>, zone: ViewerZone) 
                         view! {
                             <li class="next-cutover" style=format!("--domain: {}", train.colour)>
                                 <a href=format!("/trains/{}", train.id)>{train.name.clone()}</a>
-                                <crate::KindMark kind=train.kind.clone()/>
+                                <crate::KindMark kind=train.kind/>
                                 <span class="countdown" data-cutover-at=at>{move || countdown(at, now.get())}</span>
                                 <span class="next-when">
                                     {move || clock_time(at, zone_name.get().is_some())}
@@ -181,8 +181,8 @@ fn Kinds(kinds: Vec<KindKpis>) -> impl IntoView {
                                 .into_iter()
                                 .map(|k| {
                                     view! {
-                                        <tr data-kind=k.kind.clone()>
-                                            <th scope="row">{k.kind.clone()}</th>
+                                        <tr data-kind=k.kind.as_str()>
+                                            <th scope="row">{k.kind.as_str()}</th>
                                             <td>{k.success.observations}</td>
                                             <td>{k.success.shown()}</td>
                                             <td>{k.rollback.shown()}</td>

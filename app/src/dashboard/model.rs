@@ -1,6 +1,7 @@
 //! The executive dashboard's figures: seed KPIs with their trend, error
 //! budgets per domain, and the next cutovers. Built on the server.
 
+use railyard_domain::train_kind::TrainKind;
 use serde::{Deserialize, Serialize};
 
 /// What leadership sees above the calendar.
@@ -23,7 +24,7 @@ pub struct Dashboard {
 /// Release success (M1) and time to roll back (M3) of one kind of train.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KindKpis {
-    pub kind: String,
+    pub kind: TrainKind,
     pub success: Kpi,
     pub rollback: Kpi,
 }
@@ -172,8 +173,7 @@ pub struct NextCutover {
     pub state: String,
     pub cutover_at: i64,
     pub time_zone: String,
-    /// `regular`, `emergency`, `hotfix` or `rehearsal`.
-    pub kind: String,
+    pub kind: TrainKind,
 }
 
 /// The next cutover of one train definition, for the countdown panel.

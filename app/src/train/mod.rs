@@ -166,7 +166,7 @@ fn Dependencies(layout: DependencyLayout, cargo: Vec<CargoLine>) -> impl IntoVie
 fn TrainView(page: TrainPage) -> impl IntoView {
     let at = page.cutover_at;
     let spans = page.spans();
-    let mark = view! { <crate::KindMark kind=page.kind.clone()/> " " };
+    let mark = view! { <crate::KindMark kind=page.kind/> " " };
     let cargo = page.cargo.clone();
     view! {
         <h1>

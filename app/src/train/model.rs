@@ -1,6 +1,7 @@
 //! What the train page shows, assembled on the server from what the engine
 //! recorded.
 
+use railyard_domain::train_kind::TrainKind;
 use serde::{Deserialize, Serialize};
 
 use crate::chart::{Series, Span, TimeChart};
@@ -12,8 +13,7 @@ pub struct TrainPage {
     pub definition: String,
     pub domain: String,
     pub state: String,
-    /// `regular`, `emergency`, `hotfix` or `rehearsal`.
-    pub kind: String,
+    pub kind: TrainKind,
     pub reason: String,
     pub time_zone: String,
     pub cutover_at: i64,
@@ -325,7 +325,7 @@ mod tests {
             definition: "d".into(),
             domain: "x".into(),
             state: "planning".into(),
-            kind: "regular".into(),
+            kind: TrainKind::Regular,
             reason: String::new(),
             time_zone: "UTC".into(),
             cutover_at: 0,
@@ -358,7 +358,7 @@ mod tests {
             definition: "payments-weekly".into(),
             domain: "payments".into(),
             state: "rolling_out".into(),
-            kind: "regular".into(),
+            kind: TrainKind::Regular,
             reason: String::new(),
             time_zone: "UTC".into(),
             cutover_at: 0,

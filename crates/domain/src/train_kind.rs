@@ -12,9 +12,11 @@ use std::str::FromStr;
 use crate::engine::{Environment, RolloutStep};
 
 /// What sort of train a train is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TrainKind {
+    #[default]
     Regular,
     Emergency,
     Hotfix,

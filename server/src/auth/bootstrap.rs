@@ -1,6 +1,7 @@
 //! First start: an `admin` user when there are no users, and the embed key.
 
 use anyhow::Context;
+use secrecy::ExposeSecret;
 
 use super::{password, secret, AuthSettings, Role};
 use crate::store::{self, audit::Entry, users::User, Db};
@@ -20,8 +21,9 @@ pub async fn ensure_admin(db: &Db, settings: &AuthSettings, now: i64) -> anyhow:
     }
     let (chosen, one_time) = match &settings.admin_password {
         Some(chosen) => {
+            let chosen = chosen.expose_secret();
             password::check_strength(chosen).map_err(|rule| anyhow::anyhow!("RAILYARD_ADMIN_PASSWORD: {rule}"))?;
-            (chosen.clone(), false)
+            (chosen.to_owned(), false)
         }
         None => (secret::random_token(18), true),
     };

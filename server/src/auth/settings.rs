@@ -1,13 +1,13 @@
 //! How sign-in behaves.
 
-use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 
 use ipnet::IpNet;
+use secrecy::SecretString;
 
-/// Session and bootstrap settings.
-#[derive(Clone)]
+/// Session and bootstrap settings. Secrets print as `[REDACTED]`.
+#[derive(Clone, Debug)]
 pub struct AuthSettings {
     /// Send cookies with `Secure` and the `__Host-` prefix. Turn off only for
     /// plain HTTP that browsers do not treat as secure (not needed for
@@ -18,14 +18,14 @@ pub struct AuthSettings {
     /// A session ends this long after sign-in, used or not.
     pub absolute_lifetime: Duration,
     /// The first admin's password; without it a one-time password is logged.
-    pub admin_password: Option<String>,
+    pub admin_password: Option<SecretString>,
     /// How often the audit head is written to the log output.
     pub audit_checkpoint_interval: Duration,
     /// Reverse proxies whose `X-Forwarded-For` names the client; from any
     /// other peer the header is ignored.
     pub trusted_proxies: Vec<IpNet>,
     /// The key audit checkpoints are signed with; kept outside the database.
-    pub audit_key: Option<String>,
+    pub audit_key: Option<SecretString>,
 }
 
 impl Default for AuthSettings {
@@ -69,23 +69,22 @@ impl AuthSettings {
     }
 }
 
-impl fmt::Debug for AuthSettings {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AuthSettings")
-            .field("secure_cookies", &self.secure_cookies)
-            .field("idle_timeout", &self.idle_timeout)
-            .field("absolute_lifetime", &self.absolute_lifetime)
-            .field("admin_password", &self.admin_password.as_ref().map(|_| "***"))
-            .field("audit_checkpoint_interval", &self.audit_checkpoint_interval)
-            .field("trusted_proxies", &self.trusted_proxies)
-            .field("audit_key", &self.audit_key.as_ref().map(|_| "***"))
-            .finish()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_never_print() {
+        let key = "k".repeat(32);
+        let settings = AuthSettings {
+            admin_password: Some("correct horse battery".into()),
+            audit_key: Some(key.as_str().into()),
+            ..AuthSettings::default()
+        };
+        let printed = format!("{settings:?}");
+        assert!(!printed.contains("correct horse") && !printed.contains(&key), "{printed}");
+        assert!(printed.contains("secure_cookies: true"), "the rest still prints: {printed}");
+    }
 
     fn behind(proxies: &[&str]) -> AuthSettings {
         AuthSettings {

@@ -64,7 +64,7 @@ pub async fn month(db: &Db, today: NaiveDate, month: YearMonth, domain: Option<&
                     time_zone: train.time_zone,
                     frozen,
                     earlier: 0,
-                    kind: train.kind.to_string(),
+                    kind: train.kind,
                 },
             })
         })

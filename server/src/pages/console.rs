@@ -178,7 +178,7 @@ async fn trains(
             phase: phase.as_str().to_owned(),
             cutover_at,
             waiting_reason,
-            kind: kind.clone(),
+            kind,
             actions,
             rollback_services,
             services: contacts,

@@ -131,7 +131,7 @@ pub async fn countdown(db: &Db, now: i64, definition: &str) -> anyhow::Result<Op
 
 fn next_cutover(t: store::trains::TrainListing) -> NextCutover {
     NextCutover {
-        kind: t.kind.to_string(),
+        kind: t.kind,
         id: t.id,
         name: t.definition,
         domain: t.domain,
@@ -166,7 +166,7 @@ fn per_kind(outcomes: &[(String, Observation)], rollbacks: &[(String, Observatio
     TrainKind::ALL
         .iter()
         .map(|kind| KindKpis {
-            kind: kind.as_str().to_owned(),
+            kind: *kind,
             success: kpi("M1", "release success", KpiUnit::Ratio, true, &of(outcomes, kind.as_str()), now),
             rollback: kpi("M3", "mean time to roll back", KpiUnit::Seconds, false, &of(rollbacks, kind.as_str()), now),
         })

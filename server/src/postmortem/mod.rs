@@ -83,7 +83,7 @@ fn summary(out: &mut String, page: &TrainPage) {
     let _ = writeln!(out, "| | |\n|---|---|");
     let _ = writeln!(out, "| Train | {} (`{}`) |", cell(&page.definition), page.id);
     let _ = writeln!(out, "| Domain | {} |", cell(&page.domain));
-    let kind = if page.reason.is_empty() { page.kind.clone() } else { format!("{}: {}", page.kind, page.reason) };
+    let kind = if page.reason.is_empty() { page.kind.to_string() } else { format!("{}: {}", page.kind, page.reason) };
     let _ = writeln!(out, "| Kind | {} |", cell(&kind));
     let _ = writeln!(out, "| Outcome | {} |", page.state.replace('_', " "));
     let _ = writeln!(out, "| Cutover | {} ({}) |", rfc3339(page.cutover_at), page.time_zone);

@@ -3,6 +3,7 @@
 
 use super::{runs, trains::not_final, Conn, DbError};
 use crate::engine::TrainRun;
+use crate::train_kind::TrainKind;
 use crate::train_state::TrainState;
 
 /// A train on the gate board: id, definition, domain, state, cutover and engine state (JSON).
@@ -40,7 +41,8 @@ pub struct ConsoleTrainRow {
     pub cutover_at: i64,
     /// The engine state (JSON), once the train has opened; read it with [`ConsoleTrainRow::decoded_run`].
     pub run: Option<String>,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: TrainKind,
     pub definition_id: String,
 }
 

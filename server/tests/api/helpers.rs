@@ -87,7 +87,7 @@ pub async fn spawn_app_with(backend: Backend, demo: bool, adjust: impl FnOnce(&m
         site_root: std::env::temp_dir(),
         scheduler: SchedulerConfig::default(),
         run_workers: false,
-        auth: AuthSettings { admin_password: Some(ADMIN_PASSWORD.to_owned()), ..AuthSettings::default() },
+        auth: AuthSettings { admin_password: Some(ADMIN_PASSWORD.into()), ..AuthSettings::default() },
         ..Settings::default()
     };
     let mut settings = settings;

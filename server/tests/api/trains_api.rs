@@ -101,7 +101,7 @@ async fn a_listing_is_revalidated_by_etag_and_a_change_shows_at_once(backend: Ba
     assert_ne!(new_tag.as_deref(), Some(first_tag.as_str()), "a new ETag");
     let after: TrainList = serde_json::from_str(&body).expect("json");
     assert_eq!(after.trains.len(), before.trains.len() + 1, "the rehearsal is listed");
-    assert!(after.trains.iter().any(|t| t.kind == "rehearsal" && t.state == "planning"));
+    assert!(after.trains.iter().any(|t| t.kind == server::train_kind::TrainKind::Rehearsal && t.state == "planning"));
     let (_, page) = app.get("/?month=2026-11").await;
     assert!(calendar_marks(&page) > marks_before, "and on the calendar");
 }

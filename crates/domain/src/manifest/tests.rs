@@ -1,4 +1,3 @@
-
 use chrono::Duration;
 
 use super::*;

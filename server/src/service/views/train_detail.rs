@@ -9,6 +9,7 @@ use crate::release_notes::{self, NoteEntry};
 use crate::service::{Ctx, ServiceError};
 use crate::store::{self, incidents::Incident, trains::TrainListing};
 use crate::time::rfc3339;
+use crate::train_kind::TrainKind;
 
 /// One train in the response.
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
@@ -21,8 +22,7 @@ pub struct TrainJson {
     pub planning_opens_at: String,
     pub cutover_at: String,
     pub cutover_closes_at: String,
-    /// `regular` or `emergency`.
-    pub kind: String,
+    pub kind: TrainKind,
     /// Why an emergency train was started (empty for regular trains).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub reason: String,
@@ -302,7 +302,7 @@ pub fn train_json(t: TrainListing) -> TrainJson {
         planning_opens_at: rfc3339(t.planning_opens_at),
         cutover_at: rfc3339(t.cutover_at),
         cutover_closes_at: rfc3339(t.cutover_closes_at),
-        kind: t.kind.to_string(),
+        kind: t.kind,
         reason: t.reason,
     }
 }
