@@ -29,4 +29,6 @@ pub mod store;
 pub mod telemetry;
 
 /// The pure domain (engine, canary analysis, cadences, trains-as-code), under the paths the server has always used.
-pub use railyard_domain::{analysis, cadence, delivery, engine, gates, links, time, train_kind, train_state};
+pub use railyard_domain::{
+    analysis, cadence, delivery, engine, gates, links, manifest, roles, time, train_kind, train_state,
+};

@@ -311,12 +311,22 @@ async fn bad_arguments_are_400(request: Request, next: Next) -> Response {
     Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
+/// What a query value keeps as it is: RFC 3986's unreserved characters, and `/` so paths stay readable.
+const QUERY_VALUE: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b'/');
+
 /// `text` percent-encoded for a query value (slashes kept readable).
 pub fn url_encode(text: &str) -> String {
-    text.bytes()
-        .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (byte as char).to_string(),
-            _ => format!("%{byte:02X}"),
-        })
-        .collect()
+    percent_encoding::utf8_percent_encode(text, QUERY_VALUE).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::url_encode;
+
+    #[test]
+    fn a_query_value_keeps_paths_readable_and_escapes_the_rest() {
+        assert_eq!(url_encode("/trains/t-1_a.b~c"), "/trains/t-1_a.b~c");
+        assert_eq!(url_encode("/console?x=1&y=ü #"), "/console%3Fx%3D1%26y%3D%C3%BC%20%23");
+    }
 }

@@ -11,6 +11,7 @@ pub mod gates;
 pub mod graph;
 pub mod links;
 pub mod manifest;
+pub mod roles;
 pub mod time;
 pub mod train_kind;
 pub mod train_state;

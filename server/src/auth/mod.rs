@@ -9,7 +9,7 @@ pub mod middleware;
 pub mod password;
 pub mod principal;
 pub mod rate_limit;
-pub mod roles;
+pub use railyard_domain::roles;
 pub mod secret;
 pub mod settings;
 

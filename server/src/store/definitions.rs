@@ -86,7 +86,7 @@ impl Definition {
     }
 
     /// Its atomic groups.
-    pub fn atomic_groups(&self) -> Vec<crate::fleet::AtomicGroup> {
+    pub fn atomic_groups(&self) -> Vec<crate::manifest::AtomicGroup> {
         serde_json::from_str(&self.groups).unwrap_or_default()
     }
 

@@ -176,17 +176,17 @@ fn normalise_url(url: &str) -> anyhow::Result<(Backend, String)> {
     anyhow::bail!("database URL must start with sqlite:// or postgres://, got {}", redact(url))
 }
 
-/// The URL with any password replaced, for messages and logs.
-pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &url[scheme + 3..at];
-            match userinfo.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_owned(),
+/// The URL with any password replaced, for messages and logs (one that
+/// does not parse is not shown at all: it might hold a password).
+pub fn redact(text: &str) -> String {
+    match url::Url::parse(text) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() && parsed.set_password(Some("***")).is_err() {
+                return "(a URL that cannot be shown)".to_owned();
             }
+            parsed.to_string()
         }
-        _ => url.to_owned(),
+        Err(_) => "(a URL that does not parse)".to_owned(),
     }
 }
 
@@ -221,6 +221,8 @@ mod tests {
     fn passwords_never_reach_messages() {
         assert_eq!(redact("postgres://app:s3cret@db:5432/railyard"), "postgres://app:***@db:5432/railyard");
         assert_eq!(redact("sqlite://railyard.db"), "sqlite://railyard.db");
+        assert_eq!(redact("postgres://app@db/railyard"), "postgres://app@db/railyard", "no password, nothing hidden");
+        assert!(!redact("postgres//app:s3cret@db").contains("s3cret"), "an unparsable URL is not echoed");
     }
 
     #[test]

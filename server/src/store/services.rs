@@ -25,7 +25,7 @@ impl Service {
     }
 
     /// Its SLO with the queries that measure it; `None` when it declares none.
-    pub fn declared_slo(&self) -> Option<crate::fleet::ServiceSlo> {
+    pub fn declared_slo(&self) -> Option<crate::manifest::ServiceSlo> {
         serde_json::from_str(&self.slo).ok()
     }
 }

@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 /// What a person may do. Roles do not include one another: an admin who
 /// should also operate trains holds both roles, so separation of duties
 /// can be kept by simply not granting the second.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Reads everything that is not secret.
@@ -48,7 +49,8 @@ impl fmt::Display for Role {
 }
 
 /// A role held everywhere (`domain: None`) or for one domain (by name).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Binding {
     pub role: Role,
     #[serde(default, skip_serializing_if = "Option::is_none")]
