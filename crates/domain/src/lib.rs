@@ -3,6 +3,7 @@
 //! or the environment; the server crate does I/O and calls in.
 
 pub mod analysis;
+pub mod audit_chain;
 pub mod cadence;
 pub mod checks;
 pub mod delivery;

@@ -4,7 +4,7 @@
 //! [`verify`] recomputes the chain from the genesis hash and names the first
 //! record that does not fit.
 
-pub mod chain;
+pub use railyard_domain::audit_chain as chain;
 pub mod checkpoint;
 pub mod keyed;
 pub mod log;

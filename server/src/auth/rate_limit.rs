@@ -27,23 +27,7 @@ const PRUNE_EVERY_MS: i64 = 60_000;
 /// One audit row per client at most this often for refused attempts.
 pub const REFUSALS_AUDITED_EVERY_MS: i64 = 60_000;
 
-/// How failures of one key back off: `free` failures cost nothing, each
-/// further one doubles the wait from a second, up to `cap_ms`.
-#[derive(Debug, Clone, Copy)]
-pub struct Backoff {
-    pub free: u32,
-    pub cap_ms: i64,
-}
-
-impl Backoff {
-    /// How long to wait after the `failures`-th failure.
-    pub fn delay_ms(self, failures: u32) -> i64 {
-        match failures.checked_sub(self.free) {
-            None => 0,
-            Some(over) => 1000_i64.saturating_mul(1_i64 << over.min(30)).min(self.cap_ms),
-        }
-    }
-}
+pub use crate::store::sign_in_backoff::Backoff;
 
 /// Why an attempt was refused, and when the client may try again.
 #[derive(Debug, Clone, PartialEq, Eq)]

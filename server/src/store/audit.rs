@@ -4,8 +4,8 @@
 use sqlx::Row;
 
 use super::{Conn, DbError};
-use crate::audit::chain::chain_hash;
-use crate::audit::Record;
+use railyard_domain::audit_chain::chain_hash;
+use railyard_domain::audit_chain::Record;
 
 /// What an action appends; the store adds position, time and hashes.
 #[derive(Debug, Clone, Default)]

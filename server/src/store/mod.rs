@@ -73,7 +73,7 @@ pub struct Db {
     pool: AnyPool,
     backend: Backend,
     /// Write transactions begun through this pool (and its clones): what
-    /// [`crate::read_cache`] compares to tell whether a cached read may be stale.
+    /// the read caches compare to tell whether a cached read may be stale.
     writes: Arc<AtomicU64>,
 }
 

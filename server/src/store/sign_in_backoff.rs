@@ -2,7 +2,24 @@
 //! last success and when the next attempt may come.
 
 use super::{Conn, DbError};
-use crate::auth::rate_limit::Backoff;
+
+/// How failures of one key back off: `free` failures cost nothing, each
+/// further one doubles the wait from a second, up to `cap_ms`.
+#[derive(Debug, Clone, Copy)]
+pub struct Backoff {
+    pub free: u32,
+    pub cap_ms: i64,
+}
+
+impl Backoff {
+    /// How long to wait after the `failures`-th failure.
+    pub fn delay_ms(self, failures: u32) -> i64 {
+        match failures.checked_sub(self.free) {
+            None => 0,
+            Some(over) => 1000_i64.saturating_mul(1_i64 << over.min(30)).min(self.cap_ms),
+        }
+    }
+}
 
 /// Rows untouched this long are deleted by [`forget_old`].
 const FORGET_AFTER_MS: i64 = 24 * 60 * 60_000;

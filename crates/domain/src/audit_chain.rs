@@ -7,7 +7,8 @@ use sha2::{Digest, Sha256};
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// One audit record, as stored and as exported (one JSON object per line).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Record {
     /// Position in the chain, from 1 without gaps.
@@ -56,7 +57,8 @@ pub fn chain_hash(prev_hash: &str, seq: i64, at: i64, fields: [&str; 6]) -> Stri
 }
 
 /// What a chain check found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", tag = "result")]
 pub enum Verification {
     /// Every record fits; `head` is the last record's hash.
