@@ -25,10 +25,12 @@ pub mod runtime;
 pub mod scheduler;
 pub mod service;
 pub mod startup;
-pub mod store;
 pub mod telemetry;
 
 /// The pure domain (engine, canary analysis, cadences, trains-as-code), under the paths the server has always used.
 pub use railyard_domain::{
     analysis, cadence, delivery, engine, gates, links, manifest, roles, time, train_kind, train_state,
 };
+
+/// The SQL store, under the path the server has always used.
+pub use railyard_store as store;

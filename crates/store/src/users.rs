@@ -1,7 +1,7 @@
 //! People who sign in, and the roles they hold.
 
 use super::{Conn, DbError};
-use crate::roles::{Binding, Role};
+use railyard_domain::roles::{Binding, Role};
 
 /// A stored user.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]

@@ -1,8 +1,8 @@
 //! Trains (dated instances of a definition) and their event timelines.
 
 use super::{new_id, Conn, DbError};
-use crate::train_kind::TrainKind;
-use crate::train_state::TrainState;
+use railyard_domain::train_kind::TrainKind;
+use railyard_domain::train_state::TrainState;
 
 /// `column NOT IN (…the final states…)`, rendered from [`TrainState::FINAL`]
 /// so a new final state is one edit.

@@ -3,7 +3,7 @@
 use chrono::NaiveDate;
 
 use super::{Conn, DbError};
-use crate::cadence::{freeze_windows, Cadence, Window};
+use railyard_domain::cadence::{freeze_windows, Cadence, Window};
 
 /// A stored freeze, one-off or recurring.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]

@@ -1,7 +1,7 @@
 //! The configured policy of each kind of train.
 
 use super::{Conn, DbError};
-use crate::train_kind::{policy_of, KindPolicy, TrainKind};
+use railyard_domain::train_kind::{policy_of, KindPolicy, TrainKind};
 
 /// Every configured policy (kinds not configured are absent).
 #[tracing::instrument(skip_all)]

@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use super::{Conn, DbError};
-use crate::engine::TrainRun;
-use crate::train_state::TrainState;
+use railyard_domain::engine::TrainRun;
+use railyard_domain::train_state::TrainState;
 
 /// An outbox entry: an effect to carry out once it is due.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -207,7 +207,7 @@ mod tests {
         let error = decode("t1", "{\"phase\":").expect_err("truncated JSON");
         assert!(error.to_string().starts_with("the stored engine state of train t1 is unreadable"), "{error}");
         assert!(decode_listed("t1", "{\"phase\":").is_none());
-        let run = TrainRun::opened("t2", 0, crate::engine::default_rollout(), 0);
+        let run = TrainRun::opened("t2", 0, railyard_domain::engine::default_rollout(), 0);
         let stored = serde_json::to_string(&run).expect("JSON");
         assert_eq!(decode("t2", &stored).expect("readable"), run);
     }

@@ -56,15 +56,15 @@ pub struct Definition {
 #[derive(Debug, thiserror::Error)]
 pub enum SettingError {
     #[error(transparent)]
-    Unknown(#[from] crate::delivery::UnknownSetting),
+    Unknown(#[from] railyard_domain::delivery::UnknownSetting),
     #[error("its canary metrics are unreadable: {0}")]
     Corrupt(#[from] serde_json::Error),
 }
 
 impl Definition {
     /// Its deployer with that deployer's settings.
-    pub fn deployer_settings(&self) -> Result<crate::delivery::DeployerSettings, SettingError> {
-        Ok(crate::delivery::DeployerSettings::from_columns(crate::delivery::DeployerColumns {
+    pub fn deployer_settings(&self) -> Result<railyard_domain::delivery::DeployerSettings, SettingError> {
+        Ok(railyard_domain::delivery::DeployerSettings::from_columns(railyard_domain::delivery::DeployerColumns {
             name: &self.deployer,
             webhook_url: &self.webhook_url,
             staging_webhook_url: &self.staging_webhook_url,
@@ -75,9 +75,13 @@ impl Definition {
     }
 
     /// Where its canary metrics come from, with the metrics.
-    pub fn metrics_settings(&self) -> Result<crate::delivery::MetricsSettings, SettingError> {
+    pub fn metrics_settings(&self) -> Result<railyard_domain::delivery::MetricsSettings, SettingError> {
         let metrics = if self.metrics.is_empty() { Vec::new() } else { serde_json::from_str(&self.metrics)? };
-        Ok(crate::delivery::MetricsSettings::from_columns(&self.metrics_provider, &self.prometheus_url, metrics)?)
+        Ok(railyard_domain::delivery::MetricsSettings::from_columns(
+            &self.metrics_provider,
+            &self.prometheus_url,
+            metrics,
+        )?)
     }
 
     /// Whether its trains let two people override a failed or blocked gate.
@@ -86,7 +90,7 @@ impl Definition {
     }
 
     /// Its atomic groups.
-    pub fn atomic_groups(&self) -> Vec<crate::manifest::AtomicGroup> {
+    pub fn atomic_groups(&self) -> Vec<railyard_domain::manifest::AtomicGroup> {
         serde_json::from_str(&self.groups).unwrap_or_default()
     }
 

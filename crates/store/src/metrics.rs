@@ -1,7 +1,7 @@
 //! The raw counts behind `/metrics` and the release figures.
 
 use super::{runs, Conn, DbError};
-use crate::engine::TrainRun;
+use railyard_domain::engine::TrainRun;
 
 /// What the figures are computed from, read in one pass.
 pub struct Counts {

@@ -216,7 +216,7 @@ pub enum Standing {
     Pending { approved: i64, required: i64 },
 }
 
-impl From<Standing> for crate::gates::Approvals {
+impl From<Standing> for railyard_domain::gates::Approvals {
     fn from(standing: Standing) -> Self {
         match standing {
             Standing::Approved { .. } => Self::Approved,

@@ -25,7 +25,7 @@ impl Service {
     }
 
     /// Its SLO with the queries that measure it; `None` when it declares none.
-    pub fn declared_slo(&self) -> Option<crate::manifest::ServiceSlo> {
+    pub fn declared_slo(&self) -> Option<railyard_domain::manifest::ServiceSlo> {
         serde_json::from_str(&self.slo).ok()
     }
 }

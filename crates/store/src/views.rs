@@ -2,9 +2,9 @@
 //! dashboard). The pages shape them into view models.
 
 use super::{runs, trains::not_final, Conn, DbError};
-use crate::engine::TrainRun;
-use crate::train_kind::TrainKind;
-use crate::train_state::TrainState;
+use railyard_domain::engine::TrainRun;
+use railyard_domain::train_kind::TrainKind;
+use railyard_domain::train_state::TrainState;
 
 /// A train on the gate board: id, definition, domain, state, cutover and engine state (JSON).
 pub type BoardTrain = (String, String, String, String, i64, String);

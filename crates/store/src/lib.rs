@@ -77,7 +77,7 @@ pub struct Db {
     writes: Arc<AtomicU64>,
 }
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
 
 impl Db {
     /// Connects to `url` (`sqlite://FILE` or `postgres://…`). A SQLite file is
