@@ -285,11 +285,12 @@ pub fn ConsolePage() -> impl IntoView {
                                     </tr>
                                 </thead>
                                 <tbody>
-                                    // A row is rebuilt only when what it offers changes, so a form
-                                    // being filled in stays open while the train moves on.
+                                    // A row lives as long as its train is listed; its actions come and
+                                    // go one by one, so a form being filled in stays open while the
+                                    // train moves on (and the engine's offer changes around it).
                                     <For
                                         each=move || loaded().map(|v| v.trains).unwrap_or_default()
-                                        key=|train| (train.id.clone(), train.actions.clone(), train.rollback_services.clone())
+                                        key=|train| train.id.clone()
                                         let:train
                                     >
                                         <TrainRow train latest zone act acted_on/>
@@ -360,8 +361,8 @@ pub fn ConsolePage() -> impl IntoView {
     }
 }
 
-/// A train's row. Its phase, step and waiting reason follow `latest`; the row
-/// is rebuilt when its actions change.
+/// A train's row. Its phase, step, waiting reason and actions follow `latest`;
+/// an action's button (or open form) stays while that action is offered.
 #[component]
 fn TrainRow(
     train: ConsoleTrain,
@@ -428,15 +429,25 @@ fn TrainRow(
                 <time>{when}</time>
             </td>
             <td class="actions">
-                {train
-                    .actions
-                    .iter()
-                    .map(|action| {
-                        let services = train.rollback_services.clone();
-                        view! { <ActionButton train_id=id.clone() action=*action services act/> }
-                    })
-                    .collect_view()}
-                {train.actions.is_empty().then(|| view! { <span class="no-actions">"—"</span> })}
+                <For
+                    each=move || {
+                        current
+                            .with(|t| {
+                                t.actions
+                                    .iter()
+                                    .map(|action| {
+                                        let alone = *action == TrainAction::RollBackService;
+                                        (*action, if alone { t.rollback_services.clone() } else { Vec::new() })
+                                    })
+                                    .collect::<Vec<_>>()
+                            })
+                    }
+                    key=|offer| offer.clone()
+                    let:offer
+                >
+                    <ActionButton train_id=id.clone() action=offer.0 services=offer.1 act/>
+                </For>
+                {move || current.with(|t| t.actions.is_empty()).then(|| view! { <span class="no-actions">"—"</span> })}
                 {row_error}
             </td>
         </tr>
