@@ -3,8 +3,6 @@
 //! so a misspelt name is an error where it is read, never a silent
 //! simulated release.
 
-use std::fmt;
-
 use crate::analysis::CanaryMetric;
 
 /// The deployer of a definition, with the settings it needs.
@@ -78,12 +76,6 @@ impl DeployerSettings {
     }
 }
 
-impl fmt::Display for DeployerSettings {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
 /// Where a definition's canary metrics come from.
 #[derive(Debug, Clone, PartialEq)]
 pub enum MetricsSettings {
@@ -107,14 +99,6 @@ impl MetricsSettings {
                 name: other.to_owned(),
                 available: METRICS_PROVIDERS.join(", "),
             }),
-        }
-    }
-
-    /// Its name in trains-as-code (`prometheus`).
-    pub fn name(&self) -> &'static str {
-        match self {
-            Self::Simulated => "simulated",
-            Self::Prometheus { .. } => "prometheus",
         }
     }
 }

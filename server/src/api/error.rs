@@ -45,37 +45,23 @@ impl From<axum::extract::rejection::JsonRejection> for ApiError {
     }
 }
 
+// Store, runtime, sign-in and hashing failures mean what the use cases say
+// they mean: one mapping, in `service::ServiceError`, for both surfaces.
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
-        if crate::store::is_unreachable(&error) {
-            tracing::warn!(%error, "database unreachable");
-            Self::Unavailable("the database cannot be reached right now; nothing was changed, try again shortly".into())
-        } else {
-            Self::Internal(error.into())
-        }
+        crate::service::ServiceError::from(error).into()
     }
 }
 
 impl From<DbError> for ApiError {
     fn from(error: DbError) -> Self {
-        match error {
-            DbError::NotFound => Self::NotFound("not found".into()),
-            DbError::StaleTerm(_) => Self::Unavailable(format!("{error}; try again")),
-            DbError::Corrupt { .. } => Self::Internal(anyhow::Error::from(error)),
-            DbError::Other(e) => Self::from(e),
-        }
+        crate::service::ServiceError::from(error).into()
     }
 }
 
 impl From<RuntimeError> for ApiError {
     fn from(error: RuntimeError) -> Self {
-        match error {
-            RuntimeError::NotFound(_) => Self::Conflict("the train has not opened yet; nothing to act on".into()),
-            RuntimeError::Refused(refusal) => Self::Conflict(refusal.to_string()),
-            RuntimeError::Conflict(_) => Self::Conflict("the train changed at the same moment; try again".into()),
-            RuntimeError::Db(e) => Self::from(e),
-            RuntimeError::Corrupt(e) => Self::Internal(e.into()),
-        }
+        crate::service::ServiceError::from(error).into()
     }
 }
 
@@ -98,16 +84,13 @@ impl From<crate::service::ServiceError> for ApiError {
 
 impl From<crate::auth::rate_limit::Refused> for ApiError {
     fn from(refused: crate::auth::rate_limit::Refused) -> Self {
-        Self::TooManyRequests(refused.message.to_owned(), refused.retry_after_s)
+        crate::service::ServiceError::from(refused).into()
     }
 }
 
 impl From<crate::auth::password::HashRefusal> for ApiError {
     fn from(refusal: crate::auth::password::HashRefusal) -> Self {
-        match refusal {
-            crate::auth::password::HashRefusal::Busy => Self::Unavailable(refusal.to_string()),
-            crate::auth::password::HashRefusal::Failed(_) => Self::Internal(refusal.into()),
-        }
+        crate::service::ServiceError::from(refusal).into()
     }
 }
 

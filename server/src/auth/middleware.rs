@@ -69,10 +69,7 @@ pub struct EmbedGrant(pub Claims);
 
 impl From<Denied> for ApiError {
     fn from(denied: Denied) -> Self {
-        match denied {
-            Denied::Unauthenticated => ApiError::Unauthorized(denied.to_string()),
-            Denied::Forbidden(message) => ApiError::Forbidden(message),
-        }
+        crate::service::ServiceError::from(denied).into()
     }
 }
 

@@ -80,7 +80,7 @@ pub async fn open(tx: &mut Conn, opening: Opening<'_>, now: i64) -> Result<bool,
 }
 
 /// Who may ask for `action`: approvers grant overrides, release managers do the rest.
-pub fn permission_for(action: &Action) -> Permission {
+fn permission_for(action: &Action) -> Permission {
     match action {
         Action::GrantOverride { .. } => Permission::Approve,
         _ => Permission::Operate,
