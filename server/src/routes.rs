@@ -134,7 +134,7 @@ fn api_routes() -> ApiRoutes {
         .add(Method::POST, "/api/v1/trains/rehearsal", emergency::rehearse)
         .add(Method::GET, "/api/v1/trains/{id}", trains::show)
         .add(Method::GET, "/api/v1/trains/{id}/release-notes", trains::release_notes)
-        .add(Method::GET, "/api/v1/trains/{id}/postmortem", crate::postmortem::export::postmortem)
+        .add(Method::GET, "/api/v1/trains/{id}/postmortem", api::postmortem::postmortem)
         .add(Method::POST, "/api/v1/trains/{id}/actions", actions::act)
         .add(Method::POST, "/api/v1/freezes/preview", freezes::preview)
         .add(Method::POST, "/api/v1/freezes", freezes::declare)

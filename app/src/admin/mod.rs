@@ -3,7 +3,7 @@
 //! functions, so they work without JavaScript; the server checks the role
 //! on every call.
 
-mod model;
+use railyard_views::admin as model;
 
 pub use model::{
     AccountCommand, AccountView, AdminCommand, AdminEmbedLink, AdminToken, AdminUser, AdminView, AuditLine, SessionLine,

@@ -4,7 +4,7 @@
 //! the burn rate against the fast and slow thresholds, and what each train
 //! cost. `/embed/budget?service=…` is the chart alone for a wiki iframe.
 
-mod model;
+use railyard_views::budgets as model;
 
 pub use model::{
     BudgetLine, BudgetState, BudgetsView, DomainBudgets, ServiceBudgetView, TrainCost, FAST_BURN, SLOW_BURN,

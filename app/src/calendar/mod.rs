@@ -4,7 +4,7 @@
 //! marked, navigated with `?month=2026-12` links that work with and without
 //! JavaScript.
 
-mod model;
+use railyard_views::calendar as model;
 
 pub use model::{
     build_month, CalendarDay, CalendarMonth, DatedTrain, DomainKey, ExceptionNote, FreezeNote, TrainChip, YearMonth,

@@ -2,20 +2,9 @@
 //! steps), as server-rendered SVG with its spans listed for screen readers.
 
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use super::plot::{format_time, time_ticks};
-use super::timestamp;
-
-/// One bar.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Span {
-    pub label: String,
-    /// CSS class of the bar (its phase or outcome).
-    pub class: String,
-    pub start: i64,
-    pub end: i64,
-}
+use super::{timestamp, Span};
 
 const WIDTH: f64 = 640.0;
 const LEFT: f64 = 150.0;

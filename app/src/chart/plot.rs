@@ -4,7 +4,7 @@
 
 use chrono::DateTime;
 
-use super::TimeChart;
+use super::{format_value, TimeChart};
 
 /// The drawing's size in SVG units; the plot area sits inside the margins.
 pub const WIDTH: f64 = 640.0;
@@ -132,12 +132,6 @@ pub(crate) fn format_time(at: i64, span: i64) -> String {
     } else {
         at.format("%H:%M").to_string()
     }
-}
-
-/// A tick label: no more digits than the value needs.
-pub fn format_value(value: f64) -> String {
-    let text = format!("{value:.2}");
-    text.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! budgets per domain (M7). Everything is in the server-rendered HTML; once
 //! hydrated, the countdowns tick.
 
-mod model;
+use railyard_views::dashboard as model;
 
 pub use model::{
     countdown, duration, show, Countdown, Dashboard, DomainBudgetStatus, KindKpis, Kpi, KpiUnit, NextCutover, Trend,

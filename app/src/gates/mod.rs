@@ -4,7 +4,7 @@
 //! that work before the wasm loads); and per gate how flaky it has been
 //! over the same trains (seed F1).
 
-mod model;
+use railyard_views::gates as model;
 
 pub use model::{cell, gate_icon, BoardRow, Cell, Evidence, EvidenceRun, GateBoard, GateFlakiness, SEVERITY};
 

@@ -3,7 +3,7 @@
 //! metric), and what the rollout cost each service's error budget. Served
 //! complete without JavaScript; once hydrated it refreshes every five seconds.
 
-mod model;
+use railyard_views::train as model;
 
 pub use model::{
     AnalysisView, ApprovalLine, AuditLine, CargoLine, DependencyLayout, MeasurementLine, MetricView, StepLine,

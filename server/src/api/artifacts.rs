@@ -220,7 +220,7 @@ async fn authorize_check(state: &ApiState, caller: &Caller, artifact_id: &str) -
     let mut conn = state.db.acquire().await?;
     let artifact = find(&mut conn, artifact_id).await?;
     let domain = store::domains::of_service(&mut conn, &artifact.service_id).await?;
-    caller.require(Permission::ReportChecks, domain.as_deref())
+    Ok(caller.require(Permission::ReportChecks, domain.as_deref())?)
 }
 
 async fn record(state: &ApiState, caller: &Caller, check: Check) -> Result<(StatusCode, Json<CheckJson>), ApiError> {

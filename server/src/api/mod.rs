@@ -17,6 +17,7 @@ pub mod health;
 pub mod incidents;
 pub mod metrics;
 pub mod openapi;
+pub mod postmortem;
 pub mod rejections;
 pub mod session;
 pub mod tokens;

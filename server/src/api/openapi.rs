@@ -101,7 +101,7 @@ impl Modify for Shared {
         embed::origins, embed::allow_origin, embed::remove_origin, embed::create_link, embed::links, embed::revoke_link,
         audit::latest, audit::verify,
         trains::list, emergency::start, emergency::rehearse, trains::show, trains::release_notes, actions::act,
-        crate::postmortem::export::postmortem,
+        crate::api::postmortem::postmortem,
         freezes::preview, freezes::declare,
         approvals::rules, approvals::set_rule, approvals::list, approvals::decide,
         break_glass::list, break_glass::request, break_glass::approve, break_glass::reject,

@@ -13,9 +13,9 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 
 use super::embed::{self, Claims, EmbedError};
-use super::{secret, Denied, Permission, Principal};
+use super::{secret, Denied, Principal};
 use crate::api::{ApiError, ApiState};
-use crate::store::{self, audit::Entry};
+use crate::store;
 use crate::time::to_ms;
 
 /// A session's last-seen time is written at most this often.
@@ -24,30 +24,16 @@ const TOUCH_EVERY_MS: i64 = 60_000;
 /// The policy of everything that is not a page (JSON, files).
 const OTHER_CSP: &str = "default-src 'none'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
-/// The caller of a request and how to name the request in the audit log.
+/// The request's caller as handlers extract it: the core's [`railyard_core::auth::Caller`],
+/// which the authentication layer stored in the request's extensions.
 #[derive(Debug, Clone)]
-pub struct Caller {
-    pub principal: Principal,
-    pub request_id: String,
-    pub ip: IpAddr,
-    pub user_agent: String,
-}
+pub struct Caller(pub railyard_core::auth::Caller);
 
-impl Caller {
-    /// Refuses unless the caller may do `permission` in `domain`.
-    pub fn require(&self, permission: Permission, domain: Option<&str>) -> Result<(), ApiError> {
-        self.principal.require(permission, domain).map_err(ApiError::from)
-    }
+impl std::ops::Deref for Caller {
+    type Target = railyard_core::auth::Caller;
 
-    /// Refuses unless the caller may do `permission` in some domain (checked
-    /// before loading the object whose domain then decides).
-    pub fn require_somewhere(&self, permission: Permission) -> Result<(), ApiError> {
-        self.principal.require_somewhere(permission).map_err(ApiError::from)
-    }
-
-    /// An audit entry for this caller doing `action` to `object`.
-    pub fn audit(&self, action: &str, object: &str) -> Entry {
-        Entry::new(self.principal.actor(), action, object).request(&self.request_id)
+    fn deref(&self) -> &Self::Target {
+        &self.0
     }
 }
 
@@ -110,7 +96,7 @@ async fn identify(state: &ApiState, parts: &mut Parts) -> Result<Caller, ApiErro
     if parts.uri.path().starts_with("/embed/") {
         let grant = embed_grant(state, parts, now).await?;
         parts.extensions.insert(grant);
-        return Ok(Caller { principal: Principal::Anonymous, request_id, ip, user_agent });
+        return Ok(Caller(railyard_core::auth::Caller { principal: Principal::Anonymous, request_id, ip, user_agent }));
     }
     let principal = if let Some(bearer) = bearer(&parts.headers)? {
         token_principal(state, &bearer, now).await?
@@ -131,7 +117,7 @@ async fn identify(state: &ApiState, parts: &mut Parts) -> Result<Caller, ApiErro
             None => Principal::Anonymous,
         }
     };
-    Ok(Caller { principal, request_id, ip, user_agent })
+    Ok(Caller(railyard_core::auth::Caller { principal, request_id, ip, user_agent }))
 }
 
 /// The `token=` query parameter (tokens are URL-safe, so it needs no decoding).

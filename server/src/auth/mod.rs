@@ -1,20 +1,11 @@
-//! Who is asking and what they may do: users with argon2id passwords,
-//! server-side sessions, scoped API tokens for CI, signed embed links, roles
-//! (global or per domain) and the checks every handler runs.
+//! Who is asking, as the HTTP edge finds out: the core's authentication and
+//! roles (`railyard_core::auth`) plus the layers that identify the caller of
+//! each request, refuse cross-site writes and add the security headers.
 
-pub mod bootstrap;
-pub mod context;
-pub mod embed;
 pub mod middleware;
-pub mod password;
-pub mod principal;
-pub mod rate_limit;
-pub use railyard_domain::roles;
-pub mod secret;
-pub mod settings;
 
-pub use context::AuthContext;
 pub use middleware::Caller;
-pub use principal::{Denied, Principal};
-pub use roles::{Binding, Permission, Role, Scope};
-pub use settings::AuthSettings;
+pub use railyard_core::auth::{
+    bootstrap, context, embed, password, principal, rate_limit, roles, secret, settings, AuthContext, AuthSettings,
+    Binding, Denied, Permission, Principal, Role, Scope,
+};

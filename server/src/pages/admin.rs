@@ -5,7 +5,7 @@
 use crate::api::ApiState;
 use crate::audit::Verification;
 use crate::auth::{Binding, Caller, Permission, Role};
-use crate::service::{self, ServiceError};
+use crate::service::{self, users::binding_text, ServiceError};
 use crate::time::rfc3339;
 use app::admin::{
     AccountCommand, AccountView, AdminCommand, AdminEmbedLink, AdminToken, AdminUser, AdminView, AuditLine, SessionLine,
@@ -209,14 +209,6 @@ pub async fn account_command(
             "Your password is changed; your other sessions are signed out.".to_owned()
         }
     })
-}
-
-/// `release_manager@payments` for a domain binding, `admin` for a global one.
-pub fn binding_text(binding: &Binding) -> String {
-    match &binding.domain {
-        Some(domain) => format!("{}@{domain}", binding.role),
-        None => binding.role.to_string(),
-    }
 }
 
 /// Role bindings from text like "viewer, release_manager@payments".

@@ -4,13 +4,8 @@
 //! the same functions as their API routes).
 
 pub mod admin;
-pub mod budgets;
-pub mod calendar;
-pub mod console;
-pub mod dashboard;
+
 pub mod demo;
-pub mod gates;
-pub mod train;
 
 use app::admin::{AccountCommand, AccountView, AdminCommand, AdminView};
 use app::backend::{Backend, BackendError, BoxFuture};
@@ -28,6 +23,7 @@ use crate::api::ApiState;
 use crate::auth::middleware::{Caller, EmbedGrant};
 use crate::auth::Permission;
 use crate::engine::Action;
+use crate::service::views::{budgets, calendar, console, dashboard, gate_board as gates, train_page as train};
 use crate::service::{self, ServiceError};
 
 /// The pages' backend over the SQL store.
@@ -44,9 +40,9 @@ impl StoreBackend {
 
     /// Train `id`'s whole page, for a caller already allowed to read it.
     async fn whole_train_page(&self, id: &str) -> Result<TrainPage, BackendError> {
-        let detail = service::views::train_detail::detail(self.state.ctx(), id).await?;
+        let detail = service::views::train_detail::detail(self.state.ctx(), id).await.page()?;
         let now = self.state.ctx().now();
-        let extras = train::extras(&self.state.db, &detail, now).await?;
+        let extras = train::extras(&self.state.db, &detail, now).await.page()?;
         Ok(train::page(detail, extras))
     }
 
@@ -60,7 +56,8 @@ impl StoreBackend {
     ) -> BoxFuture<'_, Result<String, BackendError>> {
         let caller = caller(parts);
         Box::pin(async move {
-            let phase = service::trains::operate(self.state.ctx(), &caller?, &train_id, action?, &reason).await?;
+            let phase =
+                service::trains::operate(self.state.ctx(), &*caller?, &train_id, action?, &reason).await.page()?;
             Ok(phase.to_string())
         })
     }
@@ -76,7 +73,7 @@ fn may_read_panel(parts: &Parts, panel: &str) -> Result<(), BackendError> {
     if parts.extensions.get::<EmbedGrant>().is_some_and(|grant| grant.0.panel == panel) {
         return Ok(());
     }
-    Ok(caller(parts)?.principal.require(Permission::Read, None).map_err(ServiceError::from)?)
+    caller(parts)?.principal.require(Permission::Read, None).page()
 }
 
 /// Whether the request may read `panel` for `params`: any reader, or an embed link for that
@@ -102,21 +99,31 @@ fn failed(what: &str) -> impl FnOnce(anyhow::Error) -> BackendError + '_ {
     }
 }
 
-impl From<ServiceError> for BackendError {
-    fn from(error: ServiceError) -> Self {
-        match error {
-            ServiceError::Unauthenticated(_) => BackendError::SignInRequired,
-            ServiceError::Forbidden(message) => BackendError::Forbidden(message),
-            ServiceError::Invalid(message) | ServiceError::Unprocessable(message) => BackendError::Invalid(message),
-            ServiceError::NotFound(message) => BackendError::NotFound(message),
-            ServiceError::Conflict(message) => BackendError::Conflict(message),
-            ServiceError::TooMany { message, retry_after_s } => BackendError::TooManyRequests(message, retry_after_s),
-            ServiceError::Unavailable(message) => BackendError::Unavailable(message),
-            ServiceError::Internal(error) => {
-                tracing::error!(error = format!("{error:#}"), "a page's request failed");
-                BackendError::Failed("Something failed on the server; it has been logged. Please try again.".into())
-            }
+/// The one conversion of a use case's refusal or failure into what a page shows.
+fn page_error(error: impl Into<ServiceError>) -> BackendError {
+    match error.into() {
+        ServiceError::Unauthenticated(_) => BackendError::SignInRequired,
+        ServiceError::Forbidden(message) => BackendError::Forbidden(message),
+        ServiceError::Invalid(message) | ServiceError::Unprocessable(message) => BackendError::Invalid(message),
+        ServiceError::NotFound(message) => BackendError::NotFound(message),
+        ServiceError::Conflict(message) => BackendError::Conflict(message),
+        ServiceError::TooMany { message, retry_after_s } => BackendError::TooManyRequests(message, retry_after_s),
+        ServiceError::Unavailable(message) => BackendError::Unavailable(message),
+        ServiceError::Internal(error) => {
+            tracing::error!(error = format!("{error:#}"), "a page's request failed");
+            BackendError::Failed("Something failed on the server; it has been logged. Please try again.".into())
         }
+    }
+}
+
+/// `.page()?` turns a use case's error into a page's.
+trait PageResult<T> {
+    fn page(self) -> Result<T, BackendError>;
+}
+
+impl<T, E: Into<ServiceError>> PageResult<T> for Result<T, E> {
+    fn page(self) -> Result<T, BackendError> {
+        self.map_err(page_error)
     }
 }
 
@@ -216,7 +223,7 @@ impl Backend for StoreBackend {
 
     fn console(&self, caller: &Parts) -> BoxFuture<'_, Result<ConsoleView, BackendError>> {
         let caller = self::caller(caller);
-        Box::pin(async move { console::build(&self.state, &caller?).await.map_err(BackendError::from) })
+        Box::pin(async move { console::build(self.state.ctx(), &*caller?).await.map_err(page_error) })
     }
 
     fn operate_train(
@@ -287,9 +294,10 @@ impl Backend for StoreBackend {
     ) -> BoxFuture<'_, Result<String, BackendError>> {
         let caller = self::caller(caller);
         Box::pin(async move {
-            let decision = service::approvals::Decision::parse(&decision)?;
-            let summary =
-                service::approvals::decide(self.state.ctx(), &caller?, &artifact_id, decision, &comment).await?;
+            let decision = service::approvals::Decision::parse(&decision).page()?;
+            let summary = service::approvals::decide(self.state.ctx(), &*caller?, &artifact_id, decision, &comment)
+                .await
+                .page()?;
             Ok(summary.status.to_owned())
         })
     }
@@ -304,7 +312,7 @@ impl Backend for StoreBackend {
         let caller = self::caller(caller);
         Box::pin(async move {
             let ctx = self.state.ctx();
-            let created = service::break_glass::request(ctx, &caller?, &domain, &reason, &duration).await?;
+            let created = service::break_glass::request(ctx, &*caller?, &domain, &reason, &duration).await.page()?;
             Ok(service::break_glass::status(&created, ctx.now()).to_owned())
         })
     }
@@ -321,7 +329,9 @@ impl Backend for StoreBackend {
         Box::pin(async move {
             let ctx = self.state.ctx();
             let kind = kind.as_deref();
-            let train = service::trains::start_emergency(ctx, &caller?, &definition, &artifacts, &reason, kind).await?;
+            let train = service::trains::start_emergency(ctx, &*caller?, &definition, &artifacts, &reason, kind)
+                .await
+                .page()?;
             Ok(format!("{} train of {} started", train.kind, train.definition))
         })
     }
@@ -334,7 +344,8 @@ impl Backend for StoreBackend {
     ) -> BoxFuture<'_, Result<String, BackendError>> {
         let caller = self::caller(caller);
         Box::pin(async move {
-            let train = service::trains::start_rehearsal(self.state.ctx(), &caller?, &definition, &reason).await?;
+            let train =
+                service::trains::start_rehearsal(self.state.ctx(), &*caller?, &definition, &reason).await.page()?;
             Ok(format!("rehearsal of {} started on staging", train.definition))
         })
     }
@@ -374,7 +385,7 @@ impl Backend for StoreBackend {
     ) -> BoxFuture<'_, Result<FreezePreviewView, BackendError>> {
         let caller = self::caller(caller);
         Box::pin(async move {
-            let preview = service::freezes::preview(self.state.ctx(), &caller?, freeze_entry(&form)).await?;
+            let preview = service::freezes::preview(self.state.ctx(), &*caller?, freeze_entry(&form)).await.page()?;
             Ok(preview_view(form, preview))
         })
     }
@@ -382,7 +393,7 @@ impl Backend for StoreBackend {
     fn declare_freeze(&self, caller: &Parts, form: FreezeForm) -> BoxFuture<'_, Result<String, BackendError>> {
         let caller = self::caller(caller);
         Box::pin(async move {
-            let declared = service::freezes::declare(self.state.ctx(), &caller?, freeze_entry(&form)).await?;
+            let declared = service::freezes::declare(self.state.ctx(), &*caller?, freeze_entry(&form)).await.page()?;
             let held = declared.impacts.len();
             Ok(format!("freeze {} declared; it holds {held} train{}", form.name, if held == 1 { "" } else { "s" }))
         })
@@ -399,8 +410,8 @@ impl Backend for StoreBackend {
         Box::pin(async move {
             let (caller, ctx) = (caller?, self.state.ctx());
             let decided = match decision.as_str() {
-                "approve" => service::break_glass::approve(ctx, &caller, &id, &comment).await?,
-                "reject" => service::break_glass::reject(ctx, &caller, &id, &comment).await?,
+                "approve" => service::break_glass::approve(ctx, &caller, &id, &comment).await.page()?,
+                "reject" => service::break_glass::reject(ctx, &caller, &id, &comment).await.page()?,
                 other => return Err(BackendError::Invalid(format!("decision must be approve or reject, not {other}"))),
             };
             Ok(service::break_glass::status(&decided, ctx.now()).to_owned())
@@ -409,24 +420,22 @@ impl Backend for StoreBackend {
 
     fn admin_view(&self, caller: &Parts) -> BoxFuture<'_, Result<AdminView, BackendError>> {
         let caller = self::caller(caller);
-        Box::pin(async move { admin::view(&self.state, &caller?).await.map_err(BackendError::from) })
+        Box::pin(async move { admin::view(&self.state, &caller?).await.map_err(page_error) })
     }
 
     fn admin_command(&self, caller: &Parts, command: AdminCommand) -> BoxFuture<'_, Result<String, BackendError>> {
         let caller = self::caller(caller);
-        Box::pin(async move { admin::command(&self.state, &caller?, command).await.map_err(BackendError::from) })
+        Box::pin(async move { admin::command(&self.state, &caller?, command).await.map_err(page_error) })
     }
 
     fn account_view(&self, caller: &Parts) -> BoxFuture<'_, Result<AccountView, BackendError>> {
         let caller = self::caller(caller);
-        Box::pin(async move { admin::account(&self.state, &caller?).await.map_err(BackendError::from) })
+        Box::pin(async move { admin::account(&self.state, &caller?).await.map_err(page_error) })
     }
 
     fn account_command(&self, caller: &Parts, command: AccountCommand) -> BoxFuture<'_, Result<String, BackendError>> {
         let caller = self::caller(caller);
-        Box::pin(
-            async move { admin::account_command(&self.state, &caller?, command).await.map_err(BackendError::from) },
-        )
+        Box::pin(async move { admin::account_command(&self.state, &caller?, command).await.map_err(page_error) })
     }
 }
 

@@ -30,7 +30,7 @@ async fn a_rolled_back_train_s_postmortem_has_every_section_with_its_own_figures
     let markdown = response.text().await.expect("body");
 
     let mut last = 0;
-    for section in server::postmortem::SECTIONS.iter().chain(&["## Audit excerpt"]) {
+    for section in server::service::views::postmortem::SECTIONS.iter().chain(&["## Audit excerpt"]) {
         let at = markdown.find(section).unwrap_or_else(|| panic!("{section} is missing:\n{markdown}"));
         assert!(at >= last, "{section} is in outline order");
         last = at;

@@ -4,8 +4,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use app::budgets::{BudgetLine, BudgetsView, DomainBudgets, ServiceBudgetView, TrainCost, FAST_BURN, SLOW_BURN};
-use app::chart::{Marker, Rule, Series, TimeChart};
+use railyard_views::budgets::{
+    BudgetLine, BudgetsView, DomainBudgets, ServiceBudgetView, TrainCost, FAST_BURN, SLOW_BURN,
+};
+use railyard_views::chart::{Marker, Rule, Series, TimeChart};
 
 use crate::store::{self, budget_samples::BudgetSample, services::Service, Db};
 use crate::time::span_words;

@@ -46,14 +46,14 @@ impl FleetIntegrations {
         to: i64,
         burning_since: Option<i64>,
     ) -> anyhow::Result<Counts> {
-        if definition.metrics_provider != "prometheus" {
+        let Some(url) = prometheus_of(definition)? else {
             return Ok(self.metrics.simulated.counts(&watched.service, &watched.slo.slo, from, to, burning_since));
-        }
+        };
         let (good, total) = (&watched.slo.good_query, &watched.slo.total_query);
         if good.is_empty() {
             anyhow::bail!("{} declares no SLI queries (slo.good and slo.total)", watched.service);
         }
-        self.metrics.prometheus.sli_counts(&definition.prometheus_url, [good, total], &watched.service, from, to).await
+        self.metrics.prometheus.sli_counts(&url, [good, total], &watched.service, from, to).await
     }
 
     /// p95 latency (seconds) of `service` over the span before `from` and over `[from, to]`.
@@ -65,16 +65,16 @@ impl FleetIntegrations {
         from: i64,
         to: i64,
     ) -> anyhow::Result<(Option<f64>, Option<f64>)> {
-        if definition.metrics_provider != "prometheus" {
+        let Some(url) = prometheus_of(definition)? else {
             let p95 = |after| Some(self.metrics.simulated.latency_p95(train_id, &watched.service, after));
             return Ok((p95(false), p95(true)));
-        }
+        };
         if watched.slo.latency_query.is_empty() {
             return Ok((None, None));
         }
         let query = super::prometheus::for_span(&watched.slo.latency_query, &watched.service, to - from);
-        let before = self.metrics.prometheus.instant(&definition.prometheus_url, &query, from).await?;
-        let after = self.metrics.prometheus.instant(&definition.prometheus_url, &query, to).await?;
+        let before = self.metrics.prometheus.instant(&url, &query, from).await?;
+        let after = self.metrics.prometheus.instant(&url, &query, to).await?;
         Ok((before, after))
     }
 
@@ -170,4 +170,16 @@ impl FleetIntegrations {
         }
         Ok(())
     }
+}
+
+/// The Prometheus server whose SLIs a definition's budgets are measured on, or `None` for
+/// the labelled demo source. A misspelt provider is an error, never the demo source.
+pub(super) fn prometheus_of(definition: &Definition) -> anyhow::Result<Option<String>> {
+    let settings = definition
+        .metrics_settings()
+        .with_context(|| format!("definition {} has unreadable metrics settings", definition.name))?;
+    Ok(match settings {
+        crate::delivery::MetricsSettings::Prometheus { url, .. } => Some(url),
+        crate::delivery::MetricsSettings::Simulated => None,
+    })
 }

@@ -1,18 +1,17 @@
 //! The console for one person: trains in flight with the actions their
 //! roles allow now, candidates and break-glass requests waiting for them.
 
-use app::console::{
+use railyard_views::console::{
     BreakGlassItem, ConsoleTrain, ConsoleView, EmergencyCandidate, EmergencyOption, OverrideStep, PendingCandidate,
     ServiceContact, TrainAction, UndecidedGate,
 };
-use app::session::Viewer;
+use railyard_views::session::Viewer;
 
-use crate::api::{break_glass, ApiState};
 use crate::auth::{Caller, Permission, Principal};
 use crate::engine::{Action, Candidate, Gate, GateState, TrainRun};
-use crate::service::ServiceError;
+use crate::service::{break_glass, users::binding_text, Ctx, ServiceError};
 use crate::store::{self, Conn};
-use crate::time::{rfc3339, to_ms};
+use crate::time::rfc3339;
 use crate::train_state::TrainState;
 
 /// Most trains the console lists.
@@ -24,19 +23,19 @@ const CANDIDATE_WINDOW_MS: i64 = 30 * 24 * 3_600_000;
 pub fn viewer_of(principal: &Principal) -> Option<Viewer> {
     match principal {
         Principal::User { name, bindings, .. } => {
-            Some(Viewer { name: name.clone(), roles: bindings.iter().map(super::admin::binding_text).collect() })
+            Some(Viewer { name: name.clone(), roles: bindings.iter().map(binding_text).collect() })
         }
         _ => None,
     }
 }
 
 /// The console as `caller` may see and use it.
-pub async fn build(state: &ApiState, caller: &Caller) -> Result<ConsoleView, ServiceError> {
+pub async fn build(ctx: Ctx<'_>, caller: &Caller) -> Result<ConsoleView, ServiceError> {
     caller.principal.require(Permission::Read, None)?;
     let viewer = viewer_of(&caller.principal)
         .ok_or_else(|| ServiceError::Forbidden("the console is for people; API tokens use the API".into()))?;
-    let now = to_ms(state.clock.now());
-    let mut conn = state.db.acquire().await?;
+    let now = ctx.now();
+    let mut conn = ctx.db.acquire().await?;
     let (trains, undecided) = trains(&mut conn, caller, now).await?;
     let approvals = if caller.principal.can_somewhere(Permission::Approve) {
         waiting_candidates(&mut conn, caller, &viewer.name, now).await?
@@ -48,19 +47,20 @@ pub async fn build(state: &ApiState, caller: &Caller) -> Result<ConsoleView, Ser
         .into_iter()
         .take(20)
         .map(|request| {
-            let domain = request.domain.clone();
-            let view = break_glass::view(request, now);
-            let can_approve = view.status == "pending"
-                && caller.principal.can(Permission::Approve, Some(&domain))
-                && view.requested_by != viewer.name
-                && !view.approvers.contains(&viewer.name);
+            let status = break_glass::status(&request, now).to_owned();
+            let approvers: Vec<String> =
+                [request.first_approver, request.second_approver].into_iter().flatten().collect();
+            let can_approve = status == "pending"
+                && caller.principal.can(Permission::Approve, Some(&request.domain))
+                && request.requested_by != viewer.name
+                && !approvers.contains(&viewer.name);
             BreakGlassItem {
-                id: view.id,
-                domain: view.domain,
-                requested_by: view.requested_by,
-                reason: view.reason,
-                status: view.status,
-                approvers: view.approvers,
+                id: request.id,
+                domain: request.domain,
+                requested_by: request.requested_by,
+                reason: request.reason,
+                status,
+                approvers,
                 can_approve,
             }
         })

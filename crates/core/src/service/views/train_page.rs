@@ -1,6 +1,6 @@
 //! The train page's data, from the same record the API answers with.
 
-use app::train::{
+use railyard_views::train::{
     AnalysisView, ApprovalLine, AuditLine, CargoLine, MeasurementLine, MetricView, StepLine, TimelineLine, TrainPage,
 };
 

@@ -246,3 +246,11 @@ fn parse_name(name: &str) -> Result<String, ServiceError> {
         Err(ServiceError::invalid("a user name is 1–64 letters, digits, '.', '-', '_' or '@'"))
     }
 }
+
+/// `release_manager@payments` for a domain binding, `admin` for a global one.
+pub fn binding_text(binding: &Binding) -> String {
+    match &binding.domain {
+        Some(domain) => format!("{}@{domain}", binding.role),
+        None => binding.role.to_string(),
+    }
+}

@@ -48,7 +48,7 @@ impl FleetIntegrations {
         let Some(definition) = provider_of(&mut conn, service_id).await? else { return Ok(0) };
         let taken: HashSet<i64> =
             store::budget_samples::instants(&mut conn, &watched.service, since).await?.into_iter().collect();
-        let prometheus = definition.metrics_provider == "prometheus";
+        let prometheus = super::budgets::prometheus_of(&definition)?.is_some();
         let measured = if prometheus {
             Vec::new()
         } else {
@@ -89,7 +89,7 @@ impl FleetIntegrations {
         to: i64,
     ) -> anyhow::Result<Counts> {
         let counts = self.sli(definition, watched, from, to, None).await?;
-        if definition.metrics_provider == "prometheus" {
+        if super::budgets::prometheus_of(definition)?.is_some() {
             return Ok(counts);
         }
         let slo = &watched.slo.slo;
@@ -118,7 +118,7 @@ async fn provider_of(conn: &mut store::Conn, service_id: &str) -> anyhow::Result
     let mut found = None;
     for definition in store::definitions::list(conn).await? {
         if store::definitions::service_ids(conn, &definition.id).await?.iter().any(|id| id == service_id) {
-            if definition.metrics_provider == "prometheus" {
+            if super::budgets::prometheus_of(&definition)?.is_some() {
                 return Ok(Some(definition));
             }
             found.get_or_insert(definition);

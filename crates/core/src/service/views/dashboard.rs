@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use app::budgets::{BudgetState, SLOW_BURN};
-use app::dashboard::{Countdown, Dashboard, DomainBudgetStatus, KindKpis, Kpi, KpiUnit, NextCutover};
+use railyard_views::budgets::{BudgetState, SLOW_BURN};
+use railyard_views::dashboard::{Countdown, Dashboard, DomainBudgetStatus, KindKpis, Kpi, KpiUnit, NextCutover};
 
 use crate::engine::{Environment, TrainRun};
 use crate::store::{self, Db};

@@ -1,30 +1,13 @@
-//! `GET /api/v1/trains/{id}/postmortem`: the draft as a Markdown download,
-//! built from the same record as the train page.
-
-use std::collections::BTreeMap;
+//! `GET /api/v1/trains/{id}/postmortem`: the draft
+//! (`service::views::postmortem`) as a Markdown download.
 
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
-use super::{render, Record};
 use crate::api::{ApiError, ApiState};
 use crate::auth::Caller;
-use crate::pages;
-use crate::service::views::train_detail;
-use crate::time::to_ms;
-
-/// The postmortem draft of train `id`.
-pub async fn draft(state: &ApiState, id: &str) -> Result<String, ApiError> {
-    let mut detail = train_detail::detail(state.ctx(), id).await?;
-    let extras = pages::train::extras(&state.db, &detail, to_ms(state.clock.now())).await?;
-    let services: BTreeMap<String, String> =
-        detail.cargo.iter().map(|c| (c.artifact_id.clone(), c.service.clone())).collect();
-    let gate_runs = std::mem::take(&mut detail.gate_runs);
-    let incidents = std::mem::take(&mut detail.incidents);
-    let page = pages::train::page(detail, extras);
-    Ok(render(&Record { page, gate_runs, incidents, services }))
-}
+use crate::service::views::{postmortem, train_detail};
 
 /// `GET /api/v1/trains/{id}/postmortem`.
 #[utoipa::path(
@@ -43,7 +26,7 @@ pub async fn postmortem(
     let mut conn = state.db.acquire().await?;
     train_detail::may_read_train(&mut conn, &caller, &id).await?;
     drop(conn);
-    let markdown = draft(&state, &id).await?;
+    let markdown = postmortem::draft(state.ctx(), &id).await?;
     let disposition = format!("attachment; filename=\"postmortem-{id}.md\"");
     Ok((
         [(header::CONTENT_TYPE, "text/markdown; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, disposition)],

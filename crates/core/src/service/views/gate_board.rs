@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use app::gates::{cell, BoardRow, Evidence, EvidenceRun, GateBoard, GateFlakiness};
+use railyard_views::gates::{cell, BoardRow, Evidence, EvidenceRun, GateBoard, GateFlakiness};
 
 use crate::engine::TrainRun;
 use crate::store::{self, gate_runs::Flakiness, Db};

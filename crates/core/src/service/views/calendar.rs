@@ -4,11 +4,11 @@
 use std::collections::HashMap;
 use std::str::FromStr;
 
-use app::calendar::{
-    build_month, CalendarMonth, DatedTrain, DomainKey, ExceptionNote, FreezeNote, TrainChip, YearMonth,
-};
 use chrono::{Duration, NaiveDate};
 use chrono_tz::Tz;
+use railyard_views::calendar::{
+    build_month, CalendarMonth, DatedTrain, DomainKey, ExceptionNote, FreezeNote, TrainChip, YearMonth,
+};
 
 use crate::cadence::Window;
 use crate::store::{self, freezes::Freeze, Db};

@@ -4,18 +4,17 @@
 //! back, root cause across cross-team interactions, and actionable items for
 //! automation and test coverage; with the timeline, canary evidence,
 //! approvals, incidents, error budget spent and the audit excerpt as the
-//! record. Rendering is pure; [`export`] loads the record and serves it.
-
-pub mod export;
+//! record. [`draft`] loads the record (the train page's); rendering is pure.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use app::dashboard::duration;
-use app::train::TrainPage;
+use railyard_views::dashboard::duration;
+use railyard_views::train::TrainPage;
 
-use crate::service::views::train_detail::GateRunJson;
-use crate::service::views::train_detail::IncidentJson;
+use super::train_detail::{self, GateRunJson, IncidentJson};
+use super::train_page;
+use crate::service::{Ctx, ServiceError};
 use crate::time::rfc3339;
 
 /// Everything a postmortem draft is written from.
@@ -52,6 +51,18 @@ fn took(ms: i64) -> String {
 /// Text people typed, safe in a table cell or a list item.
 fn cell(text: &str) -> String {
     crate::markdown::escape(text)
+}
+
+/// The postmortem draft of train `id`, for a caller already allowed to read it.
+pub async fn draft(ctx: Ctx<'_>, id: &str) -> Result<String, ServiceError> {
+    let mut detail = train_detail::detail(ctx, id).await?;
+    let extras = train_page::extras(ctx.db, &detail, ctx.now()).await?;
+    let services: BTreeMap<String, String> =
+        detail.cargo.iter().map(|c| (c.artifact_id.clone(), c.service.clone())).collect();
+    let gate_runs = std::mem::take(&mut detail.gate_runs);
+    let incidents = std::mem::take(&mut detail.incidents);
+    let page = train_page::page(detail, extras);
+    Ok(render(&Record { page, gate_runs, incidents, services }))
 }
 
 /// Renders the draft.

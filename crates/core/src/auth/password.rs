@@ -146,7 +146,7 @@ mod tests {
 
     #[test]
     fn the_shipped_sample_passwords_are_refused() {
-        let secret = include_str!("../../../deploy/kubernetes/secret.yaml");
+        let secret = include_str!("../../../../deploy/kubernetes/secret.yaml");
         let sample = secret
             .lines()
             .find_map(|line| line.trim().strip_prefix("RAILYARD_ADMIN_PASSWORD: "))

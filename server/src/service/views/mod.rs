@@ -1,3 +1,0 @@
-//! Read models: what the API, the pages and exports show, built once.
-
-pub mod train_detail;
