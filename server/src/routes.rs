@@ -1,7 +1,8 @@
 //! Railyard's one route table and its middleware stack. Every API route is
-//! registered through [`ApiRoutes`], which also records it in an inventory
-//! that the authorization matrix test walks: a route cannot be added
-//! without the test asking who may call it.
+//! registered once through [`ApiRoutes`], which gives the router, the
+//! OpenAPI document and the inventory that the authorization matrix test
+//! walks: a route cannot be added without being documented and without the
+//! test asking who may call it.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -27,6 +28,10 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
+use utoipa::openapi::OpenApi as Document;
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 use crate::api::{self, ApiState};
 use crate::assets::{self, Site};
@@ -51,30 +56,52 @@ pub struct AppState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteId {
     pub method: Method,
-    pub path: &'static str,
+    pub path: String,
 }
 
-/// Builds the API router and its inventory together.
+/// Builds the router, the OpenAPI document and the inventory from one list:
+/// `/api/v1` operations come with their `#[utoipa::path]` (method, path,
+/// parameters, answers); the few routes outside the document are named here.
 struct ApiRoutes {
-    router: Router<AppState>,
+    router: OpenApiRouter<AppState>,
     /// Health probes, kept apart so that load shedding never fails them.
     probes: Router<AppState>,
+    /// Routes outside the OpenAPI document (probes, feeds, form posts, metrics).
+    undocumented: Vec<RouteId>,
+}
+
+/// The parts [`ApiRoutes`] builds.
+struct Built {
+    router: Router<AppState>,
+    probes: Router<AppState>,
+    document: Document,
     inventory: Vec<RouteId>,
 }
 
 impl ApiRoutes {
     fn new() -> Self {
-        Self { router: Router::new(), probes: Router::new(), inventory: Vec::new() }
+        Self {
+            router: OpenApiRouter::with_openapi(api::openapi::ApiDoc::openapi()),
+            probes: Router::new(),
+            undocumented: Vec::new(),
+        }
     }
 
-    fn add<H, T>(mut self, method: Method, path: &'static str, handler: H) -> Self
+    /// An `/api/v1` operation: routed where its `#[utoipa::path]` says, and documented.
+    fn api(mut self, operation: UtoipaMethodRouter<AppState>) -> Self {
+        self.router = self.router.routes(operation);
+        self
+    }
+
+    /// A route outside the OpenAPI document.
+    fn plain<H, T>(mut self, method: Method, path: &'static str, handler: H) -> Self
     where
         H: Handler<T, AppState>,
         T: 'static,
     {
         let filter = MethodFilter::try_from(method.clone()).unwrap_or(MethodFilter::GET);
         self.router = self.router.route(path, on(filter, handler));
-        self.inventory.push(RouteId { method, path });
+        self.undocumented.push(RouteId { method, path: path.to_owned() });
         self
     }
 
@@ -84,80 +111,106 @@ impl ApiRoutes {
         T: 'static,
     {
         self.probes = self.probes.route(path, axum::routing::get(handler));
-        self.inventory.push(RouteId { method: Method::GET, path });
+        self.undocumented.push(RouteId { method: Method::GET, path: path.to_owned() });
         self
+    }
+
+    fn build(self) -> Built {
+        let (router, mut document) = self.router.split_for_parts();
+        api::openapi::Shared.modify(&mut document);
+        let mut inventory = self.undocumented;
+        for (path, item) in &document.paths.paths {
+            let operations = [
+                (Method::GET, &item.get),
+                (Method::PUT, &item.put),
+                (Method::POST, &item.post),
+                (Method::DELETE, &item.delete),
+                (Method::PATCH, &item.patch),
+            ];
+            for (method, operation) in operations {
+                if operation.is_some() {
+                    inventory.push(RouteId { method, path: path.clone() });
+                }
+            }
+        }
+        Built { router, probes: self.probes, document, inventory }
     }
 }
 
-fn api_routes() -> ApiRoutes {
+fn api_routes() -> Built {
     use api::metrics;
     use api::{
         actions, approvals, artifacts, audit, break_glass, demo, deployments, embed, emergency, health, incidents,
     };
-    use api::{calendar_feed, freezes, rejections, session, tokens, trains, users};
-    let sarif = artifacts::report_sarif.layer(DefaultBodyLimit::max(SARIF_LIMIT));
+    use api::{calendar_feed, freezes, openapi, postmortem, rejections, session, tokens, trains, users};
     ApiRoutes::new()
         .probe("/healthz", health::healthz)
         .probe("/readyz", health::readyz)
-        .add(Method::GET, "/metrics", metrics::metrics)
-        .add(Method::GET, "/calendar.ics", calendar_feed::feed)
-        .add(Method::POST, "/login", session::sign_in_form)
-        .add(Method::POST, "/logout", session::sign_out_form)
-        .add(Method::POST, "/demo/banner/dismiss", demo::dismiss_banner)
-        .add(Method::GET, "/api/v1/openapi.json", api::openapi::document)
-        .add(Method::POST, "/api/v1/session", session::sign_in)
-        .add(Method::DELETE, "/api/v1/session", session::sign_out)
-        .add(Method::GET, "/api/v1/me", session::me)
-        .add(Method::GET, "/api/v1/me/sessions", session::sessions)
-        .add(Method::DELETE, "/api/v1/me/sessions/{id}", session::end_one)
-        .add(Method::POST, "/api/v1/me/password", session::change_password)
-        .add(Method::GET, "/api/v1/users", users::list)
-        .add(Method::POST, "/api/v1/users", users::create)
-        .add(Method::PUT, "/api/v1/users/{name}/roles", users::set_roles)
-        .add(Method::PUT, "/api/v1/users/{name}/identities", users::set_identities)
-        .add(Method::POST, "/api/v1/users/{name}/disable", users::disable)
-        .add(Method::POST, "/api/v1/users/{name}/enable", users::enable)
-        .add(Method::POST, "/api/v1/users/{name}/password", users::reset_password)
-        .add(Method::GET, "/api/v1/tokens", tokens::list)
-        .add(Method::POST, "/api/v1/tokens", tokens::create)
-        .add(Method::DELETE, "/api/v1/tokens/{id}", tokens::revoke)
-        .add(Method::GET, "/api/v1/embed/origins", embed::origins)
-        .add(Method::POST, "/api/v1/embed/origins", embed::allow_origin)
-        .add(Method::DELETE, "/api/v1/embed/origins", embed::remove_origin)
-        .add(Method::POST, "/api/v1/embed/links", embed::create_link)
-        .add(Method::GET, "/api/v1/embed/links", embed::links)
-        .add(Method::DELETE, "/api/v1/embed/links/{id}", embed::revoke_link)
-        .add(Method::GET, "/api/v1/audit", audit::latest)
-        .add(Method::GET, "/api/v1/audit/verify", audit::verify)
-        .add(Method::GET, "/api/v1/trains", trains::list)
-        .add(Method::POST, "/api/v1/trains/emergency", emergency::start)
-        .add(Method::POST, "/api/v1/trains/rehearsal", emergency::rehearse)
-        .add(Method::GET, "/api/v1/trains/{id}", trains::show)
-        .add(Method::GET, "/api/v1/trains/{id}/release-notes", trains::release_notes)
-        .add(Method::GET, "/api/v1/trains/{id}/postmortem", api::postmortem::postmortem)
-        .add(Method::POST, "/api/v1/trains/{id}/actions", actions::act)
-        .add(Method::POST, "/api/v1/freezes/preview", freezes::preview)
-        .add(Method::POST, "/api/v1/freezes", freezes::declare)
-        .add(Method::GET, "/api/v1/approval-rules", approvals::rules)
-        .add(Method::PUT, "/api/v1/approval-rules/{domain}", approvals::set_rule)
-        .add(Method::GET, "/api/v1/artifacts/{id}/approvals", approvals::list)
-        .add(Method::POST, "/api/v1/artifacts/{id}/approvals", approvals::decide)
-        .add(Method::GET, "/api/v1/break-glass", break_glass::list)
-        .add(Method::POST, "/api/v1/break-glass", break_glass::request)
-        .add(Method::POST, "/api/v1/break-glass/{id}/approve", break_glass::approve)
-        .add(Method::POST, "/api/v1/break-glass/{id}/reject", break_glass::reject)
-        .add(Method::POST, "/api/v1/incidents", incidents::report)
-        .add(Method::POST, "/api/v1/deployments/{key}/status", deployments::status)
-        .add(Method::POST, "/api/v1/artifacts", artifacts::register)
-        .add(Method::GET, "/api/v1/artifacts/{id}", artifacts::show)
-        .add(Method::POST, "/api/v1/artifacts/{id}/checks", artifacts::report_check)
-        .add(Method::POST, "/api/v1/artifacts/{id}/reject", rejections::reject)
-        .add(Method::POST, "/api/v1/artifacts/{id}/sarif", sarif)
+        .plain(Method::GET, "/metrics", metrics::metrics)
+        .plain(Method::GET, "/calendar.ics", calendar_feed::feed)
+        .plain(Method::POST, "/login", session::sign_in_form)
+        .plain(Method::POST, "/logout", session::sign_out_form)
+        .plain(Method::POST, "/demo/banner/dismiss", demo::dismiss_banner)
+        .api(routes!(openapi::document))
+        .api(routes!(session::sign_in))
+        .api(routes!(session::sign_out))
+        .api(routes!(session::me))
+        .api(routes!(session::sessions))
+        .api(routes!(session::end_one))
+        .api(routes!(session::change_password))
+        .api(routes!(users::list))
+        .api(routes!(users::create))
+        .api(routes!(users::set_roles))
+        .api(routes!(users::set_identities))
+        .api(routes!(users::disable))
+        .api(routes!(users::enable))
+        .api(routes!(users::reset_password))
+        .api(routes!(tokens::list))
+        .api(routes!(tokens::create))
+        .api(routes!(tokens::revoke))
+        .api(routes!(embed::origins))
+        .api(routes!(embed::allow_origin))
+        .api(routes!(embed::remove_origin))
+        .api(routes!(embed::create_link))
+        .api(routes!(embed::links))
+        .api(routes!(embed::revoke_link))
+        .api(routes!(audit::latest))
+        .api(routes!(audit::verify))
+        .api(routes!(trains::list))
+        .api(routes!(emergency::start))
+        .api(routes!(emergency::rehearse))
+        .api(routes!(trains::show))
+        .api(routes!(trains::release_notes))
+        .api(routes!(postmortem::postmortem))
+        .api(routes!(actions::act))
+        .api(routes!(freezes::preview))
+        .api(routes!(freezes::declare))
+        .api(routes!(approvals::rules))
+        .api(routes!(approvals::set_rule))
+        .api(routes!(approvals::list))
+        .api(routes!(approvals::decide))
+        .api(routes!(break_glass::list))
+        .api(routes!(break_glass::request))
+        .api(routes!(break_glass::approve))
+        .api(routes!(break_glass::reject))
+        .api(routes!(incidents::report))
+        .api(routes!(deployments::status))
+        .api(routes!(artifacts::register))
+        .api(routes!(artifacts::show))
+        .api(routes!(artifacts::report_check))
+        .api(routes!(rejections::reject))
+        .api(routes!(artifacts::report_sarif).layer(DefaultBodyLimit::max(SARIF_LIMIT)))
+        .build()
 }
 
 /// Every API route, for the authorization matrix test.
 pub fn api_inventory() -> Vec<RouteId> {
     api_routes().inventory
+}
+
+/// The OpenAPI document of `/api/v1`, from the same list as the router.
+pub fn api_document() -> Document {
+    api_routes().document
 }
 
 /// Every page path, for the authorization matrix test.

@@ -14,9 +14,6 @@ use utoipa::openapi::security::{
 use utoipa::openapi::{ContentBuilder, HeaderBuilder, OpenApi as Document, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
-use super::{actions, approvals, artifacts, audit, break_glass, deployments, embed, emergency, freezes, incidents};
-use super::{rejections, session, tokens, trains, users};
-
 /// An error answer.
 #[derive(Debug, serde::Serialize, ToSchema)]
 pub struct ErrorBody {
@@ -40,7 +37,7 @@ const ERRORS: [(&str, &str); 11] = [
 ];
 
 /// Errors and security shared by all operations.
-struct Shared;
+pub struct Shared;
 
 impl Modify for Shared {
     fn modify(&self, openapi: &mut Document) {
@@ -85,39 +82,21 @@ impl Modify for Shared {
     }
 }
 
-/// The document's source: every `/api/v1` operation.
+/// The document's frame (title, licence); the operations come from the route list
+/// (`routes::api_routes`), and [`Shared`] adds the shared errors and security.
 #[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "Railyard API",
-        description = "Release trains for CI systems and scripts: register artifacts and their checks, \
+#[openapi(info(
+    title = "Railyard API",
+    description = "Release trains for CI systems and scripts: register artifacts and their checks, \
                        read trains and their evidence, act on trains, declare freezes, approve candidates.",
-        license(name = "Apache-2.0")
-    ),
-    paths(
-        session::sign_in, session::sign_out, session::me, session::sessions, session::end_one, session::change_password,
-        users::list, users::create, users::set_roles, users::set_identities, users::disable, users::enable, users::reset_password,
-        tokens::list, tokens::create, tokens::revoke,
-        embed::origins, embed::allow_origin, embed::remove_origin, embed::create_link, embed::links, embed::revoke_link,
-        audit::latest, audit::verify,
-        trains::list, emergency::start, emergency::rehearse, trains::show, trains::release_notes, actions::act,
-        crate::api::postmortem::postmortem,
-        freezes::preview, freezes::declare,
-        approvals::rules, approvals::set_rule, approvals::list, approvals::decide,
-        break_glass::list, break_glass::request, break_glass::approve, break_glass::reject,
-        incidents::report, deployments::status,
-        artifacts::register, artifacts::show, artifacts::report_check, artifacts::report_sarif,
-        rejections::reject,
-        document,
-    ),
-    modifiers(&Shared)
-)]
+    license(name = "Apache-2.0")
+))]
 pub struct ApiDoc;
 
 /// The document, built once.
 pub fn spec() -> &'static Document {
     static SPEC: OnceLock<Document> = OnceLock::new();
-    SPEC.get_or_init(ApiDoc::openapi)
+    SPEC.get_or_init(crate::routes::api_document)
 }
 
 /// `GET /api/v1/openapi.json`.
