@@ -1,8 +1,10 @@
-//! iCalendar (RFC 5545) rendering for calendar subscriptions: every event
-//! carries a stable UID, so Outlook and Google Calendar update an event
-//! when a train moves instead of adding a second one. Pure.
+//! iCalendar (RFC 5545) rendering for calendar subscriptions, through the
+//! `icalendar` crate (escaping, line folding, CRLF): every event carries a
+//! stable UID, so Outlook and Google Calendar update an event when a train
+//! moves instead of adding a second one. Pure.
 
 use chrono::{DateTime, Utc};
+use icalendar::{Calendar, Component, EventLike, EventStatus, Property};
 
 /// One event of the feed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,73 +21,48 @@ pub struct CalendarEvent {
     pub cancelled: bool,
 }
 
+/// How often calendar apps should fetch the feed again.
+const REFRESH: &str = "PT15M";
+
 /// The feed called `name` holding `events`, stamped at `now`.
 pub fn render(name: &str, events: &[CalendarEvent], now: i64) -> String {
-    let mut out = String::new();
-    let mut line = |text: String| fold(&mut out, &text);
-    line("BEGIN:VCALENDAR".into());
-    line("VERSION:2.0".into());
-    line("PRODID:-//Railyard//Release trains//EN".into());
-    line("CALSCALE:GREGORIAN".into());
-    line("METHOD:PUBLISH".into());
-    line(format!("X-WR-CALNAME:{}", escape(name)));
-    line("REFRESH-INTERVAL;VALUE=DURATION:PT15M".into());
+    let mut calendar = Calendar::empty();
+    calendar
+        .append_property(("VERSION", "2.0"))
+        .append_property(("PRODID", "-//Railyard//Release trains//EN"))
+        .append_property(("CALSCALE", "GREGORIAN"))
+        .append_property(("METHOD", "PUBLISH"))
+        .append_property(("X-WR-CALNAME", plain(name).as_str()))
+        .append_property(Property::new("REFRESH-INTERVAL", REFRESH).add_parameter("VALUE", "DURATION").done());
     for event in events {
-        line("BEGIN:VEVENT".into());
-        line(format!("UID:{}", escape(&event.uid)));
-        line(format!("DTSTAMP:{}", stamp(now)));
-        line(format!("DTSTART:{}", stamp(event.start)));
-        line(format!("DTEND:{}", stamp(event.end.max(event.start + 60_000))));
-        line(format!("SUMMARY:{}", escape(&event.summary)));
+        let mut entry = icalendar::Event::new();
+        entry
+            .uid(&event.uid)
+            .timestamp(instant(now))
+            .starts(instant(event.start))
+            .ends(instant(event.end.max(event.start + 60_000)))
+            .summary(&plain(&event.summary))
+            .status(if event.cancelled { EventStatus::Cancelled } else { EventStatus::Confirmed })
+            .add_property("TRANSP", "TRANSPARENT");
         if !event.description.is_empty() {
-            line(format!("DESCRIPTION:{}", escape(&event.description)));
+            entry.description(&plain(&event.description));
         }
         if !event.categories.is_empty() {
-            let categories: Vec<String> = event.categories.iter().map(|c| escape(c)).collect();
-            line(format!("CATEGORIES:{}", categories.join(",")));
+            entry.categories(event.categories.iter().map(|c| plain(c)));
         }
-        line(format!("STATUS:{}", if event.cancelled { "CANCELLED" } else { "CONFIRMED" }));
-        line("TRANSP:TRANSPARENT".into());
-        line("END:VEVENT".into());
+        calendar.push(entry.done());
     }
-    line("END:VCALENDAR".into());
-    out
+    calendar.to_string()
 }
 
-/// `ms` as an iCalendar UTC date-time.
-fn stamp(ms: i64) -> String {
-    DateTime::<Utc>::from_timestamp_millis(ms).unwrap_or_default().format("%Y%m%dT%H%M%SZ").to_string()
+fn instant(ms: i64) -> DateTime<Utc> {
+    DateTime::<Utc>::from_timestamp_millis(ms).unwrap_or_default()
 }
 
-/// Escapes a TEXT value.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            ';' => out.push_str("\\;"),
-            ',' => out.push_str("\\,"),
-            '\n' => out.push_str("\\n"),
-            '\r' => {}
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Appends `text` as content lines of at most 75 octets, never splitting a character, ending in CRLF.
-fn fold(out: &mut String, text: &str) {
-    let mut width = 0;
-    for c in text.chars() {
-        if width + c.len_utf8() > 75 {
-            out.push_str("\r\n ");
-            width = 1;
-        }
-        out.push(c);
-        width += c.len_utf8();
-    }
-    out.push_str("\r\n");
+/// `text` without carriage returns and other control characters (line feeds stay:
+/// the crate escapes them), which would break a content line.
+fn plain(text: &str) -> String {
+    text.chars().filter(|c| *c == '\n' || !c.is_control()).collect()
 }
 
 #[cfg(test)]
@@ -98,8 +75,8 @@ mod tests {
             start: 1_798_000_000_000,
             end: 1_798_007_200_000,
             summary: summary.into(),
-            description: "line one\nline two; with, commas".into(),
-            categories: vec!["payments".into()],
+            description: "line one\r\nline two; with, commas".into(),
+            categories: vec!["payments".into(), "a, b".into()],
             cancelled: false,
         }
     }
@@ -107,12 +84,14 @@ mod tests {
     #[test]
     fn events_carry_stable_uids_utc_times_and_escaped_text() {
         let feed = render("Railyard", &[event("payments-weekly cutover")], 1_797_000_000_000);
-        assert!(feed.starts_with("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n"));
+        assert!(feed.starts_with("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n"), "{feed}");
         assert!(feed.ends_with("END:VCALENDAR\r\n"));
         assert!(feed.contains("\r\nUID:train-1@railyard\r\n"));
         assert!(feed.contains("\r\nDTSTART:20261223T042640Z\r\n"), "{feed}");
         assert!(feed.contains("\r\nDESCRIPTION:line one\\nline two\\; with\\, commas\r\n"), "{feed}");
-        assert!(!feed.replace("\r\n", "").contains('\n'), "only CRLF line ends");
+        assert!(feed.contains("\r\nCATEGORIES:payments,a\\, b\r\n"), "{feed}");
+        assert!(feed.contains("\r\nSTATUS:CONFIRMED\r\n"), "{feed}");
+        assert!(!feed.replace("\r\n", "").contains(['\n', '\r']), "only CRLF line ends");
     }
 
     #[test]

@@ -10,14 +10,13 @@ use std::time::Duration;
 use app::backend::SharedBackend;
 use app::{shell, App};
 use axum::error_handling::HandleErrorLayer;
-use axum::extract::DefaultBodyLimit;
 use axum::extract::{FromRef, MatchedPath, Request, State};
 use axum::handler::Handler;
 use axum::http::{header, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{on, MethodFilter};
-use axum::Router;
+use axum::{Extension, Router};
 use futures_util::StreamExt;
 use leptos::prelude::{provide_context, LeptosOptions};
 use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
@@ -199,7 +198,7 @@ fn api_routes() -> Built {
         .api(routes!(artifacts::show))
         .api(routes!(artifacts::report_check))
         .api(routes!(rejections::reject))
-        .api(routes!(artifacts::report_sarif).layer(DefaultBodyLimit::max(SARIF_LIMIT)))
+        .api(routes!(artifacts::report_sarif).layer(Extension(api::json::JsonLimit(SARIF_LIMIT))))
         .build()
 }
 
@@ -284,7 +283,8 @@ pub fn router(state: AppState, backend: SharedBackend, site: Site, max_concurren
 }
 
 /// The per-request protections: a time limit, security headers, the
-/// cross-site check, authentication, the body limit and printable text.
+/// cross-site check, authentication, the body limit and the body guard
+/// (a memory budget for large bodies, printable form fields).
 fn guarded(router: Router<AppState>, state: &AppState) -> Router<AppState> {
     router.layer(
         ServiceBuilder::new()
@@ -292,7 +292,7 @@ fn guarded(router: Router<AppState>, state: &AppState) -> Router<AppState> {
             .layer(middleware::from_fn(security_headers))
             .layer(middleware::from_fn(refuse_cross_site))
             .layer(middleware::from_fn_with_state(state.api.clone(), authenticate))
-            .layer(middleware::from_fn(api::control_chars::refuse_control_characters))
+            .layer(middleware::from_fn(api::body_guard::guard_bodies))
             .layer(RequestBodyLimitLayer::new(BODY_LIMIT)),
     )
 }

@@ -66,6 +66,10 @@ pub fn render(title: &str, state: &str, entries: &[NoteEntry]) -> String {
 mod tests {
     use super::*;
 
+    fn text(s: &str) -> crate::text::Text {
+        crate::text::Text::new(s).expect("printable")
+    }
+
     #[test]
     fn notes_list_shipped_changes_and_what_missed_the_train() {
         let entries = [
@@ -76,11 +80,11 @@ mod tests {
                 reason: String::new(),
                 changes: vec![
                     Change {
-                        title: "Faster close".into(),
+                        title: text("Faster close"),
                         kind: ChangeKind::Feature,
-                        link: Some("https://t/LED-1".into()),
+                        link: Some(text("https://t/LED-1")),
                     },
-                    Change { title: "Rounding".into(), kind: ChangeKind::Fix, link: None },
+                    Change { title: text("Rounding"), kind: ChangeKind::Fix, link: None },
                 ],
             },
             NoteEntry {
@@ -108,14 +112,14 @@ mod tests {
             reason: String::new(),
             changes: vec![
                 Change {
-                    title: "Win a prize [here](https://evil.example)\n# <script>alert(1)</script>".into(),
+                    title: text("Win a prize [here](https://evil.example)\n# <script>alert(1)</script>"),
                     kind: ChangeKind::Feature,
-                    link: Some("javascript:alert(1)".into()),
+                    link: Some(text("javascript:alert(1)")),
                 },
                 Change {
-                    title: "Fine".into(),
+                    title: text("Fine"),
                     kind: ChangeKind::Fix,
-                    link: Some("https://t/x) [y](https://evil".into()),
+                    link: Some(text("https://t/x) [y](https://evil")),
                 },
             ],
         }];

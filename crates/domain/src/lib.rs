@@ -13,6 +13,7 @@ pub mod graph;
 pub mod links;
 pub mod manifest;
 pub mod roles;
+pub mod text;
 pub mod time;
 pub mod train_kind;
 pub mod train_state;

@@ -3,15 +3,16 @@
 //! release managers of the train's domain — and grant an override, which
 //! only its approvers do. The engine decides whether the action makes sense now.
 
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::Json;
 use serde::Deserialize;
 
+use super::AppJson;
 use super::{ApiError, ApiState};
 use crate::auth::{Caller, Permission};
 use crate::engine::Action;
 use crate::service::trains;
+use crate::text::Text;
 
 /// The body of `POST /api/v1/trains/{id}/actions`, e.g.
 /// `{"action": "hold", "reason": "waiting for the payments fix"}` or
@@ -21,8 +22,7 @@ pub struct ActionRequest {
     #[serde(flatten)]
     pub action: Action,
     #[serde(default)]
-    #[schema(pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$")]
-    pub reason: String,
+    pub reason: Text,
 }
 
 /// What an action did.
@@ -46,7 +46,7 @@ pub async fn act(
     State(state): State<ApiState>,
     caller: Caller,
     Path(id): Path<String>,
-    body: Result<Json<ActionRequest>, JsonRejection>,
+    body: Result<AppJson<ActionRequest>, ApiError>,
 ) -> Result<Json<ActionResult>, ApiError> {
     if caller.require_somewhere(Permission::Approve).is_err() {
         caller.require_somewhere(Permission::Operate)?;
@@ -57,7 +57,7 @@ pub async fn act(
         caller.require(Permission::Operate, Some(&domain))?;
     }
     drop(conn);
-    let Json(request) = body?;
+    let AppJson(request) = body?;
     let phase = trains::operate(state.ctx(), &caller, &id, request.action, &request.reason).await?;
     Ok(Json(ActionResult { train_id: id, phase: phase.to_string() }))
 }

@@ -1,16 +1,17 @@
 //! Compliance approvals of candidates (approvers of the candidate's domain;
 //! never its author) and the admin-owned rule of how many each domain needs.
 
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
+use super::AppJson;
 use super::{ApiError, ApiState};
 use crate::auth::{Caller, Permission};
 use crate::service::{approval_rules, approvals};
 use crate::store;
+use crate::text::Text;
 use crate::time::rfc3339;
 
 /// The body of `POST /api/v1/artifacts/{id}/approvals`.
@@ -18,11 +19,10 @@ use crate::time::rfc3339;
 #[serde(deny_unknown_fields)]
 pub struct DecisionRequest {
     /// `approve` or `reject`.
-    #[schema(pattern = "^(approve|reject)$")]
-    pub decision: String,
+    #[schema(value_type = String, pattern = "^(approve|reject)$")]
+    pub decision: Text,
     #[serde(default)]
-    #[schema(pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$")]
-    pub comment: String,
+    pub comment: Text,
 }
 
 /// A candidate's approvals and whether they suffice.
@@ -92,7 +92,7 @@ pub async fn decide(
     State(state): State<ApiState>,
     caller: Caller,
     Path(id): Path<String>,
-    body: Result<Json<DecisionRequest>, JsonRejection>,
+    body: Result<AppJson<DecisionRequest>, ApiError>,
 ) -> Result<(StatusCode, Json<ApprovalsJson>), ApiError> {
     caller.require_somewhere(Permission::Approve)?;
     {
@@ -100,7 +100,7 @@ pub async fn decide(
         let (_, domain) = approvals::candidate(&mut conn, &id).await?;
         caller.require(Permission::Approve, Some(&domain))?;
     }
-    let Json(request) = body?;
+    let AppJson(request) = body?;
     let decision = approvals::Decision::parse(&request.decision)?;
     let summary = approvals::decide(state.ctx(), &caller, &id, decision, &request.comment).await?;
     Ok((StatusCode::CREATED, Json(approvals_json(summary))))
@@ -143,10 +143,10 @@ pub async fn set_rule(
     State(state): State<ApiState>,
     caller: Caller,
     Path(domain): Path<String>,
-    body: Result<Json<RuleRequest>, JsonRejection>,
+    body: Result<AppJson<RuleRequest>, ApiError>,
 ) -> Result<Json<RuleJson>, ApiError> {
     caller.require(Permission::Administer, None)?;
-    let Json(request) = body?;
+    let AppJson(request) = body?;
     let at = approval_rules::set(state.ctx(), &caller, &domain, request.required_approvals).await?;
     Ok(Json(RuleJson {
         domain,

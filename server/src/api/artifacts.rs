@@ -1,7 +1,7 @@
 //! `POST /api/v1/artifacts`, `GET /api/v1/artifacts/{id}` and the check
 //! reports CI sends for them (`…/checks`, `…/sarif`).
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -9,12 +9,14 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::AppJson;
 use super::{ApiError, ApiState};
 use crate::artifacts::{sarif, Change, CheckKind, CheckStatus, Contracts, Migration, NewArtifactRequest};
 use crate::auth::{Caller, Permission};
 use crate::links::is_web_link;
 use crate::service::{self, artifacts::Registered};
 use crate::store::{self, artifacts::Artifact, artifacts::Check};
+use crate::text::Text;
 use crate::time::{rfc3339, to_ms};
 
 /// An artifact as the API shows it.
@@ -58,19 +60,15 @@ pub struct CheckJson {
 #[serde(deny_unknown_fields)]
 pub struct CheckRequest {
     pub kind: CheckKind,
-    #[schema(
-        example = "unit",
-        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*\S[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
-    )]
-    pub name: String,
+    #[schema(schema_with = check_name_schema)]
+    pub name: Text,
     pub status: CheckStatus,
     #[serde(default)]
-    #[schema(pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$")]
-    pub summary: String,
+    pub summary: Text,
     /// Where the full result is, an http(s) URL.
     #[serde(default)]
-    #[schema(pattern = "^(https?://.*)?$")]
-    pub url: String,
+    #[schema(value_type = String, pattern = "^(https?://.*)?$")]
+    pub url: Text,
 }
 
 /// Query of `POST /api/v1/artifacts/{id}/sarif`.
@@ -94,11 +92,11 @@ pub struct SarifQuery {
 pub async fn register(
     State(state): State<ApiState>,
     caller: Caller,
-    body: Result<Json<NewArtifactRequest>, JsonRejection>,
+    body: Result<AppJson<NewArtifactRequest>, ApiError>,
 ) -> Result<Response, ApiError> {
     // Anyone who cannot register anywhere is refused before the body is even read.
     caller.require_somewhere(Permission::RegisterArtifacts)?;
-    let Json(request) = body?;
+    let AppJson(request) = body?;
     let build = request.validate().map_err(ApiError::bad_request)?;
     Ok(match service::artifacts::register(state.ctx(), &caller, build).await? {
         Registered::New { artifact, reaches } => {
@@ -149,10 +147,10 @@ pub async fn report_check(
     State(state): State<ApiState>,
     caller: Caller,
     Path(id): Path<String>,
-    body: Result<Json<CheckRequest>, JsonRejection>,
+    body: Result<AppJson<CheckRequest>, ApiError>,
 ) -> Result<(StatusCode, Json<CheckJson>), ApiError> {
     authorize_check(&state, &caller, &id).await?;
-    let Json(request) = body?;
+    let AppJson(request) = body?;
     let name = request.name.trim();
     if name.is_empty() || name.len() > 200 {
         return Err(ApiError::bad_request("`name` must be 1-200 characters, e.g. \"unit tests\""));
@@ -169,8 +167,8 @@ pub async fn report_check(
         kind: enum_text(&request.kind)?,
         name: name.to_owned(),
         status: enum_text(&request.status)?,
-        summary: request.summary,
-        url: request.url,
+        summary: request.summary.into(),
+        url: request.url.into(),
         details: "{}".into(),
         reported_at: to_ms(state.clock.now()),
         reported_by: caller.principal.actor(),
@@ -192,11 +190,12 @@ pub async fn report_sarif(
     caller: Caller,
     Path(id): Path<String>,
     query: Result<Query<SarifQuery>, QueryRejection>,
-    body: Result<Json<Value>, JsonRejection>,
+    body: Result<AppJson<Value>, ApiError>,
 ) -> Result<(StatusCode, Json<CheckJson>), ApiError> {
     authorize_check(&state, &caller, &id).await?;
     let Query(query) = query.map_err(|r| ApiError::bad_request(format!("{}; expected ?name=trivy", r.body_text())))?;
-    let Json(log) = body?;
+    let AppJson(log) = body?;
+    super::json::printable(&log)?;
     let summary = sarif::summarise(&log).map_err(ApiError::bad_request)?;
     let status = if summary.blocks() { CheckStatus::Failed } else { CheckStatus::Passed };
     let check = Check {
@@ -281,4 +280,9 @@ fn check_json(check: Check) -> Result<CheckJson, ApiError> {
         summary: check.summary,
         url: check.url,
     })
+}
+
+/// A check's name: printable, not blank.
+fn check_name_schema() -> utoipa::openapi::schema::Object {
+    crate::text::schema::not_blank(None, Some("unit"))
 }

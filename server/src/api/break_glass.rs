@@ -1,30 +1,31 @@
 //! Break-glass: a release manager asks to let a domain's trains through a
 //! freeze; two different approvers (neither the requester) must agree.
 
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
+use super::AppJson;
 use super::{ApiError, ApiState};
 use crate::auth::{Caller, Permission};
 use crate::service::break_glass;
 use crate::store::approvals::BreakGlass;
+use crate::text::Text;
 use crate::time::rfc3339;
 
 /// The body of `POST /api/v1/break-glass`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BreakGlassRequest {
-    #[schema(example = "payments")]
-    pub domain: String,
+    #[schema(value_type = String, example = "payments")]
+    pub domain: Text,
     /// Why the freeze must be broken, at least 10 characters.
-    #[schema(pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]{10,}$")]
-    pub reason: String,
+    #[schema(schema_with = break_glass_reason)]
+    pub reason: Text,
     /// How long trains may pass freezes once granted, at most a day, e.g. "4h".
-    #[schema(example = "4h", pattern = "^[0-9]{1,4}(s|m|h)$")]
-    pub duration: String,
+    #[schema(value_type = String, example = "4h", pattern = "^[0-9]{1,4}(s|m|h)$")]
+    pub duration: Text,
 }
 
 /// The body of approving or rejecting.
@@ -32,7 +33,7 @@ pub struct BreakGlassRequest {
 #[serde(deny_unknown_fields)]
 pub struct Comment {
     #[serde(default)]
-    pub comment: String,
+    pub comment: Text,
 }
 
 /// A request as the API shows it.
@@ -74,10 +75,10 @@ pub async fn list(State(state): State<ApiState>, caller: Caller) -> Result<Json<
 pub async fn request(
     State(state): State<ApiState>,
     caller: Caller,
-    body: Result<Json<BreakGlassRequest>, JsonRejection>,
+    body: Result<AppJson<BreakGlassRequest>, ApiError>,
 ) -> Result<(StatusCode, Json<BreakGlassJson>), ApiError> {
     caller.require_somewhere(Permission::Operate)?;
-    let Json(request) = body?;
+    let AppJson(request) = body?;
     let row = break_glass::request(state.ctx(), &caller, &request.domain, &request.reason, &request.duration).await?;
     Ok((StatusCode::CREATED, Json(view(row, state.ctx().now()))))
 }
@@ -135,4 +136,9 @@ pub fn view(request: BreakGlass, now: i64) -> BreakGlassJson {
         reason: request.reason,
         requested_at: rfc3339(request.requested_at),
     }
+}
+
+/// The schema of `reason`.
+fn break_glass_reason() -> utoipa::openapi::schema::Object {
+    crate::text::schema::reason("Why the freeze must be broken, at least 10 characters.")
 }

@@ -17,6 +17,7 @@ use crate::integrations::record_digests;
 use crate::integrations::webhook::{verify_callback, ReleasedArtifact, RunningDigest};
 use crate::runtime::{self, RuntimeError};
 use crate::store;
+use crate::text::Text;
 use crate::time::to_ms;
 
 /// How far a callback's timestamp may be from the server's clock.
@@ -27,11 +28,10 @@ const MAX_SKEW_S: i64 = 300;
 #[serde(deny_unknown_fields)]
 pub struct StatusRequest {
     /// `succeeded` or `failed`.
-    #[schema(pattern = "^(succeeded|failed)$")]
-    pub status: String,
+    #[schema(value_type = String, pattern = "^(succeeded|failed)$")]
+    pub status: Text,
     #[serde(default)]
-    #[schema(pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$")]
-    pub detail: String,
+    pub detail: Text,
     #[serde(default)]
     pub running: Vec<RunningDigest>,
 }
@@ -113,14 +113,13 @@ pub async fn status(
     if (now / 1000 - timestamp).abs() > MAX_SKEW_S {
         return Err(unauthorized("the timestamp is more than five minutes off; refusing a possible replay"));
     }
-    let report: StatusRequest = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::bad_request(format!("the status body is not valid: {e}")))?;
+    let report: StatusRequest = super::json::parse(&body)?;
     let ok = match report.status.as_str() {
         "succeeded" => true,
         "failed" => false,
         other => return Err(ApiError::bad_request(format!("`status` is \"{other}\"; expected succeeded or failed"))),
     };
-    let detail = if report.detail.is_empty() { report.status.clone() } else { report.detail.clone() };
+    let detail = if report.detail.is_empty() { report.status.to_string() } else { report.detail.to_string() };
     let event = match (release, ok) {
         (Release::Deploy, _) => Event::Deployed { step, ok, detail },
         (Release::Rollback, true) => Event::RolledBack { step },

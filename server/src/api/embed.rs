@@ -3,16 +3,18 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
+use super::AppJson;
 use super::{ApiError, ApiState};
 use crate::auth::{Caller, Permission};
 use crate::service::embeds;
 use crate::store::embed_links::EmbedLink;
+use crate::text::Text;
 use crate::time::rfc3339;
 
 /// The body of `POST /api/v1/embed/origins`, and the query of its `DELETE`.
@@ -21,24 +23,24 @@ use crate::time::rfc3339;
 #[serde(deny_unknown_fields)]
 pub struct OriginRequest {
     /// A web origin: scheme, host and optional port.
-    #[schema(example = "https://wiki.example.com", pattern = "^https?://[^/?#@ *;'\"]+/?$")]
-    pub origin: String,
+    #[schema(value_type = String, example = "https://wiki.example.com", pattern = "^https?://[^/?#@ *;'\"]+/?$")]
+    pub origin: Text,
 }
 
 /// The body of `POST /api/v1/embed/links`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LinkRequest {
-    pub panel: String,
+    pub panel: Text,
     #[serde(default)]
-    pub params: BTreeMap<String, String>,
+    pub params: BTreeMap<Text, Text>,
     /// The wiki's origin; must be on the allow-list.
-    #[schema(example = "https://wiki.example.com", pattern = "^https?://[^/?#@ *;'\"]+/?$")]
-    pub audience: String,
+    #[schema(value_type = String, example = "https://wiki.example.com", pattern = "^https?://[^/?#@ *;'\"]+/?$")]
+    pub audience: Text,
     /// Lifetime like "30d", at most 366 days; 90 days when left out.
-    #[schema(example = "30d", pattern = "^[0-9]{1,4}(s|m|h|d)$")]
+    #[schema(value_type = Option<String>, example = "30d", pattern = "^[0-9]{1,4}(s|m|h|d)$")]
     #[serde(default)]
-    pub expires_in: Option<String>,
+    pub expires_in: Option<Text>,
 }
 
 /// A created link.
@@ -89,10 +91,10 @@ pub async fn origins(State(state): State<ApiState>, caller: Caller) -> Result<Js
 pub async fn allow_origin(
     State(state): State<ApiState>,
     caller: Caller,
-    body: Result<Json<OriginRequest>, JsonRejection>,
+    body: Result<AppJson<OriginRequest>, ApiError>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(Permission::Administer, None)?;
-    let Json(request) = body?;
+    let AppJson(request) = body?;
     let added = embeds::allow_origin(state.ctx(), &caller, &request.origin).await?;
     Ok(if added { StatusCode::CREATED } else { StatusCode::OK })
 }
@@ -127,15 +129,15 @@ pub async fn remove_origin(
 pub async fn create_link(
     State(state): State<ApiState>,
     caller: Caller,
-    body: Result<Json<LinkRequest>, JsonRejection>,
+    body: Result<AppJson<LinkRequest>, ApiError>,
 ) -> Result<(StatusCode, Json<LinkJson>), ApiError> {
     caller.require(Permission::ShareEmbeds, None)?;
-    let Json(request) = body?;
+    let AppJson(request) = body?;
     let wanted = embeds::NewLink {
-        panel: request.panel,
-        params: request.params,
-        audience: request.audience,
-        expires_in: request.expires_in,
+        panel: request.panel.into(),
+        params: request.params.into_iter().map(|(key, value)| (key.into(), value.into())).collect(),
+        audience: request.audience.into(),
+        expires_in: request.expires_in.map(Into::into),
     };
     let created = embeds::create_link(state.ctx(), &caller, &state.auth.embed_key, wanted).await?;
     let expires_at = rfc3339(created.link.expires_at);

@@ -9,34 +9,35 @@
 //! definition's next candidates through the same gates, staging and the
 //! canary judge, never production.
 
-use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 
 use super::trains::{train_json, TrainJson};
+use super::AppJson;
 use super::{ApiError, ApiState};
 use crate::auth::{Caller, Permission};
 use crate::service::trains;
+use crate::text::{strings, Text};
 
 /// The body of `POST /api/v1/trains/emergency`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmergencyRequest {
     /// The train definition whose services, rollout and deployer to use.
-    #[schema(example = "payments-daily")]
-    pub definition: String,
+    #[schema(value_type = String, example = "payments-daily")]
+    pub definition: Text,
     /// Artifact ids to carry.
-    #[schema(min_items = 1)]
-    pub artifacts: Vec<String>,
+    #[schema(value_type = Vec<String>, min_items = 1)]
+    pub artifacts: Vec<Text>,
     /// Why this cannot wait for the next train, at least 10 characters.
-    #[schema(pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]{10,}$")]
-    pub reason: String,
+    #[schema(schema_with = emergency_reason)]
+    pub reason: Text,
     /// `emergency` (the default) or `hotfix`.
     #[serde(default)]
-    #[schema(pattern = "^(emergency|hotfix)$")]
-    pub kind: Option<String>,
+    #[schema(value_type = Option<String>, pattern = "^(emergency|hotfix)$")]
+    pub kind: Option<Text>,
 }
 
 /// The body of `POST /api/v1/trains/rehearsal`.
@@ -44,11 +45,11 @@ pub struct EmergencyRequest {
 #[serde(deny_unknown_fields)]
 pub struct RehearsalRequest {
     /// The train definition to rehearse.
-    #[schema(example = "payments-daily")]
-    pub definition: String,
+    #[schema(value_type = String, example = "payments-daily")]
+    pub definition: Text,
     /// Why, e.g. "before the risky ledger migration" or "game day" (at least 10 characters).
-    #[schema(pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]{10,}$")]
-    pub reason: String,
+    #[schema(schema_with = rehearsal_reason)]
+    pub reason: Text,
 }
 
 /// Starts an emergency train.
@@ -62,14 +63,20 @@ pub struct RehearsalRequest {
 pub async fn start(
     State(state): State<ApiState>,
     caller: Caller,
-    body: Result<Json<EmergencyRequest>, JsonRejection>,
+    body: Result<AppJson<EmergencyRequest>, ApiError>,
 ) -> Result<(StatusCode, Json<TrainJson>), ApiError> {
     caller.require_somewhere(Permission::Operate)?;
-    let Json(request) = body?;
+    let AppJson(request) = body?;
     let kind = request.kind.as_deref();
-    let listing =
-        trains::start_emergency(state.ctx(), &caller, &request.definition, &request.artifacts, &request.reason, kind)
-            .await?;
+    let listing = trains::start_emergency(
+        state.ctx(),
+        &caller,
+        &request.definition,
+        &strings(request.artifacts),
+        &request.reason,
+        kind,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(train_json(listing))))
 }
 
@@ -84,10 +91,22 @@ pub async fn start(
 pub async fn rehearse(
     State(state): State<ApiState>,
     caller: Caller,
-    body: Result<Json<RehearsalRequest>, JsonRejection>,
+    body: Result<AppJson<RehearsalRequest>, ApiError>,
 ) -> Result<(StatusCode, Json<TrainJson>), ApiError> {
     caller.require_somewhere(Permission::Operate)?;
-    let Json(request) = body?;
+    let AppJson(request) = body?;
     let listing = trains::start_rehearsal(state.ctx(), &caller, &request.definition, &request.reason).await?;
     Ok((StatusCode::CREATED, Json(train_json(listing))))
+}
+
+/// The schema of `reason`.
+fn emergency_reason() -> utoipa::openapi::schema::Object {
+    crate::text::schema::reason("Why this cannot wait for the next train, at least 10 characters.")
+}
+
+/// The schema of `reason`.
+fn rehearsal_reason() -> utoipa::openapi::schema::Object {
+    crate::text::schema::reason(
+        r#"Why, e.g. "before the risky ledger migration" or "game day" (at least 10 characters)."#,
+    )
 }

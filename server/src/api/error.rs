@@ -39,12 +39,6 @@ impl ApiError {
     }
 }
 
-impl From<axum::extract::rejection::JsonRejection> for ApiError {
-    fn from(rejection: axum::extract::rejection::JsonRejection) -> Self {
-        Self::Rejected(rejection.status(), rejection.body_text())
-    }
-}
-
 // Store, runtime, sign-in and hashing failures mean what the use cases say
 // they mean: one mapping, in `service::ServiceError`, for both surfaces.
 impl From<sqlx::Error> for ApiError {

@@ -3,11 +3,11 @@
 //! cutovers the freeze would suspend or move. The body is a `[[freeze]]`
 //! entry of the trains-as-code format, validated the same way.
 
-use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 
+use super::AppJson;
 use super::{ApiError, ApiState};
 use crate::auth::{Caller, Permission};
 use crate::fleet::FreezeEntry;
@@ -25,10 +25,10 @@ pub use crate::service::freezes::{FreezeImpact, FreezePreview, WindowJson};
 pub async fn preview(
     State(state): State<ApiState>,
     caller: Caller,
-    body: Result<Json<FreezeEntry>, JsonRejection>,
+    body: Result<AppJson<FreezeEntry>, ApiError>,
 ) -> Result<Json<FreezePreview>, ApiError> {
     caller.require_somewhere(Permission::Operate)?;
-    let Json(entry) = body?;
+    let AppJson(entry) = body?;
     Ok(Json(freezes::preview(state.ctx(), &caller, entry).await?))
 }
 
@@ -43,9 +43,9 @@ pub async fn preview(
 pub async fn declare(
     State(state): State<ApiState>,
     caller: Caller,
-    body: Result<Json<FreezeEntry>, JsonRejection>,
+    body: Result<AppJson<FreezeEntry>, ApiError>,
 ) -> Result<(StatusCode, Json<FreezePreview>), ApiError> {
     caller.require_somewhere(Permission::Operate)?;
-    let Json(entry) = body?;
+    let AppJson(entry) = body?;
     Ok((StatusCode::CREATED, Json(freezes::declare(state.ctx(), &caller, entry).await?)))
 }

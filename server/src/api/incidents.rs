@@ -1,18 +1,19 @@
 //! `POST /api/v1/incidents`: what PagerDuty or Opsgenie webhooks carry,
 //! attributed to the train that last changed the service (seed M6).
 
-use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::DateTime;
 use serde::Deserialize;
 
+use super::AppJson;
 use super::{ApiError, ApiState};
 use crate::auth::{Caller, Permission};
 use crate::links::is_web_link;
 pub use crate::service::views::train_detail::{incident_json, IncidentJson};
 use crate::store::{self, incidents::Incident};
+use crate::text::Text;
 use crate::time::to_ms;
 
 /// Severities, most severe first.
@@ -22,20 +23,20 @@ const SEVERITIES: [&str; 5] = ["critical", "high", "medium", "low", "info"];
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IncidentRequest {
-    #[schema(example = "ledger")]
-    pub service: String,
-    #[schema(pattern = "^(critical|high|medium|low|info)$")]
-    pub severity: String,
+    #[schema(value_type = String, example = "ledger")]
+    pub service: Text,
+    #[schema(value_type = String, pattern = "^(critical|high|medium|low|info)$")]
+    pub severity: Text,
     /// RFC 3339.
-    #[schema(format = DateTime, example = "2026-12-01T03:20:00Z")]
-    pub started_at: String,
+    #[schema(value_type = String, format = DateTime, example = "2026-12-01T03:20:00Z")]
+    pub started_at: Text,
     #[serde(default)]
-    #[schema(max_length = 500, pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$")]
-    pub title: String,
+    #[schema(schema_with = title_schema)]
+    pub title: Text,
     /// An http(s) URL, or empty.
     #[serde(default)]
-    #[schema(pattern = "^(https?://.*)?$")]
-    pub link: String,
+    #[schema(value_type = String, pattern = "^(https?://.*)?$")]
+    pub link: Text,
 }
 
 /// Records an incident and attributes it.
@@ -49,10 +50,10 @@ pub struct IncidentRequest {
 pub async fn report(
     State(state): State<ApiState>,
     caller: Caller,
-    body: Result<Json<IncidentRequest>, JsonRejection>,
+    body: Result<AppJson<IncidentRequest>, ApiError>,
 ) -> Result<(StatusCode, Json<IncidentJson>), ApiError> {
     caller.require_somewhere(Permission::ReportIncidents)?;
-    let Json(request) = body?;
+    let AppJson(request) = body?;
     let severity = request.severity.trim().to_ascii_lowercase();
     if !SEVERITIES.contains(&severity.as_str()) {
         return Err(ApiError::bad_request(format!("`severity` must be one of {}", SEVERITIES.join(", "))));
@@ -77,8 +78,8 @@ pub async fn report(
         train_id: store::incidents::attributable_train(&mut tx, &service.id, started_at).await?,
         service_id: service.id,
         severity,
-        title: request.title,
-        link: request.link,
+        title: request.title.into(),
+        link: request.link.into(),
         started_at,
         reported_at: to_ms(state.clock.now()),
     };
@@ -90,4 +91,9 @@ pub async fn report(
     store::audit::append(&mut tx, &entry, incident.reported_at).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(incident_json(incident, service.name))))
+}
+
+/// An incident's title: printable, at most 500 characters.
+fn title_schema() -> utoipa::openapi::schema::Object {
+    crate::text::schema::at_most(500)
 }

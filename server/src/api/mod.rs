@@ -4,9 +4,9 @@ pub mod actions;
 pub mod approvals;
 pub mod artifacts;
 pub mod audit;
+pub mod body_guard;
 pub mod break_glass;
 pub mod calendar_feed;
-pub mod control_chars;
 pub mod demo;
 pub mod deployments;
 pub mod embed;
@@ -15,6 +15,7 @@ mod error;
 pub mod freezes;
 pub mod health;
 pub mod incidents;
+pub mod json;
 pub mod metrics;
 pub mod openapi;
 pub mod postmortem;
@@ -25,6 +26,7 @@ pub mod trains;
 pub mod users;
 
 pub use error::ApiError;
+pub use json::AppJson;
 
 use std::sync::Arc;
 
@@ -56,12 +58,10 @@ impl ApiState {
 }
 
 /// A JSON body that may be left out (then `T::default()`); one that is
-/// there must parse, or the caller hears why (422).
+/// there must parse, or the caller hears why ([`json::parse`]).
 pub fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(body).map_err(|error| {
-        ApiError::Rejected(axum::http::StatusCode::UNPROCESSABLE_ENTITY, format!("the body is not valid here: {error}"))
-    })
+    json::parse(body)
 }

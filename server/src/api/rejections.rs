@@ -3,25 +3,22 @@
 //! and it is taken off every train in flight that has not deployed it yet;
 //! the trains that already deployed it are named, to roll it back there.
 
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
+use super::AppJson;
 use super::{ApiError, ApiState};
 use crate::auth::{Caller, Permission};
+use crate::text::Text;
 use crate::time::rfc3339;
 
 /// The body: why the build is bad.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RejectRequest {
-    #[schema(
-        min_length = 3,
-        max_length = 2000,
-        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
-    )]
-    pub reason: String,
+    #[schema(schema_with = reason_schema)]
+    pub reason: Text,
 }
 
 /// What the rejection did.
@@ -56,7 +53,7 @@ pub async fn reject(
     State(state): State<ApiState>,
     caller: Caller,
     Path(id): Path<String>,
-    body: Result<Json<RejectRequest>, JsonRejection>,
+    body: Result<AppJson<RejectRequest>, ApiError>,
 ) -> Result<Json<RejectResult>, ApiError> {
     caller.require_somewhere(Permission::Operate)?;
     {
@@ -64,7 +61,7 @@ pub async fn reject(
         let (_, domain) = crate::service::approvals::candidate(&mut conn, &id).await?;
         caller.require(Permission::Operate, Some(&domain))?;
     }
-    let Json(request) = body?;
+    let AppJson(request) = body?;
     let rejection = crate::service::artifacts::reject(state.ctx(), &caller, &id, &request.reason).await?;
     let deployed_on =
         rejection.deployed_on.into_iter().map(|(train_id, detail)| DeployedOn { train_id, detail }).collect();
@@ -74,4 +71,9 @@ pub async fn reject(
         removed_from: rejection.removed_from,
         deployed_on,
     }))
+}
+
+/// A rejection's reason: printable, 3 to 2,000 characters.
+fn reason_schema() -> utoipa::openapi::schema::Object {
+    crate::text::schema::between(3, 2000)
 }

@@ -2,7 +2,6 @@
 //! JSON under `/api/v1/session` and `/api/v1/me`; the HTML sign-in form
 //! posts to `/login` and `/logout`, which answer with redirects.
 
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -12,25 +11,27 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use url::{Position, Url};
 
+use super::AppJson;
 use super::{ApiError, ApiState};
 use crate::auth::{password, rate_limit, secret, Binding, Caller, Principal};
 use crate::service::{account, users};
 use crate::store::{self, sessions::Session};
+use crate::text::Text;
 use crate::time::{rfc3339, to_ms};
 
 /// Name and password.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Credentials {
-    pub name: String,
-    pub password: String,
+    pub name: Text,
+    pub password: Text,
 }
 
 /// The sign-in form: credentials and where to go afterwards.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct SignInForm {
-    pub name: String,
-    pub password: String,
+    pub name: Text,
+    pub password: Text,
     #[serde(default)]
     pub next: String,
 }
@@ -39,10 +40,10 @@ pub struct SignInForm {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
-    pub current: String,
+    pub current: Text,
     /// At least 12 characters.
-    #[schema(min_length = 12)]
-    pub new: String,
+    #[schema(value_type = String, min_length = 12)]
+    pub new: Text,
 }
 
 /// The signed-in person as the API shows them.
@@ -76,9 +77,9 @@ pub struct SessionJson {
 pub async fn sign_in(
     State(state): State<ApiState>,
     caller: Caller,
-    body: Result<Json<Credentials>, JsonRejection>,
+    body: Result<AppJson<Credentials>, ApiError>,
 ) -> Result<Response, ApiError> {
-    let Json(credentials) = body?;
+    let AppJson(credentials) = body?;
     let (cookie, me) = start_session(&state, &caller, &credentials.name, &credentials.password).await?;
     Ok(([(header::SET_COOKIE, cookie)], Json(me)).into_response())
 }
@@ -184,13 +185,14 @@ pub async fn end_one(
 pub async fn change_password(
     State(state): State<ApiState>,
     caller: Caller,
-    body: Result<Json<PasswordChange>, JsonRejection>,
+    body: Result<AppJson<PasswordChange>, ApiError>,
 ) -> Result<StatusCode, ApiError> {
     if !matches!(caller.principal, Principal::User { .. }) {
         return Err(account::signed_in_only(&caller).into());
     }
-    let Json(change) = body?;
-    account::change_password(state.ctx(), &caller, &state.auth.limits, change.current, change.new).await?;
+    let AppJson(change) = body?;
+    account::change_password(state.ctx(), &caller, &state.auth.limits, change.current.into(), change.new.into())
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

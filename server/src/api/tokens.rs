@@ -1,38 +1,35 @@
 //! Admin: API tokens for CI. The secret is shown once, in the response that
 //! creates it; only its SHA-256 is stored.
 
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
+use super::AppJson;
 use super::{ApiError, ApiState};
 use crate::auth::{Caller, Permission};
 use crate::service::tokens;
 use crate::store::tokens::ApiToken;
+use crate::text::{strings, Text};
 use crate::time::rfc3339;
 
 /// The body of `POST /api/v1/tokens`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
-    #[schema(
-        example = "ci",
-        max_length = 100,
-        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*\S[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
-    )]
-    pub name: String,
+    #[schema(schema_with = token_name_schema)]
+    pub name: Text,
     /// Any of `read`, `artifacts:write`, `checks:write`, `incidents:write`.
-    #[schema(min_items = 1, example = json!(["read", "artifacts:write"]))]
-    pub scopes: Vec<String>,
+    #[schema(value_type = Vec<String>, min_items = 1, example = json!(["read", "artifacts:write"]))]
+    pub scopes: Vec<Text>,
     /// Domain names the token is limited to; empty for all.
     #[serde(default)]
-    pub domains: Vec<String>,
+    pub domains: Vec<Text>,
     /// Lifetime like "90d"; absent for none.
     #[serde(default)]
-    #[schema(pattern = "^[0-9]{1,4}(s|m|h|d)$")]
-    pub expires_in: Option<String>,
+    #[schema(value_type = Option<String>, pattern = "^[0-9]{1,4}(s|m|h|d)$")]
+    pub expires_in: Option<Text>,
 }
 
 /// A token as admins see it (never with its secret).
@@ -81,14 +78,14 @@ pub async fn list(State(state): State<ApiState>, caller: Caller) -> Result<Json<
 pub async fn create(
     State(state): State<ApiState>,
     caller: Caller,
-    body: Result<Json<NewToken>, JsonRejection>,
+    body: Result<AppJson<NewToken>, ApiError>,
 ) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
     caller.require(Permission::Administer, None)?;
-    let Json(request) = body?;
+    let AppJson(request) = body?;
     let wanted = tokens::NewToken {
         name: &request.name,
-        scopes: &request.scopes,
-        domains: &request.domains,
+        scopes: &strings(request.scopes),
+        domains: &strings(request.domains),
         expires_in: request.expires_in.as_deref(),
     };
     let (row, secret) = tokens::create(state.ctx(), &caller, wanted).await?;
@@ -124,4 +121,9 @@ fn token_json(token: ApiToken) -> TokenJson {
         revoked_at: token.revoked_at.map(rfc3339),
         last_used_at: token.last_used_at.map(rfc3339),
     }
+}
+
+/// A token's name: printable, not blank, at most 100 characters.
+fn token_name_schema() -> utoipa::openapi::schema::Object {
+    crate::text::schema::not_blank(Some(100), Some("ci"))
 }

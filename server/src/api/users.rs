@@ -1,15 +1,16 @@
 //! Admin: people, their roles, disabling and password resets. Every change
 //! is audited with the state before and after.
 
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
+use super::AppJson;
 use super::{ApiError, ApiState};
 use crate::auth::{Binding, Caller, Permission};
 use crate::service::users::{self, UserRecord};
+use crate::text::{strings, Text};
 use crate::time::rfc3339;
 
 /// A user as admins see them.
@@ -28,11 +29,11 @@ pub struct UserJson {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
-    #[schema(example = "ada", pattern = "^[A-Za-z0-9._@-]{1,64}$")]
-    pub name: String,
+    #[schema(value_type = String, example = "ada", pattern = "^[A-Za-z0-9._@-]{1,64}$")]
+    pub name: Text,
     /// At least 12 characters; the user must change it at first sign-in.
-    #[schema(min_length = 12)]
-    pub password: String,
+    #[schema(value_type = String, min_length = 12)]
+    pub password: Text,
     #[serde(default)]
     pub roles: Vec<Binding>,
 }
@@ -48,7 +49,7 @@ pub struct RolesRequest {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordReset {
-    pub password: String,
+    pub password: Text,
 }
 
 /// `GET /api/v1/users`.
@@ -76,11 +77,11 @@ pub async fn list(State(state): State<ApiState>, caller: Caller) -> Result<Json<
 pub async fn create(
     State(state): State<ApiState>,
     caller: Caller,
-    body: Result<Json<NewUser>, JsonRejection>,
+    body: Result<AppJson<NewUser>, ApiError>,
 ) -> Result<(StatusCode, Json<UserJson>), ApiError> {
     caller.require(Permission::Administer, None)?;
-    let Json(request) = body?;
-    let record = users::create(state.ctx(), &caller, &request.name, request.password, &request.roles).await?;
+    let AppJson(request) = body?;
+    let record = users::create(state.ctx(), &caller, &request.name, request.password.into(), &request.roles).await?;
     Ok((StatusCode::CREATED, Json(user_json(record))))
 }
 
@@ -97,10 +98,10 @@ pub async fn set_roles(
     State(state): State<ApiState>,
     caller: Caller,
     Path(name): Path<String>,
-    body: Result<Json<RolesRequest>, JsonRejection>,
+    body: Result<AppJson<RolesRequest>, ApiError>,
 ) -> Result<Json<UserJson>, ApiError> {
     caller.require(Permission::Administer, None)?;
-    let Json(request) = body?;
+    let AppJson(request) = body?;
     Ok(Json(user_json(users::set_roles(state.ctx(), &caller, &name, &request.roles).await?)))
 }
 
@@ -149,11 +150,11 @@ pub async fn reset_password(
     State(state): State<ApiState>,
     caller: Caller,
     Path(name): Path<String>,
-    body: Result<Json<PasswordReset>, JsonRejection>,
+    body: Result<AppJson<PasswordReset>, ApiError>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(Permission::Administer, None)?;
-    let Json(request) = body?;
-    users::reset_password(state.ctx(), &caller, &name, request.password).await?;
+    let AppJson(request) = body?;
+    users::reset_password(state.ctx(), &caller, &name, request.password.into()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -162,8 +163,8 @@ pub async fn reset_password(
 #[serde(deny_unknown_fields)]
 pub struct IdentitiesRequest {
     /// E-mail addresses and VCS logins this person authors builds under (at most 20).
-    #[schema(example = json!(["ada@example.com", "ada-lovelace"]))]
-    pub identities: Vec<String>,
+    #[schema(value_type = Vec<String>, example = json!(["ada@example.com", "ada-lovelace"]))]
+    pub identities: Vec<Text>,
 }
 
 /// `PUT /api/v1/users/{name}/identities`: replaces the names a person authors builds under.
@@ -182,11 +183,11 @@ pub async fn set_identities(
     State(state): State<ApiState>,
     caller: Caller,
     Path(name): Path<String>,
-    body: Result<Json<IdentitiesRequest>, JsonRejection>,
+    body: Result<AppJson<IdentitiesRequest>, ApiError>,
 ) -> Result<Json<UserJson>, ApiError> {
     caller.require(Permission::Administer, None)?;
-    let Json(request) = body?;
-    Ok(Json(user_json(users::set_identities(state.ctx(), &caller, &name, &request.identities).await?)))
+    let AppJson(request) = body?;
+    Ok(Json(user_json(users::set_identities(state.ctx(), &caller, &name, &strings(request.identities)).await?)))
 }
 
 fn user_json(UserRecord { user, roles, identities }: UserRecord) -> UserJson {

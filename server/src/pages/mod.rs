@@ -25,6 +25,7 @@ use crate::auth::Permission;
 use crate::engine::Action;
 use crate::service::views::{budgets, calendar, console, dashboard, gate_board as gates, train_page as train};
 use crate::service::{self, ServiceError};
+use crate::text::Text;
 
 /// The pages' backend over the SQL store.
 #[derive(Clone)]
@@ -385,7 +386,7 @@ impl Backend for StoreBackend {
     ) -> BoxFuture<'_, Result<FreezePreviewView, BackendError>> {
         let caller = self::caller(caller);
         Box::pin(async move {
-            let preview = service::freezes::preview(self.state.ctx(), &*caller?, freeze_entry(&form)).await.page()?;
+            let preview = service::freezes::preview(self.state.ctx(), &*caller?, freeze_entry(&form)?).await.page()?;
             Ok(preview_view(form, preview))
         })
     }
@@ -393,7 +394,7 @@ impl Backend for StoreBackend {
     fn declare_freeze(&self, caller: &Parts, form: FreezeForm) -> BoxFuture<'_, Result<String, BackendError>> {
         let caller = self::caller(caller);
         Box::pin(async move {
-            let declared = service::freezes::declare(self.state.ctx(), &*caller?, freeze_entry(&form)).await.page()?;
+            let declared = service::freezes::declare(self.state.ctx(), &*caller?, freeze_entry(&form)?).await.page()?;
             let held = declared.impacts.len();
             Ok(format!("freeze {} declared; it holds {held} train{}", form.name, if held == 1 { "" } else { "s" }))
         })
@@ -440,17 +441,20 @@ impl Backend for StoreBackend {
 }
 
 /// The console's freeze form as a `[[freeze]]` entry.
-fn freeze_entry(form: &FreezeForm) -> crate::fleet::FreezeEntry {
-    crate::fleet::FreezeEntry {
-        name: form.name.trim().to_owned(),
-        domain: Some(form.domain.trim().to_owned()).filter(|d| !d.is_empty()),
-        reason: form.reason.trim().to_owned(),
-        time_zone: form.time_zone.trim().to_owned(),
-        starts: form.starts.trim().to_owned(),
-        ends: Some(form.ends.trim().to_owned()),
+fn freeze_entry(form: &FreezeForm) -> Result<crate::fleet::FreezeEntry, BackendError> {
+    let text = |field: &str, value: &str| {
+        Text::new(value.trim()).map_err(|refusal| BackendError::Invalid(format!("`{field}` {refusal}")))
+    };
+    Ok(crate::fleet::FreezeEntry {
+        name: text("name", &form.name)?,
+        domain: Some(text("domain", &form.domain)?).filter(|d| !d.is_empty()),
+        reason: text("reason", &form.reason)?,
+        time_zone: text("time_zone", &form.time_zone)?,
+        starts: text("starts", &form.starts)?,
+        ends: Some(text("ends", &form.ends)?),
         cadence: None,
         duration: None,
-    }
+    })
 }
 
 fn preview_view(form: FreezeForm, preview: service::freezes::FreezePreview) -> FreezePreviewView {

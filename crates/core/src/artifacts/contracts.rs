@@ -13,6 +13,7 @@
 
 use std::fmt;
 
+use crate::text::Text;
 use semver::{Version, VersionReq};
 use serde::{Deserialize, Serialize};
 
@@ -22,11 +23,11 @@ use serde::{Deserialize, Serialize};
 pub struct Contracts {
     /// Contract versions it serves, e.g. `["ledger-api@1", "ledger-api@2"]`.
     #[serde(default)]
-    pub provides: Vec<String>,
+    pub provides: Vec<Text>,
     /// Contract versions it needs someone to serve, e.g. `["ledger-api@2"]` or
     /// `["ledger-api@>=2.1, <3"]`.
     #[serde(default)]
-    pub requires: Vec<String>,
+    pub requires: Vec<Text>,
 }
 
 impl Contracts {
@@ -210,12 +211,12 @@ pub fn mismatches(world: &[Party]) -> Vec<Mismatch> {
                         .provides
                         .iter()
                         .filter(|c| split(c).is_some_and(|(n, _)| n == name))
-                        .cloned()
+                        .map(|c| c.to_string())
                         .collect();
                     (!versions.is_empty()).then(|| (p.clone(), versions))
                 })
                 .collect();
-            found.push(Mismatch { consumer: consumer.clone(), requirement: requirement.clone(), offered });
+            found.push(Mismatch { consumer: consumer.clone(), requirement: requirement.to_string(), offered });
         }
     }
     found
@@ -238,8 +239,12 @@ pub fn blamed_on<'a>(service: &str, previous: Option<&Contracts>, found: &'a [Mi
 mod tests {
     use super::*;
 
+    fn text(s: &str) -> Text {
+        Text::new(s).expect("printable")
+    }
+
     fn party(service: &str, version: &str, place: Place, provides: &[&str], requires: &[&str]) -> Party {
-        let list = |items: &[&str]| items.iter().map(|s| (*s).to_owned()).collect();
+        let list = |items: &[&str]| items.iter().map(|s| text(s)).collect();
         Party {
             service: service.into(),
             version: version.into(),
@@ -250,9 +255,9 @@ mod tests {
 
     #[test]
     fn declarations_must_be_name_at_version() {
-        assert!(Contracts { provides: vec!["ledger-api@2".into()], requires: vec![] }.validate().is_ok());
+        assert!(Contracts { provides: vec![text("ledger-api@2")], requires: vec![] }.validate().is_ok());
         for bad in ["ledger-api", "@2", "ledger-api@", "ledger api@2"] {
-            let error = Contracts { provides: vec![], requires: vec![bad.into()] }.validate().expect_err(bad);
+            let error = Contracts { provides: vec![], requires: vec![text(bad)] }.validate().expect_err(bad);
             assert!(error.contains("contracts.requires[0]") && error.contains(bad), "{error}");
         }
     }
@@ -279,7 +284,7 @@ mod tests {
 
     #[test]
     fn a_provider_dropping_a_version_production_still_needs_is_to_blame() {
-        let previous = Contracts { provides: vec!["ledger-api@1".into(), "ledger-api@2".into()], requires: vec![] };
+        let previous = Contracts { provides: vec![text("ledger-api@1"), text("ledger-api@2")], requires: vec![] };
         let train = vec![party("ledger", "3.0.0", Place::Train, &["ledger-api@3"], &[])];
         let production = vec![
             party("ledger", "2.1.0", Place::Production, &["ledger-api@1", "ledger-api@2"], &[]),
@@ -319,14 +324,14 @@ mod tests {
             "checkout 5.0.0 (in this train) requires ledger-api@>=2.1, <3, \
              but ledger 2.4.0 (in production) provides ledger-api@3.0.0"
         );
-        let previous = Contracts { provides: vec!["ledger-api@2.4".into()], requires: vec![] };
+        let previous = Contracts { provides: vec![text("ledger-api@2.4")], requires: vec![] };
         assert_eq!(blamed_on("ledger", Some(&previous), &found).len(), 1, "ledger stopped serving a 2.x");
     }
 
     #[test]
     fn ranges_are_for_requirements_and_must_parse() {
-        let requires = |entry: &str| Contracts { provides: vec![], requires: vec![entry.into()] }.validate();
-        let provides = |entry: &str| Contracts { provides: vec![entry.into()], requires: vec![] }.validate();
+        let requires = |entry: &str| Contracts { provides: vec![], requires: vec![text(entry)] }.validate();
+        let provides = |entry: &str| Contracts { provides: vec![text(entry)], requires: vec![] }.validate();
         for good in ["ledger-api@>=2.1, <3", "ledger-api@^2", "ledger-api@~2.3", "ledger-api@2.*", "ledger-api@2"] {
             assert!(requires(good).is_ok(), "{good}");
         }

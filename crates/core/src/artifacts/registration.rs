@@ -5,6 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::links::is_web_link;
+use crate::text::Text;
 
 /// An immutable content digest, `sha256:` and 64 lowercase hex digits.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
@@ -47,16 +48,13 @@ pub enum ChangeKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Change {
-    #[schema(
-        max_length = 500,
-        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*\S[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
-    )]
-    pub title: String,
+    #[schema(schema_with = title_schema)]
+    pub title: Text,
     #[serde(default = "default_kind")]
     pub kind: ChangeKind,
     #[serde(default)]
-    #[schema(pattern = "^https?://")]
-    pub link: Option<String>,
+    #[schema(value_type = Option<String>, pattern = "^https?://")]
+    pub link: Option<Text>,
 }
 
 fn default_kind() -> ChangeKind {
@@ -67,11 +65,8 @@ fn default_kind() -> ChangeKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Migration {
-    #[schema(
-        max_length = 200,
-        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*\S[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
-    )]
-    pub name: String,
+    #[schema(schema_with = migration_name_schema)]
+    pub name: Text,
     /// An irreversible migration needs an approver's sign-off and makes the train roll-forward-only.
     pub reversible: bool,
 }
@@ -81,20 +76,16 @@ pub struct Migration {
 #[serde(deny_unknown_fields)]
 pub struct NewArtifactRequest {
     /// A service declared in the trains-as-code file.
-    #[schema(example = "ledger", min_length = 1, max_length = 100)]
-    pub service: String,
-    #[schema(example = "1.4.2", pattern = r"^\S{1,128}$")]
-    pub version: String,
-    #[schema(pattern = "^sha256:[0-9a-fA-F]{64}$")]
-    pub digest: String,
-    #[schema(example = "9fceb02", pattern = "^[0-9a-fA-F]{7,64}$")]
-    pub commit: String,
-    #[schema(
-        example = "alice",
-        max_length = 200,
-        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*\S[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
-    )]
-    pub author: String,
+    #[schema(value_type = String, example = "ledger", min_length = 1, max_length = 100)]
+    pub service: Text,
+    #[schema(value_type = String, example = "1.4.2", pattern = r"^\S{1,128}$")]
+    pub version: Text,
+    #[schema(value_type = String, pattern = "^sha256:[0-9a-fA-F]{64}$")]
+    pub digest: Text,
+    #[schema(value_type = String, example = "9fceb02", pattern = "^[0-9a-fA-F]{7,64}$")]
+    pub commit: Text,
+    #[schema(schema_with = author_schema)]
+    pub author: Text,
     #[serde(default)]
     #[schema(max_items = 1000)]
     pub changes: Vec<Change>,
@@ -166,18 +157,37 @@ impl NewArtifactRequest {
     }
 }
 
+/// A change's title: printable, not blank, at most 500 characters.
+fn title_schema() -> utoipa::openapi::schema::Object {
+    crate::text::schema::not_blank(Some(500), None)
+}
+
+/// A migration's name: printable, not blank, at most 200 characters.
+fn migration_name_schema() -> utoipa::openapi::schema::Object {
+    crate::text::schema::not_blank(Some(200), None)
+}
+
+/// The author: printable, not blank, at most 200 characters.
+fn author_schema() -> utoipa::openapi::schema::Object {
+    crate::text::schema::not_blank(Some(200), Some("alice"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn text(s: &str) -> Text {
+        Text::new(s).expect("printable")
+    }
+
     fn request() -> NewArtifactRequest {
         NewArtifactRequest {
-            service: "ledger".into(),
-            version: "1.4.2".into(),
-            digest: format!("sha256:{}", "AB".repeat(32)),
-            commit: "9fceb02d0ae598e95dc970b74767f19372d61af8".into(),
-            author: "alice".into(),
-            changes: vec![Change { title: "Faster ledger close".into(), kind: ChangeKind::Feature, link: None }],
+            service: text("ledger"),
+            version: text("1.4.2"),
+            digest: text(&format!("sha256:{}", "AB".repeat(32))),
+            commit: text("9fceb02d0ae598e95dc970b74767f19372d61af8"),
+            author: text("alice"),
+            changes: vec![Change { title: text("Faster ledger close"), kind: ChangeKind::Feature, link: None }],
             migrations: vec![],
             contracts: Default::default(),
         }
@@ -193,11 +203,11 @@ mod tests {
     fn each_wrong_field_is_named() {
         type Breakage = fn(&mut NewArtifactRequest);
         let cases: [(Breakage, &str); 5] = [
-            (|r| r.digest = "md5:abc".into(), "must start with \"sha256:\""),
-            (|r| r.digest = "sha256:1234".into(), "64 hex digits"),
-            (|r| r.version = "1.0 beta".into(), "`version`"),
-            (|r| r.commit = "main".into(), "`commit`"),
-            (|r| r.changes[0].link = Some("javascript:alert(1)".into()), "`changes[0].link`"),
+            (|r| r.digest = text("md5:abc"), "must start with \"sha256:\""),
+            (|r| r.digest = text("sha256:1234"), "64 hex digits"),
+            (|r| r.version = text("1.0 beta"), "`version`"),
+            (|r| r.commit = text("main"), "`commit`"),
+            (|r| r.changes[0].link = Some(text("javascript:alert(1)")), "`changes[0].link`"),
         ];
         for (break_it, expected) in cases {
             let mut bad = request();

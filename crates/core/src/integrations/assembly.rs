@@ -55,6 +55,6 @@ pub fn irreversible_migrations(migrations: &str) -> Vec<String> {
         .unwrap_or_default()
         .into_iter()
         .filter(|m| !m.reversible)
-        .map(|m| m.name)
+        .map(|m| m.name.into_inner())
         .collect()
 }

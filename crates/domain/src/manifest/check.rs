@@ -501,7 +501,7 @@ impl Checker<'_> {
         let ok = self.name("freeze", &raw.name);
         let at = format!("freeze \"{}\"", raw.name);
         let Ok(time_zone) = Tz::from_str(&raw.time_zone) else {
-            self.problem(&at, "time_zone", CadenceError::TimeZone(raw.time_zone.clone()).to_string());
+            self.problem(&at, "time_zone", CadenceError::TimeZone(raw.time_zone.to_string()).to_string());
             return None;
         };
         let (start, start_is_date) = self.date_or_time(&at, "starts", &raw.starts)?;
@@ -534,7 +534,13 @@ impl Checker<'_> {
                 return None;
             }
         };
-        ok.then_some(FreezeSpec { name: raw.name, domain: raw.domain, reason: raw.reason, time_zone, schedule })
+        ok.then_some(FreezeSpec {
+            name: raw.name.into(),
+            domain: raw.domain.map(Into::into),
+            reason: raw.reason.into(),
+            time_zone,
+            schedule,
+        })
     }
 
     pub(super) fn cadence(&mut self, at: &str, rule: &str, time_zone: &str, starts: NaiveDate) -> Option<Cadence> {

@@ -106,6 +106,7 @@ use crate::analysis::budget::Slo;
 use crate::analysis::CanaryMetric;
 use crate::cadence::Cadence;
 use crate::engine::{Notice, RolloutStep};
+use crate::text::Text;
 use crate::train_kind::KindPolicy;
 
 /// One thing wrong with a file: where, which field, and what.
@@ -250,17 +251,17 @@ pub struct FreezeSpec {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct FreezeEntry {
-    pub name: String,
-    pub domain: Option<String>,
+    pub name: Text,
+    pub domain: Option<Text>,
     #[serde(default)]
-    pub reason: String,
-    pub time_zone: String,
+    pub reason: Text,
+    pub time_zone: Text,
     /// A date (midnight) or `YYYY-MM-DDTHH:MM` in `time_zone`.
-    pub starts: String,
+    pub starts: Text,
     /// A date (the last frozen day) or a time (when it lifts).
-    pub ends: Option<String>,
-    pub cadence: Option<String>,
-    pub duration: Option<String>,
+    pub ends: Option<Text>,
+    pub cadence: Option<Text>,
+    pub duration: Option<Text>,
 }
 
 /// Services of a train that board, miss it and roll back together.
