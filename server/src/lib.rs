@@ -8,18 +8,17 @@ pub mod auth;
 pub mod canary_replay;
 pub mod cli;
 pub mod config;
-pub mod ics;
+
 pub mod pages;
 
-pub mod read_cache;
 pub mod routes;
 pub mod startup;
 pub mod telemetry;
 
 /// The core (use cases, runtime, scheduler, adapters, audit), under the paths the server has always used.
 pub use railyard_core::{
-    artifacts, audit, clock, demo_driver, fleet, integrations, leadership, markdown, release_notes, runtime, scheduler,
-    service,
+    artifacts, audit, clock, demo_driver, fleet, ics, integrations, leadership, markdown, read_cache, release_notes,
+    runtime, scheduler, service,
 };
 
 /// The pure domain (engine, canary analysis, cadences, trains-as-code), under the paths the server has always used.

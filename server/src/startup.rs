@@ -22,6 +22,7 @@ use crate::config::Settings;
 use crate::integrations::{self, FleetIntegrations, SimulatedMetrics};
 use crate::leadership::{self, Fence, Role};
 use crate::pages::StoreBackend;
+use crate::read_cache::ReadCaches;
 use crate::routes::{router, AppState};
 use crate::store::Db;
 use crate::{audit, demo_driver, fleet, runtime, scheduler};
@@ -42,6 +43,7 @@ pub struct Application {
     clock: Arc<dyn Clock>,
     settings: Settings,
     role: Arc<Role>,
+    caches: Arc<ReadCaches>,
 }
 
 impl Application {
@@ -80,20 +82,21 @@ impl Application {
             .site_addr(address)
             .build();
         let role = Arc::new(Role::new(leadership::holder_name(address)));
+        let caches = Arc::new(ReadCaches::default());
         let api = ApiState {
             db: db.clone(),
             clock: clock.clone(),
             auth,
             role: role.clone(),
             stuck_after: settings.stuck_after,
-            caches: Arc::default(),
+            caches: caches.clone(),
             demo: settings.demo,
         };
         let backend = Arc::new(StoreBackend::new(api.clone()));
         let state = AppState { leptos_options, api };
         let limit = settings.max_concurrent_requests;
         let site = Site::load(&settings.site_root);
-        Ok(Self { listener, address, router: router(state, backend, site, limit), db, clock, settings, role })
+        Ok(Self { listener, address, router: router(state, backend, site, limit), db, clock, settings, role, caches })
     }
 
     /// The address actually bound.
@@ -112,7 +115,7 @@ impl Application {
         let (stop, stopped) = watch::channel(false);
         let mut leader = None;
         if self.settings.run_workers {
-            let workers = Workers::new(&self.db, &self.clock, &self.settings)?;
+            let workers = Workers::new(&self.db, &self.clock, &self.settings, &self.caches)?;
             let start = move |fence, stopped| workers.start(fence, stopped);
             leader = Some(tokio::spawn(leadership::run(
                 self.db.clone(),
@@ -148,13 +151,14 @@ impl Application {
 /// What the leader runs in the background, built once and started for each term.
 struct Workers {
     db: Db,
+    caches: Arc<ReadCaches>,
     clock: Arc<dyn Clock>,
     settings: Settings,
     integrations: Arc<FleetIntegrations>,
 }
 
 impl Workers {
-    fn new(db: &Db, clock: &Arc<dyn Clock>, settings: &Settings) -> anyhow::Result<Self> {
+    fn new(db: &Db, clock: &Arc<dyn Clock>, settings: &Settings, caches: &Arc<ReadCaches>) -> anyhow::Result<Self> {
         let metrics = if settings.demo {
             SimulatedMetrics {
                 regression: Some(("sessions".to_owned(), 1, 3)),
@@ -166,12 +170,18 @@ impl Workers {
         };
         let integrations =
             Arc::new(FleetIntegrations::with_timeouts(db.clone(), clock.clone(), metrics, settings.timeouts)?);
-        Ok(Self { db: db.clone(), clock: clock.clone(), settings: settings.clone(), integrations })
+        Ok(Self {
+            db: db.clone(),
+            caches: caches.clone(),
+            clock: clock.clone(),
+            settings: settings.clone(),
+            integrations,
+        })
     }
 
     /// Spawns every worker for the term behind `fence`; they stop when `stopped` turns true.
     fn start(&self, fence: Fence, stopped: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
-        let (db, clock, settings) = (&self.db, &self.clock, &self.settings);
+        let (db, caches, clock, settings) = (&self.db, &self.caches, &self.clock, &self.settings);
         let mut workers = vec![
             tokio::spawn(audit::checkpoint::run(
                 db.clone(),
@@ -180,15 +190,24 @@ impl Workers {
                 settings.auth.audit_key.as_ref().map(|key| Arc::from(key.expose_secret().as_bytes())),
                 stopped.clone(),
             )),
-            tokio::spawn(scheduler::run(db.clone(), fence, clock.clone(), settings.scheduler, stopped.clone())),
+            tokio::spawn(scheduler::run(
+                db.clone(),
+                caches.clone(),
+                fence,
+                clock.clone(),
+                settings.scheduler,
+                stopped.clone(),
+            )),
             tokio::spawn(integrations::budget_samples::run(
                 self.integrations.clone(),
+                caches.clone(),
                 clock.clone(),
                 BUDGET_SAMPLING_INTERVAL,
                 stopped.clone(),
             )),
             tokio::spawn(runtime::run(
                 db.clone(),
+                caches.clone(),
                 fence,
                 self.integrations.clone(),
                 clock.clone(),
@@ -204,7 +223,7 @@ impl Workers {
             )),
         ];
         if settings.demo {
-            workers.push(tokio::spawn(demo_driver::run(db.clone(), clock.clone(), stopped)));
+            workers.push(tokio::spawn(demo_driver::run(db.clone(), caches.clone(), clock.clone(), stopped)));
         }
         workers
     }

@@ -150,15 +150,33 @@ fn demo_contracts(service: &str) -> serde_json::Value {
     }
 }
 
+/// The newest train of the demo's live definition, which the demo guide links to.
+pub async fn live_train(db: &Db) -> Option<String> {
+    let mut conn = db.acquire().await.ok()?;
+    match store::trains::latest_of(&mut conn, LIVE_DEFINITION).await {
+        Ok(id) => id,
+        Err(error) => {
+            tracing::warn!(%error, "cannot find the demo's live train");
+            None
+        }
+    }
+}
+
 fn fnv(text: &str) -> u64 {
     text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// Runs [`tick`] every few seconds until `shutdown` turns true.
-pub async fn run(db: Db, clock: Arc<dyn Clock>, mut shutdown: watch::Receiver<bool>) {
+pub async fn run(
+    db: Db,
+    caches: Arc<crate::read_cache::ReadCaches>,
+    clock: Arc<dyn Clock>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     loop {
-        if let Err(error) = tick(&db, to_ms(clock.now())).await {
-            tracing::error!(error = format!("{error:#}"), "demo driver pass failed; retrying");
+        match tick(&db, to_ms(clock.now())).await {
+            Ok(()) => caches.changed(),
+            Err(error) => tracing::error!(error = format!("{error:#}"), "demo driver pass failed; retrying"),
         }
         tokio::select! {
             () = tokio::time::sleep(INTERVAL) => {}

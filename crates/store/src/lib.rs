@@ -30,8 +30,6 @@ pub mod users;
 pub mod views;
 
 use std::str::FromStr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -40,6 +38,9 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyPool, Executor, Transaction};
 
 pub use sqlx::AnyConnection as Conn;
+
+/// A write transaction begun by [`Db::begin`].
+pub type Tx = Transaction<'static, Any>;
 
 /// What a query function can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -72,9 +73,6 @@ pub enum Backend {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
-    /// Write transactions begun through this pool (and its clones): what
-    /// the read caches compare to tell whether a cached read may be stale.
-    writes: Arc<AtomicU64>,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
@@ -109,7 +107,7 @@ impl Db {
             .connect_with(options)
             .await
             .with_context(|| format!("cannot connect to the database at {}", redact(&url)))?;
-        Ok(Self { pool, backend, writes: Arc::default() })
+        Ok(Self { pool, backend })
     }
 
     /// Applies every migration not yet applied.
@@ -127,20 +125,9 @@ impl Db {
         Ok(self.pool.acquire().await?)
     }
 
-    /// How many write transactions have begun through this pool so far.
-    pub fn writes(&self) -> u64 {
-        self.writes.load(Ordering::Acquire)
-    }
-
-    /// Counts a write made outside [`Db::begin`], so cached reads are loaded again.
-    pub fn note_write(&self) {
-        self.writes.fetch_add(1, Ordering::AcqRel);
-    }
-
     /// Begins a transaction that will write. On SQLite it takes the write lock
     /// up front (`BEGIN IMMEDIATE`) so two writers queue instead of deadlocking.
-    pub async fn begin(&self) -> Result<Transaction<'static, Any>, DbError> {
-        self.note_write();
+    pub async fn begin(&self) -> Result<Tx, DbError> {
         Ok(match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,

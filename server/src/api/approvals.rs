@@ -10,7 +10,6 @@ use super::AppJson;
 use super::{ApiError, ApiState};
 use crate::auth::{Caller, Permission};
 use crate::service::{approval_rules, approvals};
-use crate::store;
 use crate::text::Text;
 use crate::time::rfc3339;
 
@@ -114,17 +113,15 @@ pub async fn decide(
     responses((status = 200, description = "Approvals each domain needs", body = Vec<RuleJson>))
 )]
 pub async fn rules(State(state): State<ApiState>, caller: Caller) -> Result<Json<Vec<RuleJson>>, ApiError> {
-    caller.require(Permission::Read, None)?;
-    let mut conn = state.db.acquire().await?;
-    let rules = store::approvals::rules(&mut conn).await?;
+    let rules = approval_rules::rules(state.ctx(), &caller).await?;
     Ok(Json(
         rules
             .into_iter()
-            .map(|(domain, required_approvals, updated_by, updated_at)| RuleJson {
-                domain,
-                required_approvals,
-                updated_by,
-                updated_at: rfc3339(updated_at),
+            .map(|rule| RuleJson {
+                domain: rule.domain,
+                required_approvals: rule.required_approvals,
+                updated_by: rule.updated_by,
+                updated_at: rfc3339(rule.updated_at),
             })
             .collect(),
     ))

@@ -13,11 +13,10 @@ use super::AppJson;
 use super::{ApiError, ApiState};
 use crate::artifacts::{sarif, Change, CheckKind, CheckStatus, Contracts, Migration, NewArtifactRequest};
 use crate::auth::{Caller, Permission};
-use crate::links::is_web_link;
-use crate::service::{self, artifacts::Registered};
-use crate::store::{self, artifacts::Artifact, artifacts::Check};
+use crate::service::artifacts::{self, Registered};
+use crate::store::artifacts::{Artifact, Check};
 use crate::text::Text;
-use crate::time::{rfc3339, to_ms};
+use crate::time::rfc3339;
 
 /// An artifact as the API shows it.
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
@@ -98,7 +97,7 @@ pub async fn register(
     caller.require_somewhere(Permission::RegisterArtifacts)?;
     let AppJson(request) = body?;
     let build = request.validate().map_err(ApiError::bad_request)?;
-    Ok(match service::artifacts::register(state.ctx(), &caller, build).await? {
+    Ok(match artifacts::register(state.ctx(), &caller, build).await? {
         Registered::New { artifact, reaches } => {
             let location = format!("/api/v1/artifacts/{}", artifact.id);
             let body = artifact_json(artifact, Vec::new(), reaches)?;
@@ -124,13 +123,7 @@ pub async fn show(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<ArtifactJson>, ApiError> {
-    caller.require_somewhere(Permission::Read)?;
-    let mut conn = state.db.acquire().await?;
-    let artifact = find(&mut conn, &id).await?;
-    let domain = store::domains::of_service(&mut conn, &artifact.service_id).await?;
-    caller.require(Permission::Read, domain.as_deref())?;
-    let checks = store::artifacts::checks(&mut conn, &artifact.id).await?;
-    let reaches = crate::fleet::dependency_graph(&mut conn).await?.impact(&artifact.service);
+    let (artifact, checks, reaches) = artifacts::show(state.ctx(), &caller, &id).await?;
     Ok(Json(artifact_json(artifact, checks, reaches)?))
 }
 
@@ -149,31 +142,18 @@ pub async fn report_check(
     Path(id): Path<String>,
     body: Result<AppJson<CheckRequest>, ApiError>,
 ) -> Result<(StatusCode, Json<CheckJson>), ApiError> {
-    authorize_check(&state, &caller, &id).await?;
+    artifacts::may_report_checks(state.ctx(), &caller, &id).await?;
     let AppJson(request) = body?;
-    let name = request.name.trim();
-    if name.is_empty() || name.len() > 200 {
-        return Err(ApiError::bad_request("`name` must be 1-200 characters, e.g. \"unit tests\""));
-    }
-    if !request.url.is_empty() && !is_web_link(&request.url) {
-        return Err(ApiError::bad_request("`url` must be an http(s) URL"));
-    }
-    if request.summary.len() > 10_000 {
-        return Err(ApiError::bad_request("`summary` may be at most 10000 characters"));
-    }
-    let check = Check {
-        id: store::new_id(),
-        artifact_id: id,
+    let report = artifacts::CheckReport {
         kind: enum_text(&request.kind)?,
-        name: name.to_owned(),
+        name: request.name.to_string(),
         status: enum_text(&request.status)?,
         summary: request.summary.into(),
         url: request.url.into(),
         details: "{}".into(),
-        reported_at: to_ms(state.clock.now()),
-        reported_by: caller.principal.actor(),
     };
-    record(&state, &caller, check).await
+    let check = artifacts::report_check(state.ctx(), &caller, &id, report).await?;
+    Ok((StatusCode::CREATED, Json(check_json(check)?)))
 }
 
 /// Records a security scan from its SARIF 2.1 log: critical or high findings fail it.
@@ -192,50 +172,22 @@ pub async fn report_sarif(
     query: Result<Query<SarifQuery>, QueryRejection>,
     body: Result<AppJson<Value>, ApiError>,
 ) -> Result<(StatusCode, Json<CheckJson>), ApiError> {
-    authorize_check(&state, &caller, &id).await?;
+    artifacts::may_report_checks(state.ctx(), &caller, &id).await?;
     let Query(query) = query.map_err(|r| ApiError::bad_request(format!("{}; expected ?name=trivy", r.body_text())))?;
     let AppJson(log) = body?;
     super::json::printable(&log)?;
     let summary = sarif::summarise(&log).map_err(ApiError::bad_request)?;
     let status = if summary.blocks() { CheckStatus::Failed } else { CheckStatus::Passed };
-    let check = Check {
-        id: store::new_id(),
-        artifact_id: id,
+    let report = artifacts::CheckReport {
         kind: enum_text(&CheckKind::SecurityScan)?,
-        name: query.name.trim().to_owned(),
+        name: query.name,
         status: enum_text(&status)?,
         summary: summary.describe(),
         url: String::new(),
         details: serde_json::to_string(&summary.counts).map_err(|e| ApiError::Internal(e.into()))?,
-        reported_at: to_ms(state.clock.now()),
-        reported_by: caller.principal.actor(),
     };
-    record(&state, &caller, check).await
-}
-
-/// Refuses callers who may not report checks for the artifact's domain (404 first if it does not exist).
-async fn authorize_check(state: &ApiState, caller: &Caller, artifact_id: &str) -> Result<(), ApiError> {
-    caller.require_somewhere(Permission::ReportChecks)?;
-    let mut conn = state.db.acquire().await?;
-    let artifact = find(&mut conn, artifact_id).await?;
-    let domain = store::domains::of_service(&mut conn, &artifact.service_id).await?;
-    Ok(caller.require(Permission::ReportChecks, domain.as_deref())?)
-}
-
-async fn record(state: &ApiState, caller: &Caller, check: Check) -> Result<(StatusCode, Json<CheckJson>), ApiError> {
-    let mut tx = state.db.begin().await?;
-    find(&mut tx, &check.artifact_id).await?;
-    store::artifacts::insert_check(&mut tx, &check).await?;
-    let entry = caller
-        .audit("check.reported", &format!("artifact:{}", check.artifact_id))
-        .change(&Value::Null, &serde_json::json!({ "kind": check.kind, "name": check.name, "status": check.status }));
-    store::audit::append(&mut tx, &entry, check.reported_at).await?;
-    tx.commit().await?;
+    let check = artifacts::report_check(state.ctx(), &caller, &id, report).await?;
     Ok((StatusCode::CREATED, Json(check_json(check)?)))
-}
-
-async fn find(conn: &mut store::Conn, id: &str) -> Result<Artifact, ApiError> {
-    store::artifacts::by_id(conn, id).await?.ok_or_else(|| ApiError::NotFound(format!("no artifact has id \"{id}\"")))
 }
 
 fn enum_text<T: Serialize>(value: &T) -> Result<String, ApiError> {

@@ -4,20 +4,14 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use chrono::DateTime;
 use serde::Deserialize;
 
 use super::AppJson;
 use super::{ApiError, ApiState};
 use crate::auth::{Caller, Permission};
-use crate::links::is_web_link;
+use crate::service::incidents;
 pub use crate::service::views::train_detail::{incident_json, IncidentJson};
-use crate::store::{self, incidents::Incident};
 use crate::text::Text;
-use crate::time::to_ms;
-
-/// Severities, most severe first.
-const SEVERITIES: [&str; 5] = ["critical", "high", "medium", "low", "info"];
 
 /// The body of `POST /api/v1/incidents`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -54,43 +48,15 @@ pub async fn report(
 ) -> Result<(StatusCode, Json<IncidentJson>), ApiError> {
     caller.require_somewhere(Permission::ReportIncidents)?;
     let AppJson(request) = body?;
-    let severity = request.severity.trim().to_ascii_lowercase();
-    if !SEVERITIES.contains(&severity.as_str()) {
-        return Err(ApiError::bad_request(format!("`severity` must be one of {}", SEVERITIES.join(", "))));
-    }
-    let started_at = DateTime::parse_from_rfc3339(&request.started_at)
-        .map_err(|_| ApiError::bad_request("`started_at` must be an RFC 3339 instant like 2026-12-01T03:20:00Z"))?;
-    if !request.link.is_empty() && !is_web_link(&request.link) {
-        return Err(ApiError::bad_request("`link` must be an http(s) URL"));
-    }
-    if request.title.len() > 500 {
-        return Err(ApiError::bad_request("`title` may be at most 500 characters"));
-    }
-    let mut tx = state.db.begin().await?;
-    let service = store::services::by_name(&mut tx, request.service.trim()).await?.ok_or_else(|| {
-        ApiError::Rejected(StatusCode::UNPROCESSABLE_ENTITY, format!("service \"{}\" is not declared", request.service))
-    })?;
-    let domain = store::domains::of_service(&mut tx, &service.id).await?;
-    caller.require(Permission::ReportIncidents, domain.as_deref())?;
-    let started_at = to_ms(started_at.to_utc());
-    let incident = Incident {
-        id: store::new_id(),
-        train_id: store::incidents::attributable_train(&mut tx, &service.id, started_at).await?,
-        service_id: service.id,
-        severity,
-        title: request.title.into(),
-        link: request.link.into(),
-        started_at,
-        reported_at: to_ms(state.clock.now()),
+    let report = incidents::Report {
+        service: &request.service,
+        severity: &request.severity,
+        started_at: &request.started_at,
+        title: request.title.to_string(),
+        link: request.link.to_string(),
     };
-    store::incidents::insert(&mut tx, &incident).await?;
-    let entry = caller.audit("incident.reported", &format!("incident:{}", incident.id)).change(
-        &serde_json::Value::Null,
-        &serde_json::json!({ "service": service.name, "severity": incident.severity, "train": incident.train_id }),
-    );
-    store::audit::append(&mut tx, &entry, incident.reported_at).await?;
-    tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(incident_json(incident, service.name))))
+    let (incident, service) = incidents::report(state.ctx(), &caller, report).await?;
+    Ok((StatusCode::CREATED, Json(incident_json(incident, service))))
 }
 
 /// An incident's title: printable, at most 500 characters.

@@ -53,7 +53,7 @@ pub struct ApiState {
 impl ApiState {
     /// What the use cases work with.
     pub fn ctx(&self) -> crate::service::Ctx<'_> {
-        crate::service::Ctx { db: &self.db, clock: self.clock.as_ref() }
+        crate::service::Ctx { db: &self.db, clock: self.clock.as_ref(), caches: &self.caches }
     }
 }
 

@@ -8,16 +8,14 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Form, Json};
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use url::{Position, Url};
 
 use super::AppJson;
 use super::{ApiError, ApiState};
-use crate::auth::{password, rate_limit, secret, Binding, Caller, Principal};
-use crate::service::{account, users};
-use crate::store::{self, sessions::Session};
+use crate::auth::{Binding, Caller, Principal};
+use crate::service::{account, sign_in};
 use crate::text::Text;
-use crate::time::{rfc3339, to_ms};
+use crate::time::rfc3339;
 
 /// Name and password.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -111,13 +109,13 @@ pub async fn sign_in_form(State(state): State<ApiState>, caller: Caller, Form(fo
     responses((status = 204, description = "Signed out; the cookie is cleared"))
 )]
 pub async fn sign_out(State(state): State<ApiState>, caller: Caller) -> Result<Response, ApiError> {
-    end_session(&state, &caller).await?;
+    sign_in::sign_out(state.ctx(), &caller).await?;
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, clearing_cookie(&state))]).into_response())
 }
 
 /// `POST /logout`: the form's sign-out; back to the sign-in page.
 pub async fn sign_out_form(State(state): State<ApiState>, caller: Caller) -> Result<Response, ApiError> {
-    end_session(&state, &caller).await?;
+    sign_in::sign_out(state.ctx(), &caller).await?;
     Ok(([(header::SET_COOKIE, clearing_cookie(&state))], Redirect::to("/login?signed_out=1")).into_response())
 }
 
@@ -196,132 +194,18 @@ pub async fn change_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Checks the credentials (within the sign-in limits), ends the caller's
-/// current session if any, and starts a fresh one: the session id always
-/// changes at sign-in. Failures are audited.
+/// Signs in through the use case and makes the session cookie.
 async fn start_session(
     state: &ApiState,
     caller: &Caller,
     name: &str,
     given: &str,
 ) -> Result<(String, MeJson), ApiError> {
-    let name = name.trim();
-    let account = rate_limit::account_key(name);
-    let now = to_ms(state.clock.now());
-    let limits = &state.auth.limits;
-    if limits.prune(now) {
-        let mut conn = state.db.acquire().await?;
-        store::sign_in_backoff::forget_old(&mut conn, now).await?;
-    }
-    let limited = match limits.admit(name, caller.ip, now) {
-        Err(refused) => Some(refused),
-        Ok(()) => {
-            let mut conn = state.db.acquire().await?;
-            let next = store::sign_in_backoff::next_attempt_at(&mut conn, &account).await?;
-            next.filter(|at| *at > now).map(|at| rate_limit::Refused::account(at - now))
-        }
-    };
-    if let Some(refused) = limited {
-        // Refusals cost one audit row per client a minute, however many there are.
-        if let Some(count) = limits.refusal_to_audit(caller.ip, now) {
-            let entry =
-                store::audit::Entry::new(caller.principal.actor(), "login.limited", format!("client:{}", caller.ip))
-                    .change(
-                        &serde_json::Value::Null,
-                        &json!({ "refused": count, "reason": refused.message, "last_name": shown_name(name) }),
-                    )
-                    .request(&caller.request_id);
-            let mut tx = state.db.begin().await?;
-            store::audit::append(&mut tx, &entry, now).await?;
-            tx.commit().await?;
-        }
-        return Err(refused.into());
-    }
-    // No account can have a name outside the rules: refuse it without a lookup or a hash.
-    let user = if users::is_valid_name(name) {
-        let mut conn = state.db.acquire().await?;
-        store::users::by_name(&mut conn, name).await?
-    } else {
-        None
-    };
-    // The decoy (hashed once, on first use) also runs inside the bound.
-    let stored = user.as_ref().map(|user| user.password_hash.clone());
-    let given = given.to_owned();
-    let matches = password::bounded(move || match stored {
-        Some(stored) => password::verify(&given, &stored),
-        None => password::verify(&given, password::decoy()),
-    })
-    .await?;
-    let user = match user {
-        Some(user) if matches && user.disabled == 0 => user,
-        other => {
-            let reason = match &other {
-                None => "unknown user",
-                Some(user) if user.disabled != 0 => "user disabled",
-                Some(_) => "wrong password",
-            };
-            limits.failed(name, caller.ip, now);
-            let mut tx = state.db.begin().await?;
-            store::audit::append(&mut tx, &refused(caller, name, reason), now).await?;
-            // Only real accounts back off in the store: made-up names cannot fill it.
-            if other.is_some() {
-                store::sign_in_backoff::failed(&mut tx, &account, rate_limit::ACCOUNT_BACKOFF, now).await?;
-            }
-            tx.commit().await?;
-            return Err(ApiError::Unauthorized("wrong name or password".into()));
-        }
-    };
-    limits.succeeded(name, caller.ip);
-    let secret = secret::random_token(32);
-    let session = Session {
-        id: store::new_id(),
-        user_id: user.id.clone(),
-        created_at: now,
-        last_seen_at: now,
-        expires_at: now + i64::try_from(state.auth.settings.absolute_lifetime.as_millis()).unwrap_or(i64::MAX / 2),
-        ip: caller.ip.to_string(),
-        user_agent: caller.user_agent.chars().take(200).collect(),
-    };
-    let mut tx = state.db.begin().await?;
-    if let Principal::User { id, session_id, .. } = &caller.principal {
-        store::sessions::end(&mut tx, id, session_id, now).await?;
-    }
-    store::sessions::insert(&mut tx, &session, &secret::digest(&secret)).await?;
-    store::sign_in_backoff::cleared(&mut tx, &account).await?;
-    let entry = store::audit::Entry::new(format!("user:{}", user.name), "login", format!("user:{}", user.name))
-        .change(&serde_json::Value::Null, &json!({ "session": session.id, "ip": session.ip }))
-        .request(&caller.request_id);
-    store::audit::append(&mut tx, &entry, now).await?;
-    let roles = store::users::bindings(&mut tx, &user.id).await?;
-    tx.commit().await?;
-    let me = MeJson { name: user.name, roles, must_change_password: user.must_change_password != 0 };
-    Ok((session_cookie(state, secret).to_string(), me))
-}
-
-/// A name someone typed, as the audit log keeps it: at most 64 characters.
-fn shown_name(name: &str) -> String {
-    if name.chars().count() <= 64 {
-        name.to_owned()
-    } else {
-        format!("{}…", name.chars().take(64).collect::<String>())
-    }
-}
-
-fn refused(caller: &Caller, name: &str, reason: &str) -> store::audit::Entry {
-    store::audit::Entry::new(caller.principal.actor(), "login.failed", format!("user:{}", shown_name(name)))
-        .change(&serde_json::Value::Null, &json!({ "reason": reason, "ip": caller.ip.to_string() }))
-        .request(&caller.request_id)
-}
-
-async fn end_session(state: &ApiState, caller: &Caller) -> Result<(), ApiError> {
-    if let Principal::User { id, name, session_id, .. } = &caller.principal {
-        let now = to_ms(state.clock.now());
-        let mut tx = state.db.begin().await?;
-        store::sessions::end(&mut tx, id, session_id, now).await?;
-        store::audit::append(&mut tx, &caller.audit("logout", &format!("user:{name}")), now).await?;
-        tx.commit().await?;
-    }
-    Ok(())
+    let lifetime_ms = i64::try_from(state.auth.settings.absolute_lifetime.as_millis()).unwrap_or(i64::MAX / 2);
+    let signed_in = sign_in::sign_in(state.ctx(), caller, &state.auth.limits, lifetime_ms, name, given).await?;
+    let me = signed_in.me;
+    let me = MeJson { name: me.name, roles: me.roles, must_change_password: me.must_change_password };
+    Ok((session_cookie(state, signed_in.secret).to_string(), me))
 }
 
 fn idle_ms(state: &ApiState) -> i64 {

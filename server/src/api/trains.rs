@@ -13,11 +13,10 @@ use sha2::{Digest, Sha256};
 
 use super::{ApiError, ApiState};
 use crate::auth::{Caller, Permission};
-use crate::service::views::train_detail;
 pub use crate::service::views::train_detail::{
     train_json, AnalysisJson, CargoJson, DigestJson, GateRunJson, MeasurementJson, TimelineJson, TrainDetail, TrainJson,
 };
-use crate::store;
+use crate::service::views::{train_detail, train_list};
 use crate::time::{rfc3339, to_ms};
 
 /// The longest range one request may ask for.
@@ -63,6 +62,7 @@ pub async fn list(
     headers: HeaderMap,
     query: Result<Query<TrainQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    // Who may list is checked before what they asked for is read.
     caller.require_somewhere(Permission::Read)?;
     let Query(query) = query.map_err(|rejection| {
         ApiError::bad_request(format!(
@@ -79,28 +79,24 @@ pub async fn list(
         return Err(ApiError::bad_request(format!("the range may span at most {MAX_RANGE_DAYS} days")));
     }
     let (from, to, domain) = (to_ms(from), to_ms(to), query.domain.as_deref());
-    if let Some(limits) = caller.principal.limited_to() {
-        // A domain-limited token lists only its own domains' trains.
-        if let Some(asked) = domain {
-            caller.require(Permission::Read, Some(asked))?;
-        }
-        let mut conn = state.db.acquire().await?;
-        let trains = store::trains::cutting_over_between(&mut conn, from, to, domain).await?;
-        let trains = trains.into_iter().filter(|t| limits.contains(&t.domain)).map(train_json).collect();
-        let list = TrainList { from: rfc3339(from), to: rfc3339(to), trains };
+    let audience = train_list::audience(&caller, domain)?;
+    if let train_list::Audience::Domains(_) = audience {
+        // A domain-limited token's list is its own: not cached.
+        let trains = train_list::between(state.ctx(), &audience, from, to, domain).await?;
+        let list =
+            TrainList { from: rfc3339(from), to: rfc3339(to), trains: trains.into_iter().map(train_json).collect() };
         return Ok(([(header::CACHE_CONTROL, "private, no-store")], Json(list)).into_response());
     }
     let key = format!("{from}|{to}|{}", domain.unwrap_or(""));
     let load = || async {
-        let mut conn = state.db.acquire().await?;
-        let trains = store::trains::cutting_over_between(&mut conn, from, to, domain).await?;
+        let trains = train_list::between(state.ctx(), &audience, from, to, domain).await?;
         let list =
             TrainList { from: rfc3339(from), to: rfc3339(to), trains: trains.into_iter().map(train_json).collect() };
         let body = serde_json::to_vec(&list).map_err(|error| ApiError::Internal(error.into()))?;
         let etag = format!("\"{}\"", hex::encode(&Sha256::digest(&body)[..8]));
         Ok::<_, ApiError>((Bytes::from(body), etag))
     };
-    let answer = state.caches.train_lists.get(&state.db, key, to_ms(state.clock.now()), load).await?;
+    let answer = state.caches.train_lists.get(key, to_ms(state.clock.now()), load).await?;
     let (body, etag) = &*answer;
     let validators = [(header::ETAG, etag.clone()), (header::CACHE_CONTROL, "private, no-store".to_owned())];
     let sent = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).unwrap_or_default();

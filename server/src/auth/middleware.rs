@@ -12,14 +12,10 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 
-use super::embed::{self, Claims, EmbedError};
-use super::{secret, Denied, Principal};
+use super::embed::Claims;
+use super::{Denied, Principal};
 use crate::api::{ApiError, ApiState};
-use crate::store;
-use crate::time::to_ms;
-
-/// A session's last-seen time is written at most this often.
-const TOUCH_EVERY_MS: i64 = 60_000;
+use crate::service::credentials;
 
 /// The policy of everything that is not a page (JSON, files).
 const OTHER_CSP: &str = "default-src 'none'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
@@ -92,17 +88,16 @@ async fn identify(state: &ApiState, parts: &mut Parts) -> Result<Caller, ApiErro
         parts.headers.get_all("x-forwarded-for").iter().filter_map(|value| value.to_str().ok()).collect();
     let ip = state.auth.settings.client_address(peer, &forwarded);
     let user_agent = header_text(&parts.headers, header::USER_AGENT.as_str());
-    let now = to_ms(state.clock.now());
     if parts.uri.path().starts_with("/embed/") {
-        let grant = embed_grant(state, parts, now).await?;
+        let grant = embed_grant(state, parts).await?;
         parts.extensions.insert(grant);
         return Ok(Caller(railyard_core::auth::Caller { principal: Principal::Anonymous, request_id, ip, user_agent }));
     }
     let principal = if let Some(bearer) = bearer(&parts.headers)? {
-        token_principal(state, &bearer, now).await?
+        token_principal(state, &bearer).await?
     } else if let Some(token) = feed_token(parts) {
         // A URL ends up in browser histories, proxies and calendar servers: only a feed token may ride in one.
-        let principal = token_principal(state, &token, now).await?;
+        let principal = token_principal(state, &token).await?;
         if !principal.is_feed_token() {
             return Err(ApiError::Unauthorized(
                 "only a feed token (scope feed:read alone) may be sent in a URL; send other tokens in the Authorization header"
@@ -113,7 +108,7 @@ async fn identify(state: &ApiState, parts: &mut Parts) -> Result<Caller, ApiErro
     } else {
         let jar = CookieJar::from_headers(&parts.headers);
         match jar.get(state.auth.settings.cookie_name()) {
-            Some(cookie) => session_principal(state, cookie.value(), now).await?,
+            Some(cookie) => session_principal(state, cookie.value()).await?,
             None => Principal::Anonymous,
         }
     };
@@ -145,75 +140,20 @@ fn bearer(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     }
 }
 
-/// The token's caller, from the read cache while no write has begun since
-/// (a revocation on this replica applies to the next request; one on another
-/// replica within [`crate::read_cache::TTL`]); expiry is checked every time.
-async fn token_principal(state: &ApiState, token: &str, now: i64) -> Result<Principal, ApiError> {
-    let digest = secret::digest(token);
-    let load = || async {
-        let mut conn = state.db.acquire().await?;
-        let Some(row) = store::tokens::live(&mut conn, &digest, now).await? else {
-            return Err(ApiError::Unauthorized("the API token is unknown, revoked or expired".into()));
-        };
-        if row.last_used_at.is_none_or(|used| now - used >= TOUCH_EVERY_MS) {
-            store::tokens::touch(&mut conn, &row.id, now).await?;
-        }
-        let principal = Principal::Token {
-            scopes: row.scopes.split_whitespace().filter_map(|scope| super::Scope::parse(scope).ok()).collect(),
-            domains: row.domains.split_whitespace().map(str::to_owned).collect(),
-            id: row.id,
-            name: row.name,
-        };
-        Ok((principal, row.expires_at))
-    };
-    let cached = state.caches.tokens.get(&state.db, digest.clone(), now, load).await?;
-    let (principal, expires_at) = &*cached;
-    if expires_at.is_some_and(|at| at <= now) {
-        return Err(ApiError::Unauthorized("the API token is unknown, revoked or expired".into()));
-    }
-    Ok(principal.clone())
+async fn token_principal(state: &ApiState, token: &str) -> Result<Principal, ApiError> {
+    Ok(credentials::token(state.ctx(), token).await?)
 }
 
-async fn session_principal(state: &ApiState, cookie: &str, now: i64) -> Result<Principal, ApiError> {
+async fn session_principal(state: &ApiState, cookie: &str) -> Result<Principal, ApiError> {
     let idle_ms = i64::try_from(state.auth.settings.idle_timeout.as_millis()).unwrap_or(i64::MAX);
-    let mut conn = state.db.acquire().await?;
-    let Some(session) = store::sessions::live(&mut conn, &secret::digest(cookie), now, idle_ms).await? else {
-        return Ok(Principal::Anonymous);
-    };
-    if now - session.last_seen_at >= TOUCH_EVERY_MS.min(idle_ms / 2) {
-        store::sessions::touch(&mut conn, &session.id, now).await?;
-    }
-    // Roles are read on every request, so a change applies to the very next one.
-    let bindings = store::users::bindings(&mut conn, &session.user_id).await?;
-    Ok(Principal::User {
-        id: session.user_id,
-        name: session.user_name,
-        session_id: session.id,
-        bindings,
-        must_change_password: session.must_change_password != 0,
-    })
+    Ok(credentials::session(state.ctx(), cookie, idle_ms).await?)
 }
 
-async fn embed_grant(state: &ApiState, parts: &Parts, now: i64) -> Result<EmbedGrant, ApiError> {
+async fn embed_grant(state: &ApiState, parts: &Parts) -> Result<EmbedGrant, ApiError> {
     let token =
         query_token(parts).ok_or_else(|| ApiError::Unauthorized("an embed link needs its token= parameter".into()))?;
     let panel = parts.uri.path().trim_start_matches("/embed/").trim_end_matches('/');
-    let claims = embed::verify(token, &state.auth.embed_key, panel, now).map_err(|error| match error {
-        EmbedError::WrongPanel(_) => ApiError::Forbidden(error.to_string()),
-        EmbedError::Invalid | EmbedError::Expired => ApiError::Unauthorized(error.to_string()),
-    })?;
-    let mut conn = state.db.acquire().await?;
-    let stored = store::embed_links::by_id(&mut conn, &claims.jti).await?;
-    if stored.is_none_or(|link| link.revoked_at.is_some()) {
-        return Err(ApiError::Unauthorized("the embed link was revoked; ask for a new one".into()));
-    }
-    if !store::secrets::embed_origins(&mut conn).await?.contains(&claims.aud) {
-        return Err(ApiError::Forbidden(format!(
-            "{} is no longer allowed to embed Railyard panels; an admin can add it back",
-            claims.aud
-        )));
-    }
-    Ok(EmbedGrant(claims))
+    Ok(EmbedGrant(credentials::embed_link(state.ctx(), &state.auth.embed_key, token, panel).await?))
 }
 
 /// Refuses state-changing requests a browser sent on behalf of another

@@ -9,8 +9,7 @@ use crate::api::ApiState;
 use crate::auth::bootstrap::{DEMO_PASSWORD, DEMO_USERS};
 use crate::auth::middleware::Caller;
 use crate::auth::{Permission, Role};
-use crate::demo_driver::LIVE_DEFINITION;
-use crate::store;
+use crate::demo_driver;
 
 /// The guide for the visitor of `parts`, or `None` when this is not the demo.
 pub fn guide<'a>(
@@ -54,14 +53,7 @@ fn can(role: Role, domain: Option<&str>) -> String {
 }
 
 async fn live_train(state: &ApiState) -> Option<String> {
-    let mut conn = state.db.acquire().await.ok()?;
-    match store::trains::latest_of(&mut conn, LIVE_DEFINITION).await {
-        Ok(id) => id,
-        Err(error) => {
-            tracing::warn!(%error, "cannot find the demo's live train");
-            None
-        }
-    }
+    demo_driver::live_train(&state.db).await
 }
 
 /// Whether this browser dismissed the banner.

@@ -93,7 +93,7 @@ fn may_read_panel_for(parts: &Parts, panel: &str, params: &[(&str, &str)]) -> Re
 }
 
 /// Logs a page's failure and tells the person to try again.
-fn failed(what: &str) -> impl FnOnce(anyhow::Error) -> BackendError + '_ {
+fn failed<E: std::fmt::Display>(what: &str) -> impl FnOnce(E) -> BackendError + '_ {
     move |error| {
         tracing::error!(error = format!("{error:#}"), "{what} failed");
         BackendError::Failed(format!("{what} failed on the server; it has been logged. Please try again."))
@@ -143,7 +143,7 @@ impl Backend for StoreBackend {
             let key = format!("{month}|{}|{today}", domain.as_deref().unwrap_or(""));
             let db = &self.state.db;
             let load = || calendar::month(db, today, month, domain.as_deref());
-            let cached = self.state.caches.calendar.get(db, key, crate::time::to_ms(now), load).await;
+            let cached = self.state.caches.calendar.get(key, crate::time::to_ms(now), load).await;
             cached.map(|month| (*month).clone()).map_err(|error| {
                 if let Some(unknown) = error.downcast_ref::<calendar::UnknownDomain>() {
                     return BackendError::NotFound(unknown.to_string());
@@ -186,7 +186,7 @@ impl Backend for StoreBackend {
             let db = &self.state.db;
             let load = || dashboard::build(db, now, domain.as_deref());
             let key = domain.clone().unwrap_or_default();
-            let cached = self.state.caches.dashboard.get(db, key, now, load).await;
+            let cached = self.state.caches.dashboard.get(key, now, load).await;
             cached.map(|dashboard| (*dashboard).clone()).map_err(failed("Loading the dashboard"))
         })
     }

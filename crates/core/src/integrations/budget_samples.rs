@@ -130,6 +130,7 @@ async fn provider_of(conn: &mut store::Conn, service_id: &str) -> anyhow::Result
 /// Samples budgets every `interval` until `shutdown`.
 pub async fn run(
     integrations: Arc<FleetIntegrations>,
+    caches: Arc<crate::read_cache::ReadCaches>,
     clock: Arc<dyn Clock>,
     interval: Duration,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
@@ -137,7 +138,10 @@ pub async fn run(
     loop {
         match integrations.sample_budgets(crate::time::to_ms(clock.now())).await {
             Ok(0) => {}
-            Ok(stored) => tracing::debug!(stored, "budget samples stored"),
+            Ok(stored) => {
+                caches.changed();
+                tracing::debug!(stored, "budget samples stored");
+            }
             Err(error) => tracing::error!(error = format!("{error:#}"), "sampling budgets failed; retrying"),
         }
         tokio::select! {

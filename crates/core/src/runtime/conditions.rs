@@ -104,7 +104,7 @@ pub async fn sync_freezes(db: &Db, fence: Fence, now: i64) -> Result<usize, Runt
     for (train_id, state, domain_id) in in_flight {
         let Some(run) = store::runs::decode_listed(&train_id, &state) else { continue };
         // Read first: a write transaction is begun only for a train whose freeze changed
-        // (beginning one tells the read caches that something may have changed).
+        // (writing is slower, and a change empties the read caches).
         let change = {
             let mut conn = db.acquire().await?;
             match freeze_change(&run, freeze_now(&mut conn, &freezes, &domain_id, now).await?) {

@@ -102,6 +102,7 @@ pub async fn work(
 /// term behind `fence` ends.
 pub async fn run(
     db: Db,
+    caches: std::sync::Arc<crate::read_cache::ReadCaches>,
     fence: Fence,
     integrations: std::sync::Arc<dyn Integrations>,
     clock: std::sync::Arc<dyn crate::clock::Clock>,
@@ -112,13 +113,14 @@ pub async fn run(
         match sync_freezes(&db, fence, crate::time::to_ms(clock.now())).await {
             Err(RuntimeError::Db(error)) if leadership::is_stale(&error) => break,
             Err(error) => tracing::error!(error = format!("{error:#}"), "checking freezes failed; retrying"),
-            Ok(_) => {}
+            Ok(0) => {}
+            Ok(_) => caches.changed(),
         }
         loop {
             let now = crate::time::to_ms(clock.now());
             match work(&db, fence, integrations.as_ref(), now, 100).await {
                 Ok(0) => break,
-                Ok(_) => {}
+                Ok(_) => caches.changed(),
                 Err(RuntimeError::Db(error)) if leadership::is_stale(&error) => {
                     tracing::warn!(%error, "runtime stops");
                     return;

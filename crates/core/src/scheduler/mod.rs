@@ -149,6 +149,7 @@ pub async fn tick(
 /// Ticks every `config.interval` until `shutdown` turns true or the term behind `fence` ends.
 pub async fn run(
     db: Db,
+    caches: Arc<crate::read_cache::ReadCaches>,
     fence: Fence,
     clock: Arc<dyn Clock>,
     config: SchedulerConfig,
@@ -159,6 +160,7 @@ pub async fn run(
         let span = tracing::info_span!("scheduler_tick", now = %now);
         match tick(&db, fence, now, &config).instrument(span.clone()).await {
             Ok(report) if report != TickReport::default() => {
+                caches.changed();
                 span.in_scope(|| tracing::info!(?report, "scheduler tick"));
             }
             Ok(_) => {}

@@ -40,7 +40,7 @@ pub async fn end_session(ctx: Ctx<'_>, caller: &Caller, session: &str) -> Result
         return Err(ServiceError::NotFound(format!("you have no live session {session}")));
     }
     store::audit::append(&mut tx, &caller.audit("session.ended", &format!("session:{session}")), now).await?;
-    tx.commit().await.context("committing the ended session")?;
+    ctx.commit(tx).await.context("committing the ended session")?;
     Ok(())
 }
 
@@ -72,7 +72,7 @@ pub async fn change_password(
         limits.failed(name, caller.ip, now);
         let mut tx = ctx.db.begin().await?;
         store::audit::append(&mut tx, &caller.audit("password.change_refused", &format!("user:{name}")), now).await?;
-        tx.commit().await.context("recording the refused change")?;
+        ctx.commit(tx).await.context("recording the refused change")?;
         return Err(ServiceError::Forbidden("the current password is wrong".into()));
     };
     limits.succeeded(name, caller.ip);
@@ -83,7 +83,7 @@ pub async fn change_password(
         .audit("password.changed", &format!("user:{name}"))
         .change(&serde_json::Value::Null, &json!({ "other_sessions_ended": ended }));
     store::audit::append(&mut tx, &entry, now).await?;
-    tx.commit().await.context("committing the new password")?;
+    ctx.commit(tx).await.context("committing the new password")?;
     Ok(())
 }
 

@@ -22,6 +22,30 @@ pub async fn list(ctx: Ctx<'_>, caller: &Caller) -> Result<Vec<(String, i64)>, S
     Ok(rules)
 }
 
+/// A domain's rule as the API publishes it.
+pub struct Rule {
+    pub domain: String,
+    pub required_approvals: i64,
+    pub updated_by: String,
+    pub updated_at: i64,
+}
+
+/// Every domain's rule with who changed it last, for any reader.
+pub async fn rules(ctx: Ctx<'_>, caller: &Caller) -> Result<Vec<Rule>, ServiceError> {
+    caller.require(Permission::Read, None)?;
+    let mut conn = ctx.db.acquire().await?;
+    let rules = store::approvals::rules(&mut conn).await?;
+    Ok(rules
+        .into_iter()
+        .map(|(domain, required_approvals, updated_by, updated_at)| Rule {
+            domain,
+            required_approvals,
+            updated_by,
+            updated_at,
+        })
+        .collect())
+}
+
 /// Sets how many approvals `domain`'s candidates need; answers with when it changed.
 pub async fn set(ctx: Ctx<'_>, caller: &Caller, domain: &str, required: i64) -> Result<i64, ServiceError> {
     caller.principal.require(Permission::Administer, None)?;
@@ -39,6 +63,6 @@ pub async fn set(ctx: Ctx<'_>, caller: &Caller, domain: &str, required: i64) -> 
         .audit("approval_rule.changed", &format!("domain:{domain}"))
         .change(&json!({ "required_approvals": before }), &json!({ "required_approvals": required }));
     store::audit::append(&mut tx, &entry, now).await?;
-    tx.commit().await.context("committing the approval rule")?;
+    ctx.commit(tx).await.context("committing the approval rule")?;
     Ok(now)
 }

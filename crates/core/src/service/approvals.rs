@@ -127,7 +127,7 @@ pub async fn decide(
     store::audit::append(&mut tx, &entry, now).await?;
     let summary = summary(&mut tx, &artifact).await?;
     decide_gates(&mut tx, caller, &artifact.id, now).await?;
-    tx.commit().await.context("committing the decision")?;
+    ctx.commit(tx).await.context("committing the decision")?;
     Ok(summary)
 }
 

@@ -55,13 +55,13 @@ pub async fn register(ctx: Ctx<'_>, caller: &Caller, build: NewArtifact) -> Resu
         );
         store::audit::append(&mut tx, &entry, row.created_at).await?;
         let reaches = crate::fleet::dependency_graph(&mut tx).await?.impact(&row.service);
-        tx.commit().await.context("committing the new artifact")?;
+        ctx.commit(tx).await.context("committing the new artifact")?;
         return Ok(Registered::New { artifact: row, reaches });
     }
     let existing = store::artifacts::by_digest(&mut tx, &service.id, &row.digest)
         .await?
         .context("the artifact vanished between insert and read")?;
-    tx.commit().await.context("ending the registration")?;
+    ctx.commit(tx).await.context("ending the registration")?;
     let same = (&existing.version, &existing.commit_sha, &existing.author, &existing.changes, &existing.migrations)
         == (&row.version, &row.commit_sha, &row.author, &row.changes, &row.migrations)
         && Contracts::parse_stored(&existing.contracts) == Contracts::parse_stored(&row.contracts);
@@ -128,6 +128,89 @@ pub async fn reject(ctx: Ctx<'_>, caller: &Caller, id: &str, reason: &str) -> Re
     });
     let entry = caller.audit("artifact.reject", &format!("artifact:{id}")).change(&serde_json::Value::Null, &after);
     store::audit::append(&mut tx, &entry, now).await?;
-    tx.commit().await.context("committing the rejection")?;
+    ctx.commit(tx).await.context("committing the rejection")?;
     Ok(Rejection { at: now, removed_from, deployed_on })
+}
+
+/// An artifact with its checks and the services a change to it reaches, for a reader of its domain.
+pub async fn show(
+    ctx: Ctx<'_>,
+    caller: &Caller,
+    id: &str,
+) -> Result<(Artifact, Vec<Check>, Vec<String>), ServiceError> {
+    caller.require_somewhere(Permission::Read)?;
+    let mut conn = ctx.db.acquire().await?;
+    let artifact = find(&mut conn, id).await?;
+    let domain = store::domains::of_service(&mut conn, &artifact.service_id).await?;
+    caller.require(Permission::Read, domain.as_deref())?;
+    let checks = store::artifacts::checks(&mut conn, &artifact.id).await?;
+    let reaches = crate::fleet::dependency_graph(&mut conn).await?.impact(&artifact.service);
+    Ok((artifact, checks, reaches))
+}
+
+/// Refuses callers who may not report checks for the artifact's domain (404 first if it
+/// does not exist). Checked before the report is read.
+pub async fn may_report_checks(ctx: Ctx<'_>, caller: &Caller, artifact_id: &str) -> Result<(), ServiceError> {
+    caller.require_somewhere(Permission::ReportChecks)?;
+    let mut conn = ctx.db.acquire().await?;
+    let artifact = find(&mut conn, artifact_id).await?;
+    let domain = store::domains::of_service(&mut conn, &artifact.service_id).await?;
+    Ok(caller.require(Permission::ReportChecks, domain.as_deref())?)
+}
+
+/// A check as a pipeline reports it (kind and status already in their stored form).
+pub struct CheckReport {
+    pub kind: String,
+    pub name: String,
+    pub status: String,
+    pub summary: String,
+    pub url: String,
+    /// JSON: what the check found (a scan's counts), `{}` when nothing.
+    pub details: String,
+}
+
+/// Records a check of artifact `artifact_id` for a caller [`may_report_checks`] let through.
+pub async fn report_check(
+    ctx: Ctx<'_>,
+    caller: &Caller,
+    artifact_id: &str,
+    report: CheckReport,
+) -> Result<Check, ServiceError> {
+    let name = report.name.trim();
+    if name.is_empty() || name.len() > 200 {
+        return Err(ServiceError::invalid("`name` must be 1-200 characters, e.g. \"unit tests\""));
+    }
+    if !report.url.is_empty() && !crate::links::is_web_link(&report.url) {
+        return Err(ServiceError::invalid("`url` must be an http(s) URL"));
+    }
+    if report.summary.len() > 10_000 {
+        return Err(ServiceError::invalid("`summary` may be at most 10000 characters"));
+    }
+    let check = Check {
+        id: store::new_id(),
+        artifact_id: artifact_id.to_owned(),
+        kind: report.kind,
+        name: name.to_owned(),
+        status: report.status,
+        summary: report.summary,
+        url: report.url,
+        details: report.details,
+        reported_at: ctx.now(),
+        reported_by: caller.principal.actor(),
+    };
+    let mut tx = ctx.db.begin().await?;
+    find(&mut tx, &check.artifact_id).await?;
+    store::artifacts::insert_check(&mut tx, &check).await?;
+    let entry = caller
+        .audit("check.reported", &format!("artifact:{}", check.artifact_id))
+        .change(&serde_json::Value::Null, &json!({ "kind": check.kind, "name": check.name, "status": check.status }));
+    store::audit::append(&mut tx, &entry, check.reported_at).await?;
+    ctx.commit(tx).await.context("committing the check")?;
+    Ok(check)
+}
+
+async fn find(conn: &mut store::Conn, id: &str) -> Result<Artifact, ServiceError> {
+    store::artifacts::by_id(conn, id)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(format!("no artifact has id \"{id}\"")))
 }

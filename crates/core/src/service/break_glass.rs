@@ -81,7 +81,7 @@ pub async fn request(
         &json!({ "domain": row.domain, "reason": row.reason, "duration_ms": duration_ms }),
     );
     store::audit::append(&mut tx, &entry, now).await?;
-    tx.commit().await.context("committing the break-glass request")?;
+    ctx.commit(tx).await.context("committing the break-glass request")?;
     Ok(row)
 }
 
@@ -109,7 +109,7 @@ pub async fn approve(ctx: Ctx<'_>, caller: &Caller, id: &str, comment: &str) -> 
     }
     decided(&mut tx, caller, "break_glass.approved", id, comment, now).await?;
     let updated = store::approvals::break_glass(&mut tx, id).await?.ok_or(store::DbError::NotFound)?;
-    tx.commit().await.context("committing the approval")?;
+    ctx.commit(tx).await.context("committing the approval")?;
     Ok(updated)
 }
 
@@ -127,7 +127,7 @@ pub async fn reject(ctx: Ctx<'_>, caller: &Caller, id: &str, comment: &str) -> R
     }
     decided(&mut tx, caller, "break_glass.rejected", id, comment, now).await?;
     let updated = store::approvals::break_glass(&mut tx, id).await?.ok_or(store::DbError::NotFound)?;
-    tx.commit().await.context("committing the rejection")?;
+    ctx.commit(tx).await.context("committing the rejection")?;
     Ok(updated)
 }
 

@@ -35,7 +35,7 @@ pub async fn allow_origin(ctx: Ctx<'_>, caller: &Caller, origin: &str) -> Result
         return Ok(false);
     }
     store::audit::append(&mut tx, &caller.audit("embed.origin_allowed", &format!("origin:{origin}")), now).await?;
-    tx.commit().await.context("committing the allowed origin")?;
+    ctx.commit(tx).await.context("committing the allowed origin")?;
     Ok(true)
 }
 
@@ -49,7 +49,7 @@ pub async fn remove_origin(ctx: Ctx<'_>, caller: &Caller, origin: &str) -> Resul
         return Err(ServiceError::NotFound(format!("{origin} is not on the allow-list")));
     }
     store::audit::append(&mut tx, &caller.audit("embed.origin_removed", &format!("origin:{origin}")), now).await?;
-    tx.commit().await.context("committing the removed origin")?;
+    ctx.commit(tx).await.context("committing the removed origin")?;
     Ok(())
 }
 
@@ -122,7 +122,7 @@ pub async fn create_link(
         &json!({ "panel": claims.panel, "params": claims.params, "audience": claims.aud, "expires_at": rfc3339(claims.exp) }),
     );
     store::audit::append(&mut tx, &entry, now).await?;
-    tx.commit().await.context("committing the embed link")?;
+    ctx.commit(tx).await.context("committing the embed link")?;
     let path = format!("/embed/{}?{query}token={token}", claims.panel);
     Ok(CreatedLink { link, path, token })
 }
@@ -158,7 +158,7 @@ pub async fn revoke_link(ctx: Ctx<'_>, caller: &Caller, id: &str) -> Result<(), 
         .audit("embed.link_revoked", &format!("embed_link:{id}"))
         .change(&json!({ "panel": link.panel, "audience": link.audience }), &serde_json::Value::Null);
     store::audit::append(&mut tx, &entry, now).await?;
-    tx.commit().await.context("committing the revocation")?;
+    ctx.commit(tx).await.context("committing the revocation")?;
     Ok(())
 }
 

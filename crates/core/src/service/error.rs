@@ -44,6 +44,23 @@ impl ServiceError {
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::Invalid(message.into())
     }
+
+    /// The refusal of a load that several readers waited on, for one of them.
+    pub fn shared(shared: std::sync::Arc<ServiceError>) -> Self {
+        std::sync::Arc::try_unwrap(shared).unwrap_or_else(|shared| match &*shared {
+            Self::Unauthenticated(m) => Self::Unauthenticated(m.clone()),
+            Self::Forbidden(m) => Self::Forbidden(m.clone()),
+            Self::Invalid(m) => Self::Invalid(m.clone()),
+            Self::Unprocessable(m) => Self::Unprocessable(m.clone()),
+            Self::NotFound(m) => Self::NotFound(m.clone()),
+            Self::Conflict(m) => Self::Conflict(m.clone()),
+            Self::TooMany { message, retry_after_s } => {
+                Self::TooMany { message: message.clone(), retry_after_s: *retry_after_s }
+            }
+            Self::Unavailable(m) => Self::Unavailable(m.clone()),
+            Self::Internal(error) => Self::Internal(anyhow::anyhow!("{error:#}")),
+        })
+    }
 }
 
 impl From<Denied> for ServiceError {

@@ -74,7 +74,7 @@ pub async fn declare(ctx: Ctx<'_>, caller: &Caller, entry: FreezeEntry) -> Resul
     let audit = caller.audit("freeze.declared", &format!("freeze:{}", freeze.name));
     store::audit::append(&mut tx, &audit.change(&serde_json::Value::Null, &json!(entry)), now).await?;
     let preview = impact(&mut tx, entry, &freeze, now).await?;
-    tx.commit().await.context("committing the freeze")?;
+    ctx.commit(tx).await.context("committing the freeze")?;
     Ok(preview)
 }
 

@@ -9,29 +9,43 @@ pub mod approvals;
 pub mod artifacts;
 pub mod audit;
 pub mod break_glass;
+pub mod credentials;
+pub mod deployments;
 pub mod embeds;
 mod error;
 pub mod freezes;
+pub mod incidents;
+pub mod sign_in;
 pub mod tokens;
 pub mod trains;
 pub mod users;
 pub mod views;
 
 use crate::clock::Clock;
-use crate::store::Db;
+use crate::read_cache::ReadCaches;
+use crate::store::{Db, DbError};
 
 pub use error::ServiceError;
 
-/// What every use case works with: the store and the clock.
+/// What every use case works with: the store, the clock and the read caches.
 #[derive(Clone, Copy)]
 pub struct Ctx<'a> {
     pub db: &'a Db,
     pub clock: &'a dyn Clock,
+    pub caches: &'a ReadCaches,
 }
 
 impl Ctx<'_> {
     /// Now, in epoch milliseconds.
     pub fn now(&self) -> i64 {
         crate::time::to_ms(self.clock.now())
+    }
+
+    /// Commits a use case's transaction and tells the read caches that what
+    /// people read has changed.
+    pub async fn commit(&self, tx: crate::store::Tx) -> Result<(), DbError> {
+        tx.commit().await?;
+        self.caches.changed();
+        Ok(())
     }
 }

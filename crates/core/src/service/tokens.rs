@@ -87,7 +87,7 @@ pub async fn create(ctx: Ctx<'_>, caller: &Caller, request: NewToken<'_>) -> Res
         }),
     );
     store::audit::append(&mut tx, &entry, now).await?;
-    tx.commit().await.context("committing the new token")?;
+    ctx.commit(tx).await.context("committing the new token")?;
     Ok((row, secret))
 }
 
@@ -106,6 +106,6 @@ pub async fn revoke(ctx: Ctx<'_>, caller: &Caller, id: &str) -> Result<(), Servi
         .audit("token.revoked", &format!("token:{id}"))
         .change(&json!({ "name": token.name }), &json!({ "revoked": true }));
     store::audit::append(&mut tx, &entry, now).await?;
-    tx.commit().await.context("committing the revocation")?;
+    ctx.commit(tx).await.context("committing the revocation")?;
     Ok(())
 }

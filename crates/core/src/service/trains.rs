@@ -145,7 +145,7 @@ pub async fn operate(
     let after = json!({ "phase": run.phase, "action": action, "reason": reason });
     let entry = caller.audit(audit_action(&action), &format!("train:{id}")).change(&serde_json::Value::Null, &after);
     store::audit::append(&mut tx, &entry, now).await?;
-    tx.commit().await.context("committing the operator action")?;
+    ctx.commit(tx).await.context("committing the operator action")?;
     Ok(run.phase)
 }
 
@@ -277,6 +277,6 @@ pub async fn open_on_demand(ctx: Ctx<'_>, caller: &Caller, wanted: OnDemand<'_>)
     );
     store::audit::append(&mut tx, &entry, now).await?;
     let listing = store::trains::by_id(&mut tx, &id).await?.ok_or(store::DbError::NotFound)?;
-    tx.commit().await.context("committing the new train")?;
+    ctx.commit(tx).await.context("committing the new train")?;
     Ok(listing)
 }

@@ -65,7 +65,7 @@ pub async fn create(
         .audit("user.created", &format!("user:{name}"))
         .change(&serde_json::Value::Null, &json!({ "roles": roles }));
     store::audit::append(&mut tx, &entry, now).await?;
-    tx.commit().await.context("committing the new user")?;
+    ctx.commit(tx).await.context("committing the new user")?;
     Ok(UserRecord { user, roles, identities: Vec::new() })
 }
 
@@ -94,7 +94,7 @@ pub async fn set_roles(
         .change(&json!({ "roles": before }), &json!({ "roles": after }));
     store::audit::append(&mut tx, &entry, now).await?;
     let identities = store::users::identities(&mut tx, &user.id).await?;
-    tx.commit().await.context("committing the new roles")?;
+    ctx.commit(tx).await.context("committing the new roles")?;
     Ok(UserRecord { user, roles: after, identities })
 }
 
@@ -121,7 +121,7 @@ pub async fn set_disabled(
     store::audit::append(&mut tx, &entry, now).await?;
     let roles = store::users::bindings(&mut tx, &user.id).await?;
     let identities = store::users::identities(&mut tx, &user.id).await?;
-    tx.commit().await.context("committing the disabling")?;
+    ctx.commit(tx).await.context("committing the disabling")?;
     user.disabled = i64::from(disabled);
     Ok(UserRecord { user, roles, identities })
 }
@@ -141,7 +141,7 @@ pub async fn reset_password(ctx: Ctx<'_>, caller: &Caller, name: &str, chosen: S
         .audit("user.password_reset", &format!("user:{}", user.name))
         .change(&serde_json::Value::Null, &json!({ "sessions_ended": ended }));
     store::audit::append(&mut tx, &entry, now).await?;
-    tx.commit().await.context("committing the password reset")?;
+    ctx.commit(tx).await.context("committing the password reset")?;
     Ok(())
 }
 
@@ -171,7 +171,7 @@ pub async fn set_identities(
         .change(&json!({ "identities": before }), &json!({ "identities": wanted }));
     store::audit::append(&mut tx, &entry, now).await?;
     let roles = store::users::bindings(&mut tx, &user.id).await?;
-    tx.commit().await.context("committing the identities")?;
+    ctx.commit(tx).await.context("committing the identities")?;
     Ok(UserRecord { user, roles, identities: wanted })
 }
 

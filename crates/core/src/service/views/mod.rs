@@ -4,9 +4,11 @@
 
 pub mod budgets;
 pub mod calendar;
+pub mod calendar_feed;
 pub mod console;
 pub mod dashboard;
 pub mod gate_board;
 pub mod postmortem;
 pub mod train_detail;
+pub mod train_list;
 pub mod train_page;
