@@ -1,5 +1,6 @@
 //! Release notes: a train's cargo as Markdown, from its candidates' change entries. Pure.
 
+use crate::candidate::CandidateStatus;
 use std::fmt::Write;
 
 use crate::artifacts::{Change, ChangeKind};
@@ -10,7 +11,7 @@ pub struct NoteEntry {
     pub service: String,
     pub version: String,
     /// `shipped`, `boarded`, `missed` or `rolled_back`.
-    pub status: String,
+    pub status: CandidateStatus,
     pub reason: String,
     pub changes: Vec<Change>,
 }
@@ -19,13 +20,13 @@ pub struct NoteEntry {
 pub fn render(title: &str, state: &str, entries: &[NoteEntry]) -> String {
     let title = crate::markdown::escape(title);
     let mut notes = format!("# Release notes: {title}\n\nTrain state: {}\n", state.replace('_', " "));
-    let (on_board, missed): (Vec<_>, Vec<_>) = entries.iter().partition(|e| e.status != "missed");
+    let (on_board, missed): (Vec<_>, Vec<_>) = entries.iter().partition(|e| e.status != CandidateStatus::Missed);
     if on_board.is_empty() {
         notes.push_str("\nNothing shipped on this train.\n");
     }
     for entry in on_board {
         let _ = write!(notes, "\n## {} {}", entry.service, entry.version);
-        if entry.status == "rolled_back" {
+        if entry.status == CandidateStatus::RolledBack {
             notes.push_str(" (rolled back)");
         }
         notes.push('\n');
@@ -76,7 +77,7 @@ mod tests {
             NoteEntry {
                 service: "ledger".into(),
                 version: "2.0.0".into(),
-                status: "shipped".into(),
+                status: CandidateStatus::Shipped,
                 reason: String::new(),
                 changes: vec![
                     Change {
@@ -90,7 +91,7 @@ mod tests {
             NoteEntry {
                 service: "checkout".into(),
                 version: "3.1.0".into(),
-                status: "missed".into(),
+                status: CandidateStatus::Missed,
                 reason: "missed the train: gate security_scan failed".into(),
                 changes: vec![],
             },
@@ -108,7 +109,7 @@ mod tests {
         let entries = [NoteEntry {
             service: "ledger".into(),
             version: "2.0.0".into(),
-            status: "shipped".into(),
+            status: CandidateStatus::Shipped,
             reason: String::new(),
             changes: vec![
                 Change {

@@ -5,6 +5,7 @@
 pub mod analysis;
 pub mod audit_chain;
 pub mod cadence;
+pub mod candidate;
 pub mod checks;
 pub mod delivery;
 pub mod engine;

@@ -1,6 +1,7 @@
 //! Approval rules, candidate approvals and break-glass requests.
 
 use super::{Conn, DbError};
+use railyard_domain::candidate::Decision;
 
 /// Approvals a candidate needs when its domain has no rule.
 pub const DEFAULT_REQUIRED: i64 = 1;
@@ -11,8 +12,8 @@ pub struct Approval {
     pub id: String,
     pub artifact_id: String,
     pub approver: String,
-    /// `approved` or `rejected`.
-    pub decision: String,
+    #[sqlx(try_from = "String")]
+    pub decision: Decision,
     pub comment: String,
     pub decided_at: i64,
 }
@@ -92,7 +93,7 @@ pub async fn decide(conn: &mut Conn, approval: &Approval) -> Result<bool, DbErro
     .bind(&approval.id)
     .bind(&approval.artifact_id)
     .bind(&approval.approver)
-    .bind(&approval.decision)
+    .bind(approval.decision.stored())
     .bind(&approval.comment)
     .bind(approval.decided_at)
     .execute(conn)
@@ -238,11 +239,11 @@ pub async fn standing(conn: &mut Conn, artifact_id: &str) -> Result<Standing, Db
     .ok_or(DbError::NotFound)?;
     let required = required(conn, &domain_id).await?;
     let decisions = of_artifact(conn, artifact_id).await?;
-    if let Some(rejection) = decisions.iter().find(|d| d.decision == "rejected") {
+    if let Some(rejection) = decisions.iter().find(|d| d.decision == Decision::Reject) {
         return Ok(Standing::Rejected { by: rejection.approver.clone(), comment: rejection.comment.clone() });
     }
     let approvers: Vec<String> =
-        decisions.into_iter().filter(|d| d.decision == "approved").map(|d| d.approver).collect();
+        decisions.into_iter().filter(|d| d.decision == Decision::Approve).map(|d| d.approver).collect();
     let approved = i64::try_from(approvers.len()).unwrap_or(i64::MAX);
     Ok(if approved >= required { Standing::Approved { approvers } } else { Standing::Pending { approved, required } })
 }

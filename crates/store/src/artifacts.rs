@@ -1,6 +1,7 @@
 //! Registered artifacts and the checks reported on them.
 
 use super::{Conn, DbError};
+use railyard_domain::candidate::CandidateStatus;
 
 /// A stored artifact.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -216,7 +217,7 @@ pub async fn reinstate(conn: &mut Conn, artifact_id: &str) -> Result<bool, DbErr
 pub async fn set_train_candidates(
     conn: &mut Conn,
     train_id: &str,
-    candidates: &[(String, &str, String)],
+    candidates: &[(String, CandidateStatus, String)],
     now: i64,
 ) -> Result<(), DbError> {
     sqlx::query("DELETE FROM train_candidates WHERE train_id = $1").bind(train_id).execute(&mut *conn).await?;
@@ -226,7 +227,7 @@ pub async fn set_train_candidates(
         )
         .bind(train_id)
         .bind(artifact_id)
-        .bind(*status)
+        .bind(status.as_str())
         .bind(reason)
         .bind(now)
         .execute(&mut *conn)
@@ -255,7 +256,8 @@ pub struct TrainCargo {
     pub digest: String,
     pub author: String,
     pub changes: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: CandidateStatus,
     pub reason: String,
 }
 

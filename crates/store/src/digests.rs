@@ -1,6 +1,7 @@
 //! Digests environments report running, against what trains shipped (seed M12).
 
 use super::{Conn, DbError};
+use railyard_domain::engine::Environment;
 
 /// One report.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -8,7 +9,8 @@ pub struct DigestReport {
     pub train_id: String,
     pub step: i64,
     pub service: String,
-    pub environment: String,
+    #[sqlx(try_from = "String")]
+    pub environment: Environment,
     pub expected_digest: String,
     pub running_digest: String,
     pub reported_at: i64,
@@ -25,7 +27,7 @@ pub async fn record(conn: &mut Conn, report: &DigestReport) -> Result<(), DbErro
     .bind(&report.train_id)
     .bind(report.step)
     .bind(&report.service)
-    .bind(&report.environment)
+    .bind(report.environment.as_str())
     .bind(&report.expected_digest)
     .bind(&report.running_digest)
     .bind(report.reported_at)

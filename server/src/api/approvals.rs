@@ -100,7 +100,7 @@ pub async fn decide(
         caller.require(Permission::Approve, Some(&domain))?;
     }
     let AppJson(request) = body?;
-    let decision = approvals::Decision::parse(&request.decision)?;
+    let decision = approvals::decision(&request.decision)?;
     let summary = approvals::decide(state.ctx(), &caller, &id, decision, &request.comment).await?;
     Ok((StatusCode::CREATED, Json(approvals_json(summary))))
 }
@@ -165,7 +165,7 @@ fn approvals_json(summary: approvals::Summary) -> ApprovalsJson {
             .into_iter()
             .map(|d| DecisionJson {
                 approver: d.approver,
-                decision: d.decision,
+                decision: d.decision.stored().to_owned(),
                 comment: d.comment,
                 decided_at: rfc3339(d.decided_at),
             })

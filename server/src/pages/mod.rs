@@ -295,7 +295,7 @@ impl Backend for StoreBackend {
     ) -> BoxFuture<'_, Result<String, BackendError>> {
         let caller = self::caller(caller);
         Box::pin(async move {
-            let decision = service::approvals::Decision::parse(&decision).page()?;
+            let decision = service::approvals::decision(&decision).page()?;
             let summary = service::approvals::decide(self.state.ctx(), &*caller?, &artifact_id, decision, &comment)
                 .await
                 .page()?;

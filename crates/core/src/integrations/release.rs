@@ -1,6 +1,7 @@
 //! Releasing a step: what is on board, in dependency order, to the
 //! deployer the definition names; and what the environment says it runs.
 
+use crate::candidate::CandidateStatus;
 use anyhow::Context;
 
 use super::deploy::{ReleasePayload, ReleaseRequest, ReleaseStep, Released, ReleasedArtifact, RunningDigest};
@@ -31,7 +32,7 @@ impl FleetIntegrations {
         let cargo = store::artifacts::cargo(&mut conn, &context.train_id).await?;
         let mut on_board: Vec<_> = cargo
             .into_iter()
-            .filter(|c| if only.is_empty() { c.status == "boarded" } else { only.contains(&c.service) })
+            .filter(|c| if only.is_empty() { c.status == CandidateStatus::Boarded } else { only.contains(&c.service) })
             .collect();
         // Providers deploy before their consumers; a rollback undoes consumers first.
         let graph = crate::fleet::dependency_graph(&mut conn).await?;
@@ -63,10 +64,7 @@ impl FleetIntegrations {
             step: ReleaseStep {
                 index: step,
                 name: rollout_step.name.clone(),
-                environment: match rollout_step.environment {
-                    Environment::Staging => "staging".into(),
-                    Environment::Production => "production".into(),
-                },
+                environment: rollout_step.environment,
                 weight: rollout_step.weight,
                 region: rollout_step.region.clone(),
             },
@@ -90,7 +88,7 @@ impl FleetIntegrations {
         if action == "deploy" {
             let now = to_ms(self.clock.now());
             let shipped = &payload.artifacts;
-            record_digests(&self.db, now, &context.train_id, step, shipped, &payload.step.environment, running).await?;
+            record_digests(&self.db, now, &context.train_id, step, shipped, payload.step.environment, running).await?;
         }
         Ok(Deployment::Done)
     }
@@ -103,7 +101,7 @@ pub async fn record_digests(
     train_id: &str,
     step: usize,
     shipped: &[ReleasedArtifact],
-    environment: &str,
+    environment: Environment,
     running: Vec<RunningDigest>,
 ) -> anyhow::Result<()> {
     let mut conn = db.acquire().await?;
@@ -113,7 +111,7 @@ pub async fn record_digests(
             train_id: train_id.to_owned(),
             step: i64::try_from(step)?,
             service: report.service,
-            environment: environment.to_owned(),
+            environment,
             expected_digest: expected.digest.clone(),
             running_digest: report.digest,
             reported_at: now,

@@ -3,6 +3,7 @@
 
 use super::conditions::{busy_change, current_freeze, deploying_elsewhere, freeze_change, may_start_a_step};
 use super::{RuntimeError, WakeUp};
+use crate::candidate::CandidateStatus;
 use crate::engine::{self, Effect, Event, TrainRun};
 use crate::store::{self, runs::OutboxEntry, trains::Transition, Conn, Db};
 use crate::train_state::TrainState;
@@ -105,20 +106,22 @@ pub(super) async fn record_gate_run(
 }
 
 /// Where each candidate stands, as `train_candidates` records it.
-pub(super) fn candidate_rows(run: &TrainRun) -> Vec<(String, &'static str, String)> {
+pub(super) fn candidate_rows(run: &TrainRun) -> Vec<(String, CandidateStatus, String)> {
     run.candidates
         .iter()
         .map(|candidate| {
             let (status, reason) = match (&candidate.missed, run.phase) {
-                (Some(reason), _) => ("missed", reason.clone()),
+                (Some(reason), _) => (CandidateStatus::Missed, reason.clone()),
                 (None, _) if candidate.rolled_back.is_some() => {
-                    ("rolled_back", candidate.rolled_back.clone().unwrap_or_default())
+                    (CandidateStatus::RolledBack, candidate.rolled_back.clone().unwrap_or_default())
                 }
                 // Only what reached production shipped; a rehearsal's candidates were rehearsed.
-                (None, TrainState::Completed) if run.production_started_at().is_none() => ("rehearsed", String::new()),
-                (None, TrainState::Completed) => ("shipped", String::new()),
-                (None, TrainState::RolledBack) => ("rolled_back", String::new()),
-                (None, _) => ("boarded", String::new()),
+                (None, TrainState::Completed) if run.production_started_at().is_none() => {
+                    (CandidateStatus::Rehearsed, String::new())
+                }
+                (None, TrainState::Completed) => (CandidateStatus::Shipped, String::new()),
+                (None, TrainState::RolledBack) => (CandidateStatus::RolledBack, String::new()),
+                (None, _) => (CandidateStatus::Boarded, String::new()),
             };
             (candidate.artifact_id.clone(), status, reason)
         })

@@ -13,30 +13,12 @@ use crate::gates;
 use crate::runtime;
 use crate::store::{self, approvals::Approval, artifacts::Artifact, Conn};
 
-/// An approver's decision on a candidate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
-    Approve,
-    Reject,
-}
+pub use crate::candidate::Decision;
 
-impl Decision {
-    /// `approve` or `reject`, as the API and the console send it.
-    pub fn parse(text: &str) -> Result<Self, ServiceError> {
-        match text {
-            "approve" => Ok(Self::Approve),
-            "reject" => Ok(Self::Reject),
-            other => Err(ServiceError::invalid(format!("`decision` must be approve or reject, not \"{other}\""))),
-        }
-    }
-
-    /// The stored name (`approved`).
-    pub fn stored(self) -> &'static str {
-        match self {
-            Self::Approve => "approved",
-            Self::Reject => "rejected",
-        }
-    }
+/// The decision `text` asks for: `approve` or `reject`, as the API and the console send it.
+pub fn decision(text: &str) -> Result<Decision, ServiceError> {
+    Decision::asked(text)
+        .ok_or_else(|| ServiceError::invalid(format!("`decision` must be approve or reject, not \"{text}\"")))
 }
 
 /// Where a candidate's approvals stand, with every decision.
@@ -63,8 +45,9 @@ pub async fn summary(conn: &mut Conn, artifact: &Artifact) -> Result<Summary, Se
     let domain_id = store::domains::id_of_service(conn, &artifact.service_id).await?;
     let required = store::approvals::required(conn, &domain_id).await?;
     let decisions = store::approvals::of_artifact(conn, &artifact.id).await?;
-    let approved = i64::try_from(decisions.iter().filter(|d| d.decision == "approved").count()).unwrap_or(i64::MAX);
-    let status = if decisions.iter().any(|d| d.decision == "rejected") {
+    let approved =
+        i64::try_from(decisions.iter().filter(|d| d.decision == Decision::Approve).count()).unwrap_or(i64::MAX);
+    let status = if decisions.iter().any(|d| d.decision == Decision::Reject) {
         "rejected"
     } else if approved >= required {
         "approved"
@@ -113,7 +96,7 @@ pub async fn decide(
         id: store::new_id(),
         artifact_id: artifact.id.clone(),
         approver: name.clone(),
-        decision: decision.stored().to_owned(),
+        decision,
         comment: comment.to_owned(),
         decided_at: now,
     };

@@ -6,6 +6,7 @@
 //! report is harmless.
 
 use super::{Ctx, ServiceError};
+use crate::candidate::CandidateStatus;
 use crate::delivery::DeployerSettings;
 use crate::engine::{Environment, Event};
 use crate::integrations::record_digests;
@@ -139,13 +140,10 @@ pub async fn apply(
         let shipped: Vec<ReleasedArtifact> = store::artifacts::cargo(&mut conn, train_id)
             .await?
             .into_iter()
-            .filter(|c| c.status == "boarded")
+            .filter(|c| c.status == CandidateStatus::Boarded)
             .map(|c| ReleasedArtifact { service: c.service, version: c.version, digest: c.digest })
             .collect();
-        let environment = match run.rollout.get(step).map(|s| s.environment) {
-            Some(Environment::Staging) => "staging",
-            _ => "production",
-        };
+        let environment = run.rollout.get(step).map_or(Environment::Production, |s| s.environment);
         record_digests(ctx.db, now, train_id, step, &shipped, environment, outcome.running).await?;
     }
     Ok(run.phase)

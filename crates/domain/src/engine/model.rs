@@ -35,6 +35,35 @@ pub enum Environment {
     Production,
 }
 
+impl Environment {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Staging => "staging",
+            Self::Production => "production",
+        }
+    }
+}
+
+impl std::fmt::Display for Environment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl TryFrom<String> for Environment {
+    type Error = crate::candidate::Unknown;
+
+    /// Reads a stored environment (rows decode through this).
+    fn try_from(stored: String) -> Result<Self, Self::Error> {
+        match stored.as_str() {
+            "staging" => Ok(Self::Staging),
+            "production" => Ok(Self::Production),
+            _ => Err(crate::candidate::Unknown(stored, "environment")),
+        }
+    }
+}
+
 /// One step of the staged rollout, from the train definition.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RolloutStep {

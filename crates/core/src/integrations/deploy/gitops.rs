@@ -33,7 +33,7 @@ impl GitopsDeployer {
         } else {
             (&payload.artifacts, "deploy")
         };
-        let environment = &payload.step.environment;
+        let environment = payload.step.environment.as_str();
         for artifact in artifacts {
             let path = dir.join("environments").join(environment).join(format!("{}.yaml", artifact.service));
             let parent = path.parent().context("the file has a directory")?;

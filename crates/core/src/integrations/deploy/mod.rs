@@ -25,7 +25,7 @@ pub struct ReleasedArtifact {
 pub struct ReleaseStep {
     pub index: usize,
     pub name: String,
-    pub environment: String,
+    pub environment: Environment,
     pub weight: u8,
     /// The region to roll out to, when the rollout goes region by region.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -12,7 +12,7 @@ use super::{CanaryQuery, MetricsProvider};
 use crate::analysis::budget::Counts;
 use crate::analysis::report::{thinned, AnalysisReport, JudgedMetric};
 use crate::analysis::{judge_metric, CanaryMetric};
-use crate::engine::{Environment, Verdict};
+use crate::engine::Verdict;
 use crate::integrations::canary::Judgement;
 use crate::runtime::BoxFuture;
 
@@ -197,10 +197,7 @@ pub struct PrometheusCanary<'a> {
 
 impl MetricsProvider for PrometheusCanary<'_> {
     fn judge<'a>(&'a self, query: &'a CanaryQuery<'a>) -> BoxFuture<'a, Judgement> {
-        let environment = match query.environment {
-            Environment::Staging => "staging",
-            Environment::Production => "production",
-        };
+        let environment = query.environment.as_str();
         let (from, to) = query.window;
         Box::pin(canary_verdict(self.provider, self.url, self.metrics, (query.services, environment), from, to))
     }

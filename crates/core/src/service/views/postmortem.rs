@@ -14,6 +14,7 @@ use railyard_views::train::TrainPage;
 
 use super::train_detail::{self, GateRunJson, IncidentJson};
 use super::train_page;
+use crate::engine::Environment;
 use crate::service::{Ctx, ServiceError};
 use crate::time::rfc3339;
 
@@ -183,7 +184,8 @@ fn flaky_gates(record: &Record) -> Vec<String> {
 
 fn detection(out: &mut String, page: &TrainPage) {
     let _ = writeln!(out, "{}\n", SECTIONS[3]);
-    let production_start = page.steps.iter().filter(|s| s.environment == "production").find_map(|s| s.started_at);
+    let production_start =
+        page.steps.iter().filter(|s| s.environment == Environment::Production.as_str()).find_map(|s| s.started_at);
     // The first sign of trouble: a failed canary verdict, a failed step, or a fast burn.
     let verdict = page
         .analyses

@@ -188,7 +188,7 @@ pub async fn detail(ctx: Ctx<'_>, id: &str) -> Result<TrainDetail, ServiceError>
             matches: d.expected_digest == d.running_digest,
             step: d.step,
             service: d.service,
-            environment: d.environment,
+            environment: d.environment.to_string(),
             expected: d.expected_digest,
             running: d.running_digest,
         })
@@ -249,7 +249,7 @@ pub async fn detail(ctx: Ctx<'_>, id: &str) -> Result<TrainDetail, ServiceError>
                 version: c.version,
                 digest: c.digest,
                 author: c.author,
-                status: c.status,
+                status: c.status.to_string(),
                 reason: c.reason,
             })
             .collect(),

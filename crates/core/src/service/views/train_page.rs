@@ -4,7 +4,7 @@ use railyard_views::train::{
     AnalysisView, ApprovalLine, AuditLine, CargoLine, MeasurementLine, MetricView, StepLine, TimelineLine, TrainPage,
 };
 
-use crate::engine::{Environment, TrainRun};
+use crate::engine::TrainRun;
 use crate::service::views::train_detail::{self, TrainDetail};
 use crate::service::ServiceError;
 use crate::store::{self, Db};
@@ -29,7 +29,7 @@ pub async fn extras(db: &Db, detail: &TrainDetail, now: i64) -> Result<Extras, S
             approvals.push(ApprovalLine {
                 service: candidate.service.clone(),
                 approver: a.approver,
-                decision: a.decision,
+                decision: a.decision.stored().to_owned(),
                 comment: a.comment,
                 at: a.decided_at,
             });
@@ -147,10 +147,7 @@ fn steps(run: &TrainRun) -> Vec<StepLine> {
             };
             StepLine {
                 name: step.name.clone(),
-                environment: match step.environment {
-                    Environment::Staging => "staging".into(),
-                    Environment::Production => "production".into(),
-                },
+                environment: step.environment.to_string(),
                 weight: step.weight,
                 region: step.region.clone().unwrap_or_default(),
                 soak_seconds: step.soak_ms / 1000,
