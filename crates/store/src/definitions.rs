@@ -1,9 +1,14 @@
 //! Train definitions: a named cadence for a domain's services.
 
+use railyard_domain::analysis::CanaryMetric;
+use railyard_domain::engine::RolloutStep;
+use railyard_domain::manifest::AtomicGroup;
+
+use super::json_text::JsonText;
 use super::{Conn, DbError};
 
 /// A stored train definition.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct Definition {
     pub id: String,
     pub name: String,
@@ -18,14 +23,16 @@ pub struct Definition {
     pub cutover_window_ms: i64,
     /// Epoch ms before which the scheduler creates no trains.
     pub active_from: i64,
-    /// JSON array of the engine's rollout steps.
-    pub rollout: String,
+    /// The rollout steps it declares (none: the default plan).
+    #[sqlx(try_from = "String")]
+    pub rollout: JsonText<Vec<RolloutStep>>,
     /// Planning closes this long before cutover; assembly and gates run then.
     pub preflight_ms: i64,
     /// How long a train is watched after its last step.
     pub monitoring_ms: i64,
-    /// JSON array of gate names every candidate must clear.
-    pub gates: String,
+    /// The gates every candidate must clear.
+    #[sqlx(try_from = "String")]
+    pub gates: JsonText<Vec<String>>,
     /// Which deployer carries out the rollout (`simulated`, `webhook` or `gitops`); read it with [`Definition::deployer_settings`].
     pub deployer: String,
     /// Where the webhook deployer posts (empty for other deployers).
@@ -40,12 +47,15 @@ pub struct Definition {
     pub metrics_provider: String,
     /// The Prometheus base URL (empty unless the provider is `prometheus`).
     pub prometheus_url: String,
-    /// JSON array of the metrics the canary judge compares.
-    pub metrics: String,
-    /// JSON array of the (reduced) gates of this definition's emergency trains.
-    pub emergency_gates: String,
-    /// JSON array of its atomic groups (`{name, services}`).
-    pub groups: String,
+    /// The metrics the canary judge compares.
+    #[sqlx(try_from = "String")]
+    pub metrics: JsonText<Vec<CanaryMetric>>,
+    /// The (reduced) gates of this definition's emergency trains.
+    #[sqlx(try_from = "String")]
+    pub emergency_gates: JsonText<Vec<String>>,
+    /// Its atomic groups.
+    #[sqlx(try_from = "String")]
+    pub groups: JsonText<Vec<AtomicGroup>>,
     /// Where the webhook deployer posts staging steps (empty: `webhook_url`).
     pub staging_webhook_url: String,
     /// 1 when a failed or blocked gate may be overridden by two people, 0 when never.
@@ -57,8 +67,6 @@ pub struct Definition {
 pub enum SettingError {
     #[error(transparent)]
     Unknown(#[from] railyard_domain::delivery::UnknownSetting),
-    #[error("its canary metrics are unreadable: {0}")]
-    Corrupt(#[from] serde_json::Error),
 }
 
 impl Definition {
@@ -76,11 +84,10 @@ impl Definition {
 
     /// Where its canary metrics come from, with the metrics.
     pub fn metrics_settings(&self) -> Result<railyard_domain::delivery::MetricsSettings, SettingError> {
-        let metrics = if self.metrics.is_empty() { Vec::new() } else { serde_json::from_str(&self.metrics)? };
         Ok(railyard_domain::delivery::MetricsSettings::from_columns(
             &self.metrics_provider,
             &self.prometheus_url,
-            metrics,
+            self.metrics.0.clone(),
         )?)
     }
 
@@ -90,14 +97,13 @@ impl Definition {
     }
 
     /// Its atomic groups.
-    pub fn atomic_groups(&self) -> Vec<railyard_domain::manifest::AtomicGroup> {
-        serde_json::from_str(&self.groups).unwrap_or_default()
+    pub fn atomic_groups(&self) -> Vec<AtomicGroup> {
+        self.groups.0.clone()
     }
 
     /// Its gate lists: the regular set and the reduced emergency set.
     pub fn gate_lists(&self) -> (Vec<String>, Vec<String>) {
-        let parse = |text: &str| serde_json::from_str::<Vec<String>>(text).unwrap_or_default();
-        (parse(&self.gates), parse(&self.emergency_gates))
+        (self.gates.0.clone(), self.emergency_gates.0.clone())
     }
 }
 
@@ -159,10 +165,10 @@ pub async fn insert(conn: &mut Conn, definition: &Definition, now: i64) -> Resul
     .bind(definition.planning_window_ms)
     .bind(definition.cutover_window_ms)
     .bind(definition.active_from)
-    .bind(&definition.rollout)
+    .bind(definition.rollout.text()?)
     .bind(definition.preflight_ms)
     .bind(definition.monitoring_ms)
-    .bind(&definition.gates)
+    .bind(definition.gates.text()?)
     .bind(&definition.deployer)
     .bind(&definition.webhook_url)
     .bind(&definition.webhook_secret_env)
@@ -170,9 +176,9 @@ pub async fn insert(conn: &mut Conn, definition: &Definition, now: i64) -> Resul
     .bind(&definition.gitops_branch)
     .bind(&definition.metrics_provider)
     .bind(&definition.prometheus_url)
-    .bind(&definition.metrics)
-    .bind(&definition.emergency_gates)
-    .bind(&definition.groups)
+    .bind(definition.metrics.text()?)
+    .bind(definition.emergency_gates.text()?)
+    .bind(definition.groups.text()?)
     .bind(&definition.staging_webhook_url)
     .bind(definition.overrides)
     .bind(now)
@@ -199,10 +205,10 @@ pub async fn update(conn: &mut Conn, definition: &Definition, now: i64) -> Resul
     .bind(&definition.starts_on)
     .bind(definition.planning_window_ms)
     .bind(definition.cutover_window_ms)
-    .bind(&definition.rollout)
+    .bind(definition.rollout.text()?)
     .bind(definition.preflight_ms)
     .bind(definition.monitoring_ms)
-    .bind(&definition.gates)
+    .bind(definition.gates.text()?)
     .bind(&definition.deployer)
     .bind(&definition.webhook_url)
     .bind(&definition.webhook_secret_env)
@@ -210,9 +216,9 @@ pub async fn update(conn: &mut Conn, definition: &Definition, now: i64) -> Resul
     .bind(&definition.gitops_branch)
     .bind(&definition.metrics_provider)
     .bind(&definition.prometheus_url)
-    .bind(&definition.metrics)
-    .bind(&definition.emergency_gates)
-    .bind(&definition.groups)
+    .bind(definition.metrics.text()?)
+    .bind(definition.emergency_gates.text()?)
+    .bind(definition.groups.text()?)
     .bind(&definition.staging_webhook_url)
     .bind(definition.overrides)
     .bind(now)

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 
 use super::graph::Graph;
 use crate::cadence::resolve_local;
+use crate::store::json_text::JsonText;
 use crate::store::{
     self, definitions::Definition, domains::Domain, freezes::Freeze, services::Service, Conn, Db, DbError,
 };
@@ -162,10 +163,10 @@ pub async fn apply(db: &Db, fleet: &Fleet, now: DateTime<Utc>) -> Result<ApplySu
             planning_window_ms: spec.planning_window_ms,
             cutover_window_ms: spec.cutover_window_ms,
             active_from: now,
-            rollout: as_json(&spec.rollout),
+            rollout: JsonText(spec.rollout.clone()),
             preflight_ms: spec.preflight_ms,
             monitoring_ms: spec.monitoring_ms,
-            gates: as_json(&spec.gates),
+            gates: JsonText(spec.gates.clone()),
             deployer: spec.deployer.clone(),
             webhook_url: spec.webhook_url.clone(),
             webhook_secret_env: spec.webhook_secret_env.clone(),
@@ -173,9 +174,9 @@ pub async fn apply(db: &Db, fleet: &Fleet, now: DateTime<Utc>) -> Result<ApplySu
             gitops_branch: spec.gitops_branch.clone(),
             metrics_provider: spec.metrics_provider.clone(),
             prometheus_url: spec.prometheus_url.clone(),
-            metrics: as_json(&spec.metrics),
-            emergency_gates: as_json(&spec.emergency_gates),
-            groups: as_json(&spec.groups),
+            metrics: JsonText(spec.metrics.clone()),
+            emergency_gates: JsonText(spec.emergency_gates.clone()),
+            groups: JsonText(spec.groups.clone()),
             staging_webhook_url: spec.staging_webhook_url.clone(),
             overrides: i64::from(spec.overrides),
         };

@@ -54,6 +54,7 @@ pub fn next_unplanned(cadence: &Cadence, horizon_end: DateTime<Utc>) -> DateTime
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::json_text::JsonText;
     use chrono::{NaiveDate, TimeZone};
 
     fn definition(active_from: DateTime<Utc>) -> Definition {
@@ -67,10 +68,10 @@ mod tests {
             planning_window_ms: Duration::days(2).num_milliseconds(),
             cutover_window_ms: Duration::hours(2).num_milliseconds(),
             active_from: to_ms(active_from),
-            rollout: "[]".into(),
+            rollout: JsonText::default(),
             preflight_ms: Duration::hours(2).num_milliseconds(),
             monitoring_ms: Duration::hours(1).num_milliseconds(),
-            gates: "[]".into(),
+            gates: JsonText::default(),
             deployer: "simulated".into(),
             webhook_url: String::new(),
             webhook_secret_env: String::new(),
@@ -78,9 +79,9 @@ mod tests {
             gitops_branch: String::new(),
             metrics_provider: "simulated".into(),
             prometheus_url: String::new(),
-            metrics: "[]".into(),
-            emergency_gates: "[\"tests\"]".into(),
-            groups: "[]".into(),
+            metrics: JsonText::default(),
+            emergency_gates: JsonText(vec!["tests".into()]),
+            groups: JsonText::default(),
             staging_webhook_url: String::new(),
             overrides: 1,
         }

@@ -62,7 +62,7 @@ pub async fn open(tx: &mut Conn, opening: Opening<'_>, now: i64) -> Result<bool,
             let definition = opening.definition;
             // A train follows its kind's policy (a rehearsal never gets a production step).
             let policy = store::kinds::policy(tx, opening.kind).await?;
-            let declared: Vec<RolloutStep> = serde_json::from_str(&definition.rollout).unwrap_or_default();
+            let declared: Vec<RolloutStep> = definition.rollout.0.clone();
             let rollout = policy.rollout(if declared.is_empty() { default_rollout() } else { declared });
             TrainRun {
                 overrides_allowed: definition.overrides_allowed(),
