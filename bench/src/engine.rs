@@ -91,7 +91,7 @@ async fn register_builds(db: &Db, now: i64) -> anyhow::Result<()> {
     for (index, service) in store::services::list(&mut tx).await?.into_iter().enumerate() {
         let id = store::new_id();
         let artifact = Artifact {
-            id: id.clone(),
+            id: id.clone().into(),
             service_id: service.id.clone(),
             service: service.name.clone(),
             version: "1.0.0".into(),

@@ -106,7 +106,7 @@ async fn register_build(conn: &mut store::Conn, service: &store::services::Servi
         (0..4_u64).map(|i| format!("{:016x}", fnv(&seed) ^ i.wrapping_mul(0x9E37_79B9_7F4A_7C15))).collect();
     let id = store::new_id();
     let artifact = Artifact {
-        id: id.clone(),
+        id: id.clone().into(),
         service_id: service.id.clone(),
         service: service.name.clone(),
         version: format!("demo.{}", now / 1000),

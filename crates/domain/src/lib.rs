@@ -11,6 +11,7 @@ pub mod delivery;
 pub mod engine;
 pub mod gates;
 pub mod graph;
+pub mod ids;
 pub mod links;
 pub mod manifest;
 pub mod roles;

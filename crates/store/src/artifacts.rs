@@ -2,11 +2,13 @@
 
 use super::{Conn, DbError};
 use railyard_domain::candidate::CandidateStatus;
+use railyard_domain::ids::ArtifactId;
 
 /// A stored artifact.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Artifact {
-    pub id: String,
+    #[sqlx(try_from = "String")]
+    pub id: ArtifactId,
     pub service_id: String,
     pub service: String,
     pub version: String,
@@ -54,7 +56,7 @@ pub async fn insert_if_absent(conn: &mut Conn, artifact: &Artifact) -> Result<bo
         "INSERT INTO artifacts (id, service_id, version, digest, commit_sha, author, changes, migrations, contracts, \
          created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (service_id, digest) DO NOTHING",
     )
-    .bind(&artifact.id)
+    .bind(artifact.id.as_str())
     .bind(&artifact.service_id)
     .bind(&artifact.version)
     .bind(&artifact.digest)
@@ -250,7 +252,8 @@ pub async fn train_candidates(conn: &mut Conn, train_id: &str) -> Result<Vec<(St
 /// A train's candidates with what the notes and the API show of them.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct TrainCargo {
-    pub artifact_id: String,
+    #[sqlx(try_from = "String")]
+    pub artifact_id: ArtifactId,
     pub service: String,
     pub version: String,
     pub digest: String,

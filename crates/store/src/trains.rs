@@ -1,6 +1,7 @@
 //! Trains (dated instances of a definition) and their event timelines.
 
 use super::{new_id, Conn, DbError};
+use railyard_domain::ids::TrainId;
 use railyard_domain::train_kind::TrainKind;
 use railyard_domain::train_state::TrainState;
 
@@ -24,7 +25,8 @@ pub struct NewTrain {
 /// A train with what the calendar and the API show about it.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct TrainListing {
-    pub id: String,
+    #[sqlx(try_from = "String")]
+    pub id: TrainId,
     pub definition: String,
     pub domain: String,
     pub domain_colour: String,
@@ -88,7 +90,8 @@ pub async fn insert_if_absent(conn: &mut Conn, train: &NewTrain, now: i64) -> Re
 /// A scheduled train whose planning window has started.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct DueTrain {
-    pub id: String,
+    #[sqlx(try_from = "String")]
+    pub id: TrainId,
     pub definition_id: String,
     pub cutover_at: i64,
     pub cutover_closes_at: i64,

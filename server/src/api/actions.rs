@@ -11,6 +11,7 @@ use super::AppJson;
 use super::{ApiError, ApiState};
 use crate::auth::{Caller, Permission};
 use crate::engine::Action;
+use crate::ids::TrainId;
 use crate::service::trains;
 use crate::text::Text;
 
@@ -45,7 +46,7 @@ pub struct ActionResult {
 pub async fn act(
     State(state): State<ApiState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<TrainId>,
     body: Result<AppJson<ActionRequest>, ApiError>,
 ) -> Result<Json<ActionResult>, ApiError> {
     if caller.require_somewhere(Permission::Approve).is_err() {
@@ -59,5 +60,5 @@ pub async fn act(
     drop(conn);
     let AppJson(request) = body?;
     let phase = trains::operate(state.ctx(), &caller, &id, request.action, &request.reason).await?;
-    Ok(Json(ActionResult { train_id: id, phase: phase.to_string() }))
+    Ok(Json(ActionResult { train_id: id.into(), phase: phase.to_string() }))
 }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::AppJson;
 use super::{ApiError, ApiState};
 use crate::auth::{Caller, Permission};
+use crate::ids::ArtifactId;
 use crate::service::{approval_rules, approvals};
 use crate::text::Text;
 use crate::time::rfc3339;
@@ -73,7 +74,7 @@ pub struct RuleJson {
 pub async fn list(
     State(state): State<ApiState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<ArtifactId>,
 ) -> Result<Json<ApprovalsJson>, ApiError> {
     Ok(Json(approvals_json(approvals::of_candidate(state.ctx(), &caller, &id).await?)))
 }
@@ -90,7 +91,7 @@ pub async fn list(
 pub async fn decide(
     State(state): State<ApiState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<ArtifactId>,
     body: Result<AppJson<DecisionRequest>, ApiError>,
 ) -> Result<(StatusCode, Json<ApprovalsJson>), ApiError> {
     caller.require_somewhere(Permission::Approve)?;

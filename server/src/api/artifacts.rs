@@ -13,6 +13,7 @@ use super::AppJson;
 use super::{ApiError, ApiState};
 use crate::artifacts::{sarif, Change, CheckKind, CheckStatus, Contracts, Migration, NewArtifactRequest};
 use crate::auth::{Caller, Permission};
+use crate::ids::ArtifactId;
 use crate::service::artifacts::{self, Registered};
 use crate::store::artifacts::{Artifact, Check};
 use crate::text::Text;
@@ -121,7 +122,7 @@ pub async fn register(
 pub async fn show(
     State(state): State<ApiState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<ArtifactId>,
 ) -> Result<Json<ArtifactJson>, ApiError> {
     let (artifact, checks, reaches) = artifacts::show(state.ctx(), &caller, &id).await?;
     Ok(Json(artifact_json(artifact, checks, reaches)?))
@@ -139,7 +140,7 @@ pub async fn show(
 pub async fn report_check(
     State(state): State<ApiState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<ArtifactId>,
     body: Result<AppJson<CheckRequest>, ApiError>,
 ) -> Result<(StatusCode, Json<CheckJson>), ApiError> {
     artifacts::may_report_checks(state.ctx(), &caller, &id).await?;
@@ -168,7 +169,7 @@ pub async fn report_check(
 pub async fn report_sarif(
     State(state): State<ApiState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<ArtifactId>,
     query: Result<Query<SarifQuery>, QueryRejection>,
     body: Result<AppJson<Value>, ApiError>,
 ) -> Result<(StatusCode, Json<CheckJson>), ApiError> {
@@ -207,7 +208,7 @@ fn artifact_json(artifact: Artifact, checks: Vec<Check>, reaches: Vec<String>) -
         changes: stored_json(&artifact.changes)?,
         migrations: stored_json(&artifact.migrations)?,
         contracts: Contracts::parse_stored(&artifact.contracts),
-        id: artifact.id,
+        id: artifact.id.into(),
         service: artifact.service,
         version: artifact.version,
         digest: artifact.digest,

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::api::{ApiError, ApiState};
 use crate::auth::Caller;
+use crate::ids::TrainId;
 use crate::service::views::{postmortem, train_detail};
 
 /// `GET /api/v1/trains/{id}/postmortem`.
@@ -21,7 +22,7 @@ use crate::service::views::{postmortem, train_detail};
 pub async fn postmortem(
     State(state): State<ApiState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<TrainId>,
 ) -> Result<Response, ApiError> {
     let mut conn = state.db.acquire().await?;
     train_detail::may_read_train(&mut conn, &caller, &id).await?;

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::AppJson;
 use super::{ApiError, ApiState};
 use crate::auth::{Caller, Permission};
+use crate::ids::ArtifactId;
 use crate::text::Text;
 use crate::time::rfc3339;
 
@@ -52,7 +53,7 @@ pub struct DeployedOn {
 pub async fn reject(
     State(state): State<ApiState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<ArtifactId>,
     body: Result<AppJson<RejectRequest>, ApiError>,
 ) -> Result<Json<RejectResult>, ApiError> {
     caller.require_somewhere(Permission::Operate)?;
@@ -66,7 +67,7 @@ pub async fn reject(
     let deployed_on =
         rejection.deployed_on.into_iter().map(|(train_id, detail)| DeployedOn { train_id, detail }).collect();
     Ok(Json(RejectResult {
-        artifact_id: id,
+        artifact_id: id.into(),
         rejected_at: rfc3339(rejection.at),
         removed_from: rejection.removed_from,
         deployed_on,

@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 
 use super::{ApiError, ApiState};
 use crate::auth::{Caller, Permission};
+use crate::ids::TrainId;
 pub use crate::service::views::train_detail::{
     train_json, AnalysisJson, CargoJson, DigestJson, GateRunJson, MeasurementJson, TimelineJson, TrainDetail, TrainJson,
 };
@@ -118,7 +119,7 @@ pub async fn list(
 pub async fn show(
     State(state): State<ApiState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<TrainId>,
 ) -> Result<Json<TrainDetail>, ApiError> {
     Ok(Json(train_detail::detail_for(state.ctx(), &caller, &id).await?))
 }

@@ -23,6 +23,7 @@ use crate::api::ApiState;
 use crate::auth::middleware::{Caller, EmbedGrant};
 use crate::auth::Permission;
 use crate::engine::Action;
+use crate::ids::{ArtifactId, TrainId};
 use crate::service::views::{budgets, calendar, console, dashboard, gate_board as gates, train_page as train};
 use crate::service::{self, ServiceError};
 use crate::text::Text;
@@ -41,7 +42,7 @@ impl StoreBackend {
 
     /// Train `id`'s whole page, for a caller already allowed to read it.
     async fn whole_train_page(&self, id: &str) -> Result<TrainPage, BackendError> {
-        let detail = service::views::train_detail::detail(self.state.ctx(), id).await.page()?;
+        let detail = service::views::train_detail::detail(self.state.ctx(), &TrainId::from(id)).await.page()?;
         let now = self.state.ctx().now();
         let extras = train::extras(&self.state.db, &detail, now).await.page()?;
         Ok(train::page(detail, extras))
@@ -58,7 +59,9 @@ impl StoreBackend {
         let caller = caller(parts);
         Box::pin(async move {
             let phase =
-                service::trains::operate(self.state.ctx(), &*caller?, &train_id, action?, &reason).await.page()?;
+                service::trains::operate(self.state.ctx(), &*caller?, &TrainId::from(train_id), action?, &reason)
+                    .await
+                    .page()?;
             Ok(phase.to_string())
         })
     }
@@ -296,9 +299,15 @@ impl Backend for StoreBackend {
         let caller = self::caller(caller);
         Box::pin(async move {
             let decision = service::approvals::decision(&decision).page()?;
-            let summary = service::approvals::decide(self.state.ctx(), &*caller?, &artifact_id, decision, &comment)
-                .await
-                .page()?;
+            let summary = service::approvals::decide(
+                self.state.ctx(),
+                &*caller?,
+                &ArtifactId::from(artifact_id),
+                decision,
+                &comment,
+            )
+            .await
+            .page()?;
             Ok(summary.status.to_owned())
         })
     }

@@ -10,6 +10,7 @@ use super::{Ctx, ServiceError};
 use crate::auth::{Caller, Permission, Principal};
 use crate::engine::{Event, GateState, COMPLIANCE_GATE, SCHEMA_GATE};
 use crate::gates;
+use crate::ids::ArtifactId;
 use crate::runtime;
 use crate::store::{self, approvals::Approval, artifacts::Artifact, Conn};
 
@@ -54,11 +55,11 @@ pub async fn summary(conn: &mut Conn, artifact: &Artifact) -> Result<Summary, Se
     } else {
         "pending"
     };
-    Ok(Summary { artifact_id: artifact.id.clone(), required, approved, status, decisions })
+    Ok(Summary { artifact_id: artifact.id.to_string(), required, approved, status, decisions })
 }
 
 /// The approvals of candidate `id`, for anyone who may read its domain.
-pub async fn of_candidate(ctx: Ctx<'_>, caller: &Caller, id: &str) -> Result<Summary, ServiceError> {
+pub async fn of_candidate(ctx: Ctx<'_>, caller: &Caller, id: &ArtifactId) -> Result<Summary, ServiceError> {
     caller.principal.require_somewhere(Permission::Read)?;
     let mut conn = ctx.db.acquire().await?;
     let (artifact, domain) = candidate(&mut conn, id).await?;
@@ -70,7 +71,7 @@ pub async fn of_candidate(ctx: Ctx<'_>, caller: &Caller, id: &str) -> Result<Sum
 pub async fn decide(
     ctx: Ctx<'_>,
     caller: &Caller,
-    id: &str,
+    id: &ArtifactId,
     decision: Decision,
     comment: &str,
 ) -> Result<Summary, ServiceError> {
@@ -94,7 +95,7 @@ pub async fn decide(
     let now = ctx.now();
     let approval = Approval {
         id: store::new_id(),
-        artifact_id: artifact.id.clone(),
+        artifact_id: artifact.id.to_string(),
         approver: name.clone(),
         decision,
         comment: comment.to_owned(),

@@ -10,6 +10,7 @@ use super::{approvals, Ctx, ServiceError};
 use crate::artifacts::{Contracts, NewArtifact};
 use crate::auth::{Caller, Permission};
 use crate::engine::{Action, Event};
+use crate::ids::ArtifactId;
 use crate::runtime;
 use crate::store::{self, artifacts::Artifact, artifacts::Check};
 
@@ -34,7 +35,7 @@ pub async fn register(ctx: Ctx<'_>, caller: &Caller, build: NewArtifact) -> Resu
     let domain = store::domains::of_service(&mut tx, &service.id).await?;
     caller.principal.require(Permission::RegisterArtifacts, domain.as_deref())?;
     let row = Artifact {
-        id: store::new_id(),
+        id: store::new_id().into(),
         service_id: service.id.clone(),
         service: service.name.clone(),
         version: build.version,
@@ -87,7 +88,7 @@ pub struct Rejection {
 }
 
 /// Rejects build `id` for good (`reason` says why) and takes it off the trains in flight.
-pub async fn reject(ctx: Ctx<'_>, caller: &Caller, id: &str, reason: &str) -> Result<Rejection, ServiceError> {
+pub async fn reject(ctx: Ctx<'_>, caller: &Caller, id: &ArtifactId, reason: &str) -> Result<Rejection, ServiceError> {
     caller.principal.require_somewhere(Permission::Operate)?;
     let mut tx = ctx.db.begin().await?;
     let (artifact, domain) = approvals::candidate(&mut tx, id).await?;
@@ -111,13 +112,15 @@ pub async fn reject(ctx: Ctx<'_>, caller: &Caller, id: &str, reason: &str) -> Re
     let (mut removed_from, mut deployed_on) = (Vec::new(), Vec::new());
     for train_id in store::approvals::trains_carrying(&mut tx, id).await? {
         let Some((run, _)) = store::runs::load(&mut tx, &train_id).await? else { continue };
-        let Some(candidate) = run.candidates.iter().find(|c| c.artifact_id == id && c.boarded()) else { continue };
+        let Some(candidate) = run.candidates.iter().find(|c| c.artifact_id == id.as_str() && c.boarded()) else {
+            continue;
+        };
         if run.has_deployed() {
             let detail = format!("{} is deployed on it: roll it back there (roll_back_services)", candidate.service);
             deployed_on.push((train_id, detail));
             continue;
         }
-        let action = Action::RemoveCandidate { artifact_id: id.to_owned() };
+        let action = Action::RemoveCandidate { artifact_id: id.to_string() };
         let event = Event::Operator { actor: actor.clone(), action, reason: why.clone() };
         runtime::apply_in(&mut tx, &train_id, &event, &actor, now).await?;
         removed_from.push(train_id);
@@ -136,7 +139,7 @@ pub async fn reject(ctx: Ctx<'_>, caller: &Caller, id: &str, reason: &str) -> Re
 pub async fn show(
     ctx: Ctx<'_>,
     caller: &Caller,
-    id: &str,
+    id: &ArtifactId,
 ) -> Result<(Artifact, Vec<Check>, Vec<String>), ServiceError> {
     caller.require_somewhere(Permission::Read)?;
     let mut conn = ctx.db.acquire().await?;
@@ -150,7 +153,7 @@ pub async fn show(
 
 /// Refuses callers who may not report checks for the artifact's domain (404 first if it
 /// does not exist). Checked before the report is read.
-pub async fn may_report_checks(ctx: Ctx<'_>, caller: &Caller, artifact_id: &str) -> Result<(), ServiceError> {
+pub async fn may_report_checks(ctx: Ctx<'_>, caller: &Caller, artifact_id: &ArtifactId) -> Result<(), ServiceError> {
     caller.require_somewhere(Permission::ReportChecks)?;
     let mut conn = ctx.db.acquire().await?;
     let artifact = find(&mut conn, artifact_id).await?;
@@ -173,7 +176,7 @@ pub struct CheckReport {
 pub async fn report_check(
     ctx: Ctx<'_>,
     caller: &Caller,
-    artifact_id: &str,
+    artifact_id: &ArtifactId,
     report: CheckReport,
 ) -> Result<Check, ServiceError> {
     let name = report.name.trim();
@@ -188,7 +191,7 @@ pub async fn report_check(
     }
     let check = Check {
         id: store::new_id(),
-        artifact_id: artifact_id.to_owned(),
+        artifact_id: artifact_id.to_string(),
         kind: report.kind,
         name: name.to_owned(),
         status: report.status,

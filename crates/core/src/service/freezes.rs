@@ -130,7 +130,7 @@ async fn impact(
             let effect = if in_flight || train.cutover_at < window.start { "suspended" } else { "moved" };
             impacts.push(FreezeImpact {
                 cutover_at: rfc3339(train.cutover_at),
-                train_id: train.id,
+                train_id: train.id.into(),
                 definition: train.definition,
                 domain: train.domain,
                 state: train.state.to_string(),

@@ -10,6 +10,7 @@ use serde_json::json;
 use super::{approvals, Ctx, ServiceError};
 use crate::auth::{Caller, Permission};
 use crate::engine::{default_rollout, Action, Event, RolloutStep, TrainRun};
+use crate::ids::TrainId;
 use crate::runtime::{self, RuntimeError};
 use crate::store::definitions::Definition;
 use crate::store::trains::{TrainListing, Transition};
@@ -107,7 +108,7 @@ pub async fn domain_of(conn: &mut Conn, id: &str) -> Result<String, ServiceError
 pub async fn operate(
     ctx: Ctx<'_>,
     caller: &Caller,
-    id: &str,
+    id: &TrainId,
     action: Action,
     reason: &str,
 ) -> Result<TrainState, ServiceError> {

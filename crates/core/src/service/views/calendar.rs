@@ -55,7 +55,7 @@ pub async fn month(db: &Db, today: NaiveDate, month: YearMonth, domain: Option<&
                 chip: TrainChip {
                     own_time: local.format("%H:%M").to_string(),
                     zone_abbreviation: local.format("%Z").to_string(),
-                    id: train.id,
+                    id: train.id.into(),
                     name: train.definition,
                     domain: train.domain,
                     colour: train.domain_colour,

@@ -76,7 +76,7 @@ pub async fn build(ctx: Ctx<'_>, caller: &Caller) -> Result<ConsoleView, Service
         let candidates: Vec<EmergencyCandidate> = store::artifacts::newest_boardable(&mut conn, &services)
             .await?
             .into_iter()
-            .map(|a| EmergencyCandidate { artifact_id: a.id, service: a.service, version: a.version })
+            .map(|a| EmergencyCandidate { artifact_id: a.id.into(), service: a.service, version: a.version })
             .collect();
         if !candidates.is_empty() {
             emergency.push(EmergencyOption { definition: definition.name, domain: domain.name.clone(), candidates });

@@ -132,7 +132,7 @@ pub async fn countdown(db: &Db, now: i64, definition: &str) -> anyhow::Result<Op
 fn next_cutover(t: store::trains::TrainListing) -> NextCutover {
     NextCutover {
         kind: t.kind,
-        id: t.id,
+        id: t.id.into(),
         name: t.definition,
         domain: t.domain,
         colour: t.domain_colour,

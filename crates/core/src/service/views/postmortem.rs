@@ -15,6 +15,7 @@ use railyard_views::train::TrainPage;
 use super::train_detail::{self, GateRunJson, IncidentJson};
 use super::train_page;
 use crate::engine::Environment;
+use crate::ids::TrainId;
 use crate::service::{Ctx, ServiceError};
 use crate::time::rfc3339;
 
@@ -55,7 +56,7 @@ fn cell(text: &str) -> String {
 }
 
 /// The postmortem draft of train `id`, for a caller already allowed to read it.
-pub async fn draft(ctx: Ctx<'_>, id: &str) -> Result<String, ServiceError> {
+pub async fn draft(ctx: Ctx<'_>, id: &TrainId) -> Result<String, ServiceError> {
     let mut detail = train_detail::detail(ctx, id).await?;
     let extras = train_page::extras(ctx.db, &detail, ctx.now()).await?;
     let services: BTreeMap<String, String> =

@@ -5,6 +5,7 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{Caller, Permission};
+use crate::ids::TrainId;
 use crate::release_notes::{self, NoteEntry};
 use crate::service::{Ctx, ServiceError};
 use crate::store::{self, incidents::Incident, trains::TrainListing};
@@ -142,7 +143,7 @@ pub struct IncidentJson {
 }
 
 /// A train with everything recorded about it, for `caller`.
-pub async fn detail_for(ctx: Ctx<'_>, caller: &Caller, id: &str) -> Result<TrainDetail, ServiceError> {
+pub async fn detail_for(ctx: Ctx<'_>, caller: &Caller, id: &TrainId) -> Result<TrainDetail, ServiceError> {
     let mut conn = ctx.db.acquire().await?;
     may_read_train(&mut conn, caller, id).await?;
     drop(conn);
@@ -160,7 +161,7 @@ pub async fn may_read_train(conn: &mut store::Conn, caller: &Caller, id: &str) -
 }
 
 /// Train `id` with everything recorded about it, for a caller already allowed to read it.
-pub async fn detail(ctx: Ctx<'_>, id: &str) -> Result<TrainDetail, ServiceError> {
+pub async fn detail(ctx: Ctx<'_>, id: &TrainId) -> Result<TrainDetail, ServiceError> {
     let id = id.to_owned();
     let mut conn = ctx.db.acquire().await?;
     let train = find(&mut conn, &id).await?;
@@ -244,7 +245,7 @@ pub async fn detail(ctx: Ctx<'_>, id: &str) -> Result<TrainDetail, ServiceError>
             .map(|c| CargoJson {
                 calls: graph.callees(&c.service).map(str::to_owned).collect(),
                 reaches: graph.impact(&c.service),
-                artifact_id: c.artifact_id,
+                artifact_id: c.artifact_id.into(),
                 service: c.service,
                 version: c.version,
                 digest: c.digest,
@@ -294,7 +295,7 @@ async fn find(conn: &mut store::Conn, id: &str) -> Result<TrainListing, ServiceE
 /// A stored train as the API shows it.
 pub fn train_json(t: TrainListing) -> TrainJson {
     TrainJson {
-        id: t.id,
+        id: t.id.into(),
         definition: t.definition,
         domain: t.domain,
         state: t.state.to_string(),
