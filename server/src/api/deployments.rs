@@ -4,13 +4,13 @@
 //! release it received (HMAC-SHA256 over `<X-Railyard-Timestamp>.<body>` with
 //! the definition's secret). Repeating a callback is harmless.
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::json::JsonBody;
 use super::{ApiError, ApiState};
 use crate::integrations::webhook::RunningDigest;
 use crate::service::deployments;
@@ -42,7 +42,7 @@ pub async fn status(
     State(state): State<ApiState>,
     Path(key): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let (timestamp, signature) = (header("x-railyard-timestamp"), header("x-railyard-signature"));

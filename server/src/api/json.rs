@@ -27,16 +27,15 @@ pub struct JsonLimit(pub usize);
 /// The most JSON most routes read.
 pub const JSON_LIMIT: usize = 2 * 1024 * 1024;
 
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for AppJson<T> {
+/// A JSON body's bytes, read to the end within the route's [`JsonLimit`] (for handlers
+/// that check a signature over the bytes before reading them as JSON).
+#[derive(Debug, Clone)]
+pub struct JsonBody(pub axum::body::Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, _state: &S) -> Result<Self, ApiError> {
-        if !is_json(request.headers()) {
-            return Err(ApiError::Rejected(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "send the body as JSON, with `Content-Type: application/json`".into(),
-            ));
-        }
         let limit = request.extensions().get::<JsonLimit>().map_or(JSON_LIMIT, |limit| limit.0);
         // Read to the end (within the transport's limit), so that a client sending too much
         // hears why rather than seeing the connection close under it.
@@ -51,6 +50,21 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for AppJson<T> {
         if bytes.len() > limit {
             return Err(too_large());
         }
+        Ok(Self(bytes))
+    }
+}
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for AppJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        if !is_json(request.headers()) {
+            return Err(ApiError::Rejected(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "send the body as JSON, with `Content-Type: application/json`".into(),
+            ));
+        }
+        let bytes = JsonBody::from_request(request, state).await?.0;
         parse(&bytes).map(AppJson)
     }
 }
