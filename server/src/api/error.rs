@@ -39,23 +39,6 @@ impl ApiError {
     }
 }
 
-/// A refusal shared by every reader that waited on one cached load.
-impl From<std::sync::Arc<ApiError>> for ApiError {
-    fn from(shared: std::sync::Arc<ApiError>) -> Self {
-        std::sync::Arc::try_unwrap(shared).unwrap_or_else(|shared| match &*shared {
-            Self::BadRequest(m) => Self::BadRequest(m.clone()),
-            Self::Unauthorized(m) => Self::Unauthorized(m.clone()),
-            Self::Forbidden(m) => Self::Forbidden(m.clone()),
-            Self::TooManyRequests(m, after) => Self::TooManyRequests(m.clone(), *after),
-            Self::Unavailable(m) => Self::Unavailable(m.clone()),
-            Self::NotFound(m) => Self::NotFound(m.clone()),
-            Self::Conflict(m) => Self::Conflict(m.clone()),
-            Self::Rejected(status, m) => Self::Rejected(*status, m.clone()),
-            Self::Internal(error) => Self::Internal(anyhow::anyhow!("{error:#}")),
-        })
-    }
-}
-
 // Store, runtime, sign-in and hashing failures mean what the use cases say
 // they mean: one mapping, in `service::ServiceError`, for both surfaces.
 impl From<sqlx::Error> for ApiError {

@@ -18,6 +18,7 @@ pub use crate::service::views::train_detail::{
     train_json, AnalysisJson, CargoJson, DigestJson, GateRunJson, MeasurementJson, TimelineJson, TrainDetail, TrainJson,
 };
 use crate::service::views::{train_detail, train_list};
+use crate::service::ServiceError;
 use crate::time::{rfc3339, to_ms};
 
 /// The longest range one request may ask for.
@@ -93,11 +94,12 @@ pub async fn list(
         let trains = train_list::between(state.ctx(), &audience, from, to, domain).await?;
         let list =
             TrainList { from: rfc3339(from), to: rfc3339(to), trains: trains.into_iter().map(train_json).collect() };
-        let body = serde_json::to_vec(&list).map_err(|error| ApiError::Internal(error.into()))?;
+        let body = serde_json::to_vec(&list).map_err(|error| ServiceError::Internal(error.into()))?;
         let etag = format!("\"{}\"", hex::encode(&Sha256::digest(&body)[..8]));
-        Ok::<_, ApiError>((Bytes::from(body), etag))
+        Ok::<_, ServiceError>((Bytes::from(body), etag))
     };
-    let answer = state.caches.train_lists.get(key, to_ms(state.clock.now()), load).await?;
+    let answer =
+        state.caches.train_lists.get(key, to_ms(state.clock.now()), load).await.map_err(ServiceError::shared)?;
     let (body, etag) = &*answer;
     let validators = [(header::ETAG, etag.clone()), (header::CACHE_CONTROL, "private, no-store".to_owned())];
     let sent = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).unwrap_or_default();
