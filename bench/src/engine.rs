@@ -13,7 +13,7 @@ use server::integrations::{FleetIntegrations, SimulatedMetrics};
 use server::leadership::{self, LeaseConfig};
 use server::scheduler::{self, SchedulerConfig};
 use server::store::{self, artifacts::Artifact, artifacts::Check, Db};
-use server::time::{from_ms, to_ms};
+use server::time::Instant as At;
 
 use crate::fleet::{fleet, Cadence};
 
@@ -26,17 +26,17 @@ pub async fn run(database_url: &str, trains: usize) -> anyhow::Result<Value> {
     let db = fleet(database_url, domains, trains, Cadence::Daily).await?;
     // Noon is the cutover; a minute past the previous noon every train's planning window is open.
     let opened = Utc.with_ymd_and_hms(2027, 3, 1, 12, 1, 0).single().ok_or_else(|| anyhow::anyhow!("date"))?;
-    register_builds(&db, to_ms(opened)).await?;
+    register_builds(&db, At::from_utc(opened)).await?;
     let clock = ManualClock::starting_at(opened);
     let integrations = FleetIntegrations::new(db.clone(), Arc::new(clock.clone()), SimulatedMetrics::default())?;
     let fence = leadership::take_over(&db, "bench", LeaseConfig::default()).await?;
     let config = SchedulerConfig { horizon: chrono::Duration::days(1), ..SchedulerConfig::default() };
     scheduler::tick(&db, fence, opened, &config).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let before = events(&db).await?;
-    let mut now = to_ms(opened);
+    let mut now = At::from_utc(opened);
     let mut busy = Duration::ZERO;
     loop {
-        clock.set(from_ms(now));
+        clock.set(now.to_utc());
         let started = Instant::now();
         let mut settled = server::runtime::work(&db, fence, &integrations, now, BATCH).await?;
         if settled == 0 {
@@ -78,15 +78,15 @@ async fn events(db: &Db) -> anyhow::Result<i64> {
 }
 
 /// When the next pending effect is due.
-async fn next_due(db: &Db) -> anyhow::Result<Option<i64>> {
+async fn next_due(db: &Db) -> anyhow::Result<Option<At>> {
     let (due,): (Option<i64>,) = sqlx::query_as("SELECT MIN(due_at) FROM outbox WHERE status = 'pending'")
         .fetch_one(&mut *db.acquire().await?)
         .await?;
-    Ok(due)
+    Ok(due.map(At::from_ms))
 }
 
 /// One candidate with passing tests for every service.
-async fn register_builds(db: &Db, now: i64) -> anyhow::Result<()> {
+async fn register_builds(db: &Db, now: At) -> anyhow::Result<()> {
     let mut tx = db.begin().await?;
     for (index, service) in store::services::list(&mut tx).await?.into_iter().enumerate() {
         let id = store::new_id();

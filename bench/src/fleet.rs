@@ -6,7 +6,7 @@ use chrono::{Duration, Utc};
 use serde_json::{json, Value};
 use server::fleet::{apply, parse};
 use server::store::{self, trains::NewTrain, Db};
-use server::time::to_ms;
+use server::time::Instant;
 use server::train_state::TrainState;
 
 const DAYS: [&str; 5] = ["MO", "TU", "WE", "TH", "FR"];
@@ -61,13 +61,13 @@ pub async fn seed(database_url: &str, domains: usize, trains: usize) -> anyhow::
     let mut tx = db.begin().await?;
     let definitions = store::definitions::list(&mut tx).await?;
     let year = Duration::days(365).num_milliseconds();
-    let first = to_ms(now) - year / 2;
+    let first = Instant::from_utc(now) - year / 2;
     let spacing = year / i64::try_from(trains.div_ceil(definitions.len().max(1))).unwrap_or(1).max(1);
     for n in 0..trains {
         let definition = &definitions[n % definitions.len()];
         let round = i64::try_from(n / definitions.len())?;
         let cutover_at = first + round * spacing + i64::try_from(n % definitions.len())? * 60_000;
-        let past = cutover_at < to_ms(now);
+        let past = cutover_at < Instant::from_utc(now);
         let train = NewTrain {
             definition_id: definition.id.clone(),
             state: if past { TrainState::Completed } else { TrainState::Scheduled },
@@ -75,7 +75,7 @@ pub async fn seed(database_url: &str, domains: usize, trains: usize) -> anyhow::
             cutover_at,
             cutover_closes_at: cutover_at + definition.cutover_window_ms,
         };
-        store::trains::insert_if_absent(&mut tx, &train, to_ms(now)).await?;
+        store::trains::insert_if_absent(&mut tx, &train, Instant::from_utc(now)).await?;
     }
     let secret = server::auth::secret::random_token(32);
     let token = store::tokens::ApiToken {
@@ -84,7 +84,7 @@ pub async fn seed(database_url: &str, domains: usize, trains: usize) -> anyhow::
         scopes: "read".into(),
         domains: String::new(),
         created_by: "bench".into(),
-        created_at: to_ms(now),
+        created_at: Instant::from_utc(now),
         expires_at: None,
         revoked_at: None,
         last_used_at: None,

@@ -56,7 +56,7 @@ impl Application {
             let summary = fleet::demo::seed(&db, clock.now()).await.context("loading the demo fleet")?;
             tracing::info!(%summary, "demo fleet loaded");
         }
-        let now = crate::time::to_ms(clock.now());
+        let now = clock.instant();
         auth::bootstrap::ensure_admin(&db, &settings.auth, now).await?;
         if settings.demo {
             auth::bootstrap::demo_users(&db, now).await.context("creating the demo users")?;

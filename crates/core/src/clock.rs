@@ -4,11 +4,17 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Duration, Utc};
+use railyard_domain::time::Instant;
 
 /// Something that tells the current instant.
 pub trait Clock: Send + Sync + 'static {
     /// The current instant.
     fn now(&self) -> DateTime<Utc>;
+
+    /// The current instant, to the millisecond.
+    fn instant(&self) -> Instant {
+        Instant::from_utc(self.now())
+    }
 }
 
 /// The machine's wall clock.

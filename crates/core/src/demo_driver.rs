@@ -15,7 +15,7 @@ use crate::clock::Clock;
 use crate::engine::{Environment, RolloutStep};
 use crate::service;
 use crate::store::{self, artifacts::Artifact, artifacts::Check, trains::NewTrain, Db};
-use crate::time::to_ms;
+use crate::time::Instant;
 use crate::train_kind::TrainKind;
 use crate::train_state::TrainState;
 
@@ -45,7 +45,7 @@ fn live_rollout() -> Vec<RolloutStep> {
 }
 
 /// One pass: fresh builds where needed, and a live train if none is in flight.
-pub async fn tick(db: &Db, now: i64) -> anyhow::Result<()> {
+pub async fn tick(db: &Db, now: Instant) -> anyhow::Result<()> {
     let mut tx = db.begin().await?;
     for service in store::services::list(&mut tx).await? {
         if store::artifacts::newest_boardable(&mut tx, std::slice::from_ref(&service.id)).await?.is_empty() {
@@ -67,7 +67,7 @@ async fn keep_one_in_flight(
     tx: &mut store::Conn,
     definition: &store::definitions::Definition,
     (planning_ms, lead_ms): (i64, i64),
-    now: i64,
+    now: Instant,
 ) -> anyhow::Result<()> {
     let in_flight = store::trains::open_count(tx, &definition.id).await?;
     if in_flight == 0 {
@@ -100,8 +100,12 @@ async fn keep_one_in_flight(
     Ok(())
 }
 
-async fn register_build(conn: &mut store::Conn, service: &store::services::Service, now: i64) -> anyhow::Result<()> {
-    let seed = format!("{}:{now}", service.name);
+async fn register_build(
+    conn: &mut store::Conn,
+    service: &store::services::Service,
+    now: Instant,
+) -> anyhow::Result<()> {
+    let seed = format!("{}:{}", service.name, now.ms());
     let digest: String =
         (0..4_u64).map(|i| format!("{:016x}", fnv(&seed) ^ i.wrapping_mul(0x9E37_79B9_7F4A_7C15))).collect();
     let id = store::new_id();
@@ -109,7 +113,7 @@ async fn register_build(conn: &mut store::Conn, service: &store::services::Servi
         id: id.clone().into(),
         service_id: service.id.clone(),
         service: service.name.clone(),
-        version: format!("demo.{}", now / 1000),
+        version: format!("demo.{}", now.ms() / 1000),
         digest: format!("sha256:{digest}"),
         commit_sha: format!("{:016x}", fnv(&format!("commit:{seed}"))),
         author: "demo-ci".into(),
@@ -174,7 +178,7 @@ pub async fn run(
     mut shutdown: watch::Receiver<bool>,
 ) {
     loop {
-        match tick(&db, to_ms(clock.now())).await {
+        match tick(&db, clock.instant()).await {
             Ok(()) => caches.changed(),
             Err(error) => tracing::error!(error = format!("{error:#}"), "demo driver pass failed; retrying"),
         }

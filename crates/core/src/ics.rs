@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use icalendar::{Calendar, Component, EventLike, EventStatus, Property};
+use railyard_domain::time::Instant;
 
 /// One event of the feed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,7 +26,7 @@ pub struct CalendarEvent {
 const REFRESH: &str = "PT15M";
 
 /// The feed called `name` holding `events`, stamped at `now`.
-pub fn render(name: &str, events: &[CalendarEvent], now: i64) -> String {
+pub fn render(name: &str, events: &[CalendarEvent], now: Instant) -> String {
     let mut calendar = Calendar::empty();
     calendar
         .append_property(("VERSION", "2.0"))
@@ -38,7 +39,7 @@ pub fn render(name: &str, events: &[CalendarEvent], now: i64) -> String {
         let mut entry = icalendar::Event::new();
         entry
             .uid(&event.uid)
-            .timestamp(instant(now))
+            .timestamp(instant(now.ms()))
             .starts(instant(event.start))
             .ends(instant(event.end.max(event.start + 60_000)))
             .summary(&plain(&event.summary))
@@ -83,7 +84,7 @@ mod tests {
 
     #[test]
     fn events_carry_stable_uids_utc_times_and_escaped_text() {
-        let feed = render("Railyard", &[event("payments-weekly cutover")], 1_797_000_000_000);
+        let feed = render("Railyard", &[event("payments-weekly cutover")], Instant::from_ms(1_797_000_000_000));
         assert!(feed.starts_with("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n"), "{feed}");
         assert!(feed.ends_with("END:VCALENDAR\r\n"));
         assert!(feed.contains("\r\nUID:train-1@railyard\r\n"));
@@ -97,7 +98,7 @@ mod tests {
     #[test]
     fn long_lines_fold_at_75_octets_without_splitting_characters() {
         let summary = "ü".repeat(100);
-        let feed = render("Railyard", &[event(&summary)], 0);
+        let feed = render("Railyard", &[event(&summary)], Instant::from_ms(0));
         for line in feed.split("\r\n") {
             assert!(line.len() <= 75, "{} octets: {line}", line.len());
         }

@@ -8,6 +8,7 @@
 //! Lease times are wall-clock (not the application's [`crate::clock::Clock`]):
 //! replicas' clocks must agree to well within the lease TTL.
 
+use railyard_domain::time::Instant;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -109,14 +110,15 @@ pub fn seat(holder: &str) -> &str {
     holder.split_once('#').map_or(holder, |(seat, _)| seat)
 }
 
-fn wall_ms() -> i64 {
-    crate::time::to_ms(chrono::Utc::now())
+/// The machine's clock (leases are wall-clock, whatever clock the scheduler runs on).
+fn wall_clock() -> Instant {
+    Instant::from_utc(chrono::Utc::now())
 }
 
 /// Takes the lease once if it is free; the fence for the new term, if taken.
 pub async fn acquire(db: &Db, holder: &str, config: LeaseConfig) -> Result<Option<Fence>, DbError> {
     let mut conn = db.acquire().await?;
-    let term = store::leases::try_acquire(&mut conn, LEASE, holder, wall_ms(), config.ttl_ms()).await?;
+    let term = store::leases::try_acquire(&mut conn, LEASE, holder, wall_clock(), config.ttl_ms()).await?;
     Ok(term.map(|term| Fence { term }))
 }
 
@@ -124,7 +126,7 @@ pub async fn acquire(db: &Db, holder: &str, config: LeaseConfig) -> Result<Optio
 /// `railyard lease take-over`, and tests). The previous holder is fenced off.
 pub async fn take_over(db: &Db, holder: &str, config: LeaseConfig) -> Result<Fence, DbError> {
     let mut conn = db.acquire().await?;
-    let term = store::leases::take_over(&mut conn, LEASE, holder, wall_ms(), config.ttl_ms()).await?;
+    let term = store::leases::take_over(&mut conn, LEASE, holder, wall_clock(), config.ttl_ms()).await?;
     Ok(Fence { term })
 }
 
@@ -137,10 +139,10 @@ async fn reclaim_own_seat(db: &Db, holder: &str, config: LeaseConfig) -> Result<
     let Some(lease) = store::leases::get(&mut conn, LEASE).await? else {
         return Ok(None);
     };
-    if lease.holder == holder || seat(&lease.holder) != seat(holder) || lease.expires_at <= wall_ms() {
+    if lease.holder == holder || seat(&lease.holder) != seat(holder) || lease.expires_at <= wall_clock() {
         return Ok(None);
     }
-    let term = store::leases::take_over(&mut conn, LEASE, holder, wall_ms(), config.ttl_ms()).await?;
+    let term = store::leases::take_over(&mut conn, LEASE, holder, wall_clock(), config.ttl_ms()).await?;
     tracing::info!(term, previous = %lease.holder, "reclaimed the lease this seat held before a restart");
     Ok(Some(Fence { term }))
 }
@@ -150,7 +152,7 @@ struct Term {
     fence: Fence,
     stop: watch::Sender<bool>,
     workers: Vec<JoinHandle<()>>,
-    renewed_at: i64,
+    renewed_at: Instant,
 }
 
 impl Term {
@@ -177,7 +179,7 @@ where
     let mut current: Option<Term> = None;
     let mut starting = true;
     loop {
-        let now = wall_ms();
+        let now = wall_clock();
         current = match current {
             None => {
                 let taken = take(&db, &role.holder, config, starting).await;
@@ -251,7 +253,7 @@ async fn take(db: &Db, holder: &str, config: LeaseConfig, starting: bool) -> Res
     acquire(db, holder, config).await
 }
 
-async fn renew(db: &Db, holder: &str, fence: Fence, config: LeaseConfig, now: i64) -> Result<bool, DbError> {
+async fn renew(db: &Db, holder: &str, fence: Fence, config: LeaseConfig, now: Instant) -> Result<bool, DbError> {
     let mut conn = db.acquire().await?;
     store::leases::renew(&mut conn, LEASE, holder, fence.term, now, config.ttl_ms()).await
 }

@@ -15,6 +15,8 @@ use std::time::Duration;
 
 use moka::future::Cache;
 
+use crate::time::Instant;
+
 /// The longest an entry serves.
 pub const TTL: Duration = Duration::from_secs(2);
 /// Entries kept per cache.
@@ -32,16 +34,16 @@ impl<V: Send + Sync + 'static> Default for ReadCache<V> {
 }
 
 impl<V: Send + Sync + 'static> ReadCache<V> {
-    /// The value under `key`, loaded by `load` when missing. `clock_ms` is the
+    /// The value under `key`, loaded by `load` when missing. `now` is the
     /// application's time now. Readers waiting on one load share its failure.
-    pub async fn get<E, F, Fut>(&self, key: String, clock_ms: i64, load: F) -> Result<Arc<V>, Arc<E>>
+    pub async fn get<E, F, Fut>(&self, key: String, now: Instant, load: F) -> Result<Arc<V>, Arc<E>>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<V, E>>,
         E: Send + Sync + 'static,
     {
         let span = i64::try_from(TTL.as_millis()).unwrap_or(i64::MAX);
-        self.entries.try_get_with((key, clock_ms.div_euclid(span)), async { load().await.map(Arc::new) }).await
+        self.entries.try_get_with((key, now.ms().div_euclid(span)), async { load().await.map(Arc::new) }).await
     }
 
     /// Forgets every entry.
@@ -58,7 +60,7 @@ pub struct ReadCaches {
     /// The dashboard by domain.
     pub dashboard: ReadCache<railyard_views::dashboard::Dashboard>,
     /// Verified API tokens (the caller and when the token expires) by digest.
-    pub tokens: ReadCache<(crate::auth::Principal, Option<i64>)>,
+    pub tokens: ReadCache<(crate::auth::Principal, Option<Instant>)>,
     /// `GET /api/v1/trains` answers (JSON and its ETag) by query.
     pub train_lists: ReadCache<(bytes::Bytes, String)>,
 }
@@ -80,8 +82,9 @@ mod tests {
     use super::*;
 
     async fn counted(cache: &ReadCache<usize>, key: &str, clock_ms: i64, loads: &AtomicUsize) -> usize {
-        let loaded =
-            cache.get(key.to_owned(), clock_ms, || async { Ok::<_, ()>(loads.fetch_add(1, Ordering::SeqCst) + 1) });
+        let loaded = cache.get(key.to_owned(), Instant::from_ms(clock_ms), || async {
+            Ok::<_, ()>(loads.fetch_add(1, Ordering::SeqCst) + 1)
+        });
         *loaded.await.expect("loads")
     }
 
@@ -102,10 +105,18 @@ mod tests {
         let caches = ReadCaches::default();
         let loads = AtomicUsize::new(0);
         let list = || async { Ok::<_, ()>((bytes::Bytes::new(), loads.fetch_add(1, Ordering::SeqCst).to_string())) };
-        assert_eq!(caches.train_lists.get("all".into(), 0, list).await.expect("list").1, "0");
-        assert_eq!(caches.train_lists.get("all".into(), 0, list).await.expect("list").1, "0", "cached");
+        assert_eq!(caches.train_lists.get("all".into(), Instant::from_ms(0), list).await.expect("list").1, "0");
+        assert_eq!(
+            caches.train_lists.get("all".into(), Instant::from_ms(0), list).await.expect("list").1,
+            "0",
+            "cached"
+        );
         caches.changed();
-        assert_eq!(caches.train_lists.get("all".into(), 0, list).await.expect("list").1, "1", "loaded afresh");
+        assert_eq!(
+            caches.train_lists.get("all".into(), Instant::from_ms(0), list).await.expect("list").1,
+            "1",
+            "loaded afresh"
+        );
     }
 
     #[tokio::test]
@@ -116,12 +127,15 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(50)).await;
             Ok::<_, ()>(loads.fetch_add(1, Ordering::SeqCst))
         };
-        let (a, b) = tokio::join!(cache.get("k".into(), 0, slow), cache.get("k".into(), 0, slow));
+        let (a, b) = tokio::join!(
+            cache.get("k".into(), Instant::from_ms(0), slow),
+            cache.get("k".into(), Instant::from_ms(0), slow)
+        );
         assert_eq!((*a.expect("a"), *b.expect("b")), (0, 0));
         assert_eq!(loads.load(Ordering::SeqCst), 1, "one load for both");
-        let failed = cache.get("f".into(), 0, || async { Err::<usize, _>("store down") }).await;
+        let failed = cache.get("f".into(), Instant::from_ms(0), || async { Err::<usize, _>("store down") }).await;
         assert_eq!(failed.err().as_deref(), Some(&"store down"));
-        let retried = cache.get("f".into(), 0, || async { Ok::<_, &str>(7) }).await;
+        let retried = cache.get("f".into(), Instant::from_ms(0), || async { Ok::<_, &str>(7) }).await;
         assert_eq!(retried.ok().map(|v| *v), Some(7));
     }
 }

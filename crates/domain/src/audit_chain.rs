@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::time::Instant;
+
 /// The `prev_hash` of the first record.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -13,8 +15,8 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 pub struct Record {
     /// Position in the chain, from 1 without gaps.
     pub seq: i64,
-    /// UTC instant in epoch milliseconds.
-    pub at: i64,
+    /// When it happened (epoch milliseconds on the wire).
+    pub at: Instant,
     /// Who acted: `user:NAME`, `token:NAME`, `scheduler`, `runtime` …
     pub actor: String,
     /// What was done, e.g. `login.failed`, `train.transition`, `role.granted`.
@@ -46,9 +48,9 @@ impl Record {
 /// SHA-256 over the previous hash and the canonical encoding of a record's
 /// fields: a JSON array in a fixed order, so no field can be moved into
 /// another without changing the bytes.
-pub fn chain_hash(prev_hash: &str, seq: i64, at: i64, fields: [&str; 6]) -> String {
+pub fn chain_hash(prev_hash: &str, seq: i64, at: Instant, fields: [&str; 6]) -> String {
     let [actor, action, object, before, after, request_id] = fields;
-    let canonical = serde_json::json!([seq, at, actor, action, object, before, after, request_id]).to_string();
+    let canonical = serde_json::json!([seq, at.ms(), actor, action, object, before, after, request_id]).to_string();
     let mut hasher = Sha256::new();
     hasher.update(prev_hash.as_bytes());
     hasher.update(b"\n");
@@ -181,7 +183,7 @@ mod tests {
             .map(|seq| {
                 let mut record = Record {
                     seq,
-                    at: 1_000 * seq,
+                    at: Instant::from_ms(1_000 * seq),
                     actor: "user:ada".into(),
                     action: "train.hold".into(),
                     object: format!("train:{seq}"),

@@ -1,6 +1,7 @@
 //! Canary analyses with their evidence, one per judge effect.
 
 use super::{Conn, DbError};
+use railyard_domain::time::Instant;
 
 /// A stored analysis; `report` is the JSON of `analysis::report::AnalysisReport`.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -11,7 +12,8 @@ pub struct StoredAnalysis {
     pub verdict: String,
     pub detail: String,
     pub report: String,
-    pub at: i64,
+    #[sqlx(try_from = "i64")]
+    pub at: Instant,
 }
 
 /// Stores an analysis; a retried judge effect replaces its earlier attempt.
@@ -28,7 +30,7 @@ pub async fn record(conn: &mut Conn, analysis: &StoredAnalysis) -> Result<(), Db
     .bind(&analysis.verdict)
     .bind(&analysis.detail)
     .bind(&analysis.report)
-    .bind(analysis.at)
+    .bind(analysis.at.ms())
     .execute(conn)
     .await?;
     Ok(())

@@ -1,7 +1,9 @@
 //! Approval rules, candidate approvals and break-glass requests.
 
+use super::instant::MaybeInstant;
 use super::{Conn, DbError};
 use railyard_domain::candidate::Decision;
+use railyard_domain::time::Instant;
 
 /// Approvals a candidate needs when its domain has no rule.
 pub const DEFAULT_REQUIRED: i64 = 1;
@@ -15,7 +17,8 @@ pub struct Approval {
     #[sqlx(try_from = "String")]
     pub decision: Decision,
     pub comment: String,
-    pub decided_at: i64,
+    #[sqlx(try_from = "i64")]
+    pub decided_at: Instant,
 }
 
 /// A break-glass request and its two approvals.
@@ -26,19 +29,23 @@ pub struct BreakGlass {
     pub domain: String,
     pub requested_by: String,
     pub reason: String,
-    pub requested_at: i64,
+    #[sqlx(try_from = "i64")]
+    pub requested_at: Instant,
     pub duration_ms: i64,
     pub first_approver: Option<String>,
-    pub first_approved_at: Option<i64>,
+    #[sqlx(try_from = "MaybeInstant")]
+    pub first_approved_at: Option<Instant>,
     pub second_approver: Option<String>,
-    pub second_approved_at: Option<i64>,
+    #[sqlx(try_from = "MaybeInstant")]
+    pub second_approved_at: Option<Instant>,
     pub rejected_by: Option<String>,
-    pub rejected_at: Option<i64>,
+    #[sqlx(try_from = "MaybeInstant")]
+    pub rejected_at: Option<Instant>,
 }
 
 impl BreakGlass {
     /// The window in which it lets trains pass freezes, once both approvals are in.
-    pub fn active_window(&self) -> Option<(i64, i64)> {
+    pub fn active_window(&self) -> Option<(Instant, Instant)> {
         match (self.second_approved_at, self.rejected_at) {
             (Some(granted), None) => Some((granted, granted + self.duration_ms)),
             _ => None,
@@ -58,18 +65,19 @@ pub async fn required(conn: &mut Conn, domain_id: &str) -> Result<i64, DbError> 
 
 /// Every rule, as (domain name, required approvals, updated by, updated at).
 #[tracing::instrument(skip_all)]
-pub async fn rules(conn: &mut Conn) -> Result<Vec<(String, i64, String, i64)>, DbError> {
-    Ok(sqlx::query_as(
+pub async fn rules(conn: &mut Conn) -> Result<Vec<(String, i64, String, Instant)>, DbError> {
+    let rows: Vec<(String, i64, String, i64)> = sqlx::query_as(
         "SELECT d.name, r.required_approvals, r.updated_by, r.updated_at FROM approval_rules r \
          JOIN domains d ON d.id = r.domain_id ORDER BY d.name",
     )
     .fetch_all(conn)
-    .await?)
+    .await?;
+    Ok(rows.into_iter().map(|(domain, required, by, at)| (domain, required, by, Instant::from_ms(at))).collect())
 }
 
 /// Sets the rule of `domain_id`.
 #[tracing::instrument(skip_all)]
-pub async fn set_rule(conn: &mut Conn, domain_id: &str, required: i64, by: &str, now: i64) -> Result<(), DbError> {
+pub async fn set_rule(conn: &mut Conn, domain_id: &str, required: i64, by: &str, now: Instant) -> Result<(), DbError> {
     sqlx::query(
         "INSERT INTO approval_rules (domain_id, required_approvals, updated_by, updated_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (domain_id) DO UPDATE SET required_approvals = $2, updated_by = $3, updated_at = $4",
@@ -77,7 +85,7 @@ pub async fn set_rule(conn: &mut Conn, domain_id: &str, required: i64, by: &str,
     .bind(domain_id)
     .bind(required)
     .bind(by)
-    .bind(now)
+    .bind(now.ms())
     .execute(conn)
     .await?;
     Ok(())
@@ -95,7 +103,7 @@ pub async fn decide(conn: &mut Conn, approval: &Approval) -> Result<bool, DbErro
     .bind(&approval.approver)
     .bind(approval.decision.stored())
     .bind(&approval.comment)
-    .bind(approval.decided_at)
+    .bind(approval.decided_at.ms())
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -128,7 +136,7 @@ pub async fn request_break_glass(conn: &mut Conn, request: &BreakGlass) -> Resul
     .bind(&request.domain_id)
     .bind(&request.requested_by)
     .bind(&request.reason)
-    .bind(request.requested_at)
+    .bind(request.requested_at.ms())
     .bind(request.duration_ms)
     .execute(conn)
     .await?;
@@ -151,14 +159,14 @@ pub async fn break_glasses(conn: &mut Conn) -> Result<Vec<BreakGlass>, DbError> 
 /// person impossible even when both arrive at the same moment: the second
 /// slot only fills when the first is held by someone else.
 #[tracing::instrument(skip_all)]
-pub async fn approve_break_glass(conn: &mut Conn, id: &str, approver: &str, now: i64) -> Result<bool, DbError> {
+pub async fn approve_break_glass(conn: &mut Conn, id: &str, approver: &str, now: Instant) -> Result<bool, DbError> {
     let first = sqlx::query(
         "UPDATE break_glass SET first_approver = $2, first_approved_at = $3 \
          WHERE id = $1 AND first_approver IS NULL AND rejected_at IS NULL AND requested_by <> $2",
     )
     .bind(id)
     .bind(approver)
-    .bind(now)
+    .bind(now.ms())
     .execute(&mut *conn)
     .await?;
     if first.rows_affected() == 1 {
@@ -171,7 +179,7 @@ pub async fn approve_break_glass(conn: &mut Conn, id: &str, approver: &str, now:
     )
     .bind(id)
     .bind(approver)
-    .bind(now)
+    .bind(now.ms())
     .execute(conn)
     .await?;
     Ok(second.rows_affected() == 1)
@@ -179,14 +187,14 @@ pub async fn approve_break_glass(conn: &mut Conn, id: &str, approver: &str, now:
 
 /// Rejects a request that is not yet granted; false when it no longer can be.
 #[tracing::instrument(skip_all)]
-pub async fn reject_break_glass(conn: &mut Conn, id: &str, by: &str, now: i64) -> Result<bool, DbError> {
+pub async fn reject_break_glass(conn: &mut Conn, id: &str, by: &str, now: Instant) -> Result<bool, DbError> {
     let done = sqlx::query(
         "UPDATE break_glass SET rejected_by = $2, rejected_at = $3 \
          WHERE id = $1 AND second_approver IS NULL AND rejected_at IS NULL",
     )
     .bind(id)
     .bind(by)
-    .bind(now)
+    .bind(now.ms())
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -194,14 +202,14 @@ pub async fn reject_break_glass(conn: &mut Conn, id: &str, by: &str, now: i64) -
 
 /// The granted break-glass that covers `domain_id` at `now`, if any.
 #[tracing::instrument(skip_all)]
-pub async fn active_break_glass(conn: &mut Conn, domain_id: &str, now: i64) -> Result<Option<BreakGlass>, DbError> {
+pub async fn active_break_glass(conn: &mut Conn, domain_id: &str, now: Instant) -> Result<Option<BreakGlass>, DbError> {
     Ok(sqlx::query_as(&format!(
         "{BREAK_GLASS} WHERE b.domain_id = $1 AND b.rejected_at IS NULL AND b.second_approved_at IS NOT NULL \
          AND b.second_approved_at <= $2 AND b.second_approved_at + b.duration_ms > $2 \
          ORDER BY b.second_approved_at DESC LIMIT 1"
     ))
     .bind(domain_id)
-    .bind(now)
+    .bind(now.ms())
     .fetch_optional(conn)
     .await?)
 }

@@ -1,8 +1,10 @@
 //! Registered artifacts and the checks reported on them.
 
+use super::instant::MaybeInstant;
 use super::{Conn, DbError};
 use railyard_domain::candidate::CandidateStatus;
 use railyard_domain::ids::ArtifactId;
+use railyard_domain::time::Instant;
 
 /// A stored artifact.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -21,9 +23,11 @@ pub struct Artifact {
     pub migrations: String,
     /// JSON object of the API contracts it provides and requires.
     pub contracts: String,
-    pub rejected_at: Option<i64>,
+    #[sqlx(try_from = "MaybeInstant")]
+    pub rejected_at: Option<Instant>,
     pub rejected_reason: Option<String>,
-    pub created_at: i64,
+    #[sqlx(try_from = "i64")]
+    pub created_at: Instant,
 }
 
 /// A stored check result.
@@ -38,7 +42,8 @@ pub struct Check {
     pub url: String,
     /// JSON object, e.g. findings per severity.
     pub details: String,
-    pub reported_at: i64,
+    #[sqlx(try_from = "i64")]
+    pub reported_at: Instant,
     /// Who reported it: `token:<name>` for CI.
     pub reported_by: String,
 }
@@ -65,7 +70,7 @@ pub async fn insert_if_absent(conn: &mut Conn, artifact: &Artifact) -> Result<bo
     .bind(&artifact.changes)
     .bind(&artifact.migrations)
     .bind(&artifact.contracts)
-    .bind(artifact.created_at)
+    .bind(artifact.created_at.ms())
     .execute(conn)
     .await?
     .rows_affected();
@@ -120,7 +125,7 @@ pub async fn insert_check(conn: &mut Conn, check: &Check) -> Result<(), DbError>
     .bind(&check.summary)
     .bind(&check.url)
     .bind(&check.details)
-    .bind(check.reported_at)
+    .bind(check.reported_at.ms())
     .bind(&check.reported_by)
     .execute(conn)
     .await?;
@@ -129,7 +134,7 @@ pub async fn insert_check(conn: &mut Conn, check: &Check) -> Result<(), DbError>
 
 /// Who reported which kind of check on the artifacts `ids`, and when: (artifact, kind, reporter, at), oldest first.
 #[tracing::instrument(skip_all)]
-pub async fn reporters(conn: &mut Conn, ids: &[&str]) -> Result<Vec<(String, String, String, i64)>, DbError> {
+pub async fn reporters(conn: &mut Conn, ids: &[&str]) -> Result<Vec<(String, String, String, Instant)>, DbError> {
     let mut found = Vec::new();
     for id in ids {
         let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
@@ -139,7 +144,7 @@ pub async fn reporters(conn: &mut Conn, ids: &[&str]) -> Result<Vec<(String, Str
         .bind(*id)
         .fetch_all(&mut *conn)
         .await?;
-        found.extend(rows);
+        found.extend(rows.into_iter().map(|(id, kind, by, at)| (id, kind, by, Instant::from_ms(at))));
     }
     Ok(found)
 }
@@ -189,12 +194,12 @@ pub async fn latest_check(conn: &mut Conn, artifact_id: &str, kind: &str) -> Res
 
 /// Marks a digest as rejected for good; true if it was not rejected before.
 #[tracing::instrument(skip_all)]
-pub async fn reject(conn: &mut Conn, artifact_id: &str, reason: &str, now: i64) -> Result<bool, DbError> {
+pub async fn reject(conn: &mut Conn, artifact_id: &str, reason: &str, now: Instant) -> Result<bool, DbError> {
     let updated = sqlx::query(
         "UPDATE artifacts SET rejected_at = $2, rejected_reason = $3 WHERE id = $1 AND rejected_at IS NULL",
     )
     .bind(artifact_id)
-    .bind(now)
+    .bind(now.ms())
     .bind(reason)
     .execute(conn)
     .await?
@@ -220,7 +225,7 @@ pub async fn set_train_candidates(
     conn: &mut Conn,
     train_id: &str,
     candidates: &[(String, CandidateStatus, String)],
-    now: i64,
+    now: Instant,
 ) -> Result<(), DbError> {
     sqlx::query("DELETE FROM train_candidates WHERE train_id = $1").bind(train_id).execute(&mut *conn).await?;
     for (artifact_id, status, reason) in candidates {
@@ -231,7 +236,7 @@ pub async fn set_train_candidates(
         .bind(artifact_id)
         .bind(status.as_str())
         .bind(reason)
-        .bind(now)
+        .bind(now.ms())
         .execute(&mut *conn)
         .await?;
     }

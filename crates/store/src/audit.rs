@@ -1,6 +1,7 @@
 //! Appending to and reading the audit log. Appends run inside the caller's
 //! transaction, so an action and its record commit or vanish together.
 
+use railyard_domain::time::Instant;
 use sqlx::Row;
 
 use super::{Conn, DbError};
@@ -40,7 +41,7 @@ impl Entry {
 
 /// Appends `entry` at `at`; returns its position. Bumping the head row first
 /// takes its lock, so concurrent appenders queue up on every backend.
-pub async fn append(conn: &mut Conn, entry: &Entry, at: i64) -> Result<i64, DbError> {
+pub async fn append(conn: &mut Conn, entry: &Entry, at: Instant) -> Result<i64, DbError> {
     sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1").execute(&mut *conn).await?;
     let (seq, prev_hash): (i64, String) =
         sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(&mut *conn).await?;
@@ -55,7 +56,7 @@ pub async fn append(conn: &mut Conn, entry: &Entry, at: i64) -> Result<i64, DbEr
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(seq)
-    .bind(at)
+    .bind(at.ms())
     .bind(&entry.actor)
     .bind(&entry.action)
     .bind(&entry.object)
@@ -93,7 +94,7 @@ pub async fn page(conn: &mut Conn, offset: i64, limit: i64) -> Result<Vec<Record
 fn record(row: &sqlx::any::AnyRow) -> Result<Record, sqlx::Error> {
     Ok(Record {
         seq: row.try_get("seq")?,
-        at: row.try_get("at")?,
+        at: Instant::from_ms(row.try_get("at")?),
         actor: row.try_get("actor")?,
         action: row.try_get("action")?,
         object: row.try_get("object")?,

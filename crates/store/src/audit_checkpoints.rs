@@ -1,6 +1,7 @@
 //! Signed checkpoints of the audit log's head.
 
 use super::{Conn, DbError};
+use railyard_domain::time::Instant;
 
 /// One checkpoint: record `count` carried `head`; `mac` signs both.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -8,7 +9,8 @@ pub struct Checkpoint {
     pub count: i64,
     pub head: String,
     pub mac: String,
-    pub at: i64,
+    #[sqlx(try_from = "i64")]
+    pub at: Instant,
 }
 
 /// Stores a checkpoint (a second one for the same count is ignored).
@@ -20,7 +22,7 @@ pub async fn record(conn: &mut Conn, checkpoint: &Checkpoint) -> Result<(), DbEr
     .bind(checkpoint.count)
     .bind(&checkpoint.head)
     .bind(&checkpoint.mac)
-    .bind(checkpoint.at)
+    .bind(checkpoint.at.ms())
     .execute(conn)
     .await?;
     Ok(())

@@ -1,6 +1,7 @@
 //! Error-budget samples per service: budget left over the SLO window and
 //! the burn rate of the hour before, on a fixed time grid.
 
+use railyard_domain::time::Instant;
 use serde::Serialize;
 
 use super::{Conn, DbError};
@@ -9,7 +10,8 @@ use super::{Conn, DbError};
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct BudgetSample {
     pub service: String,
-    pub at: i64,
+    #[sqlx(try_from = "i64")]
+    pub at: Instant,
     /// 1 untouched, 0 spent, below 0 overspent.
     pub remaining: f64,
     /// Error ratio ÷ allowance over the hour before `at`; `None` without traffic.
@@ -25,7 +27,7 @@ pub async fn record(conn: &mut Conn, samples: &[BudgetSample]) -> Result<(), DbE
              ON CONFLICT (service, at) DO UPDATE SET remaining = excluded.remaining, burn_rate = excluded.burn_rate",
         )
         .bind(&sample.service)
-        .bind(sample.at)
+        .bind(sample.at.ms())
         .bind(sample.remaining)
         .bind(sample.burn_rate)
         .execute(&mut *conn)
@@ -36,23 +38,23 @@ pub async fn record(conn: &mut Conn, samples: &[BudgetSample]) -> Result<(), DbE
 
 /// The instants sampled for `service` since `since`, oldest first.
 #[tracing::instrument(skip_all)]
-pub async fn instants(conn: &mut Conn, service: &str, since: i64) -> Result<Vec<i64>, DbError> {
+pub async fn instants(conn: &mut Conn, service: &str, since: Instant) -> Result<Vec<Instant>, DbError> {
     let rows: Vec<(i64,)> = sqlx::query_as("SELECT at FROM budget_samples WHERE service = $1 AND at >= $2 ORDER BY at")
         .bind(service)
-        .bind(since)
+        .bind(since.ms())
         .fetch_all(conn)
         .await?;
-    Ok(rows.into_iter().map(|(at,)| at).collect())
+    Ok(rows.into_iter().map(|(at,)| Instant::from_ms(at)).collect())
 }
 
 /// The samples of `service` since `since`, oldest first.
 #[tracing::instrument(skip_all)]
-pub async fn of_service(conn: &mut Conn, service: &str, since: i64) -> Result<Vec<BudgetSample>, DbError> {
+pub async fn of_service(conn: &mut Conn, service: &str, since: Instant) -> Result<Vec<BudgetSample>, DbError> {
     Ok(sqlx::query_as(
         "SELECT service, at, remaining, burn_rate FROM budget_samples WHERE service = $1 AND at >= $2 ORDER BY at",
     )
     .bind(service)
-    .bind(since)
+    .bind(since.ms())
     .fetch_all(conn)
     .await?)
 }

@@ -3,6 +3,7 @@
 use railyard_domain::analysis::CanaryMetric;
 use railyard_domain::engine::RolloutStep;
 use railyard_domain::manifest::AtomicGroup;
+use railyard_domain::time::Instant;
 
 use super::json_text::JsonText;
 use super::{Conn, DbError};
@@ -21,8 +22,9 @@ pub struct Definition {
     pub starts_on: String,
     pub planning_window_ms: i64,
     pub cutover_window_ms: i64,
-    /// Epoch ms before which the scheduler creates no trains.
-    pub active_from: i64,
+    /// The scheduler creates no trains before this instant.
+    #[sqlx(try_from = "i64")]
+    pub active_from: Instant,
     /// The rollout steps it declares (none: the default plan).
     #[sqlx(try_from = "String")]
     pub rollout: JsonText<Vec<RolloutStep>>,
@@ -123,21 +125,21 @@ pub async fn by_name(conn: &mut Conn, name: &str) -> Result<Option<Definition>, 
 /// The definitions whose next unplanned cutover falls before `through`
 /// (new and changed ones included): what a scheduler tick has to plan.
 #[tracing::instrument(skip_all)]
-pub async fn needing_plans(conn: &mut Conn, through: i64) -> Result<Vec<Definition>, DbError> {
+pub async fn needing_plans(conn: &mut Conn, through: Instant) -> Result<Vec<Definition>, DbError> {
     Ok(sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM train_definitions WHERE next_unplanned_cutover < $1 ORDER BY name"
     ))
-    .bind(through)
+    .bind(through.ms())
     .fetch_all(conn)
     .await?)
 }
 
 /// Records the first cutover of `id` not planned yet.
 #[tracing::instrument(skip_all)]
-pub async fn set_next_unplanned(conn: &mut Conn, id: &str, cutover: i64) -> Result<(), DbError> {
+pub async fn set_next_unplanned(conn: &mut Conn, id: &str, cutover: Instant) -> Result<(), DbError> {
     sqlx::query("UPDATE train_definitions SET next_unplanned_cutover = $2 WHERE id = $1")
         .bind(id)
-        .bind(cutover)
+        .bind(cutover.ms())
         .execute(conn)
         .await?;
     Ok(())
@@ -151,7 +153,7 @@ pub async fn list(conn: &mut Conn) -> Result<Vec<Definition>, DbError> {
 
 /// Inserts a new definition.
 #[tracing::instrument(skip_all)]
-pub async fn insert(conn: &mut Conn, definition: &Definition, now: i64) -> Result<(), DbError> {
+pub async fn insert(conn: &mut Conn, definition: &Definition, now: Instant) -> Result<(), DbError> {
     sqlx::query(&format!(
         "INSERT INTO train_definitions ({COLUMNS}, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $26)"
@@ -164,7 +166,7 @@ pub async fn insert(conn: &mut Conn, definition: &Definition, now: i64) -> Resul
     .bind(&definition.starts_on)
     .bind(definition.planning_window_ms)
     .bind(definition.cutover_window_ms)
-    .bind(definition.active_from)
+    .bind(definition.active_from.ms())
     .bind(definition.rollout.text()?)
     .bind(definition.preflight_ms)
     .bind(definition.monitoring_ms)
@@ -181,7 +183,7 @@ pub async fn insert(conn: &mut Conn, definition: &Definition, now: i64) -> Resul
     .bind(definition.groups.text()?)
     .bind(&definition.staging_webhook_url)
     .bind(definition.overrides)
-    .bind(now)
+    .bind(now.ms())
     .execute(conn)
     .await?;
     Ok(())
@@ -189,7 +191,7 @@ pub async fn insert(conn: &mut Conn, definition: &Definition, now: i64) -> Resul
 
 /// Overwrites a definition's schedule and domain.
 #[tracing::instrument(skip_all)]
-pub async fn update(conn: &mut Conn, definition: &Definition, now: i64) -> Result<(), DbError> {
+pub async fn update(conn: &mut Conn, definition: &Definition, now: Instant) -> Result<(), DbError> {
     sqlx::query(
         "UPDATE train_definitions SET domain_id = $2, cadence = $3, time_zone = $4, starts_on = $5, \
          planning_window_ms = $6, cutover_window_ms = $7, rollout = $8, preflight_ms = $9, monitoring_ms = $10, \
@@ -221,7 +223,7 @@ pub async fn update(conn: &mut Conn, definition: &Definition, now: i64) -> Resul
     .bind(definition.groups.text()?)
     .bind(&definition.staging_webhook_url)
     .bind(definition.overrides)
-    .bind(now)
+    .bind(now.ms())
     .execute(conn)
     .await?;
     Ok(())

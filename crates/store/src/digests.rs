@@ -2,6 +2,7 @@
 
 use super::{Conn, DbError};
 use railyard_domain::engine::Environment;
+use railyard_domain::time::Instant;
 
 /// One report.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -13,7 +14,8 @@ pub struct DigestReport {
     pub environment: Environment,
     pub expected_digest: String,
     pub running_digest: String,
-    pub reported_at: i64,
+    #[sqlx(try_from = "i64")]
+    pub reported_at: Instant,
 }
 
 /// Records a report; a repeated report for the same step and service replaces the earlier one.
@@ -30,7 +32,7 @@ pub async fn record(conn: &mut Conn, report: &DigestReport) -> Result<(), DbErro
     .bind(report.environment.as_str())
     .bind(&report.expected_digest)
     .bind(&report.running_digest)
-    .bind(report.reported_at)
+    .bind(report.reported_at.ms())
     .execute(conn)
     .await?;
     Ok(())

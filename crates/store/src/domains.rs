@@ -1,6 +1,7 @@
 //! Domains: the business areas trains belong to (payments, search, …).
 
 use super::{Conn, DbError};
+use railyard_domain::time::Instant;
 
 /// A stored domain.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -36,7 +37,7 @@ pub async fn list(conn: &mut Conn) -> Result<Vec<Domain>, DbError> {
 
 /// Inserts a new domain.
 #[tracing::instrument(skip_all)]
-pub async fn insert(conn: &mut Conn, domain: &Domain, now: i64) -> Result<(), DbError> {
+pub async fn insert(conn: &mut Conn, domain: &Domain, now: Instant) -> Result<(), DbError> {
     sqlx::query(
         "INSERT INTO domains (id, name, description, colour, notify_webhook_env, notify_on, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
@@ -47,7 +48,7 @@ pub async fn insert(conn: &mut Conn, domain: &Domain, now: i64) -> Result<(), Db
     .bind(&domain.colour)
     .bind(&domain.notify_webhook_env)
     .bind(&domain.notify_on)
-    .bind(now)
+    .bind(now.ms())
     .execute(conn)
     .await?;
     Ok(())
@@ -55,7 +56,7 @@ pub async fn insert(conn: &mut Conn, domain: &Domain, now: i64) -> Result<(), Db
 
 /// Overwrites a domain's attributes.
 #[tracing::instrument(skip_all)]
-pub async fn update(conn: &mut Conn, domain: &Domain, now: i64) -> Result<(), DbError> {
+pub async fn update(conn: &mut Conn, domain: &Domain, now: Instant) -> Result<(), DbError> {
     sqlx::query(
         "UPDATE domains SET description = $2, colour = $3, notify_webhook_env = $4, notify_on = $5, updated_at = $6 \
          WHERE id = $1",
@@ -65,7 +66,7 @@ pub async fn update(conn: &mut Conn, domain: &Domain, now: i64) -> Result<(), Db
     .bind(&domain.colour)
     .bind(&domain.notify_webhook_env)
     .bind(&domain.notify_on)
-    .bind(now)
+    .bind(now.ms())
     .execute(conn)
     .await?;
     Ok(())

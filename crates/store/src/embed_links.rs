@@ -1,6 +1,8 @@
 //! The embed links handed out: listed and revoked one by one.
 
+use super::instant::MaybeInstant;
 use super::{Conn, DbError};
+use railyard_domain::time::Instant;
 
 /// One link as stored (never its token).
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -11,9 +13,12 @@ pub struct EmbedLink {
     pub params: String,
     pub audience: String,
     pub created_by: String,
-    pub created_at: i64,
-    pub expires_at: i64,
-    pub revoked_at: Option<i64>,
+    #[sqlx(try_from = "i64")]
+    pub created_at: Instant,
+    #[sqlx(try_from = "i64")]
+    pub expires_at: Instant,
+    #[sqlx(try_from = "MaybeInstant")]
+    pub revoked_at: Option<Instant>,
     pub revoked_by: String,
 }
 
@@ -28,8 +33,8 @@ pub async fn insert(conn: &mut Conn, link: &EmbedLink) -> Result<(), DbError> {
         .bind(&link.params)
         .bind(&link.audience)
         .bind(&link.created_by)
-        .bind(link.created_at)
-        .bind(link.expires_at)
+        .bind(link.created_at.ms())
+        .bind(link.expires_at.ms())
         .execute(conn)
         .await?;
     Ok(())
@@ -57,11 +62,11 @@ pub async fn list(conn: &mut Conn, creator: Option<&str>) -> Result<Vec<EmbedLin
 
 /// Revokes link `id`; false if it was already revoked or does not exist.
 #[tracing::instrument(skip_all)]
-pub async fn revoke(conn: &mut Conn, id: &str, by: &str, now: i64) -> Result<bool, DbError> {
+pub async fn revoke(conn: &mut Conn, id: &str, by: &str, now: Instant) -> Result<bool, DbError> {
     let done =
         sqlx::query("UPDATE embed_links SET revoked_at = $2, revoked_by = $3 WHERE id = $1 AND revoked_at IS NULL")
             .bind(id)
-            .bind(now)
+            .bind(now.ms())
             .bind(by)
             .execute(conn)
             .await?;

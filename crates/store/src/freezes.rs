@@ -1,6 +1,7 @@
 //! Freezes: windows in which no train may cut over.
 
 use chrono::NaiveDate;
+use railyard_domain::time::Instant;
 
 use super::{Conn, DbError};
 use railyard_domain::cadence::{freeze_windows, Cadence, Window};
@@ -18,13 +19,14 @@ pub struct Freeze {
     pub cadence: Option<String>,
     /// `YYYY-MM-DD`: the one-off's first day, or the day a recurrence counts from.
     pub starts_on: String,
-    pub starts_at: i64,
+    #[sqlx(try_from = "i64")]
+    pub starts_at: Instant,
     pub duration_ms: i64,
 }
 
 impl Freeze {
     /// The windows of this freeze overlapping `[from, to)`.
-    pub fn windows(&self, from: i64, to: i64) -> Vec<Window> {
+    pub fn windows(&self, from: Instant, to: Instant) -> Vec<Window> {
         let cadence = match self.cadence.as_deref() {
             None => None,
             Some(rule) => {
@@ -44,7 +46,7 @@ impl Freeze {
     }
 
     /// Whether this freeze holds for `domain_id` at instant `at`.
-    pub fn holds(&self, domain_id: &str, at: i64) -> bool {
+    pub fn holds(&self, domain_id: &str, at: Instant) -> bool {
         self.domain_id.as_deref().is_none_or(|d| d == domain_id) && !self.windows(at, at + 1).is_empty()
     }
 }
@@ -68,7 +70,7 @@ pub async fn list(conn: &mut Conn) -> Result<Vec<Freeze>, DbError> {
 
 /// Inserts a new freeze.
 #[tracing::instrument(skip_all)]
-pub async fn insert(conn: &mut Conn, freeze: &Freeze, now: i64) -> Result<(), DbError> {
+pub async fn insert(conn: &mut Conn, freeze: &Freeze, now: Instant) -> Result<(), DbError> {
     sqlx::query(&format!(
         "INSERT INTO freezes ({COLUMNS}, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)"
     ))
@@ -79,9 +81,9 @@ pub async fn insert(conn: &mut Conn, freeze: &Freeze, now: i64) -> Result<(), Db
     .bind(&freeze.time_zone)
     .bind(&freeze.cadence)
     .bind(&freeze.starts_on)
-    .bind(freeze.starts_at)
+    .bind(freeze.starts_at.ms())
     .bind(freeze.duration_ms)
-    .bind(now)
+    .bind(now.ms())
     .execute(conn)
     .await?;
     Ok(())
@@ -89,7 +91,7 @@ pub async fn insert(conn: &mut Conn, freeze: &Freeze, now: i64) -> Result<(), Db
 
 /// Overwrites a freeze's attributes.
 #[tracing::instrument(skip_all)]
-pub async fn update(conn: &mut Conn, freeze: &Freeze, now: i64) -> Result<(), DbError> {
+pub async fn update(conn: &mut Conn, freeze: &Freeze, now: Instant) -> Result<(), DbError> {
     sqlx::query(
         "UPDATE freezes SET domain_id = $2, reason = $3, time_zone = $4, cadence = $5, starts_on = $6, \
          starts_at = $7, duration_ms = $8, updated_at = $9 WHERE id = $1",
@@ -100,9 +102,9 @@ pub async fn update(conn: &mut Conn, freeze: &Freeze, now: i64) -> Result<(), Db
     .bind(&freeze.time_zone)
     .bind(&freeze.cadence)
     .bind(&freeze.starts_on)
-    .bind(freeze.starts_at)
+    .bind(freeze.starts_at.ms())
     .bind(freeze.duration_ms)
-    .bind(now)
+    .bind(now.ms())
     .execute(conn)
     .await?;
     Ok(())

@@ -1,5 +1,6 @@
 //! Every gate run with its outcome (seed F1: flaky gates).
 
+use railyard_domain::time::Instant;
 use std::collections::BTreeMap;
 
 use super::{new_id, Conn, DbError};
@@ -13,7 +14,8 @@ pub struct GateRun {
     /// `passed`, `failed`, `deferred`, `inconclusive`, `errored` or `awaiting`.
     pub outcome: String,
     pub detail: String,
-    pub at: i64,
+    #[sqlx(try_from = "i64")]
+    pub at: Instant,
 }
 
 /// Records a run.
@@ -29,7 +31,7 @@ pub async fn record(conn: &mut Conn, run: &GateRun) -> Result<(), DbError> {
     .bind(&run.gate)
     .bind(&run.outcome)
     .bind(&run.detail)
-    .bind(run.at)
+    .bind(run.at.ms())
     .execute(conn)
     .await?;
     Ok(())
@@ -92,11 +94,11 @@ impl Flakiness {
 
 /// Every gate run since `since`, oldest first.
 #[tracing::instrument(skip_all)]
-pub async fn since(conn: &mut Conn, since: i64) -> Result<Vec<GateRun>, DbError> {
+pub async fn since(conn: &mut Conn, since: Instant) -> Result<Vec<GateRun>, DbError> {
     Ok(sqlx::query_as(
         "SELECT train_id, artifact_id, gate, outcome, detail, at FROM gate_runs WHERE at >= $1 ORDER BY at, gate",
     )
-    .bind(since)
+    .bind(since.ms())
     .fetch_all(conn)
     .await?)
 }
@@ -106,7 +108,7 @@ pub async fn since(conn: &mut Conn, since: i64) -> Result<Vec<GateRun>, DbError>
 pub async fn of_recent_trains(
     conn: &mut Conn,
     domain: Option<&str>,
-    now: i64,
+    now: Instant,
     last: i64,
 ) -> Result<Vec<GateRun>, DbError> {
     Ok(sqlx::query_as(
@@ -116,7 +118,7 @@ pub async fn of_recent_trains(
            WHERE t.planning_opens_at <= $1 AND ($2 = '' OR m.name = $2) ORDER BY t.cutover_at DESC LIMIT $3 \
          ) recent ON recent.id = g.train_id ORDER BY g.at, g.gate",
     )
-    .bind(now)
+    .bind(now.ms())
     .bind(domain.unwrap_or(""))
     .bind(last)
     .fetch_all(conn)
@@ -134,7 +136,7 @@ mod tests {
             gate: gate.into(),
             outcome: outcome.into(),
             detail: String::new(),
-            at: 0,
+            at: Instant::EPOCH,
         }
     }
 

@@ -1,6 +1,7 @@
 //! Incidents and the trains they are attributed to.
 
 use super::{Conn, DbError};
+use railyard_domain::time::Instant;
 
 /// A stored incident.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -10,9 +11,11 @@ pub struct Incident {
     pub severity: String,
     pub title: String,
     pub link: String,
-    pub started_at: i64,
+    #[sqlx(try_from = "i64")]
+    pub started_at: Instant,
     pub train_id: Option<String>,
-    pub reported_at: i64,
+    #[sqlx(try_from = "i64")]
+    pub reported_at: Instant,
 }
 
 /// How long after a train's cutover an incident is attributed to it.
@@ -21,15 +24,15 @@ pub const ATTRIBUTION_WINDOW_MS: i64 = 24 * 3600 * 1000;
 /// The train that most recently cut over with a change to `service_id`
 /// (boarded, shipped or rolled back) in the 24 hours before `at`.
 #[tracing::instrument(skip_all)]
-pub async fn attributable_train(conn: &mut Conn, service_id: &str, at: i64) -> Result<Option<String>, DbError> {
+pub async fn attributable_train(conn: &mut Conn, service_id: &str, at: Instant) -> Result<Option<String>, DbError> {
     let found: Option<(String,)> = sqlx::query_as(
         "SELECT t.id FROM trains t JOIN train_candidates c ON c.train_id = t.id JOIN artifacts a ON a.id = c.artifact_id \
          WHERE a.service_id = $1 AND c.status <> 'missed' AND t.cutover_at <= $2 AND t.cutover_at >= $3 \
          ORDER BY t.cutover_at DESC LIMIT 1",
     )
     .bind(service_id)
-    .bind(at)
-    .bind(at - ATTRIBUTION_WINDOW_MS)
+    .bind(at.ms())
+    .bind((at - ATTRIBUTION_WINDOW_MS).ms())
     .fetch_optional(conn)
     .await?;
     Ok(found.map(|(id,)| id))
@@ -47,9 +50,9 @@ pub async fn insert(conn: &mut Conn, incident: &Incident) -> Result<(), DbError>
     .bind(&incident.severity)
     .bind(&incident.title)
     .bind(&incident.link)
-    .bind(incident.started_at)
+    .bind(incident.started_at.ms())
     .bind(&incident.train_id)
-    .bind(incident.reported_at)
+    .bind(incident.reported_at.ms())
     .execute(conn)
     .await?;
     Ok(())

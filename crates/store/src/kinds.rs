@@ -1,6 +1,7 @@
 //! The configured policy of each kind of train.
 
 use super::{Conn, DbError};
+use railyard_domain::time::Instant;
 use railyard_domain::train_kind::{policy_of, KindPolicy, TrainKind};
 
 /// Every configured policy (kinds not configured are absent).
@@ -17,7 +18,7 @@ pub async fn policy(conn: &mut Conn, kind: TrainKind) -> Result<KindPolicy, DbEr
 
 /// Stores `policy`; whether it changed anything.
 #[tracing::instrument(skip_all)]
-pub async fn upsert(conn: &mut Conn, policy: &KindPolicy, now: i64) -> Result<bool, DbError> {
+pub async fn upsert(conn: &mut Conn, policy: &KindPolicy, now: Instant) -> Result<bool, DbError> {
     let text = serde_json::to_string(policy).unwrap_or_default();
     let stored: Option<(String,)> = sqlx::query_as("SELECT policy FROM train_kinds WHERE kind = $1")
         .bind(policy.kind.as_str())
@@ -32,7 +33,7 @@ pub async fn upsert(conn: &mut Conn, policy: &KindPolicy, now: i64) -> Result<bo
     )
     .bind(policy.kind.as_str())
     .bind(&text)
-    .bind(now)
+    .bind(now.ms())
     .execute(conn)
     .await?;
     Ok(true)

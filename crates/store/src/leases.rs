@@ -2,6 +2,7 @@
 //! released; whoever takes it over gets the next term, and a write fenced by
 //! an older term is refused (see [`hold`]).
 
+use railyard_domain::time::Instant;
 use serde::Serialize;
 
 use super::{Conn, DbError};
@@ -12,8 +13,10 @@ pub struct Lease {
     pub name: String,
     pub holder: String,
     pub term: i64,
-    pub acquired_at: i64,
-    pub expires_at: i64,
+    #[sqlx(try_from = "i64")]
+    pub acquired_at: Instant,
+    #[sqlx(try_from = "i64")]
+    pub expires_at: Instant,
 }
 
 /// Takes the lease `name` for `holder` if nobody holds it or its holder let
@@ -24,7 +27,7 @@ pub async fn try_acquire(
     conn: &mut Conn,
     name: &str,
     holder: &str,
-    now: i64,
+    now: Instant,
     ttl_ms: i64,
 ) -> Result<Option<i64>, DbError> {
     let created = sqlx::query(
@@ -33,8 +36,8 @@ pub async fn try_acquire(
     )
     .bind(name)
     .bind(holder)
-    .bind(now)
-    .bind(now + ttl_ms)
+    .bind(now.ms())
+    .bind((now + ttl_ms).ms())
     .execute(&mut *conn)
     .await?;
     if created.rows_affected() == 1 {
@@ -46,8 +49,8 @@ pub async fn try_acquire(
     )
     .bind(name)
     .bind(holder)
-    .bind(now)
-    .bind(now + ttl_ms)
+    .bind(now.ms())
+    .bind((now + ttl_ms).ms())
     .fetch_optional(&mut *conn)
     .await?;
     Ok(taken.map(|(term,)| term))
@@ -57,7 +60,7 @@ pub async fn try_acquire(
 /// next term. Safe because of the fence: the previous holder's writes are
 /// refused from this moment on.
 #[tracing::instrument(skip_all, fields(name))]
-pub async fn take_over(conn: &mut Conn, name: &str, holder: &str, now: i64, ttl_ms: i64) -> Result<i64, DbError> {
+pub async fn take_over(conn: &mut Conn, name: &str, holder: &str, now: Instant, ttl_ms: i64) -> Result<i64, DbError> {
     if let Some(term) = try_acquire(conn, name, holder, now, ttl_ms).await? {
         return Ok(term);
     }
@@ -66,8 +69,8 @@ pub async fn take_over(conn: &mut Conn, name: &str, holder: &str, now: i64, ttl_
     )
     .bind(name)
     .bind(holder)
-    .bind(now)
-    .bind(now + ttl_ms)
+    .bind(now.ms())
+    .bind((now + ttl_ms).ms())
     .fetch_one(&mut *conn)
     .await?;
     Ok(term)
@@ -81,14 +84,14 @@ pub async fn renew(
     name: &str,
     holder: &str,
     term: i64,
-    now: i64,
+    now: Instant,
     ttl_ms: i64,
 ) -> Result<bool, DbError> {
     let renewed = sqlx::query("UPDATE leases SET expires_at = $4 WHERE name = $1 AND holder = $2 AND term = $3")
         .bind(name)
         .bind(holder)
         .bind(term)
-        .bind(now + ttl_ms)
+        .bind((now + ttl_ms).ms())
         .execute(&mut *conn)
         .await?;
     Ok(renewed.rows_affected() == 1)

@@ -15,6 +15,7 @@ pub mod embed_links;
 pub mod freezes;
 pub mod gate_runs;
 pub mod incidents;
+pub mod instant;
 pub mod json_text;
 pub mod kinds;
 pub mod leases;

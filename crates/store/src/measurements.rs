@@ -1,6 +1,7 @@
 //! What finished trains cost their services: error budget consumed (seed M7)
 //! and p95 latency before and after the rollout (seed M8).
 
+use railyard_domain::time::Instant;
 use serde::Serialize;
 
 use super::{Conn, DbError};
@@ -11,8 +12,10 @@ pub struct Measurement {
     pub train_id: String,
     pub service: String,
     /// The rollout measured: first production deploy to the train's end.
-    pub from_at: i64,
-    pub to_at: i64,
+    #[sqlx(try_from = "i64")]
+    pub from_at: Instant,
+    #[sqlx(try_from = "i64")]
+    pub to_at: Instant,
     pub slo_target: f64,
     /// Bad and all events during the rollout.
     pub bad: i64,
@@ -24,7 +27,8 @@ pub struct Measurement {
     /// p95 latency (seconds) over the span before the rollout and over the rollout.
     pub latency_before: Option<f64>,
     pub latency_after: Option<f64>,
-    pub measured_at: i64,
+    #[sqlx(try_from = "i64")]
+    pub measured_at: Instant,
 }
 
 const COLUMNS: &str = "train_id, service, from_at, to_at, slo_target, bad, total, budget_consumed, \
@@ -43,8 +47,8 @@ pub async fn record(conn: &mut Conn, m: &Measurement) -> Result<(), DbError> {
     ))
     .bind(&m.train_id)
     .bind(&m.service)
-    .bind(m.from_at)
-    .bind(m.to_at)
+    .bind(m.from_at.ms())
+    .bind(m.to_at.ms())
     .bind(m.slo_target)
     .bind(m.bad)
     .bind(m.total)
@@ -52,7 +56,7 @@ pub async fn record(conn: &mut Conn, m: &Measurement) -> Result<(), DbError> {
     .bind(m.budget_remaining)
     .bind(m.latency_before)
     .bind(m.latency_after)
-    .bind(m.measured_at)
+    .bind(m.measured_at.ms())
     .execute(conn)
     .await?;
     Ok(())
@@ -77,7 +81,7 @@ pub struct InDomain {
 
 /// Every measurement of a rollout that ended at or after `since`, with its train's domain name.
 #[tracing::instrument(skip_all)]
-pub async fn with_domain_since(conn: &mut Conn, since: i64) -> Result<Vec<InDomain>, DbError> {
+pub async fn with_domain_since(conn: &mut Conn, since: Instant) -> Result<Vec<InDomain>, DbError> {
     let columns: Vec<String> = COLUMNS.split(", ").map(|c| format!("m.{}", c.trim())).collect();
     Ok(sqlx::query_as(&format!(
         "SELECT dm.name AS domain, {} FROM train_measurements m JOIN trains t ON t.id = m.train_id \
@@ -85,19 +89,19 @@ pub async fn with_domain_since(conn: &mut Conn, since: i64) -> Result<Vec<InDoma
          WHERE m.to_at >= $1",
         columns.join(", ")
     ))
-    .bind(since)
+    .bind(since.ms())
     .fetch_all(conn)
     .await?)
 }
 
 /// Every measurement of `service` whose rollout ended at or after `since`, oldest first.
 #[tracing::instrument(skip_all)]
-pub async fn of_service(conn: &mut Conn, service: &str, since: i64) -> Result<Vec<Measurement>, DbError> {
+pub async fn of_service(conn: &mut Conn, service: &str, since: Instant) -> Result<Vec<Measurement>, DbError> {
     Ok(sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM train_measurements WHERE service = $1 AND to_at >= $2 ORDER BY from_at"
     ))
     .bind(service)
-    .bind(since)
+    .bind(since.ms())
     .fetch_all(conn)
     .await?)
 }

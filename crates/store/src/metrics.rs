@@ -2,6 +2,7 @@
 
 use super::{runs, Conn, DbError};
 use railyard_domain::engine::TrainRun;
+use railyard_domain::time::Instant;
 
 /// What the figures are computed from, read in one pass.
 pub struct Counts {
@@ -12,7 +13,7 @@ pub struct Counts {
     /// The engine state of every completed or rolled-back train.
     pub finished_runs: Vec<TrainRun>,
     /// Each rolled-back train's engine state and when it reached `rolled_back`.
-    pub rolled_back: Vec<(TrainRun, i64)>,
+    pub rolled_back: Vec<(TrainRun, Instant)>,
     /// Security scans reported, and how many passed.
     pub security_scans: (i64, i64),
     /// Candidates that shipped.
@@ -43,8 +44,10 @@ pub async fn counts(conn: &mut Conn) -> Result<Counts, DbError> {
     )
     .fetch_all(&mut *conn)
     .await?;
-    let rolled_back =
-        rolled_back.iter().filter_map(|(id, state, at)| Some((runs::decode_listed(id, state)?, *at))).collect();
+    let rolled_back = rolled_back
+        .iter()
+        .filter_map(|(id, state, at)| Some((runs::decode_listed(id, state)?, Instant::from_ms(*at))))
+        .collect();
     let security_scans = sqlx::query_as(
         "SELECT COUNT(*), COALESCE(SUM(CASE WHEN status = 'passed' THEN 1 ELSE 0 END), 0) FROM artifact_checks \
          WHERE kind = 'security_scan'",

@@ -1,5 +1,6 @@
 //! The runtime's tables: each running train's engine state, and the outbox.
 
+use railyard_domain::time::Instant;
 use std::time::Duration;
 
 use super::{Conn, DbError};
@@ -14,7 +15,8 @@ pub struct OutboxEntry {
     pub effect_key: String,
     /// JSON of the engine's effect.
     pub effect: String,
-    pub due_at: i64,
+    #[sqlx(try_from = "i64")]
+    pub due_at: Instant,
     pub status: String,
     pub attempts: i64,
     pub last_error: String,
@@ -45,14 +47,14 @@ pub fn decode_listed(train_id: &str, state: &str) -> Option<TrainRun> {
 
 /// Stores a new train's engine state unless it has one; true if stored.
 #[tracing::instrument(skip_all)]
-pub async fn insert(conn: &mut Conn, train_id: &str, state: &str, now: i64) -> Result<bool, DbError> {
+pub async fn insert(conn: &mut Conn, train_id: &str, state: &str, now: Instant) -> Result<bool, DbError> {
     let inserted = sqlx::query(
         "INSERT INTO train_runs (train_id, state, version, updated_at) VALUES ($1, $2, 1, $3) \
          ON CONFLICT (train_id) DO NOTHING",
     )
     .bind(train_id)
     .bind(state)
-    .bind(now)
+    .bind(now.ms())
     .execute(conn)
     .await?
     .rows_affected();
@@ -61,14 +63,14 @@ pub async fn insert(conn: &mut Conn, train_id: &str, state: &str, now: i64) -> R
 
 /// Replaces the state if it is still at `version`; true if replaced.
 #[tracing::instrument(skip_all)]
-pub async fn update(conn: &mut Conn, train_id: &str, state: &str, version: i64, now: i64) -> Result<bool, DbError> {
+pub async fn update(conn: &mut Conn, train_id: &str, state: &str, version: i64, now: Instant) -> Result<bool, DbError> {
     let updated = sqlx::query(
         "UPDATE train_runs SET state = $2, version = version + 1, updated_at = $4 WHERE train_id = $1 AND version = $3",
     )
     .bind(train_id)
     .bind(state)
     .bind(version)
-    .bind(now)
+    .bind(now.ms())
     .execute(conn)
     .await?
     .rows_affected();
@@ -77,7 +79,7 @@ pub async fn update(conn: &mut Conn, train_id: &str, state: &str, version: i64, 
 
 /// Adds an effect unless one with the same key exists; true if added.
 #[tracing::instrument(skip_all)]
-pub async fn enqueue(conn: &mut Conn, entry: &OutboxEntry, now: i64) -> Result<bool, DbError> {
+pub async fn enqueue(conn: &mut Conn, entry: &OutboxEntry, now: Instant) -> Result<bool, DbError> {
     let inserted = sqlx::query(
         "INSERT INTO outbox (id, train_id, effect_key, effect, due_at, status, attempts, last_error, created_at) \
          VALUES ($1, $2, $3, $4, $5, 'pending', 0, '', $6) ON CONFLICT (effect_key) DO NOTHING",
@@ -86,8 +88,8 @@ pub async fn enqueue(conn: &mut Conn, entry: &OutboxEntry, now: i64) -> Result<b
     .bind(&entry.train_id)
     .bind(&entry.effect_key)
     .bind(&entry.effect)
-    .bind(entry.due_at)
-    .bind(now)
+    .bind(entry.due_at.ms())
+    .bind(now.ms())
     .execute(conn)
     .await?
     .rows_affected();
@@ -96,12 +98,12 @@ pub async fn enqueue(conn: &mut Conn, entry: &OutboxEntry, now: i64) -> Result<b
 
 /// Pending effects due by `now`, oldest first.
 #[tracing::instrument(skip_all)]
-pub async fn due(conn: &mut Conn, now: i64, limit: i64) -> Result<Vec<OutboxEntry>, DbError> {
+pub async fn due(conn: &mut Conn, now: Instant, limit: i64) -> Result<Vec<OutboxEntry>, DbError> {
     Ok(sqlx::query_as(
         "SELECT id, train_id, effect_key, effect, due_at, status, attempts, last_error FROM outbox \
          WHERE status = 'pending' AND due_at <= $1 ORDER BY due_at, created_at, id LIMIT $2",
     )
-    .bind(now)
+    .bind(now.ms())
     .bind(limit)
     .fetch_all(conn)
     .await?)
@@ -109,12 +111,12 @@ pub async fn due(conn: &mut Conn, now: i64, limit: i64) -> Result<Vec<OutboxEntr
 
 /// Marks an effect done; false if it was not pending any more (someone else did it).
 #[tracing::instrument(skip_all)]
-pub async fn complete(conn: &mut Conn, id: &str, now: i64) -> Result<bool, DbError> {
+pub async fn complete(conn: &mut Conn, id: &str, now: Instant) -> Result<bool, DbError> {
     let updated = sqlx::query(
         "UPDATE outbox SET status = 'done', done_at = $2, attempts = attempts + 1 WHERE id = $1 AND status = 'pending'",
     )
     .bind(id)
-    .bind(now)
+    .bind(now.ms())
     .execute(conn)
     .await?
     .rows_affected();
@@ -123,12 +125,12 @@ pub async fn complete(conn: &mut Conn, id: &str, now: i64) -> Result<bool, DbErr
 
 /// Records a failed attempt and when to try again.
 #[tracing::instrument(skip_all)]
-pub async fn retry_later(conn: &mut Conn, id: &str, due_at: i64, error: &str) -> Result<(), DbError> {
+pub async fn retry_later(conn: &mut Conn, id: &str, due_at: Instant, error: &str) -> Result<(), DbError> {
     sqlx::query(
         "UPDATE outbox SET attempts = attempts + 1, due_at = $2, last_error = $3 WHERE id = $1 AND status = 'pending'",
     )
     .bind(id)
-    .bind(due_at)
+    .bind(due_at.ms())
     .bind(error)
     .execute(conn)
     .await?;
@@ -137,13 +139,13 @@ pub async fn retry_later(conn: &mut Conn, id: &str, due_at: i64, error: &str) ->
 
 /// Gives up on an effect after its last attempt.
 #[tracing::instrument(skip_all)]
-pub async fn give_up(conn: &mut Conn, id: &str, now: i64, error: &str) -> Result<bool, DbError> {
+pub async fn give_up(conn: &mut Conn, id: &str, now: Instant, error: &str) -> Result<bool, DbError> {
     let updated = sqlx::query(
         "UPDATE outbox SET status = 'failed', attempts = attempts + 1, done_at = $2, last_error = $3 \
          WHERE id = $1 AND status = 'pending'",
     )
     .bind(id)
-    .bind(now)
+    .bind(now.ms())
     .bind(error)
     .execute(conn)
     .await?
@@ -179,12 +181,13 @@ pub struct StuckTrain {
     pub train_id: String,
     pub state: String,
     /// When its engine state last changed.
-    pub since: i64,
+    #[sqlx(try_from = "i64")]
+    pub since: Instant,
 }
 
 /// Trains running without anything pending (see `runtime::stuck`) and unchanged since `now - threshold`.
 #[tracing::instrument(skip_all)]
-pub async fn stuck(conn: &mut Conn, now: i64, threshold: Duration) -> Result<Vec<StuckTrain>, DbError> {
+pub async fn stuck(conn: &mut Conn, now: Instant, threshold: Duration) -> Result<Vec<StuckTrain>, DbError> {
     let running = RUNNING.iter().map(|state| format!("'{}'", state.as_str())).collect::<Vec<_>>().join(", ");
     let threshold_ms = i64::try_from(threshold.as_millis()).unwrap_or(i64::MAX / 4);
     Ok(sqlx::query_as(&format!(
@@ -193,7 +196,7 @@ pub async fn stuck(conn: &mut Conn, now: i64, threshold: Duration) -> Result<Vec
          AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.train_id = t.id AND o.status = 'pending') \
          ORDER BY r.updated_at"
     ))
-    .bind(now.saturating_sub(threshold_ms))
+    .bind((now - threshold_ms).ms())
     .fetch_all(conn)
     .await?)
 }
@@ -207,7 +210,7 @@ mod tests {
         let error = decode("t1", "{\"phase\":").expect_err("truncated JSON");
         assert!(error.to_string().starts_with("the stored engine state of train t1 is unreadable"), "{error}");
         assert!(decode_listed("t1", "{\"phase\":").is_none());
-        let run = TrainRun::opened("t2", 0, railyard_domain::engine::default_rollout(), 0);
+        let run = TrainRun::opened("t2", Instant::EPOCH, railyard_domain::engine::default_rollout(), 0);
         let stored = serde_json::to_string(&run).expect("JSON");
         assert_eq!(decode("t2", &stored).expect("readable"), run);
     }

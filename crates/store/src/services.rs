@@ -1,6 +1,7 @@
 //! Services: the deployable units that board trains.
 
 use super::{Conn, DbError};
+use railyard_domain::time::Instant;
 
 /// A stored service.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -53,7 +54,7 @@ pub async fn list(conn: &mut Conn) -> Result<Vec<Service>, DbError> {
 
 /// Inserts a new service.
 #[tracing::instrument(skip_all)]
-pub async fn insert(conn: &mut Conn, service: &Service, now: i64) -> Result<(), DbError> {
+pub async fn insert(conn: &mut Conn, service: &Service, now: Instant) -> Result<(), DbError> {
     sqlx::query(
         "INSERT INTO services (id, name, domain_id, owner, runbook_url, slo, on_call, calls, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $9, $8, $8)",
@@ -65,7 +66,7 @@ pub async fn insert(conn: &mut Conn, service: &Service, now: i64) -> Result<(), 
     .bind(&service.runbook_url)
     .bind(&service.slo)
     .bind(&service.on_call)
-    .bind(now)
+    .bind(now.ms())
     .bind(&service.calls)
     .execute(conn)
     .await?;
@@ -74,7 +75,7 @@ pub async fn insert(conn: &mut Conn, service: &Service, now: i64) -> Result<(), 
 
 /// Overwrites a service's attributes.
 #[tracing::instrument(skip_all)]
-pub async fn update(conn: &mut Conn, service: &Service, now: i64) -> Result<(), DbError> {
+pub async fn update(conn: &mut Conn, service: &Service, now: Instant) -> Result<(), DbError> {
     sqlx::query(
         "UPDATE services SET domain_id = $2, owner = $3, runbook_url = $4, slo = $5, on_call = $6, updated_at = $7, \
          calls = $8 WHERE id = $1",
@@ -85,7 +86,7 @@ pub async fn update(conn: &mut Conn, service: &Service, now: i64) -> Result<(), 
     .bind(&service.runbook_url)
     .bind(&service.slo)
     .bind(&service.on_call)
-    .bind(now)
+    .bind(now.ms())
     .bind(&service.calls)
     .execute(conn)
     .await?;

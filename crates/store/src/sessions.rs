@@ -1,15 +1,19 @@
 //! Server-side browser sessions.
 
 use super::{Conn, DbError};
+use railyard_domain::time::Instant;
 
 /// A stored session (its secret is never stored, only its digest).
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Session {
     pub id: String,
     pub user_id: String,
-    pub created_at: i64,
-    pub last_seen_at: i64,
-    pub expires_at: i64,
+    #[sqlx(try_from = "i64")]
+    pub created_at: Instant,
+    #[sqlx(try_from = "i64")]
+    pub last_seen_at: Instant,
+    #[sqlx(try_from = "i64")]
+    pub expires_at: Instant,
     pub ip: String,
     pub user_agent: String,
 }
@@ -20,7 +24,8 @@ pub struct LiveSession {
     pub id: String,
     pub user_id: String,
     pub user_name: String,
-    pub last_seen_at: i64,
+    #[sqlx(try_from = "i64")]
+    pub last_seen_at: Instant,
     pub must_change_password: i64,
 }
 
@@ -34,8 +39,8 @@ pub async fn insert(conn: &mut Conn, session: &Session, secret_hash: &str) -> Re
     .bind(&session.id)
     .bind(secret_hash)
     .bind(&session.user_id)
-    .bind(session.created_at)
-    .bind(session.expires_at)
+    .bind(session.created_at.ms())
+    .bind(session.expires_at.ms())
     .bind(&session.ip)
     .bind(&session.user_agent)
     .execute(conn)
@@ -47,7 +52,12 @@ pub async fn insert(conn: &mut Conn, session: &Session, secret_hash: &str) -> Re
 /// `now` (not ended, not past its absolute expiry, used within `idle_ms`,
 /// and its user not disabled).
 #[tracing::instrument(skip_all)]
-pub async fn live(conn: &mut Conn, secret_hash: &str, now: i64, idle_ms: i64) -> Result<Option<LiveSession>, DbError> {
+pub async fn live(
+    conn: &mut Conn,
+    secret_hash: &str,
+    now: Instant,
+    idle_ms: i64,
+) -> Result<Option<LiveSession>, DbError> {
     Ok(sqlx::query_as(
         "SELECT s.id, s.user_id, u.name AS user_name, s.last_seen_at, u.must_change_password FROM sessions s \
          JOIN users u ON u.id = s.user_id \
@@ -55,23 +65,23 @@ pub async fn live(conn: &mut Conn, secret_hash: &str, now: i64, idle_ms: i64) ->
          AND u.disabled = 0",
     )
     .bind(secret_hash)
-    .bind(now)
+    .bind(now.ms())
     .bind(idle_ms)
     .fetch_optional(conn)
     .await?)
 }
 
 /// Records use of a session.
-pub async fn touch(conn: &mut Conn, id: &str, now: i64) -> Result<(), DbError> {
-    sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2").bind(now).bind(id).execute(conn).await?;
+pub async fn touch(conn: &mut Conn, id: &str, now: Instant) -> Result<(), DbError> {
+    sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2").bind(now.ms()).bind(id).execute(conn).await?;
     Ok(())
 }
 
 /// Ends one session of `user_id`; false when there was no such live session.
 #[tracing::instrument(skip_all)]
-pub async fn end(conn: &mut Conn, user_id: &str, id: &str, now: i64) -> Result<bool, DbError> {
+pub async fn end(conn: &mut Conn, user_id: &str, id: &str, now: Instant) -> Result<bool, DbError> {
     let done = sqlx::query("UPDATE sessions SET ended_at = $1 WHERE id = $2 AND user_id = $3 AND ended_at IS NULL")
-        .bind(now)
+        .bind(now.ms())
         .bind(id)
         .bind(user_id)
         .execute(conn)
@@ -81,9 +91,9 @@ pub async fn end(conn: &mut Conn, user_id: &str, id: &str, now: i64) -> Result<b
 
 /// Ends every session of `user_id` except `keep`; returns how many ended.
 #[tracing::instrument(skip_all)]
-pub async fn end_all(conn: &mut Conn, user_id: &str, keep: Option<&str>, now: i64) -> Result<u64, DbError> {
+pub async fn end_all(conn: &mut Conn, user_id: &str, keep: Option<&str>, now: Instant) -> Result<u64, DbError> {
     let done = sqlx::query("UPDATE sessions SET ended_at = $1 WHERE user_id = $2 AND ended_at IS NULL AND id <> $3")
-        .bind(now)
+        .bind(now.ms())
         .bind(user_id)
         .bind(keep.unwrap_or(""))
         .execute(conn)
@@ -93,14 +103,14 @@ pub async fn end_all(conn: &mut Conn, user_id: &str, keep: Option<&str>, now: i6
 
 /// The user's sessions that are still live at `now`, newest first.
 #[tracing::instrument(skip_all)]
-pub async fn of_user(conn: &mut Conn, user_id: &str, now: i64, idle_ms: i64) -> Result<Vec<Session>, DbError> {
+pub async fn of_user(conn: &mut Conn, user_id: &str, now: Instant, idle_ms: i64) -> Result<Vec<Session>, DbError> {
     Ok(sqlx::query_as(
         "SELECT id, user_id, created_at, last_seen_at, expires_at, ip, user_agent FROM sessions \
          WHERE user_id = $1 AND ended_at IS NULL AND expires_at > $2 AND last_seen_at + $3 > $2 \
          ORDER BY created_at DESC",
     )
     .bind(user_id)
-    .bind(now)
+    .bind(now.ms())
     .bind(idle_ms)
     .fetch_all(conn)
     .await?)

@@ -2,6 +2,7 @@
 //! last success and when the next attempt may come.
 
 use super::{Conn, DbError};
+use railyard_domain::time::Instant;
 
 /// How failures of one key back off: `free` failures cost nothing, each
 /// further one doubles the wait from a second, up to `cap_ms`.
@@ -24,19 +25,19 @@ impl Backoff {
 /// Rows untouched this long are deleted by [`forget_old`].
 const FORGET_AFTER_MS: i64 = 24 * 60 * 60_000;
 
-/// When the next attempt on `account` may come (epoch ms), if it must wait.
+/// When the next attempt on `account` may come, if it must wait.
 #[tracing::instrument(skip_all)]
-pub async fn next_attempt_at(conn: &mut Conn, account: &str) -> Result<Option<i64>, DbError> {
+pub async fn next_attempt_at(conn: &mut Conn, account: &str) -> Result<Option<Instant>, DbError> {
     let row: Option<(i64,)> = sqlx::query_as("SELECT next_at FROM sign_in_backoff WHERE account = $1")
         .bind(account)
         .fetch_optional(conn)
         .await?;
-    Ok(row.map(|(next_at,)| next_at))
+    Ok(row.map(|(next_at,)| Instant::from_ms(next_at)))
 }
 
 /// Counts a failure of `account` at `now` and sets its next allowed attempt by `backoff`.
 #[tracing::instrument(skip_all)]
-pub async fn failed(conn: &mut Conn, account: &str, backoff: Backoff, now: i64) -> Result<(), DbError> {
+pub async fn failed(conn: &mut Conn, account: &str, backoff: Backoff, now: Instant) -> Result<(), DbError> {
     let row: Option<(i64,)> = sqlx::query_as("SELECT failures FROM sign_in_backoff WHERE account = $1")
         .bind(account)
         .fetch_optional(&mut *conn)
@@ -49,8 +50,8 @@ pub async fn failed(conn: &mut Conn, account: &str, backoff: Backoff, now: i64) 
     )
     .bind(account)
     .bind(failures)
-    .bind(next_at)
-    .bind(now)
+    .bind(next_at.ms())
+    .bind(now.ms())
     .execute(conn)
     .await?;
     Ok(())
@@ -65,9 +66,9 @@ pub async fn cleared(conn: &mut Conn, account: &str) -> Result<(), DbError> {
 
 /// Deletes rows untouched for a day; answers how many went.
 #[tracing::instrument(skip_all)]
-pub async fn forget_old(conn: &mut Conn, now: i64) -> Result<u64, DbError> {
+pub async fn forget_old(conn: &mut Conn, now: Instant) -> Result<u64, DbError> {
     let gone = sqlx::query("DELETE FROM sign_in_backoff WHERE updated_at < $1")
-        .bind(now - FORGET_AFTER_MS)
+        .bind((now - FORGET_AFTER_MS).ms())
         .execute(conn)
         .await?
         .rows_affected();

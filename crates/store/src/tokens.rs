@@ -1,6 +1,8 @@
 //! API tokens for CI systems.
 
+use super::instant::MaybeInstant;
 use super::{Conn, DbError};
+use railyard_domain::time::Instant;
 
 /// A stored token (its secret is never stored, only its digest).
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -12,10 +14,14 @@ pub struct ApiToken {
     /// Space-separated domain names; empty means every domain.
     pub domains: String,
     pub created_by: String,
-    pub created_at: i64,
-    pub expires_at: Option<i64>,
-    pub revoked_at: Option<i64>,
-    pub last_used_at: Option<i64>,
+    #[sqlx(try_from = "i64")]
+    pub created_at: Instant,
+    #[sqlx(try_from = "MaybeInstant")]
+    pub expires_at: Option<Instant>,
+    #[sqlx(try_from = "MaybeInstant")]
+    pub revoked_at: Option<Instant>,
+    #[sqlx(try_from = "MaybeInstant")]
+    pub last_used_at: Option<Instant>,
 }
 
 const COLUMNS: &str = "id, name, scopes, domains, created_by, created_at, expires_at, revoked_at, last_used_at";
@@ -33,8 +39,8 @@ pub async fn insert(conn: &mut Conn, token: &ApiToken, secret_hash: &str) -> Res
     .bind(&token.scopes)
     .bind(&token.domains)
     .bind(&token.created_by)
-    .bind(token.created_at)
-    .bind(token.expires_at)
+    .bind(token.created_at.ms())
+    .bind(crate::instant::nullable(token.expires_at))
     .execute(conn)
     .await?;
     Ok(())
@@ -42,13 +48,13 @@ pub async fn insert(conn: &mut Conn, token: &ApiToken, secret_hash: &str) -> Res
 
 /// The token whose secret digests to `secret_hash`, if it is neither revoked nor expired at `now`.
 #[tracing::instrument(skip_all)]
-pub async fn live(conn: &mut Conn, secret_hash: &str, now: i64) -> Result<Option<ApiToken>, DbError> {
+pub async fn live(conn: &mut Conn, secret_hash: &str, now: Instant) -> Result<Option<ApiToken>, DbError> {
     Ok(sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM api_tokens WHERE secret_hash = $1 AND revoked_at IS NULL \
          AND (expires_at IS NULL OR expires_at > $2)"
     ))
     .bind(secret_hash)
-    .bind(now)
+    .bind(now.ms())
     .fetch_optional(conn)
     .await?)
 }
@@ -68,9 +74,9 @@ pub async fn by_id(conn: &mut Conn, id: &str) -> Result<Option<ApiToken>, DbErro
 
 /// Revokes a token; false when it was already revoked or does not exist.
 #[tracing::instrument(skip_all)]
-pub async fn revoke(conn: &mut Conn, id: &str, now: i64) -> Result<bool, DbError> {
+pub async fn revoke(conn: &mut Conn, id: &str, now: Instant) -> Result<bool, DbError> {
     let done = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-        .bind(now)
+        .bind(now.ms())
         .bind(id)
         .execute(conn)
         .await?;
@@ -78,7 +84,7 @@ pub async fn revoke(conn: &mut Conn, id: &str, now: i64) -> Result<bool, DbError
 }
 
 /// Records use of a token.
-pub async fn touch(conn: &mut Conn, id: &str, now: i64) -> Result<(), DbError> {
-    sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2").bind(now).bind(id).execute(conn).await?;
+pub async fn touch(conn: &mut Conn, id: &str, now: Instant) -> Result<(), DbError> {
+    sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2").bind(now.ms()).bind(id).execute(conn).await?;
     Ok(())
 }

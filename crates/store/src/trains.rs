@@ -2,6 +2,7 @@
 
 use super::{new_id, Conn, DbError};
 use railyard_domain::ids::TrainId;
+use railyard_domain::time::Instant;
 use railyard_domain::train_kind::TrainKind;
 use railyard_domain::train_state::TrainState;
 
@@ -17,9 +18,9 @@ pub fn not_final(column: &str) -> String {
 pub struct NewTrain {
     pub definition_id: String,
     pub state: TrainState,
-    pub planning_opens_at: i64,
-    pub cutover_at: i64,
-    pub cutover_closes_at: i64,
+    pub planning_opens_at: Instant,
+    pub cutover_at: Instant,
+    pub cutover_closes_at: Instant,
 }
 
 /// A train with what the calendar and the API show about it.
@@ -33,9 +34,12 @@ pub struct TrainListing {
     pub time_zone: String,
     #[sqlx(try_from = "String")]
     pub state: TrainState,
-    pub planning_opens_at: i64,
-    pub cutover_at: i64,
-    pub cutover_closes_at: i64,
+    #[sqlx(try_from = "i64")]
+    pub planning_opens_at: Instant,
+    #[sqlx(try_from = "i64")]
+    pub cutover_at: Instant,
+    #[sqlx(try_from = "i64")]
+    pub cutover_closes_at: Instant,
     #[sqlx(try_from = "String")]
     pub kind: TrainKind,
     /// Why a train was started out of its cadence.
@@ -46,7 +50,8 @@ pub struct TrainListing {
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct TrainEvent {
     pub seq: i64,
-    pub at: i64,
+    #[sqlx(try_from = "i64")]
+    pub at: Instant,
     pub kind: String,
     pub from_state: Option<String>,
     pub to_state: Option<String>,
@@ -59,7 +64,7 @@ pub struct TrainEvent {
 pub struct Transition<'a> {
     pub from: TrainState,
     pub to: TrainState,
-    pub at: i64,
+    pub at: Instant,
     pub actor: &'a str,
     pub reason: &'a str,
 }
@@ -67,7 +72,7 @@ pub struct Transition<'a> {
 /// Creates the train unless its (definition, cutover) already exists; true if created.
 /// The unique key makes this safe against concurrent schedulers and restarts.
 #[tracing::instrument(skip_all)]
-pub async fn insert_if_absent(conn: &mut Conn, train: &NewTrain, now: i64) -> Result<Option<String>, DbError> {
+pub async fn insert_if_absent(conn: &mut Conn, train: &NewTrain, now: Instant) -> Result<Option<String>, DbError> {
     let id = new_id();
     let inserted = sqlx::query(
         "INSERT INTO trains (id, definition_id, state, planning_opens_at, cutover_at, cutover_closes_at, \
@@ -77,10 +82,10 @@ pub async fn insert_if_absent(conn: &mut Conn, train: &NewTrain, now: i64) -> Re
     .bind(&id)
     .bind(&train.definition_id)
     .bind(train.state.as_str())
-    .bind(train.planning_opens_at)
-    .bind(train.cutover_at)
-    .bind(train.cutover_closes_at)
-    .bind(now)
+    .bind(train.planning_opens_at.ms())
+    .bind(train.cutover_at.ms())
+    .bind(train.cutover_closes_at.ms())
+    .bind(now.ms())
     .execute(conn)
     .await?
     .rows_affected();
@@ -93,21 +98,23 @@ pub struct DueTrain {
     #[sqlx(try_from = "String")]
     pub id: TrainId,
     pub definition_id: String,
-    pub cutover_at: i64,
-    pub cutover_closes_at: i64,
+    #[sqlx(try_from = "i64")]
+    pub cutover_at: Instant,
+    #[sqlx(try_from = "i64")]
+    pub cutover_closes_at: Instant,
     #[sqlx(try_from = "String")]
     pub kind: TrainKind,
 }
 
 /// Trains still `scheduled` whose planning window has started, oldest first.
 #[tracing::instrument(skip_all)]
-pub async fn due_to_open(conn: &mut Conn, now: i64, limit: i64) -> Result<Vec<DueTrain>, DbError> {
+pub async fn due_to_open(conn: &mut Conn, now: Instant, limit: i64) -> Result<Vec<DueTrain>, DbError> {
     Ok(sqlx::query_as(
         "SELECT id, definition_id, cutover_at, cutover_closes_at, kind FROM trains WHERE state = $1 AND planning_opens_at <= $2 \
          ORDER BY planning_opens_at LIMIT $3",
     )
     .bind(TrainState::Scheduled.as_str())
-    .bind(now)
+    .bind(now.ms())
     .bind(limit)
     .fetch_all(conn)
     .await?)
@@ -121,7 +128,7 @@ pub async fn transition(conn: &mut Conn, train_id: &str, change: Transition<'_>)
         .bind(train_id)
         .bind(change.from.as_str())
         .bind(change.to.as_str())
-        .bind(change.at)
+        .bind(change.at.ms())
         .execute(&mut *conn)
         .await?
         .rows_affected();
@@ -141,7 +148,7 @@ pub async fn append_event(conn: &mut Conn, train_id: &str, kind: &str, change: T
     )
     .bind(new_id())
     .bind(train_id)
-    .bind(change.at)
+    .bind(change.at.ms())
     .bind(kind)
     .bind(change.from.as_str())
     .bind(change.to.as_str())
@@ -183,16 +190,16 @@ pub async fn by_id(conn: &mut Conn, id: &str) -> Result<Option<TrainListing>, Db
 #[tracing::instrument(skip_all)]
 pub async fn cutting_over_between(
     conn: &mut Conn,
-    from: i64,
-    to: i64,
+    from: Instant,
+    to: Instant,
     domain: Option<&str>,
 ) -> Result<Vec<TrainListing>, DbError> {
     Ok(sqlx::query_as(&format!(
         "{LISTING} WHERE t.cutover_at >= $1 AND t.cutover_at < $2 AND ($3 = '' OR m.name = $3) \
          ORDER BY t.cutover_at, d.name"
     ))
-    .bind(from)
-    .bind(to)
+    .bind(from.ms())
+    .bind(to.ms())
     .bind(domain.unwrap_or(""))
     .fetch_all(conn)
     .await?)
@@ -203,16 +210,16 @@ pub async fn cutting_over_between(
 pub async fn carrying_between(
     conn: &mut Conn,
     service_id: &str,
-    from: i64,
-    to: i64,
+    from: Instant,
+    to: Instant,
 ) -> Result<Vec<TrainListing>, DbError> {
     Ok(sqlx::query_as(&format!(
         "{LISTING} JOIN train_definition_services s ON s.definition_id = d.id \
          WHERE s.service_id = $1 AND t.cutover_at >= $2 AND t.cutover_at < $3 ORDER BY t.cutover_at"
     ))
     .bind(service_id)
-    .bind(from)
-    .bind(to)
+    .bind(from.ms())
+    .bind(to.ms())
     .fetch_all(conn)
     .await?)
 }
@@ -245,8 +252,8 @@ pub async fn insert_on_demand(
     kind: TrainKind,
     artifact_ids: &[String],
     reason: &str,
-    (cutover_at, cutover_closes_at): (i64, i64),
-    now: i64,
+    (cutover_at, cutover_closes_at): (Instant, Instant),
+    now: Instant,
 ) -> Result<String, DbError> {
     let id = new_id();
     // A definition has one train per cutover instant: one started in the same
@@ -259,9 +266,9 @@ pub async fn insert_on_demand(
         )
         .bind(&id)
         .bind(definition_id)
-        .bind(now)
-        .bind(cutover_at + nudge)
-        .bind(cutover_closes_at + nudge)
+        .bind(now.ms())
+        .bind((cutover_at + nudge).ms())
+        .bind((cutover_closes_at + nudge).ms())
         .bind(kind.as_str())
         .bind(reason)
         .execute(&mut *conn)

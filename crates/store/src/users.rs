@@ -2,6 +2,7 @@
 
 use super::{Conn, DbError};
 use railyard_domain::roles::{Binding, Role};
+use railyard_domain::time::Instant;
 
 /// A stored user.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -11,7 +12,8 @@ pub struct User {
     pub password_hash: String,
     pub disabled: i64,
     pub must_change_password: i64,
-    pub created_at: i64,
+    #[sqlx(try_from = "i64")]
+    pub created_at: Instant,
 }
 
 const COLUMNS: &str = "id, name, password_hash, disabled, must_change_password, created_at";
@@ -38,7 +40,7 @@ pub async fn count(conn: &mut Conn) -> Result<i64, DbError> {
 
 /// Inserts a user.
 #[tracing::instrument(skip_all)]
-pub async fn insert(conn: &mut Conn, user: &User, now: i64) -> Result<(), DbError> {
+pub async fn insert(conn: &mut Conn, user: &User, now: Instant) -> Result<(), DbError> {
     sqlx::query(
         "INSERT INTO users (id, name, password_hash, disabled, must_change_password, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $6)",
@@ -48,7 +50,7 @@ pub async fn insert(conn: &mut Conn, user: &User, now: i64) -> Result<(), DbErro
     .bind(&user.password_hash)
     .bind(user.disabled)
     .bind(user.must_change_password)
-    .bind(now)
+    .bind(now.ms())
     .execute(conn)
     .await?;
     Ok(())
@@ -56,10 +58,10 @@ pub async fn insert(conn: &mut Conn, user: &User, now: i64) -> Result<(), DbErro
 
 /// Replaces a user's password hash.
 #[tracing::instrument(skip_all)]
-pub async fn set_password(conn: &mut Conn, user_id: &str, hash: &str, now: i64) -> Result<(), DbError> {
+pub async fn set_password(conn: &mut Conn, user_id: &str, hash: &str, now: Instant) -> Result<(), DbError> {
     sqlx::query("UPDATE users SET password_hash = $1, must_change_password = 0, updated_at = $2 WHERE id = $3")
         .bind(hash)
-        .bind(now)
+        .bind(now.ms())
         .bind(user_id)
         .execute(conn)
         .await?;
@@ -75,10 +77,10 @@ pub async fn require_password_change(conn: &mut Conn, user_id: &str) -> Result<(
 
 /// Disables or re-enables a user.
 #[tracing::instrument(skip_all)]
-pub async fn set_disabled(conn: &mut Conn, user_id: &str, disabled: bool, now: i64) -> Result<(), DbError> {
+pub async fn set_disabled(conn: &mut Conn, user_id: &str, disabled: bool, now: Instant) -> Result<(), DbError> {
     sqlx::query("UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3")
         .bind(i64::from(disabled))
-        .bind(now)
+        .bind(now.ms())
         .bind(user_id)
         .execute(conn)
         .await?;
@@ -108,7 +110,7 @@ pub async fn replace_bindings(
     conn: &mut Conn,
     user_id: &str,
     bindings: &[(Role, Option<String>)],
-    now: i64,
+    now: Instant,
 ) -> Result<(), DbError> {
     sqlx::query("DELETE FROM role_bindings WHERE user_id = $1").bind(user_id).execute(&mut *conn).await?;
     for (role, domain_id) in bindings {
@@ -117,7 +119,7 @@ pub async fn replace_bindings(
             .bind(user_id)
             .bind(role.as_str())
             .bind(domain_id.as_deref())
-            .bind(now)
+            .bind(now.ms())
             .execute(&mut *conn)
             .await?;
     }
@@ -157,14 +159,14 @@ pub async fn replace_identities(
     conn: &mut Conn,
     user_id: &str,
     identities: &[String],
-    now: i64,
+    now: Instant,
 ) -> Result<(), DbError> {
     sqlx::query("DELETE FROM author_identities WHERE user_id = $1").bind(user_id).execute(&mut *conn).await?;
     for identity in identities {
         sqlx::query("INSERT INTO author_identities (identity, user_id, created_at) VALUES ($1, $2, $3)")
             .bind(identity)
             .bind(user_id)
-            .bind(now)
+            .bind(now.ms())
             .execute(&mut *conn)
             .await?;
     }

@@ -168,7 +168,7 @@ fn approvals_json(summary: approvals::Summary) -> ApprovalsJson {
                 approver: d.approver,
                 decision: d.decision.stored().to_owned(),
                 comment: d.comment,
-                decided_at: rfc3339(d.decided_at),
+                decided_at: d.decided_at.rfc3339(),
             })
             .collect(),
     }

@@ -17,7 +17,6 @@ use crate::ids::ArtifactId;
 use crate::service::artifacts::{self, Registered};
 use crate::store::artifacts::{Artifact, Check};
 use crate::text::Text;
-use crate::time::rfc3339;
 
 /// An artifact as the API shows it.
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
@@ -214,7 +213,7 @@ fn artifact_json(artifact: Artifact, checks: Vec<Check>, reaches: Vec<String>) -
         digest: artifact.digest,
         commit: artifact.commit_sha,
         author: artifact.author,
-        registered_at: rfc3339(artifact.created_at),
+        registered_at: artifact.created_at.rfc3339(),
         rejected: artifact.rejected_reason,
         checks: checks.into_iter().map(check_json).collect::<Result<_, _>>()?,
         reaches,
@@ -226,7 +225,7 @@ fn check_json(check: Check) -> Result<CheckJson, ApiError> {
         kind: stored_json(&format!("\"{}\"", check.kind))?,
         status: stored_json(&format!("\"{}\"", check.status))?,
         details: stored_json(&check.details)?,
-        reported_at: rfc3339(check.reported_at),
+        reported_at: check.reported_at.rfc3339(),
         reported_by: if check.reported_by.is_empty() { "unknown".into() } else { check.reported_by },
         id: check.id,
         name: check.name,

@@ -1,6 +1,7 @@
 //! Break-glass: a release manager asks to let a domain's trains through a
 //! freeze; two different approvers (neither the requester) must agree.
 
+use crate::time::Instant;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -12,7 +13,6 @@ use crate::auth::{Caller, Permission};
 use crate::service::break_glass;
 use crate::store::approvals::BreakGlass;
 use crate::text::Text;
-use crate::time::rfc3339;
 
 /// The body of `POST /api/v1/break-glass`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -125,16 +125,16 @@ pub async fn reject(
 }
 
 /// A request as the API and the console show it.
-pub fn view(request: BreakGlass, now: i64) -> BreakGlassJson {
+pub fn view(request: BreakGlass, now: Instant) -> BreakGlassJson {
     BreakGlassJson {
         status: break_glass::status(&request, now).to_owned(),
-        active_until: request.active_window().map(|(_, until)| rfc3339(until)),
+        active_until: request.active_window().map(|(_, until)| until.rfc3339()),
         approvers: [request.first_approver, request.second_approver].into_iter().flatten().collect(),
         id: request.id,
         domain: request.domain,
         requested_by: request.requested_by,
         reason: request.reason,
-        requested_at: rfc3339(request.requested_at),
+        requested_at: request.requested_at.rfc3339(),
     }
 }
 

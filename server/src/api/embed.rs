@@ -1,6 +1,7 @@
 //! Embedding panels in internal wikis: the admin-managed allow-list of wiki
 //! origins, and signed links for one panel each.
 
+use crate::time::Instant;
 use std::collections::BTreeMap;
 
 use axum::extract::rejection::QueryRejection;
@@ -15,7 +16,6 @@ use crate::auth::{Caller, Permission};
 use crate::service::embeds;
 use crate::store::embed_links::EmbedLink;
 use crate::text::Text;
-use crate::time::rfc3339;
 
 /// The body of `POST /api/v1/embed/origins`, and the query of its `DELETE`.
 #[derive(Debug, Deserialize, utoipa::ToSchema, utoipa::IntoParams)]
@@ -140,7 +140,7 @@ pub async fn create_link(
         expires_in: request.expires_in.map(Into::into),
     };
     let created = embeds::create_link(state.ctx(), &caller, &state.auth.embed_key, wanted).await?;
-    let expires_at = rfc3339(created.link.expires_at);
+    let expires_at = created.link.expires_at.rfc3339();
     Ok((
         StatusCode::CREATED,
         Json(LinkJson { id: created.link.id, path: created.path, token: created.token, expires_at }),
@@ -181,12 +181,12 @@ pub async fn revoke_link(
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn listing(link: EmbedLink, now: i64) -> LinkListing {
+fn listing(link: EmbedLink, now: Instant) -> LinkListing {
     LinkListing {
         status: embeds::status(&link, now).to_owned(),
         params: serde_json::from_str(&link.params).unwrap_or_default(),
-        created_at: rfc3339(link.created_at),
-        expires_at: rfc3339(link.expires_at),
+        created_at: link.created_at.rfc3339(),
+        expires_at: link.expires_at.rfc3339(),
         revoked_by: link.revoked_at.map(|_| link.revoked_by.clone()),
         id: link.id,
         panel: link.panel,

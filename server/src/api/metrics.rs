@@ -2,6 +2,7 @@
 //! format, computed from the store at scrape time (seed metrics M1–M12, plus
 //! trains by state and the outbox backlog).
 
+use crate::time::Instant;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -131,7 +132,7 @@ fn rollout_figures(runs: &[TrainRun], figures: &mut Figures) {
 /// The error-budget and latency figures (M7, M8) from the measurements of finished rollouts.
 fn measurement_figures(measured: &[InDomain], figures: &mut Figures) {
     let mut by_domain: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
-    let mut latest: BTreeMap<&str, (i64, f64)> = BTreeMap::new();
+    let mut latest: BTreeMap<&str, (Instant, f64)> = BTreeMap::new();
     for InDomain { domain, measurement: m } in measured {
         by_domain.entry(domain).or_default().push(m.budget_consumed);
         let entry = latest.entry(&m.service).or_insert((m.to_at, m.budget_remaining));
@@ -151,7 +152,7 @@ fn measurement_figures(measured: &[InDomain], figures: &mut Figures) {
 }
 
 /// Computes the figures from the store as of `now`.
-pub async fn figures(conn: &mut Conn, now: i64) -> Result<Figures, DbError> {
+pub async fn figures(conn: &mut Conn, now: Instant) -> Result<Figures, DbError> {
     let counts = crate::store::metrics::counts(conn).await?;
     let trains_by_state = counts.trains_by_state;
     let outbox_by_status = counts.outbox_by_status;
@@ -160,12 +161,12 @@ pub async fn figures(conn: &mut Conn, now: i64) -> Result<Figures, DbError> {
     let release_success_ratio = (finished > 0).then(|| count("completed") as f64 / finished as f64);
 
     let finished_runs = counts.finished_runs;
-    let measured = crate::store::measurements::with_domain_since(conn, i64::MIN).await?;
+    let measured = crate::store::measurements::with_domain_since(conn, Instant::from_ms(i64::MIN)).await?;
 
     let mut durations: Vec<f64> = counts
         .rolled_back
         .iter()
-        .filter_map(|(run, ended)| Some((ended - run.rollback_started_at?) as f64 / 1000.0))
+        .filter_map(|(run, ended)| Some((*ended - run.rollback_started_at?) as f64 / 1000.0))
         .collect();
     // Rollbacks of some services restore a baseline too.
     durations.extend(finished_runs.iter().flat_map(|run| run.service_rollback_times().map(|(_, seconds)| seconds)));
@@ -324,7 +325,7 @@ where
 pub async fn metrics(State(state): State<ApiState>, caller: Caller) -> Result<Response, ApiError> {
     caller.require(Permission::Read, None)?;
     let mut conn = state.db.acquire().await?;
-    let now = crate::time::to_ms(state.clock.now());
+    let now = state.clock.instant();
     let mut figures = figures(&mut conn, now).await?;
     figures.stuck_trains = crate::runtime::stuck::find(&mut conn, now, state.stuck_after).await?.len() as i64;
     figures.leader_term = state.role.leading();

@@ -12,7 +12,6 @@ use super::{ApiError, ApiState};
 use crate::auth::{Caller, Permission};
 use crate::ids::ArtifactId;
 use crate::text::Text;
-use crate::time::rfc3339;
 
 /// The body: why the build is bad.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -68,7 +67,7 @@ pub async fn reject(
         rejection.deployed_on.into_iter().map(|(train_id, detail)| DeployedOn { train_id, detail }).collect();
     Ok(Json(RejectResult {
         artifact_id: id.into(),
-        rejected_at: rfc3339(rejection.at),
+        rejected_at: rejection.at.rfc3339(),
         removed_from: rejection.removed_from,
         deployed_on,
     }))

@@ -15,7 +15,6 @@ use super::{ApiError, ApiState};
 use crate::auth::{Binding, Caller, Principal};
 use crate::service::{account, sign_in};
 use crate::text::Text;
-use crate::time::rfc3339;
 
 /// Name and password.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -144,9 +143,9 @@ pub async fn sessions(State(state): State<ApiState>, caller: Caller) -> Result<J
         rows.into_iter()
             .map(|session| SessionJson {
                 current: session.id == current,
-                created_at: rfc3339(session.created_at),
-                last_seen_at: rfc3339(session.last_seen_at),
-                expires_at: rfc3339(session.expires_at),
+                created_at: session.created_at.rfc3339(),
+                last_seen_at: session.last_seen_at.rfc3339(),
+                expires_at: session.expires_at.rfc3339(),
                 id: session.id,
                 ip: session.ip,
                 user_agent: session.user_agent,

@@ -1,6 +1,7 @@
 //! Admin: API tokens for CI. The secret is shown once, in the response that
 //! creates it; only its SHA-256 is stored.
 
+use crate::time::Instant;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -12,7 +13,6 @@ use crate::auth::{Caller, Permission};
 use crate::service::tokens;
 use crate::store::tokens::ApiToken;
 use crate::text::{strings, Text};
-use crate::time::rfc3339;
 
 /// The body of `POST /api/v1/tokens`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -116,10 +116,10 @@ fn token_json(token: ApiToken) -> TokenJson {
         scopes: token.scopes.split_whitespace().map(str::to_owned).collect(),
         domains: token.domains.split_whitespace().map(str::to_owned).collect(),
         created_by: token.created_by,
-        created_at: rfc3339(token.created_at),
-        expires_at: token.expires_at.map(rfc3339),
-        revoked_at: token.revoked_at.map(rfc3339),
-        last_used_at: token.last_used_at.map(rfc3339),
+        created_at: token.created_at.rfc3339(),
+        expires_at: token.expires_at.map(Instant::rfc3339),
+        revoked_at: token.revoked_at.map(Instant::rfc3339),
+        last_used_at: token.last_used_at.map(Instant::rfc3339),
     }
 }
 

@@ -19,7 +19,7 @@ pub use crate::service::views::train_detail::{
 };
 use crate::service::views::{train_detail, train_list};
 use crate::service::ServiceError;
-use crate::time::{rfc3339, to_ms};
+use crate::time::Instant;
 
 /// The longest range one request may ask for.
 const MAX_RANGE_DAYS: i64 = 400;
@@ -80,26 +80,25 @@ pub async fn list(
     if to - from > Duration::days(MAX_RANGE_DAYS) {
         return Err(ApiError::bad_request(format!("the range may span at most {MAX_RANGE_DAYS} days")));
     }
-    let (from, to, domain) = (to_ms(from), to_ms(to), query.domain.as_deref());
+    let (from, to, domain) = (Instant::from_utc(from), Instant::from_utc(to), query.domain.as_deref());
     let audience = train_list::audience(&caller, domain)?;
     if let train_list::Audience::Domains(_) = audience {
         // A domain-limited token's list is its own: not cached.
         let trains = train_list::between(state.ctx(), &audience, from, to, domain).await?;
         let list =
-            TrainList { from: rfc3339(from), to: rfc3339(to), trains: trains.into_iter().map(train_json).collect() };
+            TrainList { from: from.rfc3339(), to: to.rfc3339(), trains: trains.into_iter().map(train_json).collect() };
         return Ok(([(header::CACHE_CONTROL, "private, no-store")], Json(list)).into_response());
     }
-    let key = format!("{from}|{to}|{}", domain.unwrap_or(""));
+    let key = format!("{}|{}|{}", from.ms(), to.ms(), domain.unwrap_or(""));
     let load = || async {
         let trains = train_list::between(state.ctx(), &audience, from, to, domain).await?;
         let list =
-            TrainList { from: rfc3339(from), to: rfc3339(to), trains: trains.into_iter().map(train_json).collect() };
+            TrainList { from: from.rfc3339(), to: to.rfc3339(), trains: trains.into_iter().map(train_json).collect() };
         let body = serde_json::to_vec(&list).map_err(|error| ServiceError::Internal(error.into()))?;
         let etag = format!("\"{}\"", hex::encode(&Sha256::digest(&body)[..8]));
         Ok::<_, ServiceError>((Bytes::from(body), etag))
     };
-    let answer =
-        state.caches.train_lists.get(key, to_ms(state.clock.now()), load).await.map_err(ServiceError::shared)?;
+    let answer = state.caches.train_lists.get(key, state.clock.instant(), load).await.map_err(ServiceError::shared)?;
     let (body, etag) = &*answer;
     let validators = [(header::ETAG, etag.clone()), (header::CACHE_CONTROL, "private, no-store".to_owned())];
     let sent = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).unwrap_or_default();

@@ -11,7 +11,6 @@ use super::{ApiError, ApiState};
 use crate::auth::{Binding, Caller, Permission};
 use crate::service::users::{self, UserRecord};
 use crate::text::{strings, Text};
-use crate::time::rfc3339;
 
 /// A user as admins see them.
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
@@ -197,6 +196,6 @@ fn user_json(UserRecord { user, roles, identities }: UserRecord) -> UserJson {
         identities,
         disabled: user.disabled != 0,
         must_change_password: user.must_change_password != 0,
-        created_at: rfc3339(user.created_at),
+        created_at: user.created_at.rfc3339(),
     }
 }

@@ -6,7 +6,7 @@ use crate::api::ApiState;
 use crate::audit::Verification;
 use crate::auth::{Binding, Caller, Permission, Role};
 use crate::service::{self, users::binding_text, ServiceError};
-use crate::time::rfc3339;
+use crate::time::Instant;
 use app::admin::{
     AccountCommand, AccountView, AdminCommand, AdminEmbedLink, AdminToken, AdminUser, AdminView, AuditLine, SessionLine,
 };
@@ -42,9 +42,9 @@ pub async fn view(state: &ApiState, caller: &Caller) -> Result<AdminView, Servic
             .map(|token| AdminToken {
                 scopes: token.scopes.split_whitespace().map(str::to_owned).collect(),
                 domains: token.domains.split_whitespace().map(str::to_owned).collect(),
-                expires_at: token.expires_at.map(rfc3339),
+                expires_at: token.expires_at.map(Instant::rfc3339),
                 revoked: token.revoked_at.is_some(),
-                last_used_at: token.last_used_at.map(rfc3339),
+                last_used_at: token.last_used_at.map(Instant::rfc3339),
                 id: token.id,
                 name: token.name,
             })
@@ -66,7 +66,7 @@ pub async fn view(state: &ApiState, caller: &Caller) -> Result<AdminView, Servic
                     id: link.id,
                     audience: link.audience,
                     created_by: link.created_by,
-                    expires_at: rfc3339(link.expires_at),
+                    expires_at: link.expires_at.rfc3339(),
                 }
             })
             .collect(),
@@ -77,7 +77,7 @@ pub async fn view(state: &ApiState, caller: &Caller) -> Result<AdminView, Servic
             .into_iter()
             .map(|record| AuditLine {
                 seq: record.seq,
-                at: rfc3339(record.at),
+                at: record.at.rfc3339(),
                 actor: record.actor,
                 action: record.action,
                 object: record.object,
@@ -151,7 +151,7 @@ pub async fn command(state: &ApiState, caller: &Caller, command: AdminCommand) -
             let created = service::embeds::create_link(ctx, caller, &state.auth.embed_key, wanted).await?;
             format!(
                 "Put this in the wiki's iframe src (after this server's address), valid until {}: {}",
-                rfc3339(created.link.expires_at),
+                created.link.expires_at.rfc3339(),
                 created.path
             )
         }
@@ -183,8 +183,8 @@ pub async fn account(state: &ApiState, caller: &Caller) -> Result<AccountView, S
             .into_iter()
             .map(|session| SessionLine {
                 current: session.id == current,
-                created_at: rfc3339(session.created_at),
-                last_seen_at: rfc3339(session.last_seen_at),
+                created_at: session.created_at.rfc3339(),
+                last_seen_at: session.last_seen_at.rfc3339(),
                 id: session.id,
                 ip: session.ip,
                 user_agent: session.user_agent,

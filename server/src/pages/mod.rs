@@ -146,7 +146,7 @@ impl Backend for StoreBackend {
             let key = format!("{month}|{}|{today}", domain.as_deref().unwrap_or(""));
             let db = &self.state.db;
             let load = || calendar::month(db, today, month, domain.as_deref());
-            let cached = self.state.caches.calendar.get(key, crate::time::to_ms(now), load).await;
+            let cached = self.state.caches.calendar.get(key, crate::time::Instant::from_utc(now), load).await;
             cached.map(|month| (*month).clone()).map_err(|error| {
                 if let Some(unknown) = error.downcast_ref::<calendar::UnknownDomain>() {
                     return BackendError::NotFound(unknown.to_string());
@@ -173,7 +173,7 @@ impl Backend for StoreBackend {
         let allowed = may_read_panel_for(caller, "budget", &[("service", &service)]);
         Box::pin(async move {
             allowed?;
-            let now = crate::time::to_ms(self.state.clock.now());
+            let now = self.state.clock.instant();
             budgets::service(&self.state.db, &service, now)
                 .await
                 .map_err(failed("Loading the budget"))?
@@ -185,7 +185,7 @@ impl Backend for StoreBackend {
         let allowed = may_read_panel(caller, "dashboard");
         Box::pin(async move {
             allowed?;
-            let now = crate::time::to_ms(self.state.clock.now());
+            let now = self.state.clock.instant();
             let db = &self.state.db;
             let load = || dashboard::build(db, now, domain.as_deref());
             let key = domain.clone().unwrap_or_default();
@@ -204,7 +204,7 @@ impl Backend for StoreBackend {
         let allowed = may_read_panel(caller, "gates");
         Box::pin(async move {
             allowed?;
-            let now = crate::time::to_ms(self.state.clock.now());
+            let now = self.state.clock.instant();
             let drill = drill.as_ref().map(|(train, gate)| (train.as_str(), gate.as_str()));
             gates::build(&self.state.db, now, last, domain.as_deref(), drill).await.map_err(|error| match error {
                 gates::BoardError::Store(error) => failed("Loading the gate board")(error),
@@ -380,7 +380,7 @@ impl Backend for StoreBackend {
         let allowed = may_read_panel_for(caller, "countdown", &[("definition", &definition)]);
         Box::pin(async move {
             allowed?;
-            let now = crate::time::to_ms(self.state.clock.now());
+            let now = self.state.clock.instant();
             dashboard::countdown(&self.state.db, now, &definition)
                 .await
                 .map_err(failed("Loading the countdown"))?

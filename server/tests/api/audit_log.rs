@@ -4,6 +4,7 @@
 
 use server::audit::{log, Verification};
 use server::store::{self, audit::Entry, Db};
+use server::time::Instant;
 
 use crate::helpers::{fresh_store, Backend};
 use crate::on_both_backends;
@@ -15,7 +16,7 @@ async fn six_records(db: &Db) {
         let entry = Entry::new("user:ada", "train.hold", format!("train:{n}"))
             .change(&serde_json::json!({ "state": "canary" }), &serde_json::json!({ "state": "held", "n": n }))
             .request(&format!("req-{n}"));
-        store::audit::append(&mut tx, &entry, 1_700_000_000_000 + n).await.expect("append");
+        store::audit::append(&mut tx, &entry, Instant::from_ms(1_700_000_000_000 + n)).await.expect("append");
         tx.commit().await.expect("commit");
     }
 }
@@ -36,7 +37,7 @@ async fn insert_raw(conn: &mut sqlx::AnyConnection, record: &server::audit::Reco
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(record.seq)
-    .bind(record.at)
+    .bind(record.at.ms())
     .bind(&record.actor)
     .bind(&record.action)
     .bind(&record.object)
@@ -129,7 +130,7 @@ async fn a_whole_log_rewritten_with_fresh_hashes_fails_against_signed_checkpoint
         let mut conn = db.acquire().await.expect("connection");
         store::audit::head(&mut conn).await.expect("head")
     };
-    server::audit::checkpoint::signed(&db, AUDIT_KEY, &head, 1).await.expect("signed checkpoint");
+    server::audit::checkpoint::signed(&db, AUDIT_KEY, &head, Instant::from_ms(1)).await.expect("signed checkpoint");
     let keyed = |db: Db| async move { log::verify_store(&db, None, Some(AUDIT_KEY)).await.expect("verification runs") };
     assert!(matches!(keyed(db.clone()).await, Verification::Intact { count: 6, .. }));
 
@@ -170,7 +171,7 @@ async fn concurrent_appends_keep_one_unbroken_chain() {
             for n in 0..10 {
                 let mut tx = db.begin().await.expect("begin");
                 let entry = Entry::new(format!("user:w{writer}"), "note", format!("n:{n}"));
-                store::audit::append(&mut tx, &entry, 1).await.expect("append");
+                store::audit::append(&mut tx, &entry, Instant::from_ms(1)).await.expect("append");
                 tx.commit().await.expect("commit");
             }
         })

@@ -4,6 +4,7 @@
 use chrono::Duration;
 use reqwest::Method;
 use serde_json::json;
+use server::time::Instant;
 
 use crate::helpers::{sign_in, spawn_app, spawn_app_with, Backend, ADMIN_PASSWORD};
 use crate::on_both_backends;
@@ -478,7 +479,7 @@ mod embeds {
             panel: "calendar".into(),
             params: Default::default(),
             aud: "https://wiki.example.com".into(),
-            exp: server::time::to_ms(server::clock::Clock::now(&app.clock)) + 60_000,
+            exp: (Instant::from_utc(server::clock::Clock::now(&app.clock)) + 60_000).ms(),
             sub: "user:admin".into(),
             jti: "not-a-stored-link".into(),
         };

@@ -12,7 +12,7 @@ use server::fleet::{self, parse};
 use server::integrations::{FleetIntegrations, SimulatedMetrics};
 use server::scheduler::{tick, SchedulerConfig};
 use server::store;
-use server::time::to_ms;
+use server::time::Instant;
 
 use crate::helpers::{drive_train, register_build, spawn_app, test_now, train_in_state, Backend, TestApp};
 use crate::on_both_backends;
@@ -75,7 +75,7 @@ pub async fn run_train(app: &TestApp, metrics: SimulatedMetrics) -> (String, Vec
     let integrations =
         FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), metrics).expect("integrations");
     let train_id = train_in_state(&app.db, "planning").await;
-    drive_train(&app.db, &integrations, &train_id, to_ms(opened_at)).await;
+    drive_train(&app.db, &integrations, &train_id, Instant::from_utc(opened_at)).await;
     let (status, text) = app.get(&format!("/api/v1/trains/{train_id}")).await;
     assert_eq!(status, 200, "{text}");
     (train_id, artifacts, serde_json::from_str(&text).expect("json"))
@@ -218,9 +218,9 @@ async fn the_budget_pages_chart_the_sampled_history_with_the_trains_marked(backe
     app.clock.set(now);
     let integrations =
         FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), metrics).expect("integrations");
-    let stored = integrations.sample_budgets(to_ms(now)).await.expect("sampling");
+    let stored = integrations.sample_budgets(Instant::from_utc(now)).await.expect("sampling");
     assert_eq!(stored, 3 * 28 * 48, "every half hour of 28 days, for each of the three services");
-    let again = integrations.sample_budgets(to_ms(now)).await.expect("sampling");
+    let again = integrations.sample_budgets(Instant::from_utc(now)).await.expect("sampling");
     assert_eq!(again, 3 * 7, "a second pass only retakes the last three hours");
 
     let (status, html) = app.get("/budgets").await;
@@ -247,8 +247,8 @@ async fn the_budget_pages_chart_the_sampled_history_with_the_trains_marked(backe
     }
     // The crash loop shows: the newest budget sample is lower than the one before the train.
     let mut conn = app.db.acquire().await.expect("connection");
-    let samples = store::budget_samples::of_service(&mut conn, "checkout", 0).await.expect("samples");
-    let before = samples.iter().rfind(|s| s.at < to_ms(test_now())).expect("a sample before the train");
+    let samples = store::budget_samples::of_service(&mut conn, "checkout", Instant::from_ms(0)).await.expect("samples");
+    let before = samples.iter().rfind(|s| s.at < Instant::from_utc(test_now())).expect("a sample before the train");
     let after = samples.last().expect("the newest sample");
     assert!(
         (before.remaining - after.remaining - consumed).abs() < 0.01,
@@ -331,7 +331,7 @@ async fn an_errored_gate_waits_in_the_console_until_a_release_manager_waives_it(
     let integrations = FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), SimulatedMetrics::default())
         .expect("integrations");
     let train_id = train_in_state(&app.db, "planning").await;
-    let mut now = to_ms(opened_at);
+    let mut now = Instant::from_utc(opened_at);
     for _ in 0..120 {
         while server::runtime::work(&app.db, crate::helpers::lead(&app.db).await, &integrations, now, 100)
             .await
@@ -374,7 +374,7 @@ async fn an_errored_gate_waits_in_the_console_until_a_release_manager_waives_it(
 on_both_backends!(an_errored_gate_waits_in_the_console_until_a_release_manager_waives_it);
 
 /// Opens the day's train over FLEET with passing builds and works it until it reaches `phase`.
-async fn train_in_phase(app: &TestApp, integrations: &FleetIntegrations, phase: &str) -> (String, i64) {
+async fn train_in_phase(app: &TestApp, integrations: &FleetIntegrations, phase: &str) -> (String, Instant) {
     fleet::apply(&app.db, &parse("fleet.toml", FLEET).expect("valid"), test_now()).await.expect("apply");
     for (service, digit) in [("ledger", 'a'), ("checkout", 'b'), ("billing", 'c')] {
         register_build(app, service, "2.0.0", digit, "3.1").await;
@@ -382,7 +382,7 @@ async fn train_in_phase(app: &TestApp, integrations: &FleetIntegrations, phase: 
     let opened_at = test_now() + Duration::hours(1);
     tick(&app.db, crate::helpers::lead(&app.db).await, opened_at, &SchedulerConfig::default()).await.expect("tick");
     let train_id = train_in_state(&app.db, "planning").await;
-    let mut now = to_ms(opened_at);
+    let mut now = Instant::from_utc(opened_at);
     for _ in 0..24 * 60 {
         server::runtime::sync_freezes(&app.db, crate::helpers::lead(&app.db).await, now).await.expect("freezes");
         while server::runtime::work(&app.db, crate::helpers::lead(&app.db).await, integrations, now, 100)

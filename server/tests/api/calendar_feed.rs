@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use server::fleet::{self, parse};
 use server::scheduler::{tick, SchedulerConfig};
-use server::time::to_ms;
+use server::time::Instant;
 
 use crate::helpers::{create_token, ledger_fleet, spawn_app, test_now, Backend, TestApp};
 
@@ -78,10 +78,10 @@ async fn the_feed_lists_every_train_and_freeze_with_stable_uids() {
     assert_eq!(status, 200, "{all}");
     assert!(all.starts_with("BEGIN:VCALENDAR\r\n") && all.ends_with("END:VCALENDAR\r\n"));
     let mut conn = app.db.acquire().await.expect("connection");
-    let now = to_ms(test_now());
+    let now = Instant::from_utc(test_now());
     let ids: Vec<(String,)> = sqlx::query_as("SELECT id FROM trains WHERE cutover_at >= $1 AND cutover_at < $2")
-        .bind(now - 30 * 86_400_000)
-        .bind(now + 180 * 86_400_000)
+        .bind((now - 30 * 86_400_000).ms())
+        .bind((now + 180 * 86_400_000).ms())
         .fetch_all(&mut *conn)
         .await
         .expect("trains");

@@ -12,7 +12,7 @@ use server::integrations::{FleetIntegrations, SimulatedMetrics};
 use server::runtime;
 use server::scheduler::{tick, SchedulerConfig};
 use server::store;
-use server::time::to_ms;
+use server::time::Instant;
 use server::train_state::TrainState;
 
 use crate::helpers::{drive_train, register_build, spawn_app, test_now, train_in_state, Backend, TestApp};
@@ -46,13 +46,13 @@ gates = ["tests", "compliance"]
 
 /// Opens the 14:00 train at 13:00 and works its runtime minute by minute for
 /// `minutes`; returns the integrations, the train and the simulated instant reached.
-async fn open_and_work(app: &TestApp, minutes: usize) -> (FleetIntegrations, String, i64) {
+async fn open_and_work(app: &TestApp, minutes: usize) -> (FleetIntegrations, String, Instant) {
     let opened_at = test_now() + Duration::hours(1);
     tick(&app.db, crate::helpers::lead(&app.db).await, opened_at, &SchedulerConfig::default()).await.expect("tick");
     let integrations = FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), SimulatedMetrics::default())
         .expect("integrations");
     let train_id = train_in_state(&app.db, "planning").await;
-    let mut now = to_ms(opened_at);
+    let mut now = Instant::from_utc(opened_at);
     for _ in 0..minutes {
         while runtime::work(&app.db, crate::helpers::lead(&app.db).await, &integrations, now, 100).await.expect("work")
             > 0

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use server::fleet::{self, parse};
 use server::integrations::{FleetIntegrations, SimulatedMetrics};
 use server::scheduler::{tick, SchedulerConfig};
-use server::time::to_ms;
+use server::time::Instant;
 
 use crate::helpers::{drive_train, lead, register_build, spawn_app, test_now, train_in_state, Backend};
 use crate::on_both_backends;
@@ -79,7 +79,7 @@ async fn providers_deploy_first_and_a_rollback_undoes_consumers_first(backend: B
     let integrations =
         FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), metrics).expect("integrations");
     let train_id = train_in_state(&app.db, "planning").await;
-    drive_train(&app.db, &integrations, &train_id, to_ms(opened_at)).await;
+    drive_train(&app.db, &integrations, &train_id, Instant::from_utc(opened_at)).await;
 
     let seen = seen.lock().unwrap_or_else(PoisonError::into_inner).clone();
     let deploy = seen.iter().find(|(action, _, _)| action == "deploy").expect("a deployment");

@@ -9,7 +9,7 @@ use server::fleet::{self, parse};
 use server::integrations::{FleetIntegrations, SimulatedMetrics};
 use server::runtime;
 use server::store;
-use server::time::to_ms;
+use server::time::Instant;
 
 use crate::helpers::{drive_train, lead, ledger_fleet, register_build, spawn_app, test_now, Backend};
 use crate::on_both_backends;
@@ -38,7 +38,7 @@ async fn a_train_waits_while_another_deploys_its_service_and_then_goes_on(backen
     let integrations = FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), SimulatedMetrics::default())
         .expect("integrations");
     let fence = lead(&app.db).await;
-    let now = to_ms(test_now());
+    let now = Instant::from_utc(test_now());
 
     // The first train starts its rollout: staging deployed, soaking.
     let a = start(&first).await;

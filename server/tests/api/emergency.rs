@@ -9,7 +9,7 @@ use serde_json::json;
 use server::fleet::{self, parse};
 use server::integrations::{FleetIntegrations, SimulatedMetrics};
 use server::store;
-use server::time::to_ms;
+use server::time::Instant;
 
 use crate::helpers::{drive_train, ledger_fleet, snapshot, spawn_app, test_now, Backend};
 use crate::on_both_backends;
@@ -80,7 +80,7 @@ async fn an_emergency_train_ships_listed_candidates_through_the_reduced_gates(ba
 
     let integrations = FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), SimulatedMetrics::default())
         .expect("integrations");
-    drive_train(&app.db, &integrations, &train_id, to_ms(test_now())).await;
+    drive_train(&app.db, &integrations, &train_id, Instant::from_utc(test_now())).await;
     let mut conn = app.db.acquire().await.expect("connection");
     let (state,): (String,) = sqlx::query_as("SELECT state FROM trains WHERE id = $1")
         .bind(&train_id)
@@ -173,7 +173,7 @@ async fn a_hotfix_runs_the_gates_and_approval_its_kind_is_configured_with() {
     let integrations = FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), SimulatedMetrics::default())
         .expect("integrations");
     let fence = crate::helpers::lead(&app.db).await;
-    let now = to_ms(test_now());
+    let now = Instant::from_utc(test_now());
     while server::runtime::work(&app.db, fence, &integrations, now, 100).await.expect("work") > 0 {}
     let run = server::runtime::load(&app.db, &train_id).await.expect("state");
     let gates: Vec<(&str, &str)> = run.candidates[0].gates.iter().map(|g| (g.name.as_str(), g.state.name())).collect();

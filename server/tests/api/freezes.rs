@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use server::fleet::{self, parse};
 use server::scheduler::{tick, SchedulerConfig};
 use server::store;
-use server::time::to_ms;
+use server::time::Instant;
 
 use crate::helpers::{ledger_fleet, spawn_app, test_now, Backend};
 
@@ -38,7 +38,10 @@ async fn a_freeze_is_previewed_with_the_trains_it_holds_then_declared() {
     // The train cutting over on 1 December is made to be in flight already.
     let mut conn = app.db.acquire().await.expect("connection");
     let (first,): (String,) = sqlx::query_as("SELECT id FROM trains WHERE cutover_at = $1")
-        .bind(to_ms(chrono::DateTime::parse_from_rfc3339("2026-12-01T14:00:00Z").expect("instant").into()))
+        .bind(
+            (Instant::from_utc(chrono::DateTime::parse_from_rfc3339("2026-12-01T14:00:00Z").expect("instant").into()))
+                .ms(),
+        )
         .fetch_one(&mut *conn)
         .await
         .expect("the 1 December train");
@@ -106,7 +109,7 @@ async fn a_freeze_is_previewed_with_the_trains_it_holds_then_declared() {
     let freeze = store::freezes::by_name(&mut conn, "ledger-migration").await.expect("query").expect("stored");
     let payments = store::domains::list(&mut conn).await.expect("domains").into_iter().find(|d| d.name == "payments");
     let payments = payments.expect("payments").id;
-    let noon = to_ms(chrono::DateTime::parse_from_rfc3339("2026-12-02T12:00:00Z").expect("instant").into());
+    let noon = Instant::from_utc(chrono::DateTime::parse_from_rfc3339("2026-12-02T12:00:00Z").expect("instant").into());
     assert!(freeze.holds(&payments, noon), "in force for payments on 2 December");
     let audit = store::audit::latest(&mut conn, 5).await.expect("audit");
     assert!(audit.iter().any(|r| r.action == "freeze.declared" && r.actor == "user:pat"), "{audit:?}");

@@ -6,7 +6,7 @@ use chrono::Duration;
 use server::fleet::{self, parse};
 use server::integrations::{FleetIntegrations, SimulatedMetrics};
 use server::scheduler::{tick, SchedulerConfig};
-use server::time::to_ms;
+use server::time::Instant;
 
 use crate::helpers::{drive_train, ledger_fleet, register_build, spawn_app, test_now, train_in_state, Backend};
 use crate::on_both_backends;
@@ -51,7 +51,7 @@ async fn gitops_commits_each_step_and_a_rollback_restores_the_previous_tag(backe
     let first = train_in_state(&app.db, "planning").await;
     let healthy =
         FleetIntegrations::new(app.db.clone(), clock.clone(), SimulatedMetrics::default()).expect("integrations");
-    drive_train(&app.db, &healthy, &first, to_ms(opened)).await;
+    drive_train(&app.db, &healthy, &first, Instant::from_utc(opened)).await;
     assert_eq!(server::runtime::load(&app.db, &first).await.expect("state").phase.to_string(), "completed");
 
     // Day two: 2.0.0 regresses at the canary and is rolled back.
@@ -61,7 +61,7 @@ async fn gitops_commits_each_step_and_a_rollback_restores_the_previous_tag(backe
     let second = train_in_state(&app.db, "planning").await;
     let regressing = SimulatedMetrics { regression: Some(("ledger".into(), 1, 1)), ..SimulatedMetrics::default() };
     let integrations = FleetIntegrations::new(app.db.clone(), clock, regressing).expect("integrations");
-    drive_train(&app.db, &integrations, &second, to_ms(opened)).await;
+    drive_train(&app.db, &integrations, &second, Instant::from_utc(opened)).await;
     assert_eq!(server::runtime::load(&app.db, &second).await.expect("state").phase.to_string(), "rolled_back");
 
     let checkout = root.path().join("checkout");

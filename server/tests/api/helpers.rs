@@ -1,5 +1,6 @@
 //! Spawning the app and making fresh databases for tests.
 
+use server::time::Instant;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -226,7 +227,12 @@ pub async fn lead(db: &Db) -> server::leadership::Fence {
 
 /// Works the runtime minute by minute from `from` until the train is final
 /// (or a day passes); returns the simulated instant it stopped at.
-pub async fn drive_train(db: &Db, integrations: &dyn server::runtime::Integrations, train_id: &str, from: i64) -> i64 {
+pub async fn drive_train(
+    db: &Db,
+    integrations: &dyn server::runtime::Integrations,
+    train_id: &str,
+    from: Instant,
+) -> Instant {
     let mut now = from;
     let fence = lead(db).await;
     for _ in 0..24 * 60 {
@@ -250,7 +256,7 @@ pub async fn run_day(app: &TestApp, day: i64, metrics: server::integrations::Sim
     let integrations =
         server::integrations::FleetIntegrations::new(app.db.clone(), clock, metrics).expect("integrations");
     let train_id = train_in_state(&app.db, "planning").await;
-    drive_train(&app.db, &integrations, &train_id, server::time::to_ms(opened)).await;
+    drive_train(&app.db, &integrations, &train_id, Instant::from_utc(opened)).await;
     train_id
 }
 

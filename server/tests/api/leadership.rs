@@ -20,26 +20,49 @@ async fn a_lease_has_one_holder_until_it_expires_and_each_take_over_gets_the_nex
     let (db, _database) = fresh_store(backend).await;
     let mut conn = db.acquire().await.expect("connection");
     let ttl = 15_000;
-    let a = store::leases::try_acquire(&mut conn, LEASE, "a", 1_000, ttl).await.expect("query");
+    let a = store::leases::try_acquire(&mut conn, LEASE, "a", server::time::Instant::from_ms(1_000), ttl)
+        .await
+        .expect("query");
     assert_eq!(a, Some(1), "the first holder gets term 1");
-    assert_eq!(store::leases::try_acquire(&mut conn, LEASE, "b", 2_000, ttl).await.expect("query"), None);
-    assert!(store::leases::renew(&mut conn, LEASE, "a", 1, 10_000, ttl).await.expect("renew"));
     assert_eq!(
-        store::leases::try_acquire(&mut conn, LEASE, "b", 20_000, ttl).await.expect("query"),
+        store::leases::try_acquire(&mut conn, LEASE, "b", server::time::Instant::from_ms(2_000), ttl)
+            .await
+            .expect("query"),
+        None
+    );
+    assert!(store::leases::renew(&mut conn, LEASE, "a", 1, server::time::Instant::from_ms(10_000), ttl)
+        .await
+        .expect("renew"));
+    assert_eq!(
+        store::leases::try_acquire(&mut conn, LEASE, "b", server::time::Instant::from_ms(20_000), ttl)
+            .await
+            .expect("query"),
         None,
         "renewed at 10 s, so held until 25 s"
     );
-    let b = store::leases::try_acquire(&mut conn, LEASE, "b", 25_000, ttl).await.expect("query");
+    let b = store::leases::try_acquire(&mut conn, LEASE, "b", server::time::Instant::from_ms(25_000), ttl)
+        .await
+        .expect("query");
     assert_eq!(b, Some(2), "expired: b takes over with the next term");
-    assert!(!store::leases::renew(&mut conn, LEASE, "a", 1, 26_000, ttl).await.expect("renew"), "a lost it");
+    assert!(
+        !store::leases::renew(&mut conn, LEASE, "a", 1, server::time::Instant::from_ms(26_000), ttl)
+            .await
+            .expect("renew"),
+        "a lost it"
+    );
     let refused = store::leases::hold(&mut conn, LEASE, 1).await.expect_err("term 1 is over");
     assert!(matches!(refused, DbError::StaleTerm(1)), "{refused:?}");
     store::leases::hold(&mut conn, LEASE, 2).await.expect("term 2 leads");
     assert!(store::leases::release(&mut conn, LEASE, "b", 2).await.expect("release"));
-    let a_again = store::leases::try_acquire(&mut conn, LEASE, "a", 26_000, ttl).await.expect("query");
+    let a_again = store::leases::try_acquire(&mut conn, LEASE, "a", server::time::Instant::from_ms(26_000), ttl)
+        .await
+        .expect("query");
     assert_eq!(a_again, Some(3), "a released lease is free at once, under a new term");
     let lease = store::leases::get(&mut conn, LEASE).await.expect("query").expect("stored");
-    assert_eq!((lease.holder.as_str(), lease.term, lease.expires_at), ("a", 3, 26_000 + ttl));
+    assert_eq!(
+        (lease.holder.as_str(), lease.term, lease.expires_at),
+        ("a", 3, server::time::Instant::from_ms(26_000 + ttl))
+    );
 }
 on_both_backends!(a_lease_has_one_holder_until_it_expires_and_each_take_over_gets_the_next_term);
 

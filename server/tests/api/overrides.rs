@@ -13,7 +13,7 @@ use server::integrations::{FleetIntegrations, SimulatedMetrics};
 use server::runtime;
 use server::scheduler::{tick, SchedulerConfig};
 use server::store;
-use server::time::to_ms;
+use server::time::Instant;
 use server::train_state::TrainState;
 
 use crate::helpers::{drive_train, register_build, spawn_app, test_now, train_in_state, Backend, TestApp};
@@ -53,7 +53,7 @@ gates = ["tests", "security_scan", "compliance"]
 }
 
 /// Opens the 14:00 train and works it to 13:40: ledger's scan failed, both wait for approvers.
-async fn failed_scan(app: &TestApp, train_extra: &str) -> (FleetIntegrations, String, String, String, i64) {
+async fn failed_scan(app: &TestApp, train_extra: &str) -> (FleetIntegrations, String, String, String, Instant) {
     fleet::apply(&app.db, &parse("fleet.toml", &fleet(train_extra)).expect("valid"), test_now()).await.expect("apply");
     let ledger = register_build(app, "ledger", "3.0.0", 'c', "9.8").await;
     let checkout = register_build(app, "checkout", "3.0.0", 'd', "1.0").await;
@@ -62,7 +62,7 @@ async fn failed_scan(app: &TestApp, train_extra: &str) -> (FleetIntegrations, St
     let integrations = FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), SimulatedMetrics::default())
         .expect("integrations");
     let train_id = train_in_state(&app.db, "planning").await;
-    let mut now = to_ms(opened_at);
+    let mut now = Instant::from_utc(opened_at);
     for _ in 0..40 {
         while runtime::work(&app.db, crate::helpers::lead(&app.db).await, &integrations, now, 100).await.expect("work")
             > 0
@@ -166,7 +166,7 @@ async fn a_failed_scan_is_overridden_by_a_release_manager_and_a_different_approv
 
     // The gate's recorded answers name the CI token that reported the scan (the board shows
     // trains that have opened by the app's clock, so it moves on to the runtime's instant).
-    app.clock.advance(Duration::milliseconds(now - to_ms(test_now())));
+    app.clock.advance(Duration::milliseconds(now - Instant::from_utc(test_now())));
     let (status, board) = app.get(&format!("/gates?train={train_id}&gate=security_scan")).await;
     assert_eq!(status, 200);
     assert!(board.contains(r#"<td class="reported-by">token:test-read-artifacts:write"#), "{board}");

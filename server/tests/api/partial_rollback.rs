@@ -16,7 +16,7 @@ use server::integrations::{FleetIntegrations, SimulatedMetrics};
 use server::runtime;
 use server::scheduler::{tick, SchedulerConfig};
 use server::store;
-use server::time::to_ms;
+use server::time::Instant;
 use sha2::Sha256;
 
 use crate::groups::fleet_file;
@@ -65,7 +65,7 @@ pub(crate) async fn payments(backend: Backend, pending: bool, extra: &str) -> (T
 
 /// Ships 1.0.0 of every service on day 0, registers 2.0.0 and opens day 1's
 /// train; returns it with the integrations driving it and the instant it opened.
-pub(crate) async fn second_train(app: &TestApp) -> (String, FleetIntegrations, i64) {
+pub(crate) async fn second_train(app: &TestApp) -> (String, FleetIntegrations, Instant) {
     for (service, digit) in [("ledger", 'a'), ("wallet", 'b'), ("checkout", 'c')] {
         register_build(app, service, "1.0.0", digit, "1.0").await;
     }
@@ -78,7 +78,7 @@ pub(crate) async fn second_train(app: &TestApp) -> (String, FleetIntegrations, i
     tick(&app.db, lead(&app.db).await, opened, &SchedulerConfig::default()).await.expect("tick");
     let integrations = FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), SimulatedMetrics::default())
         .expect("integrations");
-    (train_in_state(&app.db, "planning").await, integrations, to_ms(opened))
+    (train_in_state(&app.db, "planning").await, integrations, Instant::from_utc(opened))
 }
 
 /// Works the runtime minute by minute from `now` until `done` says so; returns the instant.
@@ -86,17 +86,17 @@ pub(crate) async fn work_until(
     app: &TestApp,
     integrations: &FleetIntegrations,
     train: &str,
-    mut now: i64,
+    mut now: Instant,
     done: &str,
 ) -> i64 {
     let fence = lead(&app.db).await;
     for _ in 0..24 * 60 {
-        app.clock.set(server::time::from_ms(now));
+        app.clock.set(now.to_utc());
         runtime::sync_freezes(&app.db, fence, now).await.expect("freezes");
         while runtime::work(&app.db, fence, integrations, now, 100).await.expect("work") > 0 {}
         let phase = runtime::load(&app.db, train).await.expect("state").phase;
         if phase.to_string() == done || phase.is_final() {
-            return now;
+            return now.ms();
         }
         now += 60_000;
     }
@@ -148,7 +148,7 @@ async fn one_service_rolls_back_alone_and_the_rest_of_the_train_completes(backen
         (409, Some("the rollback of checkout is still running: wait for it to finish")),
         "{body}"
     );
-    work_until(&app, &integrations, &train, now, "completed").await;
+    work_until(&app, &integrations, &train, Instant::from_ms(now), "completed").await;
 
     let releases = deployer.lock().unwrap_or_else(PoisonError::into_inner).releases.clone();
     let rollbacks: Vec<&(String, Value)> = releases.iter().filter(|(_, p)| p["action"] == "rollback").collect();
@@ -191,10 +191,10 @@ async fn one_service_rolls_back_alone_and_the_rest_of_the_train_completes(backen
 on_both_backends!(one_service_rolls_back_alone_and_the_rest_of_the_train_completes);
 
 /// Signs and sends the deployer's status callback for `key`.
-async fn callback(app: &TestApp, key: &str, status: &str, now: i64) -> u16 {
+async fn callback(app: &TestApp, key: &str, status: &str, now: Instant) -> u16 {
     let body = json!({ "status": status, "detail": if status == "failed" { "the old image is gone" } else { "" } })
         .to_string();
-    let timestamp = now / 1000;
+    let timestamp = now.ms() / 1000;
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(SECRET.as_bytes()).expect("key");
     mac.update(format!("{timestamp}.POST /api/v1/deployments/{key}/status.{body}").as_bytes());
     let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
@@ -222,14 +222,16 @@ async fn a_group_member_rolls_back_with_its_group_and_a_failed_callback_holds_un
     let wallet = json!({ "action": "roll_back_services", "services": ["wallet"], "reason": "wallet drops payments" });
     let (status, body) = act(&app, &rita, &train, wallet.clone()).await;
     assert_eq!(status, 200, "{body}");
-    while runtime::work(&app.db, lead(&app.db).await, &integrations, now, 100).await.expect("work") > 0 {}
+    while runtime::work(&app.db, lead(&app.db).await, &integrations, Instant::from_ms(now), 100).await.expect("work")
+        > 0
+    {}
     let key = format!("{train}:rollback-services:0");
     let payload = {
         let deployer = deployer.lock().unwrap_or_else(PoisonError::into_inner);
         deployer.releases.iter().find(|(k, _)| k == &key).map(|(_, p)| p.clone()).expect("sent")
     };
     assert_eq!(listed(&payload, "artifacts"), vec!["wallet 2.0.0", "ledger 2.0.0"], "its group, consumers first");
-    assert_eq!(callback(&app, &key, "failed", now).await, 200);
+    assert_eq!(callback(&app, &key, "failed", Instant::from_ms(now)).await, 200);
     let run = runtime::load(&app.db, &train).await.expect("state");
     assert_eq!(run.phase.to_string(), "held", "a failed rollback holds the train");
 
@@ -243,13 +245,19 @@ async fn a_group_member_rolls_back_with_its_group_and_a_failed_callback_holds_un
     app.clock.set(server::time::from_ms(now));
     let (status, body) = act(&app, &rita, &train, wallet).await;
     assert_eq!((status, body["phase"].as_str()), (200, Some("monitoring")), "{body}");
-    while runtime::work(&app.db, lead(&app.db).await, &integrations, now, 100).await.expect("work") > 0 {}
+    while runtime::work(&app.db, lead(&app.db).await, &integrations, Instant::from_ms(now), 100).await.expect("work")
+        > 0
+    {}
     let retry = format!("{key}:2");
     assert!(deployer.lock().unwrap_or_else(PoisonError::into_inner).releases.iter().any(|(k, _)| k == &retry));
-    assert_eq!(callback(&app, &retry, "succeeded", now).await, 200);
-    assert_eq!(callback(&app, &retry, "succeeded", now).await, 200, "a repeated callback is harmless");
+    assert_eq!(callback(&app, &retry, "succeeded", Instant::from_ms(now)).await, 200);
+    assert_eq!(
+        callback(&app, &retry, "succeeded", Instant::from_ms(now)).await,
+        200,
+        "a repeated callback is harmless"
+    );
     deployer.lock().unwrap_or_else(PoisonError::into_inner).pending = false;
-    work_until(&app, &integrations, &train, now, "completed").await;
+    work_until(&app, &integrations, &train, Instant::from_ms(now), "completed").await;
     let run = runtime::load(&app.db, &train).await.expect("state");
     assert_eq!(run.phase.to_string(), "completed");
     let boarded: Vec<&str> = run.candidates.iter().filter(|c| c.boarded()).map(|c| c.service.as_str()).collect();

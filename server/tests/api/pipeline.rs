@@ -7,7 +7,7 @@ use server::integrations::{FleetIntegrations, SimulatedMetrics};
 use server::runtime;
 use server::scheduler::{tick, SchedulerConfig};
 use server::store;
-use server::time::to_ms;
+use server::time::Instant;
 
 use crate::helpers::{drive_train, register_build, spawn_app, test_now, train_in_state, Backend};
 use crate::on_both_backends;
@@ -67,7 +67,7 @@ async fn ci_artifacts_ride_a_train_and_a_vulnerable_one_misses_it_for_good(backe
     let integrations = FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), SimulatedMetrics::default())
         .expect("integrations");
     let train_id = train_in_state(&app.db, "planning").await;
-    drive_train(&app.db, &integrations, &train_id, to_ms(opened_at)).await;
+    drive_train(&app.db, &integrations, &train_id, Instant::from_utc(opened_at)).await;
 
     let mut conn = app.db.acquire().await.expect("connection");
     let (state,): (String,) = sqlx::query_as("SELECT state FROM trains WHERE id = $1")
@@ -172,7 +172,7 @@ async fn the_observability_gate_fails_a_service_without_an_slo() {
     let ledger = register_build(&app, "ledger", "2.0.0", 'e', "1.0").await;
     let integrations = FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), SimulatedMetrics::default())
         .expect("integrations");
-    let context = runtime::EffectContext { train_id: "t".into(), key: "k".into(), now: 0 };
+    let context = runtime::EffectContext { train_id: "t".into(), key: "k".into(), now: Instant::from_ms(0) };
     use server::runtime::Integrations;
     let outcome = integrations.run_gate(&context, &billing, "observability").await.expect("gate ran");
     assert_eq!(

@@ -89,8 +89,8 @@ fn latency() -> Vec<CanaryMetric> {
     }]
 }
 
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
+fn wall_now() -> server::time::Instant {
+    server::time::Instant::from_utc(chrono::Utc::now())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -112,11 +112,11 @@ async fn canary_analysis_reads_a_real_prometheus_and_is_inconclusive_when_it_fai
     let provider = PrometheusProvider::new(Duration::from_secs(2)).expect("provider");
 
     // Wait (bounded) until Prometheus holds a dozen scrapes.
-    let started = now_ms();
+    let started = wall_now();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let query = "demo_latency_ms{service=\"ledger\",track=\"canary\"}";
-        let samples = provider.range(&prometheus.url, query, started - 60_000, now_ms(), 1).await.unwrap_or_default();
+        let samples = provider.range(&prometheus.url, query, started - 60_000, wall_now(), 1).await.unwrap_or_default();
         if samples.len() >= 12 {
             break;
         }
@@ -128,7 +128,7 @@ async fn canary_analysis_reads_a_real_prometheus_and_is_inconclusive_when_it_fai
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 
-    let window = (now_ms() - 15_000, now_ms());
+    let window = (wall_now() - 15_000, wall_now());
     let Judgement { verdict, detail, .. } = canary_verdict(
         &provider,
         &prometheus.url,
@@ -156,7 +156,7 @@ async fn canary_analysis_reads_a_real_prometheus_and_is_inconclusive_when_it_fai
         "sum(increase(demo_requests_total{service=\"{service}\",code!~\"5..\"}[{window}]))",
         "sum(increase(demo_requests_total{service=\"{service}\"}[{window}]))",
     ];
-    let end = now_ms();
+    let end = wall_now();
     let counts = |service: &'static str, span_ms: i64| {
         let (provider, url) = (provider.clone(), prometheus.url.clone());
         async move { provider.sli_counts(&url, queries, service, end - span_ms, end).await.expect("SLI counts") }

@@ -15,7 +15,7 @@ use server::fleet::{self, parse};
 use server::integrations::{FleetIntegrations, SimulatedMetrics, Timeouts};
 use server::runtime;
 use server::scheduler::{tick, SchedulerConfig};
-use server::time::to_ms;
+use server::time::Instant;
 use server::train_state::TrainState;
 use tokio::task::JoinHandle;
 
@@ -93,7 +93,7 @@ async fn a_prometheus_failing_mid_analysis_holds_the_train(fault: Fault) {
     let train_id = train_in_state(&app.db, "planning").await;
 
     let fence = lead(&app.db).await;
-    let mut now = to_ms(opened);
+    let mut now = Instant::from_utc(opened);
     let mut phase = TrainState::Planning;
     for _ in 0..6 * 60 {
         runtime::work(&app.db, fence, &integrations, now, 100).await.expect("the runtime copes with the fault");

@@ -16,7 +16,7 @@ use server::integrations::{FleetIntegrations, SimulatedMetrics};
 use server::runtime;
 use server::scheduler::{tick, SchedulerConfig};
 use server::store;
-use server::time::to_ms;
+use server::time::Instant;
 
 use crate::helpers::{drive_train, ledger_fleet, register_build, spawn_app, test_now, Backend};
 use crate::on_both_backends;
@@ -79,7 +79,7 @@ async fn a_rehearsal_runs_staging_and_never_calls_production(backend: Backend) {
 
     let integrations = FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), SimulatedMetrics::default())
         .expect("integrations");
-    drive_train(&app.db, &integrations, &train_id, to_ms(test_now())).await;
+    drive_train(&app.db, &integrations, &train_id, Instant::from_utc(test_now())).await;
     let run = runtime::load(&app.db, &train_id).await.expect("state");
     assert_eq!(run.phase.to_string(), "completed", "the rehearsal ran its whole (staging) rollout");
     assert_eq!(run.steps.len(), 1, "one step: staging");
@@ -114,7 +114,7 @@ async fn a_rehearsal_runs_staging_and_never_calls_production(backend: Backend) {
     let opened = test_now() + Duration::hours(1);
     tick(&app.db, crate::helpers::lead(&app.db).await, opened, &SchedulerConfig::default()).await.expect("tick");
     let regular = crate::helpers::train_in_state(&app.db, "planning").await;
-    drive_train(&app.db, &integrations, &regular, to_ms(opened)).await;
+    drive_train(&app.db, &integrations, &regular, Instant::from_utc(opened)).await;
     assert_eq!(runtime::load(&app.db, &regular).await.expect("state").phase.to_string(), "completed");
     let seen = seen.lock().unwrap_or_else(PoisonError::into_inner);
     let production: Vec<&(String, String, String)> =

@@ -11,7 +11,7 @@ use server::integrations::{FleetIntegrations, SimulatedMetrics};
 use server::runtime;
 use server::scheduler::{tick, SchedulerConfig};
 use server::store;
-use server::time::to_ms;
+use server::time::Instant;
 
 use crate::helpers::{lead, register_build, sign_in, test_now, train_in_state, Backend, TestApp};
 use crate::on_both_backends;
@@ -35,7 +35,7 @@ async fn a_rejected_build_leaves_the_trains_that_have_not_deployed_it(backend: B
     let integrations = FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), SimulatedMetrics::default())
         .expect("integrations");
     // Every candidate waits for an approver in pre-flight.
-    let now = work_until(&app, &integrations, &train, to_ms(opened), "preflight").await;
+    let now = work_until(&app, &integrations, &train, Instant::from_utc(opened), "preflight").await;
     let rita = sign_in(&app.anonymous, &app.address, "rita", "their own password").await;
     let carol = sign_in(&app.anonymous, &app.address, "carol", "their own password").await;
 
@@ -84,7 +84,7 @@ async fn a_rejected_build_leaves_the_trains_that_have_not_deployed_it(backend: B
     )
     .await;
     assert_eq!(status, 201, "{body}");
-    work_until(&app, &integrations, &train, now, "monitoring").await;
+    work_until(&app, &integrations, &train, Instant::from_ms(now), "monitoring").await;
     let rita = sign_in(&app.anonymous, &app.address, "rita", "their own password").await;
     let (status, body) = post_as(&app, Some(&rita), &reject(&checkout), json!({ "reason": "leaks memory" })).await;
     assert_eq!(status, 200, "{body}");

@@ -7,7 +7,7 @@ use server::fleet::{self, parse};
 use server::runtime::{self, BoxFuture, Deployment, EffectContext, Integrations, MAX_ATTEMPTS};
 use server::scheduler::{tick, SchedulerConfig};
 use server::store::{self, Db};
-use server::time::to_ms;
+use server::time::Instant;
 use server::train_state::TrainState;
 
 use crate::helpers::{fresh_store, ledger_fleet, test_now, Backend, TestDatabase};
@@ -97,7 +97,7 @@ impl Integrations for Receiver {
         Box::pin(async { Ok(Burn::Calm) })
     }
 
-    fn measure<'a>(&'a self, c: &'a EffectContext, _: i64, _: i64) -> BoxFuture<'a, anyhow::Result<()>> {
+    fn measure<'a>(&'a self, c: &'a EffectContext, _: Instant, _: Instant) -> BoxFuture<'a, anyhow::Result<()>> {
         self.record("measure", &c.key);
         Box::pin(async { Ok(()) })
     }
@@ -126,7 +126,7 @@ impl Integrations for Receiver {
 }
 
 /// A store with one opened train and its engine state; returns the train id and its cutover.
-async fn opened_train(backend: Backend) -> (Db, TestDatabase, String, i64) {
+async fn opened_train(backend: Backend) -> (Db, TestDatabase, String, Instant) {
     let (db, database) = fresh_store(backend).await;
     let now = test_now(); // 12:00; the 14:00 train opens at 13:00
     fleet::apply(&db, &parse("fleet.toml", &fleet()).expect("valid"), now).await.expect("apply");
@@ -158,14 +158,14 @@ async fn opened_train(backend: Backend) -> (Db, TestDatabase, String, i64) {
         contracts: "{}".into(),
         rejected_at: None,
         rejected_reason: None,
-        created_at: to_ms(now),
+        created_at: Instant::from_utc(now),
     };
     assert!(store::artifacts::insert_if_absent(&mut conn, &artifact).await.expect("artifact"));
-    (db, database, id, cutover)
+    (db, database, id, Instant::from_ms(cutover))
 }
 
 /// Works the outbox minute by minute from `from` until the train is final or `minutes` pass.
-async fn run_until_final(db: &Db, receiver: &Receiver, train_id: &str, from: i64, minutes: i64) -> i64 {
+async fn run_until_final(db: &Db, receiver: &Receiver, train_id: &str, from: Instant, minutes: i64) -> Instant {
     let mut now = from;
     let fence = crate::helpers::lead(db).await;
     for _ in 0..minutes {
@@ -190,7 +190,7 @@ async fn a_leader_whose_term_ended_writes_nothing_and_its_effects_wait_for_the_n
     // The old leader wakes up (say after SIGSTOP/SIGCONT) and carries on where it was.
     let before = crate::helpers::snapshot(&db).await;
     let receiver = Receiver::default();
-    let now = to_ms(test_now() + Duration::hours(2));
+    let now = Instant::from_utc(test_now() + Duration::hours(2));
     let first_due = due_keys(&db, now).await.first().cloned().expect("something is due");
     let refused = runtime::work(&db, old, &receiver, now, 100).await.expect_err("stale term");
     assert!(refused.to_string().contains("has ended"), "{refused}");
@@ -209,7 +209,7 @@ on_both_backends!(a_leader_whose_term_ended_writes_nothing_and_its_effects_wait_
 async fn a_running_train_with_nothing_pending_is_reported_stuck_after_the_threshold(backend: Backend) {
     let (db, _database, id, _) = opened_train(backend).await;
     let threshold = std::time::Duration::from_secs(30 * 60);
-    let opened = to_ms(test_now() + Duration::hours(1));
+    let opened = Instant::from_utc(test_now() + Duration::hours(1));
     let mut conn = db.acquire().await.expect("connection");
     let later = opened + 60 * 60_000;
     let found = runtime::stuck::find(&mut conn, later, threshold).await.expect("query");
@@ -228,7 +228,7 @@ async fn a_running_train_with_nothing_pending_is_reported_stuck_after_the_thresh
 }
 on_both_backends!(a_running_train_with_nothing_pending_is_reported_stuck_after_the_threshold);
 
-async fn due_keys(db: &Db, now: i64) -> Vec<String> {
+async fn due_keys(db: &Db, now: Instant) -> Vec<String> {
     let mut conn = db.acquire().await.expect("connection");
     store::runs::due(&mut conn, now, 100).await.expect("due").into_iter().map(|entry| entry.effect_key).collect()
 }
@@ -246,7 +246,7 @@ ends = "2026-11-27T15:00"
     let file = format!("{}{freeze}", fleet());
     fleet::apply(&db, &parse("fleet.toml", &file).expect("valid"), test_now()).await.expect("apply");
     let receiver = Receiver::default();
-    run_until_final(&db, &receiver, &id, to_ms(test_now()), 24 * 60).await;
+    run_until_final(&db, &receiver, &id, Instant::from_utc(test_now()), 24 * 60).await;
     let mut conn = db.acquire().await.expect("connection");
     let events = store::trains::events(&mut conn, &id).await.expect("events");
     let at = |text: &str| events.iter().find(|e| e.reason.contains(text)).map(|e| e.at);
@@ -272,7 +272,7 @@ ends = "2026-11-28T13:00"
     let file = format!("{}{freeze}", fleet());
     fleet::apply(&db, &parse("fleet.toml", &file).expect("valid"), test_now()).await.expect("apply");
     let receiver = Receiver::default();
-    let now = run_until_final(&db, &receiver, &id, to_ms(test_now()), 150).await;
+    let now = run_until_final(&db, &receiver, &id, Instant::from_utc(test_now()), 150).await;
     assert_eq!(runtime::load(&db, &id).await.expect("state").phase, TrainState::Suspended);
 
     let mut conn = db.acquire().await.expect("connection");
@@ -335,7 +335,7 @@ async fn state_and_timeline(db: &Db, train_id: &str) -> (String, Vec<(String, St
 async fn a_train_runs_to_completion_through_the_runtime(backend: Backend) {
     let (db, _database, id, cutover) = opened_train(backend).await;
     let receiver = Receiver::default();
-    let ended = run_until_final(&db, &receiver, &id, to_ms(test_now()), 24 * 60).await;
+    let ended = run_until_final(&db, &receiver, &id, Instant::from_utc(test_now()), 24 * 60).await;
     let (state, timeline) = state_and_timeline(&db, &id).await;
     assert_eq!(state, "completed");
     let phases: Vec<&str> = timeline.iter().map(|(to, _, _)| to.as_str()).collect();
@@ -353,7 +353,7 @@ async fn an_effect_stored_before_a_crash_runs_once_after_restart(backend: Backen
     let (db, database, id, cutover) = opened_train(backend).await;
     let receiver = Receiver::default();
     // Run until the canary deploy is stored but not yet carried out: the process "dies" here.
-    let mut now = to_ms(test_now());
+    let mut now = Instant::from_utc(test_now());
     while now < cutover {
         while runtime::work(&db, crate::helpers::lead(&db).await, &receiver, now, 100).await.expect("work") > 0 {}
         now += 60_000;
@@ -380,7 +380,7 @@ on_both_backends!(an_effect_stored_before_a_crash_runs_once_after_restart);
 async fn a_deployer_that_keeps_failing_is_retried_then_the_step_rolls_back(backend: Backend) {
     let (db, _database, id, _) = opened_train(backend).await;
     let receiver = Receiver { failing_deploy_steps: [1].into(), ..Receiver::default() };
-    run_until_final(&db, &receiver, &id, to_ms(test_now()), 24 * 60).await;
+    run_until_final(&db, &receiver, &id, Instant::from_utc(test_now()), 24 * 60).await;
     let (state, timeline) = state_and_timeline(&db, &id).await;
     assert_eq!(state, "rolled_back");
     let attempts = receiver.calls().iter().filter(|c| c.ends_with(&format!("{id}:deploy:1"))).count();
@@ -393,13 +393,13 @@ on_both_backends!(a_deployer_that_keeps_failing_is_retried_then_the_step_rolls_b
 async fn a_failing_canary_is_rolled_back_automatically(backend: Backend) {
     let (db, _database, id, _) = opened_train(backend).await;
     let receiver = Receiver { verdicts: [(1, Verdict::Fail)].into(), ..Receiver::default() };
-    run_until_final(&db, &receiver, &id, to_ms(test_now()), 24 * 60).await;
+    run_until_final(&db, &receiver, &id, Instant::from_utc(test_now()), 24 * 60).await;
     let (state, timeline) = state_and_timeline(&db, &id).await;
     assert_eq!(state, "rolled_back");
     assert!(timeline.iter().any(|(_, _, reason)| reason.contains("canary judge failed")), "{timeline:?}");
     assert!(!receiver.calls().iter().any(|c| c.ends_with(":deploy:2")), "never promoted past the canary");
     let mut conn = db.acquire().await.expect("connection");
-    let figures = server::api::metrics::figures(&mut conn, to_ms(test_now())).await.expect("figures");
+    let figures = server::api::metrics::figures(&mut conn, Instant::from_utc(test_now())).await.expect("figures");
     assert_eq!(figures.release_success_ratio, Some(0.0), "M1 counts the rollback");
     assert!(figures.mean_rollback_seconds.is_some_and(|s| s >= 0.0), "M3 is recorded");
 }
@@ -414,7 +414,7 @@ async fn operator_events_are_refused_with_a_reason_and_change_nothing() {
         action: server::engine::Action::Abort,
         reason: String::new(),
     };
-    let error = runtime::apply(&db, &id, &abort, "rm", to_ms(test_now())).await.expect_err("refused");
+    let error = runtime::apply(&db, &id, &abort, "rm", Instant::from_utc(test_now())).await.expect_err("refused");
     assert_eq!(error.to_string(), "a reason is required");
     assert_eq!(runtime::load(&db, &id).await.expect("state"), before);
 }
@@ -423,12 +423,12 @@ async fn operator_events_are_refused_with_a_reason_and_change_nothing() {
 async fn every_gate_run_is_recorded_and_a_gate_that_errored_then_passed_counts_as_flaky() {
     let (db, _database, id, _) = opened_train(Backend::Sqlite).await;
     let receiver = Receiver { gate_errors_left: Mutex::new(1), ..Receiver::default() };
-    run_until_final(&db, &receiver, &id, to_ms(test_now()), 24 * 60).await;
+    run_until_final(&db, &receiver, &id, Instant::from_utc(test_now()), 24 * 60).await;
     let mut conn = db.acquire().await.expect("connection");
     let runs = store::gate_runs::of_train(&mut conn, &id).await.expect("runs");
     let outcomes: Vec<(&str, &str)> = runs.iter().map(|r| (r.gate.as_str(), r.outcome.as_str())).collect();
     assert_eq!(outcomes, vec![("tests", "errored"), ("tests", "passed")], "{runs:?}");
     assert!(runs[0].detail.contains("502"));
-    let figures = server::api::metrics::figures(&mut conn, to_ms(test_now())).await.expect("figures");
+    let figures = server::api::metrics::figures(&mut conn, Instant::from_utc(test_now())).await.expect("figures");
     assert_eq!(figures.gate_flakiness, vec![("tests".to_owned(), 1.0)], "F1: one candidate, both answers");
 }

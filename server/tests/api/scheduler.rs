@@ -1,3 +1,4 @@
+use server::time::Instant;
 use std::collections::HashSet;
 
 use chrono::{Duration, TimeZone, Utc};
@@ -189,7 +190,7 @@ async fn a_tick_plans_only_definitions_with_a_cutover_entering_the_horizon(backe
     let planned = |db: Db| async move {
         let mut conn = db.acquire().await.expect("connection");
         let through = (now + Duration::days(28)).timestamp_millis();
-        store::definitions::needing_plans(&mut conn, through).await.expect("query").len()
+        store::definitions::needing_plans(&mut conn, Instant::from_ms(through)).await.expect("query").len()
     };
     assert_eq!(planned(db.clone()).await, 0, "both definitions are planned to the horizon");
     // Four days on, the weekly train of Tuesday 29 December enters the 28-day horizon; the bi-weekly has none.

@@ -13,7 +13,7 @@ use server::fleet::{self, parse};
 use server::integrations::{FleetIntegrations, SimulatedMetrics};
 use server::runtime;
 use server::scheduler::{tick, SchedulerConfig};
-use server::time::to_ms;
+use server::time::Instant;
 use sha2::Sha256;
 
 use crate::helpers::{drive_train, ledger_fleet, register_build, spawn_app, test_now, train_in_state, Backend};
@@ -99,7 +99,7 @@ async fn webhook_releases_are_signed_retried_and_keyed(backend: Backend) {
     let integrations = FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), SimulatedMetrics::default())
         .expect("integrations");
     let train_id = train_in_state(&app.db, "planning").await;
-    drive_train(&app.db, &integrations, &train_id, to_ms(opened)).await;
+    drive_train(&app.db, &integrations, &train_id, Instant::from_utc(opened)).await;
     assert_eq!(runtime::load(&app.db, &train_id).await.expect("state").phase.to_string(), "completed");
 
     let (_, text) = app.get(&format!("/api/v1/trains/{train_id}")).await;
@@ -170,20 +170,20 @@ async fn a_pending_deployment_completes_when_the_signed_status_callback_arrives(
     let succeeded = json!({ "status": "succeeded", "running": [{ "service": "ledger", "digest": format!("sha256:{}", "4".repeat(64)) }] })
         .to_string();
 
-    let mut now = to_ms(opened);
+    let mut now = Instant::from_utc(opened);
     let mut answered = 0;
     for _ in 0..24 * 60 {
-        app.clock.set(server::time::from_ms(now));
+        app.clock.set(now.to_utc());
         while runtime::work(&app.db, crate::helpers::lead(&app.db).await, &integrations, now, 100).await.expect("work")
             > 0
         {}
         let pending: Vec<String> = keys.lock().unwrap_or_else(PoisonError::into_inner).clone();
         for key in pending.iter().skip(answered) {
-            let forged = callback(key, &succeeded, Some("sha256=00".into()), now).await.expect("request");
+            let forged = callback(key, &succeeded, Some("sha256=00".into()), now.ms()).await.expect("request");
             assert_eq!(forged.status().as_u16(), 401, "a forged callback is refused");
             // A genuine report for this deployment, replayed against another one of the same train.
             let other = format!("{train_id}:deploy:1");
-            let timestamp = now / 1000;
+            let timestamp = now.ms() / 1000;
             let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(SECRET.as_bytes()).expect("key");
             mac.update(format!("{timestamp}.POST /api/v1/deployments/{key}/status.{succeeded}").as_bytes());
             let replayed = app
@@ -205,9 +205,9 @@ async fn a_pending_deployment_completes_when_the_signed_status_callback_arrives(
             .expect("audit");
             assert_eq!(refusals, 1, "the replay is on record");
             assert_eq!(runtime::load(&app.db, &train_id).await.expect("state").phase.to_string(), "cutover");
-            let response = callback(key, &succeeded, None, now).await.expect("request");
+            let response = callback(key, &succeeded, None, now.ms()).await.expect("request");
             assert_eq!(response.status().as_u16(), 200, "{}", response.text().await.unwrap_or_default());
-            let again = callback(key, &succeeded, None, now).await.expect("request");
+            let again = callback(key, &succeeded, None, now.ms()).await.expect("request");
             assert_eq!(again.status().as_u16(), 200, "repeating a callback is harmless");
             answered += 1;
         }
@@ -221,7 +221,7 @@ async fn a_pending_deployment_completes_when_the_signed_status_callback_arrives(
     let (_, text) = app.get(&format!("/api/v1/trains/{train_id}")).await;
     let detail: Value = serde_json::from_str(&text).expect("json");
     assert_eq!(detail["digests"][0]["matches"], true, "the callback's running digest is recorded");
-    let unknown = callback("nope:deploy:0", &succeeded, None, now).await.expect("request");
+    let unknown = callback("nope:deploy:0", &succeeded, None, now.ms()).await.expect("request");
     assert_eq!(unknown.status().as_u16(), 404);
 }
 
@@ -265,18 +265,18 @@ async fn a_pending_rollback_finishes_by_callback_and_a_failed_one_holds_until_ro
             .body(body)
             .send()
     };
-    let mut now = to_ms(opened);
+    let mut now = Instant::from_utc(opened);
     let mut answered = 0;
     let mut rolled_back_again = false;
     for _ in 0..24 * 60 {
-        app.clock.set(server::time::from_ms(now));
+        app.clock.set(now.to_utc());
         while runtime::work(&app.db, crate::helpers::lead(&app.db).await, &integrations, now, 100).await.expect("work")
             > 0
         {}
         let pending: Vec<String> = keys.lock().unwrap_or_else(PoisonError::into_inner).clone();
         for key in pending.iter().skip(answered) {
             let outcome = if key == &format!("{train_id}:rollback:0") { "failed" } else { "succeeded" };
-            let response = callback(key.clone(), outcome, now).await.expect("request");
+            let response = callback(key.clone(), outcome, now.ms()).await.expect("request");
             assert_eq!(response.status().as_u16(), 200, "{key}: {}", response.text().await.unwrap_or_default());
             answered += 1;
         }
@@ -337,7 +337,7 @@ async fn webhook_urls_with_tokens_never_reach_the_outbox_or_the_timeline(backend
         .expect("integrations");
     let train_id = train_in_state(&app.db, "planning").await;
     let fence = crate::helpers::lead(&app.db).await;
-    let mut now = to_ms(opened);
+    let mut now = Instant::from_utc(opened);
     for _ in 0..180 {
         while runtime::work(&app.db, fence, &integrations, now, 100).await.expect("work") > 0 {}
         now += 60_000;

@@ -357,12 +357,12 @@ pub fn assert_applied_once(seen: &Deployer, trains: &[String]) {
 /// store (a finished train may leave a timer due later; it fires harmlessly).
 pub async fn unsettled_effects(db: &Db) -> Vec<(String, String, String, String)> {
     let mut conn = db.acquire().await.expect("connection");
-    let now = server::time::to_ms(chrono::Utc::now()) - 5_000;
+    let now = server::time::Instant::from_utc(chrono::Utc::now()) - 5_000;
     sqlx::query_as(
         "SELECT effect_key, status, effect, last_error FROM outbox \
          WHERE status = 'failed' OR (status = 'pending' AND due_at <= $1) ORDER BY effect_key",
     )
-    .bind(now)
+    .bind(now.ms())
     .fetch_all(&mut *conn)
     .await
     .expect("outbox")

@@ -3,6 +3,7 @@
 //! (`railyard audit verify --head COUNT:HASH`); with the audit key they are
 //! also signed and stored, and every verification checks them.
 
+use railyard_domain::time::Instant;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,7 +27,7 @@ pub async fn run(
             Ok(head) if last.as_ref() != Some(&head) => {
                 tracing::info!(target: "railyard::audit", count = head.0, head = %head.1, "audit checkpoint");
                 if let Some(key) = &key {
-                    if let Err(error) = signed(&db, key, &head, crate::time::to_ms(clock.now())).await {
+                    if let Err(error) = signed(&db, key, &head, clock.instant()).await {
                         tracing::warn!(error = format!("{error:#}"), "cannot store the signed audit checkpoint");
                     }
                 }
@@ -43,7 +44,7 @@ pub async fn run(
 }
 
 /// Signs and stores a checkpoint of `head` (nothing for an empty log).
-pub async fn signed(db: &Db, key: &[u8], (count, head): &(i64, String), now: i64) -> Result<(), store::DbError> {
+pub async fn signed(db: &Db, key: &[u8], (count, head): &(i64, String), now: Instant) -> Result<(), store::DbError> {
     if *count == 0 {
         return Ok(());
     }

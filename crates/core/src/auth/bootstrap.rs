@@ -1,6 +1,7 @@
 //! First start: an `admin` user when there are no users, and the embed key.
 
 use anyhow::Context;
+use railyard_domain::time::Instant;
 use secrecy::ExposeSecret;
 
 use super::{password, secret, AuthSettings, Role};
@@ -12,7 +13,7 @@ pub const FIRST_ADMIN: &str = "admin";
 /// Creates the first admin if no user exists. Its password is
 /// `RAILYARD_ADMIN_PASSWORD` when set; otherwise a one-time password is
 /// generated, written to the log this once, and must be changed at first sign-in.
-pub async fn ensure_admin(db: &Db, settings: &AuthSettings, now: i64) -> anyhow::Result<()> {
+pub async fn ensure_admin(db: &Db, settings: &AuthSettings, now: Instant) -> anyhow::Result<()> {
     {
         let mut conn = db.acquire().await?;
         if store::users::count(&mut conn).await? > 0 {
@@ -72,7 +73,7 @@ pub async fn ensure_admin(db: &Db, settings: &AuthSettings, now: i64) -> anyhow:
 }
 
 /// The key embed links are signed with, generated on first start.
-pub async fn embed_key(db: &Db, now: i64) -> anyhow::Result<Vec<u8>> {
+pub async fn embed_key(db: &Db, now: Instant) -> anyhow::Result<Vec<u8>> {
     let mut conn = db.acquire().await?;
     let key = store::secrets::key(&mut conn, "embed_signing_key", &secret::random_token(32), now).await?;
     Ok(key.into_bytes())
@@ -90,7 +91,7 @@ pub const DEMO_USERS: [(&str, Role, Option<&str>); 4] = [
 ];
 
 /// Creates the [`DEMO_USERS`] that do not exist yet, all with [`DEMO_PASSWORD`].
-pub async fn demo_users(db: &Db, now: i64) -> anyhow::Result<()> {
+pub async fn demo_users(db: &Db, now: Instant) -> anyhow::Result<()> {
     let hash = tokio::task::spawn_blocking(|| password::hash(DEMO_PASSWORD)).await??;
     let mut tx = db.begin().await?;
     for (name, role, domain) in DEMO_USERS {

@@ -4,6 +4,7 @@
 //! the token's header must be exactly the one this module writes, so a
 //! token claiming another algorithm (or none) is refused, never obeyed.
 
+use railyard_domain::time::Instant;
 use std::collections::BTreeMap;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -97,7 +98,7 @@ pub fn sign(claims: &Claims, key: &[u8]) -> anyhow::Result<String> {
 
 /// The claims of `token` if `key` signed it, it has not expired at `now`
 /// and it is for `panel`.
-pub fn verify(token: &str, key: &[u8], panel: &str, now: i64) -> Result<Claims, EmbedError> {
+pub fn verify(token: &str, key: &[u8], panel: &str, now: Instant) -> Result<Claims, EmbedError> {
     let mut parts = token.split('.');
     let (Some(header), Some(payload), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next())
     else {
@@ -115,7 +116,7 @@ pub fn verify(token: &str, key: &[u8], panel: &str, now: i64) -> Result<Claims, 
         .ok()
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
         .ok_or(EmbedError::Invalid)?;
-    if claims.exp <= now {
+    if claims.exp <= now.ms() {
         return Err(EmbedError::Expired);
     }
     if claims.panel != panel {
@@ -156,15 +157,18 @@ mod tests {
     #[test]
     fn a_valid_token_yields_its_claims() {
         let token = sign(&claims(), KEY).expect("sign");
-        assert_eq!(verify(&token, KEY, "calendar", 1_000), Ok(claims()));
+        assert_eq!(verify(&token, KEY, "calendar", Instant::from_ms(1_000)), Ok(claims()));
     }
 
     #[test]
     fn expired_foreign_and_misdirected_tokens_are_refused() {
         let token = sign(&claims(), KEY).expect("sign");
-        assert_eq!(verify(&token, KEY, "calendar", 2_000), Err(EmbedError::Expired));
-        assert_eq!(verify(&token, b"another key", "calendar", 1_000), Err(EmbedError::Invalid));
-        assert_eq!(verify(&token, KEY, "budgets", 1_000), Err(EmbedError::WrongPanel("calendar".into())));
+        assert_eq!(verify(&token, KEY, "calendar", Instant::from_ms(2_000)), Err(EmbedError::Expired));
+        assert_eq!(verify(&token, b"another key", "calendar", Instant::from_ms(1_000)), Err(EmbedError::Invalid));
+        assert_eq!(
+            verify(&token, KEY, "budgets", Instant::from_ms(1_000)),
+            Err(EmbedError::WrongPanel("calendar".into()))
+        );
     }
 
     #[test]
@@ -175,10 +179,10 @@ mod tests {
         wider.exp = i64::MAX;
         let forged_payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&wider).expect("json"));
         let forged = format!("{}.{}.{}", parts[0], forged_payload, parts[2]);
-        assert_eq!(verify(&forged, KEY, "calendar", 1_000), Err(EmbedError::Invalid));
+        assert_eq!(verify(&forged, KEY, "calendar", Instant::from_ms(1_000)), Err(EmbedError::Invalid));
         let other = if parts[2].starts_with('A') { "B" } else { "A" };
         let flipped = format!("{}.{}.{other}{}", parts[0], parts[1], &parts[2][1..]);
-        assert_eq!(verify(&flipped, KEY, "calendar", 1_000), Err(EmbedError::Invalid));
+        assert_eq!(verify(&flipped, KEY, "calendar", Instant::from_ms(1_000)), Err(EmbedError::Invalid));
     }
 
     #[test]
@@ -189,8 +193,11 @@ mod tests {
             let mut mac = mac(KEY);
             mac.update(input.as_bytes());
             let token = format!("{input}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()));
-            assert_eq!(verify(&token, KEY, "calendar", 1_000), Err(EmbedError::Invalid));
-            assert_eq!(verify(&format!("{input}."), KEY, "calendar", 1_000), Err(EmbedError::Invalid));
+            assert_eq!(verify(&token, KEY, "calendar", Instant::from_ms(1_000)), Err(EmbedError::Invalid));
+            assert_eq!(
+                verify(&format!("{input}."), KEY, "calendar", Instant::from_ms(1_000)),
+                Err(EmbedError::Invalid)
+            );
         }
     }
 

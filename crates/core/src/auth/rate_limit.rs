@@ -7,6 +7,7 @@
 //! state lives in the store, so replicas share it; the rest is per process
 //! and pruned as it ages. Refusals are counted, not audited one by one.
 
+use railyard_domain::time::Instant;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -54,15 +55,15 @@ const ACCOUNT_BACKING_OFF: &str = "too many failed sign-ins for this account; wa
 #[derive(Debug, Clone, Copy)]
 struct Failures {
     count: u32,
-    next_at: i64,
-    touched: i64,
+    next_at: Instant,
+    touched: Instant,
 }
 
 #[derive(Debug, Clone, Copy)]
 struct Refusals {
     /// Refusals since the last audit row.
     count: u64,
-    audited_at: i64,
+    audited_at: Instant,
 }
 
 /// The per-process limiters, shared by every request.
@@ -71,7 +72,7 @@ pub struct LoginLimits {
     addresses: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     pairs: Arc<Mutex<HashMap<(String, IpAddr), Failures>>>,
     refusals: Arc<Mutex<HashMap<IpAddr, Refusals>>>,
-    pruned_at: Arc<Mutex<i64>>,
+    pruned_at: Arc<Mutex<Instant>>,
 }
 
 impl Default for LoginLimits {
@@ -106,7 +107,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl LoginLimits {
     /// Counts an attempt from `address` on `account` at `now` (epoch ms) and
     /// refuses it while the address is over its rate or the pair backs off.
-    pub fn admit(&self, account: &str, address: IpAddr, now: i64) -> Result<(), Refused> {
+    pub fn admit(&self, account: &str, address: IpAddr, now: Instant) -> Result<(), Refused> {
         if let Err(not_until) = self.addresses.check_key(&address) {
             let wait = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
             return Err(Refused::new(ADDRESS_LIMITED, i64::try_from(wait.as_millis()).unwrap_or(60_000)));
@@ -118,10 +119,13 @@ impl LoginLimits {
     }
 
     /// Counts a failed attempt of `account` from `address`.
-    pub fn failed(&self, account: &str, address: IpAddr, now: i64) {
+    pub fn failed(&self, account: &str, address: IpAddr, now: Instant) {
         let mut pairs = lock(&self.pairs);
-        let entry =
-            pairs.entry((account_key(account), address)).or_insert(Failures { count: 0, next_at: 0, touched: now });
+        let entry = pairs.entry((account_key(account), address)).or_insert(Failures {
+            count: 0,
+            next_at: Instant::EPOCH,
+            touched: now,
+        });
         entry.count = entry.count.saturating_add(1);
         entry.next_at = now + PAIR_BACKOFF.delay_ms(entry.count);
         entry.touched = now;
@@ -134,11 +138,11 @@ impl LoginLimits {
 
     /// Counts a refused attempt from `address`; `Some(n)` when an audit row
     /// should be written now, covering the `n` refusals since the last one.
-    pub fn refusal_to_audit(&self, address: IpAddr, now: i64) -> Option<u64> {
+    pub fn refusal_to_audit(&self, address: IpAddr, now: Instant) -> Option<u64> {
         let mut refusals = lock(&self.refusals);
-        let entry = refusals.entry(address).or_insert(Refusals { count: 0, audited_at: i64::MIN });
+        let entry = refusals.entry(address).or_insert(Refusals { count: 0, audited_at: Instant::from_ms(i64::MIN) });
         entry.count += 1;
-        if now.saturating_sub(entry.audited_at) >= REFUSALS_AUDITED_EVERY_MS {
+        if now - entry.audited_at >= REFUSALS_AUDITED_EVERY_MS {
             entry.audited_at = now;
             Some(std::mem::take(&mut entry.count))
         } else {
@@ -152,7 +156,7 @@ impl LoginLimits {
     }
 
     /// Drops entries untouched for an hour, at most once a minute; true when it did.
-    pub fn prune(&self, now: i64) -> bool {
+    pub fn prune(&self, now: Instant) -> bool {
         {
             let mut pruned_at = lock(&self.pruned_at);
             if now - *pruned_at < PRUNE_EVERY_MS {
@@ -178,7 +182,7 @@ mod tests {
     fn failures_back_off_per_account_and_address_without_locking_the_account_elsewhere() {
         let limits = LoginLimits::default();
         let (attacker, owner): (IpAddr, IpAddr) = ([10, 0, 0, 7].into(), [10, 0, 0, 8].into());
-        let now = 1_000 * MINUTE;
+        let now = Instant::from_ms(1_000 * MINUTE);
         for _ in 0..PAIR_BACKOFF.free - 1 {
             assert!(limits.admit("ada", attacker, now).is_ok());
             limits.failed("ada", attacker, now);
@@ -210,7 +214,8 @@ mod tests {
     fn one_address_trying_many_accounts_is_slowed() {
         let limits = LoginLimits::default();
         let address: IpAddr = [10, 0, 0, 7].into();
-        let admitted = (0..30).filter(|n| limits.admit(&format!("user{n}"), address, 0).is_ok()).count();
+        let admitted =
+            (0..30).filter(|n| limits.admit(&format!("user{n}"), address, Instant::from_ms(0)).is_ok()).count();
         assert_eq!(admitted, usize::try_from(ADDRESS_ATTEMPTS.0).unwrap_or_default());
     }
 
@@ -218,9 +223,13 @@ mod tests {
     fn refusals_are_audited_once_a_minute_per_client_with_their_count() {
         let limits = LoginLimits::default();
         let address: IpAddr = [10, 0, 0, 9].into();
-        assert_eq!(limits.refusal_to_audit(address, 0), Some(1), "the first refusal is on record at once");
-        assert_eq!((1..500).filter_map(|n| limits.refusal_to_audit(address, n)).count(), 0);
-        assert_eq!(limits.refusal_to_audit(address, MINUTE), Some(500), "then one row for the rest");
+        assert_eq!(
+            limits.refusal_to_audit(address, Instant::from_ms(0)),
+            Some(1),
+            "the first refusal is on record at once"
+        );
+        assert_eq!((1..500).filter_map(|n| limits.refusal_to_audit(address, Instant::from_ms(n))).count(), 0);
+        assert_eq!(limits.refusal_to_audit(address, Instant::from_ms(MINUTE)), Some(500), "then one row for the rest");
     }
 
     #[test]
@@ -228,13 +237,13 @@ mod tests {
         let limits = LoginLimits::default();
         for n in 0..1_000u32 {
             let address = IpAddr::from(n.to_be_bytes());
-            limits.failed(&format!("name-{n}"), address, 0);
-            limits.refusal_to_audit(address, 0);
+            limits.failed(&format!("name-{n}"), address, Instant::from_ms(0));
+            limits.refusal_to_audit(address, Instant::from_ms(0));
         }
         assert!(limits.tracked() >= 2_000);
-        let _ = limits.admit("someone", [10, 1, 1, 1].into(), 2 * 60 * MINUTE);
-        assert!(limits.prune(2 * 60 * MINUTE), "pruned");
-        assert!(!limits.prune(2 * 60 * MINUTE + 1), "not again within the minute");
+        let _ = limits.admit("someone", [10, 1, 1, 1].into(), Instant::from_ms(2 * 60 * MINUTE));
+        assert!(limits.prune(Instant::from_ms(2 * 60 * MINUTE)), "pruned");
+        assert!(!limits.prune(Instant::from_ms(2 * 60 * MINUTE + 1)), "not again within the minute");
         assert!(limits.tracked() <= 1, "only the last attempt's address is left: {}", limits.tracked());
     }
 }

@@ -12,7 +12,7 @@ use crate::store::json_text::JsonText;
 use crate::store::{
     self, definitions::Definition, domains::Domain, freezes::Freeze, services::Service, Conn, Db, DbError,
 };
-use crate::time::to_ms;
+use crate::time::Instant;
 use railyard_domain::manifest::{Fleet, FreezeSchedule, FreezeSpec, Problem};
 
 /// What applying changed.
@@ -71,7 +71,7 @@ impl ApplySummary {
 
 /// Applies `fleet` at `now`. Either everything is stored or nothing is.
 pub async fn apply(db: &Db, fleet: &Fleet, now: DateTime<Utc>) -> Result<ApplySummary, ApplyError> {
-    let now = to_ms(now);
+    let now = Instant::from_utc(now);
     let mut tx = db.begin().await?;
     let mut summary = ApplySummary::default();
     let mut problems = Vec::new();
@@ -253,7 +253,7 @@ async fn upsert_freeze(
     conn: &mut Conn,
     spec: &FreezeSpec,
     domain_id: Option<String>,
-    now: i64,
+    now: Instant,
 ) -> Result<Outcome, DbError> {
     let wanted = stored_freeze(spec, domain_id);
     Ok(match store::freezes::by_name(conn, &spec.name).await? {
@@ -273,15 +273,15 @@ async fn upsert_freeze(
 pub fn stored_freeze(spec: &FreezeSpec, domain_id: Option<String>) -> Freeze {
     let (cadence, starts_on, starts_at, duration_ms) = match &spec.schedule {
         FreezeSchedule::Once { start, end } => {
-            let starts_at = to_ms(resolve_local(spec.time_zone, *start));
-            (None, start.date(), starts_at, to_ms(resolve_local(spec.time_zone, *end)) - starts_at)
+            let starts_at = Instant::from_utc(resolve_local(spec.time_zone, *start));
+            (None, start.date(), starts_at, Instant::from_utc(resolve_local(spec.time_zone, *end)) - starts_at)
         }
         FreezeSchedule::Recurring { cadence, duration_ms } => {
             let midnight = cadence.starts_on().and_hms_opt(0, 0, 0).unwrap_or_default();
             (
                 Some(cadence.rule().to_owned()),
                 cadence.starts_on(),
-                to_ms(resolve_local(spec.time_zone, midnight)),
+                Instant::from_utc(resolve_local(spec.time_zone, midnight)),
                 *duration_ms,
             )
         }

@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use super::{apply, parse, ApplyError, ApplySummary};
 use crate::scheduler::parse_cadence;
 use crate::store::{self, trains::NewTrain, trains::Transition, Db};
-use crate::time::{from_ms, to_ms};
+use crate::time::Instant;
 use crate::train_kind::TrainKind;
 use crate::train_state::TrainState;
 
@@ -45,7 +45,7 @@ async fn seed_rehearsals(db: &Db, now: DateTime<Utc>) -> Result<(), ApplyError> 
     let next = cadence.occurrences(now + Duration::days(2), now + Duration::days(10)).into_iter().next();
     for (cutover, done) in [(last, true), (next, false)] {
         let Some(cutover) = cutover else { continue };
-        let cutover_at = to_ms(cutover) - day;
+        let cutover_at = Instant::from_utc(cutover) - day;
         let window = (cutover_at, cutover_at + definition.cutover_window_ms);
         let reason = "demo: game day ahead of the payments train (staging and canary analysis only)";
         let opens = cutover_at - hours(2);
@@ -80,10 +80,10 @@ async fn seed_history(db: &Db) -> Result<(), ApplyError> {
     let mut tx = db.begin().await?;
     for definition in definitions {
         let Ok(cadence) = parse_cadence(&definition) else { continue };
-        let active_from = from_ms(definition.active_from);
+        let active_from = definition.active_from.to_utc();
         let past = cadence.occurrences(active_from - HISTORY, active_from);
         for (index, cutover) in past.into_iter().enumerate() {
-            let cutover_at = to_ms(cutover);
+            let cutover_at = Instant::from_utc(cutover);
             let closes = cutover_at + definition.cutover_window_ms;
             if closes > definition.active_from {
                 continue;

@@ -2,6 +2,7 @@
 //! the SLO window, burn rate over the hour before), back-filling the whole
 //! window on first run, so the budget pages chart history from the store.
 
+use railyard_domain::time::Instant;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,7 +26,7 @@ const RETAKE_MS: i64 = 3 * 60 * 60 * 1000;
 
 impl FleetIntegrations {
     /// Takes the samples missing from every service's window; answers how many it stored.
-    pub async fn sample_budgets(&self, now: i64) -> anyhow::Result<usize> {
+    pub async fn sample_budgets(&self, now: Instant) -> anyhow::Result<usize> {
         let mut conn = self.db.acquire().await?;
         let services = store::services::list(&mut conn).await?;
         drop(conn);
@@ -42,11 +43,11 @@ impl FleetIntegrations {
         Ok(stored)
     }
 
-    async fn sample_service(&self, service_id: &str, watched: Watched, now: i64) -> anyhow::Result<usize> {
+    async fn sample_service(&self, service_id: &str, watched: Watched, now: Instant) -> anyhow::Result<usize> {
         let since = now - watched.slo.slo.window_ms;
         let mut conn = self.db.acquire().await?;
         let Some(definition) = provider_of(&mut conn, service_id).await? else { return Ok(0) };
-        let taken: HashSet<i64> =
+        let taken: HashSet<Instant> =
             store::budget_samples::instants(&mut conn, &watched.service, since).await?.into_iter().collect();
         let prometheus = super::budgets::prometheus_of(&definition)?.is_some();
         let measured = if prometheus {
@@ -60,7 +61,7 @@ impl FleetIntegrations {
             grid(since, now).into_iter().rev().filter(|at| *at >= now - RETAKE_MS || !taken.contains(at)).take(limit);
         let mut samples = Vec::new();
         for at in wanted {
-            let counts = |from: i64| self.history(&definition, &watched, &measured, from, at);
+            let counts = |from: Instant| self.history(&definition, &watched, &measured, from, at);
             let (window, hour) = (counts(at - watched.slo.slo.window_ms).await?, counts(at - BURN_SPAN_MS).await?);
             samples.push(BudgetSample {
                 service: watched.service.clone(),
@@ -85,8 +86,8 @@ impl FleetIntegrations {
         definition: &Definition,
         watched: &Watched,
         measured: &[Measurement],
-        from: i64,
-        to: i64,
+        from: Instant,
+        to: Instant,
     ) -> anyhow::Result<Counts> {
         let counts = self.sli(definition, watched, from, to, None).await?;
         if super::budgets::prometheus_of(definition)?.is_some() {
@@ -107,8 +108,8 @@ impl FleetIntegrations {
 }
 
 /// The instants of the sample grid within `[from, to]`.
-fn grid(from: i64, to: i64) -> Vec<i64> {
-    let first = from.div_euclid(SAMPLE_STEP_MS) * SAMPLE_STEP_MS + SAMPLE_STEP_MS;
+fn grid(from: Instant, to: Instant) -> Vec<Instant> {
+    let first = Instant::from_ms(from.ms().div_euclid(SAMPLE_STEP_MS) * SAMPLE_STEP_MS + SAMPLE_STEP_MS);
     (0..).map(|i| first + i * SAMPLE_STEP_MS).take_while(|at| *at <= to).collect()
 }
 
@@ -136,7 +137,7 @@ pub async fn run(
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     loop {
-        match integrations.sample_budgets(crate::time::to_ms(clock.now())).await {
+        match integrations.sample_budgets(clock.instant()).await {
             Ok(0) => {}
             Ok(stored) => {
                 caches.changed();
@@ -160,9 +161,9 @@ mod tests {
 
     #[test]
     fn the_grid_covers_the_window_on_whole_steps() {
-        let from = 7 * SAMPLE_STEP_MS + 5;
+        let from = Instant::from_ms(7 * SAMPLE_STEP_MS + 5);
         let to = from + 4 * SAMPLE_STEP_MS;
         let instants = grid(from, to);
-        assert_eq!(instants, (8..=11).map(|i| i * SAMPLE_STEP_MS).collect::<Vec<_>>());
+        assert_eq!(instants, (8..=11).map(|i| Instant::from_ms(i * SAMPLE_STEP_MS)).collect::<Vec<_>>());
     }
 }

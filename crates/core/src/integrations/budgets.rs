@@ -5,6 +5,7 @@
 //! p95 latency before and after, seed M8).
 
 use anyhow::Context;
+use railyard_domain::time::Instant;
 
 use super::FleetIntegrations;
 use crate::analysis::budget::{budget, budget_consumed, burn_rate, Counts, FAST_BURN};
@@ -42,9 +43,9 @@ impl FleetIntegrations {
         &self,
         definition: &Definition,
         watched: &Watched,
-        from: i64,
-        to: i64,
-        burning_since: Option<i64>,
+        from: Instant,
+        to: Instant,
+        burning_since: Option<Instant>,
     ) -> anyhow::Result<Counts> {
         let Some(url) = prometheus_of(definition)? else {
             return Ok(self.metrics.simulated.counts(&watched.service, &watched.slo.slo, from, to, burning_since));
@@ -62,8 +63,8 @@ impl FleetIntegrations {
         definition: &Definition,
         train_id: &str,
         watched: &Watched,
-        from: i64,
-        to: i64,
+        from: Instant,
+        to: Instant,
     ) -> anyhow::Result<(Option<f64>, Option<f64>)> {
         let Some(url) = prometheus_of(definition)? else {
             let p95 = |after| Some(self.metrics.simulated.latency_p95(train_id, &watched.service, after));
@@ -84,7 +85,7 @@ impl FleetIntegrations {
         &self,
         train_id: &str,
         service_name: &str,
-        now: i64,
+        now: Instant,
     ) -> anyhow::Result<GateOutcome> {
         let mut conn = self.db.acquire().await?;
         let definition = self.definition_of(&mut conn, train_id).await?;
@@ -114,7 +115,7 @@ impl FleetIntegrations {
     }
 
     /// The fast-burn rule (1 h and 5 min windows at 14.4×) for every watched service.
-    pub(super) async fn burn(&self, train_id: &str, now: i64) -> anyhow::Result<Burn> {
+    pub(super) async fn burn(&self, train_id: &str, now: Instant) -> anyhow::Result<Burn> {
         let (run, definition, watched) = self.watched(train_id).await?;
         let mut unknown = Vec::new();
         for each in &watched {
@@ -144,7 +145,13 @@ impl FleetIntegrations {
     }
 
     /// Measures and stores what the rollout `[from, to]` cost each watched service.
-    pub(super) async fn measure_release(&self, train_id: &str, from: i64, to: i64, now: i64) -> anyhow::Result<()> {
+    pub(super) async fn measure_release(
+        &self,
+        train_id: &str,
+        from: Instant,
+        to: Instant,
+        now: Instant,
+    ) -> anyhow::Result<()> {
         let (_, definition, watched) = self.watched(train_id).await?;
         for each in &watched {
             let since = self.metrics.simulated.burns(train_id, &each.service).then_some(from);

@@ -95,6 +95,7 @@ fn verdict_of(classification: Classification) -> Verdict {
 mod tests {
     use super::*;
     use crate::analysis::judge_metric;
+    use crate::time::Instant;
 
     fn judged(name: &str, dry_run: bool, factor: f64) -> JudgedMetric {
         let baseline: Vec<f64> = (0..60).map(|i| 100.0 + f64::from(i % 7)).collect();
@@ -107,8 +108,8 @@ mod tests {
             dry_run,
             canary_query: String::new(),
             baseline_query: String::new(),
-            window_start: 0,
-            window_end: 60_000,
+            window_start: Instant::from_ms(0),
+            window_end: Instant::from_ms(60_000),
             evidence: judge_metric(&crate::analysis::MetricPolicy::default(), &canary, &baseline),
             canary,
             baseline,

@@ -3,6 +3,7 @@
 //! (`gates::{compliance, schema, observability, check}`).
 
 use anyhow::Context;
+use railyard_domain::time::Instant;
 
 use super::assembly::irreversible_migrations;
 use super::FleetIntegrations;
@@ -19,7 +20,7 @@ impl FleetIntegrations {
     pub(super) async fn gate(
         &self,
         train_id: &str,
-        now: i64,
+        now: Instant,
         artifact_id: &str,
         gate: &str,
     ) -> anyhow::Result<GateOutcome> {

@@ -30,7 +30,7 @@ use crate::clock::Clock;
 use crate::engine::{Boarding, Burn, GateOutcome, Notice, Verdict};
 use crate::runtime::{BoxFuture, Deployment, EffectContext, Integrations};
 use crate::store::{self, definitions::Definition, Db};
-use crate::time::to_ms;
+use crate::time::Instant;
 use crate::train_kind::TrainKind;
 
 /// Integrations backed by the store, with the deployers, metrics providers
@@ -105,7 +105,12 @@ impl Integrations for FleetIntegrations {
         Box::pin(self.burn(&context.train_id, context.now))
     }
 
-    fn measure<'a>(&'a self, context: &'a EffectContext, from: i64, to: i64) -> BoxFuture<'a, anyhow::Result<()>> {
+    fn measure<'a>(
+        &'a self,
+        context: &'a EffectContext,
+        from: Instant,
+        to: Instant,
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(self.measure_release(&context.train_id, from, to, context.now))
     }
 
@@ -143,7 +148,7 @@ impl Integrations for FleetIntegrations {
                 tracing::info!(train = %context.train_id, artifact_id, reason, "rehearsal: candidate not rejected");
                 return Ok(());
             }
-            store::artifacts::reject(&mut conn, artifact_id, reason, to_ms(self.clock.now())).await?;
+            store::artifacts::reject(&mut conn, artifact_id, reason, self.clock.instant()).await?;
             Ok(())
         })
     }

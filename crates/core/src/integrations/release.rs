@@ -9,7 +9,7 @@ use super::FleetIntegrations;
 use crate::engine::Environment;
 use crate::runtime::{self, Deployment, EffectContext};
 use crate::store::{self, Db};
-use crate::time::to_ms;
+use crate::time::Instant;
 
 impl FleetIntegrations {
     /// Deploys (or rolls back) step `step` through the definition's deployer.
@@ -79,14 +79,14 @@ impl FleetIntegrations {
             key: &context.key,
             payload: &payload,
             environment: rollout_step.environment,
-            timestamp_s: to_ms(self.clock.now()) / 1000,
+            timestamp_s: self.clock.instant().ms() / 1000,
         };
         let running = match self.deployers.for_settings(&settings).release(&request).await? {
             Released::Pending => return Ok(Deployment::Pending),
             Released::Done { running } => running,
         };
         if action == "deploy" {
-            let now = to_ms(self.clock.now());
+            let now = self.clock.instant();
             let shipped = &payload.artifacts;
             record_digests(&self.db, now, &context.train_id, step, shipped, payload.step.environment, running).await?;
         }
@@ -97,7 +97,7 @@ impl FleetIntegrations {
 /// Stores what an environment runs next to what the train shipped (M12).
 pub async fn record_digests(
     db: &Db,
-    now: i64,
+    now: Instant,
     train_id: &str,
     step: usize,
     shipped: &[ReleasedArtifact],

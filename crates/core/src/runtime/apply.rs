@@ -7,9 +7,16 @@ use crate::candidate::CandidateStatus;
 use crate::engine::{self, Effect, Event, TrainRun};
 use crate::store::{self, runs::OutboxEntry, trains::Transition, Conn, Db};
 use crate::train_state::TrainState;
+use railyard_domain::time::Instant;
 
 /// Applies `event` to the train on behalf of `actor`, storing everything it decided.
-pub async fn apply(db: &Db, train_id: &str, event: &Event, actor: &str, now: i64) -> Result<TrainRun, RuntimeError> {
+pub async fn apply(
+    db: &Db,
+    train_id: &str,
+    event: &Event,
+    actor: &str,
+    now: Instant,
+) -> Result<TrainRun, RuntimeError> {
     let mut tx = db.begin().await?;
     let run = apply_in(&mut tx, train_id, event, actor, now).await?;
     tx.commit().await?;
@@ -22,7 +29,7 @@ pub async fn apply_in(
     train_id: &str,
     event: &Event,
     actor: &str,
-    now: i64,
+    now: Instant,
 ) -> Result<TrainRun, RuntimeError> {
     let (run, version) =
         store::runs::load(conn, train_id).await?.ok_or_else(|| RuntimeError::NotFound(train_id.to_owned()))?;
@@ -81,7 +88,7 @@ pub(super) async fn record_gate_run(
     artifact_id: &str,
     gate: &str,
     outcome: &engine::GateOutcome,
-    now: i64,
+    now: Instant,
 ) -> Result<(), RuntimeError> {
     use engine::GateOutcome as O;
     let (name, detail) = match outcome {
@@ -130,7 +137,13 @@ pub(super) fn candidate_rows(run: &TrainRun) -> Vec<(String, CandidateStatus, St
 
 /// The effect's own idempotency key where it has one, else one derived from
 /// the state version that produced it; timers are due when they fire.
-pub(super) fn key_and_due(train_id: &str, version: i64, index: usize, effect: &Effect, now: i64) -> (String, i64) {
+pub(super) fn key_and_due(
+    train_id: &str,
+    version: i64,
+    index: usize,
+    effect: &Effect,
+    now: Instant,
+) -> (String, Instant) {
     match effect {
         Effect::RunGate { key, .. }
         | Effect::Deploy { key, .. }

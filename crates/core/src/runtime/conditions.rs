@@ -7,6 +7,7 @@ use crate::engine::{self, Event, TrainRun};
 use crate::leadership::Fence;
 use crate::store::{self, Conn, Db};
 use crate::train_state::TrainState;
+use railyard_domain::time::Instant;
 
 /// Where freezes stand for a train right now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,7 +18,7 @@ pub(super) enum FreezeNow {
     Lifted(String),
 }
 
-pub(super) async fn current_freeze(conn: &mut Conn, train_id: &str, now: i64) -> Result<FreezeNow, RuntimeError> {
+pub(super) async fn current_freeze(conn: &mut Conn, train_id: &str, now: Instant) -> Result<FreezeNow, RuntimeError> {
     let domain_id = store::trains::domain_id_of(conn, train_id).await?;
     let freezes = store::freezes::list(conn).await?;
     freeze_now(conn, &freezes, &domain_id, now).await
@@ -28,7 +29,7 @@ async fn freeze_now(
     conn: &mut Conn,
     freezes: &[store::freezes::Freeze],
     domain_id: &str,
-    now: i64,
+    now: Instant,
 ) -> Result<FreezeNow, RuntimeError> {
     let Some(freeze) = freezes.iter().find(|f| f.holds(domain_id, now)) else { return Ok(FreezeNow::Clear) };
     Ok(match store::approvals::active_break_glass(conn, domain_id, now).await? {
@@ -94,7 +95,7 @@ pub(super) fn busy_change(run: &TrainRun, busy: Option<String>) -> Option<Event>
 /// Tells every train in flight about freezes that began or ended, and every
 /// train waiting for another's deployment whether it is done, so a suspended
 /// or waiting train goes on by itself.
-pub async fn sync_freezes(db: &Db, fence: Fence, now: i64) -> Result<usize, RuntimeError> {
+pub async fn sync_freezes(db: &Db, fence: Fence, now: Instant) -> Result<usize, RuntimeError> {
     let (in_flight, freezes): (Vec<(String, String, String)>, _) = {
         let mut conn = db.acquire().await?;
         let in_flight = store::runs::in_flight_with_domain(&mut conn).await?;

@@ -2,6 +2,7 @@
 //! canary judge's metric queries, notifications. Simulated and real
 //! implementations live in `crate::integrations`.
 
+use railyard_domain::time::Instant;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -25,7 +26,7 @@ pub struct EffectContext {
     pub train_id: String,
     pub key: String,
     /// The runtime's clock when it carries out the effect.
-    pub now: i64,
+    pub now: Instant,
 }
 
 /// Everything effects need. An `Err` is retried with backoff, with the same key.
@@ -47,7 +48,12 @@ pub trait Integrations: Send + Sync {
     /// Checks the fast-burn rule for every service on the train that has an SLO.
     fn check_burn<'a>(&'a self, context: &'a EffectContext, step: usize) -> BoxFuture<'a, anyhow::Result<Burn>>;
     /// Measures and stores what the rollout `[from, to]` cost each service (error budget, latency).
-    fn measure<'a>(&'a self, context: &'a EffectContext, from: i64, to: i64) -> BoxFuture<'a, anyhow::Result<()>>;
+    fn measure<'a>(
+        &'a self,
+        context: &'a EffectContext,
+        from: Instant,
+        to: Instant,
+    ) -> BoxFuture<'a, anyhow::Result<()>>;
     /// Restores the previous stable version of the train's services at step
     /// `step`: of `services` only, or of every service on board when empty.
     fn roll_back<'a>(

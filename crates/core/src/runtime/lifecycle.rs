@@ -3,9 +3,10 @@
 use super::{RuntimeError, WakeUp};
 use crate::engine::{self, Effect, TrainRun};
 use crate::store::{self, runs::OutboxEntry, Conn, Db};
+use railyard_domain::time::Instant;
 
 /// Gives a train engine state (when it opens) and wakes it when planning closes.
-pub async fn start(db: &Db, run: &TrainRun, planning_closes_at: i64, now: i64) -> Result<bool, RuntimeError> {
+pub async fn start(db: &Db, run: &TrainRun, planning_closes_at: Instant, now: Instant) -> Result<bool, RuntimeError> {
     let mut tx = db.begin().await?;
     let started = start_in(&mut tx, run, planning_closes_at, now).await?;
     tx.commit().await?;
@@ -16,8 +17,8 @@ pub async fn start(db: &Db, run: &TrainRun, planning_closes_at: i64, now: i64) -
 pub async fn start_in(
     conn: &mut Conn,
     run: &TrainRun,
-    planning_closes_at: i64,
-    now: i64,
+    planning_closes_at: Instant,
+    now: Instant,
 ) -> Result<bool, RuntimeError> {
     let started = store::runs::insert(conn, &run.train_id, &serde_json::to_string(run)?, now).await?;
     if started {
@@ -34,7 +35,7 @@ pub async fn start_in(
         store::runs::enqueue(conn, &wake, now).await?;
         let opened = Effect::Notify {
             notice: engine::Notice::Opened,
-            text: format!("train opened for planning; cutover at {}", crate::time::rfc3339(run.cutover_at)),
+            text: format!("train opened for planning; cutover at {}", run.cutover_at.rfc3339()),
         };
         let notice = OutboxEntry {
             id: store::new_id(),

@@ -1,6 +1,7 @@
 //! The outbox worker: due effects carried out with retries and back-off,
 //! their results fed back to the engine under the leader's fence.
 
+use railyard_domain::time::Instant;
 use std::time::Duration;
 
 use super::apply::{apply_in, record_gate_run};
@@ -28,7 +29,7 @@ pub async fn work(
     db: &Db,
     fence: Fence,
     integrations: &dyn Integrations,
-    now: i64,
+    now: Instant,
     limit: i64,
 ) -> Result<usize, RuntimeError> {
     let due = {
@@ -110,14 +111,14 @@ pub async fn run(
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     loop {
-        match sync_freezes(&db, fence, crate::time::to_ms(clock.now())).await {
+        match sync_freezes(&db, fence, clock.instant()).await {
             Err(RuntimeError::Db(error)) if leadership::is_stale(&error) => break,
             Err(error) => tracing::error!(error = format!("{error:#}"), "checking freezes failed; retrying"),
             Ok(0) => {}
             Ok(_) => caches.changed(),
         }
         loop {
-            let now = crate::time::to_ms(clock.now());
+            let now = clock.instant();
             match work(&db, fence, integrations.as_ref(), now, 100).await {
                 Ok(0) => break,
                 Ok(_) => caches.changed(),

@@ -18,7 +18,7 @@ pub async fn watch(
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     loop {
-        let now = crate::time::to_ms(clock.now());
+        let now = clock.instant();
         let found = async {
             let mut conn = db.acquire().await?;
             find(&mut conn, now, threshold).await
@@ -29,7 +29,7 @@ pub async fn watch(
                     tracing::warn!(
                         train = %train.train_id,
                         state = %train.state,
-                        since = %crate::time::rfc3339(train.since),
+                        since = %train.since.rfc3339(),
                         "train is stuck: running with no pending effect or timer"
                     );
                 }

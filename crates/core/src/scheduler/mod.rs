@@ -19,7 +19,7 @@ use crate::cadence::Cadence;
 use crate::clock::Clock;
 use crate::leadership::{self, Fence};
 use crate::store::{self, Db, DbError};
-use crate::time::to_ms;
+use crate::time::Instant;
 use crate::train_state::TrainState;
 use crate::{runtime, service};
 
@@ -68,12 +68,12 @@ pub async fn tick(
     config: &SchedulerConfig,
 ) -> Result<TickReport, TickError> {
     let mut report = TickReport::default();
-    let now_ms = to_ms(now);
+    let now_ms = Instant::from_utc(now);
     let horizon_end = now + config.horizon;
     // Only definitions with a cutover entering the horizon (or new or changed) have anything to plan.
     let definitions = {
         let mut conn = db.acquire().await?;
-        store::definitions::needing_plans(&mut conn, to_ms(horizon_end)).await?
+        store::definitions::needing_plans(&mut conn, Instant::from_utc(horizon_end)).await?
     };
     for batch in definitions.chunks(PLAN_BATCH) {
         let mut tx = db.begin().await?;
@@ -91,7 +91,7 @@ pub async fn tick(
                 }
             }
             let next = plan::next_unplanned(&cadence, horizon_end);
-            store::definitions::set_next_unplanned(&mut tx, &definition.id, to_ms(next)).await?;
+            store::definitions::set_next_unplanned(&mut tx, &definition.id, Instant::from_utc(next)).await?;
         }
         fence.hold(&mut tx).await?;
         tx.commit().await?;

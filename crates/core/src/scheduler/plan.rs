@@ -6,7 +6,7 @@ use super::SchedulerConfig;
 use crate::cadence::Cadence;
 use crate::store::definitions::Definition;
 use crate::store::trains::NewTrain;
-use crate::time::{from_ms, to_ms};
+use crate::time::Instant;
 use crate::train_state::TrainState;
 
 /// A train the definition calls for.
@@ -23,12 +23,12 @@ pub fn plan_trains(
     now: DateTime<Utc>,
     config: &SchedulerConfig,
 ) -> Vec<Planned> {
-    let from = from_ms(definition.active_from).max(now - config.catch_up);
+    let from = definition.active_from.to_utc().max(now - config.catch_up);
     cadence
         .occurrences(from, now + config.horizon)
         .into_iter()
         .map(|cutover| {
-            let cutover_at = to_ms(cutover);
+            let cutover_at = Instant::from_utc(cutover);
             Planned {
                 train: NewTrain {
                     definition_id: definition.id.clone(),
@@ -67,7 +67,7 @@ mod tests {
             starts_on: "2026-01-01".into(),
             planning_window_ms: Duration::days(2).num_milliseconds(),
             cutover_window_ms: Duration::hours(2).num_milliseconds(),
-            active_from: to_ms(active_from),
+            active_from: Instant::from_utc(active_from),
             rollout: JsonText::default(),
             preflight_ms: Duration::hours(2).num_milliseconds(),
             monitoring_ms: Duration::hours(1).num_milliseconds(),
@@ -95,7 +95,7 @@ mod tests {
             .expect("cadence");
         let config = SchedulerConfig { horizon: Duration::days(28), ..SchedulerConfig::default() };
         let planned = plan_trains(&def, &cadence, now, &config);
-        let cutovers: Vec<_> = planned.iter().map(|p| from_ms(p.train.cutover_at)).collect();
+        let cutovers: Vec<_> = planned.iter().map(|p| p.train.cutover_at.to_utc()).collect();
         // Tuesdays after Wednesday 3 June, 03:00 CEST = 01:00 UTC.
         let expected: Vec<_> = [9, 16, 23, 30]
             .into_iter()

@@ -41,7 +41,7 @@ pub async fn rules(ctx: Ctx<'_>, caller: &Caller) -> Result<Vec<Rule>, ServiceEr
             domain,
             required_approvals,
             updated_by,
-            updated_at,
+            updated_at: updated_at.ms(),
         })
         .collect())
 }
@@ -64,5 +64,5 @@ pub async fn set(ctx: Ctx<'_>, caller: &Caller, domain: &str, required: i64) -> 
         .change(&json!({ "required_approvals": before }), &json!({ "required_approvals": required }));
     store::audit::append(&mut tx, &entry, now).await?;
     ctx.commit(tx).await.context("committing the approval rule")?;
-    Ok(now)
+    Ok(now.ms())
 }

@@ -4,6 +4,7 @@
 //! transaction.
 
 use anyhow::Context;
+use railyard_domain::time::Instant;
 use serde_json::json;
 
 use super::{Ctx, ServiceError};
@@ -117,7 +118,7 @@ pub async fn decide(
 
 /// Once a candidate is approved or rejected, finishes its compliance and
 /// schema gates on every train in flight that waits for them.
-async fn decide_gates(conn: &mut Conn, caller: &Caller, artifact_id: &str, now: i64) -> Result<(), ServiceError> {
+async fn decide_gates(conn: &mut Conn, caller: &Caller, artifact_id: &str, now: Instant) -> Result<(), ServiceError> {
     let standing = store::approvals::standing(conn, artifact_id).await?;
     if matches!(standing, store::approvals::Standing::Pending { .. }) {
         return Ok(());

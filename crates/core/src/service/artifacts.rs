@@ -4,6 +4,7 @@
 //! deployed it yet. Both are audited.
 
 use anyhow::Context;
+use railyard_domain::time::Instant;
 use serde_json::json;
 
 use super::{approvals, Ctx, ServiceError};
@@ -80,7 +81,7 @@ pub async fn register(ctx: Ctx<'_>, caller: &Caller, build: NewArtifact) -> Resu
 
 /// What rejecting a build did.
 pub struct Rejection {
-    pub at: i64,
+    pub at: Instant,
     /// Trains in flight it was taken off.
     pub removed_from: Vec<String>,
     /// Trains that already deployed it, each with what to do there.
@@ -102,7 +103,7 @@ pub async fn reject(ctx: Ctx<'_>, caller: &Caller, id: &ArtifactId, reason: &str
             "{} {} was already rejected at {}: {why}",
             artifact.service,
             artifact.version,
-            crate::time::rfc3339(at)
+            at.rfc3339()
         )));
     }
     let now = ctx.now();

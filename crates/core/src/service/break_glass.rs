@@ -3,6 +3,7 @@
 //! agree within four hours. Every step is audited.
 
 use anyhow::Context;
+use railyard_domain::time::Instant;
 use serde_json::json;
 
 use super::{Ctx, ServiceError};
@@ -17,7 +18,7 @@ pub const PENDING_FOR_MS: i64 = 4 * 60 * 60_000;
 
 /// Where a request stands at `now`: `pending` (0 or 1 approvals), `lapsed`
 /// (not granted within [`PENDING_FOR_MS`]), `granted`, `expired` or `rejected`.
-pub fn status(request: &BreakGlass, now: i64) -> &'static str {
+pub fn status(request: &BreakGlass, now: Instant) -> &'static str {
     match (request.active_window(), request.rejected_at) {
         (_, Some(_)) => "rejected",
         (Some((_, until)), None) if until > now => "granted",
@@ -138,7 +139,7 @@ async fn decided(
     action: &str,
     id: &str,
     comment: &str,
-    now: i64,
+    now: Instant,
 ) -> Result<(), ServiceError> {
     let entry = caller
         .audit(action, &format!("break_glass:{id}"))

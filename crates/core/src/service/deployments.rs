@@ -100,7 +100,7 @@ pub async fn verify<'k>(
                 .into(),
         ));
     }
-    if (ctx.now() / 1000 - timestamp).abs() > MAX_SKEW_S {
+    if (ctx.now().ms() / 1000 - timestamp).abs() > MAX_SKEW_S {
         return Err(ServiceError::Unauthenticated(
             "the timestamp is more than five minutes off; refusing a possible replay".into(),
         ));

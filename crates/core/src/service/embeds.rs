@@ -2,6 +2,7 @@
 //! origins, and signed, expiring, revocable links for one panel each.
 //! Every change is audited.
 
+use railyard_domain::time::Instant;
 use std::collections::BTreeMap;
 
 use anyhow::Context;
@@ -100,7 +101,7 @@ pub async fn create_link(
         panel: request.panel,
         params: request.params,
         aud: audience,
-        exp: now + lifetime,
+        exp: (now + lifetime).ms(),
         sub: caller.principal.actor(),
         jti: store::new_id(),
     };
@@ -112,7 +113,7 @@ pub async fn create_link(
         audience: claims.aud.clone(),
         created_by: claims.sub.clone(),
         created_at: now,
-        expires_at: claims.exp,
+        expires_at: Instant::from_ms(claims.exp),
         revoked_at: None,
         revoked_by: String::new(),
     };
@@ -163,7 +164,7 @@ pub async fn revoke_link(ctx: Ctx<'_>, caller: &Caller, id: &str) -> Result<(), 
 }
 
 /// `active`, `expired` or `revoked`, as of `now`.
-pub fn status(link: &EmbedLink, now: i64) -> &'static str {
+pub fn status(link: &EmbedLink, now: Instant) -> &'static str {
     match link.revoked_at {
         Some(_) => "revoked",
         None if link.expires_at <= now => "expired",

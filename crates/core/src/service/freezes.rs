@@ -4,6 +4,7 @@
 //! of the trains-as-code format, validated the same way.
 
 use anyhow::Context;
+use railyard_domain::time::Instant;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -11,7 +12,6 @@ use super::{Ctx, ServiceError};
 use crate::auth::{Caller, Permission};
 use crate::fleet::{parse_freeze, stored_freeze, FreezeEntry};
 use crate::store::{self, freezes::Freeze};
-use crate::time::rfc3339;
 use crate::train_state::TrainState;
 
 /// How far ahead a preview looks at a recurring freeze's windows.
@@ -105,7 +105,7 @@ async fn impact(
     conn: &mut store::Conn,
     entry: FreezeEntry,
     freeze: &Freeze,
-    now: i64,
+    now: Instant,
 ) -> Result<FreezePreview, ServiceError> {
     let windows = freeze.windows(now, now + PREVIEW_AHEAD_MS);
     let mut impacts = Vec::new();
@@ -129,16 +129,16 @@ async fn impact(
             let in_flight = matches!(train.state, S::Staging | S::Canary | S::Cutover | S::Held | S::Suspended);
             let effect = if in_flight || train.cutover_at < window.start { "suspended" } else { "moved" };
             impacts.push(FreezeImpact {
-                cutover_at: rfc3339(train.cutover_at),
+                cutover_at: train.cutover_at.rfc3339(),
                 train_id: train.id.into(),
                 definition: train.definition,
                 domain: train.domain,
                 state: train.state.to_string(),
                 effect: effect.to_owned(),
-                until: rfc3339(window.end),
+                until: window.end.rfc3339(),
             });
         }
     }
-    let windows = windows.iter().map(|w| WindowJson { start: rfc3339(w.start), end: rfc3339(w.end) }).collect();
+    let windows = windows.iter().map(|w| WindowJson { start: w.start.rfc3339(), end: w.end.rfc3339() }).collect();
     Ok(FreezePreview { freeze: entry, windows, impacts })
 }

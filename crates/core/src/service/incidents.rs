@@ -7,7 +7,7 @@ use super::{Ctx, ServiceError};
 use crate::auth::{Caller, Permission};
 use crate::links::is_web_link;
 use crate::store::{self, incidents::Incident};
-use crate::time::to_ms;
+use crate::time::Instant;
 
 /// Severities, most severe first.
 pub const SEVERITIES: [&str; 5] = ["critical", "high", "medium", "low", "info"];
@@ -44,7 +44,7 @@ pub async fn report(ctx: Ctx<'_>, caller: &Caller, report: Report<'_>) -> Result
         .ok_or_else(|| ServiceError::Unprocessable(format!("service \"{}\" is not declared", report.service)))?;
     let domain = store::domains::of_service(&mut tx, &service.id).await?;
     caller.require(Permission::ReportIncidents, domain.as_deref())?;
-    let started_at = to_ms(started_at.to_utc());
+    let started_at = Instant::from_utc(started_at.to_utc());
     let incident = Incident {
         id: store::new_id(),
         train_id: store::incidents::attributable_train(&mut tx, &service.id, started_at).await?,

@@ -24,6 +24,7 @@ pub mod views;
 use crate::clock::Clock;
 use crate::read_cache::ReadCaches;
 use crate::store::{Db, DbError};
+use railyard_domain::time::Instant;
 
 pub use error::ServiceError;
 
@@ -37,8 +38,8 @@ pub struct Ctx<'a> {
 
 impl Ctx<'_> {
     /// Now, in epoch milliseconds.
-    pub fn now(&self) -> i64 {
-        crate::time::to_ms(self.clock.now())
+    pub fn now(&self) -> Instant {
+        self.clock.instant()
     }
 
     /// Commits a use case's transaction and tells the read caches that what

@@ -100,7 +100,7 @@ pub async fn sign_in(
         user_id: user.id.clone(),
         created_at: now,
         last_seen_at: now,
-        expires_at: now.saturating_add(lifetime_ms),
+        expires_at: now + lifetime_ms,
         ip: caller.ip.to_string(),
         user_agent: caller.user_agent.chars().take(200).collect(),
     };

@@ -2,6 +2,7 @@
 //! domain limit and expiry, listed without their secrets, revoked at once.
 //! Admins only; every change is audited.
 
+use crate::time::Instant;
 use anyhow::Context;
 use serde_json::json;
 
@@ -83,7 +84,7 @@ pub async fn create(ctx: Ctx<'_>, caller: &Caller, request: NewToken<'_>) -> Res
             "name": row.name,
             "scopes": row.scopes.split_whitespace().collect::<Vec<_>>(),
             "domains": row.domains.split_whitespace().collect::<Vec<_>>(),
-            "expires_at": row.expires_at.map(crate::time::rfc3339),
+            "expires_at": row.expires_at.map(Instant::rfc3339),
         }),
     );
     store::audit::append(&mut tx, &entry, now).await?;

@@ -5,6 +5,7 @@
 //! decides whether the action makes sense now.
 
 use anyhow::Context;
+use railyard_domain::time::Instant;
 use serde_json::json;
 
 use super::{approvals, Ctx, ServiceError};
@@ -23,9 +24,9 @@ pub struct Opening<'a> {
     pub train_id: &'a str,
     pub definition: &'a Definition,
     pub kind: TrainKind,
-    pub cutover_at: i64,
+    pub cutover_at: Instant,
     /// When planning closes and assembly starts.
-    pub planning_closes_at: i64,
+    pub planning_closes_at: Instant,
     /// Who opens it, and why, for the timeline.
     pub actor: &'a str,
     pub reason: &'a str,
@@ -43,7 +44,7 @@ pub struct DemoPace {
 /// Opens `opening.train_id` (`Scheduled` → `Planning`) and starts its engine
 /// with the rollout its definition and kind give. `false` when the train
 /// was no longer `Scheduled` (another replica or request opened it first).
-pub async fn open(tx: &mut Conn, opening: Opening<'_>, now: i64) -> Result<bool, RuntimeError> {
+pub async fn open(tx: &mut Conn, opening: Opening<'_>, now: Instant) -> Result<bool, RuntimeError> {
     let change = Transition {
         from: TrainState::Scheduled,
         to: TrainState::Planning,

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::judge::MetricEvidence;
 use super::score::Scorecard;
+use crate::time::Instant;
 
 /// Most samples per series a report keeps (evenly thinned beyond that).
 pub const MAX_KEPT_SAMPLES: usize = 240;
@@ -22,9 +23,9 @@ pub struct JudgedMetric {
     /// Where the samples came from: PromQL, or a description of the simulation.
     pub canary_query: String,
     pub baseline_query: String,
-    /// The window read, epoch milliseconds.
-    pub window_start: i64,
-    pub window_end: i64,
+    /// The window read.
+    pub window_start: Instant,
+    pub window_end: Instant,
     pub evidence: MetricEvidence,
     /// The samples (thinned to at most [`MAX_KEPT_SAMPLES`]); the statistics used all of them.
     pub canary: Vec<f64>,

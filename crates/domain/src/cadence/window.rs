@@ -5,20 +5,20 @@ use std::time::Duration;
 use chrono::Duration as Span;
 
 use super::Cadence;
-use crate::time::{from_ms, to_ms};
+use crate::time::Instant;
 
-/// A half-open span of time `[start, end)` in epoch milliseconds.
+/// A half-open span of time `[start, end)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Window {
     /// First instant inside the window.
-    pub start: i64,
+    pub start: Instant,
     /// First instant after the window.
-    pub end: i64,
+    pub end: Instant,
 }
 
 impl Window {
     /// Whether the window and `[start, end)` share at least one instant.
-    pub fn overlaps(&self, start: i64, end: i64) -> bool {
+    pub fn overlaps(&self, start: Instant, end: Instant) -> bool {
         self.start < end && start < self.end
     }
 }
@@ -26,13 +26,19 @@ impl Window {
 /// The windows of a freeze that overlap `[from, to)`: a one-off freeze
 /// (`cadence` is `None`) starting at `starts_at`, or one per occurrence of
 /// `cadence`, each lasting `duration_ms`.
-pub fn freeze_windows(cadence: Option<&Cadence>, starts_at: i64, duration_ms: i64, from: i64, to: i64) -> Vec<Window> {
-    let starts: Vec<i64> = match cadence {
+pub fn freeze_windows(
+    cadence: Option<&Cadence>,
+    starts_at: Instant,
+    duration_ms: i64,
+    from: Instant,
+    to: Instant,
+) -> Vec<Window> {
+    let starts: Vec<Instant> = match cadence {
         None => vec![starts_at],
         Some(cadence) => cadence
-            .occurrences(from_ms(from) - Span::milliseconds(duration_ms), from_ms(to))
+            .occurrences(from.to_utc() - Span::milliseconds(duration_ms), to.to_utc())
             .into_iter()
-            .map(to_ms)
+            .map(Instant::from_utc)
             .collect(),
     };
     starts
@@ -93,7 +99,7 @@ mod tests {
         let start = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).expect("date");
         let monthly = Cadence::parse("FREQ=MONTHLY;BYMONTHDAY=-1", "UTC", start).expect("cadence");
         let day = 86_400_000;
-        let jan_1 = to_ms(start.and_hms_opt(0, 0, 0).expect("time").and_utc());
+        let jan_1 = Instant::from_utc(start.and_hms_opt(0, 0, 0).expect("time").and_utc());
         // The last-of-month freeze of December 2025 is not in range; 31 Jan and 28 Feb are.
         let found = freeze_windows(Some(&monthly), jan_1, 2 * day, jan_1, jan_1 + 59 * day);
         assert_eq!(found.len(), 2);
@@ -103,8 +109,9 @@ mod tests {
 
     #[test]
     fn windows_overlap_only_when_they_share_an_instant() {
-        let w = Window { start: 10, end: 20 };
-        assert!(w.overlaps(19, 30));
-        assert!(!w.overlaps(20, 30));
+        let at = Instant::from_ms;
+        let w = Window { start: at(10), end: at(20) };
+        assert!(w.overlaps(at(19), at(30)));
+        assert!(!w.overlaps(at(20), at(30)));
     }
 }

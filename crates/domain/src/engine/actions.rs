@@ -4,6 +4,7 @@
 //! then refuses, and no second copy of the rules exists.
 
 use super::{step, Action, Event, TrainRun};
+use crate::time::Instant;
 
 /// The actions `run` accepts from an operator at `now`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -16,7 +17,7 @@ pub struct Allowed {
 }
 
 /// Whether the engine accepts `action` on `run` at `now`.
-pub fn allows(run: &TrainRun, action: &Action, now: i64) -> bool {
+pub fn allows(run: &TrainRun, action: &Action, now: Instant) -> bool {
     let probe = Event::Operator {
         actor: "(asking what is allowed)".into(),
         action: action.clone(),
@@ -27,7 +28,7 @@ pub fn allows(run: &TrainRun, action: &Action, now: i64) -> bool {
 }
 
 /// Everything an operator may do to `run` at `now`.
-pub fn allowed(run: &TrainRun, now: i64) -> Allowed {
+pub fn allowed(run: &TrainRun, now: Instant) -> Allowed {
     let train = [Action::Hold, Action::Resume, Action::Promote, Action::Abort, Action::RollBack]
         .into_iter()
         .filter(|action| allows(run, action, now))
@@ -62,24 +63,28 @@ mod tests {
 
     #[test]
     fn a_planning_train_can_be_held_or_aborted_and_a_held_one_resumed() {
-        let run = TrainRun::opened("t1", 3_600_000, default_rollout(), 1_800_000);
-        assert_eq!(allowed(&run, 0).train, vec![Action::Hold, Action::Abort]);
-        assert!(allowed(&run, 0).services_alone.is_empty(), "nothing is deployed");
+        let run = TrainRun::opened("t1", Instant::from_ms(3_600_000), default_rollout(), 1_800_000);
+        assert_eq!(allowed(&run, Instant::EPOCH).train, vec![Action::Hold, Action::Abort]);
+        assert!(allowed(&run, Instant::EPOCH).services_alone.is_empty(), "nothing is deployed");
 
-        let held = step(&run, &operator(Action::Hold), 0).expect("hold").run;
-        assert_eq!(allowed(&held, 0).train, vec![Action::Resume, Action::Abort]);
+        let held = step(&run, &operator(Action::Hold), Instant::EPOCH).expect("hold").run;
+        assert_eq!(allowed(&held, Instant::EPOCH).train, vec![Action::Resume, Action::Abort]);
 
-        let aborted = step(&held, &operator(Action::Abort), 0).expect("abort").run;
-        assert_eq!(allowed(&aborted, 0), Allowed::default(), "an ended train allows nothing");
+        let aborted = step(&held, &operator(Action::Abort), Instant::EPOCH).expect("abort").run;
+        assert_eq!(allowed(&aborted, Instant::EPOCH), Allowed::default(), "an ended train allows nothing");
     }
 
     #[test]
     fn whatever_is_allowed_the_engine_accepts() {
-        let run = TrainRun::opened("t1", 3_600_000, default_rollout(), 1_800_000);
-        let held = step(&run, &operator(Action::Hold), 0).expect("hold").run;
+        let run = TrainRun::opened("t1", Instant::from_ms(3_600_000), default_rollout(), 1_800_000);
+        let held = step(&run, &operator(Action::Hold), Instant::EPOCH).expect("hold").run;
         for state in [run, held] {
-            for action in allowed(&state, 0).train {
-                assert!(step(&state, &operator(action.clone()), 0).is_ok(), "{action:?} in {}", state.phase);
+            for action in allowed(&state, Instant::EPOCH).train {
+                assert!(
+                    step(&state, &operator(action.clone()), Instant::EPOCH).is_ok(),
+                    "{action:?} in {}",
+                    state.phase
+                );
             }
         }
     }

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::time::Instant;
+
 /// A wake-up the runtime delivers back as an event at `at`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "timer")]
@@ -111,12 +113,12 @@ pub enum Effect {
     /// Measure what the train's rollout `[from, to]` cost: error budget consumed (M7) and
     /// latency before and after (M8).
     MeasureRelease {
-        from: i64,
-        to: i64,
+        from: Instant,
+        to: Instant,
         key: String,
     },
     SetTimer {
-        at: i64,
+        at: Instant,
         timer: Timer,
     },
     Notify {

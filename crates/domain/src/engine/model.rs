@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::event::Verdict;
+use crate::time::Instant;
 use crate::train_state::TrainState;
 
 /// Approvers are reminded this long before a request expires at cutover.
@@ -106,7 +107,7 @@ pub enum StepStatus {
     Deploying,
     /// Soaking until the instant given.
     Soaking {
-        until: i64,
+        until: Instant,
     },
     Judging,
     RollingBack,
@@ -217,14 +218,14 @@ pub struct Gate {
 pub struct OverrideRequest {
     pub by: String,
     pub reason: String,
-    pub at: i64,
+    pub at: Instant,
     /// After this instant nobody can grant it; the release manager asks again.
-    pub expires_at: i64,
+    pub expires_at: Instant,
 }
 
 impl OverrideRequest {
     /// Whether an approver can still grant it at `now`.
-    pub fn open_at(&self, now: i64) -> bool {
+    pub fn open_at(&self, now: Instant) -> bool {
         now < self.expires_at
     }
 }
@@ -262,9 +263,9 @@ pub struct ServiceRollback {
     /// The services restored to their previous version, atomic groups whole.
     pub services: Vec<String>,
     pub reason: String,
-    pub started_at: i64,
+    pub started_at: Instant,
     /// When the deployer reported the services restored.
-    pub finished_at: Option<i64>,
+    pub finished_at: Option<Instant>,
     /// Why the last attempt failed, until it is tried again.
     pub failure: Option<String>,
     /// Attempts issued (each retry gets its own idempotency key).
@@ -296,12 +297,12 @@ pub enum HoldReason {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StepRecord {
     pub step: usize,
-    pub started_at: i64,
+    pub started_at: Instant,
     /// When the deployer reported the step deployed.
-    pub deployed_at: Option<i64>,
+    pub deployed_at: Option<Instant>,
     /// The canary judge's verdict; a fast error-budget burn counts as a failed check.
     pub verdict: Option<Verdict>,
-    pub finished_at: Option<i64>,
+    pub finished_at: Option<Instant>,
     /// Promoted (true), or failed and rolled back or held (false).
     pub succeeded: Option<bool>,
 }
@@ -315,7 +316,7 @@ pub struct TrainRun {
     pub paused_from: Option<TrainState>,
     pub hold: Option<HoldReason>,
     /// Production steps do not start before this instant.
-    pub cutover_at: i64,
+    pub cutover_at: Instant,
     pub candidates: Vec<Candidate>,
     pub rollout: Vec<RolloutStep>,
     pub current_step: usize,
@@ -330,7 +331,7 @@ pub struct TrainRun {
     pub waiting_for: Option<String>,
     /// Whether the runtime has been asked to wake the train at cutover.
     pub cutover_timer_set: bool,
-    pub rollback_started_at: Option<i64>,
+    pub rollback_started_at: Option<Instant>,
     /// Whether the approval reminder and expiry are scheduled.
     #[serde(default)]
     pub approval_timers_set: bool,
@@ -342,7 +343,7 @@ pub struct TrainRun {
     pub steps: Vec<StepRecord>,
     /// When the last step succeeded and monitoring began (seed M2).
     #[serde(default)]
-    pub rolled_out_at: Option<i64>,
+    pub rolled_out_at: Option<Instant>,
     /// Interval of error-budget burn checks.
     #[serde(default = "burn_check_ms")]
     pub burn_check_ms: i64,
@@ -368,7 +369,7 @@ fn burn_check_ms() -> i64 {
 
 impl TrainRun {
     /// A train that has just opened for planning.
-    pub fn opened(train_id: &str, cutover_at: i64, rollout: Vec<RolloutStep>, monitoring_ms: i64) -> Self {
+    pub fn opened(train_id: &str, cutover_at: Instant, rollout: Vec<RolloutStep>, monitoring_ms: i64) -> Self {
         Self {
             train_id: train_id.to_owned(),
             phase: TrainState::Planning,
@@ -417,7 +418,7 @@ impl TrainRun {
     }
 
     /// When the first production step started, if one has.
-    pub fn production_started_at(&self) -> Option<i64> {
+    pub fn production_started_at(&self) -> Option<Instant> {
         self.steps
             .iter()
             .find(|r| self.rollout.get(r.step).is_some_and(|s| s.environment == Environment::Production))
@@ -431,7 +432,7 @@ impl TrainRun {
 
     /// When each finished rollback of some services ended and how many
     /// seconds it took from its trigger (they count towards M3).
-    pub fn service_rollback_times(&self) -> impl Iterator<Item = (i64, f64)> + '_ {
+    pub fn service_rollback_times(&self) -> impl Iterator<Item = (Instant, f64)> + '_ {
         self.service_rollbacks.iter().filter_map(|r| {
             let ended = r.finished_at?;
             Some((ended, (ended - r.started_at) as f64 / 1000.0))

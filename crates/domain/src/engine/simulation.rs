@@ -4,11 +4,12 @@
 use std::collections::{BTreeMap, HashSet};
 
 use super::*;
+use crate::time::Instant;
 use crate::train_state::TrainState;
 
 const MINUTE: i64 = 60_000;
-const OPENED: i64 = 1_000_000;
-const CUTOVER: i64 = OPENED + 120 * MINUTE;
+const OPENED: Instant = Instant::from_ms(1_000_000);
+const CUTOVER: Instant = Instant::from_ms(1_000_000 + 120 * MINUTE);
 
 fn rollout() -> Vec<RolloutStep> {
     vec![
@@ -29,9 +30,9 @@ struct World {
     /// Rollbacks fail.
     failing_rollbacks: bool,
     /// From this instant on, burn checks report a fast burn.
-    burning_from: Option<i64>,
+    burning_from: Option<Instant>,
     /// Events injected when the clock reaches an instant.
-    scheduled: Vec<(i64, Event)>,
+    scheduled: Vec<(Instant, Event)>,
 }
 
 impl World {
@@ -50,7 +51,7 @@ impl World {
 /// Everything that happened in a run.
 struct Trace {
     run: TrainRun,
-    now: i64,
+    now: Instant,
     timeline: Vec<TimelineEntry>,
     effects: Vec<Effect>,
 }
@@ -84,7 +85,7 @@ macro_rules! assert_timeline {
 fn drive(mut world: World) -> Trace {
     let mut run = TrainRun::opened("t1", CUTOVER, rollout(), 30 * MINUTE);
     let mut now = OPENED;
-    let mut timers: Vec<(i64, Event)> = vec![(OPENED + MINUTE, Event::PlanningClosed)];
+    let mut timers: Vec<(Instant, Event)> = vec![(OPENED + MINUTE, Event::PlanningClosed)];
     timers.append(&mut world.scheduled);
     let mut inbox: Vec<Event> = Vec::new();
     let mut trace_timeline = Vec::new();
@@ -422,7 +423,7 @@ fn a_burn_after_the_last_step_rolls_back_during_monitoring() {
 #[test]
 fn a_finished_rollout_is_measured_once_with_its_production_span_and_step_records() {
     let trace = drive(World::standard());
-    let measures: Vec<(i64, i64)> = trace
+    let measures: Vec<(Instant, Instant)> = trace
         .effects
         .iter()
         .filter_map(|e| if let Effect::MeasureRelease { from, to, .. } = e { Some((*from, *to)) } else { None })
@@ -496,7 +497,7 @@ fn approvers_are_reminded_before_cutover_and_a_request_still_open_at_cutover_exp
     assert_eq!(notices, vec![&Notice::ApprovalRequested, &Notice::ApprovalExpiring], "asked once, reminded once");
     let reminded = trace.timeline.iter().find(|e| e.reason.starts_with("still waiting")).expect("a reminder");
     assert!(reminded.reason.contains("ledger: security (1 of 2 approvals)"), "{}", reminded.reason);
-    let timers: Vec<i64> = trace
+    let timers: Vec<Instant> = trace
         .effects
         .iter()
         .filter_map(|e| match e {
@@ -505,7 +506,7 @@ fn approvers_are_reminded_before_cutover_and_a_request_still_open_at_cutover_exp
         })
         .collect();
     // Asked 119 minutes before cutover: reminded half-way (an hour ahead would come sooner), then expired at cutover.
-    assert_eq!(timers, vec![(OPENED + MINUTE + CUTOVER) / 2, CUTOVER]);
+    assert_eq!(timers, vec![OPENED + MINUTE + (CUTOVER - (OPENED + MINUTE)) / 2, CUTOVER]);
     let ledger = trace.run.candidates.iter().find(|c| c.service == "ledger").expect("ledger");
     assert_eq!(
         ledger.missed.as_deref(),

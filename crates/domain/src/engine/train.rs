@@ -10,6 +10,7 @@ use super::model::{
     Candidate, Environment, Gate, GateState, HoldReason, StepRecord, StepStatus, TrainRun, APPROVAL_REMINDER_MS,
     BURN_CHECK_MS,
 };
+use crate::time::Instant;
 use crate::train_state::TrainState;
 
 /// How often a gate that errors is run before the train is held for a human.
@@ -42,7 +43,7 @@ pub enum Refusal {
 }
 
 /// Applies `event` at `now` to `run`.
-pub fn step(run: &TrainRun, event: &Event, now: i64) -> Result<Outcome, Refusal> {
+pub fn step(run: &TrainRun, event: &Event, now: Instant) -> Result<Outcome, Refusal> {
     if run.phase.is_final() {
         return Err(Refusal::Final(run.phase));
     }
@@ -56,7 +57,7 @@ struct Machine {
     run: TrainRun,
     effects: Vec<Effect>,
     timeline: Vec<TimelineEntry>,
-    now: i64,
+    now: Instant,
 }
 
 impl Machine {
@@ -230,7 +231,7 @@ impl Machine {
             Event::ApprovalReminderDue => {
                 let waiting = self.awaiting();
                 if !waiting.is_empty() && self.working_phase() == TrainState::Preflight {
-                    let at = crate::time::rfc3339(self.run.cutover_at);
+                    let at = self.run.cutover_at.rfc3339();
                     let text = format!("still waiting: {}; the requests expire at cutover ({at})", waiting.join("; "));
                     self.effects.push(Effect::Notify { notice: Notice::ApprovalExpiring, text: text.clone() });
                     self.note(text);

@@ -9,6 +9,7 @@ pub mod simulated;
 use crate::delivery::MetricsSettings;
 use crate::engine::Environment;
 use crate::runtime::BoxFuture;
+use crate::time::Instant;
 
 use super::canary::Judgement;
 
@@ -19,8 +20,8 @@ pub struct CanaryQuery<'a> {
     /// The services on board.
     pub services: &'a [String],
     pub environment: Environment,
-    /// `[from, to]` in epoch ms: the step's soak.
-    pub window: (i64, i64),
+    /// `[from, to]`: the step's soak.
+    pub window: (Instant, Instant),
 }
 
 /// Judges canaries against their baselines. A provider that cannot read

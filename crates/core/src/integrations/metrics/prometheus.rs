@@ -15,6 +15,7 @@ use crate::analysis::{judge_metric, CanaryMetric};
 use crate::engine::Verdict;
 use crate::integrations::canary::Judgement;
 use crate::runtime::BoxFuture;
+use crate::time::Instant;
 
 /// Reads series from Prometheus.
 #[derive(Debug, Clone)]
@@ -53,9 +54,9 @@ impl PrometheusProvider {
     }
 
     /// The sum over every series of the instant `query` at `at_ms`; `None` when it returns no series.
-    pub async fn instant(&self, base_url: &str, query: &str, at_ms: i64) -> anyhow::Result<Option<f64>> {
+    pub async fn instant(&self, base_url: &str, query: &str, at: Instant) -> anyhow::Result<Option<f64>> {
         let url = format!("{}/api/v1/query", base_url.trim_end_matches('/'));
-        let time = format!("{:.3}", at_ms as f64 / 1000.0);
+        let time = seconds(at);
         let request = self.client.get(&url).query(&[("query", query), ("time", &time)]);
         let data = self.ask(base_url, request).await?;
         if data.result_type != "vector" {
@@ -86,41 +87,40 @@ impl PrometheusProvider {
         answer.data.context("Prometheus's answer has no data")
     }
 
-    /// Good and all events of `service` over `[from_ms, to_ms]`: the SLI's `[good, total]` queries,
-    /// with `{service}` and `{window}` filled in, asked at `to_ms`.
+    /// Good and all events of `service` over `[from, to]`: the SLI's `[good, total]` queries,
+    /// with `{service}` and `{window}` filled in, asked at `to`.
     pub async fn sli_counts(
         &self,
         base_url: &str,
         [good, total]: [&str; 2],
         service: &str,
-        from_ms: i64,
-        to_ms: i64,
+        from: Instant,
+        to: Instant,
     ) -> anyhow::Result<Counts> {
-        let span = to_ms - from_ms;
-        let good = self.instant(base_url, &for_span(good, service, span), to_ms).await?.unwrap_or(0.0);
-        let total = self.instant(base_url, &for_span(total, service, span), to_ms).await?.unwrap_or(0.0);
+        let span = to - from;
+        let good = self.instant(base_url, &for_span(good, service, span), to).await?.unwrap_or(0.0);
+        let total = self.instant(base_url, &for_span(total, service, span), to).await?.unwrap_or(0.0);
         if good < 0.0 || total < 0.0 || good > total * (1.0 + 1e-9) {
             bail!("the SLI of {service} makes no sense: {good} good of {total} events");
         }
         Ok(Counts { good: good.round() as u64, total: total.round() as u64 })
     }
 
-    /// Every sample of `query` between `start_ms` and `end_ms`, `step_s` apart,
+    /// Every sample of `query` between `start` and `end`, `step_s` apart,
     /// across all series it returns.
     pub async fn range(
         &self,
         base_url: &str,
         query: &str,
-        start_ms: i64,
-        end_ms: i64,
+        start: Instant,
+        end: Instant,
         step_s: u32,
     ) -> anyhow::Result<Vec<f64>> {
         let url = format!("{}/api/v1/query_range", base_url.trim_end_matches('/'));
-        let seconds = |ms: i64| format!("{:.3}", ms as f64 / 1000.0);
         let request = self.client.get(&url).query(&[
             ("query", query),
-            ("start", &seconds(start_ms)),
-            ("end", &seconds(end_ms)),
+            ("start", &seconds(start)),
+            ("end", &seconds(end)),
             ("step", &step_s.to_string()),
         ]);
         let data = self.ask(base_url, request).await?;
@@ -137,29 +137,34 @@ impl PrometheusProvider {
     }
 }
 
+/// An instant as Prometheus's API takes it: seconds since the epoch, to the millisecond.
+fn seconds(at: Instant) -> String {
+    format!("{:.3}", at.ms() as f64 / 1000.0)
+}
+
 /// `query` for `service` over a span of `span_ms` (a PromQL duration of at least a second).
 pub fn for_span(query: &str, service: &str, span_ms: i64) -> String {
     query.replace("{service}", service).replace("{window}", &format!("{}s", (span_ms / 1000).max(1)))
 }
 
-/// Judges `metrics` for `services` over `[start_ms, end_ms]` from Prometheus.
+/// Judges `metrics` for `services` over `[start, end]` from Prometheus.
 /// Any failure to read a series makes the whole analysis `NoData`.
 pub async fn canary_verdict(
     provider: &PrometheusProvider,
     base_url: &str,
     metrics: &[CanaryMetric],
     (services, environment): (&[String], &str),
-    start_ms: i64,
-    end_ms: i64,
+    start: Instant,
+    end: Instant,
 ) -> Judgement {
-    let step_s = u32::try_from(((end_ms - start_ms) / 1000 / 120).clamp(1, 60)).unwrap_or(1);
+    let step_s = u32::try_from(((end - start) / 1000 / 120).clamp(1, 60)).unwrap_or(1);
     let mut judged = Vec::new();
     for metric in metrics {
         for service in services {
             let canary_query = metric.query_for("canary", service, environment);
             let baseline_query = metric.query_for("baseline", service, environment);
-            let canary = provider.range(base_url, &canary_query, start_ms, end_ms, step_s).await;
-            let baseline = provider.range(base_url, &baseline_query, start_ms, end_ms, step_s).await;
+            let canary = provider.range(base_url, &canary_query, start, end, step_s).await;
+            let baseline = provider.range(base_url, &baseline_query, start, end, step_s).await;
             let (canary, baseline) = match (canary, baseline) {
                 (Ok(canary), Ok(baseline)) => (canary, baseline),
                 (Err(error), _) | (_, Err(error)) => {
@@ -177,8 +182,8 @@ pub async fn canary_verdict(
                 dry_run: metric.dry_run,
                 canary_query,
                 baseline_query,
-                window_start: start_ms,
-                window_end: end_ms,
+                window_start: start,
+                window_end: end,
                 evidence,
                 canary: thinned(&canary),
                 baseline: thinned(&baseline),

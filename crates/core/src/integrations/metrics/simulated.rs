@@ -11,6 +11,7 @@ use crate::analysis::report::JudgedMetric;
 use crate::analysis::{judge_metric, Direction, MetricPolicy};
 use crate::integrations::canary::Judgement;
 use crate::runtime::BoxFuture;
+use crate::time::Instant;
 
 /// Simulated traffic: events per second of every service.
 const EVENTS_PER_SECOND: i64 = 20;
@@ -34,8 +35,15 @@ impl SimulatedMetrics {
     }
 
     /// Good and all events of `service` over `[from, to]`; from `burning_since` on, every event fails.
-    pub fn counts(&self, service: &str, slo: &Slo, from: i64, to: i64, burning_since: Option<i64>) -> Counts {
-        let events = |start: i64, end: i64| (end - start).max(0) * EVENTS_PER_SECOND / 1000;
+    pub fn counts(
+        &self,
+        service: &str,
+        slo: &Slo,
+        from: Instant,
+        to: Instant,
+        burning_since: Option<Instant>,
+    ) -> Counts {
+        let events = |start: Instant, end: Instant| (end - start).max(0) * EVENTS_PER_SECOND / 1000;
         let burn_start = burning_since.map_or(to, |at| at.clamp(from, to));
         let (calm, burning) = (events(from, burn_start), events(burn_start, to));
         let share = if self.exhausted.iter().any(|s| s == service) { 1.5 } else { 0.2 };
@@ -56,7 +64,7 @@ impl SimulatedMetrics {
 
     /// Judges step `step` of `train_id` carrying `services` over `window`: p95 latency and error
     /// rate, and p99 latency as a dry run (shown, never scored: it runs 6% slower on every canary).
-    pub fn judge(&self, train_id: &str, step: usize, services: &[String], window: (i64, i64)) -> Judgement {
+    pub fn judge(&self, train_id: &str, step: usize, services: &[String], window: (Instant, Instant)) -> Judgement {
         let seed = fnv(train_id) ^ (step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let regressing = services.iter().any(|service| picked(&self.regression, train_id, service));
         let latency_factor = if regressing { 1.35 } else { 1.0 };
@@ -136,7 +144,10 @@ mod tests {
         let metrics = SimulatedMetrics::default();
         let passed = (0..200)
             .filter(|i| {
-                metrics.judge(&format!("train-{i}"), 1, &["ledger".to_owned()], (0, 1)).verdict == Verdict::Pass
+                metrics
+                    .judge(&format!("train-{i}"), 1, &["ledger".to_owned()], (Instant::from_ms(0), Instant::from_ms(1)))
+                    .verdict
+                    == Verdict::Pass
             })
             .count();
         assert!(passed >= 190, "{passed} of 200 healthy canaries passed");
@@ -145,9 +156,11 @@ mod tests {
     #[test]
     fn healthy_canaries_pass_and_the_regressing_service_fails() {
         let metrics = SimulatedMetrics { regression: Some(("checkout".into(), 1, 1)), ..SimulatedMetrics::default() };
-        let judged = metrics.judge("train-1", 1, &["ledger".to_owned()], (0, 60_000));
+        let judged =
+            metrics.judge("train-1", 1, &["ledger".to_owned()], (Instant::from_ms(0), Instant::from_ms(60_000)));
         assert_eq!(judged.verdict, Verdict::Pass, "{}", judged.detail);
-        let judged = metrics.judge("train-1", 1, &["checkout".to_owned()], (0, 60_000));
+        let judged =
+            metrics.judge("train-1", 1, &["checkout".to_owned()], (Instant::from_ms(0), Instant::from_ms(60_000)));
         assert_eq!(judged.verdict, Verdict::Fail, "{}", judged.detail);
         assert!(judged.detail.contains("above baseline"), "{}", judged.detail);
         let latency = &judged.report.metrics[0];

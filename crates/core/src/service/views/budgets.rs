@@ -2,6 +2,7 @@
 //! one service's history (samples, train cutovers, measured train costs)
 //! laid out as the app's charts.
 
+use railyard_domain::time::Instant;
 use std::collections::{BTreeMap, HashMap};
 
 use railyard_views::budgets::{
@@ -38,7 +39,7 @@ pub async fn overview(db: &Db) -> anyhow::Result<BudgetsView> {
 }
 
 /// One service's budget history up to `now`; `None` when it does not exist or has no SLO.
-pub async fn service(db: &Db, name: &str, now: i64) -> anyhow::Result<Option<ServiceBudgetView>> {
+pub async fn service(db: &Db, name: &str, now: Instant) -> anyhow::Result<Option<ServiceBudgetView>> {
     let mut conn = db.acquire().await?;
     let Some(service) = store::services::by_name(&mut conn, name).await? else { return Ok(None) };
     let Some(slo) = service.declared_slo() else { return Ok(None) };
@@ -56,7 +57,7 @@ pub async fn service(db: &Db, name: &str, now: i64) -> anyhow::Result<Option<Ser
         .iter()
         .map(|t| Marker {
             label: format!("{} cutover ({})", t.definition, t.state.as_str().replace('_', " ")),
-            at: t.cutover_at,
+            at: t.cutover_at.ms(),
         })
         .collect();
     let remaining = TimeChart {
@@ -65,7 +66,7 @@ pub async fn service(db: &Db, name: &str, now: i64) -> anyhow::Result<Option<Ser
         series: vec![Series {
             name: "budget left".into(),
             class: "budget".into(),
-            points: thin(samples.iter().map(|s| (s.at, s.remaining * 100.0)).collect()),
+            points: thin(samples.iter().map(|s| (s.at.ms(), s.remaining * 100.0)).collect()),
         }],
         rules: vec![Rule { label: "exhausted".into(), value: 0.0 }],
         markers,
@@ -81,7 +82,7 @@ pub async fn service(db: &Db, name: &str, now: i64) -> anyhow::Result<Option<Ser
                 samples
                     .iter()
                     .filter(|s| s.at >= now - BURN_SPAN_MS)
-                    .filter_map(|s| s.burn_rate.map(|b| (s.at, b)))
+                    .filter_map(|s| s.burn_rate.map(|b| (s.at.ms(), b)))
                     .collect(),
             ),
         }],
@@ -92,11 +93,11 @@ pub async fn service(db: &Db, name: &str, now: i64) -> anyhow::Result<Option<Ser
         markers: trains
             .iter()
             .filter(|t| t.cutover_at >= now - BURN_SPAN_MS)
-            .map(|t| Marker { label: format!("{} cutover", t.definition), at: t.cutover_at })
+            .map(|t| Marker { label: format!("{} cutover", t.definition), at: t.cutover_at.ms() })
             .collect(),
         floor: Some(0.0),
     };
-    let names: HashMap<&str, (&str, &str, i64)> =
+    let names: HashMap<&str, (&str, &str, Instant)> =
         trains.iter().map(|t| (t.id.as_str(), (t.definition.as_str(), t.state.as_str(), t.cutover_at))).collect();
     let mut costs: Vec<TrainCost> = measured
         .iter()
@@ -107,7 +108,7 @@ pub async fn service(db: &Db, name: &str, now: i64) -> anyhow::Result<Option<Ser
                 train_id: m.train_id.clone(),
                 train: train.to_owned(),
                 state: state.to_owned(),
-                cutover_at,
+                cutover_at: cutover_at.ms(),
                 consumed: m.budget_consumed,
                 remaining: m.budget_remaining,
             }
@@ -134,7 +135,7 @@ fn line_of(service: &Service, domain: &str, sample: Option<&BudgetSample>) -> Op
         window: span_words(slo.slo.window_ms),
         remaining: sample.map(|s| s.remaining),
         burn_rate: sample.and_then(|s| s.burn_rate),
-        sampled_at: sample.map(|s| s.at),
+        sampled_at: sample.map(|s| s.at.ms()),
     })
 }
 

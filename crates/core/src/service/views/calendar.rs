@@ -12,14 +12,14 @@ use railyard_views::calendar::{
 
 use crate::cadence::Window;
 use crate::store::{self, freezes::Freeze, Db};
-use crate::time::{from_ms, to_ms};
+use crate::time::{from_ms, Instant};
 
 /// The calendar of `month`, with `today` marked, for one domain or all.
 pub async fn month(db: &Db, today: NaiveDate, month: YearMonth, domain: Option<&str>) -> anyhow::Result<CalendarMonth> {
     let (first, last) = month.grid();
     // Wider than the grid by a day on each side: a train's local date can differ from its UTC date.
-    let from = to_ms((first - Duration::days(1)).and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
-    let to = to_ms((last + Duration::days(2)).and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
+    let from = Instant::from_utc((first - Duration::days(1)).and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
+    let to = Instant::from_utc((last + Duration::days(2)).and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
     let mut conn = db.acquire().await?;
     let domains = store::domains::list(&mut conn).await?;
     if let Some(name) = domain.filter(|name| !domains.iter().any(|d| d.name == *name)) {
@@ -45,7 +45,7 @@ pub async fn month(db: &Db, today: NaiveDate, month: YearMonth, domain: Option<&
         .into_iter()
         .filter_map(|train| {
             let tz = Tz::from_str(&train.time_zone).ok()?;
-            let local = from_ms(train.cutover_at).with_timezone(&tz);
+            let local = train.cutover_at.to_utc().with_timezone(&tz);
             let day = local.date_naive();
             let frozen = windows.iter().any(|(_, domain, w)| {
                 domain.is_none_or(|d| d == train.domain) && w.overlaps(train.cutover_at, train.cutover_at + 1)
@@ -60,7 +60,7 @@ pub async fn month(db: &Db, today: NaiveDate, month: YearMonth, domain: Option<&
                     domain: train.domain,
                     colour: train.domain_colour,
                     state: train.state.to_string(),
-                    cutover_at: train.cutover_at,
+                    cutover_at: train.cutover_at.ms(),
                     time_zone: train.time_zone,
                     frozen,
                     earlier: 0,
@@ -74,8 +74,8 @@ pub async fn month(db: &Db, today: NaiveDate, month: YearMonth, domain: Option<&
         .iter()
         .filter_map(|(freeze, domain, w)| {
             let tz = Tz::from_str(&freeze.time_zone).ok()?;
-            let first_day = from_ms(w.start).with_timezone(&tz).date_naive();
-            let last_day = from_ms(w.end - 1).with_timezone(&tz).date_naive();
+            let first_day = w.start.to_utc().with_timezone(&tz).date_naive();
+            let last_day = from_ms((w.end - 1).ms()).with_timezone(&tz).date_naive();
             (first_day <= last && last_day >= first).then(|| FreezeNote {
                 name: freeze.name.clone(),
                 domain: domain.map(str::to_owned),
@@ -96,8 +96,8 @@ pub async fn month(db: &Db, today: NaiveDate, month: YearMonth, domain: Option<&
             (start < to && end > from).then(|| ExceptionNote {
                 domain: b.domain.clone(),
                 reason: b.reason.clone(),
-                first_day: from_ms(start).date_naive().format("%Y-%m-%d").to_string(),
-                last_day: from_ms(end - 1).date_naive().format("%Y-%m-%d").to_string(),
+                first_day: start.to_utc().date_naive().format("%Y-%m-%d").to_string(),
+                last_day: from_ms((end - 1).ms()).date_naive().format("%Y-%m-%d").to_string(),
             })
         })
         .collect();

@@ -49,8 +49,8 @@ pub async fn feed(ctx: Ctx<'_>, caller: &Caller, asked: Option<&str>) -> Result<
             }
             CalendarEvent {
                 uid: format!("train-{}@railyard", train.id),
-                start: train.cutover_at,
-                end: train.cutover_closes_at,
+                start: train.cutover_at.ms(),
+                end: train.cutover_closes_at.ms(),
                 summary: format!("{mark}{} cutover ({})", train.definition, train.domain),
                 description,
                 categories: vec![train.domain.clone(), "release train".into(), format!("{} train", train.kind)],
@@ -69,9 +69,9 @@ pub async fn feed(ctx: Ctx<'_>, caller: &Caller, asked: Option<&str>) -> Result<
         for window in freeze.windows(from, to) {
             events.push(CalendarEvent {
                 // One UID per occurrence: a recurring freeze's windows are separate events.
-                uid: format!("freeze-{}-{}@railyard", freeze.id, window.start),
-                start: window.start,
-                end: window.end,
+                uid: format!("freeze-{}-{}@railyard", freeze.id, window.start.ms()),
+                start: window.start.ms(),
+                end: window.end.ms(),
                 summary: format!("Freeze: {} ({scope})", freeze.name),
                 description: freeze.reason.clone(),
                 categories: vec!["freeze".into()],

@@ -1,6 +1,7 @@
 //! The console for one person: trains in flight with the actions their
 //! roles allow now, candidates and break-glass requests waiting for them.
 
+use railyard_domain::time::Instant;
 use railyard_views::console::{
     BreakGlassItem, ConsoleTrain, ConsoleView, EmergencyCandidate, EmergencyOption, OverrideStep, PendingCandidate,
     ServiceContact, TrainAction, UndecidedGate,
@@ -11,7 +12,6 @@ use crate::auth::{Caller, Permission, Principal};
 use crate::engine::{Action, Candidate, Gate, GateState, TrainRun};
 use crate::service::{break_glass, users::binding_text, Ctx, ServiceError};
 use crate::store::{self, Conn};
-use crate::time::rfc3339;
 use crate::train_state::TrainState;
 
 /// Most trains the console lists.
@@ -100,7 +100,7 @@ pub async fn build(ctx: Ctx<'_>, caller: &Caller) -> Result<ConsoleView, Service
 async fn trains(
     conn: &mut Conn,
     caller: &Caller,
-    now: i64,
+    now: Instant,
 ) -> Result<(Vec<ConsoleTrain>, Vec<UndecidedGate>), ServiceError> {
     let rows = store::views::console_trains(conn, MAX_TRAINS).await?;
     let services = store::services::list(conn).await?;
@@ -152,7 +152,7 @@ async fn trains(
                         .override_request
                         .as_ref()
                         .map(|r| {
-                            format!("{} asked for an override: {} (lapses {})", r.by, r.reason, rfc3339(r.expires_at))
+                            format!("{} asked for an override: {} (lapses {})", r.by, r.reason, r.expires_at.rfc3339())
                         })
                         .unwrap_or_default(),
                     removable: operator && c.boarded(),
@@ -176,7 +176,7 @@ async fn trains(
             name,
             domain,
             phase: phase.as_str().to_owned(),
-            cutover_at,
+            cutover_at: cutover_at.ms(),
             waiting_reason,
             kind,
             actions,
@@ -197,7 +197,7 @@ fn gates_waiting<'a>(
     caller: &Caller,
     operator: bool,
     approver: bool,
-    now: i64,
+    now: Instant,
 ) -> Vec<(&'a Candidate, &'a Gate, Option<OverrideStep>)> {
     let preflight = run.paused_from.unwrap_or(run.phase) == TrainState::Preflight;
     let actor = caller.principal.actor();
@@ -263,7 +263,7 @@ async fn waiting_candidates(
     conn: &mut Conn,
     caller: &Caller,
     name: &str,
-    now: i64,
+    now: Instant,
 ) -> Result<Vec<PendingCandidate>, ServiceError> {
     let rows = store::views::waiting_candidates(conn, now - CANDIDATE_WINDOW_MS, name).await?;
     let mut waiting = Vec::new();

@@ -3,6 +3,7 @@
 //! budgets per domain (M7) from the newest budget samples, and the next
 //! cutovers. Loading is here; the figures are pure functions below.
 
+use railyard_domain::time::Instant;
 use std::collections::BTreeMap;
 
 use railyard_views::budgets::{BudgetState, SLOW_BURN};
@@ -22,10 +23,10 @@ const AHEAD: i64 = 14 * DAY;
 const NEXT: usize = 6;
 
 /// One observation of a KPI: when, and its value (1/0 for successes, seconds for durations).
-type Observation = (i64, f64);
+type Observation = (Instant, f64);
 
 /// Builds the dashboard as of `now`, for `domain` or all.
-pub async fn build(db: &Db, now: i64, domain: Option<&str>) -> anyhow::Result<Dashboard> {
+pub async fn build(db: &Db, now: Instant, domain: Option<&str>) -> anyhow::Result<Dashboard> {
     let since = now - (WEEKS * 7 * DAY).max(2 * PERIOD);
     let mut conn = db.acquire().await?;
     let store::views::DashboardHistory { finished, rollbacks, scans } =
@@ -46,7 +47,7 @@ pub async fn build(db: &Db, now: i64, domain: Option<&str>) -> anyhow::Result<Da
     let mut rollback_seconds: Vec<(String, Observation)> = rollbacks
         .iter()
         .filter_map(|(run, ended, kind)| {
-            Some((kind.clone(), (*ended, (ended - run.rollback_started_at?) as f64 / 1000.0)))
+            Some((kind.clone(), (*ended, (*ended - run.rollback_started_at?) as f64 / 1000.0)))
         })
         .collect();
     // Rollbacks of some services restore a baseline too.
@@ -112,11 +113,11 @@ pub async fn build(db: &Db, now: i64, domain: Option<&str>) -> anyhow::Result<Da
         .take(NEXT)
         .map(next_cutover)
         .collect();
-    Ok(Dashboard { now, kpis, kinds, regions, budgets, next })
+    Ok(Dashboard { now: now.ms(), kpis, kinds, regions, budgets, next })
 }
 
 /// The next cutover of `definition` after `now`; `None` when there is no such definition.
-pub async fn countdown(db: &Db, now: i64, definition: &str) -> anyhow::Result<Option<Countdown>> {
+pub async fn countdown(db: &Db, now: Instant, definition: &str) -> anyhow::Result<Option<Countdown>> {
     let mut conn = db.acquire().await?;
     let Some(found) = store::definitions::by_name(&mut conn, definition).await? else { return Ok(None) };
     let domains = store::domains::list(&mut conn).await?;
@@ -126,7 +127,7 @@ pub async fn countdown(db: &Db, now: i64, definition: &str) -> anyhow::Result<Op
         .into_iter()
         .find(|t| t.definition == definition && !matches!(t.state.as_str(), "skipped" | "aborted"))
         .map(next_cutover);
-    Ok(Some(Countdown { now, definition: definition.to_owned(), next }))
+    Ok(Some(Countdown { now: now.ms(), definition: definition.to_owned(), next }))
 }
 
 fn next_cutover(t: store::trains::TrainListing) -> NextCutover {
@@ -137,14 +138,15 @@ fn next_cutover(t: store::trains::TrainListing) -> NextCutover {
         domain: t.domain,
         colour: t.domain_colour,
         state: t.state.to_string(),
-        cutover_at: t.cutover_at,
+        cutover_at: t.cutover_at.ms(),
         time_zone: t.time_zone,
     }
 }
 
 /// A KPI from its observations: the mean over the last period, over the one before, and per week.
-fn kpi(code: &str, name: &str, unit: KpiUnit, higher_is_better: bool, observed: &[Observation], now: i64) -> Kpi {
-    let within = |from: i64, to: i64| observed.iter().filter(move |(at, _)| (from..to).contains(at)).map(|(_, v)| *v);
+fn kpi(code: &str, name: &str, unit: KpiUnit, higher_is_better: bool, observed: &[Observation], now: Instant) -> Kpi {
+    let within =
+        |from: Instant, to: Instant| observed.iter().filter(move |(at, _)| (from..to).contains(at)).map(|(_, v)| *v);
     let current: Vec<f64> = within(now - PERIOD, now + 1).collect();
     Kpi {
         code: code.to_owned(),
@@ -159,7 +161,7 @@ fn kpi(code: &str, name: &str, unit: KpiUnit, higher_is_better: bool, observed: 
 }
 
 /// M1 and M3 for each kind of train with a train in the period, in the kinds' order.
-fn per_kind(outcomes: &[(String, Observation)], rollbacks: &[(String, Observation)], now: i64) -> Vec<KindKpis> {
+fn per_kind(outcomes: &[(String, Observation)], rollbacks: &[(String, Observation)], now: Instant) -> Vec<KindKpis> {
     let of = |list: &[(String, Observation)], kind: &str| -> Vec<Observation> {
         list.iter().filter(|(k, _)| k == kind).map(|(_, o)| *o).collect()
     };
@@ -203,7 +205,7 @@ mod tests {
 
     #[test]
     fn a_kpi_compares_the_last_28_days_with_the_28_before_and_keeps_weeks() {
-        let now = 100 * DAY;
+        let now = Instant::from_ms(100 * DAY);
         let observed = [
             (now - 2 * DAY, 1.0),
             (now - 3 * DAY, 0.0),
@@ -224,7 +226,7 @@ mod tests {
 
     #[test]
     fn m1_and_m3_are_split_by_kind() {
-        let now = 100 * DAY;
+        let now = Instant::from_ms(100 * DAY);
         let at = |days: i64| now - days * DAY;
         let outcomes = vec![
             ("regular".to_owned(), (at(1), 1.0)),

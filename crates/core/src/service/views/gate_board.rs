@@ -2,6 +2,7 @@
 //! with flakiness over the same trains and one cell's evidence from the
 //! recorded gate runs.
 
+use railyard_domain::time::Instant;
 use std::collections::HashMap;
 
 use railyard_views::gates::{cell, BoardRow, Evidence, EvidenceRun, GateBoard, GateFlakiness};
@@ -23,7 +24,7 @@ pub enum BoardError {
 /// The board over the `last` trains opened by `now`, for `domain` or all, with `drill`'s evidence.
 pub async fn build(
     db: &Db,
-    now: i64,
+    now: Instant,
     last: usize,
     domain: Option<&str>,
     drill: Option<(&str, &str)>,
@@ -57,7 +58,7 @@ pub async fn build(
             train: train.clone(),
             domain: domain.clone(),
             state: state.clone(),
-            cutover_at: *cutover_at,
+            cutover_at: cutover_at.ms(),
             cells: gates
                 .iter()
                 .map(|gate| {
@@ -91,7 +92,7 @@ pub async fn build(
 }
 
 /// Who reported the checks of kind `gate` on `artifact_id` up to `at`, in order, without repeats.
-fn reported_by(reporters: &[(String, String, String, i64)], artifact_id: &str, gate: &str, at: i64) -> String {
+fn reported_by(reporters: &[(String, String, String, Instant)], artifact_id: &str, gate: &str, at: Instant) -> String {
     let mut names: Vec<&str> = Vec::new();
     for (_, _, by, _) in reporters.iter().filter(|(a, kind, _, when)| a == artifact_id && kind == gate && *when <= at) {
         let by = if by.is_empty() { "unknown" } else { by.as_str() };
@@ -109,7 +110,7 @@ fn evidence(
     gate: &str,
     run: Option<&TrainRun>,
     runs: &[store::gate_runs::GateRun],
-    reporters: &[(String, String, String, i64)],
+    reporters: &[(String, String, String, Instant)],
 ) -> Evidence {
     let services: HashMap<&str, &str> = run
         .map(|r| r.candidates.iter().map(|c| (c.artifact_id.as_str(), c.service.as_str())).collect())
@@ -129,7 +130,7 @@ fn evidence(
             service: services.get(r.artifact_id.as_str()).map_or_else(|| r.artifact_id.clone(), |s| (*s).to_owned()),
             outcome: r.outcome.clone(),
             detail: r.detail.clone(),
-            at: r.at,
+            at: r.at.ms(),
             reported_by: reported_by(reporters, &r.artifact_id, gate, r.at),
         })
         .collect();

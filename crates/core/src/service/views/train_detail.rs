@@ -9,7 +9,6 @@ use crate::ids::TrainId;
 use crate::release_notes::{self, NoteEntry};
 use crate::service::{Ctx, ServiceError};
 use crate::store::{self, incidents::Incident, trains::TrainListing};
-use crate::time::rfc3339;
 use crate::train_kind::TrainKind;
 
 /// One train in the response.
@@ -198,8 +197,8 @@ pub async fn detail(ctx: Ctx<'_>, id: &TrainId) -> Result<TrainDetail, ServiceEr
         .await?
         .into_iter()
         .map(|m| MeasurementJson {
-            from: rfc3339(m.from_at),
-            to: rfc3339(m.to_at),
+            from: m.from_at.rfc3339(),
+            to: m.to_at.rfc3339(),
             service: m.service,
             slo_target: m.slo_target,
             bad_events: m.bad,
@@ -218,7 +217,7 @@ pub async fn detail(ctx: Ctx<'_>, id: &TrainId) -> Result<TrainDetail, ServiceEr
             gate: r.gate,
             outcome: r.outcome,
             detail: r.detail,
-            at: rfc3339(r.at),
+            at: r.at.rfc3339(),
         })
         .collect();
     let canary_analyses = store::analyses::of_train(&mut conn, &id)
@@ -228,7 +227,7 @@ pub async fn detail(ctx: Ctx<'_>, id: &TrainId) -> Result<TrainDetail, ServiceEr
             step: a.step,
             verdict: a.verdict,
             detail: a.detail,
-            at: rfc3339(a.at),
+            at: a.at.rfc3339(),
             report: serde_json::from_str(&a.report).unwrap_or_default(),
         })
         .collect();
@@ -258,7 +257,7 @@ pub async fn detail(ctx: Ctx<'_>, id: &TrainId) -> Result<TrainDetail, ServiceEr
             .into_iter()
             .map(|e| TimelineJson {
                 seq: e.seq,
-                at: rfc3339(e.at),
+                at: e.at.rfc3339(),
                 from: e.from_state,
                 to: e.to_state,
                 actor: e.actor,
@@ -284,7 +283,7 @@ pub async fn release_notes_of(conn: &mut store::Conn, id: &str) -> Result<String
             })
         })
         .collect::<Result<Vec<_>, ServiceError>>()?;
-    let title = format!("{}, cutover {}", train.definition, rfc3339(train.cutover_at));
+    let title = format!("{}, cutover {}", train.definition, train.cutover_at.rfc3339());
     Ok(release_notes::render(&title, train.state.as_str(), &entries))
 }
 
@@ -300,9 +299,9 @@ pub fn train_json(t: TrainListing) -> TrainJson {
         domain: t.domain,
         state: t.state.to_string(),
         time_zone: t.time_zone,
-        planning_opens_at: rfc3339(t.planning_opens_at),
-        cutover_at: rfc3339(t.cutover_at),
-        cutover_closes_at: rfc3339(t.cutover_closes_at),
+        planning_opens_at: t.planning_opens_at.rfc3339(),
+        cutover_at: t.cutover_at.rfc3339(),
+        cutover_closes_at: t.cutover_closes_at.rfc3339(),
         kind: t.kind,
         reason: t.reason,
     }
@@ -316,7 +315,7 @@ pub fn incident_json(incident: Incident, service: String) -> IncidentJson {
         severity: incident.severity,
         title: incident.title,
         link: incident.link,
-        started_at: rfc3339(incident.started_at),
+        started_at: incident.started_at.rfc3339(),
         train_id: incident.train_id,
     }
 }

@@ -3,6 +3,7 @@
 use crate::auth::{Caller, Permission};
 use crate::service::{Ctx, ServiceError};
 use crate::store::{self, trains::TrainListing};
+use railyard_domain::time::Instant;
 
 /// Whom a listing is for: anyone who may read every domain sees the same list
 /// (and it may be cached); a domain-limited token sees its own domains' trains.
@@ -29,8 +30,8 @@ pub fn audience(caller: &Caller, domain: Option<&str>) -> Result<Audience, Servi
 pub async fn between(
     ctx: Ctx<'_>,
     audience: &Audience,
-    from: i64,
-    to: i64,
+    from: Instant,
+    to: Instant,
     domain: Option<&str>,
 ) -> Result<Vec<TrainListing>, ServiceError> {
     let mut conn = ctx.db.acquire().await?;

@@ -1,5 +1,6 @@
 //! The train page's data, from the same record the API answers with.
 
+use railyard_domain::time::Instant;
 use railyard_views::train::{
     AnalysisView, ApprovalLine, AuditLine, CargoLine, MeasurementLine, MetricView, StepLine, TimelineLine, TrainPage,
 };
@@ -11,7 +12,7 @@ use crate::store::{self, Db};
 
 /// What the page shows beyond the API's train record.
 pub struct Extras {
-    pub now: i64,
+    pub now: Instant,
     pub approvals: Vec<ApprovalLine>,
     pub audit: Vec<AuditLine>,
     pub release_notes: String,
@@ -21,7 +22,7 @@ pub struct Extras {
 const AUDIT_EXCERPT: i64 = 200;
 
 /// Loads the approvals of the train's cargo, the audit entries about it and its release notes.
-pub async fn extras(db: &Db, detail: &TrainDetail, now: i64) -> Result<Extras, ServiceError> {
+pub async fn extras(db: &Db, detail: &TrainDetail, now: Instant) -> Result<Extras, ServiceError> {
     let mut conn = db.acquire().await?;
     let mut approvals = Vec::new();
     for candidate in &detail.cargo {
@@ -31,7 +32,7 @@ pub async fn extras(db: &Db, detail: &TrainDetail, now: i64) -> Result<Extras, S
                 approver: a.approver,
                 decision: a.decision.stored().to_owned(),
                 comment: a.comment,
-                at: a.decided_at,
+                at: a.decided_at.ms(),
             });
         }
     }
@@ -42,7 +43,7 @@ pub async fn extras(db: &Db, detail: &TrainDetail, now: i64) -> Result<Extras, S
     let audit = store::audit::about(&mut conn, &objects, AUDIT_EXCERPT)
         .await?
         .into_iter()
-        .map(|r| AuditLine { at: r.at, actor: r.actor, action: r.action, object: r.object })
+        .map(|r| AuditLine { at: r.at.ms(), actor: r.actor, action: r.action, object: r.object })
         .collect();
     let release_notes = train_detail::release_notes_of(&mut conn, &detail.train.id).await?;
     Ok(Extras { now, approvals, audit, release_notes })
@@ -126,7 +127,7 @@ pub fn page(detail: TrainDetail, extras: Extras) -> TrainPage {
                 latency_during: m.p95_latency_during_seconds,
             })
             .collect(),
-        now: extras.now,
+        now: extras.now.ms(),
         approvals: extras.approvals,
         audit: extras.audit,
         release_notes: extras.release_notes,
@@ -152,8 +153,8 @@ fn steps(run: &TrainRun) -> Vec<StepLine> {
                 region: step.region.clone().unwrap_or_default(),
                 soak_seconds: step.soak_ms / 1000,
                 outcome: outcome.to_owned(),
-                started_at: record.map(|r| r.started_at),
-                finished_at: record.and_then(|r| r.finished_at),
+                started_at: record.map(|r| r.started_at.ms()),
+                finished_at: record.and_then(|r| r.finished_at.map(Instant::ms)),
             }
         })
         .collect()
