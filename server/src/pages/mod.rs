@@ -260,7 +260,7 @@ impl Backend for StoreBackend {
         gate: String,
         reason: String,
     ) -> BoxFuture<'_, Result<String, BackendError>> {
-        self.operate(caller, train_id, Ok(Action::WaiveGate { artifact_id, gate }), reason)
+        self.operate(caller, train_id, Ok(Action::WaiveGate { artifact_id: artifact_id.into(), gate }), reason)
     }
 
     fn override_gate(
@@ -273,8 +273,8 @@ impl Backend for StoreBackend {
         reason: String,
     ) -> BoxFuture<'_, Result<String, BackendError>> {
         let action = match step {
-            OverrideStep::Ask => Action::RequestOverride { artifact_id, gate },
-            OverrideStep::Grant => Action::GrantOverride { artifact_id, gate },
+            OverrideStep::Ask => Action::RequestOverride { artifact_id: artifact_id.into(), gate },
+            OverrideStep::Grant => Action::GrantOverride { artifact_id: artifact_id.into(), gate },
         };
         self.operate(caller, train_id, Ok(action), reason)
     }
@@ -286,7 +286,7 @@ impl Backend for StoreBackend {
         artifact_id: String,
         reason: String,
     ) -> BoxFuture<'_, Result<String, BackendError>> {
-        self.operate(caller, train_id, Ok(Action::RemoveCandidate { artifact_id }), reason)
+        self.operate(caller, train_id, Ok(Action::RemoveCandidate { artifact_id: artifact_id.into() }), reason)
     }
 
     fn decide_candidate(

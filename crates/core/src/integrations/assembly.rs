@@ -43,7 +43,7 @@ impl FleetIntegrations {
                     .iter()
                     .find(|g| g.services.contains(&a.service))
                     .map(|g| Group { name: g.name.clone(), services: g.services.clone() });
-                Boarding { artifact_id: a.id.into(), service: a.service, gates, irreversible, group }
+                Boarding { artifact_id: a.id, service: a.service, gates, irreversible, group }
             })
             .collect())
     }

@@ -130,7 +130,7 @@ pub(super) fn candidate_rows(run: &TrainRun) -> Vec<(String, CandidateStatus, St
                 (None, TrainState::RolledBack) => (CandidateStatus::RolledBack, String::new()),
                 (None, _) => (CandidateStatus::Boarded, String::new()),
             };
-            (candidate.artifact_id.clone(), status, reason)
+            (candidate.artifact_id.to_string(), status, reason)
         })
         .collect()
 }

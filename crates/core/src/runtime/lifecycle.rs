@@ -24,7 +24,7 @@ pub async fn start_in(
     if started {
         let wake = OutboxEntry {
             id: store::new_id(),
-            train_id: run.train_id.clone(),
+            train_id: run.train_id.clone().into(),
             effect_key: format!("{}:planning-closes", run.train_id),
             effect: serde_json::to_string(&WakeUp::PlanningClosed)?,
             due_at: planning_closes_at,

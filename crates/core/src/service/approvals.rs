@@ -136,7 +136,7 @@ async fn decide_gates(conn: &mut Conn, caller: &Caller, artifact_id: &str, now: 
             .map(|g| g.name.clone())
             .collect();
         for gate in waiting {
-            let event = Event::GateFinished { artifact_id: artifact_id.to_owned(), gate, outcome: outcome.clone() };
+            let event = Event::GateFinished { artifact_id: artifact_id.into(), gate, outcome: outcome.clone() };
             runtime::apply_in(conn, &train_id, &event, &caller.principal.actor(), now).await?;
         }
     }

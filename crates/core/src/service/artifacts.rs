@@ -121,7 +121,7 @@ pub async fn reject(ctx: Ctx<'_>, caller: &Caller, id: &ArtifactId, reason: &str
             deployed_on.push((train_id, detail));
             continue;
         }
-        let action = Action::RemoveCandidate { artifact_id: id.to_string() };
+        let action = Action::RemoveCandidate { artifact_id: id.clone() };
         let event = Event::Operator { actor: actor.clone(), action, reason: why.clone() };
         runtime::apply_in(&mut tx, &train_id, &event, &actor, now).await?;
         removed_from.push(train_id);

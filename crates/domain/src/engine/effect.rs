@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::ids::ArtifactId;
+
 use crate::time::Instant;
 
 /// A wake-up the runtime delivers back as an event at `at`.
@@ -65,13 +67,13 @@ pub enum Effect {
     /// Pick the newest passing candidate per service and answer with `Assembled`.
     Assemble,
     RunGate {
-        artifact_id: String,
+        artifact_id: ArtifactId,
         gate: String,
         key: String,
     },
     /// Take the candidate off this train; unless `reject`, offer it to the next.
     CarryOver {
-        artifact_id: String,
+        artifact_id: ArtifactId,
         reason: String,
         /// The artifact itself failed: its digest may never board again.
         #[serde(default = "yes")]
@@ -79,7 +81,7 @@ pub enum Effect {
     },
     /// An override let a rejected artifact back on the train: lift its rejection.
     Reinstate {
-        artifact_id: String,
+        artifact_id: ArtifactId,
         reason: String,
     },
     Deploy {

@@ -2,10 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::ids::ArtifactId;
+
 /// A candidate the runtime picked at assembly, with the gates it must clear.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Boarding {
-    pub artifact_id: String,
+    pub artifact_id: ArtifactId,
     pub service: String,
     pub gates: Vec<String>,
     /// Irreversible migrations it declares (they make the train roll-forward-only).
@@ -83,23 +85,23 @@ pub enum Action {
     },
     /// Let an inconclusive or errored gate through (never an approval gate).
     WaiveGate {
-        artifact_id: String,
+        artifact_id: ArtifactId,
         gate: String,
     },
     /// A release manager asks an approver to let a failed or blocked gate through.
     RequestOverride {
-        artifact_id: String,
+        artifact_id: ArtifactId,
         gate: String,
     },
     /// An approver other than the one who asked grants an open override request.
     GrantOverride {
-        artifact_id: String,
+        artifact_id: ArtifactId,
         gate: String,
     },
     /// Take a candidate (with its atomic group) off the train before anything
     /// is deployed; it may board the next train unless its artifact was rejected.
     RemoveCandidate {
-        artifact_id: String,
+        artifact_id: ArtifactId,
     },
 }
 
@@ -113,7 +115,7 @@ pub enum Event {
         candidates: Vec<Boarding>,
     },
     GateFinished {
-        artifact_id: String,
+        artifact_id: ArtifactId,
         gate: String,
         outcome: GateOutcome,
     },

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::event::Verdict;
+use crate::ids::{ArtifactId, TrainId};
 use crate::time::Instant;
 use crate::train_state::TrainState;
 
@@ -233,7 +234,7 @@ impl OverrideRequest {
 /// An artifact on this train.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Candidate {
-    pub artifact_id: String,
+    pub artifact_id: ArtifactId,
     pub service: String,
     pub gates: Vec<Gate>,
     /// Why it was taken off this train and carried to the next, if it was.
@@ -310,7 +311,7 @@ pub struct StepRecord {
 /// Everything the engine knows about one train.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrainRun {
-    pub train_id: String,
+    pub train_id: TrainId,
     pub phase: TrainState,
     /// While held or suspended: the phase to return to.
     pub paused_from: Option<TrainState>,
@@ -371,7 +372,7 @@ impl TrainRun {
     /// A train that has just opened for planning.
     pub fn opened(train_id: &str, cutover_at: Instant, rollout: Vec<RolloutStep>, monitoring_ms: i64) -> Self {
         Self {
-            train_id: train_id.to_owned(),
+            train_id: train_id.into(),
             phase: TrainState::Planning,
             paused_from: None,
             hold: None,

@@ -112,7 +112,7 @@ fn drive(mut world: World) -> Trace {
             match &effect {
                 Effect::Assemble => inbox.push(Event::Assembled { candidates: world.candidates.clone() }),
                 Effect::RunGate { artifact_id, gate, .. } => {
-                    let script = world.gates.entry((artifact_id.clone(), gate.clone())).or_default();
+                    let script = world.gates.entry((artifact_id.to_string(), gate.clone())).or_default();
                     let outcome = if script.is_empty() { GateOutcome::Passed } else { script.remove(0) };
                     inbox.push(Event::GateFinished { artifact_id: artifact_id.clone(), gate: gate.clone(), outcome });
                 }

@@ -136,7 +136,7 @@ async fn trains(
                 UndecidedGate {
                     train_id: id.clone(),
                     train: name.clone(),
-                    artifact_id: c.artifact_id.clone(),
+                    artifact_id: c.artifact_id.to_string(),
                     service: c.service.clone(),
                     gate: g.name.clone(),
                     state: g.state.name().to_owned(),

@@ -236,7 +236,7 @@ impl Machine {
             request.by, request.reason
         );
         if rejected {
-            self.effects.push(Effect::Reinstate { artifact_id: artifact_id.to_owned(), reason: text.clone() });
+            self.effects.push(Effect::Reinstate { artifact_id: artifact_id.into(), reason: text.clone() });
         }
         self.note(text);
         self.gate_cleared(artifact_id);
@@ -287,11 +287,7 @@ impl Machine {
         let why = format!("taken off the train by {actor}: {reason}");
         candidate.missed = Some(why.clone());
         let group = candidate.group.clone();
-        self.effects.push(Effect::CarryOver {
-            artifact_id: artifact_id.to_owned(),
-            reason: why.clone(),
-            reject: false,
-        });
+        self.effects.push(Effect::CarryOver { artifact_id: artifact_id.into(), reason: why.clone(), reject: false });
         let members = match group {
             Some(group) => self.miss_group(&group, &why),
             None => vec![service],

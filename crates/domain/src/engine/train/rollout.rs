@@ -5,6 +5,7 @@ use super::super::effect::{Effect, Notice, Timer};
 use super::super::event::GateOutcome;
 use super::super::model::{Candidate, Environment, GateState, HoldReason, StepRecord, StepStatus, TrainRun};
 use super::{Machine, TimelineEntry, GATE_ATTEMPTS};
+use crate::ids::ArtifactId;
 use crate::train_state::TrainState;
 
 impl Machine {
@@ -45,7 +46,7 @@ impl Machine {
                     None => format!("missed the train: gate {gate_name} failed ({detail})"),
                 };
                 candidate.missed = Some(reason.clone());
-                let artifact_id = artifact_id.to_owned();
+                let artifact_id = ArtifactId::from(artifact_id);
                 self.effects.push(Effect::CarryOver { artifact_id, reason: reason.clone(), reject });
                 match group {
                     Some(group) => {
@@ -84,11 +85,7 @@ impl Machine {
             GateOutcome::Errored(detail) if gate.attempts < GATE_ATTEMPTS => {
                 gate.attempts += 1;
                 let key = format!("{train_id}:gate:{artifact_id}:{gate_name}:{}", gate.attempts);
-                self.effects.push(Effect::RunGate {
-                    artifact_id: artifact_id.to_owned(),
-                    gate: gate_name.to_owned(),
-                    key,
-                });
+                self.effects.push(Effect::RunGate { artifact_id: artifact_id.into(), gate: gate_name.to_owned(), key });
                 self.note(format!("gate {gate_name} of {service} errored ({detail}); retrying"));
             }
             GateOutcome::Errored(detail) => {
