@@ -43,28 +43,11 @@ impl Instant {
     pub fn rfc3339(self) -> String {
         rfc3339(self.0)
     }
-
-    /// The later of the two instants.
-    pub fn later(self, other: Self) -> Self {
-        self.max(other)
-    }
 }
 
 impl From<i64> for Instant {
     fn from(ms: i64) -> Self {
         Self(ms)
-    }
-}
-
-impl From<Instant> for i64 {
-    fn from(at: Instant) -> Self {
-        at.0
-    }
-}
-
-impl From<DateTime<Utc>> for Instant {
-    fn from(at: DateTime<Utc>) -> Self {
-        Self::from_utc(at)
     }
 }
 

@@ -12,7 +12,6 @@ use crate::auth::{Caller, Permission};
 use crate::ids::ArtifactId;
 use crate::service::{approval_rules, approvals};
 use crate::text::Text;
-use crate::time::rfc3339;
 
 /// The body of `POST /api/v1/artifacts/{id}/approvals`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -122,7 +121,7 @@ pub async fn rules(State(state): State<ApiState>, caller: Caller) -> Result<Json
                 domain: rule.domain,
                 required_approvals: rule.required_approvals,
                 updated_by: rule.updated_by,
-                updated_at: rfc3339(rule.updated_at),
+                updated_at: rule.updated_at.rfc3339(),
             })
             .collect(),
     ))
@@ -150,7 +149,7 @@ pub async fn set_rule(
         domain,
         required_approvals: request.required_approvals,
         updated_by: caller.principal.actor(),
-        updated_at: rfc3339(at),
+        updated_at: at.rfc3339(),
     }))
 }
 

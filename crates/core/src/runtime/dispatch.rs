@@ -2,7 +2,7 @@
 //! engine hears from it (or from its final failure).
 
 use super::{Deployment, EffectContext, Integrations};
-use crate::engine::{self, Effect, Event, Timer};
+use crate::engine::{self, Effect, Event};
 
 /// Carries out one effect; the event it yields goes back into the engine.
 pub(super) async fn execute(
@@ -40,14 +40,7 @@ pub(super) async fn execute(
                 Deployment::Pending => None,
             }
         }
-        Effect::SetTimer { timer, .. } => Some(match timer {
-            Timer::CutoverDue => Event::CutoverDue,
-            Timer::SoakElapsed { step } => Event::SoakElapsed { step: *step },
-            Timer::MonitoringElapsed => Event::MonitoringElapsed,
-            Timer::BurnCheck { step } => Event::BurnCheckDue { step: *step },
-            Timer::ApprovalReminder => Event::ApprovalReminderDue,
-            Timer::ApprovalsExpire => Event::ApprovalsExpired,
-        }),
+        Effect::SetTimer { timer, .. } => Some(timer.event()),
         Effect::CheckBurn { step, .. } => {
             Some(Event::BurnChecked { step: *step, burn: integrations.check_burn(context, *step).await? })
         }

@@ -6,6 +6,7 @@ use serde_json::json;
 use super::{Ctx, ServiceError};
 use crate::auth::{Caller, Permission};
 use crate::store;
+use crate::time::Instant;
 
 /// Most approvals a domain may require.
 pub const MAX_REQUIRED: i64 = 10;
@@ -27,7 +28,7 @@ pub struct Rule {
     pub domain: String,
     pub required_approvals: i64,
     pub updated_by: String,
-    pub updated_at: i64,
+    pub updated_at: Instant,
 }
 
 /// Every domain's rule with who changed it last, for any reader.
@@ -41,13 +42,13 @@ pub async fn rules(ctx: Ctx<'_>, caller: &Caller) -> Result<Vec<Rule>, ServiceEr
             domain,
             required_approvals,
             updated_by,
-            updated_at: updated_at.ms(),
+            updated_at,
         })
         .collect())
 }
 
 /// Sets how many approvals `domain`'s candidates need; answers with when it changed.
-pub async fn set(ctx: Ctx<'_>, caller: &Caller, domain: &str, required: i64) -> Result<i64, ServiceError> {
+pub async fn set(ctx: Ctx<'_>, caller: &Caller, domain: &str, required: i64) -> Result<Instant, ServiceError> {
     caller.principal.require(Permission::Administer, None)?;
     if !(1..=MAX_REQUIRED).contains(&required) {
         return Err(ServiceError::invalid(format!("`required_approvals` must be between 1 and {MAX_REQUIRED}")));
@@ -64,5 +65,5 @@ pub async fn set(ctx: Ctx<'_>, caller: &Caller, domain: &str, required: i64) -> 
         .change(&json!({ "required_approvals": before }), &json!({ "required_approvals": required }));
     store::audit::append(&mut tx, &entry, now).await?;
     ctx.commit(tx).await.context("committing the approval rule")?;
-    Ok(now.ms())
+    Ok(now)
 }

@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::event::Event;
 use crate::ids::ArtifactId;
-
 use crate::time::Instant;
 
 /// A wake-up the runtime delivers back as an event at `at`.
@@ -23,6 +23,20 @@ pub enum Timer {
     BurnCheck {
         step: usize,
     },
+}
+
+impl Timer {
+    /// The event the runtime delivers when this timer fires.
+    pub fn event(self) -> Event {
+        match self {
+            Self::CutoverDue => Event::CutoverDue,
+            Self::SoakElapsed { step } => Event::SoakElapsed { step },
+            Self::MonitoringElapsed => Event::MonitoringElapsed,
+            Self::BurnCheck { step } => Event::BurnCheckDue { step },
+            Self::ApprovalReminder => Event::ApprovalReminderDue,
+            Self::ApprovalsExpire => Event::ApprovalsExpired,
+        }
+    }
 }
 
 /// Who should hear about what.

@@ -138,17 +138,7 @@ fn drive(mut world: World) -> Trace {
                     let event = Event::ServicesRolledBack { index: *index, ok, detail: detail.into() };
                     timers.push((now + 3 * MINUTE, event));
                 }
-                Effect::SetTimer { at, timer } => timers.push((
-                    *at,
-                    match timer {
-                        Timer::CutoverDue => Event::CutoverDue,
-                        Timer::SoakElapsed { step } => Event::SoakElapsed { step: *step },
-                        Timer::MonitoringElapsed => Event::MonitoringElapsed,
-                        Timer::BurnCheck { step } => Event::BurnCheckDue { step: *step },
-                        Timer::ApprovalReminder => Event::ApprovalReminderDue,
-                        Timer::ApprovalsExpire => Event::ApprovalsExpired,
-                    },
-                )),
+                Effect::SetTimer { at, timer } => timers.push((*at, timer.event())),
                 Effect::CheckBurn { step, .. } => {
                     let burning = world.burning_from.is_some_and(|from| now >= from);
                     let burn = if burning { Burn::Fast("ledger 20× over 1h and 5m".into()) } else { Burn::Calm };

@@ -12,7 +12,7 @@ use railyard_views::calendar::{
 
 use crate::cadence::Window;
 use crate::store::{self, freezes::Freeze, Db};
-use crate::time::{from_ms, Instant};
+use crate::time::Instant;
 
 /// The calendar of `month`, with `today` marked, for one domain or all.
 pub async fn month(db: &Db, today: NaiveDate, month: YearMonth, domain: Option<&str>) -> anyhow::Result<CalendarMonth> {
@@ -75,7 +75,7 @@ pub async fn month(db: &Db, today: NaiveDate, month: YearMonth, domain: Option<&
         .filter_map(|(freeze, domain, w)| {
             let tz = Tz::from_str(&freeze.time_zone).ok()?;
             let first_day = w.start.to_utc().with_timezone(&tz).date_naive();
-            let last_day = from_ms((w.end - 1).ms()).with_timezone(&tz).date_naive();
+            let last_day = (w.end - 1).to_utc().with_timezone(&tz).date_naive();
             (first_day <= last && last_day >= first).then(|| FreezeNote {
                 name: freeze.name.clone(),
                 domain: domain.map(str::to_owned),
@@ -97,7 +97,7 @@ pub async fn month(db: &Db, today: NaiveDate, month: YearMonth, domain: Option<&
                 domain: b.domain.clone(),
                 reason: b.reason.clone(),
                 first_day: start.to_utc().date_naive().format("%Y-%m-%d").to_string(),
-                last_day: from_ms((end - 1).ms()).date_naive().format("%Y-%m-%d").to_string(),
+                last_day: (end - 1).to_utc().date_naive().format("%Y-%m-%d").to_string(),
             })
         })
         .collect();
