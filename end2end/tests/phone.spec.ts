@@ -46,7 +46,9 @@ async function expectNoViolation(page: Page, name: string) {
   const described = results.violations.map(
     (v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join('; ')}`,
   );
-  expect(described, `${name}: axe-core violations`).toEqual([]);
+  // Where a phone page is judged with the desktop layout, say so: the width the page had.
+  const width = await page.evaluate(() => `${window.innerWidth} px, phone layout ${matchMedia('(max-width: 760px)').matches}`);
+  expect(described, `${name}: axe-core violations (at ${width})`).toEqual([]);
 }
 
 async function firstTrainPath(page: Page): Promise<string> {
