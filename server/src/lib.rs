@@ -23,7 +23,7 @@ pub use railyard_core::{
 
 /// The pure domain (engine, canary analysis, cadences, trains-as-code), under the paths the server has always used.
 pub use railyard_domain::{
-    analysis, cadence, candidate, delivery, engine, gates, ids, links, manifest, roles, text, time, train_kind,
+    analysis, cadence, candidate, delivery, engine, gates, gitops, ids, links, manifest, roles, text, time, train_kind,
     train_state,
 };
 

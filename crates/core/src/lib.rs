@@ -22,7 +22,7 @@ pub mod service;
 
 /// The pure domain, under the paths the core's modules use.
 pub use railyard_domain::{
-    analysis, cadence, candidate, delivery, engine, gates, ids, links, manifest, roles, text, time, train_kind,
+    analysis, cadence, candidate, delivery, engine, gates, gitops, ids, links, manifest, roles, text, time, train_kind,
     train_state,
 };
 

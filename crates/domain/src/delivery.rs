@@ -4,6 +4,7 @@
 //! simulated release.
 
 use crate::analysis::CanaryMetric;
+use crate::gitops::GitopsSettings;
 
 /// The deployer of a definition, with the settings it needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,8 +19,8 @@ pub enum DeployerSettings {
         /// The environment variable holding the signing secret.
         secret_env: String,
     },
-    /// Commits the step's image tags to a Git repository a GitOps controller syncs.
-    Gitops { repo: String, branch: String },
+    /// Commits each step's images (and canary weights) to a Git repository a GitOps controller syncs.
+    Gitops(Box<GitopsSettings>),
 }
 
 /// The names a deployer may be given in trains-as-code.
@@ -41,13 +42,21 @@ pub struct DeployerColumns<'a> {
     pub webhook_url: &'a str,
     pub staging_webhook_url: &'a str,
     pub webhook_secret_env: &'a str,
-    pub gitops_repo: &'a str,
-    pub gitops_branch: &'a str,
+    pub gitops: Option<&'a GitopsSettings>,
+}
+
+/// A stored deployer setting Railyard cannot use.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettingError {
+    #[error(transparent)]
+    Unknown(#[from] UnknownSetting),
+    #[error("the gitops deployer has no [train.gitops] settings")]
+    NoGitopsSettings,
 }
 
 impl DeployerSettings {
     /// The deployer named `columns.name`, with its settings.
-    pub fn from_columns(columns: DeployerColumns<'_>) -> Result<Self, UnknownSetting> {
+    pub fn from_columns(columns: DeployerColumns<'_>) -> Result<Self, SettingError> {
         Ok(match columns.name {
             "simulated" => Self::Simulated,
             "webhook" => Self::Webhook {
@@ -55,13 +64,14 @@ impl DeployerSettings {
                 staging_url: (!columns.staging_webhook_url.is_empty()).then(|| columns.staging_webhook_url.to_owned()),
                 secret_env: columns.webhook_secret_env.to_owned(),
             },
-            "gitops" => Self::Gitops { repo: columns.gitops_repo.to_owned(), branch: columns.gitops_branch.to_owned() },
+            "gitops" => Self::Gitops(Box::new(columns.gitops.ok_or(SettingError::NoGitopsSettings)?.clone())),
             other => {
                 return Err(UnknownSetting {
                     what: "deployer",
                     name: other.to_owned(),
                     available: DEPLOYERS.join(", "),
-                })
+                }
+                .into())
             }
         })
     }
@@ -71,7 +81,7 @@ impl DeployerSettings {
         match self {
             Self::Simulated => "simulated",
             Self::Webhook { .. } => "webhook",
-            Self::Gitops { .. } => "gitops",
+            Self::Gitops(_) => "gitops",
         }
     }
 }
@@ -131,7 +141,9 @@ mod tests {
                 secret_env: "HOOK_SECRET".into()
             }
         );
-        for name in DEPLOYERS {
+        let gitops = DeployerSettings::from_columns(DeployerColumns { name: "gitops", ..columns });
+        assert_eq!(gitops, Err(SettingError::NoGitopsSettings), "a gitops deployer without its table is refused");
+        for name in DEPLOYERS.into_iter().filter(|name| *name != "gitops") {
             let parsed = DeployerSettings::from_columns(DeployerColumns { name, ..columns }).expect("known");
             assert_eq!(parsed.name(), name);
         }

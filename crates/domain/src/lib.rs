@@ -10,6 +10,7 @@ pub mod checks;
 pub mod delivery;
 pub mod engine;
 pub mod gates;
+pub mod gitops;
 pub mod graph;
 pub mod ids;
 pub mod links;

@@ -2,8 +2,20 @@
 //! crates that compute, never ones that do I/O.
 
 /// Crates the domain may depend on: data, time, parsing and maths.
-const PURE: [&str; 11] =
-    ["serde", "serde_json", "chrono", "chrono-tz", "rrule", "thiserror", "toml", "humantime", "sha2", "hex", "libm"];
+const PURE: [&str; 12] = [
+    "serde",
+    "serde_json",
+    "chrono",
+    "chrono-tz",
+    "rrule",
+    "thiserror",
+    "toml",
+    "yaml-rust2",
+    "humantime",
+    "sha2",
+    "hex",
+    "libm",
+];
 
 /// Optional, for the server's OpenAPI document only.
 const DOCUMENTATION: [&str; 1] = ["utoipa"];

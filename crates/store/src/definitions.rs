@@ -41,10 +41,9 @@ pub struct Definition {
     pub webhook_url: String,
     /// The environment variable holding the webhook's signing secret.
     pub webhook_secret_env: String,
-    /// The Git repository a gitops deployer commits to (empty for other deployers).
-    pub gitops_repo: String,
-    /// The branch it pushes.
-    pub gitops_branch: String,
+    /// A gitops deployer's repository, layout and edit (none for other deployers).
+    #[sqlx(try_from = "String")]
+    pub gitops: JsonText<Option<railyard_domain::gitops::GitopsSettings>>,
     /// Where canary metrics come from: `simulated` or `prometheus`.
     pub metrics_provider: String,
     /// The Prometheus base URL (empty unless the provider is `prometheus`).
@@ -69,6 +68,8 @@ pub struct Definition {
 pub enum SettingError {
     #[error(transparent)]
     Unknown(#[from] railyard_domain::delivery::UnknownSetting),
+    #[error(transparent)]
+    Deployer(#[from] railyard_domain::delivery::SettingError),
 }
 
 impl Definition {
@@ -79,8 +80,7 @@ impl Definition {
             webhook_url: &self.webhook_url,
             staging_webhook_url: &self.staging_webhook_url,
             webhook_secret_env: &self.webhook_secret_env,
-            gitops_repo: &self.gitops_repo,
-            gitops_branch: &self.gitops_branch,
+            gitops: self.gitops.0.as_ref(),
         })?)
     }
 
@@ -110,7 +110,7 @@ impl Definition {
 }
 
 const COLUMNS: &str = "id, name, domain_id, cadence, time_zone, starts_on, planning_window_ms, cutover_window_ms, \
-     active_from, rollout, preflight_ms, monitoring_ms, gates, deployer, webhook_url, webhook_secret_env, gitops_repo, gitops_branch, \
+     active_from, rollout, preflight_ms, monitoring_ms, gates, deployer, webhook_url, webhook_secret_env, gitops, \
      metrics_provider, prometheus_url, metrics, emergency_gates, groups, staging_webhook_url, overrides";
 
 /// The definition called `name`, if any.
@@ -156,7 +156,7 @@ pub async fn list(conn: &mut Conn) -> Result<Vec<Definition>, DbError> {
 pub async fn insert(conn: &mut Conn, definition: &Definition, now: Instant) -> Result<(), DbError> {
     sqlx::query(&format!(
         "INSERT INTO train_definitions ({COLUMNS}, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $26)"
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $25)"
     ))
     .bind(&definition.id)
     .bind(&definition.name)
@@ -174,8 +174,7 @@ pub async fn insert(conn: &mut Conn, definition: &Definition, now: Instant) -> R
     .bind(&definition.deployer)
     .bind(&definition.webhook_url)
     .bind(&definition.webhook_secret_env)
-    .bind(&definition.gitops_repo)
-    .bind(&definition.gitops_branch)
+    .bind(definition.gitops.text()?)
     .bind(&definition.metrics_provider)
     .bind(&definition.prometheus_url)
     .bind(definition.metrics.text()?)
@@ -195,9 +194,9 @@ pub async fn update(conn: &mut Conn, definition: &Definition, now: Instant) -> R
     sqlx::query(
         "UPDATE train_definitions SET domain_id = $2, cadence = $3, time_zone = $4, starts_on = $5, \
          planning_window_ms = $6, cutover_window_ms = $7, rollout = $8, preflight_ms = $9, monitoring_ms = $10, \
-         gates = $11, deployer = $12, webhook_url = $13, webhook_secret_env = $14, gitops_repo = $15, \
-         gitops_branch = $16, metrics_provider = $17, prometheus_url = $18, metrics = $19, emergency_gates = $20, \
-         groups = $21, staging_webhook_url = $22, overrides = $23, updated_at = $24, next_unplanned_cutover = 0 \
+         gates = $11, deployer = $12, webhook_url = $13, webhook_secret_env = $14, gitops = $15, \
+         metrics_provider = $16, prometheus_url = $17, metrics = $18, emergency_gates = $19, \
+         groups = $20, staging_webhook_url = $21, overrides = $22, updated_at = $23, next_unplanned_cutover = 0 \
          WHERE id = $1",
     )
     .bind(&definition.id)
@@ -214,8 +213,7 @@ pub async fn update(conn: &mut Conn, definition: &Definition, now: Instant) -> R
     .bind(&definition.deployer)
     .bind(&definition.webhook_url)
     .bind(&definition.webhook_secret_env)
-    .bind(&definition.gitops_repo)
-    .bind(&definition.gitops_branch)
+    .bind(definition.gitops.text()?)
     .bind(&definition.metrics_provider)
     .bind(&definition.prometheus_url)
     .bind(definition.metrics.text()?)

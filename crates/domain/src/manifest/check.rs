@@ -14,7 +14,7 @@ use super::{
 use crate::analysis::budget::Slo;
 use crate::analysis::{CanaryMetric, MetricPolicy};
 use crate::cadence::{parse_soak, parse_window, Cadence, CadenceError};
-use crate::delivery::{DeployerColumns, DeployerSettings};
+use crate::delivery::{DeployerColumns, DeployerSettings, SettingError};
 use crate::engine::{default_rollout, Environment, Notice, RolloutStep};
 use crate::gates::GateKind;
 use crate::links::is_web_link;
@@ -187,12 +187,17 @@ impl Checker<'_> {
         let emergency_gates = raw.emergency_gates.clone().unwrap_or_else(|| vec!["tests".into()]);
         let known_gates = self.gates(&at, "gates", &gates) & self.gates(&at, "emergency_gates", &emergency_gates);
         let groups = self.groups(&at, &raw.services, &raw.group);
-        let deployer = raw.deployer.clone().unwrap_or_else(|| "simulated".into());
+        let default_deployer = if raw.gitops.is_some() { "gitops" } else { "simulated" };
+        let deployer = raw.deployer.clone().unwrap_or_else(|| default_deployer.into());
         let deployer_ok = self.deployer(&at, &deployer, &raw);
         let metrics_provider = raw.metrics_provider.clone().unwrap_or_else(|| "simulated".into());
         let metrics = self.metrics(&at, &metrics_provider, &raw.prometheus_url, raw.metric);
         let rollout = self.rollout(&at, raw.step);
-        let valid = ok && known_gates && deployer_ok && groups.is_some();
+        let gitops = match raw.gitops {
+            Some(gitops) if deployer_ok => self.gitops(&at, gitops, rollout.as_deref().unwrap_or_default()).map(Some),
+            _ => Some(None),
+        };
+        let valid = ok && known_gates && deployer_ok && groups.is_some() && gitops.is_some();
         match (valid, cadence, planning, cutover, preflight, monitoring, rollout, metrics) {
             (
                 true,
@@ -217,8 +222,7 @@ impl Checker<'_> {
                 deployer,
                 webhook_url: raw.webhook_url,
                 webhook_secret_env: raw.webhook_secret_env,
-                gitops_repo: raw.gitops_repo,
-                gitops_branch: raw.gitops_branch,
+                gitops: gitops.flatten(),
                 metrics_provider,
                 prometheus_url: raw.prometheus_url,
                 metrics,
@@ -306,9 +310,9 @@ impl Checker<'_> {
     /// Checks the deployer and the settings it needs (and only those).
     pub(super) fn deployer(&mut self, at: &str, deployer: &str, raw: &RawTrain) -> bool {
         let webhook_set = !raw.webhook_url.is_empty() || !raw.webhook_secret_env.is_empty();
-        let gitops_set = !raw.gitops_repo.is_empty() || !raw.gitops_branch.is_empty();
+        let gitops_set = raw.gitops.is_some();
         let named = DeployerColumns { name: deployer, ..DeployerColumns::default() };
-        if let Err(unknown) = DeployerSettings::from_columns(named) {
+        if let Err(SettingError::Unknown(unknown)) = DeployerSettings::from_columns(named) {
             self.problem(at, "deployer", unknown.to_string());
             return false;
         }
@@ -317,7 +321,7 @@ impl Checker<'_> {
             return false;
         }
         if gitops_set && deployer != "gitops" {
-            self.problem(at, "gitops_repo", "is only for deployer = \"gitops\"");
+            self.problem(at, "gitops", "[train.gitops] is only for deployer = \"gitops\"");
             return false;
         }
         if !raw.staging_webhook_url.is_empty() && (deployer != "webhook" || !is_web_link(&raw.staging_webhook_url)) {
@@ -340,20 +344,13 @@ impl Checker<'_> {
                 }
                 url_ok && env_ok
             }
-            "gitops" => {
-                let repo_ok = !raw.gitops_repo.trim().is_empty() && !raw.gitops_repo.starts_with('-');
-                if !repo_ok {
-                    self.problem(at, "gitops_repo", "the gitops deployer needs a repository path or URL");
-                }
-                let branch = raw.gitops_branch.as_str();
-                let branch_ok = !branch.is_empty()
-                    && !branch.starts_with('-')
-                    && !branch.contains("..")
-                    && branch.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c));
-                if !branch_ok {
-                    self.problem(at, "gitops_branch", "name the branch Argo CD or Flux syncs, e.g. \"main\"");
-                }
-                repo_ok && branch_ok
+            "gitops" if !gitops_set => {
+                self.problem(
+                    at,
+                    "gitops",
+                    "the gitops deployer needs a [train.gitops] table (repository, branch, path, image)",
+                );
+                false
             }
             _ => true,
         }

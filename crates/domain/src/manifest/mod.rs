@@ -46,9 +46,7 @@
 //! webhook_url = "https://deploy.example.com/hooks/railyard"
 //! webhook_secret_env = "RAILYARD_WEBHOOK_SECRET"   # the variable holding the HMAC key
 //! staging_webhook_url = "https://deploy-staging.example.com/hooks/railyard"   # optional: staging steps go here
-//! # or deployer = "gitops": commits image tags to environments/<env>/<service>.yaml
-//! # gitops_repo = "/srv/git/deploy.git"   # a path or file:// / https:// URL
-//! # gitops_branch = "main"
+//! # or deployer = "gitops" with a [train.gitops] table (below)
 //! metrics_provider = "prometheus"   # optional; default "simulated"
 //! prometheus_url = "http://prometheus:9090"
 //!
@@ -68,6 +66,25 @@
 //! weight = 5                    # % of the environment's (or the region's) traffic; grows within a region
 //! soak = "30m"
 //! region = "eu-west"            # optional: region-by-region rollouts, passed to the deployer
+//!
+//! [train.gitops]                # the gitops deployer: commits each step to a repository Argo CD or Flux syncs
+//! repository = "https://git.example.com/payments/deploy.git"   # a path or file://, ssh://, https:// URL
+//! branch = "main"
+//! path = "clusters/{region}/{environment}/{service}"   # a service's directory; {region} is optional
+//! image = "ghcr.io/acme/{service}"   # the image repository; releases pin it by digest
+//! edit = "kustomize"            # sets images: in <path>/kustomization.yaml (which must exist);
+//!                               # or "helm": <path>/<values_file> with the keys below
+//! image_name = "acme/{service}" # kustomize, optional: the image as the base manifests name it (default: image)
+//! values_file = "values-railyard.yaml"   # helm, optional; repository_key, tag_key and digest_key default
+//!                               # to image.repository, image.tag, image.digest ("" leaves one out)
+//!
+//! [train.gitops.traffic]        # optional: canaries beside the stable deployment, traffic by HTTPRoute
+//! canary_path = "clusters/{region}/{environment}/{service}-canary"   # below 100% the canary gets the build
+//! gateway = "public"            # the route's parentRef, when Railyard writes the route
+//! port = 8080                   # the backends' port
+//! route = "clusters/{region}/{environment}/{service}/httproute.yaml"   # optional (this is the default)
+//! route_name = "{service}"      # optional; stable_backend = "{service}", canary_backend = "{service}-canary"
+//! namespace = "payments"        # optional
 //!
 //! [[train.group]]              # optional: services that board, miss and roll back together
 //! name = "ledger-core"
@@ -89,6 +106,7 @@
 //! ```
 
 mod check;
+mod gitops;
 mod raw;
 #[cfg(test)]
 mod tests;
@@ -211,9 +229,8 @@ pub struct TrainSpec {
     /// For the webhook deployer: the URL and the environment variable with its secret.
     pub webhook_url: String,
     pub webhook_secret_env: String,
-    /// For the gitops deployer: the repository and branch.
-    pub gitops_repo: String,
-    pub gitops_branch: String,
+    /// For the gitops deployer: the repository, its layout and the edit.
+    pub gitops: Option<crate::gitops::GitopsSettings>,
     pub metrics_provider: String,
     pub prometheus_url: String,
     pub metrics: Vec<CanaryMetric>,

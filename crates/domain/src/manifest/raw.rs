@@ -104,10 +104,7 @@ pub(super) struct RawTrain {
     pub(super) webhook_secret_env: String,
     #[serde(default)]
     pub(super) staging_webhook_url: String,
-    #[serde(default)]
-    pub(super) gitops_repo: String,
-    #[serde(default)]
-    pub(super) gitops_branch: String,
+    pub(super) gitops: Option<RawGitops>,
     pub(super) metrics_provider: Option<String>,
     #[serde(default)]
     pub(super) prometheus_url: String,
@@ -117,6 +114,46 @@ pub(super) struct RawTrain {
     pub(super) step: Vec<RawStep>,
     #[serde(default)]
     pub(super) group: Vec<RawGroup>,
+}
+
+/// `[train.gitops]`: the repository, its layout and the edit.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawGitops {
+    pub(super) repository: String,
+    pub(super) branch: String,
+    pub(super) path: String,
+    pub(super) image: String,
+    #[serde(default)]
+    pub(super) edit: RawEdit,
+    pub(super) image_name: Option<String>,
+    pub(super) values_file: Option<String>,
+    pub(super) repository_key: Option<String>,
+    pub(super) tag_key: Option<String>,
+    pub(super) digest_key: Option<String>,
+    pub(super) traffic: Option<RawTraffic>,
+}
+
+#[derive(Deserialize, Default, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum RawEdit {
+    #[default]
+    Kustomize,
+    Helm,
+}
+
+/// `[train.gitops.traffic]`: canary traffic through a Gateway API HTTPRoute.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTraffic {
+    pub(super) canary_path: String,
+    pub(super) gateway: String,
+    pub(super) port: u16,
+    pub(super) route: Option<String>,
+    pub(super) route_name: Option<String>,
+    pub(super) namespace: Option<String>,
+    pub(super) stable_backend: Option<String>,
+    pub(super) canary_backend: Option<String>,
 }
 
 #[derive(Deserialize)]

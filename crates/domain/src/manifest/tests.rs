@@ -242,3 +242,82 @@ fn kinds_of_train_are_configured_by_name_with_their_own_gates() {
         assert!(problems(&text).iter().any(|p| p.contains(expected)), "{entry}: {:?}", problems(&text));
     }
 }
+
+/// `VALID` with a region-by-region rollout and `[train.gitops]` holding `gitops`.
+fn with_gitops(gitops: &str) -> String {
+    let steps = r#"
+        [[train.step]]
+        name = "eu-west canary"
+        environment = "production"
+        weight = 5
+        soak = "10m"
+        region = "eu-west"
+        [[train.step]]
+        name = "eu-west"
+        environment = "production"
+        weight = 100
+        soak = "10m"
+        region = "eu-west"
+    "#;
+    VALID.replace("[[freeze]]", &format!("{steps}\n[train.gitops]\n{gitops}\n[[freeze]]"))
+}
+
+const GITOPS: &str = r#"
+        repository = "/srv/git/deploy.git"
+        branch = "main"
+        path = "clusters/{region}/{environment}/{service}"
+        image = "ghcr.io/acme/{service}"
+"#;
+
+#[test]
+fn a_gitops_table_makes_a_gitops_deployer_with_its_layout() {
+    let traffic = "[train.gitops.traffic]\ncanary_path = \"clusters/{region}/{environment}/{service}-canary\"\ngateway = \"public\"\nport = 8080\n";
+    let fleet = parse("fleet.toml", &with_gitops(&format!("{GITOPS}{traffic}"))).expect("valid");
+    let train = &fleet.trains[0];
+    assert_eq!(train.deployer, "gitops", "the table alone chooses the deployer");
+    let gitops = train.gitops.as_ref().expect("settings");
+    assert_eq!(gitops.edit, crate::gitops::Edit::Kustomize { image_name: None });
+    let traffic = gitops.traffic.as_ref().expect("traffic");
+    assert_eq!(traffic.route.as_str(), "clusters/{region}/{environment}/{service}/httproute.yaml");
+    assert_eq!(traffic.canary_backend.as_str(), "{service}-canary");
+    let helm =
+        parse("fleet.toml", &with_gitops(&format!("{GITOPS}edit = \"helm\"\ndigest_key = \"\"\n"))).expect("valid");
+    let crate::gitops::Edit::Helm { values_file, keys } = &helm.trains[0].gitops.as_ref().expect("valid").edit else {
+        panic!("helm")
+    };
+    assert_eq!(
+        (values_file.as_str(), keys.tag.as_str(), keys.digest.as_str()),
+        ("values-railyard.yaml", "image.tag", "")
+    );
+}
+
+#[test]
+fn gitops_settings_that_cannot_work_are_refused_by_field() {
+    let at = "fleet.toml: train \"payments-weekly\": field ";
+    let cases = [
+        (GITOPS.replace("{environment}", "{env}"), "`gitops.path`: \"clusters/{region}/{env}/{service}\" uses {env}"),
+        (GITOPS.replace("clusters/", "../clusters/"), "`gitops.path`: \"../clusters/{region}/{environment}/{service}\" must be a relative path"),
+        (GITOPS.replace("\"main\"", "\"--force\""), "`gitops.branch`: name the branch"),
+        (format!("{GITOPS}edit = \"kustomise\"\n"), "unknown variant `kustomise`, expected `kustomize` or `helm`"),
+        (format!("{GITOPS}values_file = \"v.yaml\"\n"), "`gitops.values_file`: `values_file` and the `*_key`s are only for edit = \"helm\""),
+        (format!("{GITOPS}edit = \"helm\"\ntag_key = \"\"\ndigest_key = \"\"\n"), "`gitops.tag_key`: set `tag_key` or `digest_key`"),
+        (format!("{GITOPS}[train.gitops.traffic]\ncanary_path = \"clusters/{{region}}/{{environment}}/{{service}}\"\ngateway = \"public\"\nport = 80\n"), "`gitops.traffic.canary_path`: must differ from `path`"),
+    ];
+    for (gitops, expected) in cases {
+        let found = problems(&with_gitops(&gitops));
+        assert!(found.iter().any(|p| p.contains(expected)), "expected {expected:?} in {found:?}");
+        assert!(found.iter().all(|p| p.starts_with(at) || p.contains("unknown variant")), "{found:?}");
+    }
+    let no_region = with_gitops(GITOPS).replace("region = \"eu-west\"", "");
+    let found = problems(&no_region.replace("weight = 5", "weight = 5\nregion = \"eu west\""));
+    assert!(found.iter().any(|p| p.contains("step \"eu-west\" has no `region`")), "{found:?}");
+    assert!(found.iter().any(|p| p.contains("\"eu west\" goes into paths")), "{found:?}");
+    let table_without_deployer =
+        with_gitops(GITOPS).replace("cutover_window = \"2h\"", "cutover_window = \"2h\"\ndeployer = \"webhook\"");
+    assert!(problems(&table_without_deployer)
+        .iter()
+        .any(|p| p.contains("[train.gitops] is only for deployer = \"gitops\"")));
+    let deployer_without_table =
+        VALID.replace("cutover_window = \"2h\"", "cutover_window = \"2h\"\ndeployer = \"gitops\"");
+    assert!(problems(&deployer_without_table).iter().any(|p| p.contains("needs a [train.gitops] table")));
+}

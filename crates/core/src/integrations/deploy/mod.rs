@@ -95,9 +95,7 @@ impl Deployers {
                 staging_url: staging_url.as_deref(),
                 secret_env,
             }),
-            DeployerSettings::Gitops { repo, branch } => {
-                Box::new(gitops::GitopsRelease { committer: &self.gitops, repo, branch })
-            }
+            DeployerSettings::Gitops(settings) => Box::new(gitops::GitopsRelease { committer: &self.gitops, settings }),
         }
     }
 }
