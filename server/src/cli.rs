@@ -182,6 +182,9 @@ pub struct ServeArgs {
     /// A running train with nothing pending for this long is reported as stuck.
     #[arg(long, env = "RAILYARD_STUCK_AFTER", default_value = "30m", value_parser = humantime::parse_duration)]
     pub stuck_after: std::time::Duration,
+    /// How often Argo CD is asked about rollout steps waiting to be applied (and their deadlines checked).
+    #[arg(long, env = "RAILYARD_GITOPS_POLL", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub gitops_poll: std::time::Duration,
     /// Requests handled at once; beyond it new requests get 503 at once instead of queueing.
     #[arg(long, env = "RAILYARD_MAX_CONCURRENT_REQUESTS", default_value_t = 512)]
     pub max_concurrent_requests: usize,

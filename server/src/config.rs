@@ -30,6 +30,8 @@ pub struct Settings {
     pub lease: LeaseConfig,
     /// A running train with nothing pending for this long is reported as stuck.
     pub stuck_after: Duration,
+    /// How often Argo CD is asked about releases waiting to be applied (and deadlines checked).
+    pub gitops_poll: Duration,
     /// Requests handled at once before new ones are shed with 503.
     pub max_concurrent_requests: usize,
 }
@@ -47,6 +49,7 @@ impl Default for Settings {
             timeouts: Timeouts::default(),
             lease: LeaseConfig::default(),
             stuck_after: Duration::from_secs(30 * 60),
+            gitops_poll: Duration::from_secs(10),
             max_concurrent_requests: 512,
         }
     }
@@ -64,6 +67,9 @@ impl Settings {
         }
         if let Some(key) = &self.auth.audit_key {
             crate::audit::keyed::check_key(key.expose_secret()).map_err(|rule| anyhow::anyhow!(rule))?;
+        }
+        if self.gitops_poll.is_zero() {
+            anyhow::bail!("--gitops-poll must be longer than zero");
         }
         if self.max_concurrent_requests == 0 {
             anyhow::bail!("--max-concurrent-requests must be at least 1");
@@ -85,6 +91,7 @@ impl fmt::Debug for Settings {
             .field("timeouts", &self.timeouts)
             .field("lease", &self.lease)
             .field("stuck_after", &self.stuck_after)
+            .field("gitops_poll", &self.gitops_poll)
             .field("max_concurrent_requests", &self.max_concurrent_requests)
             .finish()
     }
@@ -116,6 +123,7 @@ impl From<crate::cli::ServeArgs> for Settings {
             timeouts: Timeouts { webhook: args.webhook_timeout, prometheus: args.prometheus_timeout },
             lease: LeaseConfig { ttl: args.lease_ttl, renew_every: args.lease_renew },
             stuck_after: args.stuck_after,
+            gitops_poll: args.gitops_poll,
             max_concurrent_requests: args.max_concurrent_requests,
         }
     }

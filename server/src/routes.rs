@@ -139,7 +139,8 @@ impl ApiRoutes {
 fn api_routes() -> Built {
     use api::metrics;
     use api::{
-        actions, approvals, artifacts, audit, break_glass, demo, deployments, embed, emergency, health, incidents,
+        actions, approvals, artifacts, audit, break_glass, demo, deployments, embed, emergency, gitops, health,
+        incidents,
     };
     use api::{calendar_feed, freezes, openapi, postmortem, rejections, session, tokens, trains, users};
     ApiRoutes::new()
@@ -194,6 +195,7 @@ fn api_routes() -> Built {
         .api(routes!(break_glass::reject))
         .api(routes!(incidents::report))
         .api(routes!(deployments::status))
+        .api(routes!(gitops::flux_event))
         .api(routes!(artifacts::register))
         .api(routes!(artifacts::show))
         .api(routes!(artifacts::report_check))

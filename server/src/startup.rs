@@ -25,7 +25,7 @@ use crate::pages::StoreBackend;
 use crate::read_cache::ReadCaches;
 use crate::routes::{router, AppState};
 use crate::store::Db;
-use crate::{audit, demo_driver, fleet, runtime, scheduler};
+use crate::{audit, demo_driver, fleet, gitops_sync, runtime, scheduler};
 
 /// How often the runtime looks for due effects.
 const RUNTIME_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
@@ -155,6 +155,7 @@ struct Workers {
     clock: Arc<dyn Clock>,
     settings: Settings,
     integrations: Arc<FleetIntegrations>,
+    gitops: Arc<gitops_sync::watch::Watcher>,
 }
 
 impl Workers {
@@ -170,12 +171,14 @@ impl Workers {
         };
         let integrations =
             Arc::new(FleetIntegrations::with_timeouts(db.clone(), clock.clone(), metrics, settings.timeouts)?);
+        let gitops = Arc::new(gitops_sync::watch::Watcher::new(db.clone(), settings.timeouts.webhook)?);
         Ok(Self {
             db: db.clone(),
             caches: caches.clone(),
             clock: clock.clone(),
             settings: settings.clone(),
             integrations,
+            gitops,
         })
     }
 
@@ -212,6 +215,13 @@ impl Workers {
                 self.integrations.clone(),
                 clock.clone(),
                 RUNTIME_INTERVAL,
+                stopped.clone(),
+            )),
+            tokio::spawn(gitops_sync::watch::run(
+                self.gitops.clone(),
+                caches.clone(),
+                clock.clone(),
+                settings.gitops_poll,
                 stopped.clone(),
             )),
             tokio::spawn(runtime::stuck::watch(

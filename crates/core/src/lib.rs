@@ -10,6 +10,7 @@ pub mod auth;
 pub mod clock;
 pub mod demo_driver;
 pub mod fleet;
+pub mod gitops_sync;
 pub mod ics;
 pub mod integrations;
 pub mod leadership;

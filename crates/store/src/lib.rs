@@ -14,6 +14,7 @@ pub mod domains;
 pub mod embed_links;
 pub mod freezes;
 pub mod gate_runs;
+pub mod gitops_waits;
 pub mod incidents;
 pub mod instant;
 pub mod json_text;

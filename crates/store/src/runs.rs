@@ -194,6 +194,7 @@ pub async fn stuck(conn: &mut Conn, now: Instant, threshold: Duration) -> Result
         "SELECT t.id AS train_id, t.state, r.updated_at AS since FROM trains t JOIN train_runs r ON r.train_id = t.id \
          WHERE t.state IN ({running}) AND r.updated_at <= $1 \
          AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.train_id = t.id AND o.status = 'pending') \
+         AND NOT EXISTS (SELECT 1 FROM gitops_waits g WHERE g.train_id = t.id AND g.settled_at IS NULL) \
          ORDER BY r.updated_at"
     ))
     .bind((now - threshold_ms).ms())

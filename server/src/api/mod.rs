@@ -13,6 +13,7 @@ pub mod embed;
 pub mod emergency;
 mod error;
 pub mod freezes;
+pub mod gitops;
 pub mod health;
 pub mod incidents;
 pub mod json;

@@ -144,6 +144,7 @@ fn matrix() -> BTreeMap<String, Row> {
         ("POST /api/v1/incidents", with_body(PAYMENTS_WRITERS, incident)),
         // Deployers authenticate with the deployment's HMAC signature, never with a role.
         ("POST /api/v1/deployments/{key}/status", row(EVERYONE)),
+        ("POST /api/v1/gitops/flux/{definition}", row(EVERYONE)),
         ("POST /api/v1/artifacts", with_body(PAYMENTS_WRITERS, artifact)),
         ("GET /api/v1/artifacts/{id}", row(READERS)),
         ("POST /api/v1/artifacts/{id}/checks", with_body(CI, check)),

@@ -18,13 +18,13 @@ use server::time::Instant;
 use crate::helpers::{drive_train, register_build, spawn_app, test_now, train_in_state, Backend, TestApp};
 use crate::on_both_backends;
 
-fn git(dir: &Path, args: &[&str]) -> String {
+pub(crate) fn git(dir: &Path, args: &[&str]) -> String {
     let output = Command::new("git").args(args).current_dir(dir).output().expect("git runs");
     assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-const REGIONS: [&str; 3] = ["eu-west", "us-east", "ap-south"];
+pub(crate) const REGIONS: [&str; 3] = ["eu-west", "us-east", "ap-south"];
 
 fn deployment(name: &str) -> String {
     format!(
@@ -37,7 +37,7 @@ fn deployment(name: &str) -> String {
 /// A bare repository on `main` laid out as a payments team would for Argo CD or
 /// Flux: bases for the stable and canary deployments, and per region a
 /// production overlay (with a hand-written HTTPRoute) and a canary overlay.
-fn deploy_repository(root: &Path) -> String {
+pub(crate) fn deploy_repository(root: &Path) -> String {
     let bare = root.join("deploy.git");
     std::fs::create_dir_all(&bare).expect("dir");
     git(&bare, &["init", "--quiet", "--bare", "--initial-branch=main"]);
@@ -73,7 +73,7 @@ fn deploy_repository(root: &Path) -> String {
 }
 
 /// The one-service fleet with `[train.gitops]` settings `gitops` and steps (name, weight, region).
-fn fleet_file(gitops: &str, steps: &[(&str, u8, &str)]) -> String {
+pub(crate) fn fleet_file(gitops: &str, steps: &[(&str, u8, &str)]) -> String {
     let mut file = "[[domain]]\nname = \"payments\"\n\n[[service]]\nname = \"ledger\"\ndomain = \"payments\"\n\n\
          [[train]]\nname = \"payments-daily\"\ndomain = \"payments\"\nservices = [\"ledger\"]\n\
          cadence = \"FREQ=DAILY;BYHOUR=14\"\ntime_zone = \"UTC\"\nstarts = \"2026-01-01\"\n\
@@ -89,20 +89,33 @@ fn fleet_file(gitops: &str, steps: &[(&str, u8, &str)]) -> String {
 }
 
 fn kustomize_settings(repo: &str, traffic: bool) -> String {
+    gitops_table(repo, traffic, "controller = \"none\"\n")
+}
+
+/// `[train.gitops]` for `repo` (canary traffic if `traffic`) and `controller`: a line of the
+/// table (`controller = "none"`) or a table of its own (`[train.gitops.argocd]` ...).
+pub(crate) fn gitops_table(repo: &str, traffic: bool, controller: &str) -> String {
     let mut settings = format!(
         "repository = \"{repo}\"\nbranch = \"main\"\npath = \"clusters/{{region}}/{{environment}}/{{service}}\"\n\
-         image = \"ghcr.io/acme/{{service}}\"\n"
+         image = \"ghcr.io/acme/{{service}}\"\nsync_timeout = \"5m\"\n"
     );
+    let own_table = controller.starts_with('[');
+    if !own_table {
+        settings.push_str(controller);
+    }
     if traffic {
         settings.push_str(
             "[train.gitops.traffic]\ncanary_path = \"clusters/{region}/{environment}/{service}-canary\"\ngateway = \"public\"\nport = 8080\n",
         );
     }
+    if own_table {
+        settings.push_str(controller);
+    }
     settings
 }
 
 /// Opens the day's train (`day` after the test's day) and drives it to its end with `metrics`.
-async fn run_train(app: &TestApp, day: i64, metrics: SimulatedMetrics) -> String {
+pub(crate) async fn run_train(app: &TestApp, day: i64, metrics: SimulatedMetrics) -> String {
     let opened = test_now() + Duration::days(day) + Duration::hours(1);
     tick(&app.db, crate::helpers::lead(&app.db).await, opened, &SchedulerConfig::default()).await.expect("tick");
     let train = train_in_state(&app.db, "planning").await;
@@ -113,7 +126,7 @@ async fn run_train(app: &TestApp, day: i64, metrics: SimulatedMetrics) -> String
 }
 
 /// `kubectl kustomize` of `overlay` in `checkout`: the manifests a cluster would apply.
-fn kustomize(checkout: &Path, overlay: &str) -> String {
+pub(crate) fn kustomize(checkout: &Path, overlay: &str) -> String {
     let output = Command::new("kubectl")
         .args(["kustomize", overlay])
         .current_dir(checkout)
@@ -124,7 +137,7 @@ fn kustomize(checkout: &Path, overlay: &str) -> String {
 }
 
 /// The weights an HTTPRoute gives its backends, by name, as rendered.
-fn weights(rendered: &str) -> Vec<(String, u64)> {
+pub(crate) fn weights(rendered: &str) -> Vec<(String, u64)> {
     let mut found = Vec::new();
     let mut name = None;
     for line in rendered.lines().map(str::trim) {

@@ -20,6 +20,7 @@ mod deploy_lock;
 mod emergency;
 mod freezes;
 mod gitops;
+mod gitops_controllers;
 mod groups;
 mod health;
 mod helpers;

@@ -6,6 +6,7 @@ use anyhow::Context;
 
 use super::deploy::{ReleasePayload, ReleaseRequest, ReleaseStep, Released, ReleasedArtifact, RunningDigest};
 use super::FleetIntegrations;
+use crate::delivery::DeployerSettings;
 use crate::engine::Environment;
 use crate::runtime::{self, Deployment, EffectContext};
 use crate::store::{self, Db};
@@ -83,6 +84,15 @@ impl FleetIntegrations {
         };
         let running = match self.deployers.for_settings(&settings).release(&request).await? {
             Released::Pending => return Ok(Deployment::Pending),
+            Released::Syncing { revision, objects } => {
+                let DeployerSettings::Gitops(gitops) = &settings else { anyhow::bail!("only gitops releases sync") };
+                let now = context.now;
+                let deadline = now + gitops.sync_timeout_ms;
+                let mut conn = self.db.acquire().await?;
+                let train = context.train_id.as_str();
+                store::gitops_waits::start(&mut conn, &context.key, train, &revision, &objects, now, deadline).await?;
+                return Ok(Deployment::Pending);
+            }
             Released::Done { running } => running,
         };
         if action == "deploy" {

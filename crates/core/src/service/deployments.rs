@@ -50,6 +50,16 @@ pub fn release_of(key: &str) -> Option<(&str, Release, usize)> {
     Some((train_id, release, number.parse().ok()?))
 }
 
+/// The event a finished release (`step`: the rollout step, or the service rollback's number) gives the engine.
+pub fn finished(release: Release, step: usize, ok: bool, detail: String) -> Event {
+    match (release, ok) {
+        (Release::Deploy, _) => Event::Deployed { step, ok, detail },
+        (Release::Rollback, true) => Event::RolledBack { step },
+        (Release::Rollback, false) => Event::RollbackFailed { step, detail },
+        (Release::ServiceRollback, _) => Event::ServicesRolledBack { index: step, ok, detail },
+    }
+}
+
 /// A report whose signature matched its deployment.
 #[derive(Debug, Clone, Copy)]
 pub struct Verified<'k> {
@@ -122,12 +132,7 @@ pub async fn apply(
         other => return Err(ServiceError::invalid(format!("`status` is \"{other}\"; expected succeeded or failed"))),
     };
     let detail = if outcome.detail.is_empty() { outcome.status.clone() } else { outcome.detail };
-    let event = match (release, ok) {
-        (Release::Deploy, _) => Event::Deployed { step, ok, detail },
-        (Release::Rollback, true) => Event::RolledBack { step },
-        (Release::Rollback, false) => Event::RollbackFailed { step, detail },
-        (Release::ServiceRollback, _) => Event::ServicesRolledBack { index: step, ok, detail },
-    };
+    let event = finished(release, step, ok, detail);
     let now = ctx.now();
     let run = match runtime::apply(ctx.db, train_id, &event, "deployer", now).await {
         Ok(run) => run,

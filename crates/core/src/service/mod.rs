@@ -14,6 +14,7 @@ pub mod deployments;
 pub mod embeds;
 mod error;
 pub mod freezes;
+pub mod gitops;
 pub mod incidents;
 pub mod sign_in;
 pub mod tokens;

@@ -126,6 +126,11 @@ pub enum Event {
         ok: bool,
         detail: String,
     },
+    /// The GitOps controller has not applied the step within its deadline.
+    DeployOverdue {
+        step: usize,
+        detail: String,
+    },
     SoakElapsed {
         step: usize,
     },

@@ -292,6 +292,8 @@ pub enum HoldReason {
     Analysis,
     /// A rollback failed: people roll back again or restore by hand and abort.
     Rollback,
+    /// The GitOps controller did not apply a step in time: people look, then resume waiting or roll back.
+    Deploy,
 }
 
 /// What happened to one deployed rollout step (seed metrics M4, M5, M9).

@@ -27,6 +27,8 @@ struct World {
     gates: BTreeMap<(String, String), Vec<GateOutcome>>,
     verdicts: BTreeMap<usize, Verdict>,
     failing_deploys: HashSet<usize>,
+    /// Steps the GitOps controller never applies: the watcher reports them overdue after ten minutes.
+    unapplied_deploys: HashSet<usize>,
     /// Rollbacks fail.
     failing_rollbacks: bool,
     /// From this instant on, burn checks report a fast burn.
@@ -115,6 +117,11 @@ fn drive(mut world: World) -> Trace {
                     let script = world.gates.entry((artifact_id.to_string(), gate.clone())).or_default();
                     let outcome = if script.is_empty() { GateOutcome::Passed } else { script.remove(0) };
                     inbox.push(Event::GateFinished { artifact_id: artifact_id.clone(), gate: gate.clone(), outcome });
+                }
+                Effect::Deploy { step, .. } if world.unapplied_deploys.contains(step) => {
+                    let detail =
+                        "Argo CD has not applied revision 1a2b3c4 after 10 min (sync OutOfSync, health Healthy)";
+                    timers.push((now + 10 * MINUTE, Event::DeployOverdue { step: *step, detail: detail.into() }));
                 }
                 Effect::Deploy { step, .. } => {
                     let ok = !world.failing_deploys.contains(step);
@@ -469,6 +476,28 @@ fn a_failed_rollback_holds_the_train_until_people_roll_back_again_or_abort() {
 
     let aborted = step(&trace.run, &operator(Action::Abort), trace.now).expect("a person took over");
     assert_eq!(aborted.run.phase, TrainState::Aborted);
+}
+
+#[test]
+fn a_step_the_controller_never_applies_holds_the_train_until_people_decide() {
+    let mut world = World::standard();
+    world.unapplied_deploys.insert(1);
+    let trace = drive(world);
+    assert_eq!((trace.run.phase, trace.run.hold.clone()), (TrainState::Held, Some(HoldReason::Deploy)));
+    assert_timeline!(trace, says "canary 5% eu-west: Argo CD has not applied revision 1a2b3c4 after 10 min");
+    let operator = |action: Action| Event::Operator { actor: "rm".into(), action, reason: "looked at Argo CD".into() };
+
+    let resumed = step(&trace.run, &operator(Action::Resume), trace.now).expect("resumed").run;
+    assert_eq!((resumed.phase, resumed.step_status), (TrainState::Canary, StepStatus::Deploying));
+    let applied = Event::Deployed { step: 1, ok: true, detail: "applied".into() };
+    let soaking = step(&resumed, &applied, trace.now + MINUTE).expect("applied late").run;
+    assert!(matches!(soaking.step_status, StepStatus::Soaking { .. }), "{:?}", soaking.step_status);
+
+    let rolled = step(&trace.run, &operator(Action::RollBack), trace.now).expect("rolled back instead");
+    assert!(rolled.effects.iter().any(|e| matches!(e, Effect::RollBack { step: 1, .. })));
+    let late = Event::DeployOverdue { step: 1, detail: "still nothing".into() };
+    let ignored = step(&rolled.run, &late, trace.now + MINUTE).expect("ignored");
+    assert_eq!(ignored.run.hold, None, "an overdue report after the rollback began changes nothing");
 }
 
 #[test]

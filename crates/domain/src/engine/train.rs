@@ -184,6 +184,11 @@ impl Machine {
                         record.deployed_at = Some(now);
                     }
                     if *ok {
+                        // A controller's confirmation says who applied which revision; keep it on the timeline.
+                        if detail != "deployed" {
+                            let name = &self.run.rollout[*step].name;
+                            self.note(format!("{name}: {detail}"));
+                        }
                         let until = self.now + self.run.rollout[*step].soak_ms;
                         self.run.step_status = StepStatus::Soaking { until };
                         self.effects.push(Effect::SetTimer { at: until, timer: Timer::SoakElapsed { step: *step } });
@@ -194,6 +199,15 @@ impl Machine {
                         let name = self.run.rollout[*step].name.clone();
                         self.step_failed(format!("deploying {name} failed: {detail}"));
                     }
+                }
+            }
+            Event::DeployOverdue { step, detail } => {
+                if *step == self.run.current_step && self.run.step_status == StepStatus::Deploying {
+                    let name = self.run.rollout[*step].name.clone();
+                    self.hold(
+                        HoldReason::Deploy,
+                        format!("{name}: {detail}; resume to keep waiting for it, or roll back"),
+                    );
                 }
             }
             Event::Judged { step, verdict, detail } => {

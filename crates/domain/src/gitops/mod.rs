@@ -4,6 +4,7 @@
 //! weights). The deployer in the core clones, applies these edits, commits
 //! and pushes.
 
+pub mod controller;
 pub mod helm;
 pub mod kustomize;
 pub mod route;
@@ -13,6 +14,7 @@ mod yaml;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::Environment;
+pub use controller::{Controller, FluxKind, Report};
 pub use helm::HelmKeys;
 pub use template::{Place, Template};
 pub use yaml::EditError;
@@ -31,6 +33,16 @@ pub struct GitopsSettings {
     pub edit: Edit,
     /// Canary traffic through an HTTPRoute; without it every step updates the service in place.
     pub traffic: Option<Traffic>,
+    /// The controller that applies the repository and reports back.
+    #[serde(default)]
+    pub controller: Controller,
+    /// How long a step waits for the controller before the train is held.
+    #[serde(default = "default_sync_timeout_ms")]
+    pub sync_timeout_ms: i64,
+}
+
+fn default_sync_timeout_ms() -> i64 {
+    10 * 60_000
 }
 
 /// How a service's image is set in its directory.
@@ -176,9 +188,37 @@ impl GitopsSettings {
         }
     }
 
+    /// The controller objects (Argo CD Applications, Flux Kustomizations or HelmReleases) that apply
+    /// `services` in the release's environment and region; none without a controller.
+    pub fn objects(
+        &self,
+        services: &[&str],
+        environment: Environment,
+        region: Option<&str>,
+    ) -> Result<Vec<String>, String> {
+        let template = match &self.controller {
+            Controller::None => return Ok(Vec::new()),
+            Controller::ArgoCd { application, .. } => application,
+            Controller::Flux { name, .. } => name,
+        };
+        let mut names = Vec::new();
+        for service in services {
+            let name = template.render(Place { service, environment, region })?;
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        Ok(names)
+    }
+
     /// Whether any path or name needs the step's region.
     pub fn uses_region(&self) -> bool {
         let mut templates = vec![&self.path, &self.image];
+        match &self.controller {
+            Controller::ArgoCd { application, .. } => templates.push(application),
+            Controller::Flux { name, .. } => templates.push(name),
+            Controller::None => {}
+        }
         if let Some(traffic) = &self.traffic {
             templates.extend([&traffic.canary_path, &traffic.route, &traffic.route_name]);
         }

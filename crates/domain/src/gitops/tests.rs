@@ -21,6 +21,8 @@ fn settings(traffic: bool) -> GitopsSettings {
             canary_backend: template("{service}-canary"),
             port: 8080,
         }),
+        controller: Controller::None,
+        sync_timeout_ms: 600_000,
     }
 }
 
@@ -115,4 +117,20 @@ fn a_step_without_a_region_cannot_fill_a_region_path() {
     let error = settings(true).plan(&no_region).expect_err("refused");
     assert!(error.contains("has no region"), "{error}");
     assert!(settings(false).uses_region());
+}
+
+#[test]
+fn each_service_names_its_controller_object_once() {
+    let argo = GitopsSettings {
+        controller: Controller::ArgoCd {
+            url: "https://argocd.example".into(),
+            token_env: "ARGOCD_TOKEN".into(),
+            application: template("{service}-{region}"),
+            app_namespace: None,
+        },
+        ..settings(false)
+    };
+    let names = argo.objects(&["ledger", "wallet", "ledger"], Environment::Production, Some("eu-west")).expect("named");
+    assert_eq!(names, ["ledger-eu-west", "wallet-eu-west"]);
+    assert!(settings(false).objects(&["ledger"], Environment::Production, None).expect("none").is_empty());
 }

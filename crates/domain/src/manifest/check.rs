@@ -577,7 +577,7 @@ impl Checker<'_> {
 }
 
 /// An environment variable name: upper-case letters, digits and `_`, not starting with a digit.
-fn is_env_name(text: &str) -> bool {
+pub(super) fn is_env_name(text: &str) -> bool {
     !text.is_empty()
         && text.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
         && !text.starts_with(|c: char| c.is_ascii_digit())

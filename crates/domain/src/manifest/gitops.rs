@@ -1,11 +1,14 @@
 //! Checking `[train.gitops]`: the repository, the layout templates, the
 //! edit and canary traffic, each problem reported with its field.
 
+use super::check::is_env_name;
 use super::check::Checker;
 use super::raw::{RawEdit, RawGitops, RawTraffic};
+use crate::cadence::parse_window;
 use crate::engine::RolloutStep;
 use crate::gitops::template::is_safe_name;
-use crate::gitops::{Edit, GitopsSettings, HelmKeys, Template, Traffic};
+use crate::gitops::{Controller, Edit, GitopsSettings, HelmKeys, Template, Traffic};
+use crate::links::is_web_link;
 
 impl Checker<'_> {
     /// The validated settings, or `None` with the problems reported.
@@ -26,12 +29,21 @@ impl Checker<'_> {
         let path = self.template(at, "gitops.path", &raw.path, true);
         let image = self.template(at, "gitops.image", &raw.image, false);
         let edit = self.edit(at, &raw);
+        let controller = self.controller(at, &raw);
         let traffic = match raw.traffic {
             Some(traffic) => self.traffic(at, traffic, path.as_ref()).map(Some),
             None => Some(None),
         };
-        let (Some(path), Some(image), Some(edit), Some(traffic)) = (path, image, edit, traffic) else { return None };
-        let settings = GitopsSettings { repository, branch, path, image, edit, traffic };
+        let sync_timeout_ms = match &raw.sync_timeout {
+            Some(text) => parse_window(text).map_err(|e| self.problem(at, "gitops.sync_timeout", e)).ok(),
+            None => Some(10 * 60_000),
+        };
+        let (Some(path), Some(image), Some(edit), Some(traffic), Some(controller), Some(sync_timeout_ms)) =
+            (path, image, edit, traffic, controller, sync_timeout_ms)
+        else {
+            return None;
+        };
+        let settings = GitopsSettings { repository, branch, path, image, edit, traffic, controller, sync_timeout_ms };
         if settings.uses_region() {
             for step in rollout.iter().filter(|s| s.region.is_none()) {
                 self.problem(
@@ -51,6 +63,80 @@ impl Checker<'_> {
             }
         }
         (self.problems.len() == before).then_some(settings)
+    }
+
+    /// The controller: exactly one of `[train.gitops.argocd]`, `[train.gitops.flux]` or `controller = "none"`.
+    fn controller(&mut self, at: &str, raw: &RawGitops) -> Option<Controller> {
+        let none = match raw.controller.as_deref() {
+            None => false,
+            Some("none") => true,
+            Some(other) => {
+                self.problem(
+                    at,
+                    "gitops.controller",
+                    format!("\"{other}\": only \"none\" is written here; Argo CD and Flux have their own tables"),
+                );
+                return None;
+            }
+        };
+        match (none, &raw.argocd, &raw.flux) {
+            (true, None, None) => Some(Controller::None),
+            (false, Some(argo), None) => {
+                let url_ok = is_web_link(&argo.url);
+                if !url_ok {
+                    self.problem(at, "gitops.argocd.url", "is the Argo CD server's http(s) URL");
+                }
+                let env_ok = is_env_name(&argo.token_env);
+                if !env_ok {
+                    self.problem(
+                        at,
+                        "gitops.argocd.token_env",
+                        "name the environment variable holding the API token, e.g. ARGOCD_TOKEN",
+                    );
+                }
+                let application = self.template(at, "gitops.argocd.application", &argo.application, false)?;
+                let namespace_ok = argo.app_namespace.as_deref().is_none_or(is_safe_name);
+                if !namespace_ok {
+                    self.problem(at, "gitops.argocd.app_namespace", "is a Kubernetes namespace name");
+                }
+                (url_ok && env_ok && namespace_ok).then(|| Controller::ArgoCd {
+                    url: argo.url.trim_end_matches('/').to_owned(),
+                    token_env: argo.token_env.clone(),
+                    application,
+                    app_namespace: argo.app_namespace.clone(),
+                })
+            }
+            (false, None, Some(flux)) => {
+                let env_ok = is_env_name(&flux.secret_env);
+                if !env_ok {
+                    self.problem(
+                        at,
+                        "gitops.flux.secret_env",
+                        "name the environment variable holding the Provider's token, e.g. FLUX_WEBHOOK_TOKEN",
+                    );
+                }
+                let name = self.template(at, "gitops.flux.name", &flux.name, false)?;
+                let namespace_ok = flux.namespace.as_deref().is_none_or(is_safe_name);
+                if !namespace_ok {
+                    self.problem(at, "gitops.flux.namespace", "is a Kubernetes namespace name");
+                }
+                (env_ok && namespace_ok).then(|| Controller::Flux {
+                    secret_env: flux.secret_env.clone(),
+                    kind: flux.kind,
+                    name,
+                    namespace: flux.namespace.clone(),
+                })
+            }
+            _ => {
+                self.problem(
+                    at,
+                    "gitops.controller",
+                    "say which one controller applies the repository: [train.gitops.argocd], [train.gitops.flux], \
+                     or controller = \"none\" when nothing reports back (a step then counts as deployed once pushed)",
+                );
+                None
+            }
+        }
     }
 
     fn template(&mut self, at: &str, field: &str, text: &str, path: bool) -> Option<Template> {

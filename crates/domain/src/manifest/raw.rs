@@ -132,6 +132,36 @@ pub(super) struct RawGitops {
     pub(super) tag_key: Option<String>,
     pub(super) digest_key: Option<String>,
     pub(super) traffic: Option<RawTraffic>,
+    /// `"none"`: nothing reports back (otherwise one of the tables below).
+    pub(super) controller: Option<String>,
+    pub(super) argocd: Option<RawArgoCd>,
+    pub(super) flux: Option<RawFlux>,
+    pub(super) sync_timeout: Option<String>,
+}
+
+/// `[train.gitops.argocd]`: the Argo CD API and the Application per service.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawArgoCd {
+    pub(super) url: String,
+    pub(super) token_env: String,
+    pub(super) application: String,
+    pub(super) app_namespace: Option<String>,
+}
+
+/// `[train.gitops.flux]`: the Provider's token and the Flux object per service.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawFlux {
+    pub(super) secret_env: String,
+    #[serde(default = "kustomization")]
+    pub(super) kind: crate::gitops::FluxKind,
+    pub(super) name: String,
+    pub(super) namespace: Option<String>,
+}
+
+fn kustomization() -> crate::gitops::FluxKind {
+    crate::gitops::FluxKind::Kustomization
 }
 
 #[derive(Deserialize, Default, Clone, Copy, PartialEq, Eq)]

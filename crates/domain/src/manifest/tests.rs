@@ -267,6 +267,7 @@ const GITOPS: &str = r#"
         branch = "main"
         path = "clusters/{region}/{environment}/{service}"
         image = "ghcr.io/acme/{service}"
+        controller = "none"
 "#;
 
 #[test]
@@ -320,4 +321,30 @@ fn gitops_settings_that_cannot_work_are_refused_by_field() {
     let deployer_without_table =
         VALID.replace("cutover_window = \"2h\"", "cutover_window = \"2h\"\ndeployer = \"gitops\"");
     assert!(problems(&deployer_without_table).iter().any(|p| p.contains("needs a [train.gitops] table")));
+}
+
+#[test]
+fn the_controller_is_argo_cd_flux_or_said_to_be_none() {
+    let without = GITOPS.replace("controller = \"none\"\n", "");
+    let argo = "[train.gitops.argocd]\nurl = \"https://argocd.example.com/\"\ntoken_env = \"ARGOCD_TOKEN\"\napplication = \"{service}-{region}\"\n";
+    let fleet = parse("fleet.toml", &with_gitops(&format!("{without}sync_timeout = \"15m\"\n{argo}"))).expect("valid");
+    let gitops = fleet.trains[0].gitops.as_ref().expect("settings");
+    assert_eq!(gitops.sync_timeout_ms, 15 * 60_000);
+    let crate::gitops::Controller::ArgoCd { url, application, .. } = &gitops.controller else { panic!("argo cd") };
+    assert_eq!((url.as_str(), application.as_str()), ("https://argocd.example.com", "{service}-{region}"));
+    let flux = "[train.gitops.flux]\nsecret_env = \"FLUX_TOKEN\"\nkind = \"HelmRelease\"\nname = \"{service}\"\n";
+    let fleet = parse("fleet.toml", &with_gitops(&format!("{without}{flux}"))).expect("valid");
+    let controller = &fleet.trains[0].gitops.as_ref().expect("settings").controller;
+    assert!(matches!(controller, crate::gitops::Controller::Flux { kind: crate::gitops::FluxKind::HelmRelease, .. }));
+    for (gitops, expected) in [
+        (without.clone(), "say which one controller applies the repository"),
+        (format!("{without}{argo}{flux}"), "say which one controller applies the repository"),
+        (format!("{GITOPS}{argo}"), "say which one controller applies the repository"),
+        (format!("{without}{}", argo.replace("ARGOCD_TOKEN", "argo token")), "`gitops.argocd.token_env`"),
+        (format!("{without}{}", flux.replace("{service}", "{team}")), "`gitops.flux.name`"),
+        (format!("{without}sync_timeout = \"soon\"\n{argo}"), "`gitops.sync_timeout`"),
+    ] {
+        let found = problems(&with_gitops(&gitops));
+        assert!(found.iter().any(|p| p.contains(expected)), "expected {expected:?} in {found:?}");
+    }
 }

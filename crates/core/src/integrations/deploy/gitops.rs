@@ -92,6 +92,28 @@ impl GitopsDeployer {
     }
 }
 
+impl GitopsDeployer {
+    /// Whether commit `later` of the branch includes commit `earlier` (is it, or comes after it).
+    pub async fn includes(&self, settings: &GitopsSettings, earlier: &str, later: &str) -> anyhow::Result<bool> {
+        if earlier.eq_ignore_ascii_case(later) {
+            return Ok(true);
+        }
+        let is_sha = |s: &str| (7..=64).contains(&s.len()) && s.chars().all(|c| c.is_ascii_hexdigit());
+        if !is_sha(earlier) || !is_sha(later) {
+            return Ok(false);
+        }
+        let work = tempfile::tempdir().context("making a scratch directory for the clone")?;
+        let dir = work.path();
+        let branch = settings.branch.as_str();
+        git(dir, &["clone", "--quiet", "--bare", "--no-tags", "--branch", branch, "--", &settings.repository, "."])
+            .await?;
+        if git(dir, &["cat-file", "-e", &format!("{later}^{{commit}}")]).await.is_err() {
+            return Ok(false); // not on the branch Railyard pushes
+        }
+        Ok(git(dir, &["merge-base", "--is-ancestor", earlier, later]).await.is_ok())
+    }
+}
+
 fn builds(artifacts: &[ReleasedArtifact]) -> Vec<Build<'_>> {
     artifacts.iter().map(|a| Build { service: &a.service, version: &a.version, digest: &a.digest }).collect()
 }
@@ -175,8 +197,19 @@ pub struct GitopsRelease<'a> {
 impl Deployer for GitopsRelease<'_> {
     fn release<'a>(&'a self, request: &'a ReleaseRequest<'a>) -> BoxFuture<'a, anyhow::Result<Released>> {
         Box::pin(async move {
-            self.committer.release(self.settings, request.key, request.payload).await?;
-            Ok(Released::Done { running: Vec::new() })
+            let payload = request.payload;
+            let pushed = self.committer.release(self.settings, request.key, payload).await?;
+            let services: Vec<&str> = payload.artifacts.iter().map(|a| a.service.as_str()).collect();
+            let objects = self
+                .settings
+                .objects(&services, payload.step.environment, payload.step.region.as_deref())
+                .map_err(anyhow::Error::msg)?;
+            Ok(if objects.is_empty() {
+                // No controller reports back (controller = "none"): pushed is deployed.
+                Released::Done { running: Vec::new() }
+            } else {
+                Released::Syncing { revision: pushed.revision, objects }
+            })
         })
     }
 }

@@ -71,6 +71,8 @@ pub enum Released {
     Done { running: Vec<RunningDigest> },
     /// Accepted; the deployer reports the result later by callback.
     Pending,
+    /// Pushed as `revision`; done when the GitOps controller reports every one of `objects` applied.
+    Syncing { revision: String, objects: Vec<String> },
 }
 
 /// Carries out releases.
