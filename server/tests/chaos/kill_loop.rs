@@ -1,4 +1,5 @@
-//! Twenty trains deploying through the webhook deployer while the server is
+//! Twenty trains deploying through the webhook deployer, and five through the
+//! gitops deployer waiting for (a double of) Argo CD, while the server is
 //! SIGKILLed at fifty random moments and restarted each time.
 
 use std::sync::PoisonError;
@@ -6,9 +7,11 @@ use std::time::Duration;
 
 use server::store::Db;
 
+use crate::gitops::{self, SharedArgoCd};
 use crate::support::{self, Replica, SharedDeployer};
 
 const TRAINS: usize = 20;
+const GITOPS_TRAINS: usize = 5;
 const KILLS: usize = 50;
 
 /// A small deterministic generator (the seed is printed, so a failing run can be replayed).
@@ -27,7 +30,11 @@ async fn killed_fifty_times_every_train_still_finishes_with_a_whole_timeline_and
     let url = format!("sqlite://{}", dir.path().join("railyard.db").display());
     let seen = SharedDeployer::default();
     let deployer = support::start_deployer(seen.clone()).await;
-    support::apply_fleet(&url, dir.path(), &deployer);
+    let repo = gitops::repository(&dir.path().join("gitops"));
+    let argo = SharedArgoCd::default();
+    let argo_url = gitops::start_argo_cd(&repo, argo.clone()).await;
+    let fleet = format!("{}{}", support::fleet(&deployer), gitops::definition(&repo, &argo_url));
+    support::apply_fleet_text(&url, dir.path(), &fleet);
     let log = dir.path().join("railyard.log");
     let port = support::free_port();
     let client = support::client();
@@ -38,6 +45,9 @@ async fn killed_fifty_times_every_train_still_finishes_with_a_whole_timeline_and
     let mut replica = Replica::start("railyard", &url, port, &log, lease);
     replica.until_up(&client).await;
     let (cookie, artifacts) = support::release_manager_and_builds(&client, &replica.address, TRAINS).await;
+    let admin = support::sign_in(&client, &replica.address, "admin", support::ADMIN_PASSWORD).await;
+    let vault_builds = support::builds(&client, &replica.address, &admin, &[gitops::SERVICE; GITOPS_TRAINS]).await;
+    let mut gitops_trains = Vec::new();
     let db = Db::connect(&url).await.expect("store");
 
     // Trains start two in every five kills, so kills keep landing on trains in flight.
@@ -51,8 +61,14 @@ async fn killed_fifty_times_every_train_still_finishes_with_a_whole_timeline_and
             let artifact = &artifacts[trains.len()..=trains.len()];
             trains.extend(support::emergency_trains(&client, &replica.address, &cookie, artifact).await);
         }
+        if kill % 10 == 3 {
+            let build = &vault_builds[gitops_trains.len()..=gitops_trains.len()];
+            let started = support::emergency_trains_of(&client, &replica.address, &cookie, "vault-daily", build).await;
+            gitops_trains.extend(started);
+        }
         tokio::time::sleep(Duration::from_millis(moments.next_ms(100, 2_500))).await;
-        if support::states(&db, &trains).await.iter().any(|s| s != "completed") {
+        let in_flight = [&trains[..], &gitops_trains[..]].concat();
+        if support::states(&db, &in_flight).await.iter().any(|s| s != "completed") {
             kills_in_flight += 1;
         }
         replica.kill();
@@ -77,16 +93,27 @@ async fn killed_fifty_times_every_train_still_finishes_with_a_whole_timeline_and
         "every train finished (simulated metrics pass every canary): {states:?}; log in {}",
         log.display()
     );
-    support::assert_timelines_whole(&db, &trains).await;
+    assert_eq!(gitops_trains.len(), GITOPS_TRAINS);
+    let states = support::until_final(&db, &gitops_trains, Duration::from_secs(120)).await;
+    assert!(
+        states.iter().all(|s| s == "completed"),
+        "every gitops train finished: {states:?}; log in {}",
+        log.display()
+    );
+    support::assert_timelines_whole(&db, &[&trains[..], &gitops_trains[..]].concat()).await;
+    gitops::assert_committed_once_and_awaited(&repo, &db).await;
+    let argo_polls = argo.lock().unwrap_or_else(PoisonError::into_inner).polls;
     let unsettled = support::unsettled_effects(&db).await;
     assert!(unsettled.is_empty(), "every effect settled: {unsettled:?}");
     let seen = seen.lock().unwrap_or_else(PoisonError::into_inner);
     support::assert_applied_once(&seen, &trains);
     let repeated = seen.calls.len() - seen.applied.len();
     eprintln!(
-        "{kills_in_flight} of {KILLS} kills hit trains in flight; {} deploy calls, {} applied, {repeated} repeated",
+        "{kills_in_flight} of {KILLS} kills hit trains in flight; {} deploy calls, {} applied, {repeated} repeated; \
+         {} gitops commits, {argo_polls} Argo CD polls",
         seen.calls.len(),
-        seen.applied.len()
+        seen.applied.len(),
+        gitops::committed_keys(&repo).len()
     );
     drop(replica);
     let _ = std::fs::copy(&log, std::env::temp_dir().join("railyard-chaos-kill-loop.log"));

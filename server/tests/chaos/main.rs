@@ -3,6 +3,7 @@
 //! crowd. Loopback only, each bounded in time.
 
 mod fuzz;
+mod gitops;
 mod kill_loop;
 mod load;
 mod memory;

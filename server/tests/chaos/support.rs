@@ -55,6 +55,8 @@ impl Replica {
             .args(["--lease-ttl", lease.0, "--lease-renew", lease.1, "--scheduler-interval", "1s"])
             .env("RAILYARD_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env(SECRET_ENV, "chaos-secret")
+            .env(crate::gitops::TOKEN_ENV, crate::gitops::TOKEN)
+            .env("RAILYARD_GITOPS_POLL", "200ms")
             .env("RUST_LOG", filter)
             .env("NO_COLOR", "1")
             .stdout(out.try_clone().expect("log"))
@@ -140,8 +142,13 @@ pub fn fleet(deployer: &str) -> String {
 
 /// Applies the fleet file with `railyard apply` (which also migrates).
 pub fn apply_fleet(database_url: &str, dir: &Path, deployer: &str) {
+    apply_fleet_text(database_url, dir, &fleet(deployer));
+}
+
+/// Applies `text` as the fleet file.
+pub fn apply_fleet_text(database_url: &str, dir: &Path, text: &str) {
     let file = dir.join("fleet.toml");
-    std::fs::write(&file, fleet(deployer)).expect("fleet file");
+    std::fs::write(&file, text).expect("fleet file");
     let output = Command::new(env!("CARGO_BIN_EXE_railyard"))
         .args(["apply", &file.display().to_string(), "--database-url", database_url])
         .output()
@@ -238,15 +245,23 @@ pub async fn release_manager_and_builds(
         .await
         .expect("password change");
     assert_eq!(response.status(), 204);
-    let token_request = json!({ "name": "ci", "scopes": ["read", "artifacts:write", "checks:write"] });
-    let (status, token) = post_json(client, &format!("{address}/api/v1/tokens"), &admin, &token_request).await;
+    let services: Vec<&str> = (0..count).map(|n| SERVICES[n % SERVICES.len()]).collect();
+    (rita, builds(client, address, &admin, &services).await)
+}
+
+/// Registers one build with passing tests per entry of `services` (as CI, with a token `admin` makes);
+/// returns the artifact ids.
+pub async fn builds(client: &reqwest::Client, address: &str, admin: &str, services: &[&str]) -> Vec<String> {
+    let name = format!("ci for {}", services.first().copied().unwrap_or("nothing"));
+    let token_request = json!({ "name": name, "scopes": ["read", "artifacts:write", "checks:write"] });
+    let (status, token) = post_json(client, &format!("{address}/api/v1/tokens"), admin, &token_request).await;
     assert_eq!(status, 201);
     let token = token["token"].as_str().expect("token").to_owned();
     let mut artifacts = Vec::new();
-    for n in 0..count {
-        let service = SERVICES[n % SERVICES.len()];
+    for (n, service) in services.iter().enumerate() {
+        let digest = format!("sha256:{:064x}", n + 1 + if *service == crate::gitops::SERVICE { 1000 } else { 0 });
         let body = json!({
-            "service": service, "version": format!("1.0.{n}"), "digest": format!("sha256:{:064x}", n + 1),
+            "service": service, "version": format!("1.0.{n}"), "digest": digest,
             "commit": "1234567", "author": "bob", "changes": [{ "title": format!("{service}: change {n}"), "kind": "fix" }]
         });
         let response = client
@@ -269,7 +284,7 @@ pub async fn release_manager_and_builds(
         assert_eq!(response.status(), 201);
         artifacts.push(id);
     }
-    (rita, artifacts)
+    artifacts
 }
 
 /// Starts one emergency train per artifact; returns the train ids.
@@ -279,10 +294,20 @@ pub async fn emergency_trains(
     cookie: &str,
     artifacts: &[String],
 ) -> Vec<String> {
+    emergency_trains_of(client, address, cookie, "payments-daily", artifacts).await
+}
+
+/// Starts one emergency train of `definition` per artifact; returns the train ids.
+pub async fn emergency_trains_of(
+    client: &reqwest::Client,
+    address: &str,
+    cookie: &str,
+    definition: &str,
+    artifacts: &[String],
+) -> Vec<String> {
     let mut trains = Vec::new();
     for artifact in artifacts {
-        let body =
-            json!({ "definition": "payments-daily", "artifacts": [artifact], "reason": "chaos test: ship it now" });
+        let body = json!({ "definition": definition, "artifacts": [artifact], "reason": "chaos test: ship it now" });
         let (status, train) = post_json(client, &format!("{address}/api/v1/trains/emergency"), cookie, &body).await;
         assert_eq!(status, 201, "{train}");
         trains.push(train["id"].as_str().expect("id").to_owned());
