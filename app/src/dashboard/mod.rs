@@ -86,7 +86,7 @@ pub fn DashboardView(dashboard: Dashboard, zone: ViewerZone) -> impl IntoView {
             </section>
             <Kinds kinds=dashboard.kinds/>
             <div class="dashboard-pair">
-                <Regions regions=dashboard.regions/>
+                <Regions regions=dashboard.regions critical=dashboard.critical_regions/>
                 <Budgets budgets=dashboard.budgets/>
             </div>
         </section>
@@ -199,8 +199,9 @@ fn Kinds(kinds: Vec<KindKpis>) -> impl IntoView {
     })
 }
 
+/// M9 per region, critical regions first and marked.
 #[component]
-fn Regions(regions: Vec<Kpi>) -> impl IntoView {
+fn Regions(regions: Vec<Kpi>, critical: Vec<String>) -> impl IntoView {
     if regions.is_empty() {
         return view! {
             <section class="regions" aria-labelledby="regions-title">
@@ -227,9 +228,12 @@ fn Regions(regions: Vec<Kpi>) -> impl IntoView {
                         {regions
                             .into_iter()
                             .map(|kpi| {
+                                let is_critical = critical.contains(&kpi.name);
+                                let mark = is_critical
+                                    .then(|| view! { " " <span class="critical-mark">"critical"</span> });
                                 view! {
-                                    <tr>
-                                        <th scope="row">{kpi.name.clone()}</th>
+                                    <tr class:critical-region=is_critical>
+                                        <th scope="row">{kpi.name.clone()} {mark}</th>
                                         <td>{kpi.shown()}</td>
                                         <td>{kpi.trend_words()}</td>
                                         <td>{kpi.observations}</td>

@@ -32,15 +32,20 @@ const INTERVAL: Duration = Duration::from_secs(5);
 /// service crosses the fast-burn rule (1 h window at 14.4×) after about 52 s.
 const LIVE_BURN_CHECK_MS: i64 = 15_000;
 
-/// The live train's plan: seconds instead of minutes; the canary soaks long
-/// enough for the fast-burn rule to catch a crash loop.
+/// The live train's plan: region by region (eu-west's canary, all of
+/// eu-west, then us-east), in seconds instead of minutes; the canary soaks
+/// long enough for the fast-burn rule to catch a crash loop.
 fn live_rollout() -> Vec<RolloutStep> {
     const SECOND: i64 = 1000;
+    let in_region = |name: &str, weight: u8, soak_ms: i64, region: &str| RolloutStep {
+        region: Some(region.to_owned()),
+        ..RolloutStep::new(name, Environment::Production, weight, soak_ms)
+    };
     vec![
         RolloutStep::new("staging", Environment::Staging, 100, 10 * SECOND),
-        RolloutStep::new("canary 10% eu-west", Environment::Production, 10, 75 * SECOND),
-        RolloutStep::new("50%", Environment::Production, 50, 10 * SECOND),
-        RolloutStep::new("100%", Environment::Production, 100, 0),
+        in_region("eu-west canary", 10, 75 * SECOND, "eu-west"),
+        in_region("eu-west", 100, 10 * SECOND, "eu-west"),
+        in_region("us-east", 100, 0, "us-east"),
     ]
 }
 

@@ -22,6 +22,7 @@ pub mod kinds;
 pub mod leases;
 pub mod measurements;
 pub mod metrics;
+pub mod regions;
 pub mod runs;
 pub mod secrets;
 pub mod services;

@@ -14,8 +14,11 @@ pub struct Dashboard {
     /// M1 and M3 per kind of train (regular, emergency, hotfix, rehearsal).
     #[serde(default)]
     pub kinds: Vec<KindKpis>,
-    /// M9: rollout success per region.
+    /// M9: rollout success per region, the critical regions first.
     pub regions: Vec<Kpi>,
+    /// The regions trains-as-code marks critical (by name).
+    #[serde(default)]
+    pub critical_regions: Vec<String>,
     /// M7: error budget status per domain.
     pub budgets: Vec<DomainBudgetStatus>,
     pub next: Vec<NextCutover>,

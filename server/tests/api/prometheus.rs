@@ -67,7 +67,11 @@ async fn exporter(scrapes: State<Arc<AtomicU64>>) -> String {
          demo_requests_total{{service=\"checkout\",code=\"200\"}} {requests}\n\
          demo_requests_total{{service=\"checkout\",code=\"500\"}} {}\n\
          demo_requests_total{{service=\"ledger\",code=\"200\"}} {}\n\
-         demo_requests_total{{service=\"ledger\",code=\"500\"}} {}\n",
+         demo_requests_total{{service=\"ledger\",code=\"500\"}} {}\n\
+         demo_regional_latency_ms{{service=\"ledger\",region=\"eu-west\",track=\"baseline\"}} {}\n\
+         demo_regional_latency_ms{{service=\"ledger\",region=\"eu-west\",track=\"canary\"}} {}\n\
+         demo_regional_latency_ms{{service=\"ledger\",region=\"us-east\",track=\"baseline\"}} {}\n\
+         demo_regional_latency_ms{{service=\"ledger\",region=\"us-east\",track=\"canary\"}} {}\n",
         100.0 + noise(37),
         100.0 + noise(53),
         100.0 + noise(41),
@@ -75,7 +79,19 @@ async fn exporter(scrapes: State<Arc<AtomicU64>>) -> String {
         n / 50,
         requests / 2,
         requests / 2,
+        100.0 + noise(43),
+        150.0 + noise(47),
+        100.0 + noise(61),
+        100.0 + noise(67),
     )
+}
+
+/// Latency per region: `{region}` is the step's.
+fn regional_latency() -> Vec<CanaryMetric> {
+    vec![CanaryMetric {
+        query: "demo_regional_latency_ms{service=\"{service}\",region=\"{region}\",track=\"{track}\"}".into(),
+        ..latency().remove(0)
+    }]
 }
 
 fn latency() -> Vec<CanaryMetric> {
@@ -133,14 +149,26 @@ async fn canary_analysis_reads_a_real_prometheus_and_is_inconclusive_when_it_fai
         &provider,
         &prometheus.url,
         &latency(),
-        (&["checkout".into()], "production"),
+        (&["checkout".into()], "production", None),
         window.0,
         window.1,
     )
     .await;
     assert_eq!(verdict, Verdict::Pass, "{detail}");
+    // One service, judged region by region: eu-west's canary regressed, us-east's did not.
+    let ledger = ["ledger".to_owned()];
+    let regional = regional_latency();
+    let us_east =
+        canary_verdict(&provider, &prometheus.url, &regional, (&ledger, "production", Some("us-east")), window.0, window.1)
+            .await;
+    assert_eq!(us_east.verdict, Verdict::Pass, "{}", us_east.detail);
+    let eu_west =
+        canary_verdict(&provider, &prometheus.url, &regional, (&ledger, "production", Some("eu-west")), window.0, window.1)
+            .await;
+    assert_eq!(eu_west.verdict, Verdict::Fail, "{}", eu_west.detail);
+    assert!(eu_west.report.metrics[0].canary_query.contains("region=\"eu-west\""), "the analysis shows the region's query");
     let judged =
-        canary_verdict(&provider, &prometheus.url, &latency(), (&["ledger".into()], "production"), window.0, window.1)
+        canary_verdict(&provider, &prometheus.url, &latency(), (&["ledger".into()], "production", None), window.0, window.1)
             .await;
     let (verdict, detail) = (judged.verdict, &judged.detail);
     assert_eq!(verdict, Verdict::Fail, "{detail}");
@@ -172,17 +200,17 @@ async fn canary_analysis_reads_a_real_prometheus_and_is_inconclusive_when_it_fai
 
     // Garbage: something that is not Prometheus's JSON API.
     let Judgement { verdict, detail, .. } =
-        canary_verdict(&provider, &garbage, &latency(), (&["ledger".into()], "production"), window.0, window.1).await;
+        canary_verdict(&provider, &garbage, &latency(), (&["ledger".into()], "production", None), window.0, window.1).await;
     assert_eq!(verdict, Verdict::NoData, "{detail}");
     // Slower than the timeout.
     let slow = format!("http://{target}/slow");
     let Judgement { verdict, detail, .. } =
-        canary_verdict(&provider, &slow, &latency(), (&["ledger".into()], "production"), window.0, window.1).await;
+        canary_verdict(&provider, &slow, &latency(), (&["ledger".into()], "production", None), window.0, window.1).await;
     assert_eq!((verdict, detail.contains("did not answer")), (Verdict::NoData, true), "{detail}");
     // Stopped mid-analysis.
     let url = prometheus.url.clone();
     drop(prometheus);
     let Judgement { verdict, detail, .. } =
-        canary_verdict(&provider, &url, &latency(), (&["ledger".into()], "production"), window.0, window.1).await;
+        canary_verdict(&provider, &url, &latency(), (&["ledger".into()], "production", None), window.0, window.1).await;
     assert_eq!(verdict, Verdict::NoData, "inconclusive, never a pass: {detail}");
 }

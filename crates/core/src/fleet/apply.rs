@@ -227,6 +227,11 @@ pub async fn apply(db: &Db, fleet: &Fleet, now: DateTime<Utc>) -> Result<ApplySu
         summary.count("kind", policy.kind.as_str(), if changed { Outcome::Updated } else { Outcome::Unchanged });
     }
 
+    if store::regions::replace(&mut tx, &fleet.regions, now).await? {
+        let names: Vec<&str> = fleet.regions.iter().map(|r| r.name.as_str()).collect();
+        summary.count("regions", &names.join(", "), Outcome::Updated);
+    }
+
     if problems.is_empty() {
         // Every apply is on record, changes or not: which file (by its hash) and what it changed.
         let entry = store::audit::Entry::new("fleet-apply", "fleet.applied", format!("fleet:{}", fleet.file)).change(

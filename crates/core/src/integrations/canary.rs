@@ -27,6 +27,7 @@ impl FleetIntegrations {
             step,
             services: &services,
             environment: run.rollout.get(step).map_or(Environment::Production, |s| s.environment),
+            region: run.rollout.get(step).and_then(|s| s.region.as_deref()),
             window: (end - soak_ms, end),
         };
         let judgement = self.metrics.for_settings(&settings).judge(&query).await;

@@ -175,7 +175,7 @@ impl Checker<'_> {
                 self.problem(&at, "services", format!("names \"{service}\" twice"));
             }
         }
-        let ok = ok && !raw.services.is_empty() && seen.len() == raw.services.len();
+        let mut ok = ok && !raw.services.is_empty() && seen.len() == raw.services.len();
         let preflight = self.window(&at, "preflight", raw.preflight.as_deref().unwrap_or("2h"));
         let monitoring = self.window(&at, "monitoring", raw.monitoring.as_deref().unwrap_or("1h"));
         if let (Some(preflight), Some(planning)) = (preflight, planning) {
@@ -193,6 +193,14 @@ impl Checker<'_> {
         let metrics_provider = raw.metrics_provider.clone().unwrap_or_else(|| "simulated".into());
         let metrics = self.metrics(&at, &metrics_provider, &raw.prometheus_url, raw.metric);
         let rollout = self.rollout(&at, raw.step);
+        if let (Some(rollout), Some(metrics)) = (&rollout, &metrics) {
+            let regional = metrics.iter().find(|m| m.query.contains("{region}"));
+            if let (Some(metric), Some(step)) = (regional, rollout.iter().find(|s| s.region.is_none())) {
+                let message = format!("metric \"{}\" names {{region}}, but step \"{}\" has no `region`", metric.name, step.name);
+                self.problem(&at, "metric.query", message);
+                ok = false;
+            }
+        }
         let gitops = match raw.gitops {
             Some(gitops) if deployer_ok => self.gitops(&at, gitops, rollout.as_deref().unwrap_or_default()).map(Some),
             _ => Some(None),

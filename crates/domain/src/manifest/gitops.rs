@@ -1,9 +1,11 @@
-//! Checking `[train.gitops]`: the repository, the layout templates, the
-//! edit and canary traffic, each problem reported with its field.
+//! Checking `[train.gitops]` (the repository, the layout templates, the
+//! edit, canary traffic and the controller) and `[[region]]`, each problem
+//! reported with its field.
 
 use super::check::is_env_name;
 use super::check::Checker;
-use super::raw::{RawEdit, RawGitops, RawTraffic};
+use super::raw::{RawEdit, RawGitops, RawRegion, RawTraffic};
+use super::{RegionSpec, TrainSpec};
 use crate::cadence::parse_window;
 use crate::engine::RolloutStep;
 use crate::gitops::template::is_safe_name;
@@ -11,6 +13,35 @@ use crate::gitops::{Controller, Edit, GitopsSettings, HelmKeys, Template, Traffi
 use crate::links::is_web_link;
 
 impl Checker<'_> {
+    pub(super) fn region(&mut self, raw: RawRegion) -> Option<RegionSpec> {
+        if !is_safe_name(&raw.name) {
+            let at = format!("region \"{}\"", raw.name);
+            self.problem(&at, "name", "goes into paths and object names: use letters, digits, '-', '_' or '.'");
+            return None;
+        }
+        Some(RegionSpec { name: raw.name, critical: raw.critical, description: raw.description })
+    }
+
+    /// Once regions are declared, every step names a declared one.
+    pub(super) fn declared_regions(&mut self, regions: &[RegionSpec], trains: &[TrainSpec]) {
+        if regions.is_empty() {
+            return;
+        }
+        for train in trains {
+            for step in &train.rollout {
+                let Some(region) = &step.region else { continue };
+                if !regions.iter().any(|r| &r.name == region) {
+                    let names: Vec<&str> = regions.iter().map(|r| r.name.as_str()).collect();
+                    self.problem(
+                        &format!("train \"{}\"", train.name),
+                        "step.region",
+                        format!("step \"{}\" names region \"{region}\", which no [[region]] declares ({})", step.name, names.join(", ")),
+                    );
+                }
+            }
+        }
+    }
+
     /// The validated settings, or `None` with the problems reported.
     pub(super) fn gitops(&mut self, at: &str, raw: RawGitops, rollout: &[RolloutStep]) -> Option<GitopsSettings> {
         let before = self.problems.len();

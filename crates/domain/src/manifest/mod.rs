@@ -97,6 +97,11 @@
 //! approval = true               # optional: every candidate also needs the compliance gate
 //! monitoring = "2h"             # optional: replaces the definition's (a rehearsal is never monitored)
 //!
+//! [[region]]                    # optional: the regions steps name; once any is declared, steps may
+//! name = "eu-west"              # only name declared ones (a typo is an error)
+//! critical = true               # shown first and marked on the dashboard's rollout success by region
+//! description = "Frankfurt"
+//!
 //! [[freeze]]
 //! name = "year-end"
 //! time_zone = "America/New_York"
@@ -169,6 +174,17 @@ pub struct Fleet {
     pub freezes: Vec<FreezeSpec>,
     /// The policies of the kinds the file configures.
     pub kinds: Vec<KindPolicy>,
+    /// The regions rollouts name, in the file's order.
+    pub regions: Vec<RegionSpec>,
+}
+
+/// A region as declared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegionSpec {
+    pub name: String,
+    /// Critical regions come first on the dashboard, marked.
+    pub critical: bool,
+    pub description: String,
 }
 
 /// A domain as declared.
@@ -303,12 +319,15 @@ pub fn parse(file: &str, text: &str) -> Result<Fleet, Vec<Problem>> {
         trains: raw.train.into_iter().filter_map(|t| check.train(t)).collect(),
         freezes: raw.freeze.into_iter().filter_map(|f| check.freeze(f)).collect(),
         kinds: raw.kind.into_iter().filter_map(|k| check.kind(k)).collect(),
+        regions: raw.region.into_iter().filter_map(|r| check.region(r)).collect(),
     };
     check.unique("domain", fleet.domains.iter().map(|d| d.name.as_str()));
     check.unique("service", fleet.services.iter().map(|s| s.name.as_str()));
     check.unique("train", fleet.trains.iter().map(|t| t.name.as_str()));
     check.unique("freeze", fleet.freezes.iter().map(|f| f.name.as_str()));
     check.unique("kind", fleet.kinds.iter().map(|k| k.kind.as_str()));
+    check.unique("region", fleet.regions.iter().map(|r| r.name.as_str()));
+    check.declared_regions(&fleet.regions, &fleet.trains);
     check.dependencies(&fleet.services);
     if check.problems.is_empty() {
         Ok(fleet)

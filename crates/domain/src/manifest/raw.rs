@@ -20,6 +20,19 @@ pub(super) struct RawFile {
     pub(super) freeze: Vec<FreezeEntry>,
     #[serde(default)]
     pub(super) kind: Vec<RawKind>,
+    #[serde(default)]
+    pub(super) region: Vec<RawRegion>,
+}
+
+/// `[[region]]`: a region rollouts name, and whether leadership watches it first.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRegion {
+    pub(super) name: String,
+    #[serde(default)]
+    pub(super) critical: bool,
+    #[serde(default)]
+    pub(super) description: String,
 }
 
 #[derive(Deserialize)]

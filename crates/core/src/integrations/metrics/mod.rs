@@ -20,6 +20,8 @@ pub struct CanaryQuery<'a> {
     /// The services on board.
     pub services: &'a [String],
     pub environment: Environment,
+    /// The step's region, for region-by-region rollouts.
+    pub region: Option<&'a str>,
     /// `[from, to]`: the step's soak.
     pub window: (Instant, Instant),
 }

@@ -153,7 +153,7 @@ pub async fn canary_verdict(
     provider: &PrometheusProvider,
     base_url: &str,
     metrics: &[CanaryMetric],
-    (services, environment): (&[String], &str),
+    (services, environment, region): (&[String], &str, Option<&str>),
     start: Instant,
     end: Instant,
 ) -> Judgement {
@@ -161,8 +161,8 @@ pub async fn canary_verdict(
     let mut judged = Vec::new();
     for metric in metrics {
         for service in services {
-            let canary_query = metric.query_for("canary", service, environment);
-            let baseline_query = metric.query_for("baseline", service, environment);
+            let canary_query = metric.query_for("canary", service, environment, region);
+            let baseline_query = metric.query_for("baseline", service, environment, region);
             let canary = provider.range(base_url, &canary_query, start, end, step_s).await;
             let baseline = provider.range(base_url, &baseline_query, start, end, step_s).await;
             let (canary, baseline) = match (canary, baseline) {
@@ -204,6 +204,6 @@ impl MetricsProvider for PrometheusCanary<'_> {
     fn judge<'a>(&'a self, query: &'a CanaryQuery<'a>) -> BoxFuture<'a, Judgement> {
         let environment = query.environment.as_str();
         let (from, to) = query.window;
-        Box::pin(canary_verdict(self.provider, self.url, self.metrics, (query.services, environment), from, to))
+        Box::pin(canary_verdict(self.provider, self.url, self.metrics, (query.services, environment, query.region), from, to))
     }
 }

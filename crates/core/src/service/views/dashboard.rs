@@ -36,6 +36,7 @@ pub async fn build(db: &Db, now: Instant, domain: Option<&str>) -> anyhow::Resul
     let domains = store::domains::list(&mut conn).await?;
     let samples = store::budget_samples::latest(&mut conn).await?;
     let measured = store::measurements::with_domain_since(&mut conn, since).await?;
+    let declared = store::regions::list(&mut conn).await?;
     drop(conn);
 
     let kinds_and_runs: Vec<(&String, TrainRun)> =
@@ -67,11 +68,8 @@ pub async fn build(db: &Db, now: Instant, domain: Option<&str>) -> anyhow::Resul
         kpi("M3", "mean time to roll back", KpiUnit::Seconds, false, &production(&rollback_seconds), now),
         kpi("M10", "security gate pass rate", KpiUnit::Ratio, true, &scan_passes, now),
     ];
-    let regions = region_steps(&runs)
-        .into_iter()
-        .map(|(region, steps)| kpi("M9", &region, KpiUnit::Ratio, true, &steps, now))
-        .filter(|k| k.observations > 0)
-        .collect();
+    let critical_regions: Vec<String> = declared.iter().filter(|r| r.is_critical()).map(|r| r.name.clone()).collect();
+    let regions = regions_critical_first(region_steps(&runs), &critical_regions, now);
 
     let budgets = domains
         .iter()
@@ -113,7 +111,7 @@ pub async fn build(db: &Db, now: Instant, domain: Option<&str>) -> anyhow::Resul
         .take(NEXT)
         .map(next_cutover)
         .collect();
-    Ok(Dashboard { now: now.ms(), kpis, kinds, regions, budgets, next })
+    Ok(Dashboard { now: now.ms(), kpis, kinds, regions, critical_regions, budgets, next })
 }
 
 /// The next cutover of `definition` after `now`; `None` when there is no such definition.
@@ -179,6 +177,26 @@ fn per_kind(outcomes: &[(String, Observation)], rollbacks: &[(String, Observatio
 fn mean(values: impl Iterator<Item = f64>) -> Option<f64> {
     let (sum, n) = values.fold((0.0, 0_u32), |(sum, n), v| (sum + v, n + 1));
     (n > 0).then(|| sum / f64::from(n))
+}
+
+/// M9 per region: the critical regions first (in the order declared, shown even without steps),
+/// then every other region with steps, by name.
+fn regions_critical_first(
+    mut steps: BTreeMap<String, Vec<Observation>>,
+    critical: &[String],
+    now: Instant,
+) -> Vec<Kpi> {
+    let mut regions: Vec<Kpi> = critical
+        .iter()
+        .map(|name| kpi("M9", name, KpiUnit::Ratio, true, &steps.remove(name).unwrap_or_default(), now))
+        .collect();
+    regions.extend(
+        steps
+            .into_iter()
+            .map(|(region, steps)| kpi("M9", &region, KpiUnit::Ratio, true, &steps, now))
+            .filter(|k| k.observations > 0),
+    );
+    regions
 }
 
 /// Production steps that finished, as successes (1) and failures (0) by region, at their end.
@@ -248,6 +266,23 @@ mod tests {
                 ("rehearsal", 1, Some(0.0), Some(30.0)),
             ],
             "hotfix had no train and is left out"
+        );
+    }
+
+    #[test]
+    fn critical_regions_lead_m9_even_without_steps_and_the_rest_follow_by_name() {
+        let now = Instant::from_ms(100 * DAY);
+        let mut steps = BTreeMap::new();
+        steps.insert("ap-south".to_owned(), vec![(now - DAY, 1.0)]);
+        steps.insert("eu-west".to_owned(), vec![(now - DAY, 0.0), (now - 2 * DAY, 1.0)]);
+        steps.insert("us-east".to_owned(), vec![(now - DAY, 1.0)]);
+        let critical = ["us-east".to_owned(), "eu-central".to_owned(), "eu-west".to_owned()];
+        let regions = regions_critical_first(steps, &critical, now);
+        let shown: Vec<(&str, usize, Option<f64>)> =
+            regions.iter().map(|k| (k.name.as_str(), k.observations, k.value)).collect();
+        assert_eq!(
+            shown,
+            [("us-east", 1, Some(1.0)), ("eu-central", 0, None), ("eu-west", 2, Some(0.5)), ("ap-south", 1, Some(1.0))]
         );
     }
 }

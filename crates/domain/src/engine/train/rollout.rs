@@ -243,7 +243,10 @@ impl Machine {
                     succeeded: None,
                 });
                 let phase = TrainRun::phase_of(&rollout_step);
-                let reason = format!("{} started ({}%)", rollout_step.name, rollout_step.weight);
+                let reason = match &rollout_step.region {
+                    Some(region) => format!("{} started ({}% of {region})", rollout_step.name, rollout_step.weight),
+                    None => format!("{} started ({}%)", rollout_step.name, rollout_step.weight),
+                };
                 if self.run.phase == phase {
                     self.note(reason);
                 } else {
