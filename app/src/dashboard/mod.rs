@@ -84,6 +84,7 @@ pub fn DashboardView(dashboard: Dashboard, zone: ViewerZone) -> impl IntoView {
                     {dashboard.kpis.into_iter().map(|kpi| view! { <KpiCard kpi/> }).collect_view()}
                 </ul>
             </section>
+            <crate::train::Drift lines=dashboard.drift/>
             <Kinds kinds=dashboard.kinds/>
             <div class="dashboard-pair">
                 <Regions regions=dashboard.regions critical=dashboard.critical_regions/>

@@ -162,6 +162,38 @@ fn Dependencies(layout: DependencyLayout, cargo: Vec<CargoLine>) -> impl IntoVie
     .into_any()
 }
 
+/// What runs where this train shipped something else, until a later report matches.
+#[component]
+pub fn Drift(lines: Vec<model::DriftLine>) -> impl IntoView {
+    (!lines.is_empty()).then(|| {
+        view! {
+            <section class="drift" aria-labelledby="drift-title">
+                <h2 id="drift-title"><span class="drift-mark">"Drift"</span> " · not what was shipped"</h2>
+                <ul>
+                    {lines
+                        .into_iter()
+                        .map(|d| {
+                            view! {
+                                <li>
+                                    <a href=format!("/trains/{}", d.train_id)>{d.service.clone()}</a>
+                                    {if d.region.is_empty() {
+                                        format!(" in {} runs ", d.environment)
+                                    } else {
+                                        format!(" in {} {} runs ", d.environment, d.region)
+                                    }}
+                                    <code>{d.running.clone()}</code>
+                                    ", shipped "
+                                    <code>{d.expected.clone()}</code>
+                                </li>
+                            }
+                        })
+                        .collect_view()}
+                </ul>
+            </section>
+        }
+    })
+}
+
 #[component]
 fn TrainView(page: TrainPage) -> impl IntoView {
     let at = page.cutover_at;
@@ -181,6 +213,7 @@ fn TrainView(page: TrainPage) -> impl IntoView {
             {format!(" ({})", page.time_zone)}
             {(!page.reason.is_empty()).then(|| format!(" · {}", page.reason))}
         </p>
+        <Drift lines=page.drift.clone()/>
         <p class="train-actions">
             <a href=format!("/api/v1/trains/{}/postmortem", page.id) download>
                 "Postmortem draft (Markdown)"

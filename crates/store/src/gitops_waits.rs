@@ -121,6 +121,19 @@ pub async fn open_for_object(conn: &mut Conn, definition_id: &str, object: &str)
     .await?)
 }
 
+/// The newest deploy of `train_id` that `object` applied (its wait settled), if any.
+#[tracing::instrument(skip_all)]
+pub async fn last_applied(conn: &mut Conn, train_id: &str, object: &str) -> Result<Option<Wait>, DbError> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM gitops_waits WHERE train_id = $1 AND object = $2 AND state = 'applied' \
+         AND settled_at IS NOT NULL AND effect_key LIKE '%:deploy:%' ORDER BY started_at DESC LIMIT 1"
+    ))
+    .bind(train_id)
+    .bind(object)
+    .fetch_optional(conn)
+    .await?)
+}
+
 /// The unsettled waits of one train.
 #[tracing::instrument(skip_all)]
 pub async fn open_of_train(conn: &mut Conn, train_id: &str) -> Result<Vec<Wait>, DbError> {

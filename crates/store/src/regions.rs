@@ -21,7 +21,9 @@ impl Region {
 /// Every declared region, in the file's order.
 #[tracing::instrument(skip_all)]
 pub async fn list(conn: &mut Conn) -> Result<Vec<Region>, DbError> {
-    Ok(sqlx::query_as("SELECT name, critical, description FROM regions ORDER BY position, name").fetch_all(conn).await?)
+    Ok(sqlx::query_as("SELECT name, critical, description FROM regions ORDER BY position, name")
+        .fetch_all(conn)
+        .await?)
 }
 
 /// Makes the stored regions `declared`; answers whether anything changed.
@@ -37,14 +39,16 @@ pub async fn replace(conn: &mut Conn, declared: &[RegionSpec], now: Instant) -> 
     }
     sqlx::query("DELETE FROM regions").execute(&mut *conn).await?;
     for (position, region) in wanted.iter().enumerate() {
-        sqlx::query("INSERT INTO regions (name, critical, description, position, updated_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(&region.name)
-            .bind(region.critical)
-            .bind(&region.description)
-            .bind(i64::try_from(position).unwrap_or(i64::MAX))
-            .bind(now.ms())
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query(
+            "INSERT INTO regions (name, critical, description, position, updated_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&region.name)
+        .bind(region.critical)
+        .bind(&region.description)
+        .bind(i64::try_from(position).unwrap_or(i64::MAX))
+        .bind(now.ms())
+        .execute(&mut *conn)
+        .await?;
     }
     Ok(true)
 }

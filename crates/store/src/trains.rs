@@ -186,6 +186,15 @@ pub async fn by_id(conn: &mut Conn, id: &str) -> Result<Option<TrainListing>, Db
     Ok(sqlx::query_as(&format!("{LISTING} WHERE t.id = $1")).bind(id).fetch_optional(conn).await?)
 }
 
+/// The ids of the trains in `state`, oldest cutover first.
+#[tracing::instrument(skip_all)]
+pub async fn ids_in_state(conn: &mut Conn, state: TrainState) -> Result<Vec<String>, DbError> {
+    Ok(sqlx::query_scalar("SELECT id FROM trains WHERE state = $1 ORDER BY cutover_at, id")
+        .bind(state.as_str())
+        .fetch_all(conn)
+        .await?)
+}
+
 /// Trains cutting over in `[from, to)`, optionally of one domain, by cutover time.
 #[tracing::instrument(skip_all)]
 pub async fn cutting_over_between(

@@ -19,6 +19,9 @@ pub struct Dashboard {
     /// The regions trains-as-code marks critical (by name).
     #[serde(default)]
     pub critical_regions: Vec<String>,
+    /// Services running something other than what their train shipped, until resolved (M12).
+    #[serde(default)]
+    pub drift: Vec<crate::train::DriftLine>,
     /// M7: error budget status per domain.
     pub budgets: Vec<DomainBudgetStatus>,
     pub next: Vec<NextCutover>,

@@ -34,6 +34,23 @@ pub struct TrainPage {
     /// The release notes, Markdown.
     #[serde(default)]
     pub release_notes: String,
+    /// Services whose newest report of what runs is not what this train shipped (seed M12).
+    #[serde(default)]
+    pub drift: Vec<DriftLine>,
+}
+
+/// A service running something other than what its train shipped, until a later report matches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DriftLine {
+    pub train_id: String,
+    pub service: String,
+    pub environment: String,
+    /// Empty for rollouts without regions.
+    #[serde(default)]
+    pub region: String,
+    /// Short digests, as people compare them.
+    pub running: String,
+    pub expected: String,
 }
 
 /// What the embedded status card shows, and nothing more: a wiki iframe
@@ -338,6 +355,7 @@ mod tests {
             approvals: vec![],
             audit: vec![],
             release_notes: String::new(),
+            drift: Vec::new(),
         };
         page.cargo = vec![cargo("checkout", &["wallet", "fx"]), cargo("wallet", &["ledger"]), cargo("ledger", &[])];
         let layout = page.dependencies().expect("edges");
@@ -380,6 +398,7 @@ mod tests {
             approvals: vec![],
             audit: vec![],
             release_notes: String::new(),
+            drift: Vec::new(),
         };
         let spans: Vec<(String, i64, i64)> = page.spans().into_iter().map(|s| (s.label, s.start, s.end)).collect();
         assert_eq!(

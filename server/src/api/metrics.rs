@@ -51,6 +51,12 @@ struct ServiceLabel {
     service: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TargetLabel {
+    service: String,
+    environment: String,
+}
+
 type FloatGauge = Gauge<f64, AtomicU64>;
 
 /// The figures, as a scrape answers them.
@@ -88,6 +94,8 @@ pub struct Figures {
     pub region_success: Vec<(String, f64)>,
     /// F1: per gate, the share of candidates that got both a pass and a not-pass answer (last 90 days).
     pub gate_flakiness: Vec<(String, f64)>,
+    /// M12 drift: per (service, environment) with reports, 1 while the newest report is not what shipped.
+    pub drift: Vec<((String, String), i64)>,
     /// Trains running with nothing pending for longer than the stuck threshold.
     pub stuck_trains: i64,
     /// The leadership term this replica holds, if it leads.
@@ -178,7 +186,17 @@ pub async fn figures(conn: &mut Conn, now: Instant) -> Result<Figures, DbError> 
     let services_per_train = (count("completed") > 0).then(|| counts.shipped as f64 / count("completed") as f64);
     let post_deploy_incidents = counts.post_deploy_incidents;
     let (matching, reports) = crate::store::digests::reproducibility(conn).await?;
+    // Per service and environment: drifting if any region's newest report is.
+    let mut drift: Vec<((String, String), i64)> = Vec::new();
+    for report in crate::store::digests::newest_per_target(conn).await? {
+        let target = (report.service.clone(), report.environment.to_string());
+        match drift.iter_mut().find(|(t, _)| *t == target) {
+            Some((_, drifting)) => *drifting = (*drifting).max(i64::from(report.drifted())),
+            None => drift.push((target, i64::from(report.drifted()))),
+        }
+    }
     let mut figures = Figures {
+        drift,
         artifact_reproducibility_ratio: (reports > 0).then(|| matching as f64 / reports as f64),
         post_deploy_incidents,
         trains_by_state,
@@ -301,6 +319,19 @@ pub fn render(figures: &Figures) -> Result<String, std::fmt::Error> {
         &figures.region_success,
         |region| RegionLabel { region },
     );
+    if !figures.drift.is_empty() {
+        let drift = Family::<TargetLabel, Gauge>::default();
+        for ((service, environment), drifting) in &figures.drift {
+            drift
+                .get_or_create(&TargetLabel { service: service.clone(), environment: environment.clone() })
+                .set(*drifting);
+        }
+        registry.register(
+            "drift",
+            "M12: 1 while the newest report of what a service runs in an environment is not what its train shipped",
+            drift,
+        );
+    }
     let mut text = String::new();
     encode(&mut text, &registry)?;
     Ok(text)

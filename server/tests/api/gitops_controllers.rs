@@ -515,3 +515,98 @@ async fn contract_flux_events_complete_or_fail_steps_and_bad_signatures_are_refu
     assert!(said.contains("deploying eu-west half failed: ledger-eu-west: HealthCheckFailed: health check failed after 2m: Deployment/payments/ledger-canary not ready"), "{said}");
 }
 on_both_backends!(contract_flux_events_complete_or_fail_steps_and_bad_signatures_are_refused);
+
+async fn contract_argo_cd_drift_while_monitoring_is_on_the_timeline_the_metric_and_the_dashboard_until_resolved(
+    backend: Backend,
+) {
+    let (setup, double, watcher) = argo_setup(backend, Cluster::Follows, "MONITORED").await;
+    let (train, opened) = open_train(&setup.app).await;
+    let monitoring = |run: &TrainRun| run.phase.to_string() == "monitoring";
+    let (_, now) = drive(&setup, &watcher, &train, opened, monitoring).await;
+    let drifted = |app: &str| app.contains("railyard_drift{service=\"ledger\",environment=\"production\"} 1");
+    let (_, metrics) = setup.app.get("/metrics").await;
+    assert!(metrics.contains("railyard_drift{service=\"ledger\",environment=\"production\"} 0"), "{metrics}");
+
+    // Someone changes the image by hand: the next look at what runs says so.
+    double.lock().unwrap_or_else(PoisonError::into_inner).cluster = Cluster::Drifted;
+    watcher.pass(now + 60_000).await.expect("pass");
+    let said = reasons(&setup.app, &train).await;
+    for region in ["eu-west", "us-east"] {
+        let expected = format!(
+            "drift: ledger in production {region} runs sha256:{}, not sha256:{} as shipped",
+            "d".repeat(12),
+            "1".repeat(12)
+        );
+        assert!(said.contains(&expected), "expected {expected:?} in {said}");
+    }
+    let (_, metrics) = setup.app.get("/metrics").await;
+    assert!(drifted(&metrics), "{metrics}");
+    let dashboard = server::service::views::dashboard::build(&setup.app.db, now, None).await.expect("dashboard");
+    let marked: Vec<(&str, &str, &str)> =
+        dashboard.drift.iter().map(|d| (d.service.as_str(), d.region.as_str(), d.train_id.as_str())).collect();
+    assert_eq!(marked, [("ledger", "eu-west", train.as_str()), ("ledger", "us-east", train.as_str())]);
+    watcher.pass(now + 120_000).await.expect("pass");
+    let again = reasons(&setup.app, &train).await;
+    assert_eq!(
+        again.matches("drift: ledger").count(),
+        2,
+        "a drift is told once per region, not at every look: {again}"
+    );
+
+    // Put back: resolved on the timeline, the metric and the dashboard.
+    double.lock().unwrap_or_else(PoisonError::into_inner).cluster = Cluster::Follows;
+    watcher.pass(now + 180_000).await.expect("pass");
+    let said = reasons(&setup.app, &train).await;
+    for region in ["eu-west", "us-east"] {
+        let resolved =
+            format!("drift resolved: ledger in production {region} runs sha256:{} as shipped", "1".repeat(12));
+        assert!(said.contains(&resolved), "{said}");
+    }
+    let (_, metrics) = setup.app.get("/metrics").await;
+    assert!(!drifted(&metrics), "{metrics}");
+    let dashboard = server::service::views::dashboard::build(&setup.app.db, now, None).await.expect("dashboard");
+    assert!(dashboard.drift.is_empty());
+    let (run, _) = drive(&setup, &watcher, &train, now + 240_000, |_| false).await;
+    assert_eq!(run.phase.to_string(), "completed");
+}
+on_both_backends!(
+    contract_argo_cd_drift_while_monitoring_is_on_the_timeline_the_metric_and_the_dashboard_until_resolved
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contract_flux_applying_a_revision_without_the_trains_commit_while_monitoring_is_drift() {
+    let secret_env = "RAILYARD_TEST_FLUX_TOKEN_DRIFT";
+    std::env::set_var(secret_env, "flux-token");
+    let flux = format!("[train.gitops.flux]\nsecret_env = \"{secret_env}\"\nname = \"{{service}}-{{region}}\"\n");
+    let setup = setup_with(Backend::Sqlite, |_| flux, &[("eu-west", 100, "eu-west")]).await;
+    let watcher = Watcher::new(setup.app.db.clone(), std::time::Duration::from_secs(5)).expect("watcher");
+    let (train, opened) = open_train(&setup.app).await;
+    let repo = FsPath::new(&setup.repo);
+    let start = bare(repo, &["rev-parse", "main"]);
+    let (_, now) = drive(&setup, &watcher, &train, opened, |run| run.step_status == StepStatus::Deploying).await;
+    let pushed = bare(repo, &["rev-parse", "main"]);
+    post_flux(&setup.app, flux_event("eu-west", "ReconciliationSucceeded", &pushed, "flux-token")).await;
+    let (run, _) = drive(&setup, &watcher, &train, now, |run| run.phase.to_string() == "monitoring").await;
+    assert_eq!(run.phase.to_string(), "monitoring", "{}", timeline(&run));
+
+    // Someone points the cluster back at the commit before the train's.
+    let (status, _) =
+        post_flux(&setup.app, flux_event("eu-west", "ReconciliationSucceeded", &start, "flux-token")).await;
+    assert_eq!(status, 200);
+    let said = reasons(&setup.app, &train).await;
+    let expected = format!(
+        "drift: ledger in production eu-west runs git:{}, not sha256:{} as shipped",
+        &start[..7],
+        "1".repeat(12)
+    );
+    assert!(said.contains(&expected), "expected {expected:?} in {said}");
+    let (_, metrics) = setup.app.get("/metrics").await;
+    assert!(metrics.contains("railyard_drift{service=\"ledger\",environment=\"production\"} 1"), "{metrics}");
+
+    // Flux applies the branch again: resolved.
+    post_flux(&setup.app, flux_event("eu-west", "ReconciliationSucceeded", &pushed, "flux-token")).await;
+    let said = reasons(&setup.app, &train).await;
+    assert!(said.contains("drift resolved: ledger in production eu-west"), "{said}");
+    let (_, metrics) = setup.app.get("/metrics").await;
+    assert!(metrics.contains("railyard_drift{service=\"ledger\",environment=\"production\"} 0"), "{metrics}");
+}

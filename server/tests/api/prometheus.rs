@@ -158,18 +158,39 @@ async fn canary_analysis_reads_a_real_prometheus_and_is_inconclusive_when_it_fai
     // One service, judged region by region: eu-west's canary regressed, us-east's did not.
     let ledger = ["ledger".to_owned()];
     let regional = regional_latency();
-    let us_east =
-        canary_verdict(&provider, &prometheus.url, &regional, (&ledger, "production", Some("us-east")), window.0, window.1)
-            .await;
+    let us_east = canary_verdict(
+        &provider,
+        &prometheus.url,
+        &regional,
+        (&ledger, "production", Some("us-east")),
+        window.0,
+        window.1,
+    )
+    .await;
     assert_eq!(us_east.verdict, Verdict::Pass, "{}", us_east.detail);
-    let eu_west =
-        canary_verdict(&provider, &prometheus.url, &regional, (&ledger, "production", Some("eu-west")), window.0, window.1)
-            .await;
+    let eu_west = canary_verdict(
+        &provider,
+        &prometheus.url,
+        &regional,
+        (&ledger, "production", Some("eu-west")),
+        window.0,
+        window.1,
+    )
+    .await;
     assert_eq!(eu_west.verdict, Verdict::Fail, "{}", eu_west.detail);
-    assert!(eu_west.report.metrics[0].canary_query.contains("region=\"eu-west\""), "the analysis shows the region's query");
-    let judged =
-        canary_verdict(&provider, &prometheus.url, &latency(), (&["ledger".into()], "production", None), window.0, window.1)
-            .await;
+    assert!(
+        eu_west.report.metrics[0].canary_query.contains("region=\"eu-west\""),
+        "the analysis shows the region's query"
+    );
+    let judged = canary_verdict(
+        &provider,
+        &prometheus.url,
+        &latency(),
+        (&["ledger".into()], "production", None),
+        window.0,
+        window.1,
+    )
+    .await;
     let (verdict, detail) = (judged.verdict, &judged.detail);
     assert_eq!(verdict, Verdict::Fail, "{detail}");
     let evidence = &judged.report.metrics[0];
@@ -200,12 +221,14 @@ async fn canary_analysis_reads_a_real_prometheus_and_is_inconclusive_when_it_fai
 
     // Garbage: something that is not Prometheus's JSON API.
     let Judgement { verdict, detail, .. } =
-        canary_verdict(&provider, &garbage, &latency(), (&["ledger".into()], "production", None), window.0, window.1).await;
+        canary_verdict(&provider, &garbage, &latency(), (&["ledger".into()], "production", None), window.0, window.1)
+            .await;
     assert_eq!(verdict, Verdict::NoData, "{detail}");
     // Slower than the timeout.
     let slow = format!("http://{target}/slow");
     let Judgement { verdict, detail, .. } =
-        canary_verdict(&provider, &slow, &latency(), (&["ledger".into()], "production", None), window.0, window.1).await;
+        canary_verdict(&provider, &slow, &latency(), (&["ledger".into()], "production", None), window.0, window.1)
+            .await;
     assert_eq!((verdict, detail.contains("did not answer")), (Verdict::NoData, true), "{detail}");
     // Stopped mid-analysis.
     let url = prometheus.url.clone();

@@ -14,6 +14,7 @@ use std::sync::Mutex;
 
 use crate::candidate::CandidateStatus;
 use crate::delivery::DeployerSettings;
+use crate::engine::{Event, RolloutStep};
 use crate::gitops::controller::{commit_of, same_revision};
 use crate::gitops::{GitopsSettings, Place, Report};
 use crate::integrations::deploy::{ReleasedArtifact, RunningDigest};
@@ -33,7 +34,8 @@ pub struct Ancestry {
 }
 
 impl Ancestry {
-    async fn includes(&self, settings: &GitopsSettings, pushed: &str, reported: &str) -> anyhow::Result<bool> {
+    /// Whether `reported` (a controller's revision) is the `pushed` commit or a later one containing it.
+    pub async fn includes(&self, settings: &GitopsSettings, pushed: &str, reported: &str) -> anyhow::Result<bool> {
         if same_revision(reported, pushed) {
             return Ok(true);
         }
@@ -146,30 +148,50 @@ pub async fn settings_of(db: &Db, train_id: &str) -> anyhow::Result<Option<Gitop
     })
 }
 
-/// Records the images the controller reports running against what the train shipped (M12, drift).
-async fn record_running(db: &Db, train_id: &str, step: usize, images: &[String], now: Instant) -> anyhow::Result<()> {
-    if images.is_empty() {
-        return Ok(());
+/// A completed step and what its train shipped: what reports of what runs are compared with.
+struct Target {
+    train_id: String,
+    step: usize,
+    rollout_step: RolloutStep,
+    shipped: Vec<ReleasedArtifact>,
+}
+
+impl Target {
+    async fn load(db: &Db, train_id: &str, step: usize) -> anyhow::Result<Option<Self>> {
+        let run = runtime::load(db, train_id).await?;
+        let Some(rollout_step) = run.rollout.get(step).cloned() else { return Ok(None) };
+        let mut conn = db.acquire().await?;
+        let shipped = store::artifacts::cargo(&mut conn, train_id)
+            .await?
+            .into_iter()
+            .filter(|c| c.status == CandidateStatus::Boarded)
+            .map(|c| ReleasedArtifact { service: c.service, version: c.version, digest: c.digest })
+            .collect();
+        Ok(Some(Self { train_id: train_id.to_owned(), step, rollout_step, shipped }))
     }
-    let Some(settings) = settings_of(db, train_id).await? else { return Ok(()) };
-    let run = runtime::load(db, train_id).await?;
-    let Some(rollout_step) = run.rollout.get(step) else { return Ok(()) };
-    let mut conn = db.acquire().await?;
-    let shipped: Vec<ReleasedArtifact> = store::artifacts::cargo(&mut conn, train_id)
-        .await?
-        .into_iter()
-        .filter(|c| c.status == CandidateStatus::Boarded)
-        .map(|c| ReleasedArtifact { service: c.service, version: c.version, digest: c.digest })
-        .collect();
-    drop(conn);
+
+    fn place<'a>(&'a self, service: &'a str) -> Place<'a> {
+        Place { service, environment: self.rollout_step.environment, region: self.rollout_step.region.as_deref() }
+    }
+}
+
+/// Records the images the controller (Argo CD) reports running at `step` against what the train
+/// shipped (M12); answers how many services started or stopped drifting.
+pub async fn record_running(
+    db: &Db,
+    train_id: &str,
+    step: usize,
+    images: &[String],
+    now: Instant,
+) -> anyhow::Result<usize> {
+    if images.is_empty() {
+        return Ok(0);
+    }
+    let Some(settings) = settings_of(db, train_id).await? else { return Ok(0) };
+    let Some(target) = Target::load(db, train_id, step).await? else { return Ok(0) };
     let mut running = Vec::new();
-    for artifact in &shipped {
-        let place = Place {
-            service: &artifact.service,
-            environment: rollout_step.environment,
-            region: rollout_step.region.as_deref(),
-        };
-        let Ok(repository) = settings.image.render(place) else { continue };
+    for artifact in &target.shipped {
+        let Ok(repository) = settings.image.render(target.place(&artifact.service)) else { continue };
         // The stable and canary deployments may both run the repository: the shipped digest wins if any runs it.
         let digests: Vec<&str> = images
             .iter()
@@ -181,7 +203,87 @@ async fn record_running(db: &Db, train_id: &str, step: usize, images: &[String],
             running.push(RunningDigest { service: artifact.service.clone(), digest: (*digest).to_owned() });
         }
     }
-    record_digests(db, now, train_id, step, &shipped, rollout_step.environment, running).await
+    record_reports(db, &target, running, now).await
+}
+
+/// Records what Flux applied for `object` after `step`: the services it applies run what shipped
+/// when `revision` includes the step's commit (`includes`), and something else (`git:<commit>`) when
+/// it does not. Answers how many services started or stopped drifting.
+pub async fn record_revision(
+    db: &Db,
+    settings: &GitopsSettings,
+    (train_id, step): (&str, usize),
+    object: &str,
+    revision: &str,
+    includes: bool,
+    now: Instant,
+) -> anyhow::Result<usize> {
+    let Some(target) = Target::load(db, train_id, step).await? else { return Ok(0) };
+    let running = target
+        .shipped
+        .iter()
+        .filter(|artifact| {
+            let place = target.place(&artifact.service);
+            settings.objects(&[&artifact.service], place.environment, place.region).unwrap_or_default() == [object]
+        })
+        .map(|artifact| RunningDigest {
+            service: artifact.service.clone(),
+            digest: if includes { artifact.digest.clone() } else { format!("git:{}", short(revision)) },
+        })
+        .collect();
+    record_reports(db, &target, running, now).await
+}
+
+/// Stores `running` against what `target` shipped; a service that starts or stops running
+/// something else goes on the train's timeline (and, starting, out as a notice).
+async fn record_reports(db: &Db, target: &Target, running: Vec<RunningDigest>, now: Instant) -> anyhow::Result<usize> {
+    let environment = target.rollout_step.environment;
+    let region = target.rollout_step.region.as_deref();
+    let place = match region {
+        Some(region) => format!("{environment} {region}"),
+        None => environment.to_string(),
+    };
+    let mut events = Vec::new();
+    let mut conn = db.acquire().await?;
+    for report in &running {
+        let Some(expected) = target.shipped.iter().find(|a| a.service == report.service) else { continue };
+        let before =
+            store::digests::latest(&mut conn, &report.service, environment, region.unwrap_or_default()).await?;
+        let drifting = report.digest != expected.digest;
+        if drifting == before.is_some_and(|b| b.drifted()) {
+            continue;
+        }
+        let detail = if drifting {
+            format!(
+                "drift: {} in {place} runs {}, not {} as shipped",
+                report.service,
+                short_digest(&report.digest),
+                short_digest(&expected.digest)
+            )
+        } else {
+            format!("drift resolved: {} in {place} runs {} as shipped", report.service, short_digest(&expected.digest))
+        };
+        events.push(Event::Drift { service: report.service.clone(), environment, drifting, detail });
+    }
+    drop(conn);
+    let (train_id, step) = (target.train_id.as_str(), target.step);
+    record_digests(db, now, train_id, step, &target.shipped, (environment, region), running).await?;
+    for event in &events {
+        match runtime::apply(db, train_id, event, "gitops", now).await {
+            // A finished train keeps no timeline; the drift is still on the dashboard and in /metrics.
+            Ok(_) | Err(RuntimeError::NotFound(_) | RuntimeError::Refused(_)) => {}
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Ok(events.len())
+}
+
+/// A digest as people compare them: `sha256:` and twelve hex digits.
+fn short_digest(digest: &str) -> String {
+    match digest.strip_prefix("sha256:") {
+        Some(hex) => format!("sha256:{}", hex.get(..12).unwrap_or(hex)),
+        None => digest.to_owned(),
+    }
 }
 
 /// Whether image reference `image` (`repo@sha256:…`, `repo:tag`) is of `repository`.

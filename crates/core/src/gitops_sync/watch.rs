@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::argocd::ArgoCdClient;
-use super::{conclude, observe, settings_of, short, Ancestry};
-use crate::engine::Event;
+use super::{conclude, observe, record_running, settings_of, short, Ancestry};
+use crate::engine::{Environment, Event};
 use crate::gitops::controller::argocd;
 use crate::gitops::{Controller, Report};
 use crate::read_cache::ReadCaches;
@@ -18,6 +18,7 @@ use crate::service::deployments::{release_of, Release};
 use crate::store::gitops_waits::{ObjectState, Wait};
 use crate::store::{self, Db};
 use crate::time::Instant;
+use crate::train_state::TrainState;
 
 /// Polls and settles GitOps waits.
 pub struct Watcher {
@@ -41,7 +42,7 @@ impl Watcher {
         for wait in waits {
             releases.entry(wait.effect_key.clone()).or_default().push(wait);
         }
-        let mut moved = 0;
+        let mut moved = self.monitor(now).await?;
         for (key, objects) in releases {
             match self.release(&key, &objects, now).await {
                 Ok(true) => moved += 1,
@@ -84,6 +85,50 @@ impl Watcher {
             return Ok(false);
         }
         self.overdue(key, now).await
+    }
+
+    /// While a train is monitored, asks Argo CD what each Application its production steps
+    /// touched runs now (the last step per Application): drift shows up here. Answers how many
+    /// trains heard of a drift change.
+    async fn monitor(&self, now: Instant) -> anyhow::Result<usize> {
+        let mut conn = self.db.acquire().await?;
+        let trains = store::trains::ids_in_state(&mut conn, TrainState::Monitoring).await?;
+        drop(conn);
+        let mut moved = 0;
+        for train_id in trains {
+            let Some(settings) = settings_of(&self.db, &train_id).await? else { continue };
+            let Controller::ArgoCd { url, token_env, app_namespace, .. } = &settings.controller else { continue };
+            let run = runtime::load(&self.db, &train_id).await?;
+            let services: Vec<&str> =
+                run.candidates.iter().filter(|c| c.boarded()).map(|c| c.service.as_str()).collect();
+            let mut last_step_of: BTreeMap<String, usize> = BTreeMap::new();
+            for record in run.steps.iter().filter(|r| r.succeeded == Some(true)) {
+                let Some(step) = run.rollout.get(record.step) else { continue };
+                if step.environment != Environment::Production {
+                    continue;
+                }
+                for object in settings.objects(&services, step.environment, step.region.as_deref()).unwrap_or_default()
+                {
+                    last_step_of.insert(object, record.step);
+                }
+            }
+            let mut changes = 0;
+            for (object, step) in last_step_of {
+                match self.argo.application(url, token_env, &object, app_namespace.as_deref()).await {
+                    Ok(application) => {
+                        let images = application.status.summary.images;
+                        changes += record_running(&self.db, &train_id, step, &images, now).await?;
+                    }
+                    Err(error) => {
+                        tracing::warn!(train = %train_id, %object, error = %format!("{error:#}"), "reading what runs failed")
+                    }
+                }
+            }
+            if changes > 0 {
+                moved += 1;
+            }
+        }
+        Ok(moved)
     }
 
     /// Holds the train for a release past its deadline, saying what each object last reported.

@@ -98,7 +98,8 @@ impl FleetIntegrations {
         if action == "deploy" {
             let now = self.clock.instant();
             let shipped = &payload.artifacts;
-            record_digests(&self.db, now, &context.train_id, step, shipped, payload.step.environment, running).await?;
+            let target = (payload.step.environment, payload.step.region.as_deref());
+            record_digests(&self.db, now, &context.train_id, step, shipped, target, running).await?;
         }
         Ok(Deployment::Done)
     }
@@ -111,7 +112,7 @@ pub async fn record_digests(
     train_id: &str,
     step: usize,
     shipped: &[ReleasedArtifact],
-    environment: Environment,
+    (environment, region): (Environment, Option<&str>),
     running: Vec<RunningDigest>,
 ) -> anyhow::Result<()> {
     let mut conn = db.acquire().await?;
@@ -122,6 +123,7 @@ pub async fn record_digests(
             step: i64::try_from(step)?,
             service: report.service,
             environment,
+            region: region.unwrap_or_default().to_owned(),
             expected_digest: expected.digest.clone(),
             running_digest: report.digest,
             reported_at: now,

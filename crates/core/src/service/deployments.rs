@@ -149,7 +149,8 @@ pub async fn apply(
             .map(|c| ReleasedArtifact { service: c.service, version: c.version, digest: c.digest })
             .collect();
         let environment = run.rollout.get(step).map_or(Environment::Production, |s| s.environment);
-        record_digests(ctx.db, now, train_id, step, &shipped, environment, outcome.running).await?;
+        let region = run.rollout.get(step).and_then(|s| s.region.as_deref());
+        record_digests(ctx.db, now, train_id, step, &shipped, (environment, region), outcome.running).await?;
     }
     Ok(run.phase)
 }

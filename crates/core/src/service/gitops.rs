@@ -11,9 +11,11 @@ use sha2::Sha256;
 use super::{Ctx, ServiceError};
 use crate::delivery::DeployerSettings;
 use crate::gitops::controller::flux;
-use crate::gitops::Controller;
-use crate::gitops_sync::{conclude, observe, Ancestry};
+use crate::gitops::{Controller, Report};
+use crate::gitops_sync::{conclude, observe, record_revision, Ancestry};
+use crate::service::deployments::release_of;
 use crate::store;
+use crate::train_state::TrainState;
 
 /// What Railyard made of an event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,8 +48,27 @@ pub async fn flux_event(ctx: Ctx<'_>, definition: &str, signature: &str, body: &
     let ours = about.kind == kind.as_str() && namespace.as_deref().is_none_or(|ns| ns == about.namespace);
     let Some(report) = event.report().filter(|_| ours) else { return Ok(Heard { matched: 0, concluded: 0 }) };
     let waits = store::gitops_waits::open_for_object(&mut conn, &stored.id, &about.name).await?;
+    let monitored = store::trains::ids_in_state(&mut conn, TrainState::Monitoring).await?;
+    let mut watched = Vec::new();
+    for train in monitored {
+        if store::trains::definition_id_of(&mut conn, &train).await?.as_deref() == Some(stored.id.as_str()) {
+            if let Some(applied) = store::gitops_waits::last_applied(&mut conn, &train, &about.name).await? {
+                watched.push(applied);
+            }
+        }
+    }
     drop(conn);
     let ancestry = Ancestry::default();
+    // After a train's last step, what Flux applies is watched for drift while the train is monitored.
+    let mut drifted = 0;
+    if let Report::Applied { revision, .. } = &report {
+        for applied in watched.iter().filter(|_| waits.is_empty()) {
+            let Some((train, _, step)) = release_of(&applied.effect_key) else { continue };
+            let includes = ancestry.includes(&settings, &applied.revision, revision).await?;
+            let place = (train, step);
+            drifted += record_revision(ctx.db, &settings, place, &about.name, revision, includes, ctx.now()).await?;
+        }
+    }
     let mut concluded = 0;
     for wait in &waits {
         observe(ctx.db, &ancestry, &settings, wait, "Flux", report.clone()).await?;
@@ -55,7 +76,7 @@ pub async fn flux_event(ctx: Ctx<'_>, definition: &str, signature: &str, body: &
             concluded += 1;
         }
     }
-    if concluded > 0 {
+    if concluded + drifted > 0 {
         ctx.caches.changed();
     }
     Ok(Heard { matched: waits.len(), concluded })

@@ -42,7 +42,8 @@ mod tests {
     fn a_query_names_its_track_service_environment_and_region() {
         let metric = CanaryMetric {
             name: "errors".into(),
-            query: r#"rate(errors{service="{service}",track="{track}",env="{environment}",region="{region}"}[1m])"#.into(),
+            query: r#"rate(errors{service="{service}",track="{track}",env="{environment}",region="{region}"}[1m])"#
+                .into(),
             group: "errors".into(),
             critical: false,
             dry_run: false,

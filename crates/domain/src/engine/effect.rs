@@ -53,11 +53,13 @@ pub enum Notice {
     RollbackStarted,
     Completed,
     Skipped,
+    /// What runs is not what the train shipped (seed M12).
+    Drift,
 }
 
 impl Notice {
     /// Every notice.
-    pub const ALL: [Notice; 8] = [
+    pub const ALL: [Notice; 9] = [
         Self::Opened,
         Self::GateFailed,
         Self::ApprovalRequested,
@@ -66,6 +68,7 @@ impl Notice {
         Self::RollbackStarted,
         Self::Completed,
         Self::Skipped,
+        Self::Drift,
     ];
 }
 

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::model::Environment;
 use crate::ids::ArtifactId;
 
 /// A candidate the runtime picked at assembly, with the gates it must clear.
@@ -152,6 +153,13 @@ pub enum Event {
     /// The deployer could not restore the previous version.
     RollbackFailed {
         step: usize,
+        detail: String,
+    },
+    /// What an environment runs stopped (or started again) matching what the train shipped.
+    Drift {
+        service: String,
+        environment: Environment,
+        drifting: bool,
         detail: String,
     },
     MonitoringElapsed,

@@ -201,6 +201,12 @@ impl Machine {
                     }
                 }
             }
+            Event::Drift { drifting, detail, .. } => {
+                if *drifting {
+                    self.effects.push(Effect::Notify { notice: Notice::Drift, text: detail.clone() });
+                }
+                self.note(detail.clone());
+            }
             Event::DeployOverdue { step, detail } => {
                 if *step == self.run.current_step && self.run.step_status == StepStatus::Deploying {
                     let name = self.run.rollout[*step].name.clone();

@@ -196,7 +196,8 @@ impl Checker<'_> {
         if let (Some(rollout), Some(metrics)) = (&rollout, &metrics) {
             let regional = metrics.iter().find(|m| m.query.contains("{region}"));
             if let (Some(metric), Some(step)) = (regional, rollout.iter().find(|s| s.region.is_none())) {
-                let message = format!("metric \"{}\" names {{region}}, but step \"{}\" has no `region`", metric.name, step.name);
+                let message =
+                    format!("metric \"{}\" names {{region}}, but step \"{}\" has no `region`", metric.name, step.name);
                 self.problem(&at, "metric.query", message);
                 ok = false;
             }

@@ -35,7 +35,11 @@ impl Checker<'_> {
                     self.problem(
                         &format!("train \"{}\"", train.name),
                         "step.region",
-                        format!("step \"{}\" names region \"{region}\", which no [[region]] declares ({})", step.name, names.join(", ")),
+                        format!(
+                            "step \"{}\" names region \"{region}\", which no [[region]] declares ({})",
+                            step.name,
+                            names.join(", ")
+                        ),
                     );
                 }
             }

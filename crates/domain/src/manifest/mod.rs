@@ -5,7 +5,7 @@
 //! name = "payments"
 //! colour = "#0072B2"            # optional
 //! notify_webhook_env = "PAYMENTS_SLACK_URL"   # optional: variable holding a Slack-compatible webhook URL
-//! notify_on = ["opened", "gate_failed", "approval_requested", "approval_expiring", "held", "rollback_started", "completed", "skipped"]   # optional
+//! notify_on = ["opened", "gate_failed", "approval_requested", "approval_expiring", "held", "rollback_started", "completed", "skipped", "drift"]   # optional
 //!
 //! [[service]]
 //! name = "ledger"

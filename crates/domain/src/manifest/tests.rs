@@ -204,7 +204,10 @@ fn prometheus_judged_trains_need_metrics_that_tell_canary_from_baseline() {
     let good = with_steps(&format!("{}{STEPS}", metric.replace("\"canary\"", "\"{track}\"")))
         .replace("cutover_window = \"2h\"", provider);
     let fleet = parse("fleet.toml", &good).expect("valid");
-    assert_eq!(fleet.trains[0].metrics[0].query_for("baseline", "ledger", "production", None), "latency{track=\"baseline\"}");
+    assert_eq!(
+        fleet.trains[0].metrics[0].query_for("baseline", "ledger", "production", None),
+        "latency{track=\"baseline\"}"
+    );
     assert!(!fleet.trains[0].metrics[0].dry_run, "metrics are scored unless they say otherwise");
     let on_probation = good.replace("name = \"p95\"", "name = \"p95\"\n        dry_run = true");
     assert!(parse("fleet.toml", &on_probation).expect("valid").trains[0].metrics[0].dry_run);
@@ -359,12 +362,19 @@ fn a_metric_naming_the_region_needs_a_region_on_every_step() {
              [[train.step]]\nname = \"everywhere\"\nenvironment = \"production\"\nweight = 100\nsoak = \"10m\"\n{second_region}"
         )
     };
-    let valid = VALID.replace("cutover_window = \"2h\"", &format!("cutover_window = \"2h\"\n{}", steps("region = \"us-east\"")));
+    let valid = VALID
+        .replace("cutover_window = \"2h\"", &format!("cutover_window = \"2h\"\n{}", steps("region = \"us-east\"")));
     let fleet = parse("fleet.toml", &valid).expect("every step names its region");
-    assert_eq!(fleet.trains[0].metrics[0].query_for("canary", "ledger", "production", Some("us-east")), "latency{track=\"canary\",region=\"us-east\"}");
+    assert_eq!(
+        fleet.trains[0].metrics[0].query_for("canary", "ledger", "production", Some("us-east")),
+        "latency{track=\"canary\",region=\"us-east\"}"
+    );
     let missing = VALID.replace("cutover_window = \"2h\"", &format!("cutover_window = \"2h\"\n{}", steps("")));
     let found = problems(&missing);
-    assert!(found.iter().any(|p| p.contains("metric \"latency\" names {region}, but step \"everywhere\" has no `region`")), "{found:?}");
+    assert!(
+        found.iter().any(|p| p.contains("metric \"latency\" names {region}, but step \"everywhere\" has no `region`")),
+        "{found:?}"
+    );
 }
 
 #[test]
@@ -373,9 +383,18 @@ fn declared_regions_are_marked_critical_and_steps_may_name_only_them() {
     let fleet = parse("fleet.toml", &format!("{regions}{}", with_gitops(GITOPS))).expect("valid");
     let declared: Vec<(&str, bool)> = fleet.regions.iter().map(|r| (r.name.as_str(), r.critical)).collect();
     assert_eq!(declared, [("eu-west", true), ("us-east", false)]);
-    let typo = format!("{regions}{}", with_gitops(GITOPS).replace("region = \"eu-west\"\n        [[train.step]]", "region = \"eu-wset\"\n        [[train.step]]"));
+    let typo = format!(
+        "{regions}{}",
+        with_gitops(GITOPS)
+            .replace("region = \"eu-west\"\n        [[train.step]]", "region = \"eu-wset\"\n        [[train.step]]")
+    );
     let found = problems(&typo);
-    assert!(found.iter().any(|p| p.contains("step \"eu-west canary\" names region \"eu-wset\", which no [[region]] declares (eu-west, us-east)")), "{found:?}");
+    assert!(
+        found.iter().any(|p| p.contains(
+            "step \"eu-west canary\" names region \"eu-wset\", which no [[region]] declares (eu-west, us-east)"
+        )),
+        "{found:?}"
+    );
     let twice = format!("{regions}[[region]]\nname = \"eu-west\"\n{}", VALID);
     assert!(problems(&twice).iter().any(|p| p.contains("another region is already called \"eu-west\"")));
 }

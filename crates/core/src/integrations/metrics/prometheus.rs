@@ -204,6 +204,13 @@ impl MetricsProvider for PrometheusCanary<'_> {
     fn judge<'a>(&'a self, query: &'a CanaryQuery<'a>) -> BoxFuture<'a, Judgement> {
         let environment = query.environment.as_str();
         let (from, to) = query.window;
-        Box::pin(canary_verdict(self.provider, self.url, self.metrics, (query.services, environment, query.region), from, to))
+        Box::pin(canary_verdict(
+            self.provider,
+            self.url,
+            self.metrics,
+            (query.services, environment, query.region),
+            from,
+            to,
+        ))
     }
 }

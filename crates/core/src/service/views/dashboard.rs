@@ -37,6 +37,7 @@ pub async fn build(db: &Db, now: Instant, domain: Option<&str>) -> anyhow::Resul
     let samples = store::budget_samples::latest(&mut conn).await?;
     let measured = store::measurements::with_domain_since(&mut conn, since).await?;
     let declared = store::regions::list(&mut conn).await?;
+    let drifting = super::train_page::drifting(&mut conn, None).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     drop(conn);
 
     let kinds_and_runs: Vec<(&String, TrainRun)> =
@@ -111,7 +112,15 @@ pub async fn build(db: &Db, now: Instant, domain: Option<&str>) -> anyhow::Resul
         .take(NEXT)
         .map(next_cutover)
         .collect();
-    Ok(Dashboard { now: now.ms(), kpis, kinds, regions, critical_regions, budgets, next })
+    // Drift, for the domain shown (or all).
+    let in_domain = |service: &str| {
+        domain.is_none_or(|name| {
+            let domain_id = domains.iter().find(|d| d.name == name).map(|d| d.id.as_str());
+            services.iter().any(|s| s.name == service && Some(s.domain_id.as_str()) == domain_id)
+        })
+    };
+    let drift = drifting.into_iter().filter(|d| in_domain(&d.service)).collect();
+    Ok(Dashboard { now: now.ms(), kpis, kinds, regions, critical_regions, drift, budgets, next })
 }
 
 /// The next cutover of `definition` after `now`; `None` when there is no such definition.

@@ -2,7 +2,8 @@
 
 use railyard_domain::time::Instant;
 use railyard_views::train::{
-    AnalysisView, ApprovalLine, AuditLine, CargoLine, MeasurementLine, MetricView, StepLine, TimelineLine, TrainPage,
+    AnalysisView, ApprovalLine, AuditLine, CargoLine, DriftLine, MeasurementLine, MetricView, StepLine, TimelineLine,
+    TrainPage,
 };
 
 use crate::engine::TrainRun;
@@ -16,6 +17,7 @@ pub struct Extras {
     pub approvals: Vec<ApprovalLine>,
     pub audit: Vec<AuditLine>,
     pub release_notes: String,
+    pub drift: Vec<DriftLine>,
 }
 
 /// Longest audit excerpt on a train page.
@@ -46,17 +48,44 @@ pub async fn extras(db: &Db, detail: &TrainDetail, now: Instant) -> Result<Extra
         .map(|r| AuditLine { at: r.at.ms(), actor: r.actor, action: r.action, object: r.object })
         .collect();
     let release_notes = train_detail::release_notes_of(&mut conn, &detail.train.id).await?;
-    Ok(Extras { now, approvals, audit, release_notes })
+    let drift = drifting(&mut conn, Some(&detail.train.id)).await?;
+    Ok(Extras { now, approvals, audit, release_notes, drift })
+}
+
+/// Services (of train `train_id`, or of any) whose newest report of what runs is not what shipped.
+pub async fn drifting(conn: &mut store::Conn, train_id: Option<&str>) -> Result<Vec<DriftLine>, ServiceError> {
+    let short = |digest: &str| match digest.strip_prefix("sha256:") {
+        Some(hex) => format!("sha256:{}", hex.get(..12).unwrap_or(hex)),
+        None => digest.to_owned(),
+    };
+    Ok(store::digests::newest_per_target(conn)
+        .await?
+        .into_iter()
+        .filter(|r| r.drifted() && train_id.is_none_or(|id| id == r.train_id))
+        .map(|r| DriftLine {
+            running: short(&r.running_digest),
+            expected: short(&r.expected_digest),
+            train_id: r.train_id,
+            service: r.service,
+            environment: r.environment.to_string(),
+            region: r.region,
+        })
+        .collect())
 }
 
 /// The page for `detail`.
 pub fn page(detail: TrainDetail, extras: Extras) -> TrainPage {
     let run: Option<TrainRun> = detail.run.and_then(|value| serde_json::from_value(value).ok());
     let steps = run.as_ref().map(steps).unwrap_or_default();
+    // An analysis names its step, and the step's region when the name does not say it.
     let step_name = |step: i64| {
-        run.as_ref()
-            .and_then(|run| run.rollout.get(usize::try_from(step).ok()?))
-            .map_or_else(|| format!("step {}", step + 1), |s| s.name.clone())
+        run.as_ref().and_then(|run| run.rollout.get(usize::try_from(step).ok()?)).map_or_else(
+            || format!("step {}", step + 1),
+            |s| match &s.region {
+                Some(region) if !s.name.contains(region.as_str()) => format!("{} ({region})", s.name),
+                _ => s.name.clone(),
+            },
+        )
     };
     let cargo = detail
         .cargo
@@ -131,6 +160,7 @@ pub fn page(detail: TrainDetail, extras: Extras) -> TrainPage {
         approvals: extras.approvals,
         audit: extras.audit,
         release_notes: extras.release_notes,
+        drift: extras.drift,
     }
 }
 
