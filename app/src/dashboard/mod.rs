@@ -230,11 +230,21 @@ fn Regions(regions: Vec<Kpi>, critical: Vec<String>) -> impl IntoView {
                             .into_iter()
                             .map(|kpi| {
                                 let is_critical = critical.contains(&kpi.name);
-                                let mark = is_critical
-                                    .then(|| view! { " " <span class="critical-mark">"critical"</span> });
+                                let name = if is_critical {
+                                    view! {
+                                        <th scope="row">
+                                            {kpi.name.clone()}
+                                            " "
+                                            <span class="critical-mark">"critical"</span>
+                                        </th>
+                                    }
+                                        .into_any()
+                                } else {
+                                    view! { <th scope="row">{kpi.name.clone()}</th> }.into_any()
+                                };
                                 view! {
                                     <tr class:critical-region=is_critical>
-                                        <th scope="row">{kpi.name.clone()} {mark}</th>
+                                        {name}
                                         <td>{kpi.shown()}</td>
                                         <td>{kpi.trend_words()}</td>
                                         <td>{kpi.observations}</td>

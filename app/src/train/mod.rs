@@ -214,6 +214,15 @@ fn TrainView(page: TrainPage) -> impl IntoView {
             {(!page.reason.is_empty()).then(|| format!(" · {}", page.reason))}
         </p>
         <Drift lines=page.drift.clone()/>
+        {(!page.waiting.is_empty())
+            .then(|| {
+                view! {
+                    <section class="gitops-wait" aria-labelledby="wait-title">
+                        <h2 id="wait-title">"Waiting for the GitOps controller"</h2>
+                        <ul>{page.waiting.iter().map(|line| view! { <li>{line.clone()}</li> }).collect_view()}</ul>
+                    </section>
+                }
+            })}
         <p class="train-actions">
             <a href=format!("/api/v1/trains/{}/postmortem", page.id) download>
                 "Postmortem draft (Markdown)"

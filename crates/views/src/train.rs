@@ -37,6 +37,9 @@ pub struct TrainPage {
     /// Services whose newest report of what runs is not what this train shipped (seed M12).
     #[serde(default)]
     pub drift: Vec<DriftLine>,
+    /// What a pushed step waits for: each Argo CD Application or Flux object and what it last said.
+    #[serde(default)]
+    pub waiting: Vec<String>,
 }
 
 /// A service running something other than what its train shipped, until a later report matches.
@@ -356,6 +359,7 @@ mod tests {
             audit: vec![],
             release_notes: String::new(),
             drift: Vec::new(),
+            waiting: Vec::new(),
         };
         page.cargo = vec![cargo("checkout", &["wallet", "fx"]), cargo("wallet", &["ledger"]), cargo("ledger", &[])];
         let layout = page.dependencies().expect("edges");
@@ -399,6 +403,7 @@ mod tests {
             audit: vec![],
             release_notes: String::new(),
             drift: Vec::new(),
+            waiting: Vec::new(),
         };
         let spans: Vec<(String, i64, i64)> = page.spans().into_iter().map(|s| (s.label, s.start, s.end)).collect();
         assert_eq!(

@@ -366,3 +366,39 @@ async fn a_release_that_cannot_be_written_says_which_file_and_commits_nothing() 
     git(root.path(), &["clone", "--quiet", &repo, checkout.to_str().expect("utf-8 path")]);
     assert_eq!(git(&checkout, &["rev-list", "--count", "HEAD"]).trim(), "1");
 }
+
+async fn a_helm_train_writes_the_values_file_railyard_owns_at_each_step(backend: Backend) {
+    let root = tempfile::tempdir().expect("temp dir");
+    let repo = deploy_repository(root.path());
+    let helm = gitops_table(&repo, true, "controller = \"none\"\nedit = \"helm\"\ndigest_key = \"image.sha\"\n");
+    let file = fleet_file(&helm, &[("eu-west canary", 10, "eu-west"), ("eu-west", 100, "eu-west")]);
+    let app = spawn_app(backend, false).await;
+    fleet::apply(&app.db, &parse("fleet.toml", &file).expect("valid"), test_now()).await.expect("apply");
+    register_build(&app, "ledger", "1.20", '1', "1.0").await;
+    let train = run_train(&app, 0, SimulatedMetrics::default()).await;
+    assert_eq!(server::runtime::load(&app.db, &train).await.expect("state").phase.to_string(), "completed");
+
+    let checkout = root.path().join("checkout");
+    git(root.path(), &["clone", "--quiet", &repo, checkout.to_str().expect("utf-8 path")]);
+    let values = |revision: &str, directory: &str| {
+        git(&checkout, &["show", &format!("{revision}:clusters/eu-west/production/{directory}/values-railyard.yaml")])
+    };
+    let digest = format!("sha256:{}", "1".repeat(64));
+    let expected = format!("image:\n  repository: ghcr.io/acme/ledger\n  tag: \"1.20\"\n  sha: \"{digest}\"\n");
+    let canary = values("HEAD~1", "ledger-canary");
+    assert!(canary.starts_with("# Managed by Railyard") && canary.ends_with(&expected), "{canary}");
+    assert!(
+        git(&checkout, &["show", "HEAD~1:clusters/eu-west/production/ledger/httproute.yaml"]).contains("weight: 10")
+    );
+    let stable = values("HEAD", "ledger");
+    assert!(stable.ends_with(&expected), "the version stays the string \"1.20\":\n{stable}");
+    let subjects = git(&checkout, &["log", "-2", "--format=%s"]);
+    assert_eq!(
+        subjects.lines().collect::<Vec<_>>(),
+        [
+            "railyard: deploy ledger 1.20 to production eu-west at 100%",
+            "railyard: deploy ledger 1.20 to production eu-west at 10%"
+        ]
+    );
+}
+on_both_backends!(a_helm_train_writes_the_values_file_railyard_owns_at_each_step);

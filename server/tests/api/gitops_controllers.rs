@@ -344,6 +344,21 @@ async fn contract_argo_cd_an_old_revision_healthy_never_completes_and_the_deadli
         &pushed[..7]
     );
     assert!(said.contains(&expected), "expected {expected:?} in {said}");
+    // The train page says what the step still waits for.
+    let cookie =
+        crate::helpers::sign_in(&setup.app.anonymous, &setup.app.address, "admin", crate::helpers::ADMIN_PASSWORD)
+            .await;
+    let (status, html) =
+        setup.app.send_as(Some(&cookie), reqwest::Method::GET, &format!("/trains/{train}"), None).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Waiting for the GitOps controller"), "{html}");
+    let line = format!(
+        "ledger-eu-west: Argo CD reports {} applied, not yet {} (commit {}",
+        &start[..7],
+        &pushed[..7],
+        &pushed[..7]
+    );
+    assert!(html.contains(&line), "{line} on the page");
 }
 on_both_backends!(contract_argo_cd_an_old_revision_healthy_never_completes_and_the_deadline_holds_the_train);
 

@@ -18,6 +18,7 @@ pub struct Extras {
     pub audit: Vec<AuditLine>,
     pub release_notes: String,
     pub drift: Vec<DriftLine>,
+    pub waiting: Vec<String>,
 }
 
 /// Longest audit excerpt on a train page.
@@ -49,7 +50,16 @@ pub async fn extras(db: &Db, detail: &TrainDetail, now: Instant) -> Result<Extra
         .collect();
     let release_notes = train_detail::release_notes_of(&mut conn, &detail.train.id).await?;
     let drift = drifting(&mut conn, Some(&detail.train.id)).await?;
-    Ok(Extras { now, approvals, audit, release_notes, drift })
+    let waiting = store::gitops_waits::open_of_train(&mut conn, &detail.train.id)
+        .await?
+        .into_iter()
+        .map(|w| {
+            let said = if w.detail.is_empty() { "no report yet".to_owned() } else { w.detail };
+            let commit = w.revision.get(..7).unwrap_or(&w.revision).to_owned();
+            format!("{}: {said} (commit {commit}, until {})", w.object, w.deadline_at.rfc3339())
+        })
+        .collect();
+    Ok(Extras { now, approvals, audit, release_notes, drift, waiting })
 }
 
 /// Services (of train `train_id`, or of any) whose newest report of what runs is not what shipped.
@@ -161,6 +171,7 @@ pub fn page(detail: TrainDetail, extras: Extras) -> TrainPage {
         audit: extras.audit,
         release_notes: extras.release_notes,
         drift: extras.drift,
+        waiting: extras.waiting,
     }
 }
 
