@@ -29,6 +29,9 @@ pub enum Command {
     /// Check or export the tamper-evident audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Prometheus rules from the fleet's SLOs.
+    #[command(subcommand)]
+    Slo(SloCommand),
     /// Prepare the built front end for serving.
     #[command(subcommand)]
     Assets(AssetsCommand),
@@ -80,6 +83,23 @@ pub struct AuditExportArgs {
     #[command(flatten)]
     pub database: DatabaseArgs,
     /// Where to write the JSON Lines ("-" for standard output).
+    #[arg(long, default_value = "-")]
+    pub output: PathBuf,
+}
+
+/// What to make from the fleet's SLOs.
+#[derive(Debug, Subcommand)]
+pub enum SloCommand {
+    /// Write the recording rules and multi-window burn-rate alerts for every SLO (check it with `promtool check rules`).
+    Rules(SloRulesArgs),
+}
+
+/// Options of `slo rules`.
+#[derive(Debug, Clone, Args)]
+pub struct SloRulesArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Where to write the rule file ("-" for standard output).
     #[arg(long, default_value = "-")]
     pub output: PathBuf,
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Parser;
 use server::audit::{self, Verification};
-use server::cli::{AnalyzeCommand, AssetsCommand, AuditCommand, Cli, Command};
+use server::cli::{AnalyzeCommand, AssetsCommand, AuditCommand, Cli, Command, SloCommand};
 use server::clock::{Clock, SystemClock};
 use server::fleet::{self, ApplyError};
 use server::startup::{shutdown_signal, Application};
@@ -97,6 +97,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 audit::log::export(&db, &mut std::io::BufWriter::new(file)).await?
             };
             eprintln!("exported {count} audit records");
+            Ok(())
+        }
+        Command::Slo(SloCommand::Rules(args)) => {
+            let db = Db::connect(&args.database.database_url).await?;
+            db.migrate().await?;
+            let (rules, skipped) = fleet::slo_rules(&db).await?;
+            if args.output.as_os_str() == "-" {
+                print!("{rules}");
+            } else {
+                std::fs::write(&args.output, rules)
+                    .with_context(|| format!("cannot write {}", args.output.display()))?;
+                eprintln!("wrote {}", args.output.display());
+            }
+            if !skipped.is_empty() {
+                eprintln!("left out (their SLO names no good/total Prometheus queries): {}", skipped.join(", "));
+            }
             Ok(())
         }
         Command::Assets(AssetsCommand::Pack(args)) => {

@@ -20,3 +20,4 @@ pub mod text;
 pub mod time;
 pub mod train_kind;
 pub mod train_state;
+pub mod yaml;

@@ -5,10 +5,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::chart::TimeChart;
 
-/// Burn rate past which the SRE workbook pages at once (2 % of a 30-day budget in an hour).
-pub const FAST_BURN: f64 = 14.4;
-/// Burn rate past which it files a ticket (5 % in six hours).
-pub const SLOW_BURN: f64 = 6.0;
+/// Burn rate past which the SRE workbook pages at once (2 % of a 30-day budget in an hour):
+/// the burn gate's and the generated alerts' own figure.
+pub const FAST_BURN: f64 = railyard_domain::analysis::budget::FAST_BURN.factor;
+/// Burn rate of the slower page (5 % in six hours).
+pub const SLOW_BURN: f64 = railyard_domain::analysis::budget::SLOW_BURN.factor;
 
 /// `/budgets`: every service with an SLO, by domain.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

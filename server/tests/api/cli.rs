@@ -112,3 +112,30 @@ fn analyze_canary_replays_a_judgement_as_json() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("canary.txt line 2: \"fast\" is not a number"));
 }
+
+#[test]
+fn slo_rules_writes_the_fleets_rule_file_and_names_what_it_left_out() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("railyard.db").display());
+    let fleet = dir.path().join("fleet.toml");
+    std::fs::write(
+        &fleet,
+        "[[domain]]\nname = \"payments\"\n\n[[service]]\nname = \"ledger\"\ndomain = \"payments\"\n\
+         slo = { target = 0.995, window = \"28d\", good = 'sum(increase(ok{service=\"{service}\"}[{window}]))', \
+         total = 'sum(increase(all{service=\"{service}\"}[{window}]))' }\n\n\
+         [[service]]\nname = \"billing\"\ndomain = \"payments\"\nslo = { target = 0.99, window = \"28d\" }\n",
+    )
+    .expect("fleet");
+    let applied = railyard().args(["apply"]).arg(&fleet).args(["--database-url", &url]).output().expect("apply");
+    assert!(applied.status.success(), "{}", String::from_utf8_lossy(&applied.stderr));
+    let file = dir.path().join("rules.yml");
+    let output =
+        railyard().args(["slo", "rules", "--database-url", &url, "--output"]).arg(&file).output().expect("run");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("left out (their SLO names no good/total Prometheus queries): billing"), "{stderr}");
+    let rules = std::fs::read_to_string(&file).expect("written");
+    assert!(rules.contains("record: \"railyard:slo_error_ratio:rate3d\""), "{rules}");
+    assert!(rules.contains("> 14.4 * (1 - 0.995)"), "{rules}");
+    assert!(!rules.contains("billing"), "{rules}");
+}

@@ -31,12 +31,18 @@ fn free_port() -> u16 {
 }
 
 fn start_prometheus(target: &str) -> Prometheus {
+    start_prometheus_with(target, None)
+}
+
+/// Prometheus scraping `target` every second, evaluating `rules` (a rule file) every second.
+fn start_prometheus_with(target: &str, rules: Option<&std::path::Path>) -> Prometheus {
     let dir = tempfile::tempdir().expect("temp dir");
     let config = dir.path().join("prometheus.yml");
+    let rule_files = rules.map(|r| format!("rule_files: ['{}']\n", r.display())).unwrap_or_default();
     std::fs::write(
         &config,
         format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: canary\n    static_configs:\n      - targets: ['{target}']\n"
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n{rule_files}scrape_configs:\n  - job_name: canary\n    static_configs:\n      - targets: ['{target}']\n"
         ),
     )
     .expect("config");
@@ -236,4 +242,90 @@ async fn canary_analysis_reads_a_real_prometheus_and_is_inconclusive_when_it_fai
     let Judgement { verdict, detail, .. } =
         canary_verdict(&provider, &url, &latency(), (&["ledger".into()], "production", None), window.0, window.1).await;
     assert_eq!(verdict, Verdict::NoData, "inconclusive, never a pass: {detail}");
+}
+
+/// Requests per scrape, and errors per scrape for each service: ledger 50%, wallet 1% (between
+/// the 6x and 14.4x thresholds of a 99.9% SLO), checkout 0.05% (under budget).
+async fn slo_exporter(scrapes: State<Arc<AtomicU64>>) -> String {
+    let n = scrapes.fetch_add(1, Ordering::SeqCst) + 1;
+    let mut text = String::new();
+    for (service, errors) in [("ledger", 1000), ("wallet", 20), ("checkout", 1)] {
+        text.push_str(&format!("slo_requests_total{{service=\"{service}\",code=\"200\"}} {}\n", n * (2000 - errors)));
+        text.push_str(&format!("slo_requests_total{{service=\"{service}\",code=\"500\"}} {}\n", n * errors));
+    }
+    text
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generated_slo_rules_pass_promtool_and_prometheus_fires_each_burn_alert_above_its_threshold_only() {
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite, false).await;
+    let mut fleet = String::from("[[domain]]\nname = \"payments\"\n");
+    for service in ["ledger", "wallet", "checkout"] {
+        fleet.push_str(&format!(
+            "\n[[service]]\nname = \"{service}\"\ndomain = \"payments\"\nrunbook = \"https://wiki.example/{service}\"\n\
+             slo = {{ target = 0.999, window = \"28d\", \
+             good = 'sum(increase(slo_requests_total{{service=\"{{service}}\",code!~\"5..\"}}[{{window}}]))', \
+             total = 'sum(increase(slo_requests_total{{service=\"{{service}}\"}}[{{window}}]))' }}\n"
+        ));
+    }
+    let parsed = server::fleet::parse("fleet.toml", &fleet).expect("valid");
+    server::fleet::apply(&app.db, &parsed, crate::helpers::test_now()).await.expect("apply");
+    let (rules, skipped) = server::fleet::slo_rules(&app.db).await.expect("rules");
+    assert!(skipped.is_empty(), "{skipped:?}");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("railyard-slo.rules.yml");
+    std::fs::write(&file, &rules).expect("write");
+    let check = Command::new("promtool").args(["check", "rules"]).arg(&file).output().expect("promtool runs");
+    assert!(
+        check.status.success(),
+        "promtool check rules: {}{}\n{rules}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let target = listener.local_addr().expect("address").to_string();
+    let exporter = Router::new().route("/metrics", get(slo_exporter)).with_state(Arc::new(AtomicU64::new(0)));
+    tokio::spawn(async move { axum::serve(listener, exporter).await });
+    let prometheus = start_prometheus_with(&target, Some(&file));
+    let client = reqwest::Client::new();
+    let expected =
+        [("ledger", "fast"), ("ledger", "slow"), ("ledger", "ticket"), ("wallet", "slow"), ("wallet", "ticket")];
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let firing = loop {
+        let answer: serde_json::Value = match client.get(format!("{}/api/v1/alerts", prometheus.url)).send().await {
+            Ok(response) => response.json().await.unwrap_or_default(),
+            Err(_) => serde_json::Value::Null,
+        };
+        let mut firing: Vec<(String, String, String)> = answer["data"]["alerts"]
+            .as_array()
+            .map(|alerts| {
+                alerts
+                    .iter()
+                    .filter(|a| a["state"] == "firing" && a["labels"]["alertname"] == "RailyardErrorBudgetBurn")
+                    .map(|a| {
+                        let label = |name: &str| a["labels"][name].as_str().unwrap_or_default().to_owned();
+                        (label("service"), label("burn"), label("severity"))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        firing.sort();
+        if firing.len() >= expected.len() || Instant::now() > deadline {
+            break firing;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let mut wanted: Vec<(String, String, String)> = expected
+        .iter()
+        .map(|(service, burn)| {
+            let severity = if *burn == "ticket" { "ticket" } else { "page" };
+            ((*service).to_owned(), (*burn).to_owned(), severity.to_owned())
+        })
+        .collect();
+    wanted.sort();
+    assert_eq!(
+        firing, wanted,
+        "ledger (50% errors) fires all three; wallet (1%) the 6x and 1x ones; checkout (0.05%) none"
+    );
 }

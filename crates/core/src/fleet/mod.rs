@@ -3,6 +3,7 @@
 
 mod apply;
 pub mod demo;
+mod slo_rules;
 pub use railyard_domain::graph;
 
 pub use apply::{apply, stored_freeze, ApplyError, ApplySummary};
@@ -10,6 +11,7 @@ pub use railyard_domain::manifest::{
     parse, parse_freeze, AtomicGroup, DomainSpec, Fleet, FreezeEntry, FreezeSchedule, FreezeSpec, Problem, ServiceSlo,
     ServiceSpec, TrainSpec,
 };
+pub use slo_rules::slo_rules;
 
 /// The dependency graph of every stored service.
 pub async fn dependency_graph(conn: &mut crate::store::Conn) -> Result<graph::Graph, crate::store::DbError> {

@@ -89,6 +89,8 @@ const HOUR: i64 = 60 * MINUTE;
 pub const FAST_BURN: BurnRule = BurnRule { long_ms: HOUR, short_ms: 5 * MINUTE, factor: 14.4 };
 /// 5% of a 30-day budget in six hours: 6 h and 30 min windows at 6×.
 pub const SLOW_BURN: BurnRule = BurnRule { long_ms: 6 * HOUR, short_ms: 30 * MINUTE, factor: 6.0 };
+/// 10% of a 30-day budget in three days: 3 d and 6 h windows at 1× (a ticket, not a page).
+pub const TICKET_BURN: BurnRule = BurnRule { long_ms: 72 * HOUR, short_ms: 6 * HOUR, factor: 1.0 };
 
 impl BurnRule {
     /// Whether the rule fires for the counts over its long and short windows.

@@ -10,6 +10,7 @@ pub mod mann_whitney;
 pub mod normal;
 pub mod report;
 pub mod score;
+pub mod slo_rules;
 
 pub use canary_metric::CanaryMetric;
 pub use hodges_lehmann::{shift_estimate, ShiftEstimate};

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use yaml_rust2::yaml::Hash;
 use yaml_rust2::Yaml;
 
-use super::yaml::{self, EditError};
 use super::Image;
+use crate::yaml::{self, EditError};
 
 /// Where in the values the image goes; dotted paths, empty to leave one out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

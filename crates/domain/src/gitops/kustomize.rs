@@ -5,8 +5,8 @@
 
 use yaml_rust2::Yaml;
 
-use super::yaml::{self, EditError};
 use super::Image;
+use crate::yaml::{self, EditError};
 
 /// `existing` (the overlay at `path`) with `image` pinned by digest in `images:`.
 /// An overlay must exist: Railyard does not guess its resources.

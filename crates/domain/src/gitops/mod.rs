@@ -9,15 +9,14 @@ pub mod helm;
 pub mod kustomize;
 pub mod route;
 pub mod template;
-mod yaml;
 
 use serde::{Deserialize, Serialize};
 
 use crate::engine::Environment;
+pub use crate::yaml::EditError;
 pub use controller::{Controller, FluxKind, Report};
 pub use helm::HelmKeys;
 pub use template::{Place, Template};
-pub use yaml::EditError;
 
 /// A definition's GitOps repository and its layout.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,7 +6,7 @@
 use yaml_rust2::yaml::Hash;
 use yaml_rust2::Yaml;
 
-use super::yaml::{self, EditError};
+use crate::yaml::{self, EditError};
 
 /// One service's route, its names filled in.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -144,7 +144,7 @@ fn seconds(at: Instant) -> String {
 
 /// `query` for `service` over a span of `span_ms` (a PromQL duration of at least a second).
 pub fn for_span(query: &str, service: &str, span_ms: i64) -> String {
-    query.replace("{service}", service).replace("{window}", &format!("{}s", (span_ms / 1000).max(1)))
+    crate::analysis::slo_rules::fill(query, service, span_ms)
 }
 
 /// Judges `metrics` for `services` over `[start, end]` from Prometheus.

@@ -1,4 +1,5 @@
-//! Reading and writing the one-document YAML files the edits touch.
+//! Reading and writing one-document YAML files: the GitOps edits and the
+//! generated Prometheus rule file.
 
 use yaml_rust2::yaml::Hash;
 use yaml_rust2::{Yaml, YamlEmitter, YamlLoader};
