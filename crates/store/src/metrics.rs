@@ -69,3 +69,48 @@ pub async fn counts(conn: &mut Conn) -> Result<Counts, DbError> {
         post_deploy_incidents,
     })
 }
+
+/// A train that deployed (or was deploying) something, with what it carried.
+pub struct DeployedTrain {
+    pub definition: String,
+    pub run: TrainRun,
+    /// Per artifact id on the train: service, version, digest.
+    pub artifacts: std::collections::HashMap<String, (String, String, String)>,
+}
+
+/// How many of the most recent trains the deployment markers look at.
+const MARKER_TRAINS: i64 = 500;
+
+/// The most recent trains past pre-flight, newest cutover first, with their cargo's versions.
+#[tracing::instrument(skip_all)]
+pub async fn deployed_trains(conn: &mut Conn) -> Result<Vec<DeployedTrain>, DbError> {
+    let past_preflight = "t.state NOT IN ('scheduled', 'planning', 'assembling', 'preflight', 'skipped')";
+    let rows: Vec<(String, String, String)> = sqlx::query_as(&format!(
+        "SELECT r.train_id, d.name, r.state FROM train_runs r JOIN trains t ON t.id = r.train_id \
+         JOIN train_definitions d ON d.id = t.definition_id WHERE {past_preflight} ORDER BY t.cutover_at DESC LIMIT $1"
+    ))
+    .bind(MARKER_TRAINS)
+    .fetch_all(&mut *conn)
+    .await?;
+    let cargo: Vec<(String, String, String, String, String)> = sqlx::query_as(&format!(
+        "SELECT c.train_id, c.artifact_id, s.name, a.version, a.digest FROM train_candidates c \
+         JOIN artifacts a ON a.id = c.artifact_id JOIN services s ON s.id = a.service_id \
+         WHERE c.train_id IN (SELECT t.id FROM trains t WHERE {past_preflight} ORDER BY t.cutover_at DESC LIMIT $1)"
+    ))
+    .bind(MARKER_TRAINS)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut by_train: std::collections::HashMap<String, std::collections::HashMap<String, (String, String, String)>> =
+        std::collections::HashMap::new();
+    for (train, artifact, service, version, digest) in cargo {
+        by_train.entry(train).or_default().insert(artifact, (service, version, digest));
+    }
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, definition, state)| {
+            let run = runs::decode_listed(&id, &state)?;
+            let artifacts = by_train.remove(&id).unwrap_or_default();
+            Some(DeployedTrain { definition, run, artifacts })
+        })
+        .collect())
+}

@@ -51,6 +51,27 @@ struct ServiceLabel {
     service: String,
 }
 
+/// A version live in an environment (and region), deployed by a train.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, PartialOrd, Ord, EncodeLabelSet)]
+pub struct DeploymentLabel {
+    pub train: String,
+    pub definition: String,
+    pub service: String,
+    pub version: String,
+    pub digest: String,
+    pub environment: String,
+    pub region: String,
+}
+
+/// One kind of deployment event.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, PartialOrd, Ord, EncodeLabelSet)]
+pub struct DeploymentEventLabel {
+    pub definition: String,
+    pub environment: String,
+    /// `deployed` (a step reached its environment) or `rolled_back` (a train undid its steps).
+    pub outcome: String,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct TargetLabel {
     service: String,
@@ -94,6 +115,10 @@ pub struct Figures {
     pub region_success: Vec<(String, f64)>,
     /// F1: per gate, the share of candidates that got both a pass and a not-pass answer (last 90 days).
     pub gate_flakiness: Vec<(String, f64)>,
+    /// What runs where, per the newest step that deployed it (rolled-back trains left out).
+    pub deployments: Vec<DeploymentLabel>,
+    /// Deployment events so far (of the most recent trains).
+    pub deployment_events: Vec<(DeploymentEventLabel, u64)>,
     /// M12 drift: per (service, environment) with reports, 1 while the newest report is not what shipped.
     pub drift: Vec<((String, String), i64)>,
     /// Trains running with nothing pending for longer than the stuck threshold.
@@ -135,6 +160,59 @@ fn rollout_figures(runs: &[TrainRun], figures: &mut Figures) {
     }
     figures.region_success =
         regions.into_iter().filter_map(|(region, outcomes)| Some((region, mean(outcomes)?))).collect();
+}
+
+/// Deployment markers: the version live per service, environment and region (the newest
+/// deployed step of a train that was not rolled back or aborted), and deployment events.
+fn deployment_figures(trains: &[crate::store::metrics::DeployedTrain], figures: &mut Figures) {
+    let mut live: BTreeMap<(String, String, String), (Instant, DeploymentLabel)> = BTreeMap::new();
+    let mut events: BTreeMap<DeploymentEventLabel, u64> = BTreeMap::new();
+    for train in trains {
+        let run = &train.run;
+        let undone = matches!(run.phase, TrainState::RolledBack | TrainState::Aborted);
+        for record in &run.steps {
+            let (Some(step), Some(deployed_at)) = (run.rollout.get(record.step), record.deployed_at) else { continue };
+            let environment = step.environment.to_string();
+            let event = DeploymentEventLabel {
+                definition: train.definition.clone(),
+                environment: environment.clone(),
+                outcome: "deployed".into(),
+            };
+            *events.entry(event).or_default() += 1;
+            if undone {
+                continue;
+            }
+            let region = step.region.clone().unwrap_or_default();
+            for candidate in run.candidates.iter().filter(|c| c.boarded()) {
+                let Some((service, version, digest)) = train.artifacts.get(candidate.artifact_id.as_str()) else {
+                    continue;
+                };
+                let label = DeploymentLabel {
+                    train: run.train_id.to_string(),
+                    definition: train.definition.clone(),
+                    service: service.clone(),
+                    version: version.clone(),
+                    digest: digest.clone(),
+                    environment: environment.clone(),
+                    region: region.clone(),
+                };
+                let target = (service.clone(), environment.clone(), region.clone());
+                if live.get(&target).is_none_or(|(at, _)| deployed_at > *at) {
+                    live.insert(target, (deployed_at, label));
+                }
+            }
+        }
+        if run.phase == TrainState::RolledBack {
+            let event = DeploymentEventLabel {
+                definition: train.definition.clone(),
+                environment: "production".into(),
+                outcome: "rolled_back".into(),
+            };
+            *events.entry(event).or_default() += 1;
+        }
+    }
+    figures.deployments = live.into_values().map(|(_, label)| label).collect();
+    figures.deployment_events = events.into_iter().collect();
 }
 
 /// The error-budget and latency figures (M7, M8) from the measurements of finished rollouts.
@@ -211,6 +289,7 @@ pub async fn figures(conn: &mut Conn, now: Instant) -> Result<Figures, DbError> 
     figures.gate_flakiness =
         crate::store::gate_runs::Flakiness::of(&gate_runs).into_iter().map(|f| (f.gate.clone(), f.ratio())).collect();
     rollout_figures(&finished_runs, &mut figures);
+    deployment_figures(&crate::store::metrics::deployed_trains(conn).await?, &mut figures);
     measurement_figures(&measured, &mut figures);
     Ok(figures)
 }
@@ -318,6 +397,24 @@ pub fn render(figures: &Figures) -> Result<String, std::fmt::Error> {
         "M9: production rollout steps that succeeded over those finished, by region",
         &figures.region_success,
         |region| RegionLabel { region },
+    );
+    let info = Family::<DeploymentLabel, Gauge>::default();
+    for label in &figures.deployments {
+        info.get_or_create(label).set(1);
+    }
+    registry.register(
+        "deployment_info",
+        "1 per version live in an environment and region, labelled with the train that deployed it",
+        info,
+    );
+    let deployment_events = Family::<DeploymentEventLabel, prometheus_client::metrics::counter::Counter>::default();
+    for (label, count) in &figures.deployment_events {
+        deployment_events.get_or_create(label).inc_by(*count);
+    }
+    registry.register(
+        "deployment_events",
+        "Rollout steps deployed, and trains rolled back (for Grafana annotations: changes(...[1m]) > 0)",
+        deployment_events,
     );
     if !figures.drift.is_empty() {
         let drift = Family::<TargetLabel, Gauge>::default();

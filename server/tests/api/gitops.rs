@@ -219,6 +219,17 @@ async fn a_three_region_canary_train_writes_overlays_a_cluster_applies(backend: 
         assert!(rendered.contains(&format!("image: {pinned}")), "{region}:\n{rendered}");
         assert_eq!(weights(&rendered), [("ledger".into(), 100), ("ledger-canary".into(), 0)], "{region}");
     }
+    // Deployment markers for Grafana: what runs where, and one event per step.
+    let (_, metrics) = app.get("/metrics").await;
+    for region in REGIONS {
+        let live = format!(
+            "railyard_deployment_info{{train=\"{train}\",definition=\"payments-daily\",service=\"ledger\",version=\"1.0.0\",\
+             digest=\"{digest}\",environment=\"production\",region=\"{region}\"}} 1"
+        );
+        assert!(metrics.contains(&live), "{live} in {metrics}");
+    }
+    let events = "railyard_deployment_events_total{definition=\"payments-daily\",environment=\"production\",outcome=\"deployed\"} 5";
+    assert!(metrics.contains(events), "{metrics}");
     let overlay = std::fs::read_to_string(checkout.join("clusters/ap-south/production/ledger/kustomization.yaml"))
         .expect("overlay");
     assert!(overlay.starts_with("# Production overlay for ap-south, written by the payments team.\n"), "{overlay}");
@@ -241,6 +252,15 @@ async fn a_rollback_restores_the_previous_digest_or_takes_the_canarys_traffic_aw
     let regressing = SimulatedMetrics { regression: Some(("ledger".into(), 1, 1)), ..SimulatedMetrics::default() };
     let second = run_train(&app, 1, regressing.clone()).await;
     assert_eq!(server::runtime::load(&app.db, &second).await.expect("state").phase.to_string(), "rolled_back");
+    let (_, metrics) = app.get("/metrics").await;
+    let live: Vec<&str> = metrics.lines().filter(|l| l.starts_with("railyard_deployment_info{")).collect();
+    assert_eq!(live.len(), 1, "one version live in eu-west: {live:?}");
+    assert!(
+        live[0].contains("version=\"1.0.0\"") && !live[0].contains(&second),
+        "the rolled-back 2.0.0 is not live: {live:?}"
+    );
+    let undone = "railyard_deployment_events_total{definition=\"payments-daily\",environment=\"production\",outcome=\"rolled_back\"} 1";
+    assert!(metrics.contains(undone), "{metrics}");
     let checkout = root.path().join("checkout");
     git(root.path(), &["clone", "--quiet", &repo, checkout.to_str().expect("utf-8 path")]);
     let rendered = kustomize(&checkout, "clusters/eu-west/production/ledger");
