@@ -235,26 +235,7 @@ fn timeline(run: &TrainRun) -> String {
 }
 
 async fn contract_argo_cd_a_step_completes_only_when_synced_and_healthy_at_the_pushed_revision(backend: Backend) {
-    let token_env = format!("RAILYARD_TEST_ARGOCD_TOKEN_{backend:?}").to_uppercase();
-    std::env::set_var(&token_env, "argocd-token");
-    let double = Arc::new(Mutex::new(ArgoCd {
-        repo: PathBuf::new(),
-        token: "argocd-token".into(),
-        cluster: Cluster::Follows,
-        lag: 2,
-        apps: HashMap::new(),
-        start: String::new(),
-        polls: Vec::new(),
-        refused: 0,
-    }));
-    let url = argo_cd(double.clone()).await;
-    let setup = setup(backend, |_| argo_table(&url, &token_env)).await;
-    {
-        let mut double = double.lock().unwrap_or_else(PoisonError::into_inner);
-        double.repo = PathBuf::from(&setup.repo);
-        double.start = bare(&double.repo, &["rev-parse", "main"]);
-    }
-    let watcher = Watcher::new(setup.app.db.clone(), std::time::Duration::from_secs(5)).expect("watcher");
+    let (setup, double, watcher) = argo_setup(backend, Cluster::Follows, "SYNCED", 2).await;
     let (train, opened) = open_train(&setup.app).await;
 
     // The canary commit is pushed; Argo CD still reports the old revision (Healthy) for two polls.
@@ -290,15 +271,21 @@ async fn contract_argo_cd_a_step_completes_only_when_synced_and_healthy_at_the_p
 }
 on_both_backends!(contract_argo_cd_a_step_completes_only_when_synced_and_healthy_at_the_pushed_revision);
 
-/// A double over `setup`'s repository with `cluster`, and the watcher; `setup` is built with its URL.
-async fn argo_setup(backend: Backend, cluster: Cluster, name: &str) -> (Setup, Arc<Mutex<ArgoCd>>, Watcher) {
+/// A double over `setup`'s repository with `cluster` (new heads sync after `lag` polls), and the
+/// watcher; `setup` is built with its URL.
+async fn argo_setup(
+    backend: Backend,
+    cluster: Cluster,
+    name: &str,
+    lag: usize,
+) -> (Setup, Arc<Mutex<ArgoCd>>, Watcher) {
     let token_env = format!("RAILYARD_TEST_ARGOCD_TOKEN_{name}_{backend:?}").to_uppercase();
     std::env::set_var(&token_env, "argocd-token");
     let double = Arc::new(Mutex::new(ArgoCd {
         repo: PathBuf::new(),
         token: "argocd-token".into(),
         cluster,
-        lag: 0,
+        lag,
         apps: HashMap::new(),
         start: String::new(),
         polls: Vec::new(),
@@ -322,7 +309,7 @@ async fn reasons(app: &TestApp, train: &str) -> String {
 }
 
 async fn contract_argo_cd_an_old_revision_healthy_never_completes_and_the_deadline_holds_the_train(backend: Backend) {
-    let (setup, _double, watcher) = argo_setup(backend, Cluster::Stuck, "STUCK").await;
+    let (setup, _double, watcher) = argo_setup(backend, Cluster::Stuck, "STUCK", 0).await;
     let (train, opened) = open_train(&setup.app).await;
     let (run, _) = drive(&setup, &watcher, &train, opened, |run| run.phase.to_string() == "held").await;
     assert_eq!(
@@ -368,6 +355,7 @@ async fn contract_argo_cd_a_degraded_application_fails_the_step_and_the_rollback
         Backend::Sqlite,
         Cluster::DegradedOn("deploy ledger 1.0.0 to production eu-west at 10%"),
         "DEGRADED",
+        0,
     )
     .await;
     let (train, opened) = open_train(&setup.app).await;
@@ -387,7 +375,7 @@ async fn contract_argo_cd_a_degraded_application_fails_the_step_and_the_rollback
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn contract_argo_cd_a_failed_sync_fails_the_step() {
-    let (setup, _double, watcher) = argo_setup(Backend::Sqlite, Cluster::SyncFailsOn("at 10%"), "SYNCFAIL").await;
+    let (setup, _double, watcher) = argo_setup(Backend::Sqlite, Cluster::SyncFailsOn("at 10%"), "SYNCFAIL", 0).await;
     let (train, opened) = open_train(&setup.app).await;
     let (run, _) = drive(&setup, &watcher, &train, opened, |_| false).await;
     assert_eq!(run.phase.to_string(), "rolled_back", "{}", timeline(&run));
@@ -400,7 +388,7 @@ async fn contract_argo_cd_a_failed_sync_fails_the_step() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn contract_argo_cd_images_other_than_what_shipped_are_recorded_as_drift() {
-    let (setup, _double, watcher) = argo_setup(Backend::Sqlite, Cluster::Drifted, "DRIFT").await;
+    let (setup, _double, watcher) = argo_setup(Backend::Sqlite, Cluster::Drifted, "DRIFT", 0).await;
     let (train, opened) = open_train(&setup.app).await;
     let (run, _) = drive(&setup, &watcher, &train, opened, |_| false).await;
     assert_eq!(run.phase.to_string(), "completed", "{}", timeline(&run));
@@ -416,7 +404,7 @@ async fn contract_argo_cd_images_other_than_what_shipped_are_recorded_as_drift()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn contract_argo_cd_a_refused_token_is_reported_and_never_taken_for_deployed() {
-    let (setup, double, watcher) = argo_setup(Backend::Sqlite, Cluster::Follows, "REFUSED").await;
+    let (setup, double, watcher) = argo_setup(Backend::Sqlite, Cluster::Follows, "REFUSED", 0).await;
     double.lock().unwrap_or_else(PoisonError::into_inner).token = "another-token".into();
     let (train, opened) = open_train(&setup.app).await;
     let (run, _) = drive(&setup, &watcher, &train, opened, |run| run.phase.to_string() == "held").await;
@@ -534,7 +522,7 @@ on_both_backends!(contract_flux_events_complete_or_fail_steps_and_bad_signatures
 async fn contract_argo_cd_drift_while_monitoring_is_on_the_timeline_the_metric_and_the_dashboard_until_resolved(
     backend: Backend,
 ) {
-    let (setup, double, watcher) = argo_setup(backend, Cluster::Follows, "MONITORED").await;
+    let (setup, double, watcher) = argo_setup(backend, Cluster::Follows, "MONITORED", 0).await;
     let (train, opened) = open_train(&setup.app).await;
     let monitoring = |run: &TrainRun| run.phase.to_string() == "monitoring";
     let (_, now) = drive(&setup, &watcher, &train, opened, monitoring).await;
