@@ -23,8 +23,8 @@ pub use railyard_core::{
 
 /// The pure domain (engine, canary analysis, cadences, trains-as-code), under the paths the server has always used.
 pub use railyard_domain::{
-    analysis, cadence, candidate, delivery, engine, gates, gitops, ids, links, manifest, roles, text, time, train_kind,
-    train_state,
+    analysis, cadence, candidate, delivery, digest, engine, gates, gitops, ids, links, manifest, roles, text, time,
+    train_kind, train_state,
 };
 
 /// The SQL store, under the path the server has always used.

@@ -3,6 +3,7 @@
 //! metric), and what the rollout cost each service's error budget. Served
 //! complete without JavaScript; once hydrated it refreshes every five seconds.
 
+use railyard_domain::digest::short_digest;
 use railyard_views::train as model;
 
 pub use model::{
@@ -498,9 +499,4 @@ fn Analysis(analysis: AnalysisView) -> impl IntoView {
         </article>
     }
     .into_any()
-}
-
-fn short_digest(digest: &str) -> String {
-    let hex = digest.trim_start_matches("sha256:");
-    format!("sha256:{}", &hex[..hex.len().min(12)])
 }

@@ -23,8 +23,8 @@ pub mod service;
 
 /// The pure domain, under the paths the core's modules use.
 pub use railyard_domain::{
-    analysis, cadence, candidate, delivery, engine, gates, gitops, ids, links, manifest, roles, text, time, train_kind,
-    train_state,
+    analysis, cadence, candidate, delivery, digest, engine, gates, gitops, ids, links, manifest, roles, text, time,
+    train_kind, train_state,
 };
 
 /// The SQL store.

@@ -8,6 +8,7 @@ pub mod cadence;
 pub mod candidate;
 pub mod checks;
 pub mod delivery;
+pub mod digest;
 pub mod engine;
 pub mod gates;
 pub mod gitops;

@@ -14,6 +14,7 @@ use std::sync::Mutex;
 
 use crate::candidate::CandidateStatus;
 use crate::delivery::DeployerSettings;
+use crate::digest::short_digest;
 use crate::engine::{Event, RolloutStep};
 use crate::gitops::controller::{commit_of, same_revision};
 use crate::gitops::{GitopsSettings, Place, Report};
@@ -87,9 +88,9 @@ pub async fn observe(
     Ok(())
 }
 
-/// When every object of release `key` has answered (or one failed), gives the train its
-/// event and ends the wait. Answers whether it did.
-pub async fn conclude(db: &Db, key: &str, now: Instant) -> anyhow::Result<bool> {
+/// When every object of release `key` (of a definition with `settings`) has answered (or one
+/// failed), gives the train its event and ends the wait. Answers whether it did.
+pub async fn conclude(db: &Db, settings: &GitopsSettings, key: &str, now: Instant) -> anyhow::Result<bool> {
     let mut conn = db.acquire().await?;
     let objects = store::gitops_waits::open_release(&mut conn, key).await?;
     let Some(first) = objects.first() else { return Ok(false) };
@@ -102,15 +103,7 @@ pub async fn conclude(db: &Db, key: &str, now: Instant) -> anyhow::Result<bool> 
         Some(failed) => (false, format!("{}: {}", failed.object, failed.detail)),
         None if objects.iter().all(|o| o.state == ObjectState::Applied) => {
             let names: Vec<&str> = objects.iter().map(|o| o.object.as_str()).collect();
-            (
-                true,
-                format!(
-                    "{} applied {} ({})",
-                    controller_name(db, train_id).await?,
-                    short(&first.revision),
-                    names.join(", ")
-                ),
-            )
+            (true, format!("{} applied {} ({})", settings.controller.name(), short(&first.revision), names.join(", ")))
         }
         None => return Ok(false),
     };
@@ -122,19 +115,11 @@ pub async fn conclude(db: &Db, key: &str, now: Instant) -> anyhow::Result<bool> 
     }
     if ok && release == Release::Deploy {
         let images: Vec<String> = objects.iter().flat_map(|o| o.images.0.clone()).collect();
-        record_running(db, train_id, step, &images, now).await?;
+        record_running(db, settings, (train_id, step), &images, now).await?;
     }
     let mut conn = db.acquire().await?;
     store::gitops_waits::settle(&mut conn, key, now).await?;
     Ok(true)
-}
-
-async fn controller_name(db: &Db, train_id: &str) -> anyhow::Result<&'static str> {
-    Ok(match settings_of(db, train_id).await?.map(|s| s.controller) {
-        Some(crate::gitops::Controller::Flux { .. }) => "Flux",
-        Some(crate::gitops::Controller::ArgoCd { .. }) => "Argo CD",
-        _ => "the controller",
-    })
 }
 
 /// The gitops settings of `train_id`'s definition, if it uses the gitops deployer.
@@ -179,15 +164,14 @@ impl Target {
 /// shipped (M12); answers how many services started or stopped drifting.
 pub async fn record_running(
     db: &Db,
-    train_id: &str,
-    step: usize,
+    settings: &GitopsSettings,
+    (train_id, step): (&str, usize),
     images: &[String],
     now: Instant,
 ) -> anyhow::Result<usize> {
     if images.is_empty() {
         return Ok(0);
     }
-    let Some(settings) = settings_of(db, train_id).await? else { return Ok(0) };
     let Some(target) = Target::load(db, train_id, step).await? else { return Ok(0) };
     let mut running = Vec::new();
     for artifact in &target.shipped {
@@ -276,14 +260,6 @@ async fn record_reports(db: &Db, target: &Target, running: Vec<RunningDigest>, n
         }
     }
     Ok(events.len())
-}
-
-/// A digest as people compare them: `sha256:` and twelve hex digits.
-fn short_digest(digest: &str) -> String {
-    match digest.strip_prefix("sha256:") {
-        Some(hex) => format!("sha256:{}", hex.get(..12).unwrap_or(hex)),
-        None => digest.to_owned(),
-    }
 }
 
 /// Whether image reference `image` (`repo@sha256:…`, `repo:tag`) is of `repository`.

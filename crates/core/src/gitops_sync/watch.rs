@@ -11,7 +11,7 @@ use super::argocd::ArgoCdClient;
 use super::{conclude, observe, record_running, settings_of, short, Ancestry};
 use crate::engine::{Environment, Event};
 use crate::gitops::controller::argocd;
-use crate::gitops::{Controller, Report};
+use crate::gitops::{Controller, GitopsSettings, Report};
 use crate::read_cache::ReadCaches;
 use crate::runtime::{self, RuntimeError};
 use crate::service::deployments::{release_of, Release};
@@ -75,16 +75,16 @@ impl Watcher {
                     Ok(application) => argocd::report(&application),
                     Err(error) => Report::Waiting(format!("{error:#}")),
                 };
-                observe(&self.db, &self.ancestry, &settings, wait, "Argo CD", report).await?;
+                observe(&self.db, &self.ancestry, &settings, wait, settings.controller.name(), report).await?;
             }
         }
-        if conclude(&self.db, key, now).await? {
+        if conclude(&self.db, &settings, key, now).await? {
             return Ok(true);
         }
         if now < first.deadline_at || first.overdue() {
             return Ok(false);
         }
-        self.overdue(key, now).await
+        self.overdue(&settings, key, now).await
     }
 
     /// While a train is monitored, asks Argo CD what each Application its production steps
@@ -117,7 +117,8 @@ impl Watcher {
                 match self.argo.application(url, token_env, &object, app_namespace.as_deref()).await {
                     Ok(application) => {
                         let images = application.status.summary.images;
-                        changes += record_running(&self.db, &train_id, step, &images, now).await?;
+                        let target = (train_id.as_str(), step);
+                        changes += record_running(&self.db, &settings, target, &images, now).await?;
                     }
                     Err(error) => {
                         tracing::warn!(train = %train_id, %object, error = %format!("{error:#}"), "reading what runs failed")
@@ -132,17 +133,14 @@ impl Watcher {
     }
 
     /// Holds the train for a release past its deadline, saying what each object last reported.
-    async fn overdue(&self, key: &str, now: Instant) -> anyhow::Result<bool> {
+    async fn overdue(&self, settings: &GitopsSettings, key: &str, now: Instant) -> anyhow::Result<bool> {
         let mut conn = self.db.acquire().await?;
         let objects = store::gitops_waits::open_release(&mut conn, key).await?;
         drop(conn);
         let (Some(first), Some((train_id, release, step))) = (objects.first(), release_of(key)) else {
             return Ok(false);
         };
-        let controller = match settings_of(&self.db, train_id).await?.map(|s| s.controller) {
-            Some(Controller::Flux { .. }) => "Flux",
-            _ => "Argo CD",
-        };
+        let controller = settings.controller.name();
         let waiting: Vec<String> = objects
             .iter()
             .filter(|o| o.state != ObjectState::Applied)

@@ -71,8 +71,8 @@ pub async fn flux_event(ctx: Ctx<'_>, definition: &str, signature: &str, body: &
     }
     let mut concluded = 0;
     for wait in &waits {
-        observe(ctx.db, &ancestry, &settings, wait, "Flux", report.clone()).await?;
-        if conclude(ctx.db, &wait.effect_key, ctx.now()).await? {
+        observe(ctx.db, &ancestry, &settings, wait, settings.controller.name(), report.clone()).await?;
+        if conclude(ctx.db, &settings, &wait.effect_key, ctx.now()).await? {
             concluded += 1;
         }
     }

@@ -45,6 +45,17 @@ pub enum FluxKind {
     HelmRelease,
 }
 
+impl Controller {
+    /// Its name in what people read ("Argo CD applied …").
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::None => "the controller",
+            Self::ArgoCd { .. } => "Argo CD",
+            Self::Flux { .. } => "Flux",
+        }
+    }
+}
+
 impl FluxKind {
     pub fn as_str(self) -> &'static str {
         match self {

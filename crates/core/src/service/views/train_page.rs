@@ -6,6 +6,7 @@ use railyard_views::train::{
     TrainPage,
 };
 
+use crate::digest::short_digest;
 use crate::engine::TrainRun;
 use crate::service::views::train_detail::{self, TrainDetail};
 use crate::service::ServiceError;
@@ -64,17 +65,13 @@ pub async fn extras(db: &Db, detail: &TrainDetail, now: Instant) -> Result<Extra
 
 /// Services (of train `train_id`, or of any) whose newest report of what runs is not what shipped.
 pub async fn drifting(conn: &mut store::Conn, train_id: Option<&str>) -> Result<Vec<DriftLine>, ServiceError> {
-    let short = |digest: &str| match digest.strip_prefix("sha256:") {
-        Some(hex) => format!("sha256:{}", hex.get(..12).unwrap_or(hex)),
-        None => digest.to_owned(),
-    };
     Ok(store::digests::newest_per_target(conn)
         .await?
         .into_iter()
         .filter(|r| r.drifted() && train_id.is_none_or(|id| id == r.train_id))
         .map(|r| DriftLine {
-            running: short(&r.running_digest),
-            expected: short(&r.expected_digest),
+            running: short_digest(&r.running_digest),
+            expected: short_digest(&r.expected_digest),
             train_id: r.train_id,
             service: r.service,
             environment: r.environment.to_string(),
