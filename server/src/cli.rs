@@ -205,6 +205,22 @@ pub struct ServeArgs {
     /// How often Argo CD is asked about rollout steps waiting to be applied (and their deadlines checked).
     #[arg(long, env = "RAILYARD_GITOPS_POLL", default_value = "10s", value_parser = humantime::parse_duration)]
     pub gitops_poll: std::time::Duration,
+    /// Alertmanager base URLs (every member of a cluster, comma-separated) Railyard sends alerts and
+    /// planned-work silences to, e.g. "http://alertmanager:9093"; none: alerts are only shown in Railyard.
+    #[arg(long, env = "RAILYARD_ALERTMANAGER_URL", value_delimiter = ',')]
+    pub alertmanager_url: Vec<url::Url>,
+    /// Where people open Railyard, for the links in alerts; default: http:// and --addr.
+    #[arg(long, env = "RAILYARD_PUBLIC_URL")]
+    pub public_url: Option<url::Url>,
+    /// How often alert conditions are checked and active alerts re-sent.
+    #[arg(long, env = "RAILYARD_ALERT_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub alert_interval: std::time::Duration,
+    /// A held train raises a ticket after this long (a definition's `alert_when_held` overrides it).
+    #[arg(long, env = "RAILYARD_ALERT_HELD_AFTER", default_value = "30m", value_parser = humantime::parse_duration)]
+    pub alert_held_after: std::time::Duration,
+    /// A rollback still running after this long pages.
+    #[arg(long, env = "RAILYARD_ALERT_ROLLBACK_AFTER", default_value = "15m", value_parser = humantime::parse_duration)]
+    pub alert_rollback_after: std::time::Duration,
     /// Requests handled at once; beyond it new requests get 503 at once instead of queueing.
     #[arg(long, env = "RAILYARD_MAX_CONCURRENT_REQUESTS", default_value_t = 512)]
     pub max_concurrent_requests: usize,

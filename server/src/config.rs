@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::alerter::AlerterSettings;
 use crate::auth::AuthSettings;
 use crate::integrations::Timeouts;
 use crate::leadership::LeaseConfig;
@@ -34,6 +35,8 @@ pub struct Settings {
     pub gitops_poll: Duration,
     /// Requests handled at once before new ones are shed with 503.
     pub max_concurrent_requests: usize,
+    /// Alertmanager, the links in alerts and the alert thresholds.
+    pub alerting: AlerterSettings,
 }
 
 impl Default for Settings {
@@ -51,6 +54,7 @@ impl Default for Settings {
             stuck_after: Duration::from_secs(30 * 60),
             gitops_poll: Duration::from_secs(10),
             max_concurrent_requests: 512,
+            alerting: AlerterSettings::default(),
         }
     }
 }
@@ -70,6 +74,9 @@ impl Settings {
         }
         if self.gitops_poll.is_zero() {
             anyhow::bail!("--gitops-poll must be longer than zero");
+        }
+        if self.alerting.interval.is_zero() {
+            anyhow::bail!("--alert-interval must be longer than zero");
         }
         if self.max_concurrent_requests == 0 {
             anyhow::bail!("--max-concurrent-requests must be at least 1");
@@ -93,6 +100,7 @@ impl fmt::Debug for Settings {
             .field("stuck_after", &self.stuck_after)
             .field("gitops_poll", &self.gitops_poll)
             .field("max_concurrent_requests", &self.max_concurrent_requests)
+            .field("alerting", &self.alerting)
             .finish()
     }
 }
@@ -125,6 +133,16 @@ impl From<crate::cli::ServeArgs> for Settings {
             stuck_after: args.stuck_after,
             gitops_poll: args.gitops_poll,
             max_concurrent_requests: args.max_concurrent_requests,
+            alerting: AlerterSettings {
+                alertmanagers: args.alertmanager_url.iter().map(|u| u.as_str().to_owned()).collect(),
+                public_url: args.public_url.map_or_else(|| format!("http://{}", args.addr), |u| u.to_string()),
+                interval: args.alert_interval,
+                thresholds: crate::alerting::Thresholds {
+                    held_ms: i64::try_from(args.alert_held_after.as_millis()).unwrap_or(i64::MAX),
+                    rollback_ms: i64::try_from(args.alert_rollback_after.as_millis()).unwrap_or(i64::MAX),
+                },
+                timeout: args.webhook_timeout,
+            },
         }
     }
 }
@@ -149,6 +167,26 @@ mod tests {
         assert_eq!(set.timeouts.prometheus, Duration::from_secs(3));
         assert_eq!(set.timeouts.webhook, Duration::from_secs(60));
         assert!(Cli::try_parse_from(["railyard", "serve", "--prometheus-timeout", "soon"]).is_err());
+    }
+
+    #[test]
+    fn alerting_reads_every_alertmanager_and_links_to_the_public_url() {
+        let defaults = settings(&[]);
+        assert!(defaults.alerting.alertmanagers.is_empty());
+        assert_eq!(defaults.alerting.public_url, "http://127.0.0.1:3000");
+        assert_eq!(defaults.alerting.thresholds, crate::alerting::Thresholds::default());
+        let set = settings(&[
+            "--alertmanager-url",
+            "http://am-0:9093,http://am-1:9093/",
+            "--public-url",
+            "https://railyard.example.com",
+            "--alert-held-after",
+            "2h",
+        ]);
+        assert_eq!(set.alerting.alertmanagers, ["http://am-0:9093/", "http://am-1:9093/"]);
+        assert_eq!(set.alerting.public_url, "https://railyard.example.com/");
+        assert_eq!(set.alerting.thresholds.held_ms, 2 * 3600 * 1000);
+        assert!(Cli::try_parse_from(["railyard", "serve", "--alertmanager-url", "not a url"]).is_err());
     }
 
     #[test]

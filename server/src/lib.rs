@@ -17,14 +17,14 @@ pub mod telemetry;
 
 /// The core (use cases, runtime, scheduler, adapters, audit), under the paths the server has always used.
 pub use railyard_core::{
-    artifacts, audit, clock, demo_driver, fleet, gitops_sync, ics, integrations, leadership, markdown, read_cache,
-    release_notes, runtime, scheduler, service,
+    alerter, artifacts, audit, clock, demo_driver, fleet, gitops_sync, ics, integrations, leadership, markdown,
+    read_cache, release_notes, runtime, scheduler, service,
 };
 
 /// The pure domain (engine, canary analysis, cadences, trains-as-code), under the paths the server has always used.
 pub use railyard_domain::{
-    analysis, cadence, candidate, delivery, digest, engine, gates, gitops, ids, links, manifest, roles, text, time,
-    train_kind, train_state,
+    alerting, analysis, cadence, candidate, delivery, digest, engine, gates, gitops, ids, links, manifest, roles, text,
+    time, train_kind, train_state,
 };
 
 /// The SQL store, under the path the server has always used.

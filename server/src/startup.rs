@@ -25,7 +25,7 @@ use crate::pages::StoreBackend;
 use crate::read_cache::ReadCaches;
 use crate::routes::{router, AppState};
 use crate::store::Db;
-use crate::{audit, demo_driver, fleet, gitops_sync, runtime, scheduler};
+use crate::{alerter, audit, demo_driver, fleet, gitops_sync, runtime, scheduler};
 
 /// How often the runtime looks for due effects.
 const RUNTIME_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
@@ -156,6 +156,7 @@ struct Workers {
     settings: Settings,
     integrations: Arc<FleetIntegrations>,
     gitops: Arc<gitops_sync::watch::Watcher>,
+    alerter: Arc<alerter::Alerter>,
 }
 
 impl Workers {
@@ -172,6 +173,7 @@ impl Workers {
         let integrations =
             Arc::new(FleetIntegrations::with_timeouts(db.clone(), clock.clone(), metrics, settings.timeouts)?);
         let gitops = Arc::new(gitops_sync::watch::Watcher::new(db.clone(), settings.timeouts.webhook)?);
+        let alerter = Arc::new(alerter::Alerter::new(db.clone(), settings.alerting.clone())?);
         Ok(Self {
             db: db.clone(),
             caches: caches.clone(),
@@ -179,6 +181,7 @@ impl Workers {
             settings: settings.clone(),
             integrations,
             gitops,
+            alerter,
         })
     }
 
@@ -224,6 +227,7 @@ impl Workers {
                 settings.gitops_poll,
                 stopped.clone(),
             )),
+            tokio::spawn(alerter::run(self.alerter.clone(), clock.clone(), stopped.clone())),
             tokio::spawn(runtime::stuck::watch(
                 db.clone(),
                 clock.clone(),

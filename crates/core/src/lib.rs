@@ -4,6 +4,7 @@
 //! audit chain ([`audit`]) and the authorisation policy ([`auth`]). It
 //! depends on the domain and the store and knows nothing of HTTP.
 
+pub mod alerter;
 pub mod artifacts;
 pub mod audit;
 pub mod auth;
@@ -23,8 +24,8 @@ pub mod service;
 
 /// The pure domain, under the paths the core's modules use.
 pub use railyard_domain::{
-    analysis, cadence, candidate, delivery, digest, engine, gates, gitops, ids, links, manifest, roles, text, time,
-    train_kind, train_state,
+    alerting, analysis, cadence, candidate, delivery, digest, engine, gates, gitops, ids, links, manifest, roles, text,
+    time, train_kind, train_state,
 };
 
 /// The SQL store.

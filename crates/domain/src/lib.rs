@@ -2,6 +2,7 @@
 //! gates and trains-as-code. Nothing here reads a clock, a file, a socket
 //! or the environment; the server crate does I/O and calls in.
 
+pub mod alerting;
 pub mod analysis;
 pub mod audit_chain;
 pub mod cadence;

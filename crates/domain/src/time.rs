@@ -111,17 +111,34 @@ pub fn rfc3339(ms: i64) -> String {
 
 /// A span in words: "28 days", or hours when it is not whole days.
 pub fn span_words(ms: i64) -> String {
-    const DAY: i64 = 86_400_000;
-    if ms % DAY == 0 {
-        format!("{} days", ms / DAY)
+    const MINUTE: i64 = 60_000;
+    const HOUR: i64 = 60 * MINUTE;
+    const DAY: i64 = 24 * HOUR;
+    let plural = |n: i64, unit: &str| if n == 1 { format!("1 {unit}") } else { format!("{n} {unit}s") };
+    if ms >= DAY && ms % DAY == 0 {
+        plural(ms / DAY, "day")
+    } else if ms >= HOUR && ms % HOUR == 0 {
+        plural(ms / HOUR, "hour")
+    } else if ms >= HOUR {
+        format!("{} h {} min", ms / HOUR, (ms % HOUR) / MINUTE)
     } else {
-        format!("{} hours", ms / 3_600_000)
+        plural(ms / MINUTE, "minute")
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spans_read_in_the_largest_whole_unit() {
+        assert_eq!(span_words(28 * 86_400_000), "28 days");
+        assert_eq!(span_words(3_600_000), "1 hour");
+        assert_eq!(span_words(6 * 3_600_000), "6 hours");
+        assert_eq!(span_words(5 * 60_000), "5 minutes");
+        assert_eq!(span_words(95 * 60_000), "1 h 35 min");
+        assert_eq!(span_words(60_000), "1 minute");
+    }
 
     #[test]
     fn an_instant_reads_and_writes_as_epoch_milliseconds() {

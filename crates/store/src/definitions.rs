@@ -61,6 +61,9 @@ pub struct Definition {
     pub staging_webhook_url: String,
     /// 1 when a failed or blocked gate may be overridden by two people, 0 when never.
     pub overrides: i64,
+    /// When a held train tickets, and the alerts its cutovers expect.
+    #[sqlx(try_from = "String")]
+    pub alerting: JsonText<railyard_domain::alerting::AlertingSettings>,
 }
 
 /// A stored definition's setting cannot be read.
@@ -111,7 +114,7 @@ impl Definition {
 
 const COLUMNS: &str = "id, name, domain_id, cadence, time_zone, starts_on, planning_window_ms, cutover_window_ms, \
      active_from, rollout, preflight_ms, monitoring_ms, gates, deployer, webhook_url, webhook_secret_env, gitops, \
-     metrics_provider, prometheus_url, metrics, emergency_gates, groups, staging_webhook_url, overrides";
+     metrics_provider, prometheus_url, metrics, emergency_gates, groups, staging_webhook_url, overrides, alerting";
 
 /// The definition called `name`, if any.
 #[tracing::instrument(skip_all)]
@@ -156,7 +159,7 @@ pub async fn list(conn: &mut Conn) -> Result<Vec<Definition>, DbError> {
 pub async fn insert(conn: &mut Conn, definition: &Definition, now: Instant) -> Result<(), DbError> {
     sqlx::query(&format!(
         "INSERT INTO train_definitions ({COLUMNS}, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $25)"
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $26)"
     ))
     .bind(&definition.id)
     .bind(&definition.name)
@@ -182,6 +185,7 @@ pub async fn insert(conn: &mut Conn, definition: &Definition, now: Instant) -> R
     .bind(definition.groups.text()?)
     .bind(&definition.staging_webhook_url)
     .bind(definition.overrides)
+    .bind(definition.alerting.text()?)
     .bind(now.ms())
     .execute(conn)
     .await?;
@@ -196,7 +200,7 @@ pub async fn update(conn: &mut Conn, definition: &Definition, now: Instant) -> R
          planning_window_ms = $6, cutover_window_ms = $7, rollout = $8, preflight_ms = $9, monitoring_ms = $10, \
          gates = $11, deployer = $12, webhook_url = $13, webhook_secret_env = $14, gitops = $15, \
          metrics_provider = $16, prometheus_url = $17, metrics = $18, emergency_gates = $19, \
-         groups = $20, staging_webhook_url = $21, overrides = $22, updated_at = $23, next_unplanned_cutover = 0 \
+         groups = $20, staging_webhook_url = $21, overrides = $22, alerting = $24, updated_at = $23, next_unplanned_cutover = 0 \
          WHERE id = $1",
     )
     .bind(&definition.id)
@@ -222,6 +226,7 @@ pub async fn update(conn: &mut Conn, definition: &Definition, now: Instant) -> R
     .bind(&definition.staging_webhook_url)
     .bind(definition.overrides)
     .bind(now.ms())
+    .bind(definition.alerting.text()?)
     .execute(conn)
     .await?;
     Ok(())

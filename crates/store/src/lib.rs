@@ -2,6 +2,7 @@
 //! PostgreSQL (several replicas). Query functions take the connection or
 //! transaction explicitly; callers own `begin()` and `commit()`.
 
+pub mod alerts;
 pub mod analyses;
 pub mod approvals;
 pub mod artifacts;

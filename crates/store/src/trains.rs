@@ -186,6 +186,17 @@ pub async fn by_id(conn: &mut Conn, id: &str) -> Result<Option<TrainListing>, Db
     Ok(sqlx::query_as(&format!("{LISTING} WHERE t.id = $1")).bind(id).fetch_optional(conn).await?)
 }
 
+/// The ids of the trains that ended (completed, rolled back or aborted) at or after `since`.
+#[tracing::instrument(skip_all)]
+pub async fn ended_since(conn: &mut Conn, since: Instant) -> Result<Vec<String>, DbError> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM trains WHERE state IN ('completed', 'rolled_back', 'aborted') AND updated_at >= $1 ORDER BY id",
+    )
+    .bind(since.ms())
+    .fetch_all(conn)
+    .await?)
+}
+
 /// The ids of the trains in `state`, oldest cutover first.
 #[tracing::instrument(skip_all)]
 pub async fn ids_in_state(conn: &mut Conn, state: TrainState) -> Result<Vec<String>, DbError> {

@@ -1,6 +1,7 @@
 //! Integration tests: the real application on port 0 with a fresh database
 //! per test, on SQLite and on PostgreSQL.
 
+mod alertmanager;
 mod apply;
 mod artifacts;
 mod assets;

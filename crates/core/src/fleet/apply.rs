@@ -178,6 +178,7 @@ pub async fn apply(db: &Db, fleet: &Fleet, now: DateTime<Utc>) -> Result<ApplySu
             groups: JsonText(spec.groups.clone()),
             staging_webhook_url: spec.staging_webhook_url.clone(),
             overrides: i64::from(spec.overrides),
+            alerting: JsonText(spec.alerting.clone()),
         };
         let outcome = match store::definitions::by_name(&mut tx, &spec.name).await? {
             None => {

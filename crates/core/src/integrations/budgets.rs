@@ -1,6 +1,6 @@
 //! Error budgets for a train's services, read through the train's metrics
 //! provider: the `error_budget` gate (a service that has spent its budget
-//! does not ship), the fast-burn check while a step soaks or the train is
+//! does not ship), the fast- and slow-burn checks while a step soaks or the train is
 //! monitored, and what a finished rollout cost (budget consumed, seed M7;
 //! p95 latency before and after, seed M8).
 
@@ -8,8 +8,8 @@ use anyhow::Context;
 use railyard_domain::time::Instant;
 
 use super::FleetIntegrations;
-use crate::analysis::budget::{budget, budget_consumed, burn_rate, Counts, FAST_BURN};
-use crate::engine::{Burn, GateOutcome, TrainRun};
+use crate::analysis::budget::{budget, budget_consumed, burn_rate, Counts, FAST_BURN, SLOW_BURN};
+use crate::engine::{Burn, BurnSpeed, GateOutcome, TrainRun};
 use crate::fleet::ServiceSlo;
 use crate::runtime;
 use crate::store::{self, definitions::Definition, measurements::Measurement};
@@ -114,34 +114,62 @@ impl FleetIntegrations {
         })
     }
 
-    /// The fast-burn rule (1 h and 5 min windows at 14.4×) for every watched service.
+    /// The paging burn rules for every watched service: fast (1 h and 5 min at 14.4×) first,
+    /// then slow (6 h and 30 min at 6×). A service with no events over the fast rule's long
+    /// window is "no data" (seed F5), never calm.
     pub(super) async fn burn(&self, train_id: &str, now: Instant) -> anyhow::Result<Burn> {
         let (run, definition, watched) = self.watched(train_id).await?;
         let mut unknown = Vec::new();
+        let mut slow = None;
         for each in &watched {
             let since =
                 self.metrics.simulated.burns(train_id, &each.service).then(|| run.production_started_at()).flatten();
-            let counts = async {
-                let long = self.sli(&definition, each, now - FAST_BURN.long_ms, now, since).await?;
-                let short = self.sli(&definition, each, now - FAST_BURN.short_ms, now, since).await?;
-                anyhow::Ok((long, short))
-            };
-            match counts.await {
-                Ok((long, short)) if FAST_BURN.breached(&each.slo.slo, long, short) => {
-                    let rate = |c| burn_rate(&each.slo.slo, c).unwrap_or(0.0);
-                    return Ok(Burn::Fast(format!(
-                        "{} burns {:.1}× over 1 h and {:.1}× over 5 min, threshold {}×",
-                        each.service,
-                        rate(long),
-                        rate(short),
-                        FAST_BURN.factor
-                    )));
+            let rates = async {
+                let mut counts = Vec::new();
+                for rule in [FAST_BURN, SLOW_BURN] {
+                    let long = self.sli(&definition, each, now - rule.long_ms, now, since).await?;
+                    let short = self.sli(&definition, each, now - rule.short_ms, now, since).await?;
+                    counts.push((rule, long, short));
                 }
-                Ok(_) => {}
-                Err(error) => unknown.push(format!("{}: {error:#}", each.service)),
+                anyhow::Ok(counts)
+            };
+            let counts = match rates.await {
+                Ok(counts) => counts,
+                Err(error) => {
+                    unknown.push(format!("{}: {error:#}", each.service));
+                    continue;
+                }
+            };
+            if counts[0].1.total == 0 {
+                unknown.push(format!("{}: no events over the last {}", each.service, span_words(FAST_BURN.long_ms)));
+                continue;
+            }
+            for (speed, (rule, long, short)) in [BurnSpeed::Fast, BurnSpeed::Slow].into_iter().zip(counts) {
+                if !rule.breached(&each.slo.slo, long, short) {
+                    continue;
+                }
+                let rate = |c| burn_rate(&each.slo.slo, c).unwrap_or(0.0);
+                let detail = format!(
+                    "{} burns {:.1}× over {} and {:.1}× over {}, threshold {}×",
+                    each.service,
+                    rate(long),
+                    span_words(rule.long_ms),
+                    rate(short),
+                    span_words(rule.short_ms),
+                    rule.factor
+                );
+                let breach = Burn::Breached { speed, service: each.service.clone(), detail };
+                if speed == BurnSpeed::Fast {
+                    return Ok(breach);
+                }
+                slow.get_or_insert(breach);
             }
         }
-        Ok(if unknown.is_empty() { Burn::Calm } else { Burn::Unknown(unknown.join("; ")) })
+        Ok(match (slow, unknown.is_empty()) {
+            (Some(breach), _) => breach,
+            (None, true) => Burn::Calm,
+            (None, false) => Burn::Unknown(unknown.join("; ")),
+        })
     }
 
     /// Measures and stores what the rollout `[from, to]` cost each watched service.

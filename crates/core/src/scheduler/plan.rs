@@ -83,6 +83,7 @@ mod tests {
             groups: JsonText::default(),
             staging_webhook_url: String::new(),
             overrides: 1,
+            alerting: Default::default(),
         }
     }
 

@@ -57,12 +57,33 @@ pub enum Verdict {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "burn", content = "detail")]
 pub enum Burn {
-    /// Below the fast-burn threshold.
+    /// Below every burn rule.
     Calm,
-    /// A service crossed the fast-burn threshold on both windows.
-    Fast(String),
-    /// The metrics could not be read; the canary judge still decides the step.
+    /// A service crossed a burn rule on both its windows: fast rolls the step back, slow holds it.
+    Breached { speed: BurnSpeed, service: String, detail: String },
+    /// The metrics could not be read (or held no events); the canary judge still decides a
+    /// step, and monitoring does not complete on it.
     Unknown(String),
+}
+
+/// Which of the SRE workbook's paging rules a burn crossed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BurnSpeed {
+    /// 14.4× over 1 h and 5 min.
+    Fast,
+    /// 6× over 6 h and 30 min.
+    Slow,
+}
+
+impl BurnSpeed {
+    /// `fast` or `slow`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Fast => "fast",
+            Self::Slow => "slow",
+        }
+    }
 }
 
 /// What an operator can ask for.

@@ -13,9 +13,9 @@ mod train;
 
 pub use actions::{allowed, allows, Allowed};
 pub use effect::{Effect, Notice, Timer};
-pub use event::{Action, Boarding, Burn, Event, GateOutcome, Group, Verdict};
+pub use event::{Action, Boarding, Burn, BurnSpeed, Event, GateOutcome, Group, Verdict};
 pub use model::{
-    default_rollout, is_approval_gate, Candidate, Environment, Gate, GateState, HoldReason, OverrideRequest,
+    default_rollout, is_approval_gate, Burning, Candidate, Environment, Gate, GateState, HoldReason, OverrideRequest,
     RolloutStep, ServiceRollback, StepRecord, StepStatus, TrainRun, BURN_CHECK_MS, COMPLIANCE_GATE,
     OVERRIDE_REQUEST_MS, SCHEMA_GATE,
 };

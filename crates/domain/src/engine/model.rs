@@ -294,6 +294,21 @@ pub enum HoldReason {
     Rollback,
     /// The GitOps controller did not apply a step in time: people look, then resume waiting or roll back.
     Deploy,
+    /// A service burns its error budget past the slow-burn rule: people look, then resume or roll back.
+    Burn,
+    /// The train's metrics could not be read when monitoring ended (seed F5): it never completes
+    /// silently; people look, then resume (accepting the gap) or roll back.
+    Metrics,
+}
+
+/// A burn rule a service crossed during the train.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Burning {
+    pub speed: super::event::BurnSpeed,
+    pub service: String,
+    /// The rates measured, in words.
+    pub detail: String,
+    pub at: Instant,
 }
 
 /// What happened to one deployed rollout step (seed metrics M4, M5, M9).
@@ -360,6 +375,15 @@ pub struct TrainRun {
     /// two people (`overrides = false` forbids it).
     #[serde(default = "yes")]
     pub overrides_allowed: bool,
+    /// When the train was last held or suspended (cleared when it goes on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused_at: Option<Instant>,
+    /// The last burn rule crossed, kept after a rollback (the alert on it lasts until the train ends).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burning: Option<Burning>,
+    /// Why the last burn check could not read the metrics, until one can again (seed F5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics_missing: Option<String>,
 }
 
 fn yes() -> bool {
@@ -396,6 +420,9 @@ impl TrainRun {
             burn_checks: 0,
             service_rollbacks: Vec::new(),
             overrides_allowed: true,
+            paused_at: None,
+            burning: None,
+            metrics_missing: None,
         }
     }
 

@@ -31,8 +31,10 @@ struct World {
     unapplied_deploys: HashSet<usize>,
     /// Rollbacks fail.
     failing_rollbacks: bool,
-    /// From this instant on, burn checks report a fast burn.
+    /// From this instant on, burn checks report a fast burn (or `burn_answer`).
     burning_from: Option<Instant>,
+    /// What burn checks answer from `burning_from` on, instead of a fast burn.
+    burn_answer: Option<Burn>,
     /// Events injected when the clock reaches an instant.
     scheduled: Vec<(Instant, Event)>,
 }
@@ -148,7 +150,15 @@ fn drive(mut world: World) -> Trace {
                 Effect::SetTimer { at, timer } => timers.push((*at, timer.event())),
                 Effect::CheckBurn { step, .. } => {
                     let burning = world.burning_from.is_some_and(|from| now >= from);
-                    let burn = if burning { Burn::Fast("ledger 20× over 1h and 5m".into()) } else { Burn::Calm };
+                    let burn = if burning {
+                        world.burn_answer.clone().unwrap_or_else(|| Burn::Breached {
+                            speed: BurnSpeed::Fast,
+                            service: "ledger".into(),
+                            detail: "ledger 20× over 1h and 5m".into(),
+                        })
+                    } else {
+                        Burn::Calm
+                    };
                     inbox.push(Event::BurnChecked { step: *step, burn });
                 }
                 Effect::CarryOver { .. }
@@ -415,6 +425,43 @@ fn a_burn_after_the_last_step_rolls_back_during_monitoring() {
     assert_eq!(trace.run.phase, TrainState::RolledBack);
     assert_timeline!(trace, says "monitoring: error budget burning past the fast-burn threshold");
     assert!(trace.effects.iter().any(|e| matches!(e, Effect::RollBack { step: 3, .. })));
+}
+
+#[test]
+fn a_slow_burn_holds_the_train_for_a_person_and_it_goes_on_when_resumed() {
+    let mut world = World::standard();
+    world.burning_from = Some(CUTOVER + 4 * MINUTE);
+    world.burn_answer = Some(Burn::Breached {
+        speed: BurnSpeed::Slow,
+        service: "checkout".into(),
+        detail: "checkout 7× over 6 hours and 30 minutes".into(),
+    });
+    let trace = drive(world);
+    assert_eq!((trace.run.phase, trace.run.hold.clone()), (TrainState::Held, Some(HoldReason::Burn)));
+    assert_timeline!(trace, says "error budget burning past the slow-burn threshold (checkout 7×");
+    let burning = trace.run.burning.clone().expect("the burn is kept for the alert");
+    assert_eq!((burning.speed, burning.service.as_str()), (BurnSpeed::Slow, "checkout"));
+    assert!(trace.run.paused_at.is_some(), "when the hold began, for the held-too-long alert");
+    let resume = Event::Operator { actor: "rm".into(), action: Action::Resume, reason: "known noisy".into() };
+    let resumed = step(&trace.run, &resume, trace.now).expect("resumed");
+    assert_eq!(resumed.run.phase, TrainState::Canary);
+    assert_eq!(resumed.run.paused_at, None);
+}
+
+#[test]
+fn monitoring_without_metrics_holds_instead_of_completing_silently() {
+    let mut world = World::standard();
+    // Seed F5: after the last step the metrics source returns nothing.
+    world.burning_from = Some(CUTOVER + 30 * MINUTE + 15 * MINUTE + 5 * MINUTE);
+    world.burn_answer = Some(Burn::Unknown("ledger: no events over the last 1 hour".into()));
+    let trace = drive(world);
+    assert_eq!((trace.run.phase, trace.run.hold.clone()), (TrainState::Held, Some(HoldReason::Metrics)));
+    assert_timeline!(trace, says "monitoring ended without metrics (ledger: no events over the last 1 hour)");
+    let resume = Event::Operator { actor: "rm".into(), action: Action::Resume, reason: "exporter was down".into() };
+    let resumed = step(&trace.run, &resume, trace.now).expect("a person accepts the gap");
+    assert_eq!(resumed.run.metrics_missing, None);
+    let completed = step(&resumed.run, &Event::MonitoringElapsed, trace.now + BURN_CHECK_MS).expect("elapsed");
+    assert_eq!(completed.run.phase, TrainState::Completed);
 }
 
 #[test]

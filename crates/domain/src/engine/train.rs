@@ -5,10 +5,10 @@ mod operator;
 mod rollout;
 
 use super::effect::{Effect, Notice, Timer};
-use super::event::{Burn, Event, Verdict};
+use super::event::{Burn, BurnSpeed, Event, Verdict};
 use super::model::{
-    Candidate, Environment, Gate, GateState, HoldReason, StepRecord, StepStatus, TrainRun, APPROVAL_REMINDER_MS,
-    BURN_CHECK_MS,
+    Burning, Candidate, Environment, Gate, GateState, HoldReason, StepRecord, StepStatus, TrainRun,
+    APPROVAL_REMINDER_MS, BURN_CHECK_MS,
 };
 use crate::time::Instant;
 use crate::train_state::TrainState;
@@ -74,6 +74,7 @@ impl Machine {
         if to.is_final() {
             self.run.paused_from = None;
             self.run.hold = None;
+            self.run.paused_at = None;
             if let Some(from) = self.run.production_started_at() {
                 let key = self.key("measure");
                 self.effects.push(Effect::MeasureRelease { from, to: self.now, key });
@@ -94,6 +95,7 @@ impl Machine {
     fn pause(&mut self, to: TrainState, reason: String) {
         if !self.paused() {
             self.run.paused_from = Some(self.run.phase);
+            self.run.paused_at = Some(self.now);
         }
         let from = self.run.phase;
         self.timeline.push(TimelineEntry { from, to, reason });
@@ -107,6 +109,7 @@ impl Machine {
             self.run.phase = back;
         }
         self.run.hold = None;
+        self.run.paused_at = None;
     }
 
     fn hold(&mut self, why: HoldReason, reason: String) {
@@ -268,6 +271,14 @@ impl Machine {
                 }
                 if self.paused() || self.run.service_rollback_running().is_some() {
                     // Not completed while held or while services are being restored: look again shortly.
+                    let at = self.now + BURN_CHECK_MS;
+                    self.effects.push(Effect::SetTimer { at, timer: Timer::MonitoringElapsed });
+                } else if let Some(why) = self.run.metrics_missing.clone() {
+                    // Seed F5: no data after cutover is never a silent success.
+                    self.hold(
+                        HoldReason::Metrics,
+                        format!("monitoring ended without metrics ({why}); resume to accept the gap, or roll back"),
+                    );
                     let at = self.now + BURN_CHECK_MS;
                     self.effects.push(Effect::SetTimer { at, timer: Timer::MonitoringElapsed });
                 } else {
@@ -444,19 +455,40 @@ impl Machine {
             return;
         }
         match burn {
-            Burn::Fast(detail) => {
+            Burn::Breached { speed, service, detail } => {
+                self.run.metrics_missing = None;
+                self.run.burning =
+                    Some(Burning { speed: *speed, service: service.clone(), detail: detail.clone(), at: self.now });
                 let what = match self.run.rollout.get(step) {
                     Some(rollout_step) => rollout_step.name.clone(),
                     None => "monitoring".to_owned(),
                 };
-                if let Some(record) = self.record_of(step) {
-                    record.verdict = Some(Verdict::Fail);
+                match speed {
+                    BurnSpeed::Fast => {
+                        if let Some(record) = self.record_of(step) {
+                            record.verdict = Some(Verdict::Fail);
+                        }
+                        self.step_failed(format!(
+                            "{what}: error budget burning past the fast-burn threshold ({detail})"
+                        ));
+                        return;
+                    }
+                    BurnSpeed::Slow if self.run.phase != TrainState::Held => self.hold(
+                        HoldReason::Burn,
+                        format!(
+                            "{what}: error budget burning past the slow-burn threshold ({detail}); resume or roll back"
+                        ),
+                    ),
+                    BurnSpeed::Slow => {}
                 }
-                self.step_failed(format!("{what}: error budget burning past the fast-burn threshold ({detail})"));
-                return;
             }
-            Burn::Unknown(detail) => self.note(format!("error-budget burn could not be checked ({detail})")),
-            Burn::Calm => {}
+            Burn::Unknown(detail) => {
+                if self.run.metrics_missing.is_none() {
+                    self.note(format!("error-budget burn could not be checked ({detail})"));
+                }
+                self.run.metrics_missing = Some(detail.clone());
+            }
+            Burn::Calm => self.run.metrics_missing = None,
         }
         let at = self.now + self.run.burn_check_ms;
         let soaking_past = matches!(self.run.step_status, StepStatus::Soaking { until } if at < until);

@@ -206,7 +206,8 @@ impl Checker<'_> {
             Some(gitops) if deployer_ok => self.gitops(&at, gitops, rollout.as_deref().unwrap_or_default()).map(Some),
             _ => Some(None),
         };
-        let valid = ok && known_gates && deployer_ok && groups.is_some() && gitops.is_some();
+        let alerting = self.alerting(&at, raw.alert_when_held.as_deref(), raw.expected_alerts);
+        let valid = ok && known_gates && deployer_ok && groups.is_some() && gitops.is_some() && alerting.is_some();
         match (valid, cadence, planning, cutover, preflight, monitoring, rollout, metrics) {
             (
                 true,
@@ -239,6 +240,7 @@ impl Checker<'_> {
                 staging_webhook_url: raw.staging_webhook_url,
                 groups: groups.unwrap_or_default(),
                 overrides: raw.overrides.unwrap_or(true),
+                alerting: alerting.unwrap_or_default(),
             }),
             _ => None,
         }

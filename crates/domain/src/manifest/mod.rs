@@ -86,6 +86,12 @@
 //! route_name = "{service}"      # optional; stable_backend = "{service}", canary_backend = "{service}-canary"
 //! namespace = "payments"        # optional
 //!
+//! alert_when_held = "30m"       # optional: a held train raises a ticket after this long (default 30m)
+//!
+//! [[train.expected_alerts]]     # optional: alerts its cutovers raise on purpose, silenced in Alertmanager
+//! matchers = ['alertname="KubeDeploymentReplicasMismatch"', 'namespace=~"payments-.*"']   # one must be name="value"
+//! comment = "pods restart while the new version rolls out"
+//!
 //! [[train.group]]              # optional: services that board, miss and roll back together
 //! name = "ledger-core"
 //! services = ["ledger", "wallet"]
@@ -110,6 +116,7 @@
 //! # or, recurring: cadence = "FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=20" and duration = "15d"
 //! ```
 
+mod alerting;
 mod check;
 mod gitops;
 mod raw;
@@ -257,6 +264,8 @@ pub struct TrainSpec {
     pub groups: Vec<AtomicGroup>,
     /// Whether a failed or blocked gate may be overridden by two people.
     pub overrides: bool,
+    /// When a held train tickets, and the alerts its cutovers expect.
+    pub alerting: crate::alerting::AlertingSettings,
 }
 
 /// When a freeze holds.

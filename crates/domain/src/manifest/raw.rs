@@ -127,6 +127,19 @@ pub(super) struct RawTrain {
     pub(super) step: Vec<RawStep>,
     #[serde(default)]
     pub(super) group: Vec<RawGroup>,
+    /// A held train raises a ticket after this long, e.g. "30m".
+    pub(super) alert_when_held: Option<String>,
+    #[serde(default)]
+    pub(super) expected_alerts: Vec<RawExpectedAlerts>,
+}
+
+/// `[[train.expected_alerts]]`: alerts the cutover is expected to raise, silenced for its window.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawExpectedAlerts {
+    pub(super) matchers: Vec<String>,
+    #[serde(default)]
+    pub(super) comment: String,
 }
 
 /// `[train.gitops]`: the repository, its layout and the edit.

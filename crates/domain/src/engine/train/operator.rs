@@ -41,6 +41,10 @@ impl Machine {
                     }
                     _ => {}
                 }
+                if self.run.hold == Some(HoldReason::Metrics) {
+                    // The person accepted the gap in the metrics.
+                    self.run.metrics_missing = None;
+                }
                 self.unpause(format!(
                     "resumed by {actor}{}",
                     if reason.is_empty() { String::new() } else { format!(": {reason}") }

@@ -1,0 +1,336 @@
+//! Alerts out, silences and alerts back in, against a real Alertmanager
+//! (Debian's `prometheus-alertmanager`, started on loopback per test). The
+//! trains here are emergency trains opened a couple of hours before the wall
+//! clock, so the times Railyard sends are ones Alertmanager (which reads its
+//! own clock) takes as recent.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{json, Value};
+use server::alerter::{Alerter, AlerterSettings};
+use server::engine::TrainRun;
+use server::fleet::{self, parse};
+use server::integrations::{FleetIntegrations, SimulatedMetrics};
+use server::time::Instant;
+
+use crate::helpers::{lead, sign_in, spawn_app, Backend, TestApp, ADMIN_PASSWORD};
+
+/// An Alertmanager on a free loopback port, clustering off, killed on drop.
+pub struct Alertmanager {
+    child: Child,
+    pub url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Alertmanager {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts Alertmanager; with `webhook` (a URL and a bearer token) every alert is posted there
+/// at once and again when resolved.
+pub async fn start_alertmanager(webhook: Option<(&str, &str)>) -> Alertmanager {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let receiver = match webhook {
+        Some((url, token)) => format!(
+            "  - name: railyard\n    webhook_configs:\n      - url: '{url}'\n        send_resolved: true\n        \
+             http_config:\n          authorization:\n            credentials: '{token}'\n"
+        ),
+        None => "  - name: railyard\n".to_owned(),
+    };
+    let config = format!(
+        "route:\n  receiver: railyard\n  group_by: ['alertname', 'train']\n  group_wait: 0s\n  group_interval: 1s\n  \
+         repeat_interval: 1h\nreceivers:\n{receiver}"
+    );
+    std::fs::write(dir.path().join("alertmanager.yml"), config).expect("config");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("address").port();
+    let child = Command::new("prometheus-alertmanager")
+        .arg(format!("--config.file={}", dir.path().join("alertmanager.yml").display()))
+        .arg(format!("--storage.path={}", dir.path().join("data").display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg("--cluster.listen-address=")
+        .arg("--log.level=warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("Debian's prometheus-alertmanager is installed (scripts/setup installs it)");
+    let manager = Alertmanager { child, url: format!("http://127.0.0.1:{port}"), _dir: dir };
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        if client.get(format!("{}/-/ready", manager.url)).send().await.is_ok_and(|r| r.status().is_success()) {
+            return manager;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("Alertmanager did not become ready");
+}
+
+impl Alertmanager {
+    async fn get(&self, path: &str) -> Vec<Value> {
+        let response = reqwest::get(format!("{}{path}", self.url)).await.expect("Alertmanager answers");
+        assert!(response.status().is_success(), "{path}: {}", response.status());
+        response.json().await.expect("JSON")
+    }
+
+    /// The alerts Alertmanager holds as active now, as (alertname, labels, annotations).
+    pub async fn alerts(&self) -> Vec<Value> {
+        self.get("/api/v2/alerts").await
+    }
+
+    pub async fn silences(&self) -> Vec<Value> {
+        self.get("/api/v2/silences").await
+    }
+}
+
+const FLEET: &str = r#"
+[[domain]]
+name = "payments"
+
+[[service]]
+name = "ledger"
+domain = "payments"
+runbook = "https://wiki.example.com/ledger/runbook"
+slo = { target = 0.999, window = "28d" }
+
+[[train]]
+name = "payments-daily"
+domain = "payments"
+services = ["ledger"]
+cadence = "FREQ=DAILY;BYHOUR=14"
+time_zone = "UTC"
+starts = "2026-01-01"
+planning_window = "1h"
+cutover_window = "4h"
+preflight = "30m"
+monitoring = "10m"
+gates = ["tests"]
+emergency_gates = ["tests"]
+alert_when_held = "20m"
+
+[[train.expected_alerts]]
+matchers = ['alertname="KubeDeploymentReplicasMismatch"', 'namespace="payments"']
+comment = "pods restart while ledger rolls out"
+
+[[train.step]]
+name = "canary 10% eu-west"
+environment = "production"
+weight = 10
+soak = "10m"
+region = "eu-west"
+
+[[train.step]]
+name = "100%"
+environment = "production"
+weight = 100
+soak = "0s"
+"#;
+
+/// Applies the fleet, registers a tested ledger build, and starts an emergency train whose
+/// cutover is `ago` before the wall clock; answers its id, its cutover and a release manager's cookie.
+pub async fn emergency_train(app: &mut TestApp, ago: chrono::Duration) -> (String, Instant, String) {
+    let cutover = chrono::Utc::now() - ago;
+    app.clock.set(cutover);
+    // The first admin's session would have lapsed over the jump in time.
+    app.admin_cookie = sign_in(&app.anonymous, &app.address, "admin", ADMIN_PASSWORD).await;
+    fleet::apply(&app.db, &parse("fleet.toml", FLEET).expect("valid"), cutover).await.expect("apply");
+    let build = json!({ "service": "ledger", "version": "7.0.0", "digest": format!("sha256:{}", "7".repeat(64)),
+                        "commit": "abc1234", "author": "bob" });
+    let (status, artifact) = app.post_json("/api/v1/artifacts", &build).await;
+    assert_eq!(status, 201, "{artifact}");
+    let artifact = artifact["id"].as_str().expect("id").to_owned();
+    let tests = json!({ "kind": "tests", "name": "unit", "status": "passed" });
+    assert_eq!(app.post_json(&format!("/api/v1/artifacts/{artifact}/checks"), &tests).await.0, 201);
+    let start = json!({ "definition": "payments-daily", "artifacts": [artifact], "reason": "card outage: hotfix" });
+    let manager = app.user_with_roles("rita", &[("release_manager", Some("payments"))]).await;
+    let (status, body) = app.send_as(Some(&manager), Method::POST, "/api/v1/trains/emergency", Some(&start)).await;
+    assert_eq!(status, 201, "{body}");
+    let train: Value = serde_json::from_str(&body).expect("JSON");
+    (train["id"].as_str().expect("id").to_owned(), Instant::from_utc(cutover), manager)
+}
+
+/// An alerter sending to `manager`, every second.
+pub fn alerter(app: &TestApp, manager: &Alertmanager) -> Alerter {
+    let settings = AlerterSettings {
+        alertmanagers: vec![manager.url.clone()],
+        public_url: "https://railyard.example.com".into(),
+        interval: Duration::from_secs(1),
+        ..AlerterSettings::default()
+    };
+    Alerter::new(app.db.clone(), settings).expect("alerter")
+}
+
+/// Works the runtime minute by minute from `from`, running an alerting pass each minute, until
+/// `done` holds for the train (or three hours pass); answers the simulated instant it stopped at.
+pub async fn drive_until(
+    app: &TestApp,
+    integrations: &FleetIntegrations,
+    alerter: &Alerter,
+    train_id: &str,
+    from: Instant,
+    done: impl Fn(&TrainRun) -> bool,
+) -> Instant {
+    let fence = lead(&app.db).await;
+    let mut now = from;
+    for _ in 0..180 {
+        while server::runtime::work(&app.db, fence, integrations, now, 100).await.expect("work") > 0 {}
+        alerter.pass(now).await.expect("alerting pass");
+        if done(&server::runtime::load(&app.db, train_id).await.expect("state")) {
+            return now;
+        }
+        now += 60_000;
+    }
+    panic!("train {train_id} did not get there in three hours");
+}
+
+fn named<'a>(alerts: &'a [Value], name: &str) -> Vec<&'a Value> {
+    alerts.iter().filter(|a| a["labels"]["alertname"] == name).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fast_burn_rollback_pages_through_alertmanager_and_resolves_once_the_train_is_over() {
+    let manager = start_alertmanager(None).await;
+    let mut app = spawn_app(Backend::Sqlite, false).await;
+    let (train_id, cutover, _) = emergency_train(&mut app, chrono::Duration::hours(2)).await;
+    let burning = SimulatedMetrics { burning: Some(("ledger".into(), 1, 1)), ..SimulatedMetrics::default() };
+    let integrations =
+        FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), burning).expect("integrations");
+    let alerter = alerter(&app, &manager);
+    let ended = drive_until(&app, &integrations, &alerter, &train_id, cutover, |run| run.phase.is_final()).await;
+    assert_eq!(server::runtime::load(&app.db, &train_id).await.expect("state").phase.as_str(), "rolled_back");
+
+    let alerts = manager.alerts().await;
+    let pages = named(&alerts, "RailyardErrorBudgetBurn");
+    assert_eq!(pages.len(), 1, "one page for the burn: {alerts:#?}");
+    let page = pages[0];
+    for (label, value) in [
+        ("severity", "page"),
+        ("train", train_id.as_str()),
+        ("definition", "payments-daily"),
+        ("domain", "payments"),
+        ("service", "ledger"),
+        ("environment", "production"),
+        ("region", "eu-west"),
+        ("burn", "fast"),
+    ] {
+        assert_eq!(page["labels"][label], value, "{label} of {page:#}");
+    }
+    assert_eq!(page["annotations"]["runbook_url"], "https://wiki.example.com/ledger/runbook");
+    assert_eq!(page["annotations"]["train_url"], format!("https://railyard.example.com/trains/{train_id}"));
+    assert!(page["annotations"]["description"].as_str().expect("text").contains("ledger burns"), "{page:#}");
+    assert_eq!(page["status"]["state"], "active");
+
+    // Re-sent each pass, it stays one alert; once the rule's 5-minute window has passed since the
+    // ended train burned, it resolves in Alertmanager too.
+    alerter.pass(ended + 60_000).await.expect("pass");
+    assert_eq!(named(&manager.alerts().await, "RailyardErrorBudgetBurn").len(), 1);
+    let report = alerter.pass(ended + 6 * 60_000).await.expect("pass");
+    assert_eq!(report.resolved, 1, "{report:?}");
+    assert!(named(&manager.alerts().await, "RailyardErrorBudgetBurn").is_empty(), "resolved");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_train_held_past_its_threshold_tickets_and_the_ticket_resolves_on_resume() {
+    let manager = start_alertmanager(None).await;
+    let mut app = spawn_app(Backend::Sqlite, false).await;
+    let (train_id, cutover, rita) = emergency_train(&mut app, chrono::Duration::hours(2)).await;
+    let integrations = FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), SimulatedMetrics::default())
+        .expect("integrations");
+    let alerter = alerter(&app, &manager);
+    let canary =
+        drive_until(&app, &integrations, &alerter, &train_id, cutover, |run| run.phase.as_str() == "canary").await;
+    app.clock.set((canary).to_utc());
+    let hold = json!({ "action": "hold", "reason": "checking a dashboard" });
+    let path = format!("/api/v1/trains/{train_id}/actions");
+    let (status, body) = app.send_as(Some(&rita), Method::POST, &path, Some(&hold)).await;
+    assert_eq!(status, 200, "{body}");
+    alerter.pass(canary + 19 * 60_000).await.expect("pass");
+    assert!(named(&manager.alerts().await, "RailyardTrainHeld").is_empty(), "not before alert_when_held (20m)");
+    alerter.pass(canary + 21 * 60_000).await.expect("pass");
+    let alerts = manager.alerts().await;
+    let tickets = named(&alerts, "RailyardTrainHeld");
+    assert_eq!(tickets.len(), 1, "{alerts:#?}");
+    assert_eq!(tickets[0]["labels"]["severity"], "ticket");
+    assert_eq!(tickets[0]["labels"]["train"], train_id.as_str());
+    assert!(tickets[0]["annotations"]["description"].as_str().expect("text").contains("an operator held it"));
+
+    app.clock.set((canary + 22 * 60_000).to_utc());
+    let resume = json!({ "action": "resume", "reason": "" });
+    let (status, body) = app.send_as(Some(&rita), Method::POST, &path, Some(&resume)).await;
+    assert_eq!(status, 200, "{body}");
+    alerter.pass(canary + 23 * 60_000).await.expect("pass");
+    assert!(named(&manager.alerts().await, "RailyardTrainHeld").is_empty(), "resolved on resume");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expected_alerts_are_silenced_for_the_cutover_and_the_silence_expires_when_the_train_ends() {
+    let manager = start_alertmanager(None).await;
+    let mut app = spawn_app(Backend::Sqlite, false).await;
+    let (train_id, cutover, _) = emergency_train(&mut app, chrono::Duration::hours(1)).await;
+    let integrations = FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), SimulatedMetrics::default())
+        .expect("integrations");
+    let alerter = alerter(&app, &manager);
+    let canary =
+        drive_until(&app, &integrations, &alerter, &train_id, cutover, |run| run.phase.as_str() == "canary").await;
+    let silences = manager.silences().await;
+    let ours: Vec<&Value> = silences
+        .iter()
+        .filter(|s| s["comment"].as_str().is_some_and(|c| c.contains(&train_id)) && s["status"]["state"] == "active")
+        .collect();
+    assert_eq!(ours.len(), 1, "one active silence naming the train: {silences:#?}");
+    let silence = ours[0];
+    assert_eq!(silence["createdBy"], "railyard");
+    assert!(silence["comment"].as_str().expect("text").contains("pods restart while ledger rolls out"));
+    let matchers: Vec<(String, String, bool, bool)> = silence["matchers"]
+        .as_array()
+        .expect("matchers")
+        .iter()
+        .map(|m| {
+            (
+                m["name"].as_str().expect("name").to_owned(),
+                m["value"].as_str().expect("value").to_owned(),
+                m["isRegex"].as_bool().expect("isRegex"),
+                m["isEqual"].as_bool().unwrap_or(true),
+            )
+        })
+        .collect();
+    assert_eq!(
+        matchers,
+        [
+            ("alertname".to_owned(), "KubeDeploymentReplicasMismatch".to_owned(), false, true),
+            ("namespace".to_owned(), "payments".to_owned(), false, true)
+        ]
+    );
+    let ends = chrono::DateTime::parse_from_rfc3339(silence["endsAt"].as_str().expect("endsAt")).expect("time");
+    let window_end = (cutover + 4 * 3600 * 1000).to_utc();
+    assert!(
+        (ends.to_utc() - window_end).num_seconds().abs() <= 1,
+        "ends with the cutover window: {ends} vs {window_end}"
+    );
+    let silenced = json!([{ "labels": { "alertname": "KubeDeploymentReplicasMismatch", "namespace": "payments" },
+                            "startsAt": chrono::Utc::now().to_rfc3339(),
+                            "endsAt": (chrono::Utc::now() + chrono::Duration::minutes(5)).to_rfc3339() }]);
+    let posted = reqwest::Client::new()
+        .post(format!("{}/api/v2/alerts", manager.url))
+        .json(&silenced)
+        .send()
+        .await
+        .expect("post");
+    assert!(posted.status().is_success());
+    let alerts = manager.get("/api/v2/alerts?active=false&silenced=true").await;
+    assert!(
+        named(&alerts, "KubeDeploymentReplicasMismatch").iter().all(|a| a["status"]["state"] == "suppressed"),
+        "the cluster's expected alert is silenced: {alerts:#?}"
+    );
+    assert!(!named(&alerts, "KubeDeploymentReplicasMismatch").is_empty());
+
+    drive_until(&app, &integrations, &alerter, &train_id, canary, |run| run.phase.is_final()).await;
+    let silences = manager.silences().await;
+    let ours: Vec<&Value> =
+        silences.iter().filter(|s| s["comment"].as_str().is_some_and(|c| c.contains(&train_id))).collect();
+    assert!(!ours.is_empty() && ours.iter().all(|s| s["status"]["state"] == "expired"), "{silences:#?}");
+}
