@@ -194,6 +194,8 @@ fn api_routes() -> Built {
         .api(routes!(break_glass::approve))
         .api(routes!(break_glass::reject))
         .api(routes!(incidents::report))
+        .api(routes!(incidents::resolve))
+        .api(routes!(incidents::alertmanager))
         .api(routes!(deployments::status))
         .api(routes!(gitops::flux_event))
         .api(routes!(artifacts::register))

@@ -95,6 +95,10 @@ pub struct Figures {
     pub services_per_train: Option<f64>,
     /// M6: incidents attributed to a train that changed the service within 24 h before.
     pub post_deploy_incidents: i64,
+    /// M6 as a rate: attributed incidents per train that deployed (completed or rolled back).
+    pub incidents_per_train: Option<f64>,
+    /// Mean seconds from an incident's start to its resolution (time to restore).
+    pub mean_time_to_restore_seconds: Option<f64>,
     /// M12: reports of the running digest that match what the train shipped, over all reports.
     pub artifact_reproducibility_ratio: Option<f64>,
     /// M2: mean seconds from the first production step's start to the last step's success.
@@ -263,6 +267,15 @@ pub async fn figures(conn: &mut Conn, now: Instant) -> Result<Figures, DbError> 
 
     let services_per_train = (count("completed") > 0).then(|| counts.shipped as f64 / count("completed") as f64);
     let post_deploy_incidents = counts.post_deploy_incidents;
+    let deployed = count("completed") + count("rolled_back");
+    let incidents_per_train = (deployed > 0).then(|| post_deploy_incidents as f64 / deployed as f64);
+    let restores: Vec<f64> = crate::store::incidents::restore_times(conn)
+        .await?
+        .into_iter()
+        .map(|(started, resolved)| (resolved - started) as f64 / 1000.0)
+        .collect();
+    let mean_time_to_restore_seconds =
+        (!restores.is_empty()).then(|| restores.iter().sum::<f64>() / restores.len() as f64);
     let (matching, reports) = crate::store::digests::reproducibility(conn).await?;
     // Per service and environment: drifting if any region's newest report is.
     let mut drift: Vec<((String, String), i64)> = Vec::new();
@@ -277,6 +290,8 @@ pub async fn figures(conn: &mut Conn, now: Instant) -> Result<Figures, DbError> 
         drift,
         artifact_reproducibility_ratio: (reports > 0).then(|| matching as f64 / reports as f64),
         post_deploy_incidents,
+        incidents_per_train,
+        mean_time_to_restore_seconds,
         trains_by_state,
         outbox_by_status,
         release_success_ratio,
@@ -336,6 +351,16 @@ pub fn render(figures: &Figures) -> Result<String, std::fmt::Error> {
             figures.security_gate_pass_ratio,
         ),
         ("release_throughput_services", "M11: services shipped per completed train", figures.services_per_train),
+        (
+            "post_deploy_incidents_per_train",
+            "M6: incidents attributed to a train within 24 h of its cutover, per train that deployed",
+            figures.incidents_per_train,
+        ),
+        (
+            "time_to_restore_seconds_mean",
+            "Mean time from an incident's start to its resolution",
+            figures.mean_time_to_restore_seconds,
+        ),
         (
             "artifact_reproducibility_ratio",
             "M12: running digests matching what the train shipped",

@@ -16,7 +16,7 @@ use server::fleet::{self, parse};
 use server::integrations::{FleetIntegrations, SimulatedMetrics};
 use server::time::Instant;
 
-use crate::helpers::{lead, sign_in, spawn_app, Backend, TestApp, ADMIN_PASSWORD};
+use crate::helpers::{create_token, lead, sign_in, spawn_app, Backend, TestApp, ADMIN_PASSWORD};
 
 /// An Alertmanager on a free loopback port, clustering off, killed on drop.
 pub struct Alertmanager {
@@ -333,4 +333,77 @@ async fn expected_alerts_are_silenced_for_the_cutover_and_the_silence_expires_wh
     let ours: Vec<&Value> =
         silences.iter().filter(|s| s["comment"].as_str().is_some_and(|c| c.contains(&train_id))).collect();
     assert!(!ours.is_empty() && ours.iter().all(|s| s["status"]["state"] == "expired"), "{silences:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alertmanager_s_webhook_opens_an_incident_on_the_train_that_changed_the_service_and_resolves_it() {
+    let mut app = spawn_app(Backend::Sqlite, false).await;
+    let (train_id, cutover, _) = emergency_train(&mut app, chrono::Duration::hours(2)).await;
+    let integrations = FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), SimulatedMetrics::default())
+        .expect("integrations");
+    let fence = lead(&app.db).await;
+    let mut now = cutover;
+    while !server::runtime::load(&app.db, &train_id).await.expect("state").phase.is_final() {
+        while server::runtime::work(&app.db, fence, &integrations, now, 100).await.expect("work") > 0 {}
+        now += 60_000;
+    }
+    app.clock.set(chrono::Utc::now());
+    app.admin_cookie = sign_in(&app.anonymous, &app.address, "admin", ADMIN_PASSWORD).await;
+    let token = create_token(&app.anonymous, &app.address, &app.admin_cookie, &["incidents:write"]).await;
+    let manager = start_alertmanager(Some((&format!("{}/api/v1/alerts/alertmanager", app.address), &token))).await;
+
+    // The cluster's own alert about ledger, as Prometheus would send it.
+    let started = chrono::Utc::now() - chrono::Duration::minutes(10);
+    let alert = |ends: chrono::DateTime<chrono::Utc>| {
+        json!([{ "labels": { "alertname": "LedgerHighErrorRate", "service": "ledger", "severity": "page" },
+                 "annotations": { "summary": "ledger returns 5xx to 12% of requests" },
+                 "startsAt": started.to_rfc3339(), "endsAt": ends.to_rfc3339(),
+                 "generatorURL": "http://prometheus.example.com/graph?g0.expr=errors" }])
+    };
+    let post = |body: Value| {
+        let url = format!("{}/api/v2/alerts", manager.url);
+        async move {
+            let response = reqwest::Client::new().post(url).json(&body).send().await.expect("post");
+            assert!(response.status().is_success(), "{}", response.status());
+        }
+    };
+    post(alert(chrono::Utc::now() + chrono::Duration::minutes(5))).await;
+    let incident = wait_for_incident(&app, &train_id, |i| i.is_some()).await.expect("opened");
+    assert_eq!(incident.title, "ledger returns 5xx to 12% of requests");
+    assert_eq!(incident.severity, "critical", "a page is a critical incident");
+    assert_eq!(incident.link, "http://prometheus.example.com/graph?g0.expr=errors");
+    assert_eq!(incident.resolved_at, None);
+    assert_eq!((incident.started_at.ms() / 1000), started.timestamp(), "it started when the alert did");
+
+    let resolved_at = chrono::Utc::now() - chrono::Duration::seconds(5);
+    post(alert(resolved_at)).await;
+    let incident =
+        wait_for_incident(&app, &train_id, |i| i.is_some_and(|i| i.resolved_at.is_some())).await.expect("resolved");
+    assert_eq!(incident.resolved_at.map(|at| at.ms() / 1000), Some(resolved_at.timestamp()));
+    let (_, metrics) = app.get("/metrics").await;
+    let restore = metrics
+        .lines()
+        .find(|l| l.starts_with("railyard_time_to_restore_seconds_mean "))
+        .unwrap_or_else(|| panic!("time to restore in {metrics}"));
+    let seconds: f64 = restore.rsplit(' ').next().and_then(|v| v.parse().ok()).expect("number");
+    assert!((seconds - 595.0).abs() <= 2.0, "{restore}");
+}
+
+/// Waits (bounded) until the train's one incident satisfies `done`; answers it.
+async fn wait_for_incident(
+    app: &TestApp,
+    train_id: &str,
+    done: impl Fn(Option<&server::store::incidents::Incident>) -> bool,
+) -> Option<server::store::incidents::Incident> {
+    for _ in 0..200 {
+        let mut conn = app.db.acquire().await.expect("connection");
+        let incidents = server::store::incidents::of_train(&mut conn, train_id).await.expect("incidents");
+        assert!(incidents.len() <= 1, "one alert, one incident: {incidents:?}");
+        if done(incidents.first()) {
+            return incidents.into_iter().next();
+        }
+        drop(conn);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("Alertmanager's webhook never got there");
 }

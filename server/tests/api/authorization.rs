@@ -142,6 +142,17 @@ fn matrix() -> BTreeMap<String, Row> {
         ("POST /api/v1/break-glass/{id}/approve", row(APPROVERS)),
         ("POST /api/v1/break-glass/{id}/reject", with_body(APPROVERS, json!({ "comment": "not needed after all" }))),
         ("POST /api/v1/incidents", with_body(PAYMENTS_WRITERS, incident)),
+        ("POST /api/v1/incidents/{id}/resolve", with_body(PAYMENTS_WRITERS, json!({}))),
+        // Anyone who reports incidents somewhere may post; alerts about services outside their
+        // domains are left alone (and said so in the answer), never recorded.
+        (
+            "POST /api/v1/alerts/alertmanager",
+            with_body(
+                &[RM, RM_SEARCH, TOKEN_WRITE],
+                json!({ "alerts": [{ "status": "firing", "labels": { "alertname": "X", "service": "ledger" },
+                                     "startsAt": "2026-11-27T12:00:00Z", "fingerprint": "matrix" }] }),
+            ),
+        ),
         // Deployers authenticate with the deployment's HMAC signature, never with a role.
         ("POST /api/v1/deployments/{key}/status", row(EVERYONE)),
         ("POST /api/v1/gitops/flux/{definition}", row(EVERYONE)),
@@ -313,7 +324,12 @@ async fn fixtures(app: &TestApp) -> BTreeMap<&'static str, String> {
     let break_glass =
         serde_json::from_str::<serde_json::Value>(&created).expect("JSON")["id"].as_str().expect("id").to_owned();
     app.user_with_roles("target", &[("viewer", None)]).await;
-    BTreeMap::from([("artifacts", artifact), ("trains", train), ("break-glass", break_glass)])
+    let report = json!({ "service": "ledger", "severity": "low", "started_at": "2026-11-27T11:00:00Z" });
+    let (status, created) = app.send_as(Some(&requester), Method::POST, "/api/v1/incidents", Some(&report)).await;
+    assert_eq!(status, 201, "{created}");
+    let incident =
+        serde_json::from_str::<serde_json::Value>(&created).expect("JSON")["id"].as_str().expect("id").to_owned();
+    BTreeMap::from([("artifacts", artifact), ("trains", train), ("break-glass", break_glass), ("incidents", incident)])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -345,7 +361,7 @@ async fn every_caller_is_allowed_or_refused_exactly_as_the_matrix_says() {
     for (key, row) in first.into_iter().chain(last) {
         let (method, path) = key.split_once(' ').expect("METHOD path");
         let method: Method = method.parse().expect("method");
-        let fixture = ["artifacts", "trains", "break-glass"]
+        let fixture = ["artifacts", "trains", "break-glass", "incidents"]
             .into_iter()
             .find(|kind| path.starts_with(&format!("/api/v1/{kind}/")) || path.starts_with(&format!("/{kind}/")));
         let path = match fixture {

@@ -25,6 +25,7 @@ mod gitops_controllers;
 mod groups;
 mod health;
 mod helpers;
+mod incidents;
 mod leadership;
 mod overrides;
 mod partial_rollback;

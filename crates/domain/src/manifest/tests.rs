@@ -398,3 +398,32 @@ fn declared_regions_are_marked_critical_and_steps_may_name_only_them() {
     let twice = format!("{regions}[[region]]\nname = \"eu-west\"\n{}", VALID);
     assert!(problems(&twice).iter().any(|p| p.contains("another region is already called \"eu-west\"")));
 }
+
+#[test]
+fn a_train_s_alerting_reads_its_hold_threshold_and_expected_alerts_and_refuses_a_silence_matching_everything() {
+    let alerting =
+        |lines: &str| VALID.replace("cutover_window = \"2h\"\n", &format!("cutover_window = \"2h\"\n{lines}\n"));
+    let text = with_steps(
+        "        [[train.expected_alerts]]\n        matchers = ['alertname=\"KubePodCrashLooping\"', 'namespace=~\"pay.*\"']\n        comment = \"restarts\"\n",
+    );
+    let fleet = parse(
+        "fleet.toml",
+        &text.replace("cutover_window = \"2h\"\n", "cutover_window = \"2h\"\nalert_when_held = \"45m\"\n"),
+    )
+    .expect("valid");
+    let settings = &fleet.trains[0].alerting;
+    assert_eq!(settings.held_ms, Some(45 * 60_000));
+    assert_eq!(settings.expected_alerts.len(), 1);
+    assert_eq!(settings.expected_alerts[0].matchers[1].to_string(), "namespace=~\"pay.*\"");
+    assert_eq!(settings.expected_alerts[0].comment, "restarts");
+
+    let found = problems(&with_steps("        [[train.expected_alerts]]\n        matchers = ['namespace=~\".*\"']\n"));
+    assert!(
+        found.iter().any(|p| p.contains("expected_alerts[0].matchers") && p.contains("never match every alert")),
+        "{found:?}"
+    );
+    let found = problems(&with_steps("        [[train.expected_alerts]]\n        matchers = ['1abc=\"x\"']\n"));
+    assert!(found.iter().any(|p| p.contains("not a label name")), "{found:?}");
+    let found = problems(&alerting("alert_when_held = \"soon\""));
+    assert!(found.iter().any(|p| p.contains("alert_when_held")), "{found:?}");
+}

@@ -139,6 +139,9 @@ pub struct IncidentJson {
     pub started_at: String,
     /// The train the incident is attributed to, if one changed the service in the 24 h before it.
     pub train_id: Option<String>,
+    /// When service was restored (RFC 3339); absent while open.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolved_at: Option<String>,
 }
 
 /// A train with everything recorded about it, for `caller`.
@@ -317,5 +320,6 @@ pub fn incident_json(incident: Incident, service: String) -> IncidentJson {
         link: incident.link,
         started_at: incident.started_at.rfc3339(),
         train_id: incident.train_id,
+        resolved_at: incident.resolved_at.map(|at| at.rfc3339()),
     }
 }
