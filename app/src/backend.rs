@@ -185,6 +185,19 @@ mod port {
         fn admin_view(&self, caller: &Parts) -> BoxFuture<'_, Result<AdminView, BackendError>>;
         /// An admin's change; answers with what to tell them.
         fn admin_command(&self, caller: &Parts, command: AdminCommand) -> BoxFuture<'_, Result<String, BackendError>>;
+        /// The on-call view (a reader, or an embed link for the `oncall` panel).
+        fn oncall(&self, caller: &Parts) -> BoxFuture<'_, Result<crate::oncall::OnCallView, BackendError>>;
+        /// Reports an incident of `service` that started at `started_at` (RFC 3339; empty: now).
+        fn report_incident(
+            &self,
+            caller: &Parts,
+            service: String,
+            severity: String,
+            title: String,
+            started_at: String,
+        ) -> BoxFuture<'_, Result<String, BackendError>>;
+        /// Marks incident `id` resolved now.
+        fn resolve_incident(&self, caller: &Parts, id: String) -> BoxFuture<'_, Result<String, BackendError>>;
         /// The signed-in person's account.
         fn account_view(&self, caller: &Parts) -> BoxFuture<'_, Result<AccountView, BackendError>>;
         /// A change to the signed-in person's own account.

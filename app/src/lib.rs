@@ -14,6 +14,7 @@ pub mod console;
 pub mod dashboard;
 pub mod demo;
 pub mod gates;
+pub mod oncall;
 mod security;
 pub mod session;
 mod status;
@@ -155,7 +156,7 @@ fn PageLinks() -> impl IntoView {
         let here = if href == "/" { path == "/" } else { path.starts_with(href) };
         here.then_some("page")
     };
-    [("/", "Calendar"), ("/gates", "Gates"), ("/budgets", "Budgets"), ("/console", "Console")]
+    [("/", "Calendar"), ("/gates", "Gates"), ("/budgets", "Budgets"), ("/oncall", "On call"), ("/console", "Console")]
         .map(|(href, label)| view! { <a href=href aria-current=move || current(href)>{label}</a> })
         .collect_view()
 }
@@ -210,6 +211,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/console") view=console::ConsolePage ssr=SsrMode::Async/>
                     <Route path=path!("/trains/:id") view=train::TrainDetailPage ssr=SsrMode::Async/>
                     <Route path=path!("/gates") view=gates::GatesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/oncall") view=oncall::OnCallPage ssr=SsrMode::Async/>
                     <Route path=path!("/budgets") view=budgets::BudgetsPage ssr=SsrMode::Async/>
                     <Route path=path!("/budgets/:service") view=budgets::ServiceBudgetPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin") view=admin::AdminPage ssr=SsrMode::Async/>
@@ -218,6 +220,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/embed/budget") view=budgets::EmbeddedBudget ssr=SsrMode::Async/>
                     <Route path=path!("/embed/train") view=train::EmbeddedTrain ssr=SsrMode::Async/>
                     <Route path=path!("/embed/countdown") view=dashboard::EmbeddedCountdown ssr=SsrMode::Async/>
+                    <Route path=path!("/embed/oncall") view=oncall::EmbeddedOnCall ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -22,10 +22,11 @@ use crate::viewer_time::provide_viewer_zone;
 use crate::wide_table::WideTable;
 use forms::{BreakGlassDecision, BreakGlassForm, CandidateItem, EmergencyForm, FreezeDeclaration, RehearsalForm};
 pub use server_fns::*;
-use train_row::{TrainRow, UndecidedItem};
+pub(crate) use train_row::TrainRow;
+use train_row::UndecidedItem;
 
 /// Remembers which object (by `key_of` of the submitted form) `action` last ran for.
-fn track<S>(action: ServerAction<S>, key_of: fn(&S) -> String) -> ReadSignal<Option<String>>
+pub(crate) fn track<S>(action: ServerAction<S>, key_of: fn(&S) -> String) -> ReadSignal<Option<String>>
 where
     S: ServerFn + Clone + Send + Sync + 'static,
     S::Output: Send + Sync + 'static,

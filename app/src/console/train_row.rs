@@ -13,7 +13,7 @@ use crate::viewer_time::{clock_time, ViewerZone};
 /// A train's row. Its phase, step, waiting reason and actions follow `latest`;
 /// an action's button (or open form) stays while that action is offered.
 #[component]
-pub(super) fn TrainRow(
+pub(crate) fn TrainRow(
     train: ConsoleTrain,
     latest: Signal<Vec<ConsoleTrain>>,
     zone: ViewerZone,

@@ -9,5 +9,6 @@ pub mod chart;
 pub mod console;
 pub mod dashboard;
 pub mod gates;
+pub mod oncall;
 pub mod session;
 pub mod train;

@@ -72,6 +72,11 @@ fn caller(parts: &Parts) -> Result<Caller, BackendError> {
     parts.extensions.get::<Caller>().cloned().ok_or(BackendError::SignInRequired)
 }
 
+/// Whether the request carries an embed link for `panel`.
+fn parts_embed(parts: &Parts, panel: &str) -> bool {
+    parts.extensions.get::<EmbedGrant>().is_some_and(|grant| grant.0.panel == panel)
+}
+
 /// Whether the request may read `panel`: any reader, or an embed link for that panel.
 fn may_read_panel(parts: &Parts, panel: &str) -> Result<(), BackendError> {
     if parts.extensions.get::<EmbedGrant>().is_some_and(|grant| grant.0.panel == panel) {
@@ -436,6 +441,65 @@ impl Backend for StoreBackend {
     fn admin_command(&self, caller: &Parts, command: AdminCommand) -> BoxFuture<'_, Result<String, BackendError>> {
         let caller = self::caller(caller);
         Box::pin(async move { admin::command(&self.state, &caller?, command).await.map_err(page_error) })
+    }
+
+    fn oncall(&self, caller: &Parts) -> BoxFuture<'_, Result<app::oncall::OnCallView, BackendError>> {
+        let embedded = parts_embed(caller, "oncall");
+        let found = self::caller(caller);
+        Box::pin(async move {
+            // An embed shows the panel read-only: as nobody, so it offers no action.
+            let caller = match (embedded, found) {
+                (true, _) => railyard_core::auth::Caller {
+                    principal: crate::auth::Principal::Anonymous,
+                    request_id: String::new(),
+                    ip: std::net::IpAddr::from([127, 0, 0, 1]),
+                    user_agent: String::new(),
+                },
+                (false, found) => {
+                    let caller = found?;
+                    caller.principal.require(Permission::Read, None).page()?;
+                    caller.0
+                }
+            };
+            service::views::oncall::build(self.state.ctx(), &caller).await.page()
+        })
+    }
+
+    fn report_incident(
+        &self,
+        caller: &Parts,
+        service: String,
+        severity: String,
+        title: String,
+        started_at: String,
+    ) -> BoxFuture<'_, Result<String, BackendError>> {
+        let caller = self::caller(caller);
+        Box::pin(async move {
+            let (caller, ctx) = (caller?, self.state.ctx());
+            let started_at = if started_at.trim().is_empty() { ctx.now().rfc3339() } else { started_at };
+            let report = service::incidents::Report {
+                service: &service,
+                severity: &severity,
+                started_at: &started_at,
+                title,
+                link: String::new(),
+            };
+            let (incident, service) = service::incidents::report(ctx, &caller, report).await.page()?;
+            Ok(match incident.train_id {
+                Some(train) => format!("incident of {service} reported, attributed to train {train}"),
+                None => format!("incident of {service} reported; no train changed {service} in the 24 hours before"),
+            })
+        })
+    }
+
+    fn resolve_incident(&self, caller: &Parts, id: String) -> BoxFuture<'_, Result<String, BackendError>> {
+        let caller = self::caller(caller);
+        Box::pin(async move {
+            let (incident, service) =
+                service::incidents::resolve(self.state.ctx(), &*caller?, &id, None).await.page()?;
+            let minutes = incident.resolved_at.map_or(0, |at| (at - incident.started_at) / 60_000);
+            Ok(format!("incident of {service} resolved after {minutes} min"))
+        })
     }
 
     fn account_view(&self, caller: &Parts) -> BoxFuture<'_, Result<AccountView, BackendError>> {

@@ -17,8 +17,8 @@ use sha2::Sha256;
 const HEADER: &str = r#"{"alg":"HS256","typ":"railyard-embed"}"#;
 
 /// The panels a wiki can embed, with the parameters each needs (`/embed/budget?service=auth`).
-pub const PANELS: [(&str, &[&str]); 4] =
-    [("calendar", &[]), ("budget", &["service"]), ("train", &["id"]), ("countdown", &["definition"])];
+pub const PANELS: [(&str, &[&str]); 5] =
+    [("calendar", &[]), ("budget", &["service"]), ("train", &["id"]), ("countdown", &["definition"]), ("oncall", &[])];
 
 /// Checks `params` against what `panel` needs; answers the link's query (without the token).
 pub fn panel_query(panel: &str, params: &BTreeMap<String, String>) -> Result<String, String> {

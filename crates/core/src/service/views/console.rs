@@ -97,7 +97,7 @@ pub async fn build(ctx: Ctx<'_>, caller: &Caller) -> Result<ConsoleView, Service
 }
 
 /// The trains in flight, and the undecided gates on those `caller` may operate.
-async fn trains(
+pub(super) async fn trains(
     conn: &mut Conn,
     caller: &Caller,
     now: Instant,

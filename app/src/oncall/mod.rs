@@ -1,0 +1,340 @@
+//! `/oncall`: the on-call engineer's page (and the `oncall` embed panel).
+//! Per service: what is deploying now with its step and the hold and
+//! rollback buttons the person may use, the alerts Railyard holds active,
+//! the canary SLIs that did not pass, open and recent incidents (resolve
+//! them here, or report a new one), the runbook and who is on call. It
+//! refreshes every five seconds without a reload; forms work without
+//! JavaScript too.
+
+use railyard_views::oncall as model;
+
+pub use model::{OnCallAlert, OnCallIncident, OnCallService, OnCallView, SliDelta};
+
+use leptos::prelude::*;
+
+use crate::chart::timestamp;
+use crate::console::{track, OperateTrain, TrainRow};
+use crate::viewer_time::provide_viewer_zone;
+use crate::wide_table::WideTable;
+
+/// The view for the caller (or the embed link).
+#[server(prefix = "/rpc", endpoint = "oncall")]
+pub async fn load_oncall() -> Result<OnCallView, ServerFnError> {
+    let (backend, caller) = crate::backend::backend_and_caller()?;
+    backend.oncall(&caller).await.map_err(crate::backend::BackendError::into_server_error)
+}
+
+/// Reports an incident of `service`; `started_at` is RFC 3339 or empty for now.
+#[server(prefix = "/rpc", endpoint = "report_incident")]
+pub async fn report_incident(
+    service: String,
+    severity: String,
+    title: String,
+    started_at: String,
+) -> Result<String, ServerFnError> {
+    let (backend, caller) = crate::backend::backend_and_caller()?;
+    let result = backend.report_incident(&caller, service, severity, title, started_at).await;
+    result.map_err(crate::backend::BackendError::into_server_error)
+}
+
+/// Marks an incident resolved now.
+#[server(prefix = "/rpc", endpoint = "resolve_incident")]
+pub async fn resolve_incident(id: String) -> Result<String, ServerFnError> {
+    let (backend, caller) = crate::backend::backend_and_caller()?;
+    backend.resolve_incident(&caller, id).await.map_err(crate::backend::BackendError::into_server_error)
+}
+
+/// The page.
+#[component]
+pub fn OnCallPage() -> impl IntoView {
+    view! {
+        <section class="oncall" aria-labelledby="oncall-title">
+            <h1 id="oncall-title">"On call"</h1>
+            <OnCallBoard/>
+        </section>
+    }
+}
+
+/// The embeddable panel: the same board, read-only.
+#[component]
+pub fn EmbeddedOnCall() -> impl IntoView {
+    view! {
+        <section class="oncall embed-oncall">
+            <OnCallBoard/>
+        </section>
+    }
+}
+
+#[component]
+fn OnCallBoard() -> impl IntoView {
+    let act = ServerAction::<OperateTrain>::new();
+    let report = ServerAction::<ReportIncident>::new();
+    let resolve = ServerAction::<ResolveIncident>::new();
+    let (tick, set_tick) = signal(0u32);
+    let board = Resource::new(
+        move || (tick.get(), act.version().get(), report.version().get(), resolve.version().get()),
+        |_| load_oncall(),
+    );
+    Effect::new(move |_| {
+        let _ = set_interval_with_handle(move || set_tick.update(|n| *n += 1), std::time::Duration::from_secs(5));
+    });
+    let zone = provide_viewer_zone();
+    let acted_on = track(act, |input| input.train_id.clone());
+    let loaded = move || board.get().and_then(Result::ok);
+    let trains = Signal::derive(move || {
+        loaded().map(|v| v.services.into_iter().flat_map(|s| s.deploying).collect::<Vec<_>>()).unwrap_or_default()
+    });
+    let said = move || {
+        [report.value().get(), resolve.value().get()].into_iter().flatten().next().map(|result| match result {
+            Ok(message) => view! { <p class="notice" role="status">{message}</p> }.into_any(),
+            Err(error) => view! { <p class="notice error" role="alert">{crate::error_text(&error)}</p> }.into_any(),
+        })
+    };
+    view! {
+        <p class="explain">
+            "Services with something going on come first. Refreshes every five seconds."
+        </p>
+        {said}
+        <Transition fallback=|| view! { <p class="loading">"Loading who is on call…"</p> }>
+            {move || {
+                board
+                    .get()
+                    .and_then(Result::err)
+                    .map(|error| view! { <p class="notice error" role="alert">{crate::error_text(&error)}</p> })
+            }}
+            <Show when=move || loaded().is_some()>
+                <div class="oncall-services">
+                    <For
+                        each=move || {
+                            loaded()
+                                .map(|v| v.services.into_iter().filter(|s| !s.quiet()).collect::<Vec<_>>())
+                                .unwrap_or_default()
+                        }
+                        key=card_key
+                        let:service
+                    >
+                        <ServiceCard service latest=trains zone act acted_on resolve/>
+                    </For>
+                </div>
+                <Show when=move || loaded().is_some_and(|v| v.services.iter().all(OnCallService::quiet))>
+                    <p class="empty">"All quiet: nothing is deploying, alerting or open."</p>
+                </Show>
+                <QuietServices services=Signal::derive(move || {
+                    loaded().map(|v| v.services.into_iter().filter(OnCallService::quiet).collect()).unwrap_or_default()
+                })/>
+                <Show when=move || loaded().is_some_and(|v| !v.reportable.is_empty())>
+                    <ReportForm services=Signal::derive(move || loaded().map(|v| v.reportable).unwrap_or_default()) report/>
+                </Show>
+            </Show>
+        </Transition>
+    }
+}
+
+/// One service with something going on.
+#[component]
+fn ServiceCard(
+    service: OnCallService,
+    latest: Signal<Vec<crate::console::ConsoleTrain>>,
+    zone: crate::viewer_time::ViewerZone,
+    act: ServerAction<OperateTrain>,
+    acted_on: ReadSignal<Option<String>>,
+    resolve: ServerAction<ResolveIncident>,
+) -> impl IntoView {
+    let title = format!("oncall-{}", service.name);
+    let labelled_by = title.clone();
+    let paging = service.alerts.iter().any(|a| a.severity == "page");
+    let class = if paging { "oncall-service paging" } else { "oncall-service" };
+    view! {
+        <article class=class data-service=service.name.clone() aria-labelledby=labelled_by>
+            <h2 id=title>
+                {service.name.clone()}
+                <span class="domain">{format!(" · {}", service.domain)}</span>
+            </h2>
+            <Contacts service=service.clone()/>
+            {(!service.deploying.is_empty()).then(|| view! {
+                <h3>"Deploying now"</h3>
+                <WideTable label=format!("Trains carrying {}", service.name)>
+                    <table class="console-trains">
+                        <thead>
+                            <tr>
+                                <th scope="col">"Train"</th>
+                                <th scope="col">"Domain"</th>
+                                <th scope="col">"Phase"</th>
+                                <th scope="col">"Step"</th>
+                                <th scope="col">"Cutover"</th>
+                                <th scope="col">"Actions"</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {service.deploying.iter().map(|train| view! {
+                                <TrainRow train=train.clone() latest zone act acted_on/>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </WideTable>
+            })}
+            {(!service.alerts.is_empty()).then(|| view! {
+                <h3>"Alerts"</h3>
+                <ul class="oncall-alerts">
+                    {service.alerts.iter().map(|alert| view! {
+                        <li class=format!("alert severity-{}", alert.severity)>
+                            <strong class="severity">{alert.severity.to_uppercase()}</strong>
+                            " "
+                            {alert.summary.clone()}
+                            " · "
+                            <a href=format!("/trains/{}", alert.train_id)>{format!("train {}", alert.train_id)}</a>
+                            <span class="since">{format!(" · since {} UTC", timestamp(alert.started_at))}</span>
+                        </li>
+                    }).collect_view()}
+                </ul>
+            })}
+            {(!service.failing.is_empty()).then(|| view! {
+                <h3>"Canary SLIs that did not pass"</h3>
+                <WideTable label=format!("Failing canary metrics of {}", service.name)>
+                    <table class="sli-deltas">
+                        <thead>
+                            <tr>
+                                <th scope="col">"Metric"</th>
+                                <th scope="col">"Baseline"</th>
+                                <th scope="col">"Canary"</th>
+                                <th scope="col">"Change"</th>
+                                <th scope="col">"Verdict"</th>
+                                <th scope="col">"Train, step"</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {service.failing.iter().map(|delta| view! {
+                                <tr>
+                                    <th scope="row" title=delta.reason.clone()>{delta.metric.clone()}</th>
+                                    <td>{number(delta.baseline)}</td>
+                                    <td>{number(delta.canary)}</td>
+                                    <td>{delta.change.map(|c| format!("{:+.1}%", c * 100.0)).unwrap_or_else(|| "—".into())}</td>
+                                    <td class=format!("verdict verdict-{}", delta.verdict)>{delta.verdict.clone()}</td>
+                                    <td>
+                                        <a href=format!("/trains/{}", delta.train_id)>{delta.train.clone()}</a>
+                                        {format!(", {}", delta.step)}
+                                    </td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </WideTable>
+            })}
+            {(!service.incidents.is_empty()).then(|| view! {
+                <h3>"Incidents"</h3>
+                <ul class="oncall-incidents">
+                    {service.incidents.iter().map(|incident| view! { <IncidentItem incident=incident.clone() resolve/> }).collect_view()}
+                </ul>
+            })}
+        </article>
+    }
+}
+
+#[component]
+fn Contacts(service: OnCallService) -> impl IntoView {
+    let runbook = (!service.runbook_url.is_empty())
+        .then(|| view! { <a href=service.runbook_url.clone() rel="noopener" target="_blank">"runbook"</a> " · " });
+    let on_call = if service.on_call.is_empty() {
+        "no on-call contact declared".to_owned()
+    } else {
+        format!("on call: {}", service.on_call)
+    };
+    let owner = (!service.owner.is_empty()).then(|| format!(" · owner: {}", service.owner));
+    view! { <p class="contacts">{runbook}{on_call}{owner}</p> }
+}
+
+#[component]
+fn IncidentItem(incident: OnCallIncident, resolve: ServerAction<ResolveIncident>) -> impl IntoView {
+    let state = match incident.resolved_at {
+        Some(at) => format!("resolved {} UTC after {} min", timestamp(at), (at - incident.started_at) / 60_000),
+        None => "open".to_owned(),
+    };
+    let train = incident.train_id.clone().map(|train| {
+        view! { " · " <a href=format!("/trains/{train}")>{format!("train {train}")}</a> }
+    });
+    let link = (!incident.link.is_empty())
+        .then(|| view! { " · " <a href=incident.link.clone() rel="noopener" target="_blank">"details"</a> });
+    let button = incident.can_resolve.then(|| {
+        view! {
+            <ActionForm action=resolve attr:class="inline-action">
+                <input type="hidden" name="id" value=incident.id.clone()/>
+                <button type="submit" class="action action-resolve">"Resolve"</button>
+            </ActionForm>
+        }
+    });
+    view! {
+        <li class=format!("incident severity-{} {}", incident.severity, if incident.resolved_at.is_some() { "resolved" } else { "open" })>
+            <strong>{incident.severity.clone()}</strong>
+            {format!(" {} · started {} UTC · {state}", if incident.title.is_empty() { "(no title)" } else { incident.title.as_str() }, timestamp(incident.started_at))}
+            {train}
+            {link}
+            {button}
+        </li>
+    }
+}
+
+/// The services with nothing going on, folded.
+#[component]
+fn QuietServices(services: Signal<Vec<OnCallService>>) -> impl IntoView {
+    view! {
+        <Show when=move || !services.get().is_empty()>
+            <details class="quiet-services">
+                <summary>{move || format!("{} quiet services", services.get().len())}</summary>
+                <ul>
+                    <For each=move || services.get() key=|service| service.name.clone() let:service>
+                        <li>
+                            <strong>{service.name.clone()}</strong>
+                            <Contacts service=service.clone()/>
+                        </li>
+                    </For>
+                </ul>
+            </details>
+        </Show>
+    }
+}
+
+/// Reports an incident by hand (attributed like any other).
+#[component]
+fn ReportForm(services: Signal<Vec<String>>, report: ServerAction<ReportIncident>) -> impl IntoView {
+    view! {
+        <section class="report-incident" aria-labelledby="report-title">
+            <h2 id="report-title">"Report an incident"</h2>
+            <ActionForm action=report>
+                <label>
+                    "Service "
+                    <select name="service" required>
+                        <For each=move || services.get() key=|name| name.clone() let:name>
+                            <option value=name.clone()>{name.clone()}</option>
+                        </For>
+                    </select>
+                </label>
+                <label>
+                    "Severity "
+                    <select name="severity">
+                        {["critical", "high", "medium", "low", "info"].map(|s| view! { <option value=s selected=s == "high">{s}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label>"What happened " <input type="text" name="title" required maxlength="500" placeholder="ledger returns 5xx"/></label>
+                <label>
+                    "Started (UTC, empty: now) "
+                    <input type="text" name="started_at" placeholder="2026-12-01T03:20:00Z" pattern="\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2})?Z"/>
+                </label>
+                <button type="submit" class="action">"Report"</button>
+            </ActionForm>
+        </section>
+    }
+}
+
+/// A card is redrawn when what it lists changes; the trains' rows follow their own updates.
+fn card_key(service: &OnCallService) -> String {
+    let trains: Vec<&str> = service.deploying.iter().map(|t| t.id.as_str()).collect();
+    format!("{}|{:?}|{:?}|{:?}|{trains:?}", service.name, service.alerts, service.incidents, service.failing)
+}
+
+fn number(value: Option<f64>) -> String {
+    match value {
+        Some(v) if v.abs() >= 100.0 => format!("{v:.0}"),
+        Some(v) => format!("{v:.3}"),
+        None => "—".into(),
+    }
+}
