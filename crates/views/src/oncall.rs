@@ -79,7 +79,7 @@ pub struct SliDelta {
     pub train: String,
     pub step: String,
     pub metric: String,
-    /// `fail`, `marginal` or `nodata`.
+    /// The metric's verdict: `high`, `low` or `nodata`.
     pub verdict: String,
     pub baseline: Option<f64>,
     pub canary: Option<f64>,

@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 use server::integrations::SimulatedMetrics;
 
 use crate::budgets::run_train;
-use crate::helpers::{spawn_app, test_now, Backend};
+use crate::helpers::{sign_in, spawn_app, test_now, Backend, ADMIN_PASSWORD};
 use crate::on_both_backends;
 
 fn at(hours: i64) -> String {
@@ -102,3 +102,49 @@ async fn an_incident_reported_by_hand_is_resolved_once_with_a_sensible_time(back
     assert_eq!(status, 404, "{body}");
 }
 on_both_backends!(an_incident_reported_by_hand_is_resolved_once_with_a_sensible_time);
+
+async fn the_on_call_view_puts_the_failing_service_first_with_its_failing_sli_and_incidents(backend: Backend) {
+    let mut app = spawn_app(backend, false).await;
+    let regressing = SimulatedMetrics { regression: Some(("ledger".into(), 1, 1)), ..SimulatedMetrics::default() };
+    let (train_id, _, _) = run_train(&app, regressing).await;
+    app.clock.set(test_now() + chrono::Duration::hours(5));
+    let report = json!({ "service": "ledger", "severity": "high", "started_at": at(3), "title": "ledger slow" });
+    assert_eq!(app.post_json("/api/v1/incidents", &report).await.0, 201);
+    app.admin_cookie = sign_in(&app.anonymous, &app.address, "admin", ADMIN_PASSWORD).await;
+    let manager = app.user_with_roles("rita", &[("release_manager", Some("payments"))]).await;
+    let viewer = app.user_with_roles("vera", &[("viewer", None)]).await;
+
+    let (status, body) = app.call_rpc(&manager, "oncall", "").await;
+    assert_eq!(status, 200, "{body}");
+    let view: Value = serde_json::from_str(&body).expect("JSON");
+    let first = &view["services"][0];
+    assert_eq!(first["name"], "ledger", "the service with something going on comes first: {view:#}");
+    let failing = &first["failing"][0];
+    assert_eq!(failing["train_id"], train_id.as_str());
+    assert_eq!(failing["verdict"], "high", "{failing}");
+    assert!(failing["change"].as_f64().is_some_and(|c| c > 0.1), "the canary's shift against the baseline: {failing}");
+    let incident = &first["incidents"][0];
+    assert_eq!((incident["title"].as_str(), incident["can_resolve"].as_bool()), (Some("ledger slow"), Some(true)));
+    let mut reportable: Vec<&str> =
+        view["reportable"].as_array().expect("list").iter().filter_map(Value::as_str).collect();
+    reportable.sort_unstable();
+    assert_eq!(reportable, ["billing", "checkout", "ledger"]);
+
+    let (_, body) = app.call_rpc(&viewer, "oncall", "").await;
+    let seen: Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(seen["services"][0]["incidents"][0]["can_resolve"], false, "a viewer reads, never resolves");
+    assert_eq!(seen["reportable"], json!([]));
+
+    let id = incident["id"].as_str().expect("id");
+    let (status, said) = app.call_rpc(&viewer, "resolve_incident", &format!("id={id}")).await;
+    assert_eq!(status, 403, "{said}");
+    let (status, said) = app.call_rpc(&manager, "resolve_incident", &format!("id={id}")).await;
+    assert_eq!(status, 200, "{said}");
+    assert!(said.contains("resolved after 120 min"), "{said}");
+    let (status, said) = app
+        .call_rpc(&manager, "report_incident", "service=checkout&severity=low&title=slow+checkout&started_at=")
+        .await;
+    assert_eq!(status, 200, "{said}");
+    assert!(said.contains("incident of checkout reported"), "{said}");
+}
+on_both_backends!(the_on_call_view_puts_the_failing_service_first_with_its_failing_sli_and_incidents);

@@ -104,9 +104,11 @@ pub async fn build(ctx: Ctx<'_>, caller: &Caller) -> Result<OnCallView, ServiceE
             }
         })
         .collect();
+    // Most urgent first: paging alerts, open incidents, other alerts, failing canaries, then the rest.
     rows.sort_by_key(|s| {
         let pages = s.alerts.iter().any(|a| a.severity == "page");
-        (s.quiet(), !pages, s.name.clone())
+        let open = s.incidents.iter().any(|i| i.resolved_at.is_none());
+        (s.quiet(), !pages, !open, s.alerts.is_empty(), s.failing.is_empty(), s.name.clone())
     });
     let reportable = rows
         .iter()
@@ -134,10 +136,11 @@ async fn failing_metrics(
     };
     let report: serde_json::Value = serde_json::from_str(&latest.report).unwrap_or_default();
     let metrics = report["metrics"].as_array().cloned().unwrap_or_default();
+    // A metric judged over several services at once ("ledger, checkout") counts for each of them.
     Ok(metrics
         .iter()
         .filter(|m| m["evidence"]["verdict"].as_str().is_some_and(|v| v != "pass") && m["dry_run"] != true)
-        .map(|m| {
+        .flat_map(|m| {
             let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
             let evidence = &m["evidence"];
             let delta = SliDelta {
@@ -151,7 +154,8 @@ async fn failing_metrics(
                 change: evidence["relative_shift"].as_f64(),
                 reason: text(&evidence["reason"]),
             };
-            (text(&m["service"]), delta)
+            let services: Vec<String> = text(&m["service"]).split(',').map(|s| s.trim().to_owned()).collect();
+            services.into_iter().map(move |service| (service, delta.clone()))
         })
         .collect())
 }
