@@ -87,6 +87,18 @@ for (const [label, profile] of PROFILES) {
       await expectNoSidewaysScroll(manager, 'console');
       await expectNoViolation(manager, 'console');
       await manager.screenshot({ path: `screenshots/phone-${label}-console.png`, fullPage: true });
+      await manager.goto('/oncall');
+      await expect(manager.locator('#oncall-title')).toBeVisible();
+      await expect(manager.locator('.report-incident')).toBeVisible();
+      await expectNoSidewaysScroll(manager, 'oncall');
+      await expectNoViolation(manager, 'oncall');
+      // Every action of a train in flight is on screen, not behind a sideways scroll.
+      for (const action of await manager.locator('.oncall .console-train .action').all()) {
+        const box = await action.boundingBox();
+        const width = manager.viewportSize()?.width ?? 0;
+        expect((box?.x ?? 0) + (box?.width ?? 0), 'an on-call action fits the screen').toBeLessThanOrEqual(width);
+      }
+      await manager.screenshot({ path: `screenshots/phone-${label}-oncall.png`, fullPage: true });
       await manager.context().close();
 
       const admin = await signedIn(browser, 'admin', profile);
