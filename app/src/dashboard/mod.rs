@@ -1,13 +1,17 @@
 //! The executive dashboard above the calendar (`/`): the next cutovers with
 //! a live countdown, the seed's KPIs with their trend (M1 release success,
-//! M3 time to roll back, M10 gate pass rate, M9 per region) and error
-//! budgets per domain (M7). Everything is in the server-rendered HTML; once
-//! hydrated, the countdowns tick.
+//! M3 time to roll back, M10 gate pass rate, M9 per region, the compliance
+//! gate pass rate), the DORA keys per domain, error budgets per domain (M7)
+//! and the critical-region rollout map. Everything is in the server-rendered
+//! HTML; once hydrated, the countdowns tick.
+
+mod leadership;
 
 use railyard_views::dashboard as model;
 
 pub use model::{
-    countdown, duration, show, Countdown, Dashboard, DomainBudgetStatus, KindKpis, Kpi, KpiUnit, NextCutover, Trend,
+    countdown, duration, show, Countdown, Dashboard, DomainBudgetStatus, DomainDora, KindKpis, Kpi, KpiUnit,
+    NextCutover, RegionResult, RegionTile, Trend,
 };
 
 use leptos::prelude::*;
@@ -81,15 +85,17 @@ pub fn DashboardView(dashboard: Dashboard, zone: ViewerZone) -> impl IntoView {
             <section class="kpis" aria-labelledby="kpis-title">
                 <h2 id="kpis-title">"Last 28 days"</h2>
                 <ul class="kpi-cards">
-                    {dashboard.kpis.into_iter().map(|kpi| view! { <KpiCard kpi/> }).collect_view()}
+                    {dashboard.kpis.into_iter().chain(dashboard.compliance).map(|kpi| view! { <KpiCard kpi/> }).collect_view()}
                 </ul>
             </section>
+            <leadership::DoraKeys domains=dashboard.dora/>
             <crate::train::Drift lines=dashboard.drift/>
             <Kinds kinds=dashboard.kinds/>
             <div class="dashboard-pair">
                 <Regions regions=dashboard.regions critical=dashboard.critical_regions/>
                 <Budgets budgets=dashboard.budgets/>
             </div>
+            <leadership::RegionMap tiles=dashboard.region_map/>
         </section>
     }
     .into_any()

@@ -30,6 +30,17 @@ pub struct Artifact {
     pub created_at: Instant,
 }
 
+/// Records when `id`'s commit was made.
+#[tracing::instrument(skip_all)]
+pub async fn set_committed_at(conn: &mut Conn, id: &ArtifactId, at: Instant) -> Result<(), DbError> {
+    sqlx::query("UPDATE artifacts SET committed_at = $2 WHERE id = $1")
+        .bind(id.as_str())
+        .bind(at.ms())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// A stored check result.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Check {

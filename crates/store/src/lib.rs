@@ -24,6 +24,7 @@ pub mod leases;
 pub mod measurements;
 pub mod metrics;
 pub mod regions;
+pub mod release_history;
 pub mod runs;
 pub mod secrets;
 pub mod services;

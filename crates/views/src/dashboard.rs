@@ -25,6 +25,44 @@ pub struct Dashboard {
     /// M7: error budget status per domain.
     pub budgets: Vec<DomainBudgetStatus>,
     pub next: Vec<NextCutover>,
+    /// The DORA keys per domain, each over the last 28 days against the 28 before.
+    #[serde(default)]
+    pub dora: Vec<DomainDora>,
+    /// Compliance gates passed over compliance gates decided (approvals given in time).
+    #[serde(default)]
+    pub compliance: Option<Kpi>,
+    /// Critical-region rollout map: each declared region (critical first) and its last production step.
+    #[serde(default)]
+    pub region_map: Vec<RegionTile>,
+}
+
+/// One domain's DORA keys: deployment frequency, lead time for changes, change failure rate, time to restore.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DomainDora {
+    pub domain: String,
+    pub colour: String,
+    pub keys: Vec<Kpi>,
+}
+
+/// A region on the rollout map.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegionTile {
+    pub name: String,
+    pub description: String,
+    pub critical: bool,
+    /// The newest production step in the region, if any.
+    pub last: Option<RegionResult>,
+}
+
+/// The newest production step a train ran in a region.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegionResult {
+    pub train_id: String,
+    pub train: String,
+    pub step: String,
+    /// `succeeded`, `failed` or `running`.
+    pub outcome: String,
+    pub at: i64,
 }
 
 /// Release success (M1) and time to roll back (M3) of one kind of train.
@@ -42,6 +80,8 @@ pub enum KpiUnit {
     Ratio,
     /// A duration in seconds.
     Seconds,
+    /// A count per week.
+    PerWeek,
 }
 
 /// One figure with its trend.
@@ -96,7 +136,7 @@ impl Kpi {
     pub fn sparkline(&self, width: f64, height: f64) -> String {
         let high = match self.unit {
             KpiUnit::Ratio => 1.0,
-            KpiUnit::Seconds => self.weekly.iter().flatten().copied().fold(1.0, f64::max),
+            KpiUnit::Seconds | KpiUnit::PerWeek => self.weekly.iter().flatten().copied().fold(1.0, f64::max),
         };
         let step = width / (self.weekly.len().max(2) - 1) as f64;
         self.weekly
@@ -124,6 +164,7 @@ impl Kpi {
         let change = match self.unit {
             KpiUnit::Ratio => format!("{:.0} pts", (now - before).abs() * 100.0),
             KpiUnit::Seconds => duration((now - before).abs()),
+            KpiUnit::PerWeek => format!("{:.1} per week", (now - before).abs()),
         };
         let verdict = match self.trend() {
             Trend::Better => "better",
@@ -139,6 +180,7 @@ pub fn show(unit: KpiUnit, value: f64) -> String {
     match unit {
         KpiUnit::Ratio => format!("{:.0}%", value * 100.0),
         KpiUnit::Seconds => duration(value),
+        KpiUnit::PerWeek => format!("{value:.1} per week"),
     }
 }
 
@@ -149,7 +191,8 @@ pub fn duration(seconds: f64) -> String {
         ..60 => format!("{s} s"),
         60..3600 if s % 60 == 0 => format!("{} min", s / 60),
         60..3600 => format!("{} min {} s", s / 60, s % 60),
-        _ => format!("{} h {} min", s / 3600, s % 3600 / 60),
+        3600..86_400 => format!("{} h {} min", s / 3600, s % 3600 / 60),
+        _ => format!("{} d {} h", s / 86_400, s % 86_400 / 3600),
     }
 }
 

@@ -18,6 +18,7 @@ mod contracts;
 mod demo_guide;
 mod dependencies;
 mod deploy_lock;
+mod dora;
 mod emergency;
 mod freezes;
 mod gitops;

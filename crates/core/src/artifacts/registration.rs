@@ -94,6 +94,10 @@ pub struct NewArtifactRequest {
     /// API contracts it provides and requires (the `api_contract` gate checks them).
     #[serde(default)]
     pub contracts: super::Contracts,
+    /// When the commit was made (RFC 3339), for lead time for changes; optional.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = DateTime, example = "2026-12-01T09:30:00Z")]
+    pub committed_at: Option<Text>,
 }
 
 /// A validated registration.
@@ -107,6 +111,8 @@ pub struct NewArtifact {
     pub changes: Vec<Change>,
     pub migrations: Vec<Migration>,
     pub contracts: super::Contracts,
+    /// When the commit was made.
+    pub committed_at: Option<crate::time::Instant>,
 }
 
 impl NewArtifactRequest {
@@ -144,7 +150,18 @@ impl NewArtifactRequest {
             }
         }
         self.contracts.validate()?;
+        let committed_at = match self.committed_at.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            None => None,
+            Some(text) => Some(crate::time::Instant::from_utc(
+                chrono::DateTime::parse_from_rfc3339(text)
+                    .map_err(|_| {
+                        format!("`committed_at` \"{text}\" must be an RFC 3339 instant like 2026-12-01T09:30:00Z")
+                    })?
+                    .to_utc(),
+            )),
+        };
         Ok(NewArtifact {
+            committed_at,
             service: self.service.trim().to_owned(),
             version: version.to_owned(),
             digest,
@@ -190,7 +207,18 @@ mod tests {
             changes: vec![Change { title: text("Faster ledger close"), kind: ChangeKind::Feature, link: None }],
             migrations: vec![],
             contracts: Default::default(),
+            committed_at: None,
         }
+    }
+
+    #[test]
+    fn a_commit_time_is_optional_and_must_be_rfc_3339() {
+        assert_eq!(request().validate().expect("valid").committed_at, None);
+        let dated = NewArtifactRequest { committed_at: Some(text("2026-12-01T09:30:00+01:00")), ..request() };
+        let at = dated.validate().expect("valid").committed_at.expect("kept");
+        assert_eq!(at.rfc3339(), "2026-12-01T08:30:00Z");
+        let wrong = NewArtifactRequest { committed_at: Some(text("yesterday")), ..request() };
+        assert!(wrong.validate().unwrap_err().contains("`committed_at`"));
     }
 
     #[test]

@@ -23,6 +23,9 @@ pub enum Registered {
     Existing { artifact: Artifact, checks: Vec<Check>, reaches: Vec<String> },
 }
 
+/// How far ahead of the server's clock a commit time may be (CI clocks drift).
+const COMMIT_CLOCK_SKEW_MS: i64 = 5 * 60_000;
+
 /// Registers `build` for its service's trains.
 pub async fn register(ctx: Ctx<'_>, caller: &Caller, build: NewArtifact) -> Result<Registered, ServiceError> {
     caller.principal.require_somewhere(Permission::RegisterArtifacts)?;
@@ -35,6 +38,9 @@ pub async fn register(ctx: Ctx<'_>, caller: &Caller, build: NewArtifact) -> Resu
     })?;
     let domain = store::domains::of_service(&mut tx, &service.id).await?;
     caller.principal.require(Permission::RegisterArtifacts, domain.as_deref())?;
+    if build.committed_at.is_some_and(|at| at > ctx.now() + COMMIT_CLOCK_SKEW_MS) {
+        return Err(ServiceError::invalid("`committed_at` is in the future; send the commit's own time"));
+    }
     let row = Artifact {
         id: store::new_id().into(),
         service_id: service.id.clone(),
@@ -51,6 +57,9 @@ pub async fn register(ctx: Ctx<'_>, caller: &Caller, build: NewArtifact) -> Resu
         created_at: ctx.now(),
     };
     if store::artifacts::insert_if_absent(&mut tx, &row).await? {
+        if let Some(at) = build.committed_at {
+            store::artifacts::set_committed_at(&mut tx, &row.id, at).await?;
+        }
         let entry = caller.audit("artifact.registered", &format!("artifact:{}", row.id)).change(
             &serde_json::Value::Null,
             &json!({ "service": row.service, "version": row.version, "digest": row.digest, "author": row.author }),

@@ -4,6 +4,7 @@
 
 pub mod budget;
 pub mod canary_metric;
+pub mod dora;
 pub mod hodges_lehmann;
 pub mod judge;
 pub mod mann_whitney;

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use railyard_views::budgets::{BudgetState, SLOW_BURN};
 use railyard_views::dashboard::{Countdown, Dashboard, DomainBudgetStatus, KindKpis, Kpi, KpiUnit, NextCutover};
 
+use super::leadership_panels as panels;
 use crate::engine::{Environment, TrainRun};
 use crate::store::{self, Db};
 use crate::train_kind::TrainKind;
@@ -38,7 +39,10 @@ pub async fn build(db: &Db, now: Instant, domain: Option<&str>) -> anyhow::Resul
     let measured = store::measurements::with_domain_since(&mut conn, since).await?;
     let declared = store::regions::list(&mut conn).await?;
     let drifting = super::train_page::drifting(&mut conn, None).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let ended = store::release_history::ended_trains(&mut conn, now - 2 * PERIOD).await?;
+    let restores = store::release_history::restores(&mut conn, now - 2 * PERIOD).await?;
     drop(conn);
+    let ended: Vec<_> = ended.into_iter().filter(|t| domain.is_none_or(|name| name == t.domain)).collect();
 
     let kinds_and_runs: Vec<(&String, TrainRun)> =
         finished.iter().filter_map(|(_, _, run, kind)| Some((kind, run.clone()?))).collect();
@@ -120,7 +124,28 @@ pub async fn build(db: &Db, now: Instant, domain: Option<&str>) -> anyhow::Resul
         })
     };
     let drift = drifting.into_iter().filter(|d| in_domain(&d.service)).collect();
-    Ok(Dashboard { now: now.ms(), kpis, kinds, regions, critical_regions, drift, budgets, next })
+    let shown_domains: Vec<(String, String)> = domains
+        .iter()
+        .filter(|d| domain.is_none_or(|name| name == d.name))
+        .map(|d| (d.name.clone(), d.colour.clone()))
+        .collect();
+    let dora = panels::dora_by_domain(&shown_domains, &ended, &restores, now);
+    let compliance =
+        kpi("CG", "compliance gate pass rate", KpiUnit::Ratio, true, &panels::compliance_observations(&ended), now);
+    let region_map = panels::region_map(&declared, &ended);
+    Ok(Dashboard {
+        now: now.ms(),
+        kpis,
+        kinds,
+        regions,
+        critical_regions,
+        drift,
+        budgets,
+        next,
+        dora,
+        compliance: Some(compliance),
+        region_map,
+    })
 }
 
 /// The next cutover of `definition` after `now`; `None` when there is no such definition.

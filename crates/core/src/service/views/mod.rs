@@ -8,6 +8,7 @@ pub mod calendar_feed;
 pub mod console;
 pub mod dashboard;
 pub mod gate_board;
+pub mod leadership_panels;
 pub mod oncall;
 pub mod postmortem;
 pub mod train_detail;
