@@ -121,8 +121,10 @@ pub fn span_words(ms: i64) -> String {
         plural(ms / HOUR, "hour")
     } else if ms >= HOUR {
         format!("{} h {} min", ms / HOUR, (ms % HOUR) / MINUTE)
-    } else {
+    } else if ms >= MINUTE {
         plural(ms / MINUTE, "minute")
+    } else {
+        plural(ms / 1000, "second")
     }
 }
 
@@ -138,6 +140,7 @@ mod tests {
         assert_eq!(span_words(5 * 60_000), "5 minutes");
         assert_eq!(span_words(95 * 60_000), "1 h 35 min");
         assert_eq!(span_words(60_000), "1 minute");
+        assert_eq!(span_words(5_000), "5 seconds");
     }
 
     #[test]

@@ -154,7 +154,7 @@ pub fn of_train(facts: &TrainFacts<'_>, thresholds: Thresholds, now: Instant) ->
             AlertName::ErrorBudgetBurn,
             Severity::Page,
             service,
-            format!("{} burns its error budget during train {} ({what})", burning.service, run.train_id),
+            format!("{} burns its error budget during the {} train ({what})", burning.service, facts.definition),
             burning.detail.clone(),
         );
         if service.is_none() {
@@ -172,7 +172,7 @@ pub fn of_train(facts: &TrainFacts<'_>, thresholds: Thresholds, now: Instant) ->
             AlertName::RollbackFailed,
             Severity::Page,
             None,
-            format!("rolling back train {} failed", run.train_id),
+            format!("rolling back the {} train failed", facts.definition),
             "Railyard could not restore the previous version: roll back again, or restore by hand and abort the train"
                 .into(),
         )),
@@ -180,7 +180,7 @@ pub fn of_train(facts: &TrainFacts<'_>, thresholds: Thresholds, now: Instant) ->
             AlertName::MetricsMissing,
             Severity::Page,
             None,
-            format!("train {} has no metrics after cutover", run.train_id),
+            format!("the {} train has no metrics after cutover", facts.definition),
             format!(
                 "monitoring ended without readable metrics ({}); the train is held until someone looks",
                 run.metrics_missing.as_deref().unwrap_or("unknown")
@@ -190,7 +190,7 @@ pub fn of_train(facts: &TrainFacts<'_>, thresholds: Thresholds, now: Instant) ->
             AlertName::MetricsMissing,
             Severity::Page,
             None,
-            format!("train {}: the canary judge found no data", run.train_id),
+            format!("the {} train: the canary judge found no data", facts.definition),
             "the step's canary metrics returned no data; the train is held until someone promotes or rolls back".into(),
         )),
         _ => {}
@@ -200,7 +200,7 @@ pub fn of_train(facts: &TrainFacts<'_>, thresholds: Thresholds, now: Instant) ->
             AlertName::TrainHeld,
             Severity::Ticket,
             None,
-            format!("train {} has been held for {}", run.train_id, span_words(held_for)),
+            format!("the {} train has been held for {}", facts.definition, span_words(held_for)),
             format!("held because: {}", hold_words(run.hold.as_ref())),
         ));
     }
@@ -210,7 +210,7 @@ pub fn of_train(facts: &TrainFacts<'_>, thresholds: Thresholds, now: Instant) ->
                 AlertName::RollbackStuck,
                 Severity::Page,
                 None,
-                format!("rolling back train {} has taken {}", run.train_id, span_words(now - started)),
+                format!("rolling back the {} train has taken {}", facts.definition, span_words(now - started)),
                 "the deployer has not reported the rollback done; check the deployer or the GitOps controller".into(),
             ));
         }
@@ -224,7 +224,7 @@ pub fn of_train(facts: &TrainFacts<'_>, thresholds: Thresholds, now: Instant) ->
             AlertName::TrainPastCutoverWindow,
             Severity::Ticket,
             None,
-            format!("train {} is still rolling out past its cutover window", run.train_id),
+            format!("the {} train is still rolling out past its cutover window", facts.definition),
             format!("the window closed at {}; split the changes or extend the window", window_ends.rfc3339()),
         ));
     }
