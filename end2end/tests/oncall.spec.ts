@@ -42,3 +42,19 @@ test('a viewer reads the on-call page but is offered no action and no form', asy
   await expect(page.locator('.oncall .action')).toHaveCount(0);
   await expect(page.locator('.report-incident')).toHaveCount(0);
 });
+
+test('a release manager reports an incident from the console and resolves it there', async ({ page }) => {
+  await signIn(page, 'release-manager', '/console');
+  const desk = page.locator('.incident-desk');
+  await expect(desk.locator('#incidents-title')).toHaveText('Open incidents');
+  await desk.locator('select[name="service"]').selectOption('ledger');
+  await desk.locator('input[name="title"]').fill('ledger slow for EU customers');
+  await desk.getByRole('button', { name: 'Report' }).click();
+  await expect(desk.locator('[role="status"]')).toContainText('incident of ledger reported');
+  const item = desk.locator('li.incident', { hasText: 'ledger slow for EU customers' });
+  await expect(item).toBeVisible();
+  await expect(item).toContainText('ledger ·');
+  await item.getByRole('button', { name: 'Resolve' }).click();
+  await expect(desk.locator('[role="status"]')).toContainText('incident of ledger resolved after');
+  await expect(item).toHaveCount(0);
+});

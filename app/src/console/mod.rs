@@ -189,6 +189,7 @@ pub fn ConsolePage() -> impl IntoView {
                             </table>
                         </WideTable>
                     </section>
+                    <crate::oncall::IncidentDesk/>
                     <Show when=move || loaded().is_some_and(|v| !v.emergency.is_empty())>
                         <section class="emergency" aria-labelledby="emergency-title">
                             <h2 id="emergency-title">"Emergency trains and rehearsals"</h2>

@@ -130,6 +130,58 @@ fn OnCallBoard() -> impl IntoView {
     }
 }
 
+/// The console's incident desk: every open incident with Resolve for those
+/// allowed, and the report form (the same use cases as the on-call page).
+#[component]
+pub fn IncidentDesk() -> impl IntoView {
+    let report = ServerAction::<ReportIncident>::new();
+    let resolve = ServerAction::<ResolveIncident>::new();
+    let (tick, set_tick) = signal(0u32);
+    let board = Resource::new(move || (tick.get(), report.version().get(), resolve.version().get()), |_| load_oncall());
+    Effect::new(move |_| {
+        let _ = set_interval_with_handle(move || set_tick.update(|n| *n += 1), std::time::Duration::from_secs(5));
+    });
+    let loaded = move || board.get().and_then(Result::ok);
+    let open = move || {
+        loaded()
+            .map(|v| {
+                v.services
+                    .into_iter()
+                    .flat_map(|s| {
+                        let name = s.name.clone();
+                        s.incidents.into_iter().filter(|i| i.resolved_at.is_none()).map(move |i| (name.clone(), i))
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    };
+    let said = move || {
+        [report.value().get(), resolve.value().get()].into_iter().flatten().next().map(|result| match result {
+            Ok(message) => view! { <p class="notice" role="status">{message}</p> }.into_any(),
+            Err(error) => view! { <p class="notice error" role="alert">{crate::error_text(&error)}</p> }.into_any(),
+        })
+    };
+    view! {
+        <section class="incident-desk oncall" aria-labelledby="incidents-title">
+            <h2 id="incidents-title">"Open incidents"</h2>
+            {said}
+            <Transition fallback=|| view! { <p class="loading">"Loading incidents…"</p> }>
+                <Show when=move || loaded().is_some() && open().is_empty()>
+                    <p class="empty">"No open incident. " <a href="/oncall">"On call"</a> " shows recent ones."</p>
+                </Show>
+                <ul class="oncall-incidents">
+                    <For each=open key=|(service, incident)| (service.clone(), incident.id.clone()) let:item>
+                        <IncidentItem incident=item.1.clone() resolve service=item.0.clone()/>
+                    </For>
+                </ul>
+                <Show when=move || loaded().is_some_and(|v| !v.reportable.is_empty())>
+                    <ReportForm services=Signal::derive(move || loaded().map(|v| v.reportable).unwrap_or_default()) report/>
+                </Show>
+            </Transition>
+        </section>
+    }
+}
+
 /// One service with something going on.
 #[component]
 fn ServiceCard(
@@ -223,7 +275,7 @@ fn ServiceCard(
             {(!service.incidents.is_empty()).then(|| view! {
                 <h3>"Incidents"</h3>
                 <ul class="oncall-incidents">
-                    {service.incidents.iter().map(|incident| view! { <IncidentItem incident=incident.clone() resolve/> }).collect_view()}
+                    {service.incidents.iter().map(|incident| view! { <IncidentItem incident=incident.clone() resolve service=String::new()/> }).collect_view()}
                 </ul>
             })}
         </article>
@@ -243,8 +295,9 @@ fn Contacts(service: OnCallService) -> impl IntoView {
     view! { <p class="contacts">{runbook}{on_call}{owner}</p> }
 }
 
+/// An incident; `service` names it where the list mixes services (empty inside a service's card).
 #[component]
-fn IncidentItem(incident: OnCallIncident, resolve: ServerAction<ResolveIncident>) -> impl IntoView {
+fn IncidentItem(incident: OnCallIncident, resolve: ServerAction<ResolveIncident>, service: String) -> impl IntoView {
     let state = match incident.resolved_at {
         Some(at) => format!("resolved {} UTC after {} min", timestamp(at), (at - incident.started_at) / 60_000),
         None => "open".to_owned(),
@@ -264,6 +317,7 @@ fn IncidentItem(incident: OnCallIncident, resolve: ServerAction<ResolveIncident>
     });
     view! {
         <li class=format!("incident severity-{} {}", incident.severity, if incident.resolved_at.is_some() { "resolved" } else { "open" })>
+            {(!service.is_empty()).then(|| view! { <span class="service-name">{format!("{service} · ")}</span> })}
             <strong>{incident.severity.clone()}</strong>
             {format!(" {} · started {} UTC · {state}", if incident.title.is_empty() { "(no title)" } else { incident.title.as_str() }, timestamp(incident.started_at))}
             {train}
