@@ -37,7 +37,8 @@ pub(super) async fn keep(
         let wanted = wanted(db, &mut conn, &train_id, now, extend_ms).await?;
         let outcome = match wanted {
             Some((expected, until, definition)) => {
-                hold(&mut conn, alertmanagers, &train_id, &definition, &expected, &mine, now, until).await
+                let plan = Plan { train_id: &train_id, definition: &definition, expected: &expected, until };
+                hold(&mut conn, alertmanagers, &plan, &mine, now).await
             }
             None => lift(&mut conn, alertmanagers, &mine).await,
         };
@@ -78,18 +79,23 @@ async fn wanted(
         .map(|until| (definition.alerting.0.expected_alerts, until, definition.name)))
 }
 
-/// Creates the silences a train lacks and extends those ending before `until`.
-#[allow(clippy::too_many_arguments)]
+/// The silences one train should hold, and until when.
+struct Plan<'a> {
+    train_id: &'a str,
+    definition: &'a str,
+    expected: &'a Expected,
+    until: Instant,
+}
+
+/// Creates the silences a train lacks and extends those ending before the plan's end.
 async fn hold(
     conn: &mut store::Conn,
     alertmanagers: &Alertmanagers,
-    train_id: &str,
-    definition: &str,
-    expected: &Expected,
+    plan: &Plan<'_>,
     mine: &[&TrainSilence],
     now: Instant,
-    until: Instant,
 ) -> anyhow::Result<()> {
+    let Plan { train_id, definition, expected, until } = *plan;
     for (position, alerts) in expected.iter().enumerate() {
         let position = i64::try_from(position)?;
         let known = mine.iter().find(|s| s.position == position);

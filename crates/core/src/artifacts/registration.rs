@@ -218,7 +218,7 @@ mod tests {
         let at = dated.validate().expect("valid").committed_at.expect("kept");
         assert_eq!(at.rfc3339(), "2026-12-01T08:30:00Z");
         let wrong = NewArtifactRequest { committed_at: Some(text("yesterday")), ..request() };
-        assert!(wrong.validate().unwrap_err().contains("`committed_at`"));
+        assert!(wrong.validate().expect_err("refused").contains("`committed_at`"));
     }
 
     #[test]

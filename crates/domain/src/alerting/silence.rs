@@ -141,9 +141,9 @@ mod tests {
         );
         assert_eq!(read("severity!=page"), Ok(("severity".into(), MatchOp::NotEqual, "page".into())));
         assert_eq!(read("job!~\"node.*\""), Ok(("job".into(), MatchOp::NotRegex, "node.*".into())));
-        assert!(read("9lives=\"x\"").unwrap_err().contains("not a label name"));
-        assert!(read("alertname").unwrap_err().contains("not a matcher"));
-        assert!(read("alertname=\"open").unwrap_err().contains("quote"));
+        assert!(read("9lives=\"x\"").expect_err("refused").contains("not a label name"));
+        assert!(read("alertname").expect_err("refused").contains("not a matcher"));
+        assert!(read("alertname=\"open").expect_err("refused").contains("quote"));
     }
 
     #[test]
@@ -152,7 +152,7 @@ mod tests {
             ExpectedAlerts::parse(&["alertname=\"KubePodCrashLooping\"".into(), "namespace=~\"pay.*\"".into()], "");
         assert_eq!(ok.map(|e| e.matchers.len()), Ok(2));
         for everything in [vec![], vec!["namespace=~\".*\"".to_owned()], vec!["alertname=\"\"".to_owned()]] {
-            let refused = ExpectedAlerts::parse(&everything, "").unwrap_err();
+            let refused = ExpectedAlerts::parse(&everything, "").expect_err("refused");
             assert!(refused.contains("never match every alert"), "{everything:?}: {refused}");
         }
     }
