@@ -50,23 +50,24 @@ pub fn OnCallPage() -> impl IntoView {
     view! {
         <section class="oncall" aria-labelledby="oncall-title">
             <h1 id="oncall-title">"On call"</h1>
-            <OnCallBoard/>
+            <OnCallBoard embedded=false/>
         </section>
     }
 }
 
-/// The embeddable panel: the same board, read-only.
+/// The embeddable panel: the same board, read-only, and never navigating out of the wiki.
 #[component]
 pub fn EmbeddedOnCall() -> impl IntoView {
     view! {
         <section class="oncall embed-oncall">
-            <OnCallBoard/>
+            <OnCallBoard embedded=true/>
         </section>
     }
 }
 
+/// The board; `embedded` shows trains as text (no links, no buttons).
 #[component]
-fn OnCallBoard() -> impl IntoView {
+fn OnCallBoard(embedded: bool) -> impl IntoView {
     let act = ServerAction::<OperateTrain>::new();
     let report = ServerAction::<ReportIncident>::new();
     let resolve = ServerAction::<ResolveIncident>::new();
@@ -113,7 +114,7 @@ fn OnCallBoard() -> impl IntoView {
                         key=card_key
                         let:service
                     >
-                        <ServiceCard service latest=trains zone act acted_on resolve/>
+                        <ServiceCard service latest=trains zone act acted_on resolve embedded/>
                     </For>
                 </div>
                 <Show when=move || loaded().is_some_and(|v| v.services.iter().all(OnCallService::quiet))>
@@ -171,7 +172,7 @@ pub fn IncidentDesk() -> impl IntoView {
                 </Show>
                 <ul class="oncall-incidents">
                     <For each=open key=|(service, incident)| (service.clone(), incident.id.clone()) let:item>
-                        <IncidentItem incident=item.1.clone() resolve service=item.0.clone()/>
+                        <IncidentItem incident=item.1.clone() resolve service=item.0.clone() linked=true/>
                     </For>
                 </ul>
                 <Show when=move || loaded().is_some_and(|v| !v.reportable.is_empty())>
@@ -191,6 +192,7 @@ fn ServiceCard(
     act: ServerAction<OperateTrain>,
     acted_on: ReadSignal<Option<String>>,
     resolve: ServerAction<ResolveIncident>,
+    embedded: bool,
 ) -> impl IntoView {
     let title = format!("oncall-{}", service.name);
     let labelled_by = title.clone();
@@ -203,7 +205,15 @@ fn ServiceCard(
                 <span class="domain">{format!(" · {}", service.domain)}</span>
             </h2>
             <Contacts service=service.clone()/>
-            {(!service.deploying.is_empty()).then(|| view! {
+            {(embedded && !service.deploying.is_empty()).then(|| view! {
+                <h3>"Deploying now"</h3>
+                <ul class="deploying-plain">
+                    {service.deploying.iter().map(|train| view! {
+                        <li>{format!("{} · {} · {}", train.name, train.phase.replace('_', " "), train.step)}</li>
+                    }).collect_view()}
+                </ul>
+            })}
+            {(!embedded && !service.deploying.is_empty()).then(|| view! {
                 <h3>"Deploying now"</h3>
                 <WideTable label=format!("Trains carrying {}", service.name)>
                     <table class="console-trains">
@@ -234,7 +244,7 @@ fn ServiceCard(
                             " "
                             {alert.summary.clone()}
                             " · "
-                            <a href=format!("/trains/{}", alert.train_id)>{format!("train {}", alert.train_id)}</a>
+                            <TrainRef id=alert.train_id.clone() text=format!("train {}", alert.train_id) linked=!embedded/>
                             <span class="since">{format!(" · since {} UTC", timestamp(alert.started_at))}</span>
                         </li>
                     }).collect_view()}
@@ -263,7 +273,7 @@ fn ServiceCard(
                                     <td>{delta.change.map(|c| format!("{:+.1}%", c * 100.0)).unwrap_or_else(|| "—".into())}</td>
                                     <td class=format!("verdict verdict-{}", delta.verdict)>{delta.verdict.clone()}</td>
                                     <td>
-                                        <a href=format!("/trains/{}", delta.train_id)>{delta.train.clone()}</a>
+                                        <TrainRef id=delta.train_id.clone() text=delta.train.clone() linked=!embedded/>
                                         {format!(", {}", delta.step)}
                                     </td>
                                 </tr>
@@ -275,7 +285,7 @@ fn ServiceCard(
             {(!service.incidents.is_empty()).then(|| view! {
                 <h3>"Incidents"</h3>
                 <ul class="oncall-incidents">
-                    {service.incidents.iter().map(|incident| view! { <IncidentItem incident=incident.clone() resolve service=String::new()/> }).collect_view()}
+                    {service.incidents.iter().map(|incident| view! { <IncidentItem incident=incident.clone() resolve service=String::new() linked=!embedded/> }).collect_view()}
                 </ul>
             })}
         </article>
@@ -295,15 +305,30 @@ fn Contacts(service: OnCallService) -> impl IntoView {
     view! { <p class="contacts">{runbook}{on_call}{owner}</p> }
 }
 
+/// A train named by a link to its page, or (`linked` false, in an embed) by text alone.
+#[component]
+fn TrainRef(id: String, text: String, linked: bool) -> impl IntoView {
+    if linked {
+        view! { <a href=format!("/trains/{id}")>{text}</a> }.into_any()
+    } else {
+        view! { <span class="train-ref">{text}</span> }.into_any()
+    }
+}
+
 /// An incident; `service` names it where the list mixes services (empty inside a service's card).
 #[component]
-fn IncidentItem(incident: OnCallIncident, resolve: ServerAction<ResolveIncident>, service: String) -> impl IntoView {
+fn IncidentItem(
+    incident: OnCallIncident,
+    resolve: ServerAction<ResolveIncident>,
+    service: String,
+    linked: bool,
+) -> impl IntoView {
     let state = match incident.resolved_at {
         Some(at) => format!("resolved {} UTC after {} min", timestamp(at), (at - incident.started_at) / 60_000),
         None => "open".to_owned(),
     };
     let train = incident.train_id.clone().map(|train| {
-        view! { " · " <a href=format!("/trains/{train}")>{format!("train {train}")}</a> }
+        view! { " · " <TrainRef id=train.clone() text=format!("train {train}") linked/> }
     });
     let link = (!incident.link.is_empty())
         .then(|| view! { " · " <a href=incident.link.clone() rel="noopener" target="_blank">"details"</a> });

@@ -558,6 +558,32 @@ mod embeds {
     }
 
     #[tokio::test]
+    async fn an_on_call_link_shows_the_board_read_only_without_leaving_the_wiki() {
+        let app = spawn_app(Backend::Sqlite, true).await;
+        let admin = app.admin_cookie.clone();
+        let origin = json!({ "origin": "https://wiki.example.com" });
+        assert_eq!(app.send_as(Some(&admin), Method::POST, "/api/v1/embed/origins", Some(&origin)).await.0, 201);
+        // An open incident, so the board has something to show.
+        let incident = json!({ "service": "ledger", "severity": "high", "started_at": "2026-11-27T11:00:00Z", "title": "ledger slow" });
+        assert_eq!(app.post_json("/api/v1/incidents", &incident).await.0, 201);
+        let request = json!({ "panel": "oncall", "params": {}, "audience": "https://wiki.example.com", "expires_in": "1d" });
+        let (status, text) = app.send_as(Some(&admin), Method::POST, "/api/v1/embed/links", Some(&request)).await;
+        assert_eq!(status, 201, "{text}");
+        let body: serde_json::Value = serde_json::from_str(&text).expect("json");
+        let path = body["path"].as_str().expect("path");
+        assert!(path.starts_with("/embed/oncall?token="), "{path}");
+        let response = app.anonymous.get(format!("{}{path}", app.address)).send().await.expect("embed");
+        assert_eq!(response.status(), 200);
+        let html = response.text().await.expect("html");
+        assert!(html.contains("embed-oncall") && html.contains("ledger slow"), "the board, server-rendered");
+        assert!(!html.contains("href=\"/trains/") && !html.contains("Sign out"), "never navigates out");
+        assert!(!html.contains("Report an incident") && !html.contains(">Resolve<"), "read-only");
+        let other = path.replace("/embed/oncall", "/embed/calendar");
+        let response = app.anonymous.get(format!("{}{other}", app.address)).send().await.expect("embed");
+        assert_eq!(response.status(), 403, "the link shows its own panel only");
+    }
+
+    #[tokio::test]
     async fn train_card_and_countdown_links_show_their_one_train() {
         let app = spawn_app(Backend::Sqlite, true).await;
         server::scheduler::tick(
