@@ -148,3 +148,34 @@ async fn the_on_call_view_puts_the_failing_service_first_with_its_failing_sli_an
     assert!(said.contains("incident of checkout reported"), "{said}");
 }
 on_both_backends!(the_on_call_view_puts_the_failing_service_first_with_its_failing_sli_and_incidents);
+
+async fn an_incident_after_a_rehearsal_is_never_attributed_to_it(backend: Backend) {
+    let app = spawn_app(backend, false).await;
+    run_train(&app, SimulatedMetrics::default()).await;
+    // A second train the next day, marked a rehearsal (as the rehearsal endpoint makes them).
+    for (service, digit) in [("ledger", 'd'), ("checkout", 'e'), ("billing", 'f')] {
+        crate::helpers::register_build(&app, service, "2.1.0", digit, "3.1").await;
+    }
+    let rehearsal = crate::helpers::run_day(&app, 1, SimulatedMetrics::default()).await;
+    let mut conn = app.db.acquire().await.expect("connection");
+    sqlx::query("UPDATE trains SET kind = 'rehearsal' WHERE id = $1")
+        .bind(&rehearsal)
+        .execute(&mut *conn)
+        .await
+        .expect("mark the rehearsal");
+    drop(conn);
+    let path = "/api/v1/alerts/alertmanager";
+    let firing = webhook("firing", "ledger", "after-rehearsal", json!({ "train": rehearsal }));
+    let mut firing = firing;
+    firing["alerts"][0]["startsAt"] = json!(at(27));
+    let (status, outcome) = app.post_json(path, &firing).await;
+    assert_eq!(status, 200, "{outcome}");
+    let (_, detail) = app.get(&format!("/api/v1/trains/{rehearsal}")).await;
+    let detail: Value = serde_json::from_str(&detail).expect("JSON");
+    assert_eq!(detail["incidents"], json!([]), "not even when the alert names it: {detail}");
+    let report = json!({ "service": "ledger", "severity": "high", "started_at": at(27) });
+    let (status, incident) = app.post_json("/api/v1/incidents", &report).await;
+    assert_eq!(status, 201, "{incident}");
+    assert_eq!(incident["train_id"], Value::Null, "the day-1 train was a rehearsal and day 0 is over 24 h ago");
+}
+on_both_backends!(an_incident_after_a_rehearsal_is_never_attributed_to_it);
