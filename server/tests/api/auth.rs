@@ -566,7 +566,8 @@ mod embeds {
         // An open incident, so the board has something to show.
         let incident = json!({ "service": "ledger", "severity": "high", "started_at": "2026-11-27T11:00:00Z", "title": "ledger slow" });
         assert_eq!(app.post_json("/api/v1/incidents", &incident).await.0, 201);
-        let request = json!({ "panel": "oncall", "params": {}, "audience": "https://wiki.example.com", "expires_in": "1d" });
+        let request =
+            json!({ "panel": "oncall", "params": {}, "audience": "https://wiki.example.com", "expires_in": "1d" });
         let (status, text) = app.send_as(Some(&admin), Method::POST, "/api/v1/embed/links", Some(&request)).await;
         assert_eq!(status, 201, "{text}");
         let body: serde_json::Value = serde_json::from_str(&text).expect("json");
