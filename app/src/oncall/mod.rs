@@ -85,12 +85,7 @@ fn OnCallBoard(embedded: bool) -> impl IntoView {
     let trains = Signal::derive(move || {
         loaded().map(|v| v.services.into_iter().flat_map(|s| s.deploying).collect::<Vec<_>>()).unwrap_or_default()
     });
-    let said = move || {
-        [report.value().get(), resolve.value().get()].into_iter().flatten().next().map(|result| match result {
-            Ok(message) => view! { <p class="notice" role="status">{message}</p> }.into_any(),
-            Err(error) => view! { <p class="notice error" role="alert">{crate::error_text(&error)}</p> }.into_any(),
-        })
-    };
+    let said = said(report, resolve);
     view! {
         <p class="explain">
             "Services with something going on come first. Refreshes every five seconds."
@@ -156,12 +151,7 @@ pub fn IncidentDesk() -> impl IntoView {
             })
             .unwrap_or_default()
     };
-    let said = move || {
-        [report.value().get(), resolve.value().get()].into_iter().flatten().next().map(|result| match result {
-            Ok(message) => view! { <p class="notice" role="status">{message}</p> }.into_any(),
-            Err(error) => view! { <p class="notice error" role="alert">{crate::error_text(&error)}</p> }.into_any(),
-        })
-    };
+    let said = said(report, resolve);
     view! {
         <section class="incident-desk oncall" aria-labelledby="incidents-title">
             <h2 id="incidents-title">"Open incidents"</h2>
@@ -303,6 +293,30 @@ fn Contacts(service: OnCallService) -> impl IntoView {
     };
     let owner = (!service.owner.is_empty()).then(|| format!(" · owner: {}", service.owner));
     view! { <p class="contacts">{runbook}{on_call}{owner}</p> }
+}
+
+/// What the latest of the two forms answered, as a status line (or an alert for a refusal).
+fn said(
+    report: ServerAction<ReportIncident>,
+    resolve: ServerAction<ResolveIncident>,
+) -> impl Fn() -> Option<AnyView> + Send + Sync + 'static {
+    let (latest, set_latest) = signal(None::<Result<String, ServerFnError>>);
+    Effect::new(move |_| {
+        if let Some(answer) = report.value().get() {
+            set_latest.set(Some(answer));
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(answer) = resolve.value().get() {
+            set_latest.set(Some(answer));
+        }
+    });
+    move || {
+        latest.get().map(|result| match result {
+            Ok(message) => view! { <p class="notice" role="status">{message}</p> }.into_any(),
+            Err(error) => view! { <p class="notice error" role="alert">{crate::error_text(&error)}</p> }.into_any(),
+        })
+    }
 }
 
 /// A train named by a link to its page, or (`linked` false, in an embed) by text alone.

@@ -130,14 +130,14 @@ weight = 100
 soak = "0s"
 "#;
 
-/// Applies the fleet, registers a tested ledger build, and starts an emergency train whose
+/// Applies `fleet` (e.g. [`FLEET`]), registers a tested ledger build, and starts an emergency train whose
 /// cutover is `ago` before the wall clock; answers its id, its cutover and a release manager's cookie.
-pub async fn emergency_train(app: &mut TestApp, ago: chrono::Duration) -> (String, Instant, String) {
+pub async fn emergency_train(app: &mut TestApp, ago: chrono::Duration, fleet: &str) -> (String, Instant, String) {
     let cutover = chrono::Utc::now() - ago;
     app.clock.set(cutover);
     // The first admin's session would have lapsed over the jump in time.
     app.admin_cookie = sign_in(&app.anonymous, &app.address, "admin", ADMIN_PASSWORD).await;
-    fleet::apply(&app.db, &parse("fleet.toml", FLEET).expect("valid"), cutover).await.expect("apply");
+    fleet::apply(&app.db, &parse("fleet.toml", fleet).expect("valid"), cutover).await.expect("apply");
     let build = json!({ "service": "ledger", "version": "7.0.0", "digest": format!("sha256:{}", "7".repeat(64)),
                         "commit": "abc1234", "author": "bob" });
     let (status, artifact) = app.post_json("/api/v1/artifacts", &build).await;
@@ -195,7 +195,7 @@ fn named<'a>(alerts: &'a [Value], name: &str) -> Vec<&'a Value> {
 async fn a_fast_burn_rollback_pages_through_alertmanager_and_resolves_once_the_train_is_over() {
     let manager = start_alertmanager(None).await;
     let mut app = spawn_app(Backend::Sqlite, false).await;
-    let (train_id, cutover, _) = emergency_train(&mut app, chrono::Duration::hours(2)).await;
+    let (train_id, cutover, _) = emergency_train(&mut app, chrono::Duration::hours(2), FLEET).await;
     let burning = SimulatedMetrics { burning: Some(("ledger".into(), 1, 1)), ..SimulatedMetrics::default() };
     let integrations =
         FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), burning).expect("integrations");
@@ -237,7 +237,7 @@ async fn a_fast_burn_rollback_pages_through_alertmanager_and_resolves_once_the_t
 async fn a_train_held_past_its_threshold_tickets_and_the_ticket_resolves_on_resume() {
     let manager = start_alertmanager(None).await;
     let mut app = spawn_app(Backend::Sqlite, false).await;
-    let (train_id, cutover, rita) = emergency_train(&mut app, chrono::Duration::hours(2)).await;
+    let (train_id, cutover, rita) = emergency_train(&mut app, chrono::Duration::hours(2), FLEET).await;
     let integrations = FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), SimulatedMetrics::default())
         .expect("integrations");
     let alerter = alerter(&app, &manager);
@@ -270,7 +270,7 @@ async fn a_train_held_past_its_threshold_tickets_and_the_ticket_resolves_on_resu
 async fn expected_alerts_are_silenced_for_the_cutover_and_the_silence_expires_when_the_train_ends() {
     let manager = start_alertmanager(None).await;
     let mut app = spawn_app(Backend::Sqlite, false).await;
-    let (train_id, cutover, _) = emergency_train(&mut app, chrono::Duration::hours(1)).await;
+    let (train_id, cutover, _) = emergency_train(&mut app, chrono::Duration::hours(1), FLEET).await;
     let integrations = FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), SimulatedMetrics::default())
         .expect("integrations");
     let alerter = alerter(&app, &manager);
@@ -338,7 +338,7 @@ async fn expected_alerts_are_silenced_for_the_cutover_and_the_silence_expires_wh
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alertmanager_s_webhook_opens_an_incident_on_the_train_that_changed_the_service_and_resolves_it() {
     let mut app = spawn_app(Backend::Sqlite, false).await;
-    let (train_id, cutover, _) = emergency_train(&mut app, chrono::Duration::hours(2)).await;
+    let (train_id, cutover, _) = emergency_train(&mut app, chrono::Duration::hours(2), FLEET).await;
     let integrations = FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), SimulatedMetrics::default())
         .expect("integrations");
     let fence = lead(&app.db).await;
@@ -406,4 +406,60 @@ async fn wait_for_incident(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("Alertmanager's webhook never got there");
+}
+
+/// A deployer that deploys, and whose every rollback fails.
+async fn deploys_but_never_rolls_back(body: axum::body::Bytes) -> (axum::http::StatusCode, String) {
+    let payload: Value = serde_json::from_slice(&body).unwrap_or_default();
+    if payload["action"] == "rollback" {
+        return (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "registry unreachable".into());
+    }
+    let running: Vec<Value> = payload["artifacts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|a| json!({ "service": a["service"], "digest": a["digest"] }))
+        .collect();
+    (axum::http::StatusCode::ACCEPTED, json!({ "running": running }).to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_rollback_pages_until_people_restore_by_hand_and_abort() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    let receiver = axum::Router::new().route("/deploy", axum::routing::post(deploys_but_never_rolls_back));
+    tokio::spawn(async move { axum::serve(listener, receiver).await });
+    std::env::set_var("RAILYARD_TEST_ALERTS_WEBHOOK_SECRET", "alerts-secret");
+    let fleet = FLEET.replace(
+        "alert_when_held = \"20m\"",
+        &format!(
+            "alert_when_held = \"20m\"\ndeployer = \"webhook\"\nwebhook_url = \"http://{address}/deploy\"\n\
+             webhook_secret_env = \"RAILYARD_TEST_ALERTS_WEBHOOK_SECRET\""
+        ),
+    );
+    let manager = start_alertmanager(None).await;
+    let mut app = spawn_app(Backend::Sqlite, false).await;
+    let (train_id, cutover, rita) = emergency_train(&mut app, chrono::Duration::hours(2), &fleet).await;
+    let burning = SimulatedMetrics { burning: Some(("ledger".into(), 1, 1)), ..SimulatedMetrics::default() };
+    let integrations =
+        FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), burning).expect("integrations");
+    let alerter = alerter(&app, &manager);
+    let held = drive_until(&app, &integrations, &alerter, &train_id, cutover, |run| {
+        run.hold == Some(server::engine::HoldReason::Rollback)
+    })
+    .await;
+    let alerts = manager.alerts().await;
+    let pages = named(&alerts, "RailyardRollbackFailed");
+    assert_eq!(pages.len(), 1, "{alerts:#?}");
+    assert_eq!(pages[0]["labels"]["severity"], "page");
+    assert_eq!(pages[0]["labels"]["train"], train_id.as_str());
+    assert!(pages[0]["annotations"]["description"].as_str().expect("text").contains("restore by hand and abort"));
+
+    app.clock.set(held.to_utc());
+    let abort = json!({ "action": "abort", "reason": "restored ledger by hand" });
+    let path = format!("/api/v1/trains/{train_id}/actions");
+    let (status, body) = app.send_as(Some(&rita), reqwest::Method::POST, &path, Some(&abort)).await;
+    assert_eq!(status, 200, "{body}");
+    alerter.pass(held + 60_000).await.expect("pass");
+    assert!(named(&manager.alerts().await, "RailyardRollbackFailed").is_empty(), "resolved once the train ended");
 }
