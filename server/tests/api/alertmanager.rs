@@ -458,7 +458,7 @@ async fn a_failed_rollback_pages_until_people_restore_by_hand_and_abort() {
     app.clock.set(held.to_utc());
     let abort = json!({ "action": "abort", "reason": "restored ledger by hand" });
     let path = format!("/api/v1/trains/{train_id}/actions");
-    let (status, body) = app.send_as(Some(&rita), reqwest::Method::POST, &path, Some(&abort)).await;
+    let (status, body) = app.send_as(Some(&rita), Method::POST, &path, Some(&abort)).await;
     assert_eq!(status, 200, "{body}");
     alerter.pass(held + 60_000).await.expect("pass");
     assert!(named(&manager.alerts().await, "RailyardRollbackFailed").is_empty(), "resolved once the train ended");
