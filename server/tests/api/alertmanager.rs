@@ -463,3 +463,59 @@ async fn a_failed_rollback_pages_until_people_restore_by_hand_and_abort() {
     alerter.pass(held + 60_000).await.expect("pass");
     assert!(named(&manager.alerts().await, "RailyardRollbackFailed").is_empty(), "resolved once the train ended");
 }
+
+/// A deployer that deploys, but reports another image running after the last step.
+async fn deploys_then_drifts(body: axum::body::Bytes) -> (axum::http::StatusCode, String) {
+    let payload: Value = serde_json::from_slice(&body).unwrap_or_default();
+    let last = payload["step"]["index"] == 1;
+    let running: Vec<Value> = payload["artifacts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|a| {
+            let digest = if last { json!(format!("sha256:{}", "f".repeat(64))) } else { a["digest"].clone() };
+            json!({ "service": a["service"], "digest": digest })
+        })
+        .collect();
+    (axum::http::StatusCode::ACCEPTED, json!({ "running": running }).to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drift_after_a_train_tickets_with_the_target_that_drifted() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    let receiver = axum::Router::new().route("/deploy", axum::routing::post(deploys_then_drifts));
+    tokio::spawn(async move { axum::serve(listener, receiver).await });
+    std::env::set_var("RAILYARD_TEST_DRIFT_WEBHOOK_SECRET", "drift-secret");
+    let fleet = FLEET.replace(
+        "alert_when_held = \"20m\"",
+        &format!(
+            "alert_when_held = \"20m\"\ndeployer = \"webhook\"\nwebhook_url = \"http://{address}/deploy\"\n\
+             webhook_secret_env = \"RAILYARD_TEST_DRIFT_WEBHOOK_SECRET\""
+        ),
+    );
+    let manager = start_alertmanager(None).await;
+    let mut app = spawn_app(Backend::Sqlite, false).await;
+    let (train_id, cutover, _) = emergency_train(&mut app, chrono::Duration::hours(2), &fleet).await;
+    let integrations = FleetIntegrations::new(app.db.clone(), Arc::new(app.clock.clone()), SimulatedMetrics::default())
+        .expect("integrations");
+    let alerter = alerter(&app, &manager);
+    drive_until(&app, &integrations, &alerter, &train_id, cutover, |run| run.phase.is_final()).await;
+    let alerts = manager.alerts().await;
+    let tickets = named(&alerts, "RailyardDrift");
+    assert_eq!(tickets.len(), 1, "{alerts:#?}");
+    for (label, value) in [
+        ("severity", "ticket"),
+        ("train", train_id.as_str()),
+        ("service", "ledger"),
+        ("environment", "production"),
+        ("domain", "payments"),
+    ] {
+        assert_eq!(tickets[0]["labels"][label], value, "{label} of {:#}", tickets[0]);
+    }
+    assert!(
+        tickets[0]["annotations"]["description"].as_str().expect("text").contains("sha256:ffff"),
+        "{:#}",
+        tickets[0]
+    );
+}
