@@ -18,6 +18,7 @@ use alertmanager::{Alertmanagers, PostableAlert};
 
 use crate::alerting::{self, Alert, DriftFacts, Thresholds, TrainFacts, TrainService};
 use crate::analysis::budget::SLOW_BURN;
+use crate::engine::TrainRun;
 use crate::runtime::{self, RuntimeError};
 use crate::store::alerts::StoredAlert;
 use crate::store::json_text::JsonText;
@@ -93,10 +94,7 @@ impl Alerter {
     /// Every alert that should be active now, by fingerprint.
     async fn conditions(&self, stored: &[StoredAlert], now: Instant) -> anyhow::Result<BTreeMap<String, Alert>> {
         let mut conn = self.db.acquire().await?;
-        let mut trains = Vec::new();
-        for state in TrainState::ALL.into_iter().filter(|s| !s.is_final() && *s != TrainState::Scheduled) {
-            trains.extend(store::trains::ids_in_state(&mut conn, state).await?);
-        }
+        let mut trains = opened_trains(&mut conn).await?;
         // An ended train may still hold an alert (a burn lasts its rule's short window), or may
         // have burned and ended between two passes.
         trains.extend(stored.iter().map(|a| a.train_id.clone()));
@@ -106,14 +104,7 @@ impl Alerter {
         let mut wanted = BTreeMap::new();
         let mut context = Lookups::default();
         for train_id in trains {
-            if store::trains::kind_of(&mut conn, &train_id).await? == TrainKind::Rehearsal {
-                continue;
-            }
-            let run = match runtime::load(&self.db, &train_id).await {
-                Ok(run) => run,
-                Err(RuntimeError::NotFound(_)) => continue,
-                Err(other) => return Err(other.into()),
-            };
+            let Some(run) = watched_run(&self.db, &mut conn, &train_id).await? else { continue };
             let Some(train) = context.train(&mut conn, &train_id).await? else { continue };
             let services = self.services(&mut conn, &run).await?;
             let thresholds = Thresholds {
@@ -156,11 +147,7 @@ impl Alerter {
     }
 
     /// The train's boarded services with their runbooks.
-    async fn services(
-        &self,
-        conn: &mut store::Conn,
-        run: &crate::engine::TrainRun,
-    ) -> anyhow::Result<Vec<TrainService>> {
+    async fn services(&self, conn: &mut store::Conn, run: &TrainRun) -> anyhow::Result<Vec<TrainService>> {
         let mut services = Vec::new();
         for candidate in run.candidates.iter().filter(|c| c.boarded()) {
             let runbook_url =
@@ -234,6 +221,27 @@ impl Alerter {
             ends_at: ends_at.rfc3339(),
             generator_url: self.train_url(&alert.train_id),
         }
+    }
+}
+
+/// The trains opened and not ended yet.
+async fn opened_trains(conn: &mut store::Conn) -> anyhow::Result<Vec<String>> {
+    let mut trains = Vec::new();
+    for state in TrainState::ALL.into_iter().filter(|s| !s.is_final() && *s != TrainState::Scheduled) {
+        trains.extend(store::trains::ids_in_state(conn, state).await?);
+    }
+    Ok(trains)
+}
+
+/// Train `train_id`'s engine state, or `None` for a rehearsal (it alerts on nothing) or a train that is gone.
+async fn watched_run(db: &Db, conn: &mut store::Conn, train_id: &str) -> anyhow::Result<Option<TrainRun>> {
+    if store::trains::kind_of(conn, train_id).await? == TrainKind::Rehearsal {
+        return Ok(None);
+    }
+    match runtime::load(db, train_id).await {
+        Ok(run) => Ok(Some(run)),
+        Err(RuntimeError::NotFound(_)) => Ok(None),
+        Err(other) => Err(other.into()),
     }
 }
 

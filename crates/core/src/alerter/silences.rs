@@ -10,12 +10,9 @@ use std::collections::BTreeSet;
 use super::alertmanager::Alertmanagers;
 use super::AlerterSettings;
 use crate::alerting::silence::silenced_until;
-use crate::runtime::{self, RuntimeError};
 use crate::store::alerts::TrainSilence;
 use crate::store::{self, Db};
 use crate::time::Instant;
-use crate::train_kind::TrainKind;
-use crate::train_state::TrainState;
 
 /// Creates, extends and expires silences so they match the trains' state at `now`.
 pub(super) async fn keep(
@@ -27,9 +24,7 @@ pub(super) async fn keep(
     let mut conn = db.acquire().await?;
     let held = store::alerts::silences(&mut conn).await?;
     let mut trains: BTreeSet<String> = held.iter().map(|s| s.train_id.clone()).collect();
-    for state in TrainState::ALL.into_iter().filter(|s| !s.is_final() && *s != TrainState::Scheduled) {
-        trains.extend(store::trains::ids_in_state(&mut conn, state).await?);
-    }
+    trains.extend(super::opened_trains(&mut conn).await?);
     let extend_ms = super::lapse_ms(settings);
     let mut failures = Vec::new();
     for train_id in trains {
@@ -62,19 +57,12 @@ async fn wanted(
     now: Instant,
     extend_ms: i64,
 ) -> anyhow::Result<Option<(Expected, Instant, String)>> {
-    if store::trains::kind_of(conn, train_id).await? == TrainKind::Rehearsal {
-        return Ok(None);
-    }
     let Some(definition_id) = store::trains::definition_id_of(conn, train_id).await? else { return Ok(None) };
     let Some(definition) = store::definitions::by_id(conn, &definition_id).await? else { return Ok(None) };
     if definition.alerting.expected_alerts.is_empty() {
         return Ok(None);
     }
-    let run = match runtime::load(db, train_id).await {
-        Ok(run) => run,
-        Err(RuntimeError::NotFound(_)) => return Ok(None),
-        Err(other) => return Err(other.into()),
-    };
+    let Some(run) = super::watched_run(db, conn, train_id).await? else { return Ok(None) };
     Ok(silenced_until(&run, definition.cutover_window_ms, now, extend_ms)
         .map(|until| (definition.alerting.0.expected_alerts, until, definition.name)))
 }
