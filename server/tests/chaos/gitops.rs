@@ -61,9 +61,10 @@ pub fn definition(repo: &FsPath, argo: &str) -> String {
     let mut text = format!(
         "\n[[service]]\nname = \"{SERVICE}\"\ndomain = \"payments\"\n\n\
          [[train]]\nname = \"vault-daily\"\ndomain = \"payments\"\nservices = [\"{SERVICE}\"]\n\
-         cadence = \"FREQ=DAILY;BYHOUR=15\"\ntime_zone = \"UTC\"\nstarts = \"2026-01-01\"\n\
+         cadence = \"FREQ=DAILY;BYHOUR={hour}\"\ntime_zone = \"UTC\"\nstarts = \"2026-01-01\"\n\
          planning_window = \"1h\"\ncutover_window = \"2h\"\npreflight = \"30m\"\nmonitoring = \"1s\"\n\
-         emergency_gates = [\"tests\"]\n"
+         emergency_gates = [\"tests\"]\n",
+        hour = crate::support::quiet_hour()
     );
     for (name, environment, weight) in
         [("staging", "staging", 100), ("canary 10%", "production", 10), ("100%", "production", 100)]
