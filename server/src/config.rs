@@ -19,6 +19,8 @@ pub struct Settings {
     pub addr: SocketAddr,
     pub database_url: String,
     pub demo: bool,
+    /// With the demo on a fresh store, replay its past weeks through the engine first (a few seconds).
+    pub demo_history: bool,
     pub site_root: PathBuf,
     pub scheduler: SchedulerConfig,
     /// Whether this process runs the scheduler, the runtime and (with the demo) the demo driver.
@@ -45,6 +47,7 @@ impl Default for Settings {
             addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
             database_url: "sqlite://railyard.db".to_owned(),
             demo: false,
+            demo_history: true,
             site_root: PathBuf::from("target/site"),
             scheduler: SchedulerConfig::default(),
             run_workers: true,
@@ -91,6 +94,7 @@ impl fmt::Debug for Settings {
             .field("addr", &self.addr)
             .field("database_url", &redact(&self.database_url))
             .field("demo", &self.demo)
+            .field("demo_history", &self.demo_history)
             .field("site_root", &self.site_root)
             .field("scheduler", &self.scheduler)
             .field("run_workers", &self.run_workers)
@@ -112,6 +116,7 @@ impl From<crate::cli::ServeArgs> for Settings {
             addr: args.addr,
             database_url: args.database.database_url,
             demo: args.demo,
+            demo_history: true,
             site_root: args.site_root,
             scheduler: SchedulerConfig {
                 interval: args.scheduler_interval,

@@ -17,8 +17,8 @@ pub mod telemetry;
 
 /// The core (use cases, runtime, scheduler, adapters, audit), under the paths the server has always used.
 pub use railyard_core::{
-    alerter, artifacts, audit, clock, demo_driver, fleet, gitops_sync, ics, integrations, leadership, markdown,
-    read_cache, release_notes, runtime, scheduler, service,
+    alerter, artifacts, audit, clock, demo_driver, demo_history, fleet, gitops_sync, ics, integrations, leadership,
+    markdown, read_cache, release_notes, runtime, scheduler, service,
 };
 
 /// The pure domain (engine, canary analysis, cadences, trains-as-code), under the paths the server has always used.

@@ -25,7 +25,7 @@ use crate::pages::StoreBackend;
 use crate::read_cache::ReadCaches;
 use crate::routes::{router, AppState};
 use crate::store::Db;
-use crate::{alerter, audit, demo_driver, fleet, gitops_sync, runtime, scheduler};
+use crate::{alerter, audit, demo_driver, demo_history, fleet, gitops_sync, runtime, scheduler};
 
 /// How often the runtime looks for due effects.
 const RUNTIME_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
@@ -52,14 +52,26 @@ impl Application {
         settings.validate()?;
         let db = Db::connect(&settings.database_url).await?;
         db.migrate().await?;
-        if settings.demo {
-            let summary = fleet::demo::seed(&db, clock.now()).await.context("loading the demo fleet")?;
-            tracing::info!(%summary, "demo fleet loaded");
-        }
+        let seeded = if settings.demo {
+            let seeded = fleet::demo::seed(&db, clock.now()).await.context("loading the demo fleet")?;
+            tracing::info!(summary = %seeded.summary, "demo fleet loaded");
+            Some(seeded)
+        } else {
+            None
+        };
         let now = clock.instant();
         auth::bootstrap::ensure_admin(&db, &settings.auth, now).await?;
-        if settings.demo {
+        if let Some(seeded) = seeded {
             auth::bootstrap::demo_users(&db, now).await.context("creating the demo users")?;
+            if seeded.fresh && settings.demo_history {
+                tracing::info!(
+                    "first start of the demo: replaying its last six weeks through the engine (a few seconds)"
+                );
+                let past = demo_history::replay(&db, clock.now(), settings.timeouts)
+                    .await
+                    .context("replaying the demo's past")?;
+                tracing::info!(%past, "demo history replayed through the engine");
+            }
         }
         let auth = AuthContext {
             settings: settings.auth.clone(),
@@ -166,6 +178,7 @@ impl Workers {
                 regression: Some(("sessions".to_owned(), 1, 3)),
                 burning: Some(("auth".to_owned(), 1, 4)),
                 exhausted: vec!["ranking".to_owned()],
+                ..SimulatedMetrics::default()
             }
         } else {
             SimulatedMetrics::default()

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod auth;
 pub mod clock;
 pub mod demo_driver;
+pub mod demo_history;
 pub mod fleet;
 pub mod gitops_sync;
 pub mod ics;

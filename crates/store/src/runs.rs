@@ -109,6 +109,14 @@ pub async fn due(conn: &mut Conn, now: Instant, limit: i64) -> Result<Vec<Outbox
     .await?)
 }
 
+/// When the next pending effect falls due, if any is pending (a simulated clock jumps there).
+#[tracing::instrument(skip_all)]
+pub async fn next_due(conn: &mut Conn) -> Result<Option<Instant>, DbError> {
+    let (at,): (Option<i64>,) =
+        sqlx::query_as("SELECT MIN(due_at) FROM outbox WHERE status = 'pending'").fetch_one(conn).await?;
+    Ok(at.map(Instant::from_ms))
+}
+
 /// Marks an effect done; false if it was not pending any more (someone else did it).
 #[tracing::instrument(skip_all)]
 pub async fn complete(conn: &mut Conn, id: &str, now: Instant) -> Result<bool, DbError> {

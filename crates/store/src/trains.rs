@@ -120,6 +120,18 @@ pub async fn due_to_open(conn: &mut Conn, now: Instant, limit: i64) -> Result<Ve
     .await?)
 }
 
+/// When the next `scheduled` train's planning window opens after `after`, if any (a simulated clock jumps there).
+#[tracing::instrument(skip_all)]
+pub async fn next_opening(conn: &mut Conn, after: Instant) -> Result<Option<Instant>, DbError> {
+    let (at,): (Option<i64>,) =
+        sqlx::query_as("SELECT MIN(planning_opens_at) FROM trains WHERE state = $1 AND planning_opens_at > $2")
+            .bind(TrainState::Scheduled.as_str())
+            .bind(after.ms())
+            .fetch_one(conn)
+            .await?;
+    Ok(at.map(Instant::from_ms))
+}
+
 /// Moves a train from `from` to `to` and appends the event, only if it is
 /// still in `from`; true if this call made the change.
 #[tracing::instrument(skip_all)]

@@ -85,6 +85,8 @@ pub async fn spawn_app_with(backend: Backend, demo: bool, adjust: impl FnOnce(&m
         addr: "127.0.0.1:0".parse().expect("address"),
         database_url: database.url.clone(),
         demo,
+        // The demo's past takes seconds to replay; its own test asks for it.
+        demo_history: false,
         site_root: std::env::temp_dir(),
         scheduler: SchedulerConfig::default(),
         run_workers: false,

@@ -16,6 +16,7 @@ mod cli;
 mod compliance;
 mod contracts;
 mod demo_guide;
+mod demo_history;
 mod dependencies;
 mod deploy_lock;
 mod dora;

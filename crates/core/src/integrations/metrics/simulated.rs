@@ -26,12 +26,21 @@ pub struct SimulatedMetrics {
     pub burning: Option<(String, u64, u64)>,
     /// Services that have spent their error budget (errors at 1.5× the allowance).
     pub exhausted: Vec<String>,
+    /// Exactly these `(train id, service)` pairs regress, besides `regression`'s share (the demo's past).
+    pub regressing_in: Vec<(String, String)>,
+    /// Exactly these `(train id, service)` pairs burn, besides `burning`'s share (the demo's past).
+    pub burning_in: Vec<(String, String)>,
 }
 
 impl SimulatedMetrics {
     /// Whether `service` burns its budget in `train_id`.
     pub fn burns(&self, train_id: &str, service: &str) -> bool {
-        picked(&self.burning, &format!("{train_id}#burn"), service)
+        picked(&self.burning, &format!("{train_id}#burn"), service) || listed(&self.burning_in, train_id, service)
+    }
+
+    /// Whether `service` regresses in `train_id`.
+    fn regresses(&self, train_id: &str, service: &str) -> bool {
+        picked(&self.regression, train_id, service) || listed(&self.regressing_in, train_id, service)
     }
 
     /// Good and all events of `service` over `[from, to]`; from `burning_since` on, every event fails.
@@ -58,7 +67,7 @@ impl SimulatedMetrics {
     /// p95 latency (seconds) of `service` before (`after == false`) and during a train's rollout.
     pub fn latency_p95(&self, train_id: &str, service: &str, after: bool) -> f64 {
         let noise = series(fnv(&format!("{train_id}/{service}")), u64::from(after), 1, 1.0, 0.02)[0];
-        let regressing = after && picked(&self.regression, train_id, service);
+        let regressing = after && self.regresses(train_id, service);
         0.18 * noise * if regressing { 1.35 } else { 1.0 }
     }
 
@@ -66,7 +75,7 @@ impl SimulatedMetrics {
     /// rate, and p99 latency as a dry run (shown, never scored: it runs 6% slower on every canary).
     pub fn judge(&self, train_id: &str, step: usize, services: &[String], window: (Instant, Instant)) -> Judgement {
         let seed = fnv(train_id) ^ (step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        let regressing = services.iter().any(|service| picked(&self.regression, train_id, service));
+        let regressing = services.iter().any(|service| self.regresses(train_id, service));
         let latency_factor = if regressing { 1.35 } else { 1.0 };
         let baseline_latency = series(seed, 1, 120, 180.0, 0.08);
         let canary_latency: Vec<f64> =
@@ -105,6 +114,10 @@ impl SimulatedMetrics {
 /// Whether `service` is the one `choice` names and `train_id` falls among its `of` in `every` trains.
 fn picked(choice: &Option<(String, u64, u64)>, train_id: &str, service: &str) -> bool {
     choice.as_ref().is_some_and(|(chosen, of, every)| chosen == service && *every > 0 && fnv(train_id) % every < *of)
+}
+
+fn listed(pairs: &[(String, String)], train_id: &str, service: &str) -> bool {
+    pairs.iter().any(|(train, chosen)| train == train_id && chosen == service)
 }
 
 /// `len` samples around `level` with relative noise `spread`: stream `stream` of `seed` (SplitMix64).
