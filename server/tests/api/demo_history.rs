@@ -95,5 +95,16 @@ async fn the_demo_starts_with_weeks_of_trains_run_through_the_engine(backend: Ba
         held_by_freeze |= detail["timeline"].to_string().contains("freeze checkout-incident-review holds");
     }
     assert!(held_by_freeze, "a payments train waited for the review freeze");
+
+    // The calendar shows the past as it went.
+    let (status, html) = app.get("/").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("state-completed") && html.contains("state-rolled_back"), "past trains on the calendar");
+    let (_, html) = app.get("/?kind=rehearsal&month=2026-11").await;
+    let done = html.split("class=\"train ").skip(1).any(|chip| {
+        let class = &chip[..chip.find('"').unwrap_or(0)];
+        class.starts_with("state-completed") && class.ends_with(" rehearsal")
+    });
+    assert!(done, "the past rehearsal, done: {html}");
 }
 on_both_backends!(the_demo_starts_with_weeks_of_trains_run_through_the_engine);
