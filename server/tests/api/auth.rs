@@ -587,7 +587,7 @@ mod embeds {
     #[tokio::test]
     async fn train_card_and_countdown_links_show_their_one_train() {
         // The demo's past has the completed train the card shows.
-        let app = crate::helpers::spawn_app_with(Backend::Sqlite, true, |s| s.demo_history = true).await;
+        let app = spawn_app_with(Backend::Sqlite, true, |s| s.demo_history = true).await;
         server::scheduler::tick(
             &app.db,
             crate::helpers::lead(&app.db).await,
