@@ -74,8 +74,9 @@ pub struct EvidenceRun {
     pub reported_by: String,
 }
 
-/// Gate states from worst to best: a cell shows the first its candidates have.
-pub const SEVERITY: [&str; 11] = [
+/// Gate states from worst to best: a cell shows the first its candidates have
+/// (`skipped`: never answered, as its candidate missed the train or the train ended).
+pub const SEVERITY: [&str; 12] = [
     "failed",
     "blocked",
     "errored",
@@ -87,6 +88,7 @@ pub const SEVERITY: [&str; 11] = [
     "overridden",
     "waived",
     "passed",
+    "skipped",
 ];
 
 /// The cell for a gate whose candidates are in `states`.
@@ -113,6 +115,7 @@ pub fn gate_icon(state: &str) -> &'static str {
         "inconclusive" | "errored" => "?",
         "deferred" => "↷",
         "awaiting" | "running" | "pending" => "…",
+        "skipped" => "–",
         _ => "·",
     }
 }
@@ -128,5 +131,6 @@ mod tests {
         assert_eq!(cell.counts, vec![("failed".to_owned(), 1), ("waived".to_owned(), 1), ("passed".to_owned(), 2)]);
         assert_eq!(super::cell(&[]), None, "no candidate takes the gate");
         assert_eq!(super::cell(&["passed", "inconclusive"]).map(|c| c.state), Some("inconclusive".to_owned()));
+        assert_eq!(super::cell(&["skipped", "passed"]).map(|c| c.state), Some("passed".to_owned()), "skipped is least");
     }
 }

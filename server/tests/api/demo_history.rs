@@ -74,6 +74,10 @@ async fn the_demo_starts_with_weeks_of_trains_run_through_the_engine(backend: Ba
         .iter()
         .any(|row| row["cells"].as_array().expect("cells").iter().any(|cell| cell["state"] == "failed"));
     assert!(failed, "a failed test run shows: {board}");
+    let ended = board["rows"].as_array().expect("rows").iter().filter(|row| row["state"] == "completed");
+    let still_running =
+        ended.flat_map(|row| row["cells"].as_array().expect("cells")).any(|cell| cell["state"] == "running");
+    assert!(!still_running, "a gate a missed candidate never needed shows as skipped, not running: {board}");
     let flaky: u64 = board["flakiness"].as_array().expect("flakiness").iter().filter_map(|f| f["flaky"].as_u64()).sum();
     assert!(flaky > 0, "a flaky gate shows: {}", board["flakiness"]);
 

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use railyard_views::gates::{cell, BoardRow, Evidence, EvidenceRun, GateBoard, GateFlakiness};
 
-use crate::engine::TrainRun;
+use crate::engine::{Candidate, GateState, TrainRun};
 use crate::store::{self, gate_runs::Flakiness, Db};
 
 /// Why the board cannot be built as asked.
@@ -64,9 +64,9 @@ pub async fn build(
                 .map(|gate| {
                     let states: Vec<&str> = run
                         .iter()
-                        .flat_map(|r| &r.candidates)
-                        .flat_map(|c| c.gates.iter().filter(|g| &g.name == gate))
-                        .map(|g| g.state.name())
+                        .flat_map(|r| r.candidates.iter().map(move |c| (r, c)))
+                        .flat_map(|(r, c)| c.gates.iter().filter(|g| &g.name == gate).map(move |g| (r, c, g)))
+                        .map(|(r, c, g)| board_state(r, c, &g.state))
                         .collect();
                     cell(&states)
                 })
@@ -135,4 +135,16 @@ fn evidence(
         })
         .collect();
     Evidence { train_id: train_id.to_owned(), train: train.to_owned(), gate: gate.to_owned(), candidates, runs }
+}
+
+/// A gate's state on the board: one that never answered because its
+/// candidate missed the train (another gate failed first) or the train
+/// ended is `skipped`, not still running.
+fn board_state(run: &TrainRun, candidate: &Candidate, state: &GateState) -> &'static str {
+    let unanswered = matches!(state, GateState::Pending | GateState::Running);
+    if unanswered && (candidate.missed.is_some() || run.phase.is_final()) {
+        "skipped"
+    } else {
+        state.name()
+    }
 }
