@@ -142,7 +142,7 @@ fn api_routes() -> Built {
         actions, approvals, artifacts, audit, break_glass, demo, deployments, embed, emergency, gitops, health,
         incidents,
     };
-    use api::{calendar_feed, freezes, openapi, postmortem, rejections, session, tokens, trains, users};
+    use api::{calendar_feed, freezes, openapi, plan, postmortem, rejections, session, tokens, trains, users};
     ApiRoutes::new()
         .probe("/healthz", health::healthz)
         .probe("/readyz", health::readyz)
@@ -177,6 +177,7 @@ fn api_routes() -> Built {
         .api(routes!(audit::latest))
         .api(routes!(audit::verify))
         .api(routes!(trains::list))
+        .api(routes!(plan::plan))
         .api(routes!(emergency::start))
         .api(routes!(emergency::rehearse))
         .api(routes!(trains::show))

@@ -19,6 +19,7 @@ pub mod incidents;
 pub mod json;
 pub mod metrics;
 pub mod openapi;
+pub mod plan;
 pub mod postmortem;
 pub mod rejections;
 pub mod session;

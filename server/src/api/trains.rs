@@ -22,7 +22,7 @@ use crate::service::ServiceError;
 use crate::time::Instant;
 
 /// The longest range one request may ask for.
-const MAX_RANGE_DAYS: i64 = 400;
+pub(super) const MAX_RANGE_DAYS: i64 = 400;
 
 /// Query parameters: `from` and `to` as RFC 3339 instants or `YYYY-MM-DD` (UTC midnight).
 #[derive(Debug, Deserialize, utoipa::ToSchema, utoipa::IntoParams)]
@@ -144,7 +144,7 @@ pub async fn release_notes(
     Ok(([(header::CONTENT_TYPE, "text/markdown; charset=utf-8")], markdown).into_response())
 }
 
-fn parse_instant(name: &str, text: &str) -> Result<DateTime<Utc>, ApiError> {
+pub(super) fn parse_instant(name: &str, text: &str) -> Result<DateTime<Utc>, ApiError> {
     if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
         return Ok(date.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
     }

@@ -98,6 +98,7 @@ fn matrix() -> BTreeMap<String, Row> {
         ("GET /api/v1/audit", row(ADMINS)),
         ("GET /api/v1/audit/verify", row(ADMINS)),
         ("GET /api/v1/trains", row(READERS)),
+        ("GET /api/v1/plan", row(READERS)),
         ("GET /api/v1/trains/{id}", row(READERS)),
         ("GET /api/v1/trains/{id}/release-notes", row(READERS)),
         ("GET /api/v1/trains/{id}/postmortem", row(READERS)),

@@ -32,6 +32,7 @@ mod leadership;
 mod overrides;
 mod partial_rollback;
 mod pipeline;
+mod plan;
 mod postmortem;
 mod prometheus;
 mod prometheus_faults;

@@ -23,7 +23,7 @@ use crate::time::Instant;
 use crate::train_state::TrainState;
 use crate::{runtime, service};
 
-pub use plan::{plan_trains, Planned};
+pub use plan::{cutovers, plan_trains, Planned};
 
 /// Definitions planned per transaction (a first tick over a big fleet commits as it goes).
 const PLAN_BATCH: usize = 200;

@@ -24,19 +24,24 @@ pub fn plan_trains(
     config: &SchedulerConfig,
 ) -> Vec<Planned> {
     let from = definition.active_from.to_utc().max(now - config.catch_up);
+    cutovers(definition, cadence, from, now + config.horizon).into_iter().map(|train| Planned { train }).collect()
+}
+
+/// The trains `definition`'s cadence calls for with a cutover in `[from, to)`,
+/// none before the definition became active: what the scheduler creates once
+/// its horizon reaches them, and what the calendar projects beyond it.
+pub fn cutovers(definition: &Definition, cadence: &Cadence, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<NewTrain> {
     cadence
-        .occurrences(from, now + config.horizon)
+        .occurrences(from.max(definition.active_from.to_utc()), to)
         .into_iter()
         .map(|cutover| {
             let cutover_at = Instant::from_utc(cutover);
-            Planned {
-                train: NewTrain {
-                    definition_id: definition.id.clone(),
-                    state: TrainState::Scheduled,
-                    planning_opens_at: cutover_at - definition.planning_window_ms,
-                    cutover_at,
-                    cutover_closes_at: cutover_at + definition.cutover_window_ms,
-                },
+            NewTrain {
+                definition_id: definition.id.clone(),
+                state: TrainState::Scheduled,
+                planning_opens_at: cutover_at - definition.planning_window_ms,
+                cutover_at,
+                cutover_closes_at: cutover_at + definition.cutover_window_ms,
             }
         })
         .collect()

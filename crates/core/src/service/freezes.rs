@@ -10,6 +10,7 @@ use serde_json::json;
 
 use super::{Ctx, ServiceError};
 use crate::auth::{Caller, Permission};
+use crate::cadence::freeze_effect;
 use crate::fleet::{parse_freeze, stored_freeze, FreezeEntry};
 use crate::store::{self, freezes::Freeze};
 use crate::train_state::TrainState;
@@ -121,20 +122,19 @@ async fn impact(
             if train.state.is_final() || train.state == TrainState::Monitoring {
                 continue;
             }
-            let Some(window) = windows.iter().find(|w| train.cutover_at < w.end && train.cutover_closes_at > w.start)
+            use TrainState as S;
+            let in_flight = matches!(train.state, S::Staging | S::Canary | S::Cutover | S::Held | S::Suspended);
+            let Some((effect, window)) = freeze_effect(&windows, train.cutover_at, train.cutover_closes_at, in_flight)
             else {
                 continue;
             };
-            use TrainState as S;
-            let in_flight = matches!(train.state, S::Staging | S::Canary | S::Cutover | S::Held | S::Suspended);
-            let effect = if in_flight || train.cutover_at < window.start { "suspended" } else { "moved" };
             impacts.push(FreezeImpact {
                 cutover_at: train.cutover_at.rfc3339(),
                 train_id: train.id.into(),
                 definition: train.definition,
                 domain: train.domain,
                 state: train.state.to_string(),
-                effect: effect.to_owned(),
+                effect: effect.as_str().to_owned(),
                 until: window.end.rfc3339(),
             });
         }

@@ -7,4 +7,4 @@ mod window;
 
 pub use local_time::resolve_local;
 pub use recurrence::{Cadence, CadenceError};
-pub use window::{freeze_windows, parse_soak, parse_window, Window};
+pub use window::{freeze_effect, freeze_windows, parse_soak, parse_window, FreezeEffect, Window};

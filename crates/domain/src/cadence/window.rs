@@ -48,6 +48,40 @@ pub fn freeze_windows(
         .collect()
 }
 
+/// What a freeze does to a train whose cutover window is `[cutover_at, closes_at)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FreezeEffect {
+    /// No further production step until the freeze ends: the train is in
+    /// flight, or the freeze begins after its cutover.
+    Suspended,
+    /// The cutover waits until the freeze ends.
+    Moved,
+}
+
+impl FreezeEffect {
+    /// `suspended` or `moved`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Suspended => "suspended",
+            Self::Moved => "moved",
+        }
+    }
+}
+
+/// The first of `windows` that meets the cutover window `[cutover_at, closes_at)`,
+/// and what it does to the train (`in_flight`: its rollout has started). The
+/// freeze preview and the projected calendar both answer with this.
+pub fn freeze_effect(
+    windows: &[Window],
+    cutover_at: Instant,
+    closes_at: Instant,
+    in_flight: bool,
+) -> Option<(FreezeEffect, Window)> {
+    let window = windows.iter().find(|w| w.overlaps(cutover_at, closes_at))?;
+    let effect = if in_flight || cutover_at < window.start { FreezeEffect::Suspended } else { FreezeEffect::Moved };
+    Some((effect, *window))
+}
+
 /// Parses a window length such as `3d`, `2h` or `1h 30m` into milliseconds.
 /// Zero and lengths over a year are refused.
 pub fn parse_window(text: &str) -> Result<i64, String> {
@@ -74,6 +108,18 @@ pub fn parse_soak(text: &str) -> Result<i64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_freeze_moves_a_cutover_inside_it_and_suspends_one_it_begins_after() {
+        let hour = 3_600_000;
+        let freeze = [Window { start: Instant::from_ms(10 * hour), end: Instant::from_ms(20 * hour) }];
+        let at = |h: i64| Instant::from_ms(h * hour);
+        assert_eq!(freeze_effect(&freeze, at(12), at(14), false), Some((FreezeEffect::Moved, freeze[0])));
+        assert_eq!(freeze_effect(&freeze, at(9), at(11), false).map(|(e, _)| e), Some(FreezeEffect::Suspended));
+        assert_eq!(freeze_effect(&freeze, at(12), at(14), true).map(|(e, _)| e), Some(FreezeEffect::Suspended));
+        assert_eq!(freeze_effect(&freeze, at(20), at(22), false), None, "the window ends as the cutover begins");
+        assert_eq!(freeze_effect(&freeze, at(8), at(10), false), None, "the cutover window closes as it begins");
+    }
 
     #[test]
     fn window_lengths_read_as_people_write_them() {

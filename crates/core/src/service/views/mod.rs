@@ -10,6 +10,7 @@ pub mod dashboard;
 pub mod gate_board;
 pub mod leadership_panels;
 pub mod oncall;
+pub mod plan;
 pub mod postmortem;
 pub mod train_detail;
 pub mod train_list;
