@@ -418,8 +418,14 @@ fn TrainItem(train: TrainChip, zone: ViewerZone, linked: bool) -> impl IntoView 
         train.own_time,
         train.zone_abbreviation,
         train.time_zone,
-        train.state,
-        if train.frozen { "; inside a freeze" } else { "" }
+        if train.id.is_empty() { "projected from its cadence (no train created yet)" } else { &train.state },
+        if !train.freeze_effect.is_empty() {
+            format!("; {}", train.freeze_effect)
+        } else if train.frozen {
+            "; inside a freeze".to_owned()
+        } else {
+            String::new()
+        }
     );
     let class = format!(
         "train state-{}{}{}",
@@ -437,7 +443,7 @@ fn TrainItem(train: TrainChip, zone: ViewerZone, linked: bool) -> impl IntoView 
         >
             <span class="train-time viewer-time">{viewer_time}</span>
             <crate::KindMark kind=train.kind/>
-            {if linked {
+            {if linked && !train.id.is_empty() {
                 view! { <a class="train-name" href=format!("/trains/{}", train.id)>{train.name}</a> }.into_any()
             } else {
                 view! { <span class="train-name">{train.name}</span> }.into_any()
@@ -445,6 +451,7 @@ fn TrainItem(train: TrainChip, zone: ViewerZone, linked: bool) -> impl IntoView 
             <span class="train-own-time">{format!("{} {}", train.own_time, train.zone_abbreviation)}</span>
             <span class="train-state">
                 {train.state.replace('_', " ")}
+                {(!train.freeze_effect.is_empty()).then(|| format!(" · {}", train.freeze_effect))}
                 {(train.earlier > 0).then(|| format!(" · {} earlier today", train.earlier))}
             </span>
         </li>

@@ -161,6 +161,9 @@ pub struct TrainChip {
     pub earlier: usize,
     #[serde(default)]
     pub kind: TrainKind,
+    /// A projected cutover inside a freeze: `moved by year-end` or `suspended by …`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub freeze_effect: String,
 }
 
 /// A domain in the legend.
@@ -324,6 +327,7 @@ mod tests {
             frozen: false,
             earlier: 0,
             kind: TrainKind::Regular,
+            freeze_effect: String::new(),
         };
         let freeze = FreezeNote {
             name: "thanksgiving".into(),
@@ -383,6 +387,7 @@ mod tests {
             frozen: false,
             earlier: 0,
             kind: kind.parse().expect("a kind"),
+            freeze_effect: String::new(),
         };
         let day = date(2026, 11, 24);
         let dated = ["regular", "emergency", "hotfix", "rehearsal"]

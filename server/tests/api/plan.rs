@@ -153,3 +153,35 @@ async fn a_plan_asked_for_badly_is_a_clear_400() {
         assert!(body.contains(says), "{query}: {body}");
     }
 }
+
+#[tokio::test]
+async fn the_year_view_shows_projected_trains_past_the_horizon_marked_and_unlinked() {
+    let app = spawn_app(Backend::Sqlite, false).await;
+    fleet::apply(&app.db, &parse("fleet.toml", FLEET).expect("valid"), test_now()).await.expect("apply");
+    tick(&app.db, lead(&app.db).await, test_now(), &SchedulerConfig::default()).await.expect("the 90-day horizon");
+    let (status, html) = app.get("/?view=year&month=2027-01").await;
+    assert_eq!(status, 200);
+    let chips: Vec<&str> = html
+        .split("class=\"train state-")
+        .skip(1)
+        .map(|chip| &chip[..chip.find("</li>").unwrap_or(chip.len())])
+        .collect();
+    let (projected, real): (Vec<&str>, Vec<&str>) = chips.iter().partition(|chip| chip.starts_with("projected"));
+    assert!(real.len() > 20, "January and February hold created trains: {} of {}", real.len(), chips.len());
+    assert!(projected.len() > 100, "March to December are projected: {}", projected.len());
+    assert!(projected.iter().all(|chip| !chip.contains("href=\"/trains/")), "a projected cutover has no train page");
+    assert!(projected.iter().all(|chip| chip.contains("class=\"train-state\">projected")), "said in words");
+    assert!(real.iter().all(|chip| chip.contains("href=\"/trains/")), "created trains open their page");
+    let moved = projected.iter().filter(|chip| chip.contains("moved by year-end")).count();
+    assert!(moved > 0, "December's year-end freeze moves projected cutovers, as the preview would");
+    // Rendering projections stores nothing.
+    let stored = || async {
+        let mut conn = app.db.acquire().await.expect("connection");
+        let (count,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM trains").fetch_one(&mut *conn).await.expect("count");
+        count
+    };
+    let before = stored().await;
+    assert_eq!(app.get("/?view=year&month=2028-01").await.0, 200);
+    assert_eq!(stored().await, before, "only the scheduler creates trains");
+}

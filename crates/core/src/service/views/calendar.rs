@@ -10,9 +10,11 @@ use railyard_views::calendar::{
     build_month, CalendarMonth, DatedTrain, DomainKey, ExceptionNote, FreezeNote, TrainChip, YearMonth,
 };
 
+use super::plan::{self, Cutover, Known};
 use crate::cadence::Window;
 use crate::store::{self, freezes::Freeze, Db};
 use crate::time::Instant;
+use crate::train_kind::TrainKind;
 
 /// The calendar of `month`, with `today` marked, for one domain or all.
 pub async fn month(db: &Db, today: NaiveDate, month: YearMonth, domain: Option<&str>) -> anyhow::Result<CalendarMonth> {
@@ -28,8 +30,14 @@ pub async fn month(db: &Db, today: NaiveDate, month: YearMonth, domain: Option<&
     let trains = store::trains::cutting_over_between(&mut conn, from, to, domain).await?;
     let freezes = store::freezes::list(&mut conn).await?;
     let break_glasses = store::approvals::break_glasses(&mut conn).await?;
+    // Only definitions whose trains the scheduler has not all created up to `to` can project any.
+    let unplanned = store::definitions::needing_plans(&mut conn, to).await?;
     drop(conn);
     let shown = |name: &str| domain.is_none_or(|d| d == name);
+    let created = trains.iter().map(|t| (t.definition.clone(), t.cutover_at)).collect();
+    let known = Known { definitions: &unplanned, domains: &domains, freezes: &freezes };
+    let since_today = Instant::from_utc(today.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()).max(from);
+    let projected = plan::projected(&known, &created, (since_today, to), shown);
 
     let domain_names: HashMap<&str, &str> = domains.iter().map(|d| (d.id.as_str(), d.name.as_str())).collect();
     let windows: Vec<(&Freeze, Option<&str>, Window)> = freezes
@@ -53,6 +61,7 @@ pub async fn month(db: &Db, today: NaiveDate, month: YearMonth, domain: Option<&
             (first..=last).contains(&day).then(|| DatedTrain {
                 day,
                 chip: TrainChip {
+                    freeze_effect: String::new(),
                     own_time: local.format("%H:%M").to_string(),
                     zone_abbreviation: local.format("%Z").to_string(),
                     id: train.id.into(),
@@ -68,6 +77,7 @@ pub async fn month(db: &Db, today: NaiveDate, month: YearMonth, domain: Option<&
                 },
             })
         })
+        .chain(projected.into_iter().filter_map(|cutover| projected_chip(cutover, &domains, (first, last))))
         .collect();
 
     let notes = windows
@@ -106,6 +116,37 @@ pub async fn month(db: &Db, today: NaiveDate, month: YearMonth, domain: Option<&
     let keys =
         domains.into_iter().filter(|d| shown(&d.name)).map(|d| DomainKey { name: d.name, colour: d.colour }).collect();
     Ok(CalendarMonth { all_domains, ..build_month(month, today, dated, notes, exceptions, keys) })
+}
+
+/// A projected cutover as a chip on its local day: no train to link to, the
+/// state `projected`, and what the freeze in its way does to it.
+fn projected_chip(
+    cutover: Cutover,
+    domains: &[store::domains::Domain],
+    (first, last): (NaiveDate, NaiveDate),
+) -> Option<DatedTrain> {
+    let tz = Tz::from_str(&cutover.time_zone).ok()?;
+    let local = cutover.cutover_at.to_utc().with_timezone(&tz);
+    let day = local.date_naive();
+    let colour = domains.iter().find(|d| d.name == cutover.domain).map(|d| d.colour.clone()).unwrap_or_default();
+    (first..=last).contains(&day).then(|| DatedTrain {
+        day,
+        chip: TrainChip {
+            id: String::new(),
+            own_time: local.format("%H:%M").to_string(),
+            zone_abbreviation: local.format("%Z").to_string(),
+            name: cutover.definition,
+            domain: cutover.domain,
+            colour,
+            state: "projected".to_owned(),
+            cutover_at: cutover.cutover_at.ms(),
+            time_zone: cutover.time_zone,
+            frozen: cutover.freeze.is_some(),
+            freeze_effect: cutover.freeze.map(|f| format!("{} by {}", f.effect.as_str(), f.name)).unwrap_or_default(),
+            earlier: 0,
+            kind: TrainKind::Regular,
+        },
+    })
 }
 
 /// A domain filter naming no domain.

@@ -12,7 +12,7 @@ use crate::cadence::{freeze_effect, FreezeEffect};
 use crate::ids::TrainId;
 use crate::scheduler;
 use crate::service::{Ctx, ServiceError};
-use crate::store::{self, freezes::Freeze};
+use crate::store::{self, definitions::Definition, domains::Domain, freezes::Freeze};
 use crate::time::Instant;
 use crate::train_kind::TrainKind;
 use crate::train_state::TrainState;
@@ -71,7 +71,7 @@ pub async fn between(
                 Audience::Domains(limits) => limits.iter().any(|l| l == name),
             }
     };
-    let created: BTreeSet<(&str, Instant)> = real.iter().map(|t| (t.definition.as_str(), t.cutover_at)).collect();
+    let created: BTreeSet<(String, Instant)> = real.iter().map(|t| (t.definition.clone(), t.cutover_at)).collect();
     let mut plan: Vec<Cutover> = real
         .iter()
         .map(|t| {
@@ -94,30 +94,51 @@ pub async fn between(
         })
         .collect();
     // Only cutovers still to come are projected: the scheduler never creates a past one.
-    let start = from.max(ctx.now());
-    for definition in &definitions {
-        let Some(owner) = domains.iter().find(|d| d.id == definition.domain_id) else { continue };
-        if !visible(&owner.name) {
+    let known = Known { definitions: &definitions, domains: &domains, freezes: &freezes };
+    plan.extend(projected(&known, &created, (from.max(ctx.now()), to), visible));
+    plan.sort_by(|a, b| (a.cutover_at, &a.definition).cmp(&(b.cutover_at, &b.definition)));
+    Ok(plan)
+}
+
+/// What projections are made from, as loaded from the store.
+pub struct Known<'a> {
+    pub definitions: &'a [Definition],
+    pub domains: &'a [Domain],
+    pub freezes: &'a [Freeze],
+}
+
+/// The cutovers the definitions' cadences bring in `[from, to)` (of the
+/// domains `shown` lets through) that no train in `created` (definition name,
+/// cutover) has yet, each with the freeze in its way.
+pub fn projected(
+    known: &Known<'_>,
+    created: &BTreeSet<(String, Instant)>,
+    (from, to): (Instant, Instant),
+    shown: impl Fn(&str) -> bool,
+) -> Vec<Cutover> {
+    let mut found = Vec::new();
+    for definition in known.definitions {
+        let Some(owner) = known.domains.iter().find(|d| d.id == definition.domain_id) else { continue };
+        if !shown(&owner.name) {
             continue;
         }
         let Ok(cadence) = scheduler::parse_cadence(definition) else { continue };
-        for train in scheduler::cutovers(definition, &cadence, start.to_utc(), to.to_utc()) {
-            if created.contains(&(definition.name.as_str(), train.cutover_at)) {
+        for train in scheduler::cutovers(definition, &cadence, from.to_utc(), to.to_utc()) {
+            if created.contains(&(definition.name.clone(), train.cutover_at)) {
                 continue;
             }
-            plan.push(Cutover {
+            found.push(Cutover {
                 definition: definition.name.clone(),
                 domain: owner.name.clone(),
                 time_zone: definition.time_zone.clone(),
                 cutover_at: train.cutover_at,
                 cutover_closes_at: train.cutover_closes_at,
                 train: None,
-                freeze: hold(&freezes, &owner.id, train.cutover_at, train.cutover_closes_at, false),
+                freeze: hold(known.freezes, &owner.id, train.cutover_at, train.cutover_closes_at, false),
             });
         }
     }
-    plan.sort_by(|a, b| (a.cutover_at, &a.definition).cmp(&(b.cutover_at, &b.definition)));
-    Ok(plan)
+    found
 }
 
 /// The first freeze of `domain_id` meeting the cutover window, as the freeze preview treats it.
