@@ -324,6 +324,10 @@ fn Legend(domains: Vec<DomainKey>) -> impl IntoView {
                 "❄ freeze"
             </li>
             <li class="legend-exception">"⚡ break-glass exception"</li>
+            <li class="legend-projected">
+                <span class="swatch"></span>
+                "projected: from the cadence, no train yet"
+            </li>
         </ul>
     }
 }

@@ -171,6 +171,7 @@ async fn the_year_view_shows_projected_trains_past_the_horizon_marked_and_unlink
     assert!(projected.len() > 100, "March to December are projected: {}", projected.len());
     assert!(projected.iter().all(|chip| !chip.contains("href=\"/trains/")), "a projected cutover has no train page");
     assert!(projected.iter().all(|chip| chip.contains("class=\"train-state\">projected")), "said in words");
+    assert!(html.contains("projected: from the cadence, no train yet"), "and in the legend, which compact views keep");
     assert!(real.iter().all(|chip| chip.contains("href=\"/trains/")), "created trains open their page");
     let moved = projected.iter().filter(|chip| chip.contains("moved by year-end")).count();
     assert!(moved > 0, "December's year-end freeze moves projected cutovers, as the preview would");
