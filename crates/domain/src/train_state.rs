@@ -69,6 +69,16 @@ impl TrainState {
     pub fn is_final(self) -> bool {
         Self::FINAL.contains(&self)
     }
+
+    /// Whether its rollout has started and not finished (a freeze suspends it rather than moving its cutover).
+    pub fn rolling_out(self) -> bool {
+        matches!(self, Self::Staging | Self::Canary | Self::Cutover | Self::Held | Self::Suspended)
+    }
+
+    /// Whether a freeze can still change anything for it (not over, not only being watched).
+    pub fn freezable(self) -> bool {
+        !self.is_final() && self != Self::Monitoring
+    }
 }
 
 impl fmt::Display for TrainState {

@@ -3,15 +3,13 @@
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::Json;
-use chrono::Duration;
 use serde::{Deserialize, Serialize};
 
-use super::trains::{parse_instant, MAX_RANGE_DAYS};
+use super::trains::parse_range;
 use super::{ApiError, ApiState};
 use crate::auth::{Caller, Permission};
 use crate::service::views::plan::{self, CutoverJson};
 use crate::service::views::train_list;
-use crate::time::Instant;
 
 /// Query parameters: `from` and `to` as RFC 3339 instants or `YYYY-MM-DD` (UTC midnight).
 #[derive(Debug, Deserialize, utoipa::ToSchema, utoipa::IntoParams)]
@@ -54,15 +52,8 @@ pub async fn plan(
             rejection.body_text()
         ))
     })?;
-    let from = parse_instant("from", &query.from)?;
-    let to = parse_instant("to", &query.to)?;
-    if to <= from {
-        return Err(ApiError::bad_request("`to` must be after `from`"));
-    }
-    if to - from > Duration::days(MAX_RANGE_DAYS) {
-        return Err(ApiError::bad_request(format!("the range may span at most {MAX_RANGE_DAYS} days")));
-    }
-    let (from, to, domain) = (Instant::from_utc(from), Instant::from_utc(to), query.domain.as_deref());
+    let (from, to) = parse_range(&query.from, &query.to)?;
+    let domain = query.domain.as_deref();
     let audience = train_list::audience(&caller, domain)?;
     let cutovers = plan::between(state.ctx(), &audience, from, to, domain).await?;
     Ok(Json(Plan {

@@ -22,7 +22,7 @@ use crate::service::ServiceError;
 use crate::time::Instant;
 
 /// The longest range one request may ask for.
-pub(super) const MAX_RANGE_DAYS: i64 = 400;
+const MAX_RANGE_DAYS: i64 = 400;
 
 /// Query parameters: `from` and `to` as RFC 3339 instants or `YYYY-MM-DD` (UTC midnight).
 #[derive(Debug, Deserialize, utoipa::ToSchema, utoipa::IntoParams)]
@@ -72,15 +72,8 @@ pub async fn list(
             rejection.body_text()
         ))
     })?;
-    let from = parse_instant("from", &query.from)?;
-    let to = parse_instant("to", &query.to)?;
-    if to <= from {
-        return Err(ApiError::bad_request("`to` must be after `from`"));
-    }
-    if to - from > Duration::days(MAX_RANGE_DAYS) {
-        return Err(ApiError::bad_request(format!("the range may span at most {MAX_RANGE_DAYS} days")));
-    }
-    let (from, to, domain) = (Instant::from_utc(from), Instant::from_utc(to), query.domain.as_deref());
+    let (from, to) = parse_range(&query.from, &query.to)?;
+    let domain = query.domain.as_deref();
     let audience = train_list::audience(&caller, domain)?;
     if let train_list::Audience::Domains(_) = audience {
         // A domain-limited token's list is its own: not cached.
@@ -144,7 +137,19 @@ pub async fn release_notes(
     Ok(([(header::CONTENT_TYPE, "text/markdown; charset=utf-8")], markdown).into_response())
 }
 
-pub(super) fn parse_instant(name: &str, text: &str) -> Result<DateTime<Utc>, ApiError> {
+/// `[from, to)` from a query's texts: `to` after `from`, at most [`MAX_RANGE_DAYS`] apart.
+pub(super) fn parse_range(from: &str, to: &str) -> Result<(Instant, Instant), ApiError> {
+    let (from, to) = (parse_instant("from", from)?, parse_instant("to", to)?);
+    if to <= from {
+        return Err(ApiError::bad_request("`to` must be after `from`"));
+    }
+    if to - from > Duration::days(MAX_RANGE_DAYS) {
+        return Err(ApiError::bad_request(format!("the range may span at most {MAX_RANGE_DAYS} days")));
+    }
+    Ok((Instant::from_utc(from), Instant::from_utc(to)))
+}
+
+fn parse_instant(name: &str, text: &str) -> Result<DateTime<Utc>, ApiError> {
     if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
         return Ok(date.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
     }

@@ -13,7 +13,6 @@ use crate::auth::{Caller, Permission};
 use crate::cadence::freeze_effect;
 use crate::fleet::{parse_freeze, stored_freeze, FreezeEntry};
 use crate::store::{self, freezes::Freeze};
-use crate::train_state::TrainState;
 
 /// How far ahead a preview looks at a recurring freeze's windows.
 const PREVIEW_AHEAD_MS: i64 = 365 * 86_400_000;
@@ -119,12 +118,12 @@ async fn impact(
         )
         .await?;
         for train in trains {
-            if train.state.is_final() || train.state == TrainState::Monitoring {
+            if !train.state.freezable() {
                 continue;
             }
-            use TrainState as S;
-            let in_flight = matches!(train.state, S::Staging | S::Canary | S::Cutover | S::Held | S::Suspended);
-            let Some((effect, window)) = freeze_effect(&windows, train.cutover_at, train.cutover_closes_at, in_flight)
+            let rolling_out = train.state.rolling_out();
+            let Some((effect, window)) =
+                freeze_effect(&windows, train.cutover_at, train.cutover_closes_at, rolling_out)
             else {
                 continue;
             };

@@ -74,23 +74,20 @@ pub async fn between(
     let created: BTreeSet<(String, Instant)> = real.iter().map(|t| (t.definition.clone(), t.cutover_at)).collect();
     let mut plan: Vec<Cutover> = real
         .iter()
-        .map(|t| {
-            use TrainState as S;
-            let in_flight = matches!(t.state, S::Staging | S::Canary | S::Cutover | S::Held | S::Suspended);
-            let ended = t.state.is_final() || t.state == S::Monitoring;
-            Cutover {
-                definition: t.definition.clone(),
-                domain: t.domain.clone(),
-                time_zone: t.time_zone.clone(),
-                cutover_at: t.cutover_at,
-                cutover_closes_at: t.cutover_closes_at,
-                train: Some(RealTrain { id: t.id.clone(), state: t.state, kind: t.kind }),
-                freeze: if ended {
-                    None
-                } else {
-                    hold(&freezes, &domain_id(&t.domain), t.cutover_at, t.cutover_closes_at, in_flight)
-                },
-            }
+        .map(|t| Cutover {
+            definition: t.definition.clone(),
+            domain: t.domain.clone(),
+            time_zone: t.time_zone.clone(),
+            cutover_at: t.cutover_at,
+            cutover_closes_at: t.cutover_closes_at,
+            train: Some(RealTrain { id: t.id.clone(), state: t.state, kind: t.kind }),
+            freeze: t
+                .state
+                .freezable()
+                .then(|| {
+                    hold(&freezes, &domain_id(&t.domain), t.cutover_at, t.cutover_closes_at, t.state.rolling_out())
+                })
+                .flatten(),
         })
         .collect();
     // Only cutovers still to come are projected: the scheduler never creates a past one.
