@@ -19,7 +19,7 @@ mod port {
     use crate::budgets::{BudgetsView, ServiceBudgetView};
     use crate::calendar::{CalendarMonth, YearMonth};
     use crate::console::{ConsoleView, FreezeForm, FreezePreviewView, TrainAction};
-    use crate::dashboard::{Countdown, Dashboard};
+    use crate::dashboard::{Countdown, Dashboard, NextTrainAnswer};
     use crate::demo::DemoGuide;
     use crate::gates::GateBoard;
     use crate::session::Viewer;
@@ -157,6 +157,14 @@ mod port {
         ) -> BoxFuture<'_, Result<String, BackendError>>;
         /// The next cutover of a train definition.
         fn countdown(&self, caller: &Parts, definition: String) -> BoxFuture<'_, Result<Countdown, BackendError>>;
+        /// The next train that can carry a change of `domain` ready on `ready_on`, in the viewer's `zone`.
+        fn next_train(
+            &self,
+            caller: &Parts,
+            domain: String,
+            ready_on: String,
+            zone: Option<String>,
+        ) -> BoxFuture<'_, Result<NextTrainAnswer, BackendError>>;
         /// One train's page.
         fn train_page(&self, caller: &Parts, id: String) -> BoxFuture<'_, Result<TrainPage, BackendError>>;
         /// One train's embedded status card (only what the card shows).

@@ -6,12 +6,15 @@
 //! HTML; once hydrated, the countdowns tick.
 
 mod leadership;
+mod next_train;
+
+pub use next_train::FindNextTrain;
 
 use railyard_views::dashboard as model;
 
 pub use model::{
     countdown, duration, show, Countdown, Dashboard, DomainBudgetStatus, DomainDora, KindKpis, Kpi, KpiUnit,
-    NextCutover, RegionResult, RegionTile, Trend,
+    NextCutover, NextTrainAnswer, PlannedTrain, RegionResult, RegionTile, Trend,
 };
 
 use leptos::prelude::*;
@@ -79,9 +82,12 @@ fn CountdownPanel(found: Countdown, zone: ViewerZone) -> impl IntoView {
 #[component]
 pub fn DashboardView(dashboard: Dashboard, zone: ViewerZone) -> impl IntoView {
     let now = ticking_now(dashboard.now);
+    let today =
+        chrono::DateTime::from_timestamp_millis(dashboard.now).unwrap_or_default().format("%Y-%m-%d").to_string();
     view! {
         <section class="dashboard" aria-label="Release health">
             <NextCutovers next=dashboard.next now zone/>
+            <next_train::NextTrainForm domains=dashboard.domains today zone/>
             <section class="kpis" aria-labelledby="kpis-title">
                 <h2 id="kpis-title">"Last 28 days"</h2>
                 <ul class="kpi-cards">

@@ -75,6 +75,11 @@ impl TrainState {
         matches!(self, Self::Staging | Self::Canary | Self::Cutover | Self::Held | Self::Suspended)
     }
 
+    /// Whether it still takes candidates (its planning window has not closed).
+    pub fn boarding(self) -> bool {
+        matches!(self, Self::Scheduled | Self::Planning)
+    }
+
     /// Whether a freeze can still change anything for it (not over, not only being watched).
     pub fn freezable(self) -> bool {
         !self.is_final() && self != Self::Monitoring

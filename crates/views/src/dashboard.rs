@@ -34,6 +34,40 @@ pub struct Dashboard {
     /// Critical-region rollout map: each declared region (critical first) and its last production step.
     #[serde(default)]
     pub region_map: Vec<RegionTile>,
+    /// The domains that have trains, for "the next train for a change ready on …".
+    #[serde(default)]
+    pub domains: Vec<String>,
+}
+
+/// The answer to "when is the next train that can carry a change of this
+/// domain that is ready on this day", with every time in words already.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NextTrainAnswer {
+    pub domain: String,
+    /// "by the end of Tuesday 12 January 2027 (Europe/Berlin)".
+    pub ready: String,
+    /// `None`: no regular train of the domain takes changes within 400 days.
+    pub train: Option<PlannedTrain>,
+    /// Freezes of the domain (or of every domain) between the day and the cutover.
+    pub freezes: Vec<String>,
+}
+
+/// The train a change can board, real or projected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedTrain {
+    pub definition: String,
+    /// The train page's id; `None`: projected from the cadence, no train yet.
+    pub train_id: Option<String>,
+    /// Its state, or `projected`.
+    pub state: String,
+    /// The cutover in the viewer's zone, e.g. "Tue 12 Jan 2027 03:00 CET (Europe/Berlin)".
+    pub cutover_viewer: String,
+    /// The cutover in the definition's own zone.
+    pub cutover_own: String,
+    /// When candidates stop being taken, in the viewer's zone.
+    pub boarding_closes: String,
+    /// What a freeze does to this cutover, in words.
+    pub freeze: Option<String>,
 }
 
 /// One domain's DORA keys: deployment frequency, lead time for changes, change failure rate, time to restore.

@@ -12,7 +12,7 @@ use app::backend::{Backend, BackendError, BoxFuture};
 use app::budgets::{BudgetsView, ServiceBudgetView};
 use app::calendar::{CalendarMonth, YearMonth};
 use app::console::{ConsoleView, FreezeForm, FreezeImpactView, FreezePreviewView, OverrideStep, TrainAction};
-use app::dashboard::{Countdown, Dashboard};
+use app::dashboard::{Countdown, Dashboard, NextTrainAnswer};
 use app::demo::DemoGuide;
 use app::gates::GateBoard;
 use app::session::Viewer;
@@ -24,7 +24,7 @@ use crate::auth::middleware::{Caller, EmbedGrant};
 use crate::auth::Permission;
 use crate::engine::Action;
 use crate::ids::{ArtifactId, TrainId};
-use crate::service::views::{budgets, calendar, console, dashboard, gate_board as gates, train_page as train};
+use crate::service::views::{budgets, calendar, console, dashboard, gate_board as gates, plan, train_page as train};
 use crate::service::{self, ServiceError};
 use crate::text::Text;
 
@@ -390,6 +390,20 @@ impl Backend for StoreBackend {
                 .await
                 .map_err(failed("Loading the countdown"))?
                 .ok_or_else(|| BackendError::NotFound(format!("there is no train definition \"{definition}\"")))
+        })
+    }
+
+    fn next_train(
+        &self,
+        caller: &Parts,
+        domain: String,
+        ready_on: String,
+        zone: Option<String>,
+    ) -> BoxFuture<'_, Result<NextTrainAnswer, BackendError>> {
+        let allowed = may_read_panel(caller, "dashboard");
+        Box::pin(async move {
+            allowed?;
+            plan::next_train(self.state.ctx(), &domain, &ready_on, zone.as_deref()).await.page()
         })
     }
 

@@ -194,6 +194,7 @@ fn matrix() -> BTreeMap<String, Row> {
         ("GET /embed/countdown", row(NOBODY)),
         ("GET /embed/oncall", row(NOBODY)),
         ("POST /rpc/countdown", with_form(READERS, "definition=payments-weekly")),
+        ("POST /rpc/next_train", with_form(READERS, "domain=payments&ready_on=2026-12-01&zone=Europe%2FBerlin")),
         ("GET /admin", row(ADMINS)),
         ("GET /account", row(PEOPLE)),
         ("POST /rpc/admin", row(ADMINS)),

@@ -4,6 +4,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use chrono::TimeZone;
+use serde_json::Value;
 use server::fleet::{self, parse};
 use server::scheduler::{tick, SchedulerConfig};
 use server::time::Instant;
@@ -58,9 +60,13 @@ fn uids(feed: &str, prefix: &str) -> BTreeSet<String> {
     events(feed)
         .into_iter()
         .inspect(|event| {
-            for name in ["DTSTART", "DTEND", "SUMMARY", "DTSTAMP"] {
+            for name in ["DTSTART", "SUMMARY", "DTSTAMP"] {
                 assert!(event.contains_key(name), "an event without {name}: {event:?}");
             }
+            assert!(
+                event.contains_key("DTEND") || event.contains_key("DURATION"),
+                "an event without an end: {event:?}"
+            );
         })
         .filter_map(|event| event.get("UID").cloned())
         .filter(|uid| uid.starts_with(prefix))
@@ -81,7 +87,7 @@ async fn the_feed_lists_every_train_and_freeze_with_stable_uids() {
     let now = Instant::from_utc(test_now());
     let ids: Vec<(String,)> = sqlx::query_as("SELECT id FROM trains WHERE cutover_at >= $1 AND cutover_at < $2")
         .bind((now - 30 * 86_400_000).ms())
-        .bind((now + 180 * 86_400_000).ms())
+        .bind((now + 400 * 86_400_000).ms())
         .fetch_all(&mut *conn)
         .await
         .expect("trains");
@@ -145,4 +151,127 @@ async fn calendar_apps_subscribe_with_a_feed_token_in_the_url_and_no_other_kind(
     assert_eq!(status(elsewhere.expect("request")), 401);
     let api = app.anonymous.get(format!("{}/api/v1/trains", app.address)).bearer_auth(&feed).send().await;
     assert_eq!(status(api.expect("request")), 403);
+}
+
+/// A freeze that begins half an hour into the Berlin train's cutover window
+/// of 13 June 2027: that cutover is suspended, not moved.
+const SUSPENDING_FREEZE: &str = r#"
+[[freeze]]
+name = "june-audit"
+domain = "payments"
+time_zone = "Europe/Berlin"
+starts = "2027-06-13T03:00"
+ends = "2027-06-14T00:00"
+"#;
+
+/// The feed expanded by `icalendar` + `recurring-ical-events` (PyPI), every
+/// occurrence starting in `[from, to)`; `own_zones`: with the feed's VTIMEZONEs only.
+fn expanded(feed: &str, from: &str, to: &str, own_zones: bool) -> Vec<Value> {
+    let python = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/toolchain/ical/bin/python");
+    assert!(python.exists(), "{} is missing: scripts/setup installs it", python.display());
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/api/expand_feed.py");
+    let file = tempfile::NamedTempFile::new().expect("temporary file");
+    std::fs::write(file.path(), feed).expect("write the feed");
+    let mut command = std::process::Command::new(python);
+    command.arg(script).arg(file.path()).arg(from).arg(to);
+    if own_zones {
+        command.arg("--own-zones");
+    }
+    let output = command.output().expect("run the expansion");
+    assert!(output.status.success(), "expansion failed: {}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).expect("JSON")
+}
+
+/// What a calendar shows for one occurrence: the train's UID, or the projected
+/// definition and what a freeze does to it, and when it starts.
+fn shown(occurrence: &Value) -> String {
+    let uid = occurrence["uid"].as_str().unwrap_or_default();
+    let start = occurrence["start"].as_str().unwrap_or_default();
+    if uid.starts_with("train-") {
+        return format!("{uid} {start}");
+    }
+    let summary = occurrence["summary"].as_str().unwrap_or_default();
+    let definition = summary.split(" cutover").next().unwrap_or_default();
+    let effect = ["moved", "suspended"].into_iter().find(|e| summary.contains(e)).unwrap_or("clear");
+    format!("projected {definition} {start} {effect}")
+}
+
+#[tokio::test]
+async fn calendar_apps_expand_the_recurring_events_to_exactly_the_planned_cutovers() {
+    let app = spawn_app(Backend::Sqlite, false).await;
+    let file = format!("{}{SUSPENDING_FREEZE}", crate::plan::FLEET);
+    fleet::apply(&app.db, &parse("fleet.toml", &file).expect("valid"), test_now()).await.expect("apply");
+    tick(&app.db, crate::helpers::lead(&app.db).await, test_now(), &SchedulerConfig::default()).await.expect("tick");
+    // A train created far beyond the horizon (8 July 2027): the recurring event leaves its slot out.
+    let mut conn = app.db.acquire().await.expect("connection");
+    let sydney = server::store::definitions::by_name(&mut conn, "sydney-twice-weekly").await.expect("read");
+    let sydney = sydney.expect("the Sydney definition");
+    let cadence = server::scheduler::parse_cadence(&sydney).expect("cadence");
+    let july = chrono::Utc.with_ymd_and_hms(2027, 7, 7, 0, 0, 0).single().expect("date");
+    let far = server::scheduler::cutovers(&sydney, &cadence, july, july + chrono::Duration::days(2));
+    let created = server::store::trains::insert_if_absent(&mut conn, &far[0], Instant::from_utc(test_now()))
+        .await
+        .expect("insert")
+        .expect("a new train");
+    drop(conn);
+
+    let (status, feed_text) = feed(&app, "").await;
+    assert_eq!(status, 200, "{feed_text}");
+    for zone in ["Europe/Berlin", "America/New_York", "Australia/Sydney"] {
+        assert!(feed_text.contains(&format!("BEGIN:VTIMEZONE\r\nTZID:{zone}\r\n")), "{zone}");
+    }
+    assert_eq!(feed_text.matches("\r\nRRULE:").count(), 3, "one recurring event per definition");
+    assert!(feed_text.contains("\r\nEXDATE;TZID=Australia/Sydney:20270708T023000\r\n"), "the created train's slot");
+    assert!(feed_text.contains("\r\nRECURRENCE-ID;TZID="), "freezes change occurrences");
+
+    let now = Instant::from_utc(test_now());
+    let end = now + 400 * 86_400_000;
+    let (status, body) = app.get(&format!("/api/v1/plan?from={}&to={}", now.rfc3339(), end.rfc3339())).await;
+    assert_eq!(status, 200, "{body}");
+    let plan: Value = serde_json::from_str(&body).expect("JSON");
+    let mut expected: Vec<String> = plan["cutovers"]
+        .as_array()
+        .expect("cutovers")
+        .iter()
+        .map(|cutover| {
+            let at = |field: &str| {
+                let text = cutover[field].as_str().expect("time");
+                chrono::DateTime::parse_from_rfc3339(text).expect("RFC 3339").format("%Y-%m-%dT%H:%M:%SZ").to_string()
+            };
+            match cutover["train_id"].as_str() {
+                Some(id) => format!("train-{id}@railyard {}", at("cutover_at")),
+                None => {
+                    let effect = cutover["freeze"]["effect"].as_str().unwrap_or("clear");
+                    let start = if effect == "moved" { at_freeze_end(cutover) } else { at("cutover_at") };
+                    format!("projected {} {start} {effect}", cutover["definition"].as_str().expect("name"))
+                }
+            }
+        })
+        .collect();
+    expected.sort();
+    assert!(expected.iter().any(|e| e.ends_with(" moved")), "the year-end freeze moves cutovers");
+    assert!(
+        expected.contains(&"projected berlin-sunday-night 2027-06-13T00:30:00Z suspended".to_owned()),
+        "the June audit suspends one: {expected:#?}"
+    );
+    assert!(expected.contains(&format!("train-{created}@railyard 2027-07-07T16:30:00Z")));
+    assert!(expected.len() > 150, "{} cutovers in 400 days", expected.len());
+
+    // Moved cutovers start when their freeze ends, which may be after the plan's range.
+    let later = (end + 60 * 86_400_000).rfc3339();
+    for own_zones in [false, true] {
+        let mut found: Vec<String> = expanded(&feed_text, &now.rfc3339(), &later, own_zones)
+            .iter()
+            .filter(|o| !o["uid"].as_str().unwrap_or_default().starts_with("freeze-"))
+            .map(shown)
+            .collect();
+        found.sort();
+        assert_eq!(found, expected, "expanded with {} time zones", if own_zones { "the feed's" } else { "named" });
+    }
+}
+
+/// A moved cutover's new start: the end of the freeze in its way, in UTC.
+fn at_freeze_end(cutover: &Value) -> String {
+    let text = cutover["freeze"]["until"].as_str().expect("until");
+    chrono::DateTime::parse_from_rfc3339(text).expect("RFC 3339").format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }

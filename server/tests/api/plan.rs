@@ -16,7 +16,7 @@ use crate::on_both_backends;
 /// last Sunday of March and happens twice on the last Sunday of October;
 /// 01:30 New York happens twice on the first Sunday of November; Sydney
 /// changes in April and October, the other way round.
-const FLEET: &str = r#"
+pub(crate) const FLEET: &str = r#"
 [[domain]]
 name = "payments"
 
@@ -186,3 +186,67 @@ async fn the_year_view_shows_projected_trains_past_the_horizon_marked_and_unlink
     assert_eq!(app.get("/?view=year&month=2028-01").await.0, 200);
     assert_eq!(stored().await, before, "only the scheduler creates trains");
 }
+
+/// Asks the dashboard's form: the next train for a change of `domain` ready on `day`, read in `zone`.
+async fn next_train(app: &TestApp, domain: &str, day: &str, zone: &str) -> (u16, Value) {
+    let form = format!("domain={domain}&ready_on={day}&zone={}", zone.replace('/', "%2F"));
+    let (status, text) = app.call_rpc(&app.admin_cookie, "next_train", &form).await;
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+async fn the_dashboard_names_the_next_train_for_a_change_ready_on_a_day(backend: Backend) {
+    let app = spawn_app(backend, false).await;
+    fleet::apply(&app.db, &parse("fleet.toml", FLEET).expect("valid"), test_now()).await.expect("apply");
+    tick(&app.db, lead(&app.db).await, test_now(), &SchedulerConfig::default()).await.expect("tick");
+
+    // Ready today: the train the scheduler created for Sunday 29 November (02:30 CET), boarding until 00:30.
+    let (status, answer) = next_train(&app, "payments", "2026-11-27", "Europe/Berlin").await;
+    assert_eq!(status, 200, "{answer}");
+    let train = &answer["train"];
+    assert_eq!(train["definition"], "berlin-sunday-night");
+    assert!(train["train_id"].is_string(), "a real train: {answer}");
+    assert_eq!(train["cutover_own"], "Sun 29 Nov 2026 02:30 CET (Europe/Berlin)");
+    assert_eq!(train["boarding_closes"], "Sun 29 Nov 2026 00:30 CET (Europe/Berlin)");
+    assert_eq!(answer["ready"], "by the end of Friday 27 November 2026 (Europe/Berlin)");
+
+    // Ready on Friday 26 March 2027, beyond the horizon: the projected Sunday train, whose 02:30 does not
+    // exist that night in Berlin (03:30 CEST), seen from New York (already on summer time).
+    let (status, answer) = next_train(&app, "payments", "2027-03-26", "America/New_York").await;
+    assert_eq!(status, 200, "{answer}");
+    let train = &answer["train"];
+    assert!(train["train_id"].is_null() && train["state"] == "projected", "{answer}");
+    assert_eq!(train["cutover_own"], "Sun 28 Mar 2027 03:30 CEST (Europe/Berlin)");
+    assert_eq!(train["cutover_viewer"], "Sat 27 Mar 2027 21:30 EDT (America/New_York)");
+    // Ready by midnight on Saturday in Berlin still boards it (boarding closes at 00:30); ready on the
+    // Sunday itself means the next Sunday's.
+    let (_, answer) = next_train(&app, "payments", "2027-03-27", "Europe/Berlin").await;
+    assert_eq!(answer["train"]["cutover_own"], "Sun 28 Mar 2027 03:30 CEST (Europe/Berlin)", "{answer}");
+    let (_, answer) = next_train(&app, "payments", "2027-03-28", "Europe/Berlin").await;
+    assert_eq!(answer["train"]["cutover_own"], "Sun 4 Apr 2027 02:30 CEST (Europe/Berlin)", "{answer}");
+
+    // The year-end freeze (from 20 December, New York time) moves identity's Thursday train of
+    // 23 December 2027 to its end, and is in the way.
+    let (status, answer) = next_train(&app, "identity", "2027-12-20", "").await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["train"]["cutover_own"], "Thu 23 Dec 2027 02:30 AEDT (Australia/Sydney)", "{answer}");
+    assert_eq!(
+        answer["train"]["freeze"],
+        "freeze \"year-end\" moves this cutover to its end, Tue 4 Jan 2028 05:00 UTC (UTC)"
+    );
+    let in_the_way = "year-end: Mon 20 Dec 2027 05:00 UTC (UTC) to Tue 4 Jan 2028 05:00 UTC (UTC)";
+    assert_eq!(answer["freezes"], serde_json::json!([in_the_way]));
+
+    // Mistakes get a sentence, not a guess.
+    for (domain, day, zone, code, words) in [
+        ("payments", "next tuesday", "UTC", 400, "is not a day like 2027-03-15"),
+        ("payments", "2026-12-01", "Mars/Olympus", 400, "is not a time zone name"),
+        ("payments", "2028-06-01", "UTC", 400, "more than 400 days ahead"),
+        ("atlantis", "2026-12-01", "UTC", 404, "no domain is called \"atlantis\""),
+    ] {
+        let (status, answer) = next_train(&app, domain, day, zone).await;
+        assert_eq!(status, code, "{domain} {day} {zone}: {answer}");
+        let text = answer.as_str().map_or_else(|| answer.to_string(), str::to_owned);
+        assert!(text.contains(words), "{domain} {day} {zone}: {text}");
+    }
+}
+on_both_backends!(the_dashboard_names_the_next_train_for_a_change_ready_on_a_day);

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use rrule::{Frequency, RRule, RRuleSet, Unvalidated};
 
@@ -91,16 +91,25 @@ impl Cadence {
         }
         // Expand in floating time with a margin wider than any UTC offset, then place each in the zone.
         let margin = Duration::days(2);
+        self.floating(from - margin, to + margin)
+            .into_iter()
+            .map(|occurrence| resolve_local(self.time_zone, occurrence))
+            .filter(|at| *at >= from && *at < to)
+            .collect()
+    }
+
+    /// The rule's wall-clock occurrences whose wall-clock time, read as if it
+    /// were UTC, lies within `[from, to]`, before they are placed in the zone.
+    pub(super) fn floating(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<NaiveDateTime> {
         let floating = |at: DateTime<Utc>| rrule::Tz::UTC.from_utc_datetime(&at.naive_utc());
         self.set
             .clone()
-            .after(floating(from - margin))
-            .before(floating(to + margin))
+            .after(floating(from))
+            .before(floating(to))
             .all(MAX_OCCURRENCES)
             .dates
             .into_iter()
-            .map(|occurrence| resolve_local(self.time_zone, occurrence.naive_utc()))
-            .filter(|at| *at >= from && *at < to)
+            .map(|occurrence| occurrence.naive_utc())
             .collect()
     }
 }

@@ -145,6 +145,7 @@ pub async fn build(db: &Db, now: Instant, domain: Option<&str>) -> anyhow::Resul
         dora,
         compliance: Some(compliance),
         region_map,
+        domains: shown_domains.into_iter().map(|(name, _)| name).collect(),
     })
 }
 
