@@ -224,18 +224,25 @@ def p4(work: Path, bins: Path, size) -> tuple:
              "--trains", str(domains * 53))
     server = railyard(store)
     static = ROOT / "target/site/bench-static.html"
+    views = {}
     try:
         cookie = server.sign_in()
-        month = time.strftime("%Y-%m", time.gmtime(time.time() - 182 * 86400))
-        year = f"/?view=year&month={month}"
-        rendered, page_size = median_get(server, year, cookie, size("p4_requests"))
-        static.write_bytes(b"x" * page_size)
-        served, _ = median_get(server, "/bench-static.html", cookie, size("p4_requests"))
+        # Half a year back and half ahead (real trains), and a year from four months ahead
+        # (almost all projected from the cadences); the slower of the two is the figure.
+        for label, days in (("trains", -182), ("projected", 120)):
+            month = time.strftime("%Y-%m", time.gmtime(time.time() + days * 86400))
+            rendered, page_size = median_get(server, f"/?view=year&month={month}", cookie, size("p4_requests"))
+            static.write_bytes(b"x" * page_size)
+            served, _ = median_get(server, "/bench-static.html", cookie, size("p4_requests"))
+            views[label] = (rendered, page_size, served)
     finally:
         server.stop()
         static.unlink(missing_ok=True)
-    detail = (f"year view of {domains} domains ({page_size // 1024} KB) in {rendered * 1000:.1f} ms, "
-              f"a static file of that size in {served * 1000:.2f} ms")
+    detail = "; ".join(
+        f"{label} year view of {domains} domains ({page_size // 1024} KB) in {rendered * 1000:.1f} ms, "
+        f"a static file of that size in {served * 1000:.2f} ms"
+        for label, (rendered, page_size, served) in views.items())
+    rendered, _, served = max(views.values(), key=lambda v: v[0] / v[2])
     return rendered / served, detail
 
 

@@ -257,6 +257,13 @@ async fn calendar_apps_expand_the_recurring_events_to_exactly_the_planned_cutove
     assert!(expected.contains(&format!("train-{created}@railyard 2027-07-07T16:30:00Z")));
     assert!(expected.len() > 150, "{} cutovers in 400 days", expected.len());
 
+    // A domain's feed carries only its own definitions' recurring events.
+    let (status, search) = feed(&app, "?domain=search").await;
+    assert_eq!(status, 200, "{search}");
+    assert_eq!(search.matches("\r\nRRULE:").count(), 1, "{search}");
+    assert!(search.contains("SUMMARY:new-york-first-sunday cutover (search)\\, projected"), "{search}");
+    assert!(!search.contains("berlin-"), "{search}");
+
     // Moved cutovers start when their freeze ends, which may be after the plan's range.
     let later = (end + 60 * 86_400_000).rfc3339();
     for own_zones in [false, true] {
