@@ -155,6 +155,8 @@ mod port {
             definition: String,
             reason: String,
         ) -> BoxFuture<'_, Result<String, BackendError>>;
+        /// The identity provider's name for "Sign in with …", when single sign-on is set up.
+        fn single_sign_on(&self) -> Option<String>;
         /// The next cutover of a train definition.
         fn countdown(&self, caller: &Parts, definition: String) -> BoxFuture<'_, Result<Countdown, BackendError>>;
         /// The next train that can carry a change of `domain` ready on `ready_on`, in the viewer's `zone`.

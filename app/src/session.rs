@@ -43,11 +43,32 @@ pub fn UserMenu(viewer: Resource<Result<Option<Viewer>, ServerFnError>>) -> impl
     }
 }
 
-/// `/login`: the sign-in form.
+/// `text` as a query value: everything but unreserved characters and `/` percent-encoded.
+fn encode_query(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// The identity provider's name, when single sign-on is set up.
+#[server(prefix = "/rpc", endpoint = "single_sign_on")]
+pub async fn single_sign_on() -> Result<Option<String>, ServerFnError> {
+    let (backend, _) = crate::backend::backend_and_caller()?;
+    Ok(backend.single_sign_on())
+}
+
+/// `/login`: "Sign in with <provider>" when single sign-on is set up, and the password form.
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_else(|| "/".to_owned());
+    let provider = Resource::new(|| (), |()| single_sign_on());
     let notice = move || match query.read().get("error").as_deref() {
         Some("failed") => Some(("error", "Wrong name or password.")),
         Some("limited") => Some(("error", "Too many attempts. Wait a minute and try again.")),
@@ -67,6 +88,23 @@ pub fn LoginPage() -> impl IntoView {
                         }
                     })
             }}
+            <Transition fallback=|| ()>
+                {move || {
+                    provider
+                        .get()
+                        .and_then(Result::ok)
+                        .flatten()
+                        .map(|name| {
+                            let start = format!("/auth/oidc/start?next={}", encode_query(&next()));
+                            view! {
+                                <a class="sso-sign-in" href=start rel="external">
+                                    {format!("Sign in with {name}")}
+                                </a>
+                                <p class="sso-or">"or with a Railyard account:"</p>
+                            }
+                        })
+                }}
+            </Transition>
             <form method="post" action="/login" class="login-form">
                 <input type="hidden" name="next" value=next/>
                 <label>

@@ -183,6 +183,19 @@ pub struct ServeArgs {
     /// log is detected; keep it outside the database and give every replica the same one.
     #[arg(long, env = "RAILYARD_AUDIT_KEY", hide_env_values = true)]
     pub audit_key: Option<String>,
+    /// Single sign-on: the OpenID provider's issuer URL (discovery reads its
+    /// `/.well-known/openid-configuration`); with it, the client id and secret below.
+    #[arg(long, env = "RAILYARD_OIDC_ISSUER")]
+    pub oidc_issuer: Option<String>,
+    /// The client id Railyard is registered under at the provider.
+    #[arg(long, env = "RAILYARD_OIDC_CLIENT_ID", default_value = "")]
+    pub oidc_client_id: String,
+    /// The client secret that goes with it.
+    #[arg(long, env = "RAILYARD_OIDC_CLIENT_SECRET", hide_env_values = true, default_value = "")]
+    pub oidc_client_secret: String,
+    /// The provider's name on the sign-in page ("Sign in with …").
+    #[arg(long, env = "RAILYARD_OIDC_NAME", default_value = "single sign-on")]
+    pub oidc_name: String,
     /// Reverse proxies (addresses or CIDR ranges, comma-separated) whose `X-Forwarded-For` names the
     /// client for sign-in limits and the audit log; from any other peer the header is ignored.
     #[arg(long, env = "RAILYARD_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_proxy)]

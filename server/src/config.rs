@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::alerter::AlerterSettings;
+use crate::auth::oidc::OidcSettings;
 use crate::auth::AuthSettings;
 use crate::integrations::Timeouts;
 use crate::leadership::LeaseConfig;
@@ -81,6 +82,11 @@ impl Settings {
         if self.alerting.interval.is_zero() {
             anyhow::bail!("--alert-interval must be longer than zero");
         }
+        if let Some(oidc) = &self.auth.oidc {
+            if oidc.client_id.is_empty() || oidc.client_secret.expose_secret().is_empty() {
+                anyhow::bail!("RAILYARD_OIDC_ISSUER is set: RAILYARD_OIDC_CLIENT_ID and RAILYARD_OIDC_CLIENT_SECRET are needed too");
+            }
+        }
         if self.max_concurrent_requests == 0 {
             anyhow::bail!("--max-concurrent-requests must be at least 1");
         }
@@ -112,6 +118,14 @@ impl fmt::Debug for Settings {
 impl From<crate::cli::ServeArgs> for Settings {
     fn from(args: crate::cli::ServeArgs) -> Self {
         let defaults = SchedulerConfig::default();
+        let public_url = args.public_url.map_or_else(|| format!("http://{}", args.addr), |u| u.to_string());
+        let oidc = args.oidc_issuer.filter(|issuer| !issuer.is_empty()).map(|issuer| OidcSettings {
+            issuer,
+            client_id: args.oidc_client_id.clone(),
+            client_secret: SecretString::from(args.oidc_client_secret.clone()),
+            name: args.oidc_name.clone(),
+            redirect_url: format!("{}/auth/oidc/callback", public_url.trim_end_matches('/')),
+        });
         Self {
             addr: args.addr,
             database_url: args.database.database_url,
@@ -132,6 +146,7 @@ impl From<crate::cli::ServeArgs> for Settings {
                 audit_checkpoint_interval: args.audit_checkpoint_interval,
                 trusted_proxies: args.trusted_proxies,
                 audit_key: args.audit_key.filter(|key| !key.is_empty()).map(SecretString::from),
+                oidc,
             },
             timeouts: Timeouts { webhook: args.webhook_timeout, prometheus: args.prometheus_timeout },
             lease: LeaseConfig { ttl: args.lease_ttl, renew_every: args.lease_renew },
@@ -140,7 +155,7 @@ impl From<crate::cli::ServeArgs> for Settings {
             max_concurrent_requests: args.max_concurrent_requests,
             alerting: AlerterSettings {
                 alertmanagers: args.alertmanager_url.iter().map(|u| u.as_str().to_owned()).collect(),
-                public_url: args.public_url.map_or_else(|| format!("http://{}", args.addr), |u| u.to_string()),
+                public_url,
                 interval: args.alert_interval,
                 thresholds: crate::alerting::Thresholds {
                     held_ms: i64::try_from(args.alert_held_after.as_millis()).unwrap_or(i64::MAX),

@@ -142,7 +142,7 @@ fn api_routes() -> Built {
         actions, approvals, artifacts, audit, break_glass, demo, deployments, embed, emergency, gitops, health,
         incidents,
     };
-    use api::{calendar_feed, freezes, openapi, plan, postmortem, rejections, session, tokens, trains, users};
+    use api::{calendar_feed, freezes, openapi, plan, postmortem, rejections, session, sso, tokens, trains, users};
     ApiRoutes::new()
         .probe("/healthz", health::healthz)
         .probe("/readyz", health::readyz)
@@ -150,6 +150,8 @@ fn api_routes() -> Built {
         .plain(Method::GET, "/calendar.ics", calendar_feed::feed)
         .plain(Method::POST, "/login", session::sign_in_form)
         .plain(Method::POST, "/logout", session::sign_out_form)
+        .plain(Method::GET, "/auth/oidc/start", sso::start)
+        .plain(Method::GET, "/auth/oidc/callback", sso::callback)
         .plain(Method::POST, "/demo/banner/dismiss", demo::dismiss_banner)
         .api(routes!(openapi::document))
         .api(routes!(session::sign_in))

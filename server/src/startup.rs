@@ -78,6 +78,12 @@ impl Application {
             limits: LoginLimits::default(),
             embed_key: auth::bootstrap::embed_key(&db, now).await?.into(),
             audit_key: settings.auth.audit_key.as_ref().map(|key| Arc::from(key.expose_secret().as_bytes())),
+            oidc: match &settings.auth.oidc {
+                None => None,
+                Some(oidc) => {
+                    Some(Arc::new(auth::oidc::OidcProvider::new(oidc.clone()).context("setting up single sign-on")?))
+                }
+            },
         };
         if auth.audit_key.is_none() {
             tracing::warn!(

@@ -30,6 +30,7 @@ pub mod secrets;
 pub mod services;
 pub mod sessions;
 pub mod sign_in_backoff;
+pub mod sso;
 pub mod tokens;
 pub mod trains;
 pub mod users;

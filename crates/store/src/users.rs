@@ -27,6 +27,12 @@ pub async fn by_name(conn: &mut Conn, name: &str) -> Result<Option<User>, DbErro
         .await?)
 }
 
+/// The user with `id`, if any.
+#[tracing::instrument(skip_all)]
+pub async fn by_id(conn: &mut Conn, id: &str) -> Result<Option<User>, DbError> {
+    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = $1")).bind(id).fetch_optional(conn).await?)
+}
+
 /// Every user, by name.
 #[tracing::instrument(skip_all)]
 pub async fn list(conn: &mut Conn) -> Result<Vec<User>, DbError> {
@@ -180,7 +186,8 @@ pub async fn author(conn: &mut Conn, author: &str) -> Result<Option<String>, DbE
     let author = normal_identity(author);
     Ok(sqlx::query_scalar(
         "SELECT name FROM users WHERE LOWER(name) = $1 \
-         UNION SELECT u.name FROM author_identities i JOIN users u ON u.id = i.user_id WHERE i.identity = $1",
+         UNION SELECT u.name FROM author_identities i JOIN users u ON u.id = i.user_id WHERE i.identity = $1 \
+         UNION SELECT u.name FROM sso_identities s JOIN users u ON u.id = s.user_id WHERE LOWER(s.email) = $1",
     )
     .bind(&author)
     .fetch_all(conn)
@@ -197,10 +204,14 @@ pub async fn is_author(conn: &mut Conn, user_id: &str, name: &str, author: &str)
     if author == normal_identity(name) {
         return Ok(true);
     }
-    let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM author_identities WHERE identity = $1 AND user_id = $2")
-        .bind(&author)
-        .bind(user_id)
-        .fetch_one(conn)
-        .await?;
+    // An identity an admin gave them, or the e-mail or subject their identity provider vouches for.
+    let held: i64 = sqlx::query_scalar(
+        "SELECT (SELECT COUNT(*) FROM author_identities WHERE identity = $1 AND user_id = $2) \
+         + (SELECT COUNT(*) FROM sso_identities WHERE user_id = $2 AND (LOWER(email) = $1 OR LOWER(subject) = $1))",
+    )
+    .bind(&author)
+    .bind(user_id)
+    .fetch_one(conn)
+    .await?;
     Ok(held > 0)
 }

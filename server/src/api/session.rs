@@ -212,7 +212,7 @@ fn idle_ms(state: &ApiState) -> i64 {
 }
 
 /// The session cookie: `__Host-` prefixed, `Secure`, `HttpOnly`, `SameSite=Lax`, whole site.
-fn session_cookie(state: &ApiState, value: String) -> Cookie<'static> {
+pub(crate) fn session_cookie(state: &ApiState, value: String) -> Cookie<'static> {
     Cookie::build((state.auth.settings.cookie_name(), value))
         .path("/")
         .http_only(true)

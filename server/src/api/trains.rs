@@ -21,8 +21,8 @@ use crate::service::views::{train_detail, train_list};
 use crate::service::ServiceError;
 use crate::time::Instant;
 
-/// The longest range one request may ask for.
-const MAX_RANGE_DAYS: i64 = 400;
+/// The longest range one request may ask for: as far as a plan reaches.
+const MAX_RANGE_DAYS: i64 = crate::service::views::plan::MAX_DAYS;
 
 /// Query parameters: `from` and `to` as RFC 3339 instants or `YYYY-MM-DD` (UTC midnight).
 #[derive(Debug, Deserialize, utoipa::ToSchema, utoipa::IntoParams)]

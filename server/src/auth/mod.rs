@@ -6,6 +6,6 @@ pub mod middleware;
 
 pub use middleware::Caller;
 pub use railyard_core::auth::{
-    bootstrap, context, embed, password, principal, rate_limit, roles, secret, settings, AuthContext, AuthSettings,
-    Binding, Denied, Permission, Principal, Role, Scope,
+    bootstrap, context, embed, oidc, password, principal, rate_limit, roles, secret, settings, AuthContext,
+    AuthSettings, Binding, Denied, Permission, Principal, Role, Scope,
 };

@@ -24,7 +24,9 @@ use crate::auth::middleware::{Caller, EmbedGrant};
 use crate::auth::Permission;
 use crate::engine::Action;
 use crate::ids::{ArtifactId, TrainId};
-use crate::service::views::{budgets, calendar, console, dashboard, gate_board as gates, plan, train_page as train};
+use crate::service::views::{
+    budgets, calendar, console, dashboard, gate_board as gates, next_train, train_page as train,
+};
 use crate::service::{self, ServiceError};
 use crate::text::Text;
 
@@ -393,6 +395,10 @@ impl Backend for StoreBackend {
         })
     }
 
+    fn single_sign_on(&self) -> Option<String> {
+        self.state.auth.oidc.as_ref().map(|provider| provider.name().to_owned())
+    }
+
     fn next_train(
         &self,
         caller: &Parts,
@@ -403,7 +409,7 @@ impl Backend for StoreBackend {
         let allowed = may_read_panel(caller, "dashboard");
         Box::pin(async move {
             allowed?;
-            plan::next_train(self.state.ctx(), &domain, &ready_on, zone.as_deref()).await.page()
+            next_train::next_train(self.state.ctx(), &domain, &ready_on, zone.as_deref()).await.page()
         })
     }
 

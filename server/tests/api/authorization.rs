@@ -72,6 +72,10 @@ fn matrix() -> BTreeMap<String, Row> {
         ("GET /metrics", row(READERS)),
         ("POST /login", row(EVERYONE)),
         ("POST /logout", row(EVERYONE)),
+        // Signing in with the identity provider is for whoever is not signed in yet.
+        ("GET /auth/oidc/start", row(EVERYONE)),
+        ("GET /auth/oidc/callback", row(EVERYONE)),
+        ("POST /rpc/single_sign_on", row(EVERYONE)),
         ("POST /demo/banner/dismiss", row(READERS)),
         ("POST /api/v1/session", row(EVERYONE)),
         ("DELETE /api/v1/session", row(EVERYONE)),

@@ -41,5 +41,6 @@ mod rejections;
 mod runtime;
 mod scheduler;
 mod separation_of_duties;
+mod sso;
 mod trains_api;
 mod webhook;

@@ -14,4 +14,6 @@ pub struct AuthContext {
     pub embed_key: Arc<[u8]>,
     /// HMAC key for audit checkpoints (given to every replica, never stored).
     pub audit_key: Option<Arc<[u8]>>,
+    /// The identity provider for single sign-on, when one is set up.
+    pub oidc: Option<Arc<super::oidc::OidcProvider>>,
 }

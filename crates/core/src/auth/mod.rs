@@ -6,6 +6,7 @@ pub mod bootstrap;
 pub mod caller;
 pub mod context;
 pub mod embed;
+pub mod oidc;
 pub mod password;
 pub mod principal;
 pub mod rate_limit;

@@ -26,6 +26,8 @@ pub struct AuthSettings {
     pub trusted_proxies: Vec<IpNet>,
     /// The key audit checkpoints are signed with; kept outside the database.
     pub audit_key: Option<SecretString>,
+    /// Single sign-on with an OpenID provider, when one is set up.
+    pub oidc: Option<super::oidc::OidcSettings>,
 }
 
 impl Default for AuthSettings {
@@ -38,6 +40,7 @@ impl Default for AuthSettings {
             audit_checkpoint_interval: Duration::from_secs(10 * 60),
             trusted_proxies: Vec::new(),
             audit_key: None,
+            oidc: None,
         }
     }
 }

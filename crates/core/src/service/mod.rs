@@ -17,6 +17,7 @@ pub mod freezes;
 pub mod gitops;
 pub mod incidents;
 pub mod sign_in;
+pub mod sso;
 pub mod tokens;
 pub mod trains;
 pub mod users;

@@ -94,6 +94,24 @@ pub async fn sign_in(
         }
     };
     limits.succeeded(name, caller.ip);
+    let mut tx = ctx.db.begin().await?;
+    store::sign_in_backoff::cleared(&mut tx, &account).await?;
+    let signed_in = open_session(&mut tx, caller, &user, lifetime_ms, now, "password").await?;
+    tx.commit().await?;
+    Ok(signed_in)
+}
+
+/// Ends the caller's current session if any and starts a fresh one for
+/// `user` lasting `lifetime_ms` (the session id always changes at sign-in),
+/// audited with how they signed in (`password`, `sso`).
+pub(super) async fn open_session(
+    tx: &mut store::Conn,
+    caller: &Caller,
+    user: &store::users::User,
+    lifetime_ms: i64,
+    now: crate::time::Instant,
+    how: &str,
+) -> Result<SignedIn, ServiceError> {
     let secret = secret::random_token(32);
     let session = Session {
         id: store::new_id(),
@@ -104,19 +122,16 @@ pub async fn sign_in(
         ip: caller.ip.to_string(),
         user_agent: caller.user_agent.chars().take(200).collect(),
     };
-    let mut tx = ctx.db.begin().await?;
     if let Principal::User { id, session_id, .. } = &caller.principal {
-        store::sessions::end(&mut tx, id, session_id, now).await?;
+        store::sessions::end(tx, id, session_id, now).await?;
     }
-    store::sessions::insert(&mut tx, &session, &secret::digest(&secret)).await?;
-    store::sign_in_backoff::cleared(&mut tx, &account).await?;
+    store::sessions::insert(tx, &session, &secret::digest(&secret)).await?;
     let entry = store::audit::Entry::new(format!("user:{}", user.name), "login", format!("user:{}", user.name))
-        .change(&serde_json::Value::Null, &json!({ "session": session.id, "ip": session.ip }))
+        .change(&serde_json::Value::Null, &json!({ "session": session.id, "ip": session.ip, "with": how }))
         .request(&caller.request_id);
-    store::audit::append(&mut tx, &entry, now).await?;
-    let roles = store::users::bindings(&mut tx, &user.id).await?;
-    tx.commit().await?;
-    let me = Me { name: user.name, roles, must_change_password: user.must_change_password != 0 };
+    store::audit::append(tx, &entry, now).await?;
+    let roles = store::users::bindings(tx, &user.id).await?;
+    let me = Me { name: user.name.clone(), roles, must_change_password: user.must_change_password != 0 };
     Ok(SignedIn { secret, me })
 }
 

@@ -18,8 +18,8 @@ use crate::train_kind::TrainKind;
 const DAY_MS: i64 = 86_400_000;
 /// The feed covers trains and freezes from this long ago …
 pub const PAST_MS: i64 = 30 * DAY_MS;
-/// … to this far ahead (recurring events end here; each fetch moves it on).
-pub const AHEAD_MS: i64 = 400 * DAY_MS;
+/// … to as far ahead as a plan reaches (recurring events end there; each fetch moves it on).
+pub const AHEAD_MS: i64 = plan::MAX_DAYS * DAY_MS;
 
 /// The feed for `asked` (a domain's name, or every domain), as `caller` may read it.
 /// A token limited to one domain gets that domain's feed without asking.

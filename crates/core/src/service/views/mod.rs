@@ -9,6 +9,7 @@ pub mod console;
 pub mod dashboard;
 pub mod gate_board;
 pub mod leadership_panels;
+pub mod next_train;
 pub mod oncall;
 pub mod plan;
 pub mod postmortem;
