@@ -82,6 +82,16 @@ struct Landing {
 /// Signs `login` in as a browser would: Railyard's start, the provider's login and consent forms, the
 /// callback. `tamper` may change the callback URL before it is followed.
 async fn sign_in_as(app: &TestApp, login: &str, tamper: impl FnOnce(String) -> String) -> Landing {
+    sign_in_with(app, login, tamper, false).await
+}
+
+/// [`sign_in_as`]; `forget_nonce`: Railyard's record of the sign-in gets another nonce before the callback.
+async fn sign_in_with(
+    app: &TestApp,
+    login: &str,
+    tamper: impl FnOnce(String) -> String,
+    forget_nonce: bool,
+) -> Landing {
     let at_provider = reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
@@ -108,6 +118,10 @@ async fn sign_in_as(app: &TestApp, login: &str, tamper: impl FnOnce(String) -> S
         assert!(submitted.status().is_redirection(), "{prompt} form: {}", submitted.status());
         url = absolute(&url, &location(&submitted));
     };
+    if forget_nonce {
+        let mut conn = app.db.acquire().await.expect("connection");
+        sqlx::query("UPDATE sso_sign_ins SET nonce = 'not-the-nonce-sent'").execute(&mut *conn).await.expect("update");
+    }
     let back = app
         .anonymous
         .get(tamper(callback))
@@ -205,6 +219,17 @@ async fn a_tampered_state_or_a_replayed_code_is_refused_with_a_page_that_says_so
     assert_eq!(replayed.status().as_u16(), 401);
     let text = replayed.text().await.expect("body");
     assert!(text.contains("Sign-in did not work"), "{text}");
+}
+
+#[tokio::test]
+async fn an_id_token_for_another_nonce_is_refused() {
+    let port = free_port();
+    let idp = provider(port, 3600).await;
+    let app = app_with(port, &idp).await;
+    let landing = sign_in_with(&app, "vera", |url| url, true).await;
+    assert_eq!(landing.status, 401, "{}", landing.body);
+    assert!(landing.body.contains("could not be verified"), "{}", landing.body);
+    assert!(landing.cookies.iter().all(|c| !c.contains("railyard_session")), "no session");
 }
 
 #[tokio::test]
