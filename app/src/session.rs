@@ -72,6 +72,9 @@ pub fn LoginPage() -> impl IntoView {
     let notice = move || match query.read().get("error").as_deref() {
         Some("failed") => Some(("error", "Wrong name or password.")),
         Some("limited") => Some(("error", "Too many attempts. Wait a minute and try again.")),
+        Some("sso_only") => {
+            Some(("error", "Signing in with a password is turned off here (admins excepted); use single sign-on."))
+        }
         _ if query.read().get("signed_out").is_some() => Some(("info", "You are signed out.")),
         _ => None,
     };

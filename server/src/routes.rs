@@ -142,7 +142,8 @@ fn api_routes() -> Built {
         actions, approvals, artifacts, audit, break_glass, demo, deployments, embed, emergency, gitops, health,
         incidents,
     };
-    use api::{calendar_feed, freezes, openapi, plan, postmortem, rejections, session, sso, tokens, trains, users};
+    use api::{calendar_feed, freezes, openapi, plan, postmortem, rejections, session, sign_in_policy, sso};
+    use api::{tokens, trains, users};
     ApiRoutes::new()
         .probe("/healthz", health::healthz)
         .probe("/readyz", health::readyz)
@@ -167,6 +168,8 @@ fn api_routes() -> Built {
         .api(routes!(users::disable))
         .api(routes!(users::enable))
         .api(routes!(users::reset_password))
+        .api(routes!(users::end_sessions))
+        .api(routes!(sign_in_policy::show, sign_in_policy::change))
         .api(routes!(tokens::list))
         .api(routes!(tokens::create))
         .api(routes!(tokens::revoke))

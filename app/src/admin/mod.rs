@@ -60,6 +60,18 @@ pub async fn set_user_disabled(name: String, disabled: bool) -> Result<String, S
     run(AdminCommand::SetDisabled { name, disabled }).await
 }
 
+/// Signs a user out everywhere at once.
+#[server(prefix = "/rpc", endpoint = "end_user_sessions")]
+pub async fn end_user_sessions(name: String) -> Result<String, ServerFnError> {
+    run(AdminCommand::EndSessions { name }).await
+}
+
+/// Password sign-in for everyone, or only for admins set by hand.
+#[server(prefix = "/rpc", endpoint = "set_local_sign_in")]
+pub async fn set_local_sign_in(allowed: bool) -> Result<String, ServerFnError> {
+    run(AdminCommand::SetLocalSignIn { allowed }).await
+}
+
 /// Creates an API token; the answer carries its secret, shown this once.
 #[server(prefix = "/rpc", endpoint = "create_token")]
 pub async fn create_token(
@@ -154,6 +166,8 @@ pub fn AdminPage() -> impl IntoView {
     let roles = ServerAction::<SetUserRoles>::new();
     let identities = ServerAction::<SetUserIdentities>::new();
     let disable = ServerAction::<SetUserDisabled>::new();
+    let sign_out = ServerAction::<EndUserSessions>::new();
+    let local = ServerAction::<SetLocalSignIn>::new();
     let token = ServerAction::<CreateToken>::new();
     let revoke = ServerAction::<RevokeToken>::new();
     let allow = ServerAction::<AllowEmbedOrigin>::new();
@@ -168,6 +182,7 @@ pub fn AdminPage() -> impl IntoView {
             roles.version().get(),
             identities.version().get(),
             disable.version().get(),
+            (sign_out.version().get(), local.version().get()),
             token.version().get(),
             revoke.version().get(),
             allow.version().get(),
@@ -201,12 +216,14 @@ pub fn AdminPage() -> impl IntoView {
                         <Outcome action=roles/>
                         <Outcome action=identities/>
                         <Outcome action=disable/>
+                        <Outcome action=sign_out/>
                         <WideTable label="Users">
                             <table class="admin-table users">
                                 <thead>
                                     <tr>
                                         <th scope="col">"Name"</th>
-                                        <th scope="col">"Roles"</th>
+                                        <th scope="col">"Roles set here"</th>
+                                        <th scope="col">"Roles from sign-in"</th>
                                         <th scope="col">"Author identities"</th>
                                         <th scope="col">"Status"</th>
                                         <th scope="col">"Change"</th>
@@ -214,7 +231,7 @@ pub fn AdminPage() -> impl IntoView {
                                 </thead>
                                 <tbody>
                                     <For each=move || loaded().map(|v| v.users).unwrap_or_default() key=|u| u.clone() let:user>
-                                        <UserRow user roles identities disable/>
+                                        <UserRow user roles identities disable sign_out/>
                                     </For>
                                 </tbody>
                             </table>
@@ -230,6 +247,7 @@ pub fn AdminPage() -> impl IntoView {
                         </details>
                         <Outcome action=create/>
                     </section>
+                    <SignInPolicy admin=Signal::derive(loaded) local/>
                     <section aria-labelledby="tokens-title">
                         <h2 id="tokens-title">"API tokens for CI"</h2>
                         <Outcome action=token/>
@@ -410,8 +428,12 @@ fn UserRow(
     roles: ServerAction<SetUserRoles>,
     identities: ServerAction<SetUserIdentities>,
     disable: ServerAction<SetUserDisabled>,
-) -> impl IntoView {
+    sign_out: ServerAction<EndUserSessions>,
+) -> AnyView {
     let (row_name, roles_name, disable_name) = (user.name.clone(), user.name.clone(), user.name.clone());
+    let sign_out_name = user.name.clone();
+    let from_sign_in = user.sso_roles.join(", ");
+    let sso = user.sso.clone();
     let (identities_name, known) = (user.name.clone(), user.identities.join(", "));
     let status = if user.disabled {
         "disabled"
@@ -423,8 +445,12 @@ fn UserRow(
     let held = user.roles.join(", ");
     view! {
         <tr data-user=row_name>
-            <th scope="row">{user.name.clone()}</th>
+            <th scope="row">
+                {user.name.clone()}
+                {sso.into_iter().map(|who| view! { <span class="sso-identity">{who}</span> }).collect_view()}
+            </th>
             <td class="roles">{held.clone()}</td>
+            <td class="sso-roles">{from_sign_in}</td>
             <td class="identities">{known.clone()}</td>
             <td>{status}</td>
             <td class="actions">
@@ -443,9 +469,48 @@ fn UserRow(
                     <input type="hidden" name="disabled" value=(!user.disabled).to_string()/>
                     <button type="submit" class="action">{if user.disabled { "Enable" } else { "Disable" }}</button>
                 </ActionForm>
+                <ActionForm action=sign_out attr:class="inline-action">
+                    <input type="hidden" name="name" value=sign_out_name/>
+                    <button type="submit" class="action">"Sign out everywhere"</button>
+                </ActionForm>
             </td>
         </tr>
     }
+    .into_any()
+}
+
+/// How people sign in: single sign-on, and whether passwords are still for everyone.
+#[component]
+fn SignInPolicy(admin: Signal<Option<AdminView>>, local: ServerAction<SetLocalSignIn>) -> AnyView {
+    let allowed = move || admin.get().is_some_and(|v| v.local_sign_in);
+    let provider = move || admin.get().and_then(|v| v.single_sign_on);
+    view! {
+        <section aria-labelledby="sign-in-title">
+            <h2 id="sign-in-title">"Sign-in"</h2>
+            <p class="hint">
+                {move || match provider() {
+                    Some(name) => format!("Single sign-on with {name} is set up. Roles from sign-in follow [[role_mapping]] in trains as code and are recomputed at every sign-in."),
+                    None => "Single sign-on is not set up (RAILYARD_OIDC_ISSUER); people sign in with passwords.".to_owned(),
+                }}
+            </p>
+            <p class="local-sign-in">
+                {move || if allowed() {
+                    "Everyone may sign in with a password."
+                } else {
+                    "Only admins set by hand (the first admin, break-glass accounts) may sign in with a password."
+                }}
+            </p>
+            <ActionForm action=local attr:class="inline-action">
+                <input type="hidden" name="allowed" value=move || (!allowed()).to_string()/>
+                <button type="submit" class="action">
+                    {move || if allowed() { "Turn password sign-in off" } else { "Let everyone sign in with a password" }}
+                </button>
+            </ActionForm>
+            <Outcome action=local/>
+        </section>
+    }
+    // Its own type: the admin page's view is too deep for a debug build's stack otherwise.
+    .into_any()
 }
 
 #[component]

@@ -38,6 +38,11 @@ pub fn escape_slack(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
+/// `text` as HTML element content or a quoted attribute value.
+pub fn escape_html(text: &str) -> String {
+    escape_slack(text).replace('"', "&quot;").replace('\'', "&#39;")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,6 +17,7 @@ pub mod graph;
 pub mod ids;
 pub mod links;
 pub mod manifest;
+pub mod role_mapping;
 pub mod roles;
 pub mod text;
 pub mod time;

@@ -58,6 +58,14 @@ pub struct Binding {
 }
 
 impl Binding {
+    /// `release_manager@payments` for a domain binding, `admin` for a global one.
+    pub fn label(&self) -> String {
+        match &self.domain {
+            Some(domain) => format!("{}@{domain}", self.role),
+            None => self.role.to_string(),
+        }
+    }
+
     /// Whether this binding grants `role` in `domain` (`None`: a global action).
     pub fn grants(&self, role: Role, domain: Option<&str>) -> bool {
         self.role == role

@@ -35,19 +35,28 @@ pub async fn begin(conn: &mut Conn, state_digest: &str, pending: &PendingSignIn)
 /// forgets every one that lapsed before `now`.
 #[tracing::instrument(skip_all)]
 pub async fn take(conn: &mut Conn, state_digest: &str, now: Instant) -> Result<Option<PendingSignIn>, DbError> {
-    let found: Option<PendingSignIn> =
-        sqlx::query_as("SELECT nonce, pkce_verifier, next, expires_at FROM sso_sign_ins WHERE state_digest = $1")
-            .bind(state_digest)
-            .fetch_optional(&mut *conn)
-            .await?;
-    let taken = sqlx::query("DELETE FROM sso_sign_ins WHERE state_digest = $1")
-        .bind(state_digest)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
-    sqlx::query("DELETE FROM sso_sign_ins WHERE expires_at < $1").bind(now.ms()).execute(conn).await?;
-    // A concurrent callback with the same state took it first.
-    Ok(found.filter(|pending| taken == 1 && pending.expires_at >= now))
+    // One statement, so two callbacks with the same state cannot both take it.
+    let taken: Option<PendingSignIn> = sqlx::query_as(
+        "DELETE FROM sso_sign_ins WHERE state_digest = $1 RETURNING nonce, pkce_verifier, next, expires_at",
+    )
+    .bind(state_digest)
+    .fetch_optional(&mut *conn)
+    .await?;
+    sweep(conn, now).await?;
+    Ok(taken.filter(|pending| pending.expires_at >= now))
+}
+
+/// Forgets the sign-ins that lapsed before `now`.
+#[tracing::instrument(skip_all)]
+pub async fn sweep(conn: &mut Conn, now: Instant) -> Result<u64, DbError> {
+    let gone = sqlx::query("DELETE FROM sso_sign_ins WHERE expires_at < $1").bind(now.ms()).execute(conn).await?;
+    Ok(gone.rows_affected())
+}
+
+/// How many sign-ins are under way.
+#[tracing::instrument(skip_all)]
+pub async fn pending(conn: &mut Conn) -> Result<i64, DbError> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM sso_sign_ins").fetch_one(conn).await?)
 }
 
 /// The user a provider's subject signed in as before, if any.
@@ -83,4 +92,25 @@ pub async fn signed_in(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// A provider's subject linked to a user.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SsoLink {
+    pub issuer: String,
+    pub subject: String,
+    pub email: String,
+    #[sqlx(try_from = "i64")]
+    pub last_sign_in_at: Instant,
+}
+
+/// The provider identities linked to `user_id`.
+#[tracing::instrument(skip_all)]
+pub async fn links(conn: &mut Conn, user_id: &str) -> Result<Vec<SsoLink>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT issuer, subject, email, last_sign_in_at FROM sso_identities WHERE user_id = $1 ORDER BY issuer, subject",
+    )
+    .bind(user_id)
+    .fetch_all(conn)
+    .await?)
 }

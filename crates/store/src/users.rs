@@ -93,14 +93,47 @@ pub async fn set_disabled(conn: &mut Conn, user_id: &str, disabled: bool, now: I
     Ok(())
 }
 
-/// The roles `user_id` holds, with domain names.
+/// Who granted a role binding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BindingSource {
+    /// An admin, by hand; kept until an admin changes it.
+    Manual,
+    /// The identity provider's claims through `[[role_mapping]]`, recomputed at every single sign-on.
+    Sso,
+}
+
+impl BindingSource {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Manual => "manual",
+            Self::Sso => "sso",
+        }
+    }
+}
+
+/// The roles `user_id` holds, however granted, with domain names.
 #[tracing::instrument(skip_all)]
 pub async fn bindings(conn: &mut Conn, user_id: &str) -> Result<Vec<Binding>, DbError> {
+    bindings_where(conn, user_id, None).await
+}
+
+/// The roles `user_id` holds from `source`.
+#[tracing::instrument(skip_all)]
+pub async fn bindings_from(conn: &mut Conn, user_id: &str, source: BindingSource) -> Result<Vec<Binding>, DbError> {
+    bindings_where(conn, user_id, Some(source)).await
+}
+
+async fn bindings_where(
+    conn: &mut Conn,
+    user_id: &str,
+    source: Option<BindingSource>,
+) -> Result<Vec<Binding>, DbError> {
     let rows: Vec<(String, Option<String>)> = sqlx::query_as(
         "SELECT b.role, d.name FROM role_bindings b LEFT JOIN domains d ON d.id = b.domain_id \
-         WHERE b.user_id = $1 ORDER BY b.role, d.name",
+         WHERE b.user_id = $1 AND ($2 IS NULL OR b.source = $2) ORDER BY b.role, d.name",
     )
     .bind(user_id)
+    .bind(source.map(BindingSource::as_str))
     .fetch_all(conn)
     .await?;
     // A role name this build does not know (written by a newer one) grants nothing.
@@ -110,7 +143,8 @@ pub async fn bindings(conn: &mut Conn, user_id: &str) -> Result<Vec<Binding>, Db
         .collect())
 }
 
-/// Replaces every role `user_id` holds; domain names must have been resolved to ids.
+/// Replaces the roles an admin gave `user_id` by hand (domain names resolved
+/// to ids); one also granted by sign-in becomes a hand-set one.
 #[tracing::instrument(skip_all)]
 pub async fn replace_bindings(
     conn: &mut Conn,
@@ -118,17 +152,63 @@ pub async fn replace_bindings(
     bindings: &[(Role, Option<String>)],
     now: Instant,
 ) -> Result<(), DbError> {
-    sqlx::query("DELETE FROM role_bindings WHERE user_id = $1").bind(user_id).execute(&mut *conn).await?;
+    sqlx::query("DELETE FROM role_bindings WHERE user_id = $1 AND source = 'manual'")
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
     for (role, domain_id) in bindings {
-        sqlx::query("INSERT INTO role_bindings (id, user_id, role, domain_id, created_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(super::new_id())
-            .bind(user_id)
-            .bind(role.as_str())
-            .bind(domain_id.as_deref())
-            .bind(now.ms())
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query(
+            "DELETE FROM role_bindings WHERE user_id = $1 AND role = $2 AND COALESCE(domain_id, '*') = COALESCE($3, '*')",
+        )
+        .bind(user_id)
+        .bind(role.as_str())
+        .bind(domain_id.as_deref())
+        .execute(&mut *conn)
+        .await?;
+        insert_binding(conn, user_id, *role, domain_id.as_deref(), BindingSource::Manual, now).await?;
     }
+    Ok(())
+}
+
+/// Replaces the roles `user_id` holds from sign-in; ones an admin set by hand stay as they are.
+#[tracing::instrument(skip_all)]
+pub async fn replace_sso_bindings(
+    conn: &mut Conn,
+    user_id: &str,
+    bindings: &[(Role, Option<String>)],
+    now: Instant,
+) -> Result<(), DbError> {
+    sqlx::query("DELETE FROM role_bindings WHERE user_id = $1 AND source = 'sso'")
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+    for (role, domain_id) in bindings {
+        insert_binding(conn, user_id, *role, domain_id.as_deref(), BindingSource::Sso, now).await?;
+    }
+    Ok(())
+}
+
+/// Adds a binding unless the user already holds it.
+async fn insert_binding(
+    conn: &mut Conn,
+    user_id: &str,
+    role: Role,
+    domain_id: Option<&str>,
+    source: BindingSource,
+    now: Instant,
+) -> Result<(), DbError> {
+    sqlx::query(
+        "INSERT INTO role_bindings (id, user_id, role, domain_id, created_at, source) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(super::new_id())
+    .bind(user_id)
+    .bind(role.as_str())
+    .bind(domain_id)
+    .bind(now.ms())
+    .bind(source.as_str())
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

@@ -18,14 +18,26 @@ pub struct AdminView {
     pub audit_head: String,
     /// The newest records, newest first.
     pub audit: Vec<AuditLine>,
+    /// Whether everyone may sign in with a password (false: only hand-set admins).
+    #[serde(default)]
+    pub local_sign_in: bool,
+    /// The identity provider's name, when single sign-on is set up.
+    #[serde(default)]
+    pub single_sign_on: Option<String>,
 }
 
 /// A user as admins see them.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct AdminUser {
     pub name: String,
-    /// `viewer`, `release_manager@payments` …
+    /// The roles an admin set by hand: `viewer`, `release_manager@payments` …
     pub roles: Vec<String>,
+    /// The roles their last single sign-on granted (recomputed at each sign-in).
+    #[serde(default)]
+    pub sso_roles: Vec<String>,
+    /// Who the identity provider says they are: `paula@example.com (paula at https://idp.example.com)`.
+    #[serde(default)]
+    pub sso: Vec<String>,
     /// The names they author builds under (e-mail, VCS login).
     #[serde(default)]
     pub identities: Vec<String>,
@@ -88,6 +100,14 @@ pub enum AdminCommand {
     SetDisabled {
         name: String,
         disabled: bool,
+    },
+    /// Signs a person out everywhere at once.
+    EndSessions {
+        name: String,
+    },
+    /// Password sign-in for everyone (true) or only hand-set admins (false).
+    SetLocalSignIn {
+        allowed: bool,
     },
     CreateToken {
         name: String,

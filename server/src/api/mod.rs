@@ -23,6 +23,7 @@ pub mod plan;
 pub mod postmortem;
 pub mod rejections;
 pub mod session;
+pub mod sign_in_policy;
 pub mod sso;
 pub mod tokens;
 pub mod trains;

@@ -93,6 +93,7 @@ pub async fn sign_in_form(State(state): State<ApiState>, caller: Caller, Form(fo
         Err(error) => {
             let reason = match error {
                 ApiError::TooManyRequests(..) => "limited",
+                ApiError::Forbidden(_) => "sso_only",
                 _ => "failed",
             };
             Redirect::to(&format!("/login?error={reason}&next={}", crate::routes::url_encode(&next))).into_response()

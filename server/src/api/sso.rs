@@ -4,18 +4,18 @@
 //! answered with a page that says what happened, never a bare error.
 
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use axum_extra::extract::CookieJar;
 use serde::Deserialize;
 
 use super::session::{safe_next, session_cookie};
 use super::ApiState;
 use crate::auth::Caller;
+use crate::markdown::escape_html;
 use crate::service::sso::{self, Callback};
 use crate::service::ServiceError;
-
-/// How long the `state` cookie lives: as long as a sign-in may stay at the provider.
-const STATE_COOKIE_SECONDS: i64 = 600;
 
 /// `?next=/console`: where to land once signed in.
 #[derive(Debug, Deserialize)]
@@ -34,17 +34,18 @@ pub struct CallbackQuery {
 }
 
 /// Sends the browser to the identity provider.
-pub async fn start(State(state): State<ApiState>, Query(query): Query<StartQuery>) -> Response {
+pub async fn start(
+    State(state): State<ApiState>,
+    caller: Caller,
+    jar: CookieJar,
+    Query(query): Query<StartQuery>,
+) -> Response {
     let Some(provider) = state.auth.oidc.clone() else {
         return page(StatusCode::NOT_FOUND, "Single sign-on is not set up on this server.");
     };
     let next = safe_next(if query.next.is_empty() { "/" } else { &query.next });
-    match sso::start(state.ctx(), &provider, &next).await {
-        Ok(started) => (
-            [(header::SET_COOKIE, state_cookie(&state, started.state, STATE_COOKIE_SECONDS))],
-            Redirect::to(&started.url),
-        )
-            .into_response(),
+    match sso::start(state.ctx(), &provider, &state.auth.limits, &caller, &next).await {
+        Ok(started) => (jar.add(state_cookie(&state, started.state)), Redirect::to(&started.url)).into_response(),
         Err(error) => failed(error),
     }
 }
@@ -53,7 +54,7 @@ pub async fn start(State(state): State<ApiState>, Query(query): Query<StartQuery
 pub async fn callback(
     State(state): State<ApiState>,
     caller: Caller,
-    headers: HeaderMap,
+    jar: CookieJar,
     Query(query): Query<CallbackQuery>,
 ) -> Response {
     let Some(provider) = state.auth.oidc.clone() else {
@@ -66,28 +67,13 @@ pub async fn callback(
     let (Some(returned), Some(code)) = (query.state.as_deref(), query.code.as_deref()) else {
         return page(StatusCode::BAD_REQUEST, "The identity provider's answer has no sign-in code or state.");
     };
-    let cookie_name = state_cookie_name(&state);
-    let cookie_state = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == cookie_name)
-        .map(|(_, value)| value.to_owned());
+    let cookie_state = jar.get(state_cookie_name(&state)).map(|cookie| cookie.value().to_owned());
     let lifetime_ms = i64::try_from(state.auth.settings.absolute_lifetime.as_millis()).unwrap_or(i64::MAX / 2);
     let back = Callback { state: returned, cookie_state: cookie_state.as_deref(), code };
     match sso::finish(state.ctx(), &provider, &caller, lifetime_ms, back).await {
         Ok((signed_in, next)) => {
-            let mut response = Redirect::to(&next).into_response();
-            let cookies =
-                [session_cookie(&state, signed_in.secret).to_string(), state_cookie(&state, String::new(), 0)];
-            for cookie in cookies {
-                if let Ok(value) = header::HeaderValue::from_str(&cookie) {
-                    response.headers_mut().append(header::SET_COOKIE, value);
-                }
-            }
-            response
+            let jar = jar.remove(state_cookie(&state, String::new())).add(session_cookie(&state, signed_in.secret));
+            (jar, Redirect::to(&next)).into_response()
         }
         Err(error) => failed(error),
     }
@@ -103,14 +89,20 @@ fn state_cookie_name(state: &ApiState) -> &'static str {
 
 /// The cookie binding a sign-in to the browser that started it (`SameSite=Lax`:
 /// the provider's redirect back is a top-level navigation, so it comes along).
-fn state_cookie(state: &ApiState, value: String, max_age_seconds: i64) -> String {
-    let secure = if state.auth.settings.secure_cookies { "; Secure" } else { "" };
-    format!("{}={value}; Path=/; Max-Age={max_age_seconds}; HttpOnly; SameSite=Lax{secure}", state_cookie_name(state))
+/// It lives with the browser session; the sign-in it names lapses after ten minutes.
+fn state_cookie(state: &ApiState, value: String) -> Cookie<'static> {
+    Cookie::build((state_cookie_name(state), value))
+        .path("/")
+        .http_only(true)
+        .secure(state.auth.settings.secure_cookies)
+        .same_site(SameSite::Lax)
+        .build()
 }
 
 fn failed(error: ServiceError) -> Response {
     let status = match &error {
         ServiceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        ServiceError::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
         ServiceError::Unauthenticated(_) | ServiceError::Forbidden(_) => StatusCode::UNAUTHORIZED,
         ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         _ => StatusCode::BAD_REQUEST,
@@ -122,21 +114,16 @@ fn failed(error: ServiceError) -> Response {
     if let ServiceError::Internal(cause) = &error {
         tracing::error!(error = %cause, "single sign-on failed");
     }
-    page(status, &text)
+    let mut response = page(status, &text);
+    if let ServiceError::TooMany { retry_after_s, .. } = &error {
+        response.headers_mut().insert(axum::http::header::RETRY_AFTER, (*retry_after_s).into());
+    }
+    response
 }
 
 /// A small page saying what happened, with the ways on.
 fn page(status: StatusCode, text: &str) -> Response {
-    let escaped: String = text
-        .chars()
-        .map(|c| match c {
-            '<' => "&lt;".to_owned(),
-            '>' => "&gt;".to_owned(),
-            '&' => "&amp;".to_owned(),
-            '"' => "&quot;".to_owned(),
-            other => other.to_string(),
-        })
-        .collect();
+    let escaped = escape_html(text);
     let body = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\

@@ -16,12 +16,32 @@ use crate::text::{strings, Text};
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UserJson {
     pub name: String,
+    /// The roles an admin set by hand (what `PUT …/roles` replaces).
     pub roles: Vec<Binding>,
+    /// The roles their last single sign-on granted through `[[role_mapping]]`, recomputed at each sign-in.
+    pub sso_roles: Vec<Binding>,
     /// The names this person appears under as a build's author (e-mail, VCS login).
     pub identities: Vec<String>,
+    /// Who the identity provider says they are.
+    pub sso_identities: Vec<SsoIdentityJson>,
     pub disabled: bool,
     pub must_change_password: bool,
     pub created_at: String,
+}
+
+/// A provider's subject linked to a user.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SsoIdentityJson {
+    pub issuer: String,
+    pub subject: String,
+    pub email: String,
+    pub last_sign_in_at: String,
+}
+
+/// What `DELETE /api/v1/users/{name}/sessions` ended.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SessionsEnded {
+    pub sessions_ended: u64,
 }
 
 /// The body of `POST /api/v1/users`.
@@ -189,11 +209,38 @@ pub async fn set_identities(
     Ok(Json(user_json(users::set_identities(state.ctx(), &caller, &name, &strings(request.identities)).await?)))
 }
 
-fn user_json(UserRecord { user, roles, identities }: UserRecord) -> UserJson {
+/// `DELETE /api/v1/users/{name}/sessions`: signs the person out everywhere at once.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/users/{name}/sessions",
+    tag = "users",
+    params(("name" = String, Path, description = "User name")),
+    responses((status = 200, description = "Their sessions ended; roles from single sign-on are recomputed at their next sign-in", body = SessionsEnded))
+)]
+pub async fn end_sessions(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<SessionsEnded>, ApiError> {
+    caller.require(Permission::Administer, None)?;
+    Ok(Json(SessionsEnded { sessions_ended: users::end_sessions(state.ctx(), &caller, &name).await? }))
+}
+
+fn user_json(UserRecord { user, roles, sso_roles, identities, sso }: UserRecord) -> UserJson {
     UserJson {
         name: user.name,
         roles,
+        sso_roles,
         identities,
+        sso_identities: sso
+            .into_iter()
+            .map(|link| SsoIdentityJson {
+                issuer: link.issuer,
+                subject: link.subject,
+                email: link.email,
+                last_sign_in_at: link.last_sign_in_at.rfc3339(),
+            })
+            .collect(),
         disabled: user.disabled != 0,
         must_change_password: user.must_change_password != 0,
         created_at: user.created_at.rfc3339(),

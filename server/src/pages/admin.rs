@@ -5,7 +5,7 @@
 use crate::api::ApiState;
 use crate::audit::Verification;
 use crate::auth::{Binding, Caller, Permission, Role};
-use crate::service::{self, users::binding_text, ServiceError};
+use crate::service::{self, ServiceError};
 use crate::time::Instant;
 use app::admin::{
     AccountCommand, AccountView, AdminCommand, AdminEmbedLink, AdminToken, AdminUser, AdminView, AuditLine, SessionLine,
@@ -30,7 +30,16 @@ pub async fn view(state: &ApiState, caller: &Caller) -> Result<AdminView, Servic
         users: users
             .into_iter()
             .map(|record| AdminUser {
-                roles: record.roles.iter().map(binding_text).collect(),
+                roles: record.roles.iter().map(Binding::label).collect(),
+                sso_roles: record.sso_roles.iter().map(Binding::label).collect(),
+                sso: record
+                    .sso
+                    .iter()
+                    .map(|link| {
+                        let shown = if link.email.is_empty() { &link.subject } else { &link.email };
+                        format!("{shown} ({} at {})", link.subject, link.issuer)
+                    })
+                    .collect(),
                 identities: record.identities,
                 name: record.user.name,
                 disabled: record.user.disabled != 0,
@@ -83,6 +92,8 @@ pub async fn view(state: &ApiState, caller: &Caller) -> Result<AdminView, Servic
                 object: record.object,
             })
             .collect(),
+        local_sign_in: service::sign_in::local_sign_in(ctx).await?,
+        single_sign_on: state.auth.oidc.as_ref().map(|provider| provider.name().to_owned()),
     })
 }
 
@@ -96,7 +107,7 @@ pub async fn command(state: &ApiState, caller: &Caller, command: AdminCommand) -
         }
         AdminCommand::SetRoles { name, roles } => {
             let record = service::users::set_roles(ctx, caller, &name, &parse_roles(&roles)?).await?;
-            let roles: Vec<String> = record.roles.iter().map(binding_text).collect();
+            let roles: Vec<String> = record.roles.iter().map(Binding::label).collect();
             format!("{} now holds: {}.", record.user.name, roles.join(", "))
         }
         AdminCommand::SetIdentities { name, identities } => {
@@ -113,6 +124,18 @@ pub async fn command(state: &ApiState, caller: &Caller, command: AdminCommand) -
                 format!("{} is disabled and signed out everywhere.", record.user.name)
             } else {
                 format!("{} can sign in again.", record.user.name)
+            }
+        }
+        AdminCommand::EndSessions { name } => {
+            let ended = service::users::end_sessions(ctx, caller, &name).await?;
+            format!("{name} is signed out everywhere ({ended} sessions ended); their next sign-in recomputes roles from sign-in.")
+        }
+        AdminCommand::SetLocalSignIn { allowed } => {
+            service::sign_in::set_local_sign_in(ctx, caller, allowed, state.auth.oidc.is_some()).await?;
+            if allowed {
+                "Everyone may sign in with a password again.".to_owned()
+            } else {
+                "Only admins set by hand (break-glass accounts) may sign in with a password now; everyone else uses single sign-on.".to_owned()
             }
         }
         AdminCommand::CreateToken { name, scopes, domains, expires_in } => {
@@ -177,7 +200,7 @@ pub async fn account(state: &ApiState, caller: &Caller) -> Result<AccountView, S
     let (sessions, current) = service::account::sessions(state.ctx(), caller, idle_ms).await?;
     Ok(AccountView {
         name: me.name,
-        roles: me.roles.iter().map(binding_text).collect(),
+        roles: me.roles.iter().map(Binding::label).collect(),
         must_change_password: me.must_change_password,
         sessions: sessions
             .into_iter()
@@ -237,7 +260,7 @@ mod tests {
     #[test]
     fn roles_are_read_from_the_form_text() {
         let roles = parse_roles("viewer, release_manager@payments approver").expect("valid");
-        let texts: Vec<String> = roles.iter().map(binding_text).collect();
+        let texts: Vec<String> = roles.iter().map(Binding::label).collect();
         assert_eq!(texts, ["viewer", "release_manager@payments", "approver"]);
         assert!(parse_roles("superuser").is_err());
         assert!(parse_roles("").expect("none").is_empty());

@@ -2,7 +2,10 @@
 //! `oidc-provider`, started on loopback from `end2end/oidc/provider.mjs`):
 //! the whole round trip as a browser makes it, and the ways it must refuse.
 
+use std::path::Path;
 use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::SecretString;
@@ -14,7 +17,20 @@ use crate::helpers::{spawn_app_with, Backend, TestApp};
 /// The provider, stopped when dropped.
 struct Provider {
     issuer: String,
+    /// How many times its signing keys were fetched.
+    jwks_fetched: Arc<AtomicUsize>,
     _process: tokio::process::Child,
+}
+
+/// How the provider behaves beyond its defaults.
+#[derive(Default)]
+struct Options<'a> {
+    /// ID tokens live this long (default an hour).
+    id_token_ttl: Option<u32>,
+    /// A JSON file `{"login": ["group", …]}` read at every sign-in.
+    groups_file: Option<&'a Path>,
+    /// Publish a key it never signs with.
+    foreign_jwks: bool,
 }
 
 fn free_port() -> u16 {
@@ -23,7 +39,7 @@ fn free_port() -> u16 {
 
 /// Starts the provider for an app listening on `app_port`; ID tokens live `id_token_ttl` seconds.
 async fn provider(app_port: u16, id_token_ttl: u32) -> Provider {
-    provider_on(free_port(), app_port, id_token_ttl).await
+    provider_on(free_port(), app_port, Options { id_token_ttl: Some(id_token_ttl), ..Options::default() }).await
 }
 
 impl Provider {
@@ -31,28 +47,46 @@ impl Provider {
     async fn stop(mut self) {
         let _ = self._process.kill().await;
     }
+
+    fn port(&self) -> u16 {
+        self.issuer.rsplit(':').next().and_then(|p| p.parse().ok()).expect("the provider's port")
+    }
 }
 
 /// [`provider`] on `port` (a restarted provider keeps its issuer and makes new signing keys).
-async fn provider_on(port: u16, app_port: u16, id_token_ttl: u32) -> Provider {
+async fn provider_on(port: u16, app_port: u16, options: Options<'_>) -> Provider {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../end2end/oidc/provider.mjs");
-    let mut process = tokio::process::Command::new("node")
+    let mut command = tokio::process::Command::new("node");
+    command
         .arg(script)
         .arg(port.to_string())
         .arg(format!("http://127.0.0.1:{app_port}/auth/oidc/callback"))
-        .arg(id_token_ttl.to_string())
+        .arg(options.id_token_ttl.unwrap_or(3600).to_string())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("node runs the provider (scripts/setup installs oidc-provider)");
+        .kill_on_drop(true);
+    if let Some(file) = options.groups_file {
+        command.env("OIDC_GROUPS_FILE", file);
+    }
+    if options.foreign_jwks {
+        command.env("OIDC_FOREIGN_JWKS", "1");
+    }
+    let mut process = command.spawn().expect("node runs the provider (scripts/setup installs oidc-provider)");
     let mut lines = BufReader::new(process.stdout.take().expect("stdout")).lines();
     let ready = tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await;
     let line = ready.expect("the provider starts within 30 s").expect("read").expect("a line");
     let issuer = line.strip_prefix("ready ").unwrap_or_else(|| panic!("unexpected: {line}")).to_owned();
-    // Keep reading what it prints: a closed pipe would stop it at its next line.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Provider { issuer, _process: process }
+    // Keep reading what it prints (a closed pipe would stop it at its next line), counting key fetches.
+    let jwks_fetched = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&jwks_fetched);
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line == "jwks" {
+                counter.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    });
+    Provider { issuer, jwks_fetched, _process: process }
 }
 
 /// An app on `port` that signs in with `provider`.
@@ -183,7 +217,7 @@ async fn a_person_signs_in_with_the_identity_provider_and_gets_a_session() {
     let again = sign_in_as(&app, "paula", |url| url).await;
     assert_eq!(again.status, 303, "{}", again.body);
     let (_, users) = app.send_as(Some(&app.admin_cookie), reqwest::Method::GET, "/api/v1/users", None).await;
-    assert_eq!(users.matches("\"paula").count(), 1, "{users}");
+    assert_eq!(users.matches("\"name\":\"paula").count(), 1, "{users}");
 
     // Local passwords do not open an SSO account.
     let password = app
@@ -253,13 +287,198 @@ async fn an_expired_id_token_is_refused() {
 async fn a_rotated_signing_key_is_fetched_again_and_trusted() {
     let port = free_port();
     let idp = provider(port, 3600).await;
-    let provider_port: u16 = idp.issuer.rsplit(':').next().and_then(|p| p.parse().ok()).expect("the provider's port");
+    let provider_port = idp.port();
     let app = app_with(port, &idp).await;
     let first = sign_in_as(&app, "aaron", |url| url).await;
     assert_eq!(first.status, 303, "{}", first.body);
     // The provider restarts with a new signing key; Railyard still holds the old one.
     idp.stop().await;
-    let _rotated = provider_on(provider_port, port, 3600).await;
+    let rotated = provider_on(provider_port, port, Options::default()).await;
     let second = sign_in_as(&app, "aaron", |url| url).await;
     assert_eq!(second.status, 303, "the new key is fetched and the token verified: {}", second.body);
+    assert_eq!(rotated.jwks_fetched.load(Ordering::SeqCst), 1, "the keys were fetched again once");
+}
+
+#[tokio::test]
+async fn a_token_signed_with_a_key_the_provider_does_not_publish_is_refused_after_one_refetch() {
+    let port = free_port();
+    let idp = provider(port, 3600).await;
+    let provider_port = idp.port();
+    let app = app_with(port, &idp).await;
+    assert_eq!(sign_in_as(&app, "aaron", |url| url).await.status, 303);
+    // Restarted, it signs with a new key but publishes another one.
+    idp.stop().await;
+    let odd = provider_on(provider_port, port, Options { foreign_jwks: true, ..Options::default() }).await;
+    let landing = sign_in_as(&app, "aaron", |url| url).await;
+    assert_eq!(landing.status, 401, "{}", landing.body);
+    assert!(landing.body.contains("could not be verified"), "a page that says why: {}", landing.body);
+    assert!(landing.cookies.iter().all(|c| !c.contains("railyard_session")), "no session");
+    assert_eq!(odd.jwks_fetched.load(Ordering::SeqCst), 1, "fetched again once, then refused");
+}
+
+const ROLE_FLEET: &str = r#"
+[[domain]]
+name = "payments"
+
+[[role_mapping]]
+group = "leadership"
+role = "viewer"
+
+[[role_mapping]]
+group = "payments-release"
+role = "release_manager"
+domain = "payments"
+
+[[role_mapping]]
+group = "payments-release"
+role = "viewer"
+"#;
+
+async fn apply_roles(app: &TestApp) {
+    let fleet = server::fleet::parse("roles.toml", ROLE_FLEET).expect("valid");
+    server::fleet::apply(&app.db, &fleet, crate::helpers::test_now()).await.expect("applied");
+}
+
+/// `name`'s entry in `GET /api/v1/users`.
+async fn user_entry(app: &TestApp, name: &str) -> serde_json::Value {
+    let (status, users) = app.send_as(Some(&app.admin_cookie), reqwest::Method::GET, "/api/v1/users", None).await;
+    assert_eq!(status, 200, "{users}");
+    let users: Vec<serde_json::Value> = serde_json::from_str(&users).expect("JSON");
+    users.into_iter().find(|u| u["name"] == name).unwrap_or_else(|| panic!("no user {name}"))
+}
+
+async fn roles_of(app: &TestApp, session: &str) -> (u16, Vec<String>) {
+    let response = app.anonymous.get(format!("{}/api/v1/me", app.address)).header("cookie", session).send().await;
+    let response = response.expect("me");
+    let status = response.status().as_u16();
+    let me: serde_json::Value = response.json().await.unwrap_or_default();
+    let roles = me["roles"]
+        .as_array()
+        .map(|roles| {
+            roles
+                .iter()
+                .map(|b| match b["domain"].as_str() {
+                    Some(domain) => format!("{}@{domain}", b["role"].as_str().unwrap_or_default()),
+                    None => b["role"].as_str().unwrap_or_default().to_owned(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    (status, roles)
+}
+
+fn session_of(landing: &Landing) -> String {
+    assert_eq!(landing.status, 303, "{}", landing.body);
+    landing.cookies.iter().find(|c| c.contains("railyard_session=")).expect("a session").clone()
+}
+
+#[tokio::test]
+async fn roles_follow_the_provider_s_groups_at_every_sign_in_and_hand_set_ones_stay() {
+    let groups = tempfile::NamedTempFile::new().expect("a file");
+    std::fs::write(groups.path(), r#"{"paula": ["payments-release", "unmapped"]}"#).expect("write");
+    let port = free_port();
+    let options = Options { groups_file: Some(groups.path()), ..Options::default() };
+    let idp = provider_on(free_port(), port, options).await;
+    let app = app_with(port, &idp).await;
+    apply_roles(&app).await;
+
+    let session = session_of(&sign_in_as(&app, "paula", |url| url).await);
+    assert_eq!(roles_of(&app, &session).await, (200, vec!["release_manager@payments".into(), "viewer".into()]));
+    let paula = user_entry(&app, "paula").await;
+    assert_eq!(paula["roles"], serde_json::json!([]), "nothing set by hand");
+    assert_eq!(paula["sso_roles"].as_array().map(Vec::len), Some(2), "{paula}");
+    assert_eq!(paula["sso_identities"][0]["email"], "paula@example.com", "{paula}");
+    assert_eq!(paula["sso_identities"][0]["subject"], "paula");
+
+    // An admin also makes her an approver by hand; then she leaves the release group.
+    let body = serde_json::json!({ "roles": [{ "role": "approver", "domain": "payments" }] });
+    let (status, text) =
+        app.send_as(Some(&app.admin_cookie), reqwest::Method::PUT, "/api/v1/users/paula/roles", Some(&body)).await;
+    assert_eq!(status, 200, "{text}");
+    std::fs::write(groups.path(), r#"{"paula": []}"#).expect("write");
+    let (_, held) = roles_of(&app, &session).await;
+    assert!(held.contains(&"release_manager@payments".to_owned()), "until she signs in again: {held:?}");
+
+    // Ending her sessions takes effect at once; her next sign-in recomputes the roles.
+    let (status, text) =
+        app.send_as(Some(&app.admin_cookie), reqwest::Method::DELETE, "/api/v1/users/paula/sessions", None).await;
+    assert_eq!((status, text.as_str()), (200, r#"{"sessions_ended":1}"#));
+    assert_eq!(roles_of(&app, &session).await.0, 401, "signed out everywhere");
+    let session = session_of(&sign_in_as(&app, "paula", |url| url).await);
+    assert_eq!(roles_of(&app, &session).await, (200, vec!["approver@payments".into()]), "the hand-set role stays");
+    let paula = user_entry(&app, "paula").await;
+    assert_eq!(paula["sso_roles"], serde_json::json!([]));
+
+    // Both changes from sign-in are on record, with the roles before and after.
+    let (_, audit) = app.send_as(Some(&app.admin_cookie), reqwest::Method::GET, "/api/v1/audit?limit=50", None).await;
+    assert_eq!(audit.matches("user.roles_from_sign_in").count(), 2, "{audit}");
+    assert!(audit.contains("user.sessions_ended"), "{audit}");
+}
+
+#[tokio::test]
+async fn password_sign_in_can_be_turned_off_for_everyone_but_hand_set_admins() {
+    let port = free_port();
+    let idp = provider(port, 3600).await;
+    let app = app_with(port, &idp).await;
+    let _lena = app.user_with_roles("lena", &[("viewer", None)]).await;
+
+    let off = serde_json::json!({ "local_sign_in": false });
+    let (status, text) =
+        app.send_as(Some(&app.admin_cookie), reqwest::Method::PUT, "/api/v1/sign-in-policy", Some(&off)).await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(text, r#"{"local_sign_in":false,"single_sign_on":"Example SSO"}"#);
+
+    let refused = app
+        .anonymous
+        .post(format!("{}/api/v1/session", app.address))
+        .json(&serde_json::json!({ "name": "lena", "password": "their own password" }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(refused.status().as_u16(), 403);
+    let said = refused.text().await.expect("body");
+    assert!(said.contains("use single sign-on"), "{said}");
+    // The first admin keeps a password (break-glass), and single sign-on works for everyone.
+    let _admin = crate::helpers::sign_in(&app.anonymous, &app.address, "admin", crate::helpers::ADMIN_PASSWORD).await;
+    assert_eq!(sign_in_as(&app, "vera", |url| url).await.status, 303);
+
+    let on = serde_json::json!({ "local_sign_in": true });
+    let (status, _) =
+        app.send_as(Some(&app.admin_cookie), reqwest::Method::PUT, "/api/v1/sign-in-policy", Some(&on)).await;
+    assert_eq!(status, 200);
+    let _lena = crate::helpers::sign_in(&app.anonymous, &app.address, "lena", "their own password").await;
+}
+
+#[tokio::test]
+async fn password_sign_in_stays_on_where_single_sign_on_is_not_set_up() {
+    let app = crate::helpers::spawn_app(Backend::Sqlite, false).await;
+    let off = serde_json::json!({ "local_sign_in": false });
+    let (status, text) =
+        app.send_as(Some(&app.admin_cookie), reqwest::Method::PUT, "/api/v1/sign-in-policy", Some(&off)).await;
+    assert_eq!(status, 409, "{text}");
+    assert!(text.contains("set up single sign-on first"), "{text}");
+}
+
+#[tokio::test]
+async fn starting_sign_ins_is_limited_per_client_address() {
+    let port = free_port();
+    let idp = provider(port, 3600).await;
+    let app = app_with(port, &idp).await;
+    let mut statuses = Vec::new();
+    for _ in 0..25 {
+        let response = app.anonymous.get(format!("{}/auth/oidc/start", app.address)).send().await.expect("start");
+        statuses.push(response.status().as_u16());
+        if response.status().as_u16() == 429 {
+            assert!(response.headers().contains_key("retry-after"));
+            assert!(response.text().await.expect("body").contains("too many sign-in attempts"));
+        }
+    }
+    // A burst of 20 per address, shared with password sign-ins (the admin's used one).
+    let through = statuses.iter().take_while(|s| **s == 303).count();
+    assert_eq!(through, 19, "{statuses:?}");
+    assert!(statuses[through..].iter().all(|s| *s == 429), "then the address waits: {statuses:?}");
+    let mut conn = app.db.acquire().await.expect("connection");
+    let pending: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM sso_sign_ins").fetch_one(&mut *conn).await.expect("count");
+    assert_eq!(pending, 19, "refused starts store nothing");
 }

@@ -108,14 +108,20 @@ impl LoginLimits {
     /// Counts an attempt from `address` on `account` at `now` (epoch ms) and
     /// refuses it while the address is over its rate or the pair backs off.
     pub fn admit(&self, account: &str, address: IpAddr, now: Instant) -> Result<(), Refused> {
-        if let Err(not_until) = self.addresses.check_key(&address) {
-            let wait = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
-            return Err(Refused::new(ADDRESS_LIMITED, i64::try_from(wait.as_millis()).unwrap_or(60_000)));
-        }
+        self.admit_address(address)?;
         match lock(&self.pairs).get(&(account_key(account), address)) {
             Some(failures) if failures.next_at > now => Err(Refused::new(PAIR_BACKING_OFF, failures.next_at - now)),
             _ => Ok(()),
         }
+    }
+
+    /// Counts an attempt from `address` that names no account (a single
+    /// sign-on started), refused while the address is over its rate.
+    pub fn admit_address(&self, address: IpAddr) -> Result<(), Refused> {
+        self.addresses.check_key(&address).map_err(|not_until| {
+            let wait = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
+            Refused::new(ADDRESS_LIMITED, i64::try_from(wait.as_millis()).unwrap_or(60_000))
+        })
     }
 
     /// Counts a failed attempt of `account` from `address`.

@@ -228,6 +228,18 @@ pub async fn apply(db: &Db, fleet: &Fleet, now: DateTime<Utc>) -> Result<ApplySu
         summary.count("kind", policy.kind.as_str(), if changed { Outcome::Updated } else { Outcome::Unchanged });
     }
 
+    for mapping in &fleet.role_mappings {
+        if let Some(name) = mapping.domain.as_deref().filter(|name| !domain_ids.contains_key(*name)) {
+            let at = format!("role_mapping \"{}\"", mapping.value);
+            problems.push(problem(at, "domain", unknown("domain", name)));
+        }
+    }
+    if store::role_mappings::replace(&mut tx, &fleet.role_mappings, now).await? {
+        let mapped: Vec<String> =
+            fleet.role_mappings.iter().map(|m| format!("{}={} → {}", m.claim, m.value, m.binding().label())).collect();
+        summary.count("role mappings", &mapped.join(", "), Outcome::Updated);
+    }
+
     if store::regions::replace(&mut tx, &fleet.regions, now).await? {
         let names: Vec<&str> = fleet.regions.iter().map(|r| r.name.as_str()).collect();
         summary.count("regions", &names.join(", "), Outcome::Updated);

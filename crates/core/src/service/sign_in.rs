@@ -8,7 +8,7 @@ use serde_json::json;
 use super::account::Me;
 use super::{users, Ctx, ServiceError};
 use crate::auth::rate_limit::{self, LoginLimits};
-use crate::auth::{password, secret, Caller, Principal};
+use crate::auth::{password, secret, Caller, Permission, Principal, Role};
 use crate::store::{self, sessions::Session};
 
 /// A session just started: the secret its cookie carries, and who signed in.
@@ -96,9 +96,55 @@ pub async fn sign_in(
     limits.succeeded(name, caller.ip);
     let mut tx = ctx.db.begin().await?;
     store::sign_in_backoff::cleared(&mut tx, &account).await?;
+    if !store::sign_in_policy::local_allowed(&mut tx).await? && !keeps_password(&mut tx, &user).await? {
+        store::audit::append(&mut tx, &refused(caller, name, "password sign-in is turned off"), now).await?;
+        tx.commit().await?;
+        return Err(ServiceError::Forbidden(
+            "Signing in with a password is turned off here; use single sign-on.".into(),
+        ));
+    }
     let signed_in = open_session(&mut tx, caller, &user, lifetime_ms, now, "password").await?;
     tx.commit().await?;
     Ok(signed_in)
+}
+
+/// Whether `user` still signs in with a password once it is turned off for
+/// everyone else: a hand-set admin (the first admin, break-glass accounts).
+async fn keeps_password(tx: &mut store::Conn, user: &store::users::User) -> Result<bool, ServiceError> {
+    let held = store::users::bindings_from(tx, &user.id, store::users::BindingSource::Manual).await?;
+    Ok(held.iter().any(|binding| binding.role == Role::Admin && binding.domain.is_none()))
+}
+
+/// Turns password sign-in on or off for everyone but hand-set admins
+/// (turning it off needs single sign-on set up: `sso_ready`). Audited.
+pub async fn set_local_sign_in(
+    ctx: Ctx<'_>,
+    caller: &Caller,
+    allowed: bool,
+    sso_ready: bool,
+) -> Result<(), ServiceError> {
+    caller.principal.require(Permission::Administer, None)?;
+    if !allowed && !sso_ready {
+        return Err(ServiceError::Conflict(
+            "set up single sign-on first (RAILYARD_OIDC_ISSUER): otherwise only admins could sign in".into(),
+        ));
+    }
+    let now = ctx.now();
+    let mut tx = ctx.db.begin().await?;
+    let before = store::sign_in_policy::local_allowed(&mut tx).await?;
+    store::sign_in_policy::set_local_allowed(&mut tx, allowed, now).await?;
+    let entry = caller
+        .audit("sign_in.local_changed", "sign-in:local")
+        .change(&json!({ "local_allowed": before }), &json!({ "local_allowed": allowed }));
+    store::audit::append(&mut tx, &entry, now).await?;
+    ctx.commit(tx).await?;
+    Ok(())
+}
+
+/// Whether everyone may sign in with a password.
+pub async fn local_sign_in(ctx: Ctx<'_>) -> Result<bool, ServiceError> {
+    let mut conn = ctx.db.acquire().await?;
+    Ok(store::sign_in_policy::local_allowed(&mut conn).await?)
 }
 
 /// Ends the caller's current session if any and starts a fresh one for

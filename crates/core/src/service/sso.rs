@@ -9,11 +9,16 @@ use serde_json::json;
 use super::sign_in::{open_session, SignedIn};
 use super::{users, Ctx, ServiceError};
 use crate::auth::oidc::{OidcError, OidcProvider, SsoIdentity};
+use crate::auth::rate_limit::LoginLimits;
 use crate::auth::{secret, Caller};
-use crate::store::{self, sso::PendingSignIn, users::User};
+use crate::store::users::{BindingSource, User};
+use crate::store::{self, sso::PendingSignIn};
+use railyard_domain::role_mapping;
 
 /// How long a browser may stay at the provider.
 const PENDING_MS: i64 = 10 * 60_000;
+/// Sign-ins under way at once, at most (each row is small; this bounds a flood).
+pub const MAX_PENDING: i64 = 10_000;
 /// The stored password of an account made by single sign-on: no password verifies against it.
 const NO_PASSWORD: &str = "!sso";
 
@@ -25,13 +30,32 @@ pub struct Started {
 }
 
 /// Sends the browser to the provider; `next` is where it lands afterwards.
-pub async fn start(ctx: Ctx<'_>, provider: &OidcProvider, next: &str) -> Result<Started, ServiceError> {
+/// Starts count against the caller's address like password attempts, and
+/// at most [`MAX_PENDING`] sign-ins are under way at once.
+pub async fn start(
+    ctx: Ctx<'_>,
+    provider: &OidcProvider,
+    limits: &LoginLimits,
+    caller: &Caller,
+    next: &str,
+) -> Result<Started, ServiceError> {
+    let now = ctx.now();
+    limits.admit_address(caller.ip)?;
+    {
+        let mut conn = ctx.db.acquire().await?;
+        store::sso::sweep(&mut conn, now).await?;
+        if store::sso::pending(&mut conn).await? >= MAX_PENDING {
+            return Err(ServiceError::Unavailable(
+                "too many sign-ins are under way at the identity provider; try again in a few minutes".into(),
+            ));
+        }
+    }
     let authorization = provider.authorize(&["groups".to_owned()]).await.map_err(refusal)?;
     let pending = PendingSignIn {
         nonce: authorization.nonce,
         pkce_verifier: authorization.pkce_verifier,
         next: next.to_owned(),
-        expires_at: ctx.now() + PENDING_MS,
+        expires_at: now + PENDING_MS,
     };
     let mut conn = ctx.db.acquire().await?;
     store::sso::begin(&mut conn, &secret::digest(&authorization.state), &pending).await?;
@@ -79,6 +103,7 @@ pub async fn finish(
         drop(tx);
         return Err(refused(ctx, caller, &format!("the account {} is disabled", user.name)).await);
     }
+    sync_roles(&mut tx, caller, &user, &identity, now).await?;
     let email = identity.email.clone().unwrap_or_default();
     store::sso::signed_in(&mut tx, &identity.issuer, &identity.subject, &user.id, &email, now).await?;
     let signed_in = open_session(&mut tx, caller, &user, lifetime_ms, now, "sso").await?;
@@ -121,6 +146,40 @@ async fn user_for(
         .request(&caller.request_id);
     store::audit::append(tx, &entry, now).await?;
     Ok(user)
+}
+
+/// Makes the roles `user` holds from sign-in the ones `identity`'s claims
+/// grant now under `[[role_mapping]]` (hand-set roles stay); a change is audited.
+async fn sync_roles(
+    tx: &mut store::Conn,
+    caller: &Caller,
+    user: &User,
+    identity: &SsoIdentity,
+    now: crate::time::Instant,
+) -> Result<(), ServiceError> {
+    let mappings = store::role_mappings::list(tx).await?;
+    let mut wanted = Vec::new();
+    for binding in role_mapping::granted(&mappings, &identity.claims) {
+        let domain_id = match &binding.domain {
+            None => None,
+            // A domain removed since the mapping was applied grants nothing.
+            Some(name) => match store::domains::by_name(tx, name).await? {
+                Some(domain) => Some(domain.id),
+                None => continue,
+            },
+        };
+        wanted.push((binding.role, domain_id));
+    }
+    let before = store::users::bindings_from(tx, &user.id, BindingSource::Sso).await?;
+    store::users::replace_sso_bindings(tx, &user.id, &wanted, now).await?;
+    let after = store::users::bindings_from(tx, &user.id, BindingSource::Sso).await?;
+    if before != after {
+        let entry = store::audit::Entry::new("sso", "user.roles_from_sign_in", format!("user:{}", user.name))
+            .change(&json!({ "roles": before }), &json!({ "roles": after, "issuer": identity.issuer }))
+            .request(&caller.request_id);
+        store::audit::append(tx, &entry, now).await?;
+    }
+    Ok(())
 }
 
 /// A user name from `wanted` (letters, digits, `.-_@` kept, 64 at most) that nobody has yet.

@@ -7,16 +7,24 @@ use serde_json::json;
 
 use super::{Ctx, ServiceError};
 use crate::auth::{password, Binding, Caller, Permission, Role};
-use crate::store::{self, users::User, Conn};
+use crate::store::sso::SsoLink;
+use crate::store::users::{BindingSource, User};
+use crate::store::{self, Conn};
 
 /// Most author identities one person may hold.
 pub const MAX_IDENTITIES: usize = 20;
 
-/// A user with their roles and author identities.
+/// A user with their roles and the identities linked to them.
 pub struct UserRecord {
     pub user: User,
+    /// The roles an admin gave them by hand.
     pub roles: Vec<Binding>,
+    /// The roles their last single sign-on granted (through `[[role_mapping]]`).
+    pub sso_roles: Vec<Binding>,
+    /// The names they author builds under (e-mail, VCS logins), set by an admin.
     pub identities: Vec<String>,
+    /// Who the identity provider says they are.
+    pub sso: Vec<SsoLink>,
 }
 
 /// Every user, by name.
@@ -25,11 +33,36 @@ pub async fn list(ctx: Ctx<'_>, caller: &Caller) -> Result<Vec<UserRecord>, Serv
     let mut conn = ctx.db.acquire().await?;
     let mut records = Vec::new();
     for user in store::users::list(&mut conn).await? {
-        let roles = store::users::bindings(&mut conn, &user.id).await?;
-        let identities = store::users::identities(&mut conn, &user.id).await?;
-        records.push(UserRecord { user, roles, identities });
+        records.push(record(&mut conn, user).await?);
     }
     Ok(records)
+}
+
+/// `user` with their roles and linked identities.
+pub async fn record(conn: &mut Conn, user: User) -> Result<UserRecord, ServiceError> {
+    Ok(UserRecord {
+        roles: store::users::bindings_from(conn, &user.id, BindingSource::Manual).await?,
+        sso_roles: store::users::bindings_from(conn, &user.id, BindingSource::Sso).await?,
+        identities: store::users::identities(conn, &user.id).await?,
+        sso: store::sso::links(conn, &user.id).await?,
+        user,
+    })
+}
+
+/// Ends every session of `name` at once: whatever their roles were, they
+/// sign in again, and a single sign-on recomputes them.
+pub async fn end_sessions(ctx: Ctx<'_>, caller: &Caller, name: &str) -> Result<u64, ServiceError> {
+    caller.principal.require(Permission::Administer, None)?;
+    let now = ctx.now();
+    let mut tx = ctx.db.begin().await?;
+    let user = existing(&mut tx, name).await?;
+    let ended = store::sessions::end_all(&mut tx, &user.id, None, now).await?;
+    let entry = caller
+        .audit("user.sessions_ended", &format!("user:{}", user.name))
+        .change(&serde_json::Value::Null, &json!({ "sessions_ended": ended }));
+    store::audit::append(&mut tx, &entry, now).await?;
+    ctx.commit(tx).await.context("committing the ended sessions")?;
+    Ok(ended)
 }
 
 /// Creates `name` with `initial_password`, which they must change at first sign-in.
@@ -65,8 +98,9 @@ pub async fn create(
         .audit("user.created", &format!("user:{name}"))
         .change(&serde_json::Value::Null, &json!({ "roles": roles }));
     store::audit::append(&mut tx, &entry, now).await?;
+    let record = record(&mut tx, user).await?;
     ctx.commit(tx).await.context("committing the new user")?;
-    Ok(UserRecord { user, roles, identities: Vec::new() })
+    Ok(record)
 }
 
 /// Replaces `name`'s roles; in force from their next request.
@@ -81,21 +115,21 @@ pub async fn set_roles(
     let mut tx = ctx.db.begin().await?;
     let user = existing(&mut tx, name).await?;
     let bindings = resolve(&mut tx, roles).await?;
-    let before = store::users::bindings(&mut tx, &user.id).await?;
+    let before = store::users::bindings_from(&mut tx, &user.id, BindingSource::Manual).await?;
     if caller.principal.user_name() == Some(user.name.as_str())
         && !roles.iter().any(|binding| binding.role == Role::Admin && binding.domain.is_none())
     {
         return Err(ServiceError::Conflict("you cannot remove your own admin role; ask another admin".into()));
     }
     store::users::replace_bindings(&mut tx, &user.id, &bindings, now).await?;
-    let after = store::users::bindings(&mut tx, &user.id).await?;
+    let after = store::users::bindings_from(&mut tx, &user.id, BindingSource::Manual).await?;
     let entry = caller
         .audit("user.roles_changed", &format!("user:{}", user.name))
         .change(&json!({ "roles": before }), &json!({ "roles": after }));
     store::audit::append(&mut tx, &entry, now).await?;
-    let identities = store::users::identities(&mut tx, &user.id).await?;
+    let record = record(&mut tx, user).await?;
     ctx.commit(tx).await.context("committing the new roles")?;
-    Ok(UserRecord { user, roles: after, identities })
+    Ok(record)
 }
 
 /// Disables `name` (ending all their sessions) or enables them again.
@@ -119,11 +153,10 @@ pub async fn set_disabled(
         .audit(action, &format!("user:{}", user.name))
         .change(&json!({ "disabled": user.disabled != 0 }), &json!({ "disabled": disabled, "sessions_ended": ended }));
     store::audit::append(&mut tx, &entry, now).await?;
-    let roles = store::users::bindings(&mut tx, &user.id).await?;
-    let identities = store::users::identities(&mut tx, &user.id).await?;
-    ctx.commit(tx).await.context("committing the disabling")?;
     user.disabled = i64::from(disabled);
-    Ok(UserRecord { user, roles, identities })
+    let record = record(&mut tx, user).await?;
+    ctx.commit(tx).await.context("committing the disabling")?;
+    Ok(record)
 }
 
 /// Sets a password `name` must change at next sign-in, and ends their sessions.
@@ -170,9 +203,9 @@ pub async fn set_identities(
         .audit("user.identities_changed", &format!("user:{}", user.name))
         .change(&json!({ "identities": before }), &json!({ "identities": wanted }));
     store::audit::append(&mut tx, &entry, now).await?;
-    let roles = store::users::bindings(&mut tx, &user.id).await?;
+    let record = record(&mut tx, user).await?;
     ctx.commit(tx).await.context("committing the identities")?;
-    Ok(UserRecord { user, roles, identities: wanted })
+    Ok(record)
 }
 
 /// Author identities, normalised (trimmed, lower case) and without repeats;
@@ -244,13 +277,5 @@ fn parse_name(name: &str) -> Result<String, ServiceError> {
         Ok(name.to_owned())
     } else {
         Err(ServiceError::invalid("a user name is 1–64 letters, digits, '.', '-', '_' or '@'"))
-    }
-}
-
-/// `release_manager@payments` for a domain binding, `admin` for a global one.
-pub fn binding_text(binding: &Binding) -> String {
-    match &binding.domain {
-        Some(domain) => format!("{}@{domain}", binding.role),
-        None => binding.role.to_string(),
     }
 }

@@ -108,6 +108,12 @@
 //! critical = true               # shown first and marked on the dashboard's rollout success by region
 //! description = "Frankfurt"
 //!
+//! [[role_mapping]]              # optional: roles from the identity provider (single sign-on), recomputed
+//! group = "payments-release"    # at every sign-in; the value the claim must hold ("*": everyone)
+//! role = "release_manager"      # viewer, release_manager, approver or admin
+//! domain = "payments"           # optional: only in this domain (default: every domain)
+//! claim = "groups"              # optional: the ID token claim read (default "groups")
+//!
 //! [[freeze]]
 //! name = "year-end"
 //! time_zone = "America/New_York"
@@ -120,6 +126,7 @@ mod alerting;
 mod check;
 mod gitops;
 mod raw;
+mod roles;
 #[cfg(test)]
 mod tests;
 
@@ -136,6 +143,7 @@ use crate::analysis::budget::Slo;
 use crate::analysis::CanaryMetric;
 use crate::cadence::Cadence;
 use crate::engine::{Notice, RolloutStep};
+use crate::role_mapping::RoleMapping;
 use crate::text::Text;
 use crate::train_kind::KindPolicy;
 
@@ -183,6 +191,8 @@ pub struct Fleet {
     pub kinds: Vec<KindPolicy>,
     /// The regions rollouts name, in the file's order.
     pub regions: Vec<RegionSpec>,
+    /// Roles granted by the identity provider's claims, in the file's order.
+    pub role_mappings: Vec<RoleMapping>,
 }
 
 /// A region as declared.
@@ -329,6 +339,7 @@ pub fn parse(file: &str, text: &str) -> Result<Fleet, Vec<Problem>> {
         freezes: raw.freeze.into_iter().filter_map(|f| check.freeze(f)).collect(),
         kinds: raw.kind.into_iter().filter_map(|k| check.kind(k)).collect(),
         regions: raw.region.into_iter().filter_map(|r| check.region(r)).collect(),
+        role_mappings: raw.role_mapping.into_iter().filter_map(|m| check.role_mapping(m)).collect(),
     };
     check.unique("domain", fleet.domains.iter().map(|d| d.name.as_str()));
     check.unique("service", fleet.services.iter().map(|s| s.name.as_str()));
@@ -337,6 +348,7 @@ pub fn parse(file: &str, text: &str) -> Result<Fleet, Vec<Problem>> {
     check.unique("kind", fleet.kinds.iter().map(|k| k.kind.as_str()));
     check.unique("region", fleet.regions.iter().map(|r| r.name.as_str()));
     check.declared_regions(&fleet.regions, &fleet.trains);
+    check.repeated_mappings(&fleet.role_mappings);
     check.dependencies(&fleet.services);
     if check.problems.is_empty() {
         Ok(fleet)

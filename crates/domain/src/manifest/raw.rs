@@ -22,6 +22,19 @@ pub(super) struct RawFile {
     pub(super) kind: Vec<RawKind>,
     #[serde(default)]
     pub(super) region: Vec<RawRegion>,
+    #[serde(default)]
+    pub(super) role_mapping: Vec<RawRoleMapping>,
+}
+
+/// `[[role_mapping]]`: a claim value from the identity provider granting a role.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRoleMapping {
+    pub(super) claim: Option<String>,
+    /// The claim's value (for the default claim, a group name).
+    pub(super) group: String,
+    pub(super) role: String,
+    pub(super) domain: Option<String>,
 }
 
 /// `[[region]]`: a region rollouts name, and whether leadership watches it first.

@@ -427,3 +427,36 @@ fn a_train_s_alerting_reads_its_hold_threshold_and_expected_alerts_and_refuses_a
     let found = problems(&alerting("alert_when_held = \"soon\""));
     assert!(found.iter().any(|p| p.contains("alert_when_held")), "{found:?}");
 }
+
+#[test]
+fn role_mappings_read_with_their_default_claim_and_refuse_unknown_roles_and_repeats() {
+    let mappings =
+        "[[role_mapping]]\ngroup = \"payments-release\"\nrole = \"release_manager\"\ndomain = \"payments\"\n\n\
+                    [[role_mapping]]\nclaim = \"roles\"\ngroup = \"*\"\nrole = \"viewer\"\n";
+    let fleet = parse("fleet.toml", &format!("{mappings}{VALID}")).expect("valid");
+    let read: Vec<(&str, &str, &str, Option<&str>)> = fleet
+        .role_mappings
+        .iter()
+        .map(|m| (m.claim.as_str(), m.value.as_str(), m.role.as_str(), m.domain.as_deref()))
+        .collect();
+    assert_eq!(
+        read,
+        [("groups", "payments-release", "release_manager", Some("payments")), ("roles", "*", "viewer", None)]
+    );
+
+    let unknown = problems(&format!("[[role_mapping]]\ngroup = \"ops\"\nrole = \"operator\"\n{VALID}"));
+    assert!(
+        unknown.iter().any(|p| p.contains("role_mapping \"ops\": field `role`: unknown role \"operator\"")),
+        "{unknown:?}"
+    );
+    let twice = problems(&format!("{mappings}[[role_mapping]]\ngroup = \"payments-release\"\nrole = \"release_manager\"\ndomain = \"payments\"\n{VALID}"));
+    assert!(
+        twice.iter().any(|p| p
+            .contains("release_manager for domain \"payments\" is already mapped from groups \"payments-release\"")),
+        "{twice:?}"
+    );
+    let empty = problems(&format!("[[role_mapping]]\ngroup = \"\"\nrole = \"viewer\"\n{VALID}"));
+    assert!(empty.iter().any(|p| p.contains("field `group`")), "{empty:?}");
+    let typo = problems(&format!("[[role_mapping]]\ngroups = \"x\"\nrole = \"viewer\"\n{VALID}"));
+    assert!(!typo.is_empty(), "unknown fields are refused");
+}

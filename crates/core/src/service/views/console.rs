@@ -8,9 +8,9 @@ use railyard_views::console::{
 };
 use railyard_views::session::Viewer;
 
-use crate::auth::{Caller, Permission, Principal};
+use crate::auth::{Binding, Caller, Permission, Principal};
 use crate::engine::{Action, Candidate, Gate, GateState, TrainRun};
-use crate::service::{break_glass, users::binding_text, Ctx, ServiceError};
+use crate::service::{break_glass, Ctx, ServiceError};
 use crate::store::{self, Conn};
 use crate::train_state::TrainState;
 
@@ -23,7 +23,7 @@ const CANDIDATE_WINDOW_MS: i64 = 30 * 24 * 3_600_000;
 pub fn viewer_of(principal: &Principal) -> Option<Viewer> {
     match principal {
         Principal::User { name, bindings, .. } => {
-            Some(Viewer { name: name.clone(), roles: bindings.iter().map(binding_text).collect() })
+            Some(Viewer { name: name.clone(), roles: bindings.iter().map(Binding::label).collect() })
         }
         _ => None,
     }
