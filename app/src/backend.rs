@@ -16,6 +16,7 @@ mod port {
     use leptos::prelude::{use_context, ServerFnError};
 
     use crate::admin::{AccountCommand, AccountView, AdminCommand, AdminView};
+    use crate::approval_link::ApprovalLinkView;
     use crate::budgets::{BudgetsView, ServiceBudgetView};
     use crate::calendar::{CalendarMonth, YearMonth};
     use crate::console::{ConsoleView, FreezeForm, FreezePreviewView, TrainAction};
@@ -128,6 +129,17 @@ mod port {
             &self,
             caller: &Parts,
             artifact_id: String,
+            decision: String,
+            comment: String,
+        ) -> BoxFuture<'_, Result<String, BackendError>>;
+        /// The decision page an approval link opens (signed in, an eligible approver, not the author).
+        fn approval_link(&self, caller: &Parts, token: String)
+            -> BoxFuture<'_, Result<ApprovalLinkView, BackendError>>;
+        /// Approves or rejects through an approval link, which is used up; answers what happened.
+        fn decide_by_link(
+            &self,
+            caller: &Parts,
+            token: String,
             decision: String,
             comment: String,
         ) -> BoxFuture<'_, Result<String, BackendError>>;

@@ -5,6 +5,7 @@
 #![recursion_limit = "256"]
 
 pub mod admin;
+pub mod approval_link;
 pub mod assets;
 pub mod backend;
 pub mod budgets;
@@ -215,6 +216,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/budgets") view=budgets::BudgetsPage ssr=SsrMode::Async/>
                     <Route path=path!("/budgets/:service") view=budgets::ServiceBudgetPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin") view=admin::AdminPage ssr=SsrMode::Async/>
+                    <Route path=path!("/approve/:token") view=approval_link::ApprovalLinkPage ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=admin::AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/embed/calendar") view=calendar::EmbeddedCalendar ssr=SsrMode::Async/>
                     <Route path=path!("/embed/budget") view=budgets::EmbeddedBudget ssr=SsrMode::Async/>

@@ -189,8 +189,10 @@ impl Workers {
         } else {
             SimulatedMetrics::default()
         };
-        let integrations =
-            Arc::new(FleetIntegrations::with_timeouts(db.clone(), clock.clone(), metrics, settings.timeouts)?);
+        let integrations = Arc::new(
+            FleetIntegrations::with_timeouts(db.clone(), clock.clone(), metrics, settings.timeouts)?
+                .with_public_url(&settings.alerting.public_url),
+        );
         let gitops = Arc::new(gitops_sync::watch::Watcher::new(db.clone(), settings.timeouts.webhook)?);
         let alerter = Arc::new(alerter::Alerter::new(db.clone(), settings.alerting.clone())?);
         Ok(Self {

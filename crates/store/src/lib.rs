@@ -4,6 +4,7 @@
 
 pub mod alerts;
 pub mod analyses;
+pub mod approval_links;
 pub mod approvals;
 pub mod artifacts;
 pub mod audit;

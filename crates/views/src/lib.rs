@@ -3,6 +3,7 @@
 //! server and in the browser) draws them. Nothing here renders or reads.
 
 pub mod admin;
+pub mod approval_link;
 pub mod budgets;
 pub mod calendar;
 pub mod chart;

@@ -8,6 +8,7 @@ pub mod admin;
 pub mod demo;
 
 use app::admin::{AccountCommand, AccountView, AdminCommand, AdminView};
+use app::approval_link::ApprovalLinkView;
 use app::backend::{Backend, BackendError, BoxFuture};
 use app::budgets::{BudgetsView, ServiceBudgetView};
 use app::calendar::{CalendarMonth, YearMonth};
@@ -316,6 +317,35 @@ impl Backend for StoreBackend {
             .await
             .page()?;
             Ok(summary.status.to_owned())
+        })
+    }
+
+    fn approval_link(&self, caller: &Parts, token: String) -> BoxFuture<'_, Result<ApprovalLinkView, BackendError>> {
+        let caller = self::caller(caller);
+        Box::pin(async move { service::approval_links::open(self.state.ctx(), &*caller?, &token).await.page() })
+    }
+
+    fn decide_by_link(
+        &self,
+        caller: &Parts,
+        token: String,
+        decision: String,
+        comment: String,
+    ) -> BoxFuture<'_, Result<String, BackendError>> {
+        let caller = self::caller(caller);
+        Box::pin(async move {
+            let decision = service::approvals::decision(&decision).page()?;
+            let ctx = self.state.ctx();
+            let summary = service::approval_links::decide(ctx, &*caller?, &token, decision, &comment).await.page()?;
+            let done = if decision == service::approvals::Decision::Approve { "approved" } else { "rejected" };
+            Ok(match summary.status {
+                "approved" => format!("You {done} it. The candidate has all its approvals; its gate passes."),
+                "rejected" => format!("You {done} it. The candidate is rejected and leaves the train."),
+                _ => format!(
+                    "You {done} it. {} of {} approvals so far; the others decide from the console or their own link.",
+                    summary.approved, summary.required
+                ),
+            })
         })
     }
 

@@ -203,6 +203,7 @@ fn matrix() -> BTreeMap<String, Row> {
         ("POST /rpc/countdown", with_form(READERS, "definition=payments-weekly")),
         ("POST /rpc/next_train", with_form(READERS, "domain=payments&ready_on=2026-12-01&zone=Europe%2FBerlin")),
         ("GET /admin", row(ADMINS)),
+        ("GET /approve/{token}", row(PEOPLE)),
         ("GET /account", row(PEOPLE)),
         ("POST /rpc/admin", row(ADMINS)),
         ("POST /rpc/create_user", with_form(ADMINS, "name=matrix-user&password=short&roles=viewer")),
@@ -210,6 +211,9 @@ fn matrix() -> BTreeMap<String, Row> {
         ("POST /rpc/set_user_identities", with_form(ADMINS, "name=target&identities=target%40example.com")),
         ("POST /rpc/set_user_disabled", with_form(ADMINS, "name=target&disabled=false")),
         ("POST /rpc/end_user_sessions", with_form(ADMINS, "name=target")),
+        // An unknown link: signed-in people hear it is not valid; approval itself is tested in approval_links.
+        ("POST /rpc/approval_link", with_form(PEOPLE, "token=unknown.link")),
+        ("POST /rpc/decide_by_link", with_form(PEOPLE, "token=unknown.link&decision=approve&comment=")),
         ("POST /rpc/set_local_sign_in", with_form(ADMINS, "allowed=true")),
         ("POST /rpc/create_token", with_form(ADMINS, "name=matrix&scopes=read&domains=&expires_in=1d")),
         ("POST /rpc/revoke_token", with_form(ADMINS, "id=00000000-0000-0000-0000-000000000000")),
@@ -387,6 +391,7 @@ async fn every_caller_is_allowed_or_refused_exactly_as_the_matrix_says() {
         let path = path
             .replace("{name}", "target")
             .replace("{key}", "unknown")
+            .replace("{token}", "unknown.link")
             .replace("{domain}", "payments")
             .replace("{service}", "ledger");
         for (label, credentials) in &callers {

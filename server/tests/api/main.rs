@@ -3,6 +3,7 @@
 
 mod alertmanager;
 mod apply;
+mod approval_links;
 mod artifacts;
 mod assets;
 mod audit_log;

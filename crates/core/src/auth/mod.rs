@@ -2,6 +2,7 @@
 //! server-side sessions, scoped API tokens for CI, signed embed links, roles
 //! (global or per domain) and the checks every handler runs.
 
+pub mod approval_link;
 pub mod bootstrap;
 pub mod caller;
 pub mod context;

@@ -41,6 +41,8 @@ pub struct FleetIntegrations {
     deployers: deploy::Deployers,
     metrics: metrics::MetricsProviders,
     notifier: notify::slack::SlackWebhook,
+    /// Where people reach Railyard (links in notifications).
+    public_url: String,
 }
 
 /// How long the outside world may take to answer.
@@ -78,7 +80,14 @@ impl FleetIntegrations {
             simulated: metrics,
             prometheus: prometheus::PrometheusProvider::new(timeouts.prometheus)?,
         };
-        Ok(Self { db, clock, deployers, metrics, notifier: notify::slack::SlackWebhook { client } })
+        let notifier = notify::slack::SlackWebhook { client };
+        Ok(Self { db, clock, deployers, metrics, notifier, public_url: "http://127.0.0.1:3000".into() })
+    }
+
+    /// Links in notifications point at `public_url` (default `http://127.0.0.1:3000`).
+    pub fn with_public_url(mut self, public_url: &str) -> Self {
+        public_url.trim_end_matches('/').clone_into(&mut self.public_url);
+        self
     }
 
     async fn definition_of(&self, conn: &mut store::Conn, train_id: &str) -> anyhow::Result<Definition> {

@@ -1,11 +1,13 @@
-//! Which notices a domain wants, and where they go.
+//! Which notices a domain wants, and where they go. Approval requests and
+//! reminders carry a signed, single-use link per waiting candidate.
 
 use anyhow::Context;
 
-use super::notify::Notifier;
+use super::notify::{Message, MessageLink, Notifier};
 use super::FleetIntegrations;
-use crate::engine::Notice;
-use crate::store;
+use crate::auth::{approval_link, secret};
+use crate::engine::{Candidate, Notice, TrainRun};
+use crate::store::{self, approval_links::ApprovalLink};
 
 impl FleetIntegrations {
     /// Posts `text` to the train's domain's incoming webhook, if it wants `notice`.
@@ -24,7 +26,53 @@ impl FleetIntegrations {
         let url = std::env::var(&domain.notify_webhook_env).with_context(|| {
             format!("the notification variable {} is not set for this server", domain.notify_webhook_env)
         })?;
-        let text = format!("[{}] {}: {text}", domain.name, definition.name);
-        self.notifier.send(&url, &text).await
+        let links = match notice {
+            Notice::ApprovalRequested | Notice::ApprovalExpiring => self.approval_links(train_id, notice, text).await?,
+            _ => Vec::new(),
+        };
+        let message = Message { text: format!("[{}] {}: {text}", domain.name, definition.name), links };
+        self.notifier.send(&url, &message).await
     }
+
+    /// A new link for each candidate of the train the notice is about that
+    /// waits for approvers (a request names its candidate first; a reminder
+    /// covers every waiting one), each valid until cutover.
+    async fn approval_links(&self, train_id: &str, notice: Notice, text: &str) -> anyhow::Result<Vec<MessageLink>> {
+        let now = self.clock.instant();
+        let mut tx = self.db.begin().await?;
+        let Some((run, _)) = store::runs::load(&mut tx, train_id).await? else { return Ok(Vec::new()) };
+        let key = store::secrets::key(&mut tx, approval_link::KEY_NAME, &secret::random_token(32), now).await?;
+        let mut links = Vec::new();
+        for candidate in waiting(&run, notice, text) {
+            let Some(artifact) = store::artifacts::by_id(&mut tx, &candidate).await? else { continue };
+            let link = ApprovalLink {
+                id: store::new_id(),
+                train_id: train_id.to_owned(),
+                artifact_id: candidate,
+                expires_at: run.cutover_at,
+                created_at: now,
+                used_at: None,
+                used_by: None,
+            };
+            store::approval_links::insert(&mut tx, &link).await?;
+            links.push(MessageLink {
+                label: format!("Approve or reject {} {}", artifact.service, artifact.version),
+                url: format!(
+                    "{}/approve/{}",
+                    self.public_url.trim_end_matches('/'),
+                    approval_link::token(key.as_bytes(), &link)
+                ),
+            });
+        }
+        tx.commit().await?;
+        Ok(links)
+    }
+}
+
+/// The artifact ids a notice's links are for.
+fn waiting(run: &TrainRun, notice: Notice, text: &str) -> Vec<String> {
+    let all: Vec<&Candidate> = run.candidates.iter().filter(|c| run.awaits_approval(c.artifact_id.as_str())).collect();
+    let named: Vec<&Candidate> = all.iter().copied().filter(|c| text.starts_with(&format!("{} ", c.service))).collect();
+    let chosen = if notice == Notice::ApprovalRequested && !named.is_empty() { named } else { all };
+    chosen.into_iter().map(|c| c.artifact_id.to_string()).collect()
 }

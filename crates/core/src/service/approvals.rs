@@ -80,20 +80,32 @@ pub async fn decide(
     let mut tx = ctx.db.begin().await?;
     let (artifact, domain) = candidate(&mut tx, id).await?;
     caller.principal.require(Permission::Approve, Some(&domain))?;
+    let now = ctx.now();
+    let summary = record(&mut tx, caller, &artifact, decision, comment, None, now).await?;
+    ctx.commit(tx).await.context("committing the decision")?;
+    Ok(summary)
+}
+
+/// Records `caller`'s decision on `artifact` (their right to approve in its
+/// domain already checked) and finishes the gates waiting for it; `link`:
+/// the approval link it came through. Never the author's, each person once.
+pub(super) async fn record(
+    tx: &mut Conn,
+    caller: &Caller,
+    artifact: &Artifact,
+    decision: Decision,
+    comment: &str,
+    link: Option<&str>,
+    now: Instant,
+) -> Result<Summary, ServiceError> {
     let comment = comment.trim();
     if decision == Decision::Reject && comment.is_empty() {
         return Err(ServiceError::invalid("a rejection needs a comment saying why"));
     }
     let name = caller.principal.user_name().unwrap_or_default().to_owned();
-    if caller_is_author(&mut tx, caller, &artifact.author).await? {
-        return Err(ServiceError::Forbidden(format!(
-            "{name} authored {} {} (as \"{}\"); someone else must approve it",
-            artifact.service,
-            artifact.version,
-            artifact.author.trim()
-        )));
+    if caller_is_author(tx, caller, &artifact.author).await? {
+        return Err(authored(&name, artifact));
     }
-    let now = ctx.now();
     let approval = Approval {
         id: store::new_id(),
         artifact_id: artifact.id.to_string(),
@@ -102,18 +114,31 @@ pub async fn decide(
         comment: comment.to_owned(),
         decided_at: now,
     };
-    if !store::approvals::decide(&mut tx, &approval).await? {
+    if !store::approvals::decide(tx, &approval).await? {
         return Err(ServiceError::Conflict(format!("{name} already decided on this candidate")));
     }
-    let entry = caller.audit(&format!("candidate.{}", decision.stored()), &format!("artifact:{}", artifact.id)).change(
-        &serde_json::Value::Null,
-        &json!({ "comment": approval.comment, "service": artifact.service, "version": artifact.version }),
-    );
-    store::audit::append(&mut tx, &entry, now).await?;
-    let summary = summary(&mut tx, &artifact).await?;
-    decide_gates(&mut tx, caller, &artifact.id, now).await?;
-    ctx.commit(tx).await.context("committing the decision")?;
+    let mut change = json!({ "comment": approval.comment, "service": artifact.service, "version": artifact.version });
+    if let Some(link) = link {
+        change["via"] = json!("link");
+        change["link"] = json!(link);
+    }
+    let entry = caller
+        .audit(&format!("candidate.{}", decision.stored()), &format!("artifact:{}", artifact.id))
+        .change(&serde_json::Value::Null, &change);
+    store::audit::append(tx, &entry, now).await?;
+    let summary = summary(tx, artifact).await?;
+    decide_gates(tx, caller, &artifact.id, now).await?;
     Ok(summary)
+}
+
+/// The refusal for `name` deciding on a build they authored.
+pub(super) fn authored(name: &str, artifact: &Artifact) -> ServiceError {
+    ServiceError::Forbidden(format!(
+        "{name} authored {} {} (as \"{}\"); someone else must approve it",
+        artifact.service,
+        artifact.version,
+        artifact.author.trim()
+    ))
 }
 
 /// Once a candidate is approved or rejected, finishes its compliance and

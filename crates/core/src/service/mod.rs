@@ -4,6 +4,7 @@
 //! repeating them.
 
 pub mod account;
+pub mod approval_links;
 pub mod approval_rules;
 pub mod approvals;
 pub mod artifacts;

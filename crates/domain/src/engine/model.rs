@@ -395,6 +395,14 @@ fn burn_check_ms() -> i64 {
 }
 
 impl TrainRun {
+    /// Whether the train waits for approvers to decide on `artifact_id` (its compliance gate is open).
+    pub fn awaits_approval(&self, artifact_id: &str) -> bool {
+        self.candidates.iter().filter(|c| c.artifact_id == artifact_id).flat_map(|c| &c.gates).any(|g| {
+            g.name == COMPLIANCE_GATE
+                && matches!(g.state, GateState::Pending | GateState::Running | GateState::Awaiting { .. })
+        })
+    }
+
     /// A train that has just opened for planning.
     pub fn opened(train_id: &str, cutover_at: Instant, rollout: Vec<RolloutStep>, monitoring_ms: i64) -> Self {
         Self {
