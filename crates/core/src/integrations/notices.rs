@@ -36,7 +36,7 @@ impl FleetIntegrations {
 
     /// A new link for each candidate of the train the notice is about that
     /// waits for approvers (a request names its candidate first; a reminder
-    /// covers every waiting one), each valid until cutover.
+    /// covers every waiting one), each valid as long as the request.
     async fn approval_links(&self, train_id: &str, notice: Notice, text: &str) -> anyhow::Result<Vec<MessageLink>> {
         let now = self.clock.instant();
         let mut tx = self.db.begin().await?;
@@ -49,7 +49,7 @@ impl FleetIntegrations {
                 id: store::new_id(),
                 train_id: train_id.to_owned(),
                 artifact_id: candidate,
-                expires_at: run.cutover_at,
+                expires_at: link_expiry(&run, now),
                 created_at: now,
                 used_at: None,
                 used_by: None,
@@ -66,6 +66,19 @@ impl FleetIntegrations {
         }
         tx.commit().await?;
         Ok(links)
+    }
+}
+
+/// An emergency train past its cutover waits for approvers as long as it takes.
+const LINK_LIFETIME_AFTER_CUTOVER_MS: i64 = 24 * 60 * 60_000;
+
+/// When a link lapses: with the request at cutover, or a day on for a train
+/// already past its cutover (whose request does not expire).
+fn link_expiry(run: &TrainRun, now: crate::time::Instant) -> crate::time::Instant {
+    if run.cutover_at > now {
+        run.cutover_at
+    } else {
+        now + LINK_LIFETIME_AFTER_CUTOVER_MS
     }
 }
 

@@ -76,7 +76,7 @@ async fn check(conn: &mut Conn, caller: &Caller, token: &str, now: Instant) -> R
     }
     if link.expires_at <= now {
         let at = link.expires_at.rfc3339();
-        return Err(ServiceError::Conflict(format!("this approval link expired with its request at cutover ({at})")));
+        return Err(ServiceError::Conflict(format!("this approval link expired at {at} (with its request); ask for a new one or decide in the console")));
     }
     let (artifact, domain) = approvals::candidate(conn, &link.artifact_id).await?;
     caller.principal.require(Permission::Approve, Some(&domain)).map_err(|_| {
