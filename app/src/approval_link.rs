@@ -83,8 +83,9 @@ fn Request(shown: ApprovalLinkView, token: String, decide: ServerAction<DecideBy
                 <dt>"Cutover"</dt>
                 <dd>
                     <time datetime=shown.cutover_at.clone()>{shown.cutover_shown.clone()}</time>
-                    " — this request and its link expire then"
                 </dd>
+                <dt>"Link valid until"</dt>
+                <dd class="link-expiry">{shown.link_expires_shown.clone()}" (it works once)"</dd>
                 <dt>"Author"</dt>
                 <dd>{shown.author.clone()}</dd>
                 <dt>"Commit"</dt>

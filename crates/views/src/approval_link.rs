@@ -14,6 +14,8 @@ pub struct ApprovalLinkView {
     pub cutover_at: String,
     /// The cutover in the train's zone: `Tue 1 Dec 2026 03:00 Europe/Berlin`.
     pub cutover_shown: String,
+    /// When the link lapses (with the request), in the train's zone.
+    pub link_expires_shown: String,
     pub service: String,
     pub version: String,
     pub author: String,

@@ -160,6 +160,7 @@ async fn an_approver_decides_from_the_link_once_and_nobody_else_can_use_it(backe
     let shown: Value = serde_json::from_str(&shown).expect("JSON");
     assert_eq!((shown["service"].as_str(), shown["train_id"].as_str()), (Some("ledger"), Some(train_id.as_str())));
     assert_eq!(shown["cutover_shown"], "Fri 27 Nov 2026 14:00 Europe/Berlin");
+    assert_eq!(shown["link_expires_shown"], "Fri 27 Nov 2026 14:00 Europe/Berlin", "it lapses with the request");
     let gates: Vec<(&str, &str)> = shown["gates"]
         .as_array()
         .expect("gates")

@@ -76,7 +76,9 @@ async fn check(conn: &mut Conn, caller: &Caller, token: &str, now: Instant) -> R
     }
     if link.expires_at <= now {
         let at = link.expires_at.rfc3339();
-        return Err(ServiceError::Conflict(format!("this approval link expired at {at} (with its request); ask for a new one or decide in the console")));
+        return Err(ServiceError::Conflict(format!(
+            "this approval link expired at {at} (with its request); ask for a new one or decide in the console"
+        )));
     }
     let (artifact, domain) = approvals::candidate(conn, &link.artifact_id).await?;
     caller.principal.require(Permission::Approve, Some(&domain)).map_err(|_| {
@@ -113,12 +115,8 @@ fn view(checked: Checked, train: String, zone: &str, summary: &Summary) -> Appro
         train,
         domain,
         cutover_at: run.cutover_at.rfc3339(),
-        cutover_shown: match zone.parse::<chrono_tz::Tz>() {
-            Ok(tz) => {
-                run.cutover_at.to_utc().with_timezone(&tz).format(&format!("%a %-d %b %Y %H:%M {zone}")).to_string()
-            }
-            Err(_) => run.cutover_at.to_utc().format("%a %-d %b %Y %H:%M UTC").to_string(),
-        },
+        cutover_shown: shown_in(zone, run.cutover_at),
+        link_expires_shown: shown_in(zone, link.expires_at),
         service: artifact.service,
         version: artifact.version,
         author: artifact.author,
@@ -139,5 +137,13 @@ fn view(checked: Checked, train: String, zone: &str, summary: &Summary) -> Appro
                 }
             })
             .collect(),
+    }
+}
+
+/// `at` as `Tue 1 Dec 2026 03:00 Europe/Berlin` in the train's `zone` (UTC when it has none).
+fn shown_in(zone: &str, at: Instant) -> String {
+    match zone.parse::<chrono_tz::Tz>() {
+        Ok(tz) => at.to_utc().with_timezone(&tz).format(&format!("%a %-d %b %Y %H:%M {zone}")).to_string(),
+        Err(_) => at.to_utc().format("%a %-d %b %Y %H:%M UTC").to_string(),
     }
 }
