@@ -13,6 +13,7 @@ pub mod normal;
 pub mod report;
 pub mod score;
 pub mod slo_rules;
+pub mod tail;
 
 pub use canary_metric::CanaryMetric;
 pub use hodges_lehmann::{shift_estimate, ShiftEstimate};
@@ -20,3 +21,4 @@ pub use judge::{judge_metric, Direction, MetricEvidence, MetricPolicy, MetricVer
 pub use kolmogorov_smirnov::{ks_two_sample_exact, KolmogorovSmirnov};
 pub use mann_whitney::{mann_whitney_u, MannWhitney, Method};
 pub use score::{score, Classification, MetricResult, ScorePolicy, Scorecard};
+pub use tail::{compare_tail, TailComparison};
