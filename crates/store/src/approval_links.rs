@@ -1,6 +1,7 @@
 //! Approval links: which candidate of which train each one decides, until
 //! when, and whether it was used.
 
+use super::instant::MaybeInstant;
 use super::{Conn, DbError};
 use railyard_domain::time::Instant;
 
@@ -14,7 +15,8 @@ pub struct ApprovalLink {
     pub expires_at: Instant,
     #[sqlx(try_from = "i64")]
     pub created_at: Instant,
-    pub used_at: Option<i64>,
+    #[sqlx(try_from = "MaybeInstant")]
+    pub used_at: Option<Instant>,
     pub used_by: Option<String>,
 }
 

@@ -3,10 +3,18 @@
 use super::{Conn, DbError};
 use railyard_domain::time::Instant;
 
-/// The key called `name`, created from `fresh` on first use. Every replica
-/// ends up with the same value: the first insert wins, the rest read it.
+/// The key called `name`, created from `fresh` on first use (later calls
+/// only read). Every replica ends up with the same value: the first insert
+/// wins, the rest read it.
 #[tracing::instrument(skip_all)]
 pub async fn key(conn: &mut Conn, name: &str, fresh: &str, now: Instant) -> Result<String, DbError> {
+    let stored: Option<String> = sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = $1")
+        .bind(name)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if let Some(value) = stored {
+        return Ok(value);
+    }
     sqlx::query(
         "INSERT INTO server_secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
     )

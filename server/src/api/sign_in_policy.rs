@@ -64,6 +64,6 @@ pub async fn change(
 async fn policy(state: &ApiState) -> Result<Json<SignInPolicy>, ApiError> {
     Ok(Json(SignInPolicy {
         local_sign_in: sign_in::local_sign_in(state.ctx()).await?,
-        single_sign_on: state.auth.oidc.as_ref().map(|provider| provider.name().to_owned()),
+        single_sign_on: state.auth.single_sign_on(),
     }))
 }

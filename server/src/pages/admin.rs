@@ -93,7 +93,7 @@ pub async fn view(state: &ApiState, caller: &Caller) -> Result<AdminView, Servic
             })
             .collect(),
         local_sign_in: service::sign_in::local_sign_in(ctx).await?,
-        single_sign_on: state.auth.oidc.as_ref().map(|provider| provider.name().to_owned()),
+        single_sign_on: state.auth.single_sign_on(),
     })
 }
 

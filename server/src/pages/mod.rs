@@ -426,7 +426,7 @@ impl Backend for StoreBackend {
     }
 
     fn single_sign_on(&self) -> Option<String> {
-        self.state.auth.oidc.as_ref().map(|provider| provider.name().to_owned())
+        self.state.auth.single_sign_on()
     }
 
     fn next_train(

@@ -17,3 +17,10 @@ pub struct AuthContext {
     /// The identity provider for single sign-on, when one is set up.
     pub oidc: Option<Arc<super::oidc::OidcProvider>>,
 }
+
+impl AuthContext {
+    /// The identity provider's name ("Sign in with …"), when single sign-on is set up.
+    pub fn single_sign_on(&self) -> Option<String> {
+        self.oidc.as_ref().map(|provider| provider.name().to_owned())
+    }
+}

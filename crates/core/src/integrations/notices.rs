@@ -57,11 +57,7 @@ impl FleetIntegrations {
             store::approval_links::insert(&mut tx, &link).await?;
             links.push(MessageLink {
                 label: format!("Approve or reject {} {}", artifact.service, artifact.version),
-                url: format!(
-                    "{}/approve/{}",
-                    self.public_url.trim_end_matches('/'),
-                    approval_link::token(key.as_bytes(), &link)
-                ),
+                url: format!("{}/approve/{}", self.public_url, approval_link::token(key.as_bytes(), &link)),
             });
         }
         tx.commit().await?;

@@ -9,6 +9,7 @@ use railyard_views::approval_link::{ApprovalLinkView, GateLine};
 
 use super::approvals::{self, Decision, Summary};
 use super::{Ctx, ServiceError};
+use crate::artifacts::registration::Change;
 use crate::auth::{approval_link, secret, Caller, Permission, Principal};
 use crate::engine::TrainRun;
 use crate::store::{self, approval_links::ApprovalLink, artifacts::Artifact, Conn};
@@ -71,7 +72,7 @@ async fn check(conn: &mut Conn, caller: &Caller, token: &str, now: Instant) -> R
         return Err(not_valid());
     }
     if let (Some(at), Some(by)) = (link.used_at, &link.used_by) {
-        let at = Instant::from_ms(at).rfc3339();
+        let at = at.rfc3339();
         return Err(ServiceError::Conflict(format!("this approval link was used already, by {by} at {at}")));
     }
     if link.expires_at <= now {
@@ -102,7 +103,7 @@ async fn check(conn: &mut Conn, caller: &Caller, token: &str, now: Instant) -> R
 
 fn view(checked: Checked, train: String, zone: &str, summary: &Summary) -> ApprovalLinkView {
     let Checked { link, artifact, domain, run } = checked;
-    let changes: Vec<serde_json::Value> = serde_json::from_str(&artifact.changes).unwrap_or_default();
+    let changes: Vec<Change> = serde_json::from_str(&artifact.changes).unwrap_or_default();
     let gates = run
         .candidates
         .iter()
@@ -121,7 +122,7 @@ fn view(checked: Checked, train: String, zone: &str, summary: &Summary) -> Appro
         version: artifact.version,
         author: artifact.author,
         commit_sha: artifact.commit_sha,
-        changes: changes.iter().filter_map(|c| c["title"].as_str().map(str::to_owned)).collect(),
+        changes: changes.into_iter().map(|c| c.title.into()).collect(),
         gates,
         required: summary.required,
         approved: summary.approved,
